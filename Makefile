@@ -1,0 +1,30 @@
+# The two commands of the README: `make demo` runs the main job, `make test` runs the tests.
+# Both work on a fresh clone: they make a virtual environment in .venv and install into it.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test servers bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+demo: $(BIN)/python
+	$(BIN)/python -m pip install --quiet --editable .
+	$(BIN)/hotspotctl demo
+
+# The real servers the tests talk to come from Debian's packages; the fixtures start them.
+servers:
+	tests/install-servers.sh
+
+test: servers $(BIN)/python
+	$(BIN)/python -m pip install --quiet --editable '.[test]'
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(BIN)/python
+	$(BIN)/python -m pip install --quiet --editable '.[bench]'
+	$(BIN)/python benchmarks/import_bench.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .hypothesis

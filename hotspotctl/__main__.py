@@ -1,0 +1,5 @@
+import sys
+
+from hotspotctl.cli import main
+
+sys.exit(main())

@@ -1,0 +1,74 @@
+"""What every command shares: settings loaded once, the store, and the common options."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from hotspotctl.cli.output import Format, ReportFormat
+from hotspotctl.inventory.fleet import CrewZones, Fleet, Selection
+from hotspotctl.settings import LoadedSettings, Settings, load_settings
+from hotspotctl.store import Store
+
+
+@dataclass
+class Runtime:
+    config: Path | None = None
+    flags: dict[str, tuple[str, Any]] = field(default_factory=dict)
+    quiet: bool = False
+    _loaded: LoadedSettings | None = None
+
+    @property
+    def loaded(self) -> LoadedSettings:
+        if self._loaded is None:
+            self._loaded = load_settings(self.config, flags=self.flags)
+        return self._loaded
+
+    @property
+    def settings(self) -> Settings:
+        return self.loaded.settings
+
+    def open_store(self) -> Store:
+        return Store.open(self.settings.store_url)
+
+    def zones(self) -> CrewZones:
+        return CrewZones.from_settings(self.settings.crew_zones)
+
+    def load_fleet(self) -> Fleet:
+        with self.open_store() as store:
+            return Fleet.load(store, self.zones())
+
+
+def runtime(ctx: typer.Context) -> Runtime:
+    root = ctx.find_root()
+    if not isinstance(root.obj, Runtime):
+        root.obj = Runtime()
+    return root.obj
+
+
+FormatOption = Annotated[Format, typer.Option(
+    "--format", "-f", help="table on a terminal; json or csv for scripts", case_sensitive=False)]
+
+ReportFormatOption = Annotated[ReportFormat, typer.Option(
+    "--format", "-f", help="table on a terminal; json for scripts", case_sensitive=False)]
+
+ApOption = Annotated[list[str] | None, typer.Option(
+    "--ap", help="AP id or glob ('PILARES-*'); repeatable", show_default=False)]
+SiteOption = Annotated[list[str] | None, typer.Option(
+    "--site", help="site id or name, or a glob; repeatable", show_default=False)]
+DistrictOption = Annotated[list[str] | None, typer.Option(
+    "--district", help="district (alcaldia), any case or accents, or a unique prefix; repeatable",
+    show_default=False)]
+ProgramOption = Annotated[list[str] | None, typer.Option(
+    "--program", help="programme, any case or accents, or a unique prefix; repeatable", show_default=False)]
+ZoneOption = Annotated[list[str] | None, typer.Option(
+    "--zone", help="crew zone; repeatable", show_default=False)]
+
+
+def selection(ap: list[str] | None, site: list[str] | None, district: list[str] | None,
+              program: list[str] | None, zone: list[str] | None) -> Selection:
+    return Selection(tuple(ap or ()), tuple(site or ()), tuple(district or ()),
+                     tuple(program or ()), tuple(zone or ()))

@@ -1,0 +1,67 @@
+"""The one error tree of hotspotctl and the exit codes the CLI maps it to.
+
+Library code raises these (or returns values); only ``hotspotctl.cli`` turns
+them into exit codes and prints them.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    INTERNAL = 1  # a bug, or the user declined at a prompt
+    USAGE = 2  # wrong flags or arguments
+    INVALID = 3  # invalid input or config; nothing was written
+    PARTIAL = 4  # finished, but some rows or APs failed; the output says which
+    SINK_UNAVAILABLE = 5  # a sink was down; the data is kept in the spool
+
+
+class HotspotError(Exception):
+    """Root of every error hotspotctl raises on purpose.
+
+    The message says what was wrong, where, and what to do about it.
+    """
+
+    exit_code = ExitCode.INTERNAL
+
+
+class ConfigError(HotspotError):
+    """Settings, profiles or store configuration that cannot be used."""
+
+    exit_code = ExitCode.INVALID
+
+
+class InputError(HotspotError):
+    """A file or argument the user gave that cannot be used; nothing was written."""
+
+    exit_code = ExitCode.INVALID
+
+
+class NotFoundError(InputError):
+    """A named thing (AP, site) that is not in the store."""
+
+
+class ConflictError(HotspotError):
+    """The store changed under a command that had planned against it; run it again."""
+
+    exit_code = ExitCode.INVALID
+
+
+class StoreError(HotspotError):
+    """The state database could not be opened, migrated or written."""
+
+    exit_code = ExitCode.INVALID
+
+
+class CollectError(HotspotError):
+    """A device could not be polled (timeout, authentication, protocol)."""
+
+    exit_code = ExitCode.PARTIAL
+
+
+class SinkError(HotspotError):
+    """A sink (InfluxDB, SMTP, webhook) refused or could not be reached."""
+
+    exit_code = ExitCode.SINK_UNAVAILABLE

@@ -1,0 +1,81 @@
+"""Reading and writing inventory rows in the state store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from hotspotctl.inventory.model import AP_COLUMNS, SITE_COLUMNS, AccessPoint, Site
+from hotspotctl.store.bulk import executemany
+from hotspotctl.store.schema import access_points, inventory_imports, sites
+
+_AP_COLUMNS = [access_points.c[name] for name in AP_COLUMNS]
+_SITE_COLUMNS = [sites.c[name] for name in SITE_COLUMNS]
+_CHUNK = 500
+
+
+def load_access_points(conn: sa.Connection) -> dict[str, AccessPoint]:
+    rows = conn.execute(sa.select(*_AP_COLUMNS).order_by(access_points.c.id))
+    return {row[0]: AccessPoint(*row) for row in rows}  # columns in field order
+
+
+def load_sites(conn: sa.Connection) -> dict[str, Site]:
+    rows = conn.execute(sa.select(*_SITE_COLUMNS).order_by(sites.c.id))
+    return {row[0]: Site(*row) for row in rows}
+
+
+def count_sites(conn: sa.Connection) -> int:
+    return conn.execute(sa.select(sa.func.count()).select_from(sites)).scalar_one()
+
+
+def known_programs(conn: sa.Connection) -> list[str]:
+    query = sa.select(access_points.c.program).where(access_points.c.program.is_not(None)).distinct()
+    return sorted(conn.execute(query).scalars())
+
+
+def last_import(conn: sa.Connection) -> dict[str, object] | None:
+    row = conn.execute(sa.select(inventory_imports).order_by(inventory_imports.c.id.desc()).limit(1)).first()
+    if row is None:
+        return None
+    return {**row._mapping, "at": row.at.isoformat(timespec="seconds")}
+
+
+def _chunks(items: list, size: int = _CHUNK) -> Iterable[list]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def save_sites(conn: sa.Connection, wanted: dict[str, Site], current: dict[str, Site]) -> None:
+    """Insert and update sites so the table holds ``wanted`` (deletions: ``delete_sites``)."""
+    added = [site for key, site in wanted.items() if key not in current]
+    changed = [site for key, site in wanted.items() if key in current and current[key] != site]
+    if added:
+        executemany(conn, sites.insert(), [site.values() for site in added])
+    if changed:
+        executemany(conn, sites.update().where(sites.c.id == sa.bindparam("key")),
+                    [{**site.values(), "key": site.id} for site in changed])
+
+
+def delete_sites(conn: sa.Connection, ids: list[str]) -> None:
+    for chunk in _chunks(sorted(ids)):
+        conn.execute(sites.delete().where(sites.c.id.in_(chunk)))
+
+
+def insert_access_points(conn: sa.Connection, aps: list[AccessPoint], now: datetime) -> None:
+    executemany(conn, access_points.insert(), [{**ap.values(), "updated_at": now} for ap in aps])
+
+
+def update_access_points(conn: sa.Connection, aps: list[AccessPoint], now: datetime) -> None:
+    statement = access_points.update().where(access_points.c.id == sa.bindparam("key"))
+    executemany(conn, statement, [{**ap.values(), "key": ap.id, "updated_at": now} for ap in aps])
+
+
+def delete_access_points(conn: sa.Connection, ids: list[str]) -> None:
+    for chunk in _chunks(sorted(ids)):
+        conn.execute(access_points.delete().where(access_points.c.id.in_(chunk)))
+
+
+def record_import(conn: sa.Connection, **values: object) -> None:
+    conn.execute(inventory_imports.insert().values(**values))

@@ -1,0 +1,1 @@
+"""Renderers: turning store contents into files and tables people read."""

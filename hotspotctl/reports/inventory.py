@@ -1,0 +1,37 @@
+"""The inventory as CSV (re-importable) or GeoJSON (RFC 7946, for maps and GIS)."""
+
+from __future__ import annotations
+
+import json
+from typing import IO, Any
+
+from hotspotctl.inventory.fleet import Fleet
+from hotspotctl.inventory.model import FIELDS, AccessPoint
+from hotspotctl.reports.files import write_csv
+
+EXPORT_COLUMNS = (*FIELDS, "site_id", "site_name", "effective_crew_zone")
+
+
+def export_row(fleet: Fleet, ap: AccessPoint) -> dict[str, Any]:
+    values = ap.values()
+    row = {name: values[name] for name in FIELDS}
+    row["site_id"] = ap.site_id
+    row["site_name"] = fleet.sites[ap.site_id].name
+    row["effective_crew_zone"] = fleet.zones.zone_for(ap)
+    return row
+
+
+def write_inventory_csv(fh: IO[str], fleet: Fleet, aps: list[AccessPoint]) -> None:
+    write_csv(fh, EXPORT_COLUMNS, ([export_row(fleet, ap)[name] for name in EXPORT_COLUMNS] for ap in aps))
+
+
+def write_inventory_geojson(fh: IO[str], fleet: Fleet, aps: list[AccessPoint]) -> None:
+    features = []
+    for ap in aps:
+        properties = export_row(fleet, ap)
+        lat, lon = properties.pop("lat"), properties.pop("lon")
+        features.append({"type": "Feature", "id": ap.id,
+                         "geometry": {"type": "Point", "coordinates": [lon, lat]},
+                         "properties": properties})
+    json.dump({"type": "FeatureCollection", "features": features}, fh, ensure_ascii=False)
+    fh.write("\n")

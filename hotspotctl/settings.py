@@ -1,0 +1,325 @@
+"""Every hotspotctl setting, its default, and where its value came from.
+
+Precedence, lowest first: the defaults below; a TOML file (``--config``, else
+``HOTSPOTCTL_CONFIG``, else ``./hotspotctl.toml`` when present); ``HOTSPOTCTL_*``
+environment variables; command-line flags. An environment variable's name is
+``HOTSPOTCTL_`` plus the key path in capitals joined by ``_``:
+``inventory.bounds_margin_km`` is ``HOTSPOTCTL_INVENTORY_BOUNDS_MARGIN_KM``.
+Lists are comma-separated in the environment; tables (maps) come only from the file.
+
+Loading is strict: an unknown key, a wrong type or an impossible value is a
+``ConfigError`` naming the file (or variable) and the key path.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+import os
+import tomllib
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from hotspotctl.errors import ConfigError
+
+ENV_PREFIX = "HOTSPOTCTL_"
+CONFIG_ENV = "HOTSPOTCTL_CONFIG"
+DEFAULT_CONFIG_NAME = "hotspotctl.toml"
+DATABASE_FILE = "hotspotctl.db"
+
+# The 16 alcaldias of Mexico City, spelled as the city's open data writes them.
+CDMX_DISTRICTS = (
+    "Alvaro Obregon",
+    "Azcapotzalco",
+    "Benito Juarez",
+    "Coyoacan",
+    "Cuajimalpa de Morelos",
+    "Cuauhtemoc",
+    "Gustavo A. Madero",
+    "Iztacalco",
+    "Iztapalapa",
+    "Magdalena Contreras",
+    "Miguel Hidalgo",
+    "Milpa Alta",
+    "Tlahuac",
+    "Tlalpan",
+    "Venustiano Carranza",
+    "Xochimilco",
+)
+# min_lat, min_lon, max_lat, max_lon of Mexico City's boundary, rounded outwards.
+CDMX_BOUNDS = (19.04, -99.37, 19.60, -98.94)
+
+
+def _setting(default: Any = dataclasses.MISSING, *, help: str, secret: str | None = None,
+             check: Callable[[Any], str | None] | None = None, factory: Any = None) -> Any:
+    meta = {"help": help, "secret": secret, "check": check}
+    if factory is not None:
+        return field(default_factory=factory, metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+def _check_bounds(value: tuple[float, ...]) -> str | None:
+    if len(value) != 4:
+        return "expected [min_lat, min_lon, max_lat, max_lon]"
+    min_lat, min_lon, max_lat, max_lon = value
+    if not (-90 <= min_lat < max_lat <= 90 and -180 <= min_lon < max_lon <= 180):
+        return "expected [min_lat, min_lon, max_lat, max_lon] with min < max, inside -90..90 and -180..180"
+    return None
+
+
+def _non_negative(value: float) -> str | None:
+    return None if value >= 0 else "must be 0 or more"
+
+
+@dataclass(frozen=True)
+class InventorySettings:
+    bounds: tuple[float, ...] = _setting(
+        CDMX_BOUNDS, check=_check_bounds,
+        help="the city's box [min_lat, min_lon, max_lat, max_lon]; rows outside it by more than "
+             "bounds_margin_km are rejected, rows just outside it are kept with a warning")
+    bounds_margin_km: float = _setting(
+        10.0, check=_non_negative,
+        help="how far outside `bounds` an AP may be and still be imported (with a warning)")
+    districts: tuple[str, ...] = _setting(
+        CDMX_DISTRICTS,
+        help="the known districts; a district written in another case or with other accents "
+             "is stored with this spelling")
+
+
+@dataclass(frozen=True)
+class CrewZoneSettings:
+    districts: dict[str, str] = _setting(
+        factory=dict, help="district -> crew zone; a district not listed is its own zone")
+    sites: dict[str, str] = _setting(
+        factory=dict, help="site id -> crew zone; wins over the district's zone")
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = _setting(
+        Path("var"), help="where hotspotctl keeps its state; relative to the current directory")
+    database_url: str = _setting(
+        "", secret="url",
+        help="SQLAlchemy URL of the state store; empty means sqlite:///<data_dir>/hotspotctl.db; "
+             "postgresql://user:password@host/db for PostgreSQL")
+    inventory: InventorySettings = _setting(factory=InventorySettings, help="inventory import rules")
+    crew_zones: CrewZoneSettings = _setting(factory=CrewZoneSettings, help="who goes where")
+
+    @property
+    def store_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / DATABASE_FILE}"
+
+
+@dataclass(frozen=True)
+class LoadedSettings:
+    settings: Settings
+    origins: dict[str, str]  # key path -> "default" | "file <path>" | "env NAME" | "flag --name"
+    config_file: Path | None
+
+
+def env_name(path: str) -> str:
+    return ENV_PREFIX + path.replace(".", "_").upper()
+
+
+def load_settings(config: Path | None = None, *, env: Mapping[str, str] | None = None,
+                  flags: Mapping[str, tuple[str, Any]] | None = None,
+                  cwd: Path | None = None) -> LoadedSettings:
+    """Defaults, then the TOML file, then HOTSPOTCTL_* variables, then flags.
+
+    ``flags`` maps a key path to (flag name, value) for flags the user gave.
+    """
+    env = os.environ if env is None else env
+    cwd = Path.cwd() if cwd is None else cwd
+    config_file = _find_config(config, env, cwd)
+    document = _read_toml(config_file) if config_file else {}
+    loader = _Loader(document, f"file {config_file}" if config_file else "", env, flags or {})
+    settings = loader.build(Settings, "")
+    loader.reject_unknown(document, Settings, "", str(config_file))
+    if not settings.data_dir.is_absolute():
+        settings = dataclasses.replace(settings, data_dir=cwd / settings.data_dir)
+    return LoadedSettings(settings, loader.origins, config_file)
+
+
+def _find_config(config: Path | None, env: Mapping[str, str], cwd: Path) -> Path | None:
+    if config is None and env.get(CONFIG_ENV):
+        config = Path(env[CONFIG_ENV])
+    if config is not None:
+        if not config.is_file():
+            raise ConfigError(f"{config}: config file not found; pass an existing file to --config "
+                              f"or {CONFIG_ENV}")
+        return config
+    default = cwd / DEFAULT_CONFIG_NAME
+    return default if default.is_file() else None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config file: {exc.strerror}") from None
+
+
+class _Loader:
+    def __init__(self, document: dict[str, Any], file_origin: str, env: Mapping[str, str],
+                 flags: Mapping[str, tuple[str, Any]]) -> None:
+        self.document = document
+        self.file_origin = file_origin
+        self.env = env
+        self.flags = flags
+        self.origins: dict[str, str] = {}
+
+    def build(self, cls: type, prefix: str) -> Any:
+        hints = typing.get_type_hints(cls)
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            path = f"{prefix}{f.name}"
+            kind = hints[f.name]
+            if dataclasses.is_dataclass(kind):
+                values[f.name] = self.build(kind, f"{path}.")
+                continue
+            value = self._pick(path, kind)
+            if value is dataclasses.MISSING:
+                self.origins[path] = "default"
+                continue
+            values[f.name] = value
+            check = f.metadata.get("check")
+            problem = check(value) if check else None
+            if problem:
+                raise ConfigError(f"{self.origins[path]}: {path}: {problem}")
+        return cls(**values)
+
+    def _pick(self, path: str, kind: Any) -> Any:
+        if path in self.flags:
+            flag, raw = self.flags[path]
+            self.origins[path] = f"flag {flag}"
+            return _convert(raw, kind, f"flag {flag}", path, from_text=isinstance(raw, str))
+        name = env_name(path)
+        if name in self.env and typing.get_origin(kind) is not dict:
+            self.origins[path] = f"env {name}"
+            return _convert(self.env[name], kind, f"env {name}", path, from_text=True)
+        node: Any = self.document
+        for part in path.split("."):
+            if not isinstance(node, dict) or part not in node:
+                return dataclasses.MISSING
+            node = node[part]
+        self.origins[path] = self.file_origin
+        return _convert(node, kind, self.file_origin, path, from_text=False)
+
+    def reject_unknown(self, node: dict[str, Any], cls: type, prefix: str, source: str) -> None:
+        hints = typing.get_type_hints(cls)
+        for key, value in node.items():
+            path = f"{prefix}{key}"
+            if key not in hints:
+                close = difflib.get_close_matches(key, list(hints), n=1)
+                hint = f"; did you mean '{prefix}{close[0]}'?" if close else ""
+                raise ConfigError(f"{source}: {path}: unknown setting{hint}")
+            if dataclasses.is_dataclass(hints[key]):
+                if not isinstance(value, dict):
+                    raise ConfigError(f"{source}: {path}: expected a table [{path}]")
+                self.reject_unknown(value, hints[key], f"{path}.", source)
+
+
+def _convert(raw: Any, kind: Any, origin: str, path: str, *, from_text: bool) -> Any:
+    try:
+        return _coerce(raw, kind, from_text)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{origin}: {path}: {exc}") from None
+
+
+def _coerce(raw: Any, kind: Any, from_text: bool) -> Any:
+    origin = typing.get_origin(kind)
+    if origin is tuple:
+        item = typing.get_args(kind)[0]
+        if from_text:
+            raw = [part.strip() for part in raw.split(",") if part.strip()]
+        if not isinstance(raw, list):
+            raise TypeError(f"expected a list, got {raw!r}")
+        return tuple(_coerce(part, item, from_text) for part in raw)
+    if origin is dict:
+        if not isinstance(raw, dict):
+            raise TypeError(f"expected a table of names, got {raw!r}")
+        bad = [k for k, v in raw.items() if not isinstance(v, str)]
+        if bad:
+            raise TypeError(f"{bad[0]}: expected a string")
+        return dict(raw)
+    if kind is bool:
+        if from_text:
+            lowered = raw.strip().lower()
+            if lowered in ("1", "true", "yes", "on"):
+                return True
+            if lowered in ("0", "false", "no", "off"):
+                return False
+        elif isinstance(raw, bool):
+            return raw
+        raise ValueError(f"expected true or false, got {raw!r}")
+    if kind in (int, float):
+        if from_text:
+            raw = raw.strip()
+            try:
+                number = kind(raw)
+            except ValueError:
+                raise ValueError(f"expected a number, got {raw!r}") from None
+        elif isinstance(raw, bool) or not isinstance(raw, (int, float)):
+            raise TypeError(f"expected a number, got {raw!r}")
+        else:
+            number = kind(raw)
+        if not math.isfinite(number):
+            raise ValueError(f"expected a finite number, got {raw!r}")
+        return number
+    if kind in (str, Path):
+        if not isinstance(raw, str):
+            raise TypeError(f"expected a string, got {raw!r}")
+        return kind(raw)
+    raise TypeError(f"unsupported setting type {kind!r}")  # pragma: no cover - a bug in Settings
+
+
+def mask_url(url: str) -> str:
+    """The URL with its password replaced by ***, so it can be shown."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "***"
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    netloc = f"{parts.username}:***@{host}" if parts.username else f":***@{host}"
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def describe(loaded: LoadedSettings) -> list[dict[str, Any]]:
+    """Every setting as {key, value, source, env, help}, secrets masked, for `config show`."""
+    rows: list[dict[str, Any]] = []
+
+    def walk(obj: Any, prefix: str) -> None:
+        for f in dataclasses.fields(obj):
+            value = getattr(obj, f.name)
+            path = f"{prefix}{f.name}"
+            if dataclasses.is_dataclass(value):
+                walk(value, f"{path}.")
+                continue
+            if f.metadata.get("secret") == "url":
+                value = mask_url(value)
+            elif f.metadata.get("secret") and value:
+                value = "***"
+            if isinstance(value, Path):
+                value = str(value)
+            elif isinstance(value, tuple):
+                value = list(value)
+            rows.append({"key": path, "value": value, "source": loaded.origins.get(path, "default"),
+                         "env": env_name(path) if not isinstance(value, dict) else None,
+                         "help": f.metadata.get("help", "")})
+
+    walk(loaded.settings, "")
+    return rows

@@ -1,0 +1,122 @@
+"""Opening the state store: SQLite by default, PostgreSQL by URL, migrated on open.
+
+``Store.write()`` is a transaction that holds the store's write lock from its
+first statement (SQLite: BEGIN IMMEDIATE; PostgreSQL: a transaction-scoped
+advisory lock), so a plan read inside it is still true when it is written.
+``Store.read()`` is a plain transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from hotspotctl.errors import ConfigError, StoreError
+from hotspotctl.settings import mask_url
+from hotspotctl.store import migrations
+
+_PG_LOCK_KEY = 0x686F7473706F7463  # "hotspotc": one lock for every hotspotctl writer
+_SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def _engine_url(url: str) -> sa.URL:
+    try:
+        parsed = make_url(url)
+    except sa.exc.ArgumentError:
+        raise ConfigError(f"database_url: {mask_url(url)!r} is not a database URL; use "
+                          "sqlite:///path/to/file.db or postgresql://user:password@host/db") from None
+    if parsed.drivername in ("postgresql", "postgres"):
+        # SQLAlchemy's default PostgreSQL driver is psycopg2; hotspotctl ships psycopg 3.
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise ConfigError(f"database_url: {parsed.get_backend_name()!r} is not supported; "
+                          "use sqlite:/// or postgresql://")
+    return parsed
+
+
+class Store:
+    """The state database. Create with ``Store.open(url)``; close with ``close()``."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+
+    @classmethod
+    def open(cls, url: str, *, migrate: bool = True) -> Store:
+        parsed = _engine_url(url)
+        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            engine = sa.create_engine(parsed)
+        except ModuleNotFoundError as exc:
+            raise ConfigError(f"database_url: the driver for {parsed.get_backend_name()} is not "
+                              f"installed ({exc.name}); pip install 'hotspotctl[postgres]'") from None
+        if engine.dialect.name == "sqlite":
+            _configure_sqlite(engine)
+        store = cls(engine)
+        if migrate:
+            store.migrate()
+        return store
+
+    def migrate(self) -> list[int]:
+        with self.write() as conn:
+            return migrations.migrate(conn)
+
+    @contextmanager
+    def read(self) -> Iterator[sa.Connection]:
+        try:
+            with self.engine.connect() as conn, conn.begin():
+                yield conn
+        except sa.exc.OperationalError as exc:
+            raise StoreError(f"state store {self.describe()}: {_reason(exc)}") from None
+
+    @contextmanager
+    def write(self) -> Iterator[sa.Connection]:
+        try:
+            with self.engine.connect() as conn:
+                conn.execution_options(hotspotctl_write=True)
+                with conn.begin():
+                    if self.dialect == "postgresql":
+                        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_PG_LOCK_KEY)))
+                    yield conn
+        except sa.exc.OperationalError as exc:
+            raise StoreError(f"state store {self.describe()}: {_reason(exc)}") from None
+
+    def describe(self) -> str:
+        return self.engine.url.render_as_string(hide_password=True)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _reason(exc: sa.exc.OperationalError) -> str:
+    return str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+
+
+def _configure_sqlite(engine: sa.Engine) -> None:
+    # pysqlite opens transactions lazily and on its own terms; take them over so
+    # BEGIN (IMMEDIATE for writers) is issued when SQLAlchemy begins.
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {_SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(conn: sa.Connection) -> None:
+        write = conn.get_execution_options().get("hotspotctl_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")

@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from hotspotctl.cli import main
+from hotspotctl.settings import InventorySettings
+from hotspotctl.store import Store
+from tests.servers import PostgresServer
+
+REPO = Path(__file__).resolve().parents[1]
+CDMX_XLSX = REPO / "inventory" / "wifi_cdmx_2025.xlsx"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+_databases = itertools.count(1)
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test sees the developer's HOTSPOTCTL_* settings."""
+    for name in list(os.environ):
+        if name.startswith("HOTSPOTCTL_"):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    server = PostgresServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty store on each backend the project supports."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'state' / 'hotspotctl.db'}"
+    server: PostgresServer = request.getfixturevalue("postgres")
+    return server.create_database(f"test_{os.getpid()}_{next(_databases)}")
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[Store]:
+    with Store.open(store_url) as opened:
+        yield opened
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> Iterator[Store]:
+    with Store.open(f"sqlite:///{tmp_path / 'state' / 'hotspotctl.db'}") as opened:
+        yield opened
+
+
+@pytest.fixture
+def rules() -> InventorySettings:
+    return InventorySettings()
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
+    """Run hotspotctl in-process from a scratch working directory (so ./var is the test's own)."""
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    monkeypatch.chdir(workdir)
+
+    def run(*args: str | Path) -> Result:
+        capsys.readouterr()
+        code = main([str(arg) for arg in args])
+        captured = capsys.readouterr()
+        return Result(int(code), captured.out, captured.err)
+
+    run.workdir = workdir  # type: ignore[attr-defined]
+    return run
+
+
+def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding=encoding)
+    return path

@@ -1,0 +1,120 @@
+"""Settings: defaults < TOML file < HOTSPOTCTL_* < flags, strict checking, secrets masked."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from hotspotctl.errors import ConfigError
+from hotspotctl.settings import CDMX_BOUNDS, describe, load_settings, mask_url
+from tests.conftest import write
+
+CONFIG = """
+data_dir = "/srv/hotspotctl"
+database_url = "postgresql://noc:s3cret-pw@db.internal:5432/hotspotctl"
+
+[inventory]
+bounds_margin_km = 5
+districts = ["Centro", "Norte"]
+
+[crew_zones.districts]
+"Cuauhtémoc" = "Centro"
+"""
+
+
+def test_defaults(tmp_path: Path):
+    loaded = load_settings(env={}, cwd=tmp_path)
+    settings = loaded.settings
+    assert loaded.config_file is None
+    assert settings.data_dir == tmp_path / "var"
+    assert settings.store_url == f"sqlite:///{tmp_path / 'var' / 'hotspotctl.db'}"
+    assert settings.inventory.bounds == CDMX_BOUNDS
+    assert len(settings.inventory.districts) == 16
+    assert set(loaded.origins.values()) == {"default"}
+
+
+def test_file_then_env_then_flags(tmp_path: Path):
+    config = write(tmp_path / "site.toml", CONFIG)
+    env = {"HOTSPOTCTL_INVENTORY_BOUNDS_MARGIN_KM": "2.5", "HOTSPOTCTL_DATA_DIR": "/env/dir",
+           "HOTSPOTCTL_INVENTORY_DISTRICTS": "A, B ,C"}
+    loaded = load_settings(config, env=env, flags={"data_dir": ("--data-dir", "/flag/dir")}, cwd=tmp_path)
+    settings = loaded.settings
+    assert settings.data_dir == Path("/flag/dir")
+    assert settings.inventory.bounds_margin_km == 2.5
+    assert settings.inventory.districts == ("A", "B", "C")
+    assert settings.crew_zones.districts == {"Cuauhtémoc": "Centro"}
+    assert settings.store_url == "postgresql://noc:s3cret-pw@db.internal:5432/hotspotctl"
+    assert loaded.origins["data_dir"] == "flag --data-dir"
+    assert loaded.origins["inventory.bounds_margin_km"] == "env HOTSPOTCTL_INVENTORY_BOUNDS_MARGIN_KM"
+    assert loaded.origins["database_url"] == f"file {config}"
+    assert loaded.origins["inventory.bounds"] == "default"
+
+
+def test_the_config_file_is_found_by_env_or_in_the_current_directory(tmp_path: Path):
+    write(tmp_path / "hotspotctl.toml", 'data_dir = "here"\n')
+    assert load_settings(env={}, cwd=tmp_path).settings.data_dir == tmp_path / "here"
+    other = write(tmp_path / "other.toml", 'data_dir = "/other"\n')
+    assert load_settings(env={"HOTSPOTCTL_CONFIG": str(other)}, cwd=tmp_path).settings.data_dir == Path("/other")
+
+
+@pytest.mark.parametrize(("text", "env", "message"), [
+    ("[inventory]\nbound = [1, 2, 3, 4]\n", {}, r"x.toml: inventory.bound: unknown setting; did you mean 'inventory.bounds'\?"),
+    ("data_dri = 'x'\n", {}, r"x.toml: data_dri: unknown setting; did you mean 'data_dir'\?"),
+    ("inventory = 3\n", {}, r"x.toml: inventory: expected a table \[inventory\]"),
+    ("[inventory]\nbounds = [19.6, -99.37, 19.04, -98.94]\n", {}, r"inventory.bounds: expected \[min_lat, min_lon, max_lat, max_lon\] with min < max"),
+    ("[inventory]\nbounds = [1, 2]\n", {}, r"inventory.bounds: expected \[min_lat, min_lon, max_lat, max_lon\]$"),
+    ("[inventory]\nbounds_margin_km = 'far'\n", {}, r"inventory.bounds_margin_km: expected a number, got 'far'"),
+    ("[inventory]\nbounds_margin_km = -1\n", {}, r"inventory.bounds_margin_km: must be 0 or more"),
+    ("[crew_zones.districts]\nTlalpan = 3\n", {}, r"crew_zones.districts: Tlalpan: expected a string"),
+    ("data_dir = [\n", {}, r"x.toml: not valid TOML: "),
+    ("", {"HOTSPOTCTL_INVENTORY_BOUNDS_MARGIN_KM": "ten"},
+     r"env HOTSPOTCTL_INVENTORY_BOUNDS_MARGIN_KM: inventory.bounds_margin_km: expected a number, got 'ten'"),
+    ("", {"HOTSPOTCTL_INVENTORY_BOUNDS_MARGIN_KM": "inf"}, r"expected a finite number"),
+])
+def test_bad_settings_name_the_source_and_the_key(tmp_path: Path, text, env, message):
+    config = write(tmp_path / "x.toml", text)
+    with pytest.raises(ConfigError, match=message):
+        load_settings(config, env=env, cwd=tmp_path)
+
+
+def test_a_missing_config_file_is_an_error(tmp_path: Path):
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_settings(tmp_path / "nope.toml", env={}, cwd=tmp_path)
+
+
+@pytest.mark.parametrize(("url", "shown"), [
+    ("postgresql://noc:s3cret@db:5432/h", "postgresql://noc:***@db:5432/h"),
+    ("postgresql://noc@db/h", "postgresql://noc@db/h"),
+    ("postgresql://:tok@db/h", "postgresql://:***@db/h"),
+    ("sqlite:///var/hotspotctl.db", "sqlite:///var/hotspotctl.db"),
+])
+def test_mask_url(url, shown):
+    assert mask_url(url) == shown
+
+
+def test_config_show_masks_secrets_from_file_and_env(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    config = write(tmp_path / "site.toml", CONFIG)
+    result = cli("--config", config, "config", "show")
+    assert result.code == 0
+    assert "s3cret-pw" not in result.out + result.err
+    assert "postgresql://noc:***@db.internal:5432/hotspotctl" in result.out
+    monkeypatch.setenv("HOTSPOTCTL_DATABASE_URL", "postgresql://noc:env-pass@db/h")
+    document = json.loads(cli("--config", config, "--data-dir", "/x", "config", "show", "--format", "json").out)
+    assert document["store"] == "postgresql://noc:***@db/h"
+    assert document["settings"]["database_url"] == "postgresql://noc:***@db/h"
+    assert document["sources"]["database_url"] == "env HOTSPOTCTL_DATABASE_URL"
+    assert document["sources"]["data_dir"] == "flag --data-dir"
+    assert document["settings"]["data_dir"] == "/x"
+    assert document["settings"]["inventory.districts"] == ["Centro", "Norte"]
+    assert document["env"]["inventory.bounds_margin_km"] == "HOTSPOTCTL_INVENTORY_BOUNDS_MARGIN_KM"
+    assert "env-pass" not in json.dumps(document)
+
+
+def test_every_setting_is_described():
+    rows = describe(load_settings(env={}, cwd=Path("/")))
+    assert [row["key"] for row in rows] == [
+        "data_dir", "database_url", "inventory.bounds", "inventory.bounds_margin_km", "inventory.districts",
+        "crew_zones.districts", "crew_zones.sites"]
+    assert all(row["help"] for row in rows)
