@@ -41,9 +41,6 @@ class NameCatalog:
         for name in known:
             self._by_key.setdefault(name_key(name), name)
 
-    def __contains__(self, name: str) -> bool:
-        return name_key(name) in self._by_key
-
     def canonical(self, name: str, *, learn: bool = True) -> tuple[str, bool]:
         """(spelling to store, True when it differs from ``name``)."""
         key = name_key(name)

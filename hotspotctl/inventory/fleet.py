@@ -60,12 +60,6 @@ class Selection:
     def __bool__(self) -> bool:
         return any((self.aps, self.sites, self.districts, self.programs, self.zones))
 
-    def describe(self) -> str:
-        parts = [f"{flag} {value}" for flag, values in (
-            ("--ap", self.aps), ("--site", self.sites), ("--district", self.districts),
-            ("--program", self.programs), ("--zone", self.zones)) for value in values]
-        return " ".join(parts) or "all APs"
-
 
 def _matches_pattern(patterns: tuple[str, ...], *values: str) -> bool:
     for pattern in patterns:
