@@ -37,10 +37,10 @@ def demo(
         output.message(f"store: {store.describe()}")
         report = import_inventory(store, source, rt.settings.inventory)
         render_import(report)
-        fleet = Fleet.load(store, rt.zones())
+        stats = Fleet.load(store, rt.zones()).stats()
         with store.read() as conn:
-            render_stats({**fleet.stats(), "last_import": last_import(conn)})
-    biggest = fleet.stats(1)["largest_sites"][0]
+            render_stats({**stats, "last_import": last_import(conn)})
+    biggest = stats["largest_sites"][0]
     output.message(
         "next:\n"
         "  hotspotctl inventory list --district iztapalapa --program escuelas\n"

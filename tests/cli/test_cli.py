@@ -36,7 +36,8 @@ def test_version_and_help(cli):
     result = cli("inventory", "import", "--help")
     assert result.code == 0
     assert "Examples:" in result.out and "--merge" in result.out and "--dry-run" in result.out
-    assert cli().code in (0, 2)  # no command: help
+    bare = cli()  # no command: the help, as a usage error
+    assert bare.code == 2 and bare.err.startswith("Usage: hotspotctl [OPTIONS] COMMAND") and "inventory" in bare.err
 
 
 def test_the_console_script_and_python_m_run_the_same_program(tmp_path: Path):
