@@ -41,12 +41,11 @@ class NameCatalog:
         for name in known:
             self._by_key.setdefault(name_key(name), name)
 
-    def canonical(self, name: str, *, learn: bool = True) -> tuple[str, bool]:
-        """(spelling to store, True when it differs from ``name``)."""
+    def canonical(self, name: str) -> tuple[str, bool]:
+        """(spelling to store, True when it differs from ``name``); a new name is learnt as written."""
         key = name_key(name)
         known = self._by_key.get(key)
         if known is None:
-            if learn:
-                self._by_key[key] = name
+            self._by_key[key] = name
             return name, False
         return known, known != name
