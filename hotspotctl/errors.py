@@ -56,9 +56,13 @@ class StoreError(HotspotError):
 
 
 class CollectError(HotspotError):
-    """A device could not be polled (timeout, authentication, protocol)."""
+    """A device could not be polled; ``kind`` says how: timeout, auth, protocol, no_address."""
 
     exit_code = ExitCode.PARTIAL
+
+    def __init__(self, message: str, *, kind: str = "protocol") -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 class SinkError(HotspotError):

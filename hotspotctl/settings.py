@@ -99,6 +99,84 @@ class CrewZoneSettings:
         factory=dict, help="site id -> crew zone; wins over the district's zone")
 
 
+def _positive(value: float) -> str | None:
+    return None if value > 0 else "must be more than 0"
+
+
+SNMP_VERSIONS = ("2c", "3")
+AUTH_PROTOCOLS = ("md5", "sha", "sha224", "sha256", "sha384", "sha512")
+PRIV_PROTOCOLS = ("des", "aes", "aes192", "aes256")
+
+
+@dataclass(frozen=True)
+class SnmpAuth:
+    """One named set of SNMP credentials: ``[snmp.auth.NAME]``; APs name it in their snmp_auth column.
+
+    Each secret is given inline, or (better) as the name of an environment variable (``*_env``).
+    """
+
+    version: str = _setting("2c", help='"2c" or "3"')
+    community: str = _setting("", secret="value", help="v2c community")
+    community_env: str = _setting("", help="environment variable holding the v2c community")
+    user: str = _setting("", help="v3 user name")
+    auth_protocol: str = _setting("", help="v3: " + ", ".join(AUTH_PROTOCOLS) + "; empty = noAuthNoPriv")
+    auth_password: str = _setting("", secret="value", help="v3 authentication passphrase")
+    auth_password_env: str = _setting("", help="environment variable holding auth_password")
+    priv_protocol: str = _setting("", help="v3: " + ", ".join(PRIV_PROTOCOLS) + "; empty = no privacy")
+    priv_password: str = _setting("", secret="value", help="v3 privacy passphrase")
+    priv_password_env: str = _setting("", help="environment variable holding priv_password")
+
+    def problem(self) -> str | None:
+        """What is inconsistent in this set, or None."""
+        if self.version not in SNMP_VERSIONS:
+            return f"version: {self.version!r} is not one of {', '.join(SNMP_VERSIONS)}"
+        if self.version == "2c":
+            if not (self.community or self.community_env):
+                return "a v2c set needs community or community_env"
+            if self.user or self.auth_protocol or self.priv_protocol:
+                return "user, auth_protocol and priv_protocol are for version \"3\""
+            return None
+        if not self.user:
+            return "a v3 set needs user"
+        if self.auth_protocol and self.auth_protocol not in AUTH_PROTOCOLS:
+            return f"auth_protocol: {self.auth_protocol!r} is not one of {', '.join(AUTH_PROTOCOLS)}"
+        if self.priv_protocol and self.priv_protocol not in PRIV_PROTOCOLS:
+            return f"priv_protocol: {self.priv_protocol!r} is not one of {', '.join(PRIV_PROTOCOLS)}"
+        if self.priv_protocol and not self.auth_protocol:
+            return "priv_protocol needs auth_protocol (SNMPv3 has no privacy without authentication)"
+        if self.auth_protocol and not (self.auth_password or self.auth_password_env):
+            return "auth_protocol needs auth_password or auth_password_env"
+        if self.priv_protocol and not (self.priv_password or self.priv_password_env):
+            return "priv_protocol needs priv_password or priv_password_env"
+        return None
+
+
+def _default_auth() -> dict[str, SnmpAuth]:
+    return {"default": SnmpAuth(version="2c", community="public")}
+
+
+@dataclass(frozen=True)
+class SnmpSettings:
+    port: int = _setting(161, check=_positive, help="UDP port of an AP's agent when mgmt_address gives none")
+    timeout_s: float = _setting(1.0, check=_positive, help="wait for one answer before retrying")
+    retries: int = _setting(2, check=_non_negative,
+                            help="retries after the first try; each waits twice as long as the one before")
+    deadline_s: float = _setting(6.0, check=_positive,
+                                 help="an AP's whole budget in one cycle, retries included")
+    max_in_flight: int = _setting(2000, check=_positive, help="requests outstanding at once, all APs together")
+    max_oids_per_get: int = _setting(24, check=_positive, help="a GET asks for at most this many OIDs")
+    receive_buffer_bytes: int = _setting(8 << 20, check=_positive,
+                                         help="UDP receive buffer, so bursts of answers are not dropped")
+    profiles_dir: str = _setting("", help="a folder of your own profiles (*.yaml), read after the shipped ones")
+    rediscover_hours: float = _setting(24.0, check=_positive, help="walk an AP again after this long")
+    down_backoff_max_s: float = _setting(
+        900.0, check=_positive,
+        help="a down AP is tried once per cycle at first, then less often, at most this far apart")
+    auth: dict[str, SnmpAuth] = _setting(
+        factory=_default_auth,
+        help='named credential sets [snmp.auth.NAME]; "default" (v2c, community "public") unless you redefine it')
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = _setting(
@@ -109,6 +187,7 @@ class Settings:
              "postgresql://user:password@host/db for PostgreSQL")
     inventory: InventorySettings = _setting(factory=InventorySettings, help="inventory import rules")
     crew_zones: CrewZoneSettings = _setting(factory=CrewZoneSettings, help="who goes where")
+    snmp: SnmpSettings = _setting(factory=SnmpSettings, help="SNMP polling and credentials")
 
     @property
     def store_url(self) -> str:
@@ -191,6 +270,8 @@ class _Loader:
             if value is dataclasses.MISSING:
                 self.origins[path] = "default"
                 continue
+            if isinstance(value, dict) and f.default_factory is not dataclasses.MISSING:
+                value = {**f.default_factory(), **value}  # a file adds named sets; the defaults stay
             values[f.name] = value
             check = f.metadata.get("check")
             problem = check(value) if check else None
@@ -248,6 +329,9 @@ def _coerce(raw: Any, kind: Any, from_text: bool) -> Any:
     if origin is dict:
         if not isinstance(raw, dict):
             raise TypeError(f"expected a table of names, got {raw!r}")
+        item = typing.get_args(kind)[1]
+        if dataclasses.is_dataclass(item):
+            return {str(name): _table(value, item, str(name)) for name, value in raw.items()}
         bad = [k for k, v in raw.items() if not isinstance(v, str)]
         if bad:
             raise TypeError(f"{bad[0]}: expected a string")
@@ -283,6 +367,28 @@ def _coerce(raw: Any, kind: Any, from_text: bool) -> Any:
     raise TypeError(f"unsupported setting type {kind!r}")  # pragma: no cover - a bug in Settings
 
 
+def _table(raw: Any, cls: type, name: str) -> Any:
+    """One ``[section.NAME]`` table of a dict-of-tables setting, strictly."""
+    if not isinstance(raw, dict):
+        raise TypeError(f"{name}: expected a table")
+    hints = typing.get_type_hints(cls)
+    values = {}
+    for key, value in raw.items():
+        if key not in hints:
+            close = difflib.get_close_matches(key, list(hints), n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise TypeError(f"{name}.{key}: unknown setting{hint}")
+        try:
+            values[key] = _coerce(value, hints[key], from_text=False)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"{name}.{key}: {exc}") from None
+    built = cls(**values)
+    problem = built.problem() if hasattr(built, "problem") else None
+    if problem:
+        raise ValueError(f"{name}: {problem}")
+    return built
+
+
 def mask_url(url: str) -> str:
     """The URL with its password replaced by ***, so it can be shown."""
     try:
@@ -302,12 +408,16 @@ def describe(loaded: LoadedSettings) -> list[dict[str, Any]]:
     """Every setting as {key, value, source, env, help}, secrets masked, for `config show`."""
     rows: list[dict[str, Any]] = []
 
-    def walk(obj: Any, prefix: str) -> None:
+    def walk(obj: Any, prefix: str, table: str | None = None) -> None:
         for f in dataclasses.fields(obj):
             value = getattr(obj, f.name)
             path = f"{prefix}{f.name}"
             if dataclasses.is_dataclass(value):
                 walk(value, f"{path}.")
+                continue
+            if isinstance(value, dict) and any(dataclasses.is_dataclass(v) for v in value.values()):
+                for name, item in value.items():
+                    walk(item, f"{path}.{name}.", path)
                 continue
             if f.metadata.get("secret") == "url":
                 value = mask_url(value)
@@ -317,8 +427,11 @@ def describe(loaded: LoadedSettings) -> list[dict[str, Any]]:
                 value = str(value)
             elif isinstance(value, tuple):
                 value = list(value)
-            rows.append({"key": path, "value": value, "source": loaded.origins.get(path, "default"),
-                         "env": env_name(path) if not isinstance(value, dict) else None,
+            if table is not None and value in ("", None):
+                continue  # an unused field of a credential set: noise in `config show`
+            origin = loaded.origins.get(table or path, "default")
+            rows.append({"key": path, "value": value, "source": origin,
+                         "env": env_name(path) if not isinstance(value, dict) and table is None else None,
                          "help": f.metadata.get("help", "")})
 
     walk(loaded.settings, "")

@@ -11,7 +11,7 @@ import pytest
 from hotspotctl.cli import main
 from hotspotctl.settings import InventorySettings
 from hotspotctl.store import Store
-from tests.servers import PostgresServer
+from tests.servers import PostgresServer, SnmpdServer, SnmpsimServer
 
 REPO = Path(__file__).resolve().parents[1]
 CDMX_XLSX = REPO / "inventory" / "wifi_cdmx_2025.xlsx"
@@ -30,6 +30,27 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
     server = PostgresServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def snmpd() -> Iterator[SnmpdServer]:
+    server = SnmpdServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+DEVICE_CASES = sorted(p for p in (FIXTURES / "devices").iterdir() if p.is_dir()) if (FIXTURES / "devices").is_dir() else []
+
+
+@pytest.fixture(scope="session")
+def snmpsim() -> Iterator[SnmpsimServer]:
+    server = SnmpsimServer([case / f"{case.name}.snmprec" for case in DEVICE_CASES]).start()
     try:
         yield server
     finally:

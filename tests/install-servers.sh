@@ -7,6 +7,8 @@ set -euo pipefail
 # package: a path that proves it is installed
 declare -A needed=(
   [postgresql]="/usr/lib/postgresql/*/bin/pg_ctl"
+  [snmpd]="/usr/sbin/snmpd"
+  [snmp]="/usr/bin/snmpget"
 )
 
 missing=()

@@ -11,7 +11,9 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -76,3 +78,132 @@ class PostgresServer:
             self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_for_agent(port: int, community: bytes, process: subprocess.Popen[bytes], log: Path, what: str) -> None:
+    """Until the agent answers a GET of sysUpTime.0 (our codec, a raw socket), or fail with its log."""
+    from hotspotctl.collectors.codec import GetTemplate, decode_response
+    from hotspotctl.collectors.oids import SYS_UPTIME
+
+    request = GetTemplate(community, [SYS_UPTIME]).encode(0x01020304)
+    deadline = time.monotonic() + 60
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(0.25)
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                break
+            sock.sendto(request, ("127.0.0.1", port))
+            try:
+                data = sock.recv(65535)
+                if decode_response(data).request_id == 0x01020304:
+                    return
+            except OSError:
+                continue
+    process.kill()
+    raise RuntimeError(f"{what} did not answer on 127.0.0.1:{port}: {log.read_text(errors='replace')[-2000:]}")
+
+
+class SnmpdServer:
+    """net-snmp's snmpd on a free loopback port: v2c community and one SNMPv3 authPriv user."""
+
+    COMMUNITY = "hotspot-test"
+    V3_USER = "noc"
+    V3_AUTH = ("sha256", "auth-pass-123")
+    V3_PRIV = ("aes", "priv-pass-456")
+
+    def __init__(self) -> None:
+        self.binary = shutil.which("snmpd") or "/usr/sbin/snmpd"
+        if not Path(self.binary).exists():
+            pytest.fail("snmpd not found: run the README's test command, which installs Debian's snmpd",
+                        pytrace=False)
+        self.root = Path(tempfile.mkdtemp(prefix="hotspotctl-snmpd-"))
+        self.port = free_udp_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> SnmpdServer:
+        conf = self.root / "snmpd.conf"
+        conf.write_text(
+            f"agentaddress udp:127.0.0.1:{self.port}\n"
+            f"rocommunity {self.COMMUNITY} 127.0.0.1\n"
+            f'createUser {self.V3_USER} SHA-256 "{self.V3_AUTH[1]}" AES "{self.V3_PRIV[1]}"\n'
+            f"rouser {self.V3_USER} priv\n")
+        log = self.root / "log"
+        env = {**os.environ, "SNMP_PERSISTENT_DIR": str(self.root / "persist"), "MIBS": ""}
+        with log.open("wb") as out:
+            self.process = subprocess.Popen(
+                [self.binary, "-f", "-Lo", "-C", "-c", str(conf), "-p", str(self.root / "pid")],
+                stdout=out, stderr=subprocess.STDOUT, env=env)
+        _wait_for_agent(self.port, self.COMMUNITY.encode(), self.process, log, "snmpd")
+        return self
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def snmpget(self, *oids: str, v3: bool = False) -> dict[str, int | str]:
+        """Ask with net-snmp's own snmpget: numeric OIDs -> values (numbers as int)."""
+        auth = (["-v3", "-l", "authPriv", "-u", self.V3_USER, "-a", "SHA-256", "-A", self.V3_AUTH[1],
+                 "-x", "AES", "-X", self.V3_PRIV[1]] if v3 else ["-v2c", "-c", self.COMMUNITY])
+        result = subprocess.run(["snmpget", *auth, "-On", "-Oe", "-Ot", "-Oq", "-Ov", self.address, *oids],
+                                capture_output=True, text=True, timeout=30, env={**os.environ, "MIBS": ""},
+                                check=True)
+        values = result.stdout.strip().splitlines()
+        return {oid: int(v) if v.strip().lstrip("-").isdigit() else v.strip().strip('"')
+                for oid, v in zip(oids, values, strict=True)}
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+class SnmpsimServer:
+    """snmpsim serving every recording in tests/fixtures/devices; the community is the case name."""
+
+    def __init__(self, cases: list[Path]) -> None:
+        binary = Path(sys.executable).parent / "snmpsim-command-responder"
+        self.binary = str(binary) if binary.exists() else shutil.which("snmpsim-command-responder")
+        if not self.binary:
+            pytest.fail("snmpsim-command-responder not found: pip install -e '.[test]'", pytrace=False)
+        self.root = Path(tempfile.mkdtemp(prefix="hotspotctl-snmpsim-"))
+        self.data = self.root / "data"
+        self.data.mkdir()
+        for case in cases:
+            shutil.copy(case, self.data / case.name)
+        self.port = free_udp_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> SnmpsimServer:
+        args = [self.binary, f"--data-dir={self.data}", f"--cache-dir={self.root / 'cache'}",
+                f"--agent-udpv4-endpoint=127.0.0.1:{self.port}"]
+        if os.geteuid() == 0:  # snmpsim refuses root unless told which user to run as
+            args += ["--process-user=root", "--process-group=root"]
+        log = self.root / "log"
+        with log.open("wb") as out:
+            self.process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
+        first = sorted(self.data.glob("*.snmprec"))[0].stem
+        _wait_for_agent(self.port, first.encode(), self.process, log, "snmpsim")
+        return self
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        shutil.rmtree(self.root, ignore_errors=True)

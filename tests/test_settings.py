@@ -116,5 +116,43 @@ def test_every_setting_is_described():
     rows = describe(load_settings(env={}, cwd=Path("/")))
     assert [row["key"] for row in rows] == [
         "data_dir", "database_url", "inventory.bounds", "inventory.bounds_margin_km", "inventory.districts",
-        "crew_zones.districts", "crew_zones.sites"]
+        "crew_zones.districts", "crew_zones.sites", "snmp.port", "snmp.timeout_s", "snmp.retries",
+        "snmp.deadline_s", "snmp.max_in_flight", "snmp.max_oids_per_get", "snmp.receive_buffer_bytes",
+        "snmp.profiles_dir", "snmp.rediscover_hours", "snmp.down_backoff_max_s",
+        "snmp.auth.default.version", "snmp.auth.default.community"]
     assert all(row["help"] for row in rows)
+    assert rows[-1]["value"] == "***"  # the default community is a secret like any other
+
+
+def test_snmp_credential_sets_are_strict_merged_and_masked(tmp_path, cli, monkeypatch):
+    config = write(tmp_path / "h.toml", """
+[snmp.auth.campus]
+version = "3"
+user = "noc"
+auth_protocol = "sha256"
+auth_password_env = "CAMPUS_AUTH"
+priv_protocol = "aes"
+priv_password = "inline-priv-secret"
+""")
+    loaded = load_settings(config, env={}, cwd=tmp_path)
+    assert sorted(loaded.settings.snmp.auth) == ["campus", "default"]  # the file adds; the default stays
+    assert loaded.settings.snmp.auth["campus"].priv_protocol == "aes"
+    result = cli("--config", config, "config", "show", "--format", "json")
+    assert result.code == 0
+    assert "inline-priv-secret" not in result.out
+    settings = json.loads(result.out)["settings"]
+    assert settings["snmp.auth.campus.priv_password"] == "***"
+    assert settings["snmp.auth.campus.auth_password_env"] == "CAMPUS_AUTH"
+    for body, problem in [
+        ('[snmp.auth.x]\ncomunity = "a"\n', "snmp.auth: x.comunity: unknown setting; did you mean 'community'?"),
+        ('[snmp.auth.x]\nversion = "3"\nuser = "a"\npriv_protocol = "aes"\npriv_password = "p"\n',
+         "x: priv_protocol needs auth_protocol"),
+        ('[snmp.auth.x]\nversion = "3"\nuser = "a"\nauth_protocol = "sha3"\nauth_password = "p"\n',
+         "x: auth_protocol: 'sha3' is not one of md5, sha, sha224, sha256, sha384, sha512"),
+        ('[snmp.auth.x]\nversion = "2c"\n', "x: a v2c set needs community or community_env"),
+    ]:
+        bad = write(tmp_path / "bad.toml", body)
+        result = cli("--config", bad, "config", "show")
+        assert result.code == 3
+        assert problem in result.err
+        assert str(bad) in result.err

@@ -15,8 +15,11 @@ from typing import Annotated
 import typer
 
 from hotspotctl import __version__
+from hotspotctl.cli import ap as ap_cli
 from hotspotctl.cli import config as config_cli
 from hotspotctl.cli import inventory as inventory_cli
+from hotspotctl.cli import poll as poll_cli
+from hotspotctl.cli import profiles as profiles_cli
 from hotspotctl.cli.demo import demo
 from hotspotctl.cli.output import message
 from hotspotctl.cli.runtime import Runtime
@@ -32,7 +35,11 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(inventory_cli.app, name="inventory")
+app.add_typer(ap_cli.app, name="ap")
+app.add_typer(profiles_cli.app, name="profiles")
 app.add_typer(config_cli.app, name="config")
+app.command("discover")(poll_cli.discover)
+app.command("poll")(poll_cli.poll)
 app.command("demo")(demo)
 
 

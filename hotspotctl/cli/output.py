@@ -87,3 +87,35 @@ def emit(fmt: Format, columns: Sequence[str], rows: list[Sequence[Any]], *, json
         print_csv(columns, rows)
     else:
         print_table(columns, rows, **table_kwargs)
+
+
+class PhaseProgress:
+    """A rich progress bar on stderr, one task per phase (discover, poll); silent off a terminal.
+
+    Call it as ``progress(phase, advance, total)``; use as a context manager.
+    """
+
+    def __init__(self, enabled: bool) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.enabled = enabled and sys.stderr.isatty()
+        self._bar = Progress(TextColumn("{task.description:>9}"), BarColumn(), MofNCompleteColumn(),
+                             TimeElapsedColumn(), console=stderr(), transient=True) if self.enabled else None
+        self._tasks: dict[str, Any] = {}
+
+    def __call__(self, phase: str, advance: int, total: int) -> None:
+        if self._bar is None:
+            return
+        task = self._tasks.get(phase)
+        if task is None:
+            task = self._tasks[phase] = self._bar.add_task(phase, total=total)
+        self._bar.advance(task, advance)
+
+    def __enter__(self) -> PhaseProgress:
+        if self._bar is not None:
+            self._bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()

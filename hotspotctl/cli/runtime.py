@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from hotspotctl.cli.output import Format, ReportFormat
+from hotspotctl.collectors.profiles import ProfileSet, load_profiles
 from hotspotctl.inventory.fleet import CrewZones, Fleet, Selection
 from hotspotctl.settings import LoadedSettings, Settings, load_settings
 from hotspotctl.store import Store
@@ -36,6 +37,10 @@ class Runtime:
 
     def zones(self) -> CrewZones:
         return CrewZones.from_settings(self.settings.crew_zones)
+
+    def profiles(self) -> ProfileSet:
+        extra = self.settings.snmp.profiles_dir
+        return load_profiles([Path(extra)] if extra else [])
 
     def load_fleet(self) -> Fleet:
         with self.open_store() as store:

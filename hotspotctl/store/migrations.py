@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 
 from hotspotctl.errors import StoreError
-from hotspotctl.store.schema import UtcDateTime, schema_version
+from hotspotctl.store.schema import Unsigned64, UtcDateTime, schema_version
 
 
 @dataclass(frozen=True)
@@ -68,8 +68,39 @@ def _v1_inventory(conn: sa.Connection) -> None:
     md.create_all(conn)
 
 
+def _v2_polling(conn: sa.Connection) -> None:
+    md = sa.MetaData()
+    sa.Table("access_points", md, sa.Column("id", sa.String(200), primary_key=True))
+    ap_fk = ("ap_id", sa.String(200))
+    sa.Table(
+        "ap_discovery", md,
+        sa.Column(*ap_fk, sa.ForeignKey("access_points.id", ondelete="CASCADE"), primary_key=True),
+        sa.Column("address", sa.String(300), nullable=False),
+        sa.Column("profile", sa.String(100), nullable=False),
+        sa.Column("layout", sa.JSON, nullable=False),
+        sa.Column("discovered_at", UtcDateTime, nullable=False),
+    )
+    sa.Table(
+        "ap_state", md,
+        sa.Column(*ap_fk, sa.ForeignKey("access_points.id", ondelete="CASCADE"), primary_key=True),
+        sa.Column("at", sa.Float),
+        *(sa.Column(name, sa.BigInteger) for name in ("sys_uptime", "hr_uptime", "engine_time")),
+        *(sa.Column(name, Unsigned64) for name in ("in_octets", "out_octets")),
+        sa.Column("counter_bits", sa.Integer),
+        sa.Column("uptime_wraps", sa.Integer, nullable=False),
+        sa.Column("failures", sa.Integer, nullable=False),
+        sa.Column("last_attempt_at", sa.Float, nullable=False),
+        sa.Column("next_attempt_at", sa.Float, nullable=False),
+        sa.Column("last_error", sa.String(500)),
+        sa.Column("needs_discovery", sa.Boolean, nullable=False),
+    )
+    md.tables["ap_discovery"].create(conn)
+    md.tables["ap_state"].create(conn)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "inventory: access points, sites, import log", _v1_inventory),
+    Migration(2, "polling: discovered layout and counter state per AP", _v2_polling),
 )
 LATEST = MIGRATIONS[-1].version
 

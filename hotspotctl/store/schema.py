@@ -32,6 +32,26 @@ class UtcDateTime(sa.types.TypeDecorator):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+class Unsigned64(sa.types.TypeDecorator):
+    """An unsigned 64-bit counter (Counter64) in a signed BIGINT column, two's complement.
+
+    SQLite's INTEGER and PostgreSQL's BIGINT stop at 2^63-1; a Counter64 goes to 2^64-1.
+    """
+
+    impl = sa.BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: int | None, dialect: sa.Dialect) -> int | None:
+        if value is None:
+            return None
+        return value - (1 << 64) if value >= 1 << 63 else value
+
+    def process_result_value(self, value: int | None, dialect: sa.Dialect) -> int | None:
+        if value is None:
+            return None
+        return value + (1 << 64) if value < 0 else value
+
+
 metadata = sa.MetaData()
 
 schema_version = sa.Table(
@@ -84,4 +104,33 @@ inventory_imports = sa.Table(
     sa.Column("removed", sa.Integer, nullable=False),
     sa.Column("rejected", sa.Integer, nullable=False),
     sa.Column("warnings", sa.Integer, nullable=False),
+)
+
+ap_discovery = sa.Table(
+    "ap_discovery", metadata,
+    sa.Column("ap_id", sa.String(200), sa.ForeignKey("access_points.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("address", sa.String(300), nullable=False),  # where it was discovered; a new address rediscovers
+    sa.Column("profile", sa.String(100), nullable=False),
+    sa.Column("layout", sa.JSON, nullable=False),  # collectors.model.Discovery as JSON
+    sa.Column("discovered_at", UtcDateTime, nullable=False),
+)
+
+ap_state = sa.Table(
+    "ap_state", metadata,
+    sa.Column("ap_id", sa.String(200), sa.ForeignKey("access_points.id", ondelete="CASCADE"), primary_key=True),
+    # evaluate.rates.CounterState of the last good sample
+    sa.Column("at", sa.Float),
+    sa.Column("sys_uptime", sa.BigInteger),
+    sa.Column("hr_uptime", sa.BigInteger),
+    sa.Column("engine_time", sa.BigInteger),
+    sa.Column("in_octets", Unsigned64),
+    sa.Column("out_octets", Unsigned64),
+    sa.Column("counter_bits", sa.Integer),
+    sa.Column("uptime_wraps", sa.Integer, nullable=False),
+    # reachability, for back-off of down APs
+    sa.Column("failures", sa.Integer, nullable=False),  # consecutive failed cycles
+    sa.Column("last_attempt_at", sa.Float, nullable=False),
+    sa.Column("next_attempt_at", sa.Float, nullable=False),
+    sa.Column("last_error", sa.String(500)),
+    sa.Column("needs_discovery", sa.Boolean, nullable=False),
 )

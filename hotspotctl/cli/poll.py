@@ -1,0 +1,164 @@
+"""hotspotctl poll --once and hotspotctl discover: SNMP over a selection of the fleet."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import asdict
+from typing import Annotated
+
+import typer
+
+from hotspotctl.cli import output
+from hotspotctl.cli.output import Format, PhaseProgress
+from hotspotctl.cli.runtime import (
+    ApOption,
+    DistrictOption,
+    FormatOption,
+    ProgramOption,
+    SiteOption,
+    ZoneOption,
+    runtime,
+    selection,
+)
+from hotspotctl.collectors.model import Discovery
+from hotspotctl.collectors.poller import Poller
+from hotspotctl.errors import ExitCode, InputError
+from hotspotctl.scheduling.cycle import CycleReport, discover_aps, run_cycle
+
+POLL_COLUMNS = ("ap", "status", "error", "profile", "uptime_s", "clients", "link_mbps", "in_bps", "out_bps",
+                "capacity_mbps", "per_user_mbps", "delivered_per_user_mbps", "rtt_ms")
+
+
+def poll(
+    ctx: typer.Context,
+    once: Annotated[bool, typer.Option("--once", help="one cycle now, then exit")] = False,
+    ap: ApOption = None, site: SiteOption = None, district: DistrictOption = None,
+    program: ProgramOption = None, zone: ZoneOption = None,
+    no_backoff: Annotated[bool, typer.Option(
+        "--no-backoff", help="also try APs that are down and waiting out their back-off")] = False,
+    fmt: FormatOption = Format.TABLE,
+) -> ExitCode:
+    """Poll the selected APs over SNMP once: uptime, uplink traffic, link speed, clients.
+
+    APs never discovered (or moved, or whose layout changed) are discovered first.
+    Counters are kept in the store, so the next cycle, or the next command, gives
+    rates: the first poll of an AP has no in_bps/out_bps/per_user_mbps yet.
+
+    Exit 0 when every AP answered; 4 when some did not (the output says which).
+
+    Examples:
+
+      hotspotctl poll --once --site AICM
+
+      hotspotctl poll --once --district Iztapalapa --format json | jq '.[] | select(.ok | not)'
+    """
+    if not once:
+        raise typer.BadParameter("give --once; polling on a schedule is `hotspotctl run`", param_hint="--once")
+    rt = runtime(ctx)
+    fleet = rt.load_fleet()
+    aps = fleet.select(selection(ap, site, district, program, zone))
+    if not aps:
+        raise InputError("the selection matches no AP; `hotspotctl inventory list` shows what is there")
+    profiles = rt.profiles()
+    with rt.open_store() as store, PhaseProgress(not rt.quiet) as progress:
+        async def cycle() -> CycleReport:
+            with Poller(rt.settings.snmp, profiles) as poller:
+                return await run_cycle(store, aps, rt.settings.snmp, profiles, poller,
+                                       use_backoff=not no_backoff, progress=progress)
+
+        report = asyncio.run(cycle())
+    rows = [o.to_json() for o in report.outcomes]
+    if fmt == Format.JSON:
+        output.print_json(rows)
+    else:
+        for row in rows:
+            row["status"] = "ok" if row["ok"] else row["error_kind"]
+        output.emit(fmt, POLL_COLUMNS, [[row[c] for c in POLL_COLUMNS] for row in rows],
+                    numeric=POLL_COLUMNS[4:])
+    if not rt.quiet:
+        output.message(_summary(report))
+    return ExitCode.OK if report.ok == len(report.outcomes) else ExitCode.PARTIAL
+
+
+def _summary(report: CycleReport) -> str:
+    s = report.summary()
+    text = (f"polled {s['aps']:,} APs in {s['duration_s']:.2f} s ({s['aps_per_s']:,.0f} APs/s, "
+            f"{s['cpu_s']:.2f} CPU-s): {s['ok']:,} ok, {s['timed_out']:,} timed out, {s['errors']:,} errors")
+    if s["skipped_down"]:
+        text += f", {s['skipped_down']:,} down and backing off"
+    if s["discovered"] or s["discovery_failed"]:
+        text += f"; discovered {s['discovered']:,}"
+        if s["discovery_failed"]:
+            text += f" ({s['discovery_failed']:,} could not be)"
+    no_address = report.count("no_address")
+    if no_address:
+        text += (f"\n{no_address:,} APs have no mgmt_address: add them with "
+                 "`hotspotctl inventory import ipam.csv --merge` (columns id, mgmt_address)")
+    engine = report.engine
+    dropped = sum(v for k, v in engine.items() if k.startswith("dropped_"))
+    if dropped:
+        text += f"\n{dropped:,} stray answers dropped: " + ", ".join(
+            f"{k.removeprefix('dropped_')} {v:,}" for k, v in engine.items() if k.startswith("dropped_") and v)
+    return text
+
+
+DISCOVER_COLUMNS = ("ap", "status", "profile", "uplink", "if_index", "counters", "link_mbps", "radios", "clients",
+                    "error")
+
+
+def discover(
+    ctx: typer.Context,
+    ap: ApOption = None, site: SiteOption = None, district: DistrictOption = None,
+    program: ProgramOption = None, zone: ZoneOption = None,
+    fmt: FormatOption = Format.TABLE,
+) -> ExitCode:
+    """Walk the selected APs now: detect the profile, pick uplink and radios, store the layout.
+
+    The profile comes from the inventory's profile column when set, else from
+    sysObjectID, sysDescr and the profiles' has_oid checks (`hotspotctl profiles list`).
+    Polls rediscover on their own when an AP is new, moved, older than
+    snmp.rediscover_hours, or when a stored interface has gone.
+
+    Examples:
+
+      hotspotctl discover --site AICM
+
+      hotspotctl discover --ap 'AICM-T1-*' --format json
+    """
+    rt = runtime(ctx)
+    aps = rt.load_fleet().select(selection(ap, site, district, program, zone))
+    if not aps:
+        raise InputError("the selection matches no AP; `hotspotctl inventory list` shows what is there")
+    profiles = rt.profiles()
+    with rt.open_store() as store, PhaseProgress(not rt.quiet) as progress:
+        async def run() -> dict[str, object]:
+            with Poller(rt.settings.snmp, profiles) as poller:
+                return await discover_aps(store, aps, rt.settings.snmp, profiles, poller, progress=progress)
+
+        found = asyncio.run(run())
+    rows = []
+    for item in aps:
+        result = found[item.id]
+        if isinstance(result, Discovery):
+            up = result.uplink
+            rows.append({"ap": item.id, "ok": True, "status": "ok", "profile": result.profile,
+                         "uplink": up.name if up else None,
+                         "if_index": up.if_index if up else None,
+                         "counters": f"{result.counter_bits}-bit" if result.counter_bits else None,
+                         "link_mbps": up.speed_mbps if up else None, "radios": len(result.radios),
+                         "clients": result.clients_kind, "error": None, "layout": result})
+        else:
+            rows.append({"ap": item.id, "ok": False, "status": result.kind, "profile": None, "uplink": None,
+                         "if_index": None,
+                         "counters": None, "link_mbps": None, "radios": None, "clients": None,
+                         "error": result.message, "layout": None})
+    if fmt == Format.JSON:
+        output.print_json([{k: (asdict(v) if k == "layout" and v else v) for k, v in row.items()} for row in rows])
+    else:
+        output.emit(fmt, DISCOVER_COLUMNS, [[row[c] for c in DISCOVER_COLUMNS] for row in rows],
+                    numeric=("if_index", "link_mbps", "radios"))
+    failed = sum(1 for row in rows if not row["ok"])
+    if not rt.quiet:
+        output.message(f"discovered {len(rows) - failed:,} of {len(rows):,} APs"
+                       + (f"; {failed:,} failed" if failed else ""))
+    return ExitCode.PARTIAL if failed else ExitCode.OK

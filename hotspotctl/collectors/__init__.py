@@ -1,0 +1,1 @@
+"""Collecting from access points: profiles, the SNMP engine and codec, discovery, polling."""

@@ -1,0 +1,95 @@
+"""What collecting produces: an AP's discovered layout, and one poll's Sample or PollError."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hotspotctl.collectors.oids import Oid
+
+
+class Absent:
+    """An SNMP exception value: the agent answered, and the object is not there.
+
+    noSuchObject, noSuchInstance and endOfMibView mean "absent", never "failed".
+    """
+
+    __slots__ = ("name", "tag")
+
+    def __init__(self, name: str, tag: int) -> None:
+        self.name = name
+        self.tag = tag
+
+    def __repr__(self) -> str:
+        return self.name
+
+    def __bool__(self) -> bool:
+        return False
+
+
+NO_SUCH_OBJECT = Absent("noSuchObject", 0x80)
+NO_SUCH_INSTANCE = Absent("noSuchInstance", 0x81)
+END_OF_MIB_VIEW = Absent("endOfMibView", 0x82)
+
+# A decoded SNMP value, the same from our codec, pysnmp and the snmprec reader:
+# INTEGER, Counter32, Gauge32, TimeTicks, Counter64 -> int; OCTET STRING, Opaque -> bytes;
+# OBJECT IDENTIFIER -> Oid; IpAddress -> str ("10.0.0.1"); NULL -> None; exceptions -> Absent.
+Value = int | bytes | Oid | str | None | Absent
+
+
+@dataclass(frozen=True, slots=True)
+class Interface:
+    if_index: int
+    name: str  # ifName, else ifDescr
+    if_type: int | None
+    oper_up: bool
+    speed_mbps: float | None  # ifHighSpeed, else ifSpeed / 1e6, times the profile's scale
+    has_hc: bool  # ifHCInOctets and ifHCOutOctets answer
+    has_32: bool  # ifInOctets and ifOutOctets answer
+
+
+@dataclass(frozen=True, slots=True)
+class Discovery:
+    """Where an AP's figures live: chosen once by walking it, then used by every poll."""
+
+    profile: str
+    sys_descr: str
+    sys_object_id: str
+    uptime_sources: tuple[str, ...]  # present on the device, in the profile's order
+    uplink: Interface | None
+    radios: tuple[Interface, ...]
+    counter_bits: int | None  # 64 (ifHC*), 32 (ifIn/OutOctets) or None (no counters)
+    link_source: str | None  # "if_high_speed" | "if_speed" | None
+    link_scale: float
+    clients_kind: str | None  # "scalar" | "sum" | "count" | None (no client count)
+    clients_oids: tuple[str, ...]  # instances to GET (scalar, sum) or the column to walk (count)
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One AP's answer in one cycle; counters raw, as the device gave them."""
+
+    ap: str
+    at: float  # the poller's wall clock (time.time()) when the answer arrived
+    rtt_ms: float
+    sys_uptime: int | None = None  # sysUpTime.0, TimeTicks (1/100 s), wraps at 2^32
+    hr_uptime: int | None = None  # hrSystemUptime.0, TimeTicks, wraps at 2^32
+    engine_time: int | None = None  # snmpEngineTime.0, seconds
+    in_octets: int | None = None
+    out_octets: int | None = None
+    counter_bits: int = 64  # width of in/out_octets: 64 or 32
+    link_mbps: float | None = None
+    oper_up: bool | None = None  # the uplink's ifOperStatus == up
+    clients: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PollError:
+    """An AP that did not give a usable answer this cycle: a value, not an exception."""
+
+    ap: str
+    at: float
+    kind: str  # timeout | refused | auth | protocol | no_address | not_discovered | rediscover
+    message: str
+
+
+PollResult = Sample | PollError

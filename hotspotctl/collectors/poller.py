@@ -1,0 +1,352 @@
+"""One poll of many APs: turn each AP's discovered layout into a GET, and each answer into a Sample.
+
+v2c APs go through our own engine (one socket, a state machine, our codec); SNMPv3 APs
+and the few profiles whose client count is a row count go through pysnmp, a bounded
+number at a time. Every AP comes back as a Sample or a PollError; one dead or slow AP
+never holds up the rest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from hotspotctl.collectors.auth import DEFAULT_AUTH, Credentials, resolve
+from hotspotctl.collectors.discovery import client_count, discover
+from hotspotctl.collectors.engine import GetFailure, GetRequest, GetShape, SnmpGetEngine
+from hotspotctl.collectors.model import Absent, Discovery, PollError, PollResult, Sample, Value
+from hotspotctl.collectors.oids import (
+    IF_HC_IN_OCTETS,
+    IF_HC_OUT_OCTETS,
+    IF_HIGH_SPEED,
+    IF_IN_OCTETS,
+    IF_OPER_STATUS,
+    IF_OUT_OCTETS,
+    IF_SPEED,
+    UPTIME_SOURCES,
+    Oid,
+    parse_oid,
+)
+from hotspotctl.collectors.profiles import ProfileSet
+from hotspotctl.collectors.snmp import SnmpClient
+from hotspotctl.errors import CollectError, ConfigError
+from hotspotctl.settings import SnmpSettings
+
+_UPTIME_FIELDS = {"sys_uptime": "sys_uptime", "hr_system_uptime": "hr_uptime", "snmp_engine_time": "engine_time"}
+_SLOW_PATH_CONCURRENCY = 64  # pysnmp requests at once (v3, walks)
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """An AP as the poller sees it: where, with which credentials, and (once discovered) what to ask."""
+
+    ap: str
+    address: str | None  # the inventory's mgmt_address: host or host:port
+    auth: str  # the credential set's name
+    profile: str | None = None  # pinned by the inventory; None = detect
+
+
+@dataclass(frozen=True, slots=True)
+class PollPlan:
+    """Where each figure sits in the GET's OID list."""
+
+    oids: tuple[Oid, ...]
+    uptime: tuple[tuple[str, int], ...]  # (Sample field, position)
+    in_pos: int | None
+    out_pos: int | None
+    speed_pos: int | None
+    oper_pos: int | None
+    clients: slice | None
+    counter_bits: int
+    link_scale: float
+    link_is_bps: bool  # ifSpeed (bit/s) rather than ifHighSpeed (Mb/s)
+    clients_kind: str | None
+    walk_clients: Oid | None  # a column to count rows of, by walking
+
+
+def plan_poll(discovery: Discovery) -> PollPlan:
+    oids: list[Oid] = []
+
+    def add(oid: Oid) -> int:
+        oids.append(oid)
+        return len(oids) - 1
+
+    uptime = tuple((_UPTIME_FIELDS[name], add(UPTIME_SOURCES[name])) for name in discovery.uptime_sources)
+    in_pos = out_pos = speed_pos = oper_pos = None
+    uplink = discovery.uplink
+    if uplink is not None:
+        index = uplink.if_index
+        if discovery.counter_bits == 64:
+            in_pos, out_pos = add((*IF_HC_IN_OCTETS, index)), add((*IF_HC_OUT_OCTETS, index))
+        elif discovery.counter_bits == 32:
+            in_pos, out_pos = add((*IF_IN_OCTETS, index)), add((*IF_OUT_OCTETS, index))
+        if discovery.link_source == "if_high_speed":
+            speed_pos = add((*IF_HIGH_SPEED, index))
+        elif discovery.link_source == "if_speed":
+            speed_pos = add((*IF_SPEED, index))
+        oper_pos = add((*IF_OPER_STATUS, index))
+    clients = None
+    walk_clients = None
+    if discovery.clients_kind in ("scalar", "sum"):
+        start = len(oids)
+        for text in discovery.clients_oids:
+            add(parse_oid(text))
+        clients = slice(start, len(oids))
+    elif discovery.clients_kind == "count" and discovery.clients_oids:
+        walk_clients = parse_oid(discovery.clients_oids[0])
+    return PollPlan(tuple(oids), uptime, in_pos, out_pos, speed_pos, oper_pos, clients,
+                    discovery.counter_bits or 64, discovery.link_scale, discovery.link_source == "if_speed",
+                    discovery.clients_kind, walk_clients)
+
+
+def build_sample(ap: str, plan: PollPlan, values: Sequence[Value], at: float, rtt_ms: float,
+                 walked_clients: int | None = None) -> tuple[Sample, bool]:
+    """The Sample from a GET's values, and whether a discovered object has gone (rediscover)."""
+    gone = False
+
+    def number(pos: int | None) -> int | None:
+        nonlocal gone
+        if pos is None:
+            return None
+        value = values[pos]
+        if isinstance(value, Absent):
+            gone = True
+            return None
+        return value if isinstance(value, int) else None
+
+    fields: dict[str, int | None] = {name: number(pos) for name, pos in plan.uptime}
+    speed = number(plan.speed_pos)
+    link_mbps = None
+    if speed:
+        link_mbps = (speed / 1e6 if plan.link_is_bps else float(speed)) * plan.link_scale
+    oper = number(plan.oper_pos)
+    clients = walked_clients
+    if plan.clients is not None:
+        client_values = values[plan.clients]
+        if any(isinstance(v, Absent) for v in client_values):
+            gone = True
+        clients = client_count(plan.clients_kind, client_values)
+    sample = Sample(ap=ap, at=at, rtt_ms=rtt_ms, in_octets=number(plan.in_pos), out_octets=number(plan.out_pos),
+                    counter_bits=plan.counter_bits, link_mbps=link_mbps,
+                    oper_up=None if oper is None else oper == 1, clients=clients, **fields)
+    return sample, gone
+
+
+def split_address(address: str, default_port: int) -> tuple[str, int]:
+    """``host``, ``host:port``, ``[v6]:port`` -> (host, port); ValueError says what is wrong."""
+    text = address.strip()
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port = rest[1:] if rest.startswith(":") else ""
+    elif text.count(":") == 1:
+        host, port = text.split(":")
+    else:
+        host, port = text, ""
+    if not host:
+        raise ValueError(f"{address!r}: no host")
+    if port and not (port.isdigit() and 0 < int(port) < 65536):
+        raise ValueError(f"{address!r}: port must be 1-65535")
+    return host, int(port) if port else default_port
+
+
+class Poller:
+    """Discovers and polls Targets with one engine and one pysnmp client; use as a context manager."""
+
+    def __init__(self, settings: SnmpSettings, profiles: ProfileSet, *, env: Mapping[str, str] | None = None) -> None:
+        self.settings = settings
+        self.profiles = profiles
+        self.env = env
+        self._credentials: dict[str, Credentials] = {}
+        self._addresses: dict[str, tuple[str, int] | str] = {}
+        self._shapes: dict[tuple[bytes, tuple[Oid, ...]], GetShape] = {}
+        self.engine = SnmpGetEngine(timeout_s=settings.timeout_s, retries=settings.retries,
+                                    deadline_s=settings.deadline_s, max_in_flight=settings.max_in_flight,
+                                    receive_buffer_bytes=settings.receive_buffer_bytes)
+        self.client = SnmpClient()
+        self._slow = asyncio.Semaphore(_SLOW_PATH_CONCURRENCY)
+
+    def __enter__(self) -> Poller:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.engine.close()
+        self.client.close()
+
+    def credentials(self, name: str) -> Credentials:
+        if name not in self._credentials:
+            self._credentials[name] = resolve(name, self.settings.auth, self.env)
+        return self._credentials[name]
+
+    def address(self, target: Target) -> tuple[str, int] | str:
+        """(ip, port), or the reason there is none."""
+        if not target.address:
+            return "no mgmt_address in the inventory"
+        if target.address not in self._addresses:
+            try:
+                host, port = split_address(target.address, self.settings.port)
+                infos = socket.getaddrinfo(host, port, socket.AF_INET, socket.SOCK_DGRAM)
+                self._addresses[target.address] = (infos[0][4][0], port)
+            except ValueError as exc:
+                self._addresses[target.address] = f"bad mgmt_address {exc}"
+            except OSError as exc:
+                self._addresses[target.address] = f"cannot resolve {target.address!r}: {exc.strerror or exc}"
+        return self._addresses[target.address]
+
+    def device(self, target: Target, address: tuple[str, int]):  # type: ignore[no-untyped-def]
+        return self.client.device(address[0], address[1], self.credentials(target.auth or DEFAULT_AUTH),
+                                  timeout=self.settings.timeout_s, retries=self.settings.retries)
+
+    # -- discovery -------------------------------------------------------------------------
+
+    async def discover(self, targets: Sequence[Target], *, progress: Callable[[int], None] | None = None,
+                       ) -> dict[str, Discovery | PollError]:
+        async def one(target: Target) -> Discovery | PollError:
+            try:
+                address = self.address(target)
+                if isinstance(address, str):
+                    return PollError(target.ap, time.time(), "no_address", address)
+                async with self._slow:
+                    return await discover(self.device(target, address), self.profiles, pinned=target.profile)
+            except CollectError as exc:
+                return PollError(target.ap, time.time(), exc.kind, str(exc))
+            except ConfigError as exc:
+                return PollError(target.ap, time.time(), "config", str(exc))
+            finally:
+                if progress is not None:
+                    progress(1)
+
+        results = await asyncio.gather(*(one(t) for t in targets))
+        return {t.ap: r for t, r in zip(targets, results, strict=True)}
+
+    # -- polling ---------------------------------------------------------------------------
+
+    async def poll(self, work: Sequence[tuple[Target, Discovery, bool]], *,
+                   progress: Callable[[int], None] | None = None) -> tuple[list[PollResult], set[str]]:
+        """Poll each (target, discovery, believed_down); return the results in order and the ids to rediscover.
+
+        An AP believed down is tried once, with no retries.
+        """
+        results: list[PollResult | None] = [None] * len(work)
+        rediscover: set[str] = set()
+        fast: list[GetRequest] = []
+        fast_index: list[tuple[int, PollPlan]] = []
+        slow: list[tuple[int, Target, PollPlan, tuple[str, int], bool]] = []
+        now = time.time()
+        for i, (target, discovery, down) in enumerate(work):
+            address = self.address(target)
+            if isinstance(address, str):
+                results[i] = PollError(target.ap, now, "no_address", address)
+                if progress is not None:
+                    progress(1)
+                continue
+            try:
+                credentials = self.credentials(target.auth or DEFAULT_AUTH)
+            except ConfigError as exc:
+                results[i] = PollError(target.ap, now, "config", str(exc))
+                if progress is not None:
+                    progress(1)
+                continue
+            plan = plan_poll(discovery)
+            if credentials.version == "2c" and plan.walk_clients is None and plan.oids:
+                key = (credentials.community, plan.oids)
+                shape = self._shapes.get(key)
+                if shape is None:
+                    shape = self._shapes[key] = GetShape(credentials.community, plan.oids,
+                                                         self.settings.max_oids_per_get)
+                fast.append(GetRequest(target.ap, address, shape, 0 if down else None))
+                fast_index.append((i, plan))
+            else:
+                slow.append((i, target, plan, address, down))
+
+        async def run_fast() -> None:
+            replies = await self.engine.get_many(fast, progress=progress)
+            for (i, plan), reply in zip(fast_index, replies, strict=True):
+                ap = str(reply.key)
+                if isinstance(reply, GetFailure):
+                    results[i] = PollError(ap, reply.at, reply.kind, reply.message)
+                    continue
+                sample, gone = build_sample(ap, plan, reply.values, reply.at, reply.rtt_ms)
+                results[i] = sample
+                if gone:
+                    rediscover.add(ap)
+
+        async def run_slow(i: int, target: Target, plan: PollPlan, address: tuple[str, int], down: bool) -> None:
+            started = time.monotonic()
+            try:
+                async with self._slow:
+                    device = self.device(target, address)
+                    if down:
+                        device.retries = 0
+                    values: list[Value] = []
+                    if plan.oids:
+                        got = await device.get(plan.oids)
+                        values = [got.get(oid) for oid in plan.oids]
+                    walked = None
+                    if plan.walk_clients is not None:
+                        walked = client_count("count", [v for _, v in await device.walk(plan.walk_clients)])
+                rtt = (time.monotonic() - started) * 1000.0
+                sample, gone = build_sample(target.ap, plan, values, time.time(), rtt, walked)
+                results[i] = sample
+                if gone:
+                    rediscover.add(target.ap)
+            except CollectError as exc:
+                results[i] = PollError(target.ap, time.time(), exc.kind, str(exc))
+            finally:
+                if progress is not None:
+                    progress(1)
+
+        await asyncio.gather(run_fast(), *(run_slow(*item) for item in slow))
+        return results, rediscover  # type: ignore[return-value]
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeResult:
+    address: str
+    discovery: Discovery
+    sample: Sample
+
+    def to_json(self) -> dict[str, object]:
+        d, s = self.discovery, self.sample
+        uptime_ticks = s.hr_uptime if s.hr_uptime is not None else s.sys_uptime
+        uptime_s = uptime_ticks / 100 if uptime_ticks is not None else s.engine_time
+        uplink = None
+        if d.uplink is not None:
+            uplink = {"if_index": d.uplink.if_index, "name": d.uplink.name, "in_octets": s.in_octets,
+                      "out_octets": s.out_octets, "counter_bits": d.counter_bits if s.in_octets is not None else None,
+                      "link_mbps": s.link_mbps, "oper_up": s.oper_up}
+        return {
+            "address": self.address, "profile": d.profile, "sys_descr": d.sys_descr,
+            "sys_object_id": d.sys_object_id, "uptime_s": uptime_s,
+            "uptime_sources": {"sys_uptime": s.sys_uptime, "hr_system_uptime": s.hr_uptime,
+                               "snmp_engine_time": s.engine_time},
+            "uplink": uplink,
+            "radios": [{"if_index": r.if_index, "name": r.name, "if_type": r.if_type, "oper_up": r.oper_up,
+                        "speed_mbps": r.speed_mbps} for r in d.radios],
+            "clients": s.clients, "clients_source": d.clients_kind, "rtt_ms": round(s.rtt_ms, 3),
+        }
+
+
+async def probe(host: str, port: int, credentials: Credentials, profiles: ProfileSet, settings: SnmpSettings,
+                *, pinned: str | None = None) -> ProbeResult:
+    """Look at one device now, with no inventory: discover it, then read its figures once (pysnmp)."""
+    client = SnmpClient()
+    try:
+        device = client.device(host, port, credentials, timeout=settings.timeout_s, retries=settings.retries)
+        discovery = await discover(device, profiles, pinned=pinned)
+        plan = plan_poll(discovery)
+        started = time.monotonic()
+        got = await device.get(plan.oids) if plan.oids else {}
+        walked = None
+        if plan.walk_clients is not None:
+            walked = client_count("count", [v for _, v in await device.walk(plan.walk_clients)])
+        rtt = (time.monotonic() - started) * 1000.0
+        sample, _ = build_sample(host, plan, [got.get(oid) for oid in plan.oids], time.time(), rtt, walked)
+        return ProbeResult(f"{host}:{port}", discovery, sample)
+    finally:
+        client.close()

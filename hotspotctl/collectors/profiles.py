@@ -1,0 +1,335 @@
+"""Device profiles: what to fetch from an AP and how to recognise it, loaded strictly from YAML.
+
+A profile (``collectors/<vendor_product>.yaml``) names OIDs and rules, never addresses
+or credentials. Loading fills defaults (the generic IF-MIB behaviour), parses every OID
+to a tuple once, compiles every pattern, and rejects unknown keys and bad values with
+the file and key path: ``ubiquiti_unifi.yaml: clients[0].sum: not a numeric OID: '1.3.x'``.
+
+The schema is documented in ``collectors/README.md``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from hotspotctl.bundled import bundled_path
+from hotspotctl.collectors.oids import UPTIME_SOURCES, Oid, format_oid, parse_oid, starts_with
+from hotspotctl.errors import ConfigError
+
+GENERIC = "generic"
+COUNTER_KINDS = ("hc", "32")  # ifHCIn/OutOctets (Counter64), ifIn/OutOctets (Counter32)
+LINK_SPEED_SOURCES = ("auto", "if_high_speed", "if_speed", "none")
+CLIENT_KINDS = ("scalar", "sum", "count")
+ETHERNET_TYPES = (6, 62, 117)  # ethernetCsmacd, fastEther, gigabitEthernet
+RADIO_TYPES = (71,)  # ieee80211
+# Interfaces that carry no uplink traffic of their own (loopback, bridges, tunnels, VAPs).
+DEFAULT_UPLINK_EXCLUDE = r"^(lo|br|bond|team|vlan|veth|docker|tun|tap|gre|ppp|wds|apcli|mgmt|mgt|dummy)"
+
+
+@dataclass(frozen=True, slots=True)
+class InterfaceRule:
+    """Which interfaces qualify: ifType in ``if_type``, the name (ifName, else ifDescr)
+    matching one of ``names`` (earlier patterns preferred; none = any name), and not ``exclude``;
+    with ``descr``, ifDescr must match it too (for devices whose ifName repeats, like LANCOM's)."""
+
+    if_type: tuple[int, ...]
+    names: tuple[re.Pattern[str], ...] = ()
+    exclude: re.Pattern[str] | None = None
+    descr: re.Pattern[str] | None = None
+
+    def rank(self, if_type: int | None, name: str, descr: str = "") -> int | None:
+        """None if the interface does not qualify, else the index of the first pattern it matches."""
+        if self.if_type and if_type not in self.if_type:
+            return None
+        if self.exclude is not None and self.exclude.search(name):
+            return None
+        if self.descr is not None and not self.descr.search(descr):
+            return None
+        if not self.names:
+            return 0
+        for index, pattern in enumerate(self.names):
+            if pattern.search(name):
+                return index
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class ClientSource:
+    """Associated clients: a ``scalar`` OID, the ``sum`` of a column, or the ``count`` of a column's rows.
+
+    Values may come as INTEGER, Gauge32, Counter32 or a decimal OCTET STRING (net-snmp extend).
+    """
+
+    kind: str
+    oid: Oid
+
+
+@dataclass(frozen=True, slots=True)
+class Detect:
+    """All given criteria must hold: sysObjectID under one of the prefixes, sysDescr matching,
+    and every ``has_oid`` subtree present on the device."""
+
+    sys_object_id: tuple[Oid, ...] = ()
+    sys_descr: re.Pattern[str] | None = None
+    has_oid: tuple[Oid, ...] = ()
+
+    def matches(self, sys_object_id: Oid | None, sys_descr: str) -> bool:
+        if self.sys_object_id and not (
+                sys_object_id and any(starts_with(sys_object_id, p) for p in self.sys_object_id)):
+            return False
+        return self.sys_descr is None or bool(self.sys_descr.search(sys_descr))
+
+    def specificity(self, sys_object_id: Oid | None) -> tuple[int, int, int]:
+        """Higher is more specific: OID checks, then a sysDescr pattern, then the longest prefix."""
+        longest = max((len(p) for p in self.sys_object_id
+                       if sys_object_id and starts_with(sys_object_id, p)), default=0)
+        return (len(self.has_oid), self.sys_descr is not None, longest)
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    description: str
+    vendor: str
+    detect: Detect
+    uplink: InterfaceRule
+    radios: InterfaceRule
+    counters: tuple[str, ...]  # preference: "hc" (64-bit) then "32"
+    link_speed: str  # auto (ifHighSpeed, else ifSpeed) | if_high_speed | if_speed | none
+    link_speed_scale: float  # multiplies the Mb/s figure; 1e-6 for devices that put bit/s in ifHighSpeed
+    clients: tuple[ClientSource, ...]  # alternatives: the first present on the device is used
+    uptime: tuple[str, ...]  # uptime sources, preferred first
+    source: Path = field(default=Path(), compare=False)
+
+    @property
+    def is_generic(self) -> bool:
+        return self.name == GENERIC
+
+
+@dataclass(frozen=True)
+class ProfileSet:
+    profiles: Mapping[str, Profile]
+    shadowed: Mapping[str, Path]  # name -> the shipped file a user's profile replaced
+
+    def get(self, name: str) -> Profile:
+        try:
+            return self.profiles[name]
+        except KeyError:
+            close = difflib.get_close_matches(name, list(self.profiles), n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else "; `hotspotctl profiles list` shows them"
+            raise ConfigError(f"profile '{name}' not found{hint}") from None
+
+    def candidates(self, sys_object_id: Oid | None, sys_descr: str) -> list[Profile]:
+        """Profiles whose sysObjectID and sysDescr criteria hold, most specific first.
+
+        The caller checks ``detect.has_oid`` on the device in this order; generic comes last.
+        """
+        matching = [p for p in self.profiles.values()
+                    if not p.is_generic and p.detect.matches(sys_object_id, sys_descr)]
+        matching.sort(key=lambda p: (p.detect.specificity(sys_object_id), p.name), reverse=True)
+        if GENERIC in self.profiles:
+            matching.append(self.profiles[GENERIC])
+        return matching
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(sorted(self.profiles.values(), key=lambda p: p.name))
+
+    def __len__(self) -> int:
+        return len(self.profiles)
+
+
+def shipped_dir() -> Path:
+    return bundled_path("collectors")
+
+
+def load_profiles(extra_dirs: Sequence[Path] = (), *, shipped: bool = True) -> ProfileSet:
+    """The shipped profiles, then each folder in ``extra_dirs``; a later file of the same name wins."""
+    profiles: dict[str, Profile] = {}
+    shadowed: dict[str, Path] = {}
+    dirs = ([shipped_dir()] if shipped else []) + [Path(d) for d in extra_dirs]
+    for folder in dirs:
+        if not folder.is_dir():
+            raise ConfigError(f"{folder}: profile folder not found; set snmp.profiles_dir to an "
+                              "existing folder of *.yaml profiles")
+        for path in sorted(folder.glob("*.yaml")):
+            profile = load_profile(path)
+            if profile.name in profiles:
+                shadowed[profile.name] = profiles[profile.name].source
+            profiles[profile.name] = profile
+    if GENERIC not in profiles:
+        raise ConfigError(f"no '{GENERIC}' profile in {', '.join(map(str, dirs))}: hotspotctl needs "
+                          "it as the fallback; reinstall hotspotctl or restore collectors/generic.yaml")
+    check_detection(profiles.values())
+    return ProfileSet(profiles, shadowed)
+
+
+def check_detection(profiles: Iterable[Profile]) -> None:
+    """Two profiles that detect the same devices with the same rules cannot be told apart."""
+    seen: dict[tuple[Any, ...], Profile] = {}
+    for profile in profiles:
+        if profile.is_generic:
+            continue
+        d = profile.detect
+        key = (tuple(sorted(d.sys_object_id)), d.sys_descr.pattern if d.sys_descr else None,
+               tuple(sorted(d.has_oid)))
+        if key in seen:
+            raise ConfigError(f"{profile.source.name}: detect: the same rules as "
+                              f"{seen[key].source.name}; add a sys_descr pattern or has_oid to tell them apart")
+        seen[key] = profile
+
+
+def load_profile(path: Path) -> Profile:
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read profile: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        at = f" (line {where.line + 1}, column {where.column + 1})" if where else ""
+        raise ConfigError(f"{path.name}: not valid YAML{at}: {getattr(exc, 'problem', exc)}") from None
+    return _Reader(path).profile(document)
+
+
+_TOP = ("name", "description", "vendor", "detect", "interfaces", "counters", "link_speed", "clients", "uptime")
+
+
+class _Reader:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def fail(self, key: str, problem: str) -> ConfigError:
+        return ConfigError(f"{self.path.name}: {key}: {problem}" if key else f"{self.path.name}: {problem}")
+
+    def table(self, node: Any, key: str, allowed: Sequence[str]) -> dict[str, Any]:
+        if node is None:
+            return {}
+        if not isinstance(node, dict):
+            raise self.fail(key, f"expected a mapping with keys {', '.join(allowed)}")
+        for name in node:
+            if name not in allowed:
+                close = difflib.get_close_matches(str(name), allowed, n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else f"; allowed: {', '.join(allowed)}"
+                raise self.fail(f"{key}.{name}" if key else str(name), f"unknown key{hint}")
+        return node
+
+    def listing(self, node: Any, key: str) -> list[Any]:
+        if node is None:
+            return []
+        return node if isinstance(node, list) else [node]
+
+    def oid(self, node: Any, key: str) -> Oid:
+        try:
+            return parse_oid(str(node) if isinstance(node, (int, float)) else node)
+        except ValueError as exc:
+            raise self.fail(key, str(exc)) from None
+
+    def pattern(self, node: Any, key: str) -> re.Pattern[str]:
+        if not isinstance(node, str):
+            raise self.fail(key, f"expected a regular expression string, got {node!r}")
+        try:
+            return re.compile(node, re.IGNORECASE)
+        except re.error as exc:
+            raise self.fail(key, f"not a valid regular expression: {exc}") from None
+
+    def text(self, node: Any, key: str, default: str = "") -> str:
+        if node is None:
+            return default
+        if not isinstance(node, str):
+            raise self.fail(key, f"expected a string, got {node!r}")
+        return node
+
+    def choice(self, node: Any, key: str, allowed: Sequence[str]) -> str:
+        value = str(node)
+        if value not in allowed:
+            raise self.fail(key, f"{node!r} is not one of {', '.join(allowed)}")
+        return value
+
+    def profile(self, document: Any) -> Profile:
+        top = self.table(document, "", _TOP)
+        if not top:
+            raise self.fail("", "empty profile; see collectors/README.md for the keys")
+        name = self.text(top.get("name"), "name")
+        if name != self.path.stem:
+            raise self.fail("name", f"{name!r} must equal the file name without .yaml ({self.path.stem!r})")
+        detect = self.detect(top.get("detect"))
+        if name != GENERIC and not (detect.sys_object_id or detect.sys_descr or detect.has_oid):
+            raise self.fail("detect", "give at least one of sys_object_id, sys_descr, has_oid")
+        interfaces = self.table(top.get("interfaces"), "interfaces", ("uplink", "radios"))
+        uplink = self.interface_rule(interfaces.get("uplink"), "interfaces.uplink",
+                                     ETHERNET_TYPES, DEFAULT_UPLINK_EXCLUDE)
+        radios = self.interface_rule(interfaces.get("radios"), "interfaces.radios", RADIO_TYPES, None)
+        counters = tuple(self.choice(c, f"counters[{i}]", COUNTER_KINDS)
+                         for i, c in enumerate(self.listing(top.get("counters", list(COUNTER_KINDS)), "counters")))
+        if not counters or len(set(counters)) != len(counters):
+            raise self.fail("counters", "list hc and/or 32, each once, preferred first")
+        speed = self.table(top.get("link_speed"), "link_speed", ("source", "scale"))
+        source = self.choice(speed.get("source", "auto"), "link_speed.source", LINK_SPEED_SOURCES)
+        scale = speed.get("scale", 1)
+        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not scale > 0:
+            raise self.fail("link_speed.scale", f"expected a positive number, got {scale!r}")
+        clients = tuple(self.client(node, f"clients[{i}]")
+                        for i, node in enumerate(self.listing(top.get("clients"), "clients")))
+        uptime = tuple(self.choice(u, f"uptime[{i}]", tuple(UPTIME_SOURCES))
+                       for i, u in enumerate(self.listing(top.get("uptime", list(UPTIME_SOURCES)), "uptime")))
+        return Profile(name=name, description=self.text(top.get("description"), "description"),
+                       vendor=self.text(top.get("vendor"), "vendor"), detect=detect, uplink=uplink,
+                       radios=radios, counters=counters, link_speed=source, link_speed_scale=float(scale),
+                       clients=clients, uptime=uptime, source=self.path)
+
+    def detect(self, node: Any) -> Detect:
+        table = self.table(node, "detect", ("sys_object_id", "sys_descr", "has_oid"))
+        prefixes = tuple(self.oid(v, f"detect.sys_object_id[{i}]")
+                         for i, v in enumerate(self.listing(table.get("sys_object_id"), "detect.sys_object_id")))
+        descr = table.get("sys_descr")
+        has = tuple(self.oid(v, f"detect.has_oid[{i}]")
+                    for i, v in enumerate(self.listing(table.get("has_oid"), "detect.has_oid")))
+        return Detect(prefixes, self.pattern(descr, "detect.sys_descr") if descr is not None else None, has)
+
+    def interface_rule(self, node: Any, key: str, types: tuple[int, ...], exclude: str | None) -> InterfaceRule:
+        table = self.table(node, key, ("if_type", "name", "exclude", "descr"))
+        if_types = table.get("if_type", list(types))
+        values = self.listing(if_types, f"{key}.if_type")
+        if not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in values):
+            raise self.fail(f"{key}.if_type", f"expected IANA ifType numbers, got {if_types!r}")
+        names = tuple(self.pattern(p, f"{key}.name[{i}]")
+                      for i, p in enumerate(self.listing(table.get("name"), f"{key}.name")))
+        excl = table.get("exclude", exclude)
+        descr = table.get("descr")
+        return InterfaceRule(tuple(values), names,
+                             self.pattern(excl, f"{key}.exclude") if excl not in (None, "") else None,
+                             self.pattern(descr, f"{key}.descr") if descr is not None else None)
+
+    def client(self, node: Any, key: str) -> ClientSource:
+        table = self.table(node, key, CLIENT_KINDS)
+        if len(table) != 1:
+            raise self.fail(key, f"give exactly one of {', '.join(CLIENT_KINDS)}")
+        ((kind, oid),) = table.items()
+        return ClientSource(kind, self.oid(oid, f"{key}.{kind}"))
+
+
+def describe_profile(profile: Profile) -> dict[str, Any]:
+    """A profile as plain data, for `profiles show` and JSON output."""
+    def rule(r: InterfaceRule) -> dict[str, Any]:
+        return {"if_type": list(r.if_type), "name": [p.pattern for p in r.names],
+                "exclude": r.exclude.pattern if r.exclude else None,
+                "descr": r.descr.pattern if r.descr else None}
+
+    return {
+        "name": profile.name, "vendor": profile.vendor, "description": profile.description,
+        "source": str(profile.source),
+        "detect": {"sys_object_id": [format_oid(o) for o in profile.detect.sys_object_id],
+                   "sys_descr": profile.detect.sys_descr.pattern if profile.detect.sys_descr else None,
+                   "has_oid": [format_oid(o) for o in profile.detect.has_oid]},
+        "interfaces": {"uplink": rule(profile.uplink), "radios": rule(profile.radios)},
+        "counters": list(profile.counters),
+        "link_speed": {"source": profile.link_speed, "scale": profile.link_speed_scale},
+        "clients": [{c.kind: format_oid(c.oid)} for c in profile.clients],
+        "uptime": list(profile.uptime),
+    }

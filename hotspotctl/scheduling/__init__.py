@@ -1,0 +1,1 @@
+"""Running collection: one poll cycle now, and (with the scheduler) every interval."""

@@ -1,0 +1,210 @@
+"""One poll cycle over a selection of the fleet: plan, discover what needs it, poll, compute rates, remember.
+
+``run_cycle`` is what ``hotspotctl poll --once`` runs and what the scheduler will run every
+interval. It always completes: every AP of the plan ends as a RateSample or a PollError,
+and the counter state is written in one transaction at the end, so the next cycle (or
+the next command) computes rates from this one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+
+from hotspotctl.collectors.model import Discovery, PollError, Sample
+from hotspotctl.collectors.poller import Poller, Target
+from hotspotctl.collectors.profiles import ProfileSet
+from hotspotctl.evaluate.rates import RateSample, compute_rates
+from hotspotctl.inventory.model import AccessPoint
+from hotspotctl.settings import SnmpSettings
+from hotspotctl.store import Store
+from hotspotctl.store.polling import (
+    ApState,
+    StoredDiscovery,
+    load_discoveries,
+    load_states,
+    save_discoveries,
+    save_states,
+)
+
+Progress = Callable[[str, int, int], None]  # (phase, advance, total)
+
+
+@dataclass(frozen=True, slots=True)
+class ApOutcome:
+    ap: AccessPoint
+    profile: str | None
+    rate: RateSample | None  # None when the AP did not answer
+    error: PollError | None
+    rtt_ms: float | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def to_json(self) -> dict[str, object]:
+        r = self.rate
+        return {
+            "ap": self.ap.id, "ok": self.ok, "error": self.error.message if self.error else None,
+            "error_kind": self.error.kind if self.error else None, "profile": self.profile,
+            "uptime_s": r.uptime_s if r else None, "clients": r.clients if r else None,
+            "link_mbps": r.link_mbps if r else None, "in_bps": r.in_bps if r else None,
+            "out_bps": r.out_bps if r else None, "capacity_mbps": r.capacity_mbps if r else None,
+            "per_user_mbps": r.per_user_mbps if r else None,
+            "delivered_per_user_mbps": r.delivered_per_user_mbps if r else None,
+            "rtt_ms": round(self.rtt_ms, 3) if self.rtt_ms is not None else None,
+            "events": list(r.events) if r else [],
+        }
+
+
+@dataclass
+class CycleReport:
+    started_at: float
+    duration_s: float = 0.0
+    cpu_s: float = 0.0
+    outcomes: list[ApOutcome] = field(default_factory=list)
+    discovered: int = 0
+    discovery_failed: int = 0
+    engine: dict[str, int] = field(default_factory=dict)
+
+    def count(self, kind: str) -> int:
+        return sum(1 for o in self.outcomes if o.error is not None and o.error.kind == kind)
+
+    @property
+    def ok(self) -> int:
+        return sum(1 for o in self.outcomes if o.ok)
+
+    @property
+    def timed_out(self) -> int:
+        return self.count("timeout")
+
+    @property
+    def skipped(self) -> int:
+        return self.count("backoff")
+
+    @property
+    def failed(self) -> int:
+        return len(self.outcomes) - self.ok - self.timed_out - self.skipped
+
+    @property
+    def aps_per_s(self) -> float:
+        polled = len(self.outcomes) - self.skipped
+        return polled / self.duration_s if self.duration_s > 0 else 0.0
+
+    def summary(self) -> dict[str, object]:
+        return {"aps": len(self.outcomes), "ok": self.ok, "timed_out": self.timed_out, "errors": self.failed,
+                "skipped_down": self.skipped, "discovered": self.discovered,
+                "discovery_failed": self.discovery_failed, "duration_s": round(self.duration_s, 3),
+                "aps_per_s": round(self.aps_per_s, 1), "cpu_s": round(self.cpu_s, 3), "engine": self.engine}
+
+
+def target_for(ap: AccessPoint) -> Target:
+    return Target(ap.id, ap.mgmt_address, ap.snmp_auth or "default", ap.profile)
+
+
+def _stale(stored: StoredDiscovery | None, ap: AccessPoint, state: ApState | None, max_age: timedelta,
+           now: datetime) -> bool:
+    if stored is None or (state is not None and state.needs_discovery):
+        return True
+    if stored.address != (ap.mgmt_address or "") or (ap.profile and ap.profile != stored.discovery.profile):
+        return True
+    return now - stored.discovered_at > max_age
+
+
+def backoff_s(failures: int, interval_s: float, cap_s: float) -> float:
+    """How long a down AP waits before its next try: 0 after one miss, then 1, 3, 7 ... intervals, capped."""
+    if failures <= 1:
+        return 0.0
+    return min(interval_s * ((1 << min(failures - 1, 30)) - 1), cap_s)
+
+
+async def discover_aps(store: Store, aps: Sequence[AccessPoint], settings: SnmpSettings, profiles: ProfileSet,
+                       poller: Poller, *, progress: Progress | None = None) -> dict[str, Discovery | PollError]:
+    """Discover these APs now and store what was found; failures are returned, not stored."""
+    tick = (lambda n: progress("discover", n, len(aps))) if progress else None
+    found = await poller.discover([target_for(ap) for ap in aps], progress=tick)
+    now = datetime.now(UTC)
+    by_id = {ap.id: ap for ap in aps}
+    good = {ap_id: StoredDiscovery(by_id[ap_id].mgmt_address or "", result, now)
+            for ap_id, result in found.items() if isinstance(result, Discovery)}
+    with store.write() as conn:
+        save_discoveries(conn, good)
+        states = load_states(conn, list(good))
+        cleared = {ap_id: replace(state, needs_discovery=False) for ap_id, state in states.items()
+                   if state.needs_discovery}
+        if cleared:
+            save_states(conn, cleared)
+    return found
+
+
+async def run_cycle(store: Store, aps: Sequence[AccessPoint], settings: SnmpSettings, profiles: ProfileSet,
+                    poller: Poller, *, interval_s: float = 60.0, use_backoff: bool = True,
+                    progress: Progress | None = None) -> CycleReport:
+    """Poll ``aps`` once; discover first those never discovered, moved, stale or flagged."""
+    started = time.time()
+    cpu = time.process_time()
+    report = CycleReport(started_at=started)
+    ids = [ap.id for ap in aps]
+    with store.read() as conn:
+        stored = load_discoveries(conn, ids)
+        states = load_states(conn, ids)
+    now_dt = datetime.now(UTC)
+    max_age = timedelta(hours=settings.rediscover_hours)
+
+    skipped: dict[str, PollError] = {}
+    for ap in aps:
+        state = states.get(ap.id)
+        if use_backoff and state is not None and state.failures > 0 and state.next_attempt_at > started:
+            wait = datetime.fromtimestamp(state.next_attempt_at, UTC).strftime("%H:%M:%S")
+            skipped[ap.id] = PollError(ap.id, started, "backoff",
+                                       f"down for {state.failures} cycles ({state.last_error}); next try at {wait} UTC")
+
+    to_discover = [ap for ap in aps if ap.id not in skipped
+                   and _stale(stored.get(ap.id), ap, states.get(ap.id), max_age, now_dt)]
+    discovery_errors: dict[str, PollError] = {}
+    if to_discover:
+        found = await discover_aps(store, to_discover, settings, profiles, poller, progress=progress)
+        for ap_id, result in found.items():
+            if isinstance(result, Discovery):
+                stored[ap_id] = StoredDiscovery("", result, now_dt)
+                report.discovered += 1
+            else:
+                discovery_errors[ap_id] = result
+                report.discovery_failed += 1
+
+    work = []
+    for ap in aps:
+        if ap.id in skipped or ap.id in discovery_errors:
+            continue
+        state = states.get(ap.id)
+        work.append((target_for(ap), stored[ap.id].discovery, bool(state and state.failures > 0)))
+    tick = (lambda n: progress("poll", n, len(work))) if progress else None
+    results, rediscover = await poller.poll(work, progress=tick)
+    by_ap = {r.ap: r for r in results}
+    report.engine = poller.engine.stats.as_dict()
+
+    new_states: dict[str, ApState] = {}
+    for ap in aps:
+        state = states.get(ap.id) or ApState(None)
+        profile = stored[ap.id].discovery.profile if ap.id in stored else None
+        if ap.id in skipped:
+            report.outcomes.append(ApOutcome(ap, profile, None, skipped[ap.id]))
+            continue
+        result = discovery_errors.get(ap.id) or by_ap[ap.id]
+        if isinstance(result, Sample):
+            rate, counters = compute_rates(result, state.counters, backhaul_mbps=ap.backhaul_mbps)
+            new_states[ap.id] = ApState(counters, 0, result.at, 0.0, None, ap.id in rediscover)
+            report.outcomes.append(ApOutcome(ap, profile, rate, None, result.rtt_ms))
+        else:
+            failures = state.failures + 1
+            wait = backoff_s(failures, interval_s, settings.down_backoff_max_s)
+            new_states[ap.id] = ApState(state.counters, failures, result.at, result.at + wait, result.message,
+                                        state.needs_discovery)
+            report.outcomes.append(ApOutcome(ap, profile, None, result))
+    with store.write() as conn:
+        save_states(conn, new_states)
+    report.duration_s = time.time() - started
+    report.cpu_s = time.process_time() - cpu
+    return report

@@ -1,0 +1,111 @@
+"""What polling remembers per AP: its discovered layout, its last counters, and its reachability."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from hotspotctl.collectors.model import Discovery, Interface
+from hotspotctl.evaluate.rates import CounterState
+from hotspotctl.store.bulk import executemany
+from hotspotctl.store.schema import ap_discovery, ap_state
+
+_CHUNK = 500  # ids per IN (...) list: under SQLite's and PostgreSQL's parameter limits
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDiscovery:
+    address: str
+    discovery: Discovery
+    discovered_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ApState:
+    """Between cycles: the counters of the last good sample, and how the AP has been answering."""
+
+    counters: CounterState | None
+    failures: int = 0  # consecutive cycles without an answer
+    last_attempt_at: float = 0.0
+    next_attempt_at: float = 0.0  # a down AP is not tried before this (back-off)
+    last_error: str | None = None
+    needs_discovery: bool = False
+
+
+def discovery_to_json(discovery: Discovery) -> dict[str, Any]:
+    return dataclasses.asdict(discovery)
+
+
+def discovery_from_json(data: dict[str, Any]) -> Discovery:
+    values = dict(data)
+    uplink = values.get("uplink")
+    values["uplink"] = Interface(**uplink) if uplink else None
+    values["radios"] = tuple(Interface(**r) for r in values.get("radios", ()))
+    values["uptime_sources"] = tuple(values.get("uptime_sources", ()))
+    values["clients_oids"] = tuple(values.get("clients_oids", ()))
+    return Discovery(**values)
+
+
+def _chunks(ids: Sequence[str]) -> Iterable[Sequence[str]]:
+    for start in range(0, len(ids), _CHUNK):
+        yield ids[start:start + _CHUNK]
+
+
+def load_discoveries(conn: sa.Connection, ap_ids: Sequence[str]) -> dict[str, StoredDiscovery]:
+    found: dict[str, StoredDiscovery] = {}
+    for chunk in _chunks(ap_ids):
+        rows = conn.execute(sa.select(ap_discovery).where(ap_discovery.c.ap_id.in_(chunk)))
+        for row in rows:
+            found[row.ap_id] = StoredDiscovery(row.address, discovery_from_json(row.layout), row.discovered_at)
+    return found
+
+
+def save_discoveries(conn: sa.Connection, rows: dict[str, StoredDiscovery]) -> None:
+    ids = list(rows)
+    for chunk in _chunks(ids):
+        conn.execute(ap_discovery.delete().where(ap_discovery.c.ap_id.in_(chunk)))
+    if ids:
+        conn.execute(ap_discovery.insert(), [
+            {"ap_id": ap_id, "address": stored.address, "profile": stored.discovery.profile,
+             "layout": discovery_to_json(stored.discovery), "discovered_at": stored.discovered_at}
+            for ap_id, stored in rows.items()])
+
+
+def load_states(conn: sa.Connection, ap_ids: Sequence[str]) -> dict[str, ApState]:
+    found: dict[str, ApState] = {}
+    for chunk in _chunks(ap_ids):
+        for row in conn.execute(sa.select(ap_state).where(ap_state.c.ap_id.in_(chunk))):
+            counters = None
+            if row.at is not None:
+                counters = CounterState(
+                    at=row.at, sys_uptime=row.sys_uptime, hr_uptime=row.hr_uptime, engine_time=row.engine_time,
+                    in_octets=row.in_octets, out_octets=row.out_octets, counter_bits=row.counter_bits or 64,
+                    uptime_wraps=row.uptime_wraps)
+            found[row.ap_id] = ApState(counters, row.failures, row.last_attempt_at, row.next_attempt_at,
+                                       row.last_error, bool(row.needs_discovery))
+    return found
+
+
+def save_states(conn: sa.Connection, states: dict[str, ApState]) -> None:
+    """Replace the stored state of these APs (one DELETE per chunk, one executemany)."""
+    ids = list(states)
+    for chunk in _chunks(ids):
+        conn.execute(ap_state.delete().where(ap_state.c.ap_id.in_(chunk)))
+    rows = []
+    for ap_id, state in states.items():
+        c = state.counters
+        rows.append({
+            "ap_id": ap_id, "at": c.at if c else None, "sys_uptime": c.sys_uptime if c else None,
+            "hr_uptime": c.hr_uptime if c else None, "engine_time": c.engine_time if c else None,
+            "in_octets": c.in_octets if c else None, "out_octets": c.out_octets if c else None,
+            "counter_bits": c.counter_bits if c else None, "uptime_wraps": c.uptime_wraps if c else 0,
+            "failures": state.failures, "last_attempt_at": state.last_attempt_at,
+            "next_attempt_at": state.next_attempt_at, "last_error": (state.last_error or "")[:500] or None,
+            "needs_discovery": state.needs_discovery,
+        })
+    executemany(conn, ap_state.insert(), rows)

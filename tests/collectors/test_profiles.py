@@ -1,0 +1,159 @@
+"""The profile loader: every shipped profile loads, and mistakes are refused with file and key path."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from hotspotctl.collectors.oids import parse_oid
+from hotspotctl.collectors.profiles import describe_profile, load_profile, load_profiles, shipped_dir
+from hotspotctl.errors import ConfigError
+
+DEVICES = Path(__file__).resolve().parents[1] / "fixtures" / "devices"
+SHIPPED = sorted(shipped_dir().glob("*.yaml"))
+MINIMAL = "name: {name}\ndetect:\n  sys_object_id: [1.3.6.1.4.1.99999]\n"
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    path = folder / f"{name}.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_every_shipped_profile_loads() -> None:
+    profiles = load_profiles()
+    assert len(profiles) == len(SHIPPED) >= 22
+    for name in ("generic", "ubiquiti_unifi", "ubiquiti_airos", "mikrotik_routeros", "aruba_instant",
+                 "aruba_controller", "cisco_wlc", "aerohive_hiveos", "cambium_epmp", "cambium_pmp", "zyxel_nwa",
+                 "zyxel_nxc", "lancom_lcos", "lancom_lcoslx", "openwrt", "asus_merlin", "meraki_mr", "ale_stellar",
+                 "altalabs", "extreme_ewc", "ligowave", "wis_bridge"):
+        assert profiles.get(name).name == name
+    assert not profiles.shadowed
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+def test_shipped_profile_says_where_it_comes_from(path: Path) -> None:
+    """A header comment names the devices, the detection and the client OID's origin."""
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("#"), f"{path.name}: start with a comment saying which devices it covers"
+    profile = load_profile(path)
+    if profile.clients:
+        assert re.search(r"LibreNMS/OS/\w+\.php", text), f"{path.name}: cite the LibreNMS class file"
+    describe_profile(profile)  # plain data for `profiles show`
+
+
+def test_every_profile_but_generic_has_a_recorded_device() -> None:
+    """A vendor is a YAML file plus a recording: each shipped profile is some case's answer."""
+    claimed = {yaml.safe_load((case / "case.yaml").read_text())["profile"]
+               for case in DEVICES.iterdir() if (case / "case.yaml").is_file()}
+    assert {p.stem for p in SHIPPED} <= claimed | {"generic"}
+    assert claimed <= {p.stem for p in SHIPPED}
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("name: x\ndetect: {sys_object_id: [1.3.6.1.4.1.9]}\nclinets: []\n",
+     "x.yaml: clinets: unknown key; did you mean 'clients'?"),
+    ("name: x\ndetect: {sys_objectid: [1.3.6.1.4.1.9]}\n",
+     "x.yaml: detect.sys_objectid: unknown key; did you mean 'sys_object_id'?"),
+    ("name: x\ndetect: {sys_object_id: [1.3.6.1.4.1.9]}\nclients:\n  - sum: 1.3.6.x\n",
+     "x.yaml: clients[0].sum: not a numeric OID"),
+    ("name: x\ndetect: {sys_object_id: [1.3.6.1.4.1.9]}\nclients:\n  - {sum: 1.3.6.1.2, scalar: 1.3.6.1.3}\n",
+     "x.yaml: clients[0]: give exactly one of scalar, sum, count"),
+    ("name: x\ndetect: {sys_object_id: [1.3.6.1.4.1.9]}\nclients:\n  - average: 1.3.6.1.2\n",
+     "x.yaml: clients[0].average: unknown key"),
+    ("name: x\ndetect: {sys_descr: '(unclosed'}\n",
+     "x.yaml: detect.sys_descr: not a valid regular expression"),
+    ("name: x\ndetect: {has_oid: [enterprises.9]}\n",
+     "x.yaml: detect.has_oid[0]: not a numeric OID"),
+    ("name: y\ndetect: {sys_object_id: [1.3.6.1.4.1.9]}\n",
+     "x.yaml: name: 'y' must equal the file name without .yaml ('x')"),
+    ("name: x\ndetect: {sys_object_id: [1.3.6.1.4.1.9]}\ninterfaces: {uplink: {if_type: [ethernet]}}\n",
+     "x.yaml: interfaces.uplink.if_type: expected IANA ifType numbers"),
+    ("name: x\ndetect: {sys_object_id: [1.3.6.1.4.1.9]}\ninterfaces: {radios: {descr: '[a-'}}\n",
+     "x.yaml: interfaces.radios.descr: not a valid regular expression"),
+    ("name: x\ndetect: {sys_object_id: [1.3.6.1.4.1.9]}\ninterfaces: {radio: {}}\n",
+     "x.yaml: interfaces.radio: unknown key; did you mean 'radios'?"),
+    ("name: x\ndetect: {sys_object_id: [1.3.6.1.4.1.9]}\nlink_speed: {source: if_high_speed, scale: 0}\n",
+     "x.yaml: link_speed.scale: expected a positive number"),
+    ("name: x\ndetect: {sys_object_id: [1.3.6.1.4.1.9]}\ncounters: [hc, '64']\n",
+     "x.yaml: counters[1]: '64' is not one of hc, 32"),
+    ("name: x\ndetect: {sys_object_id: [1.3.6.1.4.1.9]}\nuptime: [sysuptime]\n",
+     "x.yaml: uptime[0]: 'sysuptime' is not one of"),
+    ("name: x\ndetect: {}\n",
+     "x.yaml: detect: give at least one of sys_object_id, sys_descr, has_oid"),
+    ("name: x\ndetect: [1.3.6.1.4.1.9\n",
+     "x.yaml: not valid YAML (line"),
+])
+def test_mistakes_name_the_file_and_key(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_profile(write(tmp_path, "x", text))
+    assert str(caught.value).startswith(message), str(caught.value)
+
+
+def test_quoted_string_index_and_descr_rule(tmp_path: Path) -> None:
+    path = write(tmp_path, "x", MINIMAL.format(name="x") + (
+        "interfaces:\n  radios: {if_type: [71], name: ['^WLAN-\\d+$'], descr: 'Wireless LAN'}\n"
+        "clients:\n  - scalar: 1.3.6.1.4.1.8072.1.3.2.3.1.1.\"clients-wlan\"\n"))
+    profile = load_profile(path)
+    assert profile.clients[0].oid == parse_oid("1.3.6.1.4.1.8072.1.3.2.3.1.1.12.99.108.105.101.110.116.115.45.119.108.97.110")
+    assert profile.radios.rank(71, "WLAN-1", "IEEE 802.11abgn Wireless LAN (Atheros)") == 0
+    assert profile.radios.rank(71, "WLAN-1", "Logical Network 1-1") is None
+    assert profile.radios.rank(6, "WLAN-1", "IEEE 802.11abgn Wireless LAN") is None
+    assert profile.link_speed_scale == 1.0 and profile.counters == ("hc", "32")
+
+
+def test_scale_for_bit_per_second_devices() -> None:
+    for name in ("cambium_epmp", "moxa_awk"):
+        profile = load_profiles().get(name)
+        assert (profile.link_speed, profile.link_speed_scale) == ("if_high_speed", 0.000001)
+
+
+def test_a_user_folder_replaces_a_shipped_profile_of_the_same_name(tmp_path: Path) -> None:
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    text = (shipped_dir() / "ubiquiti_unifi.yaml").read_text(encoding="utf-8")
+    write(mine, "ubiquiti_unifi", text.replace("description: UniFi access points (UAP, U6, U7)",
+                                               "description: our UniFi fleet"))
+    write(mine, "acme_ap", MINIMAL.format(name="acme_ap"))
+    profiles = load_profiles([mine])
+    unifi = profiles.get("ubiquiti_unifi")
+    assert unifi.description == "our UniFi fleet" and unifi.source == mine / "ubiquiti_unifi.yaml"
+    assert profiles.shadowed == {"ubiquiti_unifi": shipped_dir() / "ubiquiti_unifi.yaml"}
+    assert profiles.get("acme_ap").source == mine / "acme_ap.yaml"
+    assert profiles.get("cisco_wlc").source == shipped_dir() / "cisco_wlc.yaml"
+    assert len(profiles) == len(SHIPPED) + 1
+
+
+def test_a_missing_user_folder_says_which_setting(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"profile folder not found; set snmp\.profiles_dir"):
+        load_profiles([tmp_path / "nope"])
+
+
+def test_two_profiles_with_the_same_detection_are_refused(tmp_path: Path) -> None:
+    text = (shipped_dir() / "zyxel_nxc.yaml").read_text(encoding="utf-8").replace("name: zyxel_nxc", "name: zyxel_copy")
+    write(tmp_path, "zyxel_copy", text)
+    with pytest.raises(ConfigError, match=r"zyxel_(copy|nxc)\.yaml: detect: the same rules as zyxel_(nxc|copy)\.yaml"):
+        load_profiles([tmp_path])
+
+
+def test_generic_is_required(tmp_path: Path) -> None:
+    write(tmp_path, "acme_ap", MINIMAL.format(name="acme_ap"))
+    with pytest.raises(ConfigError, match="no 'generic' profile"):
+        load_profiles([tmp_path], shipped=False)
+    shutil.copy(shipped_dir() / "generic.yaml", tmp_path / "generic.yaml")
+    assert sorted(p.name for p in load_profiles([tmp_path], shipped=False)) == ["acme_ap", "generic"]
+
+
+def test_candidates_put_the_most_specific_first_and_generic_last() -> None:
+    profiles = load_profiles()
+    names = [p.name for p in profiles.candidates(parse_oid("1.3.6.1.4.1.8072.3.2.10"), "Linux box 5.4")]
+    assert names[-1] == "generic"
+    assert names.index("asus_merlin") < names.index("openwrt")   # two has_oid before one
+    assert "altalabs" not in names                                 # its sysDescr does not match
+    nwa = [p.name for p in profiles.candidates(parse_oid("1.3.6.1.4.1.890.1.15"), "NWA-")]
+    nxc = [p.name for p in profiles.candidates(parse_oid("1.3.6.1.4.1.890.1.15"), "NXC2500")]
+    assert (nwa[0], nxc[0]) == ("zyxel_nwa", "zyxel_nxc")

@@ -1,0 +1,68 @@
+"""A poll cycle's bookkeeping: down APs back off, vanished interfaces trigger rediscovery."""
+
+from __future__ import annotations
+
+import json
+import socket
+
+import pytest
+
+from hotspotctl.collectors.model import NO_SUCH_INSTANCE, Discovery, Interface
+from hotspotctl.collectors.poller import build_sample, plan_poll
+from hotspotctl.scheduling.cycle import backoff_s
+from tests.conftest import write
+
+
+def test_backoff_grows_by_doubling_and_is_capped():
+    assert [backoff_s(n, 60, 900) for n in range(1, 7)] == [0, 60, 180, 420, 900, 900]
+
+
+def test_an_ap_that_stops_answering_is_tried_once_then_backs_off(cli):
+    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)  # a real address where nobody answers
+    silent.bind(("127.0.0.1", 0))
+    try:
+        host, port = silent.getsockname()
+        write(cli.workdir / "hotspotctl.toml", "[snmp]\ntimeout_s = 0.05\nretries = 1\n")
+        write(cli.workdir / "aps.csv", f"id,lat,lon,mgmt_address\nGONE-1,19.43,-99.13,{host}:{port}\n")
+        assert cli("inventory", "import", "aps.csv").code == 0
+        kinds = []
+        for _ in range(3):
+            result = cli("poll", "--once", "--format", "json")
+            assert result.code == 4
+            (row,) = json.loads(result.out)
+            kinds.append(row["error_kind"])
+        # 1st: discovery times out (2 tries); 2nd: failing once already, tried again; 3rd: backing off.
+        assert kinds == ["timeout", "timeout", "backoff"]
+        assert "next try at" in row["error"]
+        result = cli("poll", "--once", "--no-backoff", "--format", "json")
+        assert json.loads(result.out)[0]["error_kind"] == "timeout"
+    finally:
+        silent.close()
+
+
+def _discovery() -> Discovery:
+    uplink = Interface(2, "eth0", 6, True, 1000.0, True, True)
+    return Discovery(profile="generic", sys_descr="x", sys_object_id="1.3.6.1.4.1.8072.3.2.10",
+                     uptime_sources=("sys_uptime",), uplink=uplink, radios=(), counter_bits=64,
+                     link_source="if_high_speed", link_scale=1.0, clients_kind="sum",
+                     clients_oids=("1.3.6.1.4.1.41112.1.6.1.2.1.8.1", "1.3.6.1.4.1.41112.1.6.1.2.1.8.2"))
+
+
+def test_plan_asks_each_figure_once_in_a_fixed_order():
+    plan = plan_poll(_discovery())
+    assert [".".join(map(str, o)) for o in plan.oids] == [
+        "1.3.6.1.2.1.1.3.0", "1.3.6.1.2.1.31.1.1.1.6.2", "1.3.6.1.2.1.31.1.1.1.10.2",
+        "1.3.6.1.2.1.31.1.1.1.15.2", "1.3.6.1.2.1.2.2.1.8.2",
+        "1.3.6.1.4.1.41112.1.6.1.2.1.8.1", "1.3.6.1.4.1.41112.1.6.1.2.1.8.2"]
+
+
+@pytest.mark.parametrize("values, clients, gone", [
+    ([500, 10, 20, 1000, 1, 3, 4], 7, False),
+    ([500, NO_SUCH_INSTANCE, NO_SUCH_INSTANCE, NO_SUCH_INSTANCE, NO_SUCH_INSTANCE, 3, 4], 7, True),  # ifIndex gone
+    ([500, 10, 20, 1000, 2, 3, NO_SUCH_INSTANCE], 3, True),  # a VAP row gone
+])
+def test_build_sample_flags_objects_that_have_gone(values, clients, gone):
+    sample, vanished = build_sample("AP", plan_poll(_discovery()), values, 1000.0, 1.5)
+    assert sample.clients == clients and vanished is gone
+    if not gone:
+        assert (sample.in_octets, sample.out_octets, sample.link_mbps, sample.oper_up) == (10, 20, 1000.0, True)
