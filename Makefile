@@ -22,9 +22,10 @@ test: servers $(BIN)/python
 	$(BIN)/python -m pip install --quiet --editable '.[test]'
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: $(BIN)/python
+bench: servers $(BIN)/python
 	$(BIN)/python -m pip install --quiet --editable '.[bench]'
 	$(BIN)/python benchmarks/import_bench.py
+	$(BIN)/python benchmarks/poll_bench.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis

@@ -132,7 +132,9 @@ class SnmpdServer:
             f"agentaddress udp:127.0.0.1:{self.port}\n"
             f"rocommunity {self.COMMUNITY} 127.0.0.1\n"
             f'createUser {self.V3_USER} SHA-256 "{self.V3_AUTH[1]}" AES "{self.V3_PRIV[1]}"\n'
-            f"rouser {self.V3_USER} priv\n")
+            f"rouser {self.V3_USER} priv\n"
+            f'createUser {self.V3_USER}-md5-des MD5 "{self.V3_AUTH[1]}" DES "{self.V3_PRIV[1]}"\n'
+            f"rouser {self.V3_USER}-md5-des priv\n")
         log = self.root / "log"
         env = {**os.environ, "SNMP_PERSISTENT_DIR": str(self.root / "persist"), "MIBS": ""}
         with log.open("wb") as out:

@@ -56,6 +56,8 @@ def print_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
 def cell(value: Any) -> Text:
     if value is None:
         return Text("")
+    if isinstance(value, bool):
+        return Text("yes" if value else "no")
     if isinstance(value, float):
         return Text(f"{value:.6f}".rstrip("0").rstrip("."))
     if isinstance(value, int):

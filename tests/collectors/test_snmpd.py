@@ -40,6 +40,14 @@ auth_password_env = "TEST_V3_AUTH"
 priv_protocol = "aes"
 priv_password_env = "TEST_V3_PRIV"
 
+[snmp.auth.lab-v3-des]
+version = "3"
+user = "{snmpd.V3_USER}-md5-des"
+auth_protocol = "md5"
+auth_password_env = "TEST_V3_AUTH"
+priv_protocol = "des"
+priv_password_env = "TEST_V3_PRIV"
+
 [snmp.auth.wrong-v3]
 version = "3"
 user = "{snmpd.V3_USER}"
@@ -119,8 +127,9 @@ def test_wrong_v3_credentials_fail_that_ap_only(fleet):
     assert "not-the-password" not in result.out + result.err  # secrets are never printed
 
 
-def test_probe_a_live_agent_with_v3(fleet, snmpd):
-    result = fleet("ap", "probe", snmpd.address, "--auth", "lab-v3", "--format", "json")
+@pytest.mark.parametrize("auth", ["lab-v3", "lab-v3-des"])
+def test_probe_a_live_agent_with_v3(fleet, snmpd, auth):
+    result = fleet("ap", "probe", snmpd.address, "--auth", auth, "--format", "json")
     assert result.code == 0, result.err
     data = json.loads(result.out)
     descr = snmpd.snmpget(OIDS["descr"])[OIDS["descr"]]
