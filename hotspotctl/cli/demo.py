@@ -46,5 +46,7 @@ def demo(
         "  hotspotctl inventory list --district iztapalapa --program escuelas\n"
         f"  hotspotctl inventory list --site {biggest['site']}\n"
         "  hotspotctl inventory show MEX-AIM-AER-AICMT1-M-GW001\n"
-        "  hotspotctl inventory export --format geojson fleet.geojson")
+        "  hotspotctl inventory export --format geojson fleet.geojson\n"
+        "  hotspotctl profiles list\n"
+        "  hotspotctl ap probe HOST --community COMMUNITY   # look at one real AP over SNMP")
     return report.exit_code

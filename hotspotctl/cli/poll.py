@@ -94,6 +94,11 @@ def _summary(report: CycleReport) -> str:
     if no_address:
         text += (f"\n{no_address:,} APs have no mgmt_address: add them with "
                  "`hotspotctl inventory import ipam.csv --merge` (columns id, mgmt_address)")
+    notable = {k: v for k, v in report.events().items() if k != "first_sample"}
+    if notable:
+        text += "\nevents: " + ", ".join(f"{k} {v:,}" for k, v in sorted(notable.items()))
+        if "over_speed" in notable:
+            text += " (over_speed: a rate above 1.1 x link speed, discarded)"
     engine = report.engine
     dropped = sum(v for k, v in engine.items() if k.startswith("dropped_"))
     if dropped:

@@ -93,11 +93,20 @@ class CycleReport:
         polled = len(self.outcomes) - self.skipped
         return polled / self.duration_s if self.duration_s > 0 else 0.0
 
+    def events(self) -> dict[str, int]:
+        """How many APs had each rate event this cycle (reboot, over_speed, discontinuity, ...)."""
+        counts: dict[str, int] = {}
+        for outcome in self.outcomes:
+            for event in outcome.rate.events if outcome.rate else ():
+                counts[event] = counts.get(event, 0) + 1
+        return counts
+
     def summary(self) -> dict[str, object]:
         return {"aps": len(self.outcomes), "ok": self.ok, "timed_out": self.timed_out, "errors": self.failed,
                 "skipped_down": self.skipped, "discovered": self.discovered,
                 "discovery_failed": self.discovery_failed, "duration_s": round(self.duration_s, 3),
-                "aps_per_s": round(self.aps_per_s, 1), "cpu_s": round(self.cpu_s, 3), "engine": self.engine}
+                "aps_per_s": round(self.aps_per_s, 1), "cpu_s": round(self.cpu_s, 3), "events": self.events(),
+                "engine": self.engine}
 
 
 def target_for(ap: AccessPoint) -> Target:
