@@ -193,8 +193,10 @@ class SnmpsimServer:
         log = self.root / "log"
         with log.open("wb") as out:
             self.process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
-        first = sorted(self.data.glob("*.snmprec"))[0].stem
-        _wait_for_agent(self.port, first.encode(), self.process, log, "snmpsim")
+        # snmpsim indexes a recording the first time it is asked for it (seconds for the largest,
+        # during which it answers nobody): ask for each one now, so the tests' timeouts hold.
+        for recording in sorted(self.data.glob("*.snmprec")):
+            _wait_for_agent(self.port, recording.stem.encode(), self.process, log, "snmpsim")
         return self
 
     @property

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import sqlite3
 
 import pytest
 
@@ -66,3 +67,26 @@ def test_build_sample_flags_objects_that_have_gone(values, clients, gone):
     assert sample.clients == clients and vanished is gone
     if not gone:
         assert (sample.in_octets, sample.out_octets, sample.link_mbps, sample.oper_up) == (10, 20, 1000.0, True)
+
+
+def test_a_vanished_uplink_is_rediscovered_on_the_next_cycle(cli, snmpsim):
+    write(cli.workdir / "hotspotctl.toml", '[snmp]\ntimeout_s = 2.0\n[snmp.auth.mt]\ncommunity = "routeros"\n')
+    write(cli.workdir / "aps.csv", f"id,lat,lon,mgmt_address,snmp_auth\nMT-1,19.43,-99.13,{snmpsim.address},mt\n")
+    assert cli("inventory", "import", "aps.csv").code == 0
+    assert cli("poll", "--once").code == 0
+    db = sqlite3.connect(cli.workdir / "var" / "hotspotctl.db")
+    (layout,) = db.execute("select layout from ap_discovery where ap_id = 'MT-1'").fetchone()
+    moved = json.loads(layout)
+    assert moved["uplink"]["if_index"] == 3
+    moved["uplink"]["if_index"] = 99  # as if the AP renumbered its interfaces since discovery
+    with db:
+        db.execute("update ap_discovery set layout = ? where ap_id = 'MT-1'", (json.dumps(moved),))
+    result = cli("poll", "--once", "--format", "json")
+    (row,) = json.loads(result.out)
+    assert row["ok"] and row["in_bps"] is None  # answered, but the counters asked for are gone
+    assert db.execute("select needs_discovery from ap_state where ap_id = 'MT-1'").fetchone() == (1,)
+    result = cli("poll", "--once", "--format", "json")
+    assert "discovered 1" in result.err
+    (layout,) = db.execute("select layout from ap_discovery where ap_id = 'MT-1'").fetchone()
+    assert json.loads(layout)["uplink"]["if_index"] == 3
+    assert db.execute("select needs_discovery from ap_state where ap_id = 'MT-1'").fetchone() == (0,)
