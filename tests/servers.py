@@ -109,7 +109,28 @@ def _wait_for_agent(port: int, community: bytes, process: subprocess.Popen[bytes
     raise RuntimeError(f"{what} did not answer on 127.0.0.1:{port}: {log.read_text(errors='replace')[-2000:]}")
 
 
-class SnmpdServer:
+class _AgentProcess:
+    """An SNMP agent we started: ``root`` is its scratch folder, ``process`` the running agent."""
+
+    root: Path
+    port: int
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+class SnmpdServer(_AgentProcess):
     """net-snmp's snmpd on a free loopback port: v2c community and one SNMPv3 authPriv user."""
 
     COMMUNITY = "hotspot-test"
@@ -124,7 +145,6 @@ class SnmpdServer:
                         pytrace=False)
         self.root = Path(tempfile.mkdtemp(prefix="hotspotctl-snmpd-"))
         self.port = free_udp_port()
-        self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> SnmpdServer:
         conf = self.root / "snmpd.conf"
@@ -144,10 +164,6 @@ class SnmpdServer:
         _wait_for_agent(self.port, self.COMMUNITY.encode(), self.process, log, "snmpd")
         return self
 
-    @property
-    def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
     def snmpget(self, *oids: str, v3: bool = False) -> dict[str, int | str]:
         """Ask with net-snmp's own snmpget: numeric OIDs -> values (numbers as int)."""
         auth = (["-v3", "-l", "authPriv", "-u", self.V3_USER, "-a", "SHA-256", "-A", self.V3_AUTH[1],
@@ -159,17 +175,9 @@ class SnmpdServer:
         return {oid: int(v) if v.strip().lstrip("-").isdigit() else v.strip().strip('"')
                 for oid, v in zip(oids, values, strict=True)}
 
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-        shutil.rmtree(self.root, ignore_errors=True)
 
 
-class SnmpsimServer:
+class SnmpsimServer(_AgentProcess):
     """snmpsim serving every recording in tests/fixtures/devices; the community is the case name."""
 
     def __init__(self, cases: list[Path]) -> None:
@@ -183,7 +191,6 @@ class SnmpsimServer:
         for case in cases:
             shutil.copy(case, self.data / case.name)
         self.port = free_udp_port()
-        self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> SnmpsimServer:
         args = [self.binary, f"--data-dir={self.data}", f"--cache-dir={self.root / 'cache'}",
@@ -199,15 +206,3 @@ class SnmpsimServer:
             _wait_for_agent(self.port, recording.stem.encode(), self.process, log, "snmpsim")
         return self
 
-    @property
-    def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-        shutil.rmtree(self.root, ignore_errors=True)

@@ -9,6 +9,7 @@ never holds up the rest.
 from __future__ import annotations
 
 import asyncio
+import functools
 import socket
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -31,7 +32,7 @@ from hotspotctl.collectors.oids import (
     parse_oid,
 )
 from hotspotctl.collectors.profiles import ProfileSet
-from hotspotctl.collectors.snmp import SnmpClient
+from hotspotctl.collectors.snmp import PysnmpDevice, SnmpClient
 from hotspotctl.errors import CollectError, ConfigError
 from hotspotctl.settings import SnmpSettings
 
@@ -67,7 +68,9 @@ class PollPlan:
     walk_clients: Oid | None  # a column to count rows of, by walking
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def plan_poll(discovery: Discovery) -> PollPlan:
+    """The GET for a layout; cached, since every cycle asks again and most layouts repeat."""
     oids: list[Oid] = []
 
     def add(oid: Oid) -> int:
@@ -198,9 +201,10 @@ class Poller:
                 self._addresses[target.address] = f"cannot resolve {target.address!r}: {exc.strerror or exc}"
         return self._addresses[target.address]
 
-    def device(self, target: Target, address: tuple[str, int]):  # type: ignore[no-untyped-def]
+    def device(self, target: Target, address: tuple[str, int], *, retries: int | None = None) -> PysnmpDevice:
         return self.client.device(address[0], address[1], self.credentials(target.auth or DEFAULT_AUTH),
-                                  timeout=self.settings.timeout_s, retries=self.settings.retries)
+                                  timeout=self.settings.timeout_s,
+                                  retries=self.settings.retries if retries is None else retries)
 
     # -- discovery -------------------------------------------------------------------------
 
@@ -240,15 +244,12 @@ class Poller:
         now = time.time()
         for i, (target, discovery, down) in enumerate(work):
             address = self.address(target)
-            if isinstance(address, str):
-                results[i] = PollError(target.ap, now, "no_address", address)
-                if progress is not None:
-                    progress(1)
-                continue
             try:
+                if isinstance(address, str):
+                    raise CollectError(address, kind="no_address")
                 credentials = self.credentials(target.auth or DEFAULT_AUTH)
-            except ConfigError as exc:
-                results[i] = PollError(target.ap, now, "config", str(exc))
+            except (CollectError, ConfigError) as exc:
+                results[i] = PollError(target.ap, now, getattr(exc, "kind", "config"), str(exc))
                 if progress is not None:
                     progress(1)
                 continue
@@ -280,9 +281,7 @@ class Poller:
             started = time.monotonic()
             try:
                 async with self._slow:
-                    device = self.device(target, address)
-                    if down:
-                        device.retries = 0
+                    device = self.device(target, address, retries=0 if down else None)
                     values: list[Value] = []
                     if plan.oids:
                         got = await device.get(plan.oids)

@@ -69,7 +69,7 @@ def save_discoveries(conn: sa.Connection, rows: dict[str, StoredDiscovery]) -> N
     ids = list(rows)
     for chunk in _chunks(ids):
         conn.execute(ap_discovery.delete().where(ap_discovery.c.ap_id.in_(chunk)))
-    if ids:
+    if ids:  # through SQLAlchemy, not bulk.executemany: psycopg needs SQLAlchemy's JSON adaptation
         conn.execute(ap_discovery.insert(), [
             {"ap_id": ap_id, "address": stored.address, "profile": stored.discovery.profile,
              "layout": discovery_to_json(stored.discovery), "discovered_at": stored.discovered_at}
