@@ -151,8 +151,16 @@ class SnmpAuth:
         return None
 
 
+SIM_V3_AUTH = "sim-v3"  # the simulator's SNMPv3 user; its passphrases come from these variables
+SIM_V3_AUTH_ENV = "HOTSPOTCTL_SIM_V3_AUTH_PASSWORD"
+SIM_V3_PRIV_ENV = "HOTSPOTCTL_SIM_V3_PRIV_PASSWORD"
+
+
 def _default_auth() -> dict[str, SnmpAuth]:
-    return {"default": SnmpAuth(version="2c", community="public")}
+    return {"default": SnmpAuth(version="2c", community="public"),
+            SIM_V3_AUTH: SnmpAuth(version="3", user="hotspotctl-sim", auth_protocol="sha256",
+                                  auth_password_env=SIM_V3_AUTH_ENV, priv_protocol="aes",
+                                  priv_password_env=SIM_V3_PRIV_ENV)}
 
 
 @dataclass(frozen=True)
@@ -174,7 +182,35 @@ class SnmpSettings:
         help="a down AP is tried once per cycle at first, then less often, at most this far apart")
     auth: dict[str, SnmpAuth] = _setting(
         factory=_default_auth,
-        help='named credential sets [snmp.auth.NAME]; "default" (v2c, community "public") unless you redefine it')
+        help='named credential sets [snmp.auth.NAME]; "default" (v2c, community "public") and "sim-v3" (the '
+             'simulator\'s v3 user, passphrases from HOTSPOTCTL_SIM_V3_*_PASSWORD) unless you redefine them')
+
+
+def _check_cron(value: str) -> str | None:
+    if value and len(value.split()) != 5:
+        return "expected 5 crontab fields (minute hour day month weekday), e.g. \"0 3 * * *\", or empty"
+    return None
+
+
+@dataclass(frozen=True)
+class ScheduleSettings:
+    interval_s: float = _setting(60.0, check=_positive, help="`hotspotctl run` polls the fleet this often")
+    discovery_cron: str = _setting(
+        "30 3 * * *", check=_check_cron,
+        help="crontab time (local) to walk again every AP whose layout is older than snmp.rediscover_hours; "
+             "empty = only when needed (new, moved or changed APs are discovered by the next cycle anyway)")
+    grace_s: float = _setting(30.0, check=_positive,
+                              help="on SIGTERM/SIGINT, how long the running cycle may take to finish its writes")
+    target_mbps: float = _setting(200.0, check=_positive,
+                                  help="per-user bandwidth target; an AP's own target_mbps wins")
+
+
+@dataclass(frozen=True)
+class SpoolSettings:
+    dir: str = _setting("", help="where metrics wait for InfluxDB (or stay, when none is configured); "
+                                 "empty = <data_dir>/spool")
+    max_mb: float = _setting(1024.0, check=_positive, help="the spool refuses new batches beyond this size, "
+                                                           "loudly; nothing already spooled is dropped")
 
 
 @dataclass(frozen=True)
@@ -188,6 +224,12 @@ class Settings:
     inventory: InventorySettings = _setting(factory=InventorySettings, help="inventory import rules")
     crew_zones: CrewZoneSettings = _setting(factory=CrewZoneSettings, help="who goes where")
     snmp: SnmpSettings = _setting(factory=SnmpSettings, help="SNMP polling and credentials")
+    schedule: ScheduleSettings = _setting(factory=ScheduleSettings, help="what `hotspotctl run` does when")
+    spool: SpoolSettings = _setting(factory=SpoolSettings, help="the on-disk spool of metrics")
+
+    @property
+    def spool_dir(self) -> Path:
+        return Path(self.spool.dir) if self.spool.dir else self.data_dir / "spool"
 
     @property
     def store_url(self) -> str:

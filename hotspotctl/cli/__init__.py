@@ -20,6 +20,8 @@ from hotspotctl.cli import config as config_cli
 from hotspotctl.cli import inventory as inventory_cli
 from hotspotctl.cli import poll as poll_cli
 from hotspotctl.cli import profiles as profiles_cli
+from hotspotctl.cli import run as run_cli
+from hotspotctl.cli import simulate as simulate_cli
 from hotspotctl.cli.demo import demo
 from hotspotctl.cli.output import message
 from hotspotctl.cli.runtime import Runtime
@@ -40,6 +42,8 @@ app.add_typer(profiles_cli.app, name="profiles")
 app.add_typer(config_cli.app, name="config")
 app.command("discover")(poll_cli.discover)
 app.command("poll")(poll_cli.poll)
+app.command("run")(run_cli.run)
+app.command("simulate")(simulate_cli.simulate)
 app.command("demo")(demo)
 
 

@@ -1,52 +1,186 @@
-"""hotspotctl demo: the main job on embedded defaults."""
+"""hotspotctl demo: the main job on embedded defaults, against a simulated city."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import secrets
+import signal
+import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from hotspotctl.bundled import CDMX_INVENTORY, bundled_path
 from hotspotctl.cli import output
-from hotspotctl.cli.inventory import render_import, render_stats
+from hotspotctl.cli.inventory import render_import
+from hotspotctl.cli.logs import configure
+from hotspotctl.cli.output import PhaseProgress
 from hotspotctl.cli.runtime import runtime
+from hotspotctl.cli.simulate import load_named_scenario, served_rows, usm_for
+from hotspotctl.collectors.auth import DEFAULT_AUTH, resolve
+from hotspotctl.collectors.poller import Poller
 from hotspotctl.errors import ExitCode
 from hotspotctl.inventory.fleet import Fleet
 from hotspotctl.inventory.importer import import_inventory
-from hotspotctl.inventory.queries import last_import
+from hotspotctl.scheduling.cycle import discover_aps
+from hotspotctl.scheduling.service import CycleRunner, Service
+from hotspotctl.settings import SIM_V3_AUTH, SIM_V3_AUTH_ENV, SIM_V3_PRIV_ENV
+from hotspotctl.simulate.simulator import (
+    DEFAULT_PORT,
+    Simulator,
+    assign_addresses,
+    default_processes,
+    plan_simulation,
+    spread,
+)
+from hotspotctl.sinks.spool import Spool
 
 
 def demo(
     ctx: typer.Context,
     inventory: Annotated[Path | None, typer.Option(
         help="inventory file to use instead of the bundled Mexico City one", show_default=False)] = None,
+    count: Annotated[int | None, typer.Option(
+        "--count", "-n", min=1, help="simulate N APs spread over the city (default: all 35,350)",
+        show_default=False)] = None,
+    cycles: Annotated[int, typer.Option("--cycles", min=1, help="poll cycles to run")] = 4,
+    interval: Annotated[float, typer.Option("--interval", min=1, help="seconds between cycles")] = 20.0,
+    scenario: Annotated[str, typer.Option("--scenario", help="faults to play: a shipped name, a file, or none")
+                        ] = "cdmx",
+    seed: Annotated[int, typer.Option("--seed", help="same seed, same simulated city")] = 1,
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="UDP port of the simulated agents")
+                    ] = DEFAULT_PORT,
 ) -> ExitCode:
-    """Import Mexico City's 35,350 public hotspots into the store and show the fleet.
+    """The whole job on a simulated Mexico City: inventory, simulator, discovery, cycles, figures.
 
-    Uses the data directory (./var unless configured); run it again and it reuses
-    the store, importing nothing new.
+    1. imports the bundled inventory of 35,350 public hotspots into the store (./var) unless
+       it is there already;
+    2. points every AP at the simulator (127.16.0.1 + index) and starts it with the shipped
+       fault scenario (sites without power, dead APs, reboot loops, flapping, 32-bit wraps,
+       slow uplinks, latency, loss; SNMPv3 on 1 %);
+    3. discovers what was never discovered, then runs a few scheduled poll cycles;
+    4. prints the fleet by district, the worst sites, the poller's own figures and where the
+       metrics went.
 
-    Example:
+    Run it again and it reuses the store: no import, no discovery, straight to the cycles.
+    Ctrl-C stops everything cleanly.
+
+    Examples:
 
       hotspotctl demo
+
+      hotspotctl demo --count 5000 --cycles 3 --interval 10
     """
     rt = runtime(ctx)
-    source = inventory or bundled_path(*CDMX_INVENTORY)
+    configure()
+    settings = rt.settings
+    for variable in (SIM_V3_AUTH_ENV, SIM_V3_PRIV_ENV):  # the simulator's v3 user: a fresh secret per run
+        os.environ.setdefault(variable, secrets.token_urlsafe(18))
     with rt.open_store() as store:
         output.message(f"store: {store.describe()}")
-        report = import_inventory(store, source, rt.settings.inventory)
-        render_import(report)
-        stats = Fleet.load(store, rt.zones()).stats()
-        with store.read() as conn:
-            render_stats({**stats, "last_import": last_import(conn)})
-    biggest = stats["largest_sites"][0]
+        fleet = Fleet.load(store, rt.zones())
+        if not fleet.aps:
+            report = import_inventory(store, inventory or bundled_path(*CDMX_INVENTORY), settings.inventory)
+            render_import(report)
+            fleet = Fleet.load(store, rt.zones())
+        else:
+            output.message(f"inventory: {len(fleet.aps)} APs at {len(fleet.sites)} sites already in the store")
+        chosen = spread(list(fleet.aps.values()), count)
+        community = resolve(DEFAULT_AUTH, settings.snmp.auth).community
+        plan = plan_simulation(fleet, chosen, seed=seed, scenario=load_named_scenario(scenario),
+                               community=community, v3_fraction=0.01, port=port)
+        changed = assign_addresses(store, plan, v2c_auth=DEFAULT_AUTH, v3_auth=SIM_V3_AUTH)
+        if changed:
+            output.message(f"pointed {changed} APs at the simulator (mgmt_address, snmp_auth)")
+        simulator = Simulator(plan.fleet, plan.clock, port=port, processes=default_processes(),
+                              usm=usm_for(settings, SIM_V3_AUTH), seed=seed)
+        profiles = rt.profiles()
+        spool = Spool(settings.spool_dir, max_bytes=int(settings.spool.max_mb * 1e6), limit_name="spool.max_mb")
+        with simulator:
+            summary = served_rows(plan, simulator)
+            output.message(f"simulator: {summary['aps']} APs at {summary['addresses']} port {port}, "
+                           f"{summary['v3']} on SNMPv3, scenario {summary['scenario'] or 'none'} "
+                           f"({sum(1 for _ in plan.faults)} APs with faults)")
+            service = asyncio.run(_run(store, settings, profiles, plan.aps, rt, spool, cycles, interval))
+            sim_stats = simulator.stats()
+    if service is None:
+        return ExitCode.OK
+    _report(service, spool, sim_stats, rt, fleet.sites)
+    return ExitCode.OK
+
+
+async def _run(store: Any, settings: Any, profiles: Any, aps: list[Any], rt: Any, spool: Spool, cycles: int,
+               interval: float) -> Service | None:
+    with Poller(settings.snmp, profiles) as poller:
+        runner = CycleRunner(store, settings, profiles, aps, rt.zones(), spool, poller)
+        service = Service(runner, interval_s=interval, grace_s=settings.schedule.grace_s, max_cycles=cycles)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, service.stop)
+        try:
+            # never discovered and never tried (the cycles retry the ones that were down, with back-off)
+            memory = runner.memory
+            todo = [ap for ap in aps if ap.id not in memory.discoveries and ap.id not in memory.states]
+            if todo:
+                started = time.monotonic()
+                with PhaseProgress(not rt.quiet) as progress:
+                    found = await asyncio.ensure_future(discover_aps(
+                        store, todo, settings.snmp, profiles, poller, progress=progress))
+                runner.memory = type(runner.memory).load(store, aps)
+                ok = sum(1 for r in found.values() if not hasattr(r, "kind"))
+                output.message(f"discovered {ok} of {len(todo)} APs in {time.monotonic() - started:.1f} s "
+                               f"({len(todo) - ok} did not answer: down in the scenario)")
+            output.message(f"polling every {interval:g} s for {cycles} cycles; Ctrl-C stops cleanly")
+            await service.run()
+        except asyncio.CancelledError:
+            return None
+        finally:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(sig)
+        return service
+
+
+def _report(service: Service, spool: Spool, sim_stats: dict[str, float], rt: Any, sites: dict[str, Any]) -> None:
+    runner = service.runner
+    evaluated, report = runner.last_rollup, runner.last_report
+    if evaluated is None or report is None:
+        output.message("no cycle completed")
+        return
+    rows = [[district, t.aps, t.up, t.down, t.below_target, t.meeting_target, t.clients,
+             round((t.in_bps + t.out_bps) / 1e6, 1)]
+            for district, t in sorted(evaluated.districts.items(), key=lambda kv: -kv[1].aps)]
+    f = evaluated.fleet
+    rows.append(["all", f.aps, f.up, f.down, f.below_target, f.meeting_target, f.clients,
+                 round((f.in_bps + f.out_bps) / 1e6, 1)])
+    target = rt.settings.schedule.target_mbps
+    output.print_table(["district", "aps", "up", "down", f"below {target:g} Mb/s", "meeting", "clients",
+                        "traffic Mb/s"], rows, title="The fleet by district (last cycle)")
+    worst = [[site, sites[site].name if site in sites else "", sites[site].district if site in sites else "",
+              t.aps, t.down, t.below_target]
+             for site, t in evaluated.worst_sites(10)]
+    output.print_table(["site", "name", "district", "aps", "down", "below target"], worst,
+                       title="Worst sites (most APs down, then below target)")
+    records = service.records
+    figures = [[i + 1, r.aps, r.ok, r.timed_out, r.failed, r.skipped, round(r.duration_s, 2),
+                round((r.aps - r.skipped) / r.duration_s) if r.duration_s else 0, round(r.cpu_s, 2),
+                round(r.lag_s, 2), r.points] for i, r in enumerate(records)]
+    output.print_table(["cycle", "aps", "ok", "timed out", "failed", "backing off", "seconds", "APs/s", "CPU s",
+                        "lag s", "points"], figures, title="The poller's own figures")
+    answered = sim_stats["answered"]
+    if answered:
+        output.message(f"simulator: {answered:.0f} answers, {sim_stats['cpu_s']:.2f} CPU s "
+                       f"({sim_stats['cpu_s'] / answered * 1e6:.1f} µs per answer)")
+    status = spool.status()
     output.message(
+        f"metrics: no InfluxDB configured, so every point went to the spool: {status.batches} batches, "
+        f"{status.points} points, {status.bytes / 1e6:.1f} MB in {status.directory}\n"
+        f"  load them into InfluxDB 1.x: for f in {status.directory}/*.lp.gz; do curl -sf --data-binary @<(zcat "
+        "$f) 'http://localhost:8086/write?db=hotspotctl&precision=s'; done\n"
+        "crew lists: not produced yet; outage tracking and `hotspotctl crews list` come next\n"
         "next:\n"
-        "  hotspotctl inventory list --district iztapalapa --program escuelas\n"
-        f"  hotspotctl inventory list --site {biggest['site']}\n"
-        "  hotspotctl inventory show MEX-AIM-AER-AICMT1-M-GW001\n"
-        "  hotspotctl inventory export --format geojson fleet.geojson\n"
-        "  hotspotctl profiles list\n"
-        "  hotspotctl ap probe HOST --community COMMUNITY   # look at one real AP over SNMP")
-    return report.exit_code
+        "  hotspotctl simulate --assign &        # keep the city running, then:\n"
+        "  hotspotctl run                        # poll it every minute, as the service does\n"
+        "  hotspotctl poll --once --district Iztapalapa --format json\n"
+        "  hotspotctl inventory list --district iztapalapa --program escuelas")

@@ -148,17 +148,41 @@ async def discover_aps(store: Store, aps: Sequence[AccessPoint], settings: SnmpS
     return found
 
 
+@dataclass
+class CycleMemory:
+    """What a long-running scheduler keeps between cycles instead of reading it back from the store.
+
+    The store stays the truth (every cycle still writes its states); this only saves reading
+    35,000 layouts and counter states back at the start of each cycle.
+    """
+
+    discoveries: dict[str, StoredDiscovery]
+    states: dict[str, ApState]
+    layouts: dict[Discovery, Discovery] = field(default_factory=dict)  # equal layouts share one object
+
+    @classmethod
+    def load(cls, store: Store, aps: Sequence[AccessPoint]) -> CycleMemory:
+        ids = [ap.id for ap in aps]
+        layouts: dict[Discovery, Discovery] = {}
+        with store.read() as conn:
+            return cls(load_discoveries(conn, ids, layouts), load_states(conn, ids), layouts)
+
+    def intern(self, discovery: Discovery) -> Discovery:
+        return self.layouts.setdefault(discovery, discovery)
+
+
 async def run_cycle(store: Store, aps: Sequence[AccessPoint], settings: SnmpSettings, profiles: ProfileSet,
                     poller: Poller, *, interval_s: float = 60.0, use_backoff: bool = True,
-                    progress: Progress | None = None) -> CycleReport:
+                    progress: Progress | None = None, memory: CycleMemory | None = None) -> CycleReport:
     """Poll ``aps`` once; discover first those never discovered, moved, stale or flagged."""
     started = time.time()
     cpu = time.process_time()
     report = CycleReport(started_at=started)
-    ids = [ap.id for ap in aps]
-    with store.read() as conn:
-        stored = load_discoveries(conn, ids)
-        states = load_states(conn, ids)
+    if memory is None:
+        memory = CycleMemory.load(store, aps)
+        stored, states = memory.discoveries, memory.states
+    else:
+        stored, states = memory.discoveries, memory.states
     now_dt = datetime.now(UTC)
     max_age = timedelta(hours=settings.rediscover_hours)
 
@@ -174,10 +198,11 @@ async def run_cycle(store: Store, aps: Sequence[AccessPoint], settings: SnmpSett
                    and _stale(stored.get(ap.id), ap, states.get(ap.id), max_age, now_dt)]
     discovery_errors: dict[str, PollError] = {}
     if to_discover:
+        by_id = {ap.id: ap for ap in to_discover}
         found = await discover_aps(store, to_discover, settings, profiles, poller, progress=progress)
         for ap_id, result in found.items():
             if isinstance(result, Discovery):
-                stored[ap_id] = StoredDiscovery("", result, now_dt)
+                stored[ap_id] = StoredDiscovery(by_id[ap_id].mgmt_address or "", memory.intern(result), now_dt)
                 report.discovered += 1
             else:
                 discovery_errors[ap_id] = result
@@ -214,6 +239,7 @@ async def run_cycle(store: Store, aps: Sequence[AccessPoint], settings: SnmpSett
             report.outcomes.append(ApOutcome(ap, profile, None, result))
     with store.write() as conn:
         save_states(conn, new_states)
+    states.update(new_states)
     report.duration_s = time.time() - started
     report.cpu_s = time.process_time() - cpu
     return report

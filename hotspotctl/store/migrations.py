@@ -98,9 +98,26 @@ def _v2_polling(conn: sa.Connection) -> None:
     md.tables["ap_state"].create(conn)
 
 
+def _v3_cycles(conn: sa.Connection) -> None:
+    md = sa.MetaData()
+    sa.Table(
+        "poll_cycles", md,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        *(sa.Column(name, sa.Float, nullable=False) for name in ("scheduled_at", "started_at", "duration_s",
+                                                                "lag_s")),
+        *(sa.Column(name, sa.Integer, nullable=False) for name in ("missed", "aps", "ok", "timed_out", "failed",
+                                                                  "skipped", "discovered")),
+        sa.Column("cpu_s", sa.Float, nullable=False),
+        sa.Column("points", sa.Integer, nullable=False),
+        sa.Column("sink", sa.String(50), nullable=False),
+    )
+    md.tables["poll_cycles"].create(conn)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "inventory: access points, sites, import log", _v1_inventory),
     Migration(2, "polling: discovered layout and counter state per AP", _v2_polling),
+    Migration(3, "scheduler: the cost of every poll cycle", _v3_cycles),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from hotspotctl.collectors.model import Discovery, Interface
 from hotspotctl.evaluate.rates import CounterState
 from hotspotctl.store.bulk import executemany
-from hotspotctl.store.schema import ap_discovery, ap_state
+from hotspotctl.store.schema import ap_discovery, ap_state, poll_cycles
 
 _CHUNK = 500  # ids per IN (...) list: under SQLite's and PostgreSQL's parameter limits
 
@@ -56,12 +56,18 @@ def _chunks(ids: Sequence[str]) -> Iterable[Sequence[str]]:
         yield ids[start:start + _CHUNK]
 
 
-def load_discoveries(conn: sa.Connection, ap_ids: Sequence[str]) -> dict[str, StoredDiscovery]:
+def load_discoveries(conn: sa.Connection, ap_ids: Sequence[str],
+                     layouts: dict[Discovery, Discovery] | None = None) -> dict[str, StoredDiscovery]:
+    """Stored layouts by AP. Equal layouts come back as one object (``layouts`` interns them): a
+    city of 35,000 APs from a few models has a dozen distinct layouts, not 35,000."""
+    layouts = {} if layouts is None else layouts
     found: dict[str, StoredDiscovery] = {}
     for chunk in _chunks(ap_ids):
         rows = conn.execute(sa.select(ap_discovery).where(ap_discovery.c.ap_id.in_(chunk)))
         for row in rows:
-            found[row.ap_id] = StoredDiscovery(row.address, discovery_from_json(row.layout), row.discovered_at)
+            discovery = discovery_from_json(row.layout)
+            discovery = layouts.setdefault(discovery, discovery)
+            found[row.ap_id] = StoredDiscovery(row.address, discovery, row.discovered_at)
     return found
 
 
@@ -109,3 +115,14 @@ def save_states(conn: sa.Connection, states: dict[str, ApState]) -> None:
             "needs_discovery": state.needs_discovery,
         })
     executemany(conn, ap_state.insert(), rows)
+
+
+def record_cycle(conn: sa.Connection, **values: Any) -> None:
+    """One row of poll_cycles: what a scheduled cycle cost and how late it was."""
+    conn.execute(poll_cycles.insert().values(**values))
+
+
+def recent_cycles(conn: sa.Connection, limit: int = 20) -> list[dict[str, Any]]:
+    """The last ``limit`` cycles, oldest first."""
+    rows = conn.execute(sa.select(poll_cycles).order_by(poll_cycles.c.id.desc()).limit(limit)).mappings().all()
+    return [dict(row) for row in reversed(rows)]

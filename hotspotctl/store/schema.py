@@ -134,3 +134,22 @@ ap_state = sa.Table(
     sa.Column("last_error", sa.String(500)),
     sa.Column("needs_discovery", sa.Boolean, nullable=False),
 )
+
+poll_cycles = sa.Table(
+    "poll_cycles", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("scheduled_at", sa.Float, nullable=False),  # when the scheduler meant it to start
+    sa.Column("started_at", sa.Float, nullable=False),
+    sa.Column("duration_s", sa.Float, nullable=False),
+    sa.Column("lag_s", sa.Float, nullable=False),  # started_at - scheduled_at of the oldest run it stands for
+    sa.Column("missed", sa.Integer, nullable=False),  # runs skipped because the one before overran
+    sa.Column("aps", sa.Integer, nullable=False),
+    sa.Column("ok", sa.Integer, nullable=False),
+    sa.Column("timed_out", sa.Integer, nullable=False),
+    sa.Column("failed", sa.Integer, nullable=False),
+    sa.Column("skipped", sa.Integer, nullable=False),  # down APs waiting out their back-off
+    sa.Column("discovered", sa.Integer, nullable=False),
+    sa.Column("cpu_s", sa.Float, nullable=False),
+    sa.Column("points", sa.Integer, nullable=False),  # metrics written or spooled
+    sa.Column("sink", sa.String(50), nullable=False),  # where they went: spool | influx
+)

@@ -139,16 +139,6 @@ def test_a_bad_config_is_exit_3_in_one_line(cli, tmp_path: Path):
                           "did you mean 'inventory.bounds'?\n")
 
 
-def test_the_demo_imports_the_bundled_inventory_and_reuses_the_store(cli):
-    first = cli("demo")
-    assert first.code == 0, first.err
-    assert "35,350 added" in first.out and "35,350 APs at 27,484 sites" in first.out
-    assert "MEX-AIM-AER-AICMT1-M" in first.out
-    assert (cli.workdir / "var" / "hotspotctl.db").is_file()
-    second = cli("demo")
-    assert second.code == 0 and "0 added, 0 updated, 35,350 unchanged" in second.out
-
-
 def test_the_bundled_inventory_is_the_citys_file_with_its_attribution():
     assert CDMX_XLSX.stat().st_size == 1_357_685
     source = (REPO / "inventory" / "SOURCE.md").read_text()

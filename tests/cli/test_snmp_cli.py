@@ -57,7 +57,7 @@ def test_poll_needs_once_and_probe_needs_credentials(cli):
     result = cli("ap", "probe", "127.0.0.1:99999", "--community", "x")
     assert result.code == 3 and "port must be 1-65535" in result.err
     result = cli("ap", "probe", "127.0.0.1", "--auth", "nope")
-    assert result.code == 3 and "snmp.auth.nope: no such credential set (defined: default)" in result.err
+    assert result.code == 3 and "snmp.auth.nope: no such credential set (defined: default, sim-v3)" in result.err
 
 
 def test_poll_explains_bad_selections_and_missing_addresses(cli):

@@ -1,0 +1,280 @@
+#!/usr/bin/env python3
+"""A whole poll cycle of the city: 35,350 APs against the simulator, on this machine.
+
+What one scheduled cycle of ``hotspotctl run`` does, timed: poll every AP (SNMPv2c on our engine,
+SNMPv3 through pysnmp for the simulator's 1 %), compute rates, evaluate (the rollup by district
+and site), encode every figure as line protocol, append it to the spool and write the counter
+states to the store. Discovery is done first and not timed.
+
+Two scenarios, in this order, against ``hotspotctl simulate`` running as its own process
+(so the poller's RSS and CPU below are the poller's alone):
+
+  healthy   every AP answers (scenario none); snmp defaults (timeout 1 s, 2 retries)
+  degraded  5 % of the APs dead, 20-80 ms latency on every other one; timeout 1 s, 1 retry.
+            The simulator is restarted with this scenario after discovery, so the dead APs
+            are APs the poller knew and expects: the first cycle tries each with its full
+            retries (the bound the issue sets: timeout x (retries + 1) + 5 s); later cycles
+            try them once, then back off, as in production.
+
+Cycle 1 of each scenario gives no rates (first sample), so figures are from cycles 2..N for
+healthy and from the cycle right after the faults start (and after it) for degraded.
+
+Baseline, in this process: the same GETs to --baseline-aps of the same simulated APs through
+pysnmp 7 (our PysnmpDevice, 64 at a time), poller CPU per AP, against ours for the same APs.
+
+Poller CPU is time.process_time() of this process around each cycle; RSS is this process's
+peak (ru_maxrss); the simulator's CPU per answered GET is read from /proc for its processes.
+Prints figures; asserts nothing about time.
+
+    .venv/bin/python benchmarks/cycle_bench.py [--aps 35350] [--cycles 4] [--format json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import gc
+import json
+import os
+import resource
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from hotspotctl.bundled import CDMX_INVENTORY, bundled_path  # noqa: E402
+
+DEGRADED = """\
+name: bench-degraded
+description: 5 % of the APs dead, 20-80 ms of latency on all the others
+faults:
+  - kind: down
+    select: {fraction: 0.05}
+  - kind: latency
+    ms: [20, 80]
+"""
+
+
+def hotspotctl(data_dir: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "hotspotctl", "--data-dir", str(data_dir), *args]
+
+
+def proc_cpu(root_pid: int) -> float:
+    """utime + stime (seconds) of a process and its children, from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid, ppid = int(entry.name), int(fields[1])
+        if pid == root_pid or ppid == root_pid:
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+class SimProcess:
+    """``hotspotctl simulate`` in the background; its JSON summary read from stdout."""
+
+    def __init__(self, data_dir: Path, env: dict[str, str], *args: str) -> None:
+        command = hotspotctl(data_dir, "simulate", "--assign", "--format", "json", *args)
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+        self.summary = self._read_json()
+
+    def _read_json(self) -> dict[str, Any]:
+        decoder = json.JSONDecoder()
+        text = ""
+        assert self.process.stdout is not None
+        while True:
+            chunk = self.process.stdout.readline()
+            if not chunk:
+                raise RuntimeError(f"simulator exited: {self.process.stderr.read() if self.process.stderr else ''}")
+            text += chunk
+            with contextlib.suppress(json.JSONDecodeError):
+                value, _ = decoder.raw_decode(text.strip())
+                return value
+
+    def cpu(self) -> float:
+        return proc_cpu(self.process.pid)
+
+    def stop(self) -> dict[str, Any]:
+        self.process.send_signal(signal.SIGTERM)
+        final = self._read_json()
+        self.process.wait(30)
+        return final["stats"]
+
+
+async def measure(args: argparse.Namespace, data_dir: Path, env: dict[str, str]) -> dict[str, Any]:
+    from hotspotctl.collectors.poller import Poller
+    from hotspotctl.collectors.profiles import load_profiles
+    from hotspotctl.inventory.fleet import CrewZones, Fleet
+    from hotspotctl.scheduling.cycle import discover_aps
+    from hotspotctl.scheduling.service import CycleRunner
+    from hotspotctl.settings import load_settings
+    from hotspotctl.simulate.simulator import spread
+    from hotspotctl.sinks.spool import Spool
+    from hotspotctl.store import Store
+
+    os.environ.update(env)
+    settings = load_settings(flags={"data_dir": ("--data-dir", str(data_dir))}).settings
+    # the issue's poller settings for the dead-AP bound, for both scenarios (one poller throughout,
+    # as in production: APs die under a running poller, which does not start afresh)
+    settings = replace(settings, snmp=replace(settings.snmp, timeout_s=1.0, retries=1))
+    common = ("--count", str(args.aps), "--seed", "1", "--processes", str(args.processes))
+    results: dict[str, Any] = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}}
+
+    profiles = load_profiles([])
+    spool = Spool(data_dir / "spool", max_bytes=8 << 30)
+    degraded_file = data_dir / "bench-degraded.yaml"
+    degraded_file.write_text(DEGRADED)
+    with Poller(settings.snmp, profiles) as poller:
+        sim = SimProcess(data_dir, env, "--scenario", "none", *common)  # --assign: addresses in the store
+        try:
+            store = Store.open(settings.store_url)
+            zones = CrewZones.from_settings(settings.crew_zones)
+            aps = spread(list(Fleet.load(store, zones).aps.values()), args.aps)
+            if sum(1 for ap in aps if ap.mgmt_address) != len(aps):
+                raise RuntimeError("the simulator did not assign addresses to every AP")
+            started = time.perf_counter()
+            cpu = time.process_time()
+            found = await discover_aps(store, aps, settings.snmp, profiles, poller)
+            results["discovery"] = {
+                "aps": len(aps), "discovered": sum(1 for r in found.values() if not hasattr(r, "kind")),
+                "wall_s": round(time.perf_counter() - started, 2), "cpu_s": round(time.process_time() - cpu, 2)}
+            del found
+            runner = CycleRunner(store, settings, profiles, aps, zones, spool, poller)
+            gc.collect()
+            gc.freeze()
+            gc.set_threshold(20_000, 20, 20)
+            healthy = [await timed(runner, sim) for _ in range(args.cycles)]
+            # the same GETs through pysnmp, for a ratio measured here and now
+            results["baseline"] = await baseline(runner, poller, args.baseline_aps)
+        finally:
+            sim_stats = sim.stop()
+        results["healthy"] = summarize("healthy", healthy[1:], sim_stats)
+        sim = SimProcess(data_dir, env, "--scenario", str(degraded_file), *common)
+        try:
+            degraded = [await timed(runner, sim) for _ in range(args.cycles)]
+        finally:
+            sim_stats = sim.stop()
+    results["degraded"] = summarize("degraded", degraded, sim_stats)
+    results["degraded"]["bound_s"] = settings.snmp.timeout_s * (settings.snmp.retries + 1) + 5
+    results["rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    return results
+
+
+async def timed(runner: Any, sim: SimProcess) -> tuple[Any, float]:
+    """One cycle, and the simulator's CPU seconds over it."""
+    before = sim.cpu()
+    record = await runner.cycle()
+    return record, sim.cpu() - before
+
+
+def summarize(name: str, cycles: list[tuple[Any, float]], sim_stats: dict[str, Any]) -> dict[str, Any]:
+    first = cycles[0][0]
+    answered = sum(r.ok for r, _ in cycles)
+    sim_cpu = sum(c for _, c in cycles)
+    return {
+        "scenario": name, "aps": first.aps, "aps_ok": first.ok, "timed_out": first.timed_out,
+        "cycle_s": round(first.duration_s, 3), "poller_cpu_s": round(first.cpu_s, 3),
+        "cycles_s": [round(r.duration_s, 3) for r, _ in cycles],
+        "cycles_cpu_s": [round(r.cpu_s, 3) for r, _ in cycles],
+        "median_cycle_s": round(statistics.median(r.duration_s for r, _ in cycles), 3),
+        "poller_us_per_ap": round(statistics.median(r.cpu_s / max(r.aps - r.skipped, 1) for r, _ in cycles) * 1e6, 1),
+        "simulator_us_per_answer": round(sim_cpu / answered * 1e6, 1) if answered else None,
+        "simulator_answered": sim_stats.get("answered"),
+    }
+
+
+async def baseline(runner: Any, poller: Any, count: int) -> dict[str, Any]:
+    """CPU per AP for the same GETs through pysnmp (PysnmpDevice), 64 at a time, vs our engine."""
+    from hotspotctl.collectors.poller import plan_poll
+    from hotspotctl.errors import CollectError
+    from hotspotctl.scheduling.cycle import target_for
+
+    work = []
+    for ap in runner.aps:
+        stored = runner.memory.discoveries.get(ap.id)
+        if stored is not None and ap.snmp_auth in (None, "default"):
+            work.append((target_for(ap), stored.discovery))
+        if len(work) == count:
+            break
+    gate = asyncio.Semaphore(64)
+
+    async def one(target: Any, discovery: Any) -> bool:
+        plan = plan_poll(discovery)
+        async with gate:
+            address = poller.address(target)
+            try:
+                got = await poller.device(target, address).get(plan.oids)
+            except CollectError:
+                return False
+        return len(got) == len(plan.oids)
+
+    cpu = time.process_time()
+    wall = time.perf_counter()
+    ok = sum(await asyncio.gather(*(one(t, d) for t, d in work)))
+    pysnmp_cpu, pysnmp_wall = time.process_time() - cpu, time.perf_counter() - wall
+    cpu = time.process_time()
+    wall = time.perf_counter()
+    results, _ = await poller.poll([(t, d, False) for t, d in work])
+    ours_cpu, ours_wall = time.process_time() - cpu, time.perf_counter() - wall
+    ours_ok = sum(1 for r in results if hasattr(r, "in_octets"))
+    return {"aps": len(work), "pysnmp_ok": ok, "ours_ok": ours_ok,
+            "pysnmp_us_per_ap": round(pysnmp_cpu / len(work) * 1e6, 1),
+            "ours_us_per_ap": round(ours_cpu / len(work) * 1e6, 1),
+            "cpu_ratio": round(pysnmp_cpu / ours_cpu, 1) if ours_cpu else None,
+            "pysnmp_wall_s": round(pysnmp_wall, 3), "ours_wall_s": round(ours_wall, 3)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--aps", type=int, default=35_350, help="APs to simulate and poll (spread over the city)")
+    parser.add_argument("--cycles", type=int, default=4, help="cycles per scenario")
+    parser.add_argument("--processes", type=int, default=max(1, (os.cpu_count() or 2) // 2),
+                        help="simulator processes")
+    parser.add_argument("--baseline-aps", type=int, default=2000, help="APs in the pysnmp comparison")
+    parser.add_argument("--format", choices=("text", "json"), default="text")
+    args = parser.parse_args()
+    env = {**os.environ, "HOTSPOTCTL_SIM_V3_AUTH_PASSWORD": "bench-auth-" + os.urandom(6).hex(),
+           "HOTSPOTCTL_SIM_V3_PRIV_PASSWORD": "bench-priv-" + os.urandom(6).hex()}
+    with tempfile.TemporaryDirectory(prefix="hotspotctl-cycle-bench-") as tmp:
+        data_dir = Path(tmp)
+        subprocess.run(hotspotctl(data_dir, "--quiet", "inventory", "import", str(bundled_path(*CDMX_INVENTORY))),
+                       check=True, env=env, stdout=subprocess.DEVNULL)
+        results = asyncio.run(measure(args, data_dir, env))
+    if args.format == "json":
+        healthy = results["healthy"]
+        print(json.dumps({"aps": healthy["aps"], "aps_ok": healthy["aps_ok"], "cycle_s": healthy["cycle_s"],
+                          "poller_cpu_s": healthy["poller_cpu_s"], "rss_mb": results["rss_mb"],
+                          "scenario": "healthy", "scenarios": [results["healthy"], results["degraded"]],
+                          "discovery": results["discovery"], "baseline": results["baseline"],
+                          "machine": results["machine"]}, indent=2))
+        return 0
+    d, h, b = results["degraded"], results["healthy"], results["baseline"]
+    print(f"discovery (not timed in cycles): {results['discovery']}")
+    for s in (h, d):
+        print(f"{s['scenario']:<9} {s['aps']} APs, {s['aps_ok']} ok, {s['timed_out']} timed out: cycle "
+              f"{s['cycle_s']} s (cycles {s['cycles_s']}), poller CPU {s['poller_cpu_s']} s "
+              f"({s['poller_us_per_ap']} µs/AP), simulator {s['simulator_us_per_answer']} µs/answer")
+    print(f"degraded bound: timeout x (retries + 1) + 5 s = {d['bound_s']} s")
+    print(f"poller peak RSS {results['rss_mb']} MB")
+    print(f"baseline, {b['aps']} APs ({b['pysnmp_ok']} answered pysnmp, {b['ours_ok']} ours): "
+          f"pysnmp {b['pysnmp_us_per_ap']} µs/AP vs ours {b['ours_us_per_ap']} µs/AP ({b['cpu_ratio']}x)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

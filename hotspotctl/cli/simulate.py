@@ -1,0 +1,203 @@
+"""hotspotctl simulate: the inventory's APs as SNMP agents on loopback."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import time
+from typing import Annotated, Any
+
+import typer
+
+from hotspotctl.cli import output
+from hotspotctl.cli.output import Format
+from hotspotctl.cli.runtime import (
+    ApOption,
+    DistrictOption,
+    FormatOption,
+    ProgramOption,
+    SiteOption,
+    ZoneOption,
+    runtime,
+    selection,
+)
+from hotspotctl.collectors.auth import DEFAULT_AUTH, resolve
+from hotspotctl.errors import ConfigError, ExitCode, InputError
+from hotspotctl.settings import SIM_V3_AUTH, Settings
+from hotspotctl.simulate.simulator import (
+    DEFAULT_PORT,
+    SimulationPlan,
+    Simulator,
+    assign_addresses,
+    default_processes,
+    plan_simulation,
+    spread,
+)
+
+ScenarioOption = Annotated[str, typer.Option(
+    "--scenario", help="a shipped scenario by name (cdmx), a YAML file, or 'none' for a healthy fleet")]
+SeedOption = Annotated[int, typer.Option("--seed", help="same seed, same fleet and same faults")]
+
+
+def load_named_scenario(name: str) -> Any:
+    """'none' -> None; else a YAML file, or a shipped scenario by name."""
+    from hotspotctl.simulate.scenario import find_scenario, load_scenario
+
+    return None if name.lower() == "none" else load_scenario(find_scenario(name))
+
+
+def usm_for(settings: Settings, auth: str) -> Any:
+    """The simulator's SNMPv3 security, serving the user of credential set ``auth``."""
+    from hotspotctl.simulate.usm import UsmAgent, UsmUser
+
+    credentials = resolve(auth, settings.snmp.auth)
+    if credentials.version != "3":
+        raise ConfigError(f"snmp.auth.{auth}: the simulator's v3 set must be version \"3\"")
+    return UsmAgent([UsmUser(credentials.user.encode(), credentials.auth_protocol or None,
+                             credentials.auth_password.encode() or None, credentials.priv_protocol or None,
+                             credentials.priv_password.encode() or None)])
+
+
+def served_rows(plan: SimulationPlan, sim: Simulator) -> dict[str, Any]:
+    from hotspotctl.simulate.scenario import describe
+
+    served = sim.served()
+    return {
+        "aps": served.aps, "port": served.port, "addresses": f"{served.first_address} .. {served.last_address}",
+        "families": served.families, "v3": served.v3, "processes": served.processes,
+        "clock": {"speed": plan.clock.speed, "local_hour": round(plan.clock.hour(plan.clock.t0), 2)},
+        "scenario": plan.scenario.name if plan.scenario is not None else None,
+        "faults": describe(plan.scenario, plan.faults) if plan.scenario is not None else [],
+    }
+
+
+def simulate(
+    ctx: typer.Context,
+    count: Annotated[int | None, typer.Option(
+        "--count", "-n", min=1, help="simulate N APs spread over the fleet (default: every selected AP)",
+        show_default=False)] = None,
+    ap: ApOption = None, site: SiteOption = None, district: DistrictOption = None,
+    program: ProgramOption = None, zone: ZoneOption = None,
+    assign: Annotated[bool, typer.Option(
+        "--assign", help="write the simulated addresses into the inventory's mgmt_address and snmp_auth")] = False,
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="UDP port of every simulated agent")
+                    ] = DEFAULT_PORT,
+    scenario: ScenarioOption = "cdmx",
+    seed: SeedOption = 1,
+    speed: Annotated[float, typer.Option(
+        "--speed", min=0.001, help="simulated seconds per real second for the daily curves (1440: a day in a "
+                                   "minute)")] = 1.0,
+    start_hour: Annotated[float | None, typer.Option(
+        "--start-hour", min=0, max=24, help="local hour the simulated day starts at (default: now)",
+        show_default=False)] = None,
+    v3_fraction: Annotated[float, typer.Option(
+        "--v3-fraction", min=0.0, max=1.0, help="share of APs that speak only SNMPv3 (user of --v3-auth)")] = 0.01,
+    v3_auth: Annotated[str, typer.Option("--v3-auth", help="credential set whose v3 user the simulator serves")
+                       ] = SIM_V3_AUTH,
+    processes: Annotated[int, typer.Option("--processes", "-p", min=1, help="serving processes (SO_REUSEPORT)")
+                         ] = default_processes(),
+    duration: Annotated[float | None, typer.Option(
+        "--duration", min=0.1, help="stop after this many seconds (default: until Ctrl-C or SIGTERM)",
+        show_default=False)] = None,
+    fmt: FormatOption = Format.TABLE,
+) -> ExitCode:
+    """Serve the inventory's APs as simulated SNMP agents on loopback, with traffic and faults.
+
+    Each AP answers at its own address, 127.16.0.1 + its index, on --port: v2c with the
+    "default" credential set's community, or SNMPv3 for a --v3-fraction subset. Families
+    (UniFi, MikroTik, Aruba Instant, generic) answer discovery walks and polls like the
+    recorded devices they are modelled on; clients follow daily curves by programme; the
+    scenario (YAML, see scenarios/README.md) takes APs, sites and links down.
+
+    Run it in one terminal, poll it from another (after --assign once):
+
+      hotspotctl simulate --assign
+
+      hotspotctl simulate --count 2000 --scenario none --speed 1440
+
+      hotspotctl poll --once --district Iztapalapa
+
+    v3 passphrases come from HOTSPOTCTL_SIM_V3_AUTH_PASSWORD and HOTSPOTCTL_SIM_V3_PRIV_PASSWORD
+    (the "sim-v3" set); give both, or --v3-fraction 0.
+    """
+    rt = runtime(ctx)
+    inventory = rt.load_fleet()
+    if not inventory.aps:
+        raise InputError("the inventory is empty; import one first (`hotspotctl inventory import FILE`, "
+                         "or `hotspotctl demo` for Mexico City's)")
+    chosen = spread(inventory.select(selection(ap, site, district, program, zone)), count)
+    if not chosen:
+        raise InputError("the selection matches no AP; `hotspotctl inventory list` shows what is there")
+    community = resolve(DEFAULT_AUTH, rt.settings.snmp.auth).community
+    usm = usm_for(rt.settings, v3_auth) if v3_fraction > 0 else None
+    plan = plan_simulation(inventory, chosen, seed=seed, scenario=load_named_scenario(scenario),
+                           community=community, v3_fraction=v3_fraction, port=port, speed=speed,
+                           start_hour=start_hour)
+    if assign:
+        with rt.open_store() as store:
+            changed = assign_addresses(store, plan, v2c_auth=DEFAULT_AUTH, v3_auth=v3_auth)
+        output.message(f"assigned simulated addresses to {changed} APs in the inventory")
+    sim = Simulator(plan.fleet, plan.clock, port=port, processes=processes, usm=usm, seed=seed)
+    stop = {"now": False}
+
+    def on_signal(*_: object) -> None:
+        stop["now"] = True
+
+    previous = signal.signal(signal.SIGTERM, on_signal)
+    try:
+        with sim:
+            summary = served_rows(plan, sim)
+            if fmt == Format.JSON:
+                output.print_json(summary)
+                sys.stdout.flush()
+            elif not rt.quiet:
+                _print_summary(summary)
+            missing = plan.unassigned()
+            if missing and not rt.quiet:
+                output.message(f"note: {missing} of {len(plan.aps)} simulated APs are not at their simulated "
+                               "address in the inventory; run once with --assign so polls reach them")
+            started = time.monotonic()
+            last = 0.0
+            try:
+                while not stop["now"] and sim.alive():
+                    time.sleep(0.2)
+                    elapsed = time.monotonic() - started
+                    if duration is not None and elapsed >= duration:
+                        break
+                    if not rt.quiet and elapsed - last >= 10:
+                        last = elapsed
+                        _print_stats(sim.stats())
+            except KeyboardInterrupt:
+                pass
+            stats = sim.stats()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if fmt == Format.JSON:
+        output.print_json({"stats": stats})
+    elif not rt.quiet:
+        _print_stats(stats, final=True)
+    return ExitCode.OK
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    families = ", ".join(f"{name} {n}" for name, n in summary["families"].items())
+    output.message(f"simulating {summary['aps']} APs at {summary['addresses']} port {summary['port']} "
+                   f"({summary['processes']} processes; {families}; {summary['v3']} on SNMPv3); "
+                   f"local hour {summary['clock']['local_hour']}, speed x{summary['clock']['speed']:g}")
+    if summary["scenario"]:
+        output.message(f"scenario {summary['scenario']}:")
+        for fault in summary["faults"]:
+            parameters = ", ".join(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}"
+                                   for k, v in fault["parameters"].items() if v is not None)
+            output.message(f"  {fault['kind']:<12} {fault['aps']:>6} APs at {fault['sites']:>5} sites "
+                           f"({fault['select']}{'; ' + parameters if parameters else ''})")
+    output.message("serving; Ctrl-C stops")
+
+
+def _print_stats(stats: dict[str, float], *, final: bool = False) -> None:
+    dropped = stats["dropped_down"] + stats["dropped_loss"] + stats["dropped_bad_community"]
+    answered = stats["answered"]
+    per_get = stats["cpu_s"] / answered * 1e6 if answered else 0.0
+    output.message(f"{'served' if final else 'serving'}: {stats['requests']:.0f} requests, {answered:.0f} answered, "
+                   f"{dropped:.0f} unanswered by scenario or community, {stats['malformed']:.0f} malformed; "
+                   f"CPU {stats['cpu_s']:.2f} s ({per_get:.1f} µs per answer)")

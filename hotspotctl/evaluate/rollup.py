@@ -1,0 +1,85 @@
+"""A cycle's outcomes rolled up by district and by site: up, down, below the per-user target.
+
+Pure: outcomes in, counts out. "Down" here is this cycle's answer (no hysteresis yet: one
+missed cycle counts); "below target" is an AP that answered with a per-user figure under its
+target (the AP's own ``target_mbps``, else the fleet's). An AP with no per-user figure yet
+(first sample, no clients source) is up but neither below nor meeting the target.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+DEFAULT_TARGET_MBPS = 200.0
+
+
+@dataclass(slots=True)
+class Tally:
+    aps: int = 0
+    up: int = 0
+    down: int = 0
+    below_target: int = 0
+    meeting_target: int = 0
+    clients: int = 0
+    in_bps: float = 0.0
+    out_bps: float = 0.0
+
+    def add(self, up: bool, below: bool | None, clients: int | None, in_bps: float | None,
+            out_bps: float | None) -> None:
+        self.aps += 1
+        if not up:
+            self.down += 1
+            return
+        self.up += 1
+        if below is True:
+            self.below_target += 1
+        elif below is False:
+            self.meeting_target += 1
+        self.clients += clients or 0
+        self.in_bps += in_bps or 0.0
+        self.out_bps += out_bps or 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"aps": self.aps, "up": self.up, "down": self.down, "below_target": self.below_target,
+                "meeting_target": self.meeting_target, "clients": self.clients,
+                "in_bps": round(self.in_bps, 1), "out_bps": round(self.out_bps, 1)}
+
+
+@dataclass(slots=True)
+class Rollup:
+    fleet: Tally = field(default_factory=Tally)
+    districts: dict[str, Tally] = field(default_factory=dict)
+    sites: dict[str, Tally] = field(default_factory=dict)
+
+    def worst_sites(self, n: int = 10) -> list[tuple[str, Tally]]:
+        """Sites with the most APs down, then below target, then the most APs."""
+        bad = [(site, t) for site, t in self.sites.items() if t.down or t.below_target]
+        return sorted(bad, key=lambda item: (-item[1].down, -item[1].below_target, -item[1].aps, item[0]))[:n]
+
+
+def below_target(per_user_mbps: float | None, target_mbps: float) -> bool | None:
+    return None if per_user_mbps is None else per_user_mbps < target_mbps
+
+
+def rollup(outcomes: Iterable[Any], *, default_target_mbps: float = DEFAULT_TARGET_MBPS) -> Rollup:
+    """Tally outcomes (objects with ``.ap``, ``.rate``, ``.ok``) by fleet, district and site."""
+    result = Rollup()
+    for outcome in outcomes:
+        ap, rate = outcome.ap, outcome.rate
+        up = outcome.ok and rate is not None
+        target = ap.target_mbps or default_target_mbps
+        below = below_target(rate.per_user_mbps, target) if up else None
+        args = (up, below, rate.clients if up else None, rate.in_bps if up else None, rate.out_bps if up else None)
+        result.fleet.add(*args)
+        district = ap.district or "(none)"
+        tally = result.districts.get(district)
+        if tally is None:
+            tally = result.districts[district] = Tally()
+        tally.add(*args)
+        site = result.sites.get(ap.site_id)
+        if site is None:
+            site = result.sites[ap.site_id] = Tally()
+        site.add(*args)
+    return result

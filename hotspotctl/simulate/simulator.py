@@ -1,0 +1,247 @@
+"""The simulated fleet, and the processes that serve it.
+
+``build_fleet`` turns inventory APs into ``SimAp``s: a family (UniFi, MikroTik, Aruba Instant,
+generic), a traffic model for the AP's programme, a boot time weeks ago, counters that have been
+running since, SNMPv3 for a seeded subset, and the scenario's faults. Everything is drawn from
+``random.Random(f"{seed}:{ap_id}")``, so the same seed gives the same fleet in every process
+and on every run, and adding an AP to the inventory does not reshuffle the others.
+
+``Simulator`` forks the serving processes (``SO_REUSEPORT`` on one port) and collects their
+counters through shared memory; ``stop()`` ends them.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import random
+import signal
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+from typing import Any
+
+from hotspotctl.inventory.model import AccessPoint
+from hotspotctl.simulate.agent import (
+    BASE_ADDRESS,
+    AgentStats,
+    Responder,
+    SimAp,
+    address_of,
+    engine_id_for,
+    open_socket,
+    serve,
+)
+from hotspotctl.simulate.devices import FAMILY_MIX, TREES
+from hotspotctl.simulate.traffic import Clock, traffic_model
+
+DEFAULT_PORT = 16161
+_EPOCH = 1_767_225_600.0  # 2026-01-01T00:00:00Z: boot times are fixed in absolute time from here
+_STATS = (*(f.name for f in fields(AgentStats)), "cpu_s")
+
+
+def _family(draw: float) -> str:
+    total = 0.0
+    for name, share in FAMILY_MIX:
+        total += share
+        if draw < total:
+            return name
+    return FAMILY_MIX[-1][0]
+
+
+def build_fleet(aps: Sequence[AccessPoint], clock: Clock, *, seed: int, community: bytes | None,
+                v3_fraction: float = 0.0, faults: Mapping[str, Any] | None = None) -> list[SimAp]:
+    """One SimAp per inventory AP, in the given order (index i answers at address_of(i))."""
+    faults = faults or {}
+    fleet = []
+    for index, ap in enumerate(aps):
+        rng = random.Random(f"{seed}:{ap.id}")
+        family = _family(rng.random())
+        fault = faults.get(ap.id)
+        wrap32 = bool(fault is not None and fault.wrap32)
+        link = int(fault.link_mbps) if fault is not None and fault.link_mbps else 1000
+        factor = fault.clients_factor if fault is not None else 1.0
+        model = traffic_model(ap.program, link, (rng.random(), rng.random(), rng.random()), clients_factor=factor)
+        # reboots every 20 to 90 days (firmware updates, power cuts), at a phase of its own
+        period = (20 + 70 * rng.random()) * 86_400
+        phase = _EPOCH + rng.random() * period
+        v3 = rng.random() < v3_fraction  # drawn before the draws only wrap32 APs make, so faults never change it
+        # 32-bit counters start a little below the wrap at every boot, so they wrap within minutes
+        base_in = (1 << 32) - int(rng.random() * 2e8) if wrap32 else 0
+        base_out = (1 << 32) - int(rng.random() * 5e7) if wrap32 else 0
+        location = f"{ap.lat:.5f},{ap.lon:.5f} {ap.district or ''}".strip().encode()
+        fleet.append(SimAp(
+            index=index, id=ap.id, tree=TREES[(family, wrap32)], traffic=model, link_mbps=link,
+            boot_phase=phase, boot_period_s=period, base_in=base_in, base_out=base_out,
+            community=None if v3 else community, v3=v3, engine_id=engine_id_for(index), location=location,
+            faults=fault, clients_factor=factor,
+            latency_ms=fault.latency_ms if fault is not None else None,
+            loss=fault.loss if fault is not None else 0.0))
+    return fleet
+
+
+@dataclass(frozen=True, slots=True)
+class Served:
+    """What the simulator serves, for the CLI and the demo to print."""
+
+    aps: int
+    port: int
+    first_address: str
+    last_address: str
+    families: dict[str, int]
+    v3: int
+    processes: int
+
+
+class Simulator:
+    """Serving processes for a fleet; ``with Simulator(...) as sim:`` starts and stops them."""
+
+    def __init__(self, fleet: Sequence[SimAp], clock: Clock, *, port: int = DEFAULT_PORT, processes: int = 2,
+                 usm: Any = None, base: str = BASE_ADDRESS, seed: int = 0) -> None:
+        self.fleet = fleet
+        self.clock = clock
+        self.port = port
+        self.processes = max(1, processes)
+        self.usm = usm
+        self.base = base
+        self.seed = seed
+        self._ctx = multiprocessing.get_context("fork")
+        self._stats = self._ctx.Array("d", len(_STATS) * self.processes, lock=False)
+        self._stop = self._ctx.Event()
+        self._ready = self._ctx.Barrier(self.processes + 1)
+        self._workers: list[Any] = []
+
+    def served(self) -> Served:
+        families: dict[str, int] = {}
+        for ap in self.fleet:
+            families[ap.family] = families.get(ap.family, 0) + 1
+        return Served(len(self.fleet), self.port, address_of(0, self.base),
+                      address_of(max(len(self.fleet) - 1, 0), self.base), families,
+                      sum(1 for ap in self.fleet if ap.v3), self.processes)
+
+    def start(self) -> Simulator:
+        # Bind once here so that a port in use is an error now, in the parent, not in N children; closed
+        # before forking, or the kernel would hand this socket (that nobody reads) a share of the requests.
+        open_socket(self.port).close()
+        for worker in range(self.processes):
+            process = self._ctx.Process(target=self._serve, args=(worker,), name=f"hotspotctl-sim-{worker}",
+                                        daemon=True)
+            process.start()
+            self._workers.append(process)
+        self._ready.wait(timeout=30)
+        return self
+
+    def _serve(self, worker: int) -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+        signal.signal(signal.SIGTERM, lambda *_: self._stop.set())
+        sock = open_socket(self.port)
+        responder = Responder(self.fleet, self.clock, usm=self.usm, seed=self.seed + worker)
+        offset = worker * len(_STATS)
+
+        def publish() -> None:
+            values = [getattr(responder.stats, name) for name in _STATS[:-1]]
+            values.append(time.process_time())
+            for i, value in enumerate(values):
+                self._stats[offset + i] = value
+
+        self._ready.wait(timeout=30)
+        try:
+            serve(sock, responder, base=self.base, should_stop=self._stop.is_set, on_tick=publish, tick_s=0.25)
+        finally:
+            publish()
+            sock.close()
+
+    def stats(self) -> dict[str, float]:
+        """Counters summed over the processes (requests, answered, dropped_*, cpu_s)."""
+        total = dict.fromkeys(_STATS, 0.0)
+        for worker in range(self.processes):
+            for i, name in enumerate(_STATS):
+                total[name] += self._stats[worker * len(_STATS) + i]
+        return total
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        for process in self._workers:
+            process.join(timeout)
+            if process.is_alive():
+                process.terminate()
+                process.join(1)
+        self._workers.clear()
+
+    def alive(self) -> bool:
+        return bool(self._workers) and all(p.is_alive() for p in self._workers)
+
+    def __enter__(self) -> Simulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def default_processes() -> int:
+    """Half the CPUs (the poller needs the rest), at least one."""
+    return max(1, (os.cpu_count() or 2) // 2)
+
+
+# -- planning a simulation from the inventory -------------------------------------------------------
+
+
+def spread(aps: Sequence[AccessPoint], count: int | None) -> list[AccessPoint]:
+    """``count`` APs spread evenly over the id-sorted fleet (every district, every programme), or all."""
+    ordered = sorted(aps, key=lambda ap: ap.id)
+    if count is None or count >= len(ordered):
+        return ordered
+    step = len(ordered) / count
+    return [ordered[int(i * step)] for i in range(count)]
+
+
+@dataclass
+class SimulationPlan:
+    aps: list[AccessPoint]  # the inventory APs simulated, index i at address_of(i)
+    fleet: list[SimAp]
+    clock: Clock
+    scenario: Any  # scenario.Scenario or None
+    faults: dict[str, Any]
+    port: int
+    base: str = BASE_ADDRESS
+
+    def address(self, index: int) -> str:
+        return f"{address_of(index, self.base)}:{self.port}"
+
+    def unassigned(self) -> int:
+        """How many simulated APs the inventory does not point at (their mgmt_address differs)."""
+        return sum(1 for i, ap in enumerate(self.aps) if ap.mgmt_address != self.address(i))
+
+
+def plan_simulation(inventory: Any, aps: Sequence[AccessPoint], *, seed: int, scenario: Any = None,
+                    community: bytes | None, v3_fraction: float, port: int = DEFAULT_PORT, speed: float = 1.0,
+                    start_hour: float | None = None, now: float | None = None,
+                    base: str = BASE_ADDRESS) -> SimulationPlan:
+    """The fleet to serve: ``aps`` (from ``inventory``, a Fleet) with the scenario's faults resolved."""
+    from hotspotctl.simulate.scenario import resolve
+
+    clock = Clock.starting(time.time() if now is None else now, speed=speed, start_hour=start_hour)
+    chosen = list(aps)
+    faults = resolve(scenario, inventory, [ap.id for ap in chosen], seed) if scenario is not None else {}
+    fleet = build_fleet(chosen, clock, seed=seed, community=community, v3_fraction=v3_fraction, faults=faults)
+    return SimulationPlan(chosen, fleet, clock, scenario, faults, port, base)
+
+
+def assign_addresses(store: Any, plan: SimulationPlan, *, v2c_auth: str, v3_auth: str) -> int:
+    """Point the inventory's simulated APs at the simulator (mgmt_address, snmp_auth); how many changed."""
+    from dataclasses import replace
+    from datetime import UTC, datetime
+
+    from hotspotctl.inventory.queries import update_access_points
+
+    changed = []
+    for index, (ap, sim) in enumerate(zip(plan.aps, plan.fleet, strict=True)):
+        auth = v3_auth if sim.v3 else v2c_auth
+        if ap.mgmt_address != plan.address(index) or (ap.snmp_auth or "default") != auth:
+            changed.append(replace(ap, mgmt_address=plan.address(index), snmp_auth=auth))
+    if changed:
+        with store.write() as conn:
+            update_access_points(conn, changed, datetime.now(UTC))
+        by_id = {ap.id: ap for ap in changed}
+        plan.aps = [by_id.get(ap.id, ap) for ap in plan.aps]
+    return len(changed)

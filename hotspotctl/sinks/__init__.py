@@ -1,0 +1,1 @@
+"""Where metrics go: InfluxDB line protocol, the on-disk spool that keeps them when InfluxDB cannot."""

@@ -1,0 +1,72 @@
+"""The README's main command, `hotspotctl demo`, and the service unit that runs `hotspotctl run`."""
+
+from __future__ import annotations
+
+import configparser
+import os
+import re
+import shlex
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from hotspotctl.cli import app
+from hotspotctl.settings import ScheduleSettings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _demo(workdir: Path, port: int) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOTSPOTCTL_")}
+    return subprocess.run([sys.executable, "-m", "hotspotctl", "demo", "--count", "400", "--cycles", "2",
+                           "--interval", "2", "--port", str(port)],
+                          cwd=workdir, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_demo_runs_the_whole_job_and_a_second_run_reuses_the_store(tmp_path: Path) -> None:
+    port = _free_udp_port()
+    first = _demo(tmp_path, port)
+    assert first.returncode == 0, first.stderr
+    out = first.stdout + first.stderr
+    assert "35350 added" in out.replace(",", "") or "added 35350" in out.replace(",", ""), out[:2000]
+    assert "pointed 400 APs at the simulator" in out
+    assert re.search(r"discovered (\d+) of 400 APs", out), out
+    # the fleet table's total row: 400 APs, every one either up or down
+    total = re.search(r"│ all\s+│ (\d+)\s+│ (\d+)\s+│ (\d+)\s+│", out)
+    assert total is not None, out
+    aps, up, down = map(int, total.groups())
+    assert aps == 400 and up + down == 400 and up >= 360, total.groups()
+    assert "The poller's own figures" in out and "Worst sites" in out
+    assert "every point went to the spool" in out
+    batches = sorted((tmp_path / "var" / "spool").glob("*.lp*"))
+    assert len(batches) == 2  # one batch per cycle
+
+    second = _demo(tmp_path, port)
+    assert second.returncode == 0, second.stderr
+    again = second.stdout + second.stderr
+    assert "already in the store" in again
+    assert "pointed" not in again and "discovered" not in again  # nothing to import, assign or discover
+    assert len(sorted((tmp_path / "var" / "spool").glob("*.lp*"))) == 4
+
+
+def test_the_service_unit_runs_hotspotctl_run_with_json_logs_and_room_to_stop() -> None:
+    unit = configparser.ConfigParser(strict=False, interpolation=None)
+    unit.read(ROOT / "deploy" / "hotspotctl.service")
+    service = unit["Service"]
+    command = shlex.split(service["ExecStart"])
+    assert Path(command[0]).name == "hotspotctl" and command[1:] == ["run", "--log-format", "json"]
+    assert service["KillSignal"] == "SIGTERM"
+    assert int(service["TimeoutStopSec"]) > ScheduleSettings().grace_s
+    assert "EnvironmentFile" in service  # secrets from a file, not the unit
+    # the options it uses exist: `hotspotctl run --help` parses them
+    from typer.testing import CliRunner
+
+    result = CliRunner().invoke(app, ["run", "--help"])
+    assert result.exit_code == 0 and "--log-format" in result.output

@@ -1,0 +1,206 @@
+"""The scheduler (hotspotctl run) against the simulator: on time, never stacked, and a clean SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import itertools
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import yaml
+
+from hotspotctl.collectors.poller import Poller
+from hotspotctl.collectors.profiles import load_profiles
+from hotspotctl.inventory.fleet import CrewZones, Fleet
+from hotspotctl.inventory.importer import import_inventory
+from hotspotctl.scheduling.service import CycleRunner, Service
+from hotspotctl.settings import Settings, load_settings
+from hotspotctl.simulate.scenario import load_scenario
+from hotspotctl.simulate.simulator import Simulator, assign_addresses, plan_simulation
+from hotspotctl.sinks.spool import Spool
+from hotspotctl.store import Store
+from hotspotctl.store.polling import recent_cycles
+
+APS = 40
+PROGRAMS = ("Escuelas", "MiCalle", "Transporte (Metrobus)", "Poste C5")
+
+
+def _free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _inventory(path: Path) -> Path:
+    rows = ["id,lat,lon,district,program"]
+    for i in range(APS):
+        rows.append(f"SCH-{i:03d},{19.30 + i * 0.001:.5f},{-99.10 - (i % 7) * 0.002:.5f},"
+                    f"{'Iztapalapa' if i % 2 else 'Tlalpan'},{PROGRAMS[i % len(PROGRAMS)]}")
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+class City:
+    """A store with APS APs pointed at a simulator on a free port, serving a scenario."""
+
+    def __init__(self, data_dir: Path, scenario: dict | None) -> None:
+        self.data_dir = data_dir
+        self.settings: Settings = load_settings(flags={"data_dir": ("--data-dir", str(data_dir))}).settings
+        self.store = Store.open(self.settings.store_url)
+        import_inventory(self.store, _inventory(data_dir / "aps.csv"), self.settings.inventory)
+        self.zones = CrewZones.from_settings(self.settings.crew_zones)
+        fleet = Fleet.load(self.store, self.zones)
+        loaded = None
+        if scenario is not None:
+            (data_dir / "scenario.yaml").write_text(yaml.safe_dump(scenario))
+            loaded = load_scenario(data_dir / "scenario.yaml")
+        self.port = _free_udp_port()
+        self.plan = plan_simulation(fleet, sorted(fleet.aps.values(), key=lambda ap: ap.id), seed=3,
+                                    scenario=loaded, community=b"public", v3_fraction=0.0, port=self.port)
+        assign_addresses(self.store, self.plan, v2c_auth="default", v3_auth="sim-v3")
+        self.aps = self.plan.aps
+        self.simulator = Simulator(self.plan.fleet, self.plan.clock, port=self.port, processes=1)
+
+    def runner(self, poller: Poller) -> CycleRunner:
+        return CycleRunner(self.store, self.settings, load_profiles([]), self.aps, self.zones,
+                           Spool(self.settings.spool_dir), poller)
+
+
+@pytest.fixture
+def city(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[City]:
+    marker = request.node.get_closest_marker("scenario")
+    built = City(tmp_path, marker.args[0] if marker else None)
+    with built.simulator:
+        yield built
+    built.store.close()
+
+
+def _spooled_cycles(spool_dir: Path) -> list[dict[str, int]]:
+    """Per spool batch: how many lines of each measurement it holds."""
+    batches = []
+    for path in sorted(spool_dir.glob("*.lp*")):
+        data = path.read_bytes()
+        text = (gzip.decompress(data) if path.name.endswith(".gz") else data).decode()
+        counts: dict[str, int] = {}
+        for line in text.splitlines():
+            if line and not line.startswith("#"):
+                measurement = line.split(",", 1)[0].split(" ", 1)[0]
+                counts[measurement] = counts.get(measurement, 0) + 1
+                if measurement == "ap_traffic" and "in_bps=" in line:
+                    counts["rates"] = counts.get("rates", 0) + 1
+        batches.append(counts)
+    return batches
+
+
+def test_cycles_run_on_time_and_record_their_cost(city: City) -> None:
+    async def scenario() -> Service:
+        with Poller(city.settings.snmp, load_profiles([])) as poller:
+            service = Service(city.runner(poller), interval_s=1.0, max_cycles=4)
+            await service.run()
+            return service
+
+    service = asyncio.run(scenario())
+    records = service.records
+    assert len(records) == 4
+    starts = [r.started_at for r in records]
+    gaps = [b - a for a, b in itertools.pairwise(starts)]
+    assert all(0.8 <= gap <= 1.3 for gap in gaps), gaps  # every interval, not back to back
+    assert all(r.missed == 0 and r.lag_s < 0.3 for r in records), records
+    assert [r.aps for r in records] == [APS] * 4
+    assert [r.ok for r in records] == [APS] * 4
+    assert records[0].discovered == APS and all(r.discovered == 0 for r in records[1:])
+    assert all(r.duration_s < 1.0 and r.cpu_s > 0 for r in records)
+    # the store keeps each cycle's cost, the spool its points: ap_status for every AP every cycle,
+    # ap_traffic once rates exist (from the 2nd cycle), a rollup per district, one poller_cycle
+    with city.store.read() as conn:
+        stored = recent_cycles(conn, 10)
+    assert [(row["aps"], row["ok"], row["points"]) for row in stored] == [(r.aps, r.ok, r.points) for r in records]
+    batches = _spooled_cycles(city.settings.spool_dir)
+    assert [b["ap_status"] for b in batches] == [APS] * 4
+    assert [b["ap_traffic"] for b in batches] == [APS] * 4  # link speed from the first sample
+    assert [b.get("rates", 0) for b in batches] == [0, APS, APS, APS]
+    assert all(b["fleet_rollup"] == 2 and b["poller_cycle"] == 1 for b in batches)
+    assert [sum(b.values()) - b.get("rates", 0) for b in batches] == [r.points for r in records]
+
+
+@pytest.mark.scenario({"name": "slow", "faults": [{"kind": "latency", "ms": [1500, 1600]}]})
+def test_a_slow_cycle_never_stacks_and_is_recorded_as_lag(city: City, caplog: pytest.LogCaptureFixture) -> None:
+    snmp = replace(city.settings.snmp, timeout_s=3.0, retries=0, deadline_s=10.0)
+    city.settings = replace(city.settings, snmp=snmp)
+    caplog.set_level(logging.INFO, logger="hotspotctl")
+
+    async def scenario() -> Service:
+        with Poller(snmp, load_profiles([])) as poller:
+            runner = city.runner(poller)
+            runner.memory = type(runner.memory).load(city.store, city.aps)
+            service = Service(runner, interval_s=1.0, max_cycles=3)
+            await service.run()
+            return service
+
+    service = asyncio.run(scenario())
+    records = service.records
+    assert len(records) == 3
+    for before, after in itertools.pairwise(records):
+        # never two at once: each cycle starts after the previous one has finished
+        assert after.started_at >= before.started_at + before.duration_s - 0.01
+    # every cycle takes > 1 interval (discovery walks and GETs each wait 1.5 s), so the runs due in
+    # the meantime are skipped, counted and turned into lag
+    assert all(r.duration_s > 1.5 for r in records)
+    assert all(r.missed >= 1 for r in records[1:]), records
+    assert all(r.lag_s >= 1.0 for r in records[1:]), records
+    assert all(r.ok == APS for r in records)
+    assert "overran" in caplog.text and "recorded as lag" in caplog.text
+    with city.store.read() as conn:
+        stored = recent_cycles(conn, 10)
+    assert [(round(row["lag_s"], 3), row["missed"]) for row in stored] == [
+        (round(r.lag_s, 3), r.missed) for r in records]
+
+
+@pytest.mark.scenario({"name": "slowish", "faults": [{"kind": "latency", "ms": [700, 800]}]})
+def test_sigterm_mid_cycle_finishes_the_writes_and_exits_0(city: City) -> None:
+    env = {**os.environ, "HOTSPOTCTL_SNMP_TIMEOUT_S": "2", "HOTSPOTCTL_SNMP_RETRIES": "0"}
+    command = [sys.executable, "-m", "hotspotctl", "--data-dir", str(city.data_dir), "run", "--interval", "1",
+               "--log-level", "debug", "--log-format", "json"]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env, cwd=city.data_dir)
+    lines: list[str] = []
+    try:
+        assert process.stderr is not None
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = process.stderr.readline()
+            lines.append(line)
+            if '"cycle 2 started' in line:
+                break
+        else:
+            pytest.fail("no second cycle started:\n" + "".join(lines))
+        time.sleep(0.3)  # the GETs are out, their answers 0.7 s away: mid-cycle
+        process.send_signal(signal.SIGTERM)
+        _, rest = process.communicate(timeout=30)
+        lines.append(rest)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    log = "".join(lines)
+    assert process.returncode == 0, log
+    assert "stopping" in log
+    # cycle 2 finished its writes: two cycles in the store, two whole batches in the spool
+    store = Store.open(city.settings.store_url)
+    with store.read() as conn:
+        stored = recent_cycles(conn, 10)
+    store.close()
+    assert [row["ok"] for row in stored] == [APS, APS]
+    batches = _spooled_cycles(city.settings.spool_dir)
+    assert [b["ap_status"] for b in batches] == [APS, APS]
+    assert [b.get("rates", 0) for b in batches] == [0, APS]
+    assert [sum(b.values()) - b.get("rates", 0) for b in batches] == [row["points"] for row in stored]
+    assert '"cycle 3 started' not in log

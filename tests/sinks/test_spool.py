@@ -1,0 +1,259 @@
+"""The spool keeps every batch, in order, across re-opens, failed deliveries, kill -9 and two writers."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import os
+import random
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from hotspotctl.errors import SinkError
+from hotspotctl.sinks.spool import Spool, SpoolBusyError, SpoolFullError, is_gzip
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def cycle(tag: str, n: int = 3) -> list[str]:
+    """A small batch whose lines say which batch they belong to."""
+    return [f"ap_status,ap=CDMX-{i:05d},batch={tag} up=1i,clients={i}i 1712345678" for i in range(n)]
+
+
+def tags(body: bytes) -> list[str]:
+    return [line.split(b"batch=")[1].split(b" ")[0].decode() for line in body.splitlines()]
+
+
+def run_child(code: str, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(code), *args],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+
+
+@pytest.mark.parametrize("compress", [True, False], ids=["gzip", "plain"])
+def test_append_status_batches_ack_across_reopen(tmp_path: Path, compress: bool) -> None:
+    spool = Spool(tmp_path / "spool", compress=compress)
+    infos = [spool.append(cycle("a", 3)), spool.append(cycle("b", 5), precision="ms"), spool.append(cycle("c", 2))]
+    assert [i.seq for i in infos] == [1, 2, 3]
+    assert [i.points for i in infos] == [3, 5, 2]
+
+    status = spool.status()
+    assert (status.batches, status.points, status.bytes) == (3, 10, sum(i.bytes for i in infos))
+    assert status.oldest == infos[0].created_at and status.newest == infos[2].created_at
+    assert json.loads(json.dumps(status.to_json()))["points"] == 10
+
+    found = list(spool.batches())
+    assert [b.seq for b in found] == [1, 2, 3]
+    assert [b.precision for b in found] == ["s", "ms", "s"]
+    assert [tags(b.read()) for b in found] == [["a"] * 3, ["b"] * 5, ["c"] * 2]
+    assert [b.gzipped for b in found] == [compress] * 3
+    assert all(b.created_at == i.created_at and b.bytes == i.bytes for b, i in zip(found, infos, strict=True))
+
+    spool.ack(found[0])
+    reopened = Spool(tmp_path / "spool", compress=compress)
+    assert [b.seq for b in reopened.batches()] == [2, 3]
+    assert reopened.append(cycle("d")).seq == 4  # continues after the highest existing seq
+
+    for batch in list(reopened.batches()):
+        reopened.ack(batch)
+    assert reopened.status().batches == 0
+    assert reopened.status().oldest is None
+    assert Spool(tmp_path / "spool").append(cycle("e")).seq == 5  # a drained spool does not restart at 1
+
+
+def test_replay_stops_at_first_failure_and_resumes_there(tmp_path: Path) -> None:
+    spool = Spool(tmp_path)
+    for n in range(6):
+        spool.append(cycle(str(n), n + 1))
+    delivered: list[tuple[list[str], str]] = []
+    calls = 0
+
+    def flaky(body: bytes, precision: str) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            raise ConnectionError("influxdb down")
+        delivered.append((tags(body), precision))
+
+    first = spool.replay(flaky)
+    assert (first.batches, first.points, first.ok) == (2, 1 + 2, False)
+    assert isinstance(first.error, ConnectionError)
+    assert first.failed is not None and first.failed.seq == 3
+    assert [b.seq for b in spool.batches()] == [3, 4, 5, 6]  # the failed batch was not acked
+    assert first.to_json()["failed_seq"] == 3
+
+    second = spool.replay(flaky, limit=2)
+    assert (second.batches, second.points, second.ok) == (2, 3 + 4, True)
+    third = spool.replay(flaky)
+    assert (third.batches, third.points) == (2, 5 + 6)
+
+    assert [t[0][0] for t in delivered] == ["0", "1", "2", "3", "4", "5"]  # in order, none twice, none skipped
+    assert sum(len(t[0]) for t in delivered) == sum(range(1, 7))
+    assert {t[1] for t in delivered} == {"s"}
+    assert spool.status().batches == 0
+    assert spool.replay(flaky).batches == 0
+
+
+def test_replay_can_hand_over_the_gzip_body(tmp_path: Path) -> None:
+    spool = Spool(tmp_path / "gz")
+    spool.append(cycle("g"), precision="ns")
+    bodies: list[bytes] = []
+    spool.replay(lambda body, precision: bodies.append(body), gzip=True)
+    assert is_gzip(bodies[0]) and tags(gzip.decompress(bodies[0])) == ["g"] * 3
+
+    plain = Spool(tmp_path / "plain", compress=False)
+    plain.append(cycle("p"))
+    plain.replay(lambda body, precision: bodies.append(body), gzip=True)
+    assert not is_gzip(bodies[1]) and tags(bodies[1]) == ["p"] * 3
+
+
+def test_a_second_replay_is_refused_while_status_still_works(tmp_path: Path) -> None:
+    spool = Spool(tmp_path)
+    spool.append(cycle("x"))
+    seen: list[int] = []
+
+    def deliver(body: bytes, precision: str) -> None:
+        other = Spool(tmp_path)  # as another process would: its own descriptors, so flock excludes it
+        seen.append(other.status().batches)
+        with pytest.raises(SpoolBusyError, match="another process is replaying"):
+            other.replay(deliver)
+
+    assert spool.replay(deliver).batches == 1
+    assert seen == [1]
+
+
+def test_points_are_counted_without_blank_or_comment_lines(tmp_path: Path) -> None:
+    spool = Spool(tmp_path, compress=False)
+    body = b"# written by a test\nm,t=a v=1i 1\n\nm,t=b v=2i 2\n   \nm,t=c v=3i 3"
+    info = spool.append(body)
+    assert info.points == 3
+    (batch,) = spool.batches()
+    assert batch.read().endswith(b"v=3i 3\n")  # a final newline is added
+    with pytest.raises(ValueError, match="precision"):
+        spool.append(cycle("x"), precision="h")
+    with pytest.raises(ValueError, match="empty batch"):
+        spool.append([])
+
+
+def test_leftover_temp_files_are_ignored_and_removed_on_open(tmp_path: Path) -> None:
+    spool = Spool(tmp_path)
+    spool.append(cycle("a"))
+    leftover = tmp_path / ".tmp-99999-deadbeef"
+    leftover.write_bytes(b"m v=1i 1\nm v=")  # a crash mid-append
+    assert [b.seq for b in spool.batches()] == [1]
+    assert spool.status().points == 3
+    Spool(tmp_path)
+    assert not leftover.exists()
+    assert spool.append(cycle("b")).seq == 2
+
+
+def test_near_full_warns_and_over_limit_refuses_writing_nothing(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    lines = cycle("w", 10)
+    size = len(("\n".join(lines) + "\n").encode())
+    spool = Spool(tmp_path, max_bytes=size * 3, warn_fraction=0.6, compress=False, limit_name="HOTSPOTCTL_TEST_MAX")
+
+    with caplog.at_level(logging.WARNING, logger="hotspotctl.spool"):
+        spool.append(lines)  # 33%: quiet
+        assert not caplog.records
+        spool.append(lines)  # 67%: loud
+    (record,) = caplog.records
+    assert record.name == "hotspotctl.spool" and record.levelno == logging.WARNING
+    message = record.getMessage()
+    for needed in ("67% full", str(tmp_path), "InfluxDB", "hotspotctl spool flush", "HOTSPOTCTL_TEST_MAX"):
+        assert needed in message
+
+    spool.append(lines)  # exactly full is allowed
+    before = sorted(os.listdir(tmp_path))
+    with pytest.raises(SpoolFullError) as refused:
+        spool.append(["one_more v=1i 1"])
+    assert isinstance(refused.value, SinkError)
+    for needed in ("is full", "NOT stored", str(tmp_path), "hotspotctl spool flush", "HOTSPOTCTL_TEST_MAX"):
+        assert needed in str(refused.value)
+    assert sorted(os.listdir(tmp_path)) == before  # nothing written, nothing deleted
+    assert [b.seq for b in spool.batches()] == [1, 2, 3]
+
+
+KILL_CHILD = """
+    import sys
+    from pathlib import Path
+    from hotspotctl.sinks.spool import Spool
+
+    spool = Spool(Path(sys.argv[1]), compress=sys.argv[2] == "gzip")
+    lines = [f"ap_traffic,ap=CDMX-{i:05d},batch=TAG in_bps={i * 7}.5,out_bps=3.25 1712345678\\n" for i in range(20000)]
+    n = 0
+    while True:  # built outside the loop, so most of the time goes to writing and the kill often lands there
+        n += 1
+        body = "".join(lines[: n % 7 * 3000 + 1]).replace("TAG", f"k{n}").encode()
+        print(spool.append(body).seq, flush=True)
+"""
+
+
+def test_kill_9_mid_append_leaves_only_whole_batches_and_no_gaps(tmp_path: Path) -> None:
+    rng = random.Random(20250405)
+    acknowledged: set[int] = set()
+    for round_ in range(6):
+        child = run_child(KILL_CHILD, str(tmp_path), "gzip" if round_ % 2 else "plain")
+        time.sleep(rng.uniform(0.3, 1.2))
+        child.send_signal(signal.SIGKILL)
+        out, _ = child.communicate()
+        acknowledged |= {int(line) for line in out.split()}
+
+        spool = Spool(tmp_path)  # re-open after the crash: removes its temp file, if any
+        assert not [n for n in os.listdir(tmp_path) if n.startswith(".tmp-")]
+        seqs = []
+        for batch in spool.batches():
+            body = batch.read()  # a torn gzip would fail its CRC here
+            assert body.endswith(b"\n")
+            assert body.count(b"\n") == batch.points, batch.path.name
+            assert len(set(tags(body))) == 1
+            seqs.append(batch.seq)
+        assert seqs == list(range(1, len(seqs) + 1))  # gap-free, in order
+        assert acknowledged <= set(seqs)  # everything the child was told is written is there
+        assert len(seqs) - max(acknowledged, default=0) <= 1  # at most the one it had no time to print
+    assert len(acknowledged) > 6
+
+
+CONCURRENT_CHILD = """
+    import sys
+    from pathlib import Path
+    from hotspotctl.sinks.spool import Spool
+
+    spool = Spool(Path(sys.argv[1]), compress=False)
+    for n in range(int(sys.argv[3])):
+        print(spool.append([f"m,batch={sys.argv[2]}-{n} v={n}i 1"] * 50).seq, flush=True)
+"""
+
+
+def test_two_appending_processes_never_collide(tmp_path: Path) -> None:
+    per_child = 60
+    children = [run_child(CONCURRENT_CHILD, str(tmp_path), name, str(per_child)) for name in ("p", "q")]
+    spool = Spool(tmp_path)
+    counts = []
+    while any(c.poll() is None for c in children):
+        counts.append(spool.status().batches)  # a reader during the appends sees whole batches only
+    outputs = [c.communicate()[0] for c in children]
+    assert all(c.returncode == 0 for c in children)
+    assert counts == sorted(counts)
+
+    printed = [int(s) for out in outputs for s in out.split()]
+    assert len(printed) == len(set(printed)) == 2 * per_child
+    found = list(spool.batches())
+    assert [b.seq for b in found] == list(range(1, 2 * per_child + 1))
+    assert set(printed) == {b.seq for b in found}
+    batch_tags = [tags(b.read())[0] for b in found]
+    assert all(b.points == 50 for b in found)
+    for name in ("p", "q"):
+        assert [t for t in batch_tags if t.startswith(name)] == [f"{name}-{n}" for n in range(per_child)]
