@@ -26,6 +26,7 @@ bench: servers $(BIN)/python
 	$(BIN)/python -m pip install --quiet --editable '.[bench]'
 	$(BIN)/python benchmarks/import_bench.py
 	$(BIN)/python benchmarks/poll_bench.py
+	$(BIN)/python benchmarks/cycle_bench.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis

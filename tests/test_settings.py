@@ -119,9 +119,16 @@ def test_every_setting_is_described():
         "crew_zones.districts", "crew_zones.sites", "snmp.port", "snmp.timeout_s", "snmp.retries",
         "snmp.deadline_s", "snmp.max_in_flight", "snmp.max_oids_per_get", "snmp.receive_buffer_bytes",
         "snmp.profiles_dir", "snmp.rediscover_hours", "snmp.down_backoff_max_s",
-        "snmp.auth.default.version", "snmp.auth.default.community"]
+        "snmp.auth.default.version", "snmp.auth.default.community",
+        "snmp.auth.sim-v3.version", "snmp.auth.sim-v3.user", "snmp.auth.sim-v3.auth_protocol",
+        "snmp.auth.sim-v3.auth_password_env", "snmp.auth.sim-v3.priv_protocol", "snmp.auth.sim-v3.priv_password_env",
+        "schedule.interval_s", "schedule.discovery_cron", "schedule.grace_s", "schedule.target_mbps",
+        "spool.dir", "spool.max_mb"]
     assert all(row["help"] for row in rows)
-    assert rows[-1]["value"] == "***"  # the default community is a secret like any other
+    by_key = {row["key"]: row["value"] for row in rows}
+    assert by_key["snmp.auth.default.community"] == "***"  # the default community is a secret like any other
+    # the simulator's v3 passphrases are only ever named, never given
+    assert by_key["snmp.auth.sim-v3.auth_password_env"] == "HOTSPOTCTL_SIM_V3_AUTH_PASSWORD"
 
 
 def test_snmp_credential_sets_are_strict_merged_and_masked(tmp_path, cli, monkeypatch):
@@ -135,7 +142,7 @@ priv_protocol = "aes"
 priv_password = "inline-priv-secret"
 """)
     loaded = load_settings(config, env={}, cwd=tmp_path)
-    assert sorted(loaded.settings.snmp.auth) == ["campus", "default"]  # the file adds; the default stays
+    assert sorted(loaded.settings.snmp.auth) == ["campus", "default", "sim-v3"]  # the file adds; the defaults stay
     assert loaded.settings.snmp.auth["campus"].priv_protocol == "aes"
     result = cli("--config", config, "config", "show", "--format", "json")
     assert result.code == 0
