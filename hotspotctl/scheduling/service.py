@@ -23,7 +23,7 @@ import gc
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -40,6 +40,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from hotspotctl.collectors.model import Discovery
 from hotspotctl.collectors.poller import Poller
 from hotspotctl.collectors.profiles import ProfileSet
 from hotspotctl.evaluate.rollup import Rollup, rollup
@@ -50,7 +51,7 @@ from hotspotctl.settings import Settings
 from hotspotctl.sinks.lineproto import ApLines, line
 from hotspotctl.sinks.spool import Spool
 from hotspotctl.store import Store
-from hotspotctl.store.polling import record_cycle
+from hotspotctl.store.polling import StoredDiscovery, record_cycle
 
 log = logging.getLogger("hotspotctl.scheduler")
 
@@ -119,7 +120,7 @@ class CycleRunner:
             "aps": record.aps, "ok": record.ok, "timed_out": record.timed_out, "failed": record.failed,
             "skipped": record.skipped, "cpu_s": round(cpu, 3)}, int(started)))
         self.spool.append(lines)
-        record = _replace(record, duration_s=time.time() - started, cpu_s=cpu, points=len(lines))
+        record = replace(record, duration_s=time.time() - started, cpu_s=cpu, points=len(lines))
         with self.store.write() as conn:
             record_cycle(conn, **record.to_json())
         self.last_report, self.last_rollup = report, evaluated
@@ -151,21 +152,12 @@ class CycleRunner:
         if not stale:
             return 0
         found = await discover_aps(self.store, stale, self.settings.snmp, self.profiles, self.poller)
-        from hotspotctl.collectors.model import Discovery
-        from hotspotctl.store.polling import StoredDiscovery
-
         by_id = {ap.id: ap for ap in stale}
         for ap_id, result in found.items():
             if isinstance(result, Discovery):
                 self.memory.discoveries[ap_id] = StoredDiscovery(by_id[ap_id].mgmt_address or "",
                                                                  self.memory.intern(result), now)
         return len(stale)
-
-
-def _replace(record: CycleRecord, **changes: Any) -> CycleRecord:
-    from dataclasses import replace
-
-    return replace(record, **changes)
 
 
 class Service:
@@ -285,6 +277,7 @@ class Service:
 
 
 def _local_zone() -> Any:
+    """The machine's zone, so discovery_cron reads as local time (tzlocal comes with APScheduler)."""
     from tzlocal import get_localzone
 
     return get_localzone()
