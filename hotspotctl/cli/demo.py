@@ -20,6 +20,7 @@ from hotspotctl.cli.output import PhaseProgress
 from hotspotctl.cli.runtime import runtime
 from hotspotctl.cli.simulate import load_named_scenario, served_rows, usm_for
 from hotspotctl.collectors.auth import DEFAULT_AUTH, resolve
+from hotspotctl.collectors.model import Discovery
 from hotspotctl.collectors.poller import Poller
 from hotspotctl.errors import ExitCode
 from hotspotctl.inventory.fleet import Fleet
@@ -126,10 +127,9 @@ async def _run(store: Any, settings: Any, profiles: Any, aps: list[Any], rt: Any
             if todo:
                 started = time.monotonic()
                 with PhaseProgress(not rt.quiet) as progress:
-                    found = await asyncio.ensure_future(discover_aps(
-                        store, todo, settings.snmp, profiles, poller, progress=progress))
-                runner.memory = type(runner.memory).load(store, aps)
-                ok = sum(1 for r in found.values() if not hasattr(r, "kind"))
+                    found = await discover_aps(store, todo, settings.snmp, profiles, poller, progress=progress,
+                                               memory=memory)
+                ok = sum(1 for r in found.values() if isinstance(r, Discovery))
                 output.message(f"discovered {ok} of {len(todo)} APs in {time.monotonic() - started:.1f} s "
                                f"({len(todo) - ok} did not answer: down in the scenario)")
             output.message(f"polling every {interval:g} s for {cycles} cycles; Ctrl-C stops cleanly")

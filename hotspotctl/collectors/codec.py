@@ -340,6 +340,11 @@ def _value_contents(tag: int, value: Value) -> bytes:
     raise CodecError(f"unknown value tag 0x{tag:02x}")
 
 
+def encode_value(tag: int, value: Value) -> bytes:
+    """One value's whole TLV (tag, length, contents), checked as encode_response checks it."""
+    return _tlv(tag, _value_contents(tag, value))
+
+
 def _message(version: int, community: bytes, pdu_type: int, pdu_contents: bytes) -> bytes:
     body = _tlv(INTEGER, _int_contents(version)) + _tlv(OCTET_STRING, bytes(community))
     return _tlv(_SEQUENCE, body + _tlv(pdu_type, pdu_contents))

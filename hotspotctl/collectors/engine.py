@@ -18,8 +18,9 @@ import random
 import socket
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
+from typing import Any
 
 from hotspotctl.collectors.codec import (
     REQUEST_ID_MAX,
@@ -27,6 +28,7 @@ from hotspotctl.collectors.codec import (
     RESPONSE,
     CodecError,
     GetTemplate,
+    Response,
     decode_response,
 )
 from hotspotctl.collectors.model import Value
@@ -122,6 +124,51 @@ class _Part:
     heap_entries: list[int] = field(default_factory=list)
 
 
+def _part_sender(part: _Part) -> tuple[tuple[str, int], bytes]:
+    request = part.job.request
+    return request.address, request.shape.community
+
+
+def screened_answers(sock: socket.socket, pending: dict[int, Any], stats: Any,
+                     sender: Callable[[Any], tuple[tuple[str, int], bytes]]) -> Iterator[tuple[Response, Any]]:
+    """The datagrams waiting on ``sock`` that answer a pending request, with that request's entry.
+
+    An answer must decode, carry a request-id in ``pending``, come from the address and with the
+    community that request went to (``sender(entry)``), and be a Response PDU; anything else is
+    dropped and counted in ``stats`` (received, answered is the caller's), never trusted. Shared by
+    the poll engine and the discovery walker.
+    """
+    recv = sock.recvfrom
+    while True:
+        try:
+            data, source = recv(65535)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            return  # an ICMP error queued on the socket; the request will time out
+        stats.received += 1
+        try:
+            response = decode_response(data)
+        except CodecError:
+            stats.dropped_malformed += 1
+            continue
+        entry = pending.get(response.request_id)
+        if entry is None:
+            stats.dropped_unknown_id += 1
+            continue
+        address, community = sender(entry)
+        if source[0] != address[0] or source[1] != address[1]:
+            stats.dropped_wrong_source += 1
+            continue
+        if response.community != community:
+            stats.dropped_wrong_community += 1
+            continue
+        if response.pdu_type != RESPONSE:
+            stats.dropped_not_response += 1
+            continue
+        yield response, entry
+
+
 class SnmpGetEngine:
     """``await engine.get_many(requests)`` -> one GetReply or GetFailure per request, in order."""
 
@@ -135,8 +182,8 @@ class SnmpGetEngine:
         self.stats = EngineStats()
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.setblocking(False)
-        _grow_buffer(self.sock, socket.SO_RCVBUF, receive_buffer_bytes)
-        _grow_buffer(self.sock, socket.SO_SNDBUF, min(receive_buffer_bytes, 4 << 20))
+        grow_buffer(self.sock, socket.SO_RCVBUF, receive_buffer_bytes)
+        grow_buffer(self.sock, socket.SO_SNDBUF, min(receive_buffer_bytes, 4 << 20))
         self.sock.bind(bind)
         self._rids = itertools.count(random.randrange(REQUEST_ID_MIN, REQUEST_ID_MAX - (1 << 24)))
         self._pending: dict[int, _Part] = {}
@@ -288,38 +335,12 @@ class SnmpGetEngine:
     # -- receiving -------------------------------------------------------------------------
 
     def _on_readable(self) -> None:
-        recv = self.sock.recvfrom
         stats = self.stats
         pending = self._pending
         handled = False
-        while True:
-            try:
-                data, source = recv(65535)
-            except (BlockingIOError, InterruptedError):
-                break
-            except OSError:
-                break  # an ICMP error queued on the socket; the request will time out
-            stats.received += 1
-            try:
-                response = decode_response(data)
-            except CodecError:
-                stats.dropped_malformed += 1
-                continue
-            part = pending.get(response.request_id)
-            if part is None:
-                stats.dropped_unknown_id += 1
-                continue
+        for response, part in screened_answers(self.sock, pending, stats, _part_sender):
             job = part.job
             request = job.request
-            if source[0] != request.address[0] or source[1] != request.address[1]:
-                stats.dropped_wrong_source += 1
-                continue
-            if response.community != request.shape.community:
-                stats.dropped_wrong_community += 1
-                continue
-            if response.pdu_type != RESPONSE:
-                stats.dropped_not_response += 1
-                continue
             del pending[response.request_id]
             handled = True
             if job.done:
@@ -377,7 +398,7 @@ class SnmpGetEngine:
             self._finished.set_result(None)
 
 
-def _grow_buffer(sock: socket.socket, option: int, size: int) -> None:
+def grow_buffer(sock: socket.socket, option: int, size: int) -> None:
     """Ask for ``size``; as root, past net.core.rmem_max (SO_RCVBUFFORCE); else what the kernel allows."""
     force = {socket.SO_RCVBUF: getattr(socket, "SO_RCVBUFFORCE", None),
              socket.SO_SNDBUF: getattr(socket, "SO_SNDBUFFORCE", None)}[option]

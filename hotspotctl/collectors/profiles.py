@@ -17,11 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from hotspotctl.bundled import bundled_path
 from hotspotctl.collectors.oids import UPTIME_SOURCES, Oid, format_oid, parse_oid, starts_with
 from hotspotctl.errors import ConfigError
+from hotspotctl.yamlfile import StrictReader, read_yaml
 
 GENERIC = "generic"
 COUNTER_KINDS = ("hc", "32")  # ifHCIn/OutOctets (Counter64), ifIn/OutOctets (Counter32)
@@ -186,39 +185,14 @@ def check_detection(profiles: Iterable[Profile]) -> None:
 
 
 def load_profile(path: Path) -> Profile:
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read profile: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        where = getattr(exc, "problem_mark", None)
-        at = f" (line {where.line + 1}, column {where.column + 1})" if where else ""
-        raise ConfigError(f"{path.name}: not valid YAML{at}: {getattr(exc, 'problem', exc)}") from None
+    document = read_yaml(path, "profile")
     return _Reader(path).profile(document)
 
 
 _TOP = ("name", "description", "vendor", "detect", "interfaces", "counters", "link_speed", "clients", "uptime")
 
 
-class _Reader:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def fail(self, key: str, problem: str) -> ConfigError:
-        return ConfigError(f"{self.path.name}: {key}: {problem}" if key else f"{self.path.name}: {problem}")
-
-    def table(self, node: Any, key: str, allowed: Sequence[str]) -> dict[str, Any]:
-        if node is None:
-            return {}
-        if not isinstance(node, dict):
-            raise self.fail(key, f"expected a mapping with keys {', '.join(allowed)}")
-        for name in node:
-            if name not in allowed:
-                close = difflib.get_close_matches(str(name), allowed, n=1)
-                hint = f"; did you mean '{close[0]}'?" if close else f"; allowed: {', '.join(allowed)}"
-                raise self.fail(f"{key}.{name}" if key else str(name), f"unknown key{hint}")
-        return node
-
+class _Reader(StrictReader):
     def listing(self, node: Any, key: str) -> list[Any]:
         if node is None:
             return []
@@ -237,13 +211,6 @@ class _Reader:
             return re.compile(node, re.IGNORECASE)
         except re.error as exc:
             raise self.fail(key, f"not a valid regular expression: {exc}") from None
-
-    def text(self, node: Any, key: str, default: str = "") -> str:
-        if node is None:
-            return default
-        if not isinstance(node, str):
-            raise self.fail(key, f"expected a string, got {node!r}")
-        return node
 
     def choice(self, node: Any, key: str, allowed: Sequence[str]) -> str:
         value = str(node)

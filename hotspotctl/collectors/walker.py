@@ -38,13 +38,10 @@ from hotspotctl.collectors.codec import (
     GET_BULK,
     REQUEST_ID_MAX,
     REQUEST_ID_MIN,
-    RESPONSE,
-    CodecError,
     GetTemplate,
     Response,
-    decode_response,
 )
-from hotspotctl.collectors.engine import _grow_buffer
+from hotspotctl.collectors.engine import grow_buffer, screened_answers
 from hotspotctl.collectors.model import Value
 from hotspotctl.collectors.oids import Oid, decode_oid, encode_oid, format_oid
 from hotspotctl.errors import CollectError
@@ -126,8 +123,8 @@ class V2cClient:
         self.stats = WalkerStats()
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.setblocking(False)
-        _grow_buffer(self.sock, socket.SO_RCVBUF, receive_buffer_bytes)
-        _grow_buffer(self.sock, socket.SO_SNDBUF, min(receive_buffer_bytes, 4 << 20))
+        grow_buffer(self.sock, socket.SO_RCVBUF, receive_buffer_bytes)
+        grow_buffer(self.sock, socket.SO_SNDBUF, min(receive_buffer_bytes, 4 << 20))
         self.sock.bind(bind)
         self._rids = itertools.count(random.randrange(REQUEST_ID_MIN, REQUEST_ID_MAX - (1 << 24)))
         self._pending: dict[int, _Exchange] = {}
@@ -368,38 +365,14 @@ class V2cClient:
                 self._transmit(exchange)  # may block again: then it queues itself anew
 
     def _on_readable(self) -> None:
-        recv = self.sock.recvfrom
         stats = self.stats
-        pending = self._pending
-        while True:
-            try:
-                data, source = recv(65535)
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError:
-                return  # an ICMP error queued on the socket; the request will time out
-            stats.received += 1
-            try:
-                response = decode_response(data)
-            except CodecError:
-                stats.dropped_malformed += 1
-                continue
-            exchange = pending.get(response.request_id)
-            if exchange is None:
-                stats.dropped_unknown_id += 1
-                continue
-            device = exchange.device
-            if source != device.address:
-                stats.dropped_wrong_source += 1
-                continue
-            if response.community != device.community:
-                stats.dropped_wrong_community += 1
-                continue
-            if response.pdu_type != RESPONSE:
-                stats.dropped_not_response += 1
-                continue
+        for response, exchange in screened_answers(self.sock, self._pending, stats, _exchange_sender):
             stats.answered += 1
             self._complete(exchange, response)
+
+
+def _exchange_sender(exchange: _Exchange) -> tuple[tuple[str, int], bytes]:
+    return exchange.device.address, exchange.device.community
 
 
 @dataclass(slots=True, eq=False)

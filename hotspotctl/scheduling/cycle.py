@@ -129,25 +129,6 @@ def backoff_s(failures: int, interval_s: float, cap_s: float) -> float:
     return min(interval_s * ((1 << min(failures - 1, 30)) - 1), cap_s)
 
 
-async def discover_aps(store: Store, aps: Sequence[AccessPoint], settings: SnmpSettings, profiles: ProfileSet,
-                       poller: Poller, *, progress: Progress | None = None) -> dict[str, Discovery | PollError]:
-    """Discover these APs now and store what was found; failures are returned, not stored."""
-    tick = (lambda n: progress("discover", n, len(aps))) if progress else None
-    found = await poller.discover([target_for(ap) for ap in aps], progress=tick)
-    now = datetime.now(UTC)
-    by_id = {ap.id: ap for ap in aps}
-    good = {ap_id: StoredDiscovery(by_id[ap_id].mgmt_address or "", result, now)
-            for ap_id, result in found.items() if isinstance(result, Discovery)}
-    with store.write() as conn:
-        save_discoveries(conn, good)
-        states = load_states(conn, list(good))
-        cleared = {ap_id: replace(state, needs_discovery=False) for ap_id, state in states.items()
-                   if state.needs_discovery}
-        if cleared:
-            save_states(conn, cleared)
-    return found
-
-
 @dataclass
 class CycleMemory:
     """What a long-running scheduler keeps between cycles instead of reading it back from the store.
@@ -159,6 +140,7 @@ class CycleMemory:
     discoveries: dict[str, StoredDiscovery]
     states: dict[str, ApState]
     layouts: dict[Discovery, Discovery] = field(default_factory=dict)  # equal layouts share one object
+    targets: dict[str, tuple[AccessPoint, Target]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, store: Store, aps: Sequence[AccessPoint]) -> CycleMemory:
@@ -170,6 +152,37 @@ class CycleMemory:
     def intern(self, discovery: Discovery) -> Discovery:
         return self.layouts.setdefault(discovery, discovery)
 
+    def target(self, ap: AccessPoint) -> Target:
+        """The AP's Target, built once per AP record rather than once per AP per cycle."""
+        cached = self.targets.get(ap.id)
+        if cached is None or cached[0] is not ap:
+            cached = self.targets[ap.id] = (ap, target_for(ap))
+        return cached[1]
+
+
+async def discover_aps(store: Store, aps: Sequence[AccessPoint], settings: SnmpSettings, profiles: ProfileSet,
+                       poller: Poller, *, progress: Progress | None = None,
+                       memory: CycleMemory | None = None) -> dict[str, Discovery | PollError]:
+    """Discover these APs now and store what was found (in ``memory`` too); failures are returned, not stored."""
+    tick = (lambda n: progress("discover", n, len(aps))) if progress else None
+    found = await poller.discover([target_for(ap) for ap in aps], progress=tick)
+    now = datetime.now(UTC)
+    by_id = {ap.id: ap for ap in aps}
+    good = {ap_id: StoredDiscovery(by_id[ap_id].mgmt_address or "", memory.intern(result) if memory else result, now)
+            for ap_id, result in found.items() if isinstance(result, Discovery)}
+    with store.write() as conn:
+        save_discoveries(conn, good)
+        states = load_states(conn, list(good)) if memory is None else {
+            ap_id: memory.states[ap_id] for ap_id in good if ap_id in memory.states}
+        cleared = {ap_id: replace(state, needs_discovery=False) for ap_id, state in states.items()
+                   if state.needs_discovery}
+        if cleared:
+            save_states(conn, cleared)
+    if memory is not None:
+        memory.discoveries.update(good)
+        memory.states.update(cleared)
+    return found
+
 
 async def run_cycle(store: Store, aps: Sequence[AccessPoint], settings: SnmpSettings, profiles: ProfileSet,
                     poller: Poller, *, interval_s: float = 60.0, use_backoff: bool = True,
@@ -180,9 +193,7 @@ async def run_cycle(store: Store, aps: Sequence[AccessPoint], settings: SnmpSett
     report = CycleReport(started_at=started)
     if memory is None:
         memory = CycleMemory.load(store, aps)
-        stored, states = memory.discoveries, memory.states
-    else:
-        stored, states = memory.discoveries, memory.states
+    stored, states = memory.discoveries, memory.states
     now_dt = datetime.now(UTC)
     max_age = timedelta(hours=settings.rediscover_hours)
 
@@ -198,11 +209,9 @@ async def run_cycle(store: Store, aps: Sequence[AccessPoint], settings: SnmpSett
                    and _stale(stored.get(ap.id), ap, states.get(ap.id), max_age, now_dt)]
     discovery_errors: dict[str, PollError] = {}
     if to_discover:
-        by_id = {ap.id: ap for ap in to_discover}
-        found = await discover_aps(store, to_discover, settings, profiles, poller, progress=progress)
+        found = await discover_aps(store, to_discover, settings, profiles, poller, progress=progress, memory=memory)
         for ap_id, result in found.items():
             if isinstance(result, Discovery):
-                stored[ap_id] = StoredDiscovery(by_id[ap_id].mgmt_address or "", memory.intern(result), now_dt)
                 report.discovered += 1
             else:
                 discovery_errors[ap_id] = result
@@ -213,7 +222,7 @@ async def run_cycle(store: Store, aps: Sequence[AccessPoint], settings: SnmpSett
         if ap.id in skipped or ap.id in discovery_errors:
             continue
         state = states.get(ap.id)
-        work.append((target_for(ap), stored[ap.id].discovery, bool(state and state.failures > 0)))
+        work.append((memory.target(ap), stored[ap.id].discovery, bool(state and state.failures > 0)))
     tick = (lambda n: progress("poll", n, len(work))) if progress else None
     results, rediscover = await poller.poll(work, progress=tick)
     by_ap = {r.ap: r for r in results}

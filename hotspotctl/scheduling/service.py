@@ -40,7 +40,6 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from hotspotctl.collectors.model import Discovery
 from hotspotctl.collectors.poller import Poller
 from hotspotctl.collectors.profiles import ProfileSet
 from hotspotctl.evaluate.rollup import Rollup, rollup
@@ -51,7 +50,7 @@ from hotspotctl.settings import Settings
 from hotspotctl.sinks.lineproto import ApLines, line
 from hotspotctl.sinks.spool import Spool
 from hotspotctl.store import Store
-from hotspotctl.store.polling import StoredDiscovery, record_cycle
+from hotspotctl.store.polling import record_cycle
 
 log = logging.getLogger("hotspotctl.scheduler")
 
@@ -151,12 +150,7 @@ class CycleRunner:
                  if (stored := self.memory.discoveries.get(ap.id)) is not None and now - stored.discovered_at > max_age]
         if not stale:
             return 0
-        found = await discover_aps(self.store, stale, self.settings.snmp, self.profiles, self.poller)
-        by_id = {ap.id: ap for ap in stale}
-        for ap_id, result in found.items():
-            if isinstance(result, Discovery):
-                self.memory.discoveries[ap_id] = StoredDiscovery(by_id[ap_id].mgmt_address or "",
-                                                                 self.memory.intern(result), now)
+        await discover_aps(self.store, stale, self.settings.snmp, self.profiles, self.poller, memory=self.memory)
         return len(stale)
 
 

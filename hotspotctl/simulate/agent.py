@@ -37,6 +37,7 @@ from hotspotctl.collectors.codec import (
     INTEGER,
     OCTET_STRING,
     TIME_TICKS,
+    encode_value,
 )
 from hotspotctl.collectors.oids import Oid, decode_oid, encode_oid
 from hotspotctl.simulate.devices import Obj, ObjectTree, Port
@@ -136,10 +137,6 @@ def _octets(value: bytes) -> bytes:
     return b"\x04" + _len(len(value)) + value
 
 
-def _static(obj: Obj) -> bytes:
-    from hotspotctl.collectors.codec import _tlv, _value_contents  # the codec's own encoder, once per object
-
-    return _tlv(obj.tag, _value_contents(obj.tag, obj.value))
 
 
 Encoder = Callable[[SimAp, Live], bytes]
@@ -163,9 +160,7 @@ def _port_speed(port: Port, high: bool) -> Encoder:
         if high:
             return lambda ap, lv: _uint(GAUGE32, ap.link_mbps)
         return lambda ap, lv: _uint(GAUGE32, min(ap.link_mbps * 1_000_000, _M32))
-    mbps = {24: 10, 71: 867, 188: 1200}.get(port.if_type, 1000 if port.role == "radio" else 0)
-    if port.role == "radio":
-        mbps = 867
+    mbps = 867 if port.role == "radio" else 10 if port.if_type == 24 else 0  # radios: 802.11ac; lo; idle ports
     value = _uint(GAUGE32, mbps if high else min(mbps * 1_000_000, _M32))
     return lambda ap, lv: value
 
@@ -182,7 +177,7 @@ def _clients(tree: ObjectTree, which: int, tag: int) -> Encoder:
 def compile_encoder(tree: ObjectTree, obj: Obj) -> bytes | Encoder:
     """A static object's value TLV, or a function computing a live one."""
     if not obj.kind:
-        return _static(obj)
+        return encode_value(obj.tag, obj.value)  # the codec's own encoder, once per object
     kind, _, arg = obj.kind.partition(":")
     if kind == "sys_uptime":
         return lambda ap, lv: _uint(TIME_TICKS, lv.ticks)

@@ -24,11 +24,10 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from hotspotctl.bundled import bundled_path
 from hotspotctl.errors import ConfigError, InputError
 from hotspotctl.inventory.fleet import Fleet, Selection
+from hotspotctl.yamlfile import StrictReader, read_yaml
 
 KINDS = ("down", "power", "reboot_loop", "flapping", "wrap32", "latency", "loss", "slow_uplink", "crowded")
 # Keys each kind takes besides kind and select. Only outages have a window (at/for); the other
@@ -258,43 +257,11 @@ def parse_duration(node: Any) -> float:
 
 def load_scenario(path: Path) -> Scenario:
     path = Path(path)
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read scenario: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        where = getattr(exc, "problem_mark", None)
-        at = f" (line {where.line + 1}, column {where.column + 1})" if where else ""
-        raise ConfigError(f"{path.name}: not valid YAML{at}: {getattr(exc, 'problem', exc)}") from None
+    document = read_yaml(path, "scenario")
     return _Reader(path).scenario(document)
 
 
-class _Reader:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def fail(self, key: str, problem: str) -> ConfigError:
-        return ConfigError(f"{self.path.name}: {key}: {problem}" if key else f"{self.path.name}: {problem}")
-
-    def table(self, node: Any, key: str, allowed: Sequence[str], what: str = "") -> dict[str, Any]:
-        if node is None:
-            return {}
-        if not isinstance(node, dict):
-            raise self.fail(key, f"expected a mapping with keys {', '.join(allowed)}, got {node!r}")
-        for name in node:
-            if name not in allowed:
-                close = difflib.get_close_matches(str(name), allowed, n=1)
-                hint = f"; did you mean '{close[0]}'?" if close else f"; allowed: {', '.join(allowed)}"
-                raise self.fail(f"{key}.{name}" if key else str(name), f"unknown key{what}{hint}")
-        return node
-
-    def text(self, node: Any, key: str, default: str = "") -> str:
-        if node is None:
-            return default
-        if not isinstance(node, str):
-            raise self.fail(key, f"expected a string, got {node!r}")
-        return node
-
+class _Reader(StrictReader):
     def number(self, node: Any, key: str, low: float, high: float, *, low_open: bool = False) -> float:
         if isinstance(node, bool) or not isinstance(node, (int, float)) or math.isnan(node):
             raise self.fail(key, f"expected a number, got {node!r}")
