@@ -180,11 +180,7 @@ class SnmpGetEngine:
         self.deadline_s = deadline_s
         self.max_in_flight = max_in_flight
         self.stats = EngineStats()
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.setblocking(False)
-        grow_buffer(self.sock, socket.SO_RCVBUF, receive_buffer_bytes)
-        grow_buffer(self.sock, socket.SO_SNDBUF, min(receive_buffer_bytes, 4 << 20))
-        self.sock.bind(bind)
+        self.sock = client_socket(receive_buffer_bytes, bind)
         self._rids = itertools.count(random.randrange(REQUEST_ID_MIN, REQUEST_ID_MAX - (1 << 24)))
         self._pending: dict[int, _Part] = {}
         self._queue: deque[_Part] = deque()
@@ -396,6 +392,16 @@ class SnmpGetEngine:
             self._progress(1)
         if self._remaining == 0 and self._finished is not None and not self._finished.done():
             self._finished.set_result(None)
+
+
+def client_socket(receive_buffer_bytes: int, bind: tuple[str, int]) -> socket.socket:
+    """A non-blocking UDP socket with large buffers, as the engine and the walker use."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.setblocking(False)
+    grow_buffer(sock, socket.SO_RCVBUF, receive_buffer_bytes)
+    grow_buffer(sock, socket.SO_SNDBUF, min(receive_buffer_bytes, 4 << 20))
+    sock.bind(bind)
+    return sock
 
 
 def grow_buffer(sock: socket.socket, option: int, size: int) -> None:

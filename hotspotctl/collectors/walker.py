@@ -41,7 +41,7 @@ from hotspotctl.collectors.codec import (
     GetTemplate,
     Response,
 )
-from hotspotctl.collectors.engine import grow_buffer, screened_answers
+from hotspotctl.collectors.engine import client_socket, screened_answers
 from hotspotctl.collectors.model import Value
 from hotspotctl.collectors.oids import Oid, decode_oid, encode_oid, format_oid
 from hotspotctl.errors import CollectError
@@ -121,11 +121,7 @@ class V2cClient:
         self.max_repetitions = max_repetitions
         self.max_rows = max_rows
         self.stats = WalkerStats()
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.setblocking(False)
-        grow_buffer(self.sock, socket.SO_RCVBUF, receive_buffer_bytes)
-        grow_buffer(self.sock, socket.SO_SNDBUF, min(receive_buffer_bytes, 4 << 20))
-        self.sock.bind(bind)
+        self.sock = client_socket(receive_buffer_bytes, bind)
         self._rids = itertools.count(random.randrange(REQUEST_ID_MIN, REQUEST_ID_MAX - (1 << 24)))
         self._pending: dict[int, _Exchange] = {}
         self._waiting: deque[_Exchange] = deque()  # asked for, no slot yet
