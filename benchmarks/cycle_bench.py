@@ -124,6 +124,7 @@ async def measure(args: argparse.Namespace, data_dir: Path, env: dict[str, str])
     from hotspotctl.scheduling.service import CycleRunner
     from hotspotctl.settings import load_settings
     from hotspotctl.simulate.simulator import spread
+    from hotspotctl.sinks.influx import InfluxSink
     from hotspotctl.sinks.spool import Spool
     from hotspotctl.store import Store
 
@@ -154,7 +155,7 @@ async def measure(args: argparse.Namespace, data_dir: Path, env: dict[str, str])
                 "aps": len(aps), "discovered": sum(1 for r in found.values() if not hasattr(r, "kind")),
                 "wall_s": round(time.perf_counter() - started, 2), "cpu_s": round(time.process_time() - cpu, 2)}
             del found
-            runner = CycleRunner(store, settings, profiles, aps, zones, spool, poller)
+            runner = CycleRunner(store, settings, profiles, aps, zones, InfluxSink(settings.influx, spool), poller)
             gc.collect()
             gc.freeze()
             gc.set_threshold(20_000, 20, 20)

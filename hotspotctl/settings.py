@@ -60,7 +60,7 @@ def _setting(default: Any = dataclasses.MISSING, *, help: str, secret: str | Non
     meta = {"help": help, "secret": secret, "check": check}
     if factory is not None:
         return field(default_factory=factory, metadata=meta)
-    return field(default=default, metadata=meta)
+    return field(default=default, metadata=meta, repr=secret is None)  # a secret never shows in a repr or log
 
 
 def _check_bounds(value: tuple[float, ...]) -> str | None:
@@ -213,6 +213,59 @@ class SpoolSettings:
                                                            "loudly; nothing already spooled is dropped")
 
 
+INFLUX_APIS = ("v2", "v1")
+
+
+def _check_api(value: str) -> str | None:
+    return None if value in INFLUX_APIS else (
+        f"{value!r} is not one of {', '.join(INFLUX_APIS)} (v2: InfluxDB 2.x/3.x and compatible, through "
+        "influxdb-client; v1: InfluxDB 1.x's /write)")
+
+
+def _check_url(value: str) -> str | None:
+    if value and urlsplit(value).scheme not in ("http", "https"):
+        return f"{value!r} is not an http:// or https:// URL, e.g. http://127.0.0.1:8086"
+    return None
+
+
+@dataclass(frozen=True)
+class InfluxSettings:
+    """Where metrics go. Secrets (token, password) belong in the environment, never in a committed file."""
+
+    url: str = _setting("", check=_check_url, help="InfluxDB's base URL, e.g. http://127.0.0.1:8086; empty = no "
+                                                   "InfluxDB: metrics stay in the spool")
+    api: str = _setting("v2", check=_check_api, help="v2: InfluxDB 2.x/3.x through influxdb-client (org, bucket, "
+                                                     "token); v1: InfluxDB 1.x /write (database, username, password)")
+    org: str = _setting("", help="v2: organisation")
+    bucket: str = _setting("hotspotctl", help="v2: bucket")
+    token: str = _setting("", secret="value", help="v2: API token (set HOTSPOTCTL_INFLUX_TOKEN)")
+    database: str = _setting("hotspotctl", help="v1: database; also the InfluxQL database Grafana reads (for 2.x "
+                                                "and 3.x, the DBRP mapping's name)")
+    retention_policy: str = _setting("", help="v1: retention policy; empty = the database's default")
+    username: str = _setting("", help="v1: user, when InfluxDB has auth enabled")
+    password: str = _setting("", secret="value", help="v1: password (set HOTSPOTCTL_INFLUX_PASSWORD)")
+    create_database: bool = _setting(True, help="v1: CREATE DATABASE when InfluxDB says it does not exist")
+    batch_points: int = _setting(10_000, check=_positive, help="points per write request (and per spool batch)")
+    timeout_s: float = _setting(10.0, check=_positive, help="one write request's timeout")
+    max_retries: int = _setting(3, check=_non_negative,
+                                help="retries of a write answered 429/5xx or timed out, with back-off "
+                                     "(Retry-After honoured); then the batch waits in the spool")
+    retry_max_s: float = _setting(30.0, check=_positive, help="longest wait between two retries")
+    flush_interval_s: float = _setting(10.0, check=_positive,
+                                       help="`hotspotctl run` tries to empty the spool this often while InfluxDB "
+                                            "is away (backing off to 5 minutes)")
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.url)
+
+    @property
+    def target(self) -> str:
+        """Where the points go, for messages: URL and database or bucket, no secrets."""
+        where = self.database if self.api == "v1" else self.bucket
+        return f"InfluxDB {mask_url(self.url)} ({'database' if self.api == 'v1' else 'bucket'} {where})"
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = _setting(
@@ -226,6 +279,7 @@ class Settings:
     snmp: SnmpSettings = _setting(factory=SnmpSettings, help="SNMP polling and credentials")
     schedule: ScheduleSettings = _setting(factory=ScheduleSettings, help="what `hotspotctl run` does when")
     spool: SpoolSettings = _setting(factory=SpoolSettings, help="the on-disk spool of metrics")
+    influx: InfluxSettings = _setting(factory=InfluxSettings, help="InfluxDB, where metrics go")
 
     @property
     def spool_dir(self) -> Path:

@@ -11,7 +11,8 @@ import pytest
 from hotspotctl.cli import main
 from hotspotctl.settings import InventorySettings
 from hotspotctl.store import Store
-from tests.servers import PostgresServer, SnmpdServer, SnmpsimServer
+from tests.city import city  # noqa: F401 - the simulated-city fixture, for every test
+from tests.servers import InfluxServer, PostgresServer, SnmpdServer, SnmpsimServer, VictoriaMetricsServer
 
 REPO = Path(__file__).resolve().parents[1]
 CDMX_XLSX = REPO / "inventory" / "wifi_cdmx_2025.xlsx"
@@ -111,3 +112,27 @@ def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding=encoding)
     return path
+
+
+@pytest.fixture(scope="session")
+def influxdb() -> Iterator[InfluxServer]:
+    """Debian's InfluxDB 1.x, one server for the session; each test uses its own database name."""
+    server = InfluxServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def influx_database() -> str:
+    return f"hotspotctl_test_{next(_databases)}_{os.getpid()}"
+
+
+@pytest.fixture(scope="session")
+def victoria_metrics() -> Iterator[VictoriaMetricsServer]:
+    server = VictoriaMetricsServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -9,6 +9,8 @@ declare -A needed=(
   [postgresql]="/usr/lib/postgresql/*/bin/pg_ctl"
   [snmpd]="/usr/sbin/snmpd"
   [snmp]="/usr/bin/snmpget"
+  [influxdb]="/usr/bin/influxd"
+  [victoria-metrics]="/usr/bin/victoria-metrics"
 )
 
 missing=()

@@ -206,3 +206,149 @@ class SnmpsimServer(_AgentProcess):
             _wait_for_agent(self.port, recording.stem.encode(), self.process, log, "snmpsim")
         return self
 
+
+
+def _http_ready(url: str, process: subprocess.Popen[bytes], log: Path, what: str, timeout_s: float = 60) -> None:
+    """Until GET url answers 2xx, or fail with the server's log."""
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            break
+        try:
+            with urllib.request.urlopen(url, timeout=1) as answer:
+                if 200 <= answer.status < 300:
+                    return
+        except (OSError, urllib.error.URLError):
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(f"{what} did not come up at {url}: {log.read_text(errors='replace')[-2000:]}")
+
+
+class _HttpServer:
+    """A server process we started and can stop and start again on the same port and data."""
+
+    root: Path
+    port: int
+    name: str
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _command(self) -> list[str]:
+        raise NotImplementedError
+
+    def _ready_url(self) -> str:
+        raise NotImplementedError
+
+    def start(self):  # type: ignore[no-untyped-def]
+        log = self.root / "log"
+        with log.open("ab") as out:
+            self.process = subprocess.Popen(self._command(), stdout=out, stderr=subprocess.STDOUT)
+        _http_ready(self._ready_url(), self.process, log, self.name)
+        return self
+
+    def halt(self) -> None:
+        """Stop the process, keep the data (the fault tests start it again)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def stop(self) -> None:
+        self.halt()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+class InfluxServer(_HttpServer):
+    """Debian's influxdb (1.x) on a free loopback port, data in a temporary folder, no auth."""
+
+    name = "influxd"
+
+    def __init__(self) -> None:
+        self.binary = shutil.which("influxd") or "/usr/bin/influxd"
+        if not Path(self.binary).exists():
+            pytest.fail("influxd not found: run the README's test command, which installs Debian's influxdb",
+                        pytrace=False)
+        self.root = Path(tempfile.mkdtemp(prefix="hotspotctl-influx-"))
+        self.port = free_port()
+        self.rpc_port = free_port()
+        conf = self.root / "influxdb.conf"
+        conf.write_text(
+            "reporting-disabled = true\n"
+            f'bind-address = "127.0.0.1:{self.rpc_port}"\n'
+            f'[meta]\n  dir = "{self.root}/meta"\n  logging-enabled = false\n'
+            f'[data]\n  dir = "{self.root}/data"\n  wal-dir = "{self.root}/wal"\n  query-log-enabled = false\n'
+            "[monitor]\n  store-enabled = false\n"
+            f'[http]\n  bind-address = "127.0.0.1:{self.port}"\n  log-enabled = false\n'
+            "  unix-socket-enabled = false\n  pprof-enabled = false\n"
+            "[continuous_queries]\n  enabled = false\n"
+            "[logging]\n  level = \"warn\"\n")
+        self.conf = conf
+
+    def _command(self) -> list[str]:
+        return [self.binary, "-config", str(self.conf)]
+
+    def _ready_url(self) -> str:
+        return f"{self.url}/ping"
+
+    def query(self, q: str, database: str | None = None, *, epoch: str = "s") -> list[dict]:
+        """InfluxQL over /query: the statement's series as [{name, tags, columns, values}]."""
+        import json
+        import urllib.parse
+        import urllib.request
+
+        params = {"q": q, "epoch": epoch}
+        if database:
+            params["db"] = database
+        request = urllib.request.Request(f"{self.url}/query", data=urllib.parse.urlencode(params).encode(),
+                                         method="POST")
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            result = json.load(answer)["results"][0]
+        if "error" in result:
+            raise RuntimeError(f"InfluxQL {q!r}: {result['error']}")
+        return result.get("series", [])
+
+    def count(self, measurement: str, field: str, database: str) -> int:
+        series = self.query(f'SELECT count("{field}") FROM "{measurement}"', database)
+        return int(series[0]["values"][0][1]) if series else 0
+
+
+class VictoriaMetricsServer(_HttpServer):
+    """Debian's victoria-metrics on a free loopback port; it takes InfluxDB's /api/v2/write."""
+
+    name = "victoria-metrics"
+
+    def __init__(self) -> None:
+        self.binary = shutil.which("victoria-metrics") or "/usr/bin/victoria-metrics"
+        if not Path(self.binary).exists():
+            pytest.fail("victoria-metrics not found: run the README's test command, which installs Debian's "
+                        "victoria-metrics", pytrace=False)
+        self.root = Path(tempfile.mkdtemp(prefix="hotspotctl-vm-"))
+        self.port = free_port()
+
+    def _command(self) -> list[str]:
+        return [self.binary, f"-storageDataPath={self.root / 'data'}", f"-httpListenAddr=127.0.0.1:{self.port}",
+                "-retentionPeriod=100y", "-loggerLevel=ERROR", "-search.disableCache"]
+
+    def _ready_url(self) -> str:
+        return f"{self.url}/health"
+
+    def export(self, match: str) -> list[dict]:
+        """Raw samples through /api/v1/export: [{metric: {...}, values: [...], timestamps: [ms...]}]."""
+        import json
+        import urllib.parse
+        import urllib.request
+
+        urllib.request.urlopen(f"{self.url}/internal/force_flush", timeout=30).read()
+        query = urllib.parse.urlencode({"match[]": match})
+        with urllib.request.urlopen(f"{self.url}/api/v1/export?{query}", timeout=30) as answer:
+            return [json.loads(line) for line in answer.read().decode().splitlines() if line.strip()]

@@ -112,6 +112,34 @@ def test_config_show_masks_secrets_from_file_and_env(cli, tmp_path: Path, monkey
     assert "env-pass" not in json.dumps(document)
 
 
+def test_influx_secrets_come_from_the_environment_and_never_show(cli, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("HOTSPOTCTL_INFLUX_URL", "http://127.0.0.1:8086")
+    monkeypatch.setenv("HOTSPOTCTL_INFLUX_TOKEN", "tok-very-secret")
+    monkeypatch.setenv("HOTSPOTCTL_INFLUX_PASSWORD", "pw-very-secret")
+    loaded = load_settings()
+    assert (loaded.settings.influx.token, loaded.settings.influx.password) == ("tok-very-secret", "pw-very-secret")
+    assert "very-secret" not in repr(loaded.settings)  # a logged settings object shows neither
+    result = cli("config", "show", "--format", "json")
+    document = json.loads(result.out)
+    assert document["settings"]["influx.token"] == "***" and document["settings"]["influx.password"] == "***"
+    assert document["sources"]["influx.token"] == "env HOTSPOTCTL_INFLUX_TOKEN"
+    assert "very-secret" not in result.out + result.err
+    result = cli("spool", "status", "--format", "json")
+    assert json.loads(result.out)["influxdb"] == "InfluxDB http://127.0.0.1:8086 (bucket hotspotctl)"
+    assert "very-secret" not in result.out + result.err
+
+
+def test_a_wrong_influx_api_or_url_is_a_config_error(cli, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("HOTSPOTCTL_INFLUX_API", "v3")
+    result = cli("spool", "status")
+    assert result.code == 3
+    assert "env HOTSPOTCTL_INFLUX_API: influx.api: 'v3' is not one of v2, v1" in result.err
+    monkeypatch.setenv("HOTSPOTCTL_INFLUX_API", "v1")
+    monkeypatch.setenv("HOTSPOTCTL_INFLUX_URL", "influx:8086")
+    result = cli("spool", "status")
+    assert result.code == 3 and "'influx:8086' is not an http:// or https:// URL" in result.err
+
+
 def test_every_setting_is_described():
     rows = describe(load_settings(env={}, cwd=Path("/")))
     assert [row["key"] for row in rows] == [
@@ -123,7 +151,11 @@ def test_every_setting_is_described():
         "snmp.auth.sim-v3.version", "snmp.auth.sim-v3.user", "snmp.auth.sim-v3.auth_protocol",
         "snmp.auth.sim-v3.auth_password_env", "snmp.auth.sim-v3.priv_protocol", "snmp.auth.sim-v3.priv_password_env",
         "schedule.interval_s", "schedule.discovery_cron", "schedule.grace_s", "schedule.target_mbps",
-        "spool.dir", "spool.max_mb"]
+        "spool.dir", "spool.max_mb",
+        "influx.url", "influx.api", "influx.org", "influx.bucket", "influx.token", "influx.database",
+        "influx.retention_policy", "influx.username", "influx.password", "influx.create_database",
+        "influx.batch_points", "influx.timeout_s", "influx.max_retries", "influx.retry_max_s",
+        "influx.flush_interval_s"]
     assert all(row["help"] for row in rows)
     by_key = {row["key"]: row["value"] for row in rows}
     assert by_key["snmp.auth.default.community"] == "***"  # the default community is a secret like any other

@@ -17,11 +17,13 @@ import typer
 from hotspotctl import __version__
 from hotspotctl.cli import ap as ap_cli
 from hotspotctl.cli import config as config_cli
+from hotspotctl.cli import grafana as grafana_cli
 from hotspotctl.cli import inventory as inventory_cli
 from hotspotctl.cli import poll as poll_cli
 from hotspotctl.cli import profiles as profiles_cli
 from hotspotctl.cli import run as run_cli
 from hotspotctl.cli import simulate as simulate_cli
+from hotspotctl.cli import spool as spool_cli
 from hotspotctl.cli.demo import demo
 from hotspotctl.cli.output import message
 from hotspotctl.cli.runtime import Runtime
@@ -40,6 +42,8 @@ app.add_typer(inventory_cli.app, name="inventory")
 app.add_typer(ap_cli.app, name="ap")
 app.add_typer(profiles_cli.app, name="profiles")
 app.add_typer(config_cli.app, name="config")
+app.add_typer(spool_cli.app, name="spool")
+app.add_typer(grafana_cli.app, name="grafana")
 app.command("discover")(poll_cli.discover)
 app.command("poll")(poll_cli.poll)
 app.command("run")(run_cli.run)

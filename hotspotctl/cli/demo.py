@@ -36,7 +36,7 @@ from hotspotctl.simulate.simulator import (
     plan_simulation,
     spread,
 )
-from hotspotctl.sinks.spool import Spool
+from hotspotctl.sinks.influx import InfluxSink
 
 
 def demo(
@@ -98,24 +98,27 @@ def demo(
         simulator = Simulator(plan.fleet, plan.clock, port=port, processes=default_processes(),
                               usm=usm_for(settings, SIM_V3_AUTH), seed=seed)
         profiles = rt.profiles()
-        spool = Spool(settings.spool_dir, max_bytes=int(settings.spool.max_mb * 1e6), limit_name="spool.max_mb")
+        sink = rt.sink()
         with simulator:
             summary = served_rows(plan, simulator)
             output.message(f"simulator: {summary['aps']} APs at {summary['addresses']} port {port}, "
                            f"{summary['v3']} on SNMPv3, scenario {summary['scenario'] or 'none'} "
                            f"({sum(1 for _ in plan.faults)} APs with faults)")
-            service = asyncio.run(_run(store, settings, profiles, plan.aps, rt, spool, cycles, interval))
+            try:
+                service = asyncio.run(_run(store, settings, profiles, plan.aps, rt, sink, cycles, interval))
+            finally:
+                sink.close()
             sim_stats = simulator.stats()
     if service is None:
         return ExitCode.OK
-    _report(service, spool, sim_stats, rt, fleet.sites)
+    _report(service, sink, sim_stats, rt, fleet.sites)
     return ExitCode.OK
 
 
-async def _run(store: Any, settings: Any, profiles: Any, aps: list[Any], rt: Any, spool: Spool, cycles: int,
+async def _run(store: Any, settings: Any, profiles: Any, aps: list[Any], rt: Any, sink: InfluxSink, cycles: int,
                interval: float) -> Service | None:
     with Poller(settings.snmp, profiles) as poller:
-        runner = CycleRunner(store, settings, profiles, aps, rt.zones(), spool, poller)
+        runner = CycleRunner(store, settings, profiles, aps, rt.zones(), sink, poller)
         service = Service(runner, interval_s=interval, grace_s=settings.schedule.grace_s, max_cycles=cycles)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -142,7 +145,7 @@ async def _run(store: Any, settings: Any, profiles: Any, aps: list[Any], rt: Any
         return service
 
 
-def _report(service: Service, spool: Spool, sim_stats: dict[str, float], rt: Any, sites: dict[str, Any]) -> None:
+def _report(service: Service, sink: InfluxSink, sim_stats: dict[str, float], rt: Any, sites: dict[str, Any]) -> None:
     runner = service.runner
     evaluated, report = runner.last_rollup, runner.last_report
     if evaluated is None or report is None:
@@ -172,12 +175,20 @@ def _report(service: Service, spool: Spool, sim_stats: dict[str, float], rt: Any
     if answered:
         output.message(f"simulator: {answered:.0f} answers, {sim_stats['cpu_s']:.2f} CPU s "
                        f"({sim_stats['cpu_s'] / answered * 1e6:.1f} µs per answer)")
-    status = spool.status()
+    status = sink.spool.status()
+    if sink.configured:
+        sent = sum(f.points for f in service.flushes)
+        where = (f"metrics: {sent} points written to {sink.destination}"
+                 + (f"; {status.points} points in {status.batches} batches still wait in the spool {status.directory} "
+                    "(`hotspotctl spool flush` sends them)" if status.batches else "; the spool is empty"))
+    else:
+        where = (f"metrics: no InfluxDB configured (influx.url), so every point went to the spool: {status.batches} "
+                 f"batches, {status.points} points, {status.bytes / 1e6:.1f} MB in {status.directory}\n"
+                 "  load them: HOTSPOTCTL_INFLUX_URL=http://localhost:8086 HOTSPOTCTL_INFLUX_API=v1 "
+                 "hotspotctl spool flush   (or set the v2 URL, org, bucket and token)")
     output.message(
-        f"metrics: no InfluxDB configured, so every point went to the spool: {status.batches} batches, "
-        f"{status.points} points, {status.bytes / 1e6:.1f} MB in {status.directory}\n"
-        f"  load them into InfluxDB 1.x: for f in {status.directory}/*.lp.gz; do curl -sf --data-binary @<(zcat "
-        "$f) 'http://localhost:8086/write?db=hotspotctl&precision=s'; done\n"
+        f"{where}\n"
+        "dashboards: grafana/ (`hotspotctl grafana export DIR` writes provisioning for your Grafana)\n"
         "crew lists: not produced yet; outage tracking and `hotspotctl crews list` come next\n"
         "next:\n"
         "  hotspotctl simulate --assign &        # keep the city running, then:\n"

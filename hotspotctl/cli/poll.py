@@ -40,7 +40,8 @@ def poll(
 ) -> ExitCode:
     """Poll the selected APs over SNMP once: uptime, uplink traffic, link speed, clients.
 
-    APs never discovered (or moved, or whose layout changed) are discovered first.
+    APs never discovered (or moved, or whose layout changed) are discovered while the
+    others are polled, then polled too.
     Counters are kept in the store, so the next cycle, or the next command, gives
     rates: the first poll of an AP has no in_bps/out_bps/per_user_mbps yet.
 

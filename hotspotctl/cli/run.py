@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from hotspotctl.cli.logs import LogFormat, configure
+from hotspotctl.cli.output import message
 from hotspotctl.cli.runtime import (
     ApOption,
     DistrictOption,
@@ -21,7 +22,6 @@ from hotspotctl.cli.runtime import (
 from hotspotctl.collectors.poller import Poller
 from hotspotctl.errors import ExitCode, InputError
 from hotspotctl.scheduling.service import CycleRunner, Service
-from hotspotctl.sinks.spool import Spool
 
 LogFormatOption = Annotated[LogFormat, typer.Option(
     "--log-format", envvar="HOTSPOTCTL_LOG_FORMAT", case_sensitive=False,
@@ -45,12 +45,16 @@ def run(
 ) -> ExitCode:
     """Poll the fleet every interval, for as long as it runs: the job a service runs.
 
-    Each cycle polls every selected AP (discovering first what needs it), computes rates and
-    the rollup by district, and writes every figure as line protocol to the spool
-    (<data_dir>/spool; InfluxDB once configured). A cycle that overruns its interval is not
-    started twice: the skipped run is logged and recorded as lag. Each cycle's cost is kept in
-    the store and as a poller_cycle point. SIGTERM or Ctrl-C: the running cycle finishes its
-    writes, then exit 0.
+    Each cycle polls every selected AP (discovering alongside what needs it), computes rates and
+    the rollup by district, and writes every figure as line protocol: to the spool first
+    (<data_dir>/spool, fsync'd), then to InfluxDB when influx.url is set, oldest first; while
+    InfluxDB is away the spool keeps everything and is replayed when it is back. A cycle that
+    overruns its interval is not started twice: the skipped run is logged and recorded as lag.
+    Each cycle's cost is kept in the store and as a poller_cycle point. SIGTERM or Ctrl-C: the
+    running cycle finishes its writes, one last flush is tried, then exit 0.
+
+    With --cycles (a one-shot run), exit 5 if InfluxDB is configured but points were left in
+    the spool.
 
     Examples:
 
@@ -67,12 +71,12 @@ def run(
     if not aps:
         raise InputError("the selection matches no AP; `hotspotctl inventory list` shows what is there")
     profiles = rt.profiles()
-    spool = Spool(settings.spool_dir, max_bytes=int(settings.spool.max_mb * 1e6), limit_name="spool.max_mb")
+    sink = rt.sink()
     every = interval or settings.schedule.interval_s
 
     async def main() -> bool:
         with rt.open_store() as store, Poller(settings.snmp, profiles) as poller:
-            runner = CycleRunner(store, settings, profiles, aps, rt.zones(), spool, poller)
+            runner = CycleRunner(store, settings, profiles, aps, rt.zones(), sink, poller)
             service = Service(runner, interval_s=every, discovery_cron=settings.schedule.discovery_cron,
                               grace_s=settings.schedule.grace_s, max_cycles=cycles)
             loop = asyncio.get_running_loop()
@@ -84,4 +88,17 @@ def run(
                 for sig in (signal.SIGTERM, signal.SIGINT):
                     loop.remove_signal_handler(sig)
 
-    return ExitCode.OK if asyncio.run(main()) else ExitCode.INTERNAL
+    try:
+        clean = asyncio.run(main())
+    finally:
+        sink.close()
+    if not clean:
+        return ExitCode.INTERNAL
+    waiting = sink.spool.status()
+    if sink.configured and waiting.batches:
+        # a one-shot run (--cycles) or a stop while InfluxDB was away: say so, and exit 5
+        message(f"{sink.destination} did not take everything: {waiting.points} points in {waiting.batches} "
+                f"batches wait in the spool {waiting.directory}; `hotspotctl spool flush` sends them when it "
+                "is back (a running `hotspotctl run` does so by itself)")
+        return ExitCode.SINK_UNAVAILABLE
+    return ExitCode.OK

@@ -12,6 +12,8 @@ from hotspotctl.cli.output import Format, ReportFormat
 from hotspotctl.collectors.profiles import ProfileSet, load_profiles
 from hotspotctl.inventory.fleet import CrewZones, Fleet, Selection
 from hotspotctl.settings import LoadedSettings, Settings, load_settings
+from hotspotctl.sinks.influx import InfluxSink
+from hotspotctl.sinks.spool import Spool
 from hotspotctl.store import Store
 
 
@@ -41,6 +43,14 @@ class Runtime:
     def profiles(self) -> ProfileSet:
         extra = self.settings.snmp.profiles_dir
         return load_profiles([Path(extra)] if extra else [])
+
+    def spool(self) -> Spool:
+        return Spool(self.settings.spool_dir, max_bytes=int(self.settings.spool.max_mb * 1e6),
+                     limit_name="spool.max_mb (HOTSPOTCTL_SPOOL_MAX_MB)")
+
+    def sink(self) -> InfluxSink:
+        """The spool in front of InfluxDB (or the spool alone when influx.url is empty)."""
+        return InfluxSink(self.settings.influx, self.spool())
 
     def load_fleet(self) -> Fleet:
         with self.open_store() as store:

@@ -12,7 +12,7 @@ import asyncio
 import functools
 import socket
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Container, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from hotspotctl.collectors.auth import DEFAULT_AUTH, Credentials, resolve
@@ -38,7 +38,7 @@ from hotspotctl.errors import CollectError, ConfigError
 from hotspotctl.settings import SnmpSettings
 
 _UPTIME_FIELDS = {"sys_uptime": "sys_uptime", "hr_system_uptime": "hr_uptime", "snmp_engine_time": "engine_time"}
-_SLOW_PATH_CONCURRENCY = 64  # pysnmp requests at once (v3, walks)
+_SLOW_PATH_CONCURRENCY = 64  # pysnmp requests at once (v3, walks), for polls and for discovery each
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +174,10 @@ class Poller:
         self.walker = V2cClient(timeout_s=settings.timeout_s, retries=settings.retries,
                                 max_in_flight=settings.max_in_flight, max_oids_per_get=settings.max_oids_per_get,
                                 receive_buffer_bytes=settings.receive_buffer_bytes)
-        self._slow = asyncio.Semaphore(_SLOW_PATH_CONCURRENCY)
+        # pysnmp's share, one for polls and one for discovery: a cycle runs both at once, and dead APs
+        # being discovered (a whole timeout each) must not hold up the polls of the others.
+        self._slow_poll = asyncio.Semaphore(_SLOW_PATH_CONCURRENCY)
+        self._slow_discover = asyncio.Semaphore(_SLOW_PATH_CONCURRENCY)
 
     def __enter__(self) -> Poller:
         return self
@@ -215,8 +218,12 @@ class Poller:
     # -- discovery -------------------------------------------------------------------------
 
     async def discover(self, targets: Sequence[Target], *, progress: Callable[[int], None] | None = None,
-                       ) -> dict[str, Discovery | PollError]:
-        """v2c APs through the walker (cheap, many at once), v3 through pysnmp a few at a time."""
+                       once: Container[str] = frozenset()) -> dict[str, Discovery | PollError]:
+        """v2c APs through the walker (cheap, many at once), v3 through pysnmp a few at a time.
+
+        The APs whose ids are in ``once`` (believed down) are tried once: their requests are not retried.
+        Safe to run while ``poll`` runs: the walker and pysnmp have sockets of their own, not the engine's.
+        """
 
         async def one(target: Target) -> Discovery | PollError:
             try:
@@ -224,12 +231,14 @@ class Poller:
                 if isinstance(address, str):
                     return PollError(target.ap, time.time(), "no_address", address)
                 credentials = self.credentials(target.auth or DEFAULT_AUTH)
+                retries = 0 if target.ap in once else None
                 if credentials.version == "2c":
                     device = self.walker.device(address[0], address[1], credentials.community,
-                                                auth_name=credentials.name)
+                                                auth_name=credentials.name, retries=retries)
                     return await discover(device, self.profiles, pinned=target.profile)
-                async with self._slow:
-                    return await discover(self.device(target, address), self.profiles, pinned=target.profile)
+                async with self._slow_discover:
+                    return await discover(self.device(target, address, retries=retries), self.profiles,
+                                          pinned=target.profile)
             except CollectError as exc:
                 return PollError(target.ap, time.time(), exc.kind, str(exc))
             except ConfigError as exc:
@@ -253,7 +262,7 @@ class Poller:
         # Workers pulling from a shared iterator, not a task per AP: 35,000 coroutines alive at once
         # cost the garbage collector more CPU than the walker itself. v2c: as many APs at once as the
         # walker has requests in flight (a dead AP holds its worker for the whole timeout); pysnmp: its
-        # own few (the _slow semaphore, shared with poll()).
+        # own few (the _slow_discover semaphore).
         fast = [(i, t) for i, t in enumerate(targets) if through_walker(t)]
         slow = [(i, t) for i, t in enumerate(targets) if not through_walker(t)]
         fast_work, slow_work = iter(fast), iter(slow)
@@ -314,7 +323,7 @@ class Poller:
         async def run_slow(i: int, target: Target, plan: PollPlan, address: tuple[str, int], down: bool) -> None:
             started = time.monotonic()
             try:
-                async with self._slow:
+                async with self._slow_poll:
                     device = self.device(target, address, retries=0 if down else None)
                     values: list[Value] = []
                     if plan.oids:

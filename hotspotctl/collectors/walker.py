@@ -7,8 +7,9 @@ fleet; here a request costs the codec's few µs plus the loop's bookkeeping. SNM
 Many coroutines share one non-blocking UDP socket (large receive buffer) on one asyncio loop:
 a dict maps request-ids to the waiting exchange, one timer serves every timeout (a FIFO per
 attempt number is already in expiry order, so no heap is needed), the wait doubles per retry as
-the poll engine's does, and a global cap bounds the requests in flight; the rest wait in a FIFO
-queue, and their clocks only start once sent. A reply to any attempt of an exchange answers it.
+the poll engine's does (a device may be given fewer retries: one try for an AP believed down), and
+a global cap bounds the requests in flight; the rest wait in a FIFO queue, and their clocks only
+start once sent. A reply to any attempt of an exchange answers it.
 A reply from the wrong address, with the wrong community, an unknown request-id, a PDU other
 than Response, or that does not decode is dropped and counted in ``WalkerStats``, never trusted.
 
@@ -92,6 +93,7 @@ class _Exchange:
     device: V2cDevice
     encode: Callable[[int], bytes]  # request-id -> datagram
     on_done: Callable[[Response | CollectError], None]  # called once, from the loop's callbacks
+    retries: int  # the device's: the client's, or fewer for an AP believed down
     attempt: int = 0
     rids: list[int] = field(default_factory=list)
     holds_slot: bool = False
@@ -144,13 +146,22 @@ class V2cClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def device(self, host: str, port: int, community: bytes, *, auth_name: str = "") -> V2cDevice:
-        """A Device for the agent at host:port; ``auth_name`` (the credential set) only labels errors."""
+    def device(self, host: str, port: int, community: bytes, *, auth_name: str = "",
+               retries: int | None = None) -> V2cDevice:
+        """A Device for the agent at host:port; ``auth_name`` (the credential set) only labels errors.
+
+        ``retries``: this device's requests are retried that many times (0: one try, for an AP believed
+        down), at most the client's ``retries``; None, the client's.
+        """
+        if retries is None:
+            retries = self.retries
+        elif not 0 <= retries <= self.retries:
+            raise ValueError(f"retries must be 0..{self.retries} (the client's), not {retries}")
         try:
             ip = socket.getaddrinfo(host, port, socket.AF_INET, socket.SOCK_DGRAM)[0][4][0]
         except (OSError, UnicodeError) as exc:
             raise CollectError(f"{host}:{port}: cannot resolve: {exc}", kind="no_address") from None
-        return V2cDevice(self, (ip, port), bytes(community), auth_name)
+        return V2cDevice(self, (ip, port), bytes(community), auth_name, retries)
 
     def close(self) -> None:
         if self._closed:
@@ -216,7 +227,7 @@ class V2cClient:
 
         The walks' state machine calls this from ``on_done`` itself: no task or future per request.
         """
-        exchange = _Exchange(device, encode, on_done)
+        exchange = _Exchange(device, encode, on_done, device.retries)
         if self._closed:
             self._complete(exchange, CollectError(f"{device.label}: the SNMP client was closed", kind="protocol"))
             return exchange
@@ -317,7 +328,7 @@ class V2cClient:
         for exchange in expired:
             if exchange.done:  # an earlier one's on_done may have closed the client
                 continue
-            if exchange.attempt < self.retries:
+            if exchange.attempt < exchange.retries:
                 exchange.attempt += 1
                 self.stats.retries += 1
                 self._transmit(exchange)
@@ -401,13 +412,15 @@ def _arcs(raw: bytes, start: int) -> tuple[int, ...]:
 class V2cDevice:
     """discovery.Device over a V2cClient: GETs, and GETBULK walks shared by the walks started together."""
 
-    __slots__ = ("_batch", "address", "auth_name", "client", "community")
+    __slots__ = ("_batch", "address", "auth_name", "client", "community", "retries")
 
-    def __init__(self, client: V2cClient, address: tuple[str, int], community: bytes, auth_name: str = "") -> None:
+    def __init__(self, client: V2cClient, address: tuple[str, int], community: bytes, auth_name: str = "",
+                 retries: int | None = None) -> None:
         self.client = client
         self.address = address
         self.community = community
         self.auth_name = auth_name
+        self.retries = client.retries if retries is None else retries
         self._batch: list[_Column] | None = None
 
     @property
@@ -419,7 +432,7 @@ class V2cDevice:
 
     def timeout_error(self, waited: float) -> CollectError:
         client = self.client
-        tries = client.retries + 1
+        tries = self.retries + 1
         auth = f"auth set '{self.auth_name}'" if self.auth_name else "the credential set"
         return CollectError(
             f"{self.label}: no answer after {tries} {'try' if tries == 1 else 'tries'} in {waited:.1f} s "
@@ -650,13 +663,16 @@ def fewer_collections(young: int = 50_000) -> Iterator[None]:
     of them, dozens of times: 40 % of the demo's discovery CPU (35,350 APs: 49 s of CPU, 29 s with
     this). Freeze what exists (``gc.freeze``), collect the young generation every ``young``
     allocations instead of 700, and restore both on exit. Process-wide while it runs: another
-    burst overlapping it only loses the speed-up when the first one ends.
+    burst overlapping it only loses the speed-up when the first one ends. A process that had
+    frozen its heap already (``hotspotctl run`` freezes the fleet) stays frozen afterwards.
     """
     threshold = gc.get_threshold()
+    was_frozen = gc.get_freeze_count() > 0
     gc.freeze()
     gc.set_threshold(max(young, threshold[0]), max(20, threshold[1]), max(20, threshold[2]))
     try:
         yield
     finally:
         gc.set_threshold(*threshold)
-        gc.unfreeze()
+        if not was_frozen:
+            gc.unfreeze()

@@ -1,4 +1,4 @@
-"""One poll cycle over a selection of the fleet: plan, discover what needs it, poll, compute rates, remember.
+"""One poll cycle over a selection of the fleet: plan, discover and poll at once, compute rates, remember.
 
 ``run_cycle`` is what ``hotspotctl poll --once`` runs and what the scheduler will run every
 interval. It always completes: every AP of the plan ends as a RateSample or a PollError,
@@ -8,12 +8,13 @@ the next command) computes rates from this one.
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
-from hotspotctl.collectors.model import Discovery, PollError, Sample
+from hotspotctl.collectors.model import Discovery, PollError, PollResult, Sample
 from hotspotctl.collectors.poller import Poller, Target
 from hotspotctl.collectors.profiles import ProfileSet
 from hotspotctl.evaluate.rates import RateSample, compute_rates
@@ -166,10 +167,19 @@ async def discover_aps(store: Store, aps: Sequence[AccessPoint], settings: SnmpS
     """Discover these APs now and store what was found (in ``memory`` too); failures are returned, not stored."""
     tick = (lambda n: progress("discover", n, len(aps))) if progress else None
     found = await poller.discover([target_for(ap) for ap in aps], progress=tick)
+    remember_discoveries(store, aps, found, memory)
+    return found
+
+
+def remember_discoveries(store: Store, aps: Sequence[AccessPoint], found: Mapping[str, Discovery | PollError],
+                         memory: CycleMemory | None) -> None:
+    """Store the layouts found (and clear their APs' rediscovery flag), in the store and in ``memory``."""
     now = datetime.now(UTC)
     by_id = {ap.id: ap for ap in aps}
     good = {ap_id: StoredDiscovery(by_id[ap_id].mgmt_address or "", memory.intern(result) if memory else result, now)
             for ap_id, result in found.items() if isinstance(result, Discovery)}
+    if not good:
+        return
     with store.write() as conn:
         save_discoveries(conn, good)
         states = load_states(conn, list(good)) if memory is None else {
@@ -181,13 +191,26 @@ async def discover_aps(store: Store, aps: Sequence[AccessPoint], settings: SnmpS
     if memory is not None:
         memory.discoveries.update(good)
         memory.states.update(cleared)
-    return found
 
 
 async def run_cycle(store: Store, aps: Sequence[AccessPoint], settings: SnmpSettings, profiles: ProfileSet,
                     poller: Poller, *, interval_s: float = 60.0, use_backoff: bool = True,
                     progress: Progress | None = None, memory: CycleMemory | None = None) -> CycleReport:
-    """Poll ``aps`` once; discover first those never discovered, moved, stale or flagged."""
+    """Poll ``aps`` once, discovering those never discovered, moved, stale or flagged alongside the polls.
+
+    - An AP waiting out its back-off is not tried (outcome ``backoff``), unless ``use_backoff`` is False.
+    - The APs with a usable layout are polled at once, while the APs that need one are discovered
+      (the walker for v2c, pysnmp for v3: sockets of their own, not the poll engine's). A dead AP's
+      discovery timeouts therefore never delay the known APs' GETs. The APs discovered are then
+      polled in this same cycle, once both are done (the engine runs one batch at a time); an AP
+      whose discovery failed ends the cycle with that failure as its outcome.
+    - One rule for who is tried once: an AP that missed the last cycle (``ApState.failures > 0``),
+      whether its poll or its discovery failed, gets one try without retries (the normal
+      ``snmp.timeout_s``), for its poll or its discovery alike. A failed discovery is a miss like a
+      failed poll, so from the second miss in a row the AP waits 1, 3, 7 ... intervals (at most
+      ``snmp.down_backoff_max_s``) before its next try. A freshly discovered AP has just answered:
+      its poll gets the normal retries.
+    """
     started = time.time()
     cpu = time.process_time()
     report = CycleReport(started_at=started)
@@ -198,34 +221,54 @@ async def run_cycle(store: Store, aps: Sequence[AccessPoint], settings: SnmpSett
     max_age = timedelta(hours=settings.rediscover_hours)
 
     skipped: dict[str, PollError] = {}
+    known: list[AccessPoint] = []
+    to_discover: list[AccessPoint] = []
+    down: set[str] = set()  # missed the last cycle: one try
     for ap in aps:
         state = states.get(ap.id)
-        if use_backoff and state is not None and state.failures > 0 and state.next_attempt_at > started:
-            wait = datetime.fromtimestamp(state.next_attempt_at, UTC).strftime("%H:%M:%S")
-            skipped[ap.id] = PollError(ap.id, started, "backoff",
-                                       f"down for {state.failures} cycles ({state.last_error}); next try at {wait} UTC")
+        if state is not None and state.failures > 0:
+            if use_backoff and state.next_attempt_at > started:
+                wait = datetime.fromtimestamp(state.next_attempt_at, UTC).strftime("%H:%M:%S")
+                skipped[ap.id] = PollError(ap.id, started, "backoff", f"down for {state.failures} cycles "
+                                           f"({state.last_error}); next try at {wait} UTC")
+                continue
+            down.add(ap.id)
+        if _stale(stored.get(ap.id), ap, state, max_age, now_dt):
+            to_discover.append(ap)
+        else:
+            known.append(ap)
 
-    to_discover = [ap for ap in aps if ap.id not in skipped
-                   and _stale(stored.get(ap.id), ap, states.get(ap.id), max_age, now_dt)]
-    discovery_errors: dict[str, PollError] = {}
-    if to_discover:
-        found = await discover_aps(store, to_discover, settings, profiles, poller, progress=progress, memory=memory)
-        for ap_id, result in found.items():
-            if isinstance(result, Discovery):
-                report.discovered += 1
-            else:
-                discovery_errors[ap_id] = result
-                report.discovery_failed += 1
+    tried = len(known) + len(to_discover)
+    poll_tick = (lambda n: progress("poll", n, tried)) if progress else None
+    discover_tick = (lambda n: progress("discover", n, len(to_discover))) if progress else None
 
-    work = []
-    for ap in aps:
-        if ap.id in skipped or ap.id in discovery_errors:
-            continue
-        state = states.get(ap.id)
-        work.append((memory.target(ap), stored[ap.id].discovery, bool(state and state.failures > 0)))
-    tick = (lambda n: progress("poll", n, len(work))) if progress else None
-    results, rediscover = await poller.poll(work, progress=tick)
-    by_ap = {r.ap: r for r in results}
+    async def discover() -> dict[str, Discovery | PollError]:
+        if not to_discover:
+            return {}
+        return await poller.discover([memory.target(ap) for ap in to_discover], progress=discover_tick, once=down)
+
+    try:  # a TaskGroup, so that a bug in one cancels the other rather than leave the engine busy
+        async with asyncio.TaskGroup() as group:
+            discovering = group.create_task(discover())
+            polling = group.create_task(poller.poll(
+                [(memory.target(ap), stored[ap.id].discovery, ap.id in down) for ap in known], progress=poll_tick))
+    except ExceptionGroup as failed:
+        raise failed.exceptions[0] from None
+    found, (results, rediscover) = discovering.result(), polling.result()
+    remember_discoveries(store, to_discover, found, memory)
+    discovery_errors = {ap_id: result for ap_id, result in found.items() if isinstance(result, PollError)}
+    report.discovered = len(found) - len(discovery_errors)
+    report.discovery_failed = len(discovery_errors)
+    if poll_tick is not None and discovery_errors:
+        poll_tick(len(discovery_errors))  # done: their outcome is the discovery's failure
+    fresh = [ap for ap in to_discover if ap.id not in discovery_errors]
+    if fresh:
+        more, more_rediscover = await poller.poll([(memory.target(ap), stored[ap.id].discovery, False)
+                                                   for ap in fresh], progress=poll_tick)
+        results += more
+        rediscover |= more_rediscover
+    by_ap: dict[str, PollResult] = {r.ap: r for r in results}
+    by_ap.update(discovery_errors)
     report.engine = poller.engine.stats.as_dict()
 
     new_states: dict[str, ApState] = {}
@@ -235,7 +278,7 @@ async def run_cycle(store: Store, aps: Sequence[AccessPoint], settings: SnmpSett
         if ap.id in skipped:
             report.outcomes.append(ApOutcome(ap, profile, None, skipped[ap.id]))
             continue
-        result = discovery_errors.get(ap.id) or by_ap[ap.id]
+        result = by_ap[ap.id]
         if isinstance(result, Sample):
             rate, counters = compute_rates(result, state.counters, backhaul_mbps=ap.backhaul_mbps)
             new_states[ap.id] = ApState(counters, 0, result.at, 0.0, None, ap.id in rediscover)

@@ -2,18 +2,24 @@
 
 Jobs (AsyncIOScheduler, one asyncio loop shared with the poller):
 
-- **poll** every ``schedule.interval_s``: one cycle (discovering first whatever needs it), then
+- **poll** every ``schedule.interval_s``: one cycle (discovering alongside whatever needs it), then
   evaluation (the rollup by district and site), line protocol for every AP, and one spool batch.
   ``max_instances=1`` and ``coalesce=True``: a cycle that overruns its interval is never run twice
   at once; the runs it made the scheduler skip are logged and recorded as the next cycle's
   ``missed`` and ``lag_s`` (its start minus the time the oldest skipped run was due).
 - **discover** at ``schedule.discovery_cron``: walks again the APs whose layout is older than
   ``snmp.rediscover_hours``, off the poll cycle's clock.
+- **flush** every ``influx.flush_interval_s``, and right after each cycle, when InfluxDB is
+  configured: replays the spool to InfluxDB oldest first, in a worker thread so that a slow
+  InfluxDB never delays a poll. While InfluxDB stays away it backs off (to 5 minutes).
+
+Every batch goes to the spool first (fsync), then to InfluxDB: see ``sinks/influx.py``.
 
 Every cycle writes its cost (duration, APs ok/timed out/failed/skipped, lag, missed runs, CPU,
 points) to the store's ``poll_cycles`` and as a ``poller_cycle`` point. On SIGTERM or SIGINT no
 new cycle starts; the running one finishes its writes (states in the store, points in the spool)
-within ``schedule.grace_s`` and the process exits 0.
+within ``schedule.grace_s``, one last flush is tried in what is left of it, and the process exits
+0: whatever InfluxDB did not take is in the spool.
 """
 
 from __future__ import annotations
@@ -47,8 +53,8 @@ from hotspotctl.inventory.fleet import CrewZones
 from hotspotctl.inventory.model import AccessPoint
 from hotspotctl.scheduling.cycle import CycleMemory, CycleReport, discover_aps, run_cycle
 from hotspotctl.settings import Settings
+from hotspotctl.sinks.influx import FlushResult, InfluxSink
 from hotspotctl.sinks.lineproto import ApLines, line
-from hotspotctl.sinks.spool import Spool
 from hotspotctl.store import Store
 from hotspotctl.store.polling import record_cycle
 
@@ -82,13 +88,14 @@ class CycleRunner:
     """One cycle end to end: poll, rates, evaluation, line protocol, spool, cost recorded."""
 
     def __init__(self, store: Store, settings: Settings, profiles: ProfileSet, aps: Sequence[AccessPoint],
-                 zones: CrewZones, spool: Spool, poller: Poller) -> None:
+                 zones: CrewZones, sink: InfluxSink, poller: Poller) -> None:
         self.store = store
         self.settings = settings
         self.profiles = profiles
         self.aps = list(aps)
         self.zones = {ap.id: zones.zone_for(ap) for ap in self.aps}
-        self.spool = spool
+        self.sink = sink
+        self.spool = sink.spool
         self.poller = poller
         self.memory = CycleMemory.load(store, self.aps)
         self.lines = ApLines()
@@ -110,15 +117,19 @@ class CycleRunner:
             scheduled_at=scheduled, started_at=started, duration_s=0.0,
             lag_s=max(0.0, started - scheduled) if lag_s is None else lag_s, missed=missed,
             aps=len(report.outcomes), ok=report.ok, timed_out=report.timed_out, failed=report.failed,
-            skipped=report.skipped, discovered=report.discovered, cpu_s=0.0, points=0, sink="spool")
+            skipped=report.skipped, discovered=report.discovered, cpu_s=0.0, points=0,
+            sink="influx" if self.sink.configured else "spool")
         # the cycle's own cost goes into the same batch: everything but the spool write itself
+        waiting = self.spool.status()
         duration = time.time() - started
         cpu = time.process_time() - cpu_started
         lines.append(line("poller_cycle", {}, {
             "duration_s": round(duration, 3), "lag_s": round(record.lag_s, 3), "missed": missed,
             "aps": record.aps, "ok": record.ok, "timed_out": record.timed_out, "failed": record.failed,
-            "skipped": record.skipped, "cpu_s": round(cpu, 3)}, int(started)))
-        self.spool.append(lines)
+            "skipped": record.skipped, "cpu_s": round(cpu, 3), "points": len(lines) + 1,
+            "spool_batches": waiting.batches, "spool_points": waiting.points, "spool_bytes": waiting.bytes},
+            int(started)))
+        self.sink.submit(lines)
         record = replace(record, duration_s=time.time() - started, cpu_s=cpu, points=len(lines))
         with self.store.write() as conn:
             record_cycle(conn, **record.to_json())
@@ -127,20 +138,8 @@ class CycleRunner:
         return record
 
     def encode(self, report: CycleReport, evaluated: Rollup) -> list[str]:
-        """Every AP's lines, and one fleet_rollup line per district."""
-        out: list[str] = []
-        encode, zones = self.lines.encode, self.zones
-        target = self.settings.schedule.target_mbps
-        for o in report.outcomes:
-            at = int(o.rate.at if o.rate is not None else (o.error.at if o.error is not None else report.started_at))
-            encode(out, o.ap, zones[o.ap.id], o.profile, o.rate, o.error.kind if o.error else None, o.rtt_ms, at,
-                   o.ap.target_mbps or target)
-        at_s = int(report.started_at)
-        for district, tally in evaluated.districts.items():
-            out.append(line("fleet_rollup", {"district": district}, {
-                "aps": tally.aps, "up": tally.up, "down": tally.down, "below_target": tally.below_target,
-                "clients": tally.clients, "in_bps": float(tally.in_bps), "out_bps": float(tally.out_bps)}, at_s))
-        return out
+        return encode_cycle(self.lines, report.outcomes, report.started_at, evaluated, self.zones,
+                            self.settings.schedule.target_mbps)
 
     async def rediscover(self) -> int:
         """Walk again every AP whose layout is older than snmp.rediscover_hours; how many were walked."""
@@ -152,6 +151,23 @@ class CycleRunner:
             return 0
         await discover_aps(self.store, stale, self.settings.snmp, self.profiles, self.poller, memory=self.memory)
         return len(stale)
+
+
+def encode_cycle(lines: ApLines, outcomes: Sequence[Any], started_at: float, evaluated: Rollup,
+                 zones: dict[str, str], target_mbps: float) -> list[str]:
+    """A cycle's line protocol: every AP's lines, and one fleet_rollup line per district."""
+    out: list[str] = []
+    encode = lines.encode
+    for o in outcomes:
+        at = int(o.rate.at if o.rate is not None else (o.error.at if o.error is not None else started_at))
+        encode(out, o.ap, zones[o.ap.id], o.profile, o.rate, o.error.kind if o.error else None, o.rtt_ms, at,
+               o.ap.target_mbps or target_mbps)
+    at_s = int(started_at)
+    for district, tally in evaluated.districts.items():
+        out.append(line("fleet_rollup", {"district": district}, {
+            "aps": tally.aps, "up": tally.up, "down": tally.down, "below_target": tally.below_target,
+            "clients": tally.clients, "in_bps": float(tally.in_bps), "out_bps": float(tally.out_bps)}, at_s))
+    return out
 
 
 class Service:
@@ -169,6 +185,8 @@ class Service:
         self._missed: list[float] = []  # scheduled times the scheduler skipped since the last run
         self._stop: asyncio.Event | None = None
         self._current: asyncio.Task[Any] | None = None
+        self._flushing: asyncio.Task[FlushResult] | None = None
+        self.flushes: list[FlushResult] = []
         self.scheduler: AsyncIOScheduler | None = None
         self.stopped_cleanly = True
 
@@ -193,21 +211,64 @@ class Service:
         scheduler.add_job(self._poll_job, IntervalTrigger(seconds=self.interval_s, start_date=now), id="poll",
                           name="poll cycle", max_instances=1, coalesce=True, misfire_grace_time=None,
                           next_run_time=now)
+        sink = self.runner.sink
+        if sink.configured:
+            scheduler.add_job(self._flush_job, IntervalTrigger(seconds=sink.settings.flush_interval_s), id="flush",
+                              name="spool flush", max_instances=1, coalesce=True, misfire_grace_time=None)
         if self.discovery_cron:
             scheduler.add_job(self._discover_job, CronTrigger.from_crontab(self.discovery_cron), id="discover",
                               name="rediscovery", max_instances=1, coalesce=True, misfire_grace_time=None)
         scheduler.start()
-        log.info("scheduler started: %d APs every %g s%s", len(self.runner.aps), self.interval_s,
-                 f"; rediscovery at '{self.discovery_cron}'" if self.discovery_cron else "")
+        log.info("scheduler started: %d APs every %g s%s; metrics to %s", len(self.runner.aps), self.interval_s,
+                 f"; rediscovery at '{self.discovery_cron}'" if self.discovery_cron else "", sink.destination)
         try:
             await self._stop.wait()
         finally:
             # pause, not shut down: APScheduler's shutdown cancels a running coroutine job, and the
             # running cycle must finish its writes first
+            stopping = time.monotonic()
             scheduler.pause()
             await self._finish_running()
+            await self._last_flush(self.grace_s - (time.monotonic() - stopping))
             scheduler.shutdown(wait=False)
         return self.stopped_cleanly
+
+    async def _flush_job(self) -> None:
+        task = self._start_flush()
+        if task is not None:
+            await task
+
+    def _start_flush(self) -> asyncio.Task[FlushResult] | None:
+        """Replay the spool to InfluxDB in a worker thread; one flush at a time, backing off while it is away."""
+        sink = self.runner.sink
+        if self._flushing is not None and not self._flushing.done():
+            return None
+        if not sink.due() or (self._stop is not None and self._stop.is_set()):
+            return None
+        task = self._flushing = asyncio.ensure_future(asyncio.to_thread(sink.flush))
+        task.add_done_callback(lambda t: t.cancelled() or t.exception() or self.flushes.append(t.result()))
+        return task
+
+    async def _last_flush(self, budget_s: float) -> None:
+        """On the way out: wait for a flush in progress, then try once more, both within the grace left."""
+        sink = self.runner.sink
+        if not sink.configured:
+            return
+        deadline = time.monotonic() + max(0.0, budget_s)
+        try:
+            if self._flushing is not None and not self._flushing.done():
+                await asyncio.wait_for(asyncio.shield(self._flushing), max(0.0, deadline - time.monotonic()))
+            if sink.spool.status().batches:
+                sink.retry_now()  # the last chance: no back-off wait
+                result = await asyncio.wait_for(asyncio.to_thread(sink.flush),
+                                                max(0.0, deadline - time.monotonic()))
+                self.flushes.append(result)
+        except TimeoutError:
+            sink.stop_event.set()  # cut the writer's back-off short; unacked batches stay spooled
+            log.warning("the last flush to %s did not finish within the grace period; what it did not write "
+                        "stays in the spool", sink.destination)
+        except Exception as exc:  # the data is in the spool either way: say why, and exit
+            log.error("the last flush failed: %s; the data stays in the spool", exc)
 
     async def _finish_running(self) -> None:
         task = self._current
@@ -255,9 +316,11 @@ class Service:
         record = await self.runner.cycle(scheduled_at=scheduled, missed=missed, lag_s=max(0.0, started - oldest))
         self.records.append(record)
         log.info("cycle %d: %d APs, %d ok, %d timed out, %d failed, %d waiting out back-off; %.2f s, lag %.2f s, "
-                 "CPU %.2f s; %d points to the %s", self.runner.cycles, record.aps, record.ok, record.timed_out,
+                 "CPU %.2f s; %d points spooled%s", self.runner.cycles, record.aps, record.ok, record.timed_out,
                  record.failed, record.skipped, record.duration_s, record.lag_s, record.cpu_s, record.points,
-                 record.sink, extra={"cycle": record.to_json()})
+                 " for InfluxDB" if record.sink == "influx" else "", extra={"cycle": record.to_json()})
+        if self.runner.sink.configured:
+            self._start_flush()  # now, not at the next tick of the flush job
         if record.duration_s > self.interval_s:
             log.warning("cycle %d took %.1f s, longer than the %g s interval: the next run is skipped and "
                         "recorded as lag", self.runner.cycles, record.duration_s, self.interval_s)

@@ -11,6 +11,8 @@ Directory layout (one spool = one directory)::
     .replay.lock    flock: one replay at a time (replay does not block appends)
     .last_seq       high-water mark, written only when the newest batch is acked, so seqs never restart
     .tmp-<pid>-<hex>   an append in flight, or the leftover of a crash: never read, removed on open
+    rejected/       batches InfluxDB refused for good (HTTP 400: bad data), each with a .reason file;
+                    kept, never replayed on their own: ``requeue_rejected()`` puts them back
 
 Format choices, and why:
 
@@ -58,6 +60,7 @@ _APPEND_LOCK = ".append.lock"
 _REPLAY_LOCK = ".replay.lock"
 _LAST_SEQ = ".last_seq"
 _TMP_PREFIX = ".tmp-"
+REJECTED_DIR = "rejected"
 _NAME = re.compile(
     r"^(?P<seq>\d{12,})_(?P<created>\d{8}T\d{6}\.\d{3})Z_(?P<points>\d+)p_(?P<precision>ns|us|ms|s)\.lp(?P<gz>\.gz)?$"
 )
@@ -148,10 +151,12 @@ class SpoolStatus:
     newest: datetime | None
     max_bytes: int
     fraction: float
+    rejected: int = 0  # batches InfluxDB refused for good, kept in rejected/
 
     def to_json(self) -> dict[str, Any]:
         return {
             "directory": str(self.directory),
+            "rejected": self.rejected,
             "batches": self.batches,
             "points": self.points,
             "bytes": self.bytes,
@@ -266,6 +271,46 @@ class Spool:
                 points += batch.points
         return ReplayResult(batches=done, points=points)
 
+    def reject(self, batch: Batch, reason: str) -> Path:
+        """InfluxDB refused this batch for good: move it (and why) to rejected/, out of the replay's way.
+
+        Nothing is deleted: a batch that can never be written must not block the ones behind it, and an
+        operator can read the reason, fix the cause and put it back with ``requeue_rejected()``.
+        """
+        rejected = self.directory / REJECTED_DIR
+        if not rejected.is_dir():
+            rejected.mkdir(exist_ok=True)
+            _fsync_dir(self.directory)
+        (rejected / f"{batch.path.name}.reason").write_text(reason.rstrip() + "\n", encoding="utf-8")
+        target = rejected / batch.path.name
+        os.replace(batch.path, target)
+        _fsync_dir(rejected)
+        _fsync_dir(self.directory)
+        log.error("spool %s: InfluxDB refused batch %d (%d points) for good; kept in %s: %s",
+                  self.directory, batch.seq, batch.points, target, reason)
+        return target
+
+    def rejected(self) -> list[Batch]:
+        """The batches InfluxDB refused, oldest first."""
+        rejected = self.directory / REJECTED_DIR
+        if not rejected.is_dir():
+            return []
+        return list(self._scan(os.listdir(rejected), rejected))
+
+    def requeue_rejected(self) -> int:
+        """Put rejected batches back in the queue, in their original order; how many were moved."""
+        moved = 0
+        with self._lock(_APPEND_LOCK):
+            for batch in self.rejected():
+                os.replace(batch.path, self.directory / batch.path.name)
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(batch.path.with_name(batch.path.name + ".reason"))
+                moved += 1
+            if moved:
+                _fsync_dir(self.directory / REJECTED_DIR)
+                _fsync_dir(self.directory)
+        return moved
+
     def status(self) -> SpoolStatus:
         found = list(self.batches())
         used = sum(b.bytes for b in found)
@@ -278,6 +323,7 @@ class Spool:
             newest=found[-1].created_at if found else None,
             max_bytes=self.max_bytes,
             fraction=used / self.max_bytes,
+            rejected=len(self.rejected()),
         )
 
     # -- internals -------------------------------------------------------------------------------------
@@ -325,10 +371,11 @@ class Spool:
     def _names(self) -> list[str]:
         return [n for n in os.listdir(self.directory) if _NAME.match(n)]
 
-    def _scan(self, names: list[str]) -> Iterator[Batch]:
+    def _scan(self, names: list[str], directory: Path | None = None) -> Iterator[Batch]:
+        folder = self.directory if directory is None else directory
         matches = sorted((m for m in map(_NAME.match, names) if m), key=lambda m: int(m["seq"]))
         for match in matches:
-            path = self.directory / match.string
+            path = folder / match.string
             try:
                 size = path.stat().st_size
             except FileNotFoundError:

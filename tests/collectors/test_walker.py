@@ -694,6 +694,18 @@ def test_fewer_collections_restores_the_collector() -> None:
     assert gc.get_threshold() == before and gc.get_freeze_count() == 0
 
 
+def test_fewer_collections_leaves_a_frozen_service_frozen() -> None:
+    """`hotspotctl run` freezes its fleet; a discovery burst inside a cycle must not thaw it."""
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with fewer_collections():
+            pass
+        assert gc.get_freeze_count() >= frozen > 0
+    finally:
+        gc.unfreeze()
+
+
 _ARC = st.one_of(st.integers(0, 127), st.integers(128, 2**32 - 1))
 _OID = st.builds(lambda first, second, rest: (first, second, *rest), st.integers(0, 1), st.integers(0, 39),
                  st.lists(_ARC, max_size=30))

@@ -1,0 +1,107 @@
+"""hotspotctl spool: what waits on disk for InfluxDB, and sending it there."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from hotspotctl.cli import output
+from hotspotctl.cli.output import ReportFormat
+from hotspotctl.cli.runtime import ReportFormatOption, runtime
+from hotspotctl.errors import ConfigError, ExitCode
+from hotspotctl.sinks.spool import SpoolStatus
+
+app = typer.Typer(help="The on-disk spool of metrics waiting for InfluxDB.", no_args_is_help=True)
+
+
+def _when(status: SpoolStatus, which: str) -> str:
+    moment = getattr(status, which)
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment else "-"
+
+
+def _show(status: SpoolStatus, destination: str) -> None:
+    rows = [("directory", str(status.directory)), ("InfluxDB", destination),
+            ("batches", status.batches), ("points", status.points),
+            ("size", f"{status.bytes / 1e6:.2f} MB of {status.max_bytes / 1e6:.0f} MB ({status.fraction:.1%})"),
+            ("oldest", _when(status, "oldest")), ("newest", _when(status, "newest")),
+            ("rejected", status.rejected)]
+    output.print_table(("", "value"), rows)
+
+
+@app.command("status")
+def status(ctx: typer.Context, fmt: ReportFormatOption = ReportFormat.TABLE) -> ExitCode:
+    """How much waits in the spool: batches, points, size, oldest and newest, rejected.
+
+    Rejected batches are ones InfluxDB refused for good (HTTP 400: bad data); they are kept in
+    the spool's rejected/ folder with the reason beside each, and `spool flush --requeue`
+    sends them again once the cause is fixed.
+
+    Examples:
+
+      hotspotctl spool status
+
+      hotspotctl spool status --format json | jq .points
+    """
+    rt = runtime(ctx)
+    sink = rt.sink()
+    try:
+        current = sink.spool.status()
+        if fmt == ReportFormat.JSON:
+            output.print_json({**current.to_json(), "influxdb": sink.settings.target if sink.configured else None})
+        else:
+            _show(current, sink.settings.target if sink.configured else "none (influx.url is empty): metrics stay here")
+    finally:
+        sink.close()
+    return ExitCode.OK
+
+
+@app.command("flush")
+def flush(
+    ctx: typer.Context,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, show_default=False,
+                                              help="send at most this many batches (default: all)")] = None,
+    requeue: Annotated[bool, typer.Option("--requeue", help="first put rejected batches back in the queue")] = False,
+    fmt: ReportFormatOption = ReportFormat.TABLE,
+) -> ExitCode:
+    """Send what waits in the spool to InfluxDB now, oldest first; each batch is deleted once written.
+
+    Needs InfluxDB configured (HOTSPOTCTL_INFLUX_URL and the v2 or v1 settings). A running
+    `hotspotctl run` flushes by itself every influx.flush_interval_s; this is for a spool left
+    behind (InfluxDB was away, or none was configured when the metrics were collected).
+    Exit 5 when InfluxDB is unreachable or refuses: the spool keeps everything.
+
+    Examples:
+
+      HOTSPOTCTL_INFLUX_URL=http://127.0.0.1:8086 HOTSPOTCTL_INFLUX_API=v1 hotspotctl spool flush
+
+      hotspotctl spool flush --limit 10 --format json
+    """
+    rt = runtime(ctx)
+    sink = rt.sink()
+    try:
+        if not sink.configured:
+            raise ConfigError("no InfluxDB configured, so there is nowhere to flush to: set influx.url "
+                              "(HOTSPOTCTL_INFLUX_URL) and, for InfluxDB 2.x/3.x, HOTSPOTCTL_INFLUX_ORG, _BUCKET and "
+                              "_TOKEN; for 1.x, HOTSPOTCTL_INFLUX_API=v1 and HOTSPOTCTL_INFLUX_DATABASE")
+        requeued = sink.spool.requeue_rejected() if requeue else 0
+        result = sink.flush(limit=limit)
+    finally:
+        sink.close()
+    waiting = result.waiting
+    if fmt == ReportFormat.JSON:
+        output.print_json({**result.to_json(), "requeued": requeued, "destination": sink.destination})
+    else:
+        if requeued:
+            output.message(f"put {requeued} rejected batches back in the queue")
+        output.message(f"sent {result.batches} batches ({result.points} points) to {sink.destination} "
+                       f"in {result.seconds:.2f} s")
+        if result.rejected:
+            output.message(f"{result.rejected} batches were refused for good and moved to "
+                           f"{sink.spool.directory / 'rejected'} (the .reason files say why)")
+        if waiting is not None and waiting.batches:
+            output.message(f"{waiting.batches} batches ({waiting.points} points) still wait in {waiting.directory}")
+    if not result.ok:
+        output.message(f"error: {result.error}")
+        return ExitCode.SINK_UNAVAILABLE
+    return ExitCode.OK
