@@ -77,19 +77,35 @@ def line(measurement: str, tags: Mapping[str, str | None], fields: Mapping[str, 
 class ApLines:
     """The two lines per AP per cycle; an AP's tag set is built once and cached."""
 
-    __slots__ = ("_tags",)
+    __slots__ = ("_escaped", "_tags")
 
     def __init__(self) -> None:
         self._tags: dict[tuple[str, str | None], str] = {}
+        self._escaped: dict[str, str] = {}  # districts, programmes, zones, profiles repeat: escape each once
 
     def tags(self, ap: Any, zone: str, profile: str | None) -> str:
         key = (ap.id, profile)
         cached = self._tags.get(key)
         if cached is None:
-            cached = self._tags[key] = tag_set({
-                "ap": ap.id, "site": ap.site_id, "district": ap.district, "program": ap.program, "crew_zone": zone,
-                "geohash": geohash(ap.lat, ap.lon)[:GEOHASH_CHARS], "profile": profile})
+            cached = self._tags[key] = self._tag_set(ap, zone, profile)
         return cached
+
+    def _tag_set(self, ap: Any, zone: str, profile: str | None) -> str:
+        """``tag_set`` of the AP's tags, written out in key order (InfluxDB's): the first cycle builds 35,000."""
+        escaped = self._escaped
+
+        def shared(value: str | None) -> str | None:
+            if not value:
+                return None
+            found = escaped.get(value)
+            if found is None:
+                found = escaped[value] = escape_tag(value)
+            return found
+
+        pairs = (("ap", escape_tag(ap.id)), ("crew_zone", shared(zone)), ("district", shared(ap.district)),
+                 ("geohash", geohash(ap.lat, ap.lon)[:GEOHASH_CHARS]), ("profile", shared(profile)),
+                 ("program", shared(ap.program)), ("site", escape_tag(ap.site_id) if ap.site_id else None))
+        return "".join(f",{k}={v}" for k, v in pairs if v)
 
     def encode(self, out: list[str], ap: Any, zone: str, profile: str | None, rate: Any, error_kind: str | None,
                rtt_ms: float | None, at_s: int, target_mbps: float) -> None:

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from hotspotctl.evaluate.rates import RateSample
 from hotspotctl.inventory.model import AccessPoint
-from hotspotctl.sinks.lineproto import ApLines, escape_tag, field_set, line
+from hotspotctl.inventory.sites import geohash
+from hotspotctl.sinks.lineproto import ApLines, escape_tag, field_set, line, tag_set
 
 AP = AccessPoint(id="MC-0042", lat=19.4326, lon=-99.1332, program="Escuelas", district="Benito Juarez",
                  site_id="s-19.43260,-99.13320")
@@ -55,3 +59,15 @@ def test_device_and_file_strings_cannot_break_a_line() -> None:
     assert field_set({"s": 'say "hi"\\\n', "n": None, "b": True, "f": 0.1}) == 's="say \\"hi\\"\\\\ ",b=1i,f=0.1'
     assert line("fleet_rollup", {"district": "Gustavo A. Madero", "empty": ""}, {"aps": 3}, 9) == (
         "fleet_rollup,district=Gustavo\\ A.\\ Madero aps=3i 9")
+
+
+_TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
+
+
+@given(ap_id=_TEXT.filter(bool), district=_TEXT, program=_TEXT, zone=_TEXT, profile=_TEXT, site=_TEXT)
+def test_the_cached_tag_set_is_the_generic_one(ap_id: str, district: str, program: str, zone: str, profile: str,
+                                               site: str) -> None:
+    ap = AccessPoint(id=ap_id, lat=19.4, lon=-99.1, program=program, district=district, site_id=site)
+    expected = tag_set({"ap": ap_id, "site": site, "district": district, "program": program, "crew_zone": zone,
+                        "geohash": geohash(19.4, -99.1)[:9], "profile": profile})
+    assert ApLines().tags(ap, zone, profile) == expected
