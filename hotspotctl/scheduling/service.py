@@ -246,8 +246,23 @@ class Service:
         if not sink.due() or (self._stop is not None and self._stop.is_set()):
             return None
         task = self._flushing = asyncio.ensure_future(asyncio.to_thread(sink.flush))
-        task.add_done_callback(lambda t: t.cancelled() or t.exception() or self.flushes.append(t.result()))
+        task.add_done_callback(self._flushed)
         return task
+
+    def _flushed(self, task: asyncio.Task[FlushResult]) -> None:
+        if task.cancelled():
+            return
+        if task.exception() is not None:
+            log.error("flush to %s failed: %s; the data stays in the spool", self.runner.sink.destination,
+                      task.exception())
+            return
+        result = task.result()
+        self.flushes.append(result)
+        if not result.ok and result.waiting is not None:
+            stopping = self._stop is not None and self._stop.is_set()
+            log.warning("%s; %d points in %d batches wait in the spool %s%s", result.error, result.waiting.points,
+                        result.waiting.batches, result.waiting.directory,
+                        "" if stopping else f"; next try in {self.runner.sink.next_try_in():.0f} s")
 
     async def _last_flush(self, budget_s: float) -> None:
         """On the way out: wait for a flush in progress, then try once more, both within the grace left."""
@@ -263,6 +278,8 @@ class Service:
                 result = await asyncio.wait_for(asyncio.to_thread(sink.flush),
                                                 max(0.0, deadline - time.monotonic()))
                 self.flushes.append(result)
+                if not result.ok:
+                    log.warning("last flush: %s", result.error)
         except TimeoutError:
             sink.stop_event.set()  # cut the writer's back-off short; unacked batches stay spooled
             log.warning("the last flush to %s did not finish within the grace period; what it did not write "

@@ -361,9 +361,10 @@ class InfluxSink:
         if after is not None:
             wait = max(wait, after)
         self._next_try = time.monotonic() + wait
-        status = self.spool.status()
-        log.warning("%s; %d points in %d batches wait in the spool %s; next try in %.0f s",
-                    error, status.points, status.batches, self.spool.directory, wait)
+
+    def next_try_in(self) -> float:
+        """Seconds until a scheduled flush tries again (0 when it may try now)."""
+        return max(0.0, self._next_try - time.monotonic())
 
     def close(self) -> None:
         self.stop_event.set()
