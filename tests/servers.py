@@ -15,6 +15,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -352,3 +353,45 @@ class VictoriaMetricsServer(_HttpServer):
         query = urllib.parse.urlencode({"match[]": match})
         with urllib.request.urlopen(f"{self.url}/api/v1/export?{query}", timeout=30) as answer:
             return [json.loads(line) for line in answer.read().decode().splitlines() if line.strip()]
+
+
+class ScriptedHttpServer:
+    """An HTTP server in a thread on loopback: answers each POST with the next (status, headers, body) of
+    ``script``, then with ``default``; keeps every request (path, lower-cased headers, body, monotonic time)."""
+
+    def __init__(self, *script: tuple[int, dict[str, str], bytes], default: tuple[int, dict[str, str], bytes] = (
+            204, {}, b"")) -> None:
+        import http.server
+        import threading
+
+        self.script = list(script)
+        self.default = default
+        self.requests: list[dict[str, Any]] = []
+        owner = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                owner.requests.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()},
+                                       "body": body, "at": time.monotonic()})
+                status, headers, answer = owner.script.pop(0) if owner.script else owner.default
+                self.send_response(status)
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

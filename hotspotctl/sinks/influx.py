@@ -107,6 +107,15 @@ def _message(body: bytes | str | None) -> str:
     return " ".join(text.split())[:300]
 
 
+def _statement_error(body: bytes) -> str | None:
+    """The error of an InfluxQL answer ({"results": [{"error": ...}]}), or None."""
+    try:
+        results = json.loads(body).get("results") or [{}]
+    except (ValueError, AttributeError):
+        return "not an InfluxQL answer"
+    return results[0].get("error")
+
+
 class _Retrying:
     """The retry loop both writers share; ``stop`` (set on shutdown) cuts a back-off short."""
 
@@ -189,7 +198,7 @@ class V1Writer:
         answer = _transport(lambda: self.http.request("POST", f"{self.base}/query", body=urlencode({"q": q}),
                                                       headers={**self.headers, "Content-Type":
                                                                "application/x-www-form-urlencoded"}), self.target)
-        self._created = answer.status == 200 and "error" not in _message(answer.data).lower()[:6]
+        self._created = answer.status == 200 and not _statement_error(answer.data)
         if self._created:
             log.warning("%s: created database %r (influx.create_database)", self.target, self.settings.database)
         return self._created

@@ -7,10 +7,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import gzip
-import http.server
 import json
 import logging
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +23,7 @@ from hotspotctl.settings import InfluxSettings
 from hotspotctl.sinks.influx import BatchRefused, InfluxSink, SinkUnavailable, V1Writer, V2Writer, retry_after
 from hotspotctl.sinks.spool import Spool
 from tests.city import APS, City
-from tests.servers import InfluxServer, VictoriaMetricsServer, free_port
+from tests.servers import InfluxServer, ScriptedHttpServer, VictoriaMetricsServer, free_port
 
 CYCLES = 3
 
@@ -197,53 +195,17 @@ def test_spool_flush_without_influxdb_configured_says_what_to_set(cli: Any) -> N
 
 # -- what each HTTP answer means (a scripted server on loopback) -----------------------------------
 
-
-class Scripted(http.server.ThreadingHTTPServer):
-    """Answers each POST with the next (status, headers, body) of ``script``; records every request."""
-
-    def __init__(self, script: list[tuple[int, dict[str, str], bytes]]) -> None:
-        self.script = list(script)
-        self.requests: list[dict[str, Any]] = []
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.thread = threading.Thread(target=self.serve_forever, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-
-class _Handler(http.server.BaseHTTPRequestHandler):
-    server: Scripted
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        self.server.requests.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body,
-                                     "at": time.monotonic()})
-        status, headers, answer = self.server.script.pop(0) if self.server.script else (204, {}, b"")
-        self.send_response(status)
-        for key, value in headers.items():
-            self.send_header(key, value)
-        self.send_header("Content-Length", str(len(answer)))
-        self.end_headers()
-        self.wfile.write(answer)
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture
 def scripted() -> Iterator[Any]:
-    servers: list[Scripted] = []
+    servers: list[ScriptedHttpServer] = []
 
-    def start(*script: tuple[int, dict[str, str], bytes]) -> Scripted:
-        servers.append(Scripted(list(script)))
+    def start(*script: tuple[int, dict[str, str], bytes]) -> ScriptedHttpServer:
+        servers.append(ScriptedHttpServer(*script))
         return servers[-1]
 
     yield start
     for server in servers:
-        server.shutdown()
-        server.server_close()
+        server.stop()
 
 
 LINES = b"ap_status,ap=A up=1i 1700000000\nap_status,ap=B up=0i 1700000000\n"
@@ -351,3 +313,20 @@ def test_retry_after_reads_seconds_and_http_dates() -> None:
     assert retry_after(None) is None and retry_after("soon") is None
     future = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(time.time() + 30))
     assert 28 <= (retry_after(future) or 0) <= 31
+
+
+def test_a_missing_1x_database_is_created_once_then_written(scripted: Any) -> None:
+    server = scripted((404, {}, b'{"error":"database not found: \\"wifi\\""}'),
+                      (200, {}, b'{"results":[{"statement_id":0}]}'), (204, {}, b""))
+    V1Writer(InfluxSettings(url=server.url, api="v1", database="wifi")).write(LINES, "s")
+    assert [r["path"] for r in server.requests] == ["/write?db=wifi&precision=s", "/query",
+                                                    "/write?db=wifi&precision=s"]
+    assert server.requests[1]["body"] == b"q=CREATE+DATABASE+%22wifi%22"
+
+
+def test_a_refused_create_database_leaves_the_batch_and_says_so(scripted: Any) -> None:
+    server = scripted((404, {}, b'{"error":"database not found: \\"wifi\\""}'),
+                      (200, {}, b'{"results":[{"statement_id":0,"error":"requires admin privilege"}]}'))
+    with pytest.raises(SinkUnavailable, match="database 'wifi' does not exist"):
+        V1Writer(InfluxSettings(url=server.url, api="v1", database="wifi")).write(LINES, "s")
+    assert len(server.requests) == 2
