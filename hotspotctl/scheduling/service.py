@@ -274,7 +274,6 @@ class Service:
             if self._flushing is not None and not self._flushing.done():
                 await asyncio.wait_for(asyncio.shield(self._flushing), max(0.0, deadline - time.monotonic()))
             if sink.spool.status().batches:
-                sink.retry_now()  # the last chance: no back-off wait
                 result = await asyncio.wait_for(asyncio.to_thread(sink.flush),
                                                 max(0.0, deadline - time.monotonic()))
                 self.flushes.append(result)

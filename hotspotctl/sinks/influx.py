@@ -322,12 +322,11 @@ class InfluxSink:
         """Whether a scheduled flush should try now (it backs off while InfluxDB stays away)."""
         return self.writer is not None and time.monotonic() >= self._next_try
 
-    def retry_now(self) -> None:
-        """Forget the back-off: the next scheduled flush tries at once."""
-        self._next_try = 0.0
-
     def flush(self, *, limit: int | None = None) -> FlushResult:
-        """Deliver spooled batches oldest first until the spool is empty, InfluxDB fails, or ``limit``."""
+        """Deliver spooled batches oldest first until the spool is empty, InfluxDB fails, or ``limit``.
+
+        It always tries: the back-off only gates the scheduler's calls (``due``).
+        """
         started = time.monotonic()
         if self.writer is None:
             return FlushResult(0, 0, 0.0, error="no InfluxDB configured (influx.url)", waiting=self.spool.status())
