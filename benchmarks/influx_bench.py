@@ -207,13 +207,14 @@ def run(root: Path, args: argparse.Namespace) -> dict[str, Any]:
     gc.collect()
     gc.freeze()
 
+    targets = {ap.id: ap.target_mbps or 200.0 for ap in aps}
     lines = ApLines()
     encoded: list[list[str]] = []
     times = []
     for n, done in enumerate(cycles):
         evaluated = rollup(done, default_target_mbps=200.0)
         started = time.perf_counter()
-        encoded.append(encode_cycle(lines, done, T0 + 60 * n, evaluated, zones, 200.0))
+        encoded.append(encode_cycle(lines, done, T0 + 60 * n, evaluated, zones, targets))
         times.append(time.perf_counter() - started)
     points = len(encoded[0])
     point_s = point_baseline(cycles[-1], zones, T0)

@@ -97,6 +97,17 @@ class CrewZoneSettings:
         factory=dict, help="district -> crew zone; a district not listed is its own zone")
     sites: dict[str, str] = _setting(
         factory=dict, help="site id -> crew zone; wins over the district's zone")
+    depots: dict[str, tuple[float, ...]] = _setting(
+        factory=dict, check=lambda value: _check_depots(value),
+        help="crew zone -> [lat, lon] of the depot its crew leaves from; a zone without one starts its "
+             "route at the centroid of its stops")
+
+
+def _check_depots(value: dict[str, tuple[float, ...]]) -> str | None:
+    for zone, point in value.items():
+        if len(point) != 2 or not (-90 <= point[0] <= 90 and -180 <= point[1] <= 180):
+            return f"{zone}: expected [lat, lon] in degrees, got {list(point)}"
+    return None
 
 
 def _positive(value: float) -> str | None:
@@ -201,8 +212,50 @@ class ScheduleSettings:
              "empty = only when needed (new, moved or changed APs are discovered by the next cycle anyway)")
     grace_s: float = _setting(30.0, check=_positive,
                               help="on SIGTERM/SIGINT, how long the running cycle may take to finish its writes")
+    crews_cron: str = _setting(
+        "0 7 * * *", check=_check_cron,
+        help="crontab time (local) at which `hotspotctl run` sends every zone's crew list through crews.send_via; "
+             "empty = never on a clock")
+
+
+def _positive_values(value: dict[str, float]) -> str | None:
+    bad = [name for name, number in value.items() if not number > 0]
+    return f"{bad[0]}: must be more than 0" if bad else None
+
+
+def _share(value: float) -> str | None:
+    return None if 0 < value <= 1 else "must be more than 0 and at most 1"
+
+
+@dataclass(frozen=True)
+class EvaluateSettings:
+    """How a cycle's figures become statuses and causes (see the README's "Statuses and causes")."""
+
     target_mbps: float = _setting(200.0, check=_positive,
-                                  help="per-user bandwidth target; an AP's own target_mbps wins")
+                                  help="per-user bandwidth target; target_by_program, then an AP's own "
+                                       "target_mbps, win")
+    target_by_program: dict[str, float] = _setting(
+        factory=dict, check=_positive_values, help="programme -> per-user target in Mb/s")
+    down_after: int = _setting(2, check=_positive, help="an AP is DOWN after this many missed cycles in a row")
+    up_after: int = _setting(2, check=_positive, help="a DOWN AP is up again after this many answered cycles in "
+                                                      "a row; an outage closes when its APs are")
+    below_cycles: int = _setting(3, check=_positive,
+                                 help="below target: per_user_mbps under the target in this many...")
+    below_window: int = _setting(4, check=_positive, help="...of the last this many cycles that measured it")
+    expected_link_mbps: float = _setting(
+        1000.0, check=_positive,
+        help="the uplink speed an AP should negotiate; slower is 'uplink degraded' (an AP's backhaul_mbps, "
+             "when lower, is what it is provisioned for)")
+    expected_link_by_program: dict[str, float] = _setting(
+        factory=dict, check=_positive_values, help="programme -> expected uplink speed in Mb/s")
+    site_offline_share: float = _setting(
+        0.8, check=_share, help="a site is offline (one outage, not one per AP) when this share of its APs is down")
+    site_offline_min_aps: int = _setting(2, check=_positive,
+                                         help="...and it has at least this many APs (a lone AP down is 'offline')")
+    reboot_loop_count: int = _setting(3, check=_positive, help="reboot loop: this many reboots...")
+    reboot_loop_hours: float = _setting(24.0, check=_positive, help="...within this many hours")
+    flap_changes: int = _setting(4, check=_positive, help="flapping: this many up/down changes...")
+    flap_minutes: float = _setting(60.0, check=_positive, help="...within this many minutes")
 
 
 @dataclass(frozen=True)
@@ -266,6 +319,71 @@ class InfluxSettings:
         return f"InfluxDB {mask_url(self.url)} ({'database' if self.api == 'v1' else 'bucket'} {where})"
 
 
+CREW_CHANNELS = ("email", "webhook", "open311")
+
+
+def _check_channels(value: tuple[str, ...]) -> str | None:
+    bad = [name for name in value if name not in CREW_CHANNELS]
+    return f"{bad[0]!r} is not one of {', '.join(CREW_CHANNELS)}" if bad else None
+
+
+@dataclass(frozen=True)
+class EmailSettings:
+    """SMTP for crew lists: one message per zone, the list as HTML with the CSV attached."""
+
+    host: str = _setting("", help="SMTP server; empty = no email")
+    port: int = _setting(587, check=_positive, help="SMTP port (587 submission with STARTTLS; 465 with ssl)")
+    starttls: bool = _setting(True, help="upgrade the connection with STARTTLS before logging in")
+    ssl: bool = _setting(False, help="TLS from the first byte (port 465) instead of STARTTLS")
+    ca_file: str = _setting("", help="CA bundle to verify the server with; empty = the system's")
+    username: str = _setting("", help="SMTP login; empty = no login")
+    password: str = _setting("", secret="value", help="SMTP password (set HOTSPOTCTL_CREWS_EMAIL_PASSWORD)")
+    sender: str = _setting("hotspotctl@localhost", help="From: address")
+    to: tuple[str, ...] = _setting((), help="recipients of every zone's list (comma-separated in the environment)")
+    zones: dict[str, str] = _setting(factory=dict, help="crew zone -> its crew's addresses (comma-separated)")
+    timeout_s: float = _setting(30.0, check=_positive, help="SMTP timeout")
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    url: str = _setting("", check=_check_url, help="POST each zone's list as JSON here; empty = no webhook")
+    token: str = _setting("", secret="value",
+                          help="sent as 'Authorization: Bearer <token>' (set HOTSPOTCTL_CREWS_WEBHOOK_TOKEN)")
+    timeout_s: float = _setting(10.0, check=_positive, help="one request's timeout")
+    max_retries: int = _setting(3, check=_non_negative, help="retries on 429/5xx or a timeout, with back-off")
+
+
+@dataclass(frozen=True)
+class Open311Settings:
+    """An Open311 GeoReport v2 endpoint: one service request per new stop, filed once."""
+
+    url: str = _setting("", check=_check_url,
+                        help="the endpoint's base URL (requests.json is POSTed under it); empty = no Open311")
+    api_key: str = _setting("", secret="value", help="the endpoint's API key (set HOTSPOTCTL_CREWS_OPEN311_API_KEY)")
+    service_code: str = _setting("", help="service_code of the service the requests are filed under")
+    jurisdiction_id: str = _setting("", help="jurisdiction_id, for endpoints that serve several")
+    attributes: dict[str, str] = _setting(
+        factory=dict, help="attribute[CODE] -> value, sent with every request; {cause}, {zone}, {site}, "
+                           "{aps_affected} and {priority} are filled in")
+    timeout_s: float = _setting(15.0, check=_positive, help="one request's timeout")
+    max_retries: int = _setting(3, check=_non_negative, help="retries on 429/5xx or a timeout, with back-off")
+
+
+@dataclass(frozen=True)
+class CrewSettings:
+    max_stops: int = _setting(25, check=_non_negative,
+                              help="stops on one zone's list, the most urgent first (0 = all); the rest wait "
+                                   "for the next list")
+    send_via: tuple[str, ...] = _setting(
+        (), check=_check_channels,
+        help="channels `hotspotctl run` sends crew lists through: email, webhook, open311 (comma-separated)")
+    send_on_site_outage: bool = _setting(
+        True, help="`hotspotctl run` also sends a zone's list as soon as one of its sites goes offline")
+    email: EmailSettings = _setting(factory=EmailSettings, help="SMTP delivery")
+    webhook: WebhookSettings = _setting(factory=WebhookSettings, help="webhook delivery")
+    open311: Open311Settings = _setting(factory=Open311Settings, help="Open311 GeoReport v2 delivery")
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = _setting(
@@ -278,6 +396,8 @@ class Settings:
     crew_zones: CrewZoneSettings = _setting(factory=CrewZoneSettings, help="who goes where")
     snmp: SnmpSettings = _setting(factory=SnmpSettings, help="SNMP polling and credentials")
     schedule: ScheduleSettings = _setting(factory=ScheduleSettings, help="what `hotspotctl run` does when")
+    evaluate: EvaluateSettings = _setting(factory=EvaluateSettings, help="statuses, causes and the target")
+    crews: CrewSettings = _setting(factory=CrewSettings, help="crew lists and where they are sent")
     spool: SpoolSettings = _setting(factory=SpoolSettings, help="the on-disk spool of metrics")
     influx: InfluxSettings = _setting(factory=InfluxSettings, help="InfluxDB, where metrics go")
 
@@ -428,10 +548,18 @@ def _coerce(raw: Any, kind: Any, from_text: bool) -> Any:
         item = typing.get_args(kind)[1]
         if dataclasses.is_dataclass(item):
             return {str(name): _table(value, item, str(name)) for name, value in raw.items()}
-        bad = [k for k, v in raw.items() if not isinstance(v, str)]
-        if bad:
-            raise TypeError(f"{bad[0]}: expected a string")
-        return dict(raw)
+        if item is str:
+            bad = [k for k, v in raw.items() if not isinstance(v, str)]
+            if bad:
+                raise TypeError(f"{bad[0]}: expected a string")
+            return dict(raw)
+        values = {}
+        for name, value in raw.items():
+            try:
+                values[str(name)] = _coerce(value, item, from_text=False)
+            except (TypeError, ValueError) as exc:
+                raise type(exc)(f"{name}: {exc}") from None
+        return values
     if kind is bool:
         if from_text:
             lowered = raw.strip().lower()

@@ -17,6 +17,7 @@ import typer
 from hotspotctl import __version__
 from hotspotctl.cli import ap as ap_cli
 from hotspotctl.cli import config as config_cli
+from hotspotctl.cli import crews as crews_cli
 from hotspotctl.cli import grafana as grafana_cli
 from hotspotctl.cli import inventory as inventory_cli
 from hotspotctl.cli import poll as poll_cli
@@ -44,6 +45,7 @@ app.add_typer(profiles_cli.app, name="profiles")
 app.add_typer(config_cli.app, name="config")
 app.add_typer(spool_cli.app, name="spool")
 app.add_typer(grafana_cli.app, name="grafana")
+app.add_typer(crews_cli.app, name="crews")
 app.command("discover")(poll_cli.discover)
 app.command("poll")(poll_cli.poll)
 app.command("run")(run_cli.run)

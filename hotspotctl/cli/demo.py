@@ -157,7 +157,7 @@ def _report(service: Service, sink: InfluxSink, sim_stats: dict[str, float], rt:
     f = evaluated.fleet
     rows.append(["all", f.aps, f.up, f.down, f.below_target, f.meeting_target, f.clients,
                  round((f.in_bps + f.out_bps) / 1e6, 1)])
-    target = rt.settings.schedule.target_mbps
+    target = rt.settings.evaluate.target_mbps
     output.print_table(["district", "aps", "up", "down", f"below {target:g} Mb/s", "meeting", "clients",
                         "traffic Mb/s"], rows, title="The fleet by district (last cycle)")
     worst = [[site, sites[site].name if site in sites else "", sites[site].district if site in sites else "",

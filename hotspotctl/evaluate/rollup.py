@@ -8,7 +8,7 @@ target (the AP's own ``target_mbps``, else the fleet's). An AP with no per-user 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,13 +63,18 @@ def below_target(per_user_mbps: float | None, target_mbps: float) -> bool | None
     return None if per_user_mbps is None else per_user_mbps < target_mbps
 
 
-def rollup(outcomes: Iterable[Any], *, default_target_mbps: float = DEFAULT_TARGET_MBPS) -> Rollup:
-    """Tally outcomes (objects with ``.ap``, ``.rate``, ``.ok``) by fleet, district and site."""
+def rollup(outcomes: Iterable[Any], *, targets: Mapping[str, float] | None = None,
+           default_target_mbps: float = DEFAULT_TARGET_MBPS) -> Rollup:
+    """Tally outcomes (objects with ``.ap``, ``.rate``, ``.ok``) by fleet, district and site.
+
+    ``targets`` gives each AP's target (evaluate.status.Limits); without it, the AP's own
+    target_mbps, else ``default_target_mbps``.
+    """
     result = Rollup()
     for outcome in outcomes:
         ap, rate = outcome.ap, outcome.rate
         up = outcome.ok and rate is not None
-        target = ap.target_mbps or default_target_mbps
+        target = targets[ap.id] if targets is not None else ap.target_mbps or default_target_mbps
         below = below_target(rate.per_user_mbps, target) if up else None
         args = (up, below, rate.clients if up else None, rate.in_bps if up else None, rate.out_bps if up else None)
         result.fleet.add(*args)

@@ -28,7 +28,7 @@ import asyncio
 import gc
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -52,6 +52,7 @@ from hotspotctl.evaluate.rollup import Rollup, rollup
 from hotspotctl.inventory.fleet import CrewZones
 from hotspotctl.inventory.model import AccessPoint
 from hotspotctl.scheduling.cycle import CycleMemory, CycleReport, discover_aps, run_cycle
+from hotspotctl.scheduling.evaluation import CycleEvaluation, Evaluator
 from hotspotctl.settings import Settings
 from hotspotctl.sinks.influx import FlushResult, InfluxSink
 from hotspotctl.sinks.lineproto import ApLines, line
@@ -98,9 +99,12 @@ class CycleRunner:
         self.spool = sink.spool
         self.poller = poller
         self.memory = CycleMemory.load(store, self.aps)
+        self.evaluator = Evaluator(store, settings.evaluate, self.aps, zones)
+        self.targets = {ap_id: limits.target_mbps for ap_id, limits in self.evaluator.limits.items()}
         self.lines = ApLines()
         self.last_report: CycleReport | None = None
         self.last_rollup: Rollup | None = None
+        self.last_evaluation: CycleEvaluation | None = None
         self.cycles = 0
 
     async def cycle(self, *, scheduled_at: float | None = None, missed: int = 0, lag_s: float | None = None,
@@ -110,7 +114,8 @@ class CycleRunner:
         report = await run_cycle(self.store, self.aps, self.settings.snmp, self.profiles, self.poller,
                                  interval_s=self.settings.schedule.interval_s, progress=progress,
                                  memory=self.memory)
-        evaluated = rollup(report.outcomes, default_target_mbps=self.settings.schedule.target_mbps)
+        evaluation = self.evaluator.evaluate(report.outcomes, report.started_at)
+        evaluated = rollup(report.outcomes, targets=self.targets)
         lines = self.encode(report, evaluated)
         scheduled = started if scheduled_at is None else scheduled_at
         record = CycleRecord(
@@ -127,19 +132,20 @@ class CycleRunner:
             "duration_s": round(duration, 3), "lag_s": round(record.lag_s, 3), "missed": missed,
             "aps": record.aps, "ok": record.ok, "timed_out": record.timed_out, "failed": record.failed,
             "skipped": record.skipped, "cpu_s": round(cpu, 3), "points": len(lines) + 1,
-            "spool_batches": waiting.batches, "spool_points": waiting.points, "spool_bytes": waiting.bytes},
+            "spool_batches": waiting.batches, "spool_points": waiting.points, "spool_bytes": waiting.bytes,
+            "outages_open": evaluation.open_outages, "outages_opened": len(evaluation.ledger.opened),
+            "outages_closed": len(evaluation.ledger.closed)},
             int(started)))
         self.sink.submit(lines)
         record = replace(record, duration_s=time.time() - started, cpu_s=cpu, points=len(lines))
         with self.store.write() as conn:
             record_cycle(conn, **record.to_json())
-        self.last_report, self.last_rollup = report, evaluated
+        self.last_report, self.last_rollup, self.last_evaluation = report, evaluated, evaluation
         self.cycles += 1
         return record
 
     def encode(self, report: CycleReport, evaluated: Rollup) -> list[str]:
-        return encode_cycle(self.lines, report.outcomes, report.started_at, evaluated, self.zones,
-                            self.settings.schedule.target_mbps)
+        return encode_cycle(self.lines, report.outcomes, report.started_at, evaluated, self.zones, self.targets)
 
     async def rediscover(self) -> int:
         """Walk again every AP whose layout is older than snmp.rediscover_hours; how many were walked."""
@@ -154,14 +160,14 @@ class CycleRunner:
 
 
 def encode_cycle(lines: ApLines, outcomes: Sequence[Any], started_at: float, evaluated: Rollup,
-                 zones: dict[str, str], target_mbps: float) -> list[str]:
+                 zones: dict[str, str], targets: Mapping[str, float]) -> list[str]:
     """A cycle's line protocol: every AP's lines, and one fleet_rollup line per district."""
     out: list[str] = []
     encode = lines.encode
     for o in outcomes:
         at = int(o.rate.at if o.rate is not None else (o.error.at if o.error is not None else started_at))
         encode(out, o.ap, zones[o.ap.id], o.profile, o.rate, o.error.kind if o.error else None, o.rtt_ms, at,
-               o.ap.target_mbps or target_mbps)
+               targets[o.ap.id])
     at_s = int(started_at)
     for district, tally in evaluated.districts.items():
         out.append(line("fleet_rollup", {"district": district}, {

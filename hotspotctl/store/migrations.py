@@ -114,10 +114,69 @@ def _v3_cycles(conn: sa.Connection) -> None:
     md.tables["poll_cycles"].create(conn)
 
 
+def _v4_outages(conn: sa.Connection) -> None:
+    md = sa.MetaData()
+    sa.Table("access_points", md, sa.Column("id", sa.String(200), primary_key=True))
+    sa.Table(
+        "ap_health", md,
+        sa.Column("ap_id", sa.String(200), sa.ForeignKey("access_points.id", ondelete="CASCADE"), primary_key=True),
+        sa.Column("state", sa.String(20), nullable=False),
+        sa.Column("since", sa.Float, nullable=False),
+        sa.Column("misses", sa.Integer, nullable=False),
+        sa.Column("goods", sa.Integer, nullable=False),
+        sa.Column("answered", sa.Boolean),
+        sa.Column("missing_since", sa.Float),
+        *(sa.Column(name, sa.Integer, nullable=False) for name in ("below", "below_n", "slow", "slow_n")),
+        sa.Column("uplink_degraded", sa.Boolean, nullable=False),
+        sa.Column("trouble_since", sa.Float, nullable=False),
+        sa.Column("changes", sa.String(2000), nullable=False),
+        sa.Column("reboots", sa.String(2000), nullable=False),
+        sa.Column("clients", sa.Integer),
+        *(sa.Column(name, sa.Float) for name in ("link_mbps", "capacity_mbps", "per_user_mbps")),
+        sa.Column("causes", sa.String(200), nullable=False),
+    )
+    sa.Table(
+        "outages", md,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("site_id", sa.String(100), nullable=False, index=True),
+        sa.Column("zone", sa.String(100), nullable=False),
+        sa.Column("cause", sa.String(50), nullable=False),
+        sa.Column("causes", sa.String(200), nullable=False),
+        sa.Column("aps", sa.JSON, nullable=False),
+        sa.Column("aps_now", sa.JSON, nullable=False),
+        sa.Column("opened_at", sa.Float, nullable=False),
+        sa.Column("updated_at", sa.Float, nullable=False),
+        sa.Column("closed_at", sa.Float, index=True),
+        *(sa.Column(name, sa.Integer, nullable=False) for name in ("peak_aps", "peak_clients", "clients_now")),
+        sa.Column("delivery", sa.JSON, nullable=False),
+        sa.Column("notes", sa.Text, nullable=False),
+    )
+    sa.Table(
+        "maintenance", md,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("scope", sa.String(20), nullable=False),
+        sa.Column("target", sa.String(200), nullable=False),
+        sa.Column("starts_at", sa.Float, nullable=False),
+        sa.Column("ends_at", sa.Float, nullable=False),
+        sa.Column("reason", sa.String(500), nullable=False),
+        sa.Column("created_at", sa.Float, nullable=False),
+    )
+    sa.Table(
+        "availability_hourly", md,
+        sa.Column("hour", sa.Float, primary_key=True, autoincrement=False),
+        sa.Column("district", sa.String(100), primary_key=True),
+        sa.Column("program", sa.String(200), primary_key=True),
+        *(sa.Column(name, sa.Integer, nullable=False) for name in ("samples", "up", "measured", "meeting")),
+    )
+    for name in ("ap_health", "outages", "maintenance", "availability_hourly"):
+        md.tables[name].create(conn)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "inventory: access points, sites, import log", _v1_inventory),
     Migration(2, "polling: discovered layout and counter state per AP", _v2_polling),
     Migration(3, "scheduler: the cost of every poll cycle", _v3_cycles),
+    Migration(4, "evaluation: AP health, the outage ledger, maintenance windows, hourly availability", _v4_outages),
 )
 LATEST = MIGRATIONS[-1].version
 

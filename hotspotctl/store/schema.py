@@ -153,3 +153,69 @@ poll_cycles = sa.Table(
     sa.Column("points", sa.Integer, nullable=False),  # metrics written or spooled
     sa.Column("sink", sa.String(50), nullable=False),  # where they went: spool | influx
 )
+
+ap_health = sa.Table(
+    "ap_health", metadata,
+    sa.Column("ap_id", sa.String(200), sa.ForeignKey("access_points.id", ondelete="CASCADE"), primary_key=True),
+    # evaluate.status.ApHealth
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("since", sa.Float, nullable=False),
+    sa.Column("misses", sa.Integer, nullable=False),
+    sa.Column("goods", sa.Integer, nullable=False),
+    sa.Column("answered", sa.Boolean),
+    sa.Column("missing_since", sa.Float),
+    sa.Column("below", sa.Integer, nullable=False),
+    sa.Column("below_n", sa.Integer, nullable=False),
+    sa.Column("slow", sa.Integer, nullable=False),
+    sa.Column("slow_n", sa.Integer, nullable=False),
+    sa.Column("uplink_degraded", sa.Boolean, nullable=False),
+    sa.Column("trouble_since", sa.Float, nullable=False),
+    sa.Column("changes", sa.String(2000), nullable=False),  # epoch seconds, space-separated
+    sa.Column("reboots", sa.String(2000), nullable=False),
+    sa.Column("clients", sa.Integer),
+    sa.Column("link_mbps", sa.Float),
+    sa.Column("capacity_mbps", sa.Float),
+    sa.Column("per_user_mbps", sa.Float),
+    sa.Column("causes", sa.String(200), nullable=False),  # comma-separated, in CAUSES order
+)
+
+outages = sa.Table(
+    "outages", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("site_id", sa.String(100), nullable=False, index=True),  # no foreign key: the ledger outlives sites
+    sa.Column("zone", sa.String(100), nullable=False),
+    sa.Column("cause", sa.String(50), nullable=False),
+    sa.Column("causes", sa.String(200), nullable=False),
+    sa.Column("aps", sa.JSON, nullable=False),
+    sa.Column("aps_now", sa.JSON, nullable=False),
+    sa.Column("opened_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+    sa.Column("closed_at", sa.Float, index=True),
+    sa.Column("peak_aps", sa.Integer, nullable=False),
+    sa.Column("peak_clients", sa.Integer, nullable=False),
+    sa.Column("clients_now", sa.Integer, nullable=False),
+    sa.Column("delivery", sa.JSON, nullable=False),
+    sa.Column("notes", sa.Text, nullable=False),
+)
+
+maintenance = sa.Table(
+    "maintenance", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("scope", sa.String(20), nullable=False),  # ap | site | district
+    sa.Column("target", sa.String(200), nullable=False),
+    sa.Column("starts_at", sa.Float, nullable=False),
+    sa.Column("ends_at", sa.Float, nullable=False),
+    sa.Column("reason", sa.String(500), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+)
+
+availability_hourly = sa.Table(
+    "availability_hourly", metadata,
+    sa.Column("hour", sa.Float, primary_key=True, autoincrement=False),  # epoch seconds of the UTC hour
+    sa.Column("district", sa.String(100), primary_key=True),
+    sa.Column("program", sa.String(200), primary_key=True),
+    sa.Column("samples", sa.Integer, nullable=False),  # AP-cycles evaluated (not in maintenance, state known)
+    sa.Column("up", sa.Integer, nullable=False),  # ... of which not DOWN
+    sa.Column("measured", sa.Integer, nullable=False),  # ... with a per-user figure
+    sa.Column("meeting", sa.Integer, nullable=False),  # ... meeting the target
+)

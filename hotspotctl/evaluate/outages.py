@@ -1,0 +1,150 @@
+"""Site findings and the outage ledger: what a crew can fix, one record per site, opened and closed.
+
+Pure: healths in, ledger changes out; ``now`` is passed in.
+
+- ``site_findings`` groups the APs that have a crew cause (offline, reboot loop, flapping, uplink
+  degraded) by site. When at least ``site_offline_share`` of a site's APs (and at least
+  ``site_offline_min_aps`` of them) are DOWN together, the site is offline: one finding, whatever
+  the number of APs, because a site goes dark from one cause (power, the site switch, its fibre).
+- ``update_ledger`` keeps one open outage per site. A finding at a site with no open outage opens
+  one (unless every AP of the finding is under maintenance); an open outage follows its site's
+  finding (cause now, APs affected now, every AP and cause seen, peaks); an open outage whose site
+  has no finding any more closes. Because an AP loses its cause only after ``up_after`` good cycles
+  (or ``up_after`` good readings of its link), "no finding" means its APs stayed healthy that long.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from hotspotctl.evaluate.status import CREW_CAUSES, DOWN, ApHealth
+from hotspotctl.settings import EvaluateSettings
+
+SITE_OFFLINE = "site_offline"
+# A stop's cause is the first of these among its APs: the more of the site it takes away, the earlier.
+STOP_CAUSES = (SITE_OFFLINE, "offline", "reboot_loop", "flapping", "uplink_degraded")
+
+
+@dataclass(frozen=True, slots=True)
+class SiteFinding:
+    """What is wrong at one site now that a crew can fix."""
+
+    site: str
+    cause: str  # one of STOP_CAUSES
+    causes: tuple[str, ...]  # every cause among its APs (and site_offline), in STOP_CAUSES order
+    aps: tuple[str, ...]  # the APs with a crew cause, sorted
+    down: int  # how many of them are DOWN
+    site_aps: int  # how many APs the site has
+    clients: int  # clients last seen on those APs: the people the fault takes the service from
+    since: float  # the earliest start of their trouble
+
+
+@dataclass(frozen=True, slots=True)
+class Outage:
+    """One record of the ledger: a site's trouble from the cycle it was found to the one it cleared."""
+
+    id: int | None  # None until stored
+    site: str
+    zone: str
+    cause: str  # the cause now (the last one while open)
+    causes: tuple[str, ...]  # every cause seen while open, in STOP_CAUSES order
+    aps: tuple[str, ...]  # every AP affected while open, sorted
+    aps_now: tuple[str, ...]  # the APs affected at the last cycle (empty once closed)
+    opened_at: float  # epoch seconds: when the trouble started (the first missed cycle for APs down)
+    updated_at: float
+    closed_at: float | None = None
+    peak_aps: int = 0
+    peak_clients: int = 0  # the most clients affected at once
+    clients_now: int = 0
+    delivery: Mapping[str, Any] = field(default_factory=dict)  # channel -> reference (open311: the request id)
+    notes: str = ""
+
+    @property
+    def open(self) -> bool:
+        return self.closed_at is None
+
+    def duration_s(self, now: float) -> float:
+        return (self.closed_at if self.closed_at is not None else now) - self.opened_at
+
+    def to_json(self, now: float) -> dict[str, Any]:
+        return {"id": self.id, "site": self.site, "zone": self.zone, "cause": self.cause,
+                "causes": list(self.causes), "aps": list(self.aps), "aps_now": list(self.aps_now),
+                "opened_at": self.opened_at, "closed_at": self.closed_at,
+                "duration_s": round(self.duration_s(now), 1), "peak_aps": self.peak_aps,
+                "peak_clients": self.peak_clients, "clients_now": self.clients_now,
+                "delivery": dict(self.delivery), "notes": self.notes}
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerUpdate:
+    opened: list[Outage]
+    changed: list[Outage]  # open outages whose APs, cause or peaks moved
+    closed: list[Outage]
+
+    def __bool__(self) -> bool:
+        return bool(self.opened or self.changed or self.closed)
+
+
+def _ordered(causes: Iterable[str]) -> tuple[str, ...]:
+    present = set(causes)
+    return tuple(cause for cause in STOP_CAUSES if cause in present)
+
+
+def site_findings(troubled: Mapping[str, ApHealth], site_of: Mapping[str, str], site_sizes: Mapping[str, int],
+                  rules: EvaluateSettings) -> dict[str, SiteFinding]:
+    """Findings by site, from the APs with a crew cause (``troubled``: AP id -> health)."""
+    by_site: dict[str, list[tuple[str, ApHealth]]] = {}
+    for ap_id, health in troubled.items():
+        if health.crew_cause is not None:
+            by_site.setdefault(site_of[ap_id], []).append((ap_id, health))
+    findings = {}
+    for site, members in by_site.items():
+        members.sort(key=lambda item: item[0])
+        size = site_sizes.get(site, len(members))
+        down = sum(1 for _, health in members if health.state == DOWN)
+        causes = {health.crew_cause for _, health in members if health.crew_cause is not None}
+        if size >= rules.site_offline_min_aps and down >= rules.site_offline_share * size:
+            causes.add(SITE_OFFLINE)
+        ordered = _ordered(causes)
+        findings[site] = SiteFinding(
+            site=site, cause=ordered[0], causes=ordered, aps=tuple(ap_id for ap_id, _ in members), down=down,
+            site_aps=size, clients=sum(health.clients or 0 for _, health in members),
+            since=min(health.trouble_since for _, health in members))
+    return findings
+
+
+def update_ledger(open_outages: Mapping[str, Outage], findings: Mapping[str, SiteFinding], now: float, *,
+                  zone_of_site: Callable[[str], str],
+                  in_maintenance: Callable[[str], bool] = lambda ap_id: False) -> LedgerUpdate:
+    """The ledger's changes for this cycle (``open_outages`` by site; nothing is modified in place)."""
+    opened: list[Outage] = []
+    changed: list[Outage] = []
+    closed: list[Outage] = []
+    for site, finding in findings.items():
+        current = open_outages.get(site)
+        if current is None:
+            aps = tuple(ap_id for ap_id in finding.aps if not in_maintenance(ap_id))
+            if not aps:
+                continue  # maintenance: no new outage, the data is kept
+            opened.append(Outage(
+                id=None, site=site, zone=zone_of_site(site), cause=finding.cause, causes=finding.causes, aps=aps,
+                aps_now=aps, opened_at=min(finding.since, now), updated_at=now, peak_aps=len(aps),
+                peak_clients=finding.clients, clients_now=finding.clients))
+            continue
+        moved = replace(
+            current, cause=finding.cause, causes=_ordered((*current.causes, *finding.causes)),
+            aps=tuple(sorted({*current.aps, *finding.aps})), aps_now=finding.aps,
+            peak_aps=max(current.peak_aps, len(finding.aps)), peak_clients=max(current.peak_clients, finding.clients),
+            clients_now=finding.clients)
+        if moved != current:
+            changed.append(replace(moved, updated_at=now))
+    for site, current in open_outages.items():
+        if site not in findings:
+            closed.append(replace(current, closed_at=now, updated_at=now, aps_now=(), clients_now=0))
+    return LedgerUpdate(opened, changed, closed)
+
+
+def crew_causes() -> frozenset[str]:
+    return CREW_CAUSES | {SITE_OFFLINE}

@@ -1,0 +1,146 @@
+"""After every cycle: each AP's health, the site findings, the outage ledger and the hourly availability.
+
+``Evaluator`` keeps the fleet's health and the open outages in memory between cycles (the store
+stays the truth: it is loaded once, and every change is written in the cycle's one transaction).
+An AP whose health did not change is not written, so a quiet fleet costs a few rows a cycle.
+The decisions themselves are the pure functions of ``evaluate/status.py`` and ``evaluate/outages.py``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from hotspotctl.evaluate.outages import SITE_OFFLINE, LedgerUpdate, Outage, site_findings, update_ledger
+from hotspotctl.evaluate.status import DOWN, UNKNOWN, ApHealth, Limits, evaluate_ap
+from hotspotctl.inventory.fleet import CrewZones
+from hotspotctl.inventory.model import AccessPoint
+from hotspotctl.names import name_key
+from hotspotctl.settings import EvaluateSettings
+from hotspotctl.store import Store
+from hotspotctl.store.outages import (
+    MaintenanceWindow,
+    add_availability,
+    list_maintenance,
+    load_health,
+    load_open_outages,
+    save_health,
+    save_ledger,
+)
+
+HOUR_S = 3600.0
+
+
+@dataclass
+class CycleEvaluation:
+    """What one cycle's evaluation changed."""
+
+    at: float
+    states: Counter[str] = field(default_factory=Counter)
+    causes: Counter[str] = field(default_factory=Counter)  # APs by primary cause
+    health_written: int = 0
+    ledger: LedgerUpdate = field(default_factory=lambda: LedgerUpdate([], [], []))
+    open_outages: int = 0
+    in_maintenance: int = 0
+
+    @property
+    def new_site_outages(self) -> list[Outage]:
+        """Outages opened, or escalated, to site_offline this cycle."""
+        escalated = [o for o in self.ledger.changed if o.cause == SITE_OFFLINE]
+        return [o for o in self.ledger.opened if o.cause == SITE_OFFLINE] + escalated
+
+    def summary(self) -> dict[str, Any]:
+        return {"states": dict(self.states), "causes": dict(self.causes), "opened": len(self.ledger.opened),
+                "closed": len(self.ledger.closed), "open_outages": self.open_outages,
+                "in_maintenance": self.in_maintenance}
+
+
+class Evaluator:
+    """Health and outages for a fixed set of APs, cycle after cycle."""
+
+    def __init__(self, store: Store, rules: EvaluateSettings, aps: Sequence[AccessPoint], zones: CrewZones) -> None:
+        self.store = store
+        self.rules = rules
+        limits = Limits(rules)
+        self.limits = {ap.id: limits.for_ap(ap) for ap in aps}
+        self.site_of = {ap.id: ap.site_id for ap in aps}
+        self.site_sizes = Counter(self.site_of.values())
+        self.zone_of_site: dict[str, str] = {}
+        for ap in aps:
+            self.zone_of_site.setdefault(ap.site_id, zones.zone_for(ap))
+        self.group_of = {ap.id: (ap.district or "(none)", ap.program or "(none)") for ap in aps}
+        self._aps = list(aps)
+        with store.read() as conn:
+            self.healths: dict[str, ApHealth] = load_health(conn, list(self.site_of))
+            self.open: dict[str, Outage] = {site: o for site, o in load_open_outages(conn).items()
+                                            if site in self.site_sizes}
+
+    def covered(self, windows: Sequence[MaintenanceWindow], at: float) -> set[str]:
+        """The AP ids under an active maintenance window."""
+        covered: set[str] = set()
+        for window in windows:
+            if not window.active(at):
+                continue
+            if window.scope == "ap":
+                covered.add(window.target)
+            elif window.scope == "site":
+                covered.update(ap.id for ap in self._aps if ap.site_id == window.target)
+            else:
+                key = name_key(window.target)
+                covered.update(ap.id for ap in self._aps if name_key(ap.district or "") == key)
+        return covered
+
+    def evaluate(self, outcomes: Sequence[Any], at: float) -> CycleEvaluation:
+        """Evaluate a cycle's outcomes (objects with .ap, .ok, .rate) as of ``at``; write the changes."""
+        rules, limits, healths = self.rules, self.limits, self.healths
+        with self.store.read() as conn:
+            maintenance = self.covered(list_maintenance(conn, ending_after=at), at)
+        result = CycleEvaluation(at, in_maintenance=len(maintenance))
+        changed: dict[str, ApHealth] = {}
+        troubled: dict[str, ApHealth] = {}
+        tallies: dict[tuple[str, str], list[int]] = {}
+        states, causes = result.states, result.causes
+        for outcome in outcomes:
+            ap_id = outcome.ap.id
+            previous = healths.get(ap_id)
+            rate = outcome.rate
+            answered = outcome.ok and rate is not None
+            health = evaluate_ap(previous, answered, rate, at, limits[ap_id], rules)
+            if health != previous:
+                changed[ap_id] = healths[ap_id] = health
+            states[health.state] += 1
+            if health.causes:
+                causes[health.causes[0]] += 1
+                if health.crew_cause is not None:
+                    troubled[ap_id] = health
+            if health.state == UNKNOWN or ap_id in maintenance:
+                continue
+            tally = tallies.get(self.group_of[ap_id])
+            if tally is None:
+                tally = tallies[self.group_of[ap_id]] = [0, 0, 0, 0]
+            tally[0] += 1
+            if health.state != DOWN:
+                tally[1] += 1
+                if answered and rate.per_user_mbps is not None:
+                    tally[2] += 1
+                    if rate.per_user_mbps >= limits[ap_id].target_mbps:
+                        tally[3] += 1
+        findings = site_findings(troubled, self.site_of, self.site_sizes, rules)
+        ledger = update_ledger(self.open, findings, at, zone_of_site=self.zone_of_site.__getitem__,
+                               in_maintenance=maintenance.__contains__)
+        with self.store.write() as conn:
+            if changed:
+                save_health(conn, changed)
+            if ledger:
+                ledger = save_ledger(conn, ledger)
+            add_availability(conn, at - at % HOUR_S, tallies)
+        for outage in (*ledger.opened, *ledger.changed):
+            self.open[outage.site] = outage
+        for outage in ledger.closed:
+            self.open.pop(outage.site, None)
+        result.health_written = len(changed)
+        result.ledger = ledger
+        result.open_outages = len(self.open)
+        return result

@@ -1,0 +1,215 @@
+"""What evaluation keeps: each AP's health, the outage ledger, maintenance windows, hourly availability."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import sqlalchemy as sa
+
+from hotspotctl.evaluate.outages import LedgerUpdate, Outage
+from hotspotctl.evaluate.status import ApHealth
+from hotspotctl.store.bulk import executemany
+from hotspotctl.store.schema import ap_health, availability_hourly, maintenance, outages
+
+_CHUNK = 500
+MAINTENANCE_SCOPES = ("ap", "site", "district")
+
+
+def _times(text: str) -> tuple[float, ...]:
+    return tuple(float(part) for part in text.split()) if text else ()
+
+
+def _text(times: tuple[float, ...]) -> str:
+    return " ".join(f"{t:.3f}".rstrip("0").rstrip(".") for t in times)
+
+
+def _health_row(ap_id: str, h: ApHealth) -> dict[str, Any]:
+    return {"ap_id": ap_id, "state": h.state, "since": h.since, "misses": h.misses, "goods": h.goods,
+            "answered": h.answered, "missing_since": h.missing_since, "below": h.below, "below_n": h.below_n,
+            "slow": h.slow, "slow_n": h.slow_n, "uplink_degraded": h.uplink_degraded,
+            "trouble_since": h.trouble_since, "changes": _text(h.changes), "reboots": _text(h.reboots),
+            "clients": h.clients, "link_mbps": h.link_mbps, "capacity_mbps": h.capacity_mbps,
+            "per_user_mbps": h.per_user_mbps, "causes": ",".join(h.causes)}
+
+
+def _health(row: Any) -> ApHealth:
+    return ApHealth(
+        state=row.state, since=row.since, misses=row.misses, goods=row.goods,
+        answered=None if row.answered is None else bool(row.answered), missing_since=row.missing_since,
+        below=row.below, below_n=row.below_n, slow=row.slow, slow_n=row.slow_n,
+        uplink_degraded=bool(row.uplink_degraded), trouble_since=row.trouble_since,
+        changes=_times(row.changes), reboots=_times(row.reboots), clients=row.clients, link_mbps=row.link_mbps,
+        capacity_mbps=row.capacity_mbps, per_user_mbps=row.per_user_mbps,
+        causes=tuple(row.causes.split(",")) if row.causes else ())
+
+
+def load_health(conn: sa.Connection, ap_ids: Sequence[str] | None = None) -> dict[str, ApHealth]:
+    """Stored health by AP: of these APs, or of every AP."""
+    if ap_ids is None:
+        return {row.ap_id: _health(row) for row in conn.execute(sa.select(ap_health))}
+    found: dict[str, ApHealth] = {}
+    for start in range(0, len(ap_ids), _CHUNK):
+        chunk = ap_ids[start:start + _CHUNK]
+        for row in conn.execute(sa.select(ap_health).where(ap_health.c.ap_id.in_(chunk))):
+            found[row.ap_id] = _health(row)
+    return found
+
+
+def save_health(conn: sa.Connection, healths: Mapping[str, ApHealth]) -> None:
+    """Replace the stored health of these APs."""
+    ids = list(healths)
+    for start in range(0, len(ids), _CHUNK):
+        conn.execute(ap_health.delete().where(ap_health.c.ap_id.in_(ids[start:start + _CHUNK])))
+    executemany(conn, ap_health.insert(), [_health_row(ap_id, h) for ap_id, h in healths.items()])
+
+
+# -- the outage ledger ------------------------------------------------------------------------------------------
+
+def _outage(row: Any) -> Outage:
+    return Outage(
+        id=row.id, site=row.site_id, zone=row.zone, cause=row.cause,
+        causes=tuple(row.causes.split(",")) if row.causes else (), aps=tuple(row.aps), aps_now=tuple(row.aps_now),
+        opened_at=row.opened_at, updated_at=row.updated_at, closed_at=row.closed_at, peak_aps=row.peak_aps,
+        peak_clients=row.peak_clients, clients_now=row.clients_now, delivery=dict(row.delivery or {}),
+        notes=row.notes)
+
+
+def _outage_values(outage: Outage) -> dict[str, Any]:
+    return {"site_id": outage.site, "zone": outage.zone, "cause": outage.cause, "causes": ",".join(outage.causes),
+            "aps": list(outage.aps), "aps_now": list(outage.aps_now), "opened_at": outage.opened_at,
+            "updated_at": outage.updated_at, "closed_at": outage.closed_at, "peak_aps": outage.peak_aps,
+            "peak_clients": outage.peak_clients, "clients_now": outage.clients_now,
+            "delivery": dict(outage.delivery), "notes": outage.notes}
+
+
+def load_open_outages(conn: sa.Connection) -> dict[str, Outage]:
+    """The open outages by site (one per site at most)."""
+    rows = conn.execute(sa.select(outages).where(outages.c.closed_at.is_(None)).order_by(outages.c.id))
+    return {o.site: o for o in map(_outage, rows)}
+
+
+def save_ledger(conn: sa.Connection, update: LedgerUpdate) -> LedgerUpdate:
+    """Store a cycle's ledger changes; the outages opened come back with their ids."""
+    opened = []
+    for outage in update.opened:
+        new_id = conn.execute(outages.insert().values(**_outage_values(outage))).inserted_primary_key[0]
+        opened.append(replace(outage, id=int(new_id)))
+    for outage in (*update.changed, *update.closed):
+        values = _outage_values(outage)
+        values.pop("delivery")  # written only by record_delivery, which may have run since this was loaded
+        values.pop("notes")
+        conn.execute(outages.update().where(outages.c.id == outage.id).values(**values))
+    return LedgerUpdate(opened, update.changed, update.closed)
+
+
+def list_outages(conn: sa.Connection, *, open_only: bool = False, since: float | None = None,
+                 zones: Iterable[str] = (), sites: Iterable[str] = (), limit: int | None = None) -> list[Outage]:
+    """Outages newest first: open ones only, or those open at any time since ``since``."""
+    query = sa.select(outages).order_by(outages.c.opened_at.desc(), outages.c.id.desc())
+    if open_only:
+        query = query.where(outages.c.closed_at.is_(None))
+    if since is not None:
+        query = query.where(sa.or_(outages.c.closed_at.is_(None), outages.c.closed_at >= since))
+    zones, sites = list(zones), list(sites)
+    if zones:
+        query = query.where(outages.c.zone.in_(zones))
+    if sites:
+        query = query.where(outages.c.site_id.in_(sites))
+    if limit is not None:
+        query = query.limit(limit)
+    return [_outage(row) for row in conn.execute(query)]
+
+
+def get_outage(conn: sa.Connection, outage_id: int) -> Outage | None:
+    row = conn.execute(sa.select(outages).where(outages.c.id == outage_id)).first()
+    return _outage(row) if row is not None else None
+
+
+def record_delivery(conn: sa.Connection, outage_ids: Iterable[int], channel: str, reference: Mapping[str, Any]
+                    ) -> None:
+    """Remember that these outages went out through ``channel`` (open311: the service request id)."""
+    for outage_id in outage_ids:
+        row = conn.execute(sa.select(outages.c.delivery).where(outages.c.id == outage_id)).first()
+        if row is None:
+            continue
+        delivery = dict(row.delivery or {})
+        delivery[channel] = dict(reference)
+        conn.execute(outages.update().where(outages.c.id == outage_id).values(delivery=delivery))
+
+
+def add_note(conn: sa.Connection, outage_id: int, note: str) -> bool:
+    row = conn.execute(sa.select(outages.c.notes).where(outages.c.id == outage_id)).first()
+    if row is None:
+        return False
+    notes = f"{row.notes}\n{note}" if row.notes else note
+    conn.execute(outages.update().where(outages.c.id == outage_id).values(notes=notes))
+    return True
+
+
+# -- maintenance windows ----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class MaintenanceWindow:
+    id: int
+    scope: str  # ap | site | district
+    target: str  # the AP id, site id or district name
+    starts_at: float
+    ends_at: float
+    reason: str
+    created_at: float
+
+    def active(self, at: float) -> bool:
+        return self.starts_at <= at < self.ends_at
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "scope": self.scope, "target": self.target, "starts_at": self.starts_at,
+                "ends_at": self.ends_at, "reason": self.reason, "created_at": self.created_at}
+
+
+def add_maintenance(conn: sa.Connection, scope: str, target: str, starts_at: float, ends_at: float, reason: str,
+                    now: float) -> int:
+    if scope not in MAINTENANCE_SCOPES:
+        raise ValueError(f"scope must be one of {MAINTENANCE_SCOPES}")
+    result = conn.execute(maintenance.insert().values(scope=scope, target=target, starts_at=starts_at,
+                                                      ends_at=ends_at, reason=reason, created_at=now))
+    return int(result.inserted_primary_key[0])
+
+
+def list_maintenance(conn: sa.Connection, *, ending_after: float | None = None) -> list[MaintenanceWindow]:
+    """Windows by start; only those not over by ``ending_after`` when given."""
+    query = sa.select(maintenance).order_by(maintenance.c.starts_at, maintenance.c.id)
+    if ending_after is not None:
+        query = query.where(maintenance.c.ends_at > ending_after)
+    return [MaintenanceWindow(row.id, row.scope, row.target, row.starts_at, row.ends_at, row.reason,
+                              row.created_at) for row in conn.execute(query)]
+
+
+def remove_maintenance(conn: sa.Connection, window_id: int) -> bool:
+    return conn.execute(maintenance.delete().where(maintenance.c.id == window_id)).rowcount > 0
+
+
+# -- hourly availability ----------------------------------------------------------------------------------------
+
+def add_availability(conn: sa.Connection, hour: float, tallies: Mapping[tuple[str, str], Sequence[int]]) -> None:
+    """Add one cycle's (samples, up, measured, meeting) per (district, program) to its UTC hour's rows."""
+    if not tallies:
+        return
+    stored = {(row.district, row.program): (row.samples, row.up, row.measured, row.meeting)
+              for row in conn.execute(sa.select(availability_hourly).where(availability_hourly.c.hour == hour))}
+    conn.execute(availability_hourly.delete().where(availability_hourly.c.hour == hour))
+    merged = dict(stored)
+    for key, values in tallies.items():
+        old = merged.get(key, (0, 0, 0, 0))
+        merged[key] = tuple(a + b for a, b in zip(old, values, strict=True))
+    executemany(conn, availability_hourly.insert(), [
+        {"hour": hour, "district": district, "program": program, "samples": v[0], "up": v[1], "measured": v[2],
+         "meeting": v[3]} for (district, program), v in merged.items()])
+
+
+def load_availability(conn: sa.Connection, since: float, until: float | None = None) -> list[dict[str, Any]]:
+    query = sa.select(availability_hourly).where(availability_hourly.c.hour >= since)
+    if until is not None:
+        query = query.where(availability_hourly.c.hour < until)
+    return [dict(row) for row in conn.execute(query.order_by(availability_hourly.c.hour)).mappings()]
