@@ -20,11 +20,15 @@ from hotspotctl.cli import config as config_cli
 from hotspotctl.cli import crews as crews_cli
 from hotspotctl.cli import grafana as grafana_cli
 from hotspotctl.cli import inventory as inventory_cli
+from hotspotctl.cli import maintenance as maintenance_cli
+from hotspotctl.cli import outages as outages_cli
 from hotspotctl.cli import poll as poll_cli
 from hotspotctl.cli import profiles as profiles_cli
+from hotspotctl.cli import report as report_cli
 from hotspotctl.cli import run as run_cli
 from hotspotctl.cli import simulate as simulate_cli
 from hotspotctl.cli import spool as spool_cli
+from hotspotctl.cli import status as status_cli
 from hotspotctl.cli.demo import demo
 from hotspotctl.cli.output import message
 from hotspotctl.cli.runtime import Runtime
@@ -46,6 +50,10 @@ app.add_typer(config_cli.app, name="config")
 app.add_typer(spool_cli.app, name="spool")
 app.add_typer(grafana_cli.app, name="grafana")
 app.add_typer(crews_cli.app, name="crews")
+app.add_typer(outages_cli.app, name="outages")
+app.add_typer(maintenance_cli.app, name="maintenance")
+app.add_typer(report_cli.app, name="report")
+app.command("status")(status_cli.status)
 app.command("discover")(poll_cli.discover)
 app.command("poll")(poll_cli.poll)
 app.command("run")(run_cli.run)

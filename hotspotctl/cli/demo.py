@@ -36,7 +36,11 @@ from hotspotctl.simulate.simulator import (
     plan_simulation,
     spread,
 )
+from hotspotctl.reports.crews import crew_lists_from_store
+from hotspotctl.reports.files import atomic_output
+from hotspotctl.reports.render import write_crews_csv, write_crews_html, write_crews_json
 from hotspotctl.sinks.influx import InfluxSink
+from hotspotctl.store.outages import list_outages
 
 
 def demo(
@@ -112,6 +116,8 @@ def demo(
     if service is None:
         return ExitCode.OK
     _report(service, sink, sim_stats, rt, fleet.sites)
+    with rt.open_store() as store:
+        _crew_lists(store, Fleet.load(store, rt.zones()), rt, service)
     return ExitCode.OK
 
 
@@ -189,9 +195,47 @@ def _report(service: Service, sink: InfluxSink, sim_stats: dict[str, float], rt:
     output.message(
         f"{where}\n"
         "dashboards: grafana/ (`hotspotctl grafana export DIR` writes provisioning for your Grafana)\n"
-        "crew lists: not produced yet; outage tracking and `hotspotctl crews list` come next\n"
         "next:\n"
         "  hotspotctl simulate --assign &        # keep the city running, then:\n"
         "  hotspotctl run                        # poll it every minute, as the service does\n"
+        "  hotspotctl status                     # the fleet now, with 24 h availability\n"
+        "  hotspotctl outages list --open\n"
+        "  hotspotctl report capacity            # congested hotspots, for planning\n"
         "  hotspotctl poll --once --district Iztapalapa --format json\n"
         "  hotspotctl inventory list --district iztapalapa --program escuelas")
+
+
+def _crew_lists(store: Any, fleet: Fleet, rt: Any, service: Service) -> None:
+    """The outages the cycles found, and the crew lists written where a crew lead can open them."""
+    evaluation = service.runner.last_evaluation
+    if evaluation is None:
+        return
+    with store.read() as conn:
+        open_outages = list_outages(conn, open_only=True)
+    causes: dict[str, list[int]] = {}
+    for outage in open_outages:
+        tally = causes.setdefault(outage.cause, [0, 0])
+        tally[0] += 1
+        tally[1] += len(outage.aps_now)
+    rows = [[cause, n, aps] for cause, (n, aps) in sorted(causes.items(), key=lambda kv: -kv[1][0])]
+    output.print_table(["cause", "open outages (sites)", "aps"], rows, title="Open outages for crews")
+    output.message(f"evaluation: {', '.join(f'{n} {state}' for state, n in evaluation.states.most_common())}; "
+                   f"{evaluation.causes.get('congested', 0)} congested and {evaluation.causes.get('below_target', 0)} "
+                   "below target on a thin backhaul (`hotspotctl report capacity`; not crew work)")
+    now = time.time()
+    lists = crew_lists_from_store(store, fleet, rt.settings, now)
+    folder = rt.settings.data_dir / "crews"
+    folder.mkdir(parents=True, exist_ok=True)
+    with atomic_output(folder / "crews.html") as fh:
+        write_crews_html(fh, lists, generated_at=now)
+    with atomic_output(folder / "crews.csv") as fh:
+        write_crews_csv(fh, lists)
+    with atomic_output(folder / "crews.json") as fh:
+        write_crews_json(fh, lists)
+    stops = sum(len(z.stops) for z in lists)
+    waiting = sum(z.more for z in lists)
+    output.message(f"crew lists: {stops} stops in {len(lists)} zones (the {rt.settings.crews.max_stops} most urgent "
+                   f"per zone, in route order; {waiting} more wait for the next list): {folder}/crews.html "
+                   "(printable), crews.csv, crews.json\n"
+                   "  hotspotctl crews list --zone Iztapalapa     # one zone's list on the terminal\n"
+                   "  hotspotctl crews send --via email --dry-run  # what would go out (see the README: Crew lists)")

@@ -13,6 +13,11 @@ Jobs (AsyncIOScheduler, one asyncio loop shared with the poller):
   configured: replays the spool to InfluxDB oldest first, in a worker thread so that a slow
   InfluxDB never delays a poll. While InfluxDB stays away it backs off (to 5 minutes).
 
+- **crews** at ``schedule.crews_cron`` when ``crews.send_via`` names channels: every zone's crew
+  list goes out (email, webhook, Open311; Open311 files only stops not filed before). With
+  ``crews.send_on_site_outage``, a cycle that finds a site offline sends that zone's list at once.
+  Sending runs in a worker thread: a slow mail server never delays a poll.
+
 Every batch goes to the spool first (fsync), then to InfluxDB: see ``sinks/influx.py``.
 
 Every cycle writes its cost (duration, APs ok/timed out/failed/skipped, lag, missed runs, CPU,
@@ -49,7 +54,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from hotspotctl.collectors.poller import Poller
 from hotspotctl.collectors.profiles import ProfileSet
 from hotspotctl.evaluate.rollup import Rollup, rollup
-from hotspotctl.inventory.fleet import CrewZones
+from hotspotctl.inventory.fleet import CrewZones, Fleet
 from hotspotctl.inventory.model import AccessPoint
 from hotspotctl.scheduling.cycle import CycleMemory, CycleReport, discover_aps, run_cycle
 from hotspotctl.scheduling.evaluation import CycleEvaluation, Evaluator
@@ -95,6 +100,7 @@ class CycleRunner:
         self.profiles = profiles
         self.aps = list(aps)
         self.zones = {ap.id: zones.zone_for(ap) for ap in self.aps}
+        self.crew_zones = zones
         self.sink = sink
         self.spool = sink.spool
         self.poller = poller
@@ -147,6 +153,16 @@ class CycleRunner:
     def encode(self, report: CycleReport, evaluated: Rollup) -> list[str]:
         return encode_cycle(self.lines, report.outcomes, report.started_at, evaluated, self.zones, self.targets)
 
+    def send_crew_lists(self, zones: set[str] | None, *, now: float | None = None) -> Any:
+        """Build the crew lists (of these zones, or every zone) and send them through crews.send_via."""
+        from hotspotctl.reports.crews import crew_lists_from_store
+        from hotspotctl.reports.dispatch import dispatch
+
+        now = time.time() if now is None else now
+        fleet = Fleet.load(self.store, self.crew_zones)
+        lists = crew_lists_from_store(self.store, fleet, self.settings, now, zones=sorted(zones or ()))
+        return dispatch(self.store, lists, self.settings, self.settings.crews.send_via, now)
+
     async def rediscover(self) -> int:
         """Walk again every AP whose layout is older than snmp.rediscover_hours; how many were walked."""
         max_age = timedelta(hours=self.settings.snmp.rediscover_hours)
@@ -195,6 +211,8 @@ class Service:
         self.flushes: list[FlushResult] = []
         self.scheduler: AsyncIOScheduler | None = None
         self.stopped_cleanly = True
+        self._sending: set[asyncio.Future[Any]] = set()
+        self.sends: list[Any] = []  # DispatchReports of this run
 
     def stop(self) -> None:
         if self._stop is not None and not self._stop.is_set():
@@ -221,6 +239,10 @@ class Service:
         if sink.configured:
             scheduler.add_job(self._flush_job, IntervalTrigger(seconds=sink.settings.flush_interval_s), id="flush",
                               name="spool flush", max_instances=1, coalesce=True, misfire_grace_time=None)
+        crews = self.runner.settings.crews
+        if crews.send_via and self.runner.settings.schedule.crews_cron:
+            scheduler.add_job(self._crews_job, CronTrigger.from_crontab(self.runner.settings.schedule.crews_cron),
+                              id="crews", name="crew lists", max_instances=1, coalesce=True, misfire_grace_time=None)
         if self.discovery_cron:
             scheduler.add_job(self._discover_job, CronTrigger.from_crontab(self.discovery_cron), id="discover",
                               name="rediscovery", max_instances=1, coalesce=True, misfire_grace_time=None)
@@ -235,6 +257,7 @@ class Service:
             stopping = time.monotonic()
             scheduler.pause()
             await self._finish_running()
+            await self._finish_sending(self.grace_s - (time.monotonic() - stopping))
             await self._last_flush(self.grace_s - (time.monotonic() - stopping))
             scheduler.shutdown(wait=False)
         return self.stopped_cleanly
@@ -343,11 +366,52 @@ class Service:
                  " for InfluxDB" if record.sink == "influx" else "", extra={"cycle": record.to_json()})
         if self.runner.sink.configured:
             self._start_flush()  # now, not at the next tick of the flush job
+        evaluation = self.runner.last_evaluation
+        crews = self.runner.settings.crews
+        if evaluation is not None and evaluation.ledger:
+            log.info("outages: %d opened, %d closed, %d open", len(evaluation.ledger.opened),
+                     len(evaluation.ledger.closed), evaluation.open_outages,
+                     extra={"outages": evaluation.summary()})
+            new_sites = evaluation.new_site_outages
+            if new_sites and crews.send_via and crews.send_on_site_outage:
+                zones = {o.zone for o in new_sites}
+                self._send_crews_soon(zones, f"{len(new_sites)} sites offline in {', '.join(sorted(zones))}")
         if record.duration_s > self.interval_s:
             log.warning("cycle %d took %.1f s, longer than the %g s interval: the next run is skipped and "
                         "recorded as lag", self.runner.cycles, record.duration_s, self.interval_s)
         if self.max_cycles is not None and len(self.records) >= self.max_cycles:
             self.stop()
+
+    async def _crews_job(self) -> None:
+        await self._send_crews(None, "scheduled")
+
+    def _send_crews_soon(self, zones: set[str], why: str) -> None:
+        task = asyncio.ensure_future(self._send_crews(zones, why))
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+    async def _send_crews(self, zones: set[str] | None, why: str) -> None:
+        """Send the crew lists (of these zones, or all) through crews.send_via, in a worker thread."""
+        try:
+            report = await asyncio.to_thread(self.runner.send_crew_lists, zones)
+        except Exception as exc:  # the ledger is untouched: the next send tries again
+            log.error("sending crew lists (%s) failed: %s", why, exc)
+            return
+        self.sends.append(report)
+        counts: dict[str, int] = {}
+        for delivery in report.deliveries:
+            counts[delivery.status] = counts.get(delivery.status, 0) + 1
+        log.info("crew lists (%s) through %s: %s", why, ", ".join(report.channels),
+                 ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "nothing to send",
+                 extra={"crews": report.to_json()})
+
+    async def _finish_sending(self, budget_s: float) -> None:
+        if not self._sending:
+            return
+        done, pending = await asyncio.wait(set(self._sending), timeout=max(0.0, budget_s))
+        if pending:
+            log.warning("%d crew-list sends did not finish within the grace period; the next run sends again",
+                        len(pending))
 
     async def _discover_job(self) -> None:
         walked = await self.runner.rediscover()

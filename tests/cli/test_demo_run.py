@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import configparser
+import json
 import os
 import re
 import shlex
@@ -47,6 +48,14 @@ def test_demo_runs_the_whole_job_and_a_second_run_reuses_the_store(tmp_path: Pat
     assert "every point went to the spool" in out
     batches = sorted((tmp_path / "var" / "spool").glob("*.lp*"))
     assert len(batches) == 2  # one batch per cycle
+    # two cycles are enough for the dead APs to be DOWN (down_after=2): they are crew stops
+    assert "Open outages for crews" in out
+    stops = re.search(r"crew lists: (\d+) stops in (\d+) zones", out)
+    assert stops is not None, out[-3000:]
+    crews = json.loads((tmp_path / "var" / "crews" / "crews.json").read_text())
+    assert sum(len(zone["stops"]) for zone in crews) == int(stops.group(1)) > 0
+    assert len(crews) == int(stops.group(2))
+    assert "<script" not in (tmp_path / "var" / "crews" / "crews.html").read_text()
 
     second = _demo(tmp_path, port)
     assert second.returncode == 0, second.stderr

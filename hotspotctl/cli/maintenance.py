@@ -1,0 +1,200 @@
+"""hotspotctl maintenance: planned work on an AP, a site or a district, during which no new outages open."""
+
+from __future__ import annotations
+
+import difflib
+import time
+from typing import Annotated, Any
+
+import typer
+
+from hotspotctl.cli import output
+from hotspotctl.cli.outages import parse_when
+from hotspotctl.cli.output import Format
+from hotspotctl.cli.runtime import FormatOption, runtime
+from hotspotctl.errors import ExitCode, InputError, NotFoundError
+from hotspotctl.inventory.fleet import Fleet, Selection
+from hotspotctl.names import name_key
+from hotspotctl.reports.crews import iso
+from hotspotctl.store.outages import MaintenanceWindow, add_maintenance, list_maintenance, remove_maintenance
+
+app = typer.Typer(help="Maintenance windows: planned work during which `hotspotctl run` opens no new outages "
+                       "for the APs covered.", no_args_is_help=True)
+
+_WHEN = "an ISO date or time (UTC unless it says), now, a span ahead (+2h, +1d) or back (2h)"
+
+
+def _now() -> float:
+    return time.time()
+
+
+def _site_target(fleet: Fleet, term: str) -> str:
+    """One site id from a site id, a name (any case) or a glob; a close-match hint when it names none, a list
+    when several."""
+    if term in fleet.sites:
+        return term
+    sites = sorted({ap.site_id for ap in fleet.select(Selection(sites=(term,)))})
+    if not sites:  # a name in another case, or without its accents
+        sites = sorted(site_id for site_id, site in fleet.sites.items() if name_key(site.name) == name_key(term))
+    if len(sites) == 1:
+        return sites[0]
+    if sites:
+        listed = ", ".join(f"{s} ({fleet.sites[s].name})" for s in sites[:5]) + (" ..." if len(sites) > 5 else "")
+        raise InputError(f"--site {term!r} matches {len(sites)} sites: {listed}; give the site id")
+    names = {site.name: site_id for site_id, site in fleet.sites.items()}
+    close = difflib.get_close_matches(term, [*fleet.sites, *names], n=3, cutoff=0.75)
+    hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    raise NotFoundError(f"--site {term!r}: no such site in the inventory (a site id or name){hint}")
+
+
+def _target(fleet: Fleet, site: str | None, ap: str | None, district: str | None) -> tuple[str, str]:
+    """(scope, target) from the one target option given, checked against the inventory."""
+    scope, term = next((scope, value) for scope, value in (("site", site), ("ap", ap), ("district", district))
+                       if value is not None)
+    if scope == "ap":
+        return scope, fleet.get(term).id
+    if scope == "site":
+        return scope, _site_target(fleet, term)
+    picked = fleet.select(Selection(districts=(term,)))  # forgiving names; an error that lists candidates
+    return scope, str(picked[0].district)
+
+
+def covered_aps(fleet: Fleet, window: MaintenanceWindow) -> int:
+    """How many APs of the inventory the window covers (as the scheduler matches them)."""
+    if window.scope == "ap":
+        return int(window.target in fleet.aps)
+    if window.scope == "site":
+        return sum(1 for ap in fleet.aps.values() if ap.site_id == window.target)
+    key = name_key(window.target)
+    return sum(1 for ap in fleet.aps.values() if name_key(ap.district or "") == key)
+
+
+def _state(window: MaintenanceWindow, now: float) -> str:
+    if window.active(now):
+        return "active"
+    return "future" if window.starts_at > now else "past"
+
+
+def _describe(fleet: Fleet, scope: str, target: str) -> str:
+    if scope == "site" and target in fleet.sites:
+        return f"site {target} ({fleet.sites[target].name})"
+    return f"{scope} {target}"
+
+
+@app.command("add")
+def add(
+    ctx: typer.Context,
+    until: Annotated[str, typer.Option("--until", metavar="WHEN", show_default=False,
+                                       help=f"when it ends: {_WHEN}")],
+    reason: Annotated[str, typer.Option("--reason", show_default=False,
+                                        help="what the work is (shown in `maintenance list`)")],
+    site: Annotated[str | None, typer.Option("--site", show_default=False, help="a site, by id or name")] = None,
+    ap: Annotated[str | None, typer.Option("--ap", show_default=False, help="one AP, by id")] = None,
+    district: Annotated[str | None, typer.Option(
+        "--district", show_default=False, help="a whole district, any case or accents, or a unique prefix")] = None,
+    start: Annotated[str, typer.Option("--from", metavar="WHEN", help=f"when the work starts: {_WHEN}")] = "now",
+) -> ExitCode:
+    """Plan maintenance on one AP, site or district; print the new window's id.
+
+    While a window is active, `hotspotctl run` keeps polling and recording the APs it covers
+    but opens no new outage for them (an outage already open goes on). Give exactly one of
+    --site, --ap and --district; it must be in the inventory. Times are UTC unless they say.
+
+    Examples:
+
+      hotspotctl maintenance add --site 'MEX-AIM-AER-AICMT1-M' --until +4h --reason "switch replacement"
+
+      hotspotctl maintenance add --district tlalpan --from 2026-03-07T06:00 --until +1d --reason "CFE works"
+
+      id=$(hotspotctl maintenance add --ap PILARES-X_AP_01 --until +1d --reason "mast repair")
+    """
+    if sum(value is not None for value in (site, ap, district)) != 1:
+        raise typer.BadParameter("give exactly one of --site, --ap and --district", param_hint="--site/--ap/--district")
+    now = _now()
+    starts_at = parse_when(start, now, flag="--from", ahead=True)
+    ends_at = parse_when(until, now, flag="--until", ahead=True)
+    if ends_at <= starts_at:
+        raise InputError(f"--until {until!r} ({iso(ends_at)}) is not after --from {start!r} ({iso(starts_at)}); "
+                         "for a time ahead of now write +2h, not 2h")
+    if ends_at <= now:
+        raise InputError(f"--until {until!r} ({iso(ends_at)}) is already past: a window must end ahead of now")
+    text = " ".join(reason.split())
+    if not text:
+        raise InputError("--reason is empty: say what the work is")
+    rt = runtime(ctx)
+    with rt.open_store() as store:
+        fleet = Fleet.load(store, rt.zones())
+        scope, target = _target(fleet, site, ap, district)
+        with store.write() as conn:
+            window_id = add_maintenance(conn, scope, target, starts_at, ends_at, text, now)
+    print(window_id)
+    if not rt.quiet:
+        window = MaintenanceWindow(window_id, scope, target, starts_at, ends_at, text, now)
+        output.message(f"maintenance window {window_id}: {_describe(fleet, scope, target)}, "
+                       f"{covered_aps(fleet, window):,} APs, {iso(starts_at)} to {iso(ends_at)}; no new outages "
+                       "open for them meanwhile")
+    return ExitCode.OK
+
+
+LIST_COLUMNS = ("id", "scope", "target", "name", "aps", "starts", "ends", "state", "reason")
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    all_: Annotated[bool, typer.Option("--all", help="past windows too")] = False,
+    fmt: FormatOption = Format.TABLE,
+) -> ExitCode:
+    """Maintenance windows by start: active and future ones, or --all.
+
+    aps is how many APs of the inventory the window covers now.
+
+    Examples:
+
+      hotspotctl maintenance list
+
+      hotspotctl maintenance list --all --format json
+    """
+    now = _now()
+    rt = runtime(ctx)
+    with rt.open_store() as store:
+        fleet = Fleet.load(store, rt.zones())
+        with store.read() as conn:
+            windows = list_maintenance(conn, ending_after=None if all_ else now)
+    rows: list[tuple[Any, ...]] = []
+    for w in windows:
+        name = fleet.sites[w.target].name if w.scope == "site" and w.target in fleet.sites else ""
+        rows.append((w.id, w.scope, w.target, name, covered_aps(fleet, w), iso(w.starts_at), iso(w.ends_at),
+                     _state(w, now), w.reason))
+    if fmt == Format.JSON:
+        output.print_json([{**w.to_json(), "name": row[3], "aps": row[4], "starts": row[5], "ends": row[6],
+                            "state": row[7]} for w, row in zip(windows, rows, strict=True)])
+    elif rows or fmt == Format.CSV:
+        output.emit(fmt, LIST_COLUMNS, rows, numeric=("id", "aps"))
+    if not windows and fmt == Format.TABLE and not rt.quiet:
+        output.message("no maintenance windows" + ("" if all_ else " active or ahead; --all shows past ones too"))
+    return ExitCode.OK
+
+
+@app.command("remove")
+def remove(
+    ctx: typer.Context,
+    window_id: Annotated[int, typer.Argument(metavar="ID", help="the window's id (see `maintenance list`)",
+                                             show_default=False)],
+) -> ExitCode:
+    """Remove a maintenance window (end it early, or cancel it); new outages open again for its APs.
+
+    Exit 3 when there is no window with that id.
+
+    Example:
+
+      hotspotctl maintenance remove 7
+    """
+    rt = runtime(ctx)
+    with rt.open_store() as store, store.write() as conn:
+        if not remove_maintenance(conn, window_id):
+            raise NotFoundError(f"no maintenance window {window_id}; `hotspotctl maintenance list --all` shows "
+                                "their ids")
+    if not rt.quiet:
+        output.message(f"removed maintenance window {window_id}")
+    return ExitCode.OK

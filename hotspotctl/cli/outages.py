@@ -1,0 +1,291 @@
+"""hotspotctl outages: the ledger of site outages (list, show, note), and reading WHEN arguments."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import typer
+
+from hotspotctl.cli import output
+from hotspotctl.cli.output import Format, ReportFormat
+from hotspotctl.cli.runtime import FormatOption, ReportFormatOption, SiteOption, ZoneOption, runtime
+from hotspotctl.errors import ExitCode, InputError, NotFoundError
+from hotspotctl.evaluate.outages import Outage
+from hotspotctl.inventory.fleet import Fleet, Selection
+from hotspotctl.reports.crews import iso
+from hotspotctl.store.outages import add_note, get_outage, list_outages, load_health
+
+app = typer.Typer(help="The outage ledger: one record per site with trouble a crew can fix, opened and closed "
+                       "by `hotspotctl run`.", no_args_is_help=True)
+
+_TABLE_LIMIT = 100
+_SPAN = re.compile(r"(\d+)\s*([smhdw])")
+_SPANS = re.compile(r"(?:\d+\s*[smhdw]\s*)+")
+_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def _now() -> float:
+    return time.time()
+
+
+def parse_when(text: str, now: float, *, flag: str, ahead: bool = False) -> float:
+    """A moment typed on the command line, as epoch seconds.
+
+    ISO dates and times (UTC unless they carry an offset), ``now``, a span back from now (``30m``,
+    ``2h``, ``3d``, ``1w``, ``1d12h``; ``-2h`` too), or a span ahead (``+2h``).
+    """
+    raw = text.strip()
+    lowered = raw.lower()
+    if lowered == "now":
+        return now
+    sign, body = -1, lowered
+    if body[:1] in ("+", "-"):
+        sign, body = (1 if body[0] == "+" else -1), body[1:].strip()
+    if body and _SPANS.fullmatch(body):
+        return now + sign * sum(int(n) * _UNIT_S[unit] for n, unit in _SPAN.findall(body))
+    try:
+        if raw[:1] in ("+", "-"):
+            raise ValueError(raw)
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        later = ", now, or a span ahead (+2h, +1d)" if ahead else ""
+        raise InputError(f"{flag} {text!r}: not a time; give an ISO date or time, UTC unless it says "
+                         f"(2026-03-01, 2026-03-01T08:30, 2026-03-01T08:30-06:00), a span back from now "
+                         f"(30m, 2h, 3d, 1w){later}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+def human_duration(seconds: float) -> str:
+    """1h 23m, 2d 4h, 12m, 40s."""
+    s = max(0, int(seconds))
+    days, rest = divmod(s, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes}m"
+    if minutes:
+        return f"{minutes}m"
+    return f"{secs}s"
+
+
+def open311_reference(delivery: Mapping[str, Any]) -> str | None:
+    """The Open311 service request id (or token) an outage was filed under."""
+    reference = delivery.get("open311")
+    if not isinstance(reference, Mapping):
+        return None
+    value = reference.get("id") or reference.get("token")
+    return str(value) if value else None
+
+
+def _delivered(outage: Outage) -> str:
+    channels = sorted(outage.delivery)
+    ticket = open311_reference(outage.delivery)
+    return ", ".join(f"open311 {ticket}" if c == "open311" and ticket else c for c in channels)
+
+
+def _site_name(fleet: Fleet, site_id: str) -> str:
+    site = fleet.sites.get(site_id)
+    return site.name if site is not None else ""
+
+
+def _resolve_filters(fleet: Fleet, zone: list[str] | None, site: list[str] | None) -> tuple[list[str], list[str]]:
+    """Zone terms to zone names and site terms to site ids, forgivingly, as selections do elsewhere."""
+    zones: list[str] = []
+    sites: list[str] = []
+    if zone:
+        picked = fleet.select(Selection(zones=tuple(zone)))
+        zones = sorted({fleet.zones.zone_for(ap) for ap in picked})
+    if site:
+        picked = fleet.select(Selection(sites=tuple(site)))
+        sites = sorted({ap.site_id for ap in picked} | {term for term in site if term not in fleet.sites and
+                                                        not any(ch in term for ch in "*?[")})
+    return zones, sites
+
+
+LIST_COLUMNS = ("id", "site", "site_name", "zone", "cause", "aps_now", "peak_aps", "opened", "closed",
+                "duration", "peak_clients", "delivered")
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    open_only: Annotated[bool, typer.Option("--open", help="only the outages still open")] = False,
+    since: Annotated[str | None, typer.Option(
+        "--since", metavar="WHEN", show_default=False,
+        help="outages open at any time since WHEN: an ISO date or time (UTC unless it says), or a span back "
+             "from now (2h, 3d, 1w)")] = None,
+    zone: ZoneOption = None,
+    site: SiteOption = None,
+    limit: Annotated[int | None, typer.Option(
+        "--limit", min=0, show_default=False,
+        help=f"at most this many, newest first (default: {_TABLE_LIMIT} in a table, all in json/csv; 0 = all)")
+    ] = None,
+    fmt: FormatOption = Format.TABLE,
+) -> ExitCode:
+    """The outage ledger, newest first: site, cause, APs affected now and at the peak, how long, who was told.
+
+    `hotspotctl run` opens one outage per site when its APs have trouble a crew can fix
+    (site_offline, offline, reboot_loop, flapping, uplink_degraded) and closes it when they
+    are healthy again. Times are UTC.
+
+    Examples:
+
+      hotspotctl outages list --open
+
+      hotspotctl outages list --since 3d --zone iztapalapa
+
+      hotspotctl outages list --since 2026-03-01 --format csv > march.csv
+    """
+    now = _now()
+    start = parse_when(since, now, flag="--since") if since is not None else None
+    rt = runtime(ctx)
+    with rt.open_store() as store:
+        fleet = Fleet.load(store, rt.zones())
+        zones, sites = _resolve_filters(fleet, zone, site)
+        if (zone and not zones) or (site and not sites):
+            found: list[Outage] = []
+        else:
+            with store.read() as conn:
+                found = list_outages(conn, open_only=open_only, since=start, zones=zones, sites=sites)
+    cap = limit if limit is not None else (_TABLE_LIMIT if fmt == Format.TABLE else 0)
+    shown = found[:cap] if cap else found
+    if fmt == Format.JSON:
+        output.print_json([_outage_json(o, fleet, now) for o in shown])
+    else:
+        rows = [(o.id, o.site, _site_name(fleet, o.site), o.zone, o.cause, len(o.aps_now), o.peak_aps,
+                 iso(o.opened_at), iso(o.closed_at) if o.closed_at is not None else "",
+                 human_duration(o.duration_s(now)), o.peak_clients, _delivered(o)) for o in shown]
+        if fmt == Format.CSV:
+            output.print_csv(LIST_COLUMNS, rows)
+        elif rows:
+            output.print_table(("id", "site", "name", "zone", "cause", "aps now", "peak aps", "opened", "closed",
+                                "duration", "peak clients", "delivered"), rows,
+                               numeric=("id", "aps now", "peak aps", "peak clients"))
+    if fmt == Format.TABLE and not rt.quiet:
+        if not found:
+            since_text = f" since {iso(start)}" if start is not None else ""
+            output.message(f"no {'open ' if open_only else ''}outages{' there' if zone or site else ''}{since_text}")
+        elif len(shown) < len(found):
+            output.message(f"showing {len(shown):,} of {len(found):,} outages; --limit 0 for all, or --format csv")
+    return ExitCode.OK
+
+
+def _outage_json(outage: Outage, fleet: Fleet, now: float) -> dict[str, Any]:
+    site = fleet.sites.get(outage.site)
+    return {**outage.to_json(now), "site_name": site.name if site else "", "district": site.district if site else None,
+            "opened": iso(outage.opened_at), "updated": iso(outage.updated_at),
+            "closed": iso(outage.closed_at) if outage.closed_at is not None else None,
+            "duration": human_duration(outage.duration_s(now)), "open": outage.open,
+            "delivered": sorted(outage.delivery), "open311": open311_reference(outage.delivery)}
+
+
+def _load(store: Any, outage_id: int) -> Outage:
+    with store.read() as conn:
+        found = get_outage(conn, outage_id)
+    if found is None:
+        raise NotFoundError(f"no outage {outage_id} in the ledger; `hotspotctl outages list` shows their ids")
+    return found
+
+
+IdArgument = Annotated[int, typer.Argument(metavar="ID", help="the outage's id (see `outages list`)",
+                                           show_default=False)]
+
+
+@app.command("show")
+def show(ctx: typer.Context, outage_id: IdArgument, fmt: ReportFormatOption = ReportFormat.TABLE) -> ExitCode:
+    """Everything about one outage: where, causes, every AP and its health now, delivery references, notes.
+
+    Exit 3 when there is no outage with that id.
+
+    Examples:
+
+      hotspotctl outages show 42
+
+      hotspotctl outages show 42 --format json | jq .delivery
+    """
+    now = _now()
+    rt = runtime(ctx)
+    with rt.open_store() as store:
+        outage = _load(store, outage_id)
+        fleet = Fleet.load(store, rt.zones())
+        with store.read() as conn:
+            healths = load_health(conn, list(outage.aps))
+    now_set = set(outage.aps_now)
+    aps = []
+    for ap_id in outage.aps:
+        ap, health = fleet.aps.get(ap_id), healths.get(ap_id)
+        aps.append({"ap": ap_id, "affected_now": ap_id in now_set, "program": ap.program if ap else None,
+                    "state": health.state if health else "unknown",
+                    "causes": list(health.causes) if health else [],
+                    "clients": health.clients if health else None,
+                    "per_user_mbps": health.per_user_mbps if health else None,
+                    "in_inventory": ap is not None})
+    document = {**_outage_json(outage, fleet, now), "ap_detail": aps}
+    if fmt == Format.JSON:
+        output.print_json(document)
+        return ExitCode.OK
+    console = output.stdout()
+    rows: list[tuple[str, Any]] = [
+        ("id", outage.id), ("state", "open" if outage.open else "closed"), ("site", outage.site),
+        ("site name", document["site_name"]), ("district", document["district"]), ("zone", outage.zone),
+        ("cause", outage.cause), ("causes", ", ".join(outage.causes)), ("opened", document["opened"]),
+        ("updated", document["updated"]), ("closed", document["closed"] or ""), ("duration", document["duration"]),
+        ("aps now", len(outage.aps_now)), ("peak aps", outage.peak_aps), ("clients now", outage.clients_now),
+        ("peak clients", outage.peak_clients)]
+    if outage.delivery:
+        for channel, reference in sorted(outage.delivery.items()):
+            rows.append((f"delivered: {channel}", _reference_text(reference)))
+    else:
+        rows.append(("delivered", "not yet"))
+    console.print(output.table(("field", "value"), rows))
+    console.print(output.table(
+        ("ap", "program", "affected now", "state", "causes", "clients", "per-user Mb/s"),
+        [(a["ap"], a["program"], a["affected_now"], a["state"], ", ".join(a["causes"]), a["clients"],
+          None if a["per_user_mbps"] is None else round(a["per_user_mbps"], 1)) for a in aps],
+        title=f"APs ({len(aps)}; health as of the last cycle)", numeric=("clients", "per-user Mb/s")))
+    if outage.notes:
+        console.print(output.table(("notes",), [(line,) for line in outage.notes.splitlines()]))
+    return ExitCode.OK
+
+
+def _reference_text(reference: Any) -> str:
+    if isinstance(reference, Mapping):
+        return ", ".join(f"{key}={value}" for key, value in reference.items())
+    return str(reference)
+
+
+@app.command("note")
+def note(
+    ctx: typer.Context,
+    outage_id: IdArgument,
+    text: Annotated[str, typer.Argument(metavar="TEXT", help="the note (quote it)", show_default=False)],
+) -> ExitCode:
+    """Add a note to an outage, stamped with the UTC time: what a crew found, a ticket number, a call made.
+
+    Exit 3 when there is no outage with that id.
+
+    Examples:
+
+      hotspotctl outages note 42 "CFE confirms a power cut on the block; back by 18:00"
+
+      hotspotctl outages note 42 "crew 3 replaced the PoE injector"
+    """
+    line = " ".join(text.split())
+    if not line:
+        raise InputError("the note is empty; nothing written")
+    stamped = f"{iso(_now())} {line}"
+    rt = runtime(ctx)
+    with rt.open_store() as store, store.write() as conn:
+        if not add_note(conn, outage_id, stamped):
+            raise NotFoundError(f"no outage {outage_id} in the ledger; `hotspotctl outages list` shows their ids")
+    if not rt.quiet:
+        output.message(f"outage {outage_id}: noted {stamped!r}")
+    return ExitCode.OK

@@ -1,0 +1,157 @@
+"""hotspotctl report: availability over time, and where the per-user target is missed for lack of capacity."""
+
+from __future__ import annotations
+
+import time
+from enum import StrEnum
+from typing import Annotated, Any
+
+import typer
+
+from hotspotctl.cli import output
+from hotspotctl.cli.outages import parse_when
+from hotspotctl.cli.output import Format
+from hotspotctl.cli.runtime import DistrictOption, FormatOption, runtime
+from hotspotctl.errors import ExitCode
+from hotspotctl.evaluate.status import Limits
+from hotspotctl.inventory.fleet import Fleet, Selection
+from hotspotctl.reports.availability import (
+    CAPACITY_COLUMNS,
+    availability_by_period,
+    capacity_rows,
+    day_label,
+    default_since,
+    period_columns,
+    period_start,
+)
+from hotspotctl.store.outages import load_availability, load_health
+
+app = typer.Typer(help="Reports for planning: availability over time, capacity shortfalls.", no_args_is_help=True)
+
+_TABLE_LIMIT = 50
+
+
+class By(StrEnum):
+    DISTRICT = "district"
+    PROGRAM = "program"
+
+
+class Period(StrEnum):
+    DAY = "day"
+    WEEK = "week"
+
+
+def _now() -> float:
+    return time.time()
+
+
+def _pct_cell(value: float | None, fmt: Format) -> Any:
+    if fmt != Format.TABLE:
+        return value
+    return "-" if value is None else f"{value:.2f}"
+
+
+@app.command("availability")
+def availability(
+    ctx: typer.Context,
+    by: Annotated[By, typer.Option("--by", case_sensitive=False, help="one row per district or per programme")
+                  ] = By.DISTRICT,
+    period: Annotated[Period, typer.Option("--period", case_sensitive=False,
+                                           help="UTC days (from 00:00 UTC) or weeks (from Monday 00:00 UTC)")
+                      ] = Period.DAY,
+    since: Annotated[str | None, typer.Option(
+        "--since", metavar="WHEN", show_default=False,
+        help="from the period that holds WHEN: an ISO date or time (UTC unless it says), or a span back from "
+             "now (3d, 1w) [default: the last 7 days by day, the last 8 weeks by week, the current one "
+             "included]")] = None,
+    fmt: FormatOption = Format.TABLE,
+) -> ExitCode:
+    """Availability and the share meeting the per-user target, per UTC day or week and district or programme.
+
+    From the hourly tallies `hotspotctl run` keeps after every cycle: samples are AP-cycles
+    evaluated (not under maintenance, state known); availability is the share of them not
+    down; meeting target the share of per-user readings at or above the target. Periods are
+    in UTC: days start at 00:00 UTC, weeks on Monday at 00:00 UTC (Mexico City is UTC-6, so a
+    UTC day runs 18:00 to 18:00 local). The current period is partial.
+
+    Examples:
+
+      hotspotctl report availability
+
+      hotspotctl report availability --by program --period week
+
+      hotspotctl report availability --since 2026-03-01 --format csv > march.csv
+    """
+    now = _now()
+    start = (period_start(parse_when(since, now, flag="--since"), period) if since is not None
+             else default_since(now, period))
+    rt = runtime(ctx)
+    with rt.open_store() as store, store.read() as conn:
+        hours = load_availability(conn, start)
+    rows = availability_by_period(hours, by.value, period.value)
+    columns = period_columns(by.value)
+    if fmt == Format.JSON:
+        output.print_json([{**dict(zip(columns, r.values(), strict=True)), "period": period.value} for r in rows])
+    else:
+        values = [(*r.values()[:4], _pct_cell(r.availability_pct, fmt), r.measured, r.meeting,
+                   _pct_cell(r.meeting_target_pct, fmt)) for r in rows]
+        if values or fmt == Format.CSV:
+            output.emit(fmt, columns, values, numeric=columns[2:])
+    if not rows and not rt.quiet:
+        output.message(f"no availability recorded since {day_label(start)} (UTC); `hotspotctl run` records it "
+                       "after every cycle")
+    return ExitCode.OK
+
+
+@app.command("capacity")
+def capacity(
+    ctx: typer.Context,
+    district: DistrictOption = None,
+    limit: Annotated[int | None, typer.Option(
+        "--limit", min=0, show_default=False,
+        help=f"at most this many, largest shortfall first (default: {_TABLE_LIMIT} in a table, all in "
+             "json/csv; 0 = all)")] = None,
+    fmt: FormatOption = Format.TABLE,
+) -> ExitCode:
+    """The hotspots whose clients get less than the per-user target: a list for planning, not for crews.
+
+    cause is congested when the link is healthy but has too many clients to share it (more
+    APs, or a second radio, would help), below_target when the AP's capacity itself is under
+    the target (a thin backhaul: a faster link would). Ordered by the shortfall,
+    (target - per-user Mb/s) x clients: what it would take to bring everyone to the target,
+    largest first. From the health `hotspotctl run` keeps; the figures are the last cycle's.
+
+    Examples:
+
+      hotspotctl report capacity
+
+      hotspotctl report capacity --district iztapalapa --limit 20
+
+      hotspotctl report capacity --format csv > capacity.csv
+    """
+    rt = runtime(ctx)
+    limits = Limits(rt.settings.evaluate)
+    with rt.open_store() as store:
+        fleet = Fleet.load(store, rt.zones())
+        picked = fleet.select(Selection(districts=tuple(district or ())))
+        with store.read() as conn:
+            healths = load_health(conn)
+    names = {site_id: site.name for site_id, site in fleet.sites.items()}
+    found = capacity_rows(picked, healths, lambda ap: limits.for_ap(ap).target_mbps, names)
+    cap = limit if limit is not None else (_TABLE_LIMIT if fmt == Format.TABLE else 0)
+    shown = found[:cap] if cap else found
+    if fmt == Format.TABLE:
+        columns = ("ap", "site", "district", "program", "clients", "per-user Mb/s", "target", "capacity Mb/s",
+                   "link Mb/s", "shortfall Mb/s", "cause")
+        if shown:
+            output.print_table(columns, [(r.ap, r.site_name, r.district, r.program, *r.values()[5:])
+                                         for r in shown], numeric=columns[4:-1])
+        if not rt.quiet:
+            congested = sum(1 for r in found if r.cause == "congested")
+            clients = sum(r.clients for r in found)
+            more = f"; showing {len(shown):,}, --limit 0 for all" if len(shown) < len(found) else ""
+            output.message(f"{len(found):,} APs below the per-user target ({congested:,} congested, "
+                           f"{len(found) - congested:,} below target), {clients:,} clients on them{more}")
+    else:
+        output.emit(fmt, CAPACITY_COLUMNS, [r.values() for r in shown])
+    return ExitCode.OK

@@ -1,0 +1,293 @@
+"""The fleet's availability: now by district and programme, over time by period, and where capacity falls short.
+
+Pure: the inventory, stored healths, hourly availability rows and open outages in; tallies out.
+
+- ``fleet_status`` counts APs by state (an AP without a health row is unknown), the APs below
+  the per-user target (causes below_target or congested), the last 24 hours of
+  ``availability_hourly`` (availability = up / samples, meeting target = meeting / measured) and
+  the open outages that touch each district and programme (an outage counts once in every group
+  one of its APs belongs to, so the programme column can add up to more than the fleet's).
+- ``availability_by_period`` sums hourly rows into UTC days (from 00:00 UTC) or weeks (from
+  Monday 00:00 UTC), one row per (period start, district or programme).
+- ``capacity_rows`` lists the APs short of the per-user target, largest shortfall first:
+  (target - per-user) x clients, the Mb/s it would take to bring everyone there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from hotspotctl.evaluate.outages import Outage
+from hotspotctl.evaluate.status import DEGRADED, DOWN, UP, ApHealth
+from hotspotctl.inventory.model import AccessPoint
+from hotspotctl.names import name_key
+
+NONE = "(none)"  # the group of an AP without a district or programme (as the scheduler tallies it)
+HOUR_S = 3600
+DAY_S = 86400
+WEEK_S = 7 * DAY_S
+PERIODS = ("day", "week")
+GROUPINGS = ("district", "program")
+STATUS_WINDOW_S = 24 * HOUR_S
+
+
+def percent(part: int, whole: int) -> float | None:
+    """100 * part / whole to two decimals; None when there is nothing to divide."""
+    return round(100.0 * part / whole, 2) if whole else None
+
+
+@dataclass(slots=True)
+class StatusTally:
+    """One group's APs now, its last 24 hours, and its open outages."""
+
+    aps: int = 0
+    up: int = 0
+    degraded: int = 0
+    down: int = 0
+    unknown: int = 0
+    below_target: int = 0
+    evaluated: int = 0  # APs with a health row
+    samples: int = 0  # AP-cycles evaluated in the window (not in maintenance, state known)
+    available: int = 0  # ...of which not DOWN
+    measured: int = 0  # ...with a per-user reading
+    meeting: int = 0  # ...meeting the target
+    open_outages: int = 0
+
+    @property
+    def availability_pct(self) -> float | None:
+        return percent(self.available, self.samples)
+
+    @property
+    def meeting_target_pct(self) -> float | None:
+        return percent(self.meeting, self.measured)
+
+    def add_ap(self, health: ApHealth | None) -> None:
+        self.aps += 1
+        if health is None:
+            self.unknown += 1
+            return
+        self.evaluated += 1
+        if health.state == UP:
+            self.up += 1
+        elif health.state == DEGRADED:
+            self.degraded += 1
+        elif health.state == DOWN:
+            self.down += 1
+        else:
+            self.unknown += 1
+        if health.below_target:
+            self.below_target += 1
+
+    def add_hour(self, row: Mapping[str, Any]) -> None:
+        self.samples += int(row["samples"])
+        self.available += int(row["up"])
+        self.measured += int(row["measured"])
+        self.meeting += int(row["meeting"])
+
+    def to_json(self) -> dict[str, Any]:
+        return {"aps": self.aps, "up": self.up, "degraded": self.degraded, "down": self.down,
+                "unknown": self.unknown, "below_target": self.below_target, "samples_24h": self.samples,
+                "availability_pct": self.availability_pct, "measured_24h": self.measured,
+                "meeting_target_pct": self.meeting_target_pct, "open_outages": self.open_outages}
+
+
+def _group_order(name: str) -> tuple[bool, str]:
+    return (name == NONE, name_key(name))
+
+
+@dataclass(slots=True)
+class FleetStatus:
+    fleet: StatusTally = field(default_factory=StatusTally)
+    districts: dict[str, StatusTally] = field(default_factory=dict)
+    programs: dict[str, StatusTally] = field(default_factory=dict)
+
+    @property
+    def evaluated(self) -> bool:
+        """Has evaluation produced anything for these APs: a health row or an availability sample."""
+        return bool(self.fleet.evaluated or self.fleet.samples)
+
+    def ordered(self, which: str) -> list[tuple[str, StatusTally]]:
+        groups = self.districts if which == "district" else self.programs
+        return sorted(groups.items(), key=lambda item: _group_order(item[0]))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"fleet": self.fleet.to_json(),
+                "districts": [{"district": name, **t.to_json()} for name, t in self.ordered("district")],
+                "programs": [{"program": name, **t.to_json()} for name, t in self.ordered("program")],
+                "open_outages": self.fleet.open_outages}
+
+
+def status_since(now: float) -> float:
+    """The start of the status window: the 24 UTC hours up to and including the current one."""
+    return now - now % HOUR_S - (STATUS_WINDOW_S - HOUR_S)
+
+
+def _group(value: str | None) -> str:
+    return value or NONE
+
+
+def fleet_status(aps: Iterable[AccessPoint], healths: Mapping[str, ApHealth],
+                 availability: Iterable[Mapping[str, Any]], open_outages: Iterable[Outage], *,
+                 districts: Collection[str] | None = None) -> FleetStatus:
+    """Tally ``aps`` now; ``availability`` rows (only of ``districts`` when given); the outages touching ``aps``."""
+    result = FleetStatus()
+    group_of: dict[str, tuple[str, str]] = {}
+    for ap in aps:
+        district, program = _group(ap.district), _group(ap.program)
+        group_of[ap.id] = (district, program)
+        health = healths.get(ap.id)
+        for tally in (result.fleet, result.districts.setdefault(district, StatusTally()),
+                      result.programs.setdefault(program, StatusTally())):
+            tally.add_ap(health)
+    wanted = None if districts is None else {_group(d) for d in districts}
+    for row in availability:
+        district, program = _group(row["district"]), _group(row["program"])
+        if wanted is not None and district not in wanted:
+            continue
+        for tally in (result.fleet, result.districts.setdefault(district, StatusTally()),
+                      result.programs.setdefault(program, StatusTally())):
+            tally.add_hour(row)
+    for outage in open_outages:
+        touched = [group_of[ap_id] for ap_id in (outage.aps_now or outage.aps) if ap_id in group_of]
+        if not touched:
+            continue
+        result.fleet.open_outages += 1
+        for district in {d for d, _ in touched}:
+            result.districts[district].open_outages += 1
+        for program in {p for _, p in touched}:
+            result.programs[program].open_outages += 1
+    return result
+
+
+# -- over time ---------------------------------------------------------------------------------------------------
+
+def period_start(at: float, period: str) -> float:
+    """The UTC day (00:00) or week (Monday 00:00) that ``at`` falls in."""
+    day = at - at % DAY_S
+    if period == "day":
+        return day
+    if period == "week":
+        weekday = (int(day // DAY_S) + 3) % 7  # 1970-01-01 was a Thursday; Monday is 0
+        return day - weekday * DAY_S
+    raise ValueError(f"period must be one of {PERIODS}")
+
+
+def default_since(now: float, period: str) -> float:
+    """The last 7 days (today included) by day, the last 8 weeks (this one included) by week."""
+    if period == "day":
+        return period_start(now, "day") - 6 * DAY_S
+    return period_start(now, "week") - 7 * WEEK_S
+
+
+def day_label(at: float) -> str:
+    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d")
+
+
+@dataclass(slots=True)
+class PeriodRow:
+    """One period's availability for one district or programme."""
+
+    start: float  # epoch seconds, the period's first instant (UTC)
+    group: str
+    samples: int = 0
+    up: int = 0
+    measured: int = 0
+    meeting: int = 0
+
+    @property
+    def availability_pct(self) -> float | None:
+        return percent(self.up, self.samples)
+
+    @property
+    def meeting_target_pct(self) -> float | None:
+        return percent(self.meeting, self.measured)
+
+    def values(self) -> tuple[Any, ...]:
+        """In the order of ``period_columns``."""
+        return (day_label(self.start), self.group, self.samples, self.up, self.availability_pct, self.measured,
+                self.meeting, self.meeting_target_pct)
+
+
+def period_columns(by: str) -> tuple[str, ...]:
+    return ("period_start", by, "samples", "up", "availability_pct", "measured", "meeting", "meeting_target_pct")
+
+
+def availability_by_period(rows: Iterable[Mapping[str, Any]], by: str, period: str) -> list[PeriodRow]:
+    """Hourly rows summed per (period, district or programme), by period then name."""
+    if by not in GROUPINGS:
+        raise ValueError(f"by must be one of {GROUPINGS}")
+    found: dict[tuple[float, str], PeriodRow] = {}
+    for row in rows:
+        start, group = period_start(float(row["hour"]), period), _group(row[by])
+        tally = found.get((start, group))
+        if tally is None:
+            tally = found[(start, group)] = PeriodRow(start, group)
+        tally.samples += int(row["samples"])
+        tally.up += int(row["up"])
+        tally.measured += int(row["measured"])
+        tally.meeting += int(row["meeting"])
+    return sorted(found.values(), key=lambda r: (r.start, *_group_order(r.group)))
+
+
+# -- capacity ----------------------------------------------------------------------------------------------------
+
+CAPACITY_CAUSES = ("congested", "below_target")
+
+
+@dataclass(frozen=True, slots=True)
+class CapacityRow:
+    """An AP whose users get less than the target: too many of them, or too thin a link."""
+
+    ap: str
+    site: str
+    site_name: str
+    district: str | None
+    program: str | None
+    clients: int
+    per_user_mbps: float | None
+    target_mbps: float
+    capacity_mbps: float | None
+    link_mbps: float | None
+    cause: str  # congested (a healthy link, too many clients) | below_target (the capacity is under the target)
+
+    @property
+    def shortfall_mbps(self) -> float:
+        """(target - per-user) x clients: what it would take to bring every client to the target."""
+        if self.per_user_mbps is None:
+            return 0.0
+        return max(0.0, self.target_mbps - self.per_user_mbps) * self.clients
+
+    def values(self) -> tuple[Any, ...]:
+        """In the order of ``CAPACITY_COLUMNS``."""
+        return (self.ap, self.site, self.site_name, self.district, self.program, self.clients,
+                _round(self.per_user_mbps), _round(self.target_mbps), _round(self.capacity_mbps),
+                _round(self.link_mbps), round(self.shortfall_mbps, 1), self.cause)
+
+
+CAPACITY_COLUMNS = ("ap", "site_id", "site", "district", "program", "clients", "per_user_mbps", "target_mbps",
+                    "capacity_mbps", "link_mbps", "shortfall_mbps", "cause")
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+def capacity_rows(aps: Iterable[AccessPoint], healths: Mapping[str, ApHealth],
+                  target_of: Callable[[AccessPoint], float], site_names: Mapping[str, str]) -> list[CapacityRow]:
+    """The APs among ``aps`` whose health has congested or below_target, largest shortfall first."""
+    rows = []
+    for ap in aps:
+        health = healths.get(ap.id)
+        if health is None:
+            continue
+        cause = next((c for c in CAPACITY_CAUSES if c in health.causes), None)
+        if cause is None:
+            continue
+        rows.append(CapacityRow(
+            ap=ap.id, site=ap.site_id, site_name=site_names.get(ap.site_id, ""), district=ap.district,
+            program=ap.program, clients=health.clients or 0, per_user_mbps=health.per_user_mbps,
+            target_mbps=target_of(ap), capacity_mbps=health.capacity_mbps, link_mbps=health.link_mbps, cause=cause))
+    return sorted(rows, key=lambda r: (-r.shortfall_mbps, -r.clients, r.ap))
