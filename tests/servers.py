@@ -395,3 +395,178 @@ class ScriptedHttpServer:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class SmtpServer:
+    """aiosmtpd on a free loopback port that requires STARTTLS (a trustme CA's certificate for 127.0.0.1 and
+    localhost; its PEM at ``ca_file``) and then AUTH LOGIN/PLAIN as USER/PASSWORD; keeps every message."""
+
+    USER = "crews-bot"
+    PASSWORD = "Sm7p-pa55word-never-shown"
+
+    def __init__(self, directory: Path) -> None:
+        import ssl
+
+        import trustme
+        from aiosmtpd.controller import Controller
+        from aiosmtpd.smtp import AuthResult, LoginPassword
+
+        ca = trustme.CA()
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
+        directory.mkdir(parents=True, exist_ok=True)
+        self.ca_file = directory / "smtp-ca.pem"
+        ca.cert_pem.write_to_path(str(self.ca_file))
+        self.messages: list[dict[str, Any]] = []  # {"mail_from", "rcpt_tos", "message": EmailMessage, "raw"}
+        self.logins: list[tuple[str, bool]] = []  # (user, accepted)
+        owner = self
+
+        class Handler:
+            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+                import email
+                import email.policy
+
+                raw = envelope.original_content or envelope.content
+                owner.messages.append({"mail_from": envelope.mail_from, "rcpt_tos": list(envelope.rcpt_tos),
+                                       "raw": raw, "tls": session.ssl is not None,
+                                       "message": email.message_from_bytes(raw, policy=email.policy.default)})
+                return "250 OK"
+
+        def authenticate(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
+            ok = (isinstance(data, LoginPassword) and data.login == owner.USER.encode()
+                  and data.password == owner.PASSWORD.encode())
+            owner.logins.append((data.login.decode() if isinstance(data, LoginPassword) else "?", ok))
+            return AuthResult(success=ok, handled=False)
+
+        self.port = free_port()
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port, tls_context=context,
+                                     require_starttls=True, auth_required=True, auth_require_tls=True,
+                                     authenticator=authenticate)
+
+    def start(self) -> SmtpServer:
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+
+class Open311Server:
+    """A GeoReport v2 endpoint in a thread on loopback: POST {url}/requests.json, form-encoded.
+
+    Every request is checked field by field: only GeoReport v2 fields, each once; api_key, service_code and
+    jurisdiction_id (absent when ``jurisdiction_id`` is empty) as configured; lat and long floats in range with
+    6 decimals and equal to one of ``places`` (a (lat, long) text pair -> the attribute[CODE] values that stop
+    must carry, exactly); address_string present; description present and at most 4,000 characters. A
+    request that fails a check is answered 400 [{"code": 400, "description": ...}] and kept in ``problems``.
+    Otherwise it answers the next (status, body) of ``script``, then 201 [{"service_request_id": "<n>", ...}]
+    (or [{"token": "tok-<n>"}] with ``token_only``). ``port`` lets a test start it where a stopped one was."""
+
+    FIELDS = frozenset({"api_key", "jurisdiction_id", "service_code", "lat", "long", "address_string", "address_id",
+                        "email", "device_id", "account_id", "first_name", "last_name", "phone", "description",
+                        "media_url"})
+
+    def __init__(self, *, api_key: str, service_code: str, jurisdiction_id: str = "",
+                 places: dict[tuple[str, str], dict[str, str]] | None = None,
+                 script: list[tuple[int, bytes]] | None = None, token_only: bool = False, port: int | None = None,
+                 path: str = "/georeport/v2") -> None:
+        self.api_key, self.service_code, self.jurisdiction_id = api_key, service_code, jurisdiction_id
+        self.places = places or {}
+        self.script = list(script or [])
+        self.token_only = token_only
+        self.port = port or free_port()
+        self.path = path
+        self.requests: list[dict[str, str]] = []  # every form received, as field -> value
+        self.filed: list[dict[str, str]] = []  # the forms answered with a new service request
+        self.problems: list[str] = []
+        self.server: Any = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}{self.path}"
+
+    def check(self, path: str, content_type: str, body: bytes) -> tuple[dict[str, str], str | None]:
+        from urllib.parse import parse_qs
+
+        if path != f"{self.path}/requests.json":
+            return {}, f"POST to {path}, not {self.path}/requests.json"
+        if not content_type.startswith("application/x-www-form-urlencoded"):
+            return {}, f"content type {content_type!r} is not form-encoded"
+        try:
+            parsed = parse_qs(body.decode("ascii"), keep_blank_values=True, strict_parsing=True)
+        except (UnicodeDecodeError, ValueError) as exc:
+            return {}, f"not a form: {exc}"
+        form = {key: values[-1] for key, values in parsed.items()}
+        repeated = [key for key, values in parsed.items() if len(values) != 1]
+        unknown = [key for key in parsed if key not in self.FIELDS
+                   and not (key.startswith("attribute[") and key.endswith("]") and len(key) > 11)]
+        if repeated or unknown:
+            return form, f"fields repeated {repeated} or not GeoReport v2 {unknown}"
+        if form.get("api_key") != self.api_key:
+            return form, "api_key is not the configured one"
+        if form.get("service_code") != self.service_code:
+            return form, f"service_code {form.get('service_code')!r} is not {self.service_code!r}"
+        if form.get("jurisdiction_id", "") != self.jurisdiction_id or (
+                not self.jurisdiction_id and "jurisdiction_id" in form):
+            return form, f"jurisdiction_id {form.get('jurisdiction_id')!r} is not {self.jurisdiction_id!r}"
+        try:
+            lat, lon = float(form["lat"]), float(form["long"])
+        except (KeyError, ValueError):
+            return form, "lat and long must be numbers"
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            return form, f"lat/long {lat}, {lon} out of range"
+        if any(len(form[key].partition(".")[2]) != 6 for key in ("lat", "long")):
+            return form, "lat and long must have 6 decimals"
+        if not form.get("address_string", "").strip():
+            return form, "address_string missing"
+        if not form.get("description", "").strip() or len(form["description"]) > 4000:
+            return form, f"description missing or longer than 4000 characters ({len(form.get('description', ''))})"
+        place = self.places.get((form["lat"], form["long"]))
+        if place is None:
+            return form, f"no stop at {form['lat']}, {form['long']}"
+        attributes = {key: value for key, value in form.items() if key.startswith("attribute[")}
+        if attributes != place:
+            return form, f"attributes {attributes} are not {place}"
+        return form, None
+
+    def start(self) -> Open311Server:
+        import http.server
+        import json
+        import threading
+
+        owner = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                form, problem = owner.check(self.path, self.headers.get("Content-Type", ""), body)
+                owner.requests.append(form)
+                if problem:
+                    owner.problems.append(problem)
+                    status, answer = 400, json.dumps([{"code": 400, "description": problem}]).encode()
+                elif owner.script:
+                    status, answer = owner.script.pop(0)
+                else:
+                    owner.filed.append(form)
+                    n = len(owner.filed)
+                    item = {"token": f"tok-{n}"} if owner.token_only else {
+                        "service_request_id": str(1000 + n), "service_notice": "Reporte recibido"}
+                    status, answer = 201, json.dumps([item]).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None

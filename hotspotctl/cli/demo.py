@@ -25,6 +25,9 @@ from hotspotctl.collectors.poller import Poller
 from hotspotctl.errors import ExitCode
 from hotspotctl.inventory.fleet import Fleet
 from hotspotctl.inventory.importer import import_inventory
+from hotspotctl.reports.crews import crew_lists_from_store
+from hotspotctl.reports.files import atomic_output
+from hotspotctl.reports.render import write_crews_csv, write_crews_html, write_crews_json
 from hotspotctl.scheduling.cycle import discover_aps
 from hotspotctl.scheduling.service import CycleRunner, Service
 from hotspotctl.settings import SIM_V3_AUTH, SIM_V3_AUTH_ENV, SIM_V3_PRIV_ENV
@@ -36,9 +39,6 @@ from hotspotctl.simulate.simulator import (
     plan_simulation,
     spread,
 )
-from hotspotctl.reports.crews import crew_lists_from_store
-from hotspotctl.reports.files import atomic_output
-from hotspotctl.reports.render import write_crews_csv, write_crews_html, write_crews_json
 from hotspotctl.sinks.influx import InfluxSink
 from hotspotctl.store.outages import list_outages
 

@@ -93,8 +93,11 @@ def _ordered(causes: Iterable[str]) -> tuple[str, ...]:
 
 
 def site_findings(troubled: Mapping[str, ApHealth], site_of: Mapping[str, str], site_sizes: Mapping[str, int],
-                  rules: EvaluateSettings) -> dict[str, SiteFinding]:
-    """Findings by site, from the APs with a crew cause (``troubled``: AP id -> health)."""
+                  rules: EvaluateSettings, clients: Mapping[str, int] | None = None) -> dict[str, SiteFinding]:
+    """Findings by site, from the APs with a crew cause (``troubled``: AP id -> health).
+
+    ``clients`` (AP id -> clients last seen) wins over the healths' own last-seen figure.
+    """
     by_site: dict[str, list[tuple[str, ApHealth]]] = {}
     for ap_id, health in troubled.items():
         if health.crew_cause is not None:
@@ -110,7 +113,8 @@ def site_findings(troubled: Mapping[str, ApHealth], site_of: Mapping[str, str], 
         ordered = _ordered(causes)
         findings[site] = SiteFinding(
             site=site, cause=ordered[0], causes=ordered, aps=tuple(ap_id for ap_id, _ in members), down=down,
-            site_aps=size, clients=sum(health.clients or 0 for _, health in members),
+            site_aps=size, clients=sum((clients.get(ap_id) if clients is not None else None) or health.clients or 0
+                                       for ap_id, health in members),
             since=min(health.trouble_since for _, health in members))
     return findings
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from operator import attrgetter
 
 from hotspotctl.evaluate.rates import RateSample
 from hotspotctl.inventory.model import AccessPoint
@@ -91,6 +92,10 @@ class ApHealth:
     per_user_mbps: float | None = None  # last seen
     causes: tuple[str, ...] = ()  # in CAUSES order
 
+    def same_verdict(self, other: ApHealth) -> bool:
+        """Equal but for the last-seen figures (clients, link, capacity, per-user), which move every cycle."""
+        return _verdict(self) == _verdict(other)
+
     @property
     def cause(self) -> str | None:
         return self.causes[0] if self.causes else None
@@ -114,6 +119,10 @@ class ApHealth:
                 "changes": len(self.changes)}
 
 
+_FIGURES = frozenset({"clients", "link_mbps", "capacity_mbps", "per_user_mbps"})
+_verdict = attrgetter(*(name for name in ApHealth.__slots__ if name not in _FIGURES))  # type: ignore[attr-defined]
+
+
 def _recent(times: tuple[float, ...], since: float) -> tuple[float, ...]:
     if times and times[0] <= since:
         return tuple(t for t in times if t > since)
@@ -126,7 +135,21 @@ def _popcount(bits: int) -> int:
 
 def evaluate_ap(previous: ApHealth | None, answered: bool, rate: RateSample | None, at: float,
                 limits: ApLimits, rules: EvaluateSettings) -> ApHealth:
-    """The AP's health after this cycle (``rate`` is None when it did not answer)."""
+    """The AP's health after this cycle (``rate`` is None when it did not answer).
+
+    A steady healthy AP (up for a while, no cause, nothing moving) that answers healthy again gets
+    ``previous`` back, the same object: most of a fleet, most of the time, for a dict lookup and a
+    few comparisons. Its last-seen figures then stay those of its last change; the caller keeps
+    fresher ones if it needs them (the evaluator keeps the clients, for outages' people affected).
+    """
+    if (previous is not None and answered and rate is not None and previous.state == UP and not previous.causes
+            and not rate.rebooted and previous.misses == 0 and previous.goods >= rules.up_after
+            and previous.answered and not previous.changes and not previous.reboots
+            and not previous.below and previous.below_n >= rules.below_window
+            and not previous.slow and previous.slow_n >= max(rules.down_after, rules.up_after)
+            and (rate.link_mbps is None or rate.link_mbps >= limits.expected_link_mbps)
+            and (rate.per_user_mbps is None or rate.per_user_mbps >= limits.target_mbps)):
+        return previous
     prev = previous if previous is not None else ApHealth()
     changes = prev.changes
     if prev.answered is not None and prev.answered != answered:

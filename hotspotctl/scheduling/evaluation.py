@@ -2,7 +2,9 @@
 
 ``Evaluator`` keeps the fleet's health and the open outages in memory between cycles (the store
 stays the truth: it is loaded once, and every change is written in the cycle's one transaction).
-An AP whose health did not change is not written, so a quiet fleet costs a few rows a cycle.
+An AP's health is written when its verdict changes (state, causes, histories); the last-seen
+figures of an AP with a cause are refreshed in the store at most every ``FIGURES_REFRESH_S``, and
+a healthy AP's not at all (InfluxDB has every figure). So a quiet fleet costs a few rows a cycle.
 The decisions themselves are the pure functions of ``evaluate/status.py`` and ``evaluate/outages.py``.
 """
 
@@ -31,6 +33,7 @@ from hotspotctl.store.outages import (
 )
 
 HOUR_S = 3600.0
+FIGURES_REFRESH_S = 900.0
 
 
 @dataclass
@@ -76,6 +79,8 @@ class Evaluator:
             self.healths: dict[str, ApHealth] = load_health(conn, list(self.site_of))
             self.open: dict[str, Outage] = {site: o for site, o in load_open_outages(conn).items()
                                             if site in self.site_sizes}
+        self.clients = {ap_id: h.clients for ap_id, h in self.healths.items() if h.clients is not None}
+        self.written: dict[str, float] = {}  # when an AP's health was last written by this evaluator
 
     def covered(self, windows: Sequence[MaintenanceWindow], at: float) -> set[str]:
         """The AP ids under an active maintenance window."""
@@ -94,7 +99,7 @@ class Evaluator:
 
     def evaluate(self, outcomes: Sequence[Any], at: float) -> CycleEvaluation:
         """Evaluate a cycle's outcomes (objects with .ap, .ok, .rate) as of ``at``; write the changes."""
-        rules, limits, healths = self.rules, self.limits, self.healths
+        rules, limits, healths, clients, written = self.rules, self.limits, self.healths, self.clients, self.written
         with self.store.read() as conn:
             maintenance = self.covered(list_maintenance(conn, ending_after=at), at)
         result = CycleEvaluation(at, in_maintenance=len(maintenance))
@@ -108,8 +113,14 @@ class Evaluator:
             rate = outcome.rate
             answered = outcome.ok and rate is not None
             health = evaluate_ap(previous, answered, rate, at, limits[ap_id], rules)
-            if health != previous:
-                changed[ap_id] = healths[ap_id] = health
+            if health is not previous:
+                healths[ap_id] = health
+                if (previous is None or not health.same_verdict(previous)
+                        or (health.causes and at - written.get(ap_id, 0.0) >= FIGURES_REFRESH_S)):
+                    changed[ap_id] = health
+                    written[ap_id] = at
+            if answered and rate.clients is not None:
+                clients[ap_id] = rate.clients
             states[health.state] += 1
             if health.causes:
                 causes[health.causes[0]] += 1
@@ -127,7 +138,7 @@ class Evaluator:
                     tally[2] += 1
                     if rate.per_user_mbps >= limits[ap_id].target_mbps:
                         tally[3] += 1
-        findings = site_findings(troubled, self.site_of, self.site_sizes, rules)
+        findings = site_findings(troubled, self.site_of, self.site_sizes, rules, clients)
         ledger = update_ledger(self.open, findings, at, zone_of_site=self.zone_of_site.__getitem__,
                                in_maintenance=maintenance.__contains__)
         with self.store.write() as conn:

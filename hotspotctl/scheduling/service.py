@@ -408,7 +408,7 @@ class Service:
     async def _finish_sending(self, budget_s: float) -> None:
         if not self._sending:
             return
-        done, pending = await asyncio.wait(set(self._sending), timeout=max(0.0, budget_s))
+        _done, pending = await asyncio.wait(set(self._sending), timeout=max(0.0, budget_s))
         if pending:
             log.warning("%d crew-list sends did not finish within the grace period; the next run sends again",
                         len(pending))

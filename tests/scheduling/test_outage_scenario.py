@@ -11,6 +11,7 @@ restarts without them, same seed and clock) and every outage closes.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -18,6 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from hotspotctl.cli import main
 from hotspotctl.collectors.poller import Poller
 from hotspotctl.collectors.profiles import load_profiles
 from hotspotctl.inventory.fleet import CrewZones, Fleet
@@ -65,8 +67,8 @@ def _cycles(runner: CycleRunner, n: int) -> list:
     return asyncio.run(go())
 
 
-def test_power_cut_offline_slow_uplinks_and_crowds_become_the_right_stops(tmp_path: Path,
-                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_power_cut_offline_slow_uplinks_and_crowds_become_the_right_stops(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.chdir(tmp_path)
     data_dir = tmp_path / "var"
     settings = load_settings(flags={"data_dir": ("--data-dir", str(data_dir))}).settings
@@ -119,6 +121,24 @@ def test_power_cut_offline_slow_uplinks_and_crowds_become_the_right_stops(tmp_pa
     assert all(h.crew_cause is None for ap_id, h in health.items() if ap_id in congested)
     assert {ap_id for ap_id, h in health.items() if h.state == "down"} == hit["power"] | hit["down"]
     assert runner.last_evaluation is not None and runner.last_evaluation.open_outages == 151
+
+    # what the commands give: the crews' lists, and the planners' capacity report
+    def cli(*args: str) -> object:
+        capsys.readouterr()
+        assert main(["--data-dir", str(data_dir), *args]) == 0
+        return json.loads(capsys.readouterr().out)
+
+    lists = cli("crews", "list", "--max-stops", "0", "--format", "json")
+    stops = [stop for zone in lists for stop in zone["stops"]]
+    assert len(stops) == 151 and len({stop["site"] for stop in stops}) == 151
+    power_stop = next(stop for stop in stops if stop["site"] == "PILARES_SAN_LORENZO")
+    assert power_stop["cause"] == "site_offline" and power_stop["aps_affected"] == 30
+    assert "power" in power_stop["action"].lower()
+    slow_stops = [stop for stop in stops if stop["cause"] == "uplink_degraded"]
+    assert len(slow_stops) == 100 and all("100 Mb/s" in stop["action"] for stop in slow_stops)
+    assert {ap for stop in stops for ap in stop["aps"]}.isdisjoint(hit["crowded"])  # congestion is not crew work
+    capacity = cli("report", "capacity", "--format", "json")
+    assert {row["ap"] for row in capacity if row["cause"] == "congested"} == hit["crowded"]
 
     # the faults clear: the same city without them (same seed, same clock)
     plan, simulator = simulate(None)
