@@ -47,12 +47,7 @@ class CycleEvaluation:
     ledger: LedgerUpdate = field(default_factory=lambda: LedgerUpdate([], [], []))
     open_outages: int = 0
     in_maintenance: int = 0
-
-    @property
-    def new_site_outages(self) -> list[Outage]:
-        """Outages opened, or escalated, to site_offline this cycle."""
-        escalated = [o for o in self.ledger.changed if o.cause == SITE_OFFLINE]
-        return [o for o in self.ledger.opened if o.cause == SITE_OFFLINE] + escalated
+    new_site_outages: list[Outage] = field(default_factory=list)  # opened as, or escalated to, site_offline
 
     def summary(self) -> dict[str, Any]:
         return {"states": dict(self.states), "causes": dict(self.causes), "opened": len(self.ledger.opened),
@@ -147,6 +142,8 @@ class Evaluator:
             if ledger:
                 ledger = save_ledger(conn, ledger)
             add_availability(conn, at - at % HOUR_S, tallies)
+        result.new_site_outages = [o for o in ledger.opened if o.cause == SITE_OFFLINE] + [
+            o for o in ledger.changed if o.cause == SITE_OFFLINE and self.open[o.site].cause != SITE_OFFLINE]
         for outage in (*ledger.opened, *ledger.changed):
             self.open[outage.site] = outage
         for outage in ledger.closed:
