@@ -145,8 +145,7 @@ def evaluate_ap(previous: ApHealth | None, answered: bool, rate: RateSample | No
     if (previous is not None and answered and rate is not None and previous.state == UP and not previous.causes
             and not rate.rebooted and previous.misses == 0 and previous.goods >= rules.up_after
             and previous.answered and not previous.changes and not previous.reboots
-            and not previous.below and previous.below_n >= rules.below_window
-            and not previous.slow and previous.slow_n >= max(rules.down_after, rules.up_after)
+            and not previous.below and not previous.slow  # no reading under target or speed in the windows
             and (rate.link_mbps is None or rate.link_mbps >= limits.expected_link_mbps)
             and (rate.per_user_mbps is None or rate.per_user_mbps >= limits.target_mbps)):
         return previous
