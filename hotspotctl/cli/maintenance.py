@@ -9,9 +9,8 @@ from typing import Annotated, Any
 import typer
 
 from hotspotctl.cli import output
-from hotspotctl.cli.outages import parse_when
 from hotspotctl.cli.output import Format
-from hotspotctl.cli.runtime import FormatOption, runtime
+from hotspotctl.cli.runtime import FormatOption, parse_when, runtime
 from hotspotctl.errors import ExitCode, InputError, NotFoundError
 from hotspotctl.inventory.fleet import Fleet, Selection
 from hotspotctl.names import name_key

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
 
 from hotspotctl.cli import output
 from hotspotctl.cli.output import Format, ReportFormat
-from hotspotctl.cli.runtime import FormatOption, ReportFormatOption, SiteOption, ZoneOption, runtime
+from hotspotctl.cli.runtime import (
+    FormatOption,
+    ReportFormatOption,
+    SiteOption,
+    ZoneOption,
+    human_duration,
+    parse_when,
+    runtime,
+)
 from hotspotctl.errors import ExitCode, InputError, NotFoundError
 from hotspotctl.evaluate.outages import Outage
 from hotspotctl.inventory.fleet import Fleet, Selection
@@ -23,57 +29,8 @@ app = typer.Typer(help="The outage ledger: one record per site with trouble a cr
                        "by `hotspotctl run`.", no_args_is_help=True)
 
 _TABLE_LIMIT = 100
-_SPAN = re.compile(r"(\d+)\s*([smhdw])")
-_SPANS = re.compile(r"(?:\d+\s*[smhdw]\s*)+")
-_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
 def _now() -> float:
     return time.time()
-
-
-def parse_when(text: str, now: float, *, flag: str, ahead: bool = False) -> float:
-    """A moment typed on the command line, as epoch seconds.
-
-    ISO dates and times (UTC unless they carry an offset), ``now``, a span back from now (``30m``,
-    ``2h``, ``3d``, ``1w``, ``1d12h``; ``-2h`` too), or a span ahead (``+2h``).
-    """
-    raw = text.strip()
-    lowered = raw.lower()
-    if lowered == "now":
-        return now
-    sign, body = -1, lowered
-    if body[:1] in ("+", "-"):
-        sign, body = (1 if body[0] == "+" else -1), body[1:].strip()
-    if body and _SPANS.fullmatch(body):
-        return now + sign * sum(int(n) * _UNIT_S[unit] for n, unit in _SPAN.findall(body))
-    try:
-        if raw[:1] in ("+", "-"):
-            raise ValueError(raw)
-        moment = datetime.fromisoformat(raw)
-    except ValueError:
-        later = ", now, or a span ahead (+2h, +1d)" if ahead else ""
-        raise InputError(f"{flag} {text!r}: not a time; give an ISO date or time, UTC unless it says "
-                         f"(2026-03-01, 2026-03-01T08:30, 2026-03-01T08:30-06:00), a span back from now "
-                         f"(30m, 2h, 3d, 1w){later}") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
-
-
-def human_duration(seconds: float) -> str:
-    """1h 23m, 2d 4h, 12m, 40s."""
-    s = max(0, int(seconds))
-    days, rest = divmod(s, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days}d {hours}h"
-    if hours:
-        return f"{hours}h {minutes}m"
-    if minutes:
-        return f"{minutes}m"
-    return f"{secs}s"
 
 
 def open311_reference(delivery: Mapping[str, Any]) -> str | None:

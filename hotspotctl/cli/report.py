@@ -9,9 +9,8 @@ from typing import Annotated, Any
 import typer
 
 from hotspotctl.cli import output
-from hotspotctl.cli.outages import parse_when
 from hotspotctl.cli.output import Format
-from hotspotctl.cli.runtime import DistrictOption, FormatOption, runtime
+from hotspotctl.cli.runtime import DistrictOption, FormatOption, parse_when, runtime
 from hotspotctl.errors import ExitCode
 from hotspotctl.evaluate.status import Limits
 from hotspotctl.inventory.fleet import Fleet, Selection

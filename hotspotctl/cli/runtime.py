@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -10,10 +11,12 @@ import typer
 
 from hotspotctl.cli.output import Format, ReportFormat
 from hotspotctl.collectors.profiles import ProfileSet, load_profiles
+from hotspotctl.errors import InputError
 from hotspotctl.inventory.fleet import CrewZones, Fleet, Selection
 from hotspotctl.settings import LoadedSettings, Settings, load_settings
 from hotspotctl.sinks.influx import InfluxSink
 from hotspotctl.sinks.spool import Spool
+from hotspotctl.spans import span_seconds
 from hotspotctl.store import Store
 
 
@@ -87,3 +90,48 @@ def selection(ap: list[str] | None, site: list[str] | None, district: list[str] 
               program: list[str] | None, zone: list[str] | None) -> Selection:
     return Selection(tuple(ap or ()), tuple(site or ()), tuple(district or ()),
                      tuple(program or ()), tuple(zone or ()))
+
+
+def parse_when(text: str, now: float, *, flag: str, ahead: bool = False) -> float:
+    """A moment typed on the command line, as epoch seconds.
+
+    ISO dates and times (UTC unless they carry an offset), ``now``, a span back from now (``30m``,
+    ``2h``, ``3d``, ``1w``, ``1d12h``; ``-2h`` too), or a span ahead (``+2h``).
+    """
+    raw = text.strip()
+    lowered = raw.lower()
+    if lowered == "now":
+        return now
+    sign, body = -1, lowered
+    if body[:1] in ("+", "-"):
+        sign, body = (1 if body[0] == "+" else -1), body[1:].strip()
+    span = span_seconds(body)
+    if span is not None:
+        return now + sign * span
+    try:
+        if raw[:1] in ("+", "-"):
+            raise ValueError(raw)
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        later = ", now, or a span ahead (+2h, +1d)" if ahead else ""
+        raise InputError(f"{flag} {text!r}: not a time; give an ISO date or time, UTC unless it says "
+                         f"(2026-03-01, 2026-03-01T08:30, 2026-03-01T08:30-06:00), a span back from now "
+                         f"(30m, 2h, 3d, 1w){later}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+def human_duration(seconds: float) -> str:
+    """1h 23m, 2d 4h, 12m, 40s."""
+    s = max(0, int(seconds))
+    days, rest = divmod(s, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes}m"
+    if minutes:
+        return f"{minutes}m"
+    return f"{secs}s"

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from hotspotctl.evaluate.status import CREW_CAUSES, DOWN, ApHealth
+from hotspotctl.evaluate.status import DOWN, ApHealth
 from hotspotctl.settings import EvaluateSettings
 
 SITE_OFFLINE = "site_offline"
@@ -149,6 +149,3 @@ def update_ledger(open_outages: Mapping[str, Outage], findings: Mapping[str, Sit
             closed.append(replace(current, closed_at=now, updated_at=now, aps_now=(), clients_now=0))
     return LedgerUpdate(opened, changed, closed)
 
-
-def crew_causes() -> frozenset[str]:
-    return CREW_CAUSES | {SITE_OFFLINE}

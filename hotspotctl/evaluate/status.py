@@ -23,7 +23,6 @@ Skipped APs (waiting out their back-off) count as missed: they were down when la
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from operator import attrgetter
 
@@ -78,10 +77,8 @@ class ApHealth:
     goods: int = 0  # cycles answered in a row (counted up to up_after)
     answered: bool | None = None  # did it answer the last cycle
     missing_since: float | None = None  # the first cycle of the current run of misses
-    below: int = 0  # per-user-below-target readings, newest in bit 0
-    below_n: int = 0  # readings in ``below`` (at most below_window)
-    slow: int = 0  # link-below-expected readings, newest in bit 0
-    slow_n: int = 0
+    below: int = 0  # the last below_window per-user readings, 1 = under the target, newest in bit 0
+    slow: int = 0  # the last max(down_after, up_after) link readings, 1 = under the expected speed
     uplink_degraded: bool = False
     trouble_since: float = 0.0  # when the current cause (if any) began
     changes: tuple[float, ...] = ()  # answered <-> missed changes within flap_minutes
@@ -129,10 +126,6 @@ def _recent(times: tuple[float, ...], since: float) -> tuple[float, ...]:
     return times
 
 
-def _popcount(bits: int) -> int:
-    return bits.bit_count()
-
-
 def evaluate_ap(previous: ApHealth | None, answered: bool, rate: RateSample | None, at: float,
                 limits: ApLimits, rules: EvaluateSettings) -> ApHealth:
     """The AP's health after this cycle (``rate`` is None when it did not answer).
@@ -145,7 +138,7 @@ def evaluate_ap(previous: ApHealth | None, answered: bool, rate: RateSample | No
     if (previous is not None and answered and rate is not None and previous.state == UP and not previous.causes
             and not rate.rebooted and previous.misses == 0 and previous.goods >= rules.up_after
             and previous.answered and not previous.changes and not previous.reboots
-            and not previous.below and not previous.slow  # no reading under target or speed in the windows
+            and not previous.below and not previous.slow  # no reading under the target or the speed
             and (rate.link_mbps is None or rate.link_mbps >= limits.expected_link_mbps)
             and (rate.per_user_mbps is None or rate.per_user_mbps >= limits.target_mbps)):
         return previous
@@ -159,7 +152,7 @@ def evaluate_ap(previous: ApHealth | None, answered: bool, rate: RateSample | No
         reboots = (*reboots, at)
     reboots = _recent(reboots, at - rules.reboot_loop_hours * 3600)
 
-    below, below_n, slow, slow_n = prev.below, prev.below_n, prev.slow, prev.slow_n
+    below, slow = prev.below, prev.slow
     degraded_link = prev.uplink_degraded
     clients, link, capacity, per_user = prev.clients, prev.link_mbps, prev.capacity_mbps, prev.per_user_mbps
     if answered:
@@ -172,15 +165,13 @@ def evaluate_ap(previous: ApHealth | None, answered: bool, rate: RateSample | No
                 per_user = rate.per_user_mbps
                 window = (1 << rules.below_window) - 1
                 below = ((below << 1) | (per_user < limits.target_mbps)) & window
-                below_n = min(below_n + 1, rules.below_window)
             if link is not None:
                 keep = max(rules.down_after, rules.up_after)
                 slow = ((slow << 1) | (link < limits.expected_link_mbps)) & ((1 << keep) - 1)
-                slow_n = min(slow_n + 1, keep)
                 on, off = (1 << rules.down_after) - 1, (1 << rules.up_after) - 1
-                if slow_n >= rules.down_after and slow & on == on:
+                if slow & on == on:  # the bits were shifted in by readings: no count needed
                     degraded_link = True
-                elif slow_n >= rules.up_after and slow & off == 0:
+                elif slow & off == 0:
                     degraded_link = False
         state = DOWN if prev.state == DOWN and goods < rules.up_after else UP
     else:
@@ -198,7 +189,7 @@ def evaluate_ap(previous: ApHealth | None, answered: bool, rate: RateSample | No
     elif state != UNKNOWN:
         if degraded_link:
             causes.append("uplink_degraded")
-        if below_n >= rules.below_cycles and _popcount(below) >= rules.below_cycles and not degraded_link:
+        if below.bit_count() >= rules.below_cycles and not degraded_link:
             causes.append("congested" if capacity is not None and capacity >= limits.target_mbps
                           else "below_target")
         if causes:
@@ -217,12 +208,5 @@ def evaluate_ap(previous: ApHealth | None, answered: bool, rate: RateSample | No
         trouble = prev.trouble_since
     else:
         trouble = missing_since if state == DOWN and missing_since is not None else at
-    return ApHealth(state, since, misses, goods, answered, missing_since, below, below_n, slow, slow_n,
+    return ApHealth(state, since, misses, goods, answered, missing_since, below, slow,
                     degraded_link, trouble, changes, reboots, clients, link, capacity, per_user, found)
-
-
-def tally_states(healths: Mapping[str, ApHealth]) -> dict[str, int]:
-    counts = dict.fromkeys(STATES, 0)
-    for health in healths.values():
-        counts[health.state] += 1
-    return counts

@@ -27,6 +27,7 @@ from typing import Any
 from hotspotctl.bundled import bundled_path
 from hotspotctl.errors import ConfigError, InputError
 from hotspotctl.inventory.fleet import Fleet, Selection
+from hotspotctl.spans import span_seconds
 from hotspotctl.yamlfile import StrictReader, read_yaml
 
 KINDS = ("down", "power", "reboot_loop", "flapping", "wrap32", "latency", "loss", "slow_uplink", "crowded")
@@ -47,9 +48,6 @@ _TOP = ("name", "description", "seed", "faults")
 FILTERS = ("ap", "site", "district", "program", "zone")
 PICKS = ("fraction", "count", "sites", "site_fraction")
 _GLOB = frozenset("*?[")
-_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
-_DURATION = re.compile(r"(?:\d+(?:\.\d+)?[smhd])+")
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
 DEFAULT_SLOW_MBPS = 100
 
 
@@ -243,9 +241,10 @@ def parse_duration(node: Any) -> float:
         try:
             value = float(text)
         except ValueError:
-            if not _DURATION.fullmatch(text):
+            span = span_seconds(text)
+            if span is None:
                 raise ValueError(f"not a duration: {node!r}; write it like 45s, 10m, 2h, 1d or 1h30m") from None
-            value = sum(float(number) * _UNITS[unit] for number, unit in _DURATION_PART.findall(text))
+            value = span
     else:
         value = float(node)
     if math.isnan(value) or math.isinf(value):

@@ -126,7 +126,7 @@ def _v4_outages(conn: sa.Connection) -> None:
         sa.Column("goods", sa.Integer, nullable=False),
         sa.Column("answered", sa.Boolean),
         sa.Column("missing_since", sa.Float),
-        *(sa.Column(name, sa.Integer, nullable=False) for name in ("below", "below_n", "slow", "slow_n")),
+        *(sa.Column(name, sa.Integer, nullable=False) for name in ("below", "slow")),
         sa.Column("uplink_degraded", sa.Boolean, nullable=False),
         sa.Column("trouble_since", sa.Float, nullable=False),
         sa.Column("changes", sa.String(2000), nullable=False),

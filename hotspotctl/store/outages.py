@@ -27,8 +27,8 @@ def _text(times: tuple[float, ...]) -> str:
 
 def _health_row(ap_id: str, h: ApHealth) -> dict[str, Any]:
     return {"ap_id": ap_id, "state": h.state, "since": h.since, "misses": h.misses, "goods": h.goods,
-            "answered": h.answered, "missing_since": h.missing_since, "below": h.below, "below_n": h.below_n,
-            "slow": h.slow, "slow_n": h.slow_n, "uplink_degraded": h.uplink_degraded,
+            "answered": h.answered, "missing_since": h.missing_since, "below": h.below,
+            "slow": h.slow, "uplink_degraded": h.uplink_degraded,
             "trouble_since": h.trouble_since, "changes": _text(h.changes), "reboots": _text(h.reboots),
             "clients": h.clients, "link_mbps": h.link_mbps, "capacity_mbps": h.capacity_mbps,
             "per_user_mbps": h.per_user_mbps, "causes": ",".join(h.causes)}
@@ -38,7 +38,7 @@ def _health(row: Any) -> ApHealth:
     return ApHealth(
         state=row.state, since=row.since, misses=row.misses, goods=row.goods,
         answered=None if row.answered is None else bool(row.answered), missing_since=row.missing_since,
-        below=row.below, below_n=row.below_n, slow=row.slow, slow_n=row.slow_n,
+        below=row.below, slow=row.slow,
         uplink_degraded=bool(row.uplink_degraded), trouble_since=row.trouble_since,
         changes=_times(row.changes), reboots=_times(row.reboots), clients=row.clients, link_mbps=row.link_mbps,
         capacity_mbps=row.capacity_mbps, per_user_mbps=row.per_user_mbps,

@@ -165,9 +165,7 @@ ap_health = sa.Table(
     sa.Column("answered", sa.Boolean),
     sa.Column("missing_since", sa.Float),
     sa.Column("below", sa.Integer, nullable=False),
-    sa.Column("below_n", sa.Integer, nullable=False),
     sa.Column("slow", sa.Integer, nullable=False),
-    sa.Column("slow_n", sa.Integer, nullable=False),
     sa.Column("uplink_degraded", sa.Boolean, nullable=False),
     sa.Column("trouble_since", sa.Float, nullable=False),
     sa.Column("changes", sa.String(2000), nullable=False),  # epoch seconds, space-separated

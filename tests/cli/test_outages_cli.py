@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from hotspotctl.cli import outages as outages_cli
-from hotspotctl.cli.outages import human_duration, parse_when
+from hotspotctl.cli.runtime import human_duration, parse_when
 from hotspotctl.errors import InputError
 from tests.cli.test_status_cli import NOW, seed
 

@@ -68,7 +68,7 @@ def test_below_target_needs_three_of_the_last_four_readings_and_is_congestion_on
     seen = run([crowded, crowded, fine, crowded, fine, fine])
     assert [h.causes for h in seen] == [(), (), (), ("congested",), (), ()]
     assert seen[3].state == DEGRADED and seen[3].below_target and seen[3].crew_cause is None
-    assert seen[3].below == 0b1101 and seen[3].below_n == 4
+    assert seen[3].below == 0b1101
 
 
 def test_below_target_on_a_thin_backhaul_is_not_congestion():
