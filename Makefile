@@ -28,6 +28,7 @@ bench: servers $(BIN)/python
 	$(BIN)/python benchmarks/poll_bench.py
 	$(BIN)/python benchmarks/cycle_bench.py
 	$(BIN)/python benchmarks/influx_bench.py
+	$(BIN)/python benchmarks/ssh_bench.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .hypothesis

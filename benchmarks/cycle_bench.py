@@ -140,7 +140,7 @@ async def measure(args: argparse.Namespace, data_dir: Path, env: dict[str, str])
     spool = Spool(data_dir / "spool", max_bytes=8 << 30)
     degraded_file = data_dir / "bench-degraded.yaml"
     degraded_file.write_text(DEGRADED)
-    with Poller(settings.snmp, profiles) as poller:
+    with Poller.from_settings(settings, profiles) as poller:
         sim = SimProcess(data_dir, env, "--scenario", "none", *common)  # --assign: addresses in the store
         try:
             store = Store.open(settings.store_url)

@@ -197,6 +197,48 @@ class SnmpSettings:
              'simulator\'s v3 user, passphrases from HOTSPOTCTL_SIM_V3_*_PASSWORD) unless you redefine them')
 
 
+@dataclass(frozen=True)
+class SshAuth:
+    """One named set of SSH credentials: ``[ssh.auth.NAME]``; APs name it in their ssh_auth column.
+
+    A password given inline, or (better) the name of an environment variable holding it, or a key file.
+    """
+
+    username: str = _setting("", help="login name")
+    password: str = _setting("", secret="value", help="password (prefer password_env)")
+    password_env: str = _setting("", help="environment variable holding the password")
+    key_file: str = _setting("", help="private key file (OpenSSH format); tried before the password")
+    passphrase_env: str = _setting("", help="environment variable holding the key file's passphrase")
+    port: int = _setting(22, check=_positive, help="TCP port when the AP's mgmt_address gives none")
+
+    def problem(self) -> str | None:
+        """What is inconsistent in this set, or None."""
+        if not self.username:
+            return "username is required"
+        if not (self.password or self.password_env or self.key_file):
+            return "give password_env (or password) or key_file"
+        if self.passphrase_env and not self.key_file:
+            return "passphrase_env is for key_file"
+        return None
+
+
+@dataclass(frozen=True)
+class SshSettings:
+    pool_size: int = _setting(64, check=_positive,
+                              help="SSH sessions at once (netmiko is blocking: each runs in a worker thread)")
+    deadline_s: float = _setting(30.0, check=_positive,
+                                 help="an AP's whole budget for one poll or action: connect, log in, run, parse")
+    connect_timeout_s: float = _setting(10.0, check=_positive, help="TCP connect and SSH banner timeout")
+    known_hosts: str = _setting(
+        "", help="the known_hosts file host keys are checked against; empty = <data_dir>/known_hosts")
+    accept_new_host_keys: bool = _setting(
+        False, help="trust (and record in known_hosts) the key of a host seen for the first time; a changed key is "
+                    "refused all the same")
+    auth: dict[str, SshAuth] = _setting(
+        factory=dict, help="named credential sets [ssh.auth.NAME]; an AP names one in its ssh_auth column "
+                           '("default" when empty)')
+
+
 def _check_cron(value: str) -> str | None:
     if value and len(value.split()) != 5:
         return "expected 5 crontab fields (minute hour day month weekday), e.g. \"0 3 * * *\", or empty"
@@ -395,6 +437,7 @@ class Settings:
     inventory: InventorySettings = _setting(factory=InventorySettings, help="inventory import rules")
     crew_zones: CrewZoneSettings = _setting(factory=CrewZoneSettings, help="who goes where")
     snmp: SnmpSettings = _setting(factory=SnmpSettings, help="SNMP polling and credentials")
+    ssh: SshSettings = _setting(factory=SshSettings, help="SSH polling, actions and credentials")
     schedule: ScheduleSettings = _setting(factory=ScheduleSettings, help="what `hotspotctl run` does when")
     evaluate: EvaluateSettings = _setting(factory=EvaluateSettings, help="statuses, causes and the target")
     crews: CrewSettings = _setting(factory=CrewSettings, help="crew lists and where they are sent")
@@ -404,6 +447,10 @@ class Settings:
     @property
     def spool_dir(self) -> Path:
         return Path(self.spool.dir) if self.spool.dir else self.data_dir / "spool"
+
+    @property
+    def known_hosts(self) -> Path:
+        return Path(self.ssh.known_hosts) if self.ssh.known_hosts else self.data_dir / "known_hosts"
 
     @property
     def store_url(self) -> str:

@@ -136,3 +136,46 @@ def victoria_metrics() -> Iterator[VictoriaMetricsServer]:
         yield server
     finally:
         server.stop()
+
+
+# --- SSH (tests/sshservers.py): imported where used, so that the rest of the suite never needs asyncssh ---
+
+SSH_RECORDINGS = ("openwrt_ap", "mikrotik_ap", "cisco_aironet")
+
+
+@pytest.fixture(scope="session")
+def sshd():
+    """Debian's OpenSSH sshd (an OpenSshServer), public-key login as the current user, for the session."""
+    from tests.sshservers import OpenSshServer
+
+    server = OpenSshServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def ssh_cli():
+    """A CliServer with fresh devices playing the three recordings (counters at zero for each test):
+    0 openwrt_ap (linux), 1 mikrotik_ap (mikrotik_routeros), 2 cisco_aironet (cisco_ios); by name with
+    ``ssh_cli.device("mikrotik_ap")`` and ``ssh_cli.port_of("mikrotik_ap")``."""
+    from tests.sshservers import CliServer, load_device
+
+    with CliServer([load_device(name) for name in SSH_RECORDINGS]) as server:
+        yield server
+
+
+@pytest.fixture
+def ssh_known_hosts(ssh_cli, tmp_path: Path) -> Path:
+    """A known_hosts file with the ``ssh_cli`` devices' host key at each of their ports."""
+    return ssh_cli.write_known_hosts(tmp_path / "known_hosts")
+
+
+@pytest.fixture
+def silent_ssh():
+    """A SilentListener: a loopback port that accepts TCP and never sends an SSH banner."""
+    from tests.sshservers import SilentListener
+
+    with SilentListener() as listener:
+        yield listener

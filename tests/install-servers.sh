@@ -11,6 +11,7 @@ declare -A needed=(
   [snmp]="/usr/bin/snmpget"
   [influxdb]="/usr/bin/influxd"
   [victoria-metrics]="/usr/bin/victoria-metrics"
+  [openssh-server]="/usr/sbin/sshd"
 )
 
 missing=()

@@ -150,6 +150,8 @@ def test_every_setting_is_described():
         "snmp.auth.default.version", "snmp.auth.default.community",
         "snmp.auth.sim-v3.version", "snmp.auth.sim-v3.user", "snmp.auth.sim-v3.auth_protocol",
         "snmp.auth.sim-v3.auth_password_env", "snmp.auth.sim-v3.priv_protocol", "snmp.auth.sim-v3.priv_password_env",
+        "ssh.pool_size", "ssh.deadline_s", "ssh.connect_timeout_s", "ssh.known_hosts", "ssh.accept_new_host_keys",
+        "ssh.auth",
         "schedule.interval_s", "schedule.discovery_cron", "schedule.grace_s", "schedule.crews_cron",
         "evaluate.target_mbps", "evaluate.target_by_program", "evaluate.down_after", "evaluate.up_after",
         "evaluate.below_cycles", "evaluate.below_window", "evaluate.expected_link_mbps",

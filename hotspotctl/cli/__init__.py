@@ -16,6 +16,7 @@ import typer
 
 from hotspotctl import __version__
 from hotspotctl.cli import ap as ap_cli
+from hotspotctl.cli import audit as audit_cli
 from hotspotctl.cli import config as config_cli
 from hotspotctl.cli import crews as crews_cli
 from hotspotctl.cli import grafana as grafana_cli
@@ -45,6 +46,7 @@ app = typer.Typer(
 )
 app.add_typer(inventory_cli.app, name="inventory")
 app.add_typer(ap_cli.app, name="ap")
+app.add_typer(audit_cli.app, name="audit")
 app.add_typer(profiles_cli.app, name="profiles")
 app.add_typer(config_cli.app, name="config")
 app.add_typer(spool_cli.app, name="spool")

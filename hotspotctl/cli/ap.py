@@ -1,21 +1,47 @@
-"""hotspotctl ap: look at one access point."""
+"""hotspotctl ap: look at one access point, or act on APs over SSH (audited)."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
-from typing import Annotated
+import re
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 import typer
 
 from hotspotctl.cli import output
-from hotspotctl.cli.output import ReportFormat
-from hotspotctl.cli.runtime import ReportFormatOption, runtime
+from hotspotctl.cli.output import Format, PhaseProgress, ReportFormat
+from hotspotctl.cli.runtime import (
+    ApOption,
+    DistrictOption,
+    FormatOption,
+    ProgramOption,
+    ReportFormatOption,
+    Runtime,
+    SiteOption,
+    ZoneOption,
+    runtime,
+    selection,
+)
 from hotspotctl.collectors.auth import Credentials, resolve
 from hotspotctl.collectors.poller import probe, split_address
-from hotspotctl.errors import ExitCode, InputError
+from hotspotctl.collectors.profiles import Profile, ProfileSet
+from hotspotctl.collectors.ssh import DEFAULT_SSH_AUTH, CommandResult, SshCollector, SshTarget
+from hotspotctl.errors import ConfigError, ExitCode, InputError
+from hotspotctl.inventory.fleet import Fleet, Selection
+from hotspotctl.inventory.model import AccessPoint
+from hotspotctl.store import Store
+from hotspotctl.store.audit import audit_user, begin_action, finish_action
+from hotspotctl.store.polling import load_discoveries
 
-app = typer.Typer(help="Look at one access point.", no_args_is_help=True)
+app = typer.Typer(help="Look at one access point, or act on APs over SSH (every action is audited).",
+                  no_args_is_help=True)
+
 
 COMMUNITY_ENV = "HOTSPOTCTL_PROBE_COMMUNITY"
 
@@ -75,3 +101,463 @@ def probe_(
         columns = ("if_index", "name", "if_type", "oper_up", "speed_mbps")
         output.print_table(columns, [[r[c] for c in columns] for r in radios], title="Radios")  # type: ignore[index]
     return ExitCode.OK
+
+
+# -- actions over SSH: ap ssh, ap exec, ap reboot ------------------------------------------------------------------
+
+CommandArgument = Annotated[list[str], typer.Argument(
+    metavar="COMMAND", show_default=False,
+    help="the command line, after `--` (its words are joined with spaces; quote it to keep its own spacing)")]
+YesOption = Annotated[bool, typer.Option("--yes", "-y", help="do not ask for confirmation (needed off a terminal)")]
+DryRunOption = Annotated[bool, typer.Option("--dry-run", help="list the targets (and the APs skipped); run nothing")]
+ParallelOption = Annotated[int | None, typer.Option(
+    "--parallel", min=1, show_default=False, help="SSH sessions at once (default: ssh.pool_size)")]
+
+TABLE_LINES = 3  # lines of each AP's output a results table shows
+RESULT_COLUMNS = ("ap", "site", "ok", "duration_s", "output")
+CSV_COLUMNS = ("ap", "site", "ok", "duration_s", "error_kind", "error", "output")
+PLAN_COLUMNS = ("ap", "site", "address", "profile", "device_type", "skipped")
+
+_SAFE_IOS_FILTERS = ("include", "exclude", "begin", "section", "count")
+# Characters that let one line do more than the command it starts with (`cat x; reboot` starts like `cat`),
+# by netmiko device type: `ap ssh` refuses them. Cisco IOS is checked apart: its `|` filters output.
+_CHAINING = {"linux": ";&|`$<>", "mikrotik_routeros": ";[]{}"}
+_CHAINING_ANY = ";&|`$<>[]{}"
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def clean(text: str) -> str:
+    """Device output made safe for a terminal: escape sequences and control characters other than newline
+    and tab removed (carriage returns too: a line that rewinds could hide what came before it)."""
+    return _CONTROL.sub("", _ANSI.sub("", text.replace("\r\n", "\n")))
+
+
+def _command_line(words: Sequence[str]) -> str:
+    command = " ".join(words).strip()
+    if not command:
+        raise typer.BadParameter("give the command after --, like: -- show version", param_hint="COMMAND")
+    if _CONTROL.search(command) or "\n" in command:
+        raise typer.BadParameter("the command must be one line, without control characters", param_hint="COMMAND")
+    return command
+
+
+def _chaining(command: str, device_type: str) -> str | None:
+    """What in ``command`` could run more than one command on this kind of device, or None."""
+    if device_type.startswith("cisco_"):
+        for char in "<>":
+            if char in command:
+                return f"'{char}'"
+        for part in command.split("|")[1:]:
+            words = part.split()
+            word = words[0].lower() if words else ""
+            if not word or not any(name.startswith(word) for name in _SAFE_IOS_FILTERS):
+                return f"'| {word}' (a read-only command filters with | {', '.join(_SAFE_IOS_FILTERS)})"
+        return None
+    chars = _CHAINING.get(device_type, _CHAINING_ANY)
+    found = next((char for char in command if char in chars), None)
+    return f"'{found}'" if found else None
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    ap: AccessPoint
+    target: SshTarget
+    profile: Profile
+
+    @property
+    def device_type(self) -> str:
+        assert self.profile.ssh is not None
+        return self.profile.ssh.device_type
+
+
+@dataclass
+class _Plan:
+    """The selected APs that can be reached over SSH, and why each other one cannot."""
+
+    targets: list[_Target]
+    skipped: dict[str, str]  # AP id -> reason
+    order: list[AccessPoint]  # every selected AP, in order
+    profiles: dict[str, tuple[str | None, str | None]]  # AP id -> (profile, device type), skipped APs too
+
+    @property
+    def sites(self) -> int:
+        return len({t.ap.site_id for t in self.targets})
+
+
+def _plan(store: Store, aps: Sequence[AccessPoint], profiles: ProfileSet, collector: SshCollector, *,
+          reboot: bool) -> _Plan:
+    """Each AP's profile (the inventory's, else the one discovery found), checked for what the action needs."""
+    unpinned = [ap.id for ap in aps if not ap.profile]
+    with store.read() as conn:
+        discovered = {ap_id: stored.discovery.profile for ap_id, stored in load_discoveries(conn, unpinned).items()}
+    targets: list[_Target] = []
+    skipped: dict[str, str] = {}
+    found: dict[str, tuple[str | None, str | None]] = {}
+    for ap in aps:
+        name = ap.profile or discovered.get(ap.id)
+        found[ap.id] = (name, None)
+        reason = None
+        if not name:
+            reason = ("no profile: pin one with an ssh section in the inventory's profile column, or let "
+                      "`hotspotctl discover` find it")
+        elif not ap.mgmt_address:
+            reason = "no mgmt_address in the inventory"
+        else:
+            try:
+                profile = profiles.get(name)
+                found[ap.id] = (name, profile.ssh.device_type if profile.ssh else None)
+                if profile.ssh is None:
+                    reason = f"profile {name} has no ssh section"
+                elif reboot and not profile.ssh.reboot:
+                    reason = f"profile {name} has no ssh reboot command"
+                else:
+                    auth = ap.ssh_auth or DEFAULT_SSH_AUTH
+                    collector.credentials(auth)  # a missing set or password variable: say so now, run nothing
+                    targets.append(_Target(ap, SshTarget(ap.id, ap.mgmt_address, auth, name), profile))
+            except ConfigError as exc:
+                reason = str(exc)
+        if reason is not None:
+            skipped[ap.id] = reason
+    return _Plan(targets, skipped, list(aps), found)
+
+
+def _collector(rt: Runtime, profiles: ProfileSet, parallel: int | None) -> SshCollector:
+    settings = rt.settings.ssh
+    if parallel is not None:
+        settings = dataclasses.replace(settings, pool_size=parallel)
+    return SshCollector(settings, profiles, rt.settings.known_hosts)
+
+
+def _selection_flags(chosen: Selection) -> dict[str, list[str]]:
+    flags = {"ap": chosen.aps, "site": chosen.sites, "district": chosen.districts, "program": chosen.programs,
+             "zone": chosen.zones}
+    return {name: list(values) for name, values in flags.items() if values}
+
+
+def _secrets(collector: SshCollector, targets: Sequence[_Target]) -> list[str]:
+    """The passwords and passphrases these sessions log in with: never printed, never logged."""
+    found = set()
+    for t in targets:
+        credentials = collector.credentials(t.target.auth)
+        found.update(s for s in (credentials.password, credentials.passphrase) if len(s) >= 4)
+    return sorted(found, key=len, reverse=True)
+
+
+def _redact(result: CommandResult, secrets: Sequence[str]) -> CommandResult:
+    output, error = result.output, result.error
+    for secret in secrets:
+        output = output.replace(secret, "********")
+        error = error.replace(secret, "********") if error else error
+    return dataclasses.replace(result, output=output, error=error)
+
+
+def _record(result: CommandResult) -> dict[str, Any]:
+    return {"ap": result.ap, "ok": result.ok, "kind": result.kind, "error": result.error,
+            "duration_s": round(result.duration_s, 3), "output": result.output}
+
+
+def _status(results: Sequence[CommandResult]) -> str:
+    ok = sum(1 for r in results if r.ok)
+    return "ok" if ok == len(results) else "failed" if ok == 0 else "partial"
+
+
+def _execute(rt: Runtime, store: Store, collector: SshCollector, *, action: str, command: str | None,
+             audit_command: str, flags: dict[str, list[str]], targets: Sequence[_Target]) -> list[CommandResult]:
+    """Run ``command`` (None: each profile's reboot) on the targets, between two audit log writes.
+
+    The entry is written (running) before the first session starts, and finished after the last one,
+    also when interrupted (then the APs that had not answered say so) or when something failed here.
+    """
+    secrets = _secrets(collector, targets)
+    with store.write() as conn:
+        entry_id = begin_action(conn, user=audit_user(), action=action, command=audit_command, selection=flags,
+                                targets=[t.ap.id for t in targets], now=time.time())
+    done: dict[str, CommandResult] = {}
+    try:
+        with PhaseProgress(not rt.quiet and len(targets) > 1) as progress:
+            def tick(n: int) -> None:
+                progress(action, n, len(targets))
+
+            async def one(target: SshTarget) -> None:
+                (result,) = await collector.run([target], command, progress=tick)
+                done[target.ap] = _redact(result, secrets)
+
+            async def run_all() -> None:
+                await asyncio.gather(*(one(t.target) for t in targets))
+
+            asyncio.run(run_all())
+    except BaseException as exc:
+        interrupted = isinstance(exc, KeyboardInterrupt)
+        why = ("interrupted before it answered (the command may have run)" if interrupted
+               else f"hotspotctl stopped before it answered: {type(exc).__name__}")
+        results = [_record(done[t.ap.id]) if t.ap.id in done else
+                   {"ap": t.ap.id, "ok": False, "kind": "interrupted" if interrupted else "internal", "error": why,
+                    "duration_s": None, "output": ""} for t in targets]
+        with store.write() as conn:
+            finish_action(conn, entry_id, status="interrupted" if interrupted else "failed", results=results,
+                          now=time.time())
+        if interrupted and not rt.quiet:
+            output.message(f"interrupted: audit entry {entry_id} records the {len(done)} of {len(targets)} APs "
+                           "that had answered")
+        raise
+    results = [done[t.ap.id] for t in targets]
+    with store.write() as conn:
+        finish_action(conn, entry_id, status=_status(results), results=[_record(r) for r in results],
+                      now=time.time())
+    return results
+
+
+def _excerpt(result: CommandResult) -> str:
+    if not result.ok:
+        return clean(f"{result.kind}: {result.error}")
+    lines = clean(result.output).strip("\n").split("\n")
+    shown = "\n".join(line[:200] for line in lines[:TABLE_LINES])
+    if len(lines) > TABLE_LINES:
+        more = len(lines) - TABLE_LINES
+        shown += f"\n... ({more:,} more line{'s' if more > 1 else ''}; --format json shows them all)"
+    return shown
+
+
+def _render(fmt: Format, plan: _Plan, results: Sequence[CommandResult]) -> None:
+    by_ap = {r.ap: r for r in results}
+    sites = {ap.id: ap.site_id for ap in plan.order}
+    skipped = [CommandResult(ap.id, False, "", 0.0, "skipped", plan.skipped[ap.id])
+               for ap in plan.order if ap.id in plan.skipped]
+    ordered = [by_ap[ap.id] for ap in plan.order if ap.id in by_ap] + skipped
+    if fmt == Format.JSON:
+        output.print_json([{**r.to_json(), "site": sites[r.ap]} for r in ordered])
+    elif fmt == Format.CSV:
+        output.print_csv(CSV_COLUMNS, [(r.ap, sites[r.ap], r.ok, round(r.duration_s, 3), r.kind,
+                                        clean(r.error or ""), clean(r.output)) for r in ordered])
+    else:
+        output.print_table(RESULT_COLUMNS, [(r.ap, sites[r.ap], r.ok, round(r.duration_s, 2), _excerpt(r))
+                                            for r in ordered], numeric=("duration_s",))
+
+
+def _render_plan(fmt: Format, plan: _Plan) -> None:
+    rows = [(ap.id, ap.site_id, ap.mgmt_address, *plan.profiles[ap.id], plan.skipped.get(ap.id))
+            for ap in plan.order]
+    output.emit(fmt, PLAN_COLUMNS, rows)
+
+
+def _summary(action: str, results: Sequence[CommandResult], plan: _Plan) -> str:
+    ok = sum(1 for r in results if r.ok)
+    text = f"{action}: {ok:,} of {_plural(len(results), 'AP')} ok"
+    failed = [r for r in results if not r.ok]
+    if failed:
+        kinds: dict[str, int] = {}
+        for r in failed:
+            kinds[r.kind or "error"] = kinds.get(r.kind or "error", 0) + 1
+        text += ", failed: " + ", ".join(f"{kind} {n:,}" for kind, n in sorted(kinds.items()))
+    if plan.skipped:
+        text += f"; {_plural(len(plan.skipped), 'AP')} skipped (not reachable over SSH as configured)"
+    return text
+
+
+def _confirm(question: str, yes: bool) -> None:
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise typer.BadParameter(f"{question.rstrip('?')}: not on a terminal, so nothing asked and nothing run; "
+                                 "add --yes to confirm", param_hint="--yes")
+    if not typer.confirm(question, default=False, err=True):
+        output.message("nothing run")
+        raise typer.Exit(ExitCode.INTERNAL)
+
+
+def _select(rt: Runtime, chosen: Selection) -> tuple[Fleet, list[AccessPoint]]:
+    if not chosen:
+        raise typer.BadParameter("choose the APs with --ap, --site, --district, --program or --zone (there is no "
+                                 "default: never the whole fleet by accident)", param_hint="--ap/--site/...")
+    fleet = rt.load_fleet()
+    aps = fleet.select(chosen)
+    if not aps:
+        raise InputError("the selection matches no AP; `hotspotctl inventory list` shows what is there")
+    return fleet, aps
+
+
+def _act(ctx: typer.Context, *, action: str, command: str | None, chosen: Selection, dry_run: bool, yes: bool,
+         parallel: int | None, fmt: Format, question: Callable[[_Plan], str], always_ask: bool) -> ExitCode:
+    """ap exec and ap reboot: plan, show or confirm, run (audited), render."""
+    rt = runtime(ctx)
+    _, aps = _select(rt, chosen)
+    profiles = rt.profiles()
+    with rt.open_store() as store, _collector(rt, profiles, parallel) as collector:
+        plan = _plan(store, aps, profiles, collector, reboot=command is None)
+        if dry_run:
+            _render_plan(fmt, plan)
+            if not rt.quiet:
+                output.message(f"dry run: would {action} on {_plural(len(plan.targets), 'AP')} at "
+                               f"{_plural(plan.sites, 'site')}; {len(plan.skipped):,} skipped; nothing run")
+            return ExitCode.OK
+        if not plan.targets:
+            reasons = "; ".join(f"{ap}: {why}" for ap, why in list(plan.skipped.items())[:5])
+            raise InputError(f"none of the {_plural(len(aps), 'selected AP')} can be reached over SSH: {reasons}"
+                             + (" ..." if len(plan.skipped) > 5 else ""))
+        if plan.skipped and not rt.quiet:
+            for ap_id, why in plan.skipped.items():
+                output.message(f"skipped {ap_id}: {why}")
+        if always_ask or len(plan.targets) > 1:
+            _confirm(question(plan), yes)
+        if command is None:
+            by_profile = {t.profile.name: t.profile.ssh.reboot for t in plan.targets if t.profile.ssh}
+            audit_command = next(iter(by_profile.values())) if len(set(by_profile.values())) == 1 else \
+                "; ".join(f"{cmd} ({name})" for name, cmd in sorted(by_profile.items()))
+        else:
+            audit_command = command
+        results = _execute(rt, store, collector, action=action, command=command, audit_command=audit_command,
+                           flags=_selection_flags(chosen), targets=plan.targets)
+    _render(fmt, plan, results)
+    if not rt.quiet:
+        output.message(_summary(action, results, plan))
+    return ExitCode.OK if all(r.ok for r in results) and not plan.skipped else ExitCode.PARTIAL
+
+
+@app.command("ssh")
+def ssh(
+    ctx: typer.Context,
+    ap_id: Annotated[str, typer.Argument(metavar="ID", help="the AP's id", show_default=False)],
+    command: CommandArgument,
+    fmt: ReportFormatOption = ReportFormat.TABLE,
+) -> ExitCode:
+    """Run one read-only command on one AP over SSH and print its output.
+
+    Only commands the AP's profile lists as read-only (ssh.read_only in `hotspotctl profiles
+    show NAME`) run here, and nothing that chains a second command onto them (; && | $( ...);
+    anything else is refused (exit 2) and goes through `hotspotctl ap exec`, which asks first.
+    The profile is the inventory's, else the one discovery found. The login is the AP's
+    ssh_auth set ([ssh.auth.NAME], "default" when empty); host keys are checked against
+    ssh.known_hosts. The action goes in the audit log (`hotspotctl audit list`).
+
+    The output is printed as the device sent it (control characters removed on a terminal);
+    --format json gives the output, duration and error as one object.
+
+    Exit 4 when the AP failed (timeout, refused, auth, hostkey, protocol): the error is on stderr.
+
+    Examples:
+
+      hotspotctl ap ssh AICM-T1-AP-01 -- show version
+
+      hotspotctl ap ssh PILARES-X_AP_01 -- 'cat /proc/net/dev'
+
+      hotspotctl ap ssh MT-07 --format json -- /interface print | jq -r .output
+    """
+    text = _command_line(command)
+    rt = runtime(ctx)
+    ap = rt.load_fleet().get(ap_id)
+    profiles = rt.profiles()
+    with rt.open_store() as store, _collector(rt, profiles, 1) as collector:
+        plan = _plan(store, [ap], profiles, collector, reboot=False)
+        if ap.id in plan.skipped:
+            raise InputError(f"AP {ap.id}: {plan.skipped[ap.id]}; nothing run")
+        (target,) = plan.targets
+        ssh_profile = target.profile.ssh
+        assert ssh_profile is not None
+        problem = None
+        if not ssh_profile.is_read_only(text):
+            allowed = ", ".join(f"'{p.pattern}'" for p in ssh_profile.read_only) or "none"
+            problem = (f"`{text}` is not a read-only command for AP {ap.id} (profile {target.profile.name}, "
+                       f"which allows commands matching {allowed})")
+        elif (chained := _chaining(text, target.device_type)) is not None:
+            problem = (f"`{text}` has {chained}, which could run more than a read-only command on AP {ap.id} "
+                       f"(profile {target.profile.name}, {target.device_type})")
+        if problem is not None:
+            output.message(f"error: {problem}; nothing run. For anything else use "
+                           f"`hotspotctl ap exec --ap {ap.id} -- {text}` (it asks for confirmation and is audited)")
+            return ExitCode.USAGE
+        (result,) = _execute(rt, store, collector, action="ssh", command=text, audit_command=text,
+                             flags={"ap": [ap.id]}, targets=plan.targets)
+    if fmt == ReportFormat.JSON:
+        output.print_json({**result.to_json(), "site": ap.site_id, "profile": target.profile.name,
+                           "command": text})
+    elif result.ok:
+        shown = clean(result.output) if sys.stdout.isatty() else result.output
+        sys.stdout.write(shown if shown.endswith("\n") or not shown else shown + "\n")
+    if not result.ok:
+        output.message(f"error: AP {ap.id}: {result.kind}: {result.error}")
+        return ExitCode.PARTIAL
+    return ExitCode.OK
+
+
+@app.command("exec")
+def exec_(
+    ctx: typer.Context,
+    command: CommandArgument,
+    ap: ApOption = None, site: SiteOption = None, district: DistrictOption = None,
+    program: ProgramOption = None, zone: ZoneOption = None,
+    dry_run: DryRunOption = False,
+    yes: YesOption = False,
+    parallel: ParallelOption = None,
+    fmt: FormatOption = Format.TABLE,
+) -> ExitCode:
+    """Run a command on the selected APs over SSH, any command, after asking.
+
+    Targets are the selected APs whose profile (the inventory's, else the discovered one) has an
+    ssh section, a mgmt_address and a usable ssh_auth set; the others are listed as skipped with
+    the reason. A selection is required: there is no "whole fleet" default. On more than one
+    AP it asks "Run 'COMMAND' on N APs at M sites?" first; off a terminal it needs --yes.
+    --dry-run lists the targets and runs nothing.
+
+    The action is written to the audit log before the first session starts and completed with
+    every AP's result after the last (`hotspotctl audit show ID`). The table shows the first
+    lines of each output; --format json gives every field and the whole outputs.
+
+    Exit 0 when every selected AP ran it; 4 when some failed or were skipped (the output says
+    which); 2 when confirmation was needed and not given; 1 when declined.
+
+    Examples:
+
+      hotspotctl ap exec --site AICM --dry-run -- show dot11 associations
+
+      hotspotctl ap exec --site AICM -- show dot11 associations
+
+      hotspotctl ap exec --district Tlalpan --program Pilares --yes --parallel 8 -f json -- 'uci show wireless'
+    """
+    text = _command_line(command)
+    chosen = selection(ap, site, district, program, zone)
+    return _act(ctx, action="exec", command=text, chosen=chosen, dry_run=dry_run, yes=yes, parallel=parallel,
+                fmt=fmt, always_ask=False,
+                question=lambda plan: f"Run '{text}' on {_plural(len(plan.targets), 'AP')} at "
+                                      f"{_plural(plan.sites, 'site')}?")
+
+
+@app.command("reboot")
+def reboot(
+    ctx: typer.Context,
+    ap: ApOption = None, site: SiteOption = None, district: DistrictOption = None,
+    program: ProgramOption = None, zone: ZoneOption = None,
+    dry_run: DryRunOption = False,
+    yes: YesOption = False,
+    parallel: ParallelOption = None,
+    fmt: FormatOption = Format.TABLE,
+) -> ExitCode:
+    """Reboot the selected APs over SSH with their profile's reboot command, after asking.
+
+    Each AP gets its profile's ssh.reboot command, and the device's confirmation questions are
+    answered as the profile says; the AP dropping the session is success. APs whose profile has
+    no ssh section or no reboot command are skipped with the reason. A reboot drops everyone
+    connected, so it asks even for one AP; off a terminal it needs --yes. --dry-run lists the
+    targets and reboots nothing. Audited like `ap exec`.
+
+    Exit 0 when every selected AP took the command; 4 when some failed or were skipped; 2 when
+    confirmation was needed and not given; 1 when declined.
+
+    Examples:
+
+      hotspotctl ap reboot --ap PILARES-X_AP_01
+
+      hotspotctl ap reboot --site AICM --dry-run
+
+      hotspotctl ap reboot --ap 'CALLE-7*' --yes --format json
+    """
+    chosen = selection(ap, site, district, program, zone)
+    return _act(ctx, action="reboot", command=None, chosen=chosen, dry_run=dry_run, yes=yes, parallel=parallel,
+                fmt=fmt, always_ask=True,
+                question=lambda plan: f"Reboot {_plural(len(plan.targets), 'AP')} at {_plural(plan.sites, 'site')} "
+                                      f"({', '.join(t.ap.id for t in plan.targets[:3])}"
+                                      f"{' ...' if len(plan.targets) > 3 else ''})? Everyone connected is dropped")

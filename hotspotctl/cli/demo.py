@@ -123,7 +123,7 @@ def demo(
 
 async def _run(store: Any, settings: Any, profiles: Any, aps: list[Any], rt: Any, sink: InfluxSink, cycles: int,
                interval: float) -> Service | None:
-    with Poller(settings.snmp, profiles) as poller:
+    with Poller.from_settings(settings, profiles) as poller:
         runner = CycleRunner(store, settings, profiles, aps, rt.zones(), sink, poller)
         service = Service(runner, interval_s=interval, grace_s=settings.schedule.grace_s, max_cycles=cycles)
         loop = asyncio.get_running_loop()

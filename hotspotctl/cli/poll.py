@@ -63,7 +63,7 @@ def poll(
     profiles = rt.profiles()
     with rt.open_store() as store, PhaseProgress(not rt.quiet) as progress:
         async def cycle() -> CycleReport:
-            with Poller(rt.settings.snmp, profiles) as poller:
+            with Poller.from_settings(rt.settings, profiles) as poller:
                 return await run_cycle(store, aps, rt.settings.snmp, profiles, poller,
                                        use_backoff=not no_backoff, progress=progress)
 
@@ -138,7 +138,7 @@ def discover(
     profiles = rt.profiles()
     with rt.open_store() as store, PhaseProgress(not rt.quiet) as progress:
         async def run() -> dict[str, object]:
-            with Poller(rt.settings.snmp, profiles) as poller:
+            with Poller.from_settings(rt.settings, profiles) as poller:
                 return await discover_aps(store, aps, rt.settings.snmp, profiles, poller, progress=progress)
 
         found = asyncio.run(run())

@@ -75,7 +75,7 @@ def run(
     every = interval or settings.schedule.interval_s
 
     async def main() -> bool:
-        with rt.open_store() as store, Poller(settings.snmp, profiles) as poller:
+        with rt.open_store() as store, Poller.from_settings(settings, profiles) as poller:
             runner = CycleRunner(store, settings, profiles, aps, rt.zones(), sink, poller)
             service = Service(runner, interval_s=every, discovery_cron=settings.schedule.discovery_cron,
                               grace_s=settings.schedule.grace_s, max_cycles=cycles)

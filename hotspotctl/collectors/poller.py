@@ -14,7 +14,9 @@ import socket
 import time
 from collections.abc import Callable, Container, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
+from hotspotctl.collectors.address import split_address
 from hotspotctl.collectors.auth import DEFAULT_AUTH, Credentials, resolve
 from hotspotctl.collectors.discovery import client_count, discover
 from hotspotctl.collectors.engine import GetFailure, GetRequest, GetShape, SnmpGetEngine
@@ -33,9 +35,10 @@ from hotspotctl.collectors.oids import (
 )
 from hotspotctl.collectors.profiles import ProfileSet
 from hotspotctl.collectors.snmp import PysnmpDevice, SnmpClient
+from hotspotctl.collectors.ssh import SshCollector, SshTarget
 from hotspotctl.collectors.walker import V2cClient, fewer_collections
 from hotspotctl.errors import CollectError, ConfigError
-from hotspotctl.settings import SnmpSettings
+from hotspotctl.settings import Settings, SnmpSettings, SshSettings
 
 _UPTIME_FIELDS = {"sys_uptime": "sys_uptime", "hr_system_uptime": "hr_uptime", "snmp_engine_time": "engine_time"}
 _SLOW_PATH_CONCURRENCY = 64  # pysnmp requests at once (v3, walks), for polls and for discovery each
@@ -139,30 +142,17 @@ def build_sample(ap: str, plan: PollPlan, values: Sequence[Value], at: float, rt
     return sample, gone
 
 
-def split_address(address: str, default_port: int) -> tuple[str, int]:
-    """``host``, ``host:port``, ``[v6]:port`` -> (host, port); ValueError says what is wrong."""
-    text = address.strip()
-    if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
-        port = rest[1:] if rest.startswith(":") else ""
-    elif text.count(":") == 1:
-        host, port = text.split(":")
-    else:
-        host, port = text, ""
-    if not host:
-        raise ValueError(f"{address!r}: no host")
-    if port and not (port.isdigit() and 0 < int(port) < 65536):
-        raise ValueError(f"{address!r}: port must be 1-65535")
-    return host, int(port) if port else default_port
-
-
 class Poller:
     """Discovers and polls Targets with one engine and one pysnmp client; use as a context manager."""
 
-    def __init__(self, settings: SnmpSettings, profiles: ProfileSet, *, env: Mapping[str, str] | None = None) -> None:
+    def __init__(self, settings: SnmpSettings, profiles: ProfileSet, *, env: Mapping[str, str] | None = None,
+                 ssh: SshSettings | None = None, known_hosts: Path | None = None) -> None:
         self.settings = settings
         self.profiles = profiles
         self.env = env
+        self._ssh_settings = ssh or SshSettings()
+        self._known_hosts = known_hosts or Settings().known_hosts
+        self._ssh: SshCollector | None = None
         self._credentials: dict[str, Credentials] = {}
         self._addresses: dict[str, tuple[str, int] | str] = {}
         self._shapes: dict[tuple[bytes, tuple[Oid, ...]], GetShape] = {}
@@ -185,10 +175,31 @@ class Poller:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @classmethod
+    def from_settings(cls, settings: Settings, profiles: ProfileSet, *,
+                      env: Mapping[str, str] | None = None) -> Poller:
+        return cls(settings.snmp, profiles, env=env, ssh=settings.ssh, known_hosts=settings.known_hosts)
+
+    @property
+    def ssh(self) -> SshCollector:
+        """The SSH side, made on first use (a fleet with no SSH AP never starts its threads)."""
+        if self._ssh is None:
+            self._ssh = SshCollector(self._ssh_settings, self.profiles, self._known_hosts, env=self.env)
+        return self._ssh
+
+    async def poll_ssh(self, targets: Sequence[SshTarget], *,
+                       progress: Callable[[int], None] | None = None) -> list[PollResult]:
+        """Poll APs whose collector is ssh: a Sample or PollError each, in order."""
+        if not targets:
+            return []
+        return await self.ssh.poll(targets, progress=progress)
+
     def close(self) -> None:
         self.engine.close()
         self.walker.close()
         self.client.close()
+        if self._ssh is not None:
+            self._ssh.close()
 
     def credentials(self, name: str) -> Credentials:
         if name not in self._credentials:

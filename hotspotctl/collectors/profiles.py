@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from hotspotctl.bundled import bundled_path
+from hotspotctl.collectors.cliparse import PLACEHOLDERS, Reading, check_template, ntc_template
 from hotspotctl.collectors.oids import UPTIME_SOURCES, Oid, format_oid, parse_oid, starts_with
 from hotspotctl.errors import ConfigError
 from hotspotctl.yamlfile import StrictReader, read_yaml
@@ -43,8 +44,15 @@ class InterfaceRule:
     exclude: re.Pattern[str] | None = None
     descr: re.Pattern[str] | None = None
 
-    def rank(self, if_type: int | None, name: str, descr: str = "") -> int | None:
-        """None if the interface does not qualify, else the index of the first pattern it matches."""
+    def rank(self, if_type: int | None, name: str, descr: str = "", *, by_name: bool = False) -> int | None:
+        """None if the interface does not qualify, else the index of the first pattern it matches.
+
+        ``by_name``: only the name counts (an SSH device's interface list has no ifType or ifDescr).
+        """
+        if by_name:
+            if self.exclude is not None and self.exclude.search(name):
+                return None
+            return next((i for i, p in enumerate(self.names) if p.search(name)), None if self.names else 0)
         if self.if_type and if_type not in self.if_type:
             return None
         if self.exclude is not None and self.exclude.search(name):
@@ -79,6 +87,11 @@ class Detect:
     sys_descr: re.Pattern[str] | None = None
     has_oid: tuple[Oid, ...] = ()
 
+    @property
+    def detects(self) -> bool:
+        """False for a profile with no SNMP rules (an SSH-only one): it is used only when pinned."""
+        return bool(self.sys_object_id or self.sys_descr or self.has_oid)
+
     def matches(self, sys_object_id: Oid | None, sys_descr: str) -> bool:
         if self.sys_object_id and not (
                 sys_object_id and any(starts_with(sys_object_id, p) for p in self.sys_object_id)):
@@ -90,6 +103,33 @@ class Detect:
         longest = max((len(p) for p in self.sys_object_id
                        if sys_object_id and starts_with(sys_object_id, p)), default=0)
         return (len(self.has_oid), self.sys_descr is not None, longest)
+
+
+@dataclass(frozen=True)
+class Confirm:
+    """A question a command asks (``expect``, searched in its output) and the answer to send."""
+
+    expect: re.Pattern[str]
+    answer: str
+
+
+@dataclass(frozen=True)
+class SshProfile:
+    """How to read an AP over its command line: netmiko's device type and one Reading per figure."""
+
+    device_type: str
+    interfaces: Reading  # rows with name, in_octets, out_octets
+    uptime: Reading | None = None  # value: seconds or a duration
+    link_speed: Reading | None = None  # value: a speed with its unit; the command may name {uplink}
+    clients: Reading | None = None  # value or count; a command naming {radio} runs once per radio, summed
+    counter_bits: int = 64
+    reboot: str = ""  # the command that reboots the AP; empty = no SSH reboot
+    reboot_confirm: tuple[Confirm, ...] = ()
+    read_only: tuple[re.Pattern[str], ...] = ()  # commands `ap ssh` may run without confirmation
+    errors: tuple[re.Pattern[str], ...] = ()  # output that means the device refused or failed a command
+
+    def is_read_only(self, command: str) -> bool:
+        return any(p.search(command.strip()) for p in self.read_only)
 
 
 @dataclass(frozen=True)
@@ -105,6 +145,7 @@ class Profile:
     link_speed_scale: float  # multiplies the Mb/s figure; 1e-6 for devices that put bit/s in ifHighSpeed
     clients: tuple[ClientSource, ...]  # alternatives: the first present on the device is used
     uptime: tuple[str, ...]  # uptime sources, preferred first
+    ssh: SshProfile | None = None  # how to poll it over SSH (the inventory's collector column says whether)
     source: Path = field(default=Path(), compare=False)
 
     @property
@@ -131,7 +172,7 @@ class ProfileSet:
         The caller checks ``detect.has_oid`` on the device in this order; generic comes last.
         """
         matching = [p for p in self.profiles.values()
-                    if not p.is_generic and p.detect.matches(sys_object_id, sys_descr)]
+                    if not p.is_generic and p.detect.detects and p.detect.matches(sys_object_id, sys_descr)]
         matching.sort(key=lambda p: (p.detect.specificity(sys_object_id), p.name), reverse=True)
         if GENERIC in self.profiles:
             matching.append(self.profiles[GENERIC])
@@ -173,7 +214,7 @@ def check_detection(profiles: Iterable[Profile]) -> None:
     """Two profiles that detect the same devices with the same rules cannot be told apart."""
     seen: dict[tuple[Any, ...], Profile] = {}
     for profile in profiles:
-        if profile.is_generic:
+        if profile.is_generic or not profile.detect.detects:
             continue
         d = profile.detect
         key = (tuple(sorted(d.sys_object_id)), d.sys_descr.pattern if d.sys_descr else None,
@@ -189,7 +230,14 @@ def load_profile(path: Path) -> Profile:
     return _Reader(path).profile(document)
 
 
-_TOP = ("name", "description", "vendor", "detect", "interfaces", "counters", "link_speed", "clients", "uptime")
+_TOP = ("name", "description", "vendor", "detect", "interfaces", "counters", "link_speed", "clients", "uptime", "ssh")
+_SSH = ("device_type", "uptime", "interfaces", "link_speed", "clients", "counter_bits", "reboot", "read_only",
+        "errors")
+_READING = ("command", "regex", "textfsm", "fields", "count")
+# What each reading must give: the regex's named groups, or the TextFSM Values mapped in `fields`.
+_READING_NEEDS = {"interfaces": ("name", "in_octets", "out_octets"), "uptime": ("value",),
+                  "link_speed": ("value",), "clients": ("value",)}
+_READING_PLACES = {"interfaces": (), "uptime": (), "link_speed": ("uplink",), "clients": ("radio",)}
 
 
 class _Reader(StrictReader):
@@ -226,8 +274,10 @@ class _Reader(StrictReader):
         if name != self.path.stem:
             raise self.fail("name", f"{name!r} must equal the file name without .yaml ({self.path.stem!r})")
         detect = self.detect(top.get("detect"))
-        if name != GENERIC and not (detect.sys_object_id or detect.sys_descr or detect.has_oid):
-            raise self.fail("detect", "give at least one of sys_object_id, sys_descr, has_oid")
+        ssh = self.ssh(top.get("ssh")) if top.get("ssh") is not None else None
+        if name != GENERIC and not detect.detects and ssh is None:
+            raise self.fail("detect", "give at least one of sys_object_id, sys_descr, has_oid (only a profile "
+                                      "with an ssh section may have none: it is then used only when pinned)")
         interfaces = self.table(top.get("interfaces"), "interfaces", ("uplink", "radios"))
         uplink = self.interface_rule(interfaces.get("uplink"), "interfaces.uplink",
                                      ETHERNET_TYPES, DEFAULT_UPLINK_EXCLUDE)
@@ -241,6 +291,10 @@ class _Reader(StrictReader):
         scale = speed.get("scale", 1)
         if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not scale > 0:
             raise self.fail("link_speed.scale", f"expected a positive number, got {scale!r}")
+        if ssh is not None and ssh.clients is not None and "radio" in ssh.clients.placeholders() \
+                and not radios.names:
+            raise self.fail("interfaces.radios.name", "ssh.clients runs once per {radio}: name the radio "
+                                                      "interfaces here, like ['^wlan\\d+$']")
         clients = tuple(self.client(node, f"clients[{i}]")
                         for i, node in enumerate(self.listing(top.get("clients"), "clients")))
         uptime = tuple(self.choice(u, f"uptime[{i}]", tuple(UPTIME_SOURCES))
@@ -248,7 +302,96 @@ class _Reader(StrictReader):
         return Profile(name=name, description=self.text(top.get("description"), "description"),
                        vendor=self.text(top.get("vendor"), "vendor"), detect=detect, uplink=uplink,
                        radios=radios, counters=counters, link_speed=source, link_speed_scale=float(scale),
-                       clients=clients, uptime=uptime, source=self.path)
+                       clients=clients, uptime=uptime, ssh=ssh, source=self.path)
+
+    def ssh(self, node: Any) -> SshProfile:
+        table = self.table(node, "ssh", _SSH)
+        device_type = self.text(table.get("device_type"), "ssh.device_type")
+        if not device_type:
+            raise self.fail("ssh.device_type", "required: netmiko's device type (linux, mikrotik_routeros, "
+                                               "cisco_ios, ...)")
+        if table.get("interfaces") is None:
+            raise self.fail("ssh.interfaces", "required: the command listing each interface's name and octet "
+                                              "counters, and how to read it")
+        readings = {key: self.reading(table[key], f"ssh.{key}", key) for key in _READING_NEEDS
+                    if table.get(key) is not None}
+        bits = table.get("counter_bits", 64)
+        if bits not in (32, 64):
+            raise self.fail("ssh.counter_bits", f"expected 64 or 32, got {bits!r}")
+        reboot = self.table(table.get("reboot"), "ssh.reboot", ("command", "confirm"))
+        confirms = []
+        for i, item in enumerate(self.listing(reboot.get("confirm"), "ssh.reboot.confirm")):
+            entry = self.table(item, f"ssh.reboot.confirm[{i}]", ("expect", "answer"))
+            if "expect" not in entry:
+                raise self.fail(f"ssh.reboot.confirm[{i}].expect", "required: a pattern found in the question")
+            confirms.append(Confirm(self.pattern(entry["expect"], f"ssh.reboot.confirm[{i}].expect"),
+                                    self.text(entry.get("answer"), f"ssh.reboot.confirm[{i}].answer")))
+        read_only = tuple(self.pattern(p, f"ssh.read_only[{i}]")
+                          for i, p in enumerate(self.listing(table.get("read_only"), "ssh.read_only")))
+        errors = tuple(self.multiline(p, f"ssh.errors[{i}]")
+                       for i, p in enumerate(self.listing(table.get("errors"), "ssh.errors")))
+        return SshProfile(device_type=device_type, interfaces=readings["interfaces"], uptime=readings.get("uptime"),
+                          link_speed=readings.get("link_speed"), clients=readings.get("clients"),
+                          counter_bits=bits, reboot=self.text(reboot.get("command"), "ssh.reboot.command"),
+                          reboot_confirm=tuple(confirms), read_only=read_only, errors=errors)
+
+    def reading(self, node: Any, key: str, kind: str) -> Reading:
+        if isinstance(node, str):
+            raise self.fail(key, "expected a mapping: command, and regex, textfsm (with fields) or count")
+        table = self.table(node, key, _READING)
+        command = self.text(table.get("command"), f"{key}.command")
+        if not command.strip():
+            raise self.fail(f"{key}.command", "required: the command to send")
+        unknown = set(re.findall(r"\{(\w+)\}", command)) - set(_READING_PLACES[kind])
+        if unknown:
+            allowed = ", ".join("{" + p + "}" for p in _READING_PLACES[kind]) or "none"
+            raise self.fail(f"{key}.command", f"unknown placeholder {{{sorted(unknown)[0]}}} (allowed here: {allowed}; "
+                                              f"known: {', '.join(PLACEHOLDERS)})")
+        ways = [w for w in ("regex", "textfsm", "count") if w in table]
+        if len(ways) != 1 or (ways == ["count"] and kind != "clients"):
+            options = "regex, textfsm or count" if kind == "clients" else "regex or textfsm"
+            raise self.fail(key, f"give exactly one of {options}")
+        needs = _READING_NEEDS[kind]
+        if "fields" in table and ways != ["textfsm"]:
+            raise self.fail(f"{key}.fields", "fields map TextFSM Values; they go with textfsm")
+        if ways == ["count"]:
+            return Reading(command, count=self.multiline(table["count"], f"{key}.count"))
+        if ways == ["regex"]:
+            regex = self.multiline(table["regex"], f"{key}.regex")
+            missing = [g for g in needs if g not in regex.groupindex]
+            if missing:
+                raise self.fail(f"{key}.regex",
+                                f"needs the named group(s) {', '.join(missing)}, as (?P<{missing[0]}>...)")
+            return Reading(command, regex=regex)
+        template = self.template(table["textfsm"], f"{key}.textfsm")
+        fields = self.table(table.get("fields"), f"{key}.fields", needs)
+        missing = [g for g in needs if g not in fields]
+        if missing:
+            raise self.fail(f"{key}.fields", f"map {', '.join(missing)} to the template's Values")
+        fields = {k: self.text(v, f"{key}.fields.{k}") for k, v in fields.items()}
+        problem = check_template(template, fields)
+        if problem:
+            raise self.fail(f"{key}.fields", problem)
+        return Reading(command, textfsm=template, fields=fields)
+
+    def multiline(self, node: Any, key: str) -> re.Pattern[str]:
+        if not isinstance(node, str):
+            raise self.fail(key, f"expected a regular expression string, got {node!r}")
+        try:
+            return re.compile(node, re.MULTILINE)
+        except re.error as exc:
+            raise self.fail(key, f"not a valid regular expression: {exc}") from None
+
+    def template(self, node: Any, key: str) -> Path:
+        name = self.text(node, key)
+        local = self.path.parent / name
+        if name.endswith(".textfsm") and local.is_file():
+            return local
+        found = ntc_template(name)
+        if found is None:
+            raise self.fail(key, f"{name!r}: no such template in ntc-templates (name it without .textfsm, like "
+                                 f"cisco_ios_show_version) and no file {local}")
+        return found
 
     def detect(self, node: Any) -> Detect:
         table = self.table(node, "detect", ("sys_object_id", "sys_descr", "has_oid"))
@@ -299,4 +442,26 @@ def describe_profile(profile: Profile) -> dict[str, Any]:
         "link_speed": {"source": profile.link_speed, "scale": profile.link_speed_scale},
         "clients": [{c.kind: format_oid(c.oid)} for c in profile.clients],
         "uptime": list(profile.uptime),
+        "ssh": describe_ssh(profile.ssh) if profile.ssh else None,
     }
+
+
+def describe_ssh(ssh: SshProfile) -> dict[str, Any]:
+    def reading(r: Reading | None) -> dict[str, Any] | None:
+        if r is None:
+            return None
+        how: dict[str, Any] = {"command": r.command}
+        if r.regex is not None:
+            how["regex"] = r.regex.pattern
+        elif r.count is not None:
+            how["count"] = r.count.pattern
+        else:
+            how["textfsm"] = r.textfsm.stem if r.textfsm else None
+            how["fields"] = dict(r.fields)
+        return how
+
+    return {"device_type": ssh.device_type, "uptime": reading(ssh.uptime), "interfaces": reading(ssh.interfaces),
+            "link_speed": reading(ssh.link_speed), "clients": reading(ssh.clients), "counter_bits": ssh.counter_bits,
+            "reboot": {"command": ssh.reboot, "confirm": [{"expect": c.expect.pattern, "answer": c.answer}
+                                                          for c in ssh.reboot_confirm]} if ssh.reboot else None,
+            "read_only": [p.pattern for p in ssh.read_only], "errors": [p.pattern for p in ssh.errors]}

@@ -21,6 +21,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "site": ("site", "sitio"),
     "mgmt_address": ("mgmt_address", "management_address", "mgmt_ip"),
     "profile": ("profile", "perfil"),
+    "collector": ("collector", "colector"),
     "snmp_auth": ("snmp_auth",),
     "ssh_auth": ("ssh_auth",),
     "crew_zone": ("crew_zone", "zona_cuadrilla"),

@@ -8,7 +8,8 @@ from operator import attrgetter
 # Columns an inventory file may carry, in the order exports write them.
 # Each is a field of AccessPoint with the same name.
 FIELDS = ("id", "program", "lat", "lon", "district", "neighborhood", "site", "mgmt_address",
-          "profile", "snmp_auth", "ssh_auth", "crew_zone", "backhaul_mbps", "target_mbps")
+          "profile", "collector", "snmp_auth", "ssh_auth", "crew_zone", "backhaul_mbps", "target_mbps")
+COLLECTORS = ("snmp", "ssh")  # how an AP is polled; empty means snmp
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +23,7 @@ class AccessPoint:
     site: str | None = None  # the operator's explicit site, if the file gave one
     mgmt_address: str | None = None  # host or host:port
     profile: str | None = None
+    collector: str | None = None  # "snmp" (None means snmp too) or "ssh"
     snmp_auth: str | None = None
     ssh_auth: str | None = None
     crew_zone: str | None = None  # the operator's explicit zone for this AP

@@ -21,6 +21,7 @@ from typing import Any
 
 from hotspotctl.csvsafe import unneutralise
 from hotspotctl.inventory.columns import ColumnMap
+from hotspotctl.inventory.model import COLLECTORS
 from hotspotctl.inventory.readers import NotAPoint, Table
 from hotspotctl.names import NameCatalog, name_key
 from hotspotctl.settings import InventorySettings
@@ -157,6 +158,8 @@ class RowParser:
             return self._address
         if name in NAME_FIELDS:
             return self._name
+        if name == "collector":
+            return self._collector
         return self._text
 
     def parse(self, table: Table) -> ParseResult:
@@ -249,6 +252,15 @@ class RowParser:
         if text is not None and not _NAME.match(text):
             raise _Reject(name, "not a name: use letters, digits, '_', '.' and '-'", raw)
         return text
+
+    def _collector(self, name: str, raw: Any) -> str | None:
+        text = self._text(name, raw)
+        if text is None:
+            return None
+        value = text.lower()
+        if value not in COLLECTORS:
+            raise _Reject(name, f"not a collector: expected {' or '.join(COLLECTORS)} (empty means snmp)", raw)
+        return value
 
     def _number(self, name: str, raw: Any) -> float | None:
         if type(raw) is float:

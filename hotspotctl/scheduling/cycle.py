@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from hotspotctl.collectors.model import Discovery, PollError, PollResult, Sample
 from hotspotctl.collectors.poller import Poller, Target
 from hotspotctl.collectors.profiles import ProfileSet
+from hotspotctl.collectors.ssh import DEFAULT_SSH_AUTH, SshTarget
 from hotspotctl.evaluate.rates import RateSample, compute_rates
 from hotspotctl.inventory.model import AccessPoint
 from hotspotctl.settings import SnmpSettings
@@ -114,6 +115,14 @@ def target_for(ap: AccessPoint) -> Target:
     return Target(ap.id, ap.mgmt_address, ap.snmp_auth or "default", ap.profile)
 
 
+def ssh_target_for(ap: AccessPoint) -> SshTarget:
+    return SshTarget(ap.id, ap.mgmt_address, ap.ssh_auth or DEFAULT_SSH_AUTH, ap.profile)
+
+
+def over_ssh(ap: AccessPoint) -> bool:
+    return ap.collector == "ssh"
+
+
 def _stale(stored: StoredDiscovery | None, ap: AccessPoint, state: ApState | None, max_age: timedelta,
            now: datetime) -> bool:
     if stored is None or (state is not None and state.needs_discovery):
@@ -165,6 +174,7 @@ async def discover_aps(store: Store, aps: Sequence[AccessPoint], settings: SnmpS
                        poller: Poller, *, progress: Progress | None = None,
                        memory: CycleMemory | None = None) -> dict[str, Discovery | PollError]:
     """Discover these APs now and store what was found (in ``memory`` too); failures are returned, not stored."""
+    aps = [ap for ap in aps if not over_ssh(ap)]  # an SSH AP has nothing to discover: its profile says it all
     tick = (lambda n: progress("discover", n, len(aps))) if progress else None
     found = await poller.discover([target_for(ap) for ap in aps], progress=tick)
     remember_discoveries(store, aps, found, memory)
@@ -221,6 +231,7 @@ async def run_cycle(store: Store, aps: Sequence[AccessPoint], settings: SnmpSett
     max_age = timedelta(hours=settings.rediscover_hours)
 
     skipped: dict[str, PollError] = {}
+    by_ssh: list[AccessPoint] = []
     known: list[AccessPoint] = []
     to_discover: list[AccessPoint] = []
     down: set[str] = set()  # missed the last cycle: one try
@@ -233,12 +244,14 @@ async def run_cycle(store: Store, aps: Sequence[AccessPoint], settings: SnmpSett
                                            f"({state.last_error}); next try at {wait} UTC")
                 continue
             down.add(ap.id)
-        if _stale(stored.get(ap.id), ap, state, max_age, now_dt):
+        if over_ssh(ap):
+            by_ssh.append(ap)
+        elif _stale(stored.get(ap.id), ap, state, max_age, now_dt):
             to_discover.append(ap)
         else:
             known.append(ap)
 
-    tried = len(known) + len(to_discover)
+    tried = len(known) + len(to_discover) + len(by_ssh)
     poll_tick = (lambda n: progress("poll", n, tried)) if progress else None
     discover_tick = (lambda n: progress("discover", n, len(to_discover))) if progress else None
 
@@ -252,9 +265,12 @@ async def run_cycle(store: Store, aps: Sequence[AccessPoint], settings: SnmpSett
             discovering = group.create_task(discover())
             polling = group.create_task(poller.poll(
                 [(memory.target(ap), stored[ap.id].discovery, ap.id in down) for ap in known], progress=poll_tick))
+            ssh_polling = group.create_task(poller.poll_ssh([ssh_target_for(ap) for ap in by_ssh],
+                                                            progress=poll_tick))
     except ExceptionGroup as failed:
         raise failed.exceptions[0] from None
     found, (results, rediscover) = discovering.result(), polling.result()
+    results += ssh_polling.result()
     remember_discoveries(store, to_discover, found, memory)
     discovery_errors = {ap_id: result for ap_id, result in found.items() if isinstance(result, PollError)}
     report.discovered = len(found) - len(discovery_errors)
@@ -274,7 +290,7 @@ async def run_cycle(store: Store, aps: Sequence[AccessPoint], settings: SnmpSett
     new_states: dict[str, ApState] = {}
     for ap in aps:
         state = states.get(ap.id) or ApState(None)
-        profile = stored[ap.id].discovery.profile if ap.id in stored else None
+        profile = ap.profile if over_ssh(ap) else stored[ap.id].discovery.profile if ap.id in stored else None
         if ap.id in skipped:
             report.outcomes.append(ApOutcome(ap, profile, None, skipped[ap.id]))
             continue

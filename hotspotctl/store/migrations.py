@@ -172,11 +172,30 @@ def _v4_outages(conn: sa.Connection) -> None:
         md.tables[name].create(conn)
 
 
+def _v5_ssh(conn: sa.Connection) -> None:
+    conn.execute(sa.text("ALTER TABLE access_points ADD COLUMN collector VARCHAR(20)"))
+    md = sa.MetaData()
+    sa.Table(
+        "audit_log", md,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("started_at", sa.Float, nullable=False, index=True),
+        sa.Column("finished_at", sa.Float),
+        sa.Column("user", sa.String(200), nullable=False),
+        sa.Column("action", sa.String(20), nullable=False),
+        sa.Column("command", sa.Text, nullable=False),
+        sa.Column("selection", sa.JSON, nullable=False),
+        sa.Column("targets", sa.JSON, nullable=False),
+        sa.Column("status", sa.String(20), nullable=False),
+        sa.Column("results", sa.JSON, nullable=False),
+    ).create(conn)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "inventory: access points, sites, import log", _v1_inventory),
     Migration(2, "polling: discovered layout and counter state per AP", _v2_polling),
     Migration(3, "scheduler: the cost of every poll cycle", _v3_cycles),
     Migration(4, "evaluation: AP health, the outage ledger, maintenance windows, hourly availability", _v4_outages),
+    Migration(5, "ssh: the collector column, the audit log of actions on devices", _v5_ssh),
 )
 LATEST = MIGRATIONS[-1].version
 

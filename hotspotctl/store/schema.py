@@ -83,6 +83,7 @@ access_points = sa.Table(
     sa.Column("site_id", sa.String(100), sa.ForeignKey("sites.id"), nullable=False, index=True),
     sa.Column("mgmt_address", sa.String(300)),
     sa.Column("profile", sa.String(100)),
+    sa.Column("collector", sa.String(20)),
     sa.Column("snmp_auth", sa.String(100)),
     sa.Column("ssh_auth", sa.String(100)),
     sa.Column("crew_zone", sa.String(100)),
@@ -216,4 +217,18 @@ availability_hourly = sa.Table(
     sa.Column("up", sa.Integer, nullable=False),  # ... of which not DOWN
     sa.Column("measured", sa.Integer, nullable=False),  # ... with a per-user figure
     sa.Column("meeting", sa.Integer, nullable=False),  # ... meeting the target
+)
+
+audit_log = sa.Table(
+    "audit_log", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("started_at", sa.Float, nullable=False, index=True),
+    sa.Column("finished_at", sa.Float),  # None while it runs, or when it never finished (a crash)
+    sa.Column("user", sa.String(200), nullable=False),  # who: the OS user (and the sudo user behind it)
+    sa.Column("action", sa.String(20), nullable=False),  # ssh | exec | reboot
+    sa.Column("command", sa.Text, nullable=False),
+    sa.Column("selection", sa.JSON, nullable=False),  # the flags that chose the targets
+    sa.Column("targets", sa.JSON, nullable=False),  # AP ids
+    sa.Column("status", sa.String(20), nullable=False),  # running | ok | partial | failed | interrupted
+    sa.Column("results", sa.JSON, nullable=False),  # per AP: ok, error, exit, output excerpt
 )

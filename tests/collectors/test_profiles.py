@@ -14,6 +14,7 @@ from hotspotctl.collectors.profiles import describe_profile, load_profile, load_
 from hotspotctl.errors import ConfigError
 
 DEVICES = Path(__file__).resolve().parents[1] / "fixtures" / "devices"
+SSH_CASES = Path(__file__).resolve().parents[1] / "fixtures" / "ssh"
 SHIPPED = sorted(shipped_dir().glob("*.yaml"))
 MINIMAL = "name: {name}\ndetect:\n  sys_object_id: [1.3.6.1.4.1.99999]\n"
 
@@ -50,6 +51,9 @@ def test_every_profile_but_generic_has_a_recorded_device() -> None:
     """A vendor is a YAML file plus a recording: each shipped profile is some case's answer."""
     claimed = {yaml.safe_load((case / "case.yaml").read_text())["profile"]
                for case in DEVICES.iterdir() if (case / "case.yaml").is_file()}
+    # SSH recordings (tests/collectors/test_ssh.py); linux is read from this machine's own sshd
+    # (tests/scheduling/test_ssh_cycle.py).
+    claimed |= {yaml.safe_load(case.read_text())["profile"] for case in SSH_CASES.glob("*/case.yaml")} | {"linux"}
     assert {p.stem for p in SHIPPED} <= claimed | {"generic"}
     assert claimed <= {p.stem for p in SHIPPED}
 
@@ -84,9 +88,39 @@ def test_every_profile_but_generic_has_a_recorded_device() -> None:
     ("name: x\ndetect: {sys_object_id: [1.3.6.1.4.1.9]}\nuptime: [sysuptime]\n",
      "x.yaml: uptime[0]: 'sysuptime' is not one of"),
     ("name: x\ndetect: {}\n",
-     "x.yaml: detect: give at least one of sys_object_id, sys_descr, has_oid"),
+     "x.yaml: detect: give at least one of sys_object_id, sys_descr, has_oid (only a profile with an ssh section"),
     ("name: x\ndetect: [1.3.6.1.4.1.9\n",
      "x.yaml: not valid YAML (line"),
+    # the ssh section
+    ("name: x\nssh: {device_type: linux}\n",
+     "x.yaml: ssh.interfaces: required: the command listing each interface's name and octet counters"),
+    ("name: x\nssh: {interfaces: {command: x, regex: '(?P<name>a)(?P<in_octets>1)(?P<out_octets>2)'}}\n",
+     "x.yaml: ssh.device_type: required: netmiko's device type"),
+    ("name: x\nssh: {device_type: linux, interfaces: {command: cat /proc/net/dev, regex: '(?P<name>\\S+)'}}\n",
+     "x.yaml: ssh.interfaces.regex: needs the named group(s) in_octets, out_octets, as (?P<in_octets>...)"),
+    ("name: x\nssh: {device_type: linux, interfaces: {command: x, regex: '(?P<name>a)(?P<in_octets>1)(?P<out_octets>2)'},"
+     " link_speed: {command: 'cat /sys/class/net/{radio}/speed', regex: '(?P<value>\\d+)'}}\n",
+     "x.yaml: ssh.link_speed.command: unknown placeholder {radio} (allowed here: {uplink}"),
+    ("name: x\nssh: {device_type: linux, interfaces: {command: x, regex: '(?P<name>a)(?P<in_octets>1)(?P<out_octets>2)'},"
+     " uptime: {command: show version, textfsm: cisco_ios_show_version, fields: {value: UPTIME_TOTAL}}}\n",
+     "x.yaml: ssh.uptime.fields: cisco_ios_show_version.textfsm has no Value UPTIME_TOTAL"),
+    ("name: x\nssh: {device_type: linux, interfaces: {command: x, regex: '(?P<name>a)(?P<in_octets>1)(?P<out_octets>2)'},"
+     " uptime: {command: show version, textfsm: cisco_show_versoin, fields: {value: UPTIME}}}\n",
+     "x.yaml: ssh.uptime.textfsm: 'cisco_show_versoin': no such template in ntc-templates"),
+    ("name: x\nssh: {device_type: linux, interfaces: {command: x, regex: '(?P<name>a)(?P<in_octets>1)(?P<out_octets>2)'},"
+     " uptime: {command: cat /proc/uptime, count: '^x'}}\n",
+     "x.yaml: ssh.uptime: give exactly one of regex or textfsm"),
+    ("name: x\nssh: {device_type: linux, interfaces: {command: x, regex: '(?P<name>a)(?P<in_octets>1)(?P<out_octets>2)'},"
+     " clients: {command: 'iw dev {radio} station dump', count: '^Station'}}\n",
+     "x.yaml: interfaces.radios.name: ssh.clients runs once per {radio}: name the radio interfaces here"),
+    ("name: x\nssh: {device_type: linux, counter_bits: 16, interfaces: {command: x, regex: '(?P<name>a)(?P<in_octets>1)(?P<out_octets>2)'}}\n",
+     "x.yaml: ssh.counter_bits: expected 64 or 32, got 16"),
+    ("name: x\nssh: {device_type: linux, interfaces: {command: x, regex: '(?P<name>a)(?P<in_octets>1)(?P<out_octets>2)'},"
+     " reboot: {command: reload, confirm: [{answer: y}]}}\n",
+     "x.yaml: ssh.reboot.confirm[0].expect: required"),
+    ("name: x\nssh: {device_type: linux, interfaces: {command: x, regex: '(?P<name>a)(?P<in_octets>1)(?P<out_octets>2)'},"
+     " uptme: {}}\n",
+     "x.yaml: ssh.uptme: unknown key; did you mean 'uptime'?"),
 ])
 def test_mistakes_name_the_file_and_key(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(ConfigError) as caught:

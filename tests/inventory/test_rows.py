@@ -167,3 +167,12 @@ def test_distance_outside_the_bounds():
     bounds = (19.0, -99.4, 19.6, -98.9)
     assert distance_outside_km(19.3, -99.1, bounds) == 0
     assert distance_outside_km(19.7, -99.1, bounds) == pytest.approx(11.13, abs=0.01)
+
+
+def test_the_collector_column_takes_snmp_or_ssh_in_any_case_and_rejects_the_rest():
+    headers = [*HEADERS, "collector"]
+    result = parse([*row("AP1"), "SSH"], [*row("AP2"), ""], [*row("AP3"), "snmp"], [*row("AP4"), "telnet"],
+                   headers=headers)
+    assert [r.values["collector"] for r in result.rows] == ["ssh", None, "snmp"]
+    assert result.rejected == [RowIssue(5, "collector", "telnet",
+                                        "not a collector: expected snmp or ssh (empty means snmp)")]
