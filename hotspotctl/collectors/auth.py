@@ -9,11 +9,13 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from hotspotctl.errors import ConfigError
 from hotspotctl.settings import SnmpAuth, SshAuth
 
 DEFAULT_AUTH = "default"
+A = TypeVar("A", SnmpAuth, SshAuth)
 
 
 @dataclass(frozen=True)
@@ -36,22 +38,29 @@ class Credentials:
         return "authNoPriv" if self.auth_protocol else "noAuthNoPriv"
 
 
+def _named(section: str, name: str, sets: Mapping[str, A], keys: str = "") -> A:
+    """The set ``[section.auth.name]``, or a ConfigError listing the defined ones."""
+    try:
+        return sets[name]
+    except KeyError:
+        known = ", ".join(sorted(sets)) or "none"
+        raise ConfigError(f"{section}.auth.{name}: no such credential set (defined: {known}); add [{section}.auth."
+                          f"{name}]{keys} to the settings file or fix the AP's {section}_auth") from None
+
+
+def _from_env(variable: str, env: Mapping[str, str], key: str) -> str:
+    if variable not in env:
+        raise ConfigError(f"{key}: environment variable {variable} is not set")
+    return env[variable]
+
+
 def resolve(name: str, sets: Mapping[str, SnmpAuth], env: Mapping[str, str] | None = None) -> Credentials:
     """The credential set ``name`` with its secrets read; ConfigError says which key to fix."""
     env = os.environ if env is None else env
-    try:
-        auth = sets[name]
-    except KeyError:
-        known = ", ".join(sorted(sets)) or "none"
-        raise ConfigError(f"snmp.auth.{name}: no such credential set (defined: {known}); add "
-                          f"[snmp.auth.{name}] to the settings file or fix the AP's snmp_auth") from None
+    auth = _named("snmp", name, sets)
 
     def secret(inline: str, variable: str, key: str) -> str:
-        if variable:
-            if variable not in env:
-                raise ConfigError(f"snmp.auth.{name}.{key}_env: environment variable {variable} is not set")
-            return env[variable]
-        return inline
+        return _from_env(variable, env, f"snmp.auth.{name}.{key}_env") if variable else inline
 
     if auth.version == "2c":
         community = secret(auth.community, auth.community_env, "community")
@@ -75,24 +84,11 @@ class SshCredentials:
 def resolve_ssh(name: str, sets: Mapping[str, SshAuth], env: Mapping[str, str] | None = None) -> SshCredentials:
     """The SSH credential set ``name`` with its secrets read; ConfigError says which key to fix."""
     env = os.environ if env is None else env
-    try:
-        auth = sets[name]
-    except KeyError:
-        known = ", ".join(sorted(sets)) or "none"
-        raise ConfigError(f"ssh.auth.{name}: no such credential set (defined: {known}); add [ssh.auth.{name}] "
-                          "(username, and password_env or key_file) to the settings file, or fix the AP's "
-                          "ssh_auth") from None
-    password = auth.password
-    if auth.password_env:
-        if auth.password_env not in env:
-            raise ConfigError(f"ssh.auth.{name}.password_env: environment variable {auth.password_env} is not set")
-        password = env[auth.password_env]
-    passphrase = ""
-    if auth.passphrase_env:
-        if auth.passphrase_env not in env:
-            raise ConfigError(f"ssh.auth.{name}.passphrase_env: environment variable {auth.passphrase_env} "
-                              "is not set")
-        passphrase = env[auth.passphrase_env]
+    auth = _named("ssh", name, sets, " (username, and password_env or key_file)")
+    password = _from_env(auth.password_env, env, f"ssh.auth.{name}.password_env") if auth.password_env \
+        else auth.password
+    passphrase = _from_env(auth.passphrase_env, env, f"ssh.auth.{name}.passphrase_env") if auth.passphrase_env \
+        else ""
     key_file = os.path.expanduser(auth.key_file) if auth.key_file else ""
     if key_file and not os.path.isfile(key_file):
         raise ConfigError(f"ssh.auth.{name}.key_file: {key_file} not found")
