@@ -129,6 +129,8 @@ class SnmpAuth:
     version: str = _setting("2c", help='"2c" or "3"')
     community: str = _setting("", secret="value", help="v2c community")
     community_env: str = _setting("", help="environment variable holding the v2c community")
+    write_community: str = _setting("", secret="value", help="v2c community with write access, for SNMP reboots")
+    write_community_env: str = _setting("", help="environment variable holding write_community")
     user: str = _setting("", help="v3 user name")
     auth_protocol: str = _setting("", help="v3: " + ", ".join(AUTH_PROTOCOLS) + "; empty = noAuthNoPriv")
     auth_password: str = _setting("", secret="value", help="v3 authentication passphrase")

@@ -146,6 +146,7 @@ class SnmpdServer(_AgentProcess):
                         pytrace=False)
         self.root = Path(tempfile.mkdtemp(prefix="hotspotctl-snmpd-"))
         self.port = free_udp_port()
+        self.extra_conf = ""  # more snmpd.conf lines (a write community, for the SET tests)
 
     def start(self) -> SnmpdServer:
         conf = self.root / "snmpd.conf"
@@ -155,7 +156,7 @@ class SnmpdServer(_AgentProcess):
             f'createUser {self.V3_USER} SHA-256 "{self.V3_AUTH[1]}" AES "{self.V3_PRIV[1]}"\n'
             f"rouser {self.V3_USER} priv\n"
             f'createUser {self.V3_USER}-md5-des MD5 "{self.V3_AUTH[1]}" DES "{self.V3_PRIV[1]}"\n'
-            f"rouser {self.V3_USER}-md5-des priv\n")
+            f"rouser {self.V3_USER}-md5-des priv\n" + self.extra_conf)
         log = self.root / "log"
         env = {**os.environ, "SNMP_PERSISTENT_DIR": str(self.root / "persist"), "MIBS": ""}
         with log.open("wb") as out:

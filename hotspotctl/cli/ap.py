@@ -28,13 +28,15 @@ from hotspotctl.cli.runtime import (
     runtime,
     selection,
 )
-from hotspotctl.collectors.auth import Credentials, resolve
-from hotspotctl.collectors.poller import probe, split_address
+from hotspotctl.collectors.auth import DEFAULT_AUTH, Credentials, for_writing, resolve
+from hotspotctl.collectors.oids import format_oid
+from hotspotctl.collectors.poller import probe, reboot_over_snmp, split_address
 from hotspotctl.collectors.profiles import Profile, ProfileSet
 from hotspotctl.collectors.ssh import DEFAULT_SSH_AUTH, CommandResult, SshCollector, SshTarget
 from hotspotctl.errors import ConfigError, ExitCode, InputError
 from hotspotctl.inventory.fleet import Fleet, Selection
 from hotspotctl.inventory.model import AccessPoint
+from hotspotctl.settings import SnmpSettings
 from hotspotctl.store import Store
 from hotspotctl.store.audit import audit_user, begin_action, finish_action
 from hotspotctl.store.polling import load_discoveries
@@ -168,16 +170,26 @@ class _Target:
     ap: AccessPoint
     target: SshTarget
     profile: Profile
+    snmp: Credentials | None = None  # set: a reboot through the profile's SNMP SET, with these credentials
 
     @property
     def device_type(self) -> str:
+        if self.snmp is not None:
+            return "snmp"
         assert self.profile.ssh is not None
         return self.profile.ssh.device_type
+
+    @property
+    def reboot_command(self) -> str:
+        if self.snmp is not None and self.profile.reboot is not None:
+            oid, value = self.profile.reboot
+            return f"SNMP SET {format_oid(oid)} = {value!r}"
+        return self.profile.ssh.reboot if self.profile.ssh else ""
 
 
 @dataclass
 class _Plan:
-    """The selected APs that can be reached over SSH, and why each other one cannot."""
+    """The selected APs that can be acted on (over SSH, or SNMP for a reboot), and why each other one cannot."""
 
     targets: list[_Target]
     skipped: dict[str, str]  # AP id -> reason
@@ -189,9 +201,23 @@ class _Plan:
         return len({t.ap.site_id for t in self.targets})
 
 
+def _snmp_reboot(ap: AccessPoint, profile: Profile, snmp: SnmpSettings) -> Credentials | None:
+    """The credentials to reboot ``ap`` over SNMP with, when that is the way: its profile has a reboot SET and
+    the AP is polled over SNMP (or its profile has no SSH reboot). ConfigError when the set cannot write."""
+    has_ssh_reboot = profile.ssh is not None and bool(profile.ssh.reboot)
+    if profile.reboot is None or (ap.collector == "ssh" and has_ssh_reboot):
+        return None
+    credentials = resolve(ap.snmp_auth or DEFAULT_AUTH, snmp.auth, os.environ)
+    for_writing(credentials)  # a v2c set without a write community: say so now, run nothing
+    return credentials
+
+
 def _plan(store: Store, aps: Sequence[AccessPoint], profiles: ProfileSet, collector: SshCollector, *,
-          reboot: bool) -> _Plan:
-    """Each AP's profile (the inventory's, else the one discovery found), checked for what the action needs."""
+          reboot: bool, snmp: SnmpSettings | None = None) -> _Plan:
+    """Each AP's profile (the inventory's, else the one discovery found), checked for what the action needs.
+
+    A reboot goes through SSH (the profile's ssh.reboot) or, for an AP polled over SNMP whose profile has a
+    reboot SET, through SNMP."""
     unpinned = [ap.id for ap in aps if not ap.profile]
     with store.read() as conn:
         discovered = {ap_id: stored.discovery.profile for ap_id, stored in load_discoveries(conn, unpinned).items()}
@@ -211,10 +237,16 @@ def _plan(store: Store, aps: Sequence[AccessPoint], profiles: ProfileSet, collec
             try:
                 profile = profiles.get(name)
                 found[ap.id] = (name, profile.ssh.device_type if profile.ssh else None)
-                if profile.ssh is None:
+                over_snmp = _snmp_reboot(ap, profile, snmp) if reboot and snmp is not None else None
+                if over_snmp is not None:
+                    found[ap.id] = (name, "snmp")
+                    targets.append(_Target(ap, SshTarget(ap.id, ap.mgmt_address, "", name), profile, over_snmp))
+                elif profile.ssh is None and reboot:
+                    reason = f"profile {name} has neither an ssh reboot command nor an SNMP reboot"
+                elif profile.ssh is None:
                     reason = f"profile {name} has no ssh section"
                 elif reboot and not profile.ssh.reboot:
-                    reason = f"profile {name} has no ssh reboot command"
+                    reason = f"profile {name} has neither an ssh reboot command nor an SNMP reboot"
                 else:
                     auth = ap.ssh_auth or DEFAULT_SSH_AUTH
                     collector.credentials(auth)  # a missing set or password variable: say so now, run nothing
@@ -243,6 +275,9 @@ def _secrets(collector: SshCollector, targets: Sequence[_Target]) -> list[str]:
     """The passwords and passphrases these sessions log in with: never printed, never logged."""
     found = set()
     for t in targets:
+        if t.snmp is not None:
+            found.update(s.decode("latin-1") for s in (t.snmp.community, t.snmp.write_community) if len(s) >= 4)
+            continue
         credentials = collector.credentials(t.target.auth)
         found.update(s for s in (credentials.password, credentials.passphrase) if len(s) >= 4)
     return sorted(found, key=len, reverse=True)
@@ -283,12 +318,20 @@ def _execute(rt: Runtime, store: Store, collector: SshCollector, *, action: str,
             def tick(n: int) -> None:
                 progress(action, n, len(targets))
 
-            async def one(target: SshTarget) -> None:
-                (result,) = await collector.run([target], command, progress=tick)
-                done[target.ap] = _redact(result, secrets)
+            gate = asyncio.Semaphore(collector.settings.pool_size)  # SNMP reboots, as many at once as sessions
+
+            async def one(t: _Target) -> None:
+                if t.snmp is not None:
+                    async with gate:
+                        result = await reboot_over_snmp(t.ap.id, t.ap.mgmt_address or "", t.snmp, t.profile,
+                                                        rt.settings.snmp)
+                    tick(1)
+                else:
+                    (result,) = await collector.run([t.target], command, progress=tick)
+                done[t.ap.id] = _redact(result, secrets)
 
             async def run_all() -> None:
-                await asyncio.gather(*(one(t.target) for t in targets))
+                await asyncio.gather(*(one(t) for t in targets))
 
             asyncio.run(run_all())
     except BaseException as exc:
@@ -388,7 +431,7 @@ def _act(ctx: typer.Context, *, action: str, command: str | None, chosen: Select
     _, aps = _select(rt, chosen)
     profiles = rt.profiles()
     with rt.open_store() as store, _collector(rt, profiles, parallel) as collector:
-        plan = _plan(store, aps, profiles, collector, reboot=command is None)
+        plan = _plan(store, aps, profiles, collector, reboot=command is None, snmp=rt.settings.snmp)
         if dry_run:
             _render_plan(fmt, plan)
             if not rt.quiet:
@@ -397,7 +440,7 @@ def _act(ctx: typer.Context, *, action: str, command: str | None, chosen: Select
             return ExitCode.OK
         if not plan.targets:
             reasons = "; ".join(f"{ap}: {why}" for ap, why in list(plan.skipped.items())[:5])
-            raise InputError(f"none of the {_plural(len(aps), 'selected AP')} can be reached over SSH: {reasons}"
+            raise InputError(f"none of the {_plural(len(aps), 'selected AP')} can be acted on: {reasons}"
                              + (" ..." if len(plan.skipped) > 5 else ""))
         if plan.skipped and not rt.quiet:
             for ap_id, why in plan.skipped.items():
@@ -405,7 +448,7 @@ def _act(ctx: typer.Context, *, action: str, command: str | None, chosen: Select
         if always_ask or len(plan.targets) > 1:
             _confirm(question(plan), yes)
         if command is None:
-            by_profile = {t.profile.name: t.profile.ssh.reboot for t in plan.targets if t.profile.ssh}
+            by_profile = {t.profile.name: t.reboot_command for t in plan.targets}
             audit_command = next(iter(by_profile.values())) if len(set(by_profile.values())) == 1 else \
                 "; ".join(f"{cmd} ({name})" for name, cmd in sorted(by_profile.items()))
         else:
@@ -536,11 +579,13 @@ def reboot(
     parallel: ParallelOption = None,
     fmt: FormatOption = Format.TABLE,
 ) -> ExitCode:
-    """Reboot the selected APs over SSH with their profile's reboot command, after asking.
+    """Reboot the selected APs with their profile's reboot, over SSH or SNMP, after asking.
 
-    Each AP gets its profile's ssh.reboot command, and the device's confirmation questions are
-    answered as the profile says; the AP dropping the session is success. APs whose profile has
-    no ssh section or no reboot command are skipped with the reason. A reboot drops everyone
+    An AP polled over SSH gets its profile's ssh.reboot command, the device's confirmation
+    questions answered as the profile says; the AP dropping the session is success. An AP polled
+    over SNMP whose profile has a reboot SET (`reboot: {oid, value}`) gets that SET, sent with
+    its snmp_auth set's write community (v2c: write_community_env) or its v3 user; the agent
+    answering is success. APs with neither are skipped with the reason. A reboot drops everyone
     connected, so it asks even for one AP; off a terminal it needs --yes. --dry-run lists the
     targets and reboots nothing. Audited like `ap exec`.
 

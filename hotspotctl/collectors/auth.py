@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 from hotspotctl.errors import ConfigError
@@ -23,6 +23,7 @@ class Credentials:
     name: str
     version: str  # "2c" | "3"
     community: bytes = field(default=b"", repr=False)
+    write_community: bytes = field(default=b"", repr=False)  # v2c SETs (an SNMP reboot); v3 writes as ``user``
     user: str = ""
     auth_protocol: str = ""
     auth_password: str = field(default="", repr=False)
@@ -36,6 +37,16 @@ class Credentials:
         if self.priv_protocol:
             return "authPriv"
         return "authNoPriv" if self.auth_protocol else "noAuthNoPriv"
+
+
+def for_writing(credentials: Credentials) -> Credentials:
+    """The credentials a SET goes out with: v2c's write community, or the same v3 user."""
+    if credentials.version != "2c":
+        return credentials
+    if not credentials.write_community:
+        raise ConfigError(f"snmp.auth.{credentials.name}: an SNMP reboot is a SET, which needs write_community_env "
+                          "(or write_community) in this v2c set")
+    return replace(credentials, community=credentials.write_community)
 
 
 def _named(section: str, name: str, sets: Mapping[str, A], keys: str = "") -> A:
@@ -64,7 +75,8 @@ def resolve(name: str, sets: Mapping[str, SnmpAuth], env: Mapping[str, str] | No
 
     if auth.version == "2c":
         community = secret(auth.community, auth.community_env, "community")
-        return Credentials(name, "2c", community=community.encode())
+        write = secret(auth.write_community, auth.write_community_env, "write_community")
+        return Credentials(name, "2c", community=community.encode(), write_community=write.encode())
     return Credentials(name, "3", user=auth.user, auth_protocol=auth.auth_protocol,
                        auth_password=secret(auth.auth_password, auth.auth_password_env, "auth_password"),
                        priv_protocol=auth.priv_protocol,

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hotspotctl.collectors.address import split_address
-from hotspotctl.collectors.auth import DEFAULT_AUTH, Credentials, resolve
+from hotspotctl.collectors.auth import DEFAULT_AUTH, Credentials, for_writing, resolve
 from hotspotctl.collectors.discovery import client_count, discover
 from hotspotctl.collectors.engine import GetFailure, GetRequest, GetShape, SnmpGetEngine
 from hotspotctl.collectors.model import Absent, Discovery, PollError, PollResult, Sample, Value
@@ -31,11 +31,12 @@ from hotspotctl.collectors.oids import (
     IF_SPEED,
     UPTIME_SOURCES,
     Oid,
+    format_oid,
     parse_oid,
 )
-from hotspotctl.collectors.profiles import ProfileSet
+from hotspotctl.collectors.profiles import Profile, ProfileSet
 from hotspotctl.collectors.snmp import PysnmpDevice, SnmpClient
-from hotspotctl.collectors.ssh import SshCollector, SshTarget
+from hotspotctl.collectors.ssh import CommandResult, SshCollector, SshTarget
 from hotspotctl.collectors.walker import V2cClient, fewer_collections
 from hotspotctl.errors import CollectError, ConfigError
 from hotspotctl.settings import Settings, SnmpSettings, SshSettings
@@ -401,5 +402,33 @@ async def probe(host: str, port: int, credentials: Credentials, profiles: Profil
         rtt = (time.monotonic() - started) * 1000.0
         sample, _ = build_sample(host, plan, [got.get(oid) for oid in plan.oids], time.time(), rtt, walked)
         return ProbeResult(f"{host}:{port}", discovery, sample)
+    finally:
+        client.close()
+
+
+async def reboot_over_snmp(ap: str, address: str, credentials: Credentials, profile: Profile,
+                           settings: SnmpSettings) -> CommandResult:
+    """The profile's reboot SET (``reboot: {oid, value}``), with the set's write credentials; a value, never raises.
+
+    The agent answering the SET is success: the device reboots after it has said so.
+    """
+    assert profile.reboot is not None
+    oid, value = profile.reboot
+    started = time.monotonic()
+    client = SnmpClient()
+    try:
+        host, port = split_address(address, settings.port)
+        device = client.device(host, port, for_writing(credentials), timeout=settings.timeout_s,
+                               retries=settings.retries)
+        answered = await device.set(oid, value)
+        shown = answered.decode("utf-8", "replace") if isinstance(answered, bytes) else answered
+        return CommandResult(ap, True, f"SET {format_oid(oid)} = {value!r}: the agent answered {shown!r}",
+                             time.monotonic() - started)
+    except ValueError as exc:
+        return CommandResult(ap, False, "", time.monotonic() - started, "no_address", f"bad mgmt_address {exc}")
+    except CollectError as exc:
+        return CommandResult(ap, False, "", time.monotonic() - started, exc.kind, str(exc))
+    except ConfigError as exc:
+        return CommandResult(ap, False, "", time.monotonic() - started, "config", str(exc))
     finally:
         client.close()

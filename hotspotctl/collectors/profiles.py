@@ -146,6 +146,7 @@ class Profile:
     clients: tuple[ClientSource, ...]  # alternatives: the first present on the device is used
     uptime: tuple[str, ...]  # uptime sources, preferred first
     ssh: SshProfile | None = None  # how to poll it over SSH (the inventory's collector column says whether)
+    reboot: tuple[Oid, int | str] | None = None  # an SNMP SET that reboots the device: (object, value)
     source: Path = field(default=Path(), compare=False)
 
     @property
@@ -230,7 +231,8 @@ def load_profile(path: Path) -> Profile:
     return _Reader(path).profile(document)
 
 
-_TOP = ("name", "description", "vendor", "detect", "interfaces", "counters", "link_speed", "clients", "uptime", "ssh")
+_TOP = ("name", "description", "vendor", "detect", "interfaces", "counters", "link_speed", "clients", "uptime", "ssh",
+        "reboot")
 _SSH = ("device_type", "uptime", "interfaces", "link_speed", "clients", "counter_bits", "reboot", "read_only",
         "errors")
 _READING = ("command", "regex", "textfsm", "fields", "count")
@@ -302,7 +304,19 @@ class _Reader(StrictReader):
         return Profile(name=name, description=self.text(top.get("description"), "description"),
                        vendor=self.text(top.get("vendor"), "vendor"), detect=detect, uplink=uplink,
                        radios=radios, counters=counters, link_speed=source, link_speed_scale=float(scale),
-                       clients=clients, uptime=uptime, ssh=ssh, source=self.path)
+                       clients=clients, uptime=uptime, ssh=ssh, reboot=self.reboot(top.get("reboot")),
+                       source=self.path)
+
+    def reboot(self, node: Any) -> tuple[Oid, int | str] | None:
+        if node is None:
+            return None
+        table = self.table(node, "reboot", ("oid", "value"))
+        if "oid" not in table or "value" not in table:
+            raise self.fail("reboot", "give oid (the object to SET) and value (an integer, or a string)")
+        value = table["value"]
+        if isinstance(value, bool) or not isinstance(value, (int, str)):
+            raise self.fail("reboot.value", f"expected an integer or a string, got {value!r}")
+        return self.oid(table["oid"], "reboot.oid"), value
 
     def ssh(self, node: Any) -> SshProfile:
         table = self.table(node, "ssh", _SSH)
@@ -443,6 +457,7 @@ def describe_profile(profile: Profile) -> dict[str, Any]:
         "clients": [{c.kind: format_oid(c.oid)} for c in profile.clients],
         "uptime": list(profile.uptime),
         "ssh": describe_ssh(profile.ssh) if profile.ssh else None,
+        "reboot": {"oid": format_oid(profile.reboot[0]), "value": profile.reboot[1]} if profile.reboot else None,
     }
 
 

@@ -21,6 +21,7 @@ from pysnmp.hlapi.v3arch.asyncio import (
     UsmUserData,
     bulk_walk_cmd,
     get_cmd,
+    set_cmd,
 )
 from pysnmp.hlapi.v3arch.asyncio import auth as _auth
 from pysnmp.proto import errind, rfc1902, rfc1905
@@ -155,6 +156,21 @@ class PysnmpDevice:
             raise CollectError(f"{self.address}: agent error {status.prettyPrint()} at varbind {int(index)}",
                                kind="protocol")
         return {tuple(name): to_value(value) for name, value in varbinds}
+
+    async def set(self, oid: Oid, value: int | str) -> Value:
+        """SET one object (an int as INTEGER, a str as OCTET STRING); the value the agent answered with."""
+        target = await self._transport()
+        encoded = rfc1902.Integer32(value) if isinstance(value, int) else rfc1902.OctetString(value.encode())
+        indication, status, _index, varbinds = await set_cmd(
+            self._engine, self._auth, target, ContextData(), ObjectType(ObjectIdentity(format_oid(oid)), encoded),
+            lookupMib=False)
+        if indication:
+            raise self._fail(indication)
+        if status:
+            raise CollectError(f"{self.address}: the agent refused the SET of {format_oid(oid)}: "
+                               f"{status.prettyPrint()} (does auth set '{self.credentials.name}' have write "
+                               "access?)", kind="protocol")
+        return to_value(varbinds[0][1])
 
     async def walk(self, prefix: Oid) -> list[tuple[Oid, Value]]:
         target = await self._transport()

@@ -260,7 +260,8 @@ def test_reboot_reboots_once_and_is_audited(cli, lab):
     (entry,) = lab.audit()
     assert (entry.action, entry.command, entry.status, entry.targets) == ("reboot", "reboot", "ok", ("AICM-WRT",))
     no_reboot = cli("ap", "reboot", "--ap", "PIL-SNMP", "--yes")
-    assert no_reboot.code == 3 and "profile generic has no ssh section" in no_reboot.err
+    assert no_reboot.code == 3
+    assert "PIL-SNMP: profile generic has neither an ssh reboot command nor an SNMP reboot" in no_reboot.err
 
 
 # -- the audit log --------------------------------------------------------------------------------------------------

@@ -118,6 +118,12 @@ def test_every_profile_but_generic_has_a_recorded_device() -> None:
     ("name: x\nssh: {device_type: linux, interfaces: {command: x, regex: '(?P<name>a)(?P<in_octets>1)(?P<out_octets>2)'},"
      " reboot: {command: reload, confirm: [{answer: y}]}}\n",
      "x.yaml: ssh.reboot.confirm[0].expect: required"),
+    ("name: x\ndetect: {sys_object_id: [1.3.6.1.4.1.9]}\nreboot: {oid: 1.3.6.1.4.1.9.2.9.9.0}\n",
+     "x.yaml: reboot: give oid (the object to SET) and value (an integer, or a string)"),
+    ("name: x\ndetect: {sys_object_id: [1.3.6.1.4.1.9]}\nreboot: {oid: 1.3.6.1.4.1.9.2.9.9.0, value: [2]}\n",
+     "x.yaml: reboot.value: expected an integer or a string, got [2]"),
+    ("name: x\ndetect: {sys_object_id: [1.3.6.1.4.1.9]}\nreboot: {oid: tsMsgSend.0, value: 2}\n",
+     "x.yaml: reboot.oid: not a numeric OID"),
     ("name: x\nssh: {device_type: linux, interfaces: {command: x, regex: '(?P<name>a)(?P<in_octets>1)(?P<out_octets>2)'},"
      " uptme: {}}\n",
      "x.yaml: ssh.uptme: unknown key; did you mean 'uptime'?"),
