@@ -120,11 +120,6 @@ RESULT_COLUMNS = ("ap", "site", "ok", "duration_s", "output")
 CSV_COLUMNS = ("ap", "site", "ok", "duration_s", "error_kind", "error", "output")
 PLAN_COLUMNS = ("ap", "site", "address", "profile", "device_type", "skipped")
 
-_SAFE_IOS_FILTERS = ("include", "exclude", "begin", "section", "count")
-# Characters that let one line do more than the command it starts with (`cat x; reboot` starts like `cat`),
-# by netmiko device type: `ap ssh` refuses them. Cisco IOS is checked apart: its `|` filters output.
-_CHAINING = {"linux": ";&|`$<>", "mikrotik_routeros": ";[]{}"}
-_CHAINING_ANY = ";&|`$<>[]{}"
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -142,23 +137,6 @@ def _command_line(words: Sequence[str]) -> str:
     if _CONTROL.search(command) or "\n" in command:
         raise typer.BadParameter("the command must be one line, without control characters", param_hint="COMMAND")
     return command
-
-
-def _chaining(command: str, device_type: str) -> str | None:
-    """What in ``command`` could run more than one command on this kind of device, or None."""
-    if device_type.startswith("cisco_"):
-        for char in "<>":
-            if char in command:
-                return f"'{char}'"
-        for part in command.split("|")[1:]:
-            words = part.split()
-            word = words[0].lower() if words else ""
-            if not word or not any(name.startswith(word) for name in _SAFE_IOS_FILTERS):
-                return f"'| {word}' (a read-only command filters with | {', '.join(_SAFE_IOS_FILTERS)})"
-        return None
-    chars = _CHAINING.get(device_type, _CHAINING_ANY)
-    found = next((char for char in command if char in chars), None)
-    return f"'{found}'" if found else None
 
 
 def _plural(n: int, word: str) -> str:
@@ -506,7 +484,7 @@ def ssh(
             allowed = ", ".join(f"'{p.pattern}'" for p in ssh_profile.read_only) or "none"
             problem = (f"`{text}` is not a read-only command for AP {ap.id} (profile {target.profile.name}, "
                        f"which allows commands matching {allowed})")
-        elif (chained := _chaining(text, target.device_type)) is not None:
+        elif (chained := ssh_profile.chaining(text)) is not None:
             problem = (f"`{text}` has {chained}, which could run more than a read-only command on AP {ap.id} "
                        f"(profile {target.profile.name}, {target.device_type})")
         if problem is not None:

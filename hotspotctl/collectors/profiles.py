@@ -113,6 +113,13 @@ class Confirm:
     answer: str
 
 
+_SAFE_IOS_FILTERS = ("include", "exclude", "begin", "section", "count")
+# Characters that let one line do more than the command it starts with (`cat x; reboot` starts like `cat`),
+# by netmiko device type: `ap ssh` refuses them. Cisco IOS is checked apart: its `|` filters output.
+_CHAINING = {"linux": ";&|`$<>", "mikrotik_routeros": ";[]{}"}
+_CHAINING_ANY = ";&|`$<>[]{}"
+
+
 @dataclass(frozen=True)
 class SshProfile:
     """How to read an AP over its command line: netmiko's device type and one Reading per figure."""
@@ -130,6 +137,24 @@ class SshProfile:
 
     def is_read_only(self, command: str) -> bool:
         return any(p.search(command.strip()) for p in self.read_only)
+
+    def chaining(self, command: str) -> str | None:
+        """What in ``command`` could run more than the command it starts with on this kind of device, or None.
+
+        A read-only pattern only sees how a line starts (`cat x; reboot` starts like `cat`): this is the rest."""
+        if self.device_type.startswith("cisco_"):
+            for char in "<>":
+                if char in command:
+                    return f"'{char}'"
+            for part in command.split("|")[1:]:
+                words = part.split()
+                word = words[0].lower() if words else ""
+                if not word or not any(name.startswith(word) for name in _SAFE_IOS_FILTERS):
+                    return f"'| {word}' (a read-only command filters with | {', '.join(_SAFE_IOS_FILTERS)})"
+            return None
+        chars = _CHAINING.get(self.device_type, _CHAINING_ANY)
+        found = next((char for char in command if char in chars), None)
+        return f"'{found}'" if found else None
 
 
 @dataclass(frozen=True)
