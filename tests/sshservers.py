@@ -38,7 +38,7 @@ import asyncssh
 import pytest
 import yaml
 
-from tests.servers import free_port
+from tests.servers import _AgentProcess, free_port
 
 SSH_FIXTURES = Path(__file__).resolve().parent / "fixtures" / "ssh"
 KINDS = ("cisco_ios", "mikrotik_routeros", "linux")
@@ -48,7 +48,7 @@ RECORDING_OF_KIND = {"linux": "openwrt_ap", "mikrotik_routeros": "mikrotik_ap", 
 
 # --- Debian's OpenSSH ------------------------------------------------------------------------------------------
 
-class OpenSshServer:
+class OpenSshServer(_AgentProcess):  # stop() and address as the SNMP agents'
     """Debian's sshd on 127.0.0.1:``port``: ed25519 host key, public-key login only, as ``user`` (the current
     user: root in CI) with the private key at ``client_key``. Everything lives in a temporary folder."""
 
@@ -121,10 +121,6 @@ class OpenSshServer:
         raise RuntimeError(f"sshd did not come up on {self.host}:{self.port}: "
                            f"{self.log.read_text(errors='replace')[-2000:]}")
 
-    @property
-    def address(self) -> str:
-        return f"{self.host}:{self.port}"
-
     def known_hosts_line(self) -> str:
         """The OpenSSH known_hosts line for ``[127.0.0.1]:PORT`` and this server's host key."""
         algorithm, blob = self.host_key.with_suffix(".pub").read_text().split()[:2]
@@ -135,16 +131,6 @@ class OpenSshServer:
         path.write_text(self.known_hosts_line() + "\n")
         return path
 
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-            self.process = None
-        shutil.rmtree(self.root, ignore_errors=True)
 
 
 # --- Recorded vendor CLIs ----------------------------------------------------------------------------------------
