@@ -37,7 +37,7 @@ from hotspotctl.collectors.address import split_address
 from hotspotctl.collectors.auth import SshCredentials, resolve_ssh
 from hotspotctl.collectors.cliparse import ParseError, Reading, excerpt, integer, mbps, seconds
 from hotspotctl.collectors.model import PollError, PollResult, Sample
-from hotspotctl.collectors.profiles import Profile, ProfileSet, SshProfile
+from hotspotctl.collectors.profiles import Profile, ProfileSet
 from hotspotctl.errors import CollectError, ConfigError
 from hotspotctl.settings import SshSettings
 
@@ -445,9 +445,10 @@ class SshCollector:
     def run_one(self, target: SshTarget, command: str | None) -> CommandResult:
         started = time.monotonic()
         try:
-            output = self.session(target, lambda s: s.send(command) if command is not None else _reboot(s))
-            ssh = self.profile_for(target).ssh
-            refused = _refusal(ssh, output) if command is not None and ssh is not None else None
+            if command is None:
+                output, refused = self.session(target, _reboot), None
+            else:  # the session's own profile says what a refusal looks like
+                output, refused = self.session(target, lambda s: _refused(s, s.send(command)))
             if refused is not None:
                 return CommandResult(target.ap, False, output, time.monotonic() - started, "command",
                                      f"the AP refused or failed the command: {refused}")
@@ -531,12 +532,12 @@ def _reboot(session: _Session) -> str:
     return transcript.rstrip() + "\n(the AP closed the session, as a reboot does)"
 
 
-def _refusal(ssh: SshProfile, output: str) -> str | None:
-    """The line where the device says it refused or failed the command (the profile's ssh.errors), or None."""
-    for pattern in ssh.errors:
+def _refused(session: _Session, output: str) -> tuple[str, str | None]:
+    """The output, and the line where the device says it refused or failed the command (ssh.errors), or None."""
+    for pattern in session.ssh.errors:
         match = pattern.search(output)
         if match:
             start = output.rfind("\n", 0, match.start()) + 1
             end = output.find("\n", match.end())
-            return output[start:end if end >= 0 else len(output)].strip()
-    return None
+            return output, output[start:end if end >= 0 else len(output)].strip()
+    return output, None

@@ -51,7 +51,7 @@ class AuditEntry:
     finished_at: float | None
     user: str
     action: str  # ssh | exec | reboot
-    command: str  # as typed; "" for a reboot through the profile's command (then ``results`` say what ran)
+    command: str  # as typed; for a reboot, the profile's reboot command or SNMP SET (per profile when they differ)
     selection: dict[str, Any]  # the flags that chose the targets: {"site": ["X"], ...}
     targets: tuple[str, ...]  # AP ids, in the order they were given
     status: str  # running | ok | partial | failed | interrupted

@@ -26,13 +26,18 @@ def _uptime() -> float:
     return float(Path("/proc/uptime").read_text().split()[0])
 
 
-def _lo() -> tuple[int, int]:
-    for line in Path("/proc/net/dev").read_text().splitlines():
+def _interfaces() -> dict[str, tuple[int, int]]:
+    """What the machine itself says: interface -> (received, sent) bytes."""
+    found = {}
+    for line in Path("/proc/net/dev").read_text().splitlines()[2:]:
         name, _, rest = line.partition(":")
-        if name.strip() == "lo":
-            fields = rest.split()
-            return int(fields[0]), int(fields[8])
-    raise AssertionError("no lo in /proc/net/dev")
+        fields = rest.split()
+        found[name.strip()] = (int(fields[0]), int(fields[8]))
+    return found
+
+
+def _lo() -> tuple[int, int]:
+    return _interfaces()["lo"]
 
 
 def _send_over_loopback(size: int) -> None:
@@ -91,17 +96,19 @@ def test_linux_over_ssh_matches_the_machine_and_rates_follow(linux_city) -> None
     async def two_cycles():
         with Poller.from_settings(settings, profiles) as poller:
             memory = CycleMemory.load(store, aps)
-            up_before, lo_before = _uptime(), _lo()
+            up_before, lo_before, all_before = _uptime(), _lo(), _interfaces()
             first = await run_cycle(store, aps, settings.snmp, profiles, poller, memory=memory)
             up_after, lo_after = _uptime(), _lo()
             counters_1 = memory.states["LNX-LO"].counters
             await asyncio.to_thread(_send_over_loopback, TRAFFIC_BYTES)
             second = await run_cycle(store, aps, settings.snmp, profiles, poller, memory=memory)
-            lo_end = _lo()
+            lo_end, all_end = _lo(), _interfaces()
             return (first, second, counters_1, memory.states["LNX-LO"].counters,
-                    (up_before, up_after), (lo_before, lo_after, lo_end))
+                    memory.states["LNX-SHIPPED"].counters, (up_before, up_after), (lo_before, lo_after, lo_end),
+                    (all_before, all_end))
 
-    first, second, c1, c2, (up_before, up_after), (lo_before, lo_after, lo_end) = asyncio.run(two_cycles())
+    (first, second, c1, c2, shipped_counters, (up_before, up_after), (lo_before, lo_after, lo_end),
+     (all_before, all_end)) = asyncio.run(two_cycles())
     assert [o.ok for o in first.outcomes] == [True, True], [o.error for o in first.outcomes]
     assert first.summary()["ok"] == 2 and first.discovered == 0  # nothing to discover over SSH
     lo = {o.ap.id: o for o in first.outcomes}["LNX-LO"]
@@ -122,6 +129,14 @@ def test_linux_over_ssh_matches_the_machine_and_rates_follow(linux_city) -> None
     assert rate.out_bps == pytest.approx((c2.out_octets - c1.out_octets) * 8 / rate.interval_s)
     assert rate.in_bps >= TRAFFIC_BYTES * 8 / rate.interval_s
     assert rate.clients is None  # no radios on this machine: no client figure, not zero
-    # The shipped linux profile picks a real interface, never lo, and its counters also advance.
+    # The shipped linux profile picks a real interface by its rules (never lo), and reads that one's bytes.
     shipped = {o.ap.id: o for o in second.outcomes}["LNX-SHIPPED"]
     assert shipped.ok and shipped.rate.uptime_s >= lo.rate.uptime_s
+    uplink_rule = profiles.get("linux").uplink
+    ranked = sorted((rank, name) for name in all_end
+                    if (rank := uplink_rule.rank(None, name, by_name=True)) is not None)
+    assert ranked, f"no interface here the linux profile would take: {sorted(all_end)}"
+    uplink = ranked[0][1]
+    assert uplink != "lo"
+    assert all_before[uplink][0] <= shipped_counters.in_octets <= all_end[uplink][0]
+    assert all_before[uplink][1] <= shipped_counters.out_octets <= all_end[uplink][1]
