@@ -82,13 +82,36 @@ class Sample:
     clients: int | None = None
 
 
+# What a failed poll says about the AP, for evaluation and the crews. Only silence (no answer in
+# time, or a send the network refused) may mean the AP is down; a crew may fix that at the pole.
+# Every other kind is an AP we cannot read for a reason no crew can fix: it is never "offline".
+SILENT_KINDS = frozenset({"timeout", "send", "backoff"})
+# No usable management address (none in the inventory, a name that does not resolve), no profile or
+# credential set that applies: the AP is not monitored until the inventory or settings are fixed.
+UNMONITORED_KINDS = frozenset({"no_address", "config", "not_discovered"})
+# It answered, but not usefully: wrong community or v3 keys, a changed host key, the agent's own
+# error, a garbled answer, a refused connection: the NOC's business (settings, the AP's config).
+MISCONFIGURED_KINDS = frozenset({"auth", "hostkey", "protocol", "refused", "agent", "command", "rediscover"})
+
+
+def failure_class(kind: str) -> str:
+    """'silent' (may be down), 'unmonitored' or 'misconfigured': what a PollError's kind means."""
+    if kind in SILENT_KINDS:
+        return "silent"
+    if kind in UNMONITORED_KINDS:
+        return "unmonitored"
+    return "misconfigured"
+
+
 @dataclass(frozen=True, slots=True)
 class PollError:
     """An AP that did not give a usable answer this cycle: a value, not an exception."""
 
     ap: str
     at: float
-    kind: str  # timeout | refused | auth | protocol | no_address | not_discovered | rediscover
+    # silent: timeout | send | backoff; unmonitored: no_address | config | not_discovered;
+    # misconfigured: auth | hostkey | protocol | refused | agent | command | rediscover
+    kind: str
     message: str
 
 
