@@ -482,8 +482,9 @@ def ssh(
         assert ssh_profile is not None
         problem = ssh_profile.refusal(text)
         if problem is not None:
+            how = f"{ssh_profile.read_only.dialect} dialect" if ssh_profile.read_only else target.device_type
             problem = (f"`{text}` is not a read-only command for AP {ap.id} (profile {target.profile.name}, "
-                       f"{target.device_type}): {problem}")
+                       f"{how}): {problem}")
         if problem is not None:
             output.message(f"error: {problem}; nothing run. For anything else use "
                            f"`hotspotctl ap exec --ap {ap.id} -- {text}` (it asks for confirmation and is audited)")

@@ -348,7 +348,7 @@ class RouterOsRules:
         verb.operands.check(operands, where)
         missing = [r for r in verb.require if r not in seen]
         if missing:
-            raise Refused(f"{where} needs {', '.join(missing)} here (without it, it would not end by itself)")
+            raise Refused(f"{where} needs {', '.join(missing)} here")
 
     def _where(self, verb: RouterOsVerb, words: list[_RosWord]) -> None:
         """``where`` conditions: ``[!]property[OP value]`` joined by and/or, ``not`` before one."""
@@ -462,9 +462,7 @@ class ShellCommand:
     cluster: bool = True
 
     def describe(self) -> dict[str, Any]:
-        data: dict[str, Any] = {}
-        if self.flags:
-            data["flags"] = sorted(self.flags)
+        data: dict[str, Any] = {"flags": sorted(self.flags)}  # always: a command with nothing else shows too
         if self.options:
             data["options"] = {k: p.pattern for k, p in sorted(self.options.items())}
         if self.operands.max:

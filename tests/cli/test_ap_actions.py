@@ -102,15 +102,15 @@ def test_ssh_prints_the_recorded_output_exactly_and_audits_it(cli, lab):
 
 
 @pytest.mark.parametrize(("ap_id", "command", "said"), [
-    ("AICM-WRT", "reboot", "is not a read-only command for AP AICM-WRT (profile openwrt, linux): `reboot` is not a "
+    ("AICM-WRT", "reboot", "is not a read-only command for AP AICM-WRT (profile openwrt, shell dialect): `reboot` is not a "
                            "command `ap ssh` runs here (it runs: cat, df, dmesg,"),
     ("AICM-CISCO", "configure terminal", "is not a read-only command for AP AICM-CISCO (profile cisco_aironet, "
-                                         "cisco_ios): `configure` is not read-only; nothing run"),
-    ("AICM-WRT", "cat /proc/uptime; reboot", "(profile openwrt, linux): `;` ends the command and starts another"),
-    ("AICM-WRT", "cat $(reboot)", "(profile openwrt, linux): `$` expands a variable or a command"),
-    ("AICM-MT", "/interface print where name=[/system reboot]", "(profile mikrotik_routeros, mikrotik_routeros): "
+                                         "ios dialect): `configure` is not read-only; nothing run"),
+    ("AICM-WRT", "cat /proc/uptime; reboot", "(profile openwrt, shell dialect): `;` ends the command and starts another"),
+    ("AICM-WRT", "cat $(reboot)", "(profile openwrt, shell dialect): `$` expands a variable or a command"),
+    ("AICM-MT", "/interface print where name=[/system reboot]", "(profile mikrotik_routeros, routeros dialect): "
                                                                 "`[ ]` runs a command inside this one; nothing run"),
-    ("AICM-CISCO", "show running-config | redirect flash:x", "(profile cisco_aironet, cisco_ios): `redirect` is not "
+    ("AICM-CISCO", "show running-config | redirect flash:x", "(profile cisco_aironet, ios dialect): `redirect` is not "
                                                              "read-only; nothing run"),
 ])
 def test_ssh_refuses_what_is_not_read_only_and_nothing_reaches_the_device(cli, lab, ap_id, command, said):
@@ -126,17 +126,17 @@ def test_ssh_refuses_what_is_not_read_only_and_nothing_reaches_the_device(cli, l
 # log), refused now by parsing the line as the device does, before any session opens. Each profile's whole table of
 # bypass attempts is in tests/collectors/test_cliguard.py; these go through the CLI and the emulated devices.
 @pytest.mark.parametrize(("ap_id", "command", "said"), [
-    ("AICM-MT", '/user set admin password=" print "', "(profile mikrotik_routeros, mikrotik_routeros): `set` is not "
+    ("AICM-MT", '/user set admin password=" print "', "(profile mikrotik_routeros, routeros dialect): `set` is not "
                                                       "read-only"),
     ("AICM-MT", '/system scheduler add name=x on-event="/system reboot" comment=" print "', "`add` is not read-only"),
     ("AICM-MT", "/interface print fi=x", "`fi` (short for `file`) is not read-only"),
     ("AICM-MT", "/system script run print", "`script` is not a menu or read-only command in /system allowed here"),
-    ("AICM-WRT", "logread -p /tmp/x", "(profile openwrt, linux): `-p` is not an option `logread` allows here "
+    ("AICM-WRT", "logread -p /tmp/x", "(profile openwrt, shell dialect): `-p` is not an option `logread` allows here "
                                       "(allowed: -e, -l)"),
     ("AICM-WRT", "logread -F /tmp/x", "`-F` is not an option `logread` allows here (allowed: -e, -l)"),
     ("AICM-WRT", "logread -r 10.0.0.9 514", "`-r` is not an option `logread` allows here (allowed: -e, -l)"),
-    ("AICM-LNX", "hostname evil", "(profile linux, linux): `hostname` takes no operand here, got `evil`"),
-    ("AICM-CISCO", "show ?", "(profile cisco_aironet, cisco_ios): `?` is IOS's help key"),
+    ("AICM-LNX", "hostname evil", "(profile linux, shell dialect): `hostname` takes no operand here, got `evil`"),
+    ("AICM-CISCO", "show ?", "(profile cisco_aironet, ios dialect): `?` is IOS's help key"),
 ])
 def test_ssh_refuses_the_bypasses_of_the_pattern_guard_before_any_session(cli, lab, tmp_path, ap_id, command, said):
     if ap_id == "AICM-LNX":  # a Linux host: the linux profile on the emulated OpenWrt shell (which runs nothing)

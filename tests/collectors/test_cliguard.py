@@ -4,7 +4,7 @@ Issue 15: the guard of 3854a6b searched patterns in the free text of a command, 
 quoted value held ` print `, an abbreviation dodged `file=`, and a shell option it did not know ran.
 The tables below are attempts to walk past a read-only guard, per profile; each is one the pattern
 guard of 3854a6b let through (the first group of each table) or one that would write, reboot or never
-end (the second group). Then what must keep working, and the rules for long-running commands.
+end (the second group). Then what must keep working, and what the rules require (a count, once, --no-pager).
 """
 
 from __future__ import annotations
@@ -216,7 +216,7 @@ ALLOWED = {
         "/interface monitor-traffic ether1 once", '/ip route print where dst-address="0.0.0.0/0"',
         '/interface print where running and name~"^wlan"', "/interface print where !disabled",
         '/log print where topics~"wireless"', "/log print without-paging", "/ping 10.0.0.1 count=3",
-        "ping 8.8.8.8 count=1", "/system identity get name", "/interface export terse",
+        "ping 8.8.8.8 count=1", "/system identity get name", "/interface export hide-sensitive terse",
         "/ip hotspot active print count-only", "/interface .. system resource print", "/interface print proplist=name,mtu",
         '/user print where comment=" print "', "/system routerboard print", '/interface print where comment="a\\"b\\$c\\?"',
     ],
@@ -270,14 +270,17 @@ def test_nothing_appended_to_a_read_only_command_rides_along(profile: str, comma
 @pytest.mark.parametrize(("profile", "command", "said"), [
     ("mikrotik_routeros", "/interface ethernet monitor ether1", "/interface ethernet monitor needs once here"),
     ("mikrotik_routeros", "/interface monitor-traffic ether1", "/interface monitor-traffic needs once here"),
-    ("mikrotik_routeros", "/ping 10.0.0.1", "/ping needs count here (without it, it would not end by itself)"),
+    ("mikrotik_routeros", "/ping 10.0.0.1", "/ping needs count here"),
     ("mikrotik_routeros", "/ping 10.0.0.1 count=10", "count=`10`: the value must match '[1-9]'"),
+    ("mikrotik_routeros", "/interface export", "/interface export needs hide-sensitive here"),
     ("openwrt", "ping 10.0.0.1", "`ping` needs -c here"),
     ("linux", "journalctl -f --no-pager", "`-f` is not an option `journalctl` allows here"),
     ("linux", "dmesg -w", "`-w` is not an option `dmesg` allows here"),
     ("cisco_aironet", "ping", "`ping` needs 1 operand(s), got 0"),
 ])
-def test_a_command_that_would_not_end_needs_its_limit(profile: str, command: str, said: str) -> None:
+def test_a_command_needs_what_its_rules_require(profile: str, command: str, said: str) -> None:
+    """What would not end by itself (a ping without a count, a monitor without once, a follow), or would show
+    secrets (RouterOS 6's export without hide-sensitive), or would ask a question (IOS's ping without a target)."""
     reason = refusal(profile, command)
     assert reason is not None and reason.startswith(said), reason
 
