@@ -449,8 +449,9 @@ def ssh(
     """Run one read-only command on one AP over SSH and print its output.
 
     Only commands the AP's profile lists as read-only (ssh.read_only in `hotspotctl profiles
-    show NAME`) run here, and nothing that chains a second command onto them (; && | $( ...);
-    anything else is refused (exit 2) and goes through `hotspotctl ap exec`, which asks first.
+    show NAME`) run here: the line is parsed as the device parses it (quotes, abbreviations,
+    operators), and a command, option or argument not on that list, or anything the parser is
+    unsure of, is refused (exit 2) and goes through `hotspotctl ap exec`, which asks first.
     The profile is the inventory's, else the one discovery found. The login is the AP's
     ssh_auth set ([ssh.auth.NAME], "default" when empty); host keys are checked against
     ssh.known_hosts. The action goes in the audit log (`hotspotctl audit list`).
@@ -479,14 +480,11 @@ def ssh(
         (target,) = plan.targets
         ssh_profile = target.profile.ssh
         assert ssh_profile is not None
-        problem = None
-        if not ssh_profile.is_read_only(text):
-            allowed = ", ".join(f"'{p.pattern}'" for p in ssh_profile.read_only) or "none"
+        problem = ssh_profile.refusal(text)
+        if problem is not None:
+            how = f"{ssh_profile.read_only.dialect} dialect" if ssh_profile.read_only else target.device_type
             problem = (f"`{text}` is not a read-only command for AP {ap.id} (profile {target.profile.name}, "
-                       f"which allows commands matching {allowed})")
-        elif (chained := ssh_profile.chaining(text)) is not None:
-            problem = (f"`{text}` has {chained}, which could run more than a read-only command on AP {ap.id} "
-                       f"(profile {target.profile.name}, {target.device_type})")
+                       f"{how}): {problem}")
         if problem is not None:
             output.message(f"error: {problem}; nothing run. For anything else use "
                            f"`hotspotctl ap exec --ap {ap.id} -- {text}` (it asks for confirmation and is audited)")

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from hotspotctl.bundled import bundled_path
+from hotspotctl.collectors.cliguard import ReadOnlyRules, load_read_only
 from hotspotctl.collectors.cliparse import PLACEHOLDERS, Reading, check_template, ntc_template
 from hotspotctl.collectors.oids import UPTIME_SOURCES, Oid, format_oid, parse_oid, starts_with
 from hotspotctl.errors import ConfigError
@@ -113,13 +114,6 @@ class Confirm:
     answer: str
 
 
-_SAFE_IOS_FILTERS = ("include", "exclude", "begin", "section", "count")
-# Characters that let one line do more than the command it starts with (`cat x; reboot` starts like `cat`),
-# by netmiko device type: `ap ssh` refuses them. Cisco IOS is checked apart: its `|` filters output.
-_CHAINING = {"linux": ";&|`$<>", "mikrotik_routeros": ";[]{}"}
-_CHAINING_ANY = ";&|`$<>[]{}"
-
-
 @dataclass(frozen=True)
 class SshProfile:
     """How to read an AP over its command line: netmiko's device type and one Reading per figure."""
@@ -132,29 +126,16 @@ class SshProfile:
     counter_bits: int = 64
     reboot: str = ""  # the command that reboots the AP; empty = no SSH reboot
     reboot_confirm: tuple[Confirm, ...] = ()
-    read_only: tuple[re.Pattern[str], ...] = ()  # commands `ap ssh` may run without confirmation
+    read_only: ReadOnlyRules | None = None  # what `ap ssh` may run without confirmation (collectors/cliguard.py)
     errors: tuple[re.Pattern[str], ...] = ()  # output that means the device refused or failed a command
 
-    def is_read_only(self, command: str) -> bool:
-        return any(p.search(command.strip()) for p in self.read_only)
+    def refusal(self, command: str) -> str | None:
+        """Why `ap ssh` must not run ``command`` without asking, or None when it is read-only by the profile's rules.
 
-    def chaining(self, command: str) -> str | None:
-        """What in ``command`` could run more than the command it starts with on this kind of device, or None.
-
-        A read-only pattern only sees how a line starts (`cat x; reboot` starts like `cat`): this is the rest."""
-        if self.device_type.startswith("cisco_"):
-            for char in "<>":
-                if char in command:
-                    return f"'{char}'"
-            for part in command.split("|")[1:]:
-                words = part.split()
-                word = words[0].lower() if words else ""
-                if not word or not any(name.startswith(word) for name in _SAFE_IOS_FILTERS):
-                    return f"'| {word}' (a read-only command filters with | {', '.join(_SAFE_IOS_FILTERS)})"
-            return None
-        chars = _CHAINING.get(self.device_type, _CHAINING_ANY)
-        found = next((char for char in command if char in chars), None)
-        return f"'{found}'" if found else None
+        The command is parsed as the device parses it (quoting, abbreviations); anything unsure is refused."""
+        if self.read_only is None:
+            return "the profile lists no read-only commands (ssh.read_only)"
+        return self.read_only.refusal(command)
 
 
 @dataclass(frozen=True)
@@ -365,8 +346,7 @@ class _Reader(StrictReader):
                 raise self.fail(f"ssh.reboot.confirm[{i}].expect", "required: a pattern found in the question")
             confirms.append(Confirm(self.pattern(entry["expect"], f"ssh.reboot.confirm[{i}].expect"),
                                     self.text(entry.get("answer"), f"ssh.reboot.confirm[{i}].answer")))
-        read_only = tuple(self.pattern(p, f"ssh.read_only[{i}]")
-                          for i, p in enumerate(self.listing(table.get("read_only"), "ssh.read_only")))
+        read_only = load_read_only(self, table.get("read_only"), "ssh.read_only", device_type)
         errors = tuple(self.multiline(p, f"ssh.errors[{i}]")
                        for i, p in enumerate(self.listing(table.get("errors"), "ssh.errors")))
         return SshProfile(device_type=device_type, interfaces=readings["interfaces"], uptime=readings.get("uptime"),
@@ -504,4 +484,5 @@ def describe_ssh(ssh: SshProfile) -> dict[str, Any]:
             "link_speed": reading(ssh.link_speed), "clients": reading(ssh.clients), "counter_bits": ssh.counter_bits,
             "reboot": {"command": ssh.reboot, "confirm": [{"expect": c.expect.pattern, "answer": c.answer}
                                                           for c in ssh.reboot_confirm]} if ssh.reboot else None,
-            "read_only": [p.pattern for p in ssh.read_only], "errors": [p.pattern for p in ssh.errors]}
+            "read_only": ssh.read_only.describe() if ssh.read_only else None,
+            "errors": [p.pattern for p in ssh.errors]}

@@ -102,13 +102,16 @@ def test_ssh_prints_the_recorded_output_exactly_and_audits_it(cli, lab):
 
 
 @pytest.mark.parametrize(("ap_id", "command", "said"), [
-    ("AICM-WRT", "reboot", "is not a read-only command for AP AICM-WRT (profile openwrt, which allows commands "
-                           "matching '^(cat|uptime|"),
-    ("AICM-CISCO", "configure terminal", "is not a read-only command for AP AICM-CISCO (profile cisco_aironet"),
-    ("AICM-WRT", "cat /proc/uptime; reboot", "has ';', which could run more than a read-only command"),
-    ("AICM-WRT", "cat $(reboot)", "has '$'"),
-    ("AICM-MT", "/interface print where name=[/system reboot]", "has '['"),
-    ("AICM-CISCO", "show running-config | redirect flash:x", "has '| redirect'"),
+    ("AICM-WRT", "reboot", "is not a read-only command for AP AICM-WRT (profile openwrt, shell dialect): `reboot` is not a "
+                           "command `ap ssh` runs here (it runs: cat, df, dmesg,"),
+    ("AICM-CISCO", "configure terminal", "is not a read-only command for AP AICM-CISCO (profile cisco_aironet, "
+                                         "ios dialect): `configure` is not read-only; nothing run"),
+    ("AICM-WRT", "cat /proc/uptime; reboot", "(profile openwrt, shell dialect): `;` ends the command and starts another"),
+    ("AICM-WRT", "cat $(reboot)", "(profile openwrt, shell dialect): `$` expands a variable or a command"),
+    ("AICM-MT", "/interface print where name=[/system reboot]", "(profile mikrotik_routeros, routeros dialect): "
+                                                                "`[ ]` runs a command inside this one; nothing run"),
+    ("AICM-CISCO", "show running-config | redirect flash:x", "(profile cisco_aironet, ios dialect): `redirect` is not "
+                                                             "read-only; nothing run"),
 ])
 def test_ssh_refuses_what_is_not_read_only_and_nothing_reaches_the_device(cli, lab, ap_id, command, said):
     result = cli("ap", "ssh", ap_id, "--", command)
@@ -117,6 +120,49 @@ def test_ssh_refuses_what_is_not_read_only_and_nothing_reaches_the_device(cli, l
     assert f"use `hotspotctl ap exec --ap {ap_id} -- {command}` (it asks for confirmation and is audited)" in result.err
     assert result.out == ""
     assert lab.untouched() and lab.audit() == []
+
+
+# Issue 15: what the pattern guard of 3854a6b sent to the AP (checked there: exit 0 or 4, the command in the device's
+# log), refused now by parsing the line as the device does, before any session opens. Each profile's whole table of
+# bypass attempts is in tests/collectors/test_cliguard.py; these go through the CLI and the emulated devices.
+@pytest.mark.parametrize(("ap_id", "command", "said"), [
+    ("AICM-MT", '/user set admin password=" print "', "(profile mikrotik_routeros, routeros dialect): `set` is not "
+                                                      "read-only"),
+    ("AICM-MT", '/system scheduler add name=x on-event="/system reboot" comment=" print "', "`add` is not read-only"),
+    ("AICM-MT", "/interface print fi=x", "`fi` (short for `file`) is not read-only"),
+    ("AICM-MT", "/system script run print", "`script` is not a menu or read-only command in /system allowed here"),
+    ("AICM-WRT", "logread -p /tmp/x", "(profile openwrt, shell dialect): `-p` is not an option `logread` allows here "
+                                      "(allowed: -e, -l)"),
+    ("AICM-WRT", "logread -F /tmp/x", "`-F` is not an option `logread` allows here (allowed: -e, -l)"),
+    ("AICM-WRT", "logread -r 10.0.0.9 514", "`-r` is not an option `logread` allows here (allowed: -e, -l)"),
+    ("AICM-LNX", "hostname evil", "(profile linux, shell dialect): `hostname` takes no operand here, got `evil`"),
+    ("AICM-CISCO", "show ?", "(profile cisco_aironet, ios dialect): `?` is IOS's help key"),
+])
+def test_ssh_refuses_the_bypasses_of_the_pattern_guard_before_any_session(cli, lab, tmp_path, ap_id, command, said):
+    if ap_id == "AICM-LNX":  # a Linux host: the linux profile on the emulated OpenWrt shell (which runs nothing)
+        row = f"AICM-LNX,19.4361,-99.0719,Venustiano Carranza,AICM,{lab.server.address(lab.devices['AICM-WRT'])},linux,ssh,openwrt"
+        header = "id,lat,lon,district,site,mgmt_address,profile,collector,ssh_auth\n"
+        assert cli("inventory", "import", write(tmp_path / "lnx.csv", header + row + "\n")).code == 0
+    result = cli("ap", "ssh", ap_id, "--", command)
+    assert (result.code, result.out) == (2, ""), result.err
+    assert f"error: `{command}` is not a read-only command for AP {ap_id} " in result.err
+    assert said in result.err
+    assert f"; nothing run. For anything else use `hotspotctl ap exec --ap {ap_id} -- {command}`" in result.err
+    assert lab.untouched() and lab.audit() == []
+
+
+@pytest.mark.parametrize(("ap_id", "command"), [
+    ("AICM-MT", "/interface ethernet monitor ether1 once"),
+    ("AICM-MT", "/interface wireless registration-table print count-only"),
+    ("AICM-WRT", "iw dev wlan0 station dump"),
+    ("AICM-CISCO", "show dot11 associations"),
+])
+def test_ssh_runs_the_profiles_own_read_only_commands(cli, lab, ap_id, command):
+    result = cli("ap", "ssh", ap_id, "--", command)
+    assert result.code == 0, result.err
+    assert result.out == lab.devices[ap_id].outputs[command].lstrip() + "\n"  # netmiko strips the first indent
+    (entry,) = lab.audit()
+    assert (entry.action, entry.command, entry.status) == ("ssh", command, "ok")
 
 
 def test_ssh_allows_a_filtered_show_on_ios(cli, lab):

@@ -93,20 +93,3 @@ def test_the_linux_profile_reads_proc_net_dev_including_a_full_64_bit_counter() 
     assert rows["lo"]["in_octets"] == "1234567" and rows["lo"]["out_octets"] == "1234567"
     assert integer(rows["eth0"]["in_octets"]) == 2**64 - 1 and rows["eth0"]["out_octets"] == "42"
     assert set(rows) == {"lo", "eth0"}
-
-
-@pytest.mark.parametrize(("profile", "command", "chained"), [
-    ("openwrt", "cat /proc/uptime", None),
-    ("openwrt", "cat /proc/uptime; reboot", "';'"),
-    ("linux", "cat $(reboot)", "'$'"),
-    ("linux", "cat /etc/passwd > /tmp/x", "'>'"),
-    ("mikrotik_routeros", "/interface print where name=[/system reboot]", "'['"),
-    ("mikrotik_routeros", "/interface print; /system reboot", "';'"),
-    ("cisco_aironet", "show version | include uptime", None),
-    ("cisco_aironet", "show run | redirect flash:x", "'| redirect' (a read-only command filters with | include, "
-                                                      "exclude, begin, section, count)"),
-    ("cisco_aironet", "show run > flash:x", "'>'"),
-])
-def test_a_read_only_command_chains_nothing(profile: str, command: str, chained: str | None) -> None:
-    ssh = load_profiles().get(profile).ssh
-    assert ssh is not None and ssh.chaining(command) == chained

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -17,6 +18,10 @@ DEVICES = Path(__file__).resolve().parents[1] / "fixtures" / "devices"
 SSH_CASES = Path(__file__).resolve().parents[1] / "fixtures" / "ssh"
 SHIPPED = sorted(shipped_dir().glob("*.yaml"))
 MINIMAL = "name: {name}\ndetect:\n  sys_object_id: [1.3.6.1.4.1.99999]\n"
+# An ssh section with the given device type and ssh.read_only (flow YAML).
+READ_ONLY = ("name: x\nssh:\n  device_type: {device}\n"
+             "  interfaces: {{command: x, regex: '(?P<name>a)(?P<in_octets>1)(?P<out_octets>2)'}}\n"
+             "  read_only: {read_only}\n")
 
 
 def write(folder: Path, name: str, text: str) -> Path:
@@ -127,6 +132,51 @@ def test_every_profile_but_generic_has_a_recorded_device() -> None:
     ("name: x\nssh: {device_type: linux, interfaces: {command: x, regex: '(?P<name>a)(?P<in_octets>1)(?P<out_octets>2)'},"
      " uptme: {}}\n",
      "x.yaml: ssh.uptme: unknown key; did you mean 'uptime'?"),
+    # ssh.read_only: the guard of `ap ssh` (collectors/cliguard.py)
+    (READ_ONLY.format(device="linux", read_only="['^cat']"),
+     "x.yaml: ssh.read_only: a list of patterns is not accepted (a pattern cannot tell what a command does): give a "
+     "mapping with the dialect and its allowed commands, see collectors/README.md"),
+    (READ_ONLY.format(device="ubiquiti_edge", read_only="{commands: {cat: {}}}"),
+     "x.yaml: ssh.read_only.dialect: required for device type 'ubiquiti_edge': one of routeros, shell, ios"),
+    (READ_ONLY.format(device="linux", read_only="{dialect: bash, commands: {cat: {}}}"),
+     "x.yaml: ssh.read_only.dialect: 'bash' is not one of routeros, shell, ios"),
+    (READ_ONLY.format(device="linux", read_only="{menus: [/ip address], commands: {cat: {}}}"),
+     "x.yaml: ssh.read_only.menus: unknown key for dialect shell; allowed: dialect, commands"),
+    (READ_ONLY.format(device="linux", read_only="{commands: {cat: {operand: {match: x}}}}"),
+     "x.yaml: ssh.read_only.commands.cat.operand: unknown key; did you mean 'operands'?"),
+    (READ_ONLY.format(device="linux", read_only="{commands: {cat: {operands: {max: 2}}}}"),
+     "x.yaml: ssh.read_only.commands.cat.operands.match: required: the pattern each operand must match"),
+    (READ_ONLY.format(device="linux", read_only="{commands: {cat: {operands: {match: x, min: 2, max: 1}}}}"),
+     "x.yaml: ssh.read_only.commands.cat.operands.max: must be at least 1 and at least min (2)"),
+    (READ_ONLY.format(device="linux", read_only="{commands: {logread: {options: {-l: '[0-9'}}}}"),
+     "x.yaml: ssh.read_only.commands.logread.options.-l: not a valid regular expression"),
+    (READ_ONLY.format(device="linux", read_only="{commands: {ip: {flags: [-4]}}}"),
+     "x.yaml: ssh.read_only.commands.ip.flags[0]: expected a word, got -4 (quote it: YAML read it as int)"),
+    (READ_ONLY.format(device="linux", read_only="{commands: {ping: {flags: [-n], require: [-c]}}}"),
+     "x.yaml: ssh.read_only.commands.ping.require[0]: '-c' is not one of its flags or options"),
+    (READ_ONLY.format(device="linux", read_only="{commands: {ip: {words: {'a|addr': {word: {}}}}}}"),
+     "x.yaml: ssh.read_only.commands.ip.words.a|addr.word: unknown key; did you mean 'words'?"),
+    (READ_ONLY.format(device="mikrotik_routeros", read_only="{menus: [/interface], verbs: {print: {}}, deny: [print]}"),
+     "x.yaml: ssh.read_only.verbs.print: 'print' is also in ssh.read_only.deny"),
+    (READ_ONLY.format(device="mikrotik_routeros", read_only="{menus: [interface], verbs: {print: {}}}"),
+     "x.yaml: ssh.read_only.menus[0]: expected a menu path from the root, like '/ip address', got 'interface'"),
+    (READ_ONLY.format(device="mikrotik_routeros",
+                      read_only="{menus: [/interface], verbs: {print: {flags: [file], deny: [file]}}}"),
+     "x.yaml: ssh.read_only.verbs.print: 'file' is listed twice (flags, options, deny)"),
+    (READ_ONLY.format(device="mikrotik_routeros", read_only="{menus: [/interface]}"),
+     "x.yaml: ssh.read_only.verbs: expected a mapping of read-only verbs (print, ...), got None"),
+    (READ_ONLY.format(device="mikrotik_routeros", read_only="{menus: [/interface], verbs: {print: {where: maybe}}}"),
+     "x.yaml: ssh.read_only.verbs.print.where: expected true or false, got 'maybe'"),
+    (READ_ONLY.format(device="mikrotik_routeros", read_only="{verbs: {print: {}}}"),
+     "x.yaml: ssh.read_only.menus: required: the menus the verbs may read (or give each verb its menus)"),
+    (READ_ONLY.format(device="cisco_ios", read_only="{commands: {reload: {}}, deny: [reload]}"),
+     "x.yaml: ssh.read_only.commands.reload: 'reload' is also in ssh.read_only.deny"),
+    (READ_ONLY.format(device="cisco_ios", read_only="{commands: {show: {filters: [include, tee]}}, deny_filters: [tee]}"),
+     "x.yaml: ssh.read_only.commands.show.filters: 'tee' is also in ssh.read_only.deny_filters"),
+    (READ_ONLY.format(device="cisco_ios", read_only="{commands: {show: {subcommand: [version]}}}"),
+     "x.yaml: ssh.read_only.commands.show.subcommand: unknown key; did you mean 'subcommands'?"),
+    (READ_ONLY.format(device="cisco_ios", read_only="{commands: {show: {}}, deny: [no]}"),
+     "x.yaml: ssh.read_only.deny[0]: expected a word, got False (quote it: YAML read it as bool)"),
 ])
 def test_mistakes_name_the_file_and_key(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(ConfigError) as caught:
@@ -197,3 +247,19 @@ def test_candidates_put_the_most_specific_first_and_generic_last() -> None:
     nwa = [p.name for p in profiles.candidates(parse_oid("1.3.6.1.4.1.890.1.15"), "NWA-")]
     nxc = [p.name for p in profiles.candidates(parse_oid("1.3.6.1.4.1.890.1.15"), "NXC2500")]
     assert (nwa[0], nxc[0]) == ("zyxel_nwa", "zyxel_nxc")
+
+
+def test_read_only_rules_are_shown_as_data() -> None:
+    """`profiles show` gives each profile's guard rules (dialect and allow-lists) as plain JSON."""
+    shown = {name: describe_profile(load_profiles().get(name))["ssh"]["read_only"]
+             for name in ("mikrotik_routeros", "openwrt", "linux", "cisco_aironet")}
+    json.dumps(shown)
+    routeros = shown["mikrotik_routeros"]
+    assert routeros["dialect"] == "routeros" and "/interface wireless registration-table" in routeros["menus"]
+    assert routeros["verbs"]["print"]["deny"] == ["append", "do", "duration", "file", "follow", "follow-only",
+                                                  "follow-strict", "interval"]
+    assert routeros["verbs"]["monitor"]["require"] == ["once"] and "reboot" in routeros["deny"]
+    assert shown["openwrt"]["commands"]["logread"] == {"flags": [], "options": {"-e": "[ -~]{1,200}", "-l": "\\d{1,6}"}}
+    assert shown["openwrt"]["commands"]["hostname"] == {"flags": []} and shown["linux"]["dialect"] == "shell"
+    assert shown["cisco_aironet"]["deny_filters"] == ["append", "format", "redirect", "tee"]
+    assert shown["cisco_aironet"]["commands"]["show"]["filters"] == ["begin", "count", "exclude", "include", "section"]
