@@ -139,6 +139,18 @@ def record_delivery(conn: sa.Connection, outage_ids: Iterable[int], channel: str
         conn.execute(outages.update().where(outages.c.id == outage_id).values(delivery=delivery))
 
 
+def forget_delivery(conn: sa.Connection, outage_ids: Iterable[int], channel: str, reference: Mapping[str, Any]
+                    ) -> None:
+    """Drop ``channel``'s record from these outages where it is still ``reference`` (a claim given back)."""
+    for outage_id in outage_ids:
+        row = conn.execute(sa.select(outages.c.delivery).where(outages.c.id == outage_id)).first()
+        if row is None or (row.delivery or {}).get(channel) != dict(reference):
+            continue
+        delivery = dict(row.delivery)
+        del delivery[channel]
+        conn.execute(outages.update().where(outages.c.id == outage_id).values(delivery=delivery))
+
+
 def add_note(conn: sa.Connection, outage_id: int, note: str) -> bool:
     row = conn.execute(sa.select(outages.c.notes).where(outages.c.id == outage_id)).first()
     if row is None:
