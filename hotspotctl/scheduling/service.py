@@ -56,6 +56,7 @@ from hotspotctl.settings import Settings
 from hotspotctl.sinks.influx import FlushResult, InfluxSink
 from hotspotctl.sinks.lineproto import ApLines, line
 from hotspotctl.store import Store
+from hotspotctl.store.outages import close_outages_of_removed_sites
 from hotspotctl.store.polling import record_cycle
 
 log = logging.getLogger("hotspotctl.scheduler")
@@ -146,8 +147,10 @@ class CycleRunner:
             added = sum(1 for ap in aps if ap.id not in before)
             changed = sum(1 for ap in aps if ap.id in before and before[ap.id] != ap)
             removed = len(before) - (len(aps) - added)
-            log.info("the inventory changed: %d APs added, %d changed, %d removed; polling %d APs", added, changed,
-                     removed, len(aps))
+            with self.store.write() as conn:
+                closed = close_outages_of_removed_sites(conn, time.time())
+            log.info("the inventory changed: %d APs added, %d changed, %d removed; polling %d APs%s", added, changed,
+                     removed, len(aps), f"; {len(closed)} outages of sites no longer in it closed" if closed else "")
             self.inventory_seen = version
         else:
             aps = self.aps

@@ -22,6 +22,7 @@ import pytest
 from hotspotctl.collectors.poller import Poller
 from hotspotctl.collectors.profiles import load_profiles
 from hotspotctl.errors import StoreError
+from hotspotctl.evaluate.outages import LedgerUpdate, Outage
 from hotspotctl.inventory.fleet import Selection
 from hotspotctl.inventory.importer import import_inventory
 from hotspotctl.scheduling import service as service_module
@@ -30,7 +31,7 @@ from hotspotctl.sinks.spool import SpoolFullError
 from hotspotctl.store import Store
 from hotspotctl.store import engine as store_engine
 from hotspotctl.store.lock import ServiceLock, StoreBusyError
-from hotspotctl.store.outages import load_health
+from hotspotctl.store.outages import list_outages, load_health, save_ledger
 from hotspotctl.store.polling import load_states, recent_cycles
 from tests.city import APS, City
 
@@ -86,6 +87,16 @@ def test_run_follows_inventory_changes_without_a_restart(city: City, tmp_path: P
     rows.append(f"NEW-001,19.35,-99.12,{by_id['SCH-000'].mgmt_address},")
     changed = tmp_path / "changed.csv"
     changed.write_text("\n".join(rows) + "\n")
+    site = by_id[gone].site_id
+    assert sum(1 for ap in city.aps if ap.site_id == site) == 1  # the site goes with its only AP
+    outage = Outage(id=None, site=site, zone="Tlalpan", cause="offline", causes=("offline",), aps=(gone,),
+                    aps_now=(gone,), opened_at=time.time() - 600, updated_at=time.time(), peak_aps=1,
+                    peak_clients=3, clients_now=0)
+
+    def open_then_import() -> None:  # an outage the service's evaluator does not know yet, then the import
+        with city.store.write() as conn:
+            save_ledger(conn, LedgerUpdate([outage], [], []))
+        import_inventory(city.store, changed, city.settings.inventory, merge=True, prune=True)
 
     async def scenario() -> Service:
         with Poller(city.settings.snmp, load_profiles([])) as poller:
@@ -94,8 +105,7 @@ def test_run_follows_inventory_changes_without_a_restart(city: City, tmp_path: P
             async def change() -> None:
                 while not service.records:
                     await asyncio.sleep(0.05)
-                await asyncio.to_thread(import_inventory, city.store, changed, city.settings.inventory, merge=True,
-                                        prune=True)
+                await asyncio.to_thread(open_then_import)
 
             changer = asyncio.create_task(change())
             await asyncio.wait_for(service.run(), 180)
@@ -116,6 +126,9 @@ def test_run_follows_inventory_changes_without_a_restart(city: City, tmp_path: P
         layouts = load_discoveries(conn, [moved])
     assert gone not in states and states["NEW-001"].failures == 0
     assert layouts[moved].address == by_id["SCH-006"].mgmt_address  # rediscovered at its new address
+    with city.store.read() as conn:
+        [closed] = list_outages(conn, sites=[site])
+    assert closed.closed_at is not None and "closed: the site left the inventory" in closed.notes
 
 
 def test_an_ap_removed_while_a_cycle_runs_is_left_out_of_its_writes(city: City, tmp_path: Path) -> None:
