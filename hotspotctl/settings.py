@@ -191,8 +191,9 @@ class SnmpSettings:
     profiles_dir: str = _setting("", help="a folder of your own profiles (*.yaml), read after the shipped ones")
     rediscover_hours: float = _setting(24.0, check=_positive, help="walk an AP again after this long")
     down_backoff_max_s: float = _setting(
-        900.0, check=_positive,
-        help="a down AP is tried once per cycle at first, then less often, at most this far apart")
+        60.0, check=_positive,
+        help="a down AP is tried every cycle at first, then less often, but never less often than this: so a "
+             "fixed AP is seen back, and its outage closes, within this plus evaluate.up_after cycles")
     auth: dict[str, SnmpAuth] = _setting(
         factory=_default_auth,
         help='named credential sets [snmp.auth.NAME]; "default" (v2c, community "public") and "sim-v3" (the '
@@ -256,6 +257,10 @@ class ScheduleSettings:
              "empty = only when needed (new, moved or changed APs are discovered by the next cycle anyway)")
     grace_s: float = _setting(30.0, check=_positive,
                               help="on SIGTERM/SIGINT, how long the running cycle may take to finish its writes")
+    max_failed_cycles: int = _setting(
+        5, check=_positive,
+        help="`hotspotctl run` stops, exiting non-zero, after this many failed cycles in a row (a store that "
+             "cannot be written, a spool that cannot take the points), so systemd restarts it and someone notices")
     crews_cron: str = _setting(
         "0 7 * * *", check=_check_cron,
         help="crontab time (local) at which `hotspotctl run` sends every zone's crew list through crews.send_via; "

@@ -12,6 +12,7 @@ declare -A needed=(
   [influxdb]="/usr/bin/influxd"
   [victoria-metrics]="/usr/bin/victoria-metrics"
   [openssh-server]="/usr/sbin/sshd"
+  [faketime]="/usr/lib/*/faketime/libfaketime.so.1"  # steps a test process's wall clock (the scheduler tests)
 )
 
 missing=()

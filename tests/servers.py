@@ -470,8 +470,9 @@ class Open311Server:
     def __init__(self, *, api_key: str, service_code: str, jurisdiction_id: str = "",
                  places: dict[tuple[str, str], dict[str, str]] | None = None,
                  script: list[tuple[int, bytes]] | None = None, token_only: bool = False, port: int | None = None,
-                 path: str = "/georeport/v2") -> None:
+                 path: str = "/georeport/v2", delay_s: float = 0.0) -> None:
         self.api_key, self.service_code, self.jurisdiction_id = api_key, service_code, jurisdiction_id
+        self.delay_s = delay_s  # wait this long before answering each request: a slow endpoint
         self.places = places or {}
         self.script = list(script or [])
         self.token_only = token_only
@@ -540,6 +541,8 @@ class Open311Server:
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if owner.delay_s:
+                    time.sleep(owner.delay_s)
                 form, problem = owner.check(self.path, self.headers.get("Content-Type", ""), body)
                 owner.requests.append(form)
                 if problem:

@@ -40,6 +40,7 @@ from hotspotctl.simulate.simulator import (
     spread,
 )
 from hotspotctl.sinks.influx import InfluxSink
+from hotspotctl.store.lock import ServiceLock
 from hotspotctl.store.outages import list_outages
 
 
@@ -83,7 +84,7 @@ def demo(
     settings = rt.settings
     for variable in (SIM_V3_AUTH_ENV, SIM_V3_PRIV_ENV):  # the simulator's v3 user: a fresh secret per run
         os.environ.setdefault(variable, secrets.token_urlsafe(18))
-    with rt.open_store() as store:
+    with rt.open_store() as store, ServiceLock.acquire(store, "hotspotctl demo"):
         output.message(f"store: {store.describe()}")
         fleet = Fleet.load(store, rt.zones())
         if not fleet.aps:
@@ -127,8 +128,15 @@ async def _run(store: Any, settings: Any, profiles: Any, aps: list[Any], rt: Any
         runner = CycleRunner(store, settings, profiles, aps, rt.zones(), sink, poller)
         service = Service(runner, interval_s=interval, grace_s=settings.schedule.grace_s, max_cycles=cycles)
         loop = asyncio.get_running_loop()
+        discovering: asyncio.Task[Any] | None = None
+
+        def interrupt() -> None:
+            service.stop()
+            if discovering is not None and not discovering.done():
+                discovering.cancel()  # a walk of the city can take minutes: Ctrl-C stops it now
+
         for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, service.stop)
+            loop.add_signal_handler(sig, interrupt)
         try:
             # never discovered and never tried (the cycles retry the ones that were down, with back-off)
             memory = runner.memory
@@ -136,11 +144,21 @@ async def _run(store: Any, settings: Any, profiles: Any, aps: list[Any], rt: Any
             if todo:
                 started = time.monotonic()
                 with PhaseProgress(not rt.quiet) as progress:
-                    found = await discover_aps(store, todo, settings.snmp, profiles, poller, progress=progress,
-                                               memory=memory)
+                    discovering = asyncio.ensure_future(discover_aps(
+                        store, todo, settings.snmp, profiles, poller, progress=progress, memory=memory))
+                    try:
+                        found = await discovering
+                    except asyncio.CancelledError:
+                        if not service.stopping:
+                            raise
+                        output.message("stopped during discovery; what was found is not kept (run the demo "
+                                       "again to discover afresh)")
+                        return None
                 ok = sum(1 for r in found.values() if isinstance(r, Discovery))
                 output.message(f"discovered {ok} of {len(todo)} APs in {time.monotonic() - started:.1f} s "
                                f"({len(todo) - ok} did not answer: down in the scenario)")
+            if service.stopping:
+                return None
             output.message(f"polling every {interval:g} s for {cycles} cycles; Ctrl-C stops cleanly")
             await service.run()
         except asyncio.CancelledError:
@@ -183,7 +201,7 @@ def _report(service: Service, sink: InfluxSink, sim_stats: dict[str, float], rt:
                        f"({sim_stats['cpu_s'] / answered * 1e6:.1f} µs per answer)")
     status = sink.spool.status()
     if sink.configured:
-        sent = sum(f.points for f in service.flushes)
+        sent = service.flushed_points
         where = (f"metrics: {sent} points written to {sink.destination}"
                  + (f"; {status.points} points in {status.batches} batches still wait in the spool {status.directory} "
                     "(`hotspotctl spool flush` sends them)" if status.batches else "; the spool is empty"))

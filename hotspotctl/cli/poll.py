@@ -24,6 +24,8 @@ from hotspotctl.collectors.model import Discovery
 from hotspotctl.collectors.poller import Poller
 from hotspotctl.errors import ExitCode, InputError
 from hotspotctl.scheduling.cycle import CycleReport, discover_aps, run_cycle
+from hotspotctl.scheduling.service import CycleRunner
+from hotspotctl.store.lock import ServiceLock, describe_holder
 
 POLL_COLUMNS = ("ap", "status", "error", "profile", "uptime_s", "clients", "link_mbps", "in_bps", "out_bps",
                 "capacity_mbps", "per_user_mbps", "delivered_per_user_mbps", "rtt_ms")
@@ -38,12 +40,17 @@ def poll(
         "--no-backoff", help="also try APs that are down and waiting out their back-off")] = False,
     fmt: FormatOption = Format.TABLE,
 ) -> ExitCode:
-    """Poll the selected APs over SNMP once: uptime, uplink traffic, link speed, clients.
+    """Poll the selected APs once: uptime, uplink traffic, link speed, clients.
 
     APs never discovered (or moved, or whose layout changed) are discovered while the
-    others are polled, then polled too.
-    Counters are kept in the store, so the next cycle, or the next command, gives
-    rates: the first poll of an AP has no in_bps/out_bps/per_user_mbps yet.
+    others are polled, then polled too. Rates come from the counters the store keeps: the
+    first poll of an AP has no in_bps/out_bps/per_user_mbps yet.
+
+    With no `hotspotctl run` on this store, the poll is one cycle of the service's, recorded
+    the same way: its points go to the spool (then InfluxDB, via `spool flush` or the next
+    `run`), and the counters, health and outages move on. While a `run` holds the store, the
+    poll is a look: rates against the service's last counters, and nothing is written, so the
+    service's intervals and failure counts stay its own.
 
     Exit 0 when every AP answered; 4 when some did not (the output says which).
 
@@ -56,18 +63,43 @@ def poll(
     if not once:
         raise typer.BadParameter("give --once; polling on a schedule is `hotspotctl run`", param_hint="--once")
     rt = runtime(ctx)
-    fleet = rt.load_fleet()
-    aps = fleet.select(selection(ap, site, district, program, zone))
+    chosen = selection(ap, site, district, program, zone)
+    aps = rt.load_fleet().select(chosen)
     if not aps:
         raise InputError("the selection matches no AP; `hotspotctl inventory list` shows what is there")
     profiles = rt.profiles()
-    with rt.open_store() as store, PhaseProgress(not rt.quiet) as progress:
-        async def cycle() -> CycleReport:
-            with Poller.from_settings(rt.settings, profiles) as poller:
-                return await run_cycle(store, aps, rt.settings.snmp, profiles, poller,
-                                       use_backoff=not no_backoff, progress=progress)
+    recorded = 0
+    with rt.open_store() as store:
+        lock, holder = ServiceLock.try_acquire(store, "hotspotctl poll --once")
+        if lock is None and not rt.quiet:
+            output.message(f"{describe_holder(holder)} holds this store: this poll is a look, and records "
+                           "nothing (no points, counters or outages)")
+        with PhaseProgress(not rt.quiet) as progress:
+            async def look() -> CycleReport:
+                with Poller.from_settings(rt.settings, profiles) as poller:
+                    return await run_cycle(store, aps, rt.settings.snmp, profiles, poller,
+                                           interval_s=rt.settings.schedule.interval_s, use_backoff=not no_backoff,
+                                           progress=progress, save=False)
 
-        report = asyncio.run(cycle())
+            async def cycle() -> CycleReport:
+                sink = rt.sink()
+                try:
+                    with Poller.from_settings(rt.settings, profiles) as poller:
+                        runner = CycleRunner(store, rt.settings, profiles, aps, rt.zones(), sink, poller,
+                                             use_backoff=not no_backoff)
+                        record = await runner.cycle(progress=progress)
+                finally:
+                    sink.close()
+                assert runner.last_report is not None
+                nonlocal recorded
+                recorded = record.points
+                return runner.last_report
+
+            if lock is None:
+                report = asyncio.run(look())
+            else:
+                with lock:
+                    report = asyncio.run(cycle())
     rows = [o.to_json() for o in report.outcomes]
     if fmt == Format.JSON:
         output.print_json(rows)
@@ -78,6 +110,9 @@ def poll(
                     numeric=POLL_COLUMNS[4:])
     if not rt.quiet:
         output.message(_summary(report))
+        if recorded:
+            output.message(f"recorded: {recorded:,} points in the spool {rt.settings.spool_dir} (`hotspotctl spool "
+                           "flush`, or a running `hotspotctl run`, sends them to InfluxDB when influx.url is set)")
     return ExitCode.OK if report.ok == len(report.outcomes) else ExitCode.PARTIAL
 
 

@@ -20,8 +20,9 @@ from hotspotctl.cli.runtime import (
     selection,
 )
 from hotspotctl.collectors.poller import Poller
-from hotspotctl.errors import ExitCode, InputError
+from hotspotctl.errors import ExitCode, HotspotError, InputError
 from hotspotctl.scheduling.service import CycleRunner, Service
+from hotspotctl.store.lock import ServiceLock
 
 LogFormatOption = Annotated[LogFormat, typer.Option(
     "--log-format", envvar="HOTSPOTCTL_LOG_FORMAT", case_sensitive=False,
@@ -50,11 +51,15 @@ def run(
     (<data_dir>/spool, fsync'd), then to InfluxDB when influx.url is set, oldest first; while
     InfluxDB is away the spool keeps everything and is replayed when it is back. A cycle that
     overruns its interval is not started twice: the skipped run is logged and recorded as lag.
-    Each cycle's cost is kept in the store and as a poller_cycle point. SIGTERM or Ctrl-C: the
-    running cycle finishes its writes, one last flush is tried, then exit 0.
+    Each cycle's cost is kept in the store and as a poller_cycle point. Inventory changes (an
+    import that adds, removes, readdresses or re-zones APs) are picked up by the next cycle.
+    SIGTERM or Ctrl-C: the running cycle finishes its writes, one last flush is tried, then exit 0.
+    After schedule.max_failed_cycles failed cycles in a row (a store that cannot be written, a
+    spool that cannot take the points) it stops and exits non-zero, so systemd restarts it.
 
     With --cycles (a one-shot run), exit 5 if InfluxDB is configured but points were left in
-    the spool.
+    the spool, and the failure's own code if the last cycle failed. One `run` per store: a second
+    one refuses to start (exit 3) and names the process that holds it.
 
     Examples:
 
@@ -67,18 +72,23 @@ def run(
     rt = runtime(ctx)
     configure(log_format, log_level)
     settings = rt.settings
-    aps = rt.load_fleet().select(selection(ap, site, district, program, zone))
+    chosen = selection(ap, site, district, program, zone)
+    aps = rt.load_fleet().select(chosen)
     if not aps:
         raise InputError("the selection matches no AP; `hotspotctl inventory list` shows what is there")
     profiles = rt.profiles()
     sink = rt.sink()
     every = interval or settings.schedule.interval_s
 
+    services: list[Service] = []
+
     async def main() -> bool:
-        with rt.open_store() as store, Poller.from_settings(settings, profiles) as poller:
-            runner = CycleRunner(store, settings, profiles, aps, rt.zones(), sink, poller)
+        with (rt.open_store() as store, ServiceLock.acquire(store, "hotspotctl run"),
+              Poller.from_settings(settings, profiles) as poller):
+            runner = CycleRunner(store, settings, profiles, aps, rt.zones(), sink, poller, selection=chosen)
             service = Service(runner, interval_s=every, discovery_cron=settings.schedule.discovery_cron,
                               grace_s=settings.schedule.grace_s, max_cycles=cycles)
+            services.append(service)
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, service.stop)
@@ -92,6 +102,15 @@ def run(
         clean = asyncio.run(main())
     finally:
         sink.close()
+    service = services[0] if services else None
+    failure = service.last_failure if service is not None else None
+    if failure is not None:
+        if service is not None and service.failure is not None:
+            message(f"error: `hotspotctl run` stopped after {service.failed_in_a_row} failed cycles in a row "
+                    f"(schedule.max_failed_cycles); the last: {failure}")
+        else:
+            message(f"error: the last cycle failed: {failure}")
+        return failure.exit_code if isinstance(failure, HotspotError) else ExitCode.INTERNAL
     if not clean:
         return ExitCode.INTERNAL
     waiting = sink.spool.status()

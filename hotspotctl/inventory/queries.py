@@ -9,11 +9,38 @@ import sqlalchemy as sa
 
 from hotspotctl.inventory.model import AP_COLUMNS, SITE_COLUMNS, AccessPoint, Site
 from hotspotctl.store.bulk import executemany
-from hotspotctl.store.schema import access_points, inventory_imports, sites
+from hotspotctl.store.schema import access_points, inventory_imports, sites, store_meta
 
 _AP_COLUMNS = [access_points.c[name] for name in AP_COLUMNS]
 _SITE_COLUMNS = [sites.c[name] for name in SITE_COLUMNS]
 _CHUNK = 500
+
+
+INVENTORY_VERSION = "inventory_version"
+
+
+def inventory_version(conn: sa.Connection) -> int:
+    """A number every write to the APs or sites changes: a running service compares it each cycle."""
+    found = conn.execute(sa.select(store_meta.c.value).where(store_meta.c.key == INVENTORY_VERSION)).scalar()
+    return found or 0
+
+
+def _changed(conn: sa.Connection) -> None:
+    """Bump the inventory version, in the writer's transaction (so it commits with the change)."""
+    updated = conn.execute(store_meta.update().where(store_meta.c.key == INVENTORY_VERSION)
+                           .values(value=store_meta.c.value + 1))
+    if updated.rowcount == 0:
+        conn.execute(store_meta.insert().values(key=INVENTORY_VERSION, value=1))
+
+
+def existing_ap_ids(conn: sa.Connection, ids: Iterable[str]) -> set[str]:
+    """Which of these AP ids are still in the inventory."""
+    found: set[str] = set()
+    wanted = sorted(set(ids))
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start:start + _CHUNK]
+        found.update(conn.execute(sa.select(access_points.c.id).where(access_points.c.id.in_(chunk))).scalars())
+    return found
 
 
 def load_access_points(conn: sa.Connection) -> dict[str, AccessPoint]:
@@ -51,6 +78,8 @@ def save_sites(conn: sa.Connection, wanted: dict[str, Site], current: dict[str, 
     """Insert and update sites so the table holds ``wanted`` (deletions: ``delete_sites``)."""
     added = [site for key, site in wanted.items() if key not in current]
     changed = [site for key, site in wanted.items() if key in current and current[key] != site]
+    if added or changed:
+        _changed(conn)
     if added:
         executemany(conn, sites.insert(), [site.values() for site in added])
     if changed:
@@ -59,20 +88,28 @@ def save_sites(conn: sa.Connection, wanted: dict[str, Site], current: dict[str, 
 
 
 def delete_sites(conn: sa.Connection, ids: list[str]) -> None:
+    if ids:
+        _changed(conn)
     for chunk in _chunks(sorted(ids)):
         conn.execute(sites.delete().where(sites.c.id.in_(chunk)))
 
 
 def insert_access_points(conn: sa.Connection, aps: list[AccessPoint], now: datetime) -> None:
+    if aps:
+        _changed(conn)
     executemany(conn, access_points.insert(), [{**ap.values(), "updated_at": now} for ap in aps])
 
 
 def update_access_points(conn: sa.Connection, aps: list[AccessPoint], now: datetime) -> None:
+    if aps:
+        _changed(conn)
     statement = access_points.update().where(access_points.c.id == sa.bindparam("key"))
     executemany(conn, statement, [{**ap.values(), "key": ap.id, "updated_at": now} for ap in aps])
 
 
 def delete_access_points(conn: sa.Connection, ids: list[str]) -> None:
+    if ids:
+        _changed(conn)
     for chunk in _chunks(sorted(ids)):
         conn.execute(access_points.delete().where(access_points.c.id.in_(chunk)))
 

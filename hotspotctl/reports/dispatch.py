@@ -6,11 +6,14 @@ sends, then records the delivery on the stops' outages in the ledger (``record_d
 
 - email: one message per zone with stops and recipients; a zone without recipients is skipped.
 - webhook: one POST per zone with stops.
-- open311: one service request per *new* stop: the stop has no request yet (``Stop.open311``) and,
-  re-read from the store right before filing, none of its outages has one either (a concurrent
-  ``hotspotctl run`` may have filed it since the list was made). The id (or token) is recorded on every
-  outage of the stop right after the endpoint answered, one stop at a time, so a failure half-way
-  keeps what was filed and the next send files only the rest.
+- open311: one service request per *new* stop. Before filing, one write transaction (the store's
+  write lock) checks that none of the stop's outages has a request or a live claim, and claims them
+  (``{"claim": {"by": "pid@host", "at": ...}}``): a `crews send` racing `hotspotctl run` (or another
+  send) finds the claim and leaves the stop to it. The id (or token) replaces the claim right after
+  the endpoint answered, one stop at a time, so a failure half-way keeps what was filed and the next
+  send files only the rest; a refused filing gives its claim back. A claim older than
+  ``CLAIM_LEASE_S`` is a filer that died mid-request: the stop is filed again, with a warning (the
+  one case that can file twice: a crash between the endpoint's answer and its recording).
 
 A channel that is not configured is a ConfigError naming the settings to set, raised before anything
 is sent. A channel that fails is a value in the report (``DispatchReport.ok`` is False).
@@ -19,7 +22,10 @@ is sent. A channel that fails is a value in the report (``DispatchReport.ok`` is
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,7 +37,7 @@ from hotspotctl.sinks import email
 from hotspotctl.sinks.open311 import Open311Sink, check_attributes
 from hotspotctl.sinks.webhook import DeliveryError, WebhookSink, url_target
 from hotspotctl.store import Store
-from hotspotctl.store.outages import get_outage, record_delivery
+from hotspotctl.store.outages import forget_delivery, get_outage, record_delivery
 
 log = logging.getLogger("hotspotctl.crews")
 
@@ -151,6 +157,16 @@ def _record(store: Store, ids: Sequence[int], channel: str, reference: dict[str,
     return None
 
 
+def _record_or_forget(store: Store, stop: Stop, claim: dict[str, Any]) -> None:
+    """Give a claim back after a refused filing, so the next send tries the stop again."""
+    try:
+        with store.write() as conn:
+            forget_delivery(conn, stop.outages, "open311", claim)
+    except StoreError as exc:
+        log.warning("crews send: open311 %s: its claim could not be given back (%s); the next send files it "
+                    "after %.0f minutes", stop.site, exc, CLAIM_LEASE_S / 60)
+
+
 def _email(store: Store, lists: Sequence[ZoneList], crews: CrewSettings, now: float,
            dry_run: bool) -> list[Delivery]:
     out: list[Delivery] = []
@@ -222,6 +238,39 @@ def _webhook(store: Store, lists: Sequence[ZoneList], crews: CrewSettings, now: 
     return out
 
 
+CLAIM_LEASE_S = 900.0  # far longer than a filing can take (timeout_s x max_retries, with back-off)
+
+
+def _claimant() -> str:
+    return f"pid {os.getpid()}@{socket.gethostname()}"
+
+
+def _claim(store: Store, stop: Stop, claim: dict[str, Any]) -> tuple[str, str | None]:
+    """Claim the stop's outages for filing, atomically: ("ours", a warning or None), ("filed", its
+    request), ("busy", who is filing it) or ("closed", None)."""
+    with store.write() as conn:
+        outages = [o for o in (get_outage(conn, outage_id) for outage_id in stop.outages) if o is not None]
+        stale = None
+        for outage in outages:
+            ref = outage.delivery.get("open311")
+            if not isinstance(ref, dict):
+                continue
+            if ref.get("id") or ref.get("token"):
+                return "filed", str(ref.get("id") or f"token {ref.get('token')}")
+            held = ref.get("claim")
+            if isinstance(held, dict):
+                if claim["at"] - float(held.get("at") or 0) < CLAIM_LEASE_S:
+                    return "busy", str(held.get("by"))
+                stale = held
+        if not any(o.open for o in outages):
+            return "closed", None
+        record_delivery(conn, [o.id for o in outages if o.id is not None], "open311", {"claim": claim})
+    if stale is None:
+        return "ours", None
+    return "ours", (f"an earlier filing by {stale.get('by')} at {iso(float(stale.get('at') or 0))} was interrupted "
+                    "before its answer was recorded; filed again: check the Open311 server for a duplicate")
+
+
 def _filed(store: Store, stop: Stop) -> tuple[str | None, bool]:
     """(the request an outage of the stop already has, whether any of its outages is still open), from the store."""
     with store.read() as conn:
@@ -240,28 +289,49 @@ def _open311(store: Store, lists: Sequence[ZoneList], crews: CrewSettings, now: 
     with Open311Sink(crews.open311, stop=stop_event) as sink:
         target = url_target(crews.open311.url)
         for zl in lists:
-            filed = before = closed = failed = untried = 0
+            filed = before = closed = failed = untried = busy = 0
             refs: list[dict[str, Any]] = []
             errors: list[str] = []
             for stop in zl.stops:
-                known, is_open = (stop.open311, True) if stop.open311 is not None else _filed(store, stop)
-                if known is not None:
+                if stop.open311 is not None:
                     before += 1
                     continue
-                if not is_open:
-                    closed += 1
-                    continue
                 if dry_run:
-                    filed += 1
-                    refs.append({"site": stop.site, "name": stop.name, "outages": list(stop.outages)})
+                    known, is_open = _filed(store, stop)
+                    if known is not None:
+                        before += 1
+                    elif not is_open:
+                        closed += 1
+                    else:
+                        filed += 1
+                        refs.append({"site": stop.site, "name": stop.name, "outages": list(stop.outages)})
                     continue
                 if down is not None:
                     failed += 1
                     untried += 1
                     continue
+                claim = {"by": _claimant(), "at": time.time()}
+                try:
+                    state, said = _claim(store, stop, claim)
+                except StoreError as exc:
+                    failed += 1
+                    errors.append(f"{stop.site}: not filed: the ledger could not be claimed: {exc}")
+                    continue
+                if state == "filed":
+                    before += 1
+                    continue
+                if state == "closed":
+                    closed += 1
+                    continue
+                if state == "busy":
+                    busy += 1
+                    continue
+                if said:
+                    log.warning("crews send: open311 %s: %s", stop.site, said)
                 try:
                     answer = sink.file(stop, zl.zone)
                 except DeliveryError as exc:
+                    _record_or_forget(store, stop, {"claim": claim})
                     failed += 1
                     errors.append(f"{stop.site}: {exc}")
                     if exc.unavailable:
@@ -272,7 +342,8 @@ def _open311(store: Store, lists: Sequence[ZoneList], crews: CrewSettings, now: 
                 if problem:
                     failed += 1
                     errors.append(f"{stop.site}: filed as {answer.reference} but not recorded in the ledger "
-                                  f"(the next send may file it again): {problem}")
+                                  f"(its claim stays: a later send files it again only after "
+                                  f"{CLAIM_LEASE_S / 60:.0f} minutes): {problem}")
                     continue
                 filed += 1
                 refs.append({"site": stop.site, "name": stop.name, "id": answer.id, "token": answer.token,
@@ -281,6 +352,8 @@ def _open311(store: Store, lists: Sequence[ZoneList], crews: CrewSettings, now: 
             notes = [f"{before} filed before"] if before else []  # "nothing new to file: 2 filed before"
             if closed:
                 notes.append(f"{closed} recovered since the list was made")
+            if busy:
+                notes.append(f"{busy} being filed by another hotspotctl right now")
             if failed:
                 status = FAILED
                 detail = "; ".join(errors) if errors else (down or "")
@@ -291,6 +364,6 @@ def _open311(store: Store, lists: Sequence[ZoneList], crews: CrewSettings, now: 
             else:
                 status = SKIPPED
                 detail = "no stops in this zone" if not n else f"nothing new to file: {', '.join(notes)}"
-            out.append(Delivery("open311", zl.zone, status, target, n, sent=filed, skipped=before + closed,
+            out.append(Delivery("open311", zl.zone, status, target, n, sent=filed, skipped=before + closed + busy,
                                 failed=failed, detail=detail, references=tuple(refs)))
     return out

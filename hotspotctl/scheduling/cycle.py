@@ -1,9 +1,10 @@
 """One poll cycle over a selection of the fleet: plan, discover and poll at once, compute rates, remember.
 
-``run_cycle`` is what ``hotspotctl poll --once`` runs and what the scheduler will run every
-interval. It always completes: every AP of the plan ends as a RateSample or a PollError,
-and the counter state is written in one transaction at the end, so the next cycle (or
-the next command) computes rates from this one.
+``run_cycle`` is what ``hotspotctl poll --once`` and the scheduler run every interval. It always
+completes: every AP of the plan ends as a RateSample or a PollError. What the cycle changes (the
+counter states and the layouts found) is gathered in ``CycleWrites``: ``run_cycle`` commits it in one
+transaction at the end, or, with ``save=False``, hands it to the caller, which commits it only once
+the cycle's points are durable in the spool (write ahead: see ``scheduling/service.py``).
 """
 
 from __future__ import annotations
@@ -13,13 +14,15 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from hotspotctl.collectors.model import Discovery, PollError, PollResult, Sample
+from hotspotctl.collectors.model import Discovery, PollError, PollResult, Sample, failure_class
 from hotspotctl.collectors.poller import Poller, Target
 from hotspotctl.collectors.profiles import ProfileSet
 from hotspotctl.collectors.ssh import DEFAULT_SSH_AUTH, SshTarget
 from hotspotctl.evaluate.rates import RateSample, compute_rates
 from hotspotctl.inventory.model import AccessPoint
+from hotspotctl.inventory.queries import existing_ap_ids, inventory_version
 from hotspotctl.settings import SnmpSettings
 from hotspotctl.store import Store
 from hotspotctl.store.polling import (
@@ -62,6 +65,38 @@ class ApOutcome:
 
 
 @dataclass
+class CycleWrites:
+    """What a cycle changes in the store: committed together, and applied to memory only once committed."""
+
+    states: dict[str, ApState] = field(default_factory=dict)
+    discoveries: dict[str, StoredDiscovery] = field(default_factory=dict)
+
+    def without(self, gone: set[str]) -> CycleWrites:
+        """These writes less the APs no longer in the inventory (removed while the cycle ran)."""
+        if not gone:
+            return self
+        return CycleWrites({k: v for k, v in self.states.items() if k not in gone},
+                           {k: v for k, v in self.discoveries.items() if k not in gone})
+
+    def save(self, conn: Any, inventory_seen: int) -> None:
+        """Write these changes in the caller's transaction. ``inventory_seen``: the inventory version the
+        cycle started from; when it has changed since, APs removed meanwhile are left out (their state
+        would break the foreign key)."""
+        writes = self
+        if inventory_version(conn) != inventory_seen:
+            ids = set(self.states) | set(self.discoveries)
+            writes = self.without(ids - existing_ap_ids(conn, ids))
+        if writes.discoveries:
+            save_discoveries(conn, writes.discoveries)
+        if writes.states:
+            save_states(conn, writes.states)
+
+    def apply(self, memory: CycleMemory) -> None:
+        memory.discoveries.update(self.discoveries)
+        memory.states.update(self.states)
+
+
+@dataclass
 class CycleReport:
     started_at: float
     duration_s: float = 0.0
@@ -70,9 +105,23 @@ class CycleReport:
     discovered: int = 0
     discovery_failed: int = 0
     engine: dict[str, int] = field(default_factory=dict)
+    writes: CycleWrites = field(default_factory=CycleWrites)  # what the cycle changes (committed or pending)
+    inventory_seen: int = 0  # the inventory version the cycle started from
 
     def count(self, kind: str) -> int:
         return sum(1 for o in self.outcomes if o.error is not None and o.error.kind == kind)
+
+    def count_class(self, name: str) -> int:
+        """Failed APs by what their failure means: silent, unmonitored or misconfigured (collectors/model.py)."""
+        return sum(1 for o in self.outcomes if o.error is not None and failure_class(o.error.kind) == name)
+
+    @property
+    def unmonitored(self) -> int:
+        return self.count_class("unmonitored")
+
+    @property
+    def misconfigured(self) -> int:
+        return self.count_class("misconfigured")
 
     @property
     def ok(self) -> int:
@@ -205,7 +254,8 @@ def remember_discoveries(store: Store, aps: Sequence[AccessPoint], found: Mappin
 
 async def run_cycle(store: Store, aps: Sequence[AccessPoint], settings: SnmpSettings, profiles: ProfileSet,
                     poller: Poller, *, interval_s: float = 60.0, use_backoff: bool = True,
-                    progress: Progress | None = None, memory: CycleMemory | None = None) -> CycleReport:
+                    progress: Progress | None = None, memory: CycleMemory | None = None,
+                    save: bool = True) -> CycleReport:
     """Poll ``aps`` once, discovering those never discovered, moved, stale or flagged alongside the polls.
 
     - An AP waiting out its back-off is not tried (outcome ``backoff``), unless ``use_backoff`` is False.
@@ -214,34 +264,39 @@ async def run_cycle(store: Store, aps: Sequence[AccessPoint], settings: SnmpSett
       discovery timeouts therefore never delay the known APs' GETs. The APs discovered are then
       polled in this same cycle, once both are done (the engine runs one batch at a time); an AP
       whose discovery failed ends the cycle with that failure as its outcome.
-    - One rule for who is tried once: an AP that missed the last cycle (``ApState.failures > 0``),
-      whether its poll or its discovery failed, gets one try without retries (the normal
-      ``snmp.timeout_s``), for its poll or its discovery alike. A failed discovery is a miss like a
-      failed poll, so from the second miss in a row the AP waits 1, 3, 7 ... intervals (at most
-      ``snmp.down_backoff_max_s``) before its next try. A freshly discovered AP has just answered:
-      its poll gets the normal retries.
+    - An AP that missed the last cycle (``ApState.failures > 0``) is flagged ``down`` to the poller.
+      From the second miss in a row it waits 1, 3, 7 ... intervals, at most ``snmp.down_backoff_max_s``
+      (a minute by default), before its next try: a fixed AP is seen again within that.
+    - The counter states and layouts go to ``report.writes``; with ``save`` (the default) they are
+      committed here, else the caller commits them (``CycleWrites.save``) and applies them to
+      ``memory`` (``CycleWrites.apply``) once it has made the cycle's points durable.
     """
-    started = time.time()
+    started = time.time()  # wall clock: points and the stored retry times
+    clock = time.monotonic()  # durations
     cpu = time.process_time()
     report = CycleReport(started_at=started)
     if memory is None:
         memory = CycleMemory.load(store, aps)
+    with store.read() as conn:
+        inventory_seen = inventory_version(conn)
     stored, states = memory.discoveries, memory.states
     now_dt = datetime.now(UTC)
     max_age = timedelta(hours=settings.rediscover_hours)
+    cap_s = settings.down_backoff_max_s
 
     skipped: dict[str, PollError] = {}
     by_ssh: list[AccessPoint] = []
     known: list[AccessPoint] = []
     to_discover: list[AccessPoint] = []
-    down: set[str] = set()  # missed the last cycle: one try
+    down: set[str] = set()  # missed the last cycle
     for ap in aps:
         state = states.get(ap.id)
         if state is not None and state.failures > 0:
-            if use_backoff and state.next_attempt_at > started:
-                wait = datetime.fromtimestamp(state.next_attempt_at, UTC).strftime("%H:%M:%S")
+            # a retry time further ahead than the cap can only come from a wall clock that stepped back
+            if use_backoff and started < state.next_attempt_at <= started + cap_s:
+                next_try = datetime.fromtimestamp(state.next_attempt_at, UTC).strftime("%H:%M:%S")
                 skipped[ap.id] = PollError(ap.id, started, "backoff", f"down for {state.failures} cycles "
-                                           f"({state.last_error}); next try at {wait} UTC")
+                                           f"({state.last_error}); next try at {next_try} UTC")
                 continue
             down.add(ap.id)
         if over_ssh(ap):
@@ -271,7 +326,13 @@ async def run_cycle(store: Store, aps: Sequence[AccessPoint], settings: SnmpSett
         raise failed.exceptions[0] from None
     found, (results, rediscover) = discovering.result(), polling.result()
     results += ssh_polling.result()
-    remember_discoveries(store, to_discover, found, memory)
+    writes = report.writes
+    by_id = {ap.id: ap for ap in to_discover}
+    for ap_id, result in found.items():
+        if isinstance(result, Discovery):
+            # in memory at once: the APs discovered are polled below, in this cycle
+            stored[ap_id] = writes.discoveries[ap_id] = StoredDiscovery(
+                by_id[ap_id].mgmt_address or "", memory.intern(result), now_dt)
     discovery_errors = {ap_id: result for ap_id, result in found.items() if isinstance(result, PollError)}
     report.discovered = len(found) - len(discovery_errors)
     report.discovery_failed = len(discovery_errors)
@@ -287,7 +348,7 @@ async def run_cycle(store: Store, aps: Sequence[AccessPoint], settings: SnmpSett
     by_ap.update(discovery_errors)
     report.engine = poller.engine.stats.as_dict()
 
-    new_states: dict[str, ApState] = {}
+    new_states = writes.states
     for ap in aps:
         state = states.get(ap.id) or ApState(None)
         profile = ap.profile if over_ssh(ap) else stored[ap.id].discovery.profile if ap.id in stored else None
@@ -301,13 +362,16 @@ async def run_cycle(store: Store, aps: Sequence[AccessPoint], settings: SnmpSett
             report.outcomes.append(ApOutcome(ap, profile, rate, None, result.rtt_ms))
         else:
             failures = state.failures + 1
-            wait = backoff_s(failures, interval_s, settings.down_backoff_max_s)
+            wait = backoff_s(failures, interval_s, cap_s)
+            needs_discovery = state.needs_discovery and ap.id not in writes.discoveries
             new_states[ap.id] = ApState(state.counters, failures, result.at, result.at + wait, result.message,
-                                        state.needs_discovery)
+                                        needs_discovery)
             report.outcomes.append(ApOutcome(ap, profile, None, result))
-    with store.write() as conn:
-        save_states(conn, new_states)
-    states.update(new_states)
-    report.duration_s = time.time() - started
+    if save:
+        with store.write() as conn:
+            writes.save(conn, inventory_seen)
+        writes.apply(memory)
+    report.inventory_seen = inventory_seen
+    report.duration_s = time.monotonic() - clock
     report.cpu_s = time.process_time() - cpu
     return report

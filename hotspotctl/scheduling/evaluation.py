@@ -19,6 +19,7 @@ from hotspotctl.evaluate.outages import SITE_OFFLINE, LedgerUpdate, Outage, site
 from hotspotctl.evaluate.status import DOWN, UNKNOWN, ApHealth, Limits, evaluate_ap
 from hotspotctl.inventory.fleet import CrewZones
 from hotspotctl.inventory.model import AccessPoint
+from hotspotctl.inventory.queries import existing_ap_ids
 from hotspotctl.names import name_key
 from hotspotctl.settings import EvaluateSettings
 from hotspotctl.store import Store
@@ -48,6 +49,9 @@ class CycleEvaluation:
     open_outages: int = 0
     in_maintenance: int = 0
     new_site_outages: list[Outage] = field(default_factory=list)  # opened as, or escalated to, site_offline
+    health: dict[str, ApHealth] = field(default_factory=dict)  # verdicts to write
+    tallies: dict[tuple[str, str], list[int]] = field(default_factory=dict)  # the hour's availability counts
+    inventory_changed: bool = False  # set by the caller when APs may have been removed since the cycle began
 
     def summary(self) -> dict[str, Any]:
         return {"states": dict(self.states), "causes": dict(self.causes), "opened": len(self.ledger.opened),
@@ -92,8 +96,13 @@ class Evaluator:
                 covered.update(ap.id for ap in self._aps if name_key(ap.district or "") == key)
         return covered
 
-    def evaluate(self, outcomes: Sequence[Any], at: float) -> CycleEvaluation:
-        """Evaluate a cycle's outcomes (objects with .ap, .ok, .rate) as of ``at``; write the changes."""
+    def evaluate(self, outcomes: Sequence[Any], at: float, *, save: bool = True) -> CycleEvaluation:
+        """Evaluate a cycle's outcomes (objects with .ap, .ok, .rate) as of ``at``; write the changes.
+
+        With ``save=False`` nothing is written: the caller saves the result (``save``) in its own
+        transaction once the cycle's points are durable, then ``apply``s it. The health histories in
+        memory move on at once: a caller whose save fails must load a new Evaluator from the store.
+        """
         rules, limits, healths, clients, written = self.rules, self.limits, self.healths, self.clients, self.written
         with self.store.read() as conn:
             maintenance = self.covered(list_maintenance(conn, ending_after=at), at)
@@ -136,19 +145,36 @@ class Evaluator:
         findings = site_findings(troubled, self.site_of, self.site_sizes, rules, clients)
         ledger = update_ledger(self.open, findings, at, zone_of_site=self.zone_of_site.__getitem__,
                                in_maintenance=maintenance.__contains__)
-        with self.store.write() as conn:
-            if changed:
-                save_health(conn, changed)
-            if ledger:
-                ledger = save_ledger(conn, ledger)
-            add_availability(conn, at - at % HOUR_S, tallies)
+        result.health = changed
+        result.tallies = tallies
+        result.ledger = ledger
+        result.health_written = len(changed)
         result.new_site_outages = [o for o in ledger.opened if o.cause == SITE_OFFLINE] + [
             o for o in ledger.changed if o.cause == SITE_OFFLINE and self.open[o.site].cause != SITE_OFFLINE]
+        result.open_outages = len(self.open) + len(ledger.opened) - sum(
+            1 for o in ledger.closed if o.site in self.open)
+        if save:
+            with self.store.write() as conn:
+                self.save(conn, result)
+            self.apply(result)
+        return result
+
+    def save(self, conn: Any, result: CycleEvaluation) -> None:
+        """Write a cycle's evaluation (health changes, the ledger, the hour's tallies) in the caller's transaction."""
+        health = result.health
+        if health and result.inventory_changed:  # an AP removed since the cycle began has no health to keep
+            kept = existing_ap_ids(conn, health)
+            health = {ap_id: h for ap_id, h in health.items() if ap_id in kept}
+        if health:
+            save_health(conn, health)
+        if result.ledger:
+            result.ledger = save_ledger(conn, result.ledger)  # new outages get their ids
+        add_availability(conn, result.at - result.at % HOUR_S, result.tallies)
+
+    def apply(self, result: CycleEvaluation) -> None:
+        """Once saved: the open outages this evaluator keeps in memory follow the ledger."""
+        ledger = result.ledger
         for outage in (*ledger.opened, *ledger.changed):
             self.open[outage.site] = outage
         for outage in ledger.closed:
             self.open.pop(outage.site, None)
-        result.health_written = len(changed)
-        result.ledger = ledger
-        result.open_outages = len(self.open)
-        return result

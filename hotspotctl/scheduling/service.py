@@ -30,6 +30,7 @@ within ``schedule.grace_s``, one last flush is tried in what is left of it, and 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import time
@@ -38,30 +39,24 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from apscheduler.events import (
-    EVENT_JOB_ERROR,
-    EVENT_JOB_MAX_INSTANCES,
-    EVENT_JOB_MISSED,
-    EVENT_JOB_SUBMITTED,
-    JobEvent,
-    JobExecutionEvent,
-    JobSubmissionEvent,
-)
+from apscheduler.events import EVENT_JOB_ERROR, JobEvent, JobExecutionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
-from apscheduler.triggers.interval import IntervalTrigger
 
 from hotspotctl.collectors.poller import Poller
 from hotspotctl.collectors.profiles import ProfileSet
+from hotspotctl.errors import HotspotError, StoreError
 from hotspotctl.evaluate.rollup import Rollup, rollup
-from hotspotctl.inventory.fleet import CrewZones, Fleet
+from hotspotctl.inventory.fleet import CrewZones, Fleet, Selection
 from hotspotctl.inventory.model import AccessPoint
+from hotspotctl.inventory.queries import inventory_version
 from hotspotctl.scheduling.cycle import CycleMemory, CycleReport, discover_aps, run_cycle
 from hotspotctl.scheduling.evaluation import CycleEvaluation, Evaluator
 from hotspotctl.settings import Settings
 from hotspotctl.sinks.influx import FlushResult, InfluxSink
 from hotspotctl.sinks.lineproto import ApLines, line
 from hotspotctl.store import Store
+from hotspotctl.store.outages import close_outages_of_removed_sites
 from hotspotctl.store.polling import record_cycle
 
 log = logging.getLogger("hotspotctl.scheduler")
@@ -91,61 +86,133 @@ class CycleRecord:
 
 
 class CycleRunner:
-    """One cycle end to end: poll, rates, evaluation, line protocol, spool, cost recorded."""
+    """One cycle end to end: poll, rates, evaluation, line protocol, spool, then the state, cost recorded.
+
+    The fleet follows the inventory: each cycle starts by comparing the store's inventory version
+    with the one the runner loaded, and on a change (an import added, removed, readdressed or
+    re-zoned APs) it loads the fleet, its layouts, counter states and health again, as a restart
+    would. ``selection`` is what `run --site/--district ...` chose (None: the APs given, as the
+    inventory now has them, none added).
+
+    Write ahead: a cycle's points are appended to the spool (fsync'd) before the counter states,
+    the health and the ledger that depend on them are committed. A spool write that fails leaves
+    the store as it was (the next cycle's rates span both intervals); a commit that fails leaves
+    the points in the spool. Either way the memory kept between cycles is dropped and loaded again
+    from the store, which stays the truth.
+    """
 
     def __init__(self, store: Store, settings: Settings, profiles: ProfileSet, aps: Sequence[AccessPoint],
-                 zones: CrewZones, sink: InfluxSink, poller: Poller) -> None:
+                 zones: CrewZones, sink: InfluxSink, poller: Poller, *, selection: Selection | None = None,
+                 use_backoff: bool = True) -> None:
         self.store = store
         self.settings = settings
         self.profiles = profiles
-        self.aps = list(aps)
-        self.zones = {ap.id: zones.zone_for(ap) for ap in self.aps}
         self.crew_zones = zones
         self.sink = sink
         self.spool = sink.spool
         self.poller = poller
-        self.memory = CycleMemory.load(store, self.aps)
-        self.evaluator = Evaluator(store, settings.evaluate, self.aps, zones)
-        self.targets = {ap_id: limits.target_mbps for ap_id, limits in self.evaluator.limits.items()}
-        self.lines = ApLines()
+        self.selection = selection
+        self.use_backoff = use_backoff
         self.last_report: CycleReport | None = None
         self.last_rollup: Rollup | None = None
         self.last_evaluation: CycleEvaluation | None = None
         self.cycles = 0
+        with store.read() as conn:
+            self.inventory_seen = inventory_version(conn)
+        self._load(aps)
+
+    def _load(self, aps: Sequence[AccessPoint]) -> None:
+        """Take this fleet, and what the store remembers of it, as the memory kept between cycles."""
+        self.aps = list(aps)
+        self.zones = {ap.id: self.crew_zones.zone_for(ap) for ap in self.aps}
+        self.memory = CycleMemory.load(self.store, self.aps)
+        self.evaluator = Evaluator(self.store, self.settings.evaluate, self.aps, self.crew_zones)
+        self.targets = {ap_id: limits.target_mbps for ap_id, limits in self.evaluator.limits.items()}
+        self.lines = ApLines()  # its tag sets follow the inventory: a re-zoned AP gets new ones
+        self._stale = False
+
+    def refresh(self) -> bool:
+        """Follow the inventory, and reload the memory after a failed cycle; True when anything was loaded."""
+        with self.store.read() as conn:
+            version = inventory_version(conn)
+        if version == self.inventory_seen and not self._stale:
+            return False
+        before = {ap.id: ap for ap in self.aps}
+        if version != self.inventory_seen:
+            fleet = Fleet.load(self.store, self.crew_zones)
+            if self.selection is not None:
+                aps = fleet.select(self.selection)
+            else:
+                aps = [fleet.aps[ap_id] for ap_id in before if ap_id in fleet.aps]
+            added = sum(1 for ap in aps if ap.id not in before)
+            changed = sum(1 for ap in aps if ap.id in before and before[ap.id] != ap)
+            removed = len(before) - (len(aps) - added)
+            with self.store.write() as conn:
+                closed = close_outages_of_removed_sites(conn, time.time())
+            log.info("the inventory changed: %d APs added, %d changed, %d removed; polling %d APs%s", added, changed,
+                     removed, len(aps), f"; {len(closed)} outages of sites no longer in it closed" if closed else "")
+            self.inventory_seen = version
+        else:
+            aps = self.aps
+            log.info("loading the fleet's state again from the store after a failed cycle")
+        self._load(aps)
+        return True
 
     async def cycle(self, *, scheduled_at: float | None = None, missed: int = 0, lag_s: float | None = None,
                     progress: Any = None) -> CycleRecord:
-        started = time.time()
+        started = time.time()  # wall clock: the cycle's points and record
+        clock = time.monotonic()
         cpu_started = time.process_time()
-        report = await run_cycle(self.store, self.aps, self.settings.snmp, self.profiles, self.poller,
-                                 interval_s=self.settings.schedule.interval_s, progress=progress,
-                                 memory=self.memory)
-        evaluation = self.evaluator.evaluate(report.outcomes, report.started_at)
-        evaluated = rollup(report.outcomes, targets=self.targets)
-        lines = self.encode(report, evaluated)
-        scheduled = started if scheduled_at is None else scheduled_at
-        record = CycleRecord(
-            scheduled_at=scheduled, started_at=started, duration_s=0.0,
-            lag_s=max(0.0, started - scheduled) if lag_s is None else lag_s, missed=missed,
-            aps=len(report.outcomes), ok=report.ok, timed_out=report.timed_out, failed=report.failed,
-            skipped=report.skipped, discovered=report.discovered, cpu_s=0.0, points=0,
-            sink="influx" if self.sink.configured else "spool")
-        # the cycle's own cost goes into the same batch: everything but the spool write itself
-        waiting = self.spool.status()
-        duration = time.time() - started
-        cpu = time.process_time() - cpu_started
-        lines.append(line("poller_cycle", {}, {
-            "duration_s": round(duration, 3), "lag_s": round(record.lag_s, 3), "missed": missed,
-            "aps": record.aps, "ok": record.ok, "timed_out": record.timed_out, "failed": record.failed,
-            "skipped": record.skipped, "cpu_s": round(cpu, 3), "points": len(lines) + 1,
-            "spool_batches": waiting.batches, "spool_points": waiting.points, "spool_bytes": waiting.bytes,
-            "outages_open": evaluation.open_outages, "outages_opened": len(evaluation.ledger.opened),
-            "outages_closed": len(evaluation.ledger.closed)},
-            int(started)))
-        self.sink.submit(lines)
-        record = replace(record, duration_s=time.time() - started, cpu_s=cpu, points=len(lines))
-        with self.store.write() as conn:
-            record_cycle(conn, **record.to_json())
+        try:
+            self.refresh()
+            report = await run_cycle(self.store, self.aps, self.settings.snmp, self.profiles, self.poller,
+                                     interval_s=self.settings.schedule.interval_s, progress=progress,
+                                     memory=self.memory, save=False, use_backoff=self.use_backoff)
+            evaluation = self.evaluator.evaluate(report.outcomes, report.started_at, save=False)
+            evaluated = rollup(report.outcomes, targets=self.targets)
+            lines = self.encode(report, evaluated)
+            scheduled = started if scheduled_at is None else scheduled_at
+            record = CycleRecord(
+                scheduled_at=scheduled, started_at=started, duration_s=0.0,
+                lag_s=max(0.0, started - scheduled) if lag_s is None else lag_s, missed=missed,
+                aps=len(report.outcomes), ok=report.ok, timed_out=report.timed_out, failed=report.failed,
+                skipped=report.skipped, discovered=report.discovered, cpu_s=0.0, points=0,
+                sink="influx" if self.sink.configured else "spool")
+            # the cycle's own cost goes into the same batch: everything but the spool write itself
+            waiting = self.spool.status()
+            duration = time.monotonic() - clock
+            cpu = time.process_time() - cpu_started
+            lines.append(line("poller_cycle", {}, {
+                "duration_s": round(duration, 3), "lag_s": round(record.lag_s, 3), "missed": missed,
+                "aps": record.aps, "ok": record.ok, "timed_out": record.timed_out, "failed": record.failed,
+                "unmonitored": report.unmonitored, "misconfigured": report.misconfigured,
+                "skipped": record.skipped, "cpu_s": round(cpu, 3), "points": len(lines) + 1,
+                "spool_batches": waiting.batches, "spool_points": waiting.points, "spool_bytes": waiting.bytes,
+                "outages_open": evaluation.open_outages, "outages_opened": len(evaluation.ledger.opened),
+                "outages_closed": len(evaluation.ledger.closed)},
+                int(started)))
+            self.sink.submit(lines)  # durable before anything that depends on it is committed
+        except BaseException:
+            self._stale = True  # the memory may have moved on: load it again from the store
+            raise
+        record = replace(record, duration_s=time.monotonic() - clock, cpu_s=cpu, points=len(lines))
+        try:
+            with self.store.write() as conn:
+                if inventory_version(conn) != report.inventory_seen:
+                    evaluation.inventory_changed = True
+                    self._stale = True
+                report.writes.save(conn, report.inventory_seen)
+                self.evaluator.save(conn, evaluation)
+                record_cycle(conn, **record.to_json())
+        except BaseException as exc:
+            self._stale = True
+            if isinstance(exc, HotspotError):
+                raise StoreError(f"{exc}; the cycle's {len(lines):,} points are in the spool, but its counter "
+                                 "states and evaluation were not saved (the next cycle's rates span both "
+                                 "intervals)") from exc
+            raise
+        report.writes.apply(self.memory)
+        self.evaluator.apply(evaluation)
         self.last_report, self.last_rollup, self.last_evaluation = report, evaluated, evaluation
         self.cycles += 1
         return record
@@ -192,87 +259,205 @@ def encode_cycle(lines: ApLines, outcomes: Sequence[Any], started_at: float, eva
     return out
 
 
+KEPT = 500  # cycle records, flush results and crew-list sends a Service keeps in memory (the newest)
+
+
+def _keep(history: list[Any], item: Any) -> None:
+    """Append, keeping the newest KEPT: a service runs for months."""
+    history.append(item)
+    if len(history) > 2 * KEPT:
+        del history[:-KEPT]
+
+
 class Service:
-    """The scheduler around a CycleRunner; ``await service.run()`` until ``stop()``."""
+    """The scheduler around a CycleRunner; ``await service.run()`` until ``stop()``.
+
+    Poll cycles and flushes run on the event loop's monotonic clock (a wall clock that steps
+    neither delays nor hurries them); crew lists and rediscovery follow cron expressions on
+    APScheduler, in local time. ``max_cycles`` counts cycles tried, failed ones too; after
+    ``max_failed_cycles`` failed cycles in a row the service stops and ``failure`` says why.
+    """
 
     def __init__(self, runner: CycleRunner, *, interval_s: float, discovery_cron: str = "", grace_s: float = 30.0,
-                 max_cycles: int | None = None) -> None:
+                 max_cycles: int | None = None, max_failed_cycles: int | None = None) -> None:
         self.runner = runner
         self.interval_s = interval_s
         self.discovery_cron = discovery_cron
         self.grace_s = grace_s
         self.max_cycles = max_cycles
-        self.records: list[CycleRecord] = []
-        self._due: list[float] = []  # scheduled times of submitted poll runs, oldest first
-        self._missed: list[float] = []  # scheduled times the scheduler skipped since the last run
-        self._stop: asyncio.Event | None = None
-        self._current: asyncio.Task[Any] | None = None
+        self.max_failed_cycles = (runner.settings.schedule.max_failed_cycles if max_failed_cycles is None
+                                  else max_failed_cycles)
+        self.records: list[CycleRecord] = []  # the newest KEPT or more
+        self.tried = 0  # cycles started, failed ones too
+        self.failed_in_a_row = 0
+        self.failure: BaseException | None = None  # why the service gave up, if it did
+        self.last_failure: BaseException | None = None  # why the last cycle failed, if it did
+        self._stop = asyncio.Event()
+        self._polling: asyncio.Task[None] | None = None
         self._flushing: asyncio.Task[FlushResult] | None = None
-        self.flushes: list[FlushResult] = []
+        self.flushes: list[FlushResult] = []  # the newest KEPT or more
+        self.flushed_points = 0
         self.scheduler: AsyncIOScheduler | None = None
         self.stopped_cleanly = True
         self._sending: set[asyncio.Future[Any]] = set()
-        self.sends: list[Any] = []  # DispatchReports of this run
+        self.sends: list[Any] = []  # DispatchReports of this run, the newest KEPT or more
 
     def stop(self) -> None:
-        if self._stop is not None and not self._stop.is_set():
+        """No new cycle starts; the running one finishes its writes. Safe before run() too."""
+        if not self._stop.is_set():
             log.info("stopping: no new cycle will start; the running one finishes its writes")
             self._stop.set()
 
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
     async def run(self) -> bool:
         """Run the jobs until stop() (or max_cycles); True when the last cycle finished its writes."""
-        loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
         # The fleet, its layouts and counter states live as long as the process: move them out of the
         # cyclic collector's sight, and collect less often, or every cycle pays for rescanning them.
         gc.collect()
         gc.freeze()
         gc.set_threshold(20_000, 20, 20)
-        scheduler = self.scheduler = AsyncIOScheduler(event_loop=loop, timezone=_local_zone())
-        scheduler.add_listener(self._on_event, EVENT_JOB_SUBMITTED | EVENT_JOB_MAX_INSTANCES | EVENT_JOB_MISSED
-                               | EVENT_JOB_ERROR)
-        now = datetime.now(UTC)
-        scheduler.add_job(self._poll_job, IntervalTrigger(seconds=self.interval_s, start_date=now), id="poll",
-                          name="poll cycle", max_instances=1, coalesce=True, misfire_grace_time=None,
-                          next_run_time=now)
         sink = self.runner.sink
-        if sink.configured:
-            scheduler.add_job(self._flush_job, IntervalTrigger(seconds=sink.settings.flush_interval_s), id="flush",
-                              name="spool flush", max_instances=1, coalesce=True, misfire_grace_time=None)
         crews = self.runner.settings.crews
-        if crews.send_via and self.runner.settings.schedule.crews_cron:
-            scheduler.add_job(self._crews_job, CronTrigger.from_crontab(self.runner.settings.schedule.crews_cron),
-                              id="crews", name="crew lists", max_instances=1, coalesce=True, misfire_grace_time=None)
-        if self.discovery_cron:
-            scheduler.add_job(self._discover_job, CronTrigger.from_crontab(self.discovery_cron), id="discover",
-                              name="rediscovery", max_instances=1, coalesce=True, misfire_grace_time=None)
-        scheduler.start()
+        crews_cron = self.runner.settings.schedule.crews_cron if crews.send_via else ""
+        if crews_cron or self.discovery_cron:
+            scheduler = self.scheduler = AsyncIOScheduler(event_loop=asyncio.get_running_loop(),
+                                                          timezone=_local_zone())
+            scheduler.add_listener(self._on_event, EVENT_JOB_ERROR)
+            if crews_cron:
+                scheduler.add_job(self._crews_job, CronTrigger.from_crontab(crews_cron), id="crews",
+                                  name="crew lists", max_instances=1, coalesce=True, misfire_grace_time=None)
+            if self.discovery_cron:
+                scheduler.add_job(self._discover_job, CronTrigger.from_crontab(self.discovery_cron), id="discover",
+                                  name="rediscovery", max_instances=1, coalesce=True, misfire_grace_time=None)
+            scheduler.start()
         log.info("scheduler started: %d APs every %g s%s; metrics to %s", len(self.runner.aps), self.interval_s,
                  f"; rediscovery at '{self.discovery_cron}'" if self.discovery_cron else "", sink.destination)
+        self._polling = asyncio.create_task(self._poll_loop(), name="poll cycles")
+        flushing = asyncio.create_task(self._flush_loop(), name="spool flush") if sink.configured else None
         try:
             await self._stop.wait()
         finally:
-            # pause, not shut down: APScheduler's shutdown cancels a running coroutine job, and the
-            # running cycle must finish its writes first
             stopping = time.monotonic()
-            scheduler.pause()
+            if self.scheduler is not None:
+                # pause, not shut down: a running crews or discovery job finishes on its own
+                self.scheduler.pause()
+            if flushing is not None:
+                flushing.cancel()
             await self._finish_running()
             await self._finish_sending(self.grace_s - (time.monotonic() - stopping))
             await self._last_flush(self.grace_s - (time.monotonic() - stopping))
-            scheduler.shutdown(wait=False)
+            if self.scheduler is not None:
+                self.scheduler.shutdown(wait=False)
         return self.stopped_cleanly
 
-    async def _flush_job(self) -> None:
-        task = self._start_flush()
-        if task is not None:
-            await task
+    async def _sleep_until(self, due: float) -> bool:
+        """Wait for the loop's (monotonic) clock to reach ``due``; False when stop() came first."""
+        wait = due - asyncio.get_running_loop().time()
+        if wait > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), wait)
+        return not self._stop.is_set()
+
+    async def _poll_loop(self) -> None:
+        """A cycle every interval on the monotonic clock, never two at once.
+
+        A cycle that overruns makes the scheduled times that passed meanwhile missed: the next cycle
+        starts at the next scheduled time, and records them as ``missed`` and ``lag_s`` (its start
+        minus the oldest time missed).
+        """
+        loop = asyncio.get_running_loop()
+        due = loop.time()
+        missed: list[float] = []
+        while await self._sleep_until(due):
+            await self._poll_once(due, missed)
+            ended = loop.time()
+            due += self.interval_s
+            missed = []
+            while due <= ended:
+                missed.append(due)
+                due += self.interval_s
+            if missed:
+                log.warning("poll cycle overran: %d scheduled runs were skipped; they are recorded as lag of the "
+                            "next cycle", len(missed))
+            if self.max_cycles is not None and self.tried >= self.max_cycles:
+                self.stop()
+
+    async def _poll_once(self, due: float, missed: list[float]) -> None:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        scheduled = time.time() - (started - due)  # the wall-clock time it was due, for the record
+        lag = started - (missed[0] if missed else due)
+        self.tried += 1
+        log.debug("cycle %d started, due at %s", self.tried,
+                  datetime.fromtimestamp(scheduled).strftime("%H:%M:%S.%f")[:-3])
+        try:
+            record = await self.runner.cycle(scheduled_at=scheduled, missed=len(missed), lag_s=max(0.0, lag))
+        except Exception as exc:
+            self._failed(exc)
+            return
+        self.failed_in_a_row = 0
+        self.last_failure = None
+        _keep(self.records, record)
+        log.info("cycle %d: %d APs, %d ok, %d timed out, %d failed, %d waiting out back-off; %.2f s, lag %.2f s, "
+                 "CPU %.2f s; %d points spooled%s", self.tried, record.aps, record.ok, record.timed_out,
+                 record.failed, record.skipped, record.duration_s, record.lag_s, record.cpu_s, record.points,
+                 " for InfluxDB" if record.sink == "influx" else "", extra={"cycle": record.to_json()})
+        if self.runner.sink.configured:
+            self._start_flush()  # now, not at the next tick of the flush loop
+        evaluation = self.runner.last_evaluation
+        crews = self.runner.settings.crews
+        if evaluation is not None and evaluation.ledger:
+            log.info("outages: %d opened, %d closed, %d open", len(evaluation.ledger.opened),
+                     len(evaluation.ledger.closed), evaluation.open_outages,
+                     extra={"outages": evaluation.summary()})
+            new_sites = evaluation.new_site_outages
+            if new_sites and crews.send_via and crews.send_on_site_outage:
+                zones = {o.zone for o in new_sites}
+                self._send_crews_soon(zones, f"{len(new_sites)} sites offline in {', '.join(sorted(zones))}")
+        if record.duration_s > self.interval_s:
+            log.warning("cycle %d took %.1f s, longer than the %g s interval: the next run is skipped and "
+                        "recorded as lag", self.tried, record.duration_s, self.interval_s)
+
+    def _failed(self, exc: Exception) -> None:
+        """A cycle that failed: say why in one line (a traceback only for a bug), and give up after a bound."""
+        self.failed_in_a_row += 1
+        self.last_failure = exc
+        bound = self.max_failed_cycles
+        left = (f"; {self.failed_in_a_row} of {bound} failed cycles in a row before the service stops "
+                "(schedule.max_failed_cycles)") if bound else ""
+        if isinstance(exc, HotspotError):
+            log.error("cycle %d failed: %s%s", self.tried, exc, left)
+        elif self.failed_in_a_row == 1:
+            log.error("cycle %d failed: a bug in hotspotctl: %s: %s%s", self.tried, type(exc).__name__, exc, left,
+                      exc_info=exc)
+        else:
+            log.error("cycle %d failed again: %s: %s%s", self.tried, type(exc).__name__, exc, left)
+        if bound and self.failed_in_a_row >= bound:
+            self.failure = exc
+            log.error("stopping: %d cycles in a row failed; the last one: %s", self.failed_in_a_row, exc)
+            self.stop()
+
+    async def _flush_loop(self) -> None:
+        """Replay the spool every influx.flush_interval_s (monotonic), besides the flush after each cycle."""
+        loop = asyncio.get_running_loop()
+        every = self.runner.sink.settings.flush_interval_s
+        due = loop.time() + every
+        while await self._sleep_until(due):
+            task = self._start_flush()
+            if task is not None:
+                with contextlib.suppress(Exception):  # a failed flush is logged by _flushed
+                    await asyncio.shield(task)
+            due = max(due + every, loop.time())
 
     def _start_flush(self) -> asyncio.Task[FlushResult] | None:
         """Replay the spool to InfluxDB in a worker thread; one flush at a time, backing off while it is away."""
         sink = self.runner.sink
         if self._flushing is not None and not self._flushing.done():
             return None
-        if not sink.due() or (self._stop is not None and self._stop.is_set()):
+        if not sink.due() or self._stop.is_set():
             return None
         task = self._flushing = asyncio.ensure_future(asyncio.to_thread(sink.flush))
         task.add_done_callback(self._flushed)
@@ -286,12 +471,15 @@ class Service:
                       task.exception())
             return
         result = task.result()
-        self.flushes.append(result)
+        self._flushed_result(result)
         if not result.ok and result.waiting is not None:
-            stopping = self._stop is not None and self._stop.is_set()
             log.warning("%s; %d points in %d batches wait in the spool %s%s", result.error, result.waiting.points,
                         result.waiting.batches, result.waiting.directory,
-                        "" if stopping else f"; next try in {self.runner.sink.next_try_in():.0f} s")
+                        "" if self._stop.is_set() else f"; next try in {self.runner.sink.next_try_in():.0f} s")
+
+    def _flushed_result(self, result: FlushResult) -> None:
+        _keep(self.flushes, result)
+        self.flushed_points += result.points
 
     async def _last_flush(self, budget_s: float) -> None:
         """On the way out: wait for a flush in progress, then try once more, both within the grace left."""
@@ -305,7 +493,7 @@ class Service:
             if sink.spool.status().batches:
                 result = await asyncio.wait_for(asyncio.to_thread(sink.flush),
                                                 max(0.0, deadline - time.monotonic()))
-                self.flushes.append(result)
+                self._flushed_result(result)
                 if not result.ok:
                     log.warning("last flush: %s", result.error)
         except TimeoutError:
@@ -316,7 +504,8 @@ class Service:
             log.error("the last flush failed: %s; the data stays in the spool", exc)
 
     async def _finish_running(self) -> None:
-        task = self._current
+        """Let the running cycle finish its writes within the grace period; stop it after that."""
+        task = self._polling
         if task is None or task.done():
             return
         try:
@@ -326,61 +515,14 @@ class Service:
             log.error("the running cycle did not finish within the %g s grace period; stopping it: its samples "
                       "were not written (schedule.grace_s sets the grace period)", self.grace_s)
             task.cancel()
-        except Exception:  # already logged by the job wrapper
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        except Exception:  # a bug in the loop itself: it is logged there
             pass
 
     def _on_event(self, event: JobEvent) -> None:
-        if event.job_id != "poll":
-            if event.code == EVENT_JOB_ERROR and isinstance(event, JobExecutionEvent):
-                log.error("job %s failed: %s", event.job_id, event.exception)
-            return
-        if event.code == EVENT_JOB_SUBMITTED and isinstance(event, JobSubmissionEvent):
-            self._due.append(min(event.scheduled_run_times).timestamp())
-        elif event.code in (EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED) and isinstance(event, JobSubmissionEvent):
-            times = [t.timestamp() for t in event.scheduled_run_times]
-            self._missed.extend(times)
-            log.warning("poll cycle overran: the run due at %s was skipped (max_instances=1); "
-                        "it is recorded as lag of the next cycle",
-                        datetime.fromtimestamp(min(times)).strftime("%H:%M:%S"))
-        elif event.code == EVENT_JOB_MISSED:
-            self._missed.append(event.scheduled_run_time.timestamp())
-        elif event.code == EVENT_JOB_ERROR and isinstance(event, JobExecutionEvent):
-            log.error("poll cycle failed: %s: %s", type(event.exception).__name__, event.exception)
-
-    async def _poll_job(self) -> None:
-        if self._stop is not None and self._stop.is_set():
-            return
-        self._current = asyncio.current_task()
-        started = time.time()
-        scheduled = self._due.pop(0) if self._due else started
-        oldest = min([scheduled, *self._missed])
-        missed = len(self._missed)
-        self._missed.clear()
-        log.debug("cycle %d started, due at %s", self.runner.cycles + 1,
-                  datetime.fromtimestamp(scheduled).strftime("%H:%M:%S.%f")[:-3])
-        record = await self.runner.cycle(scheduled_at=scheduled, missed=missed, lag_s=max(0.0, started - oldest))
-        self.records.append(record)
-        log.info("cycle %d: %d APs, %d ok, %d timed out, %d failed, %d waiting out back-off; %.2f s, lag %.2f s, "
-                 "CPU %.2f s; %d points spooled%s", self.runner.cycles, record.aps, record.ok, record.timed_out,
-                 record.failed, record.skipped, record.duration_s, record.lag_s, record.cpu_s, record.points,
-                 " for InfluxDB" if record.sink == "influx" else "", extra={"cycle": record.to_json()})
-        if self.runner.sink.configured:
-            self._start_flush()  # now, not at the next tick of the flush job
-        evaluation = self.runner.last_evaluation
-        crews = self.runner.settings.crews
-        if evaluation is not None and evaluation.ledger:
-            log.info("outages: %d opened, %d closed, %d open", len(evaluation.ledger.opened),
-                     len(evaluation.ledger.closed), evaluation.open_outages,
-                     extra={"outages": evaluation.summary()})
-            new_sites = evaluation.new_site_outages
-            if new_sites and crews.send_via and crews.send_on_site_outage:
-                zones = {o.zone for o in new_sites}
-                self._send_crews_soon(zones, f"{len(new_sites)} sites offline in {', '.join(sorted(zones))}")
-        if record.duration_s > self.interval_s:
-            log.warning("cycle %d took %.1f s, longer than the %g s interval: the next run is skipped and "
-                        "recorded as lag", self.runner.cycles, record.duration_s, self.interval_s)
-        if self.max_cycles is not None and len(self.records) >= self.max_cycles:
-            self.stop()
+        if event.code == EVENT_JOB_ERROR and isinstance(event, JobExecutionEvent):
+            log.error("job %s failed: %s", event.job_id, event.exception)
 
     async def _crews_job(self) -> None:
         await self._send_crews(None, "scheduled")
@@ -397,7 +539,7 @@ class Service:
         except Exception as exc:  # the ledger is untouched: the next send tries again
             log.error("sending crew lists (%s) failed: %s", why, exc)
             return
-        self.sends.append(report)
+        _keep(self.sends, report)
         counts: dict[str, int] = {}
         for delivery in report.deliveries:
             counts[delivery.status] = counts.get(delivery.status, 0) + 1

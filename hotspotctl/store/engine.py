@@ -44,6 +44,13 @@ class Store:
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
+        self._identity: tuple[int, int] | None = None  # the SQLite file's (device, inode), once it exists
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The database file, for a SQLite store on disk."""
+        database = self.engine.url.database if self.dialect == "sqlite" else None
+        return None if database in (None, "", ":memory:") else Path(database)
 
     @classmethod
     def open(cls, url: str, *, migrate: bool = True) -> Store:
@@ -71,20 +78,45 @@ class Store:
         try:
             with self.engine.connect() as conn, conn.begin():
                 yield conn
-        except sa.exc.OperationalError as exc:
-            raise StoreError(f"state store {self.describe()}: {_reason(exc)}") from None
+        except sa.exc.DatabaseError as exc:
+            raise self._error(exc) from None
 
     @contextmanager
     def write(self) -> Iterator[sa.Connection]:
+        self.check_file()
         try:
             with self.engine.connect() as conn:
                 conn.execution_options(hotspotctl_write=True)
                 with conn.begin():
                     if self.dialect == "postgresql":
+                        # wait for the write lock as long as SQLite would, then fail rather than hang
+                        conn.execute(sa.text(f"SET LOCAL lock_timeout = '{_lock_timeout_ms()}ms'"))
                         conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_PG_LOCK_KEY)))
                     yield conn
-        except sa.exc.OperationalError as exc:
-            raise StoreError(f"state store {self.describe()}: {_reason(exc)}") from None
+        except sa.exc.DatabaseError as exc:
+            raise self._error(exc) from None
+
+    def check_file(self) -> None:
+        """A SQLite store deleted or replaced under a running process is an error, not a silent unlinked file."""
+        path = self.sqlite_path
+        if path is None:
+            return
+        now = _identity(path)
+        if self._identity is None:
+            self._identity = now
+        elif now != self._identity:
+            what = "deleted" if now is None else "replaced by another file"
+            raise StoreError(f"the state store {path} was {what} while this process was using it; nothing more is "
+                             "written to it. Restore it from a backup (or import the inventory into a new one), "
+                             "then start hotspotctl again")
+
+    def _error(self, exc: sa.exc.DatabaseError) -> StoreError:
+        reason = _reason(exc)
+        if _is_corrupt(reason):
+            return StoreError(f"the state store {self.describe()} is corrupt ({reason}). Restore it from a backup, "
+                              "or move it aside and start a new one (`hotspotctl inventory import` fills it again; "
+                              "the history of outages and counters starts afresh)")
+        return StoreError(f"state store {self.describe()}: {reason}")
 
     def describe(self) -> str:
         return self.engine.url.render_as_string(hide_password=True)
@@ -99,7 +131,26 @@ class Store:
         self.close()
 
 
-def _reason(exc: sa.exc.OperationalError) -> str:
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+_CORRUPT = ("file is not a database", "database disk image is malformed", "file is encrypted or is not a database")
+
+
+def _is_corrupt(reason: str) -> bool:
+    return any(marker in reason for marker in _CORRUPT)
+
+
+def _lock_timeout_ms() -> int:
+    return _SQLITE_BUSY_TIMEOUT_MS
+
+
+def _reason(exc: sa.exc.DBAPIError) -> str:
     return str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
 
 
@@ -110,7 +161,7 @@ def _configure_sqlite(engine: sa.Engine) -> None:
     def _on_connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]
         dbapi_conn.isolation_level = None
         cursor = dbapi_conn.cursor()
-        cursor.execute(f"PRAGMA busy_timeout = {_SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout = {_lock_timeout_ms()}")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = NORMAL")

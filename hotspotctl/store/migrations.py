@@ -190,12 +190,22 @@ def _v5_ssh(conn: sa.Connection) -> None:
     ).create(conn)
 
 
+def _v6_meta(conn: sa.Connection) -> None:
+    md = sa.MetaData()
+    sa.Table(
+        "store_meta", md,
+        sa.Column("key", sa.String(50), primary_key=True),
+        sa.Column("value", sa.BigInteger, nullable=False),
+    ).create(conn)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "inventory: access points, sites, import log", _v1_inventory),
     Migration(2, "polling: discovered layout and counter state per AP", _v2_polling),
     Migration(3, "scheduler: the cost of every poll cycle", _v3_cycles),
     Migration(4, "evaluation: AP health, the outage ledger, maintenance windows, hourly availability", _v4_outages),
     Migration(5, "ssh: the collector column, the audit log of actions on devices", _v5_ssh),
+    Migration(6, "store_meta: the inventory version a running service watches", _v6_meta),
 )
 LATEST = MIGRATIONS[-1].version
 

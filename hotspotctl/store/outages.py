@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -12,6 +13,7 @@ from hotspotctl.evaluate.outages import LedgerUpdate, Outage
 from hotspotctl.evaluate.status import ApHealth
 from hotspotctl.store.bulk import executemany
 from hotspotctl.store.schema import ap_health, availability_hourly, maintenance, outages
+from hotspotctl.store.schema import sites as site_table
 
 _CHUNK = 500
 MAINTENANCE_SCOPES = ("ap", "site", "district")
@@ -137,6 +139,33 @@ def record_delivery(conn: sa.Connection, outage_ids: Iterable[int], channel: str
         delivery = dict(row.delivery or {})
         delivery[channel] = dict(reference)
         conn.execute(outages.update().where(outages.c.id == outage_id).values(delivery=delivery))
+
+
+def forget_delivery(conn: sa.Connection, outage_ids: Iterable[int], channel: str, reference: Mapping[str, Any]
+                    ) -> None:
+    """Drop ``channel``'s record from these outages where it is still ``reference`` (a claim given back)."""
+    for outage_id in outage_ids:
+        row = conn.execute(sa.select(outages.c.delivery).where(outages.c.id == outage_id)).first()
+        if row is None or (row.delivery or {}).get(channel) != dict(reference):
+            continue
+        delivery = dict(row.delivery)
+        del delivery[channel]
+        conn.execute(outages.update().where(outages.c.id == outage_id).values(delivery=delivery))
+
+
+def close_outages_of_removed_sites(conn: sa.Connection, at: float) -> list[int]:
+    """Close the open outages whose site has left the inventory (an import removed it): no crew is sent to a
+    site that is not there any more. The ids closed."""
+    orphans = conn.execute(sa.select(outages.c.id).where(
+        outages.c.closed_at.is_(None), outages.c.site_id.not_in(sa.select(site_table.c.id)))).scalars().all()
+    for outage_id in orphans:
+        conn.execute(outages.update().where(outages.c.id == outage_id).values(closed_at=at, updated_at=at))
+        add_note(conn, outage_id, f"{_stamp(at)} closed: the site left the inventory")
+    return list(orphans)
+
+
+def _stamp(at: float) -> str:
+    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def add_note(conn: sa.Connection, outage_id: int, note: str) -> bool:

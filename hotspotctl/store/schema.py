@@ -92,6 +92,12 @@ access_points = sa.Table(
     sa.Column("updated_at", UtcDateTime, nullable=False),
 )
 
+store_meta = sa.Table(
+    "store_meta", metadata,  # small counters the store keeps about itself
+    sa.Column("key", sa.String(50), primary_key=True),
+    sa.Column("value", sa.BigInteger, nullable=False),  # inventory_version: bumped by every inventory write
+)
+
 inventory_imports = sa.Table(
     "inventory_imports", metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),

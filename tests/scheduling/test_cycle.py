@@ -90,3 +90,39 @@ def test_a_vanished_uplink_is_rediscovered_on_the_next_cycle(cli, snmpsim):
     (layout,) = db.execute("select layout from ap_discovery where ap_id = 'MT-1'").fetchone()
     assert json.loads(layout)["uplink"]["if_index"] == 3
     assert db.execute("select needs_discovery from ap_state where ap_id = 'MT-1'").fetchone() == (0,)
+
+
+def test_a_down_ap_is_tried_again_at_least_every_minute_by_default():
+    """Recovery is seen promptly. Before: a down AP backed off up to 15 minutes, so a fixed AP stayed on
+    the crew list, and its outage open, up to a quarter of an hour after it was back."""
+    from hotspotctl.settings import SnmpSettings
+
+    cap = SnmpSettings().down_backoff_max_s
+    for interval in (20, 60, 300):
+        assert max(backoff_s(n, interval, cap) for n in range(1, 200)) <= 60, interval
+
+
+def test_a_retry_time_beyond_the_cap_means_the_wall_clock_stepped_back(city):
+    """Before: an AP whose stored next try lay an hour ahead (stored before the wall clock stepped back an
+    hour) was skipped for that hour although the cap is a minute."""
+    import asyncio
+    import time
+    from dataclasses import replace
+
+    from hotspotctl.collectors.poller import Poller
+    from hotspotctl.collectors.profiles import load_profiles
+    from hotspotctl.scheduling.cycle import run_cycle
+    from hotspotctl.store.polling import load_states, save_states
+
+    async def poll():
+        with Poller(city.settings.snmp, load_profiles([])) as poller:
+            return await run_cycle(city.store, city.aps, city.settings.snmp, load_profiles([]), poller)
+
+    asyncio.run(poll())
+    ids = [ap.id for ap in city.aps]
+    with city.store.write() as conn:
+        states = load_states(conn, ids)
+        save_states(conn, {ap_id: replace(state, failures=3, next_attempt_at=time.time() + 3600, last_error="x")
+                           for ap_id, state in states.items()})
+    report = asyncio.run(poll())
+    assert report.skipped == 0 and report.ok == len(ids)

@@ -209,3 +209,39 @@ def test_open311_settings_are_checked_before_anything_is_sent():
     with pytest.raises(ConfigError) as caught:
         dispatch(None, [], _settings("http://127.0.0.1:9/", attributes={"x": "{clients}"}), ["open311"], NOW)
     assert "crews.open311.attributes.x: {clients} is not a placeholder" in str(caught.value)
+
+
+def test_two_senders_racing_file_each_stop_once(endpoint, crew_lists):
+    """The "already filed?" check and the filing are one claim. Before: a `crews send` racing the
+    service both read "not filed", and every stop was filed twice (6 requests for 3 stops)."""
+    import threading
+
+    server = endpoint(delay_s=0.5)  # both senders are mid-request at once
+    settings = _settings(server.url)
+    store = crew_lists.ledger.store
+    reports = []
+    start = threading.Barrier(2)
+
+    def send():
+        start.wait()
+        reports.append(dispatch(store, crew_lists.lists, settings, ["open311"], NOW))
+
+    senders = [threading.Thread(target=send) for _ in range(2)]
+    for sender in senders:
+        sender.start()
+    for sender in senders:
+        sender.join(60)
+    assert len(reports) == 2 and all(report.ok for report in reports)
+    assert len(server.filed) == 3 and server.problems == []
+    assert sum(d.sent for report in reports for d in report.deliveries) == 3
+    refs = _references(crew_lists)
+    assert sorted({ref["id"] for ref in refs.values()}) == ["1001", "1002", "1003"]
+
+
+def test_a_refused_filing_gives_its_claim_back(endpoint, crew_lists):
+    server = endpoint(script=[(400, b'[{"code": 400, "description": "fuera de servicio"}]')])
+    store = crew_lists.ledger.store
+    assert not dispatch(store, crew_lists.lists[1:2], _settings(server.url), ["open311"], NOW).ok
+    assert _references(crew_lists)[crew_lists.outage_ids("Tlalpan")[0]] is None  # no claim left behind
+    assert dispatch(store, crew_lists.lists[1:2], _settings(server.url), ["open311"], NOW + 60).ok
+    assert _references(crew_lists)[crew_lists.outage_ids("Tlalpan")[0]]["id"] == "1001"

@@ -1,0 +1,435 @@
+"""The service loses no interval and never stops quietly: inventory changes under `run`, write ahead,
+failing cycles, one service per store, a store that goes away, the clock that steps, `poll --once`.
+
+Each test here failed on the code before issue 15 (3854a6b); the note in the test says how.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from hotspotctl.collectors.poller import Poller
+from hotspotctl.collectors.profiles import load_profiles
+from hotspotctl.errors import StoreError
+from hotspotctl.evaluate.outages import LedgerUpdate, Outage
+from hotspotctl.inventory.fleet import Selection
+from hotspotctl.inventory.importer import import_inventory
+from hotspotctl.scheduling import service as service_module
+from hotspotctl.scheduling.service import CycleRunner, Service
+from hotspotctl.sinks.spool import SpoolFullError
+from hotspotctl.store import Store
+from hotspotctl.store import engine as store_engine
+from hotspotctl.store.lock import ServiceLock, StoreBusyError
+from hotspotctl.store.outages import list_outages, load_health, save_ledger
+from hotspotctl.store.polling import load_states, recent_cycles
+from tests.city import APS, City
+
+FAKETIME = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1")
+
+
+def _batches(spool_dir: Path) -> list[list[str]]:
+    out = []
+    for path in sorted(spool_dir.glob("*.lp*")):
+        data = path.read_bytes()
+        text = (gzip.decompress(data) if path.name.endswith(".gz") else data).decode()
+        out.append([line for line in text.splitlines() if line and not line.startswith("#")])
+    return out
+
+
+def _status_aps(batch: list[str]) -> set[str]:
+    """The AP ids of a batch's ap_status lines."""
+    found = set()
+    for line in batch:
+        if line.startswith("ap_status,"):
+            tags = line.split(" ", 1)[0].split(",")[1:]
+            found.update(t.split("=", 1)[1] for t in tags if t.startswith("ap="))
+    return found
+
+
+def _tag(batch: list[str], ap: str, name: str) -> str | None:
+    for line in batch:
+        if line.startswith("ap_status,") and f",ap={ap}," in line.split(" ", 1)[0] + ",":
+            for tag in line.split(" ", 1)[0].split(",")[1:]:
+                key, _, value = tag.partition("=")
+                if key == name:
+                    return value
+    return None
+
+
+def _runner(city: City, poller: Poller, **kwargs: object) -> CycleRunner:
+    return CycleRunner(city.store, city.settings, load_profiles([]), city.aps, city.zones, city.sink(), poller,
+                       **kwargs)  # type: ignore[arg-type]
+
+
+def test_run_follows_inventory_changes_without_a_restart(city: City, tmp_path: Path) -> None:
+    """Before: `run` loaded the fleet once; after an import that removed an AP every later cycle failed
+    on a foreign key, nothing was spooled, and the service ran on (this test timed out)."""
+    by_id = {ap.id: ap for ap in city.aps}
+    gone, moved, rezoned = "SCH-001", "SCH-005", "SCH-007"
+    rows = ["id,lat,lon,mgmt_address,crew_zone"]
+    for ap in city.aps:
+        if ap.id == gone:
+            continue
+        address = by_id["SCH-006"].mgmt_address if ap.id == moved else ap.mgmt_address
+        zone = "Sur-Oriente" if ap.id == rezoned else (ap.crew_zone or "")
+        rows.append(f"{ap.id},{ap.lat},{ap.lon},{address},{zone}")
+    rows.append(f"NEW-001,19.35,-99.12,{by_id['SCH-000'].mgmt_address},")
+    changed = tmp_path / "changed.csv"
+    changed.write_text("\n".join(rows) + "\n")
+    site = by_id[gone].site_id
+    assert sum(1 for ap in city.aps if ap.site_id == site) == 1  # the site goes with its only AP
+    outage = Outage(id=None, site=site, zone="Tlalpan", cause="offline", causes=("offline",), aps=(gone,),
+                    aps_now=(gone,), opened_at=time.time() - 600, updated_at=time.time(), peak_aps=1,
+                    peak_clients=3, clients_now=0)
+
+    def open_then_import() -> None:  # an outage the service's evaluator does not know yet, then the import
+        with city.store.write() as conn:
+            save_ledger(conn, LedgerUpdate([outage], [], []))
+        import_inventory(city.store, changed, city.settings.inventory, merge=True, prune=True)
+
+    async def scenario() -> Service:
+        with Poller(city.settings.snmp, load_profiles([])) as poller:
+            service = Service(_runner(city, poller, selection=Selection()), interval_s=0.5, max_cycles=4)
+
+            async def change() -> None:
+                while not service.records:
+                    await asyncio.sleep(0.05)
+                await asyncio.to_thread(open_then_import)
+
+            changer = asyncio.create_task(change())
+            await asyncio.wait_for(service.run(), 180)
+            await changer
+            return service
+
+    service = asyncio.run(scenario())
+    assert service.tried == 4 and len(service.records) == 4, [r.ok for r in service.records]
+    assert service.failed_in_a_row == 0 and service.last_failure is None
+    last = _batches(city.settings.spool_dir)[-1]
+    polled = _status_aps(last)
+    assert gone not in polled and "NEW-001" in polled and len(polled) == APS
+    assert service.records[-1].aps == APS and service.records[-1].ok == APS
+    assert _tag(last, rezoned, "crew_zone") == "Sur-Oriente"
+    with city.store.read() as conn:
+        states = load_states(conn, [gone, moved, "NEW-001"])
+        from hotspotctl.store.polling import load_discoveries
+        layouts = load_discoveries(conn, [moved])
+    assert gone not in states and states["NEW-001"].failures == 0
+    assert layouts[moved].address == by_id["SCH-006"].mgmt_address  # rediscovered at its new address
+    with city.store.read() as conn:
+        [closed] = list_outages(conn, sites=[site])
+    assert closed.closed_at is not None and "closed: the site left the inventory" in closed.notes
+
+
+def test_an_ap_removed_while_a_cycle_runs_is_left_out_of_its_writes(city: City, tmp_path: Path) -> None:
+    """The import lands between the polls and the commit: the removed AP's state is skipped, the rest kept."""
+    from hotspotctl.scheduling.cycle import run_cycle
+
+    keep = tmp_path / "keep.csv"
+    keep.write_text("id,lat,lon\n" + "".join(f"{ap.id},{ap.lat},{ap.lon}\n" for ap in city.aps[1:]))
+
+    async def poll() -> object:
+        with Poller(city.settings.snmp, load_profiles([])) as poller:
+            return await run_cycle(city.store, city.aps, city.settings.snmp, load_profiles([]), poller, save=False)
+
+    report = asyncio.run(poll())
+    import_inventory(city.store, keep, city.settings.inventory, merge=True, prune=True)
+    with city.store.write() as conn:
+        report.writes.save(conn, report.inventory_seen)  # type: ignore[attr-defined]
+    with city.store.read() as conn:
+        states = load_states(conn, [ap.id for ap in city.aps])
+    assert city.aps[0].id not in states and len(states) == APS - 1
+
+
+def test_a_spool_that_refuses_the_points_leaves_counters_and_health_as_they_were(city: City) -> None:
+    """Write ahead. Before: counters and health were committed, then the spool write failed: that
+    interval was lost for good (the stored counters had moved on to the cycle nobody kept)."""
+
+    async def scenario() -> tuple[CycleRunner, object]:
+        with Poller(city.settings.snmp, load_profiles([])) as poller:
+            runner = _runner(city, poller)
+            await runner.cycle()
+            await runner.cycle()
+            with city.store.read() as conn:
+                before = (load_states(conn, [ap.id for ap in city.aps]), load_health(conn))
+            limit = runner.spool.max_bytes
+            runner.spool.max_bytes = 1  # the spool is full
+            with pytest.raises(SpoolFullError):
+                await runner.cycle()
+            runner.spool.max_bytes = limit
+            with city.store.read() as conn:
+                after = (load_states(conn, [ap.id for ap in city.aps]), load_health(conn))
+            assert after == before
+            await runner.cycle()  # the next cycle's rates span both intervals
+            return runner, before
+
+    runner, before = asyncio.run(scenario())
+    states = before[0]  # type: ignore[index]
+    report = runner.last_report
+    assert report is not None and report.ok == APS
+    spans = [o.rate.interval_s for o in report.outcomes if o.rate is not None and o.rate.interval_s]
+    assert len(spans) == APS
+    for outcome in report.outcomes:
+        assert outcome.rate is not None and outcome.rate.at - states[outcome.ap.id].counters.at == pytest.approx(
+            outcome.rate.interval_s, abs=0.05)
+    with city.store.read() as conn:
+        assert [row["ok"] for row in recent_cycles(conn, 10)] == [APS, APS, APS]
+    assert len(_batches(city.settings.spool_dir)) == 3
+
+
+def test_a_store_locked_past_the_timeout_keeps_the_cycle_points_in_the_spool(
+        city: City, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before: the counter states were written first, so a store held by another writer (or a full
+    disk) failed the cycle before its points reached the spool: the metrics were lost too."""
+    monkeypatch.setattr(store_engine, "_SQLITE_BUSY_TIMEOUT_MS", 500)
+    store = Store.open(city.settings.store_url)  # connections made with the short timeout
+    path = Path(city.settings.store_url.removeprefix("sqlite:///"))
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        conn = sqlite3.connect(path, isolation_level=None)
+        conn.execute("BEGIN IMMEDIATE")
+        held.set()
+        release.wait(60)
+        conn.execute("ROLLBACK")
+        conn.close()
+
+    async def scenario() -> CycleRunner:
+        with Poller(city.settings.snmp, load_profiles([])) as poller:
+            runner = CycleRunner(store, city.settings, load_profiles([]), city.aps, city.zones, city.sink(), poller)
+            await runner.cycle()
+            locker = threading.Thread(target=hold)
+            locker.start()
+            held.wait(10)
+            try:
+                with pytest.raises(StoreError, match="points are in the spool"):
+                    await runner.cycle()
+            finally:
+                release.set()
+                locker.join()
+            await runner.cycle()
+            return runner
+
+    asyncio.run(scenario())
+    store.close()
+    batches = _batches(city.settings.spool_dir)
+    assert len(batches) == 3 and all(len(_status_aps(b)) == APS for b in batches)
+    with city.store.read() as conn:
+        assert len(recent_cycles(conn, 10)) == 2  # the locked cycle's record could not be written
+
+
+def _run_cli(city: City, *args: str, env: dict[str, str] | None = None, timeout: float = 120
+             ) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "hotspotctl", "--data-dir", str(city.data_dir), *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=city.data_dir,
+                          env={**os.environ, **(env or {})})
+
+
+def test_run_whose_cycles_keep_failing_exits_non_zero_after_the_bound(city: City) -> None:
+    """Before: a cycle that failed was not counted, so `run --cycles 3` never returned, and `run`
+    went on failing for ever with exit status 0 when stopped (this test timed out)."""
+    full = {"HOTSPOTCTL_SPOOL_MAX_MB": "0.000001", "HOTSPOTCTL_SCHEDULE_MAX_FAILED_CYCLES": "2"}
+    given_up = _run_cli(city, "run", "--interval", "0.2", env=full)
+    assert given_up.returncode == 5, given_up.stderr  # SpoolFullError is a sink error
+    assert "stopped after 2 failed cycles in a row" in given_up.stderr
+    assert given_up.stderr.count("Traceback") == 0
+    bounded = _run_cli(city, "run", "--interval", "0.2", "--cycles", "3",
+                       env={**full, "HOTSPOTCTL_SCHEDULE_MAX_FAILED_CYCLES": "10"})
+    assert bounded.returncode == 5, bounded.stderr
+    assert [f"cycle {n} failed: " in bounded.stderr for n in (1, 2, 3, 4)] == [True, True, True, False]
+    assert "error: the last cycle failed: " in bounded.stderr and "spool" in bounded.stderr
+
+
+def test_a_second_run_on_the_same_store_refuses_and_names_the_first(city: City) -> None:
+    """Before: two `run`s on one store each opened an outage per site and filed every ticket twice."""
+    command = [sys.executable, "-m", "hotspotctl", "--data-dir", str(city.data_dir), "run", "--interval", "1"]
+    first = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, cwd=city.data_dir)
+    try:
+        assert first.stderr is not None
+        deadline = time.monotonic() + 120
+        seen = []
+        while time.monotonic() < deadline:
+            line = first.stderr.readline()
+            seen.append(line)
+            if "cycle 1:" in line:
+                break
+        else:
+            pytest.fail("the first run never finished a cycle:\n" + "".join(seen))
+        second = _run_cli(city, "run", "--cycles", "1")
+        assert second.returncode == 3, second.stderr
+        assert f"pid {first.pid} on host" in second.stderr and "(hotspotctl run" in second.stderr
+        with Store.open(city.settings.store_url) as store, store.read() as conn:
+            assert recent_cycles(conn, 50)  # the first one went on
+    finally:
+        first.send_signal(signal.SIGTERM)
+        first.communicate(timeout=60)
+    assert first.returncode == 0
+
+
+def test_the_service_lock_on_postgresql_names_its_holder(postgres) -> None:  # type: ignore[no-untyped-def]
+    url = postgres.create_database(f"lock_{os.getpid()}")
+    with Store.open(url) as store, ServiceLock.acquire(store, "hotspotctl run"):
+        with Store.open(url) as other, pytest.raises(StoreBusyError) as refused:
+            ServiceLock.acquire(other, "hotspotctl run")
+        assert f"pid {os.getpid()} on host" in str(refused.value) and "(hotspotctl run" in str(refused.value)
+    with Store.open(url) as store, ServiceLock.acquire(store, "hotspotctl run"):
+        pass  # released with the first store
+
+
+def test_a_store_deleted_under_a_running_service_stops_it(city: City) -> None:
+    """Before: everything after the deletion went to an unlinked file, and nobody noticed."""
+    path = Path(city.settings.store_url.removeprefix("sqlite:///"))
+
+    async def scenario() -> Service:
+        with Poller(city.settings.snmp, load_profiles([])) as poller:
+            service = Service(_runner(city, poller), interval_s=0.3, max_cycles=10, max_failed_cycles=2)
+
+            async def delete() -> None:
+                while not service.records:
+                    await asyncio.sleep(0.05)
+                for name in (path.name, path.name + "-wal", path.name + "-shm"):
+                    (path.parent / name).unlink(missing_ok=True)
+
+            deleter = asyncio.create_task(delete())
+            await asyncio.wait_for(service.run(), 120)
+            await deleter
+            return service
+
+    service = asyncio.run(scenario())
+    assert isinstance(service.failure, StoreError) and "was deleted" in str(service.failure)
+    assert service.tried < 10 and service.failed_in_a_row == 2
+
+
+def test_a_corrupt_store_is_called_corrupt_not_a_bug(tmp_path: Path) -> None:
+    """Before: "internal error: a bug in hotspotctl" (exit 1)."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "hotspotctl.db").write_bytes(b"this is not a database, it was overwritten" * 200)
+    result = subprocess.run([sys.executable, "-m", "hotspotctl", "--data-dir", str(data), "status"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 3, result.stderr
+    assert "is corrupt (file is not a database)" in result.stderr and "Restore it from a backup" in result.stderr
+    assert "bug" not in result.stderr
+
+
+def test_histories_a_service_keeps_are_bounded(city: City, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before: every cycle record, flush and send of a months-long run stayed in memory."""
+    monkeypatch.setattr(service_module, "KEPT", 2)
+
+    async def scenario() -> Service:
+        with Poller(city.settings.snmp, load_profiles([])) as poller:
+            service = Service(_runner(city, poller), interval_s=0.1, max_cycles=9)
+            await asyncio.wait_for(service.run(), 120)
+            return service
+
+    service = asyncio.run(scenario())
+    assert service.tried == 9 and 2 <= len(service.records) <= 4
+    assert service.records[-1].ok == APS
+
+
+def test_poll_once_records_a_cycle_when_no_service_runs(city: City) -> None:
+    """Before: `poll --once` advanced the stored counters but spooled nothing, so the interval it
+    consumed was missing from the metrics."""
+    first = _run_cli(city, "poll", "--once", "--format", "json")
+    second = _run_cli(city, "poll", "--once", "--format", "json")
+    assert first.returncode == 0 and second.returncode == 0, second.stderr
+    batches = _batches(city.settings.spool_dir)
+    assert len(batches) == 2 and all(len(_status_aps(b)) == APS for b in batches)
+    rated = [line for line in batches[1] if line.startswith("ap_traffic,") and "in_bps=" in line]
+    assert len(rated) == APS  # the second poll's rates, from the first one's counters
+    assert "recorded:" in second.stderr
+    with city.store.read() as conn:
+        assert len(recent_cycles(conn, 10)) == 2
+
+
+def test_poll_once_is_a_look_while_a_service_holds_the_store(city: City) -> None:
+    """Before: `poll --once` beside a running service overwrote its counters and failure counts."""
+    assert _run_cli(city, "poll", "--once").returncode == 0
+    with city.store.read() as conn:
+        before = load_states(conn, [ap.id for ap in city.aps])
+    batches = len(_batches(city.settings.spool_dir))
+    with Store.open(city.settings.store_url) as store, ServiceLock.acquire(store, "hotspotctl run"):
+        look = _run_cli(city, "poll", "--once", "--format", "json")
+    assert look.returncode == 0, look.stderr
+    assert f"pid {os.getpid()}" in look.stderr and "this poll is a look" in look.stderr
+    import json
+    rows = json.loads(look.stdout)
+    assert sum(1 for row in rows if row["in_bps"] is not None) == APS  # rates against the stored counters
+    with city.store.read() as conn:
+        assert load_states(conn, [ap.id for ap in city.aps]) == before
+    assert len(_batches(city.settings.spool_dir)) == batches
+
+
+@pytest.mark.skipif(not FAKETIME.exists(), reason="libfaketime (Debian's faketime) is installed by "
+                    "tests/install-servers.sh")
+def test_a_wall_clock_step_back_neither_stalls_nor_hurries_the_cycles(city: City, tmp_path: Path) -> None:
+    """Before: the poll job ran on the wall clock: after a step back of 30 s it waited 30 s more."""
+    offset = tmp_path / "faketime"
+    offset.write_text("+0s\n")
+    env = {**os.environ, "LD_PRELOAD": str(FAKETIME), "FAKETIME_TIMESTAMP_FILE": str(offset),
+           "FAKETIME_NO_CACHE": "1", "DONT_FAKE_MONOTONIC": "1"}
+    command = [sys.executable, "-m", "hotspotctl", "--data-dir", str(city.data_dir), "run", "--interval", "2",
+               "--cycles", "4"]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, cwd=city.data_dir, env=env)
+    seen: list[str] = []
+    stepped = None
+    try:
+        assert process.stderr is not None
+        for line in process.stderr:
+            seen.append(line)
+            if "cycle 2:" in line and stepped is None:
+                offset.write_text("-30s\n")  # the wall clock steps back 30 s
+                stepped = time.monotonic()
+            if "cycle 3:" in line:
+                assert stepped is not None
+                waited = time.monotonic() - stepped
+                assert waited < 20, f"cycle 3 came {waited:.1f} s after the step:\n{''.join(seen)}"
+        process.wait(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, "".join(seen)
+    assert any("cycle 4:" in line for line in seen), "".join(seen)
+
+
+def test_ctrl_c_during_the_demo_discovery_stops_it(tmp_path: Path) -> None:
+    """Before: the demo's signal handler only reached the scheduler, which had not started: Ctrl-C
+    during discovery was ignored (and so was the second one)."""
+    scenario = tmp_path / "slow.yaml"
+    scenario.write_text("name: slow\nfaults:\n  - kind: latency\n    ms: [2500, 2600]\n")
+    from tests.city import _free_udp_port
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOTSPOTCTL_")}
+    command = [sys.executable, "-m", "hotspotctl", "demo", "--count", "300", "--cycles", "1", "--interval", "2",
+               "--scenario", str(scenario), "--port", str(_free_udp_port())]
+    process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True)
+    seen: list[str] = []
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            seen.append(line)
+            if line.startswith("simulator:"):
+                time.sleep(1.0)  # the walks are out, their answers 2.5 s away
+                process.send_signal(signal.SIGINT)
+                interrupted = time.monotonic()
+                break
+        rest, _ = process.communicate(timeout=60)
+        seen.append(rest)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    out = "".join(seen)
+    assert "stopped during discovery" in out, out[-3000:]
+    assert "polling every" not in out and process.returncode == 0
+    assert time.monotonic() - interrupted < 30, out[-2000:]
