@@ -122,6 +122,13 @@ def _control_free(text: str) -> bool:
     return not any(ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F for ch in text)
 
 
+def _check_district_names(value: tuple[str, ...]) -> str | None:
+    for name in value:
+        if not name.strip() or len(name) > NAME_MAX or not _control_free(name):
+            return f"{name!r}: a district is 1 to {NAME_MAX} characters without control characters"
+    return None
+
+
 def _check_names(value: dict[str, str]) -> str | None:
     """A name -> crew zone table: zones short enough for the store, without control characters."""
     for name, zone in value.items():
@@ -141,7 +148,7 @@ class InventorySettings:
         10.0, check=_between(0, 20_000, "km"),
         help="how far outside `bounds` an AP may be and still be imported (with a warning)")
     districts: tuple[str, ...] = _setting(
-        CDMX_DISTRICTS,
+        CDMX_DISTRICTS, check=lambda value: _check_district_names(value),
         help="the known districts; a district written in another case or with other accents "
              "is stored with this spelling")
 
