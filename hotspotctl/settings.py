@@ -411,8 +411,9 @@ def _check_url(value: str) -> str | None:
 class InfluxSettings:
     """Where metrics go. Secrets (token, password) belong in the environment, never in a committed file."""
 
-    url: str = _setting("", check=_check_url, help="InfluxDB's base URL, e.g. http://127.0.0.1:8086; empty = no "
-                                                   "InfluxDB: metrics stay in the spool")
+    url: str = _setting("", check=_check_url, secret="url",
+                        help="InfluxDB's base URL, e.g. http://127.0.0.1:8086; empty = no InfluxDB: metrics stay in "
+                             "the spool; a password in it never shows")
     api: str = _setting("v2", check=_check_api, help="v2: InfluxDB 2.x/3.x through influxdb-client (org, bucket, "
                                                      "token); v1: InfluxDB 1.x /write (database, username, password)")
     org: str = _setting("", help="v2: organisation")
@@ -473,7 +474,8 @@ class EmailSettings:
 
 @dataclass(frozen=True)
 class WebhookSettings:
-    url: str = _setting("", check=_check_url, help="POST each zone's list as JSON here; empty = no webhook")
+    url: str = _setting("", check=_check_url, secret="url",
+                        help="POST each zone's list as JSON here; empty = no webhook")
     token: str = _setting("", secret="value",
                           help="sent as 'Authorization: Bearer <token>' (set HOTSPOTCTL_CREWS_WEBHOOK_TOKEN)")
     timeout_s: float = _setting(10.0, check=_TIMEOUT, help="one request's timeout")
@@ -484,7 +486,7 @@ class WebhookSettings:
 class Open311Settings:
     """An Open311 GeoReport v2 endpoint: one service request per new stop, filed once."""
 
-    url: str = _setting("", check=_check_url,
+    url: str = _setting("", check=_check_url, secret="url",
                         help="the endpoint's base URL (requests.json is POSTed under it); empty = no Open311")
     api_key: str = _setting("", secret="value", help="the endpoint's API key (set HOTSPOTCTL_CREWS_OPEN311_API_KEY)")
     service_code: str = _setting("", help="service_code of the service the requests are filed under")

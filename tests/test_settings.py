@@ -301,3 +301,22 @@ def test_the_largest_allowed_snmp_values_still_poll(cli, city):
     assert result.code == 0, result.err
     rows = json.loads(result.out)
     assert len(rows) == 40 and all(row["ok"] for row in rows)
+
+
+def test_config_show_masks_a_password_in_any_url(cli, monkeypatch: pytest.MonkeyPatch):
+    """On 3854a6b `config show` printed influx.url's password (the logs already masked it)."""
+    monkeypatch.setenv("HOTSPOTCTL_INFLUX_URL", "https://noc:influx-pw-123@influx.internal:8086")
+    monkeypatch.setenv("HOTSPOTCTL_CREWS_WEBHOOK_URL", "https://bot:hook-pw-456@hooks.internal/crews")
+    monkeypatch.setenv("HOTSPOTCTL_CREWS_OPEN311_URL", "https://city:o311-pw-789@311.internal/v2")
+    table = cli("config", "show")
+    document = cli("config", "show", "--format", "json")
+    csv_out = cli("config", "show", "--format", "csv")
+    for result in (table, document, csv_out):
+        assert result.code == 0
+        for secret in ("influx-pw-123", "hook-pw-456", "o311-pw-789"):
+            assert secret not in result.out + result.err
+    settings = json.loads(document.out)["settings"]
+    assert settings["influx.url"] == "https://noc:***@influx.internal:8086"
+    assert settings["crews.webhook.url"] == "https://bot:***@hooks.internal/crews"
+    assert settings["crews.open311.url"] == "https://city:***@311.internal/v2"
+    assert "https://noc:***@influx.internal:8086" in table.out

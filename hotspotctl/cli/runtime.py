@@ -18,6 +18,7 @@ from hotspotctl.sinks.influx import InfluxSink
 from hotspotctl.sinks.spool import Spool
 from hotspotctl.spans import span_seconds
 from hotspotctl.store import Store
+from hotspotctl.store.engine import private_folder
 
 
 @dataclass
@@ -37,7 +38,17 @@ class Runtime:
     def settings(self) -> Settings:
         return self.loaded.settings
 
+    def data_dir(self) -> Path:
+        """The data folder, created private (0700) when missing; ConfigError when it cannot be used."""
+        origin = self.loaded.origins.get("data_dir", "default")
+        kind, _, where = origin.partition(" ")
+        what = {"flag": "--data-dir", "env": "HOTSPOTCTL_DATA_DIR", "file": f"data_dir (in {where})"}.get(
+            kind, "data_dir (default ./var)")
+        return private_folder(self.settings.data_dir, what=what)
+
     def open_store(self) -> Store:
+        if not self.settings.database_url:  # the store is <data_dir>/hotspotctl.db
+            self.data_dir()
         return Store.open(self.settings.store_url)
 
     def zones(self) -> CrewZones:
@@ -48,6 +59,8 @@ class Runtime:
         return load_profiles([Path(extra)] if extra else [])
 
     def spool(self) -> Spool:
+        if not self.settings.spool.dir:
+            self.data_dir()  # the spool's own folder is the spool's to make
         return Spool(self.settings.spool_dir, max_bytes=int(self.settings.spool.max_mb * 1e6),
                      limit_name="spool.max_mb (HOTSPOTCTL_SPOOL_MAX_MB)")
 
