@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,9 +11,11 @@ from typing import Annotated, Any
 import typer
 
 from hotspotctl.cli.output import Format, ReportFormat
+from hotspotctl.collectors.auth import require_secrets
 from hotspotctl.collectors.profiles import ProfileSet, load_profiles
 from hotspotctl.errors import InputError
 from hotspotctl.inventory.fleet import CrewZones, Fleet, Selection
+from hotspotctl.inventory.model import AccessPoint
 from hotspotctl.settings import LoadedSettings, Settings, load_settings
 from hotspotctl.sinks.influx import InfluxSink
 from hotspotctl.sinks.spool import Spool
@@ -71,6 +74,20 @@ class Runtime:
     def load_fleet(self) -> Fleet:
         with self.open_store() as store:
             return Fleet.load(store, self.zones())
+
+    def poll_selection(self, chosen: Selection) -> list[AccessPoint]:
+        """The selected APs, for a command that polls them (run, poll, discover): an InputError when the
+        selection matches none, a ConfigError naming every credential set they use whose secret is missing
+        (before anything is polled: a missing secret is not an outage)."""
+        aps = self.load_fleet().select(chosen)
+        if not aps:
+            raise InputError("the selection matches no AP; `hotspotctl inventory list` shows what is there")
+        self.require_secrets(aps)
+        return aps
+
+    def require_secrets(self, aps: Sequence[AccessPoint]) -> None:
+        """ConfigError (exit 3) naming each credential set these APs are polled with whose secret is missing."""
+        require_secrets(aps, self.settings.snmp.auth, self.settings.ssh.auth)
 
 
 def runtime(ctx: typer.Context) -> Runtime:
