@@ -21,6 +21,7 @@ import tomllib
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -72,8 +73,69 @@ def _check_bounds(value: tuple[float, ...]) -> str | None:
     return None
 
 
-def _non_negative(value: float) -> str | None:
-    return None if value >= 0 else "must be 0 or more"
+def _number(value: float) -> str:
+    """1,073,741,824 and 0.01, as people write them."""
+    if float(value).is_integer() and abs(value) < 1e18:
+        return f"{int(value):,}"
+    return f"{value:,g}"
+
+
+def _between(low: float, high: float, unit: str = "") -> Callable[[float], str | None]:
+    """A check that a number lies in low..high (both included); its message gives the allowed range.
+
+    Every number in Settings has one: a value that passes the check never crashes a command later
+    (a port past 65535, a buffer the kernel's int cannot hold, 2**1000000 seconds of retries).
+    """
+    shown = f"must be {_number(low)} or more and at most {_number(high)}" + (f" {unit}" if unit else "")
+
+    def check(value: float) -> str | None:
+        return None if low <= value <= high else f"{shown} (got {_number(value)})"
+
+    check.bounds = (low, high, unit)  # type: ignore[attr-defined]  # for the README's table and the tests
+    return check
+
+
+def _each(check: Callable[[float], str | None]) -> Callable[[dict[str, float]], str | None]:
+    """The same check for every value of a name -> number table."""
+
+    def each(value: dict[str, float]) -> str | None:
+        for name, number in value.items():
+            problem = check(number)
+            if problem:
+                return f"{name}: {problem}"
+        return None
+
+    each.bounds = check.bounds  # type: ignore[attr-defined]
+    return each
+
+
+_port = _between(1, 65535)
+_MBPS = _between(0.001, 1_000_000, "Mb/s")
+_CYCLES = _between(1, 1000, "cycles")
+_TIMEOUT = _between(0.1, 600, "s")
+_RETRIES = _between(0, 20)
+_BELOW_WINDOW = _between(1, 31, "cycles")
+NAME_MAX = 100  # a crew zone, a district, a site id: the store's columns for them hold 100 characters
+
+
+def _control_free(text: str) -> bool:
+    return not any(ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F for ch in text)
+
+
+def _check_district_names(value: tuple[str, ...]) -> str | None:
+    for name in value:
+        if not name.strip() or len(name) > NAME_MAX or not _control_free(name):
+            return f"{name!r}: a district is 1 to {NAME_MAX} characters without control characters"
+    return None
+
+
+def _check_names(value: dict[str, str]) -> str | None:
+    """A name -> crew zone table: zones short enough for the store, without control characters."""
+    for name, zone in value.items():
+        if not zone.strip() or len(zone) > NAME_MAX or not _control_free(zone) or not _control_free(name):
+            return (f"{name!r} = {zone!r}: a crew zone is 1 to {NAME_MAX} characters without control characters "
+                    "(line breaks, tabs, escapes)")
+    return None
 
 
 @dataclass(frozen=True)
@@ -83,10 +145,10 @@ class InventorySettings:
         help="the city's box [min_lat, min_lon, max_lat, max_lon]; rows outside it by more than "
              "bounds_margin_km are rejected, rows just outside it are kept with a warning")
     bounds_margin_km: float = _setting(
-        10.0, check=_non_negative,
+        10.0, check=_between(0, 20_000, "km"),
         help="how far outside `bounds` an AP may be and still be imported (with a warning)")
     districts: tuple[str, ...] = _setting(
-        CDMX_DISTRICTS,
+        CDMX_DISTRICTS, check=lambda value: _check_district_names(value),
         help="the known districts; a district written in another case or with other accents "
              "is stored with this spelling")
 
@@ -94,9 +156,9 @@ class InventorySettings:
 @dataclass(frozen=True)
 class CrewZoneSettings:
     districts: dict[str, str] = _setting(
-        factory=dict, help="district -> crew zone; a district not listed is its own zone")
+        factory=dict, check=_check_names, help="district -> crew zone; a district not listed is its own zone")
     sites: dict[str, str] = _setting(
-        factory=dict, help="site id -> crew zone; wins over the district's zone")
+        factory=dict, check=_check_names, help="site id -> crew zone; wins over the district's zone")
     depots: dict[str, tuple[float, ...]] = _setting(
         factory=dict, check=lambda value: _check_depots(value),
         help="crew zone -> [lat, lon] of the depot its crew leaves from; a zone without one starts its "
@@ -108,10 +170,6 @@ def _check_depots(value: dict[str, tuple[float, ...]]) -> str | None:
         if len(point) != 2 or not (-90 <= point[0] <= 90 and -180 <= point[1] <= 180):
             return f"{zone}: expected [lat, lon] in degrees, got {list(point)}"
     return None
-
-
-def _positive(value: float) -> str | None:
-    return None if value > 0 else "must be more than 0"
 
 
 SNMP_VERSIONS = ("2c", "3")
@@ -178,20 +236,21 @@ def _default_auth() -> dict[str, SnmpAuth]:
 
 @dataclass(frozen=True)
 class SnmpSettings:
-    port: int = _setting(161, check=_positive, help="UDP port of an AP's agent when mgmt_address gives none")
-    timeout_s: float = _setting(1.0, check=_positive, help="wait for one answer before retrying")
-    retries: int = _setting(2, check=_non_negative,
+    port: int = _setting(161, check=_port, help="UDP port of an AP's agent when mgmt_address gives none")
+    timeout_s: float = _setting(1.0, check=_between(0.01, 60, "s"), help="wait for one answer before retrying")
+    retries: int = _setting(2, check=_between(0, 10),
                             help="retries after the first try; each waits twice as long as the one before")
-    deadline_s: float = _setting(6.0, check=_positive,
+    deadline_s: float = _setting(6.0, check=_between(0.1, 3600, "s"),
                                  help="an AP's whole budget in one cycle, retries included")
-    max_in_flight: int = _setting(2000, check=_positive, help="requests outstanding at once, all APs together")
-    max_oids_per_get: int = _setting(24, check=_positive, help="a GET asks for at most this many OIDs")
-    receive_buffer_bytes: int = _setting(8 << 20, check=_positive,
+    max_in_flight: int = _setting(2000, check=_between(1, 100_000),
+                                  help="requests outstanding at once, all APs together")
+    max_oids_per_get: int = _setting(24, check=_between(1, 128), help="a GET asks for at most this many OIDs")
+    receive_buffer_bytes: int = _setting(8 << 20, check=_between(64 << 10, 1 << 30, "bytes"),
                                          help="UDP receive buffer, so bursts of answers are not dropped")
     profiles_dir: str = _setting("", help="a folder of your own profiles (*.yaml), read after the shipped ones")
-    rediscover_hours: float = _setting(24.0, check=_positive, help="walk an AP again after this long")
+    rediscover_hours: float = _setting(24.0, check=_between(0.01, 8760, "h"), help="walk an AP again after this long")
     down_backoff_max_s: float = _setting(
-        60.0, check=_positive,
+        60.0, check=_between(0.1, 86_400, "s"),
         help="a down AP is tried every cycle at first, then less often, but never less often than this: so a "
              "fixed AP is seen back, and its outage closes, within this plus evaluate.up_after cycles")
     auth: dict[str, SnmpAuth] = _setting(
@@ -212,7 +271,7 @@ class SshAuth:
     password_env: str = _setting("", help="environment variable holding the password")
     key_file: str = _setting("", help="private key file (OpenSSH format); tried before the password")
     passphrase_env: str = _setting("", help="environment variable holding the key file's passphrase")
-    port: int = _setting(22, check=_positive, help="TCP port when the AP's mgmt_address gives none")
+    port: int = _setting(22, check=_port, help="TCP port when the AP's mgmt_address gives none")
 
     def problem(self) -> str | None:
         """What is inconsistent in this set, or None."""
@@ -227,11 +286,11 @@ class SshAuth:
 
 @dataclass(frozen=True)
 class SshSettings:
-    pool_size: int = _setting(64, check=_positive,
+    pool_size: int = _setting(64, check=_between(1, 1024),
                               help="SSH sessions at once (netmiko is blocking: each runs in a worker thread)")
-    deadline_s: float = _setting(30.0, check=_positive,
+    deadline_s: float = _setting(30.0, check=_between(0.1, 3600, "s"),
                                  help="an AP's whole budget for one poll or action: connect, log in, run, parse")
-    connect_timeout_s: float = _setting(10.0, check=_positive, help="TCP connect and SSH banner timeout")
+    connect_timeout_s: float = _setting(10.0, check=_between(0.1, 600, "s"), help="TCP connect and SSH banner timeout")
     known_hosts: str = _setting(
         "", help="the known_hosts file host keys are checked against; empty = <data_dir>/known_hosts")
     accept_new_host_keys: bool = _setting(
@@ -243,22 +302,37 @@ class SshSettings:
 
 
 def _check_cron(value: str) -> str | None:
-    if value and len(value.split()) != 5:
+    """The crontab time, read by the parser the scheduler itself uses, so what passes here runs."""
+    if not value:
+        return None
+    if len(value.split()) != 5:
         return "expected 5 crontab fields (minute hour day month weekday), e.g. \"0 3 * * *\", or empty"
+    # APScheduler is the scheduler's library (scheduling/service.py); it is imported here only to check a
+    # crontab with the very parser that will run it.
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        trigger = CronTrigger.from_crontab(value, timezone=UTC)
+    except ValueError as exc:
+        return (f"{value!r} is not a crontab time: {exc} (minute 0-59, hour 0-23, day 1-31, month 1-12, "
+                "weekday 0-6 or mon-sun)")
+    if trigger.get_next_fire_time(None, datetime.now(UTC)) is None:
+        return f"{value!r} never comes (a day that no month has?)"
     return None
 
 
 @dataclass(frozen=True)
 class ScheduleSettings:
-    interval_s: float = _setting(60.0, check=_positive, help="`hotspotctl run` polls the fleet this often")
+    interval_s: float = _setting(60.0, check=_between(0.1, 86_400, "s"),
+                                 help="`hotspotctl run` polls the fleet this often")
     discovery_cron: str = _setting(
         "30 3 * * *", check=_check_cron,
         help="crontab time (local) to walk again every AP whose layout is older than snmp.rediscover_hours; "
              "empty = only when needed (new, moved or changed APs are discovered by the next cycle anyway)")
-    grace_s: float = _setting(30.0, check=_positive,
+    grace_s: float = _setting(30.0, check=_between(0.1, 3600, "s"),
                               help="on SIGTERM/SIGINT, how long the running cycle may take to finish its writes")
     max_failed_cycles: int = _setting(
-        5, check=_positive,
+        5, check=_between(1, 1000),
         help="`hotspotctl run` stops, exiting non-zero, after this many failed cycles in a row (a store that "
              "cannot be written, a spool that cannot take the points), so systemd restarts it and someone notices")
     crews_cron: str = _setting(
@@ -267,52 +341,60 @@ class ScheduleSettings:
              "empty = never on a clock")
 
 
-def _positive_values(value: dict[str, float]) -> str | None:
-    bad = [name for name, number in value.items() if not number > 0]
-    return f"{bad[0]}: must be more than 0" if bad else None
-
-
 def _share(value: float) -> str | None:
-    return None if 0 < value <= 1 else "must be more than 0 and at most 1"
+    return None if 0 < value <= 1 else f"must be more than 0 and at most 1 (got {_number(value)})"
+
+
+_share.bounds = (0, 1, "")  # type: ignore[attr-defined]  # 0 itself excluded
 
 
 @dataclass(frozen=True)
 class EvaluateSettings:
     """How a cycle's figures become statuses and causes (see the README's "Statuses and causes")."""
 
-    target_mbps: float = _setting(200.0, check=_positive,
+    target_mbps: float = _setting(200.0, check=_MBPS,
                                   help="per-user bandwidth target; target_by_program, then an AP's own "
                                        "target_mbps, win")
     target_by_program: dict[str, float] = _setting(
-        factory=dict, check=_positive_values, help="programme -> per-user target in Mb/s")
-    down_after: int = _setting(2, check=_positive, help="an AP is DOWN after this many missed cycles in a row")
-    up_after: int = _setting(2, check=_positive, help="a DOWN AP is up again after this many answered cycles in "
+        factory=dict, check=_each(_MBPS), help="programme -> per-user target in Mb/s")
+    down_after: int = _setting(2, check=_CYCLES, help="an AP is DOWN after this many missed cycles in a row")
+    up_after: int = _setting(2, check=_CYCLES, help="a DOWN AP is up again after this many answered cycles in "
                                                       "a row; an outage closes when its APs are")
-    below_cycles: int = _setting(3, check=_positive,
+    below_cycles: int = _setting(3, check=_BELOW_WINDOW,
                                  help="below target: per_user_mbps under the target in this many...")
-    below_window: int = _setting(4, check=_positive, help="...of the last this many cycles that measured it")
+    below_window: int = _setting(4, check=_BELOW_WINDOW,
+                                  help="...of the last this many cycles that measured it (kept as bits of one "
+                                       "32-bit number in the store: at most 31)")
     expected_link_mbps: float = _setting(
-        1000.0, check=_positive,
+        1000.0, check=_MBPS,
         help="the uplink speed an AP should negotiate; slower is 'uplink degraded' (an AP's backhaul_mbps, "
              "when lower, is what it is provisioned for)")
     expected_link_by_program: dict[str, float] = _setting(
-        factory=dict, check=_positive_values, help="programme -> expected uplink speed in Mb/s")
+        factory=dict, check=_each(_MBPS), help="programme -> expected uplink speed in Mb/s")
     site_offline_share: float = _setting(
         0.8, check=_share, help="a site is offline (one outage, not one per AP) when this share of its APs is down")
-    site_offline_min_aps: int = _setting(2, check=_positive,
+    site_offline_min_aps: int = _setting(2, check=_between(1, 10_000),
                                          help="...and it has at least this many APs (a lone AP down is 'offline')")
-    reboot_loop_count: int = _setting(3, check=_positive, help="reboot loop: this many reboots...")
-    reboot_loop_hours: float = _setting(24.0, check=_positive, help="...within this many hours")
-    flap_changes: int = _setting(4, check=_positive, help="flapping: this many up/down changes...")
-    flap_minutes: float = _setting(60.0, check=_positive, help="...within this many minutes")
+    reboot_loop_count: int = _setting(3, check=_between(1, 100), help="reboot loop: this many reboots...")
+    reboot_loop_hours: float = _setting(24.0, check=_between(0.01, 720, "h"), help="...within this many hours")
+    flap_changes: int = _setting(4, check=_between(1, 100), help="flapping: this many up/down changes...")
+    flap_minutes: float = _setting(60.0, check=_between(1, 1440, "min"), help="...within this many minutes")
+
+    def problem(self) -> str | None:
+        """What is inconsistent between these settings, or None."""
+        if self.below_cycles > self.below_window:
+            return (f"below_cycles ({self.below_cycles}) is more than below_window ({self.below_window}): no AP "
+                    "could ever be below target; make below_cycles at most below_window")
+        return None
 
 
 @dataclass(frozen=True)
 class SpoolSettings:
     dir: str = _setting("", help="where metrics wait for InfluxDB (or stay, when none is configured); "
                                  "empty = <data_dir>/spool")
-    max_mb: float = _setting(1024.0, check=_positive, help="the spool refuses new batches beyond this size, "
-                                                           "loudly; nothing already spooled is dropped")
+    max_mb: float = _setting(1024.0, check=_between(1, 10_000_000, "MB"),
+                             help="the spool refuses new batches beyond this size, "
+                                  "loudly; nothing already spooled is dropped")
 
 
 INFLUX_APIS = ("v2", "v1")
@@ -334,8 +416,9 @@ def _check_url(value: str) -> str | None:
 class InfluxSettings:
     """Where metrics go. Secrets (token, password) belong in the environment, never in a committed file."""
 
-    url: str = _setting("", check=_check_url, help="InfluxDB's base URL, e.g. http://127.0.0.1:8086; empty = no "
-                                                   "InfluxDB: metrics stay in the spool")
+    url: str = _setting("", check=_check_url, secret="url",
+                        help="InfluxDB's base URL, e.g. http://127.0.0.1:8086; empty = no InfluxDB: metrics stay in "
+                             "the spool; a password in it never shows")
     api: str = _setting("v2", check=_check_api, help="v2: InfluxDB 2.x/3.x through influxdb-client (org, bucket, "
                                                      "token); v1: InfluxDB 1.x /write (database, username, password)")
     org: str = _setting("", help="v2: organisation")
@@ -347,13 +430,14 @@ class InfluxSettings:
     username: str = _setting("", help="v1: user, when InfluxDB has auth enabled")
     password: str = _setting("", secret="value", help="v1: password (set HOTSPOTCTL_INFLUX_PASSWORD)")
     create_database: bool = _setting(True, help="v1: CREATE DATABASE when InfluxDB says it does not exist")
-    batch_points: int = _setting(10_000, check=_positive, help="points per write request (and per spool batch)")
-    timeout_s: float = _setting(10.0, check=_positive, help="one write request's timeout")
-    max_retries: int = _setting(3, check=_non_negative,
+    batch_points: int = _setting(10_000, check=_between(1, 100_000),
+                                 help="points per write request (and per spool batch)")
+    timeout_s: float = _setting(10.0, check=_TIMEOUT, help="one write request's timeout")
+    max_retries: int = _setting(3, check=_RETRIES,
                                 help="retries of a write answered 429/5xx or timed out, with back-off "
                                      "(Retry-After honoured); then the batch waits in the spool")
-    retry_max_s: float = _setting(30.0, check=_positive, help="longest wait between two retries")
-    flush_interval_s: float = _setting(10.0, check=_positive,
+    retry_max_s: float = _setting(30.0, check=_between(0.1, 3600, "s"), help="longest wait between two retries")
+    flush_interval_s: float = _setting(10.0, check=_between(0.1, 3600, "s"),
                                        help="`hotspotctl run` tries to empty the spool this often while InfluxDB "
                                             "is away (backing off to 5 minutes)")
 
@@ -381,7 +465,7 @@ class EmailSettings:
     """SMTP for crew lists: one message per zone, the list as HTML with the CSV attached."""
 
     host: str = _setting("", help="SMTP server; empty = no email")
-    port: int = _setting(587, check=_positive, help="SMTP port (587 submission with STARTTLS; 465 with ssl)")
+    port: int = _setting(587, check=_port, help="SMTP port (587 submission with STARTTLS; 465 with ssl)")
     starttls: bool = _setting(True, help="upgrade the connection with STARTTLS before logging in")
     ssl: bool = _setting(False, help="TLS from the first byte (port 465) instead of STARTTLS")
     ca_file: str = _setting("", help="CA bundle to verify the server with; empty = the system's")
@@ -390,23 +474,24 @@ class EmailSettings:
     sender: str = _setting("hotspotctl@localhost", help="From: address")
     to: tuple[str, ...] = _setting((), help="recipients of every zone's list (comma-separated in the environment)")
     zones: dict[str, str] = _setting(factory=dict, help="crew zone -> its crew's addresses (comma-separated)")
-    timeout_s: float = _setting(30.0, check=_positive, help="SMTP timeout")
+    timeout_s: float = _setting(30.0, check=_TIMEOUT, help="SMTP timeout")
 
 
 @dataclass(frozen=True)
 class WebhookSettings:
-    url: str = _setting("", check=_check_url, help="POST each zone's list as JSON here; empty = no webhook")
+    url: str = _setting("", check=_check_url, secret="url",
+                        help="POST each zone's list as JSON here; empty = no webhook")
     token: str = _setting("", secret="value",
                           help="sent as 'Authorization: Bearer <token>' (set HOTSPOTCTL_CREWS_WEBHOOK_TOKEN)")
-    timeout_s: float = _setting(10.0, check=_positive, help="one request's timeout")
-    max_retries: int = _setting(3, check=_non_negative, help="retries on 429/5xx or a timeout, with back-off")
+    timeout_s: float = _setting(10.0, check=_TIMEOUT, help="one request's timeout")
+    max_retries: int = _setting(3, check=_RETRIES, help="retries on 429/5xx or a timeout, with back-off")
 
 
 @dataclass(frozen=True)
 class Open311Settings:
     """An Open311 GeoReport v2 endpoint: one service request per new stop, filed once."""
 
-    url: str = _setting("", check=_check_url,
+    url: str = _setting("", check=_check_url, secret="url",
                         help="the endpoint's base URL (requests.json is POSTed under it); empty = no Open311")
     api_key: str = _setting("", secret="value", help="the endpoint's API key (set HOTSPOTCTL_CREWS_OPEN311_API_KEY)")
     service_code: str = _setting("", help="service_code of the service the requests are filed under")
@@ -414,13 +499,13 @@ class Open311Settings:
     attributes: dict[str, str] = _setting(
         factory=dict, help="attribute[CODE] -> value, sent with every request; {cause}, {zone}, {site}, "
                            "{aps_affected} and {priority} are filled in")
-    timeout_s: float = _setting(15.0, check=_positive, help="one request's timeout")
-    max_retries: int = _setting(3, check=_non_negative, help="retries on 429/5xx or a timeout, with back-off")
+    timeout_s: float = _setting(15.0, check=_TIMEOUT, help="one request's timeout")
+    max_retries: int = _setting(3, check=_RETRIES, help="retries on 429/5xx or a timeout, with back-off")
 
 
 @dataclass(frozen=True)
 class CrewSettings:
-    max_stops: int = _setting(25, check=_non_negative,
+    max_stops: int = _setting(25, check=_between(0, 10_000),
                               help="stops on one zone's list, the most urgent first (0 = all); the rest wait "
                                    "for the next list")
     send_via: tuple[str, ...] = _setting(
@@ -547,7 +632,12 @@ class _Loader:
             problem = check(value) if check else None
             if problem:
                 raise ConfigError(f"{self.origins[path]}: {path}: {problem}")
-        return cls(**values)
+        built = cls(**values)
+        problem = built.problem() if hasattr(built, "problem") else None
+        if problem:
+            where = sorted({self.origins[p] for p in self.origins if p.startswith(prefix)} - {"default"})
+            raise ConfigError(f"{', '.join(where) or 'defaults'}: {prefix.rstrip('.')}: {problem}")
+        return built
 
     def _pick(self, path: str, kind: Any) -> Any:
         if path in self.flags:
@@ -660,6 +750,11 @@ def _table(raw: Any, cls: type, name: str) -> Any:
             values[key] = _coerce(value, hints[key], from_text=False)
         except (TypeError, ValueError) as exc:
             raise TypeError(f"{name}.{key}: {exc}") from None
+    for f in dataclasses.fields(cls):
+        check = f.metadata.get("check")
+        problem = check(values[f.name]) if check and f.name in values else None
+        if problem:
+            raise ValueError(f"{name}.{f.name}: {problem}")
     built = cls(**values)
     problem = built.problem() if hasattr(built, "problem") else None
     if problem:

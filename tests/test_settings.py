@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
+import re
+import typing
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from hotspotctl.errors import ConfigError
-from hotspotctl.settings import CDMX_BOUNDS, describe, load_settings, mask_url
+from hotspotctl.settings import CDMX_BOUNDS, Settings, describe, load_settings, mask_url
 from tests.conftest import write
 
 CONFIG = """
@@ -152,7 +157,8 @@ def test_every_setting_is_described():
         "snmp.auth.sim-v3.auth_password_env", "snmp.auth.sim-v3.priv_protocol", "snmp.auth.sim-v3.priv_password_env",
         "ssh.pool_size", "ssh.deadline_s", "ssh.connect_timeout_s", "ssh.known_hosts", "ssh.accept_new_host_keys",
         "ssh.auth",
-        "schedule.interval_s", "schedule.discovery_cron", "schedule.grace_s", "schedule.crews_cron",
+        "schedule.interval_s", "schedule.discovery_cron", "schedule.grace_s", "schedule.max_failed_cycles",
+        "schedule.crews_cron",
         "evaluate.target_mbps", "evaluate.target_by_program", "evaluate.down_after", "evaluate.up_after",
         "evaluate.below_cycles", "evaluate.below_window", "evaluate.expected_link_mbps",
         "evaluate.expected_link_by_program", "evaluate.site_offline_share", "evaluate.site_offline_min_aps",
@@ -207,3 +213,111 @@ priv_password = "inline-priv-secret"
         assert result.code == 3
         assert problem in result.err
         assert str(bad) in result.err
+
+
+# -- issue 15: every number has a range, every crontab is read by the scheduler's parser -----------------
+
+@pytest.mark.parametrize(("key", "value", "message"), [
+    ("snmp.port", "99999", r"snmp\.port: must be 1 or more and at most 65,535 \(got 99,999\)"),
+    ("snmp.receive_buffer_bytes", "99999999999",
+     r"snmp\.receive_buffer_bytes: must be 65,536 or more and at most 1,073,741,824 bytes"),
+    ("snmp.retries", "1000000", r"snmp\.retries: must be 0 or more and at most 10 \(got 1,000,000\)"),
+    ("schedule.discovery_cron", "99 99 * * *", r"schedule\.discovery_cron: '99 99 \* \* \*' is not a crontab time: "),
+    ("schedule.crews_cron", "0 7 * * 9", r"schedule\.crews_cron: '0 7 \* \* 9' is not a crontab time: "),
+    ("schedule.crews_cron", "0 7 31 2 *", r"schedule\.crews_cron: '0 7 31 2 \*' never comes"),
+    ("snmp.timeout_s", "0", r"snmp\.timeout_s: must be 0\.01 or more and at most 60 s \(got 0\)"),
+    ("snmp.rediscover_hours", "1e12", r"snmp\.rediscover_hours: must be 0\.01 or more and at most 8,760 h"),
+    ("schedule.interval_s", "-5", r"schedule\.interval_s: must be 0\.1 or more"),
+    ("crews.email.port", "0", r"crews\.email\.port: must be 1 or more and at most 65,535 \(got 0\)"),
+    ("evaluate.below_window", "40", r"evaluate\.below_window: must be 1 or more and at most 31 cycles"),
+    ("evaluate.below_cycles", "9", r"evaluate: below_cycles \(9\) is more than below_window \(4\)"),
+    ("influx.batch_points", "100000000", r"influx\.batch_points: must be 1 or more and at most 100,000"),
+])
+def test_a_value_that_would_crash_a_command_is_refused_at_load_with_the_range(cli, key, value, message):
+    """On 3854a6b each of these loaded fine and the first four crashed every command that used them (exit 1)."""
+    variable = "HOTSPOTCTL_" + key.replace(".", "_").upper()
+    with pytest.raises(ConfigError, match=message):
+        load_settings(env={variable: value})
+    # any command: settings are checked when they are loaded (here from the file in the working directory)
+    section, _, name = key.rpartition(".")
+    quoted = f'"{value}"' if "cron" in name else value
+    write(cli.workdir / "hotspotctl.toml", f"[{section}]\n{name} = {quoted}\n")
+    result = cli("inventory", "list")
+    assert result.code == 3
+    assert re.search(message, result.err), result.err
+    assert "internal error" not in result.err
+
+
+def test_a_credential_sets_port_is_checked_too(tmp_path: Path):
+    config = write(tmp_path / "x.toml", '[ssh.auth.field]\nusername = "noc"\npassword_env = "PW"\nport = 70000\n')
+    with pytest.raises(ConfigError, match=r"ssh\.auth: field\.port: must be 1 or more and at most 65,535"):
+        load_settings(config, env={}, cwd=tmp_path)
+
+
+def test_a_crew_zone_name_fits_the_store_and_has_no_control_characters(tmp_path: Path):
+    config = write(tmp_path / "x.toml", '[crew_zones.districts]\nTlalpan = "Sur\\u001b[2J"\n')
+    with pytest.raises(ConfigError, match=r"crew_zones\.districts: 'Tlalpan' = .*without control characters"):
+        load_settings(config, env={}, cwd=tmp_path)
+    config = write(tmp_path / "y.toml", f'[crew_zones.sites]\nS1 = "{"z" * 101}"\n')
+    with pytest.raises(ConfigError, match=r"crew_zones\.sites: 'S1' = .*1 to 100 characters"):
+        load_settings(config, env={}, cwd=tmp_path)
+
+
+def _numeric_fields(cls: type, prefix: str = "") -> list[tuple[str, Any]]:
+    found = []
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        kind = hints[f.name]
+        args = typing.get_args(kind)
+        if dataclasses.is_dataclass(kind):
+            found += _numeric_fields(kind, f"{prefix}{f.name}.")
+        elif typing.get_origin(kind) is dict and dataclasses.is_dataclass(args[1]):
+            found += _numeric_fields(args[1], f"{prefix}{f.name}.NAME.")
+        elif kind in (int, float) or (typing.get_origin(kind) is dict and args[1] in (int, float)):
+            found.append((f"{prefix}{f.name}", f))
+    return found
+
+
+def test_every_numeric_setting_has_a_bounded_range_and_its_default_is_inside():
+    """A setting added without a range fails here: give it `check=_between(low, high)`."""
+    fields = _numeric_fields(Settings)
+    assert len(fields) >= 40
+    unbounded = [path for path, f in fields if not hasattr(f.metadata.get("check"), "bounds")]
+    assert unbounded == []
+    for path, f in fields:
+        low, high, _ = f.metadata["check"].bounds
+        assert math.isfinite(low) and math.isfinite(high) and low < high, path
+        if f.default is not dataclasses.MISSING:
+            assert f.metadata["check"](f.default) is None, path
+        table = f.default is dataclasses.MISSING  # a name -> number table
+        assert f.metadata["check"]({"x": high * 2 + 1} if table else high * 2 + 1), path
+
+
+def test_the_largest_allowed_snmp_values_still_poll(cli, city):
+    """What passes the check runs: the upper bounds of the SNMP engine's numbers, against the simulator."""
+    write(cli.workdir / "hotspotctl.toml",
+          f'data_dir = "{city.data_dir}"\n[snmp]\nreceive_buffer_bytes = {1 << 30}\nretries = 10\n'
+          "max_in_flight = 100000\nmax_oids_per_get = 128\nport = 65535\ndeadline_s = 3600\n")
+    result = cli("poll", "--once", "--format", "json")
+    assert result.code == 0, result.err
+    rows = json.loads(result.out)
+    assert len(rows) == 40 and all(row["ok"] for row in rows)
+
+
+def test_config_show_masks_a_password_in_any_url(cli, monkeypatch: pytest.MonkeyPatch):
+    """On 3854a6b `config show` printed influx.url's password (the logs already masked it)."""
+    monkeypatch.setenv("HOTSPOTCTL_INFLUX_URL", "https://noc:influx-pw-123@influx.internal:8086")
+    monkeypatch.setenv("HOTSPOTCTL_CREWS_WEBHOOK_URL", "https://bot:hook-pw-456@hooks.internal/crews")
+    monkeypatch.setenv("HOTSPOTCTL_CREWS_OPEN311_URL", "https://city:o311-pw-789@311.internal/v2")
+    table = cli("config", "show")
+    document = cli("config", "show", "--format", "json")
+    csv_out = cli("config", "show", "--format", "csv")
+    for result in (table, document, csv_out):
+        assert result.code == 0
+        for secret in ("influx-pw-123", "hook-pw-456", "o311-pw-789"):
+            assert secret not in result.out + result.err
+    settings = json.loads(document.out)["settings"]
+    assert settings["influx.url"] == "https://noc:***@influx.internal:8086"
+    assert settings["crews.webhook.url"] == "https://bot:***@hooks.internal/crews"
+    assert settings["crews.open311.url"] == "https://city:***@311.internal/v2"
+    assert "https://noc:***@influx.internal:8086" in table.out

@@ -28,7 +28,7 @@ from hotspotctl.cli.runtime import (
     runtime,
     selection,
 )
-from hotspotctl.collectors.auth import DEFAULT_AUTH, Credentials, for_writing, resolve
+from hotspotctl.collectors.auth import DEFAULT_AUTH, Credentials, MissingSecret, for_writing, resolve
 from hotspotctl.collectors.oids import format_oid
 from hotspotctl.collectors.poller import probe, reboot_over_snmp, split_address
 from hotspotctl.collectors.profiles import Profile, ProfileSet
@@ -229,6 +229,8 @@ def _plan(store: Store, aps: Sequence[AccessPoint], profiles: ProfileSet, collec
                     auth = ap.ssh_auth or DEFAULT_SSH_AUTH
                     collector.credentials(auth)  # a missing set or password variable: say so now, run nothing
                     targets.append(_Target(ap, SshTarget(ap.id, ap.mgmt_address, auth, name), profile))
+            except MissingSecret:
+                raise  # the command's configuration, not this AP's: stop before anything runs (exit 3)
             except ConfigError as exc:
                 reason = str(exc)
         if reason is not None:

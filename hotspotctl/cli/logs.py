@@ -1,12 +1,19 @@
-"""Logging for long-running commands: readable lines on a terminal, JSON lines for a log shipper."""
+"""Logging for long-running commands: readable lines on a terminal, JSON lines for a log shipper.
+
+One record is one line in either format: in text, a record's message cannot break the line or drive
+the terminal (a zone name or a device string with a line break or an escape sequence is shown
+escaped, ``\\n``, ``\\x1b``); a traceback keeps its lines, its text escaped the same way. JSON
+escapes them itself (and DEL, C1 and the Unicode line separators with them).
+"""
 
 from __future__ import annotations
 
 import enum
-import json
 import logging
 import sys
 from datetime import UTC, datetime
+
+from hotspotctl.cli.output import inert, json_text
 
 
 class LogFormat(enum.StrEnum):
@@ -26,7 +33,20 @@ class JsonLines(logging.Formatter):
         entry.update({k: v for k, v in vars(record).items() if k not in _STANDARD and not k.startswith("_")})
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str, ensure_ascii=False)
+        return json_text(entry)
+
+
+class TextLines(logging.Formatter):
+    """``time LEVEL message``, the message escaped to stay one line; tracebacks escaped but kept multi-line."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return inert(super().formatMessage(record))
+
+    def formatException(self, ei: object) -> str:
+        return inert(super().formatException(ei), multiline=True)  # type: ignore[arg-type]
+
+    def formatStack(self, stack_info: str) -> str:
+        return inert(super().formatStack(stack_info), multiline=True)
 
 
 def configure(fmt: LogFormat = LogFormat.TEXT, level: str = "INFO") -> None:
@@ -35,7 +55,7 @@ def configure(fmt: LogFormat = LogFormat.TEXT, level: str = "INFO") -> None:
     if fmt == LogFormat.JSON:
         handler.setFormatter(JsonLines())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(message)s", "%Y-%m-%d %H:%M:%S"))
+        handler.setFormatter(TextLines("%(asctime)s %(levelname)-7s %(message)s", "%Y-%m-%d %H:%M:%S"))
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

@@ -1,12 +1,19 @@
 """How commands print: data to stdout (table, json or csv), messages to stderr.
 
 Device- and file-supplied strings are never read as rich markup: every table
-cell is a ``Text`` and messages print with markup off.
+cell is a ``Text`` and messages print with markup off. Nor can they drive the
+terminal: every console made here shows control characters (C0 but newline and
+tab in messages, DEL, C1, the Unicode line separators) as visible escapes, so
+``ESC]0;`` cannot set the window title, ``ESC[2J`` cannot clear the screen and a
+carriage return cannot hide what came before it; in a table cell a line break is
+shown as ``\\n`` too, so a value cannot forge a row. JSON escapes them as
+``\\uXXXX``: the same value, inert.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterable, Sequence
 from enum import StrEnum
@@ -32,12 +39,55 @@ class ReportFormat(StrEnum):
     JSON = "json"
 
 
+_LINE_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # one line: every control character
+_TEXT_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")  # lines: newline and tab stay
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029]")  # json.dumps escapes C0 itself, not these
+_SHOWN = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\x1b": "\\x1b"}
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    code = ord(char)
+    return _SHOWN.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+
+def inert(text: str, *, multiline: bool = False) -> str:
+    """``text`` with its control characters shown as escapes (``\\x1b``, ``\\n``): safe for a terminal or a
+    text log line. ``multiline`` keeps newlines and tabs (messages, device output)."""
+    return (_TEXT_UNSAFE if multiline else _LINE_UNSAFE).sub(_escape, text)
+
+
+def json_text(data: Any, **kwargs: Any) -> str:
+    """json.dumps, with DEL, C1 and the Unicode line separators escaped too (the same value, inert)."""
+    text = json.dumps(data, ensure_ascii=False, default=str, **kwargs)
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+class _InertConsole(Console):
+    """A rich Console whose strings and plain Texts cannot carry control sequences to the terminal.
+
+    Its own styles (colour, bold) are rich's, emitted after this; only the text given to it is escaped.
+    """
+
+    def render_str(self, text: str, **kwargs: Any) -> Text:  # every str printed, and tables' titles
+        return super().render_str(inert(text, multiline=True), **kwargs)
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:
+        super().print(*(_inert_text(o) if isinstance(o, Text) else o for o in objects), **kwargs)
+
+
+def _inert_text(text: Text) -> Text:
+    if not _TEXT_UNSAFE.search(text.plain):
+        return text
+    return Text(inert(text.plain, multiline=True), style=text.style, justify=text.justify, end=text.end)
+
+
 def stdout() -> Console:
-    return Console(soft_wrap=False, width=None if sys.stdout.isatty() else 200)
+    return _InertConsole(soft_wrap=False, width=None if sys.stdout.isatty() else 200)
 
 
 def stderr() -> Console:
-    return Console(stderr=True, soft_wrap=True)
+    return _InertConsole(stderr=True, soft_wrap=True)
 
 
 def message(text: str, *, style: str | None = None) -> None:
@@ -45,11 +95,13 @@ def message(text: str, *, style: str | None = None) -> None:
 
 
 def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    sys.stdout.write(json_text(data, indent=2))
     sys.stdout.write("\n")
 
 
 def print_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    if sys.stdout.isatty():  # for a person: control characters shown, not obeyed; a file or a pipe gets the data
+        rows = ([inert(v, multiline=True) if isinstance(v, str) else v for v in row] for row in rows)
     write_csv(sys.stdout, header, rows)
 
 
@@ -62,7 +114,7 @@ def cell(value: Any) -> Text:
         return Text(f"{value:.6f}".rstrip("0").rstrip("."))
     if isinstance(value, int):
         return Text(f"{value:,}")
-    return Text(str(value))
+    return Text(inert(str(value)))
 
 
 def table(columns: Sequence[str], rows: Iterable[Sequence[Any]], *, title: str | None = None,

@@ -22,7 +22,7 @@ from hotspotctl.cli.runtime import (
 )
 from hotspotctl.collectors.model import Discovery
 from hotspotctl.collectors.poller import Poller
-from hotspotctl.errors import ExitCode, InputError
+from hotspotctl.errors import ExitCode
 from hotspotctl.scheduling.cycle import CycleReport, discover_aps, run_cycle
 from hotspotctl.scheduling.service import CycleRunner
 from hotspotctl.store.lock import ServiceLock, describe_holder
@@ -64,9 +64,7 @@ def poll(
         raise typer.BadParameter("give --once; polling on a schedule is `hotspotctl run`", param_hint="--once")
     rt = runtime(ctx)
     chosen = selection(ap, site, district, program, zone)
-    aps = rt.load_fleet().select(chosen)
-    if not aps:
-        raise InputError("the selection matches no AP; `hotspotctl inventory list` shows what is there")
+    aps = rt.poll_selection(chosen)
     profiles = rt.profiles()
     recorded = 0
     with rt.open_store() as store:
@@ -167,9 +165,7 @@ def discover(
       hotspotctl discover --ap 'AICM-T1-*' --format json
     """
     rt = runtime(ctx)
-    aps = rt.load_fleet().select(selection(ap, site, district, program, zone))
-    if not aps:
-        raise InputError("the selection matches no AP; `hotspotctl inventory list` shows what is there")
+    aps = rt.poll_selection(selection(ap, site, district, program, zone))
     profiles = rt.profiles()
     with rt.open_store() as store, PhaseProgress(not rt.quiet) as progress:
         async def run() -> dict[str, object]:

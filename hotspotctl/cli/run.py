@@ -20,7 +20,7 @@ from hotspotctl.cli.runtime import (
     selection,
 )
 from hotspotctl.collectors.poller import Poller
-from hotspotctl.errors import ExitCode, HotspotError, InputError
+from hotspotctl.errors import ExitCode, HotspotError
 from hotspotctl.scheduling.service import CycleRunner, Service
 from hotspotctl.store.lock import ServiceLock
 
@@ -73,9 +73,7 @@ def run(
     configure(log_format, log_level)
     settings = rt.settings
     chosen = selection(ap, site, district, program, zone)
-    aps = rt.load_fleet().select(chosen)
-    if not aps:
-        raise InputError("the selection matches no AP; `hotspotctl inventory list` shows what is there")
+    aps = rt.poll_selection(chosen)
     profiles = rt.profiles()
     sink = rt.sink()
     every = interval or settings.schedule.interval_s

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,14 +11,17 @@ from typing import Annotated, Any
 import typer
 
 from hotspotctl.cli.output import Format, ReportFormat
+from hotspotctl.collectors.auth import require_secrets
 from hotspotctl.collectors.profiles import ProfileSet, load_profiles
 from hotspotctl.errors import InputError
 from hotspotctl.inventory.fleet import CrewZones, Fleet, Selection
+from hotspotctl.inventory.model import AccessPoint
 from hotspotctl.settings import LoadedSettings, Settings, load_settings
 from hotspotctl.sinks.influx import InfluxSink
 from hotspotctl.sinks.spool import Spool
 from hotspotctl.spans import span_seconds
 from hotspotctl.store import Store
+from hotspotctl.store.engine import private_folder
 
 
 @dataclass
@@ -37,7 +41,17 @@ class Runtime:
     def settings(self) -> Settings:
         return self.loaded.settings
 
+    def data_dir(self) -> Path:
+        """The data folder, created private (0700) when missing; ConfigError when it cannot be used."""
+        origin = self.loaded.origins.get("data_dir", "default")
+        kind, _, where = origin.partition(" ")
+        what = {"flag": "--data-dir", "env": "HOTSPOTCTL_DATA_DIR", "file": f"data_dir (in {where})"}.get(
+            kind, "data_dir (default ./var)")
+        return private_folder(self.settings.data_dir, what=what)
+
     def open_store(self) -> Store:
+        if not self.settings.database_url:  # the store is <data_dir>/hotspotctl.db
+            self.data_dir()
         return Store.open(self.settings.store_url)
 
     def zones(self) -> CrewZones:
@@ -48,6 +62,8 @@ class Runtime:
         return load_profiles([Path(extra)] if extra else [])
 
     def spool(self) -> Spool:
+        if not self.settings.spool.dir:
+            self.data_dir()  # the spool's own folder is the spool's to make
         return Spool(self.settings.spool_dir, max_bytes=int(self.settings.spool.max_mb * 1e6),
                      limit_name="spool.max_mb (HOTSPOTCTL_SPOOL_MAX_MB)")
 
@@ -58,6 +74,20 @@ class Runtime:
     def load_fleet(self) -> Fleet:
         with self.open_store() as store:
             return Fleet.load(store, self.zones())
+
+    def poll_selection(self, chosen: Selection) -> list[AccessPoint]:
+        """The selected APs, for a command that polls them (run, poll, discover): an InputError when the
+        selection matches none, a ConfigError naming every credential set they use whose secret is missing
+        (before anything is polled: a missing secret is not an outage)."""
+        aps = self.load_fleet().select(chosen)
+        if not aps:
+            raise InputError("the selection matches no AP; `hotspotctl inventory list` shows what is there")
+        self.require_secrets(aps)
+        return aps
+
+    def require_secrets(self, aps: Sequence[AccessPoint]) -> None:
+        """ConfigError (exit 3) naming each credential set these APs are polled with whose secret is missing."""
+        require_secrets(aps, self.settings.snmp.auth, self.settings.ssh.auth)
 
 
 def runtime(ctx: typer.Context) -> Runtime:

@@ -2,7 +2,8 @@
 
 Selections are the same everywhere (--ap, --site, --district, --program,
 --zone): terms of one kind are OR-ed, kinds are AND-ed. AP and site terms may be
-globs ('PILARES-*'). District, programme and zone terms match case- and
+globs ('PILARES-*'). A site term that is not a glob is a site id, else a site's
+name; a name that several sites share is an error listing their ids. District, programme and zone terms match case- and
 accent-insensitively, whole or by a unique prefix ('gustavo' is 'Gustavo A.
 Madero'); a term that matches nothing known, or more than one name, is an error
 that lists the candidates, so a bulk action never runs on a guess.
@@ -124,12 +125,13 @@ class Fleet:
                                   {ap.program for ap in self.aps.values() if ap.program})
         zones = _resolve_names("crew zone", "--zone", selection.zones,
                                {self.zones.zone_for(ap) for ap in self.aps.values()})
+        site_ids, site_globs = self._site_terms(selection.sites)
         picked = []
         for ap in self.aps.values():
             if selection.aps and not _matches_pattern(selection.aps, ap.id):
                 continue
-            if selection.sites and not _matches_pattern(
-                    selection.sites, ap.site_id, self.sites[ap.site_id].name):
+            if selection.sites and ap.site_id not in site_ids and not _matches_pattern(
+                    site_globs, ap.site_id, self.sites[ap.site_id].name):
                 continue
             if districts and ap.district not in districts:
                 continue
@@ -139,6 +141,25 @@ class Fleet:
                 continue
             picked.append(ap)
         return picked
+
+    def _site_terms(self, terms: tuple[str, ...]) -> tuple[set[str], tuple[str, ...]]:
+        """--site terms as (site ids, globs). A site id is that site; a name must be one site's: several sites
+        sharing it is an InputError listing their ids, so an action never runs on the wrong one by accident."""
+        ids: set[str] = set()
+        globs = []
+        for term in terms:
+            if _GLOB.intersection(term):
+                globs.append(term)
+            elif term in self.sites:
+                ids.add(term)
+            else:
+                named = sorted(site_id for site_id, site in self.sites.items() if site.name == term)
+                if len(named) > 1:
+                    listed = ", ".join(named[:10]) + (f" and {len(named) - 10} more" if len(named) > 10 else "")
+                    raise InputError(f"--site {term!r} matches {len(named)} sites of that name: {listed}; give the "
+                                     "site id of the one you mean (`hotspotctl inventory list --site ID` shows it)")
+                ids.update(named)
+        return ids, tuple(globs)
 
     def site_sizes(self) -> Counter[str]:
         return Counter(ap.site_id for ap in self.aps.values())

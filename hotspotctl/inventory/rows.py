@@ -5,7 +5,9 @@ value, a trailing separator after a number ('19.56244779963221, '), the case
 or accents of a known district or programme ('IZTAPALAPA' is 'Iztapalapa'), a
 point just outside the city bounds. Anything that needs a guess is rejected with
 the row, column, value and reason: a coordinate that is not a number or is out
-of range, a point far outside the city, a bad address, a duplicate id.
+of range, a point far outside the city, a bad address, a duplicate id, a control
+character (line break, tab, escape sequence: C0, DEL, C1) inside any text, a
+value longer than its column (``MAX_LENGTH``: the same limits on SQLite and PostgreSQL).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from hotspotctl.inventory.model import COLLECTORS
 from hotspotctl.inventory.readers import NotAPoint, Table
 from hotspotctl.names import NameCatalog, name_key
 from hotspotctl.settings import InventorySettings
+from hotspotctl.store.schema import access_points, availability_hourly, outages, sites
 
 KM_PER_DEGREE = 111.32
 _TRAILING_SEPARATORS = ",;"
@@ -35,6 +38,30 @@ _HOSTNAME = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9
 
 NAME_FIELDS = ("profile", "snmp_auth", "ssh_auth")
 MBPS_FIELDS = ("backhaul_mbps", "target_mbps")
+
+# Control characters (C0, DEL, C1) are refused in every text column: a line break or an escape sequence in an id
+# or a name would reach terminals, logs and line protocol. Surrounding whitespace (a tab, a line break) is only
+# trimmed, with a warning, as before.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# The longest value each text column takes, the same on SQLite (which would store any length) and PostgreSQL
+# (which refuses more than the column holds): the store's column sizes, narrowed where a value is copied into a
+# smaller column elsewhere.
+MAX_LENGTH = {
+    # a site's name is an id, or "<first id> +<count>" (sites.name); the airport's longest id is 65
+    "id": sites.c.name.type.length - len(" +99999999"),
+    "program": min(access_points.c.program.type.length, availability_hourly.c.program.type.length),
+    "district": min(access_points.c.district.type.length, sites.c.district.type.length,
+                    outages.c.zone.type.length),  # a district is a crew zone when settings give it none
+    "neighborhood": access_points.c.neighborhood.type.length,
+    "site": min(access_points.c.site.type.length, sites.c.id.type.length, outages.c.site_id.type.length),
+    "mgmt_address": access_points.c.mgmt_address.type.length,
+    "profile": access_points.c.profile.type.length,
+    "collector": access_points.c.collector.type.length,
+    "snmp_auth": access_points.c.snmp_auth.type.length,
+    "ssh_auth": access_points.c.ssh_auth.type.length,
+    "crew_zone": min(access_points.c.crew_zone.type.length, outages.c.zone.type.length),
+}
+_SHOWN = 80  # characters of an over-long value shown in a rejection
 
 
 @dataclass(frozen=True)
@@ -129,6 +156,8 @@ def _clean_text(raw: Any) -> tuple[str | None, bool]:
 
 
 _Handler = Callable[[str, Any], Any]
+_CONTROL_NAMES = {"\t": "tab", "\n": "line feed", "\r": "carriage return", "\x1b": "escape", "\x00": "NUL",
+                  "\x7f": "delete", "\x9b": "CSI", "\x85": "next line"}
 
 
 class RowParser:
@@ -214,10 +243,22 @@ class RowParser:
 
     def _text(self, name: str, raw: Any) -> str | None:
         if type(raw) is str and raw and not raw[0].isspace() and not raw[-1].isspace() and raw[0] != "'":
-            return raw  # the common case: nothing to trim or unmark
-        text, padded = _clean_text(raw)
-        if padded:
-            self._warn(name, raw, "surrounding whitespace removed")
+            text = raw  # the common case: nothing to trim or unmark
+        else:
+            text, padded = _clean_text(raw)
+            if padded:
+                self._warn(name, raw, "surrounding whitespace removed")
+            if text is None:
+                return None
+        if len(text) > MAX_LENGTH[name]:
+            shown = f"{text[:_SHOWN]}... ({len(text):,} characters)"
+            raise _Reject(name, f"too long: {len(text):,} characters, at most {MAX_LENGTH[name]} in this column", shown)
+        control = _CONTROL.search(text)
+        if control:
+            char = control.group()
+            raise _Reject(name, f"control character U+{ord(char):04X} ({_CONTROL_NAMES.get(char, 'control')}) at "
+                                f"position {control.start() + 1}: ids and names are one line of printable text; "
+                                "remove it", text)
         return text
 
     def _id(self, name: str, raw: Any) -> str:

@@ -43,6 +43,7 @@ from apscheduler.events import EVENT_JOB_ERROR, JobEvent, JobExecutionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
+from hotspotctl.collectors.auth import require_secrets
 from hotspotctl.collectors.poller import Poller
 from hotspotctl.collectors.profiles import ProfileSet
 from hotspotctl.errors import HotspotError, StoreError
@@ -144,6 +145,8 @@ class CycleRunner:
                 aps = fleet.select(self.selection)
             else:
                 aps = [fleet.aps[ap_id] for ap_id in before if ap_id in fleet.aps]
+            # an AP the import added may use a credential set whose secret is missing: a config error, not an outage
+            require_secrets(aps, self.settings.snmp.auth, self.settings.ssh.auth)
             added = sum(1 for ap in aps if ap.id not in before)
             changed = sum(1 for ap in aps if ap.id in before and before[ap.id] != ap)
             removed = len(before) - (len(aps) - added)

@@ -4,10 +4,17 @@
 first statement (SQLite: BEGIN IMMEDIATE; PostgreSQL: a transaction-scoped
 advisory lock), so a plan read inside it is still true when it is written.
 ``Store.read()`` is a plain transaction.
+
+An SQLite store is private to the user that runs hotspotctl, whatever the umask: its folder is
+created 0700, the database and its -wal, -shm and -journal files are 0600 (SQLite gives its
+side files the database's mode). It commits with ``synchronous = FULL``: a commit (a delivery
+record, an Open311 id) has reached the disk when it returns, so a power cut cannot undo it.
 """
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,6 +28,87 @@ from hotspotctl.store import migrations
 
 _PG_LOCK_KEY = 0x686F7473706F7463  # "hotspotc": one lock for every hotspotctl writer
 _SQLITE_BUSY_TIMEOUT_MS = 30_000
+_SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
+
+
+def private_folder(path: Path, *, what: str) -> Path:
+    """The folder ``path``, created 0700 when missing (its parent must exist: a typo is not a new tree).
+
+    An existing folder is left as it is (it may be shared, /tmp say); what hotspotctl writes in it is
+    private by its own mode. ConfigError, saying what to do, for a file in the way, a missing parent, or a
+    folder this user cannot write.
+    """
+    user = _user()
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"{what} {path}: is a file, not a folder; give a folder (created when missing) or move "
+                          "the file away")
+    if not path.exists():
+        parent = path.parent
+        if parent.exists() and not parent.is_dir():
+            raise ConfigError(f"{what} {path}: {parent} is a file, not a folder; give another folder")
+        if not parent.is_dir():
+            raise ConfigError(f"{what} {path}: its parent {parent} does not exist; create the parent first "
+                              f"(mkdir -p {parent}) or give another folder")
+        try:
+            path.mkdir(mode=PRIVATE_DIR_MODE)
+            os.chmod(path, PRIVATE_DIR_MODE)  # whatever the umask
+        except FileExistsError:
+            pass  # another process made it just now
+        except OSError as exc:
+            raise ConfigError(f"{what} {path}: cannot create it ({exc.strerror}); give a folder {user} can write "
+                              f"to, or create it for {user} (mkdir -m 700 {path})") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise ConfigError(f"{what} {path}: {user} cannot write to it; give a folder {user} can write to, or make "
+                          "this one writable by it")
+    return path
+
+
+def _user() -> str:
+    try:
+        import pwd
+
+        return f"user {pwd.getpwuid(os.geteuid()).pw_name}"
+    except (ImportError, KeyError):
+        return "this user"
+
+
+def _private_database(database: Path) -> None:
+    """The database file exists with mode 0600 before SQLite opens it (SQLite creates its -wal, -shm and
+    -journal files with the same mode); a store made by an older hotspotctl (0644) is tightened."""
+    folder = database.parent
+    if not folder.is_dir():
+        try:
+            folder.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+            os.chmod(folder, PRIVATE_DIR_MODE)
+        except OSError as exc:
+            raise ConfigError(f"database_url: cannot create the store's folder {folder} ({exc.strerror}); create "
+                              "it, or give another path") from None
+    try:
+        fd = os.open(database, os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE)
+    except OSError as exc:
+        raise ConfigError(f"database_url: cannot open the store {database} ({exc.strerror}); check its folder's "
+                          "owner and mode, or give another path") from None
+    try:
+        _tighten(fd)
+    finally:
+        os.close(fd)
+    for suffix in _SQLITE_SIDE_FILES:
+        try:
+            fd = os.open(f"{database}{suffix}", os.O_RDONLY)
+        except OSError:
+            continue  # not there (or not ours to open): SQLite makes it with the database's mode
+        try:
+            _tighten(fd)
+        finally:
+            os.close(fd)
+
+
+def _tighten(fd: int) -> None:
+    info = os.fstat(fd)
+    if info.st_uid == os.geteuid() and stat.S_IMODE(info.st_mode) & ~PRIVATE_FILE_MODE:
+        os.fchmod(fd, PRIVATE_FILE_MODE)
 
 
 def _engine_url(url: str) -> sa.URL:
@@ -56,7 +144,7 @@ class Store:
     def open(cls, url: str, *, migrate: bool = True) -> Store:
         parsed = _engine_url(url)
         if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            _private_database(Path(parsed.database))
         try:
             engine = sa.create_engine(parsed)
         except ModuleNotFoundError as exc:
@@ -164,7 +252,7 @@ def _configure_sqlite(engine: sa.Engine) -> None:
         cursor.execute(f"PRAGMA busy_timeout = {_lock_timeout_ms()}")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA synchronous = FULL")  # a commit survives a power cut (WAL + NORMAL may not)
         cursor.close()
 
     @sa.event.listens_for(engine, "begin")

@@ -238,7 +238,11 @@ def _run_cli(city: City, *args: str, env: dict[str, str] | None = None, timeout:
 def test_run_whose_cycles_keep_failing_exits_non_zero_after_the_bound(city: City) -> None:
     """Before: a cycle that failed was not counted, so `run --cycles 3` never returned, and `run`
     went on failing for ever with exit status 0 when stopped (this test timed out)."""
-    full = {"HOTSPOTCTL_SPOOL_MAX_MB": "0.000001", "HOTSPOTCTL_SCHEDULE_MAX_FAILED_CYCLES": "2"}
+    # a full spool: 1 MB allowed, and a 1.1 MB batch already waiting in it
+    city.settings.spool_dir.mkdir(parents=True, exist_ok=True)
+    (city.settings.spool_dir / "000000000001_20261204T000000.000Z_1p_s.lp").write_bytes(
+        b"# " + b"x" * 1_100_000 + b"\nx v=1i 1\n")
+    full = {"HOTSPOTCTL_SPOOL_MAX_MB": "1", "HOTSPOTCTL_SCHEDULE_MAX_FAILED_CYCLES": "2"}
     given_up = _run_cli(city, "run", "--interval", "0.2", env=full)
     assert given_up.returncode == 5, given_up.stderr  # SpoolFullError is a sink error
     assert "stopped after 2 failed cycles in a row" in given_up.stderr
