@@ -52,7 +52,7 @@ GEOHASH_CHARS = 9  # a cell of about 5 x 5 m: finer than an AP's placement is kn
 # - in a tag key or value (and a measurement), a backslash that line protocol would read as an escape (before
 #   a space, comma, equals sign or another backslash, or at the end) becomes U+FF3C FULLWIDTH REVERSE SOLIDUS:
 #   InfluxDB 1.x cannot store it there at all (``\\`` is kept doubled, ``\,`` breaks the tag set) while
-#   2.x and VictoriaMetrics read ``\\`` as one backslash. Any other backslash is written, and read back, as
+#   VictoriaMetrics reads ``\\`` as one backslash. Any other backslash is written, and read back, as
 #   is. String field values escape ``\`` and ``"`` as line protocol says, so their backslashes survive.
 _CONTROLS = {c: " " for c in (*range(0x20), 0x7F)}
 _TAG_ESCAPES = str.maketrans({",": "\\,", "=": "\\=", " ": "\\ "})
