@@ -416,7 +416,7 @@ class Spool:
                 self._remove_durably(batch.path.name)
             else:
                 _fsync_dir(self.directory)
-        log.error("spool %s: InfluxDB refused batch %d (%s) for good; kept in %s: %s", self.directory, batch.seq,
+        log.warning("spool %s: InfluxDB refused batch %d (%s) for good; kept in %s: %s", self.directory, batch.seq,
                   f"{points} points" if lines is None else f"{points} of its {batch.points} points", folder / name,
                   reason)
         return Refusal(batch.seq, points, reason, folder / name)

@@ -534,6 +534,9 @@ def test_retry_after_is_read_per_rfc_9110_and_capped_at_5_minutes(caplog: pytest
     assert retry_after(time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(now + 86400)), now=now) == 300.0
     assert retry_after(time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(now - 60)), now=now) == 0.0
     assert retry_after(None) is None and retry_after("") is None
+    sunday = 784111740.0  # 1994-11-06 08:49:00 UTC; RFC 9110's three HTTP-date forms, 37 s later
+    for form in ("Sun, 06 Nov 1994 08:49:37 GMT", "Sunday, 06-Nov-94 08:49:37 GMT", "Sun Nov  6 08:49:37 1994"):
+        assert retry_after(form, now=sunday) == 37.0, form
     for garbage in ("²", "١٢", "-1", "1.5", "+5", "soon", "5 s", "\x1b[2J"):
         assert retry_after(garbage, target="InfluxDB http://x") is None, garbage
     notes = [r.getMessage() for r in caplog.records]
@@ -545,14 +548,18 @@ def test_retry_after_is_read_per_rfc_9110_and_capped_at_5_minutes(caplog: pytest
                          ids=["28-hours", "400-digits", "superscript-two"])
 def test_a_wild_retry_after_neither_stalls_the_flushes_nor_breaks_them(scripted: Any, tmp_path: Path, value: str,
                                                                        expected: float | None) -> None:
-    server = scripted((503, {"Retry-After": value}, b'{"error":"overloaded"}'))
-    sink = InfluxSink(InfluxSettings(url=server.url, api="v1", max_retries=0, flush_interval_s=10), Spool(tmp_path))
+    answer = (503, {"Retry-After": value}, b'{"error":"overloaded"}')
+    server = scripted(answer, answer)
+    settings = InfluxSettings(url=server.url, api="v1", max_retries=0, flush_interval_s=10)
+    with pytest.raises(SinkUnavailable, match=r"HTTP 503: overloaded \(after 1 tries\)") as caught:
+        V1Writer(settings).write(LINES, "s")
+    assert caught.value.retry_after_s == expected
+    sink = InfluxSink(settings, Spool(tmp_path))
     sink.submit(["m v=1i 1790000000"])
     result = sink.flush()
     assert not result.ok and "HTTP 503: overloaded (after 1 tries)" in (result.error or "")
     assert (result.waiting.batches, result.rejected) == (1, 0)
-    assert 0 < sink.next_try_in() <= (expected or 10.0)
-    assert sink.next_try_in() > (expected or 10.0) - 5
+    assert 0 < sink.next_try_in() <= (expected or settings.flush_interval_s)  # the next scheduled flush: soon
 
 
 @pytest.mark.parametrize("api", ["v1", "v2"])
