@@ -20,7 +20,13 @@ The cycle's figures are synthetic but shaped like the city's (95 % up, 0-60 clie
 the Mb/s), on the bundled inventory's real APs, ids, sites and districts.
 Prints figures; asserts nothing about time.
 
+``--encoder-baseline REV`` (e.g. 3854a6b) instead times our line protocol encoder against the one
+of a git revision, in the same process, rounds interleaved (machines here vary 3x: the ratio is
+the figure): a first cycle, a later (cached) one, and every AP's tag set built from scratch (the
+escaping). No server is started.
+
     .venv/bin/python benchmarks/influx_bench.py [--aps 35350] [--cycles 3] [--format json]
+    .venv/bin/python benchmarks/influx_bench.py --encoder-baseline 3854a6b
 """
 
 from __future__ import annotations
@@ -179,9 +185,19 @@ def main() -> None:
     parser.add_argument("--gap", type=float, default=5.0,
                         help="seconds between two cycles' writes (in production: the interval, 60 s)")
     parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument("--encoder-baseline", metavar="REV",
+                        help="time the encoder against sinks/lineproto.py at this git revision instead")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="hotspotctl-influx-bench-"))
     try:
+        if args.encoder_baseline:
+            compared = compare_encoders(root, args)
+            print(json.dumps(compared, indent=2) if args.format == "json" else "\n".join([
+                f"{compared['aps']} APs, medians of {compared['rounds']} interleaved rounds; the same lines from "
+                f"both: {compared['same_lines']}", *(
+                    f"{k}: {v['baseline_s']:.4f} s at {args.encoder_baseline}, {v['ours_s']:.4f} s ours: "
+                    f"ours/baseline {v['ratio']:.3f}" for k, v in compared["medians"].items())]))
+            return
         results = run(root, args)
     finally:
         shutil.rmtree(root, ignore_errors=True)
@@ -197,6 +213,66 @@ def main() -> None:
           f"{w['total_s']:.3f} s per cycle, median (each: {w['per_cycle_s']}; the first creates the series); "
           f"uncompressed POSTs from memory {w['plain_s']:.3f} s; all {w['stored']} ap_status points read back")
     print(f"peak RSS {results['rss_mb']:.0f} MB")
+
+
+def compare_encoders(root: Path, args: argparse.Namespace, rounds: int = 6) -> dict[str, Any]:
+    """Our encoder against a revision's lineproto.py, same fleet and cycles, rounds interleaved; medians."""
+    import types
+
+    source = subprocess.check_output(["git", "-C", str(ROOT), "show",
+                                      f"{args.encoder_baseline}:hotspotctl/sinks/lineproto.py"], text=True)
+    baseline = types.ModuleType("lineproto_baseline")
+    exec(compile(source, "lineproto_baseline", "exec"), baseline.__dict__)
+    import hotspotctl.sinks.lineproto as ours
+
+    aps, zones = fleet(root / "store", args.aps)
+    rng = random.Random(7)
+    cycles = [outcomes(aps, T0 + 60 * n, rng) for n in range(2)]
+    targets = {ap.id: ap.target_mbps or 200.0 for ap in aps}
+    evaluated = [rollup(done, default_target_mbps=200.0) for done in cycles]
+    gc.collect()
+    gc.freeze()
+
+    def encode(module: Any, lines: Any, n: int) -> list[str]:
+        out: list[str] = []
+        for o in cycles[n]:
+            at = int(o.rate.at if o.rate is not None else o.error.at)
+            lines.encode(out, o.ap, zones[o.ap.id], o.profile, o.rate, o.error.kind if o.error else None, o.rtt_ms,
+                         at, targets[o.ap.id])
+        for district, t in evaluated[n].districts.items():
+            out.append(module.line("fleet_rollup", {"district": district}, {
+                "aps": t.aps, "up": t.up, "down": t.down, "below_target": t.below_target, "clients": t.clients,
+                "in_bps": float(t.in_bps), "out_bps": float(t.out_bps)}, T0 + 60 * n))
+        return out
+
+    times: dict[str, dict[str, list[float]]] = {name: {"first": [], "cached": [], "tag_sets": []}
+                                                for name in ("baseline", "ours")}
+    same = True
+    for n in range(rounds):
+        order = [("baseline", baseline), ("ours", ours)]
+        for name, module in order if n % 2 else order[::-1]:
+            lines = module.ApLines()
+            started = time.perf_counter()
+            first = encode(module, lines, 0)
+            times[name]["first"].append(time.perf_counter() - started)
+            started = time.perf_counter()
+            encode(module, lines, 1)
+            times[name]["cached"].append(time.perf_counter() - started)
+            fresh = module.ApLines()
+            started = time.perf_counter()
+            for ap in aps:
+                fresh.tags(ap, zones[ap.id], "ubiquiti_unifi")
+            times[name]["tag_sets"].append(time.perf_counter() - started)
+            if name == "ours":
+                ours_lines = first
+            else:
+                baseline_lines = first
+        same = same and ours_lines == baseline_lines
+    medians = {k: {"baseline_s": round(statistics.median(times["baseline"][k]), 4),
+                   "ours_s": round(statistics.median(times["ours"][k]), 4),
+                   "ratio": round(statistics.median(times["ours"][k]) / statistics.median(times["baseline"][k]), 3)}
+               for k in ("first", "cached", "tag_sets")}
+    return {"aps": len(aps), "rounds": rounds, "same_lines": same, "medians": medians}
 
 
 def run(root: Path, args: argparse.Namespace) -> dict[str, Any]:

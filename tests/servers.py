@@ -271,11 +271,14 @@ class _HttpServer:
 
 
 class InfluxServer(_HttpServer):
-    """Debian's influxdb (1.x) on a free loopback port, data in a temporary folder, no auth."""
+    """Debian's influxdb (1.x) on a free loopback port, data in a temporary folder, no auth.
+
+    ``max_body_size``: [http] max-body-size, the request body (as sent, gzip'd or not) above which a write is
+    answered 413 Request Entity Too Large."""
 
     name = "influxd"
 
-    def __init__(self) -> None:
+    def __init__(self, *, max_body_size: int | None = None) -> None:
         self.binary = shutil.which("influxd") or "/usr/bin/influxd"
         if not Path(self.binary).exists():
             pytest.fail("influxd not found: run the README's test command, which installs Debian's influxdb",
@@ -292,6 +295,7 @@ class InfluxServer(_HttpServer):
             "[monitor]\n  store-enabled = false\n"
             f'[http]\n  bind-address = "127.0.0.1:{self.port}"\n  log-enabled = false\n'
             "  unix-socket-enabled = false\n  pprof-enabled = false\n"
+            + (f"  max-body-size = {max_body_size}\n" if max_body_size else "") +
             "[continuous_queries]\n  enabled = false\n"
             "[logging]\n  level = \"warn\"\n")
         self.conf = conf
@@ -358,10 +362,11 @@ class VictoriaMetricsServer(_HttpServer):
 
 class ScriptedHttpServer:
     """An HTTP server in a thread on loopback: answers each POST with the next (status, headers, body) of
-    ``script``, then with ``default``; keeps every request (path, lower-cased headers, body, monotonic time)."""
+    ``script``, then with ``default``, or with what ``respond(request)`` returns when given; keeps every
+    request (path, lower-cased headers, body, monotonic time)."""
 
     def __init__(self, *script: tuple[int, dict[str, str], bytes], default: tuple[int, dict[str, str], bytes] = (
-            204, {}, b"")) -> None:
+            204, {}, b""), respond: Any = None) -> None:
         import http.server
         import threading
 
@@ -373,9 +378,13 @@ class ScriptedHttpServer:
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                owner.requests.append({"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()},
-                                       "body": body, "at": time.monotonic()})
-                status, headers, answer = owner.script.pop(0) if owner.script else owner.default
+                request = {"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()},
+                           "body": body, "at": time.monotonic()}
+                owner.requests.append(request)
+                if respond is not None:
+                    status, headers, answer = respond(request)
+                else:
+                    status, headers, answer = owner.script.pop(0) if owner.script else owner.default
                 self.send_response(status)
                 for key, value in headers.items():
                     self.send_header(key, value)

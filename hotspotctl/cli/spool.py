@@ -10,7 +10,9 @@ from hotspotctl.cli import output
 from hotspotctl.cli.output import ReportFormat
 from hotspotctl.cli.runtime import ReportFormatOption, runtime
 from hotspotctl.errors import ConfigError, ExitCode
-from hotspotctl.sinks.spool import SpoolStatus
+from hotspotctl.sinks.spool import REJECTED_DIR, SpoolStatus
+
+_SHOWN_REFUSALS = 10  # reasons printed by `spool flush`; all are in the .reason files and in --format json
 
 app = typer.Typer(help="The on-disk spool of metrics waiting for InfluxDB.", no_args_is_help=True)
 
@@ -23,9 +25,11 @@ def _when(status: SpoolStatus, which: str) -> str:
 def _show(status: SpoolStatus, destination: str) -> None:
     rows = [("directory", str(status.directory)), ("InfluxDB", destination),
             ("batches", status.batches), ("points", status.points),
-            ("size", f"{status.bytes / 1e6:.2f} MB of {status.max_bytes / 1e6:.0f} MB ({status.fraction:.1%})"),
+            ("size", f"{status.used_bytes / 1e6:.2f} MB of {status.max_bytes / 1e6:.0f} MB ({status.fraction:.1%})"
+                     + (f", {status.rejected_bytes / 1e6:.2f} MB of it rejected" if status.rejected_bytes else "")),
             ("oldest", _when(status, "oldest")), ("newest", _when(status, "newest")),
-            ("rejected", status.rejected)]
+            ("rejected", f"{status.rejected} batches ({status.rejected_points} points) in {status.rejected_directory}"
+                         if status.rejected else "0")]
     output.print_table(("", "value"), rows)
 
 
@@ -33,9 +37,10 @@ def _show(status: SpoolStatus, destination: str) -> None:
 def status(ctx: typer.Context, fmt: ReportFormatOption = ReportFormat.TABLE) -> ExitCode:
     """How much waits in the spool: batches, points, size, oldest and newest, rejected.
 
-    Rejected batches are ones InfluxDB refused for good (HTTP 400: bad data); they are kept in
-    the spool's rejected/ folder with the reason beside each, and `spool flush --requeue`
-    sends them again once the cause is fixed.
+    Rejected batches are ones InfluxDB refused for good (a partial write: points beyond the
+    retention period or a field type conflict; bad data; a line too large alone); they are kept
+    in the spool's rejected/ folder with InfluxDB's reason beside each (.reason), count against
+    the spool's size limit, and `spool flush --requeue` sends them again once the cause is fixed.
 
     Examples:
 
@@ -69,7 +74,9 @@ def flush(
     Needs InfluxDB configured (HOTSPOTCTL_INFLUX_URL and the v2 or v1 settings). A running
     `hotspotctl run` flushes by itself every influx.flush_interval_s; this is for a spool left
     behind (InfluxDB was away, or none was configured when the metrics were collected).
-    Exit 5 when InfluxDB is unreachable or refuses: the spool keeps everything.
+    Exit 5 when InfluxDB is unreachable or refuses: the spool keeps everything. Exit 4 when
+    InfluxDB refused batches for good: they were set aside in the spool's rejected/ folder
+    (with the reasons) and the rest went through.
 
     Examples:
 
@@ -89,19 +96,26 @@ def flush(
     finally:
         sink.close()
     waiting = result.waiting
+    rejected_dir = sink.spool.directory / REJECTED_DIR
     if fmt == ReportFormat.JSON:
-        output.print_json({**result.to_json(), "requeued": requeued, "destination": sink.destination})
+        output.print_json({**result.to_json(), "requeued": requeued, "destination": sink.destination,
+                           "rejected_directory": str(rejected_dir)})
     else:
         if requeued:
             output.message(f"put {requeued} rejected batches back in the queue")
         output.message(f"sent {result.batches} batches ({result.points} points) to {sink.destination} "
                        f"in {result.seconds:.2f} s")
         if result.rejected:
-            output.message(f"{result.rejected} batches were refused for good and moved to "
-                           f"{sink.spool.directory / 'rejected'} (the .reason files say why)")
+            output.message(f"{result.rejected} batches ({result.rejected_points} points) were refused for good and "
+                           f"set aside in {rejected_dir} (the .reason files say why; `hotspotctl spool flush "
+                           "--requeue` sends them again once the cause is fixed)")
+            for refusal in result.refusals[:_SHOWN_REFUSALS]:
+                output.message(f"  batch {refusal.seq} ({refusal.points} points): {refusal.reason}")
+            if len(result.refusals) > _SHOWN_REFUSALS:
+                output.message(f"  ... and {len(result.refusals) - _SHOWN_REFUSALS} more")
         if waiting is not None and waiting.batches:
             output.message(f"{waiting.batches} batches ({waiting.points} points) still wait in {waiting.directory}")
     if not result.ok:
         output.message(f"error: {result.error}")
         return ExitCode.SINK_UNAVAILABLE
-    return ExitCode.OK
+    return ExitCode.PARTIAL if result.rejected else ExitCode.OK

@@ -3,8 +3,9 @@
 The rule: a sample is in InfluxDB or in the spool, across kill -9 too. So a cycle's lines are
 *always* appended to the spool first (gzip, fsync, rename: ``sinks/spool.py``), in batches of
 ``influx.batch_points``, and ``InfluxSink.flush()`` replays the spool oldest first, deleting a
-batch only once InfluxDB has answered 2xx for it. The stored gzip body is the request body as is
-(``Content-Encoding: gzip``): a replay neither inflates nor re-encodes. A crash between the write
+batch only once InfluxDB has answered 204 No Content for it (its write API's one success answer).
+The stored gzip body is the request body as is (``Content-Encoding: gzip``): a replay neither
+inflates nor re-encodes (unless InfluxDB finds it too large: then it is split, see below). A crash between the write
 and the delete sends that batch twice; InfluxDB keeps one point per series and timestamp, so the
 second write overwrites the first with the same values: nothing is duplicated.
 
@@ -15,29 +16,44 @@ Two APIs, chosen by ``influx.api``:
 - ``v1``: InfluxDB 1.x's ``/write``: database, retention policy, optional user and password (sent as
   HTTP basic auth, never in the URL). A missing database is created when ``influx.create_database``.
 
-What an answer means:
+What an answer means (InfluxDB 1.x, 2.x and VictoriaMetrics all answer a write 204 No Content;
+2.x's codes: https://docs.influxdata.com/influxdb/v2/write-data/troubleshoot/):
 
 =========================  ==================================================================
-2xx                        written; the batch leaves the spool
+204                        written; the batch leaves the spool
+other 2xx, 3xx             not InfluxDB's write API (a wrong URL, a proxy's or captive portal's
+                           page): NOT written; the batch waits, the error names influx.url
 429, 5xx, timeout, reset   retried up to ``influx.max_retries`` times, waiting 0.5 s, 1 s, 2 s
-                           ... (at most ``influx.retry_max_s``) or what Retry-After says
+                           ... (at most ``influx.retry_max_s``) or what Retry-After says (RFC
+                           9110: seconds or an HTTP date; capped at 5 minutes; garbage ignored)
 connection refused         InfluxDB is down: no retry now; the batch waits for the next flush
 401, 403, 404, other 4xx   a setting is wrong (token, user, bucket): the batch waits, the error
                            says which setting to fix
-400 (bad data), 413        refused for good: the batch moves to the spool's rejected/ folder
-                           with the reason, so it cannot block the batches behind it
+400, 422                   refused for good (1.x's 400 "partial write" and 2.x's 422 wrote the
+                           other points; 2.x's 400 wrote none): the batch moves to the spool's
+                           rejected/ folder with InfluxDB's reason, and the flush goes on
+413                        too large: the batch is split in halves, and those again, down to
+                           single lines; a line refused alone is set aside in rejected/
 =========================  ==================================================================
+
+One batch's refusal never stops the queue: every refusal is counted and reported (``FlushResult``,
+the log, ``hotspotctl spool flush``, which then exits 4).
 """
 
 from __future__ import annotations
 
 import contextlib
+import gzip as gziplib
 import json
 import logging
+import re
 import threading
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC
+from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
@@ -45,13 +61,18 @@ import urllib3
 
 from hotspotctl.errors import SinkError
 from hotspotctl.settings import InfluxSettings
-from hotspotctl.sinks.spool import Spool, SpoolBusyError, SpoolStatus, is_gzip
+from hotspotctl.sinks.spool import GZIP_LEVEL, BatchRefused, Refusal, Spool, SpoolBusyError, SpoolStatus, is_gzip
 
 log = logging.getLogger("hotspotctl.influx")
 
 USER_AGENT = "hotspotctl"
 BACKOFF_FIRST_S = 0.5
-FLUSH_BACKOFF_MAX_S = 300.0
+FLUSH_BACKOFF_MAX_S = 300.0  # the README's "up to 5 minutes"
+RETRY_AFTER_MAX_S = FLUSH_BACKOFF_MAX_S  # a server's Retry-After is honoured up to the same 5 minutes
+WRITE_OK = 204  # what InfluxDB 1.x, 2.x and VictoriaMetrics answer a write they took whole
+PAYLOAD_TOO_LARGE = 413
+_DELAY_SECONDS = re.compile(r"[0-9]+")  # RFC 9110 delay-seconds = 1*DIGIT, ASCII digits only
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
 
 
 class SinkUnavailable(SinkError):
@@ -60,10 +81,6 @@ class SinkUnavailable(SinkError):
     def __init__(self, message: str, *, retry_after_s: float | None = None) -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
-
-
-class BatchRefused(SinkError):
-    """InfluxDB refused the batch for good (bad data, too large): retrying cannot help."""
 
 
 class _Retryable(Exception):
@@ -80,31 +97,40 @@ class Writer(Protocol):
     def close(self) -> None: ...
 
 
-def retry_after(value: str | None) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds or an HTTP date), or None."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    from email.utils import parsedate_to_datetime
+def retry_after(value: str | None, *, target: str = "InfluxDB", now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header, per RFC 9110, at most RETRY_AFTER_MAX_S; None without one.
 
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    delay-seconds is ASCII digits only (``1*DIGIT``: not ``²``, ``-1`` or ``1.5``), or an HTTP-date (a date
+    in the past means now). Anything else is ignored with a logged note, and the usual back-off applies.
+    """
+    if value is None or not value.strip():
         return None
-    return max(0.0, when.timestamp() - time.time())
+    text = value.strip()
+    if _DELAY_SECONDS.fullmatch(text):
+        return float(min(int(text[:12]) if len(text) <= 12 else RETRY_AFTER_MAX_S, RETRY_AFTER_MAX_S))
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        when = None
+    if when is None:
+        log.info("%s sent Retry-After %r, which is neither seconds nor an HTTP date: ignored", target,
+                 _UNPRINTABLE.sub("?", text)[:60])
+        return None
+    if when.tzinfo is None:  # an HTTP-date is always GMT
+        when = when.replace(tzinfo=UTC)
+    wait = when.timestamp() - (time.time() if now is None else now)
+    return min(max(0.0, wait), RETRY_AFTER_MAX_S)
 
 
 def _message(body: bytes | str | None) -> str:
-    """InfluxDB's own error text: {"error": "..."} / {"message": "..."} or the body, short."""
+    """InfluxDB's own error text: {"error": "..."} / {"message": "..."} or the body, short and inert."""
     if body is None:
         return ""
-    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
-    with contextlib.suppress(ValueError, AttributeError):
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes | bytearray) else str(body)
+    with contextlib.suppress(ValueError, AttributeError, TypeError):
         parsed = json.loads(text)
-        text = parsed.get("error") or parsed.get("message") or text
-    return " ".join(text.split())[:300]
+        text = str(parsed.get("error") or parsed.get("message") or text)
+    return " ".join(_UNPRINTABLE.sub(" ", text).split())[:300]
 
 
 def _statement_error(body: bytes) -> str | None:
@@ -141,15 +167,30 @@ class _Retrying:
 
 
 def _classify(status: int, headers: Any, body: bytes | str | None, target: str, fix: dict[int, str]) -> None:
-    """Raise what an HTTP status means for a write (see the module's table); return on 2xx."""
-    if 200 <= status < 300:
+    """Raise what an HTTP answer means for a write (see the module's table); return on 204 only."""
+    if status == WRITE_OK:
         return
     text = _message(body)
+    header = (lambda name: headers.get(name)) if headers else (lambda name: None)
+    if 200 <= status < 400:
+        kind = _UNPRINTABLE.sub(" ", str(header("Content-Type") or "no content type"))[:60]
+        where = ""
+        if 300 <= status < 400 and header("Location"):
+            where = f" to {_UNPRINTABLE.sub(' ', str(header('Location')))[:200]}"
+        raise SinkUnavailable(
+            f"{target} answered HTTP {status}{where} ({kind}{': ' + text[:120] if text else ''}), not the 204 No "
+            "Content InfluxDB's write API answers: the batch was NOT written and stays in the spool. Is influx.url "
+            "InfluxDB itself, and not a proxy, a login or captive portal page, or another service?")
     if status == 429 or status >= 500:
-        raise _Retryable(f"HTTP {status}: {text}", retry_after(headers.get("Retry-After") if headers else None))
-    if status in (400, 413):
-        advice = "lower influx.batch_points" if status == 413 else "the batch has points InfluxDB will not take"
-        raise BatchRefused(f"{target} refused the batch: HTTP {status}: {text} ({advice})")
+        raise _Retryable(f"HTTP {status}: {text}", retry_after(header("Retry-After"), target=target))
+    if status in (400, 413, 422):
+        if status == PAYLOAD_TOO_LARGE:
+            advice = "over InfluxDB's request size limit: sent again in halves; if it recurs, lower influx.batch_points"
+        elif "partial write" in text or status == 422:
+            advice = "a partial write: InfluxDB wrote the batch's other points"
+        else:
+            advice = "InfluxDB wrote none of the batch"
+        raise BatchRefused(f"{target} refused the batch: HTTP {status}: {text} ({advice})", status=status)
     hint = fix.get(status, "check the influx.* settings")
     raise SinkUnavailable(f"{target} answered HTTP {status}: {text}. {hint}")
 
@@ -229,19 +270,41 @@ class V2Writer:
         extra = {"content_encoding": "gzip"} if is_gzip(body) else {}
 
         def attempt() -> None:
-            def post() -> None:
-                self.service.post_write(org=self.settings.org or "-", bucket=self.settings.bucket, body=body,
-                                        precision=precision, content_type="text/plain; charset=utf-8", **extra)
+            def post() -> Any:
+                # _preload_content=False: the raw answer, so a 2xx other than 204 is seen (and a body that is
+                # not UTF-8 is not decoded by the client)
+                return self.service.post_write(org=self.settings.org or "-", bucket=self.settings.bucket,
+                                               body=body, precision=precision,
+                                               content_type="text/plain; charset=utf-8", _preload_content=False,
+                                               **extra)
 
             try:
-                _transport(post, self.target)
+                answer = _transport(post, self.target)
             except ApiException as exc:
+                with contextlib.suppress(AttributeError):
+                    exc.response.release_conn()  # the raw answer (_preload_content=False), read by the exception
                 _classify(exc.status or 0, exc.headers, exc.body, self.target, fix)
+                return
+            try:
+                data = answer.data
+            finally:
+                answer.release_conn()
+            _classify(answer.status, answer.headers, data, self.target, fix)
 
         self.retrying.run(attempt)
 
     def close(self) -> None:
         self.client.close()
+
+
+def _alone_too_large(exc: BatchRefused) -> str:
+    """The reason for a single line InfluxDB finds too large: splitting cannot help it."""
+    return f"{str(exc).split(' (over ', 1)[0]} (one line over InfluxDB's request size limit: it cannot be written)"
+
+
+def _point_lines(text: bytes) -> list[bytes]:
+    """The lines of a body that are points (not blank, not ``#`` comments), each ending in a newline."""
+    return [line + b"\n" for line in text.split(b"\n") if line.strip() and not line.lstrip().startswith(b"#")]
 
 
 def _transport(call: Any, target: str) -> Any:
@@ -270,7 +333,13 @@ def open_writer(settings: InfluxSettings, *, stop: threading.Event | None = None
 
 @dataclass(frozen=True, slots=True)
 class FlushResult:
-    """One flush: what reached InfluxDB, what was refused for good, and what still waits (and why)."""
+    """One flush: what reached InfluxDB, what was refused for good, and what still waits (and why).
+
+    ``batches``/``points``: written (a partly refused batch's written points count). ``rejected``/
+    ``rejected_points``: set aside in the spool's rejected/ by this flush, one ``Refusal`` each (seq,
+    points, InfluxDB's reason, where it is kept). ``ok`` says whether the queue was worked through (a
+    refusal does not stop it); ``error`` why not.
+    """
 
     batches: int
     points: int
@@ -278,6 +347,8 @@ class FlushResult:
     rejected: int = 0
     error: str | None = None
     waiting: SpoolStatus | None = None
+    rejected_points: int = 0
+    refusals: tuple[Refusal, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -285,7 +356,8 @@ class FlushResult:
 
     def to_json(self) -> dict[str, Any]:
         return {"batches": self.batches, "points": self.points, "seconds": round(self.seconds, 3),
-                "rejected": self.rejected, "ok": self.ok, "error": self.error,
+                "rejected": self.rejected, "rejected_points": self.rejected_points,
+                "refusals": [r.to_json() for r in self.refusals], "ok": self.ok, "error": self.error,
                 "waiting": None if self.waiting is None else self.waiting.to_json()}
 
 
@@ -330,44 +402,92 @@ class InfluxSink:
         started = time.monotonic()
         if self.writer is None:
             return FlushResult(0, 0, 0.0, error="no InfluxDB configured (influx.url)", waiting=self.spool.status())
-        batches = points = rejected = 0
+        batches = points = 0
+        refusals: tuple[Refusal, ...] = ()
         error: str | None = None
         with self._lock:
-            while limit is None or batches < limit:
-                try:
-                    result = self.spool.replay(self._deliver, gzip=True,
-                                               limit=None if limit is None else limit - batches)
-                except SpoolBusyError as exc:
-                    error = str(exc)
-                    break
-                batches += result.batches
-                points += result.points
-                if result.ok:
-                    break
-                if isinstance(result.error, BatchRefused) and result.failed is not None:
-                    self.spool.reject(result.failed, str(result.error))
-                    rejected += 1
-                    continue
-                error = str(result.error)
-                self._back_off(result.error)
-                break
+            try:
+                result = self.spool.replay(self._deliver, gzip=True, limit=limit)
+            except SpoolBusyError as exc:
+                error = str(exc)
+            except OSError as exc:  # the spool itself (setting a batch aside on a full disk): nothing is lost
+                error = f"spool {self.spool.directory}: {exc}"
+                self._back_off(exc)
+            else:
+                batches, points, refusals = result.batches, result.points, result.refusals
+                if not result.ok:
+                    error = str(result.error)
+                    self._back_off(result.error)
             if error is None:
                 self._failures, self._next_try = 0, 0.0
         seconds = time.monotonic() - started
+        rejected_points = sum(r.points for r in refusals)
         if batches:
             log.info("flushed %d batches (%d points) to %s in %.2f s", batches, points, self.writer.target, seconds)
-        return FlushResult(batches, points, seconds, rejected, error, self.spool.status())
+        if refusals:
+            log.error("%s refused %d batches (%d points) for good; they are kept in %s with InfluxDB's reasons "
+                      "(`hotspotctl spool flush --requeue` sends them again once the cause is fixed)",
+                      self.writer.target, len(refusals), rejected_points, self.spool.directory / "rejected")
+        return FlushResult(batches, points, seconds, len(refusals), error, self.spool.status(), rejected_points,
+                           refusals)
 
     def _deliver(self, body: bytes, precision: str) -> None:
+        """Write one spooled batch; one InfluxDB finds too large (413) goes in halves, down to single lines.
+
+        Raises BatchRefused with only the refused lines (and how many points were written) when part of
+        it was written; anything else (InfluxDB away) leaves the whole batch for the next flush, which
+        writes again what was written (the same points: InfluxDB keeps one per series and time).
+        """
         assert self.writer is not None
-        self.writer.write(body, precision)
+        try:
+            self.writer.write(body, precision)
+            return
+        except BatchRefused as exc:
+            if exc.status != PAYLOAD_TOO_LARGE:
+                raise
+            too_large = exc
+        gz = is_gzip(body)
+        lines = _point_lines(gziplib.decompress(body) if gz else body)
+        if len(lines) <= 1:
+            raise BatchRefused(_alone_too_large(too_large), status=PAYLOAD_TOO_LARGE)
+        refused: list[tuple[list[bytes], str]] = []
+        written = self._write_halves(lines, precision, gz, refused)
+        if refused:
+            reasons = Counter(reason for _, reason in refused)
+            summary = "; ".join(f"{reason}{f' (x{n})' if n > 1 else ''}" for reason, n in reasons.items())
+            raise BatchRefused(f"{self.writer.target} took {written} of the batch's {len(lines)} points once it "
+                               f"was split in smaller requests (it answered HTTP 413 to the whole); refused: "
+                               f"{summary}", lines=b"".join(line for part, _ in refused for line in part),
+                               delivered=written, status=PAYLOAD_TOO_LARGE)
+        log.info("%s: a batch of %d points was too large (HTTP 413); written in smaller requests", self.writer.target,
+                 len(lines))
+
+    def _write_halves(self, lines: list[bytes], precision: str, gz: bool,
+                      refused: list[tuple[list[bytes], str]]) -> int:
+        """Write ``lines`` as two requests, splitting again what is still too large; the points written."""
+        assert self.writer is not None
+        written = 0
+        middle = len(lines) // 2
+        for half in (lines[:middle], lines[middle:]):
+            body = b"".join(half)
+            try:
+                self.writer.write(gziplib.compress(body, compresslevel=GZIP_LEVEL, mtime=0) if gz else body,
+                                  precision)
+            except BatchRefused as exc:
+                if exc.status == PAYLOAD_TOO_LARGE and len(half) > 1:
+                    written += self._write_halves(half, precision, gz, refused)
+                else:
+                    refused.append((half, _alone_too_large(exc) if exc.status == PAYLOAD_TOO_LARGE else str(exc)))
+                continue
+            written += len(half)
+        return written
 
     def _back_off(self, error: BaseException | None) -> None:
         self._failures += 1
         wait = min(FLUSH_BACKOFF_MAX_S, self.settings.flush_interval_s * 2 ** (self._failures - 1))
         after = getattr(error, "retry_after_s", None)
         if after is not None:
-            wait = max(wait, after)
+            wait = max(wait, min(after, RETRY_AFTER_MAX_S))
         self._next_try = time.monotonic() + wait
 
     def next_try_in(self) -> float:

@@ -26,10 +26,15 @@ float fields would be 70,000 more values for InfluxDB to ingest every cycle (mea
 fifth of the write time). It adds no series: one AP, one place.
 
 A field is left out when its value is unknown (a first sample has no rate), never written as 0.
+
+Strings from the inventory and from devices are inert here: whatever they hold, a point stays one line
+and the batch stays valid (see "What line protocol cannot carry" below for the few mapped characters).
 """
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -37,17 +42,55 @@ from hotspotctl.inventory.sites import geohash
 
 GEOHASH_CHARS = 9  # a cell of about 5 x 5 m: finer than an AP's placement is known
 
-_TAG_ESCAPES = str.maketrans({",": "\\,", "=": "\\=", " ": "\\ ", "\n": " ", "\r": " ", "\\": "\\\\"})
+# What line protocol cannot carry, and what it becomes (the README's "Metrics" section says the same; the
+# round trip through the real InfluxDB 1.x and VictoriaMetrics in tests/sinks/test_lineproto.py proves it):
+# - text that is not valid UTF-8 (a device's bytes, decoded with surrogateescape, or bytes) gets U+FFFD for
+#   each bad byte: a body InfluxDB cannot decode would refuse the whole batch;
+# - ASCII control characters become spaces: InfluxDB documents that line protocol does not support a line
+#   break in tag or field values (an unescaped one ends the point and breaks the rest of the line), and
+#   parsers disagree on tabs and the others;
+# - in a tag key or value (and a measurement), a backslash that line protocol would read as an escape (before
+#   a space, comma, equals sign or another backslash, or at the end) becomes U+FF3C FULLWIDTH REVERSE SOLIDUS:
+#   InfluxDB 1.x cannot store it there at all (``\\`` is kept doubled, ``\,`` breaks the tag set) while
+#   VictoriaMetrics reads ``\\`` as one backslash. Any other backslash is written, and read back, as
+#   is. String field values escape ``\`` and ``"`` as line protocol says, so their backslashes survive.
+_CONTROLS = {c: " " for c in (*range(0x20), 0x7F)}
+_TAG_ESCAPES = str.maketrans({",": "\\,", "=": "\\=", " ": "\\ "})
+_MEASUREMENT_ESCAPES = str.maketrans({",": "\\,", " ": "\\ "})
+_FIELD_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"'})
+_TAG_PLAIN = re.compile(r"[^\x00-\x1f\x7f ,=\\\ud800-\udfff]*\Z")  # nothing to escape or map: the common case
+_FIELD_PLAIN = re.compile(r'[^\x00-\x1f\x7f"\\\ud800-\udfff]*\Z')
+_SURROGATES = re.compile(r"[\ud800-\udfff]")
+_ESCAPING_BACKSLASH = re.compile(r"\\(?=[\\ ,=]|\Z)")
+FULLWIDTH_BACKSLASH = "\uff3c"
 
 
-def escape_tag(value: str) -> str:
-    """A tag key or value: commas, equals signs and spaces escaped; line breaks flattened."""
-    return value.translate(_TAG_ESCAPES)
+def clean_text(value: str | bytes) -> str:
+    """Valid Unicode without control characters: bad bytes become U+FFFD, control characters spaces."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        value = bytes(value).decode("utf-8", "replace")
+    return _SURROGATES.sub("\ufffd", value).translate(_CONTROLS)
 
 
-def escape_string_field(value: str) -> str:
-    """A string field's contents (without the quotes)."""
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
+def escape_tag(value: str | bytes) -> str:
+    """A tag key or value: commas, equals signs and spaces escaped; see above for what is mapped."""
+    if isinstance(value, str) and _TAG_PLAIN.match(value):
+        return value
+    return _ESCAPING_BACKSLASH.sub(FULLWIDTH_BACKSLASH, clean_text(value)).translate(_TAG_ESCAPES)
+
+
+def escape_measurement(value: str) -> str:
+    """A measurement name: commas and spaces escaped, mapped like a tag."""
+    if _TAG_PLAIN.match(value):
+        return value
+    return _ESCAPING_BACKSLASH.sub(FULLWIDTH_BACKSLASH, clean_text(value)).translate(_MEASUREMENT_ESCAPES)
+
+
+def escape_string_field(value: str | bytes) -> str:
+    """A string field's contents (without the quotes): backslashes and double quotes escaped."""
+    if isinstance(value, str) and _FIELD_PLAIN.match(value):
+        return value
+    return clean_text(value).translate(_FIELD_ESCAPES)
 
 
 def tag_set(tags: Mapping[str, str | None]) -> str:
@@ -56,22 +99,29 @@ def tag_set(tags: Mapping[str, str | None]) -> str:
 
 
 def field_set(fields: Mapping[str, Any]) -> str:
-    """``k=v,...``: bool and int as integers (``1i``), floats as shortest round-trip, str quoted; None skipped."""
+    """``k=v,...``: bool and int as integers (``1i``), floats as shortest round-trip, str quoted.
+
+    None is skipped, and so is a float that is not finite: line protocol has no NaN or infinity, and one
+    such value would get the whole line refused.
+    """
     parts = []
     for key, value in fields.items():
         if value is None:
             continue
         if isinstance(value, int):  # bool too
-            parts.append(f"{key}={int(value)}i")
+            parts.append(f"{escape_tag(key)}={int(value)}i")
         elif isinstance(value, float):
-            parts.append(f"{key}={value!r}")
+            if math.isfinite(value):
+                parts.append(f"{escape_tag(key)}={value!r}")
+        elif isinstance(value, bytes | bytearray | memoryview | str):
+            parts.append(f'{escape_tag(key)}="{escape_string_field(value)}"')
         else:
-            parts.append(f'{key}="{escape_string_field(str(value))}"')
+            parts.append(f'{escape_tag(key)}="{escape_string_field(str(value))}"')
     return ",".join(parts)
 
 
 def line(measurement: str, tags: Mapping[str, str | None], fields: Mapping[str, Any], at_s: int) -> str:
-    return f"{measurement}{tag_set(tags)} {field_set(fields)} {at_s}"
+    return f"{escape_measurement(measurement)}{tag_set(tags)} {field_set(fields)} {at_s}"
 
 
 class ApLines:

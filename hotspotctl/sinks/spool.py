@@ -9,10 +9,16 @@ Directory layout (one spool = one directory)::
     000000000042_20250405T193438.123Z_70700p_s.lp.gz   a batch: seq, created (UTC), points, precision
     .append.lock    flock: append, sequence allocation, temp-file cleanup, the high-water mark
     .replay.lock    flock: one replay at a time (replay does not block appends)
-    .last_seq       high-water mark, written only when the newest batch is acked, so seqs never restart
+    .last_seq       high-water mark, written when the newest batch leaves (acked or set aside), so seqs
+                    never restart and never repeat
     .tmp-<pid>-<hex>   an append in flight, or the leftover of a crash: never read, removed on open
-    rejected/       batches InfluxDB refused for good (HTTP 400: bad data), each with a .reason file;
-                    kept, never replayed on their own: ``requeue_rejected()`` puts them back
+    rejected/       what InfluxDB refused for good (a partial write, bad data, a line too large alone), as
+                    batch files under their own seq, each with a .reason file (the server's answer); kept,
+                    counted against max_bytes, never replayed on their own: ``requeue_rejected()`` puts
+                    them back
+
+Private to the service's user: the directory and rejected/ are 0700, every file 0600, whatever the umask
+(the batches are the fleet's inventory and figures).
 
 Format choices, and why:
 
@@ -26,7 +32,11 @@ Format choices, and why:
   takes ~35 ms and stores 1.75 MB (7x), so the fsync moves 7x less and a 1 GiB spool holds ~600 cycles
   instead of ~85 (about two days at 5-minute polls instead of seven hours). InfluxDB accepts the gzip
   body as is (``Content-Encoding: gzip``); ``replay(..., gzip=True)`` hands it over without inflating.
-* Points are counted once, at append (blank lines and ``#`` comments are not points).
+* Points are counted once, at append (blank lines and ``#`` comments are not points). A replay checks that
+  a small body holds points before sending it: an empty or emptied file is set aside as damaged, never
+  counted as delivered (InfluxDB answers 204 to an empty body).
+* One refused batch never stops the queue: ``deliver`` raises ``BatchRefused`` (with the refused lines
+  only, when the rest was written) and the replay sets it aside in rejected/ and goes on.
 
 Cost: appending a 70,700-line cycle takes ~85 ms with gzip and ~60-80 ms without (mostly fsync, and gzip);
 ``status()`` of a few hundred batches is under a millisecond.
@@ -41,6 +51,8 @@ import logging
 import os
 import re
 import secrets
+import stat
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -65,14 +77,38 @@ _NAME = re.compile(
     r"^(?P<seq>\d{12,})_(?P<created>\d{8}T\d{6}\.\d{3})Z_(?P<points>\d+)p_(?P<precision>ns|us|ms|s)\.lp(?P<gz>\.gz)?$"
 )
 _TIME_FORMAT = "%Y%m%dT%H%M%S.%f"
+DIR_MODE = 0o700  # the spool is private to the service's user, whatever the umask
+FILE_MODE = 0o600
+_EMPTY_CHECK_BYTES = 256  # a gzip body this small may hold no points: inflate it to check (bigger ones do)
+_REASON_SUFFIX = ".reason"
 
 
 class SpoolFullError(SinkError):
     """An append would take the spool over its size limit; nothing was written, nothing was deleted."""
 
 
+class SpoolWriteError(SinkError, OSError):
+    """A batch (or the spool's own bookkeeping) could not be written: a full disk, a read-only or vanished
+    folder. Nothing was stored (no half batch is left). An OSError too, with the OS's ``errno``."""
+
+
 class SpoolBusyError(SinkError):
     """Another process is replaying this spool; try again when it is done."""
+
+
+class BatchRefused(SinkError):
+    """The receiver refused a batch, or some of its lines, for good: retrying the same bytes cannot help.
+
+    ``lines``: the refused lines (line protocol) when the rest of the batch was written (``delivered``
+    points); None when the whole batch is refused. ``status``: the HTTP status, when there was one.
+    """
+
+    def __init__(self, message: str, *, lines: bytes | None = None, delivered: int = 0,
+                 status: int | None = None) -> None:
+        super().__init__(message)
+        self.lines = lines
+        self.delivered = delivered
+        self.status = status
 
 
 def is_gzip(body: bytes) -> bool:
@@ -117,17 +153,43 @@ class Batch:
 
 
 @dataclass(frozen=True, slots=True)
+class Refusal:
+    """A batch (or the lines of it) set aside in rejected/: which, how many points, why, and where it is."""
+
+    seq: int
+    points: int
+    reason: str
+    path: Path
+
+    def to_json(self) -> dict[str, Any]:
+        return {"seq": self.seq, "points": self.points, "reason": self.reason, "path": str(self.path)}
+
+
+@dataclass(frozen=True, slots=True)
 class ReplayResult:
-    """How far a replay got; ``error`` is the delivery failure it stopped at (that batch stays spooled)."""
+    """How far a replay got; ``error`` is the delivery failure it stopped at (that batch stays spooled).
+
+    ``batches``/``points``: delivered (a partly refused batch's written points count; the batch does
+    not); ``refusals``: what was set aside in rejected/ on the way, which did not stop the replay.
+    """
 
     batches: int
     points: int
     error: Exception | None = None
     failed: Batch | None = None
+    refusals: tuple[Refusal, ...] = ()
 
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    @property
+    def rejected(self) -> int:
+        return len(self.refusals)
+
+    @property
+    def rejected_points(self) -> int:
+        return sum(r.points for r in self.refusals)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -136,6 +198,9 @@ class ReplayResult:
             "ok": self.ok,
             "error": None if self.error is None else f"{type(self.error).__name__}: {self.error}",
             "failed_seq": None if self.failed is None else self.failed.seq,
+            "rejected": self.rejected,
+            "rejected_points": self.rejected_points,
+            "refusals": [r.to_json() for r in self.refusals],
         }
 
 
@@ -150,16 +215,31 @@ class SpoolStatus:
     oldest: datetime | None
     newest: datetime | None
     max_bytes: int
-    fraction: float
+    fraction: float  # of max_bytes in use: waiting batches and rejected/ together
     rejected: int = 0  # batches InfluxDB refused for good, kept in rejected/
+    rejected_points: int = 0
+    rejected_bytes: int = 0  # rejected/ on disk (batches and their .reason files): counts against max_bytes
+
+    @property
+    def used_bytes(self) -> int:
+        """What counts against max_bytes: the waiting batches and rejected/."""
+        return self.bytes + self.rejected_bytes
+
+    @property
+    def rejected_directory(self) -> Path:
+        return self.directory / REJECTED_DIR
 
     def to_json(self) -> dict[str, Any]:
         return {
             "directory": str(self.directory),
             "rejected": self.rejected,
+            "rejected_points": self.rejected_points,
+            "rejected_bytes": self.rejected_bytes,
+            "rejected_directory": str(self.rejected_directory),
             "batches": self.batches,
             "points": self.points,
             "bytes": self.bytes,
+            "used_bytes": self.used_bytes,
             "oldest": None if self.oldest is None else self.oldest.isoformat(),
             "newest": None if self.newest is None else self.newest.isoformat(),
             "max_bytes": self.max_bytes,
@@ -204,13 +284,18 @@ class Spool:
         size = len(body)
         with self._lock(_APPEND_LOCK):
             names = self._names()
-            used = sum(b.bytes for b in self._scan(names))
+            rejected_names = self._rejected_names()
+            set_aside = self._rejected_bytes(rejected_names)
+            used = sum(b.bytes for b in self._scan(names)) + set_aside
             if used + size > self.max_bytes:
+                aside = (f" ({_human(set_aside)} of it refused by InfluxDB, in {self.directory / REJECTED_DIR}: "
+                         "read the .reason files, then `hotspotctl spool flush --requeue` once the cause is fixed, "
+                         "or delete them)") if set_aside else ""
                 raise SpoolFullError(
-                    f"spool {self.directory} is full: {_human(used)} of {_human(self.max_bytes)} used, no room for "
-                    f"this batch of {points} points ({_human(size)}), which was NOT stored. {self._advice()}"
+                    f"spool {self.directory} is full: {_human(used)} of {_human(self.max_bytes)} used{aside}, no room "
+                    f"for this batch of {points} points ({_human(size)}), which was NOT stored. {self._advice()}"
                 )
-            seq = max(self._last_seq(), *(_seq_of(n) for n in names), 0) + 1
+            seq = self._next_seq(names, rejected_names)
             created = datetime.now(UTC)
             name = _batch_name(seq, created, points, precision, gz=self.compress)
             self._write_durably(name, body)
@@ -234,9 +319,13 @@ class Spool:
             self._remove_durably(name)  # appends only add higher seqs, so the high-water mark is safe
             return
         with self._lock(_APPEND_LOCK):  # it may be the newest: remember its seq so seqs never restart
-            if not any(_seq_of(n) > batch.seq for n in self._names()) and batch.seq > self._last_seq():
-                self._write_durably(_LAST_SEQ, f"{batch.seq}\n".encode())
+            self._raise_high_water(batch.seq)
             self._remove_durably(name)
+
+    def _raise_high_water(self, seq: int) -> None:
+        """Before the newest batch leaves the directory, remember its seq (under the append lock)."""
+        if not any(_seq_of(n) > seq for n in self._names()) and seq > self._last_seq():
+            self._write_durably(_LAST_SEQ, f"{seq}\n".encode())
 
     # -- reading ---------------------------------------------------------------------------------------
 
@@ -254,66 +343,118 @@ class Spool:
         Raises SpoolBusyError when another process is replaying.
         """
         done = points = 0
+        refusals: list[Refusal] = []
         with self._lock(_REPLAY_LOCK, blocking=False):
             for batch in self.batches():
-                if limit is not None and done >= limit:
+                if limit is not None and done + len(refusals) >= limit:
                     break
                 try:
                     body = batch.read_raw() if gzip else batch.read()
                 except FileNotFoundError:
                     continue  # acked by someone else after our listing: delivered, not skipped
+                except (OSError, EOFError, zlib.error) as exc:  # inflating a damaged file
+                    refusals.append(self.reject(batch, f"damaged: the file cannot be read as gzip ({exc}); "
+                                                       f"the {batch.points} points its name counts are lost"))
+                    continue
+                if _holds_no_points(body):
+                    refusals.append(self.reject(batch, f"damaged: the file holds no points although its name "
+                                                       f"counts {batch.points}; they are lost (a truncated or "
+                                                       "emptied file), nothing was sent"))
+                    continue
                 try:
                     deliver(body, batch.precision)
-                except Exception as exc:  # any delivery failure stops the replay; the batch stays
-                    return ReplayResult(batches=done, points=points, error=exc, failed=batch)
+                except BatchRefused as exc:  # for good: set it aside, with why, and go on with the next
+                    refusals.append(self.reject(batch, str(exc), lines=exc.lines))
+                    points += exc.delivered if exc.lines is not None else 0
+                    continue
+                except Exception as exc:  # any other delivery failure stops the replay; the batch stays
+                    return ReplayResult(batches=done, points=points, error=exc, failed=batch,
+                                        refusals=tuple(refusals))
                 self.ack(batch)
                 done += 1
                 points += batch.points
-        return ReplayResult(batches=done, points=points)
+        return ReplayResult(batches=done, points=points, refusals=tuple(refusals))
 
-    def reject(self, batch: Batch, reason: str) -> Path:
-        """InfluxDB refused this batch for good: move it (and why) to rejected/, out of the replay's way.
+    def reject(self, batch: Batch, reason: str, *, lines: bytes | None = None) -> Refusal:
+        """Set a batch InfluxDB refused for good aside in rejected/, with why, out of the replay's way.
 
-        Nothing is deleted: a batch that can never be written must not block the ones behind it, and an
-        operator can read the reason, fix the cause and put it back with ``requeue_rejected()``.
+        ``lines``: only these lines were refused (InfluxDB wrote the rest): they are kept, under the batch's
+        seq, and the rest of the batch is gone. Nothing refused is deleted: a batch that can never be written
+        must not block the ones behind it, and an operator can read the reason, fix the cause and put it
+        back with ``requeue_rejected()``. Crash-safe: the refused data is durable in rejected/ before the
+        batch leaves the queue (a crash between the two sends the batch again, and sets it aside again
+        under the same name). The seq is remembered, so a new batch never takes it.
         """
-        rejected = self.directory / REJECTED_DIR
-        if not rejected.is_dir():
-            rejected.mkdir(exist_ok=True)
-            _fsync_dir(self.directory)
-        (rejected / f"{batch.path.name}.reason").write_text(reason.rstrip() + "\n", encoding="utf-8")
-        target = rejected / batch.path.name
-        os.replace(batch.path, target)
-        _fsync_dir(rejected)
-        _fsync_dir(self.directory)
-        log.error("spool %s: InfluxDB refused batch %d (%d points) for good; kept in %s: %s",
-                  self.directory, batch.seq, batch.points, target, reason)
-        return target
+        folder = self._rejected_directory()
+        points = batch.points
+        if lines is not None:
+            points = _count_points(lines)
+            if not lines.endswith(b"\n"):
+                lines += b"\n"
+        name = batch.path.name if lines is None else _batch_name_like(batch, points)
+        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        kept = "all of it" if lines is None else f"the {points} refused of its {batch.points} points"
+        text = f"{stamp}: batch {batch.seq} ({batch.points} points, {batch.path.name}), {kept}: {reason.rstrip()}\n"
+        with self._lock(_APPEND_LOCK):
+            for old in self._rejected_names():  # an earlier try of the same batch (a crash before it left)
+                if _seq_of(old) == batch.seq and old != name:
+                    _unlink_quietly(folder / old)
+                    _unlink_quietly(folder / (old + _REASON_SUFFIX))
+            self._write_durably(name + _REASON_SUFFIX, text.encode("utf-8", "replace"), folder)
+            if lines is None:
+                try:
+                    os.replace(batch.path, folder / name)
+                except FileNotFoundError:  # acked meanwhile by another replay: nothing to set aside
+                    _unlink_quietly(folder / (name + _REASON_SUFFIX))
+                    return Refusal(batch.seq, 0, reason, folder / name)
+                _fsync_dir(folder)
+            else:
+                body = gziplib.compress(lines, compresslevel=GZIP_LEVEL, mtime=0) if batch.gzipped else lines
+                self._write_durably(name, body, folder)
+            self._raise_high_water(batch.seq)
+            if lines is not None:
+                self._remove_durably(batch.path.name)
+            else:
+                _fsync_dir(self.directory)
+        log.warning("spool %s: InfluxDB refused batch %d (%s) for good; kept in %s: %s", self.directory, batch.seq,
+                  f"{points} points" if lines is None else f"{points} of its {batch.points} points", folder / name,
+                  reason)
+        return Refusal(batch.seq, points, reason, folder / name)
 
     def rejected(self) -> list[Batch]:
         """The batches InfluxDB refused, oldest first."""
-        rejected = self.directory / REJECTED_DIR
-        if not rejected.is_dir():
-            return []
-        return list(self._scan(os.listdir(rejected), rejected))
+        return list(self._scan(self._rejected_names(), self.directory / REJECTED_DIR))
 
     def requeue_rejected(self) -> int:
-        """Put rejected batches back in the queue, in their original order; how many were moved."""
+        """Put rejected batches back in the queue, in their original order; how many were moved.
+
+        Each keeps its seq (lower than anything appended since, so it goes first), its body and its
+        compression; its .reason file is removed. One whose name is taken in the queue (it cannot be,
+        seqs never repeat) is left where it is.
+        """
         moved = 0
+        folder = self.directory / REJECTED_DIR
         with self._lock(_APPEND_LOCK):
+            queued = {_seq_of(n) for n in self._names()}
             for batch in self.rejected():
+                if batch.seq in queued:
+                    log.error("spool %s: not requeueing %s: batch %d is already queued", self.directory,
+                              batch.path, batch.seq)
+                    continue
                 os.replace(batch.path, self.directory / batch.path.name)
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(batch.path.with_name(batch.path.name + ".reason"))
+                _unlink_quietly(batch.path.with_name(batch.path.name + _REASON_SUFFIX))
                 moved += 1
             if moved:
-                _fsync_dir(self.directory / REJECTED_DIR)
+                _fsync_dir(folder)
                 _fsync_dir(self.directory)
         return moved
 
     def status(self) -> SpoolStatus:
         found = list(self.batches())
         used = sum(b.bytes for b in found)
+        rejected_names = self._rejected_names()
+        rejected = list(self._scan(rejected_names, self.directory / REJECTED_DIR))
+        rejected_bytes = self._rejected_bytes(rejected_names)
         return SpoolStatus(
             directory=self.directory,
             batches=len(found),
@@ -322,8 +463,10 @@ class Spool:
             oldest=found[0].created_at if found else None,
             newest=found[-1].created_at if found else None,
             max_bytes=self.max_bytes,
-            fraction=used / self.max_bytes,
-            rejected=len(self.rejected()),
+            fraction=(used + rejected_bytes) / self.max_bytes,
+            rejected=len(rejected),
+            rejected_points=sum(b.points for b in rejected),
+            rejected_bytes=rejected_bytes,
         )
 
     # -- internals -------------------------------------------------------------------------------------
@@ -336,27 +479,36 @@ class Spool:
         )
 
     def _open_directory(self) -> None:
-        """Create the directory if needed and remove temp files left by a crash mid-append."""
+        """Create the directory (private) if needed and remove temp files left by a crash mid-append."""
         if not self.directory.is_dir():
-            self.directory.mkdir(parents=True, exist_ok=True)
+            self.directory.parent.mkdir(parents=True, exist_ok=True)
+            self.directory.mkdir(mode=DIR_MODE, exist_ok=True)
             _fsync_dir(self.directory.parent)
+        _make_private(self.directory)
+        if (self.directory / REJECTED_DIR).is_dir():
+            _make_private(self.directory / REJECTED_DIR)
         try:
             with self._lock(_APPEND_LOCK, blocking=False):  # held = an append is in flight: its temp is live
-                leftovers = [n for n in os.listdir(self.directory) if n.startswith(_TMP_PREFIX)]
-                for name in leftovers:
+                removed = 0
+                for folder in (self.directory, self.directory / REJECTED_DIR):  # rejected/ is written under it too
                     with contextlib.suppress(FileNotFoundError):
-                        os.unlink(self.directory / name)
-                if leftovers:
-                    _fsync_dir(self.directory)
-                    log.info("spool %s: removed %d unfinished write(s) left by a crash", self.directory, len(leftovers))
+                        leftovers = [n for n in os.listdir(folder) if n.startswith(_TMP_PREFIX)]
+                        for name in leftovers:
+                            _unlink_quietly(folder / name)
+                        if leftovers:
+                            _fsync_dir(folder)
+                        removed += len(leftovers)
+                if removed:
+                    log.info("spool %s: removed %d unfinished write(s) left by a crash", self.directory, removed)
         except SpoolBusyError:
             pass  # the appender's own next open cleans up
 
     @contextlib.contextmanager
     def _lock(self, name: str, *, blocking: bool = True) -> Iterator[None]:
         """flock on a fresh descriptor each time, so threads of one process exclude each other too."""
-        fd = os.open(self.directory / name, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        fd = os.open(self.directory / name, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
         try:
+            os.fchmod(fd, FILE_MODE)  # whatever the umask, or an older version, made of it
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
             except BlockingIOError as exc:
@@ -370,6 +522,35 @@ class Spool:
 
     def _names(self) -> list[str]:
         return [n for n in os.listdir(self.directory) if _NAME.match(n)]
+
+    def _rejected_directory(self) -> Path:
+        """rejected/, created private on first use."""
+        folder = self.directory / REJECTED_DIR
+        if not folder.is_dir():
+            folder.mkdir(mode=DIR_MODE, exist_ok=True)
+            _make_private(folder)
+            _fsync_dir(self.directory)
+        return folder
+
+    def _rejected_names(self) -> list[str]:
+        try:
+            return [n for n in os.listdir(self.directory / REJECTED_DIR) if _NAME.match(n)]
+        except FileNotFoundError:
+            return []
+
+    def _rejected_bytes(self, names: list[str]) -> int:
+        """rejected/ on disk: its batches and their .reason files."""
+        folder = self.directory / REJECTED_DIR
+        total = 0
+        for name in names:
+            for path in (folder / name, folder / (name + _REASON_SUFFIX)):
+                with contextlib.suppress(FileNotFoundError):
+                    total += path.stat().st_size
+        return total
+
+    def _next_seq(self, names: list[str], rejected_names: list[str]) -> int:
+        """One above every seq this spool has used: queued, set aside, or delivered (the high-water mark)."""
+        return max(self._last_seq(), *(_seq_of(n) for n in names), *(_seq_of(n) for n in rejected_names), 0) + 1
 
     def _scan(self, names: list[str], directory: Path | None = None) -> Iterator[Batch]:
         folder = self.directory if directory is None else directory
@@ -395,13 +576,15 @@ class Spool:
         except FileNotFoundError:
             return 0
 
-    def _write_durably(self, name: str, body: bytes) -> None:
-        """Temp file, fsync, rename, fsync the directory: the name shows a whole file or nothing."""
-        tmp = self.directory / f"{_TMP_PREFIX}{os.getpid()}-{secrets.token_hex(4)}"
-        final = self.directory / name
+    def _write_durably(self, name: str, body: bytes, directory: Path | None = None) -> None:
+        """Temp file (0600), fsync, rename, fsync the directory: the name shows a whole file or nothing."""
+        folder = self.directory if directory is None else directory
+        tmp = folder / f"{_TMP_PREFIX}{os.getpid()}-{secrets.token_hex(4)}"
+        final = folder / name
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, FILE_MODE)
             try:
+                os.fchmod(fd, FILE_MODE)  # exactly 0600, whatever the umask
                 view = memoryview(body)
                 while view:
                     view = view[os.write(fd, view) :]
@@ -409,14 +592,16 @@ class Spool:
             finally:
                 os.close(fd)
             os.replace(tmp, final)
-            _fsync_dir(self.directory)
+            _fsync_dir(folder)
         except OSError as exc:
-            with contextlib.suppress(FileNotFoundError):
+            with contextlib.suppress(OSError):
                 os.unlink(tmp)
-            raise SinkError(
+            error = SpoolWriteError(
                 f"could not write {final} ({exc.strerror or exc}); nothing was stored. "
                 "Check that the spool directory is writable and the disk has free space."
-            ) from exc
+            )
+            error.errno = exc.errno  # str() stays the message (CPython formats it when strerror is set too)
+            raise error from exc
 
     def _remove_durably(self, name: str) -> None:
         try:
@@ -451,6 +636,42 @@ def _count_points(text: bytes) -> int:
     if not irregular:
         return text.count(b"\n")
     return sum(1 for line in text.split(b"\n") if line.strip() and not line.lstrip().startswith(b"#"))
+
+
+def _holds_no_points(body: bytes) -> bool:
+    """Whether a body read from a batch file has no point in it (an empty or emptied file).
+
+    A gzip body is inflated only when small (bigger ones hold data); a damaged small one counts as empty.
+    """
+    if is_gzip(body):
+        if len(body) > _EMPTY_CHECK_BYTES:
+            return False
+        try:
+            body = gziplib.decompress(body)
+        except (OSError, EOFError, zlib.error):
+            return True
+    return _count_points(body) == 0
+
+
+def _batch_name_like(batch: Batch, points: int) -> str:
+    """The name of a batch with ``batch``'s seq, time and precision, holding ``points``."""
+    return _batch_name(batch.seq, batch.created_at, points, batch.precision, gz=batch.gzipped)
+
+
+def _make_private(directory: Path) -> None:
+    """0700 on a directory this spool owns; a shared one (sticky, like /tmp, or someone else's) is left alone."""
+    try:
+        info = directory.stat()
+        if stat.S_IMODE(info.st_mode) == DIR_MODE or info.st_mode & stat.S_ISVTX or info.st_uid != os.geteuid():
+            return
+        os.chmod(directory, DIR_MODE)
+    except OSError as exc:
+        log.warning("spool %s: could not make it private to this user (chmod 700): %s", directory, exc)
+
+
+def _unlink_quietly(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
 
 
 def _batch_name(seq: int, created: datetime, points: int, precision: str, *, gz: bool) -> str:

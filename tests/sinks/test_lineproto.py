@@ -1,16 +1,21 @@
-"""Line protocol: the exact lines a cycle writes, escaping, and what is left out when unknown."""
+"""Line protocol: the exact lines a cycle writes, what is left out when unknown, and escaping proved by a
+round trip: hostile inventory and device strings written to the real InfluxDB 1.x and VictoriaMetrics and
+read back through their query APIs."""
 
 from __future__ import annotations
 
+import random
+import re
 from dataclasses import replace
-
-from hypothesis import given
-from hypothesis import strategies as st
+from pathlib import Path
 
 from hotspotctl.evaluate.rates import RateSample
 from hotspotctl.inventory.model import AccessPoint
-from hotspotctl.inventory.sites import geohash
-from hotspotctl.sinks.lineproto import ApLines, escape_tag, field_set, line, tag_set
+from hotspotctl.settings import InfluxSettings
+from hotspotctl.sinks.influx import InfluxSink
+from hotspotctl.sinks.lineproto import ApLines, line
+from hotspotctl.sinks.spool import Spool
+from tests.servers import InfluxServer, VictoriaMetricsServer
 
 AP = AccessPoint(id="MC-0042", lat=19.4326, lon=-99.1332, program="Escuelas", district="Benito Juarez",
                  site_id="s-19.43260,-99.13320")
@@ -54,20 +59,146 @@ def test_meeting_the_target_is_below_target_0() -> None:
     assert "per_user_mbps=200.0,below_target=0i" in out[0]
 
 
-def test_device_and_file_strings_cannot_break_a_line() -> None:
-    assert escape_tag("a b,c=d\\e\nf") == "a\\ b\\,c\\=d\\\\e f"
-    assert field_set({"s": 'say "hi"\\\n', "n": None, "b": True, "f": 0.1}) == 's="say \\"hi\\"\\\\ ",b=1i,f=0.1'
-    assert line("fleet_rollup", {"district": "Gustavo A. Madero", "empty": ""}, {"aps": 3}, 9) == (
-        "fleet_rollup,district=Gustavo\\ A.\\ Madero aps=3i 9")
+# -- escaping, proved by a round trip through the real servers ------------------------------------------
+#
+# Each case: what the inventory file or a device gives, what a tag must read back as, what a string field
+# must read back as (None: the tag is left out). Line protocol cannot carry everything (InfluxDB's line
+# protocol reference, https://docs.influxdata.com/influxdb/v1/write_protocols/line_protocol_reference/:
+# "Line protocol does not support the newline character \n in tag values or field values"; and InfluxDB
+# 1.x cannot store a backslash before a space, comma, equals sign or another backslash, or at the end of
+# a tag value), so sinks/lineproto.py maps, and the README says so:
+# - text that is not valid UTF-8 (bytes from a device) reads back with U+FFFD for each bad byte;
+# - ASCII control characters (line breaks, tabs, ESC, NUL, DEL) read back as spaces;
+# - in a tag value, a backslash line protocol would take for an escape reads back as U+FF3C (＼);
+#   any other backslash, and every backslash in a string field, reads back as written.
+BS, FW = "\\", "\uff3c"
+HOSTILE = [
+    ("MC-0042", "MC-0042", "MC-0042"),
+    ("Escuela\nNorte", "Escuela Norte", "Escuela Norte"),
+    ("Escuela\r\nNorte", "Escuela  Norte", "Escuela  Norte"),
+    ("Mercado\tSur", "Mercado Sur", "Mercado Sur"),
+    (f"PILARES{BS}Sur", f"PILARES{BS}Sur", f"PILARES{BS}Sur"),
+    (f"C:{BS}{BS}share", f"C:{FW}{BS}share", f"C:{BS}{BS}share"),
+    (f"AP{BS}", f"AP{FW}", f"AP{BS}"),
+    (f"{BS}", FW, BS),
+    (f"a{BS},b", f"a{FW},b", f"a{BS},b"),
+    (f"a{BS} b", f"a{FW} b", f"a{BS} b"),
+    (f"a{BS}=b", f"a{FW}=b", f"a{BS}=b"),
+    (f'a{BS}"b', f'a{BS}"b', f'a{BS}"b'),
+    (f"line{BS}\nbreak", f"line{FW} break", f"line{BS} break"),
+    ('Escuela "Niños Héroes" <Primaria> & Anexo', 'Escuela "Niños Héroes" <Primaria> & Anexo',
+     'Escuela "Niños Héroes" <Primaria> & Anexo'),
+    ('"', '"', '"'),
+    ("Santa Cruz, Meyehualco", "Santa Cruz, Meyehualco", "Santa Cruz, Meyehualco"),
+    ("k=v,x=y", "k=v,x=y", "k=v,x=y"),
+    ("  two  spaces ", "  two  spaces ", "  two  spaces "),
+    (" ", " ", " "),
+    ("#1 not a comment", "#1 not a comment", "#1 not a comment"),
+    ("# x=1i 1", "# x=1i 1", "# x=1i 1"),
+    (b"\xffAP\xfe-01".decode("utf-8", "surrogateescape"), "\ufffdAP\ufffd-01", "\ufffdAP\ufffd-01"),
+    (b"caf\xe9".decode("latin-1"), "café", "café"),
+    ("\x1b]0;pwned\x07\x1b[2J", " ]0;pwned  [2J", " ]0;pwned  [2J"),
+    ("nul\x00del\x7f", "nul del ", "nul del "),
+    ("漢字 🙂", "漢字 🙂", "漢字 🙂"),
+    ("", None, "unknown"),  # no tag; an AP down for no known reason says error_kind="unknown"
+]
+_SPECIALS = [BS, BS, BS, ",", "=", " ", '"', "#", "\n", "\r", "\t", "\x00", "é", "漢", "🙂", "\udcff"]
 
 
-_TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
+def _random_cases(n: int) -> list[tuple[str, str | None, str]]:
+    """Strings mixing every special character at every position (a fixed seed), with what each must read back as.
+
+    The expectation restates the documented mapping above, character by character, not the encoder's code.
+    """
+    rng = random.Random(15)
+    cases = []
+    for _ in range(n):
+        text = "".join(rng.choice(_SPECIALS) if rng.random() < 0.5 else rng.choice("aZ9-_.") for _ in range(
+            rng.randint(1, 12)))
+        field = "".join("\ufffd" if "\ud800" <= c <= "\udfff" else " " if ord(c) < 32 or c == "\x7f" else c
+                        for c in text)
+        tag = re.sub(r"\\(?=[\\ ,=]|\Z)", FW, field)
+        cases.append((text, tag, field))
+    return cases
 
 
-@given(ap_id=_TEXT.filter(bool), district=_TEXT, program=_TEXT, zone=_TEXT, profile=_TEXT, site=_TEXT)
-def test_the_cached_tag_set_is_the_generic_one(ap_id: str, district: str, program: str, zone: str, profile: str,
-                                               site: str) -> None:
-    ap = AccessPoint(id=ap_id, lat=19.4, lon=-99.1, program=program, district=district, site_id=site)
-    expected = tag_set({"ap": ap_id, "site": site, "district": district, "program": program, "crew_zone": zone,
-                        "geohash": geohash(19.4, -99.1)[:9], "profile": profile})
-    assert ApLines().tags(ap, zone, profile) == expected
+CASES = HOSTILE + _random_cases(150)
+T0 = 1_700_000_000
+
+
+def _batch() -> list[str]:
+    """Per case (timestamp T0 + i): an AP whose id, site, district, programme, zone and profile are the case's
+    string, down with the string as error_kind; a fleet_rollup for it as a district (the generic encoder);
+    and a well-behaved AP beside each, which must arrive too."""
+    out: list[str] = []
+    for i, (text, _, _) in enumerate(CASES):
+        ap = AccessPoint(id=text, lat=19.4, lon=-99.1, program=text, district=text, site_id=text)
+        ApLines().encode(out, ap, text, text, None, text, None, T0 + i, 200.0)
+        out.append(line("fleet_rollup", {"district": text}, {"aps": i, "up": 0}, T0 + i))
+        ApLines().encode(out, replace(AP, id=f"OK-{i:03d}"), "centro", "ubiquiti_unifi", RATE, None, 2.5, T0 + i,
+                         200.0)
+    return out
+
+
+TAGS_OF_CASE = ("ap", "crew_zone", "district", "profile", "program", "site")
+
+
+def _flush(settings: InfluxSettings, spool_dir: Path, lines: list[str]) -> None:
+    sink = InfluxSink(settings, Spool(spool_dir))
+    try:
+        sink.submit(lines)
+        result = sink.flush()
+    finally:
+        sink.close()
+    assert (result.ok, result.rejected, result.batches, result.points) == (True, 0, 1, len(lines)), result.error
+
+
+def test_hostile_strings_read_back_from_influxdb_1x(influxdb: InfluxServer, influx_database: str,
+                                                    tmp_path: Path) -> None:
+    lines = _batch()
+    _flush(InfluxSettings(url=influxdb.url, api="v1", database=influx_database), tmp_path / "spool", lines)
+    db = influx_database
+    (series,) = influxdb.query("SELECT * FROM ap_status WHERE ap !~ /^OK-/", db)
+    rows = {row[0]: dict(zip(series["columns"], row, strict=True)) for row in series["values"]}
+    assert sorted(rows) == [T0 + i for i in range(len(CASES))]  # every case arrived, none merged
+    for i, (text, tag, field) in enumerate(CASES):
+        row = rows[T0 + i]
+        assert {key: row[key] for key in TAGS_OF_CASE} == dict.fromkeys(TAGS_OF_CASE, tag), repr(text)
+        assert (row["error_kind"], row["up"]) == (field, 0), repr(text)
+    (rollups,) = influxdb.query("SELECT * FROM fleet_rollup", db)
+    assert [(r[0], r[rollups["columns"].index("district")]) for r in rollups["values"]] == [
+        (T0 + i, tag) for i, (_, tag, _) in enumerate(CASES)]
+    # nothing else in the batch was lost: the well-behaved AP beside each case, with its exact figures
+    assert influxdb.count("ap_status", "up", db) == 2 * len(CASES)
+    ok = influxdb.query("SELECT clients, per_user_mbps FROM ap_status WHERE ap =~ /^OK-/", db)[0]["values"]
+    assert ok == [[T0 + i, 25, 40.0] for i in range(len(CASES))]
+
+
+def test_hostile_strings_read_back_from_victoria_metrics(victoria_metrics: VictoriaMetricsServer,
+                                                         tmp_path: Path) -> None:
+    lines = _batch()
+    _flush(InfluxSettings(url=victoria_metrics.url, api="v2", org="cdmx", bucket="wifi", token="vm-token"),
+           tmp_path / "spool", lines)
+
+    def exported(name: str) -> list[tuple[int, dict[str, str], float]]:
+        """(case, labels, value) of each sample at this test's timestamps (the server is shared; they are 2023's)."""
+        found = victoria_metrics.export(f'{{__name__="{name}"}}')
+        return [(at // 1000 - T0, m["metric"], value) for m in found
+                for at, value in zip(m["timestamps"], m["values"], strict=True) if 0 <= at // 1000 - T0 < len(CASES)]
+
+    # VictoriaMetrics stores numbers only (a string field arrives as 0): the string fields are checked on InfluxDB
+    by_time: dict[int, list[dict[str, str]]] = {}
+    for case, labels, _ in exported("ap_status_up"):
+        by_time.setdefault(case, []).append(labels)
+    assert sorted(by_time) == list(range(len(CASES)))
+    for i, (text, tag, _) in enumerate(CASES):
+        (labels,) = [m for m in by_time[i] if not m.get("ap", "").startswith("OK-")]
+        expected = {} if tag is None else dict.fromkeys(TAGS_OF_CASE, tag)
+        assert {k: v for k, v in labels.items() if k in TAGS_OF_CASE} == expected, repr(text)
+    rollups = exported("fleet_rollup_aps")
+    assert sorted((case, labels.get("district"), value) for case, labels, value in rollups) == [
+        (i, tag, i) for i, (_, tag, _) in enumerate(CASES)]
+    # nothing else in the batch was lost: the well-behaved AP beside each case, with its figures
+    ok = exported("ap_status_clients")
+    assert sorted((case, labels["ap"], value) for case, labels, value in ok) == [
+        (i, f"OK-{i:03d}", 25) for i in range(len(CASES))]

@@ -8,6 +8,7 @@ import logging
 import os
 import random
 import signal
+import stat
 import subprocess
 import sys
 import textwrap
@@ -257,3 +258,128 @@ def test_two_appending_processes_never_collide(tmp_path: Path) -> None:
     assert all(b.points == 50 for b in found)
     for name in ("p", "q"):
         assert [t for t in batch_tags if t.startswith(name)] == [f"{name}-{n}" for n in range(per_child)]
+
+
+# -- issue 15: sequence numbers, rejected/, privacy, a failed write ---------------------------------------
+
+
+def test_a_rejected_newest_batch_never_lends_its_sequence_number(tmp_path: Path) -> None:
+    spool = Spool(tmp_path / "spool")
+    for tag in "abc":
+        spool.append(cycle(tag))
+    first, second, newest = spool.batches()
+    spool.ack(first)
+    spool.ack(second)
+    spool.reject(newest, "HTTP 422: partial write: points beyond retention policy dropped=3")
+    assert spool.append(cycle("d")).seq == 4  # not 3: batch 3 is in rejected/
+    assert Spool(tmp_path / "spool").append(cycle("e")).seq == 5  # nor after a re-open
+
+    # a spool whose newest batch was set aside by hand (or by an older version, which left no high-water mark)
+    d, e = spool.batches()
+    spool.ack(d)
+    os.replace(e.path, tmp_path / "spool" / "rejected" / e.path.name)
+    assert spool.append(cycle("f")).seq == 6
+
+    assert spool.requeue_rejected() == 2
+    found = list(spool.batches())
+    assert [b.seq for b in found] == [3, 5, 6]
+    assert [tags(b.read())[0] for b in found] == ["c", "e", "f"]
+    assert len({b.path.name for b in found}) == 3
+
+
+def test_rejected_batches_count_against_the_size_bound_and_show_in_status(tmp_path: Path) -> None:
+    lines = cycle("w", 10)
+    size = len(("\n".join(lines) + "\n").encode())
+    reason = "InfluxDB refused the batch: HTTP 400: partial write: field type conflict dropped=10"
+    spool = Spool(tmp_path, max_bytes=size * 3 + 50, compress=False)
+    for _ in range(3):
+        spool.append(lines)
+    first, second, _third = spool.batches()
+    spool.reject(first, reason)
+    spool.ack(second)  # delivered: one batch of room again, were rejected/ free
+    on_disk = sum(p.stat().st_size for p in (tmp_path / "rejected").iterdir())
+    assert on_disk > size + 50  # the batch and its .reason file
+
+    status = spool.status()
+    assert (status.batches, status.points, status.bytes) == (1, 10, size)
+    assert (status.rejected, status.rejected_points, status.rejected_bytes) == (1, 10, on_disk)
+    assert status.used_bytes == size + on_disk
+    assert status.fraction == pytest.approx((size + on_disk) / (size * 3 + 50))
+    listed = status.to_json()
+    assert (listed["rejected"], listed["rejected_points"], listed["rejected_bytes"], listed["used_bytes"]) == (
+        1, 10, on_disk, size + on_disk)
+    assert listed["rejected_directory"] == str(tmp_path / "rejected")
+
+    before = sorted(os.listdir(tmp_path))
+    with pytest.raises(SpoolFullError) as refused:
+        spool.append(lines)  # rejected/ takes the room the delivered batch freed
+    for needed in ("is full", "refused by InfluxDB", str(tmp_path / "rejected"), ".reason", "--requeue"):
+        assert needed in str(refused.value)
+    assert sorted(os.listdir(tmp_path)) == before
+    (kept,) = spool.rejected()
+    assert tags(kept.read()) == ["w"] * 10
+    assert reason in kept.path.with_name(kept.path.name + ".reason").read_text()
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o000], ids=["umask-022", "umask-000"])
+def test_the_spool_is_private_to_its_user_whatever_the_umask(tmp_path: Path, umask: int) -> None:
+    def mode(path: Path) -> int:
+        return stat.S_IMODE(path.stat().st_mode)
+
+    old = os.umask(umask)
+    try:
+        spool = Spool(tmp_path / "data" / "spool")
+        for tag in "abc":
+            spool.append(cycle(tag))
+        first, _second, third = spool.batches()
+        spool.reject(first, "HTTP 400: bad")
+        spool.ack(third)  # the newest: writes the high-water mark
+        spool.replay(lambda body, precision: None, limit=0)  # takes the replay lock
+        plain = Spool(tmp_path / "data" / "spool", compress=False)
+        plain.append(cycle("d"))
+        # a spool an older version made 0755, with a rejected/ 0755: tightened on open
+        legacy = tmp_path / "legacy"
+        (legacy / "rejected").mkdir(parents=True, mode=0o755)
+        os.chmod(legacy, 0o755)
+        os.chmod(legacy / "rejected", 0o755)
+        Spool(legacy)
+    finally:
+        os.umask(old)
+    root = tmp_path / "data" / "spool"
+    assert mode(root) == 0o700 and mode(root / "rejected") == 0o700
+    files = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+    assert len([f for f in files if f.startswith("rejected/")]) == 2  # the batch and its .reason
+    assert {".append.lock", ".replay.lock", ".last_seq"} <= set(files)
+    assert {f: mode(root / f) for f in files} == dict.fromkeys(files, 0o600)
+    assert (mode(legacy), mode(legacy / "rejected")) == (0o700, 0o700)
+
+
+FULL_DISK_CHILD = """
+    import resource, signal, sys
+    from pathlib import Path
+    from hotspotctl.sinks.spool import Spool, SpoolFullError
+
+    spool = Spool(Path(sys.argv[1]), compress=False)
+    spool.append(["m v=1i 1"])
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # then a write past the limit fails with EFBIG, as a full disk does
+    resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+    try:
+        spool.append([f"m,i={i} v={i}i 1" for i in range(2000)])
+    except OSError as exc:
+        print(type(exc).__name__, exc.errno, isinstance(exc, SpoolFullError), str(exc), sep="|")
+"""
+
+
+def test_a_failed_append_raises_an_os_error_and_leaves_no_half_batch(tmp_path: Path) -> None:
+    """The cycle's contract: when the spool cannot take a batch, append raises (SpoolFullError, or an OSError
+    for a full disk) and stores nothing, so the counters are not advanced past unspooled points."""
+    import errno
+
+    child = run_child(FULL_DISK_CHILD, str(tmp_path))
+    out, _ = child.communicate(timeout=120)
+    name, code, full, message = out.strip().split("|")
+    assert (name, int(code), full) == ("SpoolWriteError", errno.EFBIG, "False")
+    assert "nothing was stored" in message and str(tmp_path) in message
+    assert sorted(n for n in os.listdir(tmp_path) if not n.startswith(".") or n.startswith(".tmp")) == [
+        next(n for n in os.listdir(tmp_path) if n.startswith("000000000001_"))]
+    assert [b.points for b in Spool(tmp_path).batches()] == [1]
