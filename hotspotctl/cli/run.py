@@ -58,8 +58,8 @@ def run(
     spool that cannot take the points) it stops and exits non-zero, so systemd restarts it.
 
     With --cycles (a one-shot run), exit 5 if InfluxDB is configured but points were left in
-    the spool, and the failure's own code if the last cycle failed. One `run` per store: a second
-    one refuses to start (exit 3) and names the process that holds it.
+    the spool, 4 if it refused some for good, and the failure's own code if the last cycle failed.
+    One `run` per store: a second one refuses to start (exit 3) and names the process that holds it.
 
     Examples:
 
@@ -118,4 +118,8 @@ def run(
                 f"batches wait in the spool {waiting.directory}; `hotspotctl spool flush` sends them when it "
                 "is back (a running `hotspotctl run` does so by itself)")
         return ExitCode.SINK_UNAVAILABLE
+    if service is not None and service.rejected_batches:
+        message(f"{sink.destination} refused {service.rejected_batches} batches for good during this run; they are "
+                f"kept with its reasons in {waiting.rejected_directory} (`hotspotctl spool status`)")
+        return ExitCode.PARTIAL
     return ExitCode.OK

@@ -191,6 +191,7 @@ class CycleRunner:
                 "unmonitored": report.unmonitored, "misconfigured": report.misconfigured,
                 "skipped": record.skipped, "cpu_s": round(cpu, 3), "points": len(lines) + 1,
                 "spool_batches": waiting.batches, "spool_points": waiting.points, "spool_bytes": waiting.bytes,
+                "spool_rejected": waiting.rejected, "spool_rejected_points": waiting.rejected_points,
                 "outages_open": evaluation.open_outages, "outages_opened": len(evaluation.ledger.opened),
                 "outages_closed": len(evaluation.ledger.closed)},
                 int(started)))
@@ -300,6 +301,7 @@ class Service:
         self._flushing: asyncio.Task[FlushResult] | None = None
         self.flushes: list[FlushResult] = []  # the newest KEPT or more
         self.flushed_points = 0
+        self.rejected_batches = 0  # batches (or parts) InfluxDB refused for good in this run, kept in rejected/
         self.scheduler: AsyncIOScheduler | None = None
         self.stopped_cleanly = True
         self._sending: set[asyncio.Future[Any]] = set()
@@ -483,6 +485,11 @@ class Service:
     def _flushed_result(self, result: FlushResult) -> None:
         _keep(self.flushes, result)
         self.flushed_points += result.points
+        if result.rejected:
+            self.rejected_batches += result.rejected
+            log.warning("%s refused %d batches for good; their %d points are kept with its reasons in %s "
+                        "(`hotspotctl spool status`)", self.runner.sink.destination, result.rejected,
+                        result.rejected_points, self.runner.sink.spool.status().rejected_directory)
 
     async def _last_flush(self, budget_s: float) -> None:
         """On the way out: wait for a flush in progress, then try once more, both within the grace left."""

@@ -437,3 +437,25 @@ def test_ctrl_c_during_the_demo_discovery_stops_it(tmp_path: Path) -> None:
     assert "stopped during discovery" in out, out[-3000:]
     assert "polling every" not in out and process.returncode == 0
     assert time.monotonic() - interrupted < 30, out[-2000:]
+
+
+def test_run_exits_4_when_influxdb_refuses_points_for_good(city: City, influxdb, influx_database) -> None:  # type: ignore[no-untyped-def]
+    """A field type conflict on the real InfluxDB 1.x: its points are set aside (rejected/) and the
+    one-shot run says so with exit 4, rather than 0 (or 5: nothing waits)."""
+    import json
+    import urllib.request
+
+    influxdb.query(f'CREATE DATABASE "{influx_database}"')
+    body = f'ap_status,ap=SCH-000 up="yes" {int(time.time()) - 60}\n'.encode()
+    urllib.request.urlopen(urllib.request.Request(f"{influxdb.url}/write?db={influx_database}&precision=s",
+                                                  data=body, method="POST"), timeout=10)
+    env = {"HOTSPOTCTL_INFLUX_API": "v1", "HOTSPOTCTL_INFLUX_DATABASE": influx_database,
+           "HOTSPOTCTL_INFLUX_URL": influxdb.url}
+    result = _run_cli(city, "run", "--cycles", "1", "--interval", "1", env=env)
+    assert result.returncode == 4, result.stderr
+    assert "refused" in result.stderr and "for good" in result.stderr
+    status = json.loads(_run_cli(city, "spool", "status", "--format", "json", env=env).stdout)
+    assert status["rejected"] == 1 and status["points"] == 0  # kept whole, with 1.x's reason (which says dropped=40)
+    reason = next(Path(status["rejected_directory"]).glob("*.reason")).read_text()
+    assert "field type conflict" in reason and "dropped=40" in reason
+    assert influxdb.count("ap_traffic", "link_mbps", influx_database) == APS  # the rest of the batch was written
