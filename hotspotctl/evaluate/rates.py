@@ -236,7 +236,7 @@ def _check_uptime(sample: Sample, previous: CounterState, elapsed: float, events
         change = sys
     else:
         return False, 0  # seconds never roll over
-    if source != _uptime_source(previous):
+    if change is None or source != _uptime_source(previous):
         return False, 0  # a new primary source starts its own count
     if change == _RESTARTED:
         return False, 0  # the agent's own uptime restarted: earlier rollovers no longer apply
