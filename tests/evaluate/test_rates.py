@@ -914,32 +914,65 @@ def test_uptime_never_decreases_across_rollovers(
         assert result.uptime_s == totals[primary] / 100  # exact: every rollover counted
 
 
-@settings(max_examples=300, deadline=None)
-@given(
-    link=LINKS, report_link=st.booleans(), elapsed=INTERVALS | st.integers(4, 4 * 86_400).map(lambda q: q / 4),
-    data=st.data(),
-)
-def test_counter32_ambiguity_property(link: float, report_link: bool, elapsed: float, data: st.DataObject) -> None:
-    """Whatever the traffic, a Counter32 rate is the true one or none: never a delta short of its wraps."""
-    if not report_link:
+@dataclass(frozen=True)
+class Counter32Interval:
+    link: float  # true speed
+    reported: bool
+    elapsed: float
+    start: int
+    carried: int  # octets the link truly carried: may be more than 2^32
+
+    @property
+    def kind(self) -> str:
+        """Which case this is, by the truth: what the values show, and what the link allows."""
+        if self.carried >= COUNTER32_WRAP:
+            return "wrapped more than the values show"
+        return "wrapped once" if self.start + self.carried >= COUNTER32_WRAP else "did not wrap"
+
+
+@st.composite
+def counter32_intervals(draw: st.DrawFn) -> Counter32Interval:
+    reported = draw(st.booleans())
+    link = draw(LINKS)
+    if not reported:
         link = min(link, UNKNOWN_LINK_MBPS[32])  # what is taken for an unknown link must hold for it
-    carried = data.draw(st.integers(0, int(link * 1e6 * elapsed / 8)))  # octets the link really carried
-    start = data.draw(st.integers(0, COUNTER32_WRAP - 1))
-    old = state(T0, in_octets=start, out_octets=0, counter_bits=32)
-    new = sample(T0 + elapsed, in_octets=(start + carried) % COUNTER32_WRAP, out_octets=0, counter_bits=32,
-                 link_mbps=link if report_link else None)
+    elapsed = draw(INTERVALS | st.integers(4, 4 * 86_400).map(lambda quarters: quarters / 4))
+    start = draw(st.integers(0, COUNTER32_WRAP - 1) | st.integers(COUNTER32_WRAP - 2**26, COUNTER32_WRAP - 1))
+    carried = draw(st.integers(0, int(link * 1e6 * elapsed / 8)))
+    return Counter32Interval(link, reported, elapsed, start, carried)
+
+
+@settings(max_examples=300, deadline=None)
+@given(case=counter32_intervals())
+def test_counter32_ambiguity_property(case: Counter32Interval) -> None:
+    """Whatever the traffic, a Counter32 rate is the true one or none: never a delta short of its wraps."""
+    old = state(T0, in_octets=case.start, counter_bits=32)
+    new = sample(T0 + case.elapsed, in_octets=(case.start + case.carried) % COUNTER32_WRAP,
+                 counter_bits=32, link_mbps=case.link if case.reported else None)
     result, _ = compute_rates(new, old)
-    if carried >= COUNTER32_WRAP:
-        event("counter32: wrapped more than the values show")
+    event(f"counter32: {case.kind}, {'refused' if result.in_bps is None else 'a rate'}")
     if result.in_bps is None:
-        event("counter32: refused")
         assert result.events == ("wrap_ambiguous",)
         # refused only when the delta shown plus another 2^32 fits in what the link could carry
-        most = MAX_RATE_FACTOR * (link if report_link else UNKNOWN_LINK_MBPS[32]) * 1e6 * elapsed / 8
-        assert carried % COUNTER32_WRAP + COUNTER32_WRAP <= most
+        most = MAX_RATE_FACTOR * (case.link if case.reported else UNKNOWN_LINK_MBPS[32]) * 1e6 * case.elapsed / 8
+        assert case.carried % COUNTER32_WRAP + COUNTER32_WRAP <= most
     else:
-        event("counter32: a wrap undone" if "wrap_in" in result.events else "counter32: no wrap")
-        assert result.in_bps == carried * 8 / elapsed
+        assert result.events == (("wrap_in",) if case.kind == "wrapped once" else ())
+        assert result.in_bps == case.carried * 8 / case.elapsed
+
+
+@pytest.mark.parametrize(("kind", "rate"), [
+    ("wrapped more than the values show", False), ("wrapped once", True), ("wrapped once", False),
+    ("did not wrap", True), ("did not wrap", False),
+])
+def test_the_counter32_generator_reaches(kind: str, rate: bool) -> None:
+    """GUIDE 8: every case the ambiguity property tells apart comes out of its generator."""
+    def has(case: Counter32Interval) -> bool:
+        old = state(T0, in_octets=case.start, counter_bits=32)
+        new = sample(T0 + case.elapsed, in_octets=(case.start + case.carried) % COUNTER32_WRAP,
+                     counter_bits=32, link_mbps=case.link if case.reported else None)
+        return case.kind == kind and (compute_rates(new, old)[0].in_bps is not None) is rate
+    find(counter32_intervals(), has, settings=REACH)
 
 
 # -- a life of an AP: every case issue 15 names, drawn together, against the truth ----------------------------------
