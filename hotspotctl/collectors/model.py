@@ -80,6 +80,14 @@ class Sample:
     link_mbps: float | None = None
     oper_up: bool | None = None  # the uplink's ifOperStatus == up
     clients: int | None = None
+    # Intervals for rates are taken on a monotonic clock, never the wall clock (which NTP or an
+    # operator may step): time.monotonic() when the answer arrived, and which clock that is
+    # (collectors.clock.monotonic_clock(): the kernel's boot id). None: unknown, rates use ``at``.
+    mono: float | None = None
+    clock: str | None = None
+    # Which interface in/out_octets are from: "ifIndex.N" over SNMP, the interface's name over SSH.
+    # A rate is only ever taken between two samples of the same interface.
+    uplink: str | None = None
 
 
 # What a failed poll says about the AP, for evaluation and the crews. Only silence (no answer in

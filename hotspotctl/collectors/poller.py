@@ -18,6 +18,7 @@ from pathlib import Path
 
 from hotspotctl.collectors.address import split_address
 from hotspotctl.collectors.auth import DEFAULT_AUTH, Credentials, for_writing, resolve
+from hotspotctl.collectors.clock import monotonic_clock
 from hotspotctl.collectors.discovery import client_count, discover
 from hotspotctl.collectors.engine import GetFailure, GetRequest, GetShape, SnmpGetEngine
 from hotspotctl.collectors.model import Absent, Discovery, PollError, PollResult, Sample, Value
@@ -71,6 +72,7 @@ class PollPlan:
     link_is_bps: bool  # ifSpeed (bit/s) rather than ifHighSpeed (Mb/s)
     clients_kind: str | None
     walk_clients: Oid | None  # a column to count rows of, by walking
+    uplink: str | None = None  # which interface the counters are read from: "ifIndex.N" (Sample.uplink)
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -107,12 +109,16 @@ def plan_poll(discovery: Discovery) -> PollPlan:
         walk_clients = parse_oid(discovery.clients_oids[0])
     return PollPlan(tuple(oids), uptime, in_pos, out_pos, speed_pos, oper_pos, clients,
                     discovery.counter_bits or 64, discovery.link_scale, discovery.link_source == "if_speed",
-                    discovery.clients_kind, walk_clients)
+                    discovery.clients_kind, walk_clients, None if uplink is None else f"ifIndex.{uplink.if_index}")
 
 
 def build_sample(ap: str, plan: PollPlan, values: Sequence[Value], at: float, rtt_ms: float,
-                 walked_clients: int | None = None) -> tuple[Sample, bool]:
-    """The Sample from a GET's values, and whether a discovered object has gone (rediscover)."""
+                 walked_clients: int | None = None, *, mono: float | None = None) -> tuple[Sample, bool]:
+    """The Sample from a GET's values, and whether a discovered object has gone (rediscover).
+
+    ``at`` and ``mono`` are time.time() and time.monotonic() when the answer arrived: the point's
+    timestamp, and the reading rates take their intervals from.
+    """
     gone = False
 
     def number(pos: int | None) -> int | None:
@@ -139,7 +145,8 @@ def build_sample(ap: str, plan: PollPlan, values: Sequence[Value], at: float, rt
         clients = client_count(plan.clients_kind, client_values)
     sample = Sample(ap=ap, at=at, rtt_ms=rtt_ms, in_octets=number(plan.in_pos), out_octets=number(plan.out_pos),
                     counter_bits=plan.counter_bits, link_mbps=link_mbps,
-                    oper_up=None if oper is None else oper == 1, clients=clients, **fields)
+                    oper_up=None if oper is None else oper == 1, clients=clients, mono=mono,
+                    clock=None if mono is None else monotonic_clock(), uplink=plan.uplink, **fields)
     return sample, gone
 
 
@@ -327,7 +334,9 @@ class Poller:
                 if isinstance(reply, GetFailure):
                     results[i] = PollError(ap, reply.at, reply.kind, reply.message)
                     continue
-                sample, gone = build_sample(ap, plan, reply.values, reply.at, reply.rtt_ms)
+                # GetReply.mono: time.monotonic() when the answer arrived (the engine's change for issue 15)
+                sample, gone = build_sample(ap, plan, reply.values, reply.at, reply.rtt_ms,
+                                            mono=getattr(reply, "mono", None))
                 results[i] = sample
                 if gone:
                     rediscover.add(ap)
@@ -344,8 +353,9 @@ class Poller:
                     walked = None
                     if plan.walk_clients is not None:
                         walked = client_count("count", [v for _, v in await device.walk(plan.walk_clients)])
-                rtt = (time.monotonic() - started) * 1000.0
-                sample, gone = build_sample(target.ap, plan, values, time.time(), rtt, walked)
+                mono = time.monotonic()
+                rtt = (mono - started) * 1000.0
+                sample, gone = build_sample(target.ap, plan, values, time.time(), rtt, walked, mono=mono)
                 results[i] = sample
                 if gone:
                     rediscover.add(target.ap)
@@ -399,8 +409,10 @@ async def probe(host: str, port: int, credentials: Credentials, profiles: Profil
         walked = None
         if plan.walk_clients is not None:
             walked = client_count("count", [v for _, v in await device.walk(plan.walk_clients)])
-        rtt = (time.monotonic() - started) * 1000.0
-        sample, _ = build_sample(host, plan, [got.get(oid) for oid in plan.oids], time.time(), rtt, walked)
+        mono = time.monotonic()
+        rtt = (mono - started) * 1000.0
+        sample, _ = build_sample(host, plan, [got.get(oid) for oid in plan.oids], time.time(), rtt, walked,
+                                 mono=mono)
         return ProbeResult(f"{host}:{port}", discovery, sample)
     finally:
         client.close()

@@ -36,6 +36,7 @@ from typing import Any, TypeVar
 from hotspotctl.collectors.address import split_address
 from hotspotctl.collectors.auth import SshCredentials, resolve_ssh
 from hotspotctl.collectors.cliparse import ParseError, Reading, excerpt, integer, mbps, seconds
+from hotspotctl.collectors.clock import monotonic_clock
 from hotspotctl.collectors.model import PollError, PollResult, Sample
 from hotspotctl.collectors.profiles import Profile, ProfileSet
 from hotspotctl.errors import CollectError, ConfigError
@@ -476,7 +477,7 @@ def _read_sample(session: _Session, started: float) -> Sample:
         uptime = int(seconds(_read(session, ssh.uptime)))
     command = ssh.interfaces.command
     output = session.read(command)
-    at = time.time()  # the counters' moment: rates are computed from it
+    at, mono = time.time(), time.monotonic()  # the counters' moment: the point's time, the rates' interval
     rows = ssh.interfaces.rows(output)
     if not rows:
         raise ParseError(f"`{command}`: no interface in its output: {excerpt(output)!r}")
@@ -506,7 +507,8 @@ def _read_sample(session: _Session, started: float) -> Sample:
             clients = integer(_read(session, ssh.clients))
     return Sample(ap=session.target.ap, at=at, rtt_ms=(time.monotonic() - started) * 1000.0, engine_time=uptime,
                   in_octets=in_octets, out_octets=out_octets, counter_bits=ssh.counter_bits, link_mbps=link,
-                  oper_up=None, clients=clients)
+                  oper_up=None, clients=clients, mono=mono, clock=monotonic_clock(),
+                  uplink=None if uplink is None else uplink["name"])
 
 
 def _reboot(session: _Session) -> str:

@@ -199,6 +199,12 @@ def _v6_meta(conn: sa.Connection) -> None:
     ).create(conn)
 
 
+def _v7_rates(conn: sa.Connection) -> None:
+    # Rows written before have NULLs: their next interval is the wall clock's, and any uplink matches.
+    for column in ("mono FLOAT", "clock VARCHAR(64)", "uplink TEXT"):
+        conn.execute(sa.text(f"ALTER TABLE ap_state ADD COLUMN {column}"))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "inventory: access points, sites, import log", _v1_inventory),
     Migration(2, "polling: discovered layout and counter state per AP", _v2_polling),
@@ -206,6 +212,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "evaluation: AP health, the outage ledger, maintenance windows, hourly availability", _v4_outages),
     Migration(5, "ssh: the collector column, the audit log of actions on devices", _v5_ssh),
     Migration(6, "store_meta: the inventory version a running service watches", _v6_meta),
+    Migration(7, "rates: the counters' monotonic time, its clock and the uplink they are from", _v7_rates),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -91,7 +91,7 @@ def load_states(conn: sa.Connection, ap_ids: Sequence[str]) -> dict[str, ApState
                 counters = CounterState(
                     at=row.at, sys_uptime=row.sys_uptime, hr_uptime=row.hr_uptime, engine_time=row.engine_time,
                     in_octets=row.in_octets, out_octets=row.out_octets, counter_bits=row.counter_bits or 64,
-                    uptime_wraps=row.uptime_wraps)
+                    uptime_wraps=row.uptime_wraps, mono=row.mono, clock=row.clock, uplink=row.uplink)
             found[row.ap_id] = ApState(counters, row.failures, row.last_attempt_at, row.next_attempt_at,
                                        row.last_error, bool(row.needs_discovery))
     return found
@@ -110,6 +110,7 @@ def save_states(conn: sa.Connection, states: dict[str, ApState]) -> None:
             "hr_uptime": c.hr_uptime if c else None, "engine_time": c.engine_time if c else None,
             "in_octets": c.in_octets if c else None, "out_octets": c.out_octets if c else None,
             "counter_bits": c.counter_bits if c else None, "uptime_wraps": c.uptime_wraps if c else 0,
+            "mono": c.mono if c else None, "clock": c.clock if c else None, "uplink": c.uplink if c else None,
             "failures": state.failures, "last_attempt_at": state.last_attempt_at,
             "next_attempt_at": state.next_attempt_at, "last_error": (state.last_error or "")[:500] or None,
             "needs_discovery": state.needs_discovery,

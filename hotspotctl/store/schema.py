@@ -134,6 +134,9 @@ ap_state = sa.Table(
     sa.Column("out_octets", Unsigned64),
     sa.Column("counter_bits", sa.Integer),
     sa.Column("uptime_wraps", sa.Integer, nullable=False),
+    sa.Column("mono", sa.Float),  # time.monotonic() of that sample, on the clock...
+    sa.Column("clock", sa.String(64)),  # ...the kernel's boot id names (collectors.clock)
+    sa.Column("uplink", sa.Text),  # the interface the counters are from ("ifIndex.N", or a name over SSH)
     # reachability, for back-off of down APs
     sa.Column("failures", sa.Integer, nullable=False),  # consecutive failed cycles
     sa.Column("last_attempt_at", sa.Float, nullable=False),

@@ -447,7 +447,9 @@ def test_two_polls_measure_the_traffic_model(city: City) -> None:
         # ... so compute_rates gives the model's rate
         _, state = compute_rates(a, None)
         rate, _ = compute_rates(b, state)
-        assert rate.events == () and not rate.rebooted and rate.interval_s == elapsed
+        # the interval is on the poller's monotonic clock once samples carry it (issue 15)
+        interval = b.mono - a.mono if b.mono is not None and a.mono is not None else elapsed
+        assert rate.events == () and not rate.rebooted and rate.interval_s == interval
         assert rate.in_bps == pytest.approx(down * 8 / elapsed, rel=0.01)
         assert rate.out_bps == pytest.approx(up * 8 / elapsed, rel=0.01)
         assert rate.in_bps > 1e5  # rush hour: real traffic, not a trickle

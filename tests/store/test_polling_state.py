@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from hotspotctl.collectors.model import Discovery, Interface
-from hotspotctl.evaluate.rates import CounterState
+import pytest
+import sqlalchemy as sa
+
+from hotspotctl.collectors.model import Discovery, Interface, Sample
+from hotspotctl.evaluate.rates import CounterState, compute_rates
 from hotspotctl.inventory.importer import import_inventory
+from hotspotctl.store import Store, migrations
 from hotspotctl.store.polling import (
     ApState,
     StoredDiscovery,
@@ -16,6 +20,8 @@ from hotspotctl.store.polling import (
     save_states,
 )
 from tests.conftest import write
+
+BOOT_ID = "3b479c0c-e827-487e-9200-d04e1f29b71d/4026531834"  # as collectors.clock names a monotonic clock
 
 
 def test_discoveries_and_states_round_trip(store, rules, tmp_path):
@@ -41,3 +47,51 @@ def test_discoveries_and_states_round_trip(store, rules, tmp_path):
         save_states(conn, {"A-1": ApState(None, 1, 2.0, 3.0, "timeout", False)})
     with store.read() as conn:
         assert load_states(conn, ["A-1"]) == {"A-1": ApState(None, 1, 2.0, 3.0, "timeout", False)}
+
+
+@pytest.mark.parametrize("uplink", ["ifIndex.2147483647", "GigabitEthernet0/0/0.100 " + "x" * 300 + " \n\t\"é"])
+def test_the_monotonic_reading_its_clock_and_the_uplink_round_trip(store, rules, tmp_path, uplink):
+    # the counters' place on the monotonic clock (to the float's last bit), which clock (the boot id),
+    # and which interface, an SNMP ifIndex or whatever name an SSH device gives, however long or odd
+    import_inventory(store, write(tmp_path / "a.csv", "id,lat,lon\nA-1,19.43,-99.13\n"), rules)
+    counters = CounterState(at=1795330000.25, sys_uptime=None, hr_uptime=1_000, engine_time=None, in_octets=7,
+                            out_octets=9, counter_bits=32, mono=1_234_567.891_234_567_9, clock=BOOT_ID, uplink=uplink)
+    with store.write() as conn:
+        save_states(conn, {"A-1": ApState(counters)})
+    with store.read() as conn:
+        loaded = load_states(conn, ["A-1"])["A-1"].counters
+    assert loaded == counters
+    assert (loaded.mono, loaded.clock, loaded.uplink) == (1_234_567.891_234_567_9, BOOT_ID, uplink)
+
+
+def test_state_from_before_migration_7_gives_a_wall_clock_rate_then_monotonic_ones(
+        store_url, rules, tmp_path, monkeypatch):
+    """A store written by the previous hotspotctl: its counter states have no monotonic reading, clock or
+    uplink. After the migration they load with None, and the next rate is taken on the wall clock."""
+    with monkeypatch.context() as old:
+        old.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:5])
+        old.setattr(migrations, "LATEST", 5)
+        with Store.open(store_url) as store:
+            import_inventory(store, write(tmp_path / "a.csv", "id,lat,lon\nA-1,19.43,-99.13\n"), rules)
+            with store.write() as conn:  # the row as the previous version wrote it
+                conn.execute(sa.text(
+                    "INSERT INTO ap_state (ap_id, at, sys_uptime, hr_uptime, engine_time, in_octets, out_octets,"
+                    " counter_bits, uptime_wraps, failures, last_attempt_at, next_attempt_at, last_error,"
+                    " needs_discovery) VALUES ('A-1', 1795330000.0, 500000, NULL, NULL, 1000, 2000, 64, 0, 0,"
+                    " 1795330000.0, 0.0, NULL, :false)"), {"false": False})
+    with Store.open(store_url) as store, store.read() as conn:
+        assert migrations.current_version(conn) == migrations.LATEST == 7
+        state = load_states(conn, ["A-1"])["A-1"]
+    assert state.counters == CounterState(at=1795330000.0, sys_uptime=500000, hr_uptime=None, engine_time=None,
+                                          in_octets=1000, out_octets=2000, counter_bits=64)
+    assert (state.counters.mono, state.counters.clock, state.counters.uplink) == (None, None, None)
+    sample = Sample("A-1", 1795330060.0, 3.0, sys_uptime=506000, in_octets=1000 + 750_000, out_octets=2000,
+                    mono=77.5, clock=BOOT_ID, uplink="ifIndex.2")
+    rate, counters = compute_rates(sample, state.counters)
+    assert (rate.interval_s, rate.in_bps, rate.out_bps, rate.events) == (60.0, 100_000.0, 0.0, ())
+    assert (counters.mono, counters.clock, counters.uplink) == (77.5, BOOT_ID, "ifIndex.2")
+    # the wall clock is then stepped back an hour: the next interval is the monotonic clock's
+    later = Sample("A-1", 1795330120.0 - 3_600, 3.0, sys_uptime=512000, in_octets=1000 + 1_500_000, out_octets=2000,
+                   mono=137.5, clock=BOOT_ID, uplink="ifIndex.2")
+    rate, _ = compute_rates(later, counters)
+    assert (rate.interval_s, rate.in_bps, rate.events) == (60.0, 100_000.0, ())
