@@ -69,8 +69,8 @@ def test_state_from_before_migration_7_gives_a_wall_clock_rate_then_monotonic_on
     """A store written by the previous hotspotctl: its counter states have no monotonic reading, clock or
     uplink. After the migration they load with None, and the next rate is taken on the wall clock."""
     with monkeypatch.context() as old:
-        old.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:5])
-        old.setattr(migrations, "LATEST", 5)
+        old.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:6])
+        old.setattr(migrations, "LATEST", 6)
         with Store.open(store_url) as store:
             import_inventory(store, write(tmp_path / "a.csv", "id,lat,lon\nA-1,19.43,-99.13\n"), rules)
             with store.write() as conn:  # the row as the previous version wrote it
