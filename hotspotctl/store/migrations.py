@@ -190,12 +190,21 @@ def _v5_ssh(conn: sa.Connection) -> None:
     ).create(conn)
 
 
+def _v6_unusable_and_clients(conn: sa.Connection) -> None:
+    for column in ("ok_since FLOAT", "reason_kind VARCHAR(20)", "reason VARCHAR(500)"):
+        conn.execute(sa.text(f"ALTER TABLE ap_health ADD COLUMN {column}"))
+    for column in ("counted", "clients"):
+        conn.execute(sa.text(f"ALTER TABLE availability_hourly ADD COLUMN {column} INTEGER DEFAULT '0' NOT NULL"))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "inventory: access points, sites, import log", _v1_inventory),
     Migration(2, "polling: discovered layout and counter state per AP", _v2_polling),
     Migration(3, "scheduler: the cost of every poll cycle", _v3_cycles),
     Migration(4, "evaluation: AP health, the outage ledger, maintenance windows, hourly availability", _v4_outages),
     Migration(5, "ssh: the collector column, the audit log of actions on devices", _v5_ssh),
+    Migration(6, "evaluation: unmonitored and misconfigured APs' reason, when an AP came back, clients per hour",
+              _v6_unusable_and_clients),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -168,24 +168,26 @@ def test_actions_carry_the_real_figures(fleet, outages):
     }
     norte = build_crew_list(outages, fleet, NOW, healths=healths, expected_link={"B-1": 1000.0})[0]
     action = {s.site: s.action for s in norte.stops}
-    assert action["S-B"] == ("Uplink of B-1 negotiated 100 Mb/s instead of 1000 Mb/s: reseat or replace the patch "
+    assert action["S-B"] == ("Uplink slow on 1 AP (B-1: 100 Mb/s instead of 1000 Mb/s): reseat or replace the patch "
                              "cable, and check the switch port (speed/duplex, errors).")
-    assert action["S-C"] == ("3 of 4 APs down together: check the site's power (breaker, UPS, supply), then its "
-                             "switch and fibre.")  # C-4 is the fourth AP of the site, still up
-    assert action["S-A"].startswith("2 APs are down: check the PoE port and cable at the switch, power-cycle")
+    assert action["S-C"] == ("3 of 4 APs down together (C-1, C-2, C-3): check the site's power (breaker, UPS, "
+                             "supply), then its switch and fibre.")  # C-4 is the fourth AP of the site, still up
+    assert action["S-A"] == ("2 APs down (A-1, A-2): check the PoE port and cable at the switch, power-cycle each, "
+                             "and replace any that stays down.")  # no health stored: the outage's APs
     reboots = {"X": ApHealth(state=UP, causes=("reboot_loop", "flapping"), reboots=(1.0, 2.0, 3.0, 4.0, 5.0),
                              changes=(1.0,) * 6)}
     text = action_for("reboot_loop", ("reboot_loop", "flapping"), aps=["X"], healths=reboots)
-    assert text == ("Reboot loop (5 reboots in 24 h): check the power supply, the switch's PoE budget and the PoE "
-                    "injector. Also: flapping (6 up/down changes in the last hour): check the cable and its "
-                    "connectors, and the backhaul radio's alignment.")
-    assert "in 12 h" in action_for("reboot_loop", aps=["X"], healths=reboots, reboot_hours=12)
-    assert "in the last 30 min" in action_for("flapping", aps=["X"], healths=reboots, flap_minutes=30)
+    assert text == ("Reboot loop on 1 AP (X: 5 reboots in 24 h): check the power supply, the switch's PoE budget and "
+                    "the PoE injector. Also: flapping on 1 AP (X: 6 up/down changes in the last hour): check the "
+                    "cable and its connectors, and the backhaul radio's alignment.")
+    assert "(X: 5 reboots in 12 h)" in action_for("reboot_loop", aps=["X"], healths=reboots, reboot_hours=12)
+    assert "(X: 6 up/down changes in the last 30 min)" in action_for("flapping", aps=["X"], healths=reboots,
+                                                                      flap_minutes=30)
     several = {"P": ApHealth(causes=("uplink_degraded",), link_mbps=100.0),
                "Q": ApHealth(causes=("uplink_degraded",), link_mbps=10.0)}
     assert action_for("uplink_degraded", aps=["P", "Q"], healths=several, expected_link={"Q": 500.0}).startswith(
-        "Uplinks of 2 APs negotiated as low as 10 Mb/s instead of 500 Mb/s: ")
-    assert action_for("uplink_degraded", aps=["P"]).startswith("Uplink slower than it should negotiate: ")
+        "Uplink slow on 2 APs (P: 100 Mb/s; Q: 10 Mb/s instead of 500 Mb/s): ")
+    assert action_for("uplink_degraded", aps=["P"]).startswith("Uplink slow on 1 AP (P): ")
 
 
 def test_a_site_gone_from_the_inventory(fleet, outages, caplog):
@@ -257,7 +259,7 @@ def test_from_the_store_with_settings(store, rules, tmp_path):
     assert [z.zone for z in everything] == ["Iztapalapa"]
     p = next(s for s in everything[0].stops if s.site == "PILARES-2")
     assert p.devices == ("=cmd|calc",)
-    assert "negotiated 100 Mb/s instead of 1000 Mb/s" in p.action
+    assert "(P-1: 100 Mb/s instead of 1000 Mb/s)" in p.action
     assert [s.order for s in everything[0].stops] == [1, 2]
     assert [s.site for s in everything[0].stops] == ["UTOPIA-1", "PILARES-2"]  # 19.41 is nearer the depot
 
