@@ -86,7 +86,7 @@ def status(ctx: typer.Context, district: DistrictOption = None,
         f"{f.unmonitored:,} unmonitored, {f.misconfigured:,} misconfigured; "
         f"{f.below_target:,} below target; availability 24h {_pct(f.availability_pct)}%, meeting target 24h "
         f"{_pct(f.meeting_target_pct)}%; {f.open_outages:,} open outages (as of {local_time(now, rt.settings.tzinfo)})",
-        markup=False, highlight=False)
+        markup=False, highlight=False, soft_wrap=True)  # one line, however long: scripts take it with head -1
     for which, title in (("district", "By district"), ("program", "By programme")):
         console.print(output.table((which, *COLUMNS), [_row(name, t) for name, t in result.ordered(which)],
                                    title=title, numeric=COLUMNS))
