@@ -70,7 +70,7 @@ def _write_table(fh: IO[str], lists: list[ZoneList]) -> None:
                                                                color_system=None)
     for zone in lists:
         console.print(output.table(TABLE_COLUMNS, crew_table_rows([zone]), title=f"{zone.zone}: {zone_summary(zone)}",
-                                   numeric=("order", "priority", "clients")))
+                                   numeric=("order", "priority", "people", "clients")))
 
 
 @app.command("list")
