@@ -513,15 +513,36 @@ class CrewSettings:
         help="channels `hotspotctl run` sends crew lists through: email, webhook, open311 (comma-separated)")
     send_on_site_outage: bool = _setting(
         True, help="`hotspotctl run` also sends a zone's list as soon as one of its sites goes offline")
+    usual_clients: float = _setting(
+        10.0, check=_between(0, 10_000, "clients"),
+        help="people an AP usually serves, for ranking stops when the store has no history of its district and "
+             "programme at that hour (usual_clients_by_program wins)")
+    usual_clients_by_program: dict[str, float] = _setting(
+        factory=dict, check=_each(_between(0, 10_000, "clients")),
+        help="programme -> people one of its APs usually serves, when there is no history")
     email: EmailSettings = _setting(factory=EmailSettings, help="SMTP delivery")
     webhook: WebhookSettings = _setting(factory=WebhookSettings, help="webhook delivery")
     open311: Open311Settings = _setting(factory=Open311Settings, help="Open311 GeoReport v2 delivery")
+
+
+def _check_timezone(value: str) -> str | None:
+    import zoneinfo
+
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return f"{value!r} is not a time zone this machine knows; use an IANA name such as America/Mexico_City"
+    return None
 
 
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = _setting(
         Path("var"), help="where hotspotctl keeps its state; relative to the current directory")
+    timezone: str = _setting(
+        "America/Mexico_City", check=lambda value: _check_timezone(value),
+        help="the city's time zone (IANA name): the times people read (crew lists, outages, status, emails) are "
+             "local; JSON keeps UTC")
     database_url: str = _setting(
         "", secret="url",
         help="SQLAlchemy URL of the state store; empty means sqlite:///<data_dir>/hotspotctl.db; "
@@ -535,6 +556,13 @@ class Settings:
     crews: CrewSettings = _setting(factory=CrewSettings, help="crew lists and where they are sent")
     spool: SpoolSettings = _setting(factory=SpoolSettings, help="the on-disk spool of metrics")
     influx: InfluxSettings = _setting(factory=InfluxSettings, help="InfluxDB, where metrics go")
+
+    @property
+    def tzinfo(self) -> Any:
+        """The city's zone (``timezone``) as a ZoneInfo."""
+        import zoneinfo
+
+        return zoneinfo.ZoneInfo(self.timezone)
 
     @property
     def spool_dir(self) -> Path:

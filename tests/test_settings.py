@@ -148,7 +148,7 @@ def test_a_wrong_influx_api_or_url_is_a_config_error(cli, monkeypatch: pytest.Mo
 def test_every_setting_is_described():
     rows = describe(load_settings(env={}, cwd=Path("/")))
     assert [row["key"] for row in rows] == [
-        "data_dir", "database_url", "inventory.bounds", "inventory.bounds_margin_km", "inventory.districts",
+        "data_dir", "timezone", "database_url", "inventory.bounds", "inventory.bounds_margin_km", "inventory.districts",
         "crew_zones.districts", "crew_zones.sites", "crew_zones.depots", "snmp.port", "snmp.timeout_s", "snmp.retries",
         "snmp.deadline_s", "snmp.max_in_flight", "snmp.max_oids_per_get", "snmp.receive_buffer_bytes",
         "snmp.profiles_dir", "snmp.rediscover_hours", "snmp.down_backoff_max_s",
@@ -163,7 +163,8 @@ def test_every_setting_is_described():
         "evaluate.below_cycles", "evaluate.below_window", "evaluate.expected_link_mbps",
         "evaluate.expected_link_by_program", "evaluate.site_offline_share", "evaluate.site_offline_min_aps",
         "evaluate.reboot_loop_count", "evaluate.reboot_loop_hours", "evaluate.flap_changes", "evaluate.flap_minutes",
-        "crews.max_stops", "crews.send_via", "crews.send_on_site_outage", "crews.email.host", "crews.email.port",
+        "crews.max_stops", "crews.send_via", "crews.send_on_site_outage", "crews.usual_clients",
+        "crews.usual_clients_by_program", "crews.email.host", "crews.email.port",
         "crews.email.starttls", "crews.email.ssl", "crews.email.ca_file", "crews.email.username",
         "crews.email.password", "crews.email.sender", "crews.email.to", "crews.email.zones", "crews.email.timeout_s",
         "crews.webhook.url", "crews.webhook.token", "crews.webhook.timeout_s", "crews.webhook.max_retries",
@@ -321,3 +322,18 @@ def test_config_show_masks_a_password_in_any_url(cli, monkeypatch: pytest.Monkey
     assert settings["crews.webhook.url"] == "https://bot:***@hooks.internal/crews"
     assert settings["crews.open311.url"] == "https://city:***@311.internal/v2"
     assert "https://noc:***@influx.internal:8086" in table.out
+
+
+def test_the_city_time_zone_and_the_usual_clients_are_checked_at_load(tmp_path):
+    loaded = load_settings(env={}, cwd=Path("/")).settings
+    assert (loaded.timezone, str(loaded.tzinfo)) == ("America/Mexico_City", "America/Mexico_City")
+    assert str(load_settings(env={"HOTSPOTCTL_TIMEZONE": "UTC"}, cwd=Path("/")).settings.tzinfo) == "UTC"
+    for bad in ("Mars/Olympus_Mons", "", "../../etc/passwd"):
+        with pytest.raises(ConfigError, match=r"env HOTSPOTCTL_TIMEZONE: timezone: .* is not a time zone this "
+                                              r"machine knows; use an IANA name such as America/Mexico_City"):
+            load_settings(env={"HOTSPOTCTL_TIMEZONE": bad}, cwd=Path("/"))
+    config = write(tmp_path / "h.toml", "[crews]\nusual_clients = 12\nusual_clients_by_program = { Pilares = -1 }\n")
+    with pytest.raises(ConfigError, match=r"crews.usual_clients_by_program: Pilares: must be 0 or more"):
+        load_settings(config, env={}, cwd=Path("/"))
+    with pytest.raises(ConfigError, match=r"crews.usual_clients: must be 0 or more"):
+        load_settings(env={"HOTSPOTCTL_CREWS_USUAL_CLIENTS": "-3"}, cwd=Path("/"))

@@ -70,7 +70,7 @@ def _write_table(fh: IO[str], lists: list[ZoneList]) -> None:
                                                                color_system=None)
     for zone in lists:
         console.print(output.table(TABLE_COLUMNS, crew_table_rows([zone]), title=f"{zone.zone}: {zone_summary(zone)}",
-                                   numeric=("order", "priority", "clients")))
+                                   numeric=("order", "priority", "people", "clients")))
 
 
 @app.command("list")
@@ -91,10 +91,14 @@ def list_(
     """Each crew zone's list of stops for today, in route order.
 
     A stop is a site with an open outage in the ledger (one per site): what is wrong there (the
-    cause, the APs affected, since when, how many people it cut off), what to do about it, where it
-    is (with a map link) and which devices are there. Priority 1 is the zone's most urgent stop:
-    the most clients affected, then the longest open. Only the --max-stops most urgent stops make
-    the list; the rest wait for the next one.
+    cause, the APs affected, since when, how many people it cut off), what to do about it (each
+    cause with its exact count of APs, named), where it is (with a map link) and which devices are
+    there. Priority 1 is the zone's most urgent stop: the most people affected as the history knows
+    them (the clients the APs' district and programme usually have at this hour over the last 7
+    days, else crews.usual_clients_by_program or crews.usual_clients per AP; never fewer than the
+    outage saw), then the most APs affected, then the longest open. Only the --max-stops most
+    urgent stops make the list; the rest wait for the next one. Times are the city's (the timezone
+    setting); json and geojson keep UTC.
 
     The route starts at the zone's depot (crew_zones.depots) or, without one, at the centroid of
     its stops: nearest neighbour first, then improved with 2-opt until no reversal of a stretch
@@ -124,7 +128,7 @@ def list_(
         elif fmt == CrewFormat.GEOJSON:
             write_crews_geojson(fh, lists)
         elif fmt == CrewFormat.HTML:
-            write_crews_html(fh, lists, generated_at=now)
+            write_crews_html(fh, lists, generated_at=now, tz=rt.settings.tzinfo)
         else:
             _write_table(fh, lists)
     if not rt.quiet:

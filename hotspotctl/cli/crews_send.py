@@ -65,7 +65,8 @@ def send(
 
     Failed requests are retried (429, 5xx, timeouts) with back-off. Exit 5 when a channel failed:
     nothing is recorded for what did not go, and the next send tries it again. Zones without stops
-    are skipped (and said so).
+    are skipped (and said so). Exit 3 when a channel is not configured; --dry-run needs no server
+    (it only shows what would go out, to whom) and says which settings a real send still needs.
 
     Examples:
 
@@ -80,7 +81,7 @@ def send(
     channels = tuple(dict.fromkeys(c.value for c in via)) if via else settings.crews.send_via
     if not channels:
         raise ConfigError(NO_CHANNEL)
-    check_channels(settings.crews, channels)
+    check_channels(settings.crews, channels, dry_run=dry_run)
     fleet = rt.load_fleet()
     zones: list[str] = []
     if zone:
@@ -102,6 +103,8 @@ def send(
             output.message("no open outages: nothing to send")
         elif report.dry_run:
             output.message("dry run: nothing was sent and nothing recorded")
+        if report.needs:
+            output.message("to send for real: " + "; ".join(report.needs))
     for d in report.deliveries:
         if d.status == FAILED:
             output.message(f"error: {d.channel} {d.zone}: {d.detail}")

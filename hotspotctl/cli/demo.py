@@ -256,4 +256,5 @@ def _crew_lists(store: Any, fleet: Fleet, rt: Any, service: Service) -> None:
                    f"per zone, in route order; {waiting} more wait for the next list): {folder}/crews.html "
                    "(printable), crews.csv, crews.json\n"
                    "  hotspotctl crews list --zone Iztapalapa     # one zone's list on the terminal\n"
-                   "  hotspotctl crews send --via email --dry-run  # what would go out (see the README: Crew lists)")
+                   "  HOTSPOTCTL_CREWS_EMAIL_TO=crews@example.org hotspotctl crews send --via email --dry-run\n"
+                   "                                               # what would go out, to whom (README: Crew lists)")

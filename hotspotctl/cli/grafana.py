@@ -16,6 +16,7 @@ from hotspotctl.errors import ExitCode
 from hotspotctl.grafana.dashboards import Dashboard, Problem, check_folder, shipped_dashboards_dir
 from hotspotctl.grafana.live import InfluxQL, LiveCheck, Schema, run_dashboard
 from hotspotctl.grafana.provisioning import DASHBOARDS_DIR, export
+from hotspotctl.grafana.targets import Targets
 from hotspotctl.grafana.templating import TimeRange, format_interval
 
 app = typer.Typer(help="The NOC's Grafana dashboards: provisioning for a Grafana install, and checks.",
@@ -39,7 +40,10 @@ def export_(
     user. The password or token is never written: the file says $HOTSPOTCTL_INFLUX_PASSWORD or
     Token $HOTSPOTCTL_INFLUX_TOKEN, which Grafana fills from its own environment when it starts.
     DIRECTORY/provisioning/dashboards/hotspotctl.yaml loads DIRECTORY/dashboards/*.json (checked
-    first) into the folder "hotspotctl". All files appear together or none do.
+    first) into the folder "hotspotctl". The dashboards are drawn for the per-user target of the
+    settings: evaluate.target_mbps is every per-user panel's threshold, and each programme of
+    evaluate.target_by_program gets its own target line where a selection has that programme.
+    All files appear together or none do.
 
     Then point Grafana at DIRECTORY/provisioning ([paths] provisioning in grafana.ini, or
     GF_PATHS_PROVISIONING), or copy the two YAML files into /etc/grafana/provisioning/.
@@ -52,7 +56,9 @@ def export_(
     """
     rt = runtime(ctx)
     settings = rt.settings
-    report = export(directory, settings.influx, min_interval_s=settings.schedule.interval_s, force=force)
+    targets = Targets(settings.evaluate.target_mbps, dict(settings.evaluate.target_by_program))
+    report = export(directory, settings.influx, min_interval_s=settings.schedule.interval_s, force=force,
+                    targets=targets, programs=_programs(rt) if targets.by_program else None)
     if fmt == ReportFormat.JSON:
         output.print_json(report.to_json())
         return ExitCode.OK
@@ -74,6 +80,23 @@ def export_(
     for note in report.notes:
         output.message(f"note: {note}")
     return ExitCode.OK
+
+
+def _programs(rt: Any) -> dict[str, str]:
+    """name_key -> the inventory's spelling of each programme, when there is a store to read; else nothing."""
+    from hotspotctl.errors import HotspotError
+    from hotspotctl.inventory.fleet import Fleet
+    from hotspotctl.names import name_key
+    from hotspotctl.settings import DATABASE_FILE
+
+    if not rt.settings.database_url and not (rt.settings.data_dir / DATABASE_FILE).exists():
+        return {}  # no store yet: the programmes as the settings write them
+    try:
+        with rt.open_store() as store:
+            fleet = Fleet.load(store, rt.zones())
+    except HotspotError:
+        return {}
+    return {name_key(ap.program): ap.program for ap in fleet.aps.values() if ap.program}
 
 
 def _parse_vars(pairs: list[str] | None) -> dict[str, list[str]]:

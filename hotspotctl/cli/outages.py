@@ -22,7 +22,7 @@ from hotspotctl.cli.runtime import (
 from hotspotctl.errors import ExitCode, InputError, NotFoundError
 from hotspotctl.evaluate.outages import Outage
 from hotspotctl.inventory.fleet import Fleet, Selection
-from hotspotctl.reports.crews import iso
+from hotspotctl.reports.crews import iso, local_iso, local_time
 from hotspotctl.store.outages import add_note, get_outage, list_outages, load_health
 
 app = typer.Typer(help="The outage ledger: one record per site with trouble a crew can fix, opened and closed "
@@ -90,8 +90,9 @@ def list_(
     """The outage ledger, newest first: site, cause, APs affected now and at the peak, how long, who was told.
 
     `hotspotctl run` opens one outage per site when its APs have trouble a crew can fix
-    (site_offline, offline, reboot_loop, flapping, uplink_degraded) and closes it when they
-    are healthy again. Times are UTC.
+    (site_offline, offline, reboot_loop, flapping, uplink_degraded) and closes it as of their
+    return once they have been healthy for evaluate.up_after cycles. Times are the city's (the
+    timezone setting; CSV with the UTC offset); JSON keeps UTC.
 
     Examples:
 
@@ -114,11 +115,13 @@ def list_(
                 found = list_outages(conn, open_only=open_only, since=start, zones=zones, sites=sites)
     cap = limit if limit is not None else (_TABLE_LIMIT if fmt == Format.TABLE else 0)
     shown = found[:cap] if cap else found
+    tz = rt.settings.tzinfo
+    when = (lambda at: local_iso(at, tz)) if fmt == Format.CSV else (lambda at: local_time(at, tz))
     if fmt == Format.JSON:
         output.print_json([_outage_json(o, fleet, now) for o in shown])
     else:
         rows = [(o.id, o.site, _site_name(fleet, o.site), o.zone, o.cause, len(o.aps_now), o.peak_aps,
-                 iso(o.opened_at), iso(o.closed_at) if o.closed_at is not None else "",
+                 when(o.opened_at), when(o.closed_at) if o.closed_at is not None else "",
                  human_duration(o.duration_s(now)), o.peak_clients, _delivered(o)) for o in shown]
         if fmt == Format.CSV:
             output.print_csv(LIST_COLUMNS, rows)
@@ -128,7 +131,7 @@ def list_(
                                numeric=("id", "aps now", "peak aps", "peak clients"))
     if fmt == Format.TABLE and not rt.quiet:
         if not found:
-            since_text = f" since {iso(start)}" if start is not None else ""
+            since_text = f" since {local_time(start, tz)}" if start is not None else ""
             output.message(f"no {'open ' if open_only else ''}outages{' there' if zone or site else ''}{since_text}")
         elif len(shown) < len(found):
             output.message(f"showing {len(shown):,} of {len(found):,} outages; --limit 0 for all, or --format csv")
@@ -160,7 +163,7 @@ IdArgument = Annotated[int, typer.Argument(metavar="ID", help="the outage's id (
 def show(ctx: typer.Context, outage_id: IdArgument, fmt: ReportFormatOption = ReportFormat.TABLE) -> ExitCode:
     """Everything about one outage: where, causes, every AP and its health now, delivery references, notes.
 
-    Exit 3 when there is no outage with that id.
+    Times are the city's (the timezone setting); JSON keeps UTC. Exit 3 when there is no outage with that id.
 
     Examples:
 
@@ -182,6 +185,7 @@ def show(ctx: typer.Context, outage_id: IdArgument, fmt: ReportFormatOption = Re
         aps.append({"ap": ap_id, "affected_now": ap_id in now_set, "program": ap.program if ap else None,
                     "state": health.state if health else "unknown",
                     "causes": list(health.causes) if health else [],
+                    "reason": f"{health.reason_kind}: {health.reason}" if health and health.reason_kind else None,
                     "clients": health.clients if health else None,
                     "per_user_mbps": health.per_user_mbps if health else None,
                     "in_inventory": ap is not None})
@@ -190,11 +194,14 @@ def show(ctx: typer.Context, outage_id: IdArgument, fmt: ReportFormatOption = Re
         output.print_json(document)
         return ExitCode.OK
     console = output.stdout()
+    tz = rt.settings.tzinfo
     rows: list[tuple[str, Any]] = [
         ("id", outage.id), ("state", "open" if outage.open else "closed"), ("site", outage.site),
         ("site name", document["site_name"]), ("district", document["district"]), ("zone", outage.zone),
-        ("cause", outage.cause), ("causes", ", ".join(outage.causes)), ("opened", document["opened"]),
-        ("updated", document["updated"]), ("closed", document["closed"] or ""), ("duration", document["duration"]),
+        ("cause", outage.cause), ("causes", ", ".join(outage.causes)), ("opened", local_time(outage.opened_at, tz)),
+        ("updated", local_time(outage.updated_at, tz)),
+        ("closed", local_time(outage.closed_at, tz) if outage.closed_at is not None else ""),
+        ("duration", document["duration"]),
         ("aps now", len(outage.aps_now)), ("peak aps", outage.peak_aps), ("clients now", outage.clients_now),
         ("peak clients", outage.peak_clients)]
     if outage.delivery:
@@ -205,7 +212,7 @@ def show(ctx: typer.Context, outage_id: IdArgument, fmt: ReportFormatOption = Re
     console.print(output.table(("field", "value"), rows))
     console.print(output.table(
         ("ap", "program", "affected now", "state", "causes", "clients", "per-user Mb/s"),
-        [(a["ap"], a["program"], a["affected_now"], a["state"], ", ".join(a["causes"]), a["clients"],
+        [(a["ap"], a["program"], a["affected_now"], a["state"], a["reason"] or ", ".join(a["causes"]), a["clients"],
           None if a["per_user_mbps"] is None else round(a["per_user_mbps"], 1)) for a in aps],
         title=f"APs ({len(aps)}; health as of the last cycle)", numeric=("clients", "per-user Mb/s")))
     if outage.notes:
@@ -225,7 +232,7 @@ def note(
     outage_id: IdArgument,
     text: Annotated[str, typer.Argument(metavar="TEXT", help="the note (quote it)", show_default=False)],
 ) -> ExitCode:
-    """Add a note to an outage, stamped with the UTC time: what a crew found, a ticket number, a call made.
+    """Add a note to an outage, stamped with the city's time: what a crew found, a ticket number, a call made.
 
     Exit 3 when there is no outage with that id.
 
@@ -238,8 +245,8 @@ def note(
     line = " ".join(text.split())
     if not line:
         raise InputError("the note is empty; nothing written")
-    stamped = f"{iso(_now())} {line}"
     rt = runtime(ctx)
+    stamped = f"{local_iso(_now(), rt.settings.tzinfo)} {line}"
     with rt.open_store() as store, store.write() as conn:
         if not add_note(conn, outage_id, stamped):
             raise NotFoundError(f"no outage {outage_id} in the ledger; `hotspotctl outages list` shows their ids")

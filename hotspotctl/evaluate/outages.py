@@ -11,6 +11,11 @@ Pure: healths in, ledger changes out; ``now`` is passed in.
   finding (cause now, APs affected now, every AP and cause seen, peaks); an open outage whose site
   has no finding any more closes. Because an AP loses its cause only after ``up_after`` good cycles
   (or ``up_after`` good readings of its link), "no finding" means its APs stayed healthy that long.
+- An outage closes as of the APs' return, not as of the cycle that confirmed it: ``returned_at``
+  gives, for an AP that was offline or had a slow uplink, the first of its good cycles in a row
+  (``ApHealth.ok_since``); for a reboot loop or flapping, which clear when their window passes, the
+  cycle itself. The outage's ``closed_at`` is the latest return among the APs it had, so its
+  duration is not overstated by the ``up_after`` cycles the hysteresis waited.
 """
 
 from __future__ import annotations
@@ -19,12 +24,14 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from hotspotctl.evaluate.status import DOWN, ApHealth
+from hotspotctl.evaluate.status import DOWN, UNUSABLE, ApHealth
 from hotspotctl.settings import EvaluateSettings
 
 SITE_OFFLINE = "site_offline"
 # A stop's cause is the first of these among its APs: the more of the site it takes away, the earlier.
 STOP_CAUSES = (SITE_OFFLINE, "offline", "reboot_loop", "flapping", "uplink_degraded")
+# Causes that end when the AP's readings are good again (the others end when a time window passes).
+_RETURN_CAUSES = frozenset({"offline", "uplink_degraded"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,10 +126,36 @@ def site_findings(troubled: Mapping[str, ApHealth], site_of: Mapping[str, str], 
     return findings
 
 
+def returned_at(outage: Outage, before: Mapping[str, ApHealth], after: Mapping[str, ApHealth], now: float) -> float:
+    """When the trouble of ``outage`` (closing at ``now``) ended: the latest return among its APs.
+
+    ``before`` and ``after`` are the APs' healths at the previous cycle and at this one. An AP that
+    was offline or slow returned at its ``ok_since`` (its first good cycle in a row); one whose
+    trouble was a reboot loop or flapping, at ``now``. An AP gone from the fleet or no longer
+    readable (unmonitored, misconfigured) left the outage: it has no return. Never before the
+    outage opened, never after ``now``.
+    """
+    latest: float | None = None
+    for ap_id in outage.aps_now or outage.aps:
+        was, now_health = before.get(ap_id), after.get(ap_id)
+        if now_health is None or now_health.state in UNUSABLE:
+            continue
+        crew = {cause for cause in (was.causes if was is not None else ()) if cause in STOP_CAUSES}
+        back = now_health.ok_since if crew and crew <= _RETURN_CAUSES and now_health.ok_since is not None else now
+        latest = back if latest is None else max(latest, back)
+    if latest is None:
+        return now
+    return min(now, max(outage.opened_at, latest))
+
+
 def update_ledger(open_outages: Mapping[str, Outage], findings: Mapping[str, SiteFinding], now: float, *,
                   zone_of_site: Callable[[str], str],
-                  in_maintenance: Callable[[str], bool] = lambda ap_id: False) -> LedgerUpdate:
-    """The ledger's changes for this cycle (``open_outages`` by site; nothing is modified in place)."""
+                  in_maintenance: Callable[[str], bool] = lambda ap_id: False,
+                  closed_at: Callable[[Outage], float] | None = None) -> LedgerUpdate:
+    """The ledger's changes for this cycle (``open_outages`` by site; nothing is modified in place).
+
+    ``closed_at`` says when a closing outage's trouble ended (``returned_at``); without it, ``now``.
+    """
     opened: list[Outage] = []
     changed: list[Outage] = []
     closed: list[Outage] = []
@@ -146,6 +179,7 @@ def update_ledger(open_outages: Mapping[str, Outage], findings: Mapping[str, Sit
             changed.append(replace(moved, updated_at=now))
     for site, current in open_outages.items():
         if site not in findings:
-            closed.append(replace(current, closed_at=now, updated_at=now, aps_now=(), clients_now=0))
+            end = closed_at(current) if closed_at is not None else now
+            closed.append(replace(current, closed_at=end, updated_at=now, aps_now=(), clients_now=0))
     return LedgerUpdate(opened, changed, closed)
 

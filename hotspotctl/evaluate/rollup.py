@@ -1,9 +1,13 @@
 """A cycle's outcomes rolled up by district and by site: up, down, below the per-user target.
 
-Pure: outcomes in, counts out. "Down" here is this cycle's answer (no hysteresis yet: one
-missed cycle counts); "below target" is an AP that answered with a per-user figure under its
-target (the AP's own ``target_mbps``, else the fleet's). An AP with no per-user figure yet
-(first sample, no clients source) is up but neither below nor meeting the target.
+Pure: outcomes in, counts out. "Down" here is this cycle's silence (no answer in time: no
+hysteresis yet, one missed cycle counts); an AP that could not be read for another reason (no
+address, wrong credentials, the agent's error: ``collectors.model.failure_class``) is counted as
+unmonitored or misconfigured, never as down. "below target" is an AP that answered with a per-user
+figure under its target (the AP's own ``target_mbps``, else the fleet's). An AP with no per-user
+figure yet (first sample, no clients source) is up but neither below nor meeting the target.
+An AP skipped while it waits out its back-off ("backoff", a silent kind) counts as what evaluation
+last made of it when ``healths`` is given (an unmonitored or misconfigured AP stays so), else as down.
 """
 
 from __future__ import annotations
@@ -12,6 +16,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from hotspotctl.collectors.model import failure_class
+from hotspotctl.evaluate.status import UNUSABLE
+
 DEFAULT_TARGET_MBPS = 200.0
 
 
@@ -19,7 +26,9 @@ DEFAULT_TARGET_MBPS = 200.0
 class Tally:
     aps: int = 0
     up: int = 0
-    down: int = 0
+    down: int = 0  # silent: no answer in time
+    unmonitored: int = 0  # no usable address or configuration
+    misconfigured: int = 0  # answered, but not usefully (credentials, the agent's error)
     below_target: int = 0
     meeting_target: int = 0
     clients: int = 0
@@ -27,10 +36,16 @@ class Tally:
     out_bps: float = 0.0
 
     def add(self, up: bool, below: bool | None, clients: int | None, in_bps: float | None,
-            out_bps: float | None) -> None:
+            out_bps: float | None, failure: str = "silent") -> None:
+        """One AP; when not ``up``, ``failure`` is what its error means: silent, unmonitored or misconfigured."""
         self.aps += 1
         if not up:
-            self.down += 1
+            if failure == "unmonitored":
+                self.unmonitored += 1
+            elif failure == "misconfigured":
+                self.misconfigured += 1
+            else:
+                self.down += 1
             return
         self.up += 1
         if below is True:
@@ -42,7 +57,8 @@ class Tally:
         self.out_bps += out_bps or 0.0
 
     def to_json(self) -> dict[str, Any]:
-        return {"aps": self.aps, "up": self.up, "down": self.down, "below_target": self.below_target,
+        return {"aps": self.aps, "up": self.up, "down": self.down, "unmonitored": self.unmonitored,
+                "misconfigured": self.misconfigured, "below_target": self.below_target,
                 "meeting_target": self.meeting_target, "clients": self.clients,
                 "in_bps": round(self.in_bps, 1), "out_bps": round(self.out_bps, 1)}
 
@@ -63,20 +79,32 @@ def below_target(per_user_mbps: float | None, target_mbps: float) -> bool | None
     return None if per_user_mbps is None else per_user_mbps < target_mbps
 
 
+def _failure(error: Any, ap_id: str, healths: Mapping[str, Any] | None) -> str:
+    kind = failure_class(error.kind)
+    if error.kind == "backoff" and healths is not None:
+        health = healths.get(ap_id)
+        if health is not None and health.state in UNUSABLE:
+            return str(health.state)
+    return kind
+
+
 def rollup(outcomes: Iterable[Any], *, targets: Mapping[str, float] | None = None,
-           default_target_mbps: float = DEFAULT_TARGET_MBPS) -> Rollup:
-    """Tally outcomes (objects with ``.ap``, ``.rate``, ``.ok``) by fleet, district and site.
+           default_target_mbps: float = DEFAULT_TARGET_MBPS, healths: Mapping[str, Any] | None = None) -> Rollup:
+    """Tally outcomes (objects with ``.ap``, ``.rate``, ``.error``) by fleet, district and site.
 
     ``targets`` gives each AP's target (evaluate.status.Limits); without it, the AP's own
-    target_mbps, else ``default_target_mbps``.
+    target_mbps, else ``default_target_mbps``. ``healths`` (AP id -> ApHealth, the evaluator's after
+    this cycle) classifies the APs skipped in back-off.
     """
     result = Rollup()
     for outcome in outcomes:
         ap, rate = outcome.ap, outcome.rate
-        up = outcome.ok and rate is not None
+        error = outcome.error
+        up = error is None and rate is not None
         target = targets[ap.id] if targets is not None else ap.target_mbps or default_target_mbps
         below = below_target(rate.per_user_mbps, target) if up else None
-        args = (up, below, rate.clients if up else None, rate.in_bps if up else None, rate.out_bps if up else None)
+        args = (up, below, rate.clients if up else None, rate.in_bps if up else None, rate.out_bps if up else None,
+                _failure(error, ap.id, healths) if error is not None else "silent")
         result.fleet.add(*args)
         district = ap.district or "(none)"
         tally = result.districts.get(district)

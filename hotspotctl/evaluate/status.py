@@ -7,6 +7,15 @@ the AP's new ``ApHealth`` (kept in the store between cycles):
   ``down_after`` missed cycles in a row (one lost packet is not an outage), UP again only after
   ``up_after`` answered cycles in a row. UNKNOWN until the AP has answered once or been missed
   ``down_after`` times. DEGRADED is up with a cause.
+- **Not answering is not the only failure.** Only silence (a PollError of a silent kind: timeout,
+  send, backoff; ``collectors.model.failure_class``) is a miss that may lead to DOWN. An AP we
+  cannot read for a reason no crew can fix is ``UNMONITORED`` (no usable address, profile or
+  credential set: the inventory or settings must change) or ``MISCONFIGURED`` (it answered, but
+  not usefully: wrong community or v3 keys, a changed host key, the agent's own error), with the
+  PollError's kind and message as the reason. Such an AP has no cause, so it never opens or
+  extends an outage and never counts in availability; an AP that was DOWN and becomes
+  misconfigured leaves its outage. When it answers again it starts afresh (UNKNOWN, then UP); a
+  back-off skip keeps it as it was when last tried.
 - **Causes**, in this order of precedence (the first is the AP's ``cause``):
   ``reboot_loop`` (>= ``reboot_loop_count`` reboots within ``reboot_loop_hours``),
   ``flapping`` (>= ``flap_changes`` answered/missed changes within ``flap_minutes``),
@@ -32,7 +41,10 @@ from hotspotctl.names import name_key
 from hotspotctl.settings import EvaluateSettings
 
 UP, DOWN, DEGRADED, UNKNOWN = "up", "down", "degraded", "unknown"
-STATES = (UP, DEGRADED, DOWN, UNKNOWN)
+UNMONITORED, MISCONFIGURED = "unmonitored", "misconfigured"
+STATES = (UP, DEGRADED, DOWN, UNKNOWN, UNMONITORED, MISCONFIGURED)
+UNUSABLE = frozenset({UNMONITORED, MISCONFIGURED})  # states of APs we cannot read: never a crew matter
+REASON_MAX = 500  # characters of a PollError's message kept as the reason
 CAUSES = ("reboot_loop", "flapping", "offline", "uplink_degraded", "below_target", "congested")
 CREW_CAUSES = frozenset({"reboot_loop", "flapping", "offline", "uplink_degraded"})
 
@@ -88,6 +100,9 @@ class ApHealth:
     capacity_mbps: float | None = None  # last seen
     per_user_mbps: float | None = None  # last seen
     causes: tuple[str, ...] = ()  # in CAUSES order
+    ok_since: float | None = None  # the first cycle of the current run of answers with the uplink at speed
+    reason_kind: str | None = None  # UNMONITORED, MISCONFIGURED: the PollError's kind (auth, no_address ...)
+    reason: str | None = None  # ... and its message
 
     def same_verdict(self, other: ApHealth) -> bool:
         """Equal but for the last-seen figures (clients, link, capacity, per-user), which move every cycle."""
@@ -113,7 +128,7 @@ class ApHealth:
         return {"state": self.state, "since": self.since, "cause": self.cause, "causes": list(self.causes),
                 "misses": self.misses, "clients": self.clients, "link_mbps": self.link_mbps,
                 "per_user_mbps": self.per_user_mbps, "reboots": len(self.reboots),
-                "changes": len(self.changes)}
+                "changes": len(self.changes), "reason_kind": self.reason_kind, "reason": self.reason}
 
 
 _FIGURES = frozenset({"clients", "link_mbps", "capacity_mbps", "per_user_mbps"})
@@ -126,9 +141,27 @@ def _recent(times: tuple[float, ...], since: float) -> tuple[float, ...]:
     return times
 
 
+def unusable_health(previous: ApHealth | None, state: str, kind: str, message: str, at: float) -> ApHealth:
+    """The health of an AP we could not read for a reason no crew can fix (``state`` UNMONITORED or MISCONFIGURED).
+
+    No cause, no misses: its hysteresis and histories start afresh when it answers again. The last-seen
+    figures are kept (they say what it was), the reason is the PollError's kind and message.
+    """
+    reason = message[:REASON_MAX]
+    if previous is not None and previous.state == state and previous.reason_kind == kind and previous.reason == reason:
+        return previous
+    prev = previous if previous is not None else ApHealth()
+    return ApHealth(state=state, since=prev.since if prev.state == state else at, clients=prev.clients,
+                    link_mbps=prev.link_mbps, capacity_mbps=prev.capacity_mbps, per_user_mbps=prev.per_user_mbps,
+                    reason_kind=kind, reason=reason)
+
+
 def evaluate_ap(previous: ApHealth | None, answered: bool, rate: RateSample | None, at: float,
                 limits: ApLimits, rules: EvaluateSettings) -> ApHealth:
     """The AP's health after this cycle (``rate`` is None when it did not answer).
+
+    ``answered`` False is a silent miss (no answer in time): see ``unusable_health`` for the other
+    failures. An AP that was UNMONITORED or MISCONFIGURED starts afresh, as if never evaluated.
 
     A steady healthy AP (up for a while, no cause, nothing moving) that answers healthy again gets
     ``previous`` back, the same object: most of a fleet, most of the time, for a dict lookup and a
@@ -139,10 +172,11 @@ def evaluate_ap(previous: ApHealth | None, answered: bool, rate: RateSample | No
             and not rate.rebooted and previous.misses == 0 and previous.goods >= rules.up_after
             and previous.answered and not previous.changes and not previous.reboots
             and not previous.below and not previous.slow  # no reading under the target or the speed
+            and previous.ok_since is not None
             and (rate.link_mbps is None or rate.link_mbps >= limits.expected_link_mbps)
             and (rate.per_user_mbps is None or rate.per_user_mbps >= limits.target_mbps)):
         return previous
-    prev = previous if previous is not None else ApHealth()
+    prev = previous if previous is not None and previous.state not in UNUSABLE else ApHealth()
     changes = prev.changes
     if prev.answered is not None and prev.answered != answered:
         changes = (*changes, at)
@@ -154,6 +188,7 @@ def evaluate_ap(previous: ApHealth | None, answered: bool, rate: RateSample | No
 
     below, slow = prev.below, prev.slow
     degraded_link = prev.uplink_degraded
+    ok_since = None
     clients, link, capacity, per_user = prev.clients, prev.link_mbps, prev.capacity_mbps, prev.per_user_mbps
     if answered:
         misses, goods, missing_since = 0, min(prev.goods + 1, rules.up_after), None
@@ -174,6 +209,8 @@ def evaluate_ap(previous: ApHealth | None, answered: bool, rate: RateSample | No
                 elif slow & off == 0:
                     degraded_link = False
         state = DOWN if prev.state == DOWN and goods < rules.up_after else UP
+        if rate is None or rate.link_mbps is None or rate.link_mbps >= limits.expected_link_mbps:
+            ok_since = prev.ok_since if prev.ok_since is not None else at
     else:
         misses, goods = prev.misses + 1, 0
         missing_since = prev.missing_since if prev.missing_since is not None else at
@@ -209,4 +246,4 @@ def evaluate_ap(previous: ApHealth | None, answered: bool, rate: RateSample | No
     else:
         trouble = missing_since if state == DOWN and missing_since is not None else at
     return ApHealth(state, since, misses, goods, answered, missing_since, below, slow,
-                    degraded_link, trouble, changes, reboots, clients, link, capacity, per_user, found)
+                    degraded_link, trouble, changes, reboots, clients, link, capacity, per_user, found, ok_since)

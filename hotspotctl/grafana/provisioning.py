@@ -4,7 +4,8 @@ What it writes (the same layout as the repository's grafana/ folder)::
 
     DIR/provisioning/datasources/hotspotctl.yaml   the InfluxDB datasource (uid hotspotctl-influxdb), InfluxQL
     DIR/provisioning/dashboards/hotspotctl.yaml    a file provider reading DIR/dashboards into folder "hotspotctl"
-    DIR/dashboards/*.json                          the shipped dashboards, checked first
+    DIR/dashboards/*.json                          the shipped dashboards, drawn for the settings' per-user
+                                                   target (grafana/targets.py), checked first
 
 The datasource reads with InfluxQL, so one set of dashboards serves InfluxDB 1.x (``influx.api = "v1"``:
 database, user) and 2.x/3.x (``"v2"``: the same database name through a DBRP mapping, and an
@@ -36,9 +37,12 @@ from hotspotctl.grafana.dashboards import (
     DATASOURCE_NAME,
     DATASOURCE_TYPE,
     DATASOURCE_UID,
+    Dashboard,
+    check,
     check_folder,
     shipped_dashboards_dir,
 )
+from hotspotctl.grafana.targets import Targets, apply_targets
 from hotspotctl.settings import InfluxSettings, env_name
 
 DEFAULT_URL = "http://127.0.0.1:8086"
@@ -194,15 +198,23 @@ def _previous_export(directory: Path) -> bool:
 
 
 def export(directory: Path, influx: InfluxSettings, *, min_interval_s: float = 60.0, force: bool = False,
-           dashboards: Path | None = None) -> ExportReport:
+           dashboards: Path | None = None, targets: Targets | None = None,
+           programs: dict[str, str] | None = None) -> ExportReport:
     """Write provisioning for a Grafana install into ``directory``: all of it, or (on any error) nothing.
 
-    ``dashboards`` is the folder of dashboard JSON to ship (default: hotspotctl's own); they are checked
-    first and a problem stops the export (ConfigError, nothing written).
+    ``dashboards`` is the folder of dashboard JSON to ship (default: hotspotctl's own); they are drawn
+    for ``targets`` (the settings' per-user target and programme targets; ``programs`` spells the
+    programmes as the inventory does), checked, and a problem stops the export (ConfigError, nothing
+    written).
     """
     directory = Path(directory).absolute()
     source = shipped_dashboards_dir() if dashboards is None else Path(dashboards)
     found, problems = check_folder(source)
+    drawn: list[Dashboard] = []
+    if not problems:
+        targets = targets or Targets()
+        drawn = [Dashboard(d.path, apply_targets(d.model, targets, programs=programs)) for d in found]
+        problems = check(drawn)
     if problems:
         shown = "; ".join(str(p) for p in problems[:5])
         more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
@@ -230,8 +242,11 @@ def export(directory: Path, influx: InfluxSettings, *, min_interval_s: float = 6
         _write(tmp / DATASOURCE_FILE, render_datasource(influx, min_interval_s=min_interval_s))
         _write(tmp / PROVIDER_FILE, render_provider(str(directory / DASHBOARDS_DIR)))
         files += [str(DATASOURCE_FILE), str(PROVIDER_FILE)]
-        for dashboard in found:
-            _write(tmp / DASHBOARDS_DIR / dashboard.path.name, dashboard.path.read_text(encoding="utf-8"))
+        for shipped, dashboard in zip(found, drawn, strict=True):
+            # as shipped when the settings are the ones it was written for; else the drawn model
+            text = (shipped.path.read_text(encoding="utf-8") if dashboard.model == shipped.model
+                    else json.dumps(dashboard.model, ensure_ascii=False, indent=2) + "\n")
+            _write(tmp / DASHBOARDS_DIR / dashboard.path.name, text)
             files.append(str(DASHBOARDS_DIR / dashboard.path.name))
         _swap(tmp, directory)
     except OSError as exc:

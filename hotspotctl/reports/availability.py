@@ -2,13 +2,17 @@
 
 Pure: the inventory, stored healths, hourly availability rows and open outages in; tallies out.
 
-- ``fleet_status`` counts APs by state (an AP without a health row is unknown), the APs below
+- ``fleet_status`` counts APs by state (an AP without a health row is unknown; unmonitored and
+  misconfigured APs, which cannot be read for a reason no crew can fix, are counted apart and
+  grouped by reason, never as down), the APs below
   the per-user target (causes below_target or congested), the last 24 hours of
   ``availability_hourly`` (availability = up / samples, meeting target = meeting / measured) and
   the open outages that touch each district and programme (an outage counts once in every group
   one of its APs belongs to, so the programme column can add up to more than the fleet's).
 - ``availability_by_period`` sums hourly rows into UTC days (from 00:00 UTC) or weeks (from
   Monday 00:00 UTC), one row per (period start, district or programme).
+- ``usual_clients`` is how many clients one AP of each (district, programme) usually has at a local
+  hour of the day: the clients the hourly rows counted at that hour over the last days, per AP-cycle.
 - ``capacity_rows`` lists the APs short of the per-user target, largest shortfall first:
   (target - per-user) x clients, the Mb/s it would take to bring everyone there.
 """
@@ -17,11 +21,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from hotspotctl.evaluate.outages import Outage
-from hotspotctl.evaluate.status import DEGRADED, DOWN, UP, ApHealth
+from hotspotctl.evaluate.status import DEGRADED, DOWN, MISCONFIGURED, UNMONITORED, UP, ApHealth
 from hotspotctl.inventory.model import AccessPoint
 from hotspotctl.names import name_key
 
@@ -48,6 +52,8 @@ class StatusTally:
     degraded: int = 0
     down: int = 0
     unknown: int = 0
+    unmonitored: int = 0  # no usable address or configuration: not read at all
+    misconfigured: int = 0  # answered, but not usefully (credentials, host key, the agent's error)
     below_target: int = 0
     evaluated: int = 0  # APs with a health row
     samples: int = 0  # AP-cycles evaluated in the window (not in maintenance, state known)
@@ -76,6 +82,10 @@ class StatusTally:
             self.degraded += 1
         elif health.state == DOWN:
             self.down += 1
+        elif health.state == UNMONITORED:
+            self.unmonitored += 1
+        elif health.state == MISCONFIGURED:
+            self.misconfigured += 1
         else:
             self.unknown += 1
         if health.below_target:
@@ -89,7 +99,8 @@ class StatusTally:
 
     def to_json(self) -> dict[str, Any]:
         return {"aps": self.aps, "up": self.up, "degraded": self.degraded, "down": self.down,
-                "unknown": self.unknown, "below_target": self.below_target, "samples_24h": self.samples,
+                "unknown": self.unknown, "unmonitored": self.unmonitored, "misconfigured": self.misconfigured,
+                "below_target": self.below_target, "samples_24h": self.samples,
                 "availability_pct": self.availability_pct, "measured_24h": self.measured,
                 "meeting_target_pct": self.meeting_target_pct, "open_outages": self.open_outages}
 
@@ -98,11 +109,33 @@ def _group_order(name: str) -> tuple[bool, str]:
     return (name == NONE, name_key(name))
 
 
+REASON_EXAMPLES = 5  # AP ids shown per reason
+
+
+@dataclass(slots=True)
+class ReasonTally:
+    """The APs that share a state (unmonitored, misconfigured) and an error kind."""
+
+    state: str
+    kind: str
+    aps: int = 0
+    examples: list[str] = field(default_factory=list)  # the first REASON_EXAMPLES AP ids, sorted
+    message: str = ""  # the first example's message
+
+    def to_json(self) -> dict[str, Any]:
+        return {"state": self.state, "kind": self.kind, "aps": self.aps, "examples": list(self.examples),
+                "message": self.message}
+
+
 @dataclass(slots=True)
 class FleetStatus:
     fleet: StatusTally = field(default_factory=StatusTally)
     districts: dict[str, StatusTally] = field(default_factory=dict)
     programs: dict[str, StatusTally] = field(default_factory=dict)
+    reasons: dict[tuple[str, str], ReasonTally] = field(default_factory=dict)  # (state, kind) ->
+
+    def ordered_reasons(self) -> list[ReasonTally]:
+        return sorted(self.reasons.values(), key=lambda r: (-r.aps, r.state, r.kind))
 
     @property
     def evaluated(self) -> bool:
@@ -117,7 +150,8 @@ class FleetStatus:
         return {"fleet": self.fleet.to_json(),
                 "districts": [{"district": name, **t.to_json()} for name, t in self.ordered("district")],
                 "programs": [{"program": name, **t.to_json()} for name, t in self.ordered("program")],
-                "open_outages": self.fleet.open_outages}
+                "open_outages": self.fleet.open_outages,
+                "not_monitored": [r.to_json() for r in self.ordered_reasons()]}
 
 
 def status_since(now: float) -> float:
@@ -135,13 +169,21 @@ def fleet_status(aps: Iterable[AccessPoint], healths: Mapping[str, ApHealth],
     """Tally ``aps`` now; ``availability`` rows (only of ``districts`` when given); the outages touching ``aps``."""
     result = FleetStatus()
     group_of: dict[str, tuple[str, str]] = {}
-    for ap in aps:
+    for ap in sorted(aps, key=lambda ap: ap.id):
         district, program = _group(ap.district), _group(ap.program)
         group_of[ap.id] = (district, program)
         health = healths.get(ap.id)
         for tally in (result.fleet, result.districts.setdefault(district, StatusTally()),
                       result.programs.setdefault(program, StatusTally())):
             tally.add_ap(health)
+        if health is not None and health.state in (UNMONITORED, MISCONFIGURED):
+            key = (health.state, health.reason_kind or "unknown")
+            reason = result.reasons.get(key)
+            if reason is None:
+                reason = result.reasons[key] = ReasonTally(health.state, key[1], message=health.reason or "")
+            reason.aps += 1
+            if len(reason.examples) < REASON_EXAMPLES:
+                reason.examples.append(ap.id)
     wanted = None if districts is None else {_group(d) for d in districts}
     for row in availability:
         district, program = _group(row["district"]), _group(row["program"])
@@ -230,6 +272,34 @@ def availability_by_period(rows: Iterable[Mapping[str, Any]], by: str, period: s
         tally.measured += int(row["measured"])
         tally.meeting += int(row["meeting"])
     return sorted(found.values(), key=lambda r: (r.start, *_group_order(r.group)))
+
+
+# -- the people an AP usually serves -------------------------------------------------------------------------------
+
+USUAL_DAYS = 7  # the days of hourly rows that say what is usual at an hour
+
+
+def usual_since(now: float) -> float:
+    """The start of the rows ``usual_clients`` reads: USUAL_DAYS days back, to the UTC hour."""
+    return now - now % HOUR_S - USUAL_DAYS * DAY_S
+
+
+def usual_clients(rows: Iterable[Mapping[str, Any]], hour_of_day: int, tz: tzinfo) -> dict[tuple[str, str], float]:
+    """Clients per AP by (district, programme) at ``hour_of_day`` (0-23, in ``tz``), from hourly rows.
+
+    The clients counted in the rows whose UTC hour falls at that local hour, divided by the AP-cycles
+    that counted them. A group with no such row is absent: the caller falls back to its defaults.
+    """
+    sums: dict[tuple[str, str], list[int]] = {}
+    for row in rows:
+        counted = int(row.get("counted") or 0)
+        if not counted or datetime.fromtimestamp(float(row["hour"]), tz).hour != hour_of_day:
+            continue
+        key = (_group(row["district"]), _group(row["program"]))
+        found = sums.setdefault(key, [0, 0])
+        found[0] += int(row.get("clients") or 0)
+        found[1] += counted
+    return {key: clients / counted for key, (clients, counted) in sums.items()}
 
 
 # -- capacity ----------------------------------------------------------------------------------------------------

@@ -8,9 +8,14 @@
   gone from the inventory since the outage opened is placed at the mean of its APs' coordinates (named
   by its id); if none of its APs is left either, the stop is skipped with a warning in the log
   (``hotspotctl.crews``), because a crew cannot be sent nowhere.
-- **Priority** within a zone, 1 first: most people affected (the outage's peak clients), then the
-  longest open, then the site id. With ``max_stops`` > 0 only that many of the most urgent stops make
-  the list; ``more`` says how many wait for the next one.
+- **Priority** within a zone, 1 first: most people affected, then most APs affected, then the longest
+  open, then the site id. The people affected are what the history knows: for each AP affected, the
+  clients one AP of its district and programme usually has at this local hour (the hourly rows of the
+  last days, ``reports.availability.usual_clients``), else its programme's default
+  (``crews.usual_clients_by_program``, then ``crews.usual_clients``); and never fewer than the outage
+  saw at its peak. So a site that went dark before its first poll (0 clients seen) still counts its
+  people. With ``max_stops`` > 0 only that many of the most urgent stops make the list; ``more`` says
+  how many wait for the next one.
 - **Route**: the stops kept are ordered from the zone's depot (``crew_zones.depots``), or without one
   from the centroid of those stops: first nearest neighbour (each next stop the closest one not yet
   visited; ties to the more urgent), then 2-opt on the open path with the start fixed (reverse any
@@ -18,8 +23,11 @@
   (haversine) kilometres as the crow flies; streets are longer, but the order is what matters. Routes
   of more than ``TWO_OPT_MAX_STOPS`` stops keep the nearest-neighbour order (2-opt is quadratic per
   pass; such a list is more than a day's work anyway).
-- **Action**: what to do, by cause, with the figures the health store holds (how many APs are down of
-  how many, the speed an uplink negotiated and the one it should, reboots and up/down changes counted).
+- **Action**: what to do, by cause, with the exact count of APs of each cause and their ids, and the
+  figures the health store holds (how many APs are down of how many, the speed each uplink negotiated
+  and the one it should, reboots and up/down changes counted).
+- **Times** people read (tables, CSV, the printable page, emails) are in the city's zone (the
+  ``timezone`` setting, carried by each ZoneList); JSON keeps UTC (``iso``).
 """
 
 from __future__ import annotations
@@ -28,7 +36,7 @@ import logging
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from itertools import pairwise
 from statistics import fmean
 from typing import Any
@@ -36,9 +44,12 @@ from typing import Any
 from hotspotctl.evaluate.outages import SITE_OFFLINE, Outage
 from hotspotctl.evaluate.status import DOWN, ApHealth, Limits
 from hotspotctl.inventory.fleet import Fleet
-from hotspotctl.settings import Settings
+from hotspotctl.inventory.model import AccessPoint
+from hotspotctl.names import name_key
+from hotspotctl.reports.availability import NONE, usual_clients, usual_since
+from hotspotctl.settings import CrewSettings, Settings
 from hotspotctl.store import Store
-from hotspotctl.store.outages import list_outages, load_health
+from hotspotctl.store.outages import list_outages, load_availability, load_health
 from hotspotctl.store.polling import load_discoveries
 
 log = logging.getLogger("hotspotctl.crews")
@@ -47,8 +58,19 @@ TWO_OPT_MAX_STOPS = 1000  # about 1 s here; a whole-city list (max_stops 0) of m
 
 
 def iso(epoch_s: float) -> str:
-    """Epoch seconds as ISO 8601 UTC to the second: 2026-11-22T07:00:00Z."""
+    """Epoch seconds as ISO 8601 UTC to the second: 2026-11-22T07:00:00Z (for JSON and machines)."""
     return datetime.fromtimestamp(epoch_s, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def local_time(epoch_s: float, tz: tzinfo) -> str:
+    """Epoch seconds as people in the city read them: 2026-11-22 01:00 CST (``tz``'s abbreviation)."""
+    moment = datetime.fromtimestamp(epoch_s, tz)
+    return f"{moment:%Y-%m-%d %H:%M} {moment.tzname() or moment.strftime('%z')}"
+
+
+def local_iso(epoch_s: float, tz: tzinfo) -> str:
+    """Epoch seconds as ISO 8601 in ``tz`` with its offset: 2026-11-22T01:00:00-06:00 (CSV cells)."""
+    return datetime.fromtimestamp(epoch_s, tz).isoformat(timespec="seconds")
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,8 +86,8 @@ class Stop:
     aps_affected: int
     aps: tuple[str, ...]  # AP ids affected now, sorted
     since: float  # epoch seconds: when the trouble started
-    priority: int  # 1 = most urgent in the zone: most people affected, then longest
-    clients: int  # people affected (the most at once)
+    priority: int  # 1 = most urgent in the zone: most people affected, then most APs, then longest
+    clients: int  # clients seen on the APs affected (the most at once)
     lat: float
     lon: float
     map_url: str
@@ -73,11 +95,12 @@ class Stop:
     outages: tuple[int, ...]  # ledger ids behind this stop
     open311: str | None = None  # the service request id (or token) once filed
     devices: tuple[str, ...] = ()  # distinct first lines of the affected APs' sysDescr (stored discovery)
+    people: int = 0  # people affected as the history knows them (what the priority ranks by)
 
     def to_json(self) -> dict[str, Any]:
         return {"order": self.order, "site": self.site, "name": self.name, "district": self.district,
                 "cause": self.cause, "causes": list(self.causes), "aps_affected": self.aps_affected,
-                "since": iso(self.since), "priority": self.priority, "clients": self.clients,
+                "since": iso(self.since), "priority": self.priority, "people": self.people, "clients": self.clients,
                 "lat": self.lat, "lon": self.lon, "map_url": self.map_url, "action": self.action,
                 "aps": list(self.aps), "outages": list(self.outages), "open311": self.open311,
                 "devices": list(self.devices)}
@@ -94,6 +117,11 @@ class ZoneList:
     stops: tuple[Stop, ...]
     more: int  # stops left off beyond crews.max_stops (the least urgent), for the next list
     distance_km: float  # the route's length, start to last stop, as the crow flies
+    tz: tzinfo = UTC  # the city's zone, for the times people read (settings.timezone)
+
+    def local(self, epoch_s: float) -> str:
+        """A time of this list as people read it (tables, the page, emails)."""
+        return local_time(epoch_s, self.tz)
 
     def to_json(self) -> dict[str, Any]:
         return {"zone": self.zone, "generated_at": iso(self.generated_at),
@@ -174,38 +202,49 @@ def _num(value: float) -> str:
     return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
 
 
-def _with_cause(aps: Sequence[str], healths: Mapping[str, ApHealth], cause: str) -> list[tuple[str, ApHealth]]:
-    """The affected APs' healths, those with ``cause`` when any has it."""
-    known = [(ap, healths[ap]) for ap in aps if ap in healths]
-    having = [(ap, h) for ap, h in known if cause in h.causes]
-    return having or known
+def _names(aps: Sequence[str]) -> str:
+    return ", ".join(aps)
+
+
+def _aps(n: int) -> str:
+    return f"{n} AP" if n == 1 else f"{n} APs"
+
+
+def _having(aps: Sequence[str], healths: Mapping[str, ApHealth], cause: str) -> list[str]:
+    """The affected APs whose health has ``cause`` (for offline: those DOWN); all of them when none says so."""
+    if cause in ("offline", SITE_OFFLINE):
+        having = [ap for ap in aps if ap in healths and healths[ap].state == DOWN]
+    else:
+        having = [ap for ap in aps if ap in healths and cause in healths[ap].causes]
+    return having or list(aps)
 
 
 def _site_offline_action(aps: Sequence[str], site_aps: int | None, healths: Mapping[str, ApHealth]) -> str:
-    known = [healths[ap] for ap in aps if ap in healths]
-    down = sum(1 for h in known if h.state == DOWN) if known else len(aps)
+    down = _having(aps, healths, SITE_OFFLINE)
     total = max(site_aps or 0, len(aps))
-    return (f"{down} of {total} APs down together: check the site's power (breaker, UPS, supply), "
-            "then its switch and fibre.")
+    return (f"{len(down)} of {total} APs down together ({_names(down)}): check the site's power (breaker, UPS, "
+            "supply), then its switch and fibre.")
 
 
-def _offline_action(aps: Sequence[str]) -> str:
-    subject = f"{aps[0]} is down" if len(aps) == 1 else f"{len(aps)} APs are down"
-    return (f"{subject}: check the PoE port and cable at the switch, power-cycle the AP, "
-            "and replace it if it stays down.")
+def _offline_action(aps: Sequence[str], healths: Mapping[str, ApHealth]) -> str:
+    down = _having(aps, healths, "offline")
+    what = "it, and replace it if it stays" if len(down) == 1 else "each, and replace any that stays"
+    return (f"{_aps(len(down))} down ({_names(down)}): check the PoE port and cable at the switch, power-cycle "
+            f"{what} down.")
 
 
 def _uplink_action(aps: Sequence[str], healths: Mapping[str, ApHealth], expected: Mapping[str, float]) -> str:
     fix = "reseat or replace the patch cable, and check the switch port (speed/duplex, errors)."
-    slow = [(h.link_mbps, ap) for ap, h in _with_cause(aps, healths, "uplink_degraded") if h.link_mbps is not None]
-    if not slow:
-        return f"Uplink slower than it should negotiate: {fix}"
-    link, ap = min(slow)
-    should = expected.get(ap)
-    instead = f" instead of {_num(should)} Mb/s" if should else ""
-    if len(slow) == 1:
-        return f"Uplink of {ap} negotiated {_num(link)} Mb/s{instead}: {fix}"
-    return f"Uplinks of {len(slow)} APs negotiated as low as {_num(link)} Mb/s{instead}: {fix}"
+    slow = _having(aps, healths, "uplink_degraded")
+    parts = []
+    for ap in slow:
+        link = healths[ap].link_mbps if ap in healths else None
+        should = expected.get(ap)
+        if link is None:
+            parts.append(ap)
+        else:
+            parts.append(f"{ap}: {_num(link)} Mb/s" + (f" instead of {_num(should)} Mb/s" if should else ""))
+    return f"Uplink slow on {_aps(len(slow))} ({'; '.join(parts)}): {fix}"
 
 
 def _window(minutes: float) -> str:
@@ -216,18 +255,23 @@ def _window(minutes: float) -> str:
     return f"the last {_num(minutes)} min"
 
 
+def _counted(aps: Sequence[str], healths: Mapping[str, ApHealth], cause: str, count: str, unit: str) -> str:
+    """'X: 5 reboots' for one AP, 'X: 5, Y: 3 reboots' for several; ids alone when there are no figures."""
+    having = _having(aps, healths, cause)
+    figures = [len(getattr(healths[ap], count)) if ap in healths else 0 for ap in having]
+    if not any(figures):
+        return f"{_aps(len(having))} ({_names(having)})"
+    return f"{_aps(len(having))} ({', '.join(f'{ap}: {n}' for ap, n in zip(having, figures, strict=True))} {unit})"
+
+
 def _reboot_action(aps: Sequence[str], healths: Mapping[str, ApHealth], hours: float) -> str:
-    counts = [len(h.reboots) for _, h in _with_cause(aps, healths, "reboot_loop")]
-    figure = f"{max(counts)} reboots in {_num(hours)} h" if counts and max(counts) else "rebooting over and over"
-    return f"Reboot loop ({figure}): check the power supply, the switch's PoE budget and the PoE injector."
+    which = _counted(aps, healths, "reboot_loop", "reboots", f"reboots in {_num(hours)} h")
+    return f"Reboot loop on {which}: check the power supply, the switch's PoE budget and the PoE injector."
 
 
 def _flap_action(aps: Sequence[str], healths: Mapping[str, ApHealth], minutes: float) -> str:
-    counts = [len(h.changes) for _, h in _with_cause(aps, healths, "flapping")]
-    figure = (f"{max(counts)} up/down changes in {_window(minutes)}" if counts and max(counts)
-              else "going up and down")
-    return (f"Flapping ({figure}): check the cable and its connectors, and the backhaul radio's "
-            "alignment.")
+    which = _counted(aps, healths, "flapping", "changes", f"up/down changes in {_window(minutes)}")
+    return f"Flapping on {which}: check the cable and its connectors, and the backhaul radio's alignment."
 
 
 def action_for(cause: str, causes: Sequence[str] = (), *, aps: Sequence[str] = (), site_aps: int | None = None,
@@ -235,8 +279,9 @@ def action_for(cause: str, causes: Sequence[str] = (), *, aps: Sequence[str] = (
                reboot_hours: float = 24.0, flap_minutes: float = 60.0) -> str:
     """What a crew should do at a stop, in plain words: the primary cause's action first, then the others'.
 
-    ``aps`` are the APs affected now, ``site_aps`` how many the site has, ``healths`` their stored
-    health (for the figures), ``expected_link`` the uplink speed each AP should negotiate (Mb/s).
+    Each cause's text counts its APs exactly and names them. ``aps`` are the APs affected now,
+    ``site_aps`` how many the site has, ``healths`` their stored health (which AP has which cause, and
+    the figures), ``expected_link`` the uplink speed each AP should negotiate (Mb/s).
     """
     healths = healths or {}
     expected_link = expected_link or {}
@@ -247,7 +292,7 @@ def action_for(cause: str, causes: Sequence[str] = (), *, aps: Sequence[str] = (
         if which == SITE_OFFLINE:
             text = _site_offline_action(aps, site_aps, healths)
         elif which == "offline":
-            text = _offline_action(aps) if aps else "AP down: check its PoE port and cable, power-cycle it."
+            text = _offline_action(aps, healths) if aps else "AP down: check its PoE port and cable, power-cycle it."
         elif which == "uplink_degraded":
             text = _uplink_action(aps, healths, expected_link)
         elif which == "reboot_loop":
@@ -295,13 +340,22 @@ class _Candidate:
     outage: Outage
     aps: tuple[str, ...]
     place: tuple[str, str | None, float, float]
+    people: int
+
+
+def people_affected(outage: Outage, aps: Sequence[str], people: Mapping[str, float] | None) -> int:
+    """The people a stop's trouble takes the service from: its APs' usual clients, at least the peak seen."""
+    if people is None:
+        return outage.peak_clients
+    usual = sum(people.get(ap, 0.0) for ap in aps)
+    return max(outage.peak_clients, round(usual))
 
 
 def _zone_list(zone: str, found: list[_Candidate], fleet_sizes: Mapping[str, int], now: float,
                depot: Sequence[float] | None, max_stops: int, healths: Mapping[str, ApHealth],
                devices: Mapping[str, str], expected_link: Mapping[str, float], reboot_hours: float,
-               flap_minutes: float) -> ZoneList:
-    ranked = sorted(found, key=lambda c: (-c.outage.peak_clients, c.outage.opened_at, c.outage.site))
+               flap_minutes: float, tz: tzinfo) -> ZoneList:
+    ranked = sorted(found, key=lambda c: (-c.people, -len(c.aps), c.outage.opened_at, c.outage.site))
     kept = ranked[:max_stops] if max_stops > 0 else ranked
     points = [(c.place[2], c.place[3]) for c in kept]
     if depot is not None:
@@ -320,21 +374,25 @@ def _zone_list(zone: str, found: list[_Candidate], fleet_sizes: Mapping[str, int
             order=position, site=o.site, name=name, district=district, cause=o.cause, causes=tuple(o.causes),
             aps_affected=len(c.aps), aps=c.aps, since=o.opened_at, priority=index + 1, clients=o.peak_clients,
             lat=lat, lon=lon, map_url=map_url(lat, lon), action=action,
-            outages=(o.id,) if o.id is not None else (), open311=_open311(o), devices=_first_lines(c.aps, devices)))
+            outages=(o.id,) if o.id is not None else (), open311=_open311(o), devices=_first_lines(c.aps, devices),
+            people=c.people))
     return ZoneList(zone=zone, generated_at=now, start=start, start_kind=kind, stops=tuple(stops),
-                    more=len(ranked) - len(kept), distance_km=distance)
+                    more=len(ranked) - len(kept), distance_km=distance, tz=tz)
 
 
 def build_crew_list(outages: Iterable[Outage], fleet: Fleet, now: float, *, zones: Iterable[str] = (),
                     depots: Mapping[str, Sequence[float]] | None = None, max_stops: int = 25,
                     healths: Mapping[str, ApHealth] | None = None, devices: Mapping[str, str] | None = None,
                     expected_link: Mapping[str, float] | None = None, reboot_hours: float = 24.0,
-                    flap_minutes: float = 60.0) -> list[ZoneList]:
+                    flap_minutes: float = 60.0, people: Mapping[str, float] | None = None,
+                    tz: tzinfo = UTC) -> list[ZoneList]:
     """Each zone's list (zones by name) from the open outages: one stop per site, in route order.
 
     ``zones`` keeps only those zones (exact names); ``depots`` is zone -> (lat, lon); ``max_stops`` 0
     keeps every stop. ``healths`` (AP id -> stored health), ``devices`` (AP id -> sysDescr) and
     ``expected_link`` (AP id -> Mb/s) give the actions their figures and the stops their devices.
+    ``people`` (AP id -> the clients it usually has now, ``usual_people``) ranks the stops; without it,
+    the outages' peak clients do. ``tz`` is the city's zone, for the times people read.
     """
     wanted = set(zones)
     depots = depots or {}
@@ -348,11 +406,24 @@ def build_crew_list(outages: Iterable[Outage], fleet: Fleet, now: float, *, zone
             log.warning("crew list: outage %s at site %s left off: the site and its APs (%s) are no longer "
                         "in the inventory", outage.id, outage.site, ", ".join(aps) or "none")
             continue
-        by_zone.setdefault(outage.zone, []).append(_Candidate(outage, aps, place))
+        by_zone.setdefault(outage.zone, []).append(_Candidate(outage, aps, place, people_affected(outage, aps, people)))
     sizes = fleet.site_sizes()
     return [_zone_list(zone, by_zone[zone], sizes, now, depots.get(zone), max_stops, healths or {}, devices or {},
-                       expected_link or {}, reboot_hours, flap_minutes)
+                       expected_link or {}, reboot_hours, flap_minutes, tz)
             for zone in sorted(by_zone)]
+
+
+def usual_people(aps: Iterable[AccessPoint], rows: Iterable[Mapping[str, Any]], now: float, tz: tzinfo,
+                 crews: CrewSettings) -> dict[str, float]:
+    """AP id -> the clients it usually has at ``now``'s local hour: its (district, programme)'s history in
+    the hourly rows, else its programme's default (crews.usual_clients_by_program), else crews.usual_clients."""
+    usual = usual_clients(rows, datetime.fromtimestamp(now, tz).hour, tz)
+    defaults = {name_key(program): value for program, value in crews.usual_clients_by_program.items()}
+    found = {}
+    for ap in aps:
+        known = usual.get((ap.district or NONE, ap.program or NONE))
+        found[ap.id] = known if known is not None else defaults.get(name_key(ap.program or ""), crews.usual_clients)
+    return found
 
 
 def crew_lists_from_store(store: Store, fleet: Fleet, settings: Settings, now: float, *, zones: Iterable[str] = (),
@@ -364,11 +435,14 @@ def crew_lists_from_store(store: Store, fleet: Fleet, settings: Settings, now: f
         ids = sorted({ap for outage in outages for ap in (outage.aps_now or outage.aps)})
         healths = load_health(conn, ids) if ids else {}
         discoveries = load_discoveries(conn, ids) if ids else {}
+        rows = load_availability(conn, usual_since(now)) if ids else []
     limits = Limits(settings.evaluate)
     expected = {ap: limits.for_ap(fleet.aps[ap]).expected_link_mbps for ap in ids if ap in fleet.aps}
     devices = {ap: stored.discovery.sys_descr for ap, stored in discoveries.items()}
+    tz = settings.tzinfo
+    people = usual_people((fleet.aps[ap] for ap in ids if ap in fleet.aps), rows, now, tz, settings.crews)
     return build_crew_list(
         outages, fleet, now, zones=zones, depots=settings.crew_zones.depots,
         max_stops=settings.crews.max_stops if max_stops is None else max_stops, healths=healths, devices=devices,
         expected_link=expected, reboot_hours=settings.evaluate.reboot_loop_hours,
-        flap_minutes=settings.evaluate.flap_minutes)
+        flap_minutes=settings.evaluate.flap_minutes, people=people, tz=tz)

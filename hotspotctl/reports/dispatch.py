@@ -16,7 +16,9 @@ sends, then records the delivery on the stops' outages in the ledger (``record_d
   one case that can file twice: a crash between the endpoint's answer and its recording).
 
 A channel that is not configured is a ConfigError naming the settings to set, raised before anything
-is sent. A channel that fails is a value in the report (``DispatchReport.ok`` is False).
+is sent. A dry run sends nothing, so it needs no server: it shows what would go out, to whom, and lists
+the settings a real send still needs (``DispatchReport.needs``); a setting that is wrong (not missing)
+stops a dry run too. A channel that fails is a value in the report (``DispatchReport.ok`` is False).
 """
 
 from __future__ import annotations
@@ -71,6 +73,7 @@ class DispatchReport:
     dry_run: bool
     channels: tuple[str, ...]
     deliveries: tuple[Delivery, ...] = field(default_factory=tuple)
+    needs: tuple[str, ...] = ()  # a dry run: the settings a real send still needs, and how to set them
 
     @property
     def ok(self) -> bool:
@@ -82,36 +85,47 @@ class DispatchReport:
 
     def to_json(self) -> dict[str, Any]:
         return {"at": iso(self.at), "dry_run": self.dry_run, "ok": self.ok, "channels": list(self.channels),
-                "deliveries": [d.to_json() for d in self.deliveries]}
+                "deliveries": [d.to_json() for d in self.deliveries], "needs": list(self.needs)}
 
 
 def _setting_names(path: str) -> str:
     return f"{path} ({env_name(path)})"
 
 
-def check_channels(crews: CrewSettings, via: Iterable[str]) -> None:
-    """ConfigError naming every setting the channels in ``via`` still need."""
-    problems = []
+def channel_problems(crews: CrewSettings, via: Iterable[str]) -> tuple[list[str], list[str]]:
+    """(settings the channels in ``via`` still need, settings or names that are wrong), as messages."""
+    missing: list[str] = []
+    wrong: list[str] = []
     for channel in via:
         if channel not in CREW_CHANNELS:
-            problems.append(f"{channel!r} is not a channel; use {', '.join(CREW_CHANNELS)}")
+            wrong.append(f"{channel!r} is not a channel; use {', '.join(CREW_CHANNELS)}")
         elif channel == "email" and not crews.email.host:
-            problems.append(f"email needs an SMTP server: set {_setting_names('crews.email.host')}, and "
-                            f"crews.email.zones or {_setting_names('crews.email.to')} for the recipients")
+            missing.append(f"email needs an SMTP server: set {_setting_names('crews.email.host')}, and "
+                           f"crews.email.zones or {_setting_names('crews.email.to')} for the recipients")
         elif channel == "webhook" and not crews.webhook.url:
-            problems.append(f"webhook needs a URL: set {_setting_names('crews.webhook.url')}")
+            missing.append(f"webhook needs a URL: set {_setting_names('crews.webhook.url')}")
         elif channel == "open311":
-            missing = [_setting_names(f"crews.open311.{name}") for name in ("url", "api_key", "service_code")
-                       if not getattr(crews.open311, name)]
-            if missing:
-                problems.append(f"open311 needs {', '.join(missing)}")
-            else:
-                try:
-                    check_attributes(crews.open311)
-                except ConfigError as exc:
-                    problems.append(str(exc))
+            names = [_setting_names(f"crews.open311.{name}") for name in ("url", "api_key", "service_code")
+                     if not getattr(crews.open311, name)]
+            if names:
+                missing.append(f"open311 needs {', '.join(names)}")
+            try:
+                check_attributes(crews.open311)
+            except ConfigError as exc:
+                wrong.append(str(exc))
+    return missing, wrong
+
+
+def check_channels(crews: CrewSettings, via: Iterable[str], *, dry_run: bool = False) -> list[str]:
+    """ConfigError naming every setting the channels in ``via`` still need, or that is wrong.
+
+    For a dry run only a wrong setting is an error; the missing ones are returned, to be shown.
+    """
+    missing, wrong = channel_problems(crews, via)
+    problems = wrong if dry_run else missing + wrong
     if problems:
         raise ConfigError("crew lists cannot be sent: " + "; ".join(problems))
+    return missing
 
 
 def _stops(n: int) -> str:
@@ -130,7 +144,7 @@ def dispatch(store: Store, lists: Sequence[ZoneList], settings: Settings, via: S
     """
     via = tuple(dict.fromkeys(via))
     crews = settings.crews
-    check_channels(crews, via)
+    needs = check_channels(crews, via, dry_run=dry_run)
     senders: dict[str, Callable[[], list[Delivery]]] = {
         "email": lambda: _email(store, lists, crews, now, dry_run),
         "webhook": lambda: _webhook(store, lists, crews, now, dry_run, stop),
@@ -142,7 +156,7 @@ def dispatch(store: Store, lists: Sequence[ZoneList], settings: Settings, via: S
     for d in deliveries:
         if d.status == FAILED:
             log.warning("crews send: %s %s: %s", d.channel, d.zone, d.detail)
-    return DispatchReport(now, dry_run, via, tuple(deliveries))
+    return DispatchReport(now, dry_run, via, tuple(deliveries), tuple(needs))
 
 
 def _record(store: Store, ids: Sequence[int], channel: str, reference: dict[str, Any]) -> str | None:
@@ -218,7 +232,7 @@ def _webhook(store: Store, lists: Sequence[ZoneList], crews: CrewSettings, now: 
              stop: threading.Event | None) -> list[Delivery]:
     out: list[Delivery] = []
     with WebhookSink(crews.webhook, stop=stop) as sink:
-        target = url_target(crews.webhook.url)
+        target = url_target(crews.webhook.url) if crews.webhook.url else "(crews.webhook.url not set)"
         for zl in lists:
             n = len(zl.stops)
             if not zl.stops:
@@ -287,7 +301,7 @@ def _open311(store: Store, lists: Sequence[ZoneList], crews: CrewSettings, now: 
     out: list[Delivery] = []
     down: str | None = None  # the endpoint is away: the remaining stops wait for the next send
     with Open311Sink(crews.open311, stop=stop_event) as sink:
-        target = url_target(crews.open311.url)
+        target = url_target(crews.open311.url) if crews.open311.url else "(crews.open311.url not set)"
         for zl in lists:
             filed = before = closed = failed = untried = busy = 0
             refs: list[dict[str, Any]] = []

@@ -4,6 +4,9 @@ Every string that came from a device or the inventory (AP ids, site names, sysDe
 markup or a formula: CSV cells go through ``reports.files.write_csv`` (a cell starting with = + - @
 gets a leading apostrophe), HTML through ``html.escape(..., quote=True)``, and the HTML page has no
 JavaScript at all.
+
+Times people read (the table, CSV, the page) are in the list's zone (``ZoneList.tz``, the ``timezone``
+setting): CSV as ISO 8601 with the offset, 2026-11-22T01:00:00-06:00; JSON and GeoJSON keep UTC.
 """
 
 from __future__ import annotations
@@ -11,14 +14,15 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Sequence
+from datetime import UTC, tzinfo
 from typing import IO, Any
 
-from hotspotctl.reports.crews import Stop, ZoneList, iso
+from hotspotctl.reports.crews import Stop, ZoneList, iso, local_iso, local_time
 from hotspotctl.reports.files import write_csv
 
 CSV_COLUMNS = ("zone", "order", "priority", "site", "name", "district", "cause", "causes", "aps_affected", "aps",
-               "clients", "since", "lat", "lon", "map_url", "action", "devices")
-TABLE_COLUMNS = ("zone", "order", "priority", "site", "name", "district", "cause", "aps", "clients", "since",
+               "people", "clients", "since", "lat", "lon", "map_url", "action", "devices")
+TABLE_COLUMNS = ("zone", "order", "priority", "site", "name", "district", "cause", "aps", "people", "clients", "since",
                  "action")
 
 
@@ -35,7 +39,7 @@ def zone_summary(zone: ZoneList) -> str:
 def crew_table_rows(lists: Sequence[ZoneList]) -> list[tuple[Any, ...]]:
     """Rows for the terminal table, one per stop (columns: TABLE_COLUMNS)."""
     return [(zone.zone, stop.order, stop.priority, stop.site, stop.name, stop.district, stop.cause,
-             " ".join(stop.aps), stop.clients, iso(stop.since), stop.action)
+             " ".join(stop.aps), stop.people, stop.clients, zone.local(stop.since), stop.action)
             for zone in lists for stop in zone.stops]
 
 
@@ -48,8 +52,8 @@ def write_crews_csv(fh: IO[str], lists: Sequence[ZoneList]) -> None:
     """One row per stop (CSV_COLUMNS); AP ids space-separated, devices '; '-separated."""
     write_csv(fh, CSV_COLUMNS, (
         (zone.zone, stop.order, stop.priority, stop.site, stop.name, stop.district, stop.cause,
-         " ".join(stop.causes), stop.aps_affected, " ".join(stop.aps), stop.clients, iso(stop.since), stop.lat,
-         stop.lon, stop.map_url, stop.action, "; ".join(stop.devices))
+         " ".join(stop.causes), stop.aps_affected, " ".join(stop.aps), stop.people, stop.clients,
+         local_iso(stop.since, zone.tz), stop.lat, stop.lon, stop.map_url, stop.action, "; ".join(stop.devices))
         for zone in lists for stop in zone.stops))
 
 
@@ -115,13 +119,14 @@ def _for_how_long(seconds: float) -> str:
     return f"{hours} h {minutes} min" if hours else f"{minutes} min"
 
 
-def _stop_html(stop: Stop, now: float) -> str:
+def _stop_html(zone: ZoneList, stop: Stop, now: float) -> str:
     rows = [("District", _e(stop.district or "-")),
             ("Cause", _e(", ".join(c.replace("_", " ") for c in stop.causes) or stop.cause.replace("_", " "))),
             (f"APs affected ({stop.aps_affected})", _e(", ".join(stop.aps))),
-            ("Since", f"{_e(iso(stop.since))} (open {_e(_for_how_long(now - stop.since))})"),
+            ("Since", f"{_e(zone.local(stop.since))} (open {_e(_for_how_long(now - stop.since))})"),
             ("Priority", _e(stop.priority)),
-            ("Clients", _e(stop.clients)),
+            ("People affected", _e(stop.people)),
+            ("Clients seen", _e(stop.clients)),
             ("Devices", _e("; ".join(stop.devices) or "-")),
             ("Place", f"{stop.lat:.6f}, {stop.lon:.6f}")]
     if stop.open311:
@@ -134,9 +139,13 @@ def _stop_html(stop: Stop, now: float) -> str:
             f'<a class="map" href="{_e(stop.map_url)}">Open in maps</a></li>\n')
 
 
-def write_crews_html(fh: IO[str], lists: Sequence[ZoneList], *, generated_at: float) -> None:
-    """One self-contained printable page: a section per zone (its own page in print), no JavaScript."""
-    when = iso(generated_at)
+def write_crews_html(fh: IO[str], lists: Sequence[ZoneList], *, generated_at: float, tz: tzinfo | None = None) -> None:
+    """One self-contained printable page: a section per zone (its own page in print), no JavaScript.
+
+    Times are in ``tz``, else the lists' own zone (UTC when there is no list).
+    """
+    zone_tz = tz if tz is not None else lists[0].tz if lists else UTC
+    when = local_time(generated_at, zone_tz)
     total = sum(len(zone.stops) for zone in lists)
     fh.write('<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
              '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
@@ -150,6 +159,6 @@ def write_crews_html(fh: IO[str], lists: Sequence[ZoneList], *, generated_at: fl
         fh.write(f'<section class="zone">\n<h2>{_e(zone.zone)}</h2>\n<p class="meta">{_e(zone_summary(zone))}</p>\n'
                  '<ol class="stops">\n')
         for stop in zone.stops:
-            fh.write(_stop_html(stop, generated_at))
+            fh.write(_stop_html(zone, stop, generated_at))
         fh.write("</ol>\n</section>\n")
     fh.write("</body>\n</html>\n")

@@ -6,6 +6,15 @@ An AP's health is written when its verdict changes (state, causes, histories); t
 figures of an AP with a cause are refreshed in the store at most every ``FIGURES_REFRESH_S``, and
 a healthy AP's not at all (InfluxDB has every figure). So a quiet fleet costs a few rows a cycle.
 The decisions themselves are the pure functions of ``evaluate/status.py`` and ``evaluate/outages.py``.
+
+What a failed poll means is its PollError's kind (``collectors.model.failure_class``): only a silent
+one (timeout, send, backoff) is a miss that may make the AP DOWN; an unmonitored or misconfigured
+one gives the AP that state with the error's message as the reason: no outage, no crew stop, not in
+availability. A back-off skip of an AP that was unmonitored or misconfigured when last tried keeps it so.
+
+The hourly availability rows also add up the clients the APs reported (``clients``, over ``counted``
+AP-cycles), so the crew lists can rank a stop by the people its district and programme usually have
+at that hour, even for a site that went dark before it was ever polled.
 """
 
 from __future__ import annotations
@@ -15,8 +24,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from hotspotctl.evaluate.outages import SITE_OFFLINE, LedgerUpdate, Outage, site_findings, update_ledger
-from hotspotctl.evaluate.status import DOWN, UNKNOWN, ApHealth, Limits, evaluate_ap
+from hotspotctl.collectors.model import failure_class
+from hotspotctl.evaluate.outages import (
+    SITE_OFFLINE,
+    LedgerUpdate,
+    Outage,
+    returned_at,
+    site_findings,
+    update_ledger,
+)
+from hotspotctl.evaluate.status import DOWN, UNKNOWN, UNUSABLE, ApHealth, Limits, evaluate_ap, unusable_health
 from hotspotctl.inventory.fleet import CrewZones
 from hotspotctl.inventory.model import AccessPoint
 from hotspotctl.inventory.queries import existing_ap_ids
@@ -42,8 +59,9 @@ class CycleEvaluation:
     """What one cycle's evaluation changed."""
 
     at: float
-    states: Counter[str] = field(default_factory=Counter)
+    states: Counter[str] = field(default_factory=Counter)  # APs by state: up ... unmonitored, misconfigured
     causes: Counter[str] = field(default_factory=Counter)  # APs by primary cause
+    reasons: Counter[str] = field(default_factory=Counter)  # unmonitored and misconfigured APs by error kind
     health_written: int = 0
     ledger: LedgerUpdate = field(default_factory=lambda: LedgerUpdate([], [], []))
     open_outages: int = 0
@@ -54,7 +72,8 @@ class CycleEvaluation:
     inventory_changed: bool = False  # set by the caller when APs may have been removed since the cycle began
 
     def summary(self) -> dict[str, Any]:
-        return {"states": dict(self.states), "causes": dict(self.causes), "opened": len(self.ledger.opened),
+        return {"states": dict(self.states), "causes": dict(self.causes), "reasons": dict(self.reasons),
+                "opened": len(self.ledger.opened),
                 "closed": len(self.ledger.closed), "open_outages": self.open_outages,
                 "in_maintenance": self.in_maintenance}
 
@@ -97,7 +116,8 @@ class Evaluator:
         return covered
 
     def evaluate(self, outcomes: Sequence[Any], at: float, *, save: bool = True) -> CycleEvaluation:
-        """Evaluate a cycle's outcomes (objects with .ap, .ok, .rate) as of ``at``; write the changes.
+        """Evaluate a cycle's outcomes (objects with .ap, .rate and .error, a PollError or None) as of ``at``;
+        write the changes (health, ledger, the hour's availability) in one transaction.
 
         With ``save=False`` nothing is written: the caller saves the result (``save``) in its own
         transaction once the cycle's points are durable, then ``apply``s it. The health histories in
@@ -109,42 +129,67 @@ class Evaluator:
         result = CycleEvaluation(at, in_maintenance=len(maintenance))
         changed: dict[str, ApHealth] = {}
         troubled: dict[str, ApHealth] = {}
+        before: dict[str, ApHealth] = {}  # the previous health of the APs that had a cause and changed
         tallies: dict[tuple[str, str], list[int]] = {}
-        states, causes = result.states, result.causes
+        states, causes, reasons = result.states, result.causes, result.reasons
         for outcome in outcomes:
             ap_id = outcome.ap.id
             previous = healths.get(ap_id)
-            rate = outcome.rate
-            answered = outcome.ok and rate is not None
-            health = evaluate_ap(previous, answered, rate, at, limits[ap_id], rules)
+            rate, error = outcome.rate, outcome.error
+            answered = error is None and rate is not None
+            if answered or error is None:
+                health = evaluate_ap(previous, answered, rate, at, limits[ap_id], rules)
+            else:
+                kind = failure_class(error.kind)
+                if kind != "silent":
+                    health = unusable_health(previous, kind, error.kind, error.message, at)
+                elif error.kind == "backoff" and previous is not None and previous.state in UNUSABLE:
+                    health = previous  # skipped: it is what it was when last tried
+                else:
+                    health = evaluate_ap(previous, False, None, at, limits[ap_id], rules)
             if health is not previous:
                 healths[ap_id] = health
+                if previous is not None and previous.causes:
+                    before[ap_id] = previous
                 if (previous is None or not health.same_verdict(previous)
                         or (health.causes and at - written.get(ap_id, 0.0) >= FIGURES_REFRESH_S)):
                     changed[ap_id] = health
                     written[ap_id] = at
+            state = health.state
+            states[state] += 1
+            if state in UNUSABLE:
+                reasons[health.reason_kind or "unknown"] += 1
+                continue  # neither up nor down: not in availability, never a crew stop
             if answered and rate.clients is not None:
                 clients[ap_id] = rate.clients
-            states[health.state] += 1
             if health.causes:
                 causes[health.causes[0]] += 1
                 if health.crew_cause is not None:
                     troubled[ap_id] = health
-            if health.state == UNKNOWN or ap_id in maintenance:
+            if state == UNKNOWN or ap_id in maintenance:
                 continue
             tally = tallies.get(self.group_of[ap_id])
             if tally is None:
-                tally = tallies[self.group_of[ap_id]] = [0, 0, 0, 0]
+                tally = tallies[self.group_of[ap_id]] = [0, 0, 0, 0, 0, 0]
             tally[0] += 1
-            if health.state != DOWN:
+            if state != DOWN:
                 tally[1] += 1
-                if answered and rate.per_user_mbps is not None:
-                    tally[2] += 1
-                    if rate.per_user_mbps >= limits[ap_id].target_mbps:
-                        tally[3] += 1
+                if answered:
+                    if rate.per_user_mbps is not None:
+                        tally[2] += 1
+                        if rate.per_user_mbps >= limits[ap_id].target_mbps:
+                            tally[3] += 1
+                    if rate.clients is not None:
+                        tally[4] += 1
+                        tally[5] += rate.clients
         findings = site_findings(troubled, self.site_of, self.site_sizes, rules, clients)
+
+        def closed_at(outage: Outage) -> float:
+            return returned_at(outage, {ap_id: before.get(ap_id) or healths[ap_id] for ap_id in outage.aps_now
+                                        if ap_id in healths}, healths, at)
+
         ledger = update_ledger(self.open, findings, at, zone_of_site=self.zone_of_site.__getitem__,
-                               in_maintenance=maintenance.__contains__)
+                               in_maintenance=maintenance.__contains__, closed_at=closed_at)
         result.health = changed
         result.tallies = tallies
         result.ledger = ledger

@@ -172,7 +172,7 @@ class CycleRunner:
                                      interval_s=self.settings.schedule.interval_s, progress=progress,
                                      memory=self.memory, save=False, use_backoff=self.use_backoff)
             evaluation = self.evaluator.evaluate(report.outcomes, report.started_at, save=False)
-            evaluated = rollup(report.outcomes, targets=self.targets)
+            evaluated = rollup(report.outcomes, targets=self.targets, healths=self.evaluator.healths)
             lines = self.encode(report, evaluated)
             scheduled = started if scheduled_at is None else scheduled_at
             record = CycleRecord(
@@ -188,7 +188,8 @@ class CycleRunner:
             lines.append(line("poller_cycle", {}, {
                 "duration_s": round(duration, 3), "lag_s": round(record.lag_s, 3), "missed": missed,
                 "aps": record.aps, "ok": record.ok, "timed_out": record.timed_out, "failed": record.failed,
-                "unmonitored": report.unmonitored, "misconfigured": report.misconfigured,
+                "unmonitored": evaluation.states.get("unmonitored", 0),
+                "misconfigured": evaluation.states.get("misconfigured", 0),
                 "skipped": record.skipped, "cpu_s": round(cpu, 3), "points": len(lines) + 1,
                 "spool_batches": waiting.batches, "spool_points": waiting.points, "spool_bytes": waiting.bytes,
                 "spool_rejected": waiting.rejected, "spool_rejected_points": waiting.rejected_points,
@@ -258,7 +259,8 @@ def encode_cycle(lines: ApLines, outcomes: Sequence[Any], started_at: float, eva
     at_s = int(started_at)
     for district, tally in evaluated.districts.items():
         out.append(line("fleet_rollup", {"district": district}, {
-            "aps": tally.aps, "up": tally.up, "down": tally.down, "below_target": tally.below_target,
+            "aps": tally.aps, "up": tally.up, "down": tally.down, "unmonitored": tally.unmonitored,
+            "misconfigured": tally.misconfigured, "below_target": tally.below_target,
             "clients": tally.clients, "in_bps": float(tally.in_bps), "out_bps": float(tally.out_bps)}, at_s))
     return out
 

@@ -21,7 +21,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 from hotspotctl.names import name_key
-from hotspotctl.reports.crews import ZoneList, iso
+from hotspotctl.reports.crews import ZoneList
 from hotspotctl.reports.render import write_crews_csv, write_crews_html
 from hotspotctl.settings import EmailSettings
 from hotspotctl.sinks.webhook import DeliveryError
@@ -43,8 +43,8 @@ def slug(text: str) -> str:
 
 
 def list_date(zone_list: ZoneList) -> str:
-    """The list's day (local time, as the crews' schedule is)."""
-    return datetime.fromtimestamp(zone_list.generated_at).strftime("%Y-%m-%d")
+    """The list's day in the city's zone (``ZoneList.tz``), as the crews' schedule is."""
+    return datetime.fromtimestamp(zone_list.generated_at, zone_list.tz).strftime("%Y-%m-%d")
 
 
 def recipients(settings: EmailSettings, zone: str) -> tuple[str, ...]:
@@ -70,13 +70,13 @@ def attachment_name(zone_list: ZoneList) -> str:
 
 def plain_text(zone_list: ZoneList) -> str:
     """The short numbered list of the text/plain part."""
-    lines = [f"{subject(zone_list)}, generated {iso(zone_list.generated_at)}",
+    lines = [f"{subject(zone_list)}, generated {zone_list.local(zone_list.generated_at)}",
              f"Route from the {zone_list.start_kind} ({zone_list.start[0]:.6f}, {zone_list.start[1]:.6f}), "
              f"{zone_list.distance_km:.1f} km.", ""]
     for stop in zone_list.stops:
         where = one_line(stop.name) + (f" ({stop.district})" if stop.district else "")
-        lines.append(f"{stop.order}. {where}: {stop.cause}, {stop.aps_affected} APs, {stop.clients} clients, "
-                     f"since {iso(stop.since)}")
+        lines.append(f"{stop.order}. {where}: {stop.cause}, {stop.aps_affected} APs, {stop.people} people affected "
+                     f"({stop.clients} clients seen), since {zone_list.local(stop.since)}")
         lines.append(f"   {stop.action}")
         lines.append(f"   {stop.map_url}")
     if zone_list.more:

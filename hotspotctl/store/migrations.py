@@ -205,6 +205,13 @@ def _v7_rates(conn: sa.Connection) -> None:
         conn.execute(sa.text(f"ALTER TABLE ap_state ADD COLUMN {column}"))
 
 
+def _v8_unusable_and_clients(conn: sa.Connection) -> None:
+    for column in ("ok_since FLOAT", "reason_kind VARCHAR(20)", "reason VARCHAR(500)"):
+        conn.execute(sa.text(f"ALTER TABLE ap_health ADD COLUMN {column}"))
+    for column in ("counted", "clients"):
+        conn.execute(sa.text(f"ALTER TABLE availability_hourly ADD COLUMN {column} INTEGER DEFAULT '0' NOT NULL"))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "inventory: access points, sites, import log", _v1_inventory),
     Migration(2, "polling: discovered layout and counter state per AP", _v2_polling),
@@ -213,6 +220,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "ssh: the collector column, the audit log of actions on devices", _v5_ssh),
     Migration(6, "store_meta: the inventory version a running service watches", _v6_meta),
     Migration(7, "rates: the counters' monotonic time, its clock and the uplink they are from", _v7_rates),
+    Migration(8, "evaluation: unmonitored and misconfigured APs' reason, when an AP came back, clients per hour",
+              _v8_unusable_and_clients),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -33,7 +33,8 @@ def _health_row(ap_id: str, h: ApHealth) -> dict[str, Any]:
             "slow": h.slow, "uplink_degraded": h.uplink_degraded,
             "trouble_since": h.trouble_since, "changes": _text(h.changes), "reboots": _text(h.reboots),
             "clients": h.clients, "link_mbps": h.link_mbps, "capacity_mbps": h.capacity_mbps,
-            "per_user_mbps": h.per_user_mbps, "causes": ",".join(h.causes)}
+            "per_user_mbps": h.per_user_mbps, "causes": ",".join(h.causes), "ok_since": h.ok_since,
+            "reason_kind": h.reason_kind, "reason": h.reason}
 
 
 def _health(row: Any) -> ApHealth:
@@ -44,7 +45,8 @@ def _health(row: Any) -> ApHealth:
         uplink_degraded=bool(row.uplink_degraded), trouble_since=row.trouble_since,
         changes=_times(row.changes), reboots=_times(row.reboots), clients=row.clients, link_mbps=row.link_mbps,
         capacity_mbps=row.capacity_mbps, per_user_mbps=row.per_user_mbps,
-        causes=tuple(row.causes.split(",")) if row.causes else ())
+        causes=tuple(row.causes.split(",")) if row.causes else (), ok_since=row.ok_since,
+        reason_kind=row.reason_kind, reason=row.reason)
 
 
 def load_health(conn: sa.Connection, ap_ids: Sequence[str] | None = None) -> dict[str, ApHealth]:
@@ -221,20 +223,24 @@ def remove_maintenance(conn: sa.Connection, window_id: int) -> bool:
 
 # -- hourly availability ----------------------------------------------------------------------------------------
 
+AVAILABILITY_COUNTS = ("samples", "up", "measured", "meeting", "counted", "clients")
+
+
 def add_availability(conn: sa.Connection, hour: float, tallies: Mapping[tuple[str, str], Sequence[int]]) -> None:
-    """Add one cycle's (samples, up, measured, meeting) per (district, program) to its UTC hour's rows."""
+    """Add one cycle's (samples, up, measured, meeting, counted, clients) per (district, program) to its UTC hour."""
     if not tallies:
         return
-    stored = {(row.district, row.program): (row.samples, row.up, row.measured, row.meeting)
+    stored = {(row.district, row.program): tuple(getattr(row, name) for name in AVAILABILITY_COUNTS)
               for row in conn.execute(sa.select(availability_hourly).where(availability_hourly.c.hour == hour))}
     conn.execute(availability_hourly.delete().where(availability_hourly.c.hour == hour))
     merged = dict(stored)
     for key, values in tallies.items():
-        old = merged.get(key, (0, 0, 0, 0))
+        values = (*values, *(0,) * (len(AVAILABILITY_COUNTS) - len(values)))  # (samples, up, measured, meeting)
+        old = merged.get(key, (0,) * len(AVAILABILITY_COUNTS))
         merged[key] = tuple(a + b for a, b in zip(old, values, strict=True))
     executemany(conn, availability_hourly.insert(), [
-        {"hour": hour, "district": district, "program": program, "samples": v[0], "up": v[1], "measured": v[2],
-         "meeting": v[3]} for (district, program), v in merged.items()])
+        {"hour": hour, "district": district, "program": program, **dict(zip(AVAILABILITY_COUNTS, v, strict=True))}
+        for (district, program), v in merged.items()])
 
 
 def load_availability(conn: sa.Connection, since: float, until: float | None = None) -> list[dict[str, Any]]:

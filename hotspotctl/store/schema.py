@@ -185,6 +185,9 @@ ap_health = sa.Table(
     sa.Column("capacity_mbps", sa.Float),
     sa.Column("per_user_mbps", sa.Float),
     sa.Column("causes", sa.String(200), nullable=False),  # comma-separated, in CAUSES order
+    sa.Column("ok_since", sa.Float),  # the first of the good cycles in a row (outages close as of it)
+    sa.Column("reason_kind", sa.String(20)),  # unmonitored / misconfigured: the PollError's kind ...
+    sa.Column("reason", sa.String(500)),  # ... and its message
 )
 
 outages = sa.Table(
@@ -226,6 +229,8 @@ availability_hourly = sa.Table(
     sa.Column("up", sa.Integer, nullable=False),  # ... of which not DOWN
     sa.Column("measured", sa.Integer, nullable=False),  # ... with a per-user figure
     sa.Column("meeting", sa.Integer, nullable=False),  # ... meeting the target
+    sa.Column("counted", sa.Integer, nullable=False, server_default="0"),  # ... up, with a client count
+    sa.Column("clients", sa.Integer, nullable=False, server_default="0"),  # ... the clients they counted
 )
 
 audit_log = sa.Table(

@@ -65,19 +65,20 @@ def test_json_gives_each_zones_stops_in_route_order(cli, ledger, config):
         del zone["generated_at"]
     utopia = {"order": 1, "site": "UTOPIA-1", "name": "UTOPIA-1", "district": "Iztapalapa", "cause": "site_offline",
               "causes": ["site_offline", "offline"], "aps_affected": 2, "since": "2026-11-22T06:46:40Z",
-              "priority": 1, "clients": 40, "lat": 19.41, "lon": -99.1,
+              "priority": 1, "people": 40, "clients": 40, "lat": 19.41, "lon": -99.1,
               "map_url": "https://www.google.com/maps/search/?api=1&query=19.410000%2C-99.100000",
-              "action": "2 of 2 APs down together: check the site's power (breaker, UPS, supply), then its switch "
-                        "and fibre.", "aps": ["U-1", "U-2"], "outages": [1], "open311": None, "devices": []}
+              "action": "2 of 2 APs down together (U-1, U-2): check the site's power (breaker, UPS, supply), then "
+                        "its switch and fibre.", "aps": ["U-1", "U-2"], "outages": [1], "open311": None, "devices": []}
     pilares = {**utopia, "order": 2, "site": "PILARES-2", "name": "PILARES-2", "cause": "uplink_degraded",
-               "causes": ["uplink_degraded"], "aps_affected": 1, "priority": 2, "clients": 12, "lat": 19.38,
-               "map_url": "https://www.google.com/maps/search/?api=1&query=19.380000%2C-99.100000",
-               "action": "Uplink of P-1 negotiated 100 Mb/s instead of 1000 Mb/s: reseat or replace the patch "
+               "causes": ["uplink_degraded"], "aps_affected": 1, "priority": 2, "people": 12, "clients": 12,
+               "lat": 19.38, "map_url": "https://www.google.com/maps/search/?api=1&query=19.380000%2C-99.100000",
+               "action": "Uplink slow on 1 AP (P-1: 100 Mb/s instead of 1000 Mb/s): reseat or replace the patch "
                          "cable, and check the switch port (speed/duplex, errors).", "aps": ["P-1"], "outages": [2]}
+    # no history in the store: T-1 counts crews.usual_clients (10), more than the 3 clients seen
     tlalpan = {**utopia, "site": "TLALPAN-3", "name": "TLALPAN-3", "district": "Tlalpan", "cause": "offline",
-               "causes": ["offline"], "aps_affected": 1, "clients": 3, "lat": 19.3, "lon": -99.2,
+               "causes": ["offline"], "aps_affected": 1, "people": 10, "clients": 3, "lat": 19.3, "lon": -99.2,
                "map_url": "https://www.google.com/maps/search/?api=1&query=19.300000%2C-99.200000",
-               "action": "T-1 is down: check the PoE port and cable at the switch, power-cycle the AP, and replace "
+               "action": "1 AP down (T-1): check the PoE port and cable at the switch, power-cycle it, and replace "
                          "it if it stays down.", "aps": ["T-1"], "outages": [3]}
     assert document == [
         {"zone": "Iztapalapa", "start": {"lat": 19.4, "lon": -99.1, "kind": "depot"}, "distance_km": 4.45,
@@ -105,12 +106,15 @@ def test_html_csv_geojson_and_table(cli, ledger, config):
     assert result.code == 0 and result.out == "" and result.err == f"wrote 3 stops in 2 zones to {page} (html)\n"
     html = page.read_text(encoding="utf-8")
     assert html.startswith("<!DOCTYPE html>") and "<script" not in html and html.count('<section class="zone">') == 2
-    assert "<h2>Iztapalapa</h2>" in html and "Uplink of P-1 negotiated 100 Mb/s instead of 1000 Mb/s" in html
+    assert "<h2>Iztapalapa</h2>" in html and "Uplink slow on 1 AP (P-1: 100 Mb/s instead of 1000 Mb/s)" in html
+    assert "2026-11-22 00:46 CST (open " in html  # opened 2026-11-22T06:46:40Z: the city's time
 
     rows = list(csv.DictReader(io.StringIO(cli("-c", config, "crews", "list", "-f", "csv").out)))
-    assert [(r["zone"], r["order"], r["priority"], r["site"], r["aps"], r["clients"]) for r in rows] == [
-        ("Iztapalapa", "1", "1", "UTOPIA-1", "U-1 U-2", "40"), ("Iztapalapa", "2", "2", "PILARES-2", "P-1", "12"),
-        ("Tlalpan", "1", "1", "TLALPAN-3", "T-1", "3")]
+    assert [(r["zone"], r["order"], r["priority"], r["site"], r["aps"], r["people"], r["clients"], r["since"])
+            for r in rows] == [
+        ("Iztapalapa", "1", "1", "UTOPIA-1", "U-1 U-2", "40", "40", "2026-11-22T00:46:40-06:00"),
+        ("Iztapalapa", "2", "2", "PILARES-2", "P-1", "12", "12", "2026-11-22T00:46:40-06:00"),
+        ("Tlalpan", "1", "1", "TLALPAN-3", "T-1", "10", "3", "2026-11-22T00:46:40-06:00")]
 
     target = cli.workdir / "crews.geojson"
     assert cli("-c", config, "crews", "list", "-f", "geojson", "-o", target).code == 0

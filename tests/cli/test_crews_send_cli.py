@@ -129,6 +129,32 @@ def test_no_channel_is_exit_3_saying_what_to_set(cli, city_ledger):
     assert city_ledger.deliveries() == {"Tlalpan": {}, "Gustavo A. Madero": {}}
 
 
+def test_a_dry_run_needs_no_server_and_says_what_a_real_send_needs(cli, monkeypatch, city_ledger):
+    """The demo suggests `crews send --via email --dry-run` on a fresh install: no SMTP server, no recipients."""
+    bare = cli("crews", "send", "--via", "email", "--dry-run", "-f", "json")
+    assert bare.code == 0, bare.err
+    report = json.loads(bare.out)
+    assert report["dry_run"] is True and report["ok"] is True
+    assert [(d["zone"], d["status"], d["stops"]) for d in report["deliveries"]] == [
+        ("Gustavo A. Madero", "skipped", 1), ("Tlalpan", "skipped", 1)]
+    assert all(d["detail"].startswith("no recipients: set crews.email.zones[") for d in report["deliveries"])
+    assert report["needs"] == ["email needs an SMTP server: set crews.email.host (HOTSPOTCTL_CREWS_EMAIL_HOST), and "
+                               "crews.email.zones or crews.email.to (HOTSPOTCTL_CREWS_EMAIL_TO) for the recipients"]
+    assert "to send for real: email needs an SMTP server" in bare.err
+    monkeypatch.setenv("HOTSPOTCTL_CREWS_EMAIL_TO", "crews@example.org")
+    addressed = cli("crews", "send", "--via", "email", "--dry-run")
+    assert addressed.code == 0, addressed.err
+    assert "planned" in addressed.out and "crews@example.org" in addressed.out
+    assert "dry run: nothing was sent and nothing recorded" in addressed.err
+    assert city_ledger.deliveries() == {"Tlalpan": {}, "Gustavo A. Madero": {}}
+    for channel, setting in (("webhook", "crews.webhook.url"), ("open311", "crews.open311.url")):
+        planned = json.loads(cli("crews", "send", "--via", channel, "--dry-run", "-f", "json").out)
+        assert {d["status"] for d in planned["deliveries"]} == {"planned"}
+        assert planned["deliveries"][0]["target"] == f"({setting} not set)" and setting in planned["needs"][0]
+    real = cli("crews", "send", "--via", "email")  # for real, it is still a configuration error
+    assert real.code == 3 and "crews.email.host (HOTSPOTCTL_CREWS_EMAIL_HOST)" in real.err
+
+
 def test_a_dry_run_touches_no_server_and_records_nothing(cli, monkeypatch, peers, city_ledger):
     configure(cli, monkeypatch, peers)
     result = cli("crews", "send", "--dry-run", "-f", "json")

@@ -56,6 +56,15 @@ def test_demo_runs_the_whole_job_and_a_second_run_reuses_the_store(tmp_path: Pat
     assert sum(len(zone["stops"]) for zone in crews) == int(stops.group(1)) > 0
     assert len(crews) == int(stops.group(2))
     assert "<script" not in (tmp_path / "var" / "crews" / "crews.html").read_text()
+    # the demo's own suggestion for crews send works as printed, on this fresh install (no SMTP server)
+    [suggested] = re.findall(r"^\s*((?:[A-Z_]+=\S+ )*)hotspotctl (crews send [^#\n]*?)\s*(?:#.*)?$", out, re.MULTILINE)
+    assignments, command = suggested
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOTSPOTCTL_")}
+    env.update(dict(pair.split("=", 1) for pair in assignments.split()))
+    sent = subprocess.run([sys.executable, "-m", "hotspotctl", *shlex.split(command)], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert sent.returncode == 0, (command, sent.stdout, sent.stderr)
+    assert "planned" in sent.stdout and "dry run: nothing was sent" in sent.stderr
 
     second = _demo(tmp_path, port)
     assert second.returncode == 0, second.stderr

@@ -14,6 +14,7 @@ from hotspotctl.cli import outages as outages_cli
 from hotspotctl.cli.runtime import human_duration, parse_when
 from hotspotctl.errors import InputError
 from tests.cli.test_status_cli import NOW, seed
+from tests.conftest import write
 
 
 @pytest.fixture
@@ -62,19 +63,24 @@ def test_list_csv_rows(cli, seeded):
     assert rows == [
         ["id", "site", "site_name", "zone", "cause", "aps_now", "peak_aps", "opened", "closed", "duration",
          "peak_clients", "delivered"],
-        ["3", seeded["ESC-1_AP_03"], "ESC-1", "Tlalpan", "offline", "1", "1", "2026-03-04T09:07:00Z", "", "1h 23m",
-         "12", "email, open311 SR-981"],
-        ["2", seeded["CALLE-7"], "CALLE-7", "Tlahuac", "offline", "0", "1", "2026-03-02T10:30:00Z",
-         "2026-03-02T12:30:00Z", "2h 0m", "9", ""],
-        ["1", seeded["PIL-1_AP_01"], "PIL-1_AP_01", "Tlalpan", "uplink_degraded", "1", "1", "2026-02-22T10:30:00Z", "",
-         "10d 0h", "2", ""],
+        # the city's time, with its offset (JSON keeps UTC: test_list_json_fields)
+        ["3", seeded["ESC-1_AP_03"], "ESC-1", "Tlalpan", "offline", "1", "1", "2026-03-04T03:07:00-06:00", "",
+         "1h 23m", "12", "email, open311 SR-981"],
+        ["2", seeded["CALLE-7"], "CALLE-7", "Tlahuac", "offline", "0", "1", "2026-03-02T04:30:00-06:00",
+         "2026-03-02T06:30:00-06:00", "2h 0m", "9", ""],
+        ["1", seeded["PIL-1_AP_01"], "PIL-1_AP_01", "Tlalpan", "uplink_degraded", "1", "1",
+         "2026-02-22T04:30:00-06:00", "", "10d 0h", "2", ""],
     ]
+    utc = list(csv.reader(io.StringIO(cli("-c", write(cli.workdir / "utc.toml", 'timezone = "UTC"\n'), "outages",
+                                          "list", "--format", "csv").out)))
+    assert utc[1][7] == "2026-03-04T09:07:00+00:00"  # the timezone setting
 
 
 def test_list_table_and_its_notes(cli, seeded):
     result = cli("outages", "list", "--limit", "2")
     assert result.code == 0
     assert "1h 23m" in result.out and "email, open311 SR-981" in result.out and "PIL-1" not in result.out
+    assert "2026-03-04 03:07 CST" in result.out and "09:07" not in result.out
     assert result.err == "showing 2 of 3 outages; --limit 0 for all, or --format csv\n"
     empty = cli("outages", "list", "--open", "--zone", "tlahuac")
     assert (empty.code, empty.out, empty.err) == (0, "", "no open outages there\n")
@@ -93,14 +99,15 @@ def test_show_everything_about_one_outage(cli, seeded):
     document = json.loads(cli("outages", "show", "3", "-f", "json").out)
     assert document["id"] == 3 and document["site_name"] == "ESC-1" and document["open311"] == "SR-981"
     assert document["ap_detail"] == [{"ap": "ESC-1_AP_03", "affected_now": True, "program": "Escuelas",
-                                      "state": "down", "causes": ["offline"], "clients": 12, "per_user_mbps": None,
-                                      "in_inventory": True}]
+                                      "state": "down", "causes": ["offline"], "reason": None, "clients": 12,
+                                      "per_user_mbps": None, "in_inventory": True}]
     closed = json.loads(cli("outages", "show", "2", "-f", "json").out)
     assert closed["closed"] == "2026-03-02T12:30:00Z" and closed["open"] is False and closed["duration"] == "2h 0m"
     assert closed["ap_detail"][0]["affected_now"] is False and closed["ap_detail"][0]["state"] == "degraded"
     table = cli("outages", "show", "3")
     assert table.code == 0
-    for text in ("delivered: open311", "id=SR-981", "to=crew-sur@example.org", "ESC-1_AP_03", "1h 23m", "down"):
+    for text in ("delivered: open311", "id=SR-981", "to=crew-sur@example.org", "ESC-1_AP_03", "1h 23m", "down",
+                 "2026-03-04 03:07 CST", "2026-03-04 04:29 CST"):  # opened, updated: the city's time
         assert text in table.out
 
 
@@ -115,10 +122,10 @@ def test_show_and_note_unknown_ids(cli, seeded):
 def test_notes_are_stamped_and_appended(cli, seeded):
     result = cli("outages", "note", "3", "CFE confirms a power cut")
     assert (result.code, result.out) == (0, "")
-    assert result.err == "outage 3: noted '2026-03-04T10:30:00Z CFE confirms a power cut'\n"
+    assert result.err == "outage 3: noted '2026-03-04T04:30:00-06:00 CFE confirms a power cut'\n"
     assert cli("outages", "note", "3", "crew 3\non site").code == 0
     notes = json.loads(cli("outages", "show", "3", "-f", "json").out)["notes"]
-    assert notes == "2026-03-04T10:30:00Z CFE confirms a power cut\n2026-03-04T10:30:00Z crew 3 on site"
+    assert notes == "2026-03-04T04:30:00-06:00 CFE confirms a power cut\n2026-03-04T04:30:00-06:00 crew 3 on site"
     assert "CFE confirms a power cut" in cli("outages", "show", "3").out
     empty = cli("outages", "note", "3", "   ")
     assert empty.code == 3 and "empty" in empty.err

@@ -98,8 +98,10 @@ def seeded(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, st
     return seed(cli, tmp_path)
 
 
-def _tally(aps, up, degraded, down, unknown, below, samples, avail, measured, meeting, open_):
-    return {"aps": aps, "up": up, "degraded": degraded, "down": down, "unknown": unknown, "below_target": below,
+def _tally(aps, up, degraded, down, unknown, below, samples, avail, measured, meeting, open_, unmonitored=0,
+           misconfigured=0):
+    return {"aps": aps, "up": up, "degraded": degraded, "down": down, "unknown": unknown, "unmonitored": unmonitored,
+            "misconfigured": misconfigured, "below_target": below,
             "samples_24h": samples, "availability_pct": avail, "measured_24h": measured,
             "meeting_target_pct": meeting, "open_outages": open_}
 
@@ -127,16 +129,17 @@ def test_status_table_has_a_fleet_line_and_two_tables(cli, seeded):
     result = cli("status")
     assert result.code == 0
     lines = result.out.splitlines()
-    assert lines[0] == ("6 APs: 1 up, 3 degraded, 1 down, 1 unknown; 2 below target; availability 24h 86.84%, "
-                        "meeting target 24h 58.33%; 2 open outages (as of 2026-03-04T10:30:00Z)")
+    assert lines[0] == ("6 APs: 1 up, 3 degraded, 1 down, 1 unknown, 0 unmonitored, 0 misconfigured; 2 below target; "
+                        "availability 24h 86.84%, meeting target 24h 58.33%; 2 open outages "
+                        "(as of 2026-03-04 04:30 CST)")  # 10:30 UTC, the city's time
     assert lines[1].strip() == "By district"
     rows = [[cell.strip() for cell in line.strip("│").split("│")] for line in lines if line.startswith("│")]
     assert rows == [
-        ["Tlahuac", "2", "0", "1", "0", "1", "1", "100.00", "25.00", "0"],
-        ["Tlalpan", "4", "1", "2", "1", "0", "1", "82.14", "75.00", "2"],
-        ["Escuelas", "3", "1", "1", "1", "0", "1", "90.00", "75.00", "1"],
-        ["MiCalle", "2", "0", "1", "0", "1", "1", "100.00", "25.00", "0"],
-        ["Pilares", "1", "0", "1", "0", "0", "0", "62.50", "-", "1"],
+        ["Tlahuac", "2", "0", "1", "0", "1", "0", "0", "1", "100.00", "25.00", "0"],
+        ["Tlalpan", "4", "1", "2", "1", "0", "0", "0", "1", "82.14", "75.00", "2"],
+        ["Escuelas", "3", "1", "1", "1", "0", "0", "0", "1", "90.00", "75.00", "1"],
+        ["MiCalle", "2", "0", "1", "0", "1", "0", "0", "1", "100.00", "25.00", "0"],
+        ["Pilares", "1", "0", "1", "0", "0", "0", "0", "0", "62.50", "-", "1"],
     ]
     assert "By programme" in [line.strip() for line in lines]
 

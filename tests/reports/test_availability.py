@@ -70,7 +70,8 @@ def test_fleet_status_counts_states_hours_and_outages():
     assert [name for name, _ in result.ordered("district")] == ["Tlahuac", "Tlalpan", NONE]
     assert [name for name, _ in result.ordered("program")] == ["Escuelas", "MiCalle", NONE]
     tlahuac, tlalpan, none = (t for _, t in result.ordered("district"))
-    assert tlahuac.to_json() == {"aps": 2, "up": 0, "degraded": 0, "down": 1, "unknown": 1, "below_target": 0,
+    assert tlahuac.to_json() == {"aps": 2, "up": 0, "degraded": 0, "down": 1, "unknown": 1, "unmonitored": 0,
+                                 "misconfigured": 0, "below_target": 0,
                                  "samples_24h": 6, "availability_pct": 33.33, "measured_24h": 0,
                                  "meeting_target_pct": None, "open_outages": 1}
     assert (tlalpan.aps, tlalpan.up, tlalpan.degraded, tlalpan.below_target, tlalpan.samples, tlalpan.available,

@@ -168,24 +168,26 @@ def test_actions_carry_the_real_figures(fleet, outages):
     }
     norte = build_crew_list(outages, fleet, NOW, healths=healths, expected_link={"B-1": 1000.0})[0]
     action = {s.site: s.action for s in norte.stops}
-    assert action["S-B"] == ("Uplink of B-1 negotiated 100 Mb/s instead of 1000 Mb/s: reseat or replace the patch "
+    assert action["S-B"] == ("Uplink slow on 1 AP (B-1: 100 Mb/s instead of 1000 Mb/s): reseat or replace the patch "
                              "cable, and check the switch port (speed/duplex, errors).")
-    assert action["S-C"] == ("3 of 4 APs down together: check the site's power (breaker, UPS, supply), then its "
-                             "switch and fibre.")  # C-4 is the fourth AP of the site, still up
-    assert action["S-A"].startswith("2 APs are down: check the PoE port and cable at the switch, power-cycle")
+    assert action["S-C"] == ("3 of 4 APs down together (C-1, C-2, C-3): check the site's power (breaker, UPS, "
+                             "supply), then its switch and fibre.")  # C-4 is the fourth AP of the site, still up
+    assert action["S-A"] == ("2 APs down (A-1, A-2): check the PoE port and cable at the switch, power-cycle each, "
+                             "and replace any that stays down.")  # no health stored: the outage's APs
     reboots = {"X": ApHealth(state=UP, causes=("reboot_loop", "flapping"), reboots=(1.0, 2.0, 3.0, 4.0, 5.0),
                              changes=(1.0,) * 6)}
     text = action_for("reboot_loop", ("reboot_loop", "flapping"), aps=["X"], healths=reboots)
-    assert text == ("Reboot loop (5 reboots in 24 h): check the power supply, the switch's PoE budget and the PoE "
-                    "injector. Also: flapping (6 up/down changes in the last hour): check the cable and its "
-                    "connectors, and the backhaul radio's alignment.")
-    assert "in 12 h" in action_for("reboot_loop", aps=["X"], healths=reboots, reboot_hours=12)
-    assert "in the last 30 min" in action_for("flapping", aps=["X"], healths=reboots, flap_minutes=30)
+    assert text == ("Reboot loop on 1 AP (X: 5 reboots in 24 h): check the power supply, the switch's PoE budget and "
+                    "the PoE injector. Also: flapping on 1 AP (X: 6 up/down changes in the last hour): check the "
+                    "cable and its connectors, and the backhaul radio's alignment.")
+    assert "(X: 5 reboots in 12 h)" in action_for("reboot_loop", aps=["X"], healths=reboots, reboot_hours=12)
+    assert "(X: 6 up/down changes in the last 30 min)" in action_for("flapping", aps=["X"], healths=reboots,
+                                                                      flap_minutes=30)
     several = {"P": ApHealth(causes=("uplink_degraded",), link_mbps=100.0),
                "Q": ApHealth(causes=("uplink_degraded",), link_mbps=10.0)}
     assert action_for("uplink_degraded", aps=["P", "Q"], healths=several, expected_link={"Q": 500.0}).startswith(
-        "Uplinks of 2 APs negotiated as low as 10 Mb/s instead of 500 Mb/s: ")
-    assert action_for("uplink_degraded", aps=["P"]).startswith("Uplink slower than it should negotiate: ")
+        "Uplink slow on 2 APs (P: 100 Mb/s; Q: 10 Mb/s instead of 500 Mb/s): ")
+    assert action_for("uplink_degraded", aps=["P"]).startswith("Uplink slow on 1 AP (P): ")
 
 
 def test_a_site_gone_from_the_inventory(fleet, outages, caplog):
@@ -257,7 +259,7 @@ def test_from_the_store_with_settings(store, rules, tmp_path):
     assert [z.zone for z in everything] == ["Iztapalapa"]
     p = next(s for s in everything[0].stops if s.site == "PILARES-2")
     assert p.devices == ("=cmd|calc",)
-    assert "negotiated 100 Mb/s instead of 1000 Mb/s" in p.action
+    assert "(P-1: 100 Mb/s instead of 1000 Mb/s)" in p.action
     assert [s.order for s in everything[0].stops] == [1, 2]
     assert [s.site for s in everything[0].stops] == ["UTOPIA-1", "PILARES-2"]  # 19.41 is nearer the depot
 
@@ -269,3 +271,69 @@ def test_equally_near_stops_go_in_priority_order(fleet):
         zone = build_crew_list(found, fleet, NOW)[0]
         assert [(s.site, s.priority) for s in zone.stops] == [(urgent, 1), (other, 2)]
         assert zone.distance_km == pytest.approx(arc_km(0.015) + arc_km(0.03), rel=1e-9)
+
+
+def test_stops_rank_by_the_people_usually_served_then_the_aps_affected(fleet):
+    """A site dark before its first poll (0 clients seen) is not ranked below single-AP cable jobs."""
+    found = [outage(1, "S-C", "Norte", ("C-1", "C-2", "C-3", "C-4"), cause="site_offline",
+                    causes=("site_offline", "offline"), clients=0),
+             outage(2, "S-A", "Norte", ("A-1",), clients=25, opened=NOW - 90000),
+             outage(3, "S-B", "Norte", ("B-1",), cause="uplink_degraded", clients=2)]
+    by_clients_seen = build_crew_list(found, fleet, NOW)[0]  # no history given: the clients seen
+    assert [(s.site, s.priority, s.people) for s in sorted(by_clients_seen.stops, key=lambda s: s.priority)] == [
+        ("S-A", 1, 25), ("S-B", 2, 2), ("S-C", 3, 0)]
+    usual = {"C-1": 9.0, "C-2": 9.0, "C-3": 9.0, "C-4": 9.4, "A-1": 12.0, "B-1": 40.0}
+    norte = build_crew_list(found, fleet, NOW, people=usual, max_stops=2)[0]
+    assert [(s.site, s.priority, s.people, s.clients) for s in sorted(norte.stops, key=lambda s: s.priority)] == [
+        ("S-B", 1, 40, 2), ("S-C", 2, 36, 0)]  # 9 + 9 + 9 + 9.4 = 36.4; S-A's 25 seen beat its usual 12
+    assert norte.more == 1
+    tied = {"C-1": 1.0, "C-2": 1.0, "C-3": 1.0, "C-4": 2.0, "A-1": 0.0, "B-1": 0.0}
+    found[1] = replace(found[1], peak_clients=5)
+    norte = build_crew_list(found, fleet, NOW, people=tied, max_stops=0)[0]
+    assert [(s.site, s.people, s.aps_affected) for s in sorted(norte.stops, key=lambda s: s.priority)] == [
+        ("S-C", 5, 4), ("S-A", 5, 1), ("S-B", 2, 1)]  # equal people: the most APs first
+
+
+def test_usual_people_from_the_hourly_rows_else_the_programmes_default_else_the_fleets(fleet):
+    from zoneinfo import ZoneInfo
+
+    from hotspotctl.reports.crews import usual_people
+
+    cdmx = ZoneInfo("America/Mexico_City")
+    at = datetime(2026, 11, 22, 15, 30, tzinfo=UTC).timestamp()  # 09:30 in the city
+    aps = [replace(APS["A-1"], district="Tlalpan", program="Escuelas"),
+           replace(APS["B-1"], district="Tlalpan", program="PILARES"),
+           replace(APS["C-1"], district="Tlalpan", program="MiCalle"),
+           replace(APS["D-1"], district=None, program=None)]
+
+    def row(day: int, utc_hour: int, district, program, counted, clients):
+        hour = datetime(2026, 11, day, utc_hour, tzinfo=UTC).timestamp()
+        return {"hour": hour, "district": district, "program": program, "samples": counted, "up": counted,
+                "measured": 0, "meeting": 0, "counted": counted, "clients": clients}
+
+    rows = [row(22, 15, "Tlalpan", "Escuelas", 10, 300), row(21, 15, "Tlalpan", "Escuelas", 30, 300),  # 09:xx
+            row(22, 14, "Tlalpan", "Escuelas", 10, 9000),  # 08:xx local: another hour
+            row(22, 15, "Tlalpan", "MiCalle", 0, 0),  # nothing counted: no history
+            row(22, 15, "(none)", "(none)", 4, 6)]
+    crews = CrewSettings(usual_clients=7.0, usual_clients_by_program={"pilares": 20.0})
+    assert usual_people(aps, rows, at, cdmx, crews) == {"A-1": 15.0, "B-1": 20.0, "C-1": 7.0, "D-1": 1.5}
+
+
+def test_an_action_counts_and_names_the_aps_of_each_cause(fleet):
+    healths = {"C-1": ApHealth(state=DOWN, causes=("offline",)), "C-2": ApHealth(state=DOWN, causes=("offline",)),
+               "C-3": ApHealth(state=DOWN, causes=("reboot_loop", "offline"), reboots=(1.0, 2.0, 3.0)),
+               "C-4": ApHealth(state="degraded", causes=("uplink_degraded",), link_mbps=100.0)}
+    text = action_for("site_offline", ("site_offline", "offline", "reboot_loop", "uplink_degraded"),
+                      aps=["C-1", "C-2", "C-3", "C-4"], site_aps=4, healths=healths,
+                      expected_link={"C-4": 1000.0})
+    assert text == ("3 of 4 APs down together (C-1, C-2, C-3): check the site's power (breaker, UPS, supply), then "
+                    "its switch and fibre. Also: reboot loop on 1 AP (C-3: 3 reboots in 24 h): check the power "
+                    "supply, the switch's PoE budget and the PoE injector. Also: uplink slow on 1 AP (C-4: 100 Mb/s "
+                    "instead of 1000 Mb/s): reseat or replace the patch cable, and check the switch port "
+                    "(speed/duplex, errors).")
+    offline = action_for("offline", ("offline", "flapping"), aps=["C-1", "C-2"], healths={
+        "C-1": ApHealth(state=DOWN, causes=("flapping", "offline"), changes=(1.0,) * 5),
+        "C-2": ApHealth(state=DOWN, causes=("offline",))})
+    assert offline == ("2 APs down (C-1, C-2): check the PoE port and cable at the switch, power-cycle each, and "
+                       "replace any that stays down. Also: flapping on 1 AP (C-1: 5 up/down changes in the last "
+                       "hour): check the cable and its connectors, and the backhaul radio's alignment.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from zoneinfo import ZoneInfo
 
 from hotspotctl.reports.crews import Stop, ZoneList, map_url
 from hotspotctl.reports.render import (
@@ -17,7 +18,8 @@ from hotspotctl.reports.render import (
     zone_summary,
 )
 
-NOW = 1_795_330_000.0  # 2026-11-22T06:46:40Z
+NOW = 1_795_330_000.0  # 2026-11-22T06:46:40Z: in Mexico City (UTC-6) 2026-11-22 00:46, so NOW - 1 h is the 21st
+CDMX = ZoneInfo("America/Mexico_City")
 HOSTILE_AP = '=HYPERLINK("http://x")'
 HOSTILE_NAME = '"><img src=x onerror=alert(1)>'
 HOSTILE_DEVICE = "<script>alert(1)</script>"
@@ -35,12 +37,12 @@ def lists() -> list[ZoneList]:
     hostile = stop(1, "+1", HOSTILE_NAME, 19.41, -99.1, district="@SUM(A1)", aps=(HOSTILE_AP, "-2"),
                    aps_affected=2, devices=(HOSTILE_DEVICE, "UniFi UAP"), cause="site_offline",
                    causes=("site_offline", "offline"), action="2 of 2 APs down together: check the site's power.",
-                   open311="SR-1")
+                   open311="SR-1", people=25)
     plain = stop(2, "S-2", "Escuela Benito Juárez", 19.38, -99.12, clients=3)
-    return [ZoneList("Iztapalapa", NOW, (19.40, -99.10), "depot", (hostile, plain), 4, 7.5),
+    return [ZoneList("Iztapalapa", NOW, (19.40, -99.10), "depot", (hostile, plain), 4, 7.5, CDMX),
             ZoneList("Tlalpan", NOW, (19.30, -99.20), "centroid",
                      (stop(1, "T-1", "Poste", 19.30, -99.20, cause="uplink_degraded", causes=("uplink_degraded",)),),
-                     0, 0.0)]
+                     0, 0.0, CDMX)]
 
 
 def test_csv_parses_back_and_formula_cells_are_neutralised():
@@ -49,7 +51,8 @@ def test_csv_parses_back_and_formula_cells_are_neutralised():
     rows = list(csv.reader(io.StringIO(out.getvalue())))
     assert tuple(rows[0]) == CSV_COLUMNS
     assert rows[1] == ["Iztapalapa", "1", "1", "'+1", HOSTILE_NAME, "'@SUM(A1)", "site_offline",
-                       "site_offline offline", "2", "'" + HOSTILE_AP + " -2", "7", "2026-11-22T05:46:40Z", "19.41",
+                       "site_offline offline", "2", "'" + HOSTILE_AP + " -2", "25", "7", "2026-11-21T23:46:40-06:00",
+                       "19.41",
                        "-99.1", "https://www.google.com/maps/search/?api=1&query=19.410000%2C-99.100000",
                        "2 of 2 APs down together: check the site's power.", HOSTILE_DEVICE + "; UniFi UAP"]
     assert rows[2][:6] == ["Iztapalapa", "2", "2", "S-2", "Escuela Benito Juárez", "Iztapalapa"]
@@ -65,6 +68,10 @@ def test_json_is_the_lists_to_json():
     document = json.loads(out.getvalue())
     assert document == [zone.to_json() for zone in lists()]
     assert document[0]["stops"][0]["aps"] == [HOSTILE_AP, "-2"] and document[0]["more"] == 4
+    # JSON keeps UTC, whatever the list's zone
+    assert (document[0]["generated_at"], document[0]["stops"][0]["since"]) == ("2026-11-22T06:46:40Z",
+                                                                              "2026-11-22T05:46:40Z")
+    assert document[0]["stops"][0]["people"] == 25
 
 
 def test_geojson_points_and_routes_in_lon_lat_order():
@@ -103,17 +110,21 @@ def test_html_is_one_inert_printable_page():
     assert "<h2>Iztapalapa</h2>" in page and "2 stops, 7.5 km from the depot (19.400000, -99.100000)" in page
     assert "4 more wait for the next list" in page
     assert "1 stop, 0.0 km from the centroid of the stops" in page
-    assert "2026-11-22T05:46:40Z (open 1 h 0 min)" in page and "SR-1" in page
+    # local time: the instant is 2026-11-22T05:46:40Z, the 21st in the city
+    assert "2026-11-21 23:46 CST (open 1 h 0 min)" in page and "SR-1" in page
+    assert "Generated 2026-11-22 00:46 CST: 3 stops in 2 zones" in page
+    assert "<dt>People affected</dt><dd>25</dd><dt>Clients seen</dt><dd>7</dd>" in page
     assert "Escuela Benito Juárez" in page
     assert page.count("href=") == page.count('href="https://www.google.com/maps/search/?api=1&amp;query=') == 3
     empty = io.StringIO()
-    write_crews_html(empty, [], generated_at=NOW)
+    write_crews_html(empty, [], generated_at=NOW, tz=CDMX)
     assert "No open outages" in empty.getvalue() and "<section" not in empty.getvalue()
+    assert "Generated 2026-11-22 00:46 CST: 0 stops" in empty.getvalue()
 
 
 def test_table_rows_and_summary():
     rows = crew_table_rows(lists())
-    assert rows[0] == ("Iztapalapa", 1, 1, "+1", HOSTILE_NAME, "@SUM(A1)", "site_offline", f"{HOSTILE_AP} -2", 7,
-                       "2026-11-22T05:46:40Z", "2 of 2 APs down together: check the site's power.")
+    assert rows[0] == ("Iztapalapa", 1, 1, "+1", HOSTILE_NAME, "@SUM(A1)", "site_offline", f"{HOSTILE_AP} -2", 25, 7,
+                       "2026-11-21 23:46 CST", "2 of 2 APs down together: check the site's power.")
     assert [r[:2] for r in rows] == [("Iztapalapa", 1), ("Iztapalapa", 2), ("Tlalpan", 1)]
     assert zone_summary(lists()[1]) == "1 stop, 0.0 km from the centroid of the stops (19.300000, -99.200000)"

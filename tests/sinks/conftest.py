@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -17,7 +18,8 @@ from hotspotctl.store import Store
 from hotspotctl.store.outages import save_ledger
 from tests.servers import SmtpServer
 
-NOW = 1_795_334_400.0  # 2026-11-22T08:00:00Z
+NOW = 1_795_334_400.0  # 2026-11-22T08:00:00Z, 02:00 in Mexico City
+CDMX = ZoneInfo("America/Mexico_City")
 OPEN311_KEY = "o311-api-key-never-shown"
 WEBHOOK_TOKEN = "wh-token-never-shown"
 
@@ -72,10 +74,10 @@ class Ledger:
                     lat=lat, lon=lon, map_url=map_url(lat, lon), action=action, outages=outages, open311=open311)
 
 
-def zone_list(zone: str, *stops: Stop) -> ZoneList:
+def zone_list(zone: str, *stops: Stop, generated_at: float = NOW) -> ZoneList:
     start = (stops[0].lat, stops[0].lon) if stops else (19.4326, -99.1332)
-    return ZoneList(zone=zone, generated_at=NOW, start=start, start_kind="centroid", stops=tuple(stops), more=0,
-                    distance_km=3.2 if stops else 0.0)
+    return ZoneList(zone=zone, generated_at=generated_at, start=start, start_kind="centroid", stops=tuple(stops),
+                    more=0, distance_km=3.2 if stops else 0.0, tz=CDMX)
 
 
 @dataclass

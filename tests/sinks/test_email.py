@@ -8,7 +8,6 @@ import email.policy
 import io
 import json
 import logging
-from datetime import datetime
 
 import pytest
 
@@ -20,7 +19,7 @@ from hotspotctl.store.outages import get_outage
 from tests.servers import SmtpServer
 from tests.sinks.conftest import NOW, TRICKY_NAME, email_settings, with_crews, zone_list
 
-DAY = datetime.fromtimestamp(NOW).strftime("%Y-%m-%d")
+DAY = "2026-11-22"  # NOW in Mexico City (the lists' zone), not the machine's
 
 
 def _parts(message):
@@ -58,7 +57,9 @@ def test_one_message_per_zone_over_starttls_with_login(smtp_server, crew_lists, 
 
     plain, html, attachments = _parts(izt["message"])
     assert izt["message"].get_content_type() == "multipart/mixed"
-    assert f"1. {TRICKY_NAME} (Iztapalapa): site_offline, 2 APs, 40 clients" in plain
+    assert f"1. {TRICKY_NAME} (Iztapalapa): site_offline, 2 APs, 0 people affected (40 clients seen), since " \
+           "2026-11-22 01:00 CST" in plain
+    assert plain.startswith(f"Crew list Iztapalapa: 2 stops ({DAY}), generated 2026-11-22 02:00 CST")
     assert "2. PILARES Santa Cruz Meyehualco (Iztapalapa): offline" in plain
     assert "Escuela &quot;Niños Héroes&quot; &lt;Primaria&gt; &amp; Anexo" in html
     assert "<Primaria>" not in html and "PILARES Santa Cruz Meyehualco" in html
@@ -84,6 +85,21 @@ def test_one_message_per_zone_over_starttls_with_login(smtp_server, crew_lists, 
              repr(EmailSink(settings.crews.email)), json.dumps(report.to_json())]
     shown += [m["raw"].decode("utf-8", "replace") for m in smtp_server.messages]
     assert not [text for text in shown if SmtpServer.PASSWORD in text]
+
+
+def test_the_day_and_times_are_the_citys_even_when_utc_has_moved_on(smtp_server, crew_lists):
+    """05:30 UTC on the 22nd is 23:30 on the 21st in Mexico City: the subject, the file and the body say the 21st."""
+    late = NOW - 2.5 * 3600  # 2026-11-22T05:30:00Z
+    zl = zone_list("Tlalpan", *crew_lists.lists[1].stops, generated_at=late)
+    settings = email_settings(smtp_server, to=("noc@wifi.cdmx.example",))
+    message = build_message(zl, settings.crews.email, ("noc@wifi.cdmx.example",))
+    assert message["Subject"] == "Crew list Tlalpan: 1 stop (2026-11-21)"
+    plain, _html, [attachment] = _parts(message)
+    assert plain.startswith("Crew list Tlalpan: 1 stop (2026-11-21), generated 2026-11-21 23:30 CST")
+    assert "since 2026-11-22 01:00 CST" in plain  # the stop's own time (07:00 UTC)
+    assert attachment.get_filename() == "crews-tlalpan-2026-11-21.csv"
+    row = next(csv.DictReader(io.StringIO(attachment.get_content())))
+    assert row["since"] == "2026-11-22T01:00:00-06:00"
 
 
 def test_a_zone_without_recipients_is_skipped_and_says_what_to_set(smtp_server, crew_lists):

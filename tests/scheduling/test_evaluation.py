@@ -1,0 +1,159 @@
+"""The Evaluator on a real store, fed a cycle's outcomes as the cycle builds them (ApOutcome, PollError).
+
+What a failed poll means is its PollError's kind (collectors.model.failure_class): only silence may
+lead to DOWN. And an outage closes as of its APs' return, within up_after cycles of it.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from hotspotctl.collectors.model import PollError
+from hotspotctl.evaluate.rates import RateSample
+from hotspotctl.inventory.fleet import CrewZones, Fleet
+from hotspotctl.inventory.importer import import_inventory
+from hotspotctl.scheduling.cycle import ApOutcome
+from hotspotctl.scheduling.evaluation import Evaluator
+from hotspotctl.settings import EvaluateSettings
+from hotspotctl.store.outages import list_outages, load_availability, load_health
+from tests.conftest import write
+
+T0 = 1_795_330_800.0  # 2026-11-22T07:00:00Z, the top of an hour
+STEP = 60.0
+INVENTORY = """id,lat,lon,site,alcaldia,programa
+SOLO-1,19.41,-99.10,SOLO,Iztapalapa,Escuelas
+PLAZA-1,19.38,-99.10,PLAZA,Iztapalapa,Pilares
+PLAZA-2,19.38,-99.10,PLAZA,Iztapalapa,Pilares
+PLAZA-3,19.38,-99.10,PLAZA,Iztapalapa,Pilares
+"""
+
+
+@pytest.fixture
+def fleet(store, rules, tmp_path) -> Fleet:
+    import_inventory(store, write(tmp_path / "aps.csv", INVENTORY), rules)
+    return Fleet.load(store, CrewZones({}, {}))
+
+
+def answered(ap, at: float, clients: int = 4) -> ApOutcome:
+    """Healthy: a gigabit link and few enough clients to meet the 200 Mb/s target."""
+    rate = RateSample(ap=ap.id, at=at, interval_s=STEP, uptime_s=1000.0, in_bps=1e6, out_bps=2e6, clients=clients,
+                      link_mbps=1000.0, capacity_mbps=1000.0, per_user_mbps=1000.0 / clients,
+                      delivered_per_user_mbps=0.4, rebooted=False, events=())
+    return ApOutcome(ap, "generic", rate, None, 3.0)
+
+
+def failed(ap, at: float, kind: str, message: str = "") -> ApOutcome:
+    return ApOutcome(ap, "generic", None, PollError(ap.id, at, kind, message or f"{ap.id}: {kind}"))
+
+
+def evaluator(store, fleet: Fleet, **rules) -> Evaluator:
+    return Evaluator(store, EvaluateSettings(**rules), sorted(fleet.aps.values(), key=lambda ap: ap.id), fleet.zones)
+
+
+def test_only_silence_makes_an_ap_down_and_a_misconfigured_one_leaves_its_outage(store, fleet):
+    solo = fleet.aps["SOLO-1"]
+    ev = evaluator(store, fleet)
+    others = [answered(fleet.aps[f"PLAZA-{i}"], 0) for i in (1, 2, 3)]
+    at = T0
+    for _ in range(2):  # down_after = 2 silent cycles
+        result = ev.evaluate([failed(solo, at, "timeout"), *others], at)
+        at += STEP
+    assert result.states == {"down": 1, "up": 3}
+    assert [(o.site, o.cause, o.aps) for o in result.ledger.opened] == [("SOLO", "offline", ("SOLO-1",))]
+
+    # the credentials changed: it answers, with a wrong-digest report: not a crew matter any more
+    wrong = "127.0.0.9:161: authentication failed (wrong v3 keys), auth set 'city-v3'"
+    result = ev.evaluate([failed(solo, at, "auth", wrong), *others], at)
+    assert result.states == {"misconfigured": 1, "up": 3}
+    assert result.reasons == {"auth": 1} and result.causes == {}
+    assert [(o.site, o.closed_at) for o in result.ledger.closed] == [("SOLO", at)]  # it left the outage now
+    health = ev.healths["SOLO-1"]
+    assert (health.state, health.reason_kind, health.reason, health.causes, health.misses) == (
+        "misconfigured", "auth", wrong, (), 0)
+    misconfigured_at = at
+    at += STEP
+
+    # waiting out its back-off (a silent kind): it stays what it was when last tried
+    result = ev.evaluate([failed(solo, at, "backoff", "down for 2 cycles"), *others], at)
+    assert result.states == {"misconfigured": 1, "up": 3} and not result.ledger
+    assert ev.healths["SOLO-1"].since == misconfigured_at
+    at += STEP
+
+    # fixed: it answers and starts afresh (UNKNOWN -> UP at once), with no outage
+    result = ev.evaluate([answered(solo, at), *others], at)
+    assert result.states == {"up": 4} and not result.ledger
+    assert (ev.healths["SOLO-1"].state, ev.healths["SOLO-1"].reason_kind, ev.healths["SOLO-1"].changes) == (
+        "up", None, ())
+    with store.read() as conn:
+        assert [(o.site, o.open) for o in list_outages(conn)] == [("SOLO", False)]
+        assert load_health(conn)["SOLO-1"].state == "up"
+
+
+@pytest.mark.parametrize(("kind", "state"), [("no_address", "unmonitored"), ("config", "unmonitored"),
+                                             ("not_discovered", "unmonitored"), ("auth", "misconfigured"),
+                                             ("hostkey", "misconfigured"), ("agent", "misconfigured"),
+                                             ("protocol", "misconfigured"), ("refused", "misconfigured")])
+def test_unusable_aps_are_never_down_never_stops_never_in_availability(store, fleet, kind, state):
+    """A site whose every AP cannot be read (no address, wrong keys ...): no outage, however long it lasts."""
+    plaza = [fleet.aps[f"PLAZA-{i}"] for i in (1, 2, 3)]
+    ev = evaluator(store, fleet)
+    for n in range(5):
+        at = T0 + n * STEP
+        result = ev.evaluate([*(failed(ap, at, kind, f"{ap.id}: cannot read ({kind})") for ap in plaza),
+                              answered(fleet.aps["SOLO-1"], at, clients=3)], at)
+        assert result.states == {state: 3, "up": 1} and result.reasons == {kind: 3}
+        assert not result.ledger and result.open_outages == 0
+    with store.read() as conn:
+        assert list_outages(conn) == []
+        healths = load_health(conn)
+        rows = load_availability(conn, T0)
+    assert {ap.id: (healths[ap.id].state, healths[ap.id].reason) for ap in plaza} == {
+        ap.id: (state, f"{ap.id}: cannot read ({kind})") for ap in plaza}
+    # availability: only SOLO-1, 5 samples all up; its clients counted (for the crews' "usual clients")
+    assert [(r["district"], r["program"], r["samples"], r["up"], r["counted"], r["clients"]) for r in rows] == [
+        ("Iztapalapa", "Escuelas", 5, 5, 5, 15)]
+
+
+@pytest.mark.parametrize("up_after", [2, 3])
+def test_an_outage_closes_within_up_after_cycles_of_the_return_ending_at_the_return(store, fleet, up_after):
+    solo = fleet.aps["SOLO-1"]
+    ev = evaluator(store, fleet, up_after=up_after)
+    plaza = [answered(fleet.aps[f"PLAZA-{i}"], 0) for i in (1, 2, 3)]
+    at, down_cycles = T0, 4
+    for _ in range(down_cycles):
+        ev.evaluate([failed(solo, at, "timeout"), *plaza], at)
+        at += STEP
+    back = at  # the first answered cycle
+    for n in range(1, up_after + 1):
+        result = ev.evaluate([answered(solo, at), *plaza], at)
+        if n < up_after:
+            assert result.open_outages == 1 and not result.ledger.closed, f"closed after {n} of {up_after}"
+        at += STEP
+    [closed] = result.ledger.closed
+    assert result.open_outages == 0 and closed.updated_at == back + (up_after - 1) * STEP  # the confirming cycle
+    assert (closed.opened_at, closed.closed_at) == (T0, back)  # from the first miss to the first answer
+    assert closed.duration_s(at) == down_cycles * STEP
+    with store.read() as conn:
+        [stored] = list_outages(conn)
+    assert (stored.opened_at, stored.closed_at) == (T0, back)
+
+
+def test_a_site_outage_ends_when_its_last_ap_returned(store, fleet):
+    plaza = [fleet.aps[f"PLAZA-{i}"] for i in (1, 2, 3)]
+    solo = answered(fleet.aps["SOLO-1"], 0)
+    ev = evaluator(store, fleet, up_after=2)
+    at = T0
+    for _ in range(3):
+        result = ev.evaluate([*(failed(ap, at, "timeout") for ap in plaza), solo], at)
+        at += STEP
+    assert [(o.site, o.cause) for o in ev.open.values()] == [("PLAZA", "site_offline")]
+    # PLAZA-1 and -2 come back first, PLAZA-3 one cycle later
+    first = at
+    ev.evaluate([answered(plaza[0], at), answered(plaza[1], at), failed(plaza[2], at, "timeout"), solo], at)
+    at += STEP
+    last = at
+    for _ in range(2):
+        result = ev.evaluate([*(answered(ap, at) for ap in plaza), solo], at)
+        at += STEP
+    [closed] = result.ledger.closed
+    assert first < last and (closed.opened_at, closed.closed_at) == (T0, last)
