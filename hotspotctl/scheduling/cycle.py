@@ -295,7 +295,7 @@ async def run_cycle(store: Store, aps: Sequence[AccessPoint], settings: SnmpSett
             # a retry time further ahead than the cap can only come from a wall clock that stepped back
             if use_backoff and started < state.next_attempt_at <= started + cap_s:
                 next_try = datetime.fromtimestamp(state.next_attempt_at, UTC).strftime("%H:%M:%S")
-                skipped[ap.id] = PollError(ap.id, started, "backoff", f"down for {state.failures} cycles "
+                skipped[ap.id] = PollError(ap.id, started, "backoff", f"failing for {state.failures} cycles "
                                            f"({state.last_error}); next try at {next_try} UTC")
                 continue
             down.add(ap.id)

@@ -80,7 +80,7 @@ def test_state_from_before_migration_7_gives_a_wall_clock_rate_then_monotonic_on
                     " needs_discovery) VALUES ('A-1', 1795330000.0, 500000, NULL, NULL, 1000, 2000, 64, 0, 0,"
                     " 1795330000.0, 0.0, NULL, :false)"), {"false": False})
     with Store.open(store_url) as store, store.read() as conn:
-        assert migrations.current_version(conn) == migrations.LATEST == 7
+        assert migrations.current_version(conn) == migrations.LATEST
         state = load_states(conn, ["A-1"])["A-1"]
     assert state.counters == CounterState(at=1795330000.0, sys_uptime=500000, hr_uptime=None, engine_time=None,
                                           in_octets=1000, out_octets=2000, counter_bits=64)
