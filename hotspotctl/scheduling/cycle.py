@@ -362,7 +362,8 @@ async def run_cycle(store: Store, aps: Sequence[AccessPoint], settings: SnmpSett
             report.outcomes.append(ApOutcome(ap, profile, rate, None, result.rtt_ms))
         else:
             failures = state.failures + 1
-            wait = backoff_s(failures, interval_s, cap_s)
+            # no address or no configuration: nothing was sent, so nothing to spare; tried again next cycle
+            wait = 0.0 if failure_class(result.kind) == "unmonitored" else backoff_s(failures, interval_s, cap_s)
             needs_discovery = state.needs_discovery and ap.id not in writes.discoveries
             new_states[ap.id] = ApState(state.counters, failures, result.at, result.at + wait, result.message,
                                         needs_discovery)

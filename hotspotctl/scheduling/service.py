@@ -408,13 +408,16 @@ class Service:
         self.failed_in_a_row = 0
         self.last_failure = None
         _keep(self.records, record)
-        log.info("cycle %d: %d APs, %d ok, %d timed out, %d failed, %d waiting out back-off; %.2f s, lag %.2f s, "
+        evaluation = self.runner.last_evaluation
+        states = evaluation.states if evaluation is not None else {}
+        unusable = ", ".join(f"{states[name]} {name}" for name in ("unmonitored", "misconfigured") if states.get(name))
+        log.info("cycle %d: %d APs, %d ok, %d timed out, %d failed, %d waiting out back-off%s; %.2f s, lag %.2f s, "
                  "CPU %.2f s; %d points spooled%s", self.tried, record.aps, record.ok, record.timed_out,
-                 record.failed, record.skipped, record.duration_s, record.lag_s, record.cpu_s, record.points,
+                 record.failed, record.skipped, f" ({unusable}: not crew work)" if unusable else "",
+                 record.duration_s, record.lag_s, record.cpu_s, record.points,
                  " for InfluxDB" if record.sink == "influx" else "", extra={"cycle": record.to_json()})
         if self.runner.sink.configured:
             self._start_flush()  # now, not at the next tick of the flush loop
-        evaluation = self.runner.last_evaluation
         crews = self.runner.settings.crews
         if evaluation is not None and evaluation.ledger:
             log.info("outages: %d opened, %d closed, %d open", len(evaluation.ledger.opened),

@@ -126,3 +126,16 @@ def test_a_retry_time_beyond_the_cap_means_the_wall_clock_stepped_back(city):
                            for ap_id, state in states.items()})
     report = asyncio.run(poll())
     assert report.skipped == 0 and report.ok == len(ids)
+
+
+def test_an_ap_with_no_address_is_unmonitored_every_cycle_not_backing_off(cli):
+    """Nothing is sent to an AP with no address, so there is nothing to spare: it says why every cycle
+    (before: from the third cycle on it was "backoff", "down for 2 cycles", like a dead AP)."""
+    write(cli.workdir / "aps.csv", "id,lat,lon\nNOADDR-1,19.43,-99.13\n")
+    assert cli("inventory", "import", "aps.csv").code == 0
+    kinds = []
+    for _ in range(3):
+        result = cli("poll", "--once", "--format", "json")
+        (row,) = json.loads(result.out)
+        kinds.append(row["error_kind"])
+    assert kinds == ["no_address"] * 3
