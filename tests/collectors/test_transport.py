@@ -174,18 +174,18 @@ def test_timeouts_follow_each_agents_measured_round_trip(make_agent) -> None:
 
     async def go() -> list[tuple[int, int]]:
         sent: list[tuple[int, int]] = []
-        with SnmpGetEngine(timeout_s=0.1, retries=2, deadline_s=5.0, min_timeout_s=0.05) as engine:
+        with SnmpGetEngine(timeout_s=0.1, retries=2, deadline_s=5.0) as engine:
             for _ in range(4):
                 before = len(agent.requests)
                 (reply,) = await engine.get_many([GetRequest("AP", _address(agent), shape)])
                 assert isinstance(reply, GetReply), reply
                 await asyncio.sleep(0.05)
-                sent.append((len(agent.requests) - before, engine.transport.rtt.timeout(_address(agent)) > 0.3))
+                sent.append(len(agent.requests) - before)
         return sent
 
     sent = asyncio.run(go())
-    assert sent[0][0] >= 2  # the first GET retried before the first answer came
-    assert sent[1:] == [(1, True)] * 3  # then one datagram each: the timeout is above the round trip
+    assert sent[0] >= 2  # the first GET retried before the first answer came
+    assert sent[1:] == [1, 1, 1]  # then one datagram each: the timeout is above the round trip
 
 
 def test_the_walker_and_the_engine_share_one_transport_and_one_cap() -> None:
@@ -402,21 +402,25 @@ def test_requests_in_flight_never_exceed_what_the_receive_buffer_holds(city: Cit
                        retries=2, deadline_s=20.0)
     profiles = load_profiles([])
 
-    async def go() -> tuple[dict, int]:
+    async def go() -> tuple[int, int, int, int, dict, int]:
         with Poller(settings, profiles, env={}) as poller:
             found = await poller.discover([Target(ap.id, ap.mgmt_address, "default") for ap in city.aps[:1]])
             discovery = next(iter(found.values()))
             shape = GetShape(b"public", plan_poll(discovery).oids)
-            before = poller.stats()
-            address = poller.address_now(Target("x", city.aps[0].mgmt_address, "default"))
-            replies = await poller.engine.get_many([GetRequest(i, address, shape) for i in range(2000)])
-            assert all(isinstance(r, GetReply) for r in replies)
-            return poller.stats(since=before), poller.transport.limit
+            host, port = city.aps[0].mgmt_address.split(":")
+            engine = poller.engine
+            retries, answered = engine.stats.retries, engine.stats.answered
+            replies = await engine.get_many([GetRequest(i, (host, int(port)), shape) for i in range(2000)])
+            failed = sum(1 for r in replies if not isinstance(r, GetReply))
+            kernel = _proc_drops(engine.sock)  # type: ignore[arg-type]
+            figures = (kernel, engine.stats.retries - retries, engine.stats.answered - answered, failed)
+            return (*figures, poller.stats(), poller.transport.limit)
 
-    stats, limit = asyncio.run(go())
+    kernel, retries, answered, failed, stats, limit = asyncio.run(go())
+    assert (kernel, retries, answered, failed) == (0, 0, 2000, 0)
     assert stats["receive_buffer_bytes"] == 128 << 10
     assert stats["in_flight_limit"] == limit < 200 and stats["max_in_flight"] <= limit
-    assert stats["kernel_drops"] == 0 and stats["retries"] == 0 and stats["answered"] == 2000
+    assert stats["kernel_drops"] == 0
 
 
 SETPRIV = shutil.which("setpriv")
