@@ -485,7 +485,7 @@ async def probe(host: str, port: int, credentials: Credentials, profiles: Profil
     if credentials.version == "2c":
         with V2cClient(timeout_s=settings.timeout_s, retries=settings.retries, deadline_s=settings.deadline_s,
                        max_oids_per_get=settings.max_oids_per_get, min_timeout_s=settings.min_timeout_s,
-                       max_in_flight=64, receive_buffer_bytes=1 << 20) as walker:
+                       max_in_flight=64, receive_buffer_bytes=1 << 18) as walker:
             device: V2cDevice | PysnmpDevice = walker.device_at(found, credentials.community,
                                                                auth_name=credentials.name)
             return await _probe(device, host, port, profiles, pinned)
