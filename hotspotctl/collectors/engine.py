@@ -100,7 +100,6 @@ class _Batch:
     remaining: int
     future: asyncio.Future[None]
     progress: Callable[[int], None] | None
-    jobs: list[_Job]
 
 
 @dataclass(slots=True, eq=False)
@@ -111,7 +110,7 @@ class _Job:
     values: list[Value]
     outstanding: int
     budget: float
-    parts: list[_Part]
+    parts: list[_Part] | None = None  # when there are several (a long shape, a split): failing one frees the rest
     deadline: float = 0.0  # monotonic; set when the first part is sent
     started: float = 0.0
     rtt: float = 0.0
@@ -123,8 +122,18 @@ class _Part(Request):
     __slots__ = ("answered_ok", "job", "offset", "template")
 
     def __init__(self, owner: SnmpGetEngine, job: _Job, offset: int, template: GetTemplate) -> None:
+        # Request.__init__ spelled out: one _Part per GET per cycle, on the hot path
         request = job.request
-        Request.__init__(self, owner, request.address, request.shape.community, owner.retries)
+        self.owner = owner
+        self.address = request.address
+        self.community = request.shape.community
+        self.retries = owner.retries
+        self.attempt = 0
+        self.rids = []
+        self.sends = []
+        self.deadline = 0.0
+        self.done = False
+        self.holds_slot = False
         self.job = job
         self.offset = offset
         self.template = template
@@ -176,8 +185,9 @@ class SnmpGetEngine:
         loop = self.transport.attach()
         if not requests:
             return []
-        batch = _Batch([None] * len(requests), len(requests), loop.create_future(), progress, [])
+        batch = _Batch([None] * len(requests), len(requests), loop.create_future(), progress)
         queue, layouts, stats, deadline_s = self._queue, self._layouts, self.stats, self.deadline_s
+        count = 0
         for index, request in enumerate(requests):
             shape = request.shape
             parts = shape.parts
@@ -187,13 +197,15 @@ class SnmpGetEngine:
                     parts = remembered
                     stats.splits_remembered += len(parts) - len(shape.parts)
             job = _Job(index, batch, request, [None] * len(shape.oids), len(parts),
-                       deadline_s if request.budget_s is None else request.budget_s, [])
-            batch.jobs.append(job)
-            for offset, template in parts:
-                part = _Part(self, job, offset, template)
-                job.parts.append(part)
-                queue.append(part)
-            stats.requests += len(parts)
+                       deadline_s if request.budget_s is None else request.budget_s)
+            if len(parts) == 1:
+                queue.append(_Part(self, job, 0, parts[0][1]))
+                count += 1
+                continue
+            job.parts = [_Part(self, job, offset, template) for offset, template in parts]
+            queue.extend(job.parts)
+            count += len(parts)
+        stats.requests += count
         self._batches.add(batch)
         try:
             self.pump()
@@ -201,9 +213,16 @@ class SnmpGetEngine:
         finally:
             self._batches.discard(batch)
             if not batch.future.done():  # cancelled: give up its requests and their slots
-                for job in batch.jobs:
-                    self._abandon(job)
+                self._cancel(batch)
         return batch.results  # type: ignore[return-value]
+
+    def _cancel(self, batch: _Batch) -> None:
+        finish = self.transport.finish
+        for part in [*self._queue, *self.transport.pending.values()]:
+            if isinstance(part, _Part) and part.job.batch is batch:
+                part.job.done = True
+                if not part.done:
+                    finish(part)
 
     # -- sending ---------------------------------------------------------------------------
 
@@ -212,7 +231,7 @@ class SnmpGetEngine:
         if not queue:
             return
         transport = self.transport
-        transmit, take_slot = transport.transmit, transport.take_slot
+        transmit, slots = transport.transmit, transport.stats
         now = time.monotonic()
         sent = 0
         while queue:
@@ -223,8 +242,11 @@ class SnmpGetEngine:
                 if part.holds_slot:
                     transport.finish(part)
                 continue
-            if not part.holds_slot and not take_slot(part):
-                break
+            if not part.holds_slot:  # transport.take_slot, inline
+                if slots.in_flight >= transport.limit:
+                    break
+                part.holds_slot = True
+                slots.in_flight += 1
             if not job.deadline:
                 job.deadline = now + job.budget
                 job.started = now
@@ -241,6 +263,8 @@ class SnmpGetEngine:
             queue.popleft()
             sent += 1
         self.stats.sent += sent
+        if slots.in_flight > slots.max_in_flight:
+            slots.max_in_flight = slots.in_flight
 
     def forget(self) -> None:
         """The transport moved to another loop: what was queued belonged to the old one."""
@@ -249,8 +273,7 @@ class SnmpGetEngine:
 
     # -- timeouts --------------------------------------------------------------------------
 
-    def expired(self, part: Request, now: float) -> None:
-        assert isinstance(part, _Part)
+    def expired(self, part: _Part, now: float) -> None:  # type: ignore[override]
         job = part.job
         if job.done:
             self.transport.finish(part)
@@ -268,9 +291,7 @@ class SnmpGetEngine:
 
     # -- receiving -------------------------------------------------------------------------
 
-    def answered(self, part: Request, response: Response, rtt: float) -> None:
-        assert isinstance(part, _Part)
-        self.transport.finish(part)
+    def answered(self, part: _Part, response: Response, rtt: float) -> None:  # type: ignore[override]
         job = part.job
         if job.done:
             return
@@ -311,6 +332,8 @@ class SnmpGetEngine:
             start, middle, end = part.offset, part.offset + half, part.offset + len(oids)
             first = _Part(self, job, start, shape.template(start, middle))
             second = _Part(self, job, middle, shape.template(middle, end))
+            if job.parts is None:
+                job.parts = [part]
             job.parts += (first, second)
             job.outstanding += 1
             self._queue.appendleft(second)
@@ -328,7 +351,8 @@ class SnmpGetEngine:
     def _remember(self, job: _Job) -> None:
         """The split of this AP's GET that the agent took: the next cycle sends it straight away."""
         request = job.request
-        layout = tuple(sorted(((p.offset, p.template) for p in job.parts if p.answered_ok), key=lambda p: p[0]))
+        layout = tuple(sorted(((p.offset, p.template) for p in job.parts or () if p.answered_ok),
+                              key=lambda p: p[0]))
         if len(self._layouts) >= _LAYOUTS_MAX:
             self._layouts.clear()
         self._layouts[(request.address, request.shape)] = layout
@@ -341,10 +365,11 @@ class SnmpGetEngine:
     def _abandon(self, job: _Job) -> None:
         """Free the slots of the job's parts still in flight (their late answers are dropped as unknown)."""
         job.done = True
-        finish = self.transport.finish
-        for part in job.parts:
-            if not part.done and part.holds_slot:
-                finish(part)
+        if job.parts is not None:
+            finish = self.transport.finish
+            for part in job.parts:
+                if not part.done and part.holds_slot:
+                    finish(part)
 
     def _complete(self, job: _Job, result: GetReply | GetFailure) -> None:
         job.done = True

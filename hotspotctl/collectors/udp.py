@@ -37,6 +37,7 @@ import logging
 import random
 import socket
 import struct
+import sys
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -59,6 +60,9 @@ TOO_BIG = 1
 Address = tuple  # (ip, port) for IPv4; (ip, port, flowinfo, scope_id) for IPv6, as recvfrom gives them
 
 SO_MEMINFO = getattr(socket, "SO_MEMINFO", 55)  # <asm-generic/socket.h>; Linux 3.6+
+# SO_RCVBUFFORCE, SO_SNDBUFFORCE (<asm-generic/socket.h>): Python's socket module does not export them,
+# so before issue 15 the privileged path was never taken and root got net.core.rmem_max too.
+_LINUX_FORCE = (33, 32) if sys.platform.startswith("linux") else (None, None)
 _MEMINFO = struct.Struct("9I")  # rmem_alloc, rcvbuf, wmem_alloc, sndbuf, fwd_alloc, wmem_queued, optmem, backlog, drops
 DEFAULT_TRUESIZE = 1280  # what the kernel charges a datagram of up to ~500 bytes on loopback (measured)
 _CLOCK_GRANULARITY_S = 0.01  # RFC 6298's G: the loop's timer and our own latency
@@ -113,7 +117,8 @@ class Request:
 
 
 class Owner(Protocol):
-    def answered(self, request: Request, response: Response, rtt: float) -> None: ...
+    def answered(self, request: Request, response: Response, rtt: float) -> None:
+        """An answer passed the checks; the transport has finished the request (ids forgotten, slot freed)."""
 
     def expired(self, request: Request, now: float) -> None: ...
 
@@ -146,7 +151,8 @@ class RttEstimator:
         state = self._state.get(address)
         if state is None:
             if len(self._state) >= self.max_entries:
-                self._state.clear()  # an inventory that churns through addresses: start over, not grow
+                self._state.clear()  # an inventory that churns through addresses: start over, not grow (in place:
+                # UdpTransport reads the same dict)
             self._state[address] = [rtt, rtt / 2.0]
             return
         srtt = state[0]
@@ -178,6 +184,8 @@ class UdpTransport:
         self.receive_buffer_bytes = receive_buffer_bytes
         self.max_in_flight = max_in_flight
         self.rtt = RttEstimator(timeout_s, min_timeout_s, max_timeout_s)
+        self._initial = timeout_s
+        self._srtt = self.rtt._state  # read on every send: a dict lookup rather than a call for a new agent
         self.stats = TransportStats()
         self.pending: dict[int, Request] = {}
         self.truesize = DEFAULT_TRUESIZE
@@ -348,7 +356,8 @@ class UdpTransport:
         self.pending[rid] = request
         request.rids.append(rid)
         request.sends.append(now)
-        expiry = now + self.rtt.timeout(address) * (1 << request.attempt)
+        expiry = now + (self._initial if address not in self._srtt else self.rtt.timeout(address)) * (
+            1 << request.attempt)
         if expiry > request.deadline:
             expiry = request.deadline
         heapq.heappush(self._heap, (expiry, rid))
@@ -413,6 +422,7 @@ class UdpTransport:
         count = 0
         now = 0.0
         sample = self.rtt.sample
+        srtt = self._srtt
         while True:
             try:
                 data, source = recv(65535)
@@ -443,7 +453,19 @@ class UdpTransport:
             now = time.monotonic()
             rids = request.rids
             rtt = now - request.sends[0 if rids[0] == response.request_id else rids.index(response.request_id)]
-            sample(address, rtt)
+            state = srtt.get(address)
+            if state is None:
+                sample(address, rtt)
+            else:  # RttEstimator.sample, inline
+                state[1] = 0.75 * state[1] + 0.25 * abs(state[0] - rtt)
+                state[0] = 0.875 * state[0] + 0.125 * rtt
+            # finish(request), inline: this is the hot path
+            request.done = True
+            for rid in rids:
+                pending.pop(rid, None)
+            if request.holds_slot:
+                request.holds_slot = False
+                stats.in_flight -= 1
             request.owner.answered(request, response, rtt)
         stats.received += count
         if count and queued:
@@ -469,8 +491,8 @@ def grow_buffer(sock: socket.socket, option: int, size: int) -> bool:
 
     True if the privileged option took it (the kernel then gives all of it).
     """
-    force = {socket.SO_RCVBUF: getattr(socket, "SO_RCVBUFFORCE", None),
-             socket.SO_SNDBUF: getattr(socket, "SO_SNDBUFFORCE", None)}[option]
+    force = {socket.SO_RCVBUF: getattr(socket, "SO_RCVBUFFORCE", _LINUX_FORCE[0]),
+             socket.SO_SNDBUF: getattr(socket, "SO_SNDBUFFORCE", _LINUX_FORCE[1])}[option]
     if force is not None:
         try:
             sock.setsockopt(socket.SOL_SOCKET, force, size)

@@ -281,8 +281,7 @@ class V2cClient:
 
     # -- the transport's callbacks ---------------------------------------------------------
 
-    def expired(self, exchange: Request, now: float) -> None:
-        assert isinstance(exchange, _Exchange)
+    def expired(self, exchange: _Exchange, now: float) -> None:  # type: ignore[override]
         if exchange.attempt < exchange.retries and now < exchange.deadline - 0.001:
             exchange.attempt += 1
             self.stats.retries += 1
@@ -291,10 +290,13 @@ class V2cClient:
         self.stats.timeouts += 1
         self._complete(exchange, exchange.device.timeout_error(now - exchange.started, exchange.attempt + 1))
 
-    def answered(self, exchange: Request, response: Response, rtt: float) -> None:
-        assert isinstance(exchange, _Exchange)
-        self.stats.answered += 1
-        self._complete(exchange, response)
+    def answered(self, exchange: _Exchange, response: Response, rtt: float) -> None:  # type: ignore[override]
+        stats = self.stats
+        stats.answered += 1
+        stats.in_flight -= 1  # the transport has freed the slot an exchange holds from its first send
+        exchange.on_done(response)
+        if self._waiting and not self._closed:
+            self.pump()
 
 
 @dataclass(slots=True, eq=False)
