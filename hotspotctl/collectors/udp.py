@@ -138,14 +138,11 @@ class RttEstimator:
         self.floor = min(floor_s, ceiling_s)
         self.ceiling = ceiling_s
         self.max_entries = max_entries
-        self._state: dict[Address, list[float]] = {}
+        self._state: dict[Address, list[float]] = {}  # [SRTT, RTTVAR, RTO]
 
     def timeout(self, address: Address) -> float:
         state = self._state.get(address)
-        if state is None:
-            return self.initial
-        rto = state[0] + max(_CLOCK_GRANULARITY_S, 4.0 * state[1])
-        return self.floor if rto < self.floor else self.ceiling if rto > self.ceiling else rto
+        return self.initial if state is None else state[2]
 
     def sample(self, address: Address, rtt: float) -> None:
         state = self._state.get(address)
@@ -153,11 +150,12 @@ class RttEstimator:
             if len(self._state) >= self.max_entries:
                 self._state.clear()  # an inventory that churns through addresses: start over, not grow (in place:
                 # UdpTransport reads the same dict)
-            self._state[address] = [rtt, rtt / 2.0]
-            return
-        srtt = state[0]
-        state[1] = 0.75 * state[1] + 0.25 * abs(srtt - rtt)
-        state[0] = 0.875 * srtt + 0.125 * rtt
+            state = self._state[address] = [rtt, rtt / 2.0, 0.0]
+        else:
+            state[1] = 0.75 * state[1] + 0.25 * abs(state[0] - rtt)
+            state[0] = 0.875 * state[0] + 0.125 * rtt
+        rto = state[0] + max(_CLOCK_GRANULARITY_S, 4.0 * state[1])
+        state[2] = self.floor if rto < self.floor else self.ceiling if rto > self.ceiling else rto
 
     def smoothed(self, address: Address) -> float | None:
         state = self._state.get(address)
@@ -356,8 +354,8 @@ class UdpTransport:
         self.pending[rid] = request
         request.rids.append(rid)
         request.sends.append(now)
-        expiry = now + (self._initial if address not in self._srtt else self.rtt.timeout(address)) * (
-            1 << request.attempt)
+        state = self._srtt.get(address)
+        expiry = now + (self._initial if state is None else state[2]) * (1 << request.attempt)
         if expiry > request.deadline:
             expiry = request.deadline
         heapq.heappush(self._heap, (expiry, rid))
@@ -422,7 +420,6 @@ class UdpTransport:
         count = 0
         now = 0.0
         sample = self.rtt.sample
-        srtt = self._srtt
         while True:
             try:
                 data, source = recv(65535)
@@ -453,12 +450,7 @@ class UdpTransport:
             now = time.monotonic()
             rids = request.rids
             rtt = now - request.sends[0 if rids[0] == response.request_id else rids.index(response.request_id)]
-            state = srtt.get(address)
-            if state is None:
-                sample(address, rtt)
-            else:  # RttEstimator.sample, inline
-                state[1] = 0.75 * state[1] + 0.25 * abs(state[0] - rtt)
-                state[0] = 0.875 * state[0] + 0.125 * rtt
+            sample(address, rtt)
             # finish(request), inline: this is the hot path
             request.done = True
             for rid in rids:
