@@ -14,7 +14,7 @@ Two scenarios, in this order, against ``hotspotctl simulate`` running as its own
             The simulator is restarted with this scenario after discovery, so the dead APs
             are APs the poller knew and expects: the first cycle tries each with its full
             retries (the bound the issue sets: timeout x (retries + 1) + 5 s); later cycles
-            try them once, then back off, as in production.
+            try them again with the same retries (issue 15), then back off, as in production.
 
 Cycle 1 of each scenario gives no rates (first sample), so figures are from cycles 2..N for
 healthy and from the cycle right after the faults start (and after it) for degraded.
@@ -217,7 +217,7 @@ async def baseline(runner: Any, poller: Any, count: int) -> dict[str, Any]:
     async def one(target: Any, discovery: Any) -> bool:
         plan = plan_poll(discovery)
         async with gate:
-            address = poller.address(target)
+            address = await poller.address(target)
             try:
                 got = await poller.device(target, address).get(plan.oids)
             except CollectError:

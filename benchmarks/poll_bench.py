@@ -18,7 +18,7 @@ the agents, after a warm-up of --warmup GETs per engine:
 Each agent: ``snmpd -f -Lo -C -c CONF -p PIDFILE -I -smux`` with MIBS="" and its own
 SNMP_PERSISTENT_DIR, and a 4 MiB socket buffer (--agent-recv-buf): hotspotctl keeps up to
 2,000 GETs in flight, 500 per agent here, which overflows snmpd's default ~200 KiB buffer
-and turns into 1 s retries (shown in engine.stats); in production each AP has about one.
+and turns into 1 s retries (shown in the engine's figures); in production each AP has about one.
 
 Poller CPU is time.process_time() of this process around each measured run (all its threads;
 the agents are other processes). Agent CPU is read from /proc/<pid>/stat (utime + stime) of
@@ -291,13 +291,20 @@ def run_hotspotctl(agents: list[Agent], gets: int, warmup: int) -> Run:
     async def main() -> None:
         with SnmpGetEngine() as engine:
             await engine.get_many(requests(warmup))
-            before = engine.stats.as_dict()
+
+            def figures() -> dict[str, int]:  # the engine's, and its transport's (kernel drops read now)
+                engine.transport.kernel_drops()
+                return {**engine.stats.as_dict(), **engine.transport.stats.as_dict()}
+
+            before = figures()
             meter = Meter(agents, run)
             meter.start()
             results = await engine.get_many(requests(gets))  # building the requests is counted too
             meter.stop()
-            after = engine.stats.as_dict()
-        run.extra["engine_stats"] = {name: after[name] - before[name] for name in after}
+            after = figures()
+        levels = ("receive_buffer_bytes", "in_flight_limit", "in_flight", "max_in_flight")
+        run.extra["engine_stats"] = {name: after[name] if name in levels else after[name] - before[name]
+                                     for name in after}
         for result in results:
             if isinstance(result, GetFailure):
                 run.add(None, f"{result.kind}: {result.message}", result.kind == "timeout")

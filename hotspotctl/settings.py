@@ -237,7 +237,12 @@ def _default_auth() -> dict[str, SnmpAuth]:
 @dataclass(frozen=True)
 class SnmpSettings:
     port: int = _setting(161, check=_port, help="UDP port of an AP's agent when mgmt_address gives none")
-    timeout_s: float = _setting(1.0, check=_between(0.01, 60, "s"), help="wait for one answer before retrying")
+    timeout_s: float = _setting(1.0, check=_between(0.01, 60, "s"),
+                                help="wait for an agent's first answer before retrying; later waits follow its "
+                                     "measured round trip (RFC 6298), between min_timeout_s and deadline_s")
+    min_timeout_s: float = _setting(0.5, check=_between(0.01, 60, "s"),
+                                    help="the shortest wait before a retry, however fast the agent answered before "
+                                         "(never more than timeout_s)")
     retries: int = _setting(2, check=_between(0, 10),
                             help="retries after the first try; each waits twice as long as the one before")
     deadline_s: float = _setting(6.0, check=_between(0.1, 3600, "s"),
@@ -246,7 +251,12 @@ class SnmpSettings:
                                   help="requests outstanding at once, all APs together")
     max_oids_per_get: int = _setting(24, check=_between(1, 128), help="a GET asks for at most this many OIDs")
     receive_buffer_bytes: int = _setting(8 << 20, check=_between(64 << 10, 1 << 30, "bytes"),
-                                         help="UDP receive buffer, so bursts of answers are not dropped")
+                                         help="UDP receive buffer, so bursts of answers are not dropped; without "
+                                              "CAP_NET_ADMIN the kernel caps it at net.core.rmem_max (warned), and "
+                                              "requests in flight are held to what it holds")
+    name_ttl_s: float = _setting(300.0, check=_between(0, 86_400, "s"),
+                                 help="an AP whose mgmt_address is a name: how long a resolved address is used "
+                                      "before the name is looked up again (a name that fails is retried next cycle)")
     profiles_dir: str = _setting("", help="a folder of your own profiles (*.yaml), read after the shipped ones")
     rediscover_hours: float = _setting(24.0, check=_between(0.01, 8760, "h"), help="walk an AP again after this long")
     down_backoff_max_s: float = _setting(

@@ -149,9 +149,9 @@ def test_every_setting_is_described():
     rows = describe(load_settings(env={}, cwd=Path("/")))
     assert [row["key"] for row in rows] == [
         "data_dir", "timezone", "database_url", "inventory.bounds", "inventory.bounds_margin_km", "inventory.districts",
-        "crew_zones.districts", "crew_zones.sites", "crew_zones.depots", "snmp.port", "snmp.timeout_s", "snmp.retries",
-        "snmp.deadline_s", "snmp.max_in_flight", "snmp.max_oids_per_get", "snmp.receive_buffer_bytes",
-        "snmp.profiles_dir", "snmp.rediscover_hours", "snmp.down_backoff_max_s",
+        "crew_zones.districts", "crew_zones.sites", "crew_zones.depots", "snmp.port", "snmp.timeout_s", "snmp.min_timeout_s",
+        "snmp.retries", "snmp.deadline_s", "snmp.max_in_flight", "snmp.max_oids_per_get", "snmp.receive_buffer_bytes",
+        "snmp.name_ttl_s", "snmp.profiles_dir", "snmp.rediscover_hours", "snmp.down_backoff_max_s",
         "snmp.auth.default.version", "snmp.auth.default.community",
         "snmp.auth.sim-v3.version", "snmp.auth.sim-v3.user", "snmp.auth.sim-v3.auth_protocol",
         "snmp.auth.sim-v3.auth_password_env", "snmp.auth.sim-v3.priv_protocol", "snmp.auth.sim-v3.priv_password_env",

@@ -150,7 +150,7 @@ async def choose_profile(device: Device, profiles: ProfileSet, sys_object_id: Oi
             return candidate
     raise CollectError(f"no profile matches sysObjectID {format_oid(sys_object_id) if sys_object_id else '-'} "
                        f"and sysDescr {sys_descr!r}, and there is no generic profile; restore "
-                       "collectors/generic.yaml or pin a profile for this AP")
+                       "collectors/generic.yaml or pin a profile for this AP", kind="config")  # unmonitored
 
 
 @dataclass(frozen=True, slots=True)

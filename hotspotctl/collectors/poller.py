@@ -1,16 +1,18 @@
 """One poll of many APs: turn each AP's discovered layout into a GET, and each answer into a Sample.
 
-v2c APs go through our own engine (one socket, a state machine, our codec); SNMPv3 APs
-and the few profiles whose client count is a row count go through pysnmp, a bounded
-number at a time. Every AP comes back as a Sample or a PollError; one dead or slow AP
-never holds up the rest.
+v2c APs go through our own engine and discovery walker, both on one ``udp.UdpTransport`` (its
+sockets, IPv4 and IPv6, request-ids, in-flight cap and per-agent timeouts); SNMPv3 APs and the few
+profiles whose client count is a row count go through pysnmp, a bounded number at a time. Every AP
+comes back as a Sample or a PollError whose kind says what failed (``model.failure_class``); one
+dead or slow AP never holds up the rest. Management addresses that are names are resolved off the
+event loop (``udp.Resolver``), within the AP's deadline, and looked up again after
+``snmp.name_ttl_s``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
-import socket
 import time
 from collections.abc import Callable, Container, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -38,12 +40,15 @@ from hotspotctl.collectors.oids import (
 from hotspotctl.collectors.profiles import Profile, ProfileSet
 from hotspotctl.collectors.snmp import PysnmpDevice, SnmpClient
 from hotspotctl.collectors.ssh import CommandResult, SshCollector, SshTarget
-from hotspotctl.collectors.walker import V2cClient, fewer_collections
+from hotspotctl.collectors.udp import Address, Resolver, UdpTransport, Unresolved
+from hotspotctl.collectors.walker import V2cClient, V2cDevice, fewer_collections
 from hotspotctl.errors import CollectError, ConfigError
 from hotspotctl.settings import Settings, SnmpSettings, SshSettings
 
 _UPTIME_FIELDS = {"sys_uptime": "sys_uptime", "hr_system_uptime": "hr_uptime", "snmp_engine_time": "engine_time"}
 _SLOW_PATH_CONCURRENCY = 64  # pysnmp requests at once (v3, walks), for polls and for discovery each
+# Figures of Poller.stats() that are levels, not counts: never differenced between two readings.
+_LEVELS = frozenset({"receive_buffer_bytes", "in_flight_limit", "in_flight", "max_in_flight"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,16 +167,21 @@ class Poller:
         self._known_hosts = known_hosts or Settings().known_hosts
         self._ssh: SshCollector | None = None
         self._credentials: dict[str, Credentials] = {}
-        self._addresses: dict[str, tuple[str, int] | str] = {}
+        self._parsed: dict[str, tuple[str, int] | str] = {}  # mgmt_address -> (host, port), or what is wrong
         self._shapes: dict[tuple[bytes, tuple[Oid, ...]], GetShape] = {}
+        # One transport for the polls and discovery's walks: one receive buffer, one in-flight cap
+        # (so together they never send more than the buffer holds), one timeout per agent.
+        self.transport = UdpTransport(receive_buffer_bytes=settings.receive_buffer_bytes,
+                                      max_in_flight=settings.max_in_flight, timeout_s=settings.timeout_s,
+                                      min_timeout_s=min(settings.min_timeout_s, settings.timeout_s),
+                                      max_timeout_s=settings.deadline_s)
         self.engine = SnmpGetEngine(timeout_s=settings.timeout_s, retries=settings.retries,
-                                    deadline_s=settings.deadline_s, max_in_flight=settings.max_in_flight,
-                                    receive_buffer_bytes=settings.receive_buffer_bytes)
-        self.client = SnmpClient()
-        # Discovery of v2c APs: our codec on one socket, bounded by its own in-flight cap.
+                                    deadline_s=settings.deadline_s, transport=self.transport)
         self.walker = V2cClient(timeout_s=settings.timeout_s, retries=settings.retries,
-                                max_in_flight=settings.max_in_flight, max_oids_per_get=settings.max_oids_per_get,
-                                receive_buffer_bytes=settings.receive_buffer_bytes)
+                                deadline_s=settings.deadline_s, max_oids_per_get=settings.max_oids_per_get,
+                                transport=self.transport)
+        self.resolver = Resolver(ttl_s=settings.name_ttl_s)
+        self.client = SnmpClient()
         # pysnmp's share, one for polls and one for discovery: a cycle runs both at once, and dead APs
         # being discovered (a whole timeout each) must not hold up the polls of the others.
         self._slow_poll = asyncio.Semaphore(_SLOW_PATH_CONCURRENCY)
@@ -205,6 +215,8 @@ class Poller:
     def close(self) -> None:
         self.engine.close()
         self.walker.close()
+        self.transport.close()
+        self.resolver.close()
         self.client.close()
         if self._ssh is not None:
             self._ssh.close()
@@ -214,22 +226,48 @@ class Poller:
             self._credentials[name] = resolve(name, self.settings.auth, self.env)
         return self._credentials[name]
 
-    def address(self, target: Target) -> tuple[str, int] | str:
-        """(ip, port), or the reason there is none."""
-        if not target.address:
-            return "no mgmt_address in the inventory"
-        if target.address not in self._addresses:
-            try:
-                host, port = split_address(target.address, self.settings.port)
-                infos = socket.getaddrinfo(host, port, socket.AF_INET, socket.SOCK_DGRAM)
-                self._addresses[target.address] = (infos[0][4][0], port)
-            except ValueError as exc:
-                self._addresses[target.address] = f"bad mgmt_address {exc}"
-            except OSError as exc:
-                self._addresses[target.address] = f"cannot resolve {target.address!r}: {exc.strerror or exc}"
-        return self._addresses[target.address]
+    def stats(self, since: Mapping[str, int] | None = None) -> dict[str, int]:
+        """The engine's and the transport's figures (the kernel's receive drops read now), as counts
+        since ``since`` (an earlier reading) when given; levels (buffer, limits) as they are now."""
+        self.transport.kernel_drops()
+        now = {**self.engine.stats.as_dict(), **self.transport.stats.as_dict()}
+        if since is None:
+            return now
+        return {key: value if key in _LEVELS else value - since.get(key, 0) for key, value in now.items()}
 
-    def device(self, target: Target, address: tuple[str, int], *, retries: int | None = None) -> PysnmpDevice:
+    def _parse(self, target: Target) -> tuple[str, int] | str:
+        """(host, port) from the inventory's mgmt_address, or what is wrong with it."""
+        text = target.address
+        if not text:
+            return "no mgmt_address in the inventory"
+        parsed = self._parsed.get(text)
+        if parsed is None:
+            try:
+                parsed = split_address(text, self.settings.port)
+            except ValueError as exc:
+                parsed = f"bad mgmt_address {exc}"
+            if len(self._parsed) >= 1 << 17:
+                self._parsed.clear()
+            self._parsed[text] = parsed
+        return parsed
+
+    def address_now(self, target: Target) -> Address | str | None:
+        """The socket address if known without a lookup (an IP, a fresh name), the reason there is
+        none, or None when the name must be looked up (``address``)."""
+        parsed = self._parse(target)
+        if isinstance(parsed, str):
+            return parsed
+        return self.resolver.cached(*parsed)
+
+    async def address(self, target: Target, timeout_s: float | None = None) -> Address | str:
+        """The socket address, or the reason there is none; names are looked up off the loop."""
+        parsed = self._parse(target)
+        if isinstance(parsed, str):
+            return parsed
+        found = await self.resolver.resolve(*parsed, self.settings.deadline_s if timeout_s is None else timeout_s)
+        return found.reason if isinstance(found, Unresolved) else found
+
+    def device(self, target: Target, address: Address, *, retries: int | None = None) -> PysnmpDevice:
         return self.client.device(address[0], address[1], self.credentials(target.auth or DEFAULT_AUTH),
                                   timeout=self.settings.timeout_s,
                                   retries=self.settings.retries if retries is None else retries)
@@ -237,27 +275,28 @@ class Poller:
     # -- discovery -------------------------------------------------------------------------
 
     async def discover(self, targets: Sequence[Target], *, progress: Callable[[int], None] | None = None,
-                       once: Container[str] = frozenset()) -> dict[str, Discovery | PollError]:
+                       down: Container[str] = frozenset()) -> dict[str, Discovery | PollError]:
         """v2c APs through the walker (cheap, many at once), v3 through pysnmp a few at a time.
 
-        The APs whose ids are in ``once`` (believed down) are tried once: their requests are not retried.
-        Safe to run while ``poll`` runs: the walker and pysnmp have sockets of their own, not the engine's.
+        The APs whose ids are in ``down`` (believed down) get the same retries and deadline as the
+        others (a slow agent is answered by any of its tries), after them: while they wait out their
+        timeouts, the in-flight slots they hold do not delay the APs that answer.
+        Safe to run while ``poll`` runs: the walker and the engine share the transport.
         """
 
         async def one(target: Target) -> Discovery | PollError:
             try:
-                address = self.address(target)
+                address = self.address_now(target)
+                if address is None:
+                    address = await self.address(target)
                 if isinstance(address, str):
                     return PollError(target.ap, time.time(), "no_address", address)
                 credentials = self.credentials(target.auth or DEFAULT_AUTH)
-                retries = 0 if target.ap in once else None
                 if credentials.version == "2c":
-                    device = self.walker.device(address[0], address[1], credentials.community,
-                                                auth_name=credentials.name, retries=retries)
+                    device = self.walker.device_at(address, credentials.community, auth_name=credentials.name)
                     return await discover(device, self.profiles, pinned=target.profile)
                 async with self._slow_discover:
-                    return await discover(self.device(target, address, retries=retries), self.profiles,
-                                          pinned=target.profile)
+                    return await discover(self.device(target, address), self.profiles, pinned=target.profile)
             except CollectError as exc:
                 return PollError(target.ap, time.time(), exc.kind, str(exc))
             except ConfigError as exc:
@@ -280,10 +319,11 @@ class Poller:
 
         # Workers pulling from a shared iterator, not a task per AP: 35,000 coroutines alive at once
         # cost the garbage collector more CPU than the walker itself. v2c: as many APs at once as the
-        # walker has requests in flight (a dead AP holds its worker for the whole timeout); pysnmp: its
-        # own few (the _slow_discover semaphore).
-        fast = [(i, t) for i, t in enumerate(targets) if through_walker(t)]
-        slow = [(i, t) for i, t in enumerate(targets) if not through_walker(t)]
+        # transport has requests in flight (a dead AP holds its worker for the whole timeout); pysnmp: its
+        # own few (the _slow_discover semaphore). APs believed down go last.
+        ordered = sorted(enumerate(targets), key=lambda item: item[1].ap in down) if down else list(enumerate(targets))
+        fast = [(i, t) for i, t in ordered if through_walker(t)]
+        slow = [(i, t) for i, t in ordered if not through_walker(t)]
         fast_work, slow_work = iter(fast), iter(slow)
         with fewer_collections():
             await asyncio.gather(*(drain(fast_work) for _ in range(min(len(fast), self.settings.max_in_flight))),
@@ -296,25 +336,31 @@ class Poller:
                    progress: Callable[[int], None] | None = None) -> tuple[list[PollResult], set[str]]:
         """Poll each (target, discovery, believed_down); return the results in order and the ids to rediscover.
 
-        An AP believed down is tried once, with no retries.
+        An AP believed down gets the same retries and deadline as the others, sent after them. An AP
+        whose address is a name not looked up lately is polled once the name resolves, with what is
+        left of its deadline; one that does not resolve in time fails with kind ``no_address``.
         """
         results: list[PollResult | None] = [None] * len(work)
         rediscover: set[str] = set()
-        fast: list[GetRequest] = []
-        fast_index: list[tuple[int, PollPlan]] = []
-        slow: list[tuple[int, Target, PollPlan, tuple[str, int], bool]] = []
-        now = time.time()
-        for i, (target, discovery, down) in enumerate(work):
-            address = self.address(target)
+        fast: list[tuple[int, PollPlan, GetRequest]] = []
+        later: list[tuple[int, PollPlan, GetRequest]] = []  # believed down: sent after the others
+        named: list[tuple[int, Target, Discovery, bool]] = []  # a name to look up first
+        slow: list[tuple[int, Target, PollPlan, Address, bool]] = []
+        deadline_s = self.settings.deadline_s
+
+        def fail(i: int, target: Target, kind: str, message: str) -> None:
+            results[i] = PollError(target.ap, time.time(), kind, message)
+            if progress is not None:
+                progress(1)
+
+        def plan_one(i: int, target: Target, discovery: Discovery, down: bool, address: Address,
+                     budget: float | None = None) -> tuple[int, PollPlan, GetRequest] | None:
+            """The GET for the fast path, or None (failed, or queued for the slow path)."""
             try:
-                if isinstance(address, str):
-                    raise CollectError(address, kind="no_address")
                 credentials = self.credentials(target.auth or DEFAULT_AUTH)
-            except (CollectError, ConfigError) as exc:
-                results[i] = PollError(target.ap, now, getattr(exc, "kind", "config"), str(exc))
-                if progress is not None:
-                    progress(1)
-                continue
+            except ConfigError as exc:
+                fail(i, target, "config", str(exc))
+                return None
             plan = plan_poll(discovery)
             if credentials.version == "2c" and plan.walk_clients is None and plan.oids:
                 key = (credentials.community, plan.oids)
@@ -322,30 +368,61 @@ class Poller:
                 if shape is None:
                     shape = self._shapes[key] = GetShape(credentials.community, plan.oids,
                                                          self.settings.max_oids_per_get)
-                fast.append(GetRequest(target.ap, address, shape, 0 if down else None))
-                fast_index.append((i, plan))
-            else:
-                slow.append((i, target, plan, address, down))
+                return i, plan, GetRequest(target.ap, address, shape, budget)
+            slow.append((i, target, plan, address, down))
+            return None
 
-        async def run_fast() -> None:
-            replies = await self.engine.get_many(fast, progress=progress)
-            for (i, plan), reply in zip(fast_index, replies, strict=True):
-                ap = str(reply.key)
+        for i, (target, discovery, down) in enumerate(work):
+            address = self.address_now(target)
+            if address is None:
+                named.append((i, target, discovery, down))
+                continue
+            if isinstance(address, str):
+                fail(i, target, "no_address", address)
+                continue
+            planned = plan_one(i, target, discovery, down, address)
+            if planned is not None:
+                (later if down else fast).append(planned)
+
+        def take(planned: Sequence[tuple[int, PollPlan, GetRequest]],
+                 replies: Sequence[object]) -> None:
+            for (i, plan, _), reply in zip(planned, replies, strict=True):
+                ap = str(reply.key)  # type: ignore[attr-defined]
                 if isinstance(reply, GetFailure):
                     results[i] = PollError(ap, reply.at, reply.kind, reply.message)
                     continue
-                # GetReply.mono: time.monotonic() when the answer arrived (the engine's change for issue 15)
-                sample, gone = build_sample(ap, plan, reply.values, reply.at, reply.rtt_ms,
-                                            mono=getattr(reply, "mono", None))
+                sample, gone = build_sample(ap, plan, reply.values, reply.at, reply.rtt_ms, mono=reply.mono)
                 results[i] = sample
                 if gone:
                     rediscover.add(ap)
 
-        async def run_slow(i: int, target: Target, plan: PollPlan, address: tuple[str, int], down: bool) -> None:
+
+        async def run_named() -> None:
+            """Look the names up off the loop, each within its AP's deadline; poll with what is left."""
+            started = time.monotonic()
+            found = await asyncio.gather(*(self.address(item[1], deadline_s) for item in named))
+            waited = time.monotonic() - started
+            budget = max(deadline_s - waited, 0.001)
+            planned = []
+            for (i, target, discovery, down), address in zip(named, found, strict=True):
+                if isinstance(address, str):
+                    fail(i, target, "no_address", address)
+                    continue
+                one = plan_one(i, target, discovery, down, address, budget)
+                if one is not None:
+                    planned.append(one)
+            behind_names = slow[slow_pending:]
+            await asyncio.gather(*(run_slow(*item) for item in behind_names),
+                                 *([fast_batch(planned)] if planned else []))
+
+        async def fast_batch(planned: list[tuple[int, PollPlan, GetRequest]]) -> None:
+            take(planned, await self.engine.get_many([p[2] for p in planned], progress=progress))
+
+        async def run_slow(i: int, target: Target, plan: PollPlan, address: Address, down: bool) -> None:
             started = time.monotonic()
             try:
                 async with self._slow_poll:
-                    device = self.device(target, address, retries=0 if down else None)
+                    device = self.device(target, address)
                     values: list[Value] = []
                     if plan.oids:
                         got = await device.get(plan.oids)
@@ -365,7 +442,10 @@ class Poller:
                 if progress is not None:
                     progress(1)
 
-        await asyncio.gather(run_fast(), *(run_slow(*item) for item in slow))
+        slow.sort(key=lambda item: item[4])  # believed down last
+        slow_pending = len(slow)  # the slow-path APs known now; run_named adds those behind a name
+        await asyncio.gather(fast_batch(fast + later), *([run_named()] if named else []),
+                             *(run_slow(*item) for item in slow[:slow_pending]))
         return results, rediscover  # type: ignore[return-value]
 
 
@@ -398,24 +478,47 @@ class ProbeResult:
 
 async def probe(host: str, port: int, credentials: Credentials, profiles: ProfileSet, settings: SnmpSettings,
                 *, pinned: str | None = None) -> ProbeResult:
-    """Look at one device now, with no inventory: discover it, then read its figures once (pysnmp)."""
+    """Look at one device now, with no inventory: discover it, then read its figures once.
+
+    v2c goes through the walker (our codec, IPv4 or IPv6), v3 through pysnmp; a name is resolved
+    off the loop first. CollectError (kind as in a poll) when the device cannot be read.
+    """
+    resolver = Resolver(ttl_s=0.0, threads=1)
+    try:
+        found = await resolver.resolve(host, port, settings.deadline_s)
+    finally:
+        resolver.close()
+    if isinstance(found, Unresolved):
+        raise CollectError(found.reason, kind="no_address")
+    if credentials.version == "2c":
+        with V2cClient(timeout_s=settings.timeout_s, retries=settings.retries, deadline_s=settings.deadline_s,
+                       max_oids_per_get=settings.max_oids_per_get, min_timeout_s=settings.min_timeout_s,
+                       max_in_flight=64, receive_buffer_bytes=1 << 18) as walker:
+            device: V2cDevice | PysnmpDevice = walker.device_at(found, credentials.community,
+                                                               auth_name=credentials.name)
+            return await _probe(device, host, port, profiles, pinned)
     client = SnmpClient()
     try:
-        device = client.device(host, port, credentials, timeout=settings.timeout_s, retries=settings.retries)
-        discovery = await discover(device, profiles, pinned=pinned)
-        plan = plan_poll(discovery)
-        started = time.monotonic()
-        got = await device.get(plan.oids) if plan.oids else {}
-        walked = None
-        if plan.walk_clients is not None:
-            walked = client_count("count", [v for _, v in await device.walk(plan.walk_clients)])
-        mono = time.monotonic()
-        rtt = (mono - started) * 1000.0
-        sample, _ = build_sample(host, plan, [got.get(oid) for oid in plan.oids], time.time(), rtt, walked,
-                                 mono=mono)
-        return ProbeResult(f"{host}:{port}", discovery, sample)
+        device = client.device(found[0], found[1], credentials, timeout=settings.timeout_s, retries=settings.retries)
+        return await _probe(device, host, port, profiles, pinned)
     finally:
         client.close()
+
+
+async def _probe(device: V2cDevice | PysnmpDevice, host: str, port: int, profiles: ProfileSet,
+                 pinned: str | None) -> ProbeResult:
+    discovery = await discover(device, profiles, pinned=pinned)
+    plan = plan_poll(discovery)
+    started = time.monotonic()
+    got = await device.get(plan.oids) if plan.oids else {}
+    walked = None
+    if plan.walk_clients is not None:
+        walked = client_count("count", [v for _, v in await device.walk(plan.walk_clients)])
+    mono = time.monotonic()
+    rtt = (mono - started) * 1000.0
+    sample, _ = build_sample(host, plan, [got.get(oid) for oid in plan.oids], time.time(), rtt, walked, mono=mono)
+    shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    return ProbeResult(shown, discovery, sample)
 
 
 async def reboot_over_snmp(ap: str, address: str, credentials: Credentials, profile: Profile,

@@ -17,6 +17,7 @@ from pysnmp.hlapi.v3arch.asyncio import (
     ObjectIdentity,
     ObjectType,
     SnmpEngine,
+    Udp6TransportTarget,
     UdpTransportTarget,
     UsmUserData,
     bulk_walk_cmd,
@@ -40,10 +41,12 @@ _PRIV = {
     "des": _auth.USM_PRIV_CBC56_DES, "aes": _auth.USM_PRIV_CFB128_AES,
     "aes192": _auth.USM_PRIV_CFB192_AES, "aes256": _auth.USM_PRIV_CFB256_AES,
 }
-# Error indications that mean the credentials are wrong, not that the device is away.
+# Error indications that mean the credentials are wrong, not that the device is away: the agent's
+# usmStats reports (wrong digest, unknown user or engine, decryption error, security level, time
+# window) and pysnmp's own checks of what came back.
 _AUTH_FAILURES = (errind.WrongDigest, errind.UnknownUserName, errind.DecryptionError,
                   errind.UnsupportedSecurityLevel, errind.UnknownSecurityName, errind.AuthenticationFailure,
-                  errind.NotInTimeWindow)
+                  errind.NotInTimeWindow, errind.UnknownEngineID)
 
 
 def _auth_data(credentials: Credentials) -> Any:
@@ -124,13 +127,13 @@ class PysnmpDevice:
 
     @property
     def address(self) -> str:
-        return f"{self.host}:{self.port}"
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
 
-    async def _transport(self) -> UdpTransportTarget:
+    async def _transport(self) -> UdpTransportTarget | Udp6TransportTarget:
         if self._target is None:
+            kind = Udp6TransportTarget if ":" in self.host else UdpTransportTarget  # an IPv6 literal
             try:
-                self._target = await UdpTransportTarget.create(
-                    (self.host, self.port), timeout=self.timeout, retries=self.retries)
+                self._target = await kind.create((self.host, self.port), timeout=self.timeout, retries=self.retries)
             except Exception as exc:  # pysnmp wraps resolver errors in its own type
                 raise CollectError(f"{self.address}: cannot resolve: {exc}", kind="no_address") from None
         return self._target
@@ -153,8 +156,9 @@ class PysnmpDevice:
         if indication:
             raise self._fail(indication)
         if status:
-            raise CollectError(f"{self.address}: agent error {status.prettyPrint()} at varbind {int(index)}",
-                               kind="protocol")
+            raise CollectError(f"{self.address}: the agent answered {status.prettyPrint()} (error-status "
+                               f"{int(status)}, error-index {int(index)}; {self.credentials.level}, auth set "
+                               f"'{self.credentials.name}')", kind="agent")
         return {tuple(name): to_value(value) for name, value in varbinds}
 
     async def set(self, oid: Oid, value: int | str) -> Value:
@@ -169,7 +173,7 @@ class PysnmpDevice:
         if status:
             raise CollectError(f"{self.address}: the agent refused the SET of {format_oid(oid)}: "
                                f"{status.prettyPrint()} (does auth set '{self.credentials.name}' have write "
-                               "access?)", kind="protocol")
+                               "access?)", kind="agent")
         return to_value(varbinds[0][1])
 
     async def walk(self, prefix: Oid) -> list[tuple[Oid, Value]]:
@@ -181,8 +185,8 @@ class PysnmpDevice:
             if indication:
                 raise self._fail(indication)
             if status:
-                raise CollectError(f"{self.address}: agent error {status.prettyPrint()} walking "
-                                   f"{format_oid(prefix)}", kind="protocol")
+                raise CollectError(f"{self.address}: the agent answered {status.prettyPrint()} (error-status "
+                                   f"{int(status)}) walking {format_oid(prefix)}", kind="agent")
             for name, value in varbinds:
                 oid = tuple(name)
                 converted = to_value(value)

@@ -1,17 +1,16 @@
-"""SNMPv2c GETs and GETBULK walks for discovery, on our own codec: one socket for many coroutines.
+"""SNMPv2c GETs and GETBULK walks for discovery, on our own codec, on the poll engine's transport.
 
 Discovering an AP takes a dozen requests (the system GET, has_oid probes, ten IF-MIB column
 walks, a clients walk). Through pysnmp each costs ~2 ms of CPU, a quarter of an hour for the
 fleet; here a request costs the codec's few µs plus the loop's bookkeeping. SNMPv3 stays on pysnmp.
 
-Many coroutines share one non-blocking UDP socket (large receive buffer) on one asyncio loop:
-a dict maps request-ids to the waiting exchange, one timer serves every timeout (a FIFO per
-attempt number is already in expiry order, so no heap is needed), the wait doubles per retry as
-the poll engine's does (a device may be given fewer retries: one try for an AP believed down), and
-a global cap bounds the requests in flight; the rest wait in a FIFO queue, and their clocks only
-start once sent. A reply to any attempt of an exchange answers it.
+Many coroutines share the process's ``udp.UdpTransport`` (its sockets, request-ids, in-flight cap,
+timers and per-agent timeouts, shared with the poll engine). An exchange is one request until it
+is answered or given up: a reply to any of its attempts answers it; the wait doubles per retry
+from the agent's adaptive timeout, and no attempt is waited for past ``deadline_s``. Requests
+beyond the cap wait in a FIFO queue, and their clocks only start once sent.
 A reply from the wrong address, with the wrong community, an unknown request-id, a PDU other
-than Response, or that does not decode is dropped and counted in ``WalkerStats``, never trusted.
+than Response, or that does not decode is dropped and counted by the transport, never trusted.
 
 ``V2cDevice`` is a ``discovery.Device``. ``get`` splits above ``max_oids_per_get`` and halves
 again on tooBig. ``walk`` uses GETBULK (non-repeaters 0) from the last OID until it leaves the
@@ -19,7 +18,8 @@ subtree or meets endOfMibView; walks of one device started together (discovery g
 IF-MIB columns) share each GETBULK, one varbind per column and about ``max_repetitions`` rows in
 all, which cuts the requests per AP by half and decodes few rows past a column's end. tooBig asks
 for fewer rows, then fewer columns; OIDs that do not increase and subtrees longer than
-``max_rows`` are protocol errors, so a broken agent cannot loop a walk forever.
+``max_rows`` are protocol errors, so a broken agent cannot loop a walk forever. An agent's other
+error-status answers are errors of kind ``agent`` naming the status.
 """
 
 from __future__ import annotations
@@ -27,31 +27,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import itertools
-import random
-import socket
+import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
 
-from hotspotctl.collectors.codec import (
-    END_OF_MIB_VIEW_TAG,
-    GET_BULK,
-    REQUEST_ID_MAX,
-    REQUEST_ID_MIN,
-    GetTemplate,
-    Response,
-)
-from hotspotctl.collectors.engine import client_socket, screened_answers
+from hotspotctl.collectors.codec import END_OF_MIB_VIEW_TAG, GET_BULK, GetTemplate, Response
 from hotspotctl.collectors.model import Value
 from hotspotctl.collectors.oids import Oid, decode_oid, encode_oid, format_oid
+from hotspotctl.collectors.udp import (
+    TOO_BIG,
+    Address,
+    Request,
+    UdpTransport,
+    error_status_name,
+    format_address,
+    numeric_address,
+)
 from hotspotctl.errors import CollectError
 
-TOO_BIG = 1
-_ERROR_NAMES = {1: "tooBig", 2: "noSuchName", 3: "badValue", 4: "readOnly", 5: "genErr", 6: "noAccess",
-                7: "wrongType", 8: "wrongLength", 9: "wrongEncoding", 10: "wrongValue", 11: "noCreation",
-                12: "inconsistentValue", 13: "resourceUnavailable", 14: "commitFailed", 15: "undoFailed",
-                16: "authorizationError", 17: "notWritable", 18: "inconsistentName"}
 _TEMPLATE_CACHE_MAX = 4096  # distinct GETs kept encoded; discovery asks few shapes, over and over
 
 Row = tuple[Oid, Value]
@@ -59,86 +53,72 @@ Row = tuple[Oid, Value]
 
 @dataclass(slots=True)
 class WalkerStats:
-    """What the client did, and what it refused; cheap counters for tests and poller self-metrics."""
+    """What the client did; cheap counters for tests and poller self-metrics (what arrived on the
+    socket, and what was refused, is the transport's: ``client.transport.stats``)."""
 
     requests: int = 0  # GET/GETBULK PDUs asked for (after splitting)
     sent: int = 0  # datagrams sent, retries included
-    received: int = 0  # datagrams received
     answered: int = 0  # requests answered by a reply that passed the checks
     retries: int = 0
     timeouts: int = 0  # requests given up after the last retry
     too_big: int = 0  # tooBig answers (GETs split, walks asked for fewer rows or columns)
-    agent_errors: int = 0  # other error-status answers (raised as protocol errors)
-    dropped_malformed: int = 0  # not a decodable SNMPv2c message
-    dropped_unknown_id: int = 0  # a request-id we are not waiting for (late, duplicate or forged)
-    dropped_wrong_source: int = 0  # right request-id, wrong sender address or port
-    dropped_wrong_community: int = 0
-    dropped_not_response: int = 0  # a PDU other than Response
-    in_flight: int = 0  # requests holding a slot now
+    agent_errors: int = 0  # other error-status answers (raised as kind "agent")
+    in_flight: int = 0  # this client's requests holding a slot now
     max_in_flight: int = 0  # the most that ever held one at once
 
     def as_dict(self) -> dict[str, int]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
-    @property
-    def dropped(self) -> int:
-        return (self.dropped_malformed + self.dropped_unknown_id + self.dropped_wrong_source
-                + self.dropped_wrong_community + self.dropped_not_response)
 
-
-@dataclass(slots=True, eq=False)
-class _Exchange:
+class _Exchange(Request):
     """One request until it is answered or given up: every attempt's request-id answers it."""
 
-    device: V2cDevice
-    encode: Callable[[int], bytes]  # request-id -> datagram
-    on_done: Callable[[Response | CollectError], None]  # called once, from the loop's callbacks
-    retries: int  # the device's: the client's, or fewer for an AP believed down
-    attempt: int = 0
-    rids: list[int] = field(default_factory=list)
-    holds_slot: bool = False
-    done: bool = False
-    started: float = 0.0  # loop time of the first send
+    __slots__ = ("device", "encode", "on_done", "started")
+
+    def __init__(self, client: V2cClient, device: V2cDevice, encode: Callable[[int], bytes],
+                 on_done: Callable[[Response | CollectError], None]) -> None:
+        Request.__init__(self, client, device.address, device.community, device.retries)
+        self.device = device
+        self.encode = encode  # request-id -> datagram
+        self.on_done = on_done  # called once, from the loop's callbacks
+        self.started = 0.0  # monotonic time of the first send
 
 
 class V2cClient:
-    """Hands out ``V2cDevice``s that share one socket, one request-id table and one in-flight cap.
+    """Hands out ``V2cDevice``s that share one transport: sockets, request-ids, the in-flight cap.
 
     Use it from one event loop at a time (it re-attaches if a later ``asyncio.run`` uses it);
-    close it, or use it as a context manager.
+    close it, or use it as a context manager. With no ``transport`` it opens its own (and closes it).
     """
 
     def __init__(self, *, timeout_s: float = 1.0, retries: int = 2, max_in_flight: int = 2000,
                  max_oids_per_get: int = 24, max_repetitions: int = 25, max_rows: int = 10_000,
-                 receive_buffer_bytes: int = 8 << 20, backoff: float = 2.0,
-                 bind: tuple[str, int] = ("0.0.0.0", 0)) -> None:
+                 receive_buffer_bytes: int = 8 << 20, deadline_s: float = 6.0, min_timeout_s: float = 0.5,
+                 bind: tuple[str, int] = ("0.0.0.0", 0), transport: UdpTransport | None = None) -> None:
         if min(max_in_flight, max_oids_per_get, max_repetitions, max_rows) < 1 or retries < 0 or timeout_s <= 0:
             raise ValueError("max_in_flight, max_oids_per_get, max_repetitions and max_rows must be at least 1, "
                              "retries at least 0 and timeout_s more than 0")
         self.timeout_s = timeout_s
         self.retries = retries
-        self.backoff = backoff
-        self.max_in_flight = max_in_flight
+        self.deadline_s = deadline_s
         self.max_oids_per_get = max_oids_per_get
         self.max_repetitions = max_repetitions
         self.max_rows = max_rows
         self.stats = WalkerStats()
-        self.sock = client_socket(receive_buffer_bytes, bind)
-        self._rids = itertools.count(random.randrange(REQUEST_ID_MIN, REQUEST_ID_MAX - (1 << 24)))
-        self._pending: dict[int, _Exchange] = {}
-        self._waiting: deque[_Exchange] = deque()  # asked for, no slot yet
-        self._blocked: deque[_Exchange] = deque()  # holding a slot, the socket's send buffer was full
-        # (expiry, request-id) per attempt number: each FIFO is in expiry order by construction. They
-        # hold request-ids, not exchanges, so an answered exchange (and its reply) is freed at once
-        # rather than when its expiry comes round: 10,000 replies kept for a second are 1M objects
-        # for the garbage collector to scan.
-        self._expiries: list[deque[tuple[float, int]]] = [deque() for _ in range(retries + 1)]
-        self._timer: asyncio.TimerHandle | None = None
-        self._timer_at = 0.0
+        self._owns_transport = transport is None
+        if transport is None:
+            transport = UdpTransport(receive_buffer_bytes=receive_buffer_bytes, max_in_flight=max_in_flight,
+                                     timeout_s=timeout_s, min_timeout_s=min(min_timeout_s, timeout_s),
+                                     max_timeout_s=deadline_s, bind=bind)
+        self.transport = transport
+        transport.register(self)
+        self._waiting: deque[_Exchange] = deque()  # asked for, no slot yet (or the send buffer was full)
         self._templates: dict[tuple[bytes, tuple[Oid, ...]], GetTemplate] = {}
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._writer = False
         self._closed = False
+
+    @property
+    def sock(self) -> object:
+        return self.transport.sock
 
     def __enter__(self) -> V2cClient:
         return self
@@ -148,46 +128,45 @@ class V2cClient:
 
     def device(self, host: str, port: int, community: bytes, *, auth_name: str = "",
                retries: int | None = None) -> V2cDevice:
-        """A Device for the agent at host:port; ``auth_name`` (the credential set) only labels errors.
+        """A Device for the agent at host:port, an IP literal (a name is resolved by the caller,
+        ``udp.Resolver``, off the loop); ``auth_name`` (the credential set) only labels errors.
 
-        ``retries``: this device's requests are retried that many times (0: one try, for an AP believed
-        down), at most the client's ``retries``; None, the client's.
+        ``retries``: this device's requests are retried that many times, at most the client's
+        ``retries``; None, the client's.
         """
         if retries is None:
             retries = self.retries
         elif not 0 <= retries <= self.retries:
             raise ValueError(f"retries must be 0..{self.retries} (the client's), not {retries}")
-        try:
-            ip = socket.getaddrinfo(host, port, socket.AF_INET, socket.SOCK_DGRAM)[0][4][0]
-        except (OSError, UnicodeError) as exc:
-            raise CollectError(f"{host}:{port}: cannot resolve: {exc}", kind="no_address") from None
-        return V2cDevice(self, (ip, port), bytes(community), auth_name, retries)
+        address = numeric_address(host, port)
+        if address is None:
+            raise CollectError(f"{host}:{port}: not an IP address (resolve the name first)", kind="no_address")
+        return self.device_at(address, community, auth_name=auth_name, retries=retries)
+
+    def device_at(self, address: Address, community: bytes, *, auth_name: str = "",
+                  retries: int | None = None) -> V2cDevice:
+        """A Device for a socket address as ``udp.Resolver`` gives it."""
+        if retries is None:
+            retries = self.retries
+        return V2cDevice(self, address, bytes(community), auth_name, retries)
 
     def close(self) -> None:
         if self._closed:
             return
         self._closed = True
-        loop = self._loop
-        if loop is not None and not loop.is_closed():
-            loop.remove_reader(self.sock.fileno())
-            if self._writer:
-                loop.remove_writer(self.sock.fileno())
-            if self._timer is not None:
-                self._timer.cancel()
-            for exchange in {id(e): e for e in [*self._pending.values(), *self._waiting, *self._blocked]}.values():
-                self._complete(exchange, CollectError(f"{exchange.device.label}: the SNMP client was closed",
-                                                      kind="protocol"))
-        self._forget()
-        self.sock.close()
-
-    def _forget(self) -> None:
-        self._pending.clear()
+        transport = self.transport
+        mine = [r for r in transport.pending.values() if r.owner is self]
+        for exchange in {id(e): e for e in [*mine, *self._waiting]}.values():
+            assert isinstance(exchange, _Exchange)
+            self._complete(exchange, CollectError(f"{exchange.device.label}: the SNMP client was closed",
+                                                  kind="protocol"))
         self._waiting.clear()
-        self._blocked.clear()
-        for queue in self._expiries:
-            queue.clear()
-        self._timer = None
-        self._writer = False
+        if self._owns_transport:
+            transport.close()
+
+    def forget(self) -> None:
+        """The transport moved to another loop: whatever was waiting belonged to the old one."""
+        self._waiting.clear()
         self.stats.in_flight = 0
 
     def get_template(self, community: bytes, oids: tuple[Oid, ...]) -> GetTemplate:
@@ -199,6 +178,11 @@ class V2cClient:
                 self._templates.clear()
             template = self._templates[key] = GetTemplate(community, oids)
         return template
+
+    def _attach(self) -> asyncio.AbstractEventLoop:
+        if self._closed:
+            raise RuntimeError("this V2cClient is closed")
+        return self.transport.attach()
 
     # -- one exchange ----------------------------------------------------------------------
 
@@ -218,8 +202,7 @@ class V2cClient:
             return await future
         finally:
             if not exchange.done:  # cancelled: give up the request and its slot
-                exchange.done = True
-                self._finish(exchange)
+                self._release(exchange)
 
     def submit(self, device: V2cDevice, encode: Callable[[int], bytes],
                on_done: Callable[[Response | CollectError], None]) -> _Exchange:
@@ -227,159 +210,93 @@ class V2cClient:
 
         The walks' state machine calls this from ``on_done`` itself: no task or future per request.
         """
-        exchange = _Exchange(device, encode, on_done, device.retries)
+        exchange = _Exchange(self, device, encode, on_done)
         if self._closed:
             self._complete(exchange, CollectError(f"{device.label}: the SNMP client was closed", kind="protocol"))
             return exchange
+        self._attach()
         self.stats.requests += 1
-        if self.stats.in_flight < self.max_in_flight:
-            self._take_slot(exchange)
-            self._transmit(exchange)
-        else:
+        if self._waiting or not self._take_slot(exchange):
             self._waiting.append(exchange)
+        else:
+            self._send(exchange)
         return exchange
 
-    def _complete(self, exchange: _Exchange, result: Response | CollectError) -> None:
-        if not exchange.done:
-            exchange.done = True
-            self._finish(exchange)
-            exchange.on_done(result)
-
-    def _attach(self) -> asyncio.AbstractEventLoop:
-        if self._closed:
-            raise RuntimeError("this V2cClient is closed")
-        loop = asyncio.get_running_loop()
-        if loop is not self._loop:
-            old = self._loop
-            if old is not None and not old.is_closed():
-                old.remove_reader(self.sock.fileno())
-                if self._writer:
-                    old.remove_writer(self.sock.fileno())
-                if self._timer is not None:
-                    self._timer.cancel()
-            self._forget()  # whatever was pending belonged to the old loop, which can wake no one now
-            self._loop = loop
-            loop.add_reader(self.sock.fileno(), self._on_readable)
-        return loop
-
-    def _take_slot(self, exchange: _Exchange) -> None:
-        exchange.holds_slot = True
+    def _take_slot(self, exchange: _Exchange) -> bool:
+        if not self.transport.take_slot(exchange):
+            return False
         stats = self.stats
         stats.in_flight += 1
         if stats.in_flight > stats.max_in_flight:
             stats.max_in_flight = stats.in_flight
+        return True
 
-    def _next_rid(self) -> int:
-        rid = next(self._rids)
-        if rid >= REQUEST_ID_MAX:
-            self._rids = itertools.count(REQUEST_ID_MIN)
-            rid = next(self._rids)
-        return rid
+    def _release(self, exchange: _Exchange) -> None:
+        held = exchange.holds_slot
+        self.transport.finish(exchange)
+        if held:
+            self.stats.in_flight -= 1
 
-    def _transmit(self, exchange: _Exchange) -> None:
-        """Send the current attempt and queue its expiry (the wait grows by ``backoff`` per retry)."""
-        rid = self._next_rid()
+    def _complete(self, exchange: _Exchange, result: Response | CollectError) -> None:
+        if not exchange.done:
+            self._release(exchange)
+            exchange.on_done(result)
+            if self._waiting and not self._closed:
+                self.pump()  # its slot is free (a send error's completion comes from the loop, not a pump)
+
+    def _send(self, exchange: _Exchange) -> bool:
+        """Send the current attempt (it holds a slot); False if the send buffer is full (queued again)."""
+        now = time.monotonic()
+        if not exchange.started:
+            exchange.started = now
+            exchange.deadline = now + self.deadline_s
         try:
-            self.sock.sendto(exchange.encode(rid), exchange.device.address)
-        except BlockingIOError:
-            self._blocked.append(exchange)
-            self._wait_writable()
-            return
+            sent = self.transport.transmit(exchange, exchange.encode, now)
         except OSError as exc:
             # Reported from the loop, not from here: _complete frees the slot and sends the next
             # waiting request, which may fail the same way (no route): that must not recurse.
-            assert self._loop is not None
-            self._loop.call_soon(self._complete, exchange, CollectError(
+            loop = self.transport.attach()
+            loop.call_soon(self._complete, exchange, CollectError(
                 f"{exchange.device.label}: cannot send: {exc.strerror or exc}", kind="send"))
-            return
+            return True
+        if not sent:
+            self._waiting.appendleft(exchange)
+            return False
         self.stats.sent += 1
-        loop = self._loop
-        assert loop is not None  # set by _attach before anything is sent
-        now = loop.time()
-        if not exchange.started:
-            exchange.started = now
-        exchange.rids.append(rid)
-        self._pending[rid] = exchange
-        attempt = exchange.attempt
-        expiry = now + self.timeout_s * self.backoff ** attempt
-        self._expiries[attempt].append((expiry, rid))
-        if self._timer is None or expiry < self._timer_at:
-            self._arm(expiry)
+        return True
 
-    def _arm(self, at: float) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-        assert self._loop is not None
-        self._timer_at = at
-        self._timer = self._loop.call_at(at, self._on_timer)
-
-    def _on_timer(self) -> None:
-        self._timer = None
-        assert self._loop is not None
-        now = self._loop.time()
-        expired: list[_Exchange] = []
-        pending = self._pending
-        for attempt, queue in enumerate(self._expiries):
-            while queue and queue[0][0] <= now:
-                exchange = pending.get(queue.popleft()[1])
-                # None: answered and finished. A retry's expiry is in the next queue.
-                if exchange is not None and exchange.attempt == attempt and not exchange.done:
-                    expired.append(exchange)
-        for exchange in expired:
-            if exchange.done:  # an earlier one's on_done may have closed the client
+    def pump(self) -> None:
+        """Send what waits, while there are slots (the transport calls this as slots free up)."""
+        waiting = self._waiting
+        while waiting:
+            exchange = waiting[0]
+            if exchange.done:  # a waiter cancelled before its turn is skipped
+                waiting.popleft()
                 continue
-            if exchange.attempt < exchange.retries:
-                exchange.attempt += 1
-                self.stats.retries += 1
-                self._transmit(exchange)
-            else:
-                self.stats.timeouts += 1
-                self._complete(exchange, exchange.device.timeout_error(now - exchange.started))
-        heads = [queue[0][0] for queue in self._expiries if queue]
-        if heads and (self._timer is None or min(heads) < self._timer_at):
-            self._arm(min(heads))
+            if not exchange.holds_slot and not self._take_slot(exchange):
+                return
+            waiting.popleft()
+            if not self._send(exchange):
+                return
 
-    def _finish(self, exchange: _Exchange) -> None:
-        pending = self._pending
-        for rid in exchange.rids:
-            if pending.get(rid) is exchange:
-                del pending[rid]
-        exchange.rids.clear()  # its queued expiries are skipped from now on
-        if exchange.holds_slot:
-            exchange.holds_slot = False
-            self.stats.in_flight -= 1
-            if self._closed:
-                return  # close() is failing everything: send nothing more
-            waiting = self._waiting
-            while waiting and self.stats.in_flight < self.max_in_flight:
-                following = waiting.popleft()
-                if not following.done:  # a waiter cancelled before its turn is skipped
-                    self._take_slot(following)
-                    self._transmit(following)
+    # -- the transport's callbacks ---------------------------------------------------------
 
-    def _wait_writable(self) -> None:
-        if not self._writer and self._loop is not None:
-            self._writer = True
-            self._loop.add_writer(self.sock.fileno(), self._on_writable)
+    def expired(self, exchange: _Exchange, now: float) -> None:  # type: ignore[override]
+        if exchange.attempt < exchange.retries and now < exchange.deadline - 0.001:
+            exchange.attempt += 1
+            self.stats.retries += 1
+            self._send(exchange)
+            return
+        self.stats.timeouts += 1
+        self._complete(exchange, exchange.device.timeout_error(now - exchange.started, exchange.attempt + 1))
 
-    def _on_writable(self) -> None:
-        if self._loop is not None:
-            self._loop.remove_writer(self.sock.fileno())
-        self._writer = False
-        blocked, self._blocked = self._blocked, deque()
-        for exchange in blocked:
-            if not exchange.done:
-                self._transmit(exchange)  # may block again: then it queues itself anew
-
-    def _on_readable(self) -> None:
+    def answered(self, exchange: _Exchange, response: Response, rtt: float) -> None:  # type: ignore[override]
         stats = self.stats
-        for response, exchange in screened_answers(self.sock, self._pending, stats, _exchange_sender):
-            stats.answered += 1
-            self._complete(exchange, response)
-
-
-def _exchange_sender(exchange: _Exchange) -> tuple[tuple[str, int], bytes]:
-    return exchange.device.address, exchange.device.community
+        stats.answered += 1
+        stats.in_flight -= 1  # the transport has freed the slot an exchange holds from its first send
+        exchange.on_done(response)
+        if self._waiting and not self._closed:
+            self.pump()
 
 
 @dataclass(slots=True, eq=False)
@@ -414,7 +331,7 @@ class V2cDevice:
 
     __slots__ = ("_batch", "address", "auth_name", "client", "community", "retries")
 
-    def __init__(self, client: V2cClient, address: tuple[str, int], community: bytes, auth_name: str = "",
+    def __init__(self, client: V2cClient, address: Address, community: bytes, auth_name: str = "",
                  retries: int | None = None) -> None:
         self.client = client
         self.address = address
@@ -425,26 +342,26 @@ class V2cDevice:
 
     @property
     def label(self) -> str:
-        return f"{self.address[0]}:{self.address[1]}"
+        return format_address(self.address)
 
     def __repr__(self) -> str:
         return f"V2cDevice({self.label})"  # never the community
 
-    def timeout_error(self, waited: float) -> CollectError:
+    def timeout_error(self, waited: float, tries: int | None = None) -> CollectError:
         client = self.client
-        tries = self.retries + 1
+        tries = self.retries + 1 if tries is None else tries
         auth = f"auth set '{self.auth_name}'" if self.auth_name else "the credential set"
         return CollectError(
             f"{self.label}: no answer after {tries} {'try' if tries == 1 else 'tries'} in {waited:.1f} s "
-            f"(timeout {client.timeout_s:g} s, doubling per retry; v2c); check that the AP is up, that UDP port "
+            f"(timeout {client.transport.rtt.timeout(self.address):.2g} s, doubling per retry, deadline "
+            f"{client.deadline_s:g} s; v2c); check that the AP is up, that UDP port "
             f"{self.address[1]} reaches it and that the community of {auth} is the AP's", kind="timeout")
 
     def _agent_error(self, response: Response, what: str) -> CollectError:
         self.client.stats.agent_errors += 1
         status = response.error_status
-        name = _ERROR_NAMES.get(status, f"error-status {status}")
-        return CollectError(f"{self.label}: agent answered {name} (error-index {response.error_index}) to {what}",
-                            kind="protocol")
+        return CollectError(f"{self.label}: the agent answered {error_status_name(status)} (error-status {status}, "
+                            f"error-index {response.error_index}) to {what}", kind="agent")
 
     # -- GET -------------------------------------------------------------------------------
 
@@ -467,7 +384,7 @@ class V2cDevice:
         if response.error_status == TOO_BIG:
             if len(oids) == 1:
                 raise CollectError(f"{self.label}: agent answered tooBig to a GET of the single OID "
-                                   f"{format_oid(oids[0])}", kind="protocol")
+                                   f"{format_oid(oids[0])}", kind="agent")
             client.stats.too_big += 1
             half = len(oids) // 2
             first, second = await asyncio.gather(self._get(oids[:half]), self._get(oids[half:]))
@@ -592,7 +509,7 @@ class _WalkBatch:
             else:
                 _fail(chunk[0], CollectError(f"{device.label}: agent answered tooBig to a GETBULK of one row "
                                              f"after {format_oid(chunk[0].prefix + chunk[0].suffix)}",
-                                             kind="protocol"))
+                                             kind="agent"))
             return
         if result.error_status:
             index = result.error_index

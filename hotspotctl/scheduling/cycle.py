@@ -260,13 +260,16 @@ async def run_cycle(store: Store, aps: Sequence[AccessPoint], settings: SnmpSett
 
     - An AP waiting out its back-off is not tried (outcome ``backoff``), unless ``use_backoff`` is False.
     - The APs with a usable layout are polled at once, while the APs that need one are discovered
-      (the walker for v2c, pysnmp for v3: sockets of their own, not the poll engine's). A dead AP's
+      (the walker for v2c, pysnmp for v3; the walker shares the engine's transport). A dead AP's
       discovery timeouts therefore never delay the known APs' GETs. The APs discovered are then
       polled in this same cycle, once both are done (the engine runs one batch at a time); an AP
       whose discovery failed ends the cycle with that failure as its outcome.
-    - An AP that missed the last cycle (``ApState.failures > 0``) is flagged ``down`` to the poller.
-      From the second miss in a row it waits 1, 3, 7 ... intervals, at most ``snmp.down_backoff_max_s``
-      (a minute by default), before its next try: a fixed AP is seen again within that.
+    - An AP that missed the last cycle (``ApState.failures > 0``), whether its poll or its discovery
+      failed, is believed down: it gets the same retries and deadline as any AP (an answer to any of
+      its tries counts, so a slow agent is not mistaken for a dead one), sent after the others. A
+      failed discovery is a miss like a failed poll, so from the second miss in a row the AP waits
+      1, 3, 7 ... intervals, at most ``snmp.down_backoff_max_s`` (a minute by default), before its
+      next try: a fixed AP is seen again within that.
     - The counter states and layouts go to ``report.writes``; with ``save`` (the default) they are
       committed here, else the caller commits them (``CycleWrites.save``) and applies them to
       ``memory`` (``CycleWrites.apply``) once it has made the cycle's points durable.
@@ -313,8 +316,9 @@ async def run_cycle(store: Store, aps: Sequence[AccessPoint], settings: SnmpSett
     async def discover() -> dict[str, Discovery | PollError]:
         if not to_discover:
             return {}
-        return await poller.discover([memory.target(ap) for ap in to_discover], progress=discover_tick, once=down)
+        return await poller.discover([memory.target(ap) for ap in to_discover], progress=discover_tick, down=down)
 
+    engine_before = poller.stats()
     try:  # a TaskGroup, so that a bug in one cancels the other rather than leave the engine busy
         async with asyncio.TaskGroup() as group:
             discovering = group.create_task(discover())
@@ -346,7 +350,7 @@ async def run_cycle(store: Store, aps: Sequence[AccessPoint], settings: SnmpSett
         rediscover |= more_rediscover
     by_ap: dict[str, PollResult] = {r.ap: r for r in results}
     by_ap.update(discovery_errors)
-    report.engine = poller.engine.stats.as_dict()
+    report.engine = poller.stats(since=engine_before)  # this cycle's counts (kernel_drops too), buffer levels
 
     new_states = writes.states
     for ap in aps:

@@ -76,6 +76,7 @@ class SimAp:
     clients_factor: float = 1.0
     latency_ms: tuple[float, float] | None = None
     loss: float = 0.0
+    lose: frozenset[int] = frozenset()  # these requests to the AP are lost: 1 = the first a serving process gets
 
     @property
     def family(self) -> str:
@@ -342,6 +343,7 @@ class Responder:
         self.rng = random.Random(seed ^ os.getpid())
         self._shapes: dict[bytes, Shape] = {}
         self._encoders: dict[int, dict[Oid, bytes | Encoder]] = {}
+        self._seen: dict[int, int] = {}  # requests received per AP index, for SimAp.lose
 
     def encoders(self, tree: ObjectTree) -> dict[Oid, bytes | Encoder]:
         key = id(tree)
@@ -369,6 +371,11 @@ class Responder:
         if ap.loss and self.rng.random() < ap.loss:
             self.stats.dropped_loss += 1
             return None
+        if ap.lose:
+            seen = self._seen[index] = self._seen.get(index, 0) + 1
+            if seen in ap.lose:
+                self.stats.dropped_loss += 1
+                return None
         try:
             if data[0] != 0x30:
                 raise RequestError("not a SEQUENCE")

@@ -92,7 +92,7 @@ def test_a_plain_answer_gives_every_value_in_order(make_agent):
     (reply,), engine = run(agent, [GetShape(COMMUNITY, [SYS_UPTIME, IN_OCTETS, CLIENTS, (1, 3, 6, 1, 9, 9)])])
     assert isinstance(reply, GetReply)
     assert reply.values == [123456, 2**64 - 5, 17, NO_SUCH_INSTANCE]
-    assert engine.stats.sent == 1 and engine.stats.answered == 1 and engine.stats.dropped == 0
+    assert engine.stats.sent == 1 and engine.stats.answered == 1 and engine.transport.stats.dropped == 0
 
 
 def test_forged_and_stray_answers_are_dropped_and_counted_and_the_real_one_is_taken(make_agent):
@@ -106,10 +106,10 @@ def test_forged_and_stray_answers_are_dropped_and_counted_and_the_real_one_is_ta
     agent = make_agent(script)
     (reply,), engine = run(agent, [GetShape(COMMUNITY, [SYS_UPTIME])])
     assert isinstance(reply, GetReply) and reply.values == [123456]
-    stats = engine.stats
+    stats = engine.transport.stats
     assert (stats.dropped_wrong_source, stats.dropped_wrong_community, stats.dropped_unknown_id,
             stats.dropped_malformed) == (1, 1, 1, 1)
-    assert stats.received == 5 and stats.answered == 1
+    assert stats.received == 5 and engine.stats.answered == 1
 
 
 def test_silence_is_retried_then_reported_as_a_timeout(make_agent):
@@ -181,5 +181,5 @@ def test_garbage_datagrams_never_break_the_engine(make_agent, garbage):
     agent = make_agent(script)
     (reply,), engine = run(agent, [GetShape(COMMUNITY, [SYS_UPTIME])])
     assert isinstance(reply, GetReply) and reply.values == [123456]
-    assert engine.stats.received == len(garbage) + 1
-    assert engine.stats.dropped == len(garbage)
+    assert engine.transport.stats.received == len(garbage) + 1
+    assert engine.transport.stats.dropped == len(garbage)

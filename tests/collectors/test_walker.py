@@ -102,7 +102,7 @@ def test_discovery_through_the_walker_equals_pysnmp(snmpsim, case: Path) -> None
     else:
         assert ours.uplink is not None
         assert (ours.uplink.if_index, ours.uplink.name) == (spec["uplink"]["if_index"], spec["uplink"]["name"])
-    assert walker.stats.dropped == 0 and walker.stats.timeouts == 0 and walker.stats.in_flight == 0
+    assert walker.transport.stats.dropped == 0 and walker.stats.timeouts == 0 and walker.stats.in_flight == 0
 
 
 @pytest.mark.parametrize(("case", "prefix", "repetitions"), [
@@ -275,7 +275,7 @@ def test_many_concurrent_walks_respect_the_in_flight_cap(snmpd) -> None:
     assert all(_without_uptime(walk) == _without_uptime(walks[0]) for walk in walks)
     assert len(walks[0]) > 8
     assert walker.stats.max_in_flight == cap  # reached, never passed
-    assert walker.stats.in_flight == 0 and walker.stats.timeouts == 0 and walker.stats.dropped == 0
+    assert walker.stats.in_flight == 0 and walker.stats.timeouts == 0 and walker.transport.stats.dropped == 0
     assert walker.stats.requests >= 200 * 2
 
 
@@ -426,11 +426,11 @@ def test_garbage_forged_and_misdirected_answers_are_dropped_and_counted() -> Non
     with Agent(script) as agent:
         answer, walker = _run(agent, lambda device: device.get([SYS_DESCR, SYS_NAME]), timeout_s=2.0)
     assert answer == {SYS_DESCR: b"ok", SYS_NAME: b"ok"}
-    stats = walker.stats
+    stats = walker.transport.stats
     assert stats.dropped_malformed == 2 and stats.dropped_wrong_source == 1
     assert stats.dropped_wrong_community == 1 and stats.dropped_not_response == 1
     assert stats.dropped_unknown_id >= 1  # the forged id; the duplicate too, if it came before close
-    assert stats.answered == 1 and stats.retries == 0
+    assert walker.stats.answered == 1 and walker.stats.retries == 0
 
 
 def test_nothing_but_garbage_is_a_timeout() -> None:
@@ -545,10 +545,11 @@ def test_agent_errors_name_the_device_and_the_oid(status: int, name: str) -> Non
         with pytest.raises(CollectError) as walk_error:
             _run(agent, lambda device: device.walk(TABLE))
     address = f"127.0.0.1:{agent.port}"
-    assert get_error.value.kind == walk_error.value.kind == "protocol"
-    assert str(get_error.value) == f"{address}: agent answered {name} (error-index 2) to a GET of 1.3.6.1.2.1.1.5.0"
-    assert str(walk_error.value) == (f"{address}: agent answered {name} (error-index 1) to a GETBULK after "
-                                     "1.3.6.1.4.1.99999.1 walking 1.3.6.1.4.1.99999.1")
+    assert get_error.value.kind == walk_error.value.kind == "agent"  # issue 15: not "protocol"
+    assert str(get_error.value) == (f"{address}: the agent answered {name} (error-status {status}, error-index 2) "
+                                    "to a GET of 1.3.6.1.2.1.1.5.0")
+    assert str(walk_error.value) == (f"{address}: the agent answered {name} (error-status {status}, error-index 1) "
+                                     "to a GETBULK after 1.3.6.1.4.1.99999.1 walking 1.3.6.1.4.1.99999.1")
 
 
 @pytest.mark.parametrize("answer", ["other OIDs", "no varbinds"])

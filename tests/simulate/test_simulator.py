@@ -463,7 +463,7 @@ def test_two_polls_measure_the_traffic_model(city: City) -> None:
             assert min(window) <= b.clients <= max(window)
         else:
             assert b.clients is None
-    assert two.poller.engine.stats.dropped_wrong_source == 0
+    assert two.poller.transport.stats.dropped_wrong_source == 0
 
 
 def test_two_processes_never_disagree(city: City) -> None:
