@@ -194,7 +194,9 @@ class CycleRunner:
                 "spool_batches": waiting.batches, "spool_points": waiting.points, "spool_bytes": waiting.bytes,
                 "spool_rejected": waiting.rejected, "spool_rejected_points": waiting.rejected_points,
                 "outages_open": evaluation.open_outages, "outages_opened": len(evaluation.ledger.opened),
-                "outages_closed": len(evaluation.ledger.closed)},
+                "outages_closed": len(evaluation.ledger.closed),
+                # the transport's own: answers the kernel dropped (a full receive buffer), and what it holds
+                **{key: report.engine[key] for key in ENGINE_FIGURES if key in report.engine}},
                 int(started)))
             self.sink.submit(lines)  # durable before anything that depends on it is committed
         except BaseException:
@@ -265,6 +267,7 @@ def encode_cycle(lines: ApLines, outcomes: Sequence[Any], started_at: float, eva
     return out
 
 
+ENGINE_FIGURES = ("kernel_drops", "retries", "receive_buffer_bytes", "in_flight_limit")
 KEPT = 500  # cycle records, flush results and crew-list sends a Service keeps in memory (the newest)
 
 

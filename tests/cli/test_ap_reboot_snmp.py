@@ -96,7 +96,7 @@ def test_a_set_the_agent_refuses_is_a_failure_naming_the_auth_set(snmp_lab, writ
     result = snmp_lab("ap", "reboot", "--ap", "LAB-RO", "--yes", "--format", "json")
     assert result.code == 4
     (row,) = json.loads(result.out)
-    assert (row["ok"], row["error_kind"]) == (False, "protocol")
+    assert (row["ok"], row["error_kind"]) == (False, "agent")  # the agent's own error-status (issue 15: kind "agent")
     assert f"the agent refused the SET of {SYS_CONTACT}" in row["error"]
     assert "does auth set 'readonly' have write access?" in row["error"]
     (entry,) = _audit(snmp_lab)

@@ -104,12 +104,12 @@ def _wait_for_counter_change(snmpd, seen: int) -> None:
 def test_the_second_cycle_gives_rates_from_the_stored_counters(fleet, snmpd):
     _poll(fleet, "--ap", "LAB-V2C")
     db = fleet.workdir / "var" / "hotspotctl.db"
-    at1, in1, out1 = sqlite3.connect(db).execute(
-        "select at, in_octets, out_octets from ap_state where ap_id = 'LAB-V2C'").fetchone()
+    at1, in1, out1 = sqlite3.connect(db).execute(  # intervals are on the monotonic clock (issue 15)
+        "select mono, in_octets, out_octets from ap_state where ap_id = 'LAB-V2C'").fetchone()
     _wait_for_counter_change(snmpd, in1)
     _, second = _poll(fleet, "--ap", "LAB-V2C")
     at2, in2, out2 = sqlite3.connect(db).execute(
-        "select at, in_octets, out_octets from ap_state where ap_id = 'LAB-V2C'").fetchone()
+        "select mono, in_octets, out_octets from ap_state where ap_id = 'LAB-V2C'").fetchone()
     row = second["LAB-V2C"]
     assert in2 > in1
     assert row["in_bps"] == pytest.approx((in2 - in1) * 8 / (at2 - at1), rel=1e-12)
