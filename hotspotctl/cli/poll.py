@@ -118,8 +118,12 @@ def _summary(report: CycleReport) -> str:
     s = report.summary()
     text = (f"polled {s['aps']:,} APs in {s['duration_s']:.2f} s ({s['aps_per_s']:,.0f} APs/s, "
             f"{s['cpu_s']:.2f} CPU-s): {s['ok']:,} ok, {s['timed_out']:,} timed out, {s['errors']:,} errors")
+    unusable = [f"{n:,} {name}" for name, n in (("unmonitored", report.unmonitored),
+                                                 ("misconfigured", report.misconfigured)) if n]
+    if unusable:
+        text += f" ({', '.join(unusable)}: not crew work)"
     if s["skipped_down"]:
-        text += f", {s['skipped_down']:,} down and backing off"
+        text += f", {s['skipped_down']:,} failing and backing off"
     if s["discovered"] or s["discovery_failed"]:
         text += f"; discovered {s['discovered']:,}"
         if s["discovery_failed"]:

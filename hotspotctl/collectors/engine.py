@@ -153,13 +153,9 @@ class SnmpGetEngine:
         self.timeout_s = timeout_s
         self.retries = retries
         self.deadline_s = deadline_s
-        self._owns_transport = transport is None
-        if transport is None:
-            transport = UdpTransport(receive_buffer_bytes=receive_buffer_bytes, max_in_flight=max_in_flight,
-                                     timeout_s=timeout_s, min_timeout_s=min(min_timeout_s, timeout_s),
-                                     max_timeout_s=deadline_s, bind=bind)
-        self.transport = transport
-        transport.register(self)
+        self.transport, self._owns_transport = UdpTransport.serving(
+            self, transport, receive_buffer_bytes=receive_buffer_bytes, max_in_flight=max_in_flight,
+            timeout_s=timeout_s, min_timeout_s=min_timeout_s, deadline_s=deadline_s, bind=bind)
         self.stats = EngineStats()
         self._queue: deque[_Part] = deque()
         self._batches: set[_Batch] = set()

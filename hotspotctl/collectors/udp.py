@@ -255,6 +255,18 @@ class UdpTransport:
 
     # -- owners and the loop ---------------------------------------------------------------------
 
+    @classmethod
+    def serving(cls, owner: Owner, shared: UdpTransport | None, *, receive_buffer_bytes: int, max_in_flight: int,
+                timeout_s: float, min_timeout_s: float, deadline_s: float,
+                bind: tuple[str, int]) -> tuple[UdpTransport, bool]:
+        """The transport an owner (the engine, the walker) sends through, with the owner registered:
+        ``shared`` when given, else one of its own; and whether it is the owner's own (to close)."""
+        transport = shared if shared is not None else cls(
+            receive_buffer_bytes=receive_buffer_bytes, max_in_flight=max_in_flight, timeout_s=timeout_s,
+            min_timeout_s=min(min_timeout_s, timeout_s), max_timeout_s=deadline_s, bind=bind)
+        transport.register(owner)
+        return transport, shared is None
+
     def register(self, owner: Owner) -> None:
         self._owners.append(owner)
 

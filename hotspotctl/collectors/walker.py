@@ -105,13 +105,9 @@ class V2cClient:
         self.max_repetitions = max_repetitions
         self.max_rows = max_rows
         self.stats = WalkerStats()
-        self._owns_transport = transport is None
-        if transport is None:
-            transport = UdpTransport(receive_buffer_bytes=receive_buffer_bytes, max_in_flight=max_in_flight,
-                                     timeout_s=timeout_s, min_timeout_s=min(min_timeout_s, timeout_s),
-                                     max_timeout_s=deadline_s, bind=bind)
-        self.transport = transport
-        transport.register(self)
+        self.transport, self._owns_transport = UdpTransport.serving(
+            self, transport, receive_buffer_bytes=receive_buffer_bytes, max_in_flight=max_in_flight,
+            timeout_s=timeout_s, min_timeout_s=min_timeout_s, deadline_s=deadline_s, bind=bind)
         self._waiting: deque[_Exchange] = deque()  # asked for, no slot yet (or the send buffer was full)
         self._templates: dict[tuple[bytes, tuple[Oid, ...]], GetTemplate] = {}
         self._closed = False
