@@ -14,7 +14,7 @@ from hotspotctl.cli.ap import clean
 from hotspotctl.cli.output import Format, ReportFormat
 from hotspotctl.cli.runtime import FormatOption, ReportFormatOption, human_duration, parse_when, runtime
 from hotspotctl.errors import ExitCode, NotFoundError
-from hotspotctl.reports.crews import iso
+from hotspotctl.reports.crews import iso, local_iso, local_time
 from hotspotctl.store.audit import AuditEntry, get_action, list_actions
 
 app = typer.Typer(help="The audit log of actions on devices: ap ssh, ap exec and ap reboot.", no_args_is_help=True)
@@ -47,8 +47,8 @@ def list_(
     ctx: typer.Context,
     since: Annotated[str | None, typer.Option(
         "--since", metavar="WHEN", show_default=False,
-        help="only actions started since: a span back from now (24h, 7d) or an ISO date or time (UTC unless it "
-             "says)")] = None,
+        help="only actions started since: a span back from now (24h, 7d) or an ISO date or time (the city's time "
+             "unless it says)")] = None,
     action: Annotated[Action | None, typer.Option(
         "--action", case_sensitive=False, show_default=False, help="only this action")] = None,
     ap: Annotated[str | None, typer.Option(
@@ -70,14 +70,16 @@ def list_(
 
       hotspotctl audit list --ap PILARES-X_AP_01 --since 2026-11-20 -f json
     """
-    since_at = parse_when(since, _now(), flag="--since") if since is not None else None
     rt = runtime(ctx)
+    tz = rt.settings.tzinfo
+    since_at = parse_when(since, _now(), flag="--since", tz=tz) if since is not None else None
     with rt.open_store() as store, store.read() as conn:
         entries = list_actions(conn, since=since_at, action=action.value if action else None, ap=ap, limit=limit)
     if fmt == Format.JSON:
         output.print_json([{**e.to_json(results=False), **_times(e)} for e in entries])
         return ExitCode.OK
-    rows = [(e.id, iso(e.started_at), _took(e), e.user, e.action, clean(e.command), len(e.targets), e.ok_count,
+    when = (lambda at: local_iso(at, tz)) if fmt == Format.CSV else (lambda at: local_time(at, tz))
+    rows = [(e.id, when(e.started_at), _took(e), e.user, e.action, clean(e.command), len(e.targets), e.ok_count,
              e.failed_count, e.status) for e in entries]
     if rows or fmt == Format.CSV:
         output.emit(fmt, LIST_COLUMNS, rows, numeric=("id", "aps", "ok", "failed"))
@@ -114,9 +116,10 @@ def show(
         output.print_json({**entry.to_json(), **_times(entry)})
         return ExitCode.OK
     selection = " ".join(f"--{flag} {value}" for flag, values in entry.selection.items() for value in values)
-    times = _times(entry)
+    tz = rt.settings.tzinfo
+    finished = local_time(entry.finished_at, tz) if entry.finished_at is not None else "(not finished)"
     output.print_table(("field", "value"), [
-        ("id", entry.id), ("started", times["started"]), ("finished", times["finished"] or "(not finished)"),
+        ("id", entry.id), ("started", local_time(entry.started_at, tz)), ("finished", finished),
         ("user", entry.user), ("action", entry.action), ("command", clean(entry.command)),
         ("selection", selection), ("targets", ", ".join(entry.targets)), ("status", entry.status),
         ("result", f"{entry.ok_count:,} ok, {entry.failed_count:,} failed of {len(entry.targets):,} APs")])

@@ -14,13 +14,13 @@ from hotspotctl.cli.runtime import FormatOption, parse_when, runtime
 from hotspotctl.errors import ExitCode, InputError, NotFoundError
 from hotspotctl.inventory.fleet import Fleet, Selection
 from hotspotctl.names import name_key
-from hotspotctl.reports.crews import iso
+from hotspotctl.reports.crews import iso, local_iso, local_time
 from hotspotctl.store.outages import MaintenanceWindow, add_maintenance, list_maintenance, remove_maintenance
 
 app = typer.Typer(help="Maintenance windows: planned work during which `hotspotctl run` opens no new outages "
                        "for the APs covered.", no_args_is_help=True)
 
-_WHEN = "an ISO date or time (UTC unless it says), now, a span ahead (+2h, +1d) or back (2h)"
+_WHEN = "an ISO date or time (the city's time unless it says), now, a span ahead (+2h, +1d) or back (2h)"
 
 
 def _now() -> float:
@@ -97,7 +97,8 @@ def add(
 
     While a window is active, `hotspotctl run` keeps polling and recording the APs it covers
     but opens no new outage for them (an outage already open goes on). Give exactly one of
-    --site, --ap and --district; it must be in the inventory. Times are UTC unless they say.
+    --site, --ap and --district; it must be in the inventory. Times are the city's (the timezone
+    setting) unless they carry an offset.
 
     Examples:
 
@@ -110,17 +111,19 @@ def add(
     if sum(value is not None for value in (site, ap, district)) != 1:
         raise typer.BadParameter("give exactly one of --site, --ap and --district", param_hint="--site/--ap/--district")
     now = _now()
-    starts_at = parse_when(start, now, flag="--from", ahead=True)
-    ends_at = parse_when(until, now, flag="--until", ahead=True)
+    rt = runtime(ctx)
+    tz = rt.settings.tzinfo
+    starts_at = parse_when(start, now, flag="--from", ahead=True, tz=tz)
+    ends_at = parse_when(until, now, flag="--until", ahead=True, tz=tz)
     if ends_at <= starts_at:
-        raise InputError(f"--until {until!r} ({iso(ends_at)}) is not after --from {start!r} ({iso(starts_at)}); "
-                         "for a time ahead of now write +2h, not 2h")
+        raise InputError(f"--until {until!r} ({local_time(ends_at, tz)}) is not after --from {start!r} "
+                         f"({local_time(starts_at, tz)}); for a time ahead of now write +2h, not 2h")
     if ends_at <= now:
-        raise InputError(f"--until {until!r} ({iso(ends_at)}) is already past: a window must end ahead of now")
+        raise InputError(f"--until {until!r} ({local_time(ends_at, tz)}) is already past: a window must end "
+                         "ahead of now")
     text = " ".join(reason.split())
     if not text:
         raise InputError("--reason is empty: say what the work is")
-    rt = runtime(ctx)
     with rt.open_store() as store:
         fleet = Fleet.load(store, rt.zones())
         scope, target = _target(fleet, site, ap, district)
@@ -130,8 +133,8 @@ def add(
     if not rt.quiet:
         window = MaintenanceWindow(window_id, scope, target, starts_at, ends_at, text, now)
         output.message(f"maintenance window {window_id}: {_describe(fleet, scope, target)}, "
-                       f"{covered_aps(fleet, window):,} APs, {iso(starts_at)} to {iso(ends_at)}; no new outages "
-                       "open for them meanwhile")
+                       f"{covered_aps(fleet, window):,} APs, {local_time(starts_at, tz)} to {local_time(ends_at, tz)}; "
+                       "no new outages open for them meanwhile")
     return ExitCode.OK
 
 
@@ -160,10 +163,13 @@ def list_(
         fleet = Fleet.load(store, rt.zones())
         with store.read() as conn:
             windows = list_maintenance(conn, ending_after=None if all_ else now)
+    tz = rt.settings.tzinfo
+    when = (iso if fmt == Format.JSON else (lambda at: local_iso(at, tz)) if fmt == Format.CSV
+            else (lambda at: local_time(at, tz)))
     rows: list[tuple[Any, ...]] = []
     for w in windows:
         name = fleet.sites[w.target].name if w.scope == "site" and w.target in fleet.sites else ""
-        rows.append((w.id, w.scope, w.target, name, covered_aps(fleet, w), iso(w.starts_at), iso(w.ends_at),
+        rows.append((w.id, w.scope, w.target, name, covered_aps(fleet, w), when(w.starts_at), when(w.ends_at),
                      _state(w, now), w.reason))
     if fmt == Format.JSON:
         output.print_json([{**w.to_json(), "name": row[3], "aps": row[4], "starts": row[5], "ends": row[6],

@@ -77,8 +77,8 @@ def list_(
     open_only: Annotated[bool, typer.Option("--open", help="only the outages still open")] = False,
     since: Annotated[str | None, typer.Option(
         "--since", metavar="WHEN", show_default=False,
-        help="outages open at any time since WHEN: an ISO date or time (UTC unless it says), or a span back "
-             "from now (2h, 3d, 1w)")] = None,
+        help="outages open at any time since WHEN: an ISO date or time (the city's time unless it says), or a "
+             "span back from now (2h, 3d, 1w)")] = None,
     zone: ZoneOption = None,
     site: SiteOption = None,
     limit: Annotated[int | None, typer.Option(
@@ -103,8 +103,8 @@ def list_(
       hotspotctl outages list --since 2026-03-01 --format csv > march.csv
     """
     now = _now()
-    start = parse_when(since, now, flag="--since") if since is not None else None
     rt = runtime(ctx)
+    start = parse_when(since, now, flag="--since", tz=rt.settings.tzinfo) if since is not None else None
     with rt.open_store() as store:
         fleet = Fleet.load(store, rt.zones())
         zones, sites = _resolve_filters(fleet, zone, site)

@@ -56,22 +56,23 @@ def availability(
     by: Annotated[By, typer.Option("--by", case_sensitive=False, help="one row per district or per programme")
                   ] = By.DISTRICT,
     period: Annotated[Period, typer.Option("--period", case_sensitive=False,
-                                           help="UTC days (from 00:00 UTC) or weeks (from Monday 00:00 UTC)")
+                                           help="days (from 00:00) or weeks (from Monday 00:00), in the city's time")
                       ] = Period.DAY,
     since: Annotated[str | None, typer.Option(
         "--since", metavar="WHEN", show_default=False,
-        help="from the period that holds WHEN: an ISO date or time (UTC unless it says), or a span back from "
+        help="from the period that holds WHEN: an ISO date or time (the city's time unless it says), or a span "
+             "back from "
              "now (3d, 1w) [default: the last 7 days by day, the last 8 weeks by week, the current one "
              "included]")] = None,
     fmt: FormatOption = Format.TABLE,
 ) -> ExitCode:
-    """Availability and the share meeting the per-user target, per UTC day or week and district or programme.
+    """Availability and the share meeting the per-user target, per day or week and district or programme.
 
     From the hourly tallies `hotspotctl run` keeps after every cycle: samples are AP-cycles
     evaluated (not under maintenance, state known); availability is the share of them not
     down; meeting target the share of per-user readings at or above the target. Periods are
-    in UTC: days start at 00:00 UTC, weeks on Monday at 00:00 UTC (Mexico City is UTC-6, so a
-    UTC day runs 18:00 to 18:00 local). The current period is partial.
+    the city's (the timezone setting): days start at 00:00, weeks on Monday at 00:00. The
+    current period is partial.
 
     Examples:
 
@@ -82,12 +83,13 @@ def availability(
       hotspotctl report availability --since 2026-03-01 --format csv > march.csv
     """
     now = _now()
-    start = (period_start(parse_when(since, now, flag="--since"), period) if since is not None
-             else default_since(now, period))
     rt = runtime(ctx)
+    tz = rt.settings.tzinfo
+    start = (period_start(parse_when(since, now, flag="--since", tz=tz), period, tz) if since is not None
+             else default_since(now, period, tz))
     with rt.open_store() as store, store.read() as conn:
         hours = load_availability(conn, start)
-    rows = availability_by_period(hours, by.value, period.value)
+    rows = availability_by_period(hours, by.value, period.value, tz)
     columns = period_columns(by.value)
     if fmt == Format.JSON:
         output.print_json([{**dict(zip(columns, r.values(), strict=True)), "period": period.value} for r in rows])
@@ -97,7 +99,7 @@ def availability(
         if values or fmt == Format.CSV:
             output.emit(fmt, columns, values, numeric=columns[2:])
     if not rows and not rt.quiet:
-        output.message(f"no availability recorded since {day_label(start)} (UTC); `hotspotctl run` records it "
+        output.message(f"no availability recorded since {day_label(start, tz)}; `hotspotctl run` records it "
                        "after every cycle")
     return ExitCode.OK
 

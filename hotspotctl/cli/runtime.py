@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -122,11 +122,11 @@ def selection(ap: list[str] | None, site: list[str] | None, district: list[str] 
                      tuple(program or ()), tuple(zone or ()))
 
 
-def parse_when(text: str, now: float, *, flag: str, ahead: bool = False) -> float:
+def parse_when(text: str, now: float, *, flag: str, ahead: bool = False, tz: tzinfo = UTC) -> float:
     """A moment typed on the command line, as epoch seconds.
 
-    ISO dates and times (UTC unless they carry an offset), ``now``, a span back from now (``30m``,
-    ``2h``, ``3d``, ``1w``, ``1d12h``; ``-2h`` too), or a span ahead (``+2h``).
+    ISO dates and times (in ``tz``, the city's zone, unless they carry an offset), ``now``, a span
+    back from now (``30m``, ``2h``, ``3d``, ``1w``, ``1d12h``; ``-2h`` too), or a span ahead (``+2h``).
     """
     raw = text.strip()
     lowered = raw.lower()
@@ -144,11 +144,11 @@ def parse_when(text: str, now: float, *, flag: str, ahead: bool = False) -> floa
         moment = datetime.fromisoformat(raw)
     except ValueError:
         later = ", now, or a span ahead (+2h, +1d)" if ahead else ""
-        raise InputError(f"{flag} {text!r}: not a time; give an ISO date or time, UTC unless it says "
-                         f"(2026-03-01, 2026-03-01T08:30, 2026-03-01T08:30-06:00), a span back from now "
+        raise InputError(f"{flag} {text!r}: not a time; give an ISO date or time, the city's time ({tz}) unless "
+                         f"it says (2026-03-01, 2026-03-01T08:30, 2026-03-01T08:30-06:00), a span back from now "
                          f"(30m, 2h, 3d, 1w){later}") from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
+        moment = moment.replace(tzinfo=tz)
     return moment.timestamp()
 
 

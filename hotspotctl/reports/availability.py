@@ -9,8 +9,8 @@ Pure: the inventory, stored healths, hourly availability rows and open outages i
   ``availability_hourly`` (availability = up / samples, meeting target = meeting / measured) and
   the open outages that touch each district and programme (an outage counts once in every group
   one of its APs belongs to, so the programme column can add up to more than the fleet's).
-- ``availability_by_period`` sums hourly rows into UTC days (from 00:00 UTC) or weeks (from
-  Monday 00:00 UTC), one row per (period start, district or programme).
+- ``availability_by_period`` sums hourly rows into days (from 00:00) or weeks (from Monday 00:00)
+  of the city's zone, one row per (period start, district or programme).
 - ``usual_clients`` is how many clients one AP of each (district, programme) usually has at a local
   hour of the day: the clients the hourly rows counted at that hour over the last days, per AP-cycle.
 - ``capacity_rows`` lists the APs short of the per-user target, largest shortfall first:
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 from hotspotctl.evaluate.outages import Outage
@@ -206,38 +206,41 @@ def fleet_status(aps: Iterable[AccessPoint], healths: Mapping[str, ApHealth],
 
 # -- over time ---------------------------------------------------------------------------------------------------
 
-def period_start(at: float, period: str) -> float:
-    """The UTC day (00:00) or week (Monday 00:00) that ``at`` falls in."""
-    day = at - at % DAY_S
-    if period == "day":
-        return day
+def period_start(at: float, period: str, tz: tzinfo = UTC) -> float:
+    """The day (00:00) or week (Monday 00:00) that ``at`` falls in, in ``tz`` (the city's zone)."""
+    if period not in PERIODS:
+        raise ValueError(f"period must be one of {PERIODS}")
+    day = datetime.fromtimestamp(at, tz).date()
     if period == "week":
-        weekday = (int(day // DAY_S) + 3) % 7  # 1970-01-01 was a Thursday; Monday is 0
-        return day - weekday * DAY_S
-    raise ValueError(f"period must be one of {PERIODS}")
+        day -= timedelta(days=day.weekday())
+    return _midnight(day, tz)
 
 
-def default_since(now: float, period: str) -> float:
-    """The last 7 days (today included) by day, the last 8 weeks (this one included) by week."""
-    if period == "day":
-        return period_start(now, "day") - 6 * DAY_S
-    return period_start(now, "week") - 7 * WEEK_S
+def _midnight(day: date, tz: tzinfo) -> float:
+    return datetime(day.year, day.month, day.day, tzinfo=tz).timestamp()
 
 
-def day_label(at: float) -> str:
-    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d")
+def default_since(now: float, period: str, tz: tzinfo = UTC) -> float:
+    """The last 7 days (today included) by day, the last 8 weeks (this one included) by week, in ``tz``."""
+    this = datetime.fromtimestamp(period_start(now, period, tz), tz).date()
+    return _midnight(this - timedelta(days=6 if period == "day" else 7 * 7), tz)
+
+
+def day_label(at: float, tz: tzinfo = UTC) -> str:
+    return datetime.fromtimestamp(at, tz).strftime("%Y-%m-%d")
 
 
 @dataclass(slots=True)
 class PeriodRow:
     """One period's availability for one district or programme."""
 
-    start: float  # epoch seconds, the period's first instant (UTC)
+    start: float  # epoch seconds, the period's first instant (00:00 in the zone it was cut in)
     group: str
     samples: int = 0
     up: int = 0
     measured: int = 0
     meeting: int = 0
+    tz: tzinfo = UTC  # the zone its days are cut in, for its label
 
     @property
     def availability_pct(self) -> float | None:
@@ -249,7 +252,7 @@ class PeriodRow:
 
     def values(self) -> tuple[Any, ...]:
         """In the order of ``period_columns``."""
-        return (day_label(self.start), self.group, self.samples, self.up, self.availability_pct, self.measured,
+        return (day_label(self.start, self.tz), self.group, self.samples, self.up, self.availability_pct, self.measured,
                 self.meeting, self.meeting_target_pct)
 
 
@@ -257,16 +260,17 @@ def period_columns(by: str) -> tuple[str, ...]:
     return ("period_start", by, "samples", "up", "availability_pct", "measured", "meeting", "meeting_target_pct")
 
 
-def availability_by_period(rows: Iterable[Mapping[str, Any]], by: str, period: str) -> list[PeriodRow]:
-    """Hourly rows summed per (period, district or programme), by period then name."""
+def availability_by_period(rows: Iterable[Mapping[str, Any]], by: str, period: str,
+                           tz: tzinfo = UTC) -> list[PeriodRow]:
+    """Hourly rows summed per (period, district or programme), by period then name; periods in ``tz``."""
     if by not in GROUPINGS:
         raise ValueError(f"by must be one of {GROUPINGS}")
     found: dict[tuple[float, str], PeriodRow] = {}
     for row in rows:
-        start, group = period_start(float(row["hour"]), period), _group(row[by])
+        start, group = period_start(float(row["hour"]), period, tz), _group(row[by])
         tally = found.get((start, group))
         if tally is None:
-            tally = found[(start, group)] = PeriodRow(start, group)
+            tally = found[(start, group)] = PeriodRow(start, group, tz=tz)
         tally.samples += int(row["samples"])
         tally.up += int(row["up"])
         tally.measured += int(row["measured"])

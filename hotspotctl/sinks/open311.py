@@ -19,10 +19,11 @@ import re
 import string
 import threading
 from dataclasses import dataclass
+from datetime import UTC, tzinfo
 from urllib.parse import urlencode
 
 from hotspotctl.errors import ConfigError
-from hotspotctl.reports.crews import Stop, iso
+from hotspotctl.reports.crews import Stop, iso, local_time
 from hotspotctl.settings import Open311Settings
 from hotspotctl.sinks.webhook import DeliveryError, HttpPoster, url_target
 
@@ -77,8 +78,9 @@ def address(stop: Stop) -> str:
     return ", ".join(part for part in parts if part)
 
 
-def description(stop: Stop, zone: str, *, limit: int = DESCRIPTION_MAX) -> str:
-    """The request's text: what is wrong, since when, for whom, what to do, and where; at most ``limit``."""
+def description(stop: Stop, zone: str, *, limit: int = DESCRIPTION_MAX, tz: tzinfo = UTC) -> str:
+    """The request's text: what is wrong, since when (in ``tz``, the city's zone, and UTC), for whom, what to
+    do, and where; at most ``limit``."""
     listed = ", ".join(stop.aps[:APS_LISTED])
     if len(stop.aps) > APS_LISTED:
         listed += f" and {len(stop.aps) - APS_LISTED} more"
@@ -88,7 +90,7 @@ def description(stop: Stop, zone: str, *, limit: int = DESCRIPTION_MAX) -> str:
         f"priority {stop.priority}).",
         f"Cause: {stop.cause}" + (f" (also {', '.join(also)})" if also else ""),
         f"APs affected: {stop.aps_affected}" + (f" ({listed})" if listed else ""),
-        f"Since: {iso(stop.since)}",
+        f"Since: {local_time(stop.since, tz)} ({iso(stop.since)})",
         f"Clients affected: {stop.clients}",
     ]
     tail = [f"Map: {stop.map_url}"]
@@ -110,13 +112,13 @@ def cut(text: str, limit: int) -> str:
     return f"{head} … ({len(text) - len(head)} characters cut)"
 
 
-def request_form(stop: Stop, zone: str, settings: Open311Settings) -> dict[str, str]:
+def request_form(stop: Stop, zone: str, settings: Open311Settings, tz: tzinfo = UTC) -> dict[str, str]:
     """The request's fields except api_key (which ``Open311Sink`` adds), in GeoReport v2 names."""
     form = {"service_code": settings.service_code}
     if settings.jurisdiction_id:
         form["jurisdiction_id"] = settings.jurisdiction_id
     form.update({"lat": f"{stop.lat:.6f}", "long": f"{stop.lon:.6f}", "address_string": address(stop),
-                 "description": description(stop, zone)})
+                 "description": description(stop, zone, tz=tz)})
     form.update(attributes(stop, zone, settings))
     return form
 
@@ -166,9 +168,9 @@ class Open311Sink:
     def __repr__(self) -> str:
         return f"Open311Sink({self.target!r})"
 
-    def file(self, stop: Stop, zone: str) -> ServiceRequest:
+    def file(self, stop: Stop, zone: str, tz: tzinfo = UTC) -> ServiceRequest:
         """POST one service request for the stop; DeliveryError when it was not filed."""
-        form = {"api_key": self.settings.api_key, **request_form(stop, zone, self.settings)}
+        form = {"api_key": self.settings.api_key, **request_form(stop, zone, self.settings, tz)}
         fix = {401: "check HOTSPOTCTL_CREWS_OPEN311_API_KEY", 403: "check HOTSPOTCTL_CREWS_OPEN311_API_KEY",
                404: "check crews.open311.url (requests.json is POSTed under it) and crews.open311.jurisdiction_id"}
         answer = self.poster.post(self.url, urlencode(form).encode("ascii"),

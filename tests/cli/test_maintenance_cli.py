@@ -30,8 +30,9 @@ def _list(cli, *args: str) -> list[dict]:
 def test_add_list_remove_round_trip(cli, city):
     added = cli("maintenance", "add", "--site", "esc-1", "--until", "+2h", "--reason", "switch  replacement")
     assert (added.code, added.out) == (0, "1\n")
-    assert added.err == (f"maintenance window 1: site {city['ESC-1_AP_01']} (ESC-1), 3 APs, 2026-03-04T10:30:00Z to "
-                         "2026-03-04T12:30:00Z; no new outages open for them meanwhile\n")
+    # times people read are the city's (UTC-6); JSON keeps UTC
+    assert added.err == (f"maintenance window 1: site {city['ESC-1_AP_01']} (ESC-1), 3 APs, 2026-03-04 04:30 CST to "
+                         "2026-03-04 06:30 CST; no new outages open for them meanwhile\n")
     assert cli("maintenance", "add", "--district", "TLÁHUAC", "--from", "+1d", "--until", "+1d2h",
                "--reason", "CFE works").out == "2\n"
     assert cli("maintenance", "add", "--ap", "CALLE-7", "--from", "2026-03-01", "--until", "2026-03-05T00:00Z",
@@ -64,8 +65,8 @@ def test_past_windows_only_with_all(cli, city):
     assert [(w["id"], w["state"]) for w in _list(cli, "--all")] == [(1, "past"), (2, "active")]
     rows = list(csv.reader(io.StringIO(cli("maintenance", "list", "--all", "-f", "csv").out)))
     assert rows[0] == ["id", "scope", "target", "name", "aps", "starts", "ends", "state", "reason"]
-    assert rows[1] == ["1", "ap", "CALLE-8", "", "1", "2026-03-02T10:30:00Z", "2026-03-03T10:30:00Z", "past",
-                       "done last week"]
+    assert rows[1] == ["1", "ap", "CALLE-8", "", "1", "2026-03-02T04:30:00-06:00", "2026-03-03T04:30:00-06:00",
+                       "past", "done last week"]
     table = cli("maintenance", "list")
     assert table.code == 0 and "CALLE-8" in table.out and "done last week" not in table.out
 
@@ -85,8 +86,8 @@ def test_nothing_listed(cli, city):
     (("--ap", "CALLE-77"), 3, "error: no AP 'CALLE-77' in the inventory; did you mean CALLE-7"),
     (("--district", "tla"), 3, "error: --district 'tla' matches 2 districts: Tlahuac, Tlalpan; be more specific"),
     (("--district", "Tlalpam"), 3, "did you mean 'Tlalpan'"),
-    (("--ap", "CALLE-7", "--from", "+3h"), 3, "error: --until '+2h' (2026-03-04T12:30:00Z) is not after --from "
-                                              "'+3h' (2026-03-04T13:30:00Z)"),
+    (("--ap", "CALLE-7", "--from", "+3h"), 3, "error: --until '+2h' (2026-03-04 06:30 CST) is not after --from "
+                                              "'+3h' (2026-03-04 07:30 CST)"),
     (("--ap", "CALLE-7", "--from", "soon"), 3, "error: --from 'soon': not a time"),
 ], ids=["no-target", "two-targets", "unknown-site", "several-sites", "unknown-ap", "ambiguous-district",
         "misspelt-district", "ends-before-start", "bad-from"])

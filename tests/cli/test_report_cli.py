@@ -17,6 +17,8 @@ from tests.conftest import write
 
 @pytest.fixture
 def seeded(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    # these tests cut days at UTC midnight (timezone = UTC); test_availability_days_are_the_citys the city's
+    monkeypatch.setenv("HOTSPOTCTL_TIMEZONE", "UTC")
     monkeypatch.setattr(report_cli, "_now", lambda: NOW)
     monkeypatch.setattr(outages_cli, "_now", lambda: NOW)
     return seed(cli, tmp_path)
@@ -73,7 +75,7 @@ def test_availability_csv_and_table(cli, seeded):
         "2026-03-02", "Pilares", "40", "25", "62.50", "0", "0", "-"]
     empty = cli("report", "availability", "--since", "2026-03-05")
     assert (empty.code, empty.out) == (0, "")
-    assert empty.err == ("no availability recorded since 2026-03-05 (UTC); `hotspotctl run` records it after "
+    assert empty.err == ("no availability recorded since 2026-03-05; `hotspotctl run` records it after "
                          "every cycle\n")
 
 
@@ -83,7 +85,31 @@ def test_availability_bad_input(cli, seeded):
     bad = cli("report", "availability", "--since", "last tuesday")
     assert bad.code == 3 and bad.err.startswith("error: --since 'last tuesday': not a time")
     help_text = cli("report", "availability", "--help").out
-    assert "Monday 00:00 UTC" in help_text and "Examples:" in help_text
+    assert "weeks on Monday at 00:00" in help_text and "the city's" in help_text and "Examples:" in help_text
+
+
+def test_availability_days_are_the_citys(cli, seeded, monkeypatch):
+    """Days start at midnight in the city (the timezone setting), not at midnight UTC: the hours
+    before 06:00 UTC belong to the city's previous day (before: every day was a UTC day)."""
+    monkeypatch.setenv("HOTSPOTCTL_TIMEZONE", "America/Mexico_City")
+    utc_days = {(r[0], r[1]): r[2] for r in _rows_in(cli, "UTC")}
+    city_days = {(r[0], r[1]): r[2] for r in _rows(cli, "--since", "2026-02-25")}
+    assert sum(utc_days.values()) == sum(city_days.values())  # the same hours, cut elsewhere
+    assert city_days != utc_days
+    # the city's 2026-03-04 started at 06:00 UTC: the help says so, and --since reads the city's time
+    assert [r[0] for r in _rows(cli, "--since", "2026-03-04T00:30")] == sorted(
+        {day for day, _ in city_days if day >= "2026-03-04"})
+
+
+def _rows_in(cli, zone: str) -> list[tuple]:
+    import os
+
+    before = os.environ.get("HOTSPOTCTL_TIMEZONE")
+    os.environ["HOTSPOTCTL_TIMEZONE"] = zone
+    try:
+        return _rows(cli, "--since", "2026-02-25")
+    finally:
+        os.environ["HOTSPOTCTL_TIMEZONE"] = before or ""
 
 
 def test_capacity_ordered_by_shortfall(cli, seeded):

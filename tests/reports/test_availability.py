@@ -169,3 +169,23 @@ def test_capacity_rows_by_shortfall():
     assert rows[0].values() == ("a2", "s1", "Site one", "Tlalpan", "Escuelas", 30, 20.0, 200.0, 600.0, None, 5400.0,
                                 "congested")
     assert capacity_rows(APS, {}, lambda a: 200.0, {}) == []
+
+
+def test_periods_are_cut_at_the_citys_midnight():
+    """2026-03-02 is a Monday. 05:00 UTC that day is Sunday 23:00 in Mexico City (UTC-6): the city's
+    day and week are the ones before, which a UTC cut would not say."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    city = ZoneInfo("America/Mexico_City")
+    at = datetime(2026, 3, 2, 5, 0, tzinfo=UTC).timestamp()
+    assert period_start(at, "day", city) == datetime(2026, 3, 1, 0, 0, tzinfo=city).timestamp()
+    assert period_start(at, "week", city) == datetime(2026, 2, 23, 0, 0, tzinfo=city).timestamp()
+    assert period_start(at, "day") == datetime(2026, 3, 2, tzinfo=UTC).timestamp()  # UTC, the default
+    rows = [{"hour": at, "district": "Tlalpan", "program": "Escuelas", "samples": 4, "up": 3, "measured": 2,
+             "meeting": 1},
+            {"hour": at + 3600, "district": "Tlalpan", "program": "Escuelas", "samples": 4, "up": 4, "measured": 2,
+             "meeting": 2}]
+    by_day = availability_by_period(rows, "district", "day", city)
+    assert [(r.values()[0], r.samples, r.up) for r in by_day] == [("2026-03-01", 4, 3), ("2026-03-02", 4, 4)]
+    assert default_since(at, "day", city) == datetime(2026, 2, 23, 0, 0, tzinfo=city).timestamp()

@@ -68,7 +68,8 @@ def test_each_new_stop_is_filed_once_with_every_field(endpoint, crew_lists, capl
     assert first["address_string"] == 'Escuela "Niños Héroes" <Primaria> & Anexo, Iztapalapa, Ciudad de México'
     text = first["description"]
     assert "Cause: site_offline" in text and "APs affected: 2 (ESC-NH_AP_01, ESC-NH_AP_02)" in text
-    assert "Since: 2026-11-22T07:00:00Z" in text and "Clients affected: 40" in text
+    # the city's time for the people who read it, and UTC beside it
+    assert "Since: 2026-11-22 01:00 CST (2026-11-22T07:00:00Z)" in text and "Clients affected: 40" in text
     assert "Action: Check the site's power and switch." in text
     assert "Map: https://" in text and "19.357123" in text
 
