@@ -48,6 +48,7 @@ from hotspotctl.collectors.poller import Poller
 from hotspotctl.collectors.profiles import ProfileSet
 from hotspotctl.errors import HotspotError, StoreError
 from hotspotctl.evaluate.rollup import Rollup, rollup
+from hotspotctl.evaluate.status import UNUSABLE
 from hotspotctl.inventory.fleet import CrewZones, Fleet, Selection
 from hotspotctl.inventory.model import AccessPoint
 from hotspotctl.inventory.queries import inventory_version
@@ -225,7 +226,8 @@ class CycleRunner:
         return record
 
     def encode(self, report: CycleReport, evaluated: Rollup) -> list[str]:
-        return encode_cycle(self.lines, report.outcomes, report.started_at, evaluated, self.zones, self.targets)
+        return encode_cycle(self.lines, report.outcomes, report.started_at, evaluated, self.zones, self.targets,
+                            self.evaluator.healths)
 
     def send_crew_lists(self, zones: set[str] | None, *, now: float | None = None) -> Any:
         """Build the crew lists (of these zones, or every zone) and send them through crews.send_via."""
@@ -250,14 +252,20 @@ class CycleRunner:
 
 
 def encode_cycle(lines: ApLines, outcomes: Sequence[Any], started_at: float, evaluated: Rollup,
-                 zones: dict[str, str], targets: Mapping[str, float]) -> list[str]:
-    """A cycle's line protocol: every AP's lines, and one fleet_rollup line per district."""
+                 zones: dict[str, str], targets: Mapping[str, float],
+                 healths: Mapping[str, Any] | None = None) -> list[str]:
+    """A cycle's line protocol: every AP's lines, and one fleet_rollup line per district.
+
+    ``healths`` (the evaluator's, after this cycle): an AP it found unmonitored or misconfigured
+    is written without ``up`` (see ``ApLines.encode``)."""
     out: list[str] = []
     encode = lines.encode
+    healths = healths or {}
     for o in outcomes:
         at = int(o.rate.at if o.rate is not None else (o.error.at if o.error is not None else started_at))
+        unusable = o.error is not None and (h := healths.get(o.ap.id)) is not None and h.state in UNUSABLE
         encode(out, o.ap, zones[o.ap.id], o.profile, o.rate, o.error.kind if o.error else None, o.rtt_ms, at,
-               targets[o.ap.id])
+               targets[o.ap.id], unusable)
     at_s = int(started_at)
     for district, tally in evaluated.districts.items():
         out.append(line("fleet_rollup", {"district": district}, {

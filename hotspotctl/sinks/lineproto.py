@@ -158,11 +158,20 @@ class ApLines:
         return "".join(f",{k}={v}" for k, v in pairs if v)
 
     def encode(self, out: list[str], ap: Any, zone: str, profile: str | None, rate: Any, error_kind: str | None,
-               rtt_ms: float | None, at_s: int, target_mbps: float) -> None:
-        """Append this AP's ap_status (and, with rates, ap_traffic) line to ``out``."""
+               rtt_ms: float | None, at_s: int, target_mbps: float, unusable: bool = False) -> None:
+        """Append this AP's ap_status (and, with rates, ap_traffic) line to ``out``.
+
+        ``up`` is 1 or 0 only for an AP that can be judged: one the evaluation found unmonitored or
+        misconfigured (``unusable``: no address, wrong credentials ...) has no ``up`` but
+        ``monitored=0i``, so "down" counts on the dashboards never include it.
+        """
         tags = self.tags(ap, zone, profile)
         if rate is None:
-            out.append(f'ap_status{tags} up=0i,error_kind="{escape_string_field(error_kind or "unknown")}" {at_s}')
+            kind = escape_string_field(error_kind or "unknown")
+            if unusable:
+                out.append(f'ap_status{tags} monitored=0i,error_kind="{kind}" {at_s}')
+            else:
+                out.append(f'ap_status{tags} up=0i,error_kind="{kind}" {at_s}')
             return
         status = ["up=1i", "rebooted=1i" if rate.rebooted else "rebooted=0i"]
         if rate.uptime_s is not None:

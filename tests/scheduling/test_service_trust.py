@@ -23,7 +23,7 @@ from hotspotctl.collectors.poller import Poller
 from hotspotctl.collectors.profiles import load_profiles
 from hotspotctl.errors import StoreError
 from hotspotctl.evaluate.outages import LedgerUpdate, Outage
-from hotspotctl.inventory.fleet import Selection
+from hotspotctl.inventory.fleet import Fleet, Selection
 from hotspotctl.inventory.importer import import_inventory
 from hotspotctl.scheduling import service as service_module
 from hotspotctl.scheduling.service import CycleRunner, Service
@@ -459,3 +459,41 @@ def test_run_exits_4_when_influxdb_refuses_points_for_good(city: City, influxdb,
     reason = next(Path(status["rejected_directory"]).glob("*.reason")).read_text()
     assert "field type conflict" in reason and "dropped=40" in reason
     assert influxdb.count("ap_traffic", "link_mbps", influx_database) == APS  # the rest of the batch was written
+
+
+def test_an_unmonitored_ap_is_never_counted_down_on_the_dashboards(city: City, tmp_path: Path, influxdb,
+                                                                     influx_database) -> None:  # type: ignore[no-untyped-def]
+    """The district dashboard's own "down" query on the real InfluxDB 1.x. Before: an AP with no
+    address was written up=0 like a dead one, so every AP of the city's own file showed as down."""
+    import json
+    from dataclasses import replace as dc_replace
+
+    extra = tmp_path / "extra.csv"
+    extra.write_text("id,lat,lon,district\nNOADDR-1,19.31,-99.11,Tlalpan\nNOADDR-2,19.32,-99.11,Tlalpan\n")
+    import_inventory(city.store, extra, city.settings.inventory, merge=True)
+    city.settings = dc_replace(city.settings, influx=dc_replace(city.settings.influx, url=influxdb.url, api="v1",
+                                                                database=influx_database))
+
+    async def scenario() -> Service:
+        with Poller(city.settings.snmp, load_profiles([])) as poller:
+            aps = Fleet.load(city.store, city.zones).select(Selection())
+            runner = CycleRunner(city.store, city.settings, load_profiles([]), aps, city.zones, city.sink(), poller,
+                                 selection=Selection())
+            service = Service(runner, interval_s=0.5, max_cycles=3)
+            try:
+                await asyncio.wait_for(service.run(), 120)
+            finally:
+                runner.sink.close()
+            return service
+
+    service = asyncio.run(scenario())
+    assert len(service.records) == 3 and service.records[-1].aps == APS + 2
+    dashboard = json.loads((Path(__file__).resolve().parents[2] / "grafana" / "dashboards" / "district.json").read_text())
+    down_query = next(t["query"] for panel in dashboard["panels"] for t in panel.get("targets", [])
+                      if '- sum("up") AS "down"' in t.get("query", ""))
+    query = (down_query.replace("$timeFilter", "time > now() - 1h").replace("/^$district$/", "/^Tlalpan$/")
+             .replace("/^$program$/", "/.*/"))
+    (series,) = influxdb.query(query, influx_database)
+    assert series["values"][0][1] == 0  # every simulated AP answered; the two without address are not down
+    monitored = influxdb.query('SELECT last("monitored") FROM ap_status GROUP BY ap', influx_database)
+    assert {s["tags"]["ap"]: s["values"][0][1] for s in monitored} == {"NOADDR-1": 0, "NOADDR-2": 0}
