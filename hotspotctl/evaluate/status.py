@@ -43,6 +43,7 @@ from hotspotctl.settings import EvaluateSettings
 UP, DOWN, DEGRADED, UNKNOWN = "up", "down", "degraded", "unknown"
 UNMONITORED, MISCONFIGURED = "unmonitored", "misconfigured"
 STATES = (UP, DEGRADED, DOWN, UNKNOWN, UNMONITORED, MISCONFIGURED)
+HISTORY_MAX = 100  # changes and reboots an ApHealth keeps: 100 x 15 characters fit ap_health's 2,000
 UNUSABLE = frozenset({UNMONITORED, MISCONFIGURED})  # states of APs we cannot read: never a crew matter
 REASON_MAX = 500  # characters of a PollError's message kept as the reason
 CAUSES = ("reboot_loop", "flapping", "offline", "uplink_degraded", "below_target", "congested")
@@ -93,8 +94,8 @@ class ApHealth:
     slow: int = 0  # the last max(down_after, up_after) link readings, 1 = under the expected speed
     uplink_degraded: bool = False
     trouble_since: float = 0.0  # when the current cause (if any) began
-    changes: tuple[float, ...] = ()  # answered <-> missed changes within flap_minutes
-    reboots: tuple[float, ...] = ()  # reboots within reboot_loop_hours
+    changes: tuple[float, ...] = ()  # answered <-> missed changes within flap_minutes (the newest HISTORY_MAX)
+    reboots: tuple[float, ...] = ()  # reboots within reboot_loop_hours (the newest HISTORY_MAX)
     clients: int | None = None  # last seen
     link_mbps: float | None = None  # last seen
     capacity_mbps: float | None = None  # last seen
@@ -180,11 +181,13 @@ def evaluate_ap(previous: ApHealth | None, answered: bool, rate: RateSample | No
     changes = prev.changes
     if prev.answered is not None and prev.answered != answered:
         changes = (*changes, at)
-    changes = _recent(changes, at - rules.flap_minutes * 60)
+    # the newest HISTORY_MAX at most: flap_changes and reboot_loop_count (at most 100 each) decide from the
+    # newest ones, and the store keeps each history in 2,000 characters however fast an AP flaps
+    changes = _recent(changes, at - rules.flap_minutes * 60)[-HISTORY_MAX:]
     reboots = prev.reboots
     if answered and rate is not None and rate.rebooted:
         reboots = (*reboots, at)
-    reboots = _recent(reboots, at - rules.reboot_loop_hours * 3600)
+    reboots = _recent(reboots, at - rules.reboot_loop_hours * 3600)[-HISTORY_MAX:]
 
     below, slow = prev.below, prev.slow
     degraded_link = prev.uplink_degraded

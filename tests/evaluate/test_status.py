@@ -7,7 +7,17 @@ from dataclasses import replace
 import pytest
 
 from hotspotctl.evaluate.rates import RateSample
-from hotspotctl.evaluate.status import DEGRADED, DOWN, UNKNOWN, UP, ApHealth, ApLimits, Limits, evaluate_ap
+from hotspotctl.evaluate.status import (
+    DEGRADED,
+    DOWN,
+    HISTORY_MAX,
+    UNKNOWN,
+    UP,
+    ApHealth,
+    ApLimits,
+    Limits,
+    evaluate_ap,
+)
 from hotspotctl.inventory.model import AccessPoint
 from hotspotctl.settings import EvaluateSettings
 
@@ -127,3 +137,32 @@ def test_limits_per_programme_and_per_ap(ap, target, link):
     rules = replace(RULES, target_by_program={"Escuelas": 100.0}, expected_link_by_program={"transporte": 100.0})
     limits = Limits(rules).for_ap(ap)
     assert (limits.target_mbps, limits.expected_link_mbps) == (target, link)
+
+
+def test_an_ap_flapping_every_cycle_keeps_a_history_the_store_can_hold(store):
+    """Before: every change within flap_minutes was kept, so an AP flapping each cycle of a 5 s interval
+    built a history of 700+ times: PostgreSQL refused it (ap_health.changes is 2,000 characters) and
+    with it the whole cycle's commit."""
+    from hotspotctl.inventory.importer import import_inventory
+    from hotspotctl.settings import InventorySettings
+    from hotspotctl.store.outages import load_health, save_health
+
+    health = None
+    at = 1_795_330_000.123
+    for n in range(800):  # 800 cycles 5 s apart, answered one, missed the next
+        answered = n % 2 == 0
+        health = evaluate_ap(health, answered, rate(at, rebooted=n % 4 == 0) if answered else None, at, LIMITS, RULES)
+        at += 5.0
+    assert health is not None and health.causes[0] == "reboot_loop" and "flapping" in health.causes
+    assert len(health.changes) == len(health.reboots) == HISTORY_MAX  # the newest: 100 x 15 characters fit
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as folder:
+        csv = Path(folder) / "a.csv"
+        csv.write_text("id,lat,lon\nFLAP-1,19.43,-99.13\n")
+        import_inventory(store, csv, InventorySettings())
+    with store.write() as conn:
+        save_health(conn, {"FLAP-1": health})
+    with store.read() as conn:
+        assert load_health(conn, ["FLAP-1"])["FLAP-1"].changes == health.changes
