@@ -440,10 +440,9 @@ def test_two_polls_measure_the_traffic_model(city: City) -> None:
         # a value out of it: the model's value at the stamp itself is only right on an idle machine.)
         assert one.sent <= a.at <= one.received and two.sent <= b.at <= two.received
         assert b.at - a.at >= 2.0
-        at = {"a": (one.sent, a.at), "b": (two.sent, b.at)}
         # the counters and the uptime are the model's, each at an instant of its window...
-        for sample, (earliest, latest) in ((a, at["a"]), (b, at["b"])):
-            before, after = served.live(ap_id, earliest), served.live(ap_id, latest)
+        for sample, earliest in ((a, one.sent), (b, two.sent)):
+            before, after = served.live(ap_id, earliest), served.live(ap_id, sample.at)
             assert before.in_octets <= sample.in_octets <= after.in_octets
             assert before.out_octets <= sample.out_octets <= after.out_octets
             assert before.ticks <= sample.sys_uptime <= after.ticks
