@@ -442,8 +442,9 @@ def test_ctrl_c_during_the_demo_discovery_stops_it(tmp_path: Path) -> None:
         for line in process.stdout:
             seen.append(line)
             if line.startswith("simulator:"):
-                # Ctrl-C once the demo handles it (its SIGTERM handler comes first, SIGINT's right after,
-                # then the discovery), inside the discovery: its walks' answers are 2.5 s away each
+                # Ctrl-C once the demo handles it (its SIGTERM handler comes first, SIGINT's right after)
+                # and the discovery it starts next is under way: a second in, with its walks' answers
+                # 2.5 s away each, is well inside it
                 assert eventually(lambda: _catches(process.pid, signal.SIGTERM), 60), "".join(seen)
                 time.sleep(1.0)
                 process.send_signal(signal.SIGINT)
