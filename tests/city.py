@@ -83,8 +83,11 @@ def city(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[City]:
     marker = request.node.get_closest_marker("scenario")
     influx = request.node.get_closest_marker("influx")
     built = City(tmp_path, marker.args[0] if marker else None, influx.kwargs if influx else None)
-    with built.simulator:
+    built.simulator.start()
+    try:
         yield built
-    built.store.close()
+    finally:
+        built.simulator.stop()  # the one running now: a test may have replaced the first (its processes
+        built.store.close()  # otherwise served an idle port, waking every 0.25 s, for the rest of the run)
 
 

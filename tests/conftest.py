@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import gc
 import itertools
 import os
 from collections.abc import Iterator
@@ -26,6 +27,19 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("HOTSPOTCTL_"):
             monkeypatch.delenv(name)
+
+
+@pytest.fixture(autouse=True)
+def _own_garbage_collector() -> Iterator[None]:
+    """Each test gets the collector as the suite had it. ``Service.run`` freezes the heap and raises the
+    thresholds for the life of its process (``hotspotctl run``); in the test process that outlived the
+    test, so whichever test came after one running a Service in-process saw a frozen heap (and the
+    frozen objects were never collected again)."""
+    threshold, frozen = gc.get_threshold(), gc.get_freeze_count()
+    yield
+    if frozen == 0 and gc.get_freeze_count():
+        gc.unfreeze()
+    gc.set_threshold(*threshold)
 
 
 @pytest.fixture(scope="session")

@@ -34,6 +34,7 @@ from hotspotctl.store.lock import ServiceLock, StoreBusyError
 from hotspotctl.store.outages import list_outages, load_health, save_ledger
 from hotspotctl.store.polling import load_states, recent_cycles
 from tests.city import APS, City
+from tests.waiting import eventually
 
 FAKETIME = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1")
 
@@ -179,9 +180,16 @@ def test_a_spool_that_refuses_the_points_leaves_counters_and_health_as_they_were
     assert report is not None and report.ok == APS
     spans = [o.rate.interval_s for o in report.outcomes if o.rate is not None and o.rate.interval_s]
     assert len(spans) == APS
+    with city.store.read() as conn:
+        latest = load_states(conn, [ap.id for ap in city.aps])
     for outcome in report.outcomes:
-        assert outcome.rate is not None and outcome.rate.at - states[outcome.ap.id].counters.at == pytest.approx(
-            outcome.rate.interval_s, abs=0.05)
+        # from the counters stored before the refused cycle to this cycle's: both intervals, on the
+        # monotonic clock rates use (the wall clock's difference agrees only to within the time between
+        # the two clocks' readings of each sample, which a loaded machine stretches)
+        previous, now = states[outcome.ap.id].counters, latest[outcome.ap.id].counters
+        assert outcome.rate is not None and outcome.rate.at == now.at > previous.at
+        assert previous.mono is not None and now.mono is not None
+        assert outcome.rate.interval_s == pytest.approx(now.mono - previous.mono, rel=1e-12)
     with city.store.read() as conn:
         assert [row["ok"] for row in recent_cycles(conn, 10)] == [APS, APS, APS]
     assert len(_batches(city.settings.spool_dir)) == 3
@@ -406,6 +414,16 @@ def test_a_wall_clock_step_back_neither_stalls_nor_hurries_the_cycles(city: City
     assert any("cycle 4:" in line for line in seen), "".join(seen)
 
 
+def _catches(pid: int, sig: int) -> bool:
+    """Whether the process has a handler for ``sig`` (Linux: the SigCgt mask of /proc/PID/status)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    caught = next(int(line.split()[1], 16) for line in status.splitlines() if line.startswith("SigCgt:"))
+    return bool(caught & (1 << (sig - 1)))
+
+
 def test_ctrl_c_during_the_demo_discovery_stops_it(tmp_path: Path) -> None:
     """Before: the demo's signal handler only reached the scheduler, which had not started: Ctrl-C
     during discovery was ignored (and so was the second one)."""
@@ -424,7 +442,11 @@ def test_ctrl_c_during_the_demo_discovery_stops_it(tmp_path: Path) -> None:
         for line in process.stdout:
             seen.append(line)
             if line.startswith("simulator:"):
-                time.sleep(1.0)  # the walks are out, their answers 2.5 s away
+                # Ctrl-C once the demo handles it (its SIGTERM handler comes first, SIGINT's right after)
+                # and the discovery it starts next is under way: a second in, with its walks' answers
+                # 2.5 s away each, is well inside it
+                assert eventually(lambda: _catches(process.pid, signal.SIGTERM), 60), "".join(seen)
+                time.sleep(1.0)
                 process.send_signal(signal.SIGINT)
                 interrupted = time.monotonic()
                 break

@@ -10,6 +10,7 @@ import gzip
 import json
 import logging
 import random
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +22,15 @@ from hotspotctl.collectors.poller import Poller
 from hotspotctl.collectors.profiles import load_profiles
 from hotspotctl.scheduling.service import Service
 from hotspotctl.settings import InfluxSettings
-from hotspotctl.sinks.influx import BatchRefused, InfluxSink, SinkUnavailable, V1Writer, V2Writer, retry_after
+from hotspotctl.sinks.influx import (
+    BACKOFF_FIRST_S,
+    BatchRefused,
+    InfluxSink,
+    SinkUnavailable,
+    V1Writer,
+    V2Writer,
+    retry_after,
+)
 from hotspotctl.sinks.spool import Spool
 from tests.city import APS, City
 from tests.servers import InfluxServer, ScriptedHttpServer, VictoriaMetricsServer, free_port
@@ -135,7 +144,7 @@ def test_influxdb_away_for_several_cycles_loses_nothing(city: City, influx_datab
     async def outage(service: Service) -> None:
         while len(service.records) < 1:
             await asyncio.sleep(0.05)
-        await asyncio.to_thread(server.halt)
+        server.halt()  # on the loop, blocking it: cycle 2 cannot start (and flush) before InfluxDB is down
         while len(service.records) < 4:
             await asyncio.sleep(0.05)
         spooled_while_down.append(Spool(city.settings.spool_dir).status().batches)
@@ -239,14 +248,31 @@ def test_v2_writer_sends_the_token_org_and_bucket(scripted: Any) -> None:
     assert gzip.decompress(request["body"]) == LINES
 
 
+class _Waits(threading.Event):
+    """The writer's stop event, recording every back-off the writer decides on (and waiting it out)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waits: list[float | None] = []
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.waits.append(timeout)
+        return super().wait(timeout)
+
+
 def test_429_is_retried_after_what_retry_after_says(scripted: Any) -> None:
     server = scripted((429, {"Retry-After": "1"}, b'{"error":"slow down"}'), (503, {}, b""), (204, {}, b""))
-    writer = V1Writer(InfluxSettings(url=server.url, api="v1", max_retries=3))
+    stop = _Waits()
+    writer = V1Writer(InfluxSettings(url=server.url, api="v1", max_retries=3), stop=stop)
     writer.write(LINES, "s")
-    gaps = [b["at"] - a["at"] for a, b in zip(server.requests, server.requests[1:], strict=False)]
     assert len(server.requests) == 3
-    assert 1.0 <= gaps[0] < 1.5  # Retry-After: 1
-    assert 1.0 <= gaps[1] < 1.5  # the second back-off step: 0.5 s x 2
+    # what the writer decided: Retry-After: 1, then the second back-off step (0.5 s x 2)
+    assert stop.waits == [1.0, BACKOFF_FIRST_S * 2]
+    # ... and waited for: each try came after its wait (a loaded machine only adds to that), and not
+    # after another back-off step on top of it (a second wait of its own, not the one decided)
+    gaps = [b["at"] - a["at"] for a, b in zip(server.requests, server.requests[1:], strict=False)]
+    for gap, wait in zip(gaps, stop.waits, strict=True):
+        assert wait <= gap < wait + BACKOFF_FIRST_S
 
 
 def test_5xx_beyond_the_retries_leaves_the_batch_for_later(scripted: Any) -> None:
