@@ -141,7 +141,7 @@ async def _run(store: Any, settings: Any, profiles: Any, aps: list[Any], rt: Any
             # never discovered and never tried (the cycles retry the ones that were down, with back-off)
             memory = runner.memory
             todo = [ap for ap in aps if ap.id not in memory.discoveries and ap.id not in memory.states]
-            if todo:
+            if todo and not service.stopping:
                 started = time.monotonic()
                 with PhaseProgress(not rt.quiet) as progress:
                     discovering = asyncio.ensure_future(discover_aps(
