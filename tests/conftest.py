@@ -3,6 +3,7 @@ from __future__ import annotations
 import gc
 import itertools
 import os
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -126,6 +127,46 @@ def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding=encoding)
     return path
+
+
+def snmpd_lab_settings(server, monkeypatch: pytest.MonkeyPatch, timeout_s: float) -> str:
+    """The ``[snmp]`` settings for the snmpd under test: auth sets ``lab`` (v2c) and ``lab-v3`` (authPriv),
+    their secrets put in the environment as an operator would."""
+    monkeypatch.setenv("TEST_SNMP_COMMUNITY", server.COMMUNITY)
+    monkeypatch.setenv("TEST_V3_AUTH", server.V3_AUTH[1])
+    monkeypatch.setenv("TEST_V3_PRIV", server.V3_PRIV[1])
+    return f"""
+[snmp]
+profiles_dir = "{FIXTURES / 'profiles'}"
+timeout_s = {timeout_s}
+retries = 1
+
+[snmp.auth.lab]
+community_env = "TEST_SNMP_COMMUNITY"
+
+[snmp.auth.lab-v3]
+version = "3"
+user = "{server.V3_USER}"
+auth_protocol = "sha256"
+auth_password_env = "TEST_V3_AUTH"
+priv_protocol = "aes"
+priv_password_env = "TEST_V3_PRIV"
+"""
+
+
+def file_mode(path: Path) -> int:
+    """The permission bits of ``path`` (0o600 and so on)."""
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.fixture(params=[0o022, 0o002, 0o077, 0o000])
+def umask(request: pytest.FixtureRequest) -> Iterator[int]:
+    """The test runs under each of these umasks: the usual ones, a private one and none at all."""
+    old = os.umask(request.param)
+    try:
+        yield request.param
+    finally:
+        os.umask(old)
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import IO
+
+import pytest
 
 from hotspotctl.simulate.simulator import Simulator
 
@@ -24,6 +27,22 @@ def eventually(condition: Callable[[], bool], timeout_s: float = PATIENCE_S, eve
             return condition()
         time.sleep(every_s)
     return True
+
+
+def read_until(stream: IO[str] | None, text: str, failure: str, timeout_s: float = PATIENCE_S) -> list[str]:
+    """The lines a process wrote to ``stream`` up to the first holding ``text``; the test fails with
+    ``failure`` and every line seen if the process ends or ``timeout_s`` passes first."""
+    assert stream is not None
+    deadline = time.monotonic() + timeout_s
+    seen: list[str] = []
+    while time.monotonic() < deadline:
+        line = stream.readline()
+        if not line:  # the process closed it: ended
+            break
+        seen.append(line)
+        if text in line:
+            return seen
+    pytest.fail(f"{failure}:\n" + "".join(seen))
 
 
 def counted(simulator: Simulator, requests: float, timeout_s: float = PATIENCE_S) -> dict[str, float]:

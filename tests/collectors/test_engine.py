@@ -7,64 +7,19 @@ test's script, which decides what datagrams to send back and from which socket.
 from __future__ import annotations
 
 import asyncio
-import socket
-import threading
-from collections.abc import Callable
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hotspotctl.collectors.codec import COUNTER64, INTEGER, TIME_TICKS, decode_response, encode_response
+from hotspotctl.collectors.codec import INTEGER, decode_response
 from hotspotctl.collectors.engine import GetFailure, GetReply, GetRequest, GetShape, SnmpGetEngine
 from hotspotctl.collectors.model import NO_SUCH_INSTANCE
-from hotspotctl.collectors.oids import SYS_UPTIME, decode_oid, parse_oid
-
-COMMUNITY = b"test-community"
-IN_OCTETS = parse_oid("1.3.6.1.2.1.31.1.1.1.6.2")
-CLIENTS = parse_oid("1.3.6.1.4.1.41112.1.6.1.2.1.8.1")
-VALUES = {SYS_UPTIME: (TIME_TICKS, 123456), IN_OCTETS: (COUNTER64, 2**64 - 5), CLIENTS: (INTEGER, 17)}
-
-Script = Callable[["Agent", bytes, tuple[str, int]], None]
+from hotspotctl.collectors.oids import SYS_UPTIME
+from tests.scripted_agent import CLIENTS, COMMUNITY, IN_OCTETS, Script, ScriptedAgent
 
 
-class Agent:
-    """A UDP agent in a thread; ``script(agent, request, source)`` answers each request."""
-
-    def __init__(self, script: Script) -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.other = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)  # a second sender: the wrong source
-        self.other.bind(("127.0.0.1", 0))
-        self.address = self.sock.getsockname()
-        self.script = script
-        self.requests = 0
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                data, source = self.sock.recvfrom(65535)
-            except OSError:
-                return
-            self.requests += 1
-            self.script(self, data, source)
-
-    def answer(self, request: bytes, *, community: bytes = COMMUNITY, rid_delta: int = 0, error_status: int = 0,
-               varbinds: list | None = None) -> bytes:
-        message = decode_response(request)  # a GetRequest decodes with the same parser
-        if varbinds is None:
-            varbinds = [(oid, *VALUES.get(oid, (0x81, NO_SUCH_INSTANCE)))
-                        for oid in (decode_oid(raw) for raw, _, _ in message.varbinds)]
-        return encode_response(community, message.request_id + rid_delta, varbinds, error_status=error_status)
-
-    def close(self) -> None:
-        self.sock.close()
-        self.other.close()
-
-
-def run(agent: Agent, shapes: list[GetShape], **engine_args) -> tuple[list, SnmpGetEngine]:
+def run(agent: ScriptedAgent, shapes: list[GetShape], **engine_args) -> tuple[list, SnmpGetEngine]:
     async def go():
         with SnmpGetEngine(**{"timeout_s": 0.2, "retries": 1, "deadline_s": 2.0, **engine_args}) as engine:
             requests = [GetRequest(i, agent.address, shape) for i, shape in enumerate(shapes)]
@@ -77,8 +32,8 @@ def run(agent: Agent, shapes: list[GetShape], **engine_args) -> tuple[list, Snmp
 def make_agent():
     agents = []
 
-    def make(script: Script) -> Agent:
-        agent = Agent(script)
+    def make(script: Script) -> ScriptedAgent:
+        agent = ScriptedAgent(script)
         agents.append(agent)
         return agent
 
@@ -96,7 +51,7 @@ def test_a_plain_answer_gives_every_value_in_order(make_agent):
 
 
 def test_forged_and_stray_answers_are_dropped_and_counted_and_the_real_one_is_taken(make_agent):
-    def script(a: Agent, data: bytes, src) -> None:
+    def script(a: ScriptedAgent, data: bytes, src) -> None:
         a.other.sendto(a.answer(data), src)  # right id, wrong source port
         a.sock.sendto(a.answer(data, community=b"guess"), src)  # wrong community
         a.sock.sendto(a.answer(data, rid_delta=7), src)  # an id nobody is waiting for
@@ -117,12 +72,12 @@ def test_silence_is_retried_then_reported_as_a_timeout(make_agent):
     (failure,), engine = run(agent, [GetShape(COMMUNITY, [SYS_UPTIME])], timeout_s=0.1, retries=2)
     assert isinstance(failure, GetFailure) and failure.kind == "timeout"
     assert "3 tries" in failure.message
-    assert agent.requests == 3 and engine.stats.retries == 2 and engine.stats.timeouts == 1
+    assert len(agent.requests) == 3 and engine.stats.retries == 2 and engine.stats.timeouts == 1
 
 
 def test_a_lost_first_answer_is_recovered_by_the_retry(make_agent):
-    def script(a: Agent, data: bytes, src) -> None:
-        if a.requests > 1:
+    def script(a: ScriptedAgent, data: bytes, src) -> None:
+        if len(a.requests) > 1:
             a.sock.sendto(a.answer(data), src)
 
     agent = make_agent(script)
@@ -132,7 +87,7 @@ def test_a_lost_first_answer_is_recovered_by_the_retry(make_agent):
 
 
 def test_too_big_splits_the_get_until_it_fits(make_agent):
-    def script(a: Agent, data: bytes, src) -> None:
+    def script(a: ScriptedAgent, data: bytes, src) -> None:
         asked = len(decode_response(data).varbinds)
         if asked > 1:
             a.sock.sendto(a.answer(data, error_status=1, varbinds=[]), src)
@@ -150,7 +105,7 @@ def test_shapes_larger_than_max_oids_go_as_several_gets(make_agent):
     shape = GetShape(COMMUNITY, [SYS_UPTIME, IN_OCTETS, CLIENTS], max_oids=2)
     (reply,), engine = run(agent, [shape])
     assert reply.values == [123456, 2**64 - 5, 17]
-    assert engine.stats.sent == 2 and agent.requests == 2
+    assert engine.stats.sent == 2 and len(agent.requests) == 2
 
 
 def test_an_answer_with_other_oids_is_a_protocol_error(make_agent):
@@ -173,7 +128,7 @@ def test_the_in_flight_cap_holds_and_every_request_completes(make_agent):
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(garbage=st.lists(st.binary(min_size=0, max_size=120), min_size=1, max_size=5))
 def test_garbage_datagrams_never_break_the_engine(make_agent, garbage):
-    def script(a: Agent, data: bytes, src) -> None:
+    def script(a: ScriptedAgent, data: bytes, src) -> None:
         for junk in garbage:
             a.sock.sendto(junk, src)
         a.sock.sendto(a.answer(data), src)

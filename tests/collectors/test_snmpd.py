@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.conftest import FIXTURES, write
+from tests.conftest import snmpd_lab_settings, write
 
 LO = 1  # ifIndex of the loopback interface, the test profile's "uplink"
 OIDS = {"sys_uptime": "1.3.6.1.2.1.1.3.0", "hr_uptime": "1.3.6.1.2.1.25.1.1.0",
@@ -20,26 +20,7 @@ OIDS = {"sys_uptime": "1.3.6.1.2.1.1.3.0", "hr_uptime": "1.3.6.1.2.1.25.1.1.0",
 @pytest.fixture
 def fleet(cli, snmpd, monkeypatch):
     """One AP on snmpd v2c and one on snmpd v3 authPriv (secrets from the environment)."""
-    monkeypatch.setenv("TEST_SNMP_COMMUNITY", snmpd.COMMUNITY)
-    monkeypatch.setenv("TEST_V3_AUTH", snmpd.V3_AUTH[1])
-    monkeypatch.setenv("TEST_V3_PRIV", snmpd.V3_PRIV[1])
-    write(cli.workdir / "hotspotctl.toml", f"""
-[snmp]
-profiles_dir = "{FIXTURES / 'profiles'}"
-timeout_s = 0.5
-retries = 1
-
-[snmp.auth.lab]
-community_env = "TEST_SNMP_COMMUNITY"
-
-[snmp.auth.lab-v3]
-version = "3"
-user = "{snmpd.V3_USER}"
-auth_protocol = "sha256"
-auth_password_env = "TEST_V3_AUTH"
-priv_protocol = "aes"
-priv_password_env = "TEST_V3_PRIV"
-
+    write(cli.workdir / "hotspotctl.toml", snmpd_lab_settings(snmpd, monkeypatch, timeout_s=0.5) + f"""
 [snmp.auth.lab-v3-des]
 version = "3"
 user = "{snmpd.V3_USER}-md5-des"

@@ -18,17 +18,16 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from hotspotctl.collectors.auth import Credentials
-from hotspotctl.collectors.codec import COUNTER64, INTEGER, TIME_TICKS, decode_response, encode_response
+from hotspotctl.collectors.codec import decode_response, encode_response
 from hotspotctl.collectors.engine import GetFailure, GetReply, GetRequest, GetShape, SnmpGetEngine
 from hotspotctl.collectors.model import NO_SUCH_INSTANCE, PollError, Sample, failure_class
-from hotspotctl.collectors.oids import SYS_UPTIME, decode_oid, parse_oid
+from hotspotctl.collectors.oids import SYS_UPTIME
 from hotspotctl.collectors.poller import Poller, Target, plan_poll
 from hotspotctl.collectors.profiles import load_profiles
 from hotspotctl.collectors.snmp import SnmpClient
@@ -38,62 +37,17 @@ from hotspotctl.scheduling.cycle import CycleMemory, run_cycle
 from hotspotctl.settings import SnmpAuth, SnmpSettings
 from hotspotctl.simulate.simulator import Simulator
 from tests.city import City
-from tests.conftest import FIXTURES, write
+from tests.conftest import FIXTURES, snmpd_lab_settings, write
+from tests.scripted_agent import CLIENTS, COMMUNITY, IN_OCTETS, Script, ScriptedAgent
 from tests.waiting import eventually
-
-COMMUNITY = b"test-community"
-IN_OCTETS = parse_oid("1.3.6.1.2.1.31.1.1.1.6.2")
-CLIENTS = parse_oid("1.3.6.1.4.1.41112.1.6.1.2.1.8.1")
-VALUES = {SYS_UPTIME: (TIME_TICKS, 123456), IN_OCTETS: (COUNTER64, 2**64 - 5), CLIENTS: (INTEGER, 17)}
-
-
-class Agent:
-    """A UDP agent in a thread on loopback (IPv4 or IPv6): ``script(agent, request, source)`` answers."""
-
-    def __init__(self, script: Callable[[Agent, bytes, tuple], None], family: int = socket.AF_INET) -> None:
-        self.sock = socket.socket(family, socket.SOCK_DGRAM)
-        self.sock.bind(("::1" if family == socket.AF_INET6 else "127.0.0.1", 0))
-        self.address = self.sock.getsockname()[:2]
-        self.script = script
-        self.requests: list[bytes] = []
-        self._timers: list[threading.Timer] = []
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                data, source = self.sock.recvfrom(65535)
-            except OSError:
-                return
-            self.requests.append(data)
-            self.script(self, data, source)
-
-    def answer(self, request: bytes, *, error_status: int = 0, error_index: int = 0) -> bytes:
-        message = decode_response(request)
-        varbinds = [(oid, *VALUES.get(oid, (0x81, NO_SUCH_INSTANCE)))
-                    for oid in (decode_oid(raw) for raw, _, _ in message.varbinds)]
-        return encode_response(decode_response(request).community, message.request_id, varbinds,
-                               error_status=error_status, error_index=error_index)
-
-    def later(self, delay_s: float, data: bytes, destination: tuple) -> None:
-        timer = threading.Timer(delay_s, self.sock.sendto, (data, destination))
-        timer.daemon = True
-        self._timers.append(timer)
-        timer.start()
-
-    def close(self) -> None:
-        for timer in self._timers:
-            timer.cancel()
-        self.sock.close()
 
 
 @pytest.fixture
 def make_agent():
-    agents: list[Agent] = []
+    agents: list[ScriptedAgent] = []
 
-    def make(script: Callable[[Agent, bytes, tuple], None], family: int = socket.AF_INET) -> Agent:
-        agents.append(Agent(script, family))
+    def make(script: Script, family: int = socket.AF_INET) -> ScriptedAgent:
+        agents.append(ScriptedAgent(script, family))
         return agents[-1]
 
     yield make
@@ -101,7 +55,7 @@ def make_agent():
         agent.close()
 
 
-def _address(agent: Agent) -> tuple:
+def _address(agent: ScriptedAgent) -> tuple:
     host, port = agent.address
     return (host, port, 0, 0) if ":" in host else (host, port)
 
@@ -148,7 +102,7 @@ def test_an_answer_to_an_earlier_try_completes_the_get(make_agent) -> None:
     """The agent answers only the first try, 0.7 s later (past two timeouts); retries are never answered.
     On 3854a6b the retry forgot the first request-id: the answer was dropped, and the GET timed out."""
 
-    def script(agent: Agent, data: bytes, source: tuple) -> None:
+    def script(agent: ScriptedAgent, data: bytes, source: tuple) -> None:
         if len(agent.requests) == 1:
             agent.later(0.7, agent.answer(data), source)
 
@@ -471,7 +425,7 @@ def test_a_too_big_split_is_remembered_for_the_next_cycle(make_agent) -> None:
     """An agent that answers tooBig to GETs of more than 2 OIDs: the first cycle splits (3 requests,
     two answered); the next sends the two that worked straight away. On 3854a6b it split every cycle."""
 
-    def script(agent: Agent, data: bytes, src: tuple) -> None:
+    def script(agent: ScriptedAgent, data: bytes, src: tuple) -> None:
         if len(decode_response(data).varbinds) > 2:
             agent.sock.sendto(encode_response(COMMUNITY, decode_response(data).request_id, [], error_status=1), src)
         else:
@@ -536,26 +490,7 @@ def snmpd6():
 def test_ap_probe_over_ipv6(cli, snmpd6, monkeypatch, auth) -> None:
     """``hotspotctl ap probe '[::1]:PORT'``: v2c on our walker, v3 on pysnmp's IPv6 transport.
     On 3854a6b: 'Bad IPv4/UDP transport address ::1@...' (exit 1)."""
-    monkeypatch.setenv("TEST_SNMP_COMMUNITY", snmpd6.COMMUNITY)
-    monkeypatch.setenv("TEST_V3_AUTH", snmpd6.V3_AUTH[1])
-    monkeypatch.setenv("TEST_V3_PRIV", snmpd6.V3_PRIV[1])
-    write(cli.workdir / "hotspotctl.toml", f"""
-[snmp]
-profiles_dir = "{FIXTURES / 'profiles'}"
-timeout_s = 1.0
-retries = 1
-
-[snmp.auth.lab]
-community_env = "TEST_SNMP_COMMUNITY"
-
-[snmp.auth.lab-v3]
-version = "3"
-user = "{snmpd6.V3_USER}"
-auth_protocol = "sha256"
-auth_password_env = "TEST_V3_AUTH"
-priv_protocol = "aes"
-priv_password_env = "TEST_V3_PRIV"
-""")
+    write(cli.workdir / "hotspotctl.toml", snmpd_lab_settings(snmpd6, monkeypatch, timeout_s=1.0))
     result = cli("ap", "probe", f"[::1]:{snmpd6.port6}", "--auth", auth, "--format", "json")
     assert result.code == 0, result.err
     data = json.loads(result.out)

@@ -4,27 +4,10 @@ are private)."""
 from __future__ import annotations
 
 import os
-import stat
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 from hotspotctl.reports.files import atomic_output, current_umask
-from tests.conftest import write
-
-
-@pytest.fixture(params=[0o022, 0o002, 0o077])
-def umask(request: pytest.FixtureRequest) -> Iterator[int]:
-    old = os.umask(request.param)
-    try:
-        yield request.param
-    finally:
-        os.umask(old)
-
-
-def mode(path: Path) -> int:
-    return stat.S_IMODE(path.stat().st_mode)
+from tests.conftest import file_mode, write
 
 
 def test_inventory_and_crew_exports_follow_the_umask(cli, tmp_path: Path, umask: int):
@@ -36,13 +19,13 @@ def test_inventory_and_crew_exports_follow_the_umask(cli, tmp_path: Path, umask:
     assert cli("crews", "list", "-f", "geojson", "-o", tmp_path / "crews.geojson").code == 0
     assert current_umask() == umask
     for name in ("fleet.csv", "crews.csv", "crews.geojson"):
-        assert mode(tmp_path / name) == 0o666 & ~umask, name
-    assert mode(cli.workdir / "var" / "hotspotctl.db") == 0o600  # the store stays private
+        assert file_mode(tmp_path / name) == 0o666 & ~umask, name
+    assert file_mode(cli.workdir / "var" / "hotspotctl.db") == 0o600  # the store stays private
 
 
-def test_a_replaced_file_keeps_its_mode(tmp_path: Path):
+def test_a_replaced_file_keeps_its_file_mode(tmp_path: Path):
     target = write(tmp_path / "list.csv", "old\n")
     os.chmod(target, 0o640)
     with atomic_output(target) as fh:
         fh.write("new\n")
-    assert target.read_text() == "new\n" and mode(target) == 0o640
+    assert target.read_text() == "new\n" and file_mode(target) == 0o640

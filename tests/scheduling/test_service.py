@@ -10,7 +10,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from hotspotctl.simulate.simulator import Simulator
 from hotspotctl.store import Store
 from hotspotctl.store.polling import recent_cycles
 from tests.city import APS, City
+from tests.waiting import read_until
 
 
 def _spooled_cycles(spool_dir: Path) -> list[dict[str, int]]:
@@ -145,15 +145,7 @@ def test_sigterm_mid_cycle_finishes_the_writes_and_exits_0(city: City) -> None:
     process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env, cwd=city.data_dir)
     lines: list[str] = []
     try:
-        assert process.stderr is not None
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            line = process.stderr.readline()
-            lines.append(line)
-            if '"cycle 2 started' in line:
-                break
-        else:
-            pytest.fail("no second cycle started:\n" + "".join(lines))
+        lines += read_until(process.stderr, '"cycle 2 started', "no second cycle started")
         process.send_signal(signal.SIGTERM)  # mid-cycle: its GETs' answers are 0.7 s away
         _, rest = process.communicate(timeout=30)
         lines.append(rest)

@@ -34,7 +34,7 @@ from hotspotctl.store.lock import ServiceLock, StoreBusyError
 from hotspotctl.store.outages import list_outages, load_health, save_ledger
 from hotspotctl.store.polling import load_states, recent_cycles
 from tests.city import APS, City
-from tests.waiting import eventually
+from tests.waiting import eventually, read_until
 
 FAKETIME = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1")
 
@@ -267,16 +267,7 @@ def test_a_second_run_on_the_same_store_refuses_and_names_the_first(city: City) 
     command = [sys.executable, "-m", "hotspotctl", "--data-dir", str(city.data_dir), "run", "--interval", "1"]
     first = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, cwd=city.data_dir)
     try:
-        assert first.stderr is not None
-        deadline = time.monotonic() + 120
-        seen = []
-        while time.monotonic() < deadline:
-            line = first.stderr.readline()
-            seen.append(line)
-            if "cycle 1:" in line:
-                break
-        else:
-            pytest.fail("the first run never finished a cycle:\n" + "".join(seen))
+        read_until(first.stderr, "cycle 1:", "the first run never finished a cycle")
         second = _run_cli(city, "run", "--cycles", "1")
         assert second.returncode == 3, second.stderr
         assert f"pid {first.pid} on host" in second.stderr and "(hotspotctl run" in second.stderr

@@ -5,27 +5,13 @@ from __future__ import annotations
 
 import os
 import re
-import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from hotspotctl.store import Store
-
-
-def mode(path: Path) -> int:
-    return stat.S_IMODE(path.stat().st_mode)
-
-
-@pytest.fixture(params=[0o022, 0o002, 0o000])
-def umask(request: pytest.FixtureRequest) -> Iterator[int]:
-    old = os.umask(request.param)
-    try:
-        yield request.param
-    finally:
-        os.umask(old)
+from tests.conftest import file_mode
 
 
 def test_a_new_store_and_its_side_files_are_private_whatever_the_umask(tmp_path: Path, umask: int):
@@ -37,10 +23,10 @@ def test_a_new_store_and_its_side_files_are_private_whatever_the_umask(tmp_path:
     with Store.open(f"sqlite:///{database}") as store, store.write() as conn:
         conn.execute(sa.text("CREATE TABLE t (x INTEGER)"))
         conn.execute(sa.text("INSERT INTO t VALUES (1)"))
-        side = {suffix: mode(Path(f"{database}{suffix}")) for suffix in ("-wal", "-shm")
+        side = {suffix: file_mode(Path(f"{database}{suffix}")) for suffix in ("-wal", "-shm")
                 if Path(f"{database}{suffix}").exists()}
-    assert mode(folder) == 0o700
-    assert mode(database) == 0o600
+    assert file_mode(folder) == 0o700
+    assert file_mode(database) == 0o600
     assert side == {"-wal": 0o600, "-shm": 0o600}
 
 
@@ -52,8 +38,8 @@ def test_a_store_made_by_an_older_version_is_tightened(tmp_path: Path):
     Path(f"{database}-wal").write_bytes(b"")
     os.chmod(f"{database}-wal", 0o644)
     with Store.open(f"sqlite:///{database}"):
-        assert mode(database) == 0o600
-        assert mode(Path(f"{database}-wal")) == 0o600
+        assert file_mode(database) == 0o600
+        assert file_mode(Path(f"{database}-wal")) == 0o600
 
 
 def test_sqlite_commits_with_synchronous_full(tmp_path: Path):
@@ -70,8 +56,8 @@ def test_the_data_folder_made_by_a_command_is_private(cli, tmp_path: Path, umask
     source = tmp_path / "aps.csv"
     source.write_text("id,lat,lon\nAP-1,19.4,-99.1\n")
     assert cli("--data-dir", tmp_path / "data", "inventory", "import", source).code == 0
-    assert mode(tmp_path / "data") == 0o700
-    assert mode(tmp_path / "data" / "hotspotctl.db") == 0o600
+    assert file_mode(tmp_path / "data") == 0o700
+    assert file_mode(tmp_path / "data" / "hotspotctl.db") == 0o600
 
 
 def test_an_existing_data_folder_is_left_as_it_is(cli, tmp_path: Path):
@@ -80,7 +66,7 @@ def test_an_existing_data_folder_is_left_as_it_is(cli, tmp_path: Path):
     shared.mkdir(mode=0o755)
     os.chmod(shared, 0o755)
     assert cli("--data-dir", shared, "inventory", "list").code == 0
-    assert mode(shared) == 0o755 and mode(shared / "hotspotctl.db") == 0o600
+    assert file_mode(shared) == 0o755 and file_mode(shared / "hotspotctl.db") == 0o600
 
 
 def _unwritable() -> Path:
