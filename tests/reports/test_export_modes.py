@@ -23,7 +23,7 @@ def test_inventory_and_crew_exports_follow_the_umask(cli, tmp_path: Path, umask:
     assert file_mode(cli.workdir / "var" / "hotspotctl.db") == 0o600  # the store stays private
 
 
-def test_a_replaced_file_keeps_its_file_mode(tmp_path: Path):
+def test_a_replaced_file_keeps_its_mode(tmp_path: Path):
     target = write(tmp_path / "list.csv", "old\n")
     os.chmod(target, 0o640)
     with atomic_output(target) as fh:
