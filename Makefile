@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test servers bench clean
+.PHONY: demo test check servers bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,13 @@ servers:
 
 test: servers $(BIN)/python
 	$(BIN)/python -m pip install --quiet --editable '.[test]'
+	$(MAKE) --no-print-directory check
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The quality gates, run by `make test` before the tests (and so by CI).
+check: $(BIN)/python
+	$(BIN)/python -m pip install --quiet --editable '.[test]'
+	$(BIN)/ruff check .
 
 bench: servers $(BIN)/python
 	$(BIN)/python -m pip install --quiet --editable '.[bench]'
