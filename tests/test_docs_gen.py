@@ -117,3 +117,24 @@ def test_the_example_defaults_are_the_settings_defaults():
     assert document["snmp"]["max_in_flight"] == defaults.snmp.max_in_flight
     assert document["influx"]["api"] == defaults.influx.api
     assert tuple(document["inventory"]["bounds"]) == defaults.inventory.bounds
+
+
+def test_the_readme_is_short_and_its_links_resolve():
+    """The manual lives in docs/; the README says what it is, the two commands and where to read next."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert len(readme.encode("utf-8")) <= 15_000
+    assert "make demo" in readme and "make test" in readme and ".venv/bin/hotspotctl" in readme
+    targets = re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", readme)
+    assert len(targets) >= 15
+    assert [target for target in targets if not (ROOT / target).is_file()] == []
+
+
+def test_every_decision_record_joins_the_site_menu(tmp_path: Path):
+    (tmp_path / "decisions").mkdir()
+    for name in ("b-second.md", "a-first.md"):
+        (tmp_path / "decisions" / name).write_text(f"# {name[2:-3].title()}\n\n## Context\n", encoding="utf-8")
+    config = {"docs_dir": str(tmp_path), "nav": [{"Home": "index.md"}, {"Design decisions": "decisions/"}]}
+    assert docs_gen.on_config(config)["nav"] == [
+        {"Home": "index.md"},
+        {"Design decisions": ["decisions/index.md", "decisions/a-first.md", "decisions/b-second.md"]}]
+    assert "- [First](a-first.md)\n- [Second](b-second.md)\n" in docs_gen.decisions_index(tmp_path / "decisions")
