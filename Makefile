@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test check servers bench clean
+.PHONY: demo test check docs servers bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,10 +23,17 @@ test: servers $(BIN)/python
 	$(MAKE) --no-print-directory check
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# The quality gates, run by `make test` before the tests (and so by CI).
+# The quality gates, run by `make test` before the tests (and so by CI). The docs are built without
+# --quiet: it would also silence the warnings that --strict turns into a failure.
 check: $(BIN)/python
-	$(BIN)/python -m pip install --quiet --editable '.[test]'
+	$(BIN)/python -m pip install --quiet --editable '.[test,docs]'
 	$(BIN)/ruff check .
+	site=$$(mktemp -d) && NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir "$$site"; status=$$?; rm -rf "$$site"; exit $$status
+
+# The documentation site, served with live reload while you edit docs/ (http://127.0.0.1:8000).
+docs: $(BIN)/python
+	$(BIN)/python -m pip install --quiet --editable '.[docs]'
+	$(BIN)/mkdocs serve
 
 bench: servers $(BIN)/python
 	$(BIN)/python -m pip install --quiet --editable '.[bench]'

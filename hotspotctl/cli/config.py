@@ -1,16 +1,21 @@
-"""hotspotctl config: the effective settings, with every secret masked."""
+"""hotspotctl config: the effective settings, with every secret masked; an example file to start from."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
+from hotspotctl import docs_gen
 from hotspotctl.cli import output
 from hotspotctl.cli.output import Format
 from hotspotctl.cli.runtime import FormatOption, runtime
 from hotspotctl.errors import ExitCode
-from hotspotctl.settings import describe, mask_url
+from hotspotctl.settings import DEFAULT_CONFIG_NAME, describe, mask_url
 
-app = typer.Typer(help="Show the effective configuration.", no_args_is_help=True)
+app = typer.Typer(help="Show the effective configuration, or write an example file to start from.",
+                  no_args_is_help=True)
 
 
 @app.command("show")
@@ -49,3 +54,25 @@ def _show(value: object) -> str:
     if isinstance(value, dict):
         return ", ".join(f"{k} = {v}" for k, v in value.items()) or "{}"
     return str(value)
+
+
+@app.command("init")
+def init(
+    path: Annotated[Path, typer.Argument(help="where to write it", show_default=True)] = Path(DEFAULT_CONFIG_NAME),
+    force: Annotated[bool, typer.Option("--force", help="replace the file if it exists")] = False,
+) -> ExitCode:
+    """Write a commented example configuration: every section and setting, the defaults commented out.
+
+    Secrets appear only as the names of the environment variables that hold them. An existing
+    file is left alone (exit 3) unless --force is given.
+
+    Examples:
+
+      hotspotctl config init
+
+      hotspotctl config init /etc/hotspotctl/hotspotctl.toml --force
+    """
+    written = docs_gen.write_example_config(path, force=force)
+    output.message(f"wrote {written}: every setting at its default, commented out; uncomment and edit what you "
+                   "change (`hotspotctl config show` prints the effective values)")
+    return ExitCode.OK
