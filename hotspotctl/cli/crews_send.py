@@ -12,9 +12,9 @@ import typer
 from hotspotctl.cli import output
 from hotspotctl.cli.output import ReportFormat
 from hotspotctl.cli.runtime import ReportFormatOption, ZoneOption, runtime
+from hotspotctl.delivery.dispatch import DeliveryStatus, DispatchReport, check_channels, dispatch
 from hotspotctl.errors import ConfigError, ExitCode
 from hotspotctl.reports.crews import ZoneList, crew_lists_from_store
-from hotspotctl.reports.dispatch import FAILED, DispatchReport, check_channels, dispatch
 
 
 class Channel(StrEnum):
@@ -106,7 +106,7 @@ def send(
         if report.needs:
             output.message("to send for real: " + "; ".join(report.needs))
     for d in report.deliveries:
-        if d.status == FAILED:
+        if d.status == DeliveryStatus.FAILED:
             output.message(f"error: {d.channel} {d.zone}: {d.detail}")
     if not report.ok:
         output.message("what did not go is not recorded as sent: the next `hotspotctl crews send` (or `hotspotctl "

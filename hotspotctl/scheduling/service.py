@@ -231,8 +231,8 @@ class CycleRunner:
 
     def send_crew_lists(self, zones: set[str] | None, *, now: float | None = None) -> Any:
         """Build the crew lists (of these zones, or every zone) and send them through crews.send_via."""
+        from hotspotctl.delivery.dispatch import dispatch
         from hotspotctl.reports.crews import crew_lists_from_store
-        from hotspotctl.reports.dispatch import dispatch
 
         now = time.time() if now is None else now
         fleet = Fleet.load(self.store, self.crew_zones)
