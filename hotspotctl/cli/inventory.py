@@ -26,11 +26,11 @@ from hotspotctl.cli.runtime import (
 from hotspotctl.errors import ExitCode, InputError
 from hotspotctl.inventory.fleet import Fleet
 from hotspotctl.inventory.importer import ImportReport, import_inventory
-from hotspotctl.inventory.queries import last_import
 from hotspotctl.inventory.readers import FORMATS
 from hotspotctl.inventory.rows import RowIssue
 from hotspotctl.reports.files import atomic_output
 from hotspotctl.reports.inventory import EXPORT_COLUMNS, export_row, write_inventory_csv, write_inventory_geojson
+from hotspotctl.store.inventory import last_import
 
 app = typer.Typer(help="Import and query the access-point inventory.", no_args_is_help=True)
 

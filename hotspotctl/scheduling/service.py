@@ -51,13 +51,13 @@ from hotspotctl.evaluate.rollup import Rollup, rollup
 from hotspotctl.evaluate.status import UNUSABLE
 from hotspotctl.inventory.fleet import CrewZones, Fleet, Selection
 from hotspotctl.inventory.model import AccessPoint
-from hotspotctl.inventory.queries import inventory_version
 from hotspotctl.scheduling.cycle import CycleMemory, CycleReport, discover_aps, run_cycle
 from hotspotctl.scheduling.evaluation import CycleEvaluation, Evaluator
 from hotspotctl.settings import Settings
 from hotspotctl.sinks.influx import FlushResult, InfluxSink
 from hotspotctl.sinks.lineproto import ApLines, line
 from hotspotctl.store import Store
+from hotspotctl.store.inventory import inventory_version
 from hotspotctl.store.outages import close_outages_of_removed_sites
 from hotspotctl.store.polling import record_cycle
 

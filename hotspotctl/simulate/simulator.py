@@ -232,7 +232,7 @@ def assign_addresses(store: Any, plan: SimulationPlan, *, v2c_auth: str, v3_auth
     from dataclasses import replace
     from datetime import UTC, datetime
 
-    from hotspotctl.inventory.queries import update_access_points
+    from hotspotctl.store.inventory import update_access_points
 
     changed = []
     for index, (ap, sim) in enumerate(zip(plan.aps, plan.fleet, strict=True)):

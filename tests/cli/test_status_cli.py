@@ -11,8 +11,8 @@ import pytest
 from hotspotctl.cli import status as status_cli
 from hotspotctl.evaluate.outages import LedgerUpdate, Outage
 from hotspotctl.evaluate.status import ApHealth
-from hotspotctl.inventory.queries import load_access_points
 from hotspotctl.store import Store
+from hotspotctl.store.inventory import load_access_points
 from hotspotctl.store.outages import add_availability, save_health, save_ledger
 from tests.conftest import write
 

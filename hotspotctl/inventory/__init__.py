@@ -1,0 +1,1 @@
+"""The access points: the model, reading inventory files (csv/xlsx/geojson), checking rows, sites, the fleet."""
