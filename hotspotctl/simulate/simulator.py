@@ -19,7 +19,7 @@ import signal
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, cast
 
 from hotspotctl.inventory.model import AccessPoint
 from hotspotctl.simulate.agent import (
@@ -211,6 +211,21 @@ class SimulationPlan:
     def unassigned(self) -> int:
         """How many simulated APs the inventory does not point at (their mgmt_address differs)."""
         return sum(1 for i, ap in enumerate(self.aps) if ap.mgmt_address != self.address(i))
+
+
+def served_rows(plan: SimulationPlan, sim: Simulator) -> dict[str, Any]:
+    """What ``sim`` serves for ``plan``, as `simulate` and `demo` print it (and `simulate -f json` gives it)."""
+    from hotspotctl.simulate.scenario import Resolution, describe
+
+    served = sim.served()
+    faults = cast(Resolution, plan.faults)  # resolve()'s, whenever there is a scenario
+    return {
+        "aps": served.aps, "port": served.port, "addresses": f"{served.first_address} .. {served.last_address}",
+        "families": served.families, "v3": served.v3, "processes": served.processes,
+        "clock": {"speed": plan.clock.speed, "local_hour": round(plan.clock.hour(plan.clock.t0), 2)},
+        "scenario": plan.scenario.name if plan.scenario is not None else None,
+        "faults": describe(plan.scenario, faults) if plan.scenario is not None else [],
+    }
 
 
 def plan_simulation(inventory: Any, aps: Sequence[AccessPoint], *, seed: int, scenario: Any = None,

@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hotspotctl.cli.simulate import usm_for
 from hotspotctl.collectors.poller import Poller
 from hotspotctl.collectors.profiles import load_profiles
 from hotspotctl.evaluate.rollup import rollup
@@ -28,6 +27,7 @@ from hotspotctl.scheduling.evaluation import Evaluator
 from hotspotctl.settings import SIM_V3_AUTH, SIM_V3_AUTH_ENV, SIM_V3_PRIV_ENV, SnmpAuth, load_settings
 from hotspotctl.simulate.scenario import load_scenario
 from hotspotctl.simulate.simulator import Simulator, assign_addresses, plan_simulation
+from hotspotctl.simulate.usm import usm_for
 from hotspotctl.store import Store
 from hotspotctl.store.inventory import update_access_points
 from hotspotctl.store.outages import list_outages, load_availability, load_health

@@ -23,7 +23,6 @@ from typing import Any
 
 import pytest
 
-from hotspotctl.cli.simulate import usm_for
 from hotspotctl.collectors.codec import (
     COUNTER32,
     COUNTER64,
@@ -50,6 +49,7 @@ from hotspotctl.simulate.devices import FAMILIES, IF_ENTRY, IFX_ENTRY, SYSTEM
 from hotspotctl.simulate.scenario import ApFaults, Window, load_scenario
 from hotspotctl.simulate.simulator import Simulator, build_fleet, plan_simulation, spread
 from hotspotctl.simulate.traffic import Clock
+from hotspotctl.simulate.usm import usm_for
 from tests.conftest import write
 from tests.servers import free_udp_port
 from tests.waiting import eventually

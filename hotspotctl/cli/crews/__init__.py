@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 
 from hotspotctl.cli import output
-from hotspotctl.cli.crews_send import send
+from hotspotctl.cli.crews.send import send
 from hotspotctl.cli.runtime import Runtime, ZoneOption, runtime
 from hotspotctl.errors import ExitCode, InputError
 from hotspotctl.inventory.fleet import Fleet

@@ -114,6 +114,6 @@ def send(
         return ExitCode.SINK_UNAVAILABLE
     if not rt.quiet and not report.dry_run:
         counts = Counter(d.status for d in report.deliveries)
-        output.message(f"{', '.join(channels)}: {counts['sent']} sent, {counts['skipped']} skipped "
-                       "(per channel and zone)")
+        sent, skipped = counts[DeliveryStatus.SENT], counts[DeliveryStatus.SKIPPED]
+        output.message(f"{', '.join(channels)}: {sent} sent, {skipped} skipped (per channel and zone)")
     return ExitCode.OK
