@@ -27,6 +27,7 @@ test: servers $(BIN)/python
 check: $(BIN)/python
 	$(BIN)/python -m pip install --quiet --editable '.[test]'
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 bench: servers $(BIN)/python
 	$(BIN)/python -m pip install --quiet --editable '.[bench]'

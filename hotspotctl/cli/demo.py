@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
+from hotspotctl import clock
 from hotspotctl.bundled import CDMX_INVENTORY, bundled_path
 from hotspotctl.cli import output
 from hotspotctl.cli.logs import configure
@@ -241,7 +242,7 @@ def _crew_lists(store: Any, fleet: Fleet, rt: Any, service: Service) -> None:
     output.message(f"evaluation: {', '.join(f'{n} {state}' for state, n in evaluation.states.most_common())}; "
                    f"{evaluation.causes.get('congested', 0)} congested and {evaluation.causes.get('below_target', 0)} "
                    "below target on a thin backhaul (`hotspotctl report capacity`; not crew work)")
-    now = time.time()
+    now = clock.now()
     lists = crew_lists_from_store(store, fleet, rt.settings, now)
     folder = rt.settings.data_dir / "crews"
     folder.mkdir(parents=True, exist_ok=True)

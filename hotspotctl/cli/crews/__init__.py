@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Iterable
 from enum import StrEnum
 from typing import IO, Annotated
@@ -11,6 +10,7 @@ from typing import IO, Annotated
 import typer
 from rich.console import Console
 
+from hotspotctl import clock
 from hotspotctl.cli import output
 from hotspotctl.cli.crews.send import send
 from hotspotctl.cli.runtime import Runtime, ZoneOption, runtime
@@ -117,7 +117,7 @@ def list_(
     rt = runtime(ctx)
     fleet = rt.load_fleet()
     zones = _resolve_zones(zone or (), _known_zones(rt, fleet)) if zone else []
-    now = time.time()
+    now = clock.now()
     with rt.open_store() as store:
         lists = crew_lists_from_store(store, fleet, rt.settings, now, zones=zones, max_stops=max_stops)
     with atomic_output(output_path) as fh:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from enum import StrEnum
 from typing import Annotated
 
 import typer
 
+from hotspotctl import clock
 from hotspotctl.cli import output
 from hotspotctl.cli.output import ReportFormat
 from hotspotctl.cli.runtime import ReportFormatOption, ZoneOption, runtime
@@ -88,7 +88,7 @@ def send(
         from hotspotctl.cli.crews import _known_zones, _resolve_zones  # crews imports this module
 
         zones = _resolve_zones(zone, _known_zones(rt, fleet))
-    now = time.time()
+    now = clock.now()
     with rt.open_store() as store:
         lists = crew_lists_from_store(store, fleet, settings, now, zones=zones)
         present = {zl.zone for zl in lists}
