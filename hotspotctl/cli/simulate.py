@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import signal
 import sys
-import time
 from typing import Annotated, Any
 
 import typer
@@ -126,20 +125,8 @@ def simulate(
             if missing and not rt.quiet:
                 output.message(f"note: {missing} of {len(plan.aps)} simulated APs are not at their simulated "
                                "address in the inventory; run once with --assign so polls reach them")
-            started = time.monotonic()
-            last = 0.0
-            try:
-                while not stop["now"] and sim.alive():
-                    time.sleep(0.2)
-                    elapsed = time.monotonic() - started
-                    if duration is not None and elapsed >= duration:
-                        break
-                    if not rt.quiet and elapsed - last >= 10:
-                        last = elapsed
-                        _print_stats(sim.stats())
-            except KeyboardInterrupt:
-                pass
-            stats = sim.stats()
+            stats = sim.serve(stop=lambda: stop["now"], duration=duration,
+                              report=None if rt.quiet else _print_stats)
     finally:
         signal.signal(signal.SIGTERM, previous)
     if fmt == Format.JSON:

@@ -17,7 +17,7 @@ import os
 import random
 import signal
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any, cast
 
@@ -170,6 +170,25 @@ class Simulator:
 
     def alive(self) -> bool:
         return bool(self._workers) and all(p.is_alive() for p in self._workers)
+
+    def serve(self, *, stop: Callable[[], bool], duration: float | None = None, every_s: float = 10.0,
+              report: Callable[[dict[str, float]], None] | None = None) -> dict[str, float]:
+        """Wait while the started workers serve: until ``stop()`` says so, a worker dies, ``duration`` seconds
+        have passed, or Ctrl-C. ``report(stats)`` every ``every_s`` seconds; the final stats."""
+        started = time.monotonic()
+        last = 0.0
+        try:
+            while not stop() and self.alive():
+                time.sleep(0.2)
+                elapsed = time.monotonic() - started
+                if duration is not None and elapsed >= duration:
+                    break
+                if report is not None and elapsed - last >= every_s:
+                    last = elapsed
+                    report(self.stats())
+        except KeyboardInterrupt:
+            pass
+        return self.stats()
 
     def __enter__(self) -> Simulator:
         return self.start()
