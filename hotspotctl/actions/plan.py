@@ -13,7 +13,7 @@ from hotspotctl.collectors.profiles import Profile, ProfileSet
 from hotspotctl.collectors.ssh import DEFAULT_SSH_AUTH, SshCollector, SshTarget
 from hotspotctl.errors import ConfigError
 from hotspotctl.inventory.fleet import Selection
-from hotspotctl.inventory.model import AccessPoint
+from hotspotctl.models.access_points import AccessPoint
 from hotspotctl.settings import Settings, SnmpSettings
 from hotspotctl.store import Store
 from hotspotctl.store.polling import load_discoveries

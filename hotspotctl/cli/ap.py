@@ -29,7 +29,7 @@ from hotspotctl.cli.runtime import (
 from hotspotctl.collectors.ssh import CommandResult, SshCollector
 from hotspotctl.errors import ExitCode, InputError
 from hotspotctl.inventory.fleet import Fleet, Selection
-from hotspotctl.inventory.model import AccessPoint
+from hotspotctl.models.access_points import AccessPoint
 from hotspotctl.store import Store
 
 app = typer.Typer(help="Look at one access point, or act on APs over SSH (every action is audited).",

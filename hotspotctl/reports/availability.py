@@ -26,7 +26,7 @@ from typing import Any
 
 from hotspotctl.evaluate.outages import Outage
 from hotspotctl.evaluate.status import DEGRADED, DOWN, MISCONFIGURED, UNMONITORED, UP, ApHealth
-from hotspotctl.inventory.model import AccessPoint
+from hotspotctl.models.access_points import AccessPoint
 from hotspotctl.names import name_key
 
 NONE = "(none)"  # the group of an AP without a district or programme (as the scheduler tallies it)

@@ -6,7 +6,7 @@ import json
 from typing import IO, Any
 
 from hotspotctl.inventory.fleet import Fleet
-from hotspotctl.inventory.model import FIELDS, AccessPoint
+from hotspotctl.models.access_points import FIELDS, AccessPoint
 from hotspotctl.reports.files import write_csv
 from hotspotctl.store import Store
 from hotspotctl.store.inventory import last_import

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
-from hotspotctl.inventory.model import AccessPoint
+from hotspotctl.models.access_points import AccessPoint
 from hotspotctl.reports.availability import CapacityRow, FleetStatus, capacity_rows, fleet_status, status_since
 from hotspotctl.store import Store
 from hotspotctl.store.outages import list_outages, load_availability, load_health

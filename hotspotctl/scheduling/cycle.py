@@ -21,7 +21,7 @@ from hotspotctl.collectors.poller import Poller, Target
 from hotspotctl.collectors.profiles import ProfileSet
 from hotspotctl.collectors.ssh import DEFAULT_SSH_AUTH, SshTarget
 from hotspotctl.evaluate.rates import RateSample, compute_rates
-from hotspotctl.inventory.model import AccessPoint
+from hotspotctl.models.access_points import AccessPoint
 from hotspotctl.settings import SnmpSettings
 from hotspotctl.store import Store
 from hotspotctl.store.inventory import existing_ap_ids, inventory_version

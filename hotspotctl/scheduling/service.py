@@ -50,7 +50,7 @@ from hotspotctl.errors import HotspotError, StoreError
 from hotspotctl.evaluate.rollup import Rollup, rollup
 from hotspotctl.evaluate.status import UNUSABLE
 from hotspotctl.inventory.fleet import CrewZones, Fleet, Selection
-from hotspotctl.inventory.model import AccessPoint
+from hotspotctl.models.access_points import AccessPoint
 from hotspotctl.scheduling.cycle import CycleMemory, CycleReport, discover_aps, run_cycle
 from hotspotctl.scheduling.evaluation import CycleEvaluation, Evaluator
 from hotspotctl.settings import Settings

@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any, cast
 
-from hotspotctl.inventory.model import AccessPoint
+from hotspotctl.models.access_points import AccessPoint
 from hotspotctl.simulate.agent import (
     BASE_ADDRESS,
     AgentStats,

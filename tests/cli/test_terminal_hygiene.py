@@ -23,8 +23,8 @@ import pytest
 
 from hotspotctl.cli import output
 from hotspotctl.cli.logs import LogFormat, configure
-from hotspotctl.inventory.model import AccessPoint
 from hotspotctl.inventory.sites import derive_sites, site_id_for
+from hotspotctl.models.access_points import AccessPoint
 from hotspotctl.store import Store
 from hotspotctl.store import inventory as queries
 

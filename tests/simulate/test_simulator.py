@@ -42,7 +42,7 @@ from hotspotctl.collectors.poller import Poller, Target
 from hotspotctl.collectors.profiles import ProfileSet, load_profiles
 from hotspotctl.evaluate.rates import compute_rates
 from hotspotctl.inventory.fleet import CrewZones, Fleet
-from hotspotctl.inventory.model import AccessPoint, Site
+from hotspotctl.models.access_points import AccessPoint, Site
 from hotspotctl.settings import SIM_V3_AUTH_ENV, SIM_V3_PRIV_ENV, Settings, SnmpSettings
 from hotspotctl.simulate.agent import Live, SimAp, address_of, live, open_socket
 from hotspotctl.simulate.devices import FAMILIES, IF_ENTRY, IFX_ENTRY, SYSTEM

@@ -14,6 +14,7 @@ from hotspotctl.cli.output import ReportFormat
 from hotspotctl.cli.runtime import ReportFormatOption, ZoneOption, runtime
 from hotspotctl.delivery.dispatch import DeliveryStatus, DispatchReport, check_channels, dispatch
 from hotspotctl.errors import ConfigError, ExitCode
+from hotspotctl.inventory.zones import known_zones, resolve_zones
 from hotspotctl.reports.crews import ZoneList, crew_lists_from_store
 
 
@@ -85,9 +86,7 @@ def send(
     fleet = rt.load_fleet()
     zones: list[str] = []
     if zone:
-        from hotspotctl.cli.crews import _known_zones, _resolve_zones  # crews imports this module
-
-        zones = _resolve_zones(zone, _known_zones(rt, fleet))
+        zones = resolve_zones(zone, known_zones(fleet, settings.crew_zones))
     now = clock.now()
     with rt.open_store() as store:
         lists = crew_lists_from_store(store, fleet, settings, now, zones=zones)
