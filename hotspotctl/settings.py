@@ -470,14 +470,38 @@ def _check_channels(value: tuple[str, ...]) -> str | None:
     return f"{bad[0]!r} is not one of {', '.join(CREW_CHANNELS)}" if bad else None
 
 
+EMAIL_TLS = ("starttls", "ssl", "none")
+# crews.email.starttls and crews.email.ssl (two booleans; both set, ssl won) became crews.email.tls
+_EMAIL_TLS_RENAMED = {"crews.email.starttls": 'crews.email.tls = "starttls" (or "none" for false)',
+                      "crews.email.ssl": 'crews.email.tls = "ssl"'}
+
+
+def _check_email_tls(value: str) -> str | None:
+    return None if value in EMAIL_TLS else f"{value!r} is not one of {', '.join(EMAIL_TLS)}"
+
+
+def _refuse_renamed(document: dict[str, Any], env: Mapping[str, str], source: str) -> None:
+    """A setting that was replaced is an error naming its replacement, never silently ignored."""
+    for path, instead in _EMAIL_TLS_RENAMED.items():
+        node: Any = document
+        for part in path.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        if node is not None:
+            raise ConfigError(f"{source}: {path}: replaced by {instead}")
+        if env_name(path) in env:
+            raise ConfigError(f"env {env_name(path)}: {path}: replaced by {instead} "
+                              f"({env_name('crews.email.tls')})")
+
+
 @dataclass(frozen=True)
 class EmailSettings:
     """SMTP for crew lists: one message per zone, the list as HTML with the CSV attached."""
 
     host: str = _setting("", help="SMTP server; empty = no email")
-    port: int = _setting(587, check=_port, help="SMTP port (587 submission with STARTTLS; 465 with ssl)")
-    starttls: bool = _setting(True, help="upgrade the connection with STARTTLS before logging in")
-    ssl: bool = _setting(False, help="TLS from the first byte (port 465) instead of STARTTLS")
+    port: int = _setting(587, check=_port, help='SMTP port (587 submission with STARTTLS; 465 with tls = "ssl")')
+    tls: str = _setting("starttls", check=_check_email_tls,
+                        help='"starttls": upgrade the connection before logging in; "ssl": TLS from the first byte '
+                             '(port 465); "none": send in clear')
     ca_file: str = _setting("", help="CA bundle to verify the server with; empty = the system's")
     username: str = _setting("", help="SMTP login; empty = no login")
     password: str = _setting("", secret="value", help="SMTP password (set HOTSPOTCTL_CREWS_EMAIL_PASSWORD)")
@@ -611,6 +635,7 @@ def load_settings(config: Path | None = None, *, env: Mapping[str, str] | None =
     cwd = Path.cwd() if cwd is None else cwd
     config_file = _find_config(config, env, cwd)
     document = _read_toml(config_file) if config_file else {}
+    _refuse_renamed(document, env, str(config_file))
     loader = _Loader(document, f"file {config_file}" if config_file else "", env, flags or {})
     settings = loader.build(Settings, "")
     loader.reject_unknown(document, Settings, "", str(config_file))

@@ -165,7 +165,7 @@ def test_every_setting_is_described():
         "evaluate.reboot_loop_count", "evaluate.reboot_loop_hours", "evaluate.flap_changes", "evaluate.flap_minutes",
         "crews.max_stops", "crews.send_via", "crews.send_on_site_outage", "crews.usual_clients",
         "crews.usual_clients_by_program", "crews.email.host", "crews.email.port",
-        "crews.email.starttls", "crews.email.ssl", "crews.email.ca_file", "crews.email.username",
+        "crews.email.tls", "crews.email.ca_file", "crews.email.username",
         "crews.email.password", "crews.email.sender", "crews.email.to", "crews.email.zones", "crews.email.timeout_s",
         "crews.webhook.url", "crews.webhook.token", "crews.webhook.timeout_s", "crews.webhook.max_retries",
         "crews.open311.url", "crews.open311.api_key", "crews.open311.service_code", "crews.open311.jurisdiction_id",
@@ -337,3 +337,27 @@ def test_the_city_time_zone_and_the_usual_clients_are_checked_at_load(tmp_path):
         load_settings(config, env={}, cwd=Path("/"))
     with pytest.raises(ConfigError, match=r"crews.usual_clients: must be 0 or more"):
         load_settings(env={"HOTSPOTCTL_CREWS_USUAL_CLIENTS": "-3"}, cwd=Path("/"))
+
+
+@pytest.mark.parametrize(("text", "variable", "instead"), [
+    ("[crews.email]\nstarttls = false\n", "HOTSPOTCTL_CREWS_EMAIL_STARTTLS", 'crews.email.tls = "starttls" (or "none"'),
+    ("[crews.email]\nssl = true\n", "HOTSPOTCTL_CREWS_EMAIL_SSL", 'crews.email.tls = "ssl"'),
+])
+def test_the_old_email_tls_booleans_are_refused_naming_the_tls_key(cli, text, variable, instead):
+    """starttls + ssl (both true: ssl silently won) became one choice; an old key must not be ignored."""
+    key = "crews.email." + variable.rsplit("_", 1)[1].lower()
+    write(cli.workdir / "hotspotctl.toml", text)
+    result = cli("inventory", "list")
+    assert result.code == 3
+    assert f"hotspotctl.toml: {key}: replaced by {instead}" in result.err
+    (cli.workdir / "hotspotctl.toml").unlink()
+    with pytest.raises(ConfigError, match=re.escape(f"env {variable}: {key}: replaced by {instead}")):
+        load_settings(env={variable: "true"})
+
+
+def test_email_tls_is_one_choice_with_starttls_by_default(tmp_path: Path):
+    assert load_settings(env={}, cwd=tmp_path).settings.crews.email.tls == "starttls"
+    assert load_settings(env={"HOTSPOTCTL_CREWS_EMAIL_TLS": "ssl"}, cwd=tmp_path).settings.crews.email.tls == "ssl"
+    with pytest.raises(ConfigError, match=r"env HOTSPOTCTL_CREWS_EMAIL_TLS: crews\.email\.tls: 'yes' is not one of "
+                                          r"starttls, ssl, none"):
+        load_settings(env={"HOTSPOTCTL_CREWS_EMAIL_TLS": "yes"}, cwd=tmp_path)

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
-import os
-import re
 import sys
-import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 import typer
 
+from hotspotctl.actions.plan import ActionPlan, plan_actions, selection_flags, ssh_collector
+from hotspotctl.actions.probe import probe_address
+from hotspotctl.actions.redact import CONTROL, clean
+from hotspotctl.actions.run import run_audited
 from hotspotctl.cli import output
 from hotspotctl.cli.output import Format, PhaseProgress, ReportFormat
 from hotspotctl.cli.runtime import (
@@ -28,18 +26,11 @@ from hotspotctl.cli.runtime import (
     runtime,
     selection,
 )
-from hotspotctl.collectors.auth import DEFAULT_AUTH, Credentials, MissingSecret, for_writing, resolve
-from hotspotctl.collectors.oids import format_oid
-from hotspotctl.collectors.poller import probe, reboot_over_snmp, split_address
-from hotspotctl.collectors.profiles import Profile, ProfileSet
-from hotspotctl.collectors.ssh import DEFAULT_SSH_AUTH, CommandResult, SshCollector, SshTarget
-from hotspotctl.errors import ConfigError, ExitCode, InputError
+from hotspotctl.collectors.ssh import CommandResult, SshCollector
+from hotspotctl.errors import ExitCode, InputError
 from hotspotctl.inventory.fleet import Fleet, Selection
-from hotspotctl.inventory.model import AccessPoint
-from hotspotctl.settings import SnmpSettings
+from hotspotctl.models.access_points import AccessPoint
 from hotspotctl.store import Store
-from hotspotctl.store.audit import audit_user, begin_action, finish_action
-from hotspotctl.store.polling import load_discoveries
 
 app = typer.Typer(help="Look at one access point, or act on APs over SSH (every action is audited).",
                   no_args_is_help=True)
@@ -77,15 +68,8 @@ def probe_(
         raise typer.BadParameter(f"give one of --community (or {COMMUNITY_ENV}) and --auth",
                                  param_hint="--community/--auth")
     rt = runtime(ctx)
-    settings = rt.settings.snmp
-    try:
-        host, port = split_address(address, settings.port)
-    except ValueError as exc:
-        raise InputError(f"address {exc}") from None
-    credentials = (Credentials("--community", "2c", community=community.encode())
-                   if community is not None else resolve(auth or "", settings.auth, os.environ))
-    result = asyncio.run(probe(host, port, credentials, rt.profiles(), settings, pinned=profile))
-    data = result.to_json()
+    result = probe_address(address, rt.profiles(), rt.settings.snmp, community=community, auth=auth, pinned=profile)
+    data: dict[str, Any] = dict(result.to_json())
     if fmt == ReportFormat.JSON:
         output.print_json(data)
         return ExitCode.OK
@@ -101,7 +85,7 @@ def probe_(
     radios = data["radios"]
     if radios:
         columns = ("if_index", "name", "if_type", "oper_up", "speed_mbps")
-        output.print_table(columns, [[r[c] for c in columns] for r in radios], title="Radios")  # type: ignore[index]
+        output.print_table(columns, [[r[c] for c in columns] for r in radios], title="Radios")
     return ExitCode.OK
 
 
@@ -120,21 +104,11 @@ RESULT_COLUMNS = ("ap", "site", "ok", "duration_s", "output")
 CSV_COLUMNS = ("ap", "site", "ok", "duration_s", "error_kind", "error", "output")
 PLAN_COLUMNS = ("ap", "site", "address", "profile", "device_type", "skipped")
 
-_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-_]")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def clean(text: str) -> str:
-    """Device output made safe for a terminal: escape sequences and control characters other than newline
-    and tab removed (carriage returns too: a line that rewinds could hide what came before it)."""
-    return _CONTROL.sub("", _ANSI.sub("", text.replace("\r\n", "\n")))
-
-
 def _command_line(words: Sequence[str]) -> str:
     command = " ".join(words).strip()
     if not command:
         raise typer.BadParameter("give the command after --, like: -- show version", param_hint="COMMAND")
-    if _CONTROL.search(command) or "\n" in command:
+    if CONTROL.search(command) or "\n" in command:
         raise typer.BadParameter("the command must be one line, without control characters", param_hint="COMMAND")
     return command
 
@@ -143,196 +117,22 @@ def _plural(n: int, word: str) -> str:
     return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
 
 
-@dataclass(frozen=True, slots=True)
-class _Target:
-    ap: AccessPoint
-    target: SshTarget
-    profile: Profile
-    snmp: Credentials | None = None  # set: a reboot through the profile's SNMP SET, with these credentials
-
-    @property
-    def device_type(self) -> str:
-        if self.snmp is not None:
-            return "snmp"
-        assert self.profile.ssh is not None
-        return self.profile.ssh.device_type
-
-    @property
-    def reboot_command(self) -> str:
-        if self.snmp is not None and self.profile.reboot is not None:
-            oid, value = self.profile.reboot
-            return f"SNMP SET {format_oid(oid)} = {value!r}"
-        return self.profile.ssh.reboot if self.profile.ssh else ""
-
-
-@dataclass
-class _Plan:
-    """The selected APs that can be acted on (over SSH, or SNMP for a reboot), and why each other one cannot."""
-
-    targets: list[_Target]
-    skipped: dict[str, str]  # AP id -> reason
-    order: list[AccessPoint]  # every selected AP, in order
-    profiles: dict[str, tuple[str | None, str | None]]  # AP id -> (profile, device type), skipped APs too
-
-    @property
-    def sites(self) -> int:
-        return len({t.ap.site_id for t in self.targets})
-
-
-def _snmp_reboot(ap: AccessPoint, profile: Profile, snmp: SnmpSettings) -> Credentials | None:
-    """The credentials to reboot ``ap`` over SNMP with, when that is the way: its profile has a reboot SET and
-    the AP is polled over SNMP (or its profile has no SSH reboot). ConfigError when the set cannot write."""
-    has_ssh_reboot = profile.ssh is not None and bool(profile.ssh.reboot)
-    if profile.reboot is None or (ap.collector == "ssh" and has_ssh_reboot):
-        return None
-    credentials = resolve(ap.snmp_auth or DEFAULT_AUTH, snmp.auth, os.environ)
-    for_writing(credentials)  # a v2c set without a write community: say so now, run nothing
-    return credentials
-
-
-def _plan(store: Store, aps: Sequence[AccessPoint], profiles: ProfileSet, collector: SshCollector, *,
-          reboot: bool, snmp: SnmpSettings | None = None) -> _Plan:
-    """Each AP's profile (the inventory's, else the one discovery found), checked for what the action needs.
-
-    A reboot goes through SSH (the profile's ssh.reboot) or, for an AP polled over SNMP whose profile has a
-    reboot SET, through SNMP."""
-    unpinned = [ap.id for ap in aps if not ap.profile]
-    with store.read() as conn:
-        discovered = {ap_id: stored.discovery.profile for ap_id, stored in load_discoveries(conn, unpinned).items()}
-    targets: list[_Target] = []
-    skipped: dict[str, str] = {}
-    found: dict[str, tuple[str | None, str | None]] = {}
-    for ap in aps:
-        name = ap.profile or discovered.get(ap.id)
-        found[ap.id] = (name, None)
-        reason = None
-        if not name:
-            reason = ("no profile: pin one with an ssh section in the inventory's profile column, or let "
-                      "`hotspotctl discover` find it")
-        elif not ap.mgmt_address:
-            reason = "no mgmt_address in the inventory"
-        else:
-            try:
-                profile = profiles.get(name)
-                found[ap.id] = (name, profile.ssh.device_type if profile.ssh else None)
-                over_snmp = _snmp_reboot(ap, profile, snmp) if reboot and snmp is not None else None
-                if over_snmp is not None:
-                    found[ap.id] = (name, "snmp")
-                    targets.append(_Target(ap, SshTarget(ap.id, ap.mgmt_address, "", name), profile, over_snmp))
-                elif profile.ssh is None and reboot:
-                    reason = f"profile {name} has neither an ssh reboot command nor an SNMP reboot"
-                elif profile.ssh is None:
-                    reason = f"profile {name} has no ssh section"
-                elif reboot and not profile.ssh.reboot:
-                    reason = f"profile {name} has neither an ssh reboot command nor an SNMP reboot"
-                else:
-                    auth = ap.ssh_auth or DEFAULT_SSH_AUTH
-                    collector.credentials(auth)  # a missing set or password variable: say so now, run nothing
-                    targets.append(_Target(ap, SshTarget(ap.id, ap.mgmt_address, auth, name), profile))
-            except MissingSecret:
-                raise  # the command's configuration, not this AP's: stop before anything runs (exit 3)
-            except ConfigError as exc:
-                reason = str(exc)
-        if reason is not None:
-            skipped[ap.id] = reason
-    return _Plan(targets, skipped, list(aps), found)
-
-
-def _collector(rt: Runtime, profiles: ProfileSet, parallel: int | None) -> SshCollector:
-    settings = rt.settings.ssh
-    if parallel is not None:
-        settings = dataclasses.replace(settings, pool_size=parallel)
-    return SshCollector(settings, profiles, rt.settings.known_hosts)
-
-
-def _selection_flags(chosen: Selection) -> dict[str, list[str]]:
-    flags = {"ap": chosen.aps, "site": chosen.sites, "district": chosen.districts, "program": chosen.programs,
-             "zone": chosen.zones}
-    return {name: list(values) for name, values in flags.items() if values}
-
-
-def _secrets(collector: SshCollector, targets: Sequence[_Target]) -> list[str]:
-    """The passwords and passphrases these sessions log in with: never printed, never logged."""
-    found = set()
-    for t in targets:
-        if t.snmp is not None:
-            found.update(s.decode("latin-1") for s in (t.snmp.community, t.snmp.write_community) if len(s) >= 4)
-            continue
-        credentials = collector.credentials(t.target.auth)
-        found.update(s for s in (credentials.password, credentials.passphrase) if len(s) >= 4)
-    return sorted(found, key=len, reverse=True)
-
-
-def _redact(result: CommandResult, secrets: Sequence[str]) -> CommandResult:
-    output, error = result.output, result.error
-    for secret in secrets:
-        output = output.replace(secret, "********")
-        error = error.replace(secret, "********") if error else error
-    return dataclasses.replace(result, output=output, error=error)
-
-
-def _record(result: CommandResult) -> dict[str, Any]:
-    return {"ap": result.ap, "ok": result.ok, "kind": result.kind, "error": result.error,
-            "duration_s": round(result.duration_s, 3), "output": result.output}
-
-
-def _status(results: Sequence[CommandResult]) -> str:
-    ok = sum(1 for r in results if r.ok)
-    return "ok" if ok == len(results) else "failed" if ok == 0 else "partial"
-
-
 def _execute(rt: Runtime, store: Store, collector: SshCollector, *, action: str, command: str | None,
-             audit_command: str, flags: dict[str, list[str]], targets: Sequence[_Target]) -> list[CommandResult]:
-    """Run ``command`` (None: each profile's reboot) on the targets, between two audit log writes.
-
-    The entry is written (running) before the first session starts, and finished after the last one,
-    also when interrupted (then the APs that had not answered say so) or when something failed here.
-    """
-    secrets = _secrets(collector, targets)
-    with store.write() as conn:
-        entry_id = begin_action(conn, user=audit_user(), action=action, command=audit_command, selection=flags,
-                                targets=[t.ap.id for t in targets], now=time.time())
-    done: dict[str, CommandResult] = {}
+             audit_command: str, flags: dict[str, list[str]], plan: ActionPlan) -> list[CommandResult]:
+    """The audited run, with a progress bar on a terminal and a word on stderr when interrupted."""
+    targets = plan.targets
+    stopped: list[tuple[int, int, int]] = []
     try:
         with PhaseProgress(not rt.quiet and len(targets) > 1) as progress:
-            def tick(n: int) -> None:
-                progress(action, n, len(targets))
-
-            gate = asyncio.Semaphore(collector.settings.pool_size)  # SNMP reboots, as many at once as sessions
-
-            async def one(t: _Target) -> None:
-                if t.snmp is not None:
-                    async with gate:
-                        result = await reboot_over_snmp(t.ap.id, t.ap.mgmt_address or "", t.snmp, t.profile,
-                                                        rt.settings.snmp)
-                    tick(1)
-                else:
-                    (result,) = await collector.run([t.target], command, progress=tick)
-                done[t.ap.id] = _redact(result, secrets)
-
-            async def run_all() -> None:
-                await asyncio.gather(*(one(t) for t in targets))
-
-            asyncio.run(run_all())
-    except BaseException as exc:
-        interrupted = isinstance(exc, KeyboardInterrupt)
-        why = ("interrupted before it answered (the command may have run)" if interrupted
-               else f"hotspotctl stopped before it answered: {type(exc).__name__}")
-        results = [_record(done[t.ap.id]) if t.ap.id in done else
-                   {"ap": t.ap.id, "ok": False, "kind": "interrupted" if interrupted else "internal", "error": why,
-                    "duration_s": None, "output": ""} for t in targets]
-        with store.write() as conn:
-            finish_action(conn, entry_id, status="interrupted" if interrupted else "failed", results=results,
-                          now=time.time())
-        if interrupted and not rt.quiet:
-            output.message(f"interrupted: audit entry {entry_id} records the {len(done)} of {len(targets)} APs "
+            return run_audited(store, collector, targets, action=action, command=command,
+                               audit_command=audit_command, selection=flags, snmp=rt.settings.snmp,
+                               progress=lambda n: progress(action, n, len(targets)),
+                               interrupted=lambda *counts: stopped.append(counts))
+    finally:
+        if stopped and not rt.quiet:
+            entry_id, answered, total = stopped[0]
+            output.message(f"interrupted: audit entry {entry_id} records the {answered} of {total} APs "
                            "that had answered")
-        raise
-    results = [done[t.ap.id] for t in targets]
-    with store.write() as conn:
-        finish_action(conn, entry_id, status=_status(results), results=[_record(r) for r in results],
-                      now=time.time())
-    return results
 
 
 def _excerpt(result: CommandResult) -> str:
@@ -346,7 +146,7 @@ def _excerpt(result: CommandResult) -> str:
     return shown
 
 
-def _render(fmt: Format, plan: _Plan, results: Sequence[CommandResult]) -> None:
+def _render(fmt: Format, plan: ActionPlan, results: Sequence[CommandResult]) -> None:
     by_ap = {r.ap: r for r in results}
     sites = {ap.id: ap.site_id for ap in plan.order}
     skipped = [CommandResult(ap.id, False, "", 0.0, "skipped", plan.skipped[ap.id])
@@ -362,13 +162,13 @@ def _render(fmt: Format, plan: _Plan, results: Sequence[CommandResult]) -> None:
                                             for r in ordered], numeric=("duration_s",))
 
 
-def _render_plan(fmt: Format, plan: _Plan) -> None:
+def _render_plan(fmt: Format, plan: ActionPlan) -> None:
     rows = [(ap.id, ap.site_id, ap.mgmt_address, *plan.profiles[ap.id], plan.skipped.get(ap.id))
             for ap in plan.order]
     output.emit(fmt, PLAN_COLUMNS, rows)
 
 
-def _summary(action: str, results: Sequence[CommandResult], plan: _Plan) -> str:
+def _summary(action: str, results: Sequence[CommandResult], plan: ActionPlan) -> str:
     ok = sum(1 for r in results if r.ok)
     text = f"{action}: {ok:,} of {_plural(len(results), 'AP')} ok"
     failed = [r for r in results if not r.ok]
@@ -405,13 +205,13 @@ def _select(rt: Runtime, chosen: Selection) -> tuple[Fleet, list[AccessPoint]]:
 
 
 def _act(ctx: typer.Context, *, action: str, command: str | None, chosen: Selection, dry_run: bool, yes: bool,
-         parallel: int | None, fmt: Format, question: Callable[[_Plan], str], always_ask: bool) -> ExitCode:
+         parallel: int | None, fmt: Format, question: Callable[[ActionPlan], str], always_ask: bool) -> ExitCode:
     """ap exec and ap reboot: plan, show or confirm, run (audited), render."""
     rt = runtime(ctx)
     _, aps = _select(rt, chosen)
     profiles = rt.profiles()
-    with rt.open_store() as store, _collector(rt, profiles, parallel) as collector:
-        plan = _plan(store, aps, profiles, collector, reboot=command is None, snmp=rt.settings.snmp)
+    with rt.open_store() as store, ssh_collector(rt.settings, profiles, parallel) as collector:
+        plan = plan_actions(store, aps, profiles, collector, reboot=command is None, snmp=rt.settings.snmp)
         if dry_run:
             _render_plan(fmt, plan)
             if not rt.quiet:
@@ -427,14 +227,9 @@ def _act(ctx: typer.Context, *, action: str, command: str | None, chosen: Select
                 output.message(f"skipped {ap_id}: {why}")
         if always_ask or len(plan.targets) > 1:
             _confirm(question(plan), yes)
-        if command is None:
-            by_profile = {t.profile.name: t.reboot_command for t in plan.targets}
-            audit_command = next(iter(by_profile.values())) if len(set(by_profile.values())) == 1 else \
-                "; ".join(f"{cmd} ({name})" for name, cmd in sorted(by_profile.items()))
-        else:
-            audit_command = command
+        audit_command = plan.reboot_command() if command is None else command
         results = _execute(rt, store, collector, action=action, command=command, audit_command=audit_command,
-                           flags=_selection_flags(chosen), targets=plan.targets)
+                           flags=selection_flags(chosen), plan=plan)
     _render(fmt, plan, results)
     if not rt.quiet:
         output.message(_summary(action, results, plan))
@@ -475,8 +270,8 @@ def ssh(
     rt = runtime(ctx)
     ap = rt.load_fleet().get(ap_id)
     profiles = rt.profiles()
-    with rt.open_store() as store, _collector(rt, profiles, 1) as collector:
-        plan = _plan(store, [ap], profiles, collector, reboot=False)
+    with rt.open_store() as store, ssh_collector(rt.settings, profiles, 1) as collector:
+        plan = plan_actions(store, [ap], profiles, collector, reboot=False)
         if ap.id in plan.skipped:
             raise InputError(f"AP {ap.id}: {plan.skipped[ap.id]}; nothing run")
         (target,) = plan.targets
@@ -492,7 +287,7 @@ def ssh(
                            f"`hotspotctl ap exec --ap {ap.id} -- {text}` (it asks for confirmation and is audited)")
             return ExitCode.USAGE
         (result,) = _execute(rt, store, collector, action="ssh", command=text, audit_command=text,
-                             flags={"ap": [ap.id]}, targets=plan.targets)
+                             flags={"ap": [ap.id]}, plan=plan)
     if fmt == ReportFormat.JSON:
         output.print_json({**result.to_json(), "site": ap.site_id, "profile": target.profile.name,
                            "command": text})

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-import time
 from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
 from rich.text import Text
 
+from hotspotctl import clock
+from hotspotctl.actions.audit import audit_entries, audit_entry
+from hotspotctl.actions.redact import clean
 from hotspotctl.cli import output
-from hotspotctl.cli.ap import clean
 from hotspotctl.cli.output import Format, ReportFormat
 from hotspotctl.cli.runtime import FormatOption, ReportFormatOption, human_duration, parse_when, runtime
 from hotspotctl.errors import ExitCode, NotFoundError
 from hotspotctl.reports.crews import iso, local_iso, local_time
-from hotspotctl.store.audit import AuditEntry, get_action, list_actions
+from hotspotctl.store.audit import AuditEntry
 
 app = typer.Typer(help="The audit log of actions on devices: ap ssh, ap exec and ap reboot.", no_args_is_help=True)
 
@@ -27,10 +28,6 @@ class Action(StrEnum):
     SSH = "ssh"
     EXEC = "exec"
     REBOOT = "reboot"
-
-
-def _now() -> float:
-    return time.time()
 
 
 def _took(entry: AuditEntry) -> str:
@@ -72,9 +69,9 @@ def list_(
     """
     rt = runtime(ctx)
     tz = rt.settings.tzinfo
-    since_at = parse_when(since, _now(), flag="--since", tz=tz) if since is not None else None
-    with rt.open_store() as store, store.read() as conn:
-        entries = list_actions(conn, since=since_at, action=action.value if action else None, ap=ap, limit=limit)
+    since_at = parse_when(since, clock.now(), flag="--since", tz=tz) if since is not None else None
+    with rt.open_store() as store:
+        entries = audit_entries(store, since=since_at, action=action.value if action else None, ap=ap, limit=limit)
     if fmt == Format.JSON:
         output.print_json([{**e.to_json(results=False), **_times(e)} for e in entries])
         return ExitCode.OK
@@ -108,8 +105,8 @@ def show(
       hotspotctl audit show 12 -f json | jq -r '.results[] | select(.ok | not) | .ap'
     """
     rt = runtime(ctx)
-    with rt.open_store() as store, store.read() as conn:
-        entry = get_action(conn, entry_id)
+    with rt.open_store() as store:
+        entry = audit_entry(store, entry_id)
     if entry is None:
         raise NotFoundError(f"no audit entry {entry_id}; `hotspotctl audit list` shows their ids")
     if fmt == ReportFormat.JSON:

@@ -12,13 +12,13 @@ from typing import Annotated, Any
 
 import typer
 
+from hotspotctl import clock
 from hotspotctl.bundled import CDMX_INVENTORY, bundled_path
 from hotspotctl.cli import output
-from hotspotctl.cli.inventory import render_import
 from hotspotctl.cli.logs import configure
 from hotspotctl.cli.output import PhaseProgress
+from hotspotctl.cli.render import render_import
 from hotspotctl.cli.runtime import runtime
-from hotspotctl.cli.simulate import load_named_scenario, served_rows, usm_for
 from hotspotctl.collectors.auth import DEFAULT_AUTH, resolve
 from hotspotctl.collectors.model import Discovery
 from hotspotctl.collectors.poller import Poller
@@ -27,21 +27,24 @@ from hotspotctl.inventory.fleet import Fleet
 from hotspotctl.inventory.importer import import_inventory
 from hotspotctl.reports.crews import crew_lists_from_store
 from hotspotctl.reports.files import atomic_output
+from hotspotctl.reports.outages import open_outages as find_open_outages
 from hotspotctl.reports.render import write_crews_csv, write_crews_html, write_crews_json
 from hotspotctl.scheduling.cycle import discover_aps
 from hotspotctl.scheduling.service import CycleRunner, Service
 from hotspotctl.settings import SIM_V3_AUTH, SIM_V3_AUTH_ENV, SIM_V3_PRIV_ENV
+from hotspotctl.simulate.scenario import load_named_scenario
 from hotspotctl.simulate.simulator import (
     DEFAULT_PORT,
     Simulator,
     assign_addresses,
     default_processes,
     plan_simulation,
+    served_rows,
     spread,
 )
+from hotspotctl.simulate.usm import usm_for
 from hotspotctl.sinks.influx import InfluxSink
 from hotspotctl.store.lock import ServiceLock
-from hotspotctl.store.outages import list_outages
 
 
 def demo(
@@ -228,8 +231,7 @@ def _crew_lists(store: Any, fleet: Fleet, rt: Any, service: Service) -> None:
     evaluation = service.runner.last_evaluation
     if evaluation is None:
         return
-    with store.read() as conn:
-        open_outages = list_outages(conn, open_only=True)
+    open_outages = find_open_outages(store)
     causes: dict[str, list[int]] = {}
     for outage in open_outages:
         tally = causes.setdefault(outage.cause, [0, 0])
@@ -240,7 +242,7 @@ def _crew_lists(store: Any, fleet: Fleet, rt: Any, service: Service) -> None:
     output.message(f"evaluation: {', '.join(f'{n} {state}' for state, n in evaluation.states.most_common())}; "
                    f"{evaluation.causes.get('congested', 0)} congested and {evaluation.causes.get('below_target', 0)} "
                    "below target on a thin backhaul (`hotspotctl report capacity`; not crew work)")
-    now = time.time()
+    now = clock.now()
     lists = crew_lists_from_store(store, fleet, rt.settings, now)
     folder = rt.settings.data_dir / "crews"
     folder.mkdir(parents=True, exist_ok=True)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,16 +12,13 @@ from hotspotctl.cli.output import ReportFormat
 from hotspotctl.cli.runtime import ReportFormatOption, runtime
 from hotspotctl.errors import ExitCode
 from hotspotctl.grafana.dashboards import Dashboard, Problem, check_folder, shipped_dashboards_dir
-from hotspotctl.grafana.live import InfluxQL, LiveCheck, Schema, run_dashboard
+from hotspotctl.grafana.live import LiveCheck, check_live
 from hotspotctl.grafana.provisioning import DASHBOARDS_DIR, export
 from hotspotctl.grafana.targets import Targets
 from hotspotctl.grafana.templating import TimeRange, format_interval
 
 app = typer.Typer(help="The NOC's Grafana dashboards: provisioning for a Grafana install, and checks.",
                   no_args_is_help=True)
-
-MAX_DATA_POINTS = 1000  # what Grafana asks a panel for, about one point per pixel
-
 
 @app.command("export")
 def export_(
@@ -188,22 +183,13 @@ def check_(
                            f"({', '.join(d.uid for d in dashboards)})")
         return ExitCode.OK
 
-    settings = rt.settings
-    client = InfluxQL(settings.influx)
-    now = datetime.now(UTC)
-    span_s = (now.timestamp() * 1000 - time_range.epoch_ms(time_range.start, now)) / 1000
-    interval = timedelta(seconds=max(settings.schedule.interval_s, math.ceil(span_s / MAX_DATA_POINTS)))
-    schema = Schema(client)
-    checks = [run_dashboard(d, client, time_range=time_range, interval=interval, given=given, now=now,
-                            schema=schema) for d in dashboards]
-    outcomes = [o for c in checks for o in c.outcomes]
-    errors = [o for c in checks for o in c.errors]
-    empty = [o for c in checks for o in c.empty]
-    nothing = not any(o.ok for o in outcomes if o.query.kind == "panel")
-    document["ok"] = not errors and not nothing
-    document["live"] = {"influxdb": client.where, "range": f"last {range_}", "interval": format_interval(interval),
-                        "dashboards": [{"uid": c.dashboard.uid, "values": c.values,
-                                        "queries": [o.to_json() for o in c.outcomes]} for c in checks]}
+    live_report = check_live(dashboards, rt.settings.influx, time_range=time_range, given=given,
+                             min_interval_s=rt.settings.schedule.interval_s)
+    checks, outcomes = live_report.checks, live_report.outcomes
+    errors, empty, nothing = live_report.errors, live_report.empty, live_report.nothing
+    interval = live_report.interval
+    document["ok"] = live_report.ok
+    document["live"] = live_report.to_json(f"last {range_}")
     if fmt == ReportFormat.JSON:
         output.print_json(document)
     else:
@@ -211,7 +197,7 @@ def check_(
                 for c in checks for o in c.outcomes]
         output.print_table(("dashboard", "panel", "ref", "series", "rows", "status"), rows,
                            numeric=("series", "rows"))
-        output.message(f"ran against {client.where}, last {range_}, $__interval {format_interval(interval)}")
+        output.message(f"ran against {live_report.where}, last {range_}, $__interval {format_interval(interval)}")
         for c in checks:
             output.message(f"{c.dashboard.uid}: {_values_text(c)}")
         for o in errors + empty:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from collections import defaultdict
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated
@@ -12,6 +11,7 @@ import typer
 
 from hotspotctl.cli import output
 from hotspotctl.cli.output import Format, ReportFormat
+from hotspotctl.cli.render import render_import
 from hotspotctl.cli.runtime import (
     ApOption,
     DistrictOption,
@@ -25,16 +25,19 @@ from hotspotctl.cli.runtime import (
 )
 from hotspotctl.errors import ExitCode, InputError
 from hotspotctl.inventory.fleet import Fleet
-from hotspotctl.inventory.importer import ImportReport, import_inventory
-from hotspotctl.inventory.queries import last_import
+from hotspotctl.inventory.importer import import_inventory
 from hotspotctl.inventory.readers import FORMATS
-from hotspotctl.inventory.rows import RowIssue
 from hotspotctl.reports.files import atomic_output
-from hotspotctl.reports.inventory import EXPORT_COLUMNS, export_row, write_inventory_csv, write_inventory_geojson
+from hotspotctl.reports.inventory import (
+    EXPORT_COLUMNS,
+    export_row,
+    inventory_stats,
+    write_inventory_csv,
+    write_inventory_geojson,
+)
 
 app = typer.Typer(help="Import and query the access-point inventory.", no_args_is_help=True)
 
-_SHOWN_ISSUES = 50
 _TABLE_LIMIT = 100
 
 
@@ -74,17 +77,17 @@ def import_(
     rt = runtime(ctx)
     with rt.open_store() as store:
         rules = rt.settings.inventory
-        kwargs = dict(merge=merge, strict=strict, fmt=input_format, sheet=sheet)
         expect_removed = None
         if prune and not dry_run and not yes:
-            plan = import_inventory(store, file, rules, prune=True, dry_run=True, **kwargs)
+            plan = import_inventory(store, file, rules, merge=merge, strict=strict, fmt=input_format, sheet=sheet,
+                                    prune=True, dry_run=True)
             if plan.removed:
                 _confirm_prune(file, plan.removed)
                 expect_removed = set(plan.removed)
         show_status = sys.stderr.isatty() and not rt.quiet and fmt == Format.TABLE
         with output.stderr().status(f"importing {file} ...") if show_status else nullcontext():
-            report = import_inventory(store, file, rules, prune=prune, dry_run=dry_run,
-                                      expect_removed=expect_removed, **kwargs)
+            report = import_inventory(store, file, rules, merge=merge, strict=strict, fmt=input_format, sheet=sheet,
+                                      prune=prune, dry_run=dry_run, expect_removed=expect_removed)
     if fmt == Format.JSON:
         output.print_json(report.to_json(changes=dry_run))
     else:
@@ -100,53 +103,6 @@ def _confirm_prune(file: Path, removed: list[str]) -> None:
     if not typer.confirm(f"Remove {len(removed)} APs that are not in {file} ({sample})?", default=False):
         output.message("nothing written")
         raise typer.Exit(ExitCode.INTERNAL)
-
-
-def render_import(report: ImportReport) -> None:
-    console = output.stdout()
-    verb = "Would import" if report.dry_run else "Imported" if report.written else "Did not import"
-    console.print(
-        f"{verb} {report.source} ({report.format}, {report.rows:,} rows): {len(report.added):,} added, "
-        f"{len(report.updated):,} updated, {report.unchanged:,} unchanged, {len(report.removed):,} removed, "
-        f"{len(report.rejected):,} rejected, {len(report.warnings):,} warnings; "
-        f"{report.sites:,} sites", markup=False, highlight=False)
-    for note in report.notes:
-        console.print(f"note: {note}", markup=False, highlight=False)
-    if report.unknown_columns:
-        console.print(f"ignored unknown columns: {', '.join(report.unknown_columns)}", markup=False,
-                      highlight=False)
-    if report.warnings:
-        console.print(output.table(("count", "column", "warning", "rows"), _group(report.warnings),
-                                   title=f"Warnings ({len(report.warnings):,}): repaired and imported",
-                                   numeric=("count",)))
-    if report.rejected:
-        shown = report.rejected[:_SHOWN_ISSUES]
-        console.print(output.table(("row", "column", "value", "reason"),
-                                   [(i.row, i.column, i.value, i.reason) for i in shown],
-                                   title=f"Rejected rows ({len(report.rejected):,}): not imported"))
-        if len(report.rejected) > len(shown):
-            console.print(f"... {len(report.rejected) - len(shown):,} more; --format json lists them all",
-                          markup=False)
-    if report.dry_run:
-        for label, ids in (("added", report.added), ("updated", list(report.updated)),
-                           ("removed", report.removed)):
-            if ids:
-                more = f" ... (+{len(ids) - 10:,})" if len(ids) > 10 else ""
-                console.print(f"would be {label}: {', '.join(ids[:10])}{more}", markup=False, highlight=False)
-        console.print("dry run: nothing written", markup=False)
-    elif report.strict and report.rejected:
-        console.print("--strict: rows were rejected, so nothing was written", markup=False)
-
-
-def _group(issues: list[RowIssue]) -> list[tuple[int, str, str, str]]:
-    groups: dict[tuple[str, str], list[int]] = defaultdict(list)
-    for issue in issues:
-        groups[(issue.column, issue.reason)].append(issue.row)
-    rows = []
-    for (column, reason), numbers in sorted(groups.items(), key=lambda item: -len(item[1])):
-        shown = ", ".join(str(n) for n in numbers[:6]) + (" ..." if len(numbers) > 6 else "")
-        rows.append((len(numbers), column, reason, shown))
-    return rows
 
 
 @app.command("list")
@@ -180,8 +136,7 @@ def list_(
         if len(shown) < len(picked):
             output.message(f"showing {len(shown):,} of {len(picked):,} APs; --limit 0 for all, or --format csv")
     else:
-        rows = [[export_row(fleet, a)[name] for name in EXPORT_COLUMNS] for a in shown]
-        output.emit(fmt, EXPORT_COLUMNS, rows)
+        output.emit(fmt, EXPORT_COLUMNS, [[export_row(fleet, a)[name] for name in EXPORT_COLUMNS] for a in shown])
     return ExitCode.OK
 
 
@@ -224,8 +179,7 @@ def stats(ctx: typer.Context,
     rt = runtime(ctx)
     with rt.open_store() as store:
         fleet = Fleet.load(store, rt.zones())
-        with store.read() as conn:
-            document = {**fleet.stats(largest), "last_import": last_import(conn)}
+        document = inventory_stats(store, fleet, largest)
     if fmt == Format.JSON:
         output.print_json(document)
         return ExitCode.OK

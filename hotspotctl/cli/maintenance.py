@@ -2,82 +2,31 @@
 
 from __future__ import annotations
 
-import difflib
-import time
 from typing import Annotated, Any
 
 import typer
 
+from hotspotctl import clock
 from hotspotctl.cli import output
 from hotspotctl.cli.output import Format
 from hotspotctl.cli.runtime import FormatOption, parse_when, runtime
-from hotspotctl.errors import ExitCode, InputError, NotFoundError
-from hotspotctl.inventory.fleet import Fleet, Selection
-from hotspotctl.names import name_key
+from hotspotctl.errors import ExitCode, InputError
+from hotspotctl.inventory.fleet import Fleet
+from hotspotctl.inventory.maintenance import (
+    covered_aps,
+    describe_target,
+    maintenance_windows,
+    plan_window,
+    remove_window,
+    window_state,
+    window_target,
+)
 from hotspotctl.reports.crews import iso, local_iso, local_time
-from hotspotctl.store.outages import MaintenanceWindow, add_maintenance, list_maintenance, remove_maintenance
 
 app = typer.Typer(help="Maintenance windows: planned work during which `hotspotctl run` opens no new outages "
                        "for the APs covered.", no_args_is_help=True)
 
 _WHEN = "an ISO date or time (the city's time unless it says), now, a span ahead (+2h, +1d) or back (2h)"
-
-
-def _now() -> float:
-    return time.time()
-
-
-def _site_target(fleet: Fleet, term: str) -> str:
-    """One site id from a site id, a name (any case) or a glob; a close-match hint when it names none, a list
-    when several."""
-    if term in fleet.sites:
-        return term
-    sites = sorted({ap.site_id for ap in fleet.select(Selection(sites=(term,)))})
-    if not sites:  # a name in another case, or without its accents
-        sites = sorted(site_id for site_id, site in fleet.sites.items() if name_key(site.name) == name_key(term))
-    if len(sites) == 1:
-        return sites[0]
-    if sites:
-        listed = ", ".join(f"{s} ({fleet.sites[s].name})" for s in sites[:5]) + (" ..." if len(sites) > 5 else "")
-        raise InputError(f"--site {term!r} matches {len(sites)} sites: {listed}; give the site id")
-    names = {site.name: site_id for site_id, site in fleet.sites.items()}
-    close = difflib.get_close_matches(term, [*fleet.sites, *names], n=3, cutoff=0.75)
-    hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-    raise NotFoundError(f"--site {term!r}: no such site in the inventory (a site id or name){hint}")
-
-
-def _target(fleet: Fleet, site: str | None, ap: str | None, district: str | None) -> tuple[str, str]:
-    """(scope, target) from the one target option given, checked against the inventory."""
-    scope, term = next((scope, value) for scope, value in (("site", site), ("ap", ap), ("district", district))
-                       if value is not None)
-    if scope == "ap":
-        return scope, fleet.get(term).id
-    if scope == "site":
-        return scope, _site_target(fleet, term)
-    picked = fleet.select(Selection(districts=(term,)))  # forgiving names; an error that lists candidates
-    return scope, str(picked[0].district)
-
-
-def covered_aps(fleet: Fleet, window: MaintenanceWindow) -> int:
-    """How many APs of the inventory the window covers (as the scheduler matches them)."""
-    if window.scope == "ap":
-        return int(window.target in fleet.aps)
-    if window.scope == "site":
-        return sum(1 for ap in fleet.aps.values() if ap.site_id == window.target)
-    key = name_key(window.target)
-    return sum(1 for ap in fleet.aps.values() if name_key(ap.district or "") == key)
-
-
-def _state(window: MaintenanceWindow, now: float) -> str:
-    if window.active(now):
-        return "active"
-    return "future" if window.starts_at > now else "past"
-
-
-def _describe(fleet: Fleet, scope: str, target: str) -> str:
-    if scope == "site" and target in fleet.sites:
-        return f"site {target} ({fleet.sites[target].name})"
-    return f"{scope} {target}"
 
 
 @app.command("add")
@@ -110,7 +59,7 @@ def add(
     """
     if sum(value is not None for value in (site, ap, district)) != 1:
         raise typer.BadParameter("give exactly one of --site, --ap and --district", param_hint="--site/--ap/--district")
-    now = _now()
+    now = clock.now()
     rt = runtime(ctx)
     tz = rt.settings.tzinfo
     starts_at = parse_when(start, now, flag="--from", ahead=True, tz=tz)
@@ -126,13 +75,11 @@ def add(
         raise InputError("--reason is empty: say what the work is")
     with rt.open_store() as store:
         fleet = Fleet.load(store, rt.zones())
-        scope, target = _target(fleet, site, ap, district)
-        with store.write() as conn:
-            window_id = add_maintenance(conn, scope, target, starts_at, ends_at, text, now)
-    print(window_id)
+        scope, target = window_target(fleet, site, ap, district)
+        window = plan_window(store, scope, target, starts_at, ends_at, text, now)
+    print(window.id)
     if not rt.quiet:
-        window = MaintenanceWindow(window_id, scope, target, starts_at, ends_at, text, now)
-        output.message(f"maintenance window {window_id}: {_describe(fleet, scope, target)}, "
+        output.message(f"maintenance window {window.id}: {describe_target(fleet, scope, target)}, "
                        f"{covered_aps(fleet, window):,} APs, {local_time(starts_at, tz)} to {local_time(ends_at, tz)}; "
                        "no new outages open for them meanwhile")
     return ExitCode.OK
@@ -157,12 +104,11 @@ def list_(
 
       hotspotctl maintenance list --all --format json
     """
-    now = _now()
+    now = clock.now()
     rt = runtime(ctx)
     with rt.open_store() as store:
         fleet = Fleet.load(store, rt.zones())
-        with store.read() as conn:
-            windows = list_maintenance(conn, ending_after=None if all_ else now)
+        windows = maintenance_windows(store, ending_after=None if all_ else now)
     tz = rt.settings.tzinfo
     when = (iso if fmt == Format.JSON else (lambda at: local_iso(at, tz)) if fmt == Format.CSV
             else (lambda at: local_time(at, tz)))
@@ -170,7 +116,7 @@ def list_(
     for w in windows:
         name = fleet.sites[w.target].name if w.scope == "site" and w.target in fleet.sites else ""
         rows.append((w.id, w.scope, w.target, name, covered_aps(fleet, w), when(w.starts_at), when(w.ends_at),
-                     _state(w, now), w.reason))
+                     window_state(w, now), w.reason))
     if fmt == Format.JSON:
         output.print_json([{**w.to_json(), "name": row[3], "aps": row[4], "starts": row[5], "ends": row[6],
                             "state": row[7]} for w, row in zip(windows, rows, strict=True)])
@@ -196,10 +142,8 @@ def remove(
       hotspotctl maintenance remove 7
     """
     rt = runtime(ctx)
-    with rt.open_store() as store, store.write() as conn:
-        if not remove_maintenance(conn, window_id):
-            raise NotFoundError(f"no maintenance window {window_id}; `hotspotctl maintenance list --all` shows "
-                                "their ids")
+    with rt.open_store() as store:
+        remove_window(store, window_id)
     if not rt.quiet:
         output.message(f"removed maintenance window {window_id}")
     return ExitCode.OK

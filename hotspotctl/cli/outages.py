@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from typing import Annotated, Any
 
 import typer
 
+from hotspotctl import clock
 from hotspotctl.cli import output
 from hotspotctl.cli.output import Format, ReportFormat
 from hotspotctl.cli.runtime import (
@@ -19,20 +19,16 @@ from hotspotctl.cli.runtime import (
     parse_when,
     runtime,
 )
-from hotspotctl.errors import ExitCode, InputError, NotFoundError
+from hotspotctl.errors import ExitCode, InputError
 from hotspotctl.evaluate.outages import Outage
-from hotspotctl.inventory.fleet import Fleet, Selection
+from hotspotctl.inventory.fleet import Fleet
 from hotspotctl.reports.crews import iso, local_iso, local_time
-from hotspotctl.store.outages import add_note, get_outage, list_outages, load_health
+from hotspotctl.reports.outages import ap_healths, find_outages, load_outage, note_outage
 
 app = typer.Typer(help="The outage ledger: one record per site with trouble a crew can fix, opened and closed "
                        "by `hotspotctl run`.", no_args_is_help=True)
 
 _TABLE_LIMIT = 100
-def _now() -> float:
-    return time.time()
-
-
 def open311_reference(delivery: Mapping[str, Any]) -> str | None:
     """The Open311 service request id (or token) an outage was filed under."""
     reference = delivery.get("open311")
@@ -51,20 +47,6 @@ def _delivered(outage: Outage) -> str:
 def _site_name(fleet: Fleet, site_id: str) -> str:
     site = fleet.sites.get(site_id)
     return site.name if site is not None else ""
-
-
-def _resolve_filters(fleet: Fleet, zone: list[str] | None, site: list[str] | None) -> tuple[list[str], list[str]]:
-    """Zone terms to zone names and site terms to site ids, forgivingly, as selections do elsewhere."""
-    zones: list[str] = []
-    sites: list[str] = []
-    if zone:
-        picked = fleet.select(Selection(zones=tuple(zone)))
-        zones = sorted({fleet.zones.zone_for(ap) for ap in picked})
-    if site:
-        picked = fleet.select(Selection(sites=tuple(site)))
-        sites = sorted({ap.site_id for ap in picked} | {term for term in site if term not in fleet.sites and
-                                                        not any(ch in term for ch in "*?[")})
-    return zones, sites
 
 
 LIST_COLUMNS = ("id", "site", "site_name", "zone", "cause", "aps_now", "peak_aps", "opened", "closed",
@@ -102,17 +84,12 @@ def list_(
 
       hotspotctl outages list --since 2026-03-01 --format csv > march.csv
     """
-    now = _now()
+    now = clock.now()
     rt = runtime(ctx)
     start = parse_when(since, now, flag="--since", tz=rt.settings.tzinfo) if since is not None else None
     with rt.open_store() as store:
         fleet = Fleet.load(store, rt.zones())
-        zones, sites = _resolve_filters(fleet, zone, site)
-        if (zone and not zones) or (site and not sites):
-            found: list[Outage] = []
-        else:
-            with store.read() as conn:
-                found = list_outages(conn, open_only=open_only, since=start, zones=zones, sites=sites)
+        found = find_outages(store, fleet, open_only=open_only, since=start, zones=zone, sites=site)
     cap = limit if limit is not None else (_TABLE_LIMIT if fmt == Format.TABLE else 0)
     shown = found[:cap] if cap else found
     tz = rt.settings.tzinfo
@@ -147,14 +124,6 @@ def _outage_json(outage: Outage, fleet: Fleet, now: float) -> dict[str, Any]:
             "delivered": sorted(outage.delivery), "open311": open311_reference(outage.delivery)}
 
 
-def _load(store: Any, outage_id: int) -> Outage:
-    with store.read() as conn:
-        found = get_outage(conn, outage_id)
-    if found is None:
-        raise NotFoundError(f"no outage {outage_id} in the ledger; `hotspotctl outages list` shows their ids")
-    return found
-
-
 IdArgument = Annotated[int, typer.Argument(metavar="ID", help="the outage's id (see `outages list`)",
                                            show_default=False)]
 
@@ -171,15 +140,14 @@ def show(ctx: typer.Context, outage_id: IdArgument, fmt: ReportFormatOption = Re
 
       hotspotctl outages show 42 --format json | jq .delivery
     """
-    now = _now()
+    now = clock.now()
     rt = runtime(ctx)
     with rt.open_store() as store:
-        outage = _load(store, outage_id)
+        outage = load_outage(store, outage_id)
         fleet = Fleet.load(store, rt.zones())
-        with store.read() as conn:
-            healths = load_health(conn, list(outage.aps))
+        healths = ap_healths(store, list(outage.aps))
     now_set = set(outage.aps_now)
-    aps = []
+    aps: list[dict[str, Any]] = []
     for ap_id in outage.aps:
         ap, health = fleet.aps.get(ap_id), healths.get(ap_id)
         aps.append({"ap": ap_id, "affected_now": ap_id in now_set, "program": ap.program if ap else None,
@@ -246,10 +214,9 @@ def note(
     if not line:
         raise InputError("the note is empty; nothing written")
     rt = runtime(ctx)
-    stamped = f"{local_iso(_now(), rt.settings.tzinfo)} {line}"
-    with rt.open_store() as store, store.write() as conn:
-        if not add_note(conn, outage_id, stamped):
-            raise NotFoundError(f"no outage {outage_id} in the ledger; `hotspotctl outages list` shows their ids")
+    stamped = f"{local_iso(clock.now(), rt.settings.tzinfo)} {line}"
+    with rt.open_store() as store:
+        note_outage(store, outage_id, stamped)
     if not rt.quiet:
         output.message(f"outage {outage_id}: noted {stamped!r}")
     return ExitCode.OK

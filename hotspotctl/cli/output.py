@@ -132,7 +132,7 @@ def print_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], **kwargs:
     stdout().print(table(columns, rows, **kwargs))
 
 
-def emit(fmt: Format, columns: Sequence[str], rows: list[Sequence[Any]], *, json_rows: Any = None,
+def emit(fmt: Format, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, json_rows: Any = None,
          **table_kwargs: Any) -> None:
     """Print rows as the user asked: json (``json_rows`` if given), csv, or a table."""
     if fmt == Format.JSON:

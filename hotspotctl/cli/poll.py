@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import asdict
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -20,7 +20,7 @@ from hotspotctl.cli.runtime import (
     runtime,
     selection,
 )
-from hotspotctl.collectors.model import Discovery
+from hotspotctl.collectors.model import Discovery, PollError
 from hotspotctl.collectors.poller import Poller
 from hotspotctl.errors import ExitCode
 from hotspotctl.scheduling.cycle import CycleReport, discover_aps, run_cycle
@@ -172,12 +172,12 @@ def discover(
     aps = rt.poll_selection(selection(ap, site, district, program, zone))
     profiles = rt.profiles()
     with rt.open_store() as store, PhaseProgress(not rt.quiet) as progress:
-        async def run() -> dict[str, object]:
+        async def run() -> dict[str, Discovery | PollError]:
             with Poller.from_settings(rt.settings, profiles) as poller:
                 return await discover_aps(store, aps, rt.settings.snmp, profiles, poller, progress=progress)
 
         found = asyncio.run(run())
-    rows = []
+    rows: list[dict[str, Any]] = []
     for item in aps:
         result = found[item.id]
         if isinstance(result, Discovery):

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
 
+from hotspotctl import clock
 from hotspotctl.cli import output
 from hotspotctl.cli.output import Format
 from hotspotctl.cli.runtime import DistrictOption, FormatOption, parse_when, runtime
@@ -17,13 +17,12 @@ from hotspotctl.inventory.fleet import Fleet, Selection
 from hotspotctl.reports.availability import (
     CAPACITY_COLUMNS,
     availability_by_period,
-    capacity_rows,
     day_label,
     default_since,
     period_columns,
     period_start,
 )
-from hotspotctl.store.outages import load_availability, load_health
+from hotspotctl.reports.status import read_availability, read_capacity
 
 app = typer.Typer(help="Reports for planning: availability over time, capacity shortfalls.", no_args_is_help=True)
 
@@ -38,10 +37,6 @@ class By(StrEnum):
 class Period(StrEnum):
     DAY = "day"
     WEEK = "week"
-
-
-def _now() -> float:
-    return time.time()
 
 
 def _pct_cell(value: float | None, fmt: Format) -> Any:
@@ -82,13 +77,13 @@ def availability(
 
       hotspotctl report availability --since 2026-03-01 --format csv > march.csv
     """
-    now = _now()
+    now = clock.now()
     rt = runtime(ctx)
     tz = rt.settings.tzinfo
     start = (period_start(parse_when(since, now, flag="--since", tz=tz), period, tz) if since is not None
              else default_since(now, period, tz))
-    with rt.open_store() as store, store.read() as conn:
-        hours = load_availability(conn, start)
+    with rt.open_store() as store:
+        hours = read_availability(store, start)
     rows = availability_by_period(hours, by.value, period.value, tz)
     columns = period_columns(by.value)
     if fmt == Format.JSON:
@@ -135,10 +130,8 @@ def capacity(
     with rt.open_store() as store:
         fleet = Fleet.load(store, rt.zones())
         picked = fleet.select(Selection(districts=tuple(district or ())))
-        with store.read() as conn:
-            healths = load_health(conn)
-    names = {site_id: site.name for site_id, site in fleet.sites.items()}
-    found = capacity_rows(picked, healths, lambda ap: limits.for_ap(ap).target_mbps, names)
+        names = {site_id: site.name for site_id, site in fleet.sites.items()}
+        found = read_capacity(store, picked, lambda ap: limits.for_ap(ap).target_mbps, names)
     cap = limit if limit is not None else (_TABLE_LIMIT if fmt == Format.TABLE else 0)
     shown = found[:cap] if cap else found
     if fmt == Format.TABLE:

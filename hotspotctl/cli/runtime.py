@@ -15,7 +15,7 @@ from hotspotctl.collectors.auth import require_secrets
 from hotspotctl.collectors.profiles import ProfileSet, load_profiles
 from hotspotctl.errors import InputError
 from hotspotctl.inventory.fleet import CrewZones, Fleet, Selection
-from hotspotctl.inventory.model import AccessPoint
+from hotspotctl.models.access_points import AccessPoint
 from hotspotctl.settings import LoadedSettings, Settings, load_settings
 from hotspotctl.sinks.influx import InfluxSink
 from hotspotctl.sinks.spool import Spool

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import signal
 import sys
-import time
 from typing import Annotated, Any
 
 import typer
@@ -22,53 +21,23 @@ from hotspotctl.cli.runtime import (
     selection,
 )
 from hotspotctl.collectors.auth import DEFAULT_AUTH, resolve
-from hotspotctl.errors import ConfigError, ExitCode, InputError
-from hotspotctl.settings import SIM_V3_AUTH, Settings
+from hotspotctl.errors import ExitCode, InputError
+from hotspotctl.settings import SIM_V3_AUTH
+from hotspotctl.simulate.scenario import load_named_scenario
 from hotspotctl.simulate.simulator import (
     DEFAULT_PORT,
-    SimulationPlan,
     Simulator,
     assign_addresses,
     default_processes,
     plan_simulation,
+    served_rows,
     spread,
 )
+from hotspotctl.simulate.usm import usm_for
 
 ScenarioOption = Annotated[str, typer.Option(
     "--scenario", help="a shipped scenario by name (cdmx), a YAML file, or 'none' for a healthy fleet")]
 SeedOption = Annotated[int, typer.Option("--seed", help="same seed, same fleet and same faults")]
-
-
-def load_named_scenario(name: str) -> Any:
-    """'none' -> None; else a YAML file, or a shipped scenario by name."""
-    from hotspotctl.simulate.scenario import find_scenario, load_scenario
-
-    return None if name.lower() == "none" else load_scenario(find_scenario(name))
-
-
-def usm_for(settings: Settings, auth: str) -> Any:
-    """The simulator's SNMPv3 security, serving the user of credential set ``auth``."""
-    from hotspotctl.simulate.usm import UsmAgent, UsmUser
-
-    credentials = resolve(auth, settings.snmp.auth)
-    if credentials.version != "3":
-        raise ConfigError(f"snmp.auth.{auth}: the simulator's v3 set must be version \"3\"")
-    return UsmAgent([UsmUser(credentials.user.encode(), credentials.auth_protocol or None,
-                             credentials.auth_password.encode() or None, credentials.priv_protocol or None,
-                             credentials.priv_password.encode() or None)])
-
-
-def served_rows(plan: SimulationPlan, sim: Simulator) -> dict[str, Any]:
-    from hotspotctl.simulate.scenario import describe
-
-    served = sim.served()
-    return {
-        "aps": served.aps, "port": served.port, "addresses": f"{served.first_address} .. {served.last_address}",
-        "families": served.families, "v3": served.v3, "processes": served.processes,
-        "clock": {"speed": plan.clock.speed, "local_hour": round(plan.clock.hour(plan.clock.t0), 2)},
-        "scenario": plan.scenario.name if plan.scenario is not None else None,
-        "faults": describe(plan.scenario, plan.faults) if plan.scenario is not None else [],
-    }
 
 
 def simulate(
@@ -156,20 +125,8 @@ def simulate(
             if missing and not rt.quiet:
                 output.message(f"note: {missing} of {len(plan.aps)} simulated APs are not at their simulated "
                                "address in the inventory; run once with --assign so polls reach them")
-            started = time.monotonic()
-            last = 0.0
-            try:
-                while not stop["now"] and sim.alive():
-                    time.sleep(0.2)
-                    elapsed = time.monotonic() - started
-                    if duration is not None and elapsed >= duration:
-                        break
-                    if not rt.quiet and elapsed - last >= 10:
-                        last = elapsed
-                        _print_stats(sim.stats())
-            except KeyboardInterrupt:
-                pass
-            stats = sim.stats()
+            stats = sim.serve(stop=lambda: stop["now"], duration=duration,
+                              report=None if rt.quiet else _print_stats)
     finally:
         signal.signal(signal.SIGTERM, previous)
     if fmt == Format.JSON:

@@ -2,26 +2,22 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import typer
 
+from hotspotctl import clock
 from hotspotctl.cli import output
 from hotspotctl.cli.output import Format, ReportFormat
 from hotspotctl.cli.runtime import DistrictOption, ReportFormatOption, runtime
 from hotspotctl.errors import ExitCode
 from hotspotctl.inventory.fleet import Fleet, Selection
-from hotspotctl.reports.availability import StatusTally, fleet_status, status_since
+from hotspotctl.reports.availability import StatusTally
 from hotspotctl.reports.crews import iso, local_time
-from hotspotctl.store.outages import list_outages, load_availability, load_health
+from hotspotctl.reports.status import read_fleet_status
 
 COLUMNS = ("aps", "up", "degraded", "down", "unknown", "unmonitored", "misconfigured", "below target",
            "avail 24h %", "meeting target 24h %", "open outages")
-
-
-def _now() -> float:
-    return time.time()
 
 
 def _pct(value: float | None) -> str:
@@ -58,17 +54,13 @@ def status(ctx: typer.Context, district: DistrictOption = None,
 
       hotspotctl status --format json | jq '.fleet.availability_pct'
     """
-    now = _now()
+    now = clock.now()
     rt = runtime(ctx)
     with rt.open_store() as store:
         fleet = Fleet.load(store, rt.zones())
         picked = fleet.select(Selection(districts=tuple(district or ())))
-        with store.read() as conn:
-            healths = load_health(conn)
-            rows = load_availability(conn, status_since(now))
-            open_outages = list_outages(conn, open_only=True)
-    districts = {ap.district for ap in picked} if district else None
-    result = fleet_status(picked, healths, rows, open_outages, districts=districts)
+        districts = {ap.district for ap in picked} if district else None
+        result = read_fleet_status(store, picked, now, districts=districts)
     if not fleet.aps and not rt.quiet:
         output.message("the inventory is empty: `hotspotctl inventory import FILE` first, then `hotspotctl run`")
     elif not result.evaluated and not rt.quiet:

@@ -124,7 +124,7 @@ def resolve_ssh(name: str, sets: Mapping[str, SshAuth], env: Mapping[str, str] |
 
 
 class UsesCredentials(Protocol):
-    """What require_secrets reads of an AP (inventory.model.AccessPoint has it)."""
+    """What require_secrets reads of an AP (models.access_points.AccessPoint has it)."""
 
     @property
     def id(self) -> str: ...

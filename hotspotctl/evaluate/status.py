@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from operator import attrgetter
 
 from hotspotctl.evaluate.rates import RateSample
-from hotspotctl.inventory.model import AccessPoint
+from hotspotctl.models.access_points import AccessPoint
 from hotspotctl.names import name_key
 from hotspotctl.settings import EvaluateSettings
 

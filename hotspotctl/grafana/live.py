@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import re
 import urllib.error
 import urllib.parse
@@ -26,7 +27,7 @@ from typing import Any
 
 from hotspotctl.errors import ConfigError, SinkError
 from hotspotctl.grafana.dashboards import Dashboard, Query
-from hotspotctl.grafana.templating import ALL, TimeRange, expand
+from hotspotctl.grafana.templating import ALL, TimeRange, expand, format_interval
 from hotspotctl.settings import InfluxSettings, mask_url
 
 
@@ -285,3 +286,56 @@ def run_dashboard(dashboard: Dashboard, client: InfluxQL, *, time_range: TimeRan
     for query in (q for q in queries if q.kind == "panel"):
         outcomes.append(run(query)[0])
     return LiveCheck(dashboard, values, outcomes)
+
+
+MAX_DATA_POINTS = 1000  # what Grafana asks a panel for, about one point per pixel
+
+
+@dataclass(frozen=True)
+class LiveReport:
+    """Every dashboard's queries run against one InfluxDB: ``grafana check --live``."""
+
+    where: str  # the InfluxDB, no secrets
+    interval: timedelta  # $__interval as Grafana would pick it for the range
+    checks: list[LiveCheck]
+
+    @property
+    def outcomes(self) -> list[Outcome]:
+        return [o for c in self.checks for o in c.outcomes]
+
+    @property
+    def errors(self) -> list[Outcome]:
+        return [o for c in self.checks for o in c.errors]
+
+    @property
+    def empty(self) -> list[Outcome]:
+        return [o for c in self.checks for o in c.empty]
+
+    @property
+    def nothing(self) -> bool:
+        """No panel got any data."""
+        return not any(o.ok for o in self.outcomes if o.query.kind == "panel")
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and not self.nothing
+
+    def to_json(self, range_text: str) -> dict[str, Any]:
+        return {"influxdb": self.where, "range": range_text, "interval": format_interval(self.interval),
+                "dashboards": [{"uid": c.dashboard.uid, "values": c.values,
+                                "queries": [o.to_json() for o in c.outcomes]} for c in self.checks]}
+
+
+def check_live(dashboards: Sequence[Dashboard], settings: InfluxSettings, *, time_range: TimeRange,
+               min_interval_s: float, given: Mapping[str, str | Sequence[str]] | None = None,
+               now: datetime | None = None) -> LiveReport:
+    """Run every dashboard's queries against the InfluxDB of ``settings``; $__interval is the range over
+    ``MAX_DATA_POINTS``, never below ``min_interval_s`` (the poll interval: finer has no data)."""
+    client = InfluxQL(settings)
+    now = now or datetime.now(UTC)
+    span_s = (now.timestamp() * 1000 - time_range.epoch_ms(time_range.start, now)) / 1000
+    interval = timedelta(seconds=max(min_interval_s, math.ceil(span_s / MAX_DATA_POINTS)))
+    schema = Schema(client)
+    checks = [run_dashboard(d, client, time_range=time_range, interval=interval, given=given, now=now,
+                            schema=schema) for d in dashboards]
+    return LiveReport(client.where, interval, checks)

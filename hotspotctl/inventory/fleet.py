@@ -18,11 +18,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from hotspotctl.errors import InputError, NotFoundError
-from hotspotctl.inventory import queries
-from hotspotctl.inventory.model import AccessPoint, Site
+from hotspotctl.models.access_points import AccessPoint, Site
 from hotspotctl.names import name_key
 from hotspotctl.settings import CrewZoneSettings
 from hotspotctl.store import Store
+from hotspotctl.store import inventory as queries
 
 UNASSIGNED_ZONE = "unassigned"
 _GLOB = frozenset("*?[")

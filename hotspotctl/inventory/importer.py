@@ -21,14 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from hotspotctl.errors import ConflictError, ExitCode
-from hotspotctl.inventory import queries
 from hotspotctl.inventory.columns import map_columns
-from hotspotctl.inventory.model import FIELDS, AccessPoint
 from hotspotctl.inventory.readers import read_table
 from hotspotctl.inventory.rows import ParsedRow, RowIssue, RowParser
 from hotspotctl.inventory.sites import derive_sites, site_id_for
+from hotspotctl.models.access_points import FIELDS, AccessPoint
 from hotspotctl.settings import InventorySettings
 from hotspotctl.store import Store
+from hotspotctl.store import inventory as queries
 
 _COMPARED = (*FIELDS, "site_id")
 

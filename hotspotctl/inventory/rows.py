@@ -23,8 +23,8 @@ from typing import Any
 
 from hotspotctl.csvsafe import unneutralise
 from hotspotctl.inventory.columns import ColumnMap
-from hotspotctl.inventory.model import COLLECTORS
 from hotspotctl.inventory.readers import NotAPoint, Table
+from hotspotctl.models.access_points import COLLECTORS
 from hotspotctl.names import NameCatalog, name_key
 from hotspotctl.settings import InventorySettings
 from hotspotctl.store.schema import access_points, availability_hourly, outages, sites

@@ -18,7 +18,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from statistics import fmean
 
-from hotspotctl.inventory.model import AccessPoint, Site
+from hotspotctl.models.access_points import AccessPoint, Site
 
 SITE_DECIMALS = 5
 _GEOHASH_ALPHABET = "0123456789bcdefghjkmnpqrstuvwxyz"

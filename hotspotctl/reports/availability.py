@@ -26,7 +26,7 @@ from typing import Any
 
 from hotspotctl.evaluate.outages import Outage
 from hotspotctl.evaluate.status import DEGRADED, DOWN, MISCONFIGURED, UNMONITORED, UP, ApHealth
-from hotspotctl.inventory.model import AccessPoint
+from hotspotctl.models.access_points import AccessPoint
 from hotspotctl.names import name_key
 
 NONE = "(none)"  # the group of an AP without a district or programme (as the scheduler tallies it)
@@ -165,7 +165,7 @@ def _group(value: str | None) -> str:
 
 def fleet_status(aps: Iterable[AccessPoint], healths: Mapping[str, ApHealth],
                  availability: Iterable[Mapping[str, Any]], open_outages: Iterable[Outage], *,
-                 districts: Collection[str] | None = None) -> FleetStatus:
+                 districts: Collection[str | None] | None = None) -> FleetStatus:
     """Tally ``aps`` now; ``availability`` rows (only of ``districts`` when given); the outages touching ``aps``."""
     result = FleetStatus()
     group_of: dict[str, tuple[str, str]] = {}

@@ -44,7 +44,7 @@ from typing import Any
 from hotspotctl.evaluate.outages import SITE_OFFLINE, Outage
 from hotspotctl.evaluate.status import DOWN, ApHealth, Limits
 from hotspotctl.inventory.fleet import Fleet
-from hotspotctl.inventory.model import AccessPoint
+from hotspotctl.models.access_points import AccessPoint
 from hotspotctl.names import name_key
 from hotspotctl.reports.availability import NONE, usual_clients, usual_since
 from hotspotctl.settings import CrewSettings, Settings

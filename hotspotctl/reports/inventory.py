@@ -1,4 +1,4 @@
-"""The inventory as CSV (re-importable) or GeoJSON (RFC 7946, for maps and GIS)."""
+"""The inventory as CSV (re-importable) or GeoJSON (RFC 7946, for maps and GIS), and its figures."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ import json
 from typing import IO, Any
 
 from hotspotctl.inventory.fleet import Fleet
-from hotspotctl.inventory.model import FIELDS, AccessPoint
+from hotspotctl.models.access_points import FIELDS, AccessPoint
 from hotspotctl.reports.files import write_csv
+from hotspotctl.store import Store
+from hotspotctl.store.inventory import last_import
 
 EXPORT_COLUMNS = (*FIELDS, "site_id", "site_name", "effective_crew_zone")
 
@@ -35,3 +37,9 @@ def write_inventory_geojson(fh: IO[str], fleet: Fleet, aps: list[AccessPoint]) -
                          "properties": properties})
     json.dump({"type": "FeatureCollection", "features": features}, fh, ensure_ascii=False)
     fh.write("\n")
+
+
+def inventory_stats(store: Store, fleet: Fleet, largest: int) -> dict[str, Any]:
+    """Counts by district, programme and crew zone, the ``largest`` sites, and the last import."""
+    with store.read() as conn:
+        return {**fleet.stats(largest), "last_import": last_import(conn)}

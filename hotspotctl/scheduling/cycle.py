@@ -21,10 +21,10 @@ from hotspotctl.collectors.poller import Poller, Target
 from hotspotctl.collectors.profiles import ProfileSet
 from hotspotctl.collectors.ssh import DEFAULT_SSH_AUTH, SshTarget
 from hotspotctl.evaluate.rates import RateSample, compute_rates
-from hotspotctl.inventory.model import AccessPoint
-from hotspotctl.inventory.queries import existing_ap_ids, inventory_version
+from hotspotctl.models.access_points import AccessPoint
 from hotspotctl.settings import SnmpSettings
 from hotspotctl.store import Store
+from hotspotctl.store.inventory import existing_ap_ids, inventory_version
 from hotspotctl.store.polling import (
     ApState,
     StoredDiscovery,

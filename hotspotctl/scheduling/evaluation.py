@@ -35,11 +35,11 @@ from hotspotctl.evaluate.outages import (
 )
 from hotspotctl.evaluate.status import DOWN, UNKNOWN, UNUSABLE, ApHealth, Limits, evaluate_ap, unusable_health
 from hotspotctl.inventory.fleet import CrewZones
-from hotspotctl.inventory.model import AccessPoint
-from hotspotctl.inventory.queries import existing_ap_ids
+from hotspotctl.models.access_points import AccessPoint
 from hotspotctl.names import name_key
 from hotspotctl.settings import EvaluateSettings
 from hotspotctl.store import Store
+from hotspotctl.store.inventory import existing_ap_ids
 from hotspotctl.store.outages import (
     MaintenanceWindow,
     add_availability,

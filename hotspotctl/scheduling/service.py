@@ -50,14 +50,14 @@ from hotspotctl.errors import HotspotError, StoreError
 from hotspotctl.evaluate.rollup import Rollup, rollup
 from hotspotctl.evaluate.status import UNUSABLE
 from hotspotctl.inventory.fleet import CrewZones, Fleet, Selection
-from hotspotctl.inventory.model import AccessPoint
-from hotspotctl.inventory.queries import inventory_version
+from hotspotctl.models.access_points import AccessPoint
 from hotspotctl.scheduling.cycle import CycleMemory, CycleReport, discover_aps, run_cycle
 from hotspotctl.scheduling.evaluation import CycleEvaluation, Evaluator
 from hotspotctl.settings import Settings
 from hotspotctl.sinks.influx import FlushResult, InfluxSink
 from hotspotctl.sinks.lineproto import ApLines, line
 from hotspotctl.store import Store
+from hotspotctl.store.inventory import inventory_version
 from hotspotctl.store.outages import close_outages_of_removed_sites
 from hotspotctl.store.polling import record_cycle
 
@@ -231,8 +231,8 @@ class CycleRunner:
 
     def send_crew_lists(self, zones: set[str] | None, *, now: float | None = None) -> Any:
         """Build the crew lists (of these zones, or every zone) and send them through crews.send_via."""
+        from hotspotctl.delivery.dispatch import dispatch
         from hotspotctl.reports.crews import crew_lists_from_store
-        from hotspotctl.reports.dispatch import dispatch
 
         now = time.time() if now is None else now
         fleet = Fleet.load(self.store, self.crew_zones)

@@ -230,6 +230,11 @@ def find_scenario(name: str | Path) -> Path:
                       f"shipped: {', '.join(known) or '(none)'}")
 
 
+def load_named_scenario(name: str) -> Scenario | None:
+    """'none' -> None; else a YAML file, or a shipped scenario by name."""
+    return None if name.lower() == "none" else load_scenario(find_scenario(name))
+
+
 def parse_duration(node: Any) -> float:
     """Seconds from 90, 1.5, '45s', '10m', '2h', '1d' or '1h30m'; ValueError with the reason."""
     if isinstance(node, bool) or not isinstance(node, (int, float, str)):

@@ -17,11 +17,11 @@ import os
 import random
 import signal
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, cast
 
-from hotspotctl.inventory.model import AccessPoint
+from hotspotctl.models.access_points import AccessPoint
 from hotspotctl.simulate.agent import (
     BASE_ADDRESS,
     AgentStats,
@@ -171,6 +171,25 @@ class Simulator:
     def alive(self) -> bool:
         return bool(self._workers) and all(p.is_alive() for p in self._workers)
 
+    def serve(self, *, stop: Callable[[], bool], duration: float | None = None, every_s: float = 10.0,
+              report: Callable[[dict[str, float]], None] | None = None) -> dict[str, float]:
+        """Wait while the started workers serve: until ``stop()`` says so, a worker dies, ``duration`` seconds
+        have passed, or Ctrl-C. ``report(stats)`` every ``every_s`` seconds; the final stats."""
+        started = time.monotonic()
+        last = 0.0
+        try:
+            while not stop() and self.alive():
+                time.sleep(0.2)
+                elapsed = time.monotonic() - started
+                if duration is not None and elapsed >= duration:
+                    break
+                if report is not None and elapsed - last >= every_s:
+                    last = elapsed
+                    report(self.stats())
+        except KeyboardInterrupt:
+            pass
+        return self.stats()
+
     def __enter__(self) -> Simulator:
         return self.start()
 
@@ -213,6 +232,21 @@ class SimulationPlan:
         return sum(1 for i, ap in enumerate(self.aps) if ap.mgmt_address != self.address(i))
 
 
+def served_rows(plan: SimulationPlan, sim: Simulator) -> dict[str, Any]:
+    """What ``sim`` serves for ``plan``, as `simulate` and `demo` print it (and `simulate -f json` gives it)."""
+    from hotspotctl.simulate.scenario import Resolution, describe
+
+    served = sim.served()
+    faults = cast(Resolution, plan.faults)  # resolve()'s, whenever there is a scenario
+    return {
+        "aps": served.aps, "port": served.port, "addresses": f"{served.first_address} .. {served.last_address}",
+        "families": served.families, "v3": served.v3, "processes": served.processes,
+        "clock": {"speed": plan.clock.speed, "local_hour": round(plan.clock.hour(plan.clock.t0), 2)},
+        "scenario": plan.scenario.name if plan.scenario is not None else None,
+        "faults": describe(plan.scenario, faults) if plan.scenario is not None else [],
+    }
+
+
 def plan_simulation(inventory: Any, aps: Sequence[AccessPoint], *, seed: int, scenario: Any = None,
                     community: bytes | None, v3_fraction: float, port: int = DEFAULT_PORT, speed: float = 1.0,
                     start_hour: float | None = None, now: float | None = None,
@@ -232,7 +266,7 @@ def assign_addresses(store: Any, plan: SimulationPlan, *, v2c_auth: str, v3_auth
     from dataclasses import replace
     from datetime import UTC, datetime
 
-    from hotspotctl.inventory.queries import update_access_points
+    from hotspotctl.store.inventory import update_access_points
 
     changed = []
     for index, (ap, sim) in enumerate(zip(plan.aps, plan.fleet, strict=True)):

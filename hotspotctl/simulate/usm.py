@@ -36,7 +36,10 @@ from cryptography.hazmat.primitives.ciphers import Cipher
 from cryptography.hazmat.primitives.ciphers.algorithms import AES
 from cryptography.hazmat.primitives.ciphers.modes import CBC
 
+from hotspotctl.collectors.auth import resolve
 from hotspotctl.collectors.codec import COUNTER32, REPORT, _int_contents, _tlv
+from hotspotctl.errors import ConfigError
+from hotspotctl.settings import Settings
 
 # auth protocol -> (hashlib name, HMAC truncation in octets), RFC 3414 6/7 and RFC 7860 4.2.2
 AUTH_PROTOCOLS: dict[str, tuple[str, int]] = {
@@ -556,3 +559,13 @@ class UsmAgent:
 
 
 _MAX_SIZE_TLV = _tlv(0x02, _int_contents(_MAX_SIZE))
+
+
+def usm_for(settings: Settings, auth: str) -> UsmAgent:
+    """The simulator's SNMPv3 security, serving the user of credential set ``auth``."""
+    credentials = resolve(auth, settings.snmp.auth)
+    if credentials.version != "3":
+        raise ConfigError(f"snmp.auth.{auth}: the simulator's v3 set must be version \"3\"")
+    return UsmAgent([UsmUser(credentials.user.encode(), credentials.auth_protocol or None,
+                             credentials.auth_password.encode() or None, credentials.priv_protocol or None,
+                             credentials.priv_password.encode() or None)])

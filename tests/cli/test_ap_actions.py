@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from hotspotctl.actions import redact as redaction
 from hotspotctl.cli import ap as ap_cli
 from hotspotctl.store import Store
 from hotspotctl.store.audit import OUTPUT_LIMIT, audit_user, list_actions
@@ -348,7 +349,7 @@ def test_the_entry_is_written_before_the_sessions_and_finished_when_interrupted(
     lab.configure(deadline_s=3.0)  # what the hung session still costs once interrupted
     seen: dict[str, object] = {}
     kept = threading.Event()  # the answered AP's result is in: not "some time after its session ended"
-    redact = ap_cli._redact
+    redact = redaction.redact
 
     def keep(result, secrets):  # the command's own step, with a note of when it has been taken
         redacted = redact(result, secrets)
@@ -356,7 +357,7 @@ def test_the_entry_is_written_before_the_sessions_and_finished_when_interrupted(
             asyncio.get_running_loop().call_soon(kept.set)
         return redacted
 
-    monkeypatch.setattr(ap_cli, "_redact", keep)
+    monkeypatch.setattr(redaction, "redact", keep)
 
     def interrupt_when_hung() -> None:
         if kept.wait(15) and eventually(lambda: "uname -a" in lab.devices["AICM-WRT"].commands, 15):

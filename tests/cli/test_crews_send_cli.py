@@ -15,8 +15,8 @@ from hotspotctl.settings import CrewZoneSettings
 from hotspotctl.store import Store
 from hotspotctl.store.outages import get_outage, save_ledger
 from tests.conftest import write
+from tests.delivery.conftest import OPEN311_KEY, WEBHOOK_TOKEN, smtp_server  # noqa: F401 - the SMTP fixture
 from tests.servers import Open311Server, ScriptedHttpServer, SmtpServer, free_port
-from tests.sinks.conftest import OPEN311_KEY, WEBHOOK_TOKEN, smtp_server  # noqa: F401 - the SMTP fixture
 
 INVENTORY = """id,programa,latitud,longitud,alcaldia
 ESC-1_AP_01,Escuelas,19.30000,-99.10000,Tlalpan

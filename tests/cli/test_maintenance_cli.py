@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from hotspotctl.cli import maintenance as maintenance_cli
+from hotspotctl import clock
 from hotspotctl.store import Store
 from hotspotctl.store.outages import add_maintenance
 from tests.cli.test_status_cli import DAY, NOW, import_inventory, store_url
@@ -17,7 +17,7 @@ from tests.cli.test_status_cli import DAY, NOW, import_inventory, store_url
 
 @pytest.fixture
 def city(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    monkeypatch.setattr(maintenance_cli, "_now", lambda: NOW)
+    monkeypatch.setattr(clock, "now", lambda: NOW)
     return import_inventory(cli, tmp_path)
 
 

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from hotspotctl.collectors.auth import MissingSecret, for_writing, require_secrets, resolve
-from hotspotctl.inventory.model import AccessPoint
+from hotspotctl.models.access_points import AccessPoint
 from hotspotctl.settings import SnmpAuth, SshAuth
 from hotspotctl.store import Store
 from hotspotctl.store.schema import outages, poll_cycles

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from hotspotctl.cli import outages as outages_cli
+from hotspotctl import clock
 from hotspotctl.cli.runtime import human_duration, parse_when
 from hotspotctl.errors import InputError
 from tests.cli.test_status_cli import NOW, seed
@@ -19,7 +19,7 @@ from tests.conftest import write
 
 @pytest.fixture
 def seeded(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    monkeypatch.setattr(outages_cli, "_now", lambda: NOW)
+    monkeypatch.setattr(clock, "now", lambda: NOW)
     return seed(cli, tmp_path)
 
 

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from hotspotctl.cli import outages as outages_cli
-from hotspotctl.cli import report as report_cli
+from hotspotctl import clock
 from tests.cli.test_status_cli import NOW, seed
 from tests.conftest import write
 
@@ -19,8 +18,7 @@ from tests.conftest import write
 def seeded(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     # these tests cut days at UTC midnight (timezone = UTC); test_availability_days_are_the_citys the city's
     monkeypatch.setenv("HOTSPOTCTL_TIMEZONE", "UTC")
-    monkeypatch.setattr(report_cli, "_now", lambda: NOW)
-    monkeypatch.setattr(outages_cli, "_now", lambda: NOW)
+    monkeypatch.setattr(clock, "now", lambda: NOW)
     return seed(cli, tmp_path)
 
 

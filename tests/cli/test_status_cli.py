@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from hotspotctl.cli import status as status_cli
+from hotspotctl import clock
 from hotspotctl.evaluate.outages import LedgerUpdate, Outage
 from hotspotctl.evaluate.status import ApHealth
-from hotspotctl.inventory.queries import load_access_points
 from hotspotctl.store import Store
+from hotspotctl.store.inventory import load_access_points
 from hotspotctl.store.outages import add_availability, save_health, save_ledger
 from tests.conftest import write
 
@@ -94,7 +94,7 @@ def seed(cli, tmp_path: Path) -> dict[str, str]:
 
 @pytest.fixture
 def seeded(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    monkeypatch.setattr(status_cli, "_now", lambda: NOW)
+    monkeypatch.setattr(clock, "now", lambda: NOW)
     return seed(cli, tmp_path)
 
 
@@ -159,7 +159,7 @@ def test_status_of_some_districts(cli, seeded):
 
 
 def test_status_before_anything_was_evaluated_says_how_to_get_there(cli, tmp_path, monkeypatch):
-    monkeypatch.setattr(status_cli, "_now", lambda: NOW)
+    monkeypatch.setattr(clock, "now", lambda: NOW)
     import_inventory(cli, tmp_path)
     result = cli("status")
     assert (result.code, result.out) == (0, "")

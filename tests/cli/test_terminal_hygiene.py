@@ -23,10 +23,10 @@ import pytest
 
 from hotspotctl.cli import output
 from hotspotctl.cli.logs import LogFormat, configure
-from hotspotctl.inventory import queries
-from hotspotctl.inventory.model import AccessPoint
 from hotspotctl.inventory.sites import derive_sites, site_id_for
+from hotspotctl.models.access_points import AccessPoint
 from hotspotctl.store import Store
+from hotspotctl.store import inventory as queries
 
 TITLE = "\x1b]0;pwned\x07"  # OSC 0: sets the terminal window's title
 CLEAR = "\x1b[2J"  # CSI 2 J: clears the screen

@@ -18,7 +18,7 @@ from hotspotctl.evaluate.status import (
     Limits,
     evaluate_ap,
 )
-from hotspotctl.inventory.model import AccessPoint
+from hotspotctl.models.access_points import AccessPoint
 from hotspotctl.settings import EvaluateSettings
 
 RULES = EvaluateSettings()

@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hotspotctl.inventory.model import AccessPoint
 from hotspotctl.inventory.sites import derive_sites, geohash, site_id_for, site_name
+from hotspotctl.models.access_points import AccessPoint
 
 _ALPHABET = "0123456789bcdefghjkmnpqrstuvwxyz"
 

@@ -8,7 +8,7 @@ import pytest
 
 from hotspotctl.evaluate.outages import Outage
 from hotspotctl.evaluate.status import ApHealth
-from hotspotctl.inventory.model import AccessPoint
+from hotspotctl.models.access_points import AccessPoint
 from hotspotctl.reports.availability import (
     NONE,
     availability_by_period,

@@ -14,7 +14,7 @@ from hotspotctl.evaluate.outages import LedgerUpdate, Outage
 from hotspotctl.evaluate.status import DOWN, UP, ApHealth
 from hotspotctl.inventory.fleet import CrewZones, Fleet
 from hotspotctl.inventory.importer import import_inventory
-from hotspotctl.inventory.model import AccessPoint, Site
+from hotspotctl.models.access_points import AccessPoint, Site
 from hotspotctl.reports.crews import (
     EARTH_RADIUS_KM,
     action_for,

@@ -13,11 +13,11 @@ import pytest
 
 from hotspotctl.collectors.poller import Poller
 from hotspotctl.collectors.profiles import load_profiles, shipped_dir
-from hotspotctl.inventory import queries
 from hotspotctl.inventory.importer import import_inventory
 from hotspotctl.scheduling.cycle import CycleMemory, run_cycle
 from hotspotctl.settings import Settings, SnmpSettings, SshAuth, SshSettings
 from hotspotctl.store import Store
+from hotspotctl.store import inventory as queries
 
 TRAFFIC_BYTES = 24 * 1024 * 1024
 

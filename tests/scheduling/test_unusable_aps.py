@@ -16,20 +16,20 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hotspotctl.cli.simulate import usm_for
 from hotspotctl.collectors.poller import Poller
 from hotspotctl.collectors.profiles import load_profiles
 from hotspotctl.evaluate.rollup import rollup
 from hotspotctl.inventory.fleet import CrewZones, Fleet
 from hotspotctl.inventory.importer import import_inventory
-from hotspotctl.inventory.queries import update_access_points
 from hotspotctl.reports.crews import crew_lists_from_store
 from hotspotctl.scheduling.cycle import CycleMemory, run_cycle
 from hotspotctl.scheduling.evaluation import Evaluator
 from hotspotctl.settings import SIM_V3_AUTH, SIM_V3_AUTH_ENV, SIM_V3_PRIV_ENV, SnmpAuth, load_settings
 from hotspotctl.simulate.scenario import load_scenario
 from hotspotctl.simulate.simulator import Simulator, assign_addresses, plan_simulation
+from hotspotctl.simulate.usm import usm_for
 from hotspotctl.store import Store
+from hotspotctl.store.inventory import update_access_points
 from hotspotctl.store.outages import list_outages, load_availability, load_health
 from tests.cli.test_status_cli import store_url
 from tests.conftest import CDMX_XLSX, write

@@ -13,7 +13,7 @@ import pytest
 from hotspotctl.errors import ConfigError
 from hotspotctl.inventory.fleet import CrewZones, Fleet
 from hotspotctl.inventory.importer import import_inventory
-from hotspotctl.inventory.model import AccessPoint, Site
+from hotspotctl.models.access_points import AccessPoint, Site
 from hotspotctl.settings import InventorySettings
 from hotspotctl.simulate.scenario import (
     ApFaults,

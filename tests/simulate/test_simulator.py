@@ -23,7 +23,6 @@ from typing import Any
 
 import pytest
 
-from hotspotctl.cli.simulate import usm_for
 from hotspotctl.collectors.codec import (
     COUNTER32,
     COUNTER64,
@@ -43,13 +42,14 @@ from hotspotctl.collectors.poller import Poller, Target
 from hotspotctl.collectors.profiles import ProfileSet, load_profiles
 from hotspotctl.evaluate.rates import compute_rates
 from hotspotctl.inventory.fleet import CrewZones, Fleet
-from hotspotctl.inventory.model import AccessPoint, Site
+from hotspotctl.models.access_points import AccessPoint, Site
 from hotspotctl.settings import SIM_V3_AUTH_ENV, SIM_V3_PRIV_ENV, Settings, SnmpSettings
 from hotspotctl.simulate.agent import Live, SimAp, address_of, live, open_socket
 from hotspotctl.simulate.devices import FAMILIES, IF_ENTRY, IFX_ENTRY, SYSTEM
 from hotspotctl.simulate.scenario import ApFaults, Window, load_scenario
 from hotspotctl.simulate.simulator import Simulator, build_fleet, plan_simulation, spread
 from hotspotctl.simulate.traffic import Clock
+from hotspotctl.simulate.usm import usm_for
 from tests.conftest import write
 from tests.servers import free_udp_port
 from tests.waiting import eventually

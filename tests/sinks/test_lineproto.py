@@ -10,7 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from hotspotctl.evaluate.rates import RateSample
-from hotspotctl.inventory.model import AccessPoint
+from hotspotctl.models.access_points import AccessPoint
 from hotspotctl.settings import InfluxSettings
 from hotspotctl.sinks.influx import InfluxSink
 from hotspotctl.sinks.lineproto import ApLines, line

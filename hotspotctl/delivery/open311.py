@@ -8,8 +8,8 @@ clients, the action, the map link) and ``attribute[CODE]=value`` for each of ``c
 
 The answer is a JSON list whose first item has ``service_request_id``, or only a ``token`` when the
 endpoint creates requests later; errors come as ``[{"code": ..., "description": ...}]`` and the
-description is what the message shows. Retries as for the webhook (``sinks/webhook.py``). Filing once
-per outage is the caller's job (``reports/dispatch.py`` keeps the id in the outage ledger).
+description is what the message shows. Retries as for the webhook (``delivery/webhook.py``). Filing once
+per outage is the caller's job (``delivery/dispatch.py`` keeps the id in the outage ledger).
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from datetime import UTC, tzinfo
 from urllib.parse import urlencode
 
+from hotspotctl.delivery.webhook import DeliveryError, HttpPoster, url_target
 from hotspotctl.errors import ConfigError
 from hotspotctl.reports.crews import Stop, iso, local_time
 from hotspotctl.settings import Open311Settings
-from hotspotctl.sinks.webhook import DeliveryError, HttpPoster, url_target
 
 DESCRIPTION_MAX = 4000
 APS_LISTED = 20  # AP ids named in a description; the rest are counted

@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import sys
-import time
-from collections.abc import Iterable
 from enum import StrEnum
 from typing import IO, Annotated
 
 import typer
 from rich.console import Console
 
+from hotspotctl import clock
 from hotspotctl.cli import output
-from hotspotctl.cli.crews_send import send
-from hotspotctl.cli.runtime import Runtime, ZoneOption, runtime
-from hotspotctl.errors import ExitCode, InputError
-from hotspotctl.inventory.fleet import Fleet
-from hotspotctl.names import name_key
+from hotspotctl.cli.crews.send import send
+from hotspotctl.cli.runtime import ZoneOption, runtime
+from hotspotctl.errors import ExitCode
+from hotspotctl.inventory.zones import known_zones, resolve_zones
 from hotspotctl.reports.crews import ZoneList, crew_lists_from_store
 from hotspotctl.reports.files import atomic_output
 from hotspotctl.reports.render import (
@@ -40,29 +38,6 @@ class CrewFormat(StrEnum):
     CSV = "csv"
     GEOJSON = "geojson"
     HTML = "html"
-
-
-def _known_zones(rt: Runtime, fleet: Fleet) -> set[str]:
-    zones = {fleet.zones.zone_for(ap) for ap in fleet.aps.values()}
-    settings = rt.settings.crew_zones
-    return zones | set(settings.depots) | set(settings.districts.values()) | set(settings.sites.values())
-
-
-def _resolve_zones(terms: Iterable[str], known: set[str]) -> list[str]:
-    """Each --zone to a known zone: its exact name, else the one whose name matches ignoring case and accents."""
-    by_key: dict[str, list[str]] = {}
-    for name in known:
-        by_key.setdefault(name_key(name), []).append(name)
-    chosen = []
-    for term in terms:
-        if term in known:
-            chosen.append(term)
-        elif len(by_key.get(name_key(term), [])) == 1:
-            chosen.append(by_key[name_key(term)][0])
-        else:
-            listed = ", ".join(sorted(known)) if known else "none (the inventory is empty)"
-            raise InputError(f"--zone {term!r}: no such crew zone; known zones: {listed}")
-    return sorted(set(chosen))
 
 
 def _write_table(fh: IO[str], lists: list[ZoneList]) -> None:
@@ -116,8 +91,8 @@ def list_(
     """
     rt = runtime(ctx)
     fleet = rt.load_fleet()
-    zones = _resolve_zones(zone or (), _known_zones(rt, fleet)) if zone else []
-    now = time.time()
+    zones = resolve_zones(zone or (), known_zones(fleet, rt.settings.crew_zones)) if zone else []
+    now = clock.now()
     with rt.open_store() as store:
         lists = crew_lists_from_store(store, fleet, rt.settings, now, zones=zones, max_stops=max_stops)
     with atomic_output(output_path) as fh:

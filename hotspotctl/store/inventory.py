@@ -7,7 +7,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from hotspotctl.inventory.model import AP_COLUMNS, SITE_COLUMNS, AccessPoint, Site
+from hotspotctl.models.access_points import AP_COLUMNS, SITE_COLUMNS, AccessPoint, Site
 from hotspotctl.store.bulk import executemany
 from hotspotctl.store.schema import access_points, inventory_imports, sites, store_meta
 

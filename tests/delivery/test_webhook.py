@@ -7,12 +7,12 @@ import logging
 
 import pytest
 
+from hotspotctl.delivery.dispatch import dispatch
+from hotspotctl.delivery.webhook import WebhookSink, payload
 from hotspotctl.errors import ConfigError
-from hotspotctl.reports.dispatch import dispatch
-from hotspotctl.sinks.webhook import WebhookSink, payload
 from hotspotctl.store.outages import get_outage
+from tests.delivery.conftest import NOW, WEBHOOK_TOKEN, with_crews
 from tests.servers import ScriptedHttpServer, free_port
-from tests.sinks.conftest import NOW, WEBHOOK_TOKEN, with_crews
 
 
 @pytest.fixture

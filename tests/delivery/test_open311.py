@@ -7,12 +7,12 @@ import logging
 
 import pytest
 
+from hotspotctl.delivery.dispatch import dispatch
+from hotspotctl.delivery.open311 import DESCRIPTION_MAX, Open311Sink, address, cut, description, request_form
 from hotspotctl.errors import ConfigError
-from hotspotctl.reports.dispatch import dispatch
-from hotspotctl.sinks.open311 import DESCRIPTION_MAX, Open311Sink, address, cut, description, request_form
 from hotspotctl.store.outages import get_outage, record_delivery
+from tests.delivery.conftest import NOW, OPEN311_KEY, with_crews
 from tests.servers import Open311Server, free_port
-from tests.sinks.conftest import NOW, OPEN311_KEY, with_crews
 
 ATTRIBUTES = {"causa": "{cause}", "zona": "Cuadrilla {zone}", "sitio": "{site}", "aps": "{aps_affected}",
               "prioridad": "P{priority}"}

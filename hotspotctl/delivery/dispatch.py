@@ -30,20 +30,29 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
+from hotspotctl.delivery import email
+from hotspotctl.delivery.open311 import Open311Sink, check_attributes
+from hotspotctl.delivery.webhook import DeliveryError, WebhookSink, url_target
 from hotspotctl.errors import ConfigError, HotspotError, StoreError
 from hotspotctl.reports.crews import Stop, ZoneList, iso
 from hotspotctl.settings import CREW_CHANNELS, CrewSettings, Settings, env_name
-from hotspotctl.sinks import email
-from hotspotctl.sinks.open311 import Open311Sink, check_attributes
-from hotspotctl.sinks.webhook import DeliveryError, WebhookSink, url_target
 from hotspotctl.store import Store
 from hotspotctl.store.outages import forget_delivery, get_outage, record_delivery
 
 log = logging.getLogger("hotspotctl.crews")
 
-SENT, SKIPPED, FAILED, PLANNED = "sent", "skipped", "failed", "planned"
+
+
+class DeliveryStatus(StrEnum):
+    """What one channel did with one zone's list (the values are what JSON output and the ledger carry)."""
+
+    SENT = "sent"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+    PLANNED = "planned"  # a dry run
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +61,7 @@ class Delivery:
 
     channel: str
     zone: str
-    status: str  # sent | skipped | failed | planned (a dry run)
+    status: DeliveryStatus
     target: str  # recipients, or the URL's host
     stops: int  # stops on the list
     sent: int = 0  # stops that went out (open311: requests filed; a dry run: would go out)
@@ -77,11 +86,11 @@ class DispatchReport:
 
     @property
     def ok(self) -> bool:
-        return not any(d.status == FAILED for d in self.deliveries)
+        return not any(d.status == DeliveryStatus.FAILED for d in self.deliveries)
 
     @property
     def failures(self) -> list[Delivery]:
-        return [d for d in self.deliveries if d.status == FAILED]
+        return [d for d in self.deliveries if d.status == DeliveryStatus.FAILED]
 
     def to_json(self) -> dict[str, Any]:
         return {"at": iso(self.at), "dry_run": self.dry_run, "ok": self.ok, "channels": list(self.channels),
@@ -154,7 +163,7 @@ def dispatch(store: Store, lists: Sequence[ZoneList], settings: Settings, via: S
     for channel in via:
         deliveries += senders[channel]()
     for d in deliveries:
-        if d.status == FAILED:
+        if d.status == DeliveryStatus.FAILED:
             log.warning("crews send: %s %s: %s", d.channel, d.zone, d.detail)
     return DispatchReport(now, dry_run, via, tuple(deliveries), tuple(needs))
 
@@ -191,38 +200,39 @@ def _email(store: Store, lists: Sequence[ZoneList], crews: CrewSettings, now: fl
             target = ", ".join(to)
             n = len(zl.stops)
             if not zl.stops:
-                out.append(Delivery("email", zl.zone, SKIPPED, target, 0, detail="no stops in this zone"))
+                out.append(Delivery("email", zl.zone, DeliveryStatus.SKIPPED, target, 0,
+                                    detail="no stops in this zone"))
                 continue
             if not to:
-                out.append(Delivery("email", zl.zone, SKIPPED, "", n, skipped=n, detail=(
+                out.append(Delivery("email", zl.zone, DeliveryStatus.SKIPPED, "", n, skipped=n, detail=(
                     f"no recipients: set crews.email.zones[{zl.zone!r}] or {_setting_names('crews.email.to')}")))
                 continue
             if dry_run:
-                out.append(Delivery("email", zl.zone, PLANNED, target, n, sent=n,
+                out.append(Delivery("email", zl.zone, DeliveryStatus.PLANNED, target, n, sent=n,
                                     detail=email.subject(zl), references=({"attachment": email.attachment_name(zl)},)))
                 continue
             if connect_error is not None:  # the server is away or refused the login: no use trying each zone
-                out.append(Delivery("email", zl.zone, FAILED, target, n, failed=n, detail=connect_error))
+                out.append(Delivery("email", zl.zone, DeliveryStatus.FAILED, target, n, failed=n, detail=connect_error))
                 continue
             try:
                 message = email.build_message(zl, crews.email, to)
             except HotspotError as exc:
-                out.append(Delivery("email", zl.zone, FAILED, target, n, failed=n, detail=str(exc)))
+                out.append(Delivery("email", zl.zone, DeliveryStatus.FAILED, target, n, failed=n, detail=str(exc)))
                 continue
             try:
                 sink.connect()
             except HotspotError as exc:
                 connect_error = str(exc)
-                out.append(Delivery("email", zl.zone, FAILED, target, n, failed=n, detail=connect_error))
+                out.append(Delivery("email", zl.zone, DeliveryStatus.FAILED, target, n, failed=n, detail=connect_error))
                 continue
             try:
                 sink.send(message)
             except HotspotError as exc:
-                out.append(Delivery("email", zl.zone, FAILED, target, n, failed=n, detail=str(exc)))
+                out.append(Delivery("email", zl.zone, DeliveryStatus.FAILED, target, n, failed=n, detail=str(exc)))
                 continue
             reference = {"at": now, "zone": zl.zone, "message_id": message["Message-ID"], "to": list(to)}
             problem = _record(store, _ids(zl.stops), "email", reference)
-            out.append(Delivery("email", zl.zone, SENT, target, n, sent=n,
+            out.append(Delivery("email", zl.zone, DeliveryStatus.SENT, target, n, sent=n,
                                 detail=f"sent; not recorded in the ledger: {problem}" if problem else None,
                                 references=({"message_id": message["Message-ID"]},)))
     return out
@@ -236,17 +246,19 @@ def _webhook(store: Store, lists: Sequence[ZoneList], crews: CrewSettings, now: 
         for zl in lists:
             n = len(zl.stops)
             if not zl.stops:
-                out.append(Delivery("webhook", zl.zone, SKIPPED, target, 0, detail="no stops in this zone"))
+                out.append(Delivery("webhook", zl.zone, DeliveryStatus.SKIPPED, target, 0,
+                                    detail="no stops in this zone"))
             elif dry_run:
-                out.append(Delivery("webhook", zl.zone, PLANNED, target, n, sent=n))
+                out.append(Delivery("webhook", zl.zone, DeliveryStatus.PLANNED, target, n, sent=n))
             else:
                 try:
                     status = sink.send(zl)
                 except HotspotError as exc:
-                    out.append(Delivery("webhook", zl.zone, FAILED, target, n, failed=n, detail=str(exc)))
+                    out.append(Delivery("webhook", zl.zone, DeliveryStatus.FAILED, target, n, failed=n,
+                                        detail=str(exc)))
                     continue
                 problem = _record(store, _ids(zl.stops), "webhook", {"at": now, "zone": zl.zone, "status": status})
-                out.append(Delivery("webhook", zl.zone, SENT, target, n, sent=n,
+                out.append(Delivery("webhook", zl.zone, DeliveryStatus.SENT, target, n, sent=n,
                                     detail=f"sent; not recorded in the ledger: {problem}" if problem else None,
                                     references=({"status": status},)))
     return out
@@ -368,15 +380,16 @@ def _open311(store: Store, lists: Sequence[ZoneList], crews: CrewSettings, now: 
                 notes.append(f"{closed} recovered since the list was made")
             if busy:
                 notes.append(f"{busy} being filed by another hotspotctl right now")
+            detail: str | None
             if failed:
-                status = FAILED
+                status = DeliveryStatus.FAILED
                 detail = "; ".join(errors) if errors else (down or "")
                 if untried:
-                    detail += f" ({_stops(untried)} not tried: the next send files them)"
+                    detail = f"{detail} ({_stops(untried)} not tried: the next send files them)"
             elif filed:
-                status, detail = (PLANNED if dry_run else SENT), ", ".join(notes) or None
+                status, detail = (DeliveryStatus.PLANNED if dry_run else DeliveryStatus.SENT), ", ".join(notes) or None
             else:
-                status = SKIPPED
+                status = DeliveryStatus.SKIPPED
                 detail = "no stops in this zone" if not n else f"nothing new to file: {', '.join(notes)}"
             out.append(Delivery("open311", zl.zone, status, target, n, sent=filed, skipped=before + closed + busy,
                                 failed=failed, detail=detail, references=tuple(refs)))

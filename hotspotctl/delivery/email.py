@@ -1,7 +1,7 @@
 """Crew lists by email: one message per zone, the list as HTML (and plain text) with the CSV attached.
 
-SMTP with the standard library: STARTTLS (``crews.email.starttls``, port 587) or TLS from the first byte
-(``crews.email.ssl``, port 465), the server verified against ``crews.email.ca_file`` or the system's CAs,
+SMTP with the standard library: STARTTLS (``crews.email.tls = "starttls"``, port 587) or TLS from the first
+byte (``crews.email.tls = "ssl"``, port 465), the server verified against ``crews.email.ca_file`` or the system's CAs,
 then a login when ``crews.email.username`` is set. One connection serves every zone of a send.
 The password never appears in a message, a log line or a repr.
 
@@ -20,11 +20,11 @@ from datetime import datetime
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
+from hotspotctl.delivery.webhook import DeliveryError
 from hotspotctl.names import name_key
 from hotspotctl.reports.crews import ZoneList
 from hotspotctl.reports.render import write_crews_csv, write_crews_html
 from hotspotctl.settings import EmailSettings
-from hotspotctl.sinks.webhook import DeliveryError
 
 log = logging.getLogger("hotspotctl.crews")
 
@@ -138,11 +138,11 @@ class EmailSink:
             return
         smtp: smtplib.SMTP | None = None
         try:
-            if s.ssl:
+            if s.tls == "ssl":
                 smtp = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout_s, context=self._context())
             else:
                 smtp = smtplib.SMTP(s.host, s.port, timeout=s.timeout_s)
-                if s.starttls:
+                if s.tls == "starttls":
                     smtp.ehlo()
                     smtp.starttls(context=self._context())
                     smtp.ehlo()
@@ -150,8 +150,8 @@ class EmailSink:
                 smtp.login(s.username, s.password)
         except smtplib.SMTPNotSupportedError:
             self._drop(smtp)
-            raise DeliveryError(f"{self.target} does not offer STARTTLS: set crews.email.ssl = true (port 465), or "
-                                "crews.email.starttls = false to send in clear") from None
+            raise DeliveryError(f'{self.target} does not offer STARTTLS: set crews.email.tls = "ssl" (port 465), '
+                                'or crews.email.tls = "none" to send in clear') from None
         except smtplib.SMTPAuthenticationError as exc:
             self._drop(smtp)
             raise DeliveryError(f"{self.target} refused the login of {s.username!r}: {_smtp_text(exc)}; check "

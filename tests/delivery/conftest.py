@@ -43,7 +43,7 @@ def with_crews(settings: Settings | None = None, **sections: dict[str, Any]) -> 
 
 
 def email_settings(server: SmtpServer, **extra: Any) -> Settings:
-    values = {"host": "127.0.0.1", "port": server.port, "starttls": True, "ca_file": str(server.ca_file),
+    values = {"host": "127.0.0.1", "port": server.port, "tls": "starttls", "ca_file": str(server.ca_file),
               "username": SmtpServer.USER, "password": SmtpServer.PASSWORD, "sender": "noc@wifi.cdmx.example",
               "zones": {"iztapalapa": "crew-izt@wifi.cdmx.example, jefe-izt@wifi.cdmx.example",
                         "Tlalpan": "crew-tlp@wifi.cdmx.example"}, "timeout_s": 10.0}

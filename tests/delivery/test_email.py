@@ -11,13 +11,13 @@ import logging
 
 import pytest
 
+from hotspotctl.delivery import email as email_sink
+from hotspotctl.delivery.dispatch import dispatch
+from hotspotctl.delivery.email import EmailSink, build_message, recipients
 from hotspotctl.errors import ConfigError
-from hotspotctl.reports.dispatch import dispatch
-from hotspotctl.sinks import email as email_sink
-from hotspotctl.sinks.email import EmailSink, build_message, recipients
 from hotspotctl.store.outages import get_outage
+from tests.delivery.conftest import NOW, TRICKY_NAME, email_settings, with_crews, zone_list
 from tests.servers import SmtpServer
-from tests.sinks.conftest import NOW, TRICKY_NAME, email_settings, with_crews, zone_list
 
 DAY = "2026-11-22"  # NOW in Mexico City (the lists' zone), not the machine's
 
@@ -136,6 +136,18 @@ def test_an_untrusted_certificate_fails_and_names_ca_file(smtp_server, crew_list
     detail = report.failures[0].detail
     assert "TLS failed" in detail and "crews.email.ca_file" in detail
     assert smtp_server.logins == [] and smtp_server.messages == []
+
+
+@pytest.mark.parametrize(("tls", "problem"), [
+    ("none", "crews.email.tls"),  # no STARTTLS: this server offers no login in clear
+    ("ssl", "TLS failed"),  # TLS from the first byte, to a server that expects plain SMTP then STARTTLS
+])
+def test_tls_is_what_crews_email_tls_says_and_nothing_else(smtp_server, crew_lists, tls, problem):
+    """One choice: "none" never upgrades, "ssl" never speaks plain SMTP first ("starttls" is the first test)."""
+    report = dispatch(crew_lists.ledger.store, crew_lists.lists, email_settings(smtp_server, tls=tls), ["email"], NOW)
+    assert [d.status for d in report.deliveries] == ["failed", "failed", "skipped"]
+    assert problem in report.failures[0].detail
+    assert smtp_server.messages == [] and smtp_server.logins == []
 
 
 def test_the_server_away_is_a_failure_naming_host_and_port(crew_lists):

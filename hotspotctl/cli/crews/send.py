@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from enum import StrEnum
 from typing import Annotated
 
 import typer
 
+from hotspotctl import clock
 from hotspotctl.cli import output
 from hotspotctl.cli.output import ReportFormat
 from hotspotctl.cli.runtime import ReportFormatOption, ZoneOption, runtime
+from hotspotctl.delivery.dispatch import DeliveryStatus, DispatchReport, check_channels, dispatch
 from hotspotctl.errors import ConfigError, ExitCode
+from hotspotctl.inventory.zones import known_zones, resolve_zones
 from hotspotctl.reports.crews import ZoneList, crew_lists_from_store
-from hotspotctl.reports.dispatch import FAILED, DispatchReport, check_channels, dispatch
 
 
 class Channel(StrEnum):
@@ -85,10 +86,8 @@ def send(
     fleet = rt.load_fleet()
     zones: list[str] = []
     if zone:
-        from hotspotctl.cli.crews import _known_zones, _resolve_zones  # crews imports this module
-
-        zones = _resolve_zones(zone, _known_zones(rt, fleet))
-    now = time.time()
+        zones = resolve_zones(zone, known_zones(fleet, settings.crew_zones))
+    now = clock.now()
     with rt.open_store() as store:
         lists = crew_lists_from_store(store, fleet, settings, now, zones=zones)
         present = {zl.zone for zl in lists}
@@ -106,7 +105,7 @@ def send(
         if report.needs:
             output.message("to send for real: " + "; ".join(report.needs))
     for d in report.deliveries:
-        if d.status == FAILED:
+        if d.status == DeliveryStatus.FAILED:
             output.message(f"error: {d.channel} {d.zone}: {d.detail}")
     if not report.ok:
         output.message("what did not go is not recorded as sent: the next `hotspotctl crews send` (or `hotspotctl "
@@ -114,6 +113,6 @@ def send(
         return ExitCode.SINK_UNAVAILABLE
     if not rt.quiet and not report.dry_run:
         counts = Counter(d.status for d in report.deliveries)
-        output.message(f"{', '.join(channels)}: {counts['sent']} sent, {counts['skipped']} skipped "
-                       "(per channel and zone)")
+        sent, skipped = counts[DeliveryStatus.SENT], counts[DeliveryStatus.SKIPPED]
+        output.message(f"{', '.join(channels)}: {sent} sent, {skipped} skipped (per channel and zone)")
     return ExitCode.OK

@@ -1,0 +1,36 @@
+"""hotspotctl simulate, end to end: the inventory's APs served on loopback for a while, then the figures."""
+
+from __future__ import annotations
+
+import json
+
+from tests.conftest import write
+from tests.servers import free_udp_port
+
+INVENTORY = """id,lat,lon,district,program
+A-1,19.36,-99.06,Iztapalapa,Utopias
+A-2,19.37,-99.07,Iztapalapa,Utopias
+A-3,19.30,-99.17,Tlalpan,MiCalle
+"""
+
+
+def test_simulate_serves_the_selection_for_its_duration_and_says_what_it_served(cli):
+    write(cli.workdir / "aps.csv", INVENTORY)
+    assert cli("inventory", "import", "aps.csv").code == 0
+    port = free_udp_port()
+    result = cli("simulate", "--district", "iztapalapa", "--scenario", "none", "--v3-fraction", "0",
+                 "--duration", "0.5", "--port", str(port), "--processes", "1", "--format", "json", "--assign")
+    assert result.code == 0, result.err
+    decoder = json.JSONDecoder()
+    served, end = decoder.raw_decode(result.out)
+    stats, _ = decoder.raw_decode(result.out[end:].lstrip())
+    assert {key: served[key] for key in ("aps", "port", "addresses", "v3", "processes", "scenario", "faults")} == {
+        "aps": 2, "port": port, "addresses": "127.16.0.1 .. 127.16.0.2", "v3": 0, "processes": 1,
+        "scenario": None, "faults": []}
+    assert set(stats["stats"]) >= {"requests", "answered", "dropped_down", "malformed", "cpu_s"}
+    assert "assigned simulated addresses to 2 APs" in result.err
+
+
+def test_simulate_on_an_empty_inventory_says_what_to_do(cli):
+    result = cli("simulate", "--duration", "0.1")
+    assert result.code == 3 and "the inventory is empty" in result.err

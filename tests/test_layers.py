@@ -1,0 +1,57 @@
+"""The house's structure, held: the import contract (pyproject.toml [tool.importlinter]) and a CLI that opens no
+database transaction (a command calls one domain function; the store's transactions live below cli/)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+CLI = REPO / "hotspotctl" / "cli"
+# store.read(), store.write(), engine.begin(), engine.connect(): the ways into a transaction (all take no
+# argument; file.write(text) and the like take one); conn.execute(...) is SQL run in one.
+TRANSACTION_METHODS = frozenset({"read", "write", "begin", "connect"})
+
+
+def transactions(source: str) -> list[str]:
+    """Where ``source`` opens a store transaction or runs SQL: 'line N: store.read()'."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        name = node.func.attr
+        if (name in TRANSACTION_METHODS and not node.args and not node.keywords) or name == "execute":
+            found.append(f"line {node.lineno}: {ast.unparse(node.func)}()")
+    return found
+
+
+def test_the_scan_finds_what_cli_modules_used_to_do():
+    old = '''
+def list_(store, fleet):
+    with store.read() as conn:
+        found = list_outages(conn)
+    with rt.open_store() as store, store.write() as conn:
+        add_note(conn, 1, "x")
+    with engine.begin() as conn:
+        conn.execute(query)
+    sys.stdout.write(text)  # output, not a transaction
+    '''
+    assert transactions(old) == ["line 3: store.read()", "line 5: store.write()", "line 7: engine.begin()",
+                                 "line 8: conn.execute()"]
+
+
+@pytest.mark.parametrize("path", sorted(CLI.rglob("*.py")), ids=lambda p: str(p.relative_to(CLI)))
+def test_no_cli_module_opens_a_transaction(path: Path):
+    assert transactions(path.read_text(encoding="utf-8")) == [], (
+        f"{path.relative_to(REPO)} opens a store transaction: call one domain function (reports/, actions/, "
+        "inventory/, store/) that does")
+
+
+def test_the_import_contract_holds():
+    """Layers point downward, and no command module imports another: `lint-imports`, as `make check` runs it."""
+    from importlinter.cli import lint_imports
+
+    assert lint_imports(config_filename=str(REPO / "pyproject.toml"), no_cache=True) == 0
