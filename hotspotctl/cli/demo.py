@@ -259,4 +259,4 @@ def _crew_lists(store: Any, fleet: Fleet, rt: Any, service: Service) -> None:
                    "(printable), crews.csv, crews.json\n"
                    "  hotspotctl crews list --zone Iztapalapa     # one zone's list on the terminal\n"
                    "  HOTSPOTCTL_CREWS_EMAIL_TO=crews@example.org hotspotctl crews send --via email --dry-run\n"
-                   "                                               # what would go out, to whom (README: Crew lists)")
+                   "                                               # what would go out, to whom (docs/outages.md)")

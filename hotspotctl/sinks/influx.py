@@ -67,7 +67,7 @@ log = logging.getLogger("hotspotctl.influx")
 
 USER_AGENT = "hotspotctl"
 BACKOFF_FIRST_S = 0.5
-FLUSH_BACKOFF_MAX_S = 300.0  # the README's "up to 5 minutes"
+FLUSH_BACKOFF_MAX_S = 300.0  # docs/metrics.md: "up to 5 minutes"
 RETRY_AFTER_MAX_S = FLUSH_BACKOFF_MAX_S  # a server's Retry-After is honoured up to the same 5 minutes
 WRITE_OK = 204  # what InfluxDB 1.x, 2.x and VictoriaMetrics answer a write they took whole
 PAYLOAD_TOO_LARGE = 413

@@ -42,7 +42,7 @@ from hotspotctl.inventory.sites import geohash
 
 GEOHASH_CHARS = 9  # a cell of about 5 x 5 m: finer than an AP's placement is known
 
-# What line protocol cannot carry, and what it becomes (the README's "Metrics" section says the same; the
+# What line protocol cannot carry, and what it becomes (docs/metrics.md says the same; the
 # round trip through the real InfluxDB 1.x and VictoriaMetrics in tests/sinks/test_lineproto.py proves it):
 # - text that is not valid UTF-8 (a device's bytes, decoded with surrogateescape, or bytes) gets U+FFFD for
 #   each bad byte: a body InfluxDB cannot decode would refuse the whole batch;
