@@ -34,6 +34,21 @@ IP_ADDRESS, COUNTER32, GAUGE32, TIME_TICKS, OPAQUE, COUNTER64 = 0x40, 0x41, 0x42
 NO_SUCH_OBJECT_TAG, NO_SUCH_INSTANCE_TAG, END_OF_MIB_VIEW_TAG = 0x80, 0x81, 0x82
 _SEQUENCE = 0x30
 
+# RFC 3416 error-status values (v1's first six, then SNMPv2's): the one table every path names them
+# from (the v2c engine and walker, and pysnmp's v3 and v2c client in snmp.py).
+ERROR_STATUS_NAMES = {
+    0: "noError", 1: "tooBig", 2: "noSuchName", 3: "badValue", 4: "readOnly", 5: "genErr", 6: "noAccess",
+    7: "wrongType", 8: "wrongLength", 9: "wrongEncoding", 10: "wrongValue", 11: "noCreation",
+    12: "inconsistentValue", 13: "resourceUnavailable", 14: "commitFailed", 15: "undoFailed",
+    16: "authorizationError", 17: "notWritable", 18: "inconsistentName",
+}
+TOO_BIG = 1
+
+
+def error_status_name(status: int) -> str:
+    return ERROR_STATUS_NAMES.get(status, f"error-status {status}")
+
+
 REQUEST_ID_MIN, REQUEST_ID_MAX = 0x01000000, 0x7FFFFFFF
 REQUEST_ID_RANGE = range(REQUEST_ID_MIN, REQUEST_ID_MAX + 1)
 

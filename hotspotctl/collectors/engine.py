@@ -22,10 +22,10 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 
-from hotspotctl.collectors.codec import GetTemplate, Response
+from hotspotctl.collectors.codec import TOO_BIG, GetTemplate, Response, error_status_name
 from hotspotctl.collectors.model import Value
 from hotspotctl.collectors.oids import Oid, format_oid
-from hotspotctl.collectors.udp import TOO_BIG, Address, Request, UdpTransport, error_status_name, format_address
+from hotspotctl.collectors.udp import Address, Request, UdpTransport, format_address
 
 _LAYOUTS_MAX = 1 << 16  # remembered splits (agent, shape); only agents that answered tooBig have one
 

@@ -28,6 +28,7 @@ from pysnmp.hlapi.v3arch.asyncio import auth as _auth
 from pysnmp.proto import errind, rfc1902, rfc1905
 
 from hotspotctl.collectors.auth import Credentials
+from hotspotctl.collectors.codec import error_status_name
 from hotspotctl.collectors.model import END_OF_MIB_VIEW, NO_SUCH_INSTANCE, NO_SUCH_OBJECT, Value
 from hotspotctl.collectors.oids import Oid, format_oid, starts_with
 from hotspotctl.errors import CollectError
@@ -156,7 +157,7 @@ class PysnmpDevice:
         if indication:
             raise self._fail(indication)
         if status:
-            raise CollectError(f"{self.address}: the agent answered {status.prettyPrint()} (error-status "
+            raise CollectError(f"{self.address}: the agent answered {error_status_name(int(status))} (error-status "
                                f"{int(status)}, error-index {int(index)}; {self.credentials.level}, auth set "
                                f"'{self.credentials.name}')", kind="agent")
         return {tuple(name): to_value(value) for name, value in varbinds}
@@ -172,7 +173,7 @@ class PysnmpDevice:
             raise self._fail(indication)
         if status:
             raise CollectError(f"{self.address}: the agent refused the SET of {format_oid(oid)}: "
-                               f"{status.prettyPrint()} (does auth set '{self.credentials.name}' have write "
+                               f"{error_status_name(int(status))} (does auth set '{self.credentials.name}' have write "
                                "access?)", kind="agent")
         return to_value(varbinds[0][1])
 
@@ -185,8 +186,8 @@ class PysnmpDevice:
             if indication:
                 raise self._fail(indication)
             if status:
-                raise CollectError(f"{self.address}: the agent answered {status.prettyPrint()} (error-status "
-                                   f"{int(status)}) walking {format_oid(prefix)}", kind="agent")
+                raise CollectError(f"{self.address}: the agent answered {error_status_name(int(status))} "
+                                   f"(error-status {int(status)}) walking {format_oid(prefix)}", kind="agent")
             for name, value in varbinds:
                 oid = tuple(name)
                 converted = to_value(value)

@@ -48,14 +48,6 @@ from hotspotctl.collectors.codec import REQUEST_ID_MAX, REQUEST_ID_MIN, RESPONSE
 
 log = logging.getLogger(__name__)
 
-# RFC 3416 error-status values (v1's first six, then SNMPv2's).
-ERROR_STATUS_NAMES = {
-    0: "noError", 1: "tooBig", 2: "noSuchName", 3: "badValue", 4: "readOnly", 5: "genErr", 6: "noAccess",
-    7: "wrongType", 8: "wrongLength", 9: "wrongEncoding", 10: "wrongValue", 11: "noCreation",
-    12: "inconsistentValue", 13: "resourceUnavailable", 14: "commitFailed", 15: "undoFailed",
-    16: "authorizationError", 17: "notWritable", 18: "inconsistentName",
-}
-TOO_BIG = 1
 
 Address = tuple  # (ip, port) for IPv4; (ip, port, flowinfo, scope_id) for IPv6, as recvfrom gives them
 
@@ -66,10 +58,6 @@ _LINUX_FORCE = (33, 32) if sys.platform.startswith("linux") else (None, None)
 _MEMINFO = struct.Struct("9I")  # rmem_alloc, rcvbuf, wmem_alloc, sndbuf, fwd_alloc, wmem_queued, optmem, backlog, drops
 DEFAULT_TRUESIZE = 1280  # what the kernel charges a datagram of up to ~500 bytes on loopback (measured)
 _CLOCK_GRANULARITY_S = 0.01  # RFC 6298's G: the loop's timer and our own latency
-
-
-def error_status_name(status: int) -> str:
-    return ERROR_STATUS_NAMES.get(status, f"error-status {status}")
 
 
 @dataclass(slots=True)

@@ -32,18 +32,10 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
 
-from hotspotctl.collectors.codec import END_OF_MIB_VIEW_TAG, GET_BULK, GetTemplate, Response
+from hotspotctl.collectors.codec import END_OF_MIB_VIEW_TAG, GET_BULK, TOO_BIG, GetTemplate, Response, error_status_name
 from hotspotctl.collectors.model import Value
 from hotspotctl.collectors.oids import Oid, decode_oid, encode_oid, format_oid
-from hotspotctl.collectors.udp import (
-    TOO_BIG,
-    Address,
-    Request,
-    UdpTransport,
-    error_status_name,
-    format_address,
-    numeric_address,
-)
+from hotspotctl.collectors.udp import Address, Request, UdpTransport, format_address, numeric_address
 from hotspotctl.errors import CollectError
 
 _TEMPLATE_CACHE_MAX = 4096  # distinct GETs kept encoded; discovery asks few shapes, over and over

@@ -11,12 +11,13 @@ import asyncio
 import hashlib
 import hmac
 import os
+import re
 import shutil
 import socket
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -34,6 +35,7 @@ from hotspotctl.collectors.codec import (
     COUNTER32,
     COUNTER64,
     END_OF_MIB_VIEW_TAG,
+    ERROR_STATUS_NAMES,
     GET,
     GET_BULK,
     GET_NEXT,
@@ -43,16 +45,21 @@ from hotspotctl.collectors.codec import (
     REPORT,
     RESPONSE,
     TIME_TICKS,
+    TOO_BIG,
     _int_contents,
     _tlv,
     decode_response,
     encode_response,
+    error_status_name,
 )
+from hotspotctl.collectors.engine import GetFailure, GetRequest, GetShape, SnmpGetEngine
 from hotspotctl.collectors.model import END_OF_MIB_VIEW, NO_SUCH_INSTANCE
 from hotspotctl.collectors.oids import decode_oid, parse_oid
 from hotspotctl.collectors.snmp import SnmpClient
+from hotspotctl.collectors.walker import V2cClient
 from hotspotctl.errors import CollectError
 from hotspotctl.simulate.usm import AUTH_PRIV, Incoming, UsmAgent, UsmUser, localize_key, password_to_key
+from tests.scripted_agent import COMMUNITY, ScriptedAgent
 
 ENGINE_ID = bytes.fromhex("80001f8804") + b"hotspotctl" + (42).to_bytes(4, "big")
 BOOTS = 7
@@ -118,16 +125,32 @@ def _answer(pdu: bytes) -> bytes:
             cursors = [row[0] for row in rows]
             if all(row[1] == END_OF_MIB_VIEW_TAG for row in rows):
                 break
-    message = encode_response(b"", request.request_id, out, pdu_type=RESPONSE)
+    return _pdu_of(encode_response(b"", request.request_id, out, pdu_type=RESPONSE))
+
+
+def _pdu_of(message: bytes) -> bytes:
+    """The PDU of a v2c message with an empty community."""
     start = 2 + (message[1] & 0x7F if message[1] & 0x80 else 0)
     return message[start + 5:]  # past the version and the empty community
+
+
+def _refusal(status: int) -> Callable[[bytes], bytes]:
+    """A handler answering every request with ``status`` at error-index 1, its varbinds echoed."""
+
+    def answer(pdu: bytes) -> bytes:
+        request = decode_response(_tlv(0x30, b"\x02\x01\x01\x04\x00" + pdu))
+        varbinds = [(decode_oid(oid), NULL, None) for oid, _, _ in request.varbinds]
+        return _pdu_of(encode_response(b"", request.request_id, varbinds, error_status=status, error_index=1))
+
+    return answer
 
 
 class Responder:
     """One simulated v3 AP on a loopback port: UsmAgent plus the table above."""
 
-    def __init__(self, agent: UsmAgent) -> None:
+    def __init__(self, agent: UsmAgent, answer: Callable[[bytes], bytes] = _answer) -> None:
         self.agent = agent
+        self.answer = answer
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind(("127.0.0.1", 0))
         self.sock.settimeout(0.1)
@@ -150,7 +173,7 @@ class Responder:
             result = self.agent.unwrap(datagram, ENGINE_ID, BOOTS, now)
             self.results.append(result)
             if isinstance(result, Incoming):
-                result = self.agent.wrap(result, _answer(result.pdu), ENGINE_ID, BOOTS, now)
+                result = self.agent.wrap(result, self.answer(result.pdu), ENGINE_ID, BOOTS, now)
             if result is not None:
                 self.sock.sendto(result, peer)
 
@@ -229,6 +252,61 @@ def test_a_lower_level_than_the_users_is_refused(responder):
         _pysnmp(responder, _credentials("sha256-aes", "sha256", None))
     assert failed.value.kind == "auth"
     assert responder.agent.stats.unsupported_sec_levels > before
+
+
+ANSWERED = re.compile(r"answered (.+?) \(error-status (\d+)")
+IF_HC_IN_COLUMN = IF_HC_IN[:-1]
+
+
+@pytest.mark.parametrize("status", [*range(1, 19), 42])
+def test_v3_and_v2c_name_an_error_status_alike(status: int) -> None:
+    """One table of RFC 3416 names (codec.ERROR_STATUS_NAMES) for every path: pysnmp's v3 GET and
+    walk, and v2c's engine (polls) and walker (discovery) GET and walk, answered the same error-status.
+    tooBig is left out where v2c splits the request or names it in its own sentence, and the v3 walk
+    of noSuchName, which pysnmp's bulk_walk_cmd reads as the walk's end (cmdgen.py: "Hide SNMPv1
+    noSuchName error")."""
+    with Responder(UsmAgent(_users()), _refusal(status)) as v3:
+        messages = asyncio.run(_v3_failures(v3, _credentials("sha256-aes", "sha256", "aes"), walk=status != 2))
+    agent = ScriptedAgent(lambda a, data, src: a.sock.sendto(a.answer(data, error_status=status, error_index=1), src))
+    try:
+        messages += asyncio.run(_v2c_failures(agent, walker=status != TOO_BIG))
+    finally:
+        agent.close()
+    assert len(messages) == {TOO_BIG: 3, 2: 4}.get(status, 5)
+    for kind, message in messages:
+        assert kind == "agent", message
+        assert ANSWERED.search(message).groups() == (error_status_name(status), str(status)), message
+    assert ERROR_STATUS_NAMES[5] == "genErr" and error_status_name(42) == "error-status 42"
+
+
+async def _v3_failures(responder: Responder, credentials: Credentials, *, walk: bool) -> list[tuple[str, str]]:
+    found = []
+    client = SnmpClient()
+    try:
+        device = client.device("127.0.0.1", responder.port, credentials, timeout=1.0, retries=0)
+        asks = [lambda: device.get([SYS_UPTIME])] + ([lambda: device.walk(IF_HC_IN_COLUMN)] if walk else [])
+        for ask in asks:
+            with pytest.raises(CollectError) as failed:
+                await ask()
+            found.append((failed.value.kind, str(failed.value)))
+    finally:
+        client.close()
+    return found
+
+
+async def _v2c_failures(agent: ScriptedAgent, *, walker: bool) -> list[tuple[str, str]]:
+    with SnmpGetEngine(timeout_s=0.5, retries=0) as engine:
+        (failure,) = await engine.get_many([GetRequest("AP", agent.address, GetShape(COMMUNITY, [SYS_UPTIME]))])
+    assert isinstance(failure, GetFailure)
+    found = [(failure.kind, failure.message)]
+    if walker:
+        with V2cClient(timeout_s=0.5, retries=0) as client:
+            device = client.device(*agent.address, COMMUNITY)
+            for ask in (lambda: device.get([SYS_UPTIME]), lambda: device.walk(IF_HC_IN_COLUMN)):
+                with pytest.raises(CollectError) as failed:
+                    await ask()
+                found.append((failed.value.kind, str(failed.value)))
+    return found
 
 
 # --- net-snmp --------------------------------------------------------------------------------
