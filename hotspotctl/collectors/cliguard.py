@@ -41,7 +41,9 @@ class Refused(Exception):
 
 
 class ReadOnlyRules(Protocol):
-    dialect: str
+    @property
+    def dialect(self) -> str:
+        """routeros, shell or ios: how a command line is parsed (a frozen field in each implementation)."""
 
     def refusal(self, command: str) -> str | None:
         """None when ``command`` is read-only, else why not."""
@@ -278,8 +280,8 @@ class RouterOsRules:
         index = 0
         while verb is None:
             if index == len(words) or not words[index].bare:
-                verbs = ", ".join(sorted(self._verbs_at(path))) or "none here"
-                raise Refused(f"no command after the menu {_menu_text(path)} (read-only ones: {verbs})")
+                read_only = ", ".join(sorted(self._verbs_at(path))) or "none here"
+                raise Refused(f"no command after the menu {_menu_text(path)} (read-only ones: {read_only})")
             text = words[index].plain
             index += 1
             parts = text.split("/")

@@ -269,7 +269,7 @@ class SnmpGetEngine:
 
     # -- timeouts --------------------------------------------------------------------------
 
-    def expired(self, part: _Part, now: float) -> None:  # type: ignore[override]
+    def expired(self, part: _Part, now: float) -> None:
         job = part.job
         if job.done:
             self.transport.finish(part)
@@ -287,7 +287,7 @@ class SnmpGetEngine:
 
     # -- receiving -------------------------------------------------------------------------
 
-    def answered(self, part: _Part, response: Response, rtt: float) -> None:  # type: ignore[override]
+    def answered(self, part: _Part, response: Response, rtt: float) -> None:
         job = part.job
         if job.done:
             return

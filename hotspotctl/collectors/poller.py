@@ -22,7 +22,7 @@ from hotspotctl.collectors.address import split_address
 from hotspotctl.collectors.auth import DEFAULT_AUTH, Credentials, for_writing, resolve
 from hotspotctl.collectors.clock import monotonic_clock
 from hotspotctl.collectors.discovery import client_count, discover
-from hotspotctl.collectors.engine import GetFailure, GetRequest, GetShape, SnmpGetEngine
+from hotspotctl.collectors.engine import GetFailure, GetReply, GetRequest, GetShape, SnmpGetEngine
 from hotspotctl.collectors.model import Absent, Discovery, PollError, PollResult, Sample, Value
 from hotspotctl.collectors.oids import (
     IF_HC_IN_OCTETS,
@@ -385,9 +385,9 @@ class Poller:
                 (later if down else fast).append(planned)
 
         def take(planned: Sequence[tuple[int, PollPlan, GetRequest]],
-                 replies: Sequence[object]) -> None:
+                 replies: Sequence[GetReply | GetFailure]) -> None:
             for (i, plan, _), reply in zip(planned, replies, strict=True):
-                ap = str(reply.key)  # type: ignore[attr-defined]
+                ap = str(reply.key)
                 if isinstance(reply, GetFailure):
                     results[i] = PollError(ap, reply.at, reply.kind, reply.message)
                     continue

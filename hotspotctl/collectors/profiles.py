@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -185,7 +185,7 @@ class ProfileSet:
             matching.append(self.profiles[GENERIC])
         return matching
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[Profile]:
         return iter(sorted(self.profiles.values(), key=lambda p: p.name))
 
     def __len__(self) -> int:

@@ -42,7 +42,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 from hotspotctl.collectors.codec import REQUEST_ID_MAX, REQUEST_ID_MIN, RESPONSE, CodecError, Response, decode_response
 
@@ -91,7 +91,7 @@ class Request:
     __slots__ = ("address", "attempt", "community", "deadline", "done", "holds_slot", "owner", "retries", "rids",
                  "sends")
 
-    def __init__(self, owner: Owner, address: Address, community: bytes, retries: int) -> None:
+    def __init__(self, owner: Owner[Any], address: Address, community: bytes, retries: int) -> None:
         self.owner = owner
         self.address = address
         self.community = community
@@ -104,11 +104,16 @@ class Request:
         self.holds_slot = False
 
 
-class Owner(Protocol):
-    def answered(self, request: Request, response: Response, rtt: float) -> None:
+_R_contra = TypeVar("_R_contra", bound=Request, contravariant=True)
+
+
+class Owner(Protocol[_R_contra]):
+    """What the transport calls back; each owner is handed back its own kind of Request."""
+
+    def answered(self, request: _R_contra, response: Response, rtt: float) -> None:
         """An answer passed the checks; the transport has finished the request (ids forgotten, slot freed)."""
 
-    def expired(self, request: Request, now: float) -> None: ...
+    def expired(self, request: _R_contra, now: float) -> None: ...
 
     def pump(self) -> None: ...
 
@@ -182,7 +187,7 @@ class UdpTransport:
         self._heap: list[tuple[float, int]] = []  # (expiry, request-id of that attempt)
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = 0.0
-        self._owners: list[Owner] = []
+        self._owners: list[Owner[Any]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._writer: set[int] = set()  # fds with a writer registered
         self._closed = False
@@ -244,7 +249,7 @@ class UdpTransport:
     # -- owners and the loop ---------------------------------------------------------------------
 
     @classmethod
-    def serving(cls, owner: Owner, shared: UdpTransport | None, *, receive_buffer_bytes: int, max_in_flight: int,
+    def serving(cls, owner: Owner[Any], shared: UdpTransport | None, *, receive_buffer_bytes: int, max_in_flight: int,
                 timeout_s: float, min_timeout_s: float, deadline_s: float,
                 bind: tuple[str, int]) -> tuple[UdpTransport, bool]:
         """The transport an owner (the engine, the walker) sends through, with the owner registered:
@@ -255,7 +260,7 @@ class UdpTransport:
         transport.register(owner)
         return transport, shared is None
 
-    def register(self, owner: Owner) -> None:
+    def register(self, owner: Owner[Any]) -> None:
         self._owners.append(owner)
 
     def attach(self) -> asyncio.AbstractEventLoop:

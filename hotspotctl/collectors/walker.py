@@ -269,7 +269,7 @@ class V2cClient:
 
     # -- the transport's callbacks ---------------------------------------------------------
 
-    def expired(self, exchange: _Exchange, now: float) -> None:  # type: ignore[override]
+    def expired(self, exchange: _Exchange, now: float) -> None:
         if exchange.attempt < exchange.retries and now < exchange.deadline - 0.001:
             exchange.attempt += 1
             self.stats.retries += 1
@@ -278,7 +278,7 @@ class V2cClient:
         self.stats.timeouts += 1
         self._complete(exchange, exchange.device.timeout_error(now - exchange.started, exchange.attempt + 1))
 
-    def answered(self, exchange: _Exchange, response: Response, rtt: float) -> None:  # type: ignore[override]
+    def answered(self, exchange: _Exchange, response: Response, rtt: float) -> None:
         stats = self.stats
         stats.answered += 1
         stats.in_flight -= 1  # the transport has freed the slot an exchange holds from its first send

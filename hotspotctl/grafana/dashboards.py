@@ -388,7 +388,7 @@ class _Checker:
                     continue
                 location = layer.get("location", {})
                 mode = location.get("mode") if isinstance(location, dict) else None
-                for key in _LOCATION_FIELDS.get(mode, ()):
+                for key in _LOCATION_FIELDS.get(mode, ()) if isinstance(mode, str) else ():
                     wanted.append((f"{path}.options.layers[{k}].location.{key}", str(location.get(key))))
                 color = layer.get("config", {}).get("style", {}).get("color", {})
                 if isinstance(color, dict) and color.get("field"):

@@ -147,6 +147,7 @@ def apply_targets(model: dict[str, Any], targets: Targets, *, programs: Mapping[
                                       {"id": "color", "value": {"mode": "fixed", "fixedColor": _TARGET_LINE_COLOR}},
                                       {"id": "custom.lineStyle", "value": {"fill": "dash", "dash": [10, 10]}},
                                       {"id": "custom.fillOpacity", "value": 0}]})
-        described = panel.get("description") if isinstance(panel.get("description"), str) else ""
-        panel["description"] = (described + _programme_note(targets, names)).strip()
+        described = panel.get("description")
+        panel["description"] = ((described if isinstance(described, str) else "")
+                                + _programme_note(targets, names)).strip()
     return out

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+import sqlalchemy as sa
+
 from hotspotctl.csvsafe import unneutralise
 from hotspotctl.inventory.columns import ColumnMap
 from hotspotctl.inventory.readers import NotAPoint, Table
@@ -39,6 +41,14 @@ _HOSTNAME = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9
 NAME_FIELDS = ("profile", "snmp_auth", "ssh_auth")
 MBPS_FIELDS = ("backhaul_mbps", "target_mbps")
 
+
+def _length(column: sa.Column[Any]) -> int:
+    """The size of a String column of the store."""
+    if not isinstance(column.type, sa.String) or column.type.length is None:
+        raise TypeError(f"{column} is not a String column with a length")
+    return column.type.length
+
+
 # Control characters (C0, DEL, C1) are refused in every text column: a line break or an escape sequence in an id
 # or a name would reach terminals, logs and line protocol. Surrounding whitespace (a tab, a line break) is only
 # trimmed, with a warning, as before.
@@ -46,20 +56,22 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # The longest value each text column takes, the same on SQLite (which would store any length) and PostgreSQL
 # (which refuses more than the column holds): the store's column sizes, narrowed where a value is copied into a
 # smaller column elsewhere.
+
+
 MAX_LENGTH = {
     # a site's name is an id, or "<first id> +<count>" (sites.name); the airport's longest id is 65
-    "id": sites.c.name.type.length - len(" +99999999"),
-    "program": min(access_points.c.program.type.length, availability_hourly.c.program.type.length),
-    "district": min(access_points.c.district.type.length, sites.c.district.type.length,
-                    outages.c.zone.type.length),  # a district is a crew zone when settings give it none
-    "neighborhood": access_points.c.neighborhood.type.length,
-    "site": min(access_points.c.site.type.length, sites.c.id.type.length, outages.c.site_id.type.length),
-    "mgmt_address": access_points.c.mgmt_address.type.length,
-    "profile": access_points.c.profile.type.length,
-    "collector": access_points.c.collector.type.length,
-    "snmp_auth": access_points.c.snmp_auth.type.length,
-    "ssh_auth": access_points.c.ssh_auth.type.length,
-    "crew_zone": min(access_points.c.crew_zone.type.length, outages.c.zone.type.length),
+    "id": _length(sites.c.name) - len(" +99999999"),
+    "program": min(_length(access_points.c.program), _length(availability_hourly.c.program)),
+    "district": min(_length(access_points.c.district), _length(sites.c.district),
+                    _length(outages.c.zone)),  # a district is a crew zone when settings give it none
+    "neighborhood": _length(access_points.c.neighborhood),
+    "site": min(_length(access_points.c.site), _length(sites.c.id), _length(outages.c.site_id)),
+    "mgmt_address": _length(access_points.c.mgmt_address),
+    "profile": _length(access_points.c.profile),
+    "collector": _length(access_points.c.collector),
+    "snmp_auth": _length(access_points.c.snmp_auth),
+    "ssh_auth": _length(access_points.c.ssh_auth),
+    "crew_zone": min(_length(access_points.c.crew_zone), _length(outages.c.zone)),
 }
 _SHOWN = 80  # characters of an over-long value shown in a rejection
 
@@ -242,6 +254,7 @@ class RowParser:
         self._warnings.append(RowIssue(self._row, self._header(name), cell_text(raw), reason))
 
     def _text(self, name: str, raw: Any) -> str | None:
+        text: str | None
         if type(raw) is str and raw and not raw[0].isspace() and not raw[-1].isspace() and raw[0] != "'":
             text = raw  # the common case: nothing to trim or unmark
         else:

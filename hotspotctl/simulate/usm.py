@@ -375,10 +375,12 @@ class UsmAgent:
         if keys is not None:
             return keys
         hash_name = AUTH_PROTOCOLS[user.auth_protocol][0] if user.auth_protocol else ""
-        auth_key = localize_key(self._master(user.auth_password, hash_name), engine_id, hash_name) if hash_name else b""
+        # UsmUser's check gives every protocol its password: testing both only narrows the types
+        auth_key = (localize_key(self._master(user.auth_password, hash_name), engine_id, hash_name)
+                    if hash_name and user.auth_password else b"")
         priv_key = b""
         alternate = None
-        if user.priv_protocol:
+        if user.priv_protocol and user.priv_password:
             size = PRIV_PROTOCOLS[user.priv_protocol]
             local = localize_key(self._master(user.priv_password, hash_name), engine_id, hash_name)
             priv_key = _extend_reeder(local, engine_id, hash_name, size)

@@ -257,7 +257,9 @@ class V2Writer:
         self.settings = settings
         self.target = settings.target
         # retries=False: the retry loop is ours, the same for both APIs, and honours Retry-After
-        self.client = InfluxDBClient(url=settings.url, token=settings.token or None, org=settings.org or None,
+        # influxdb-client annotates ``token: str = None, org: str = None`` (an implicit Optional): None is its default
+        self.client = InfluxDBClient(url=settings.url, token=settings.token or None,  # type: ignore[arg-type]
+                                     org=settings.org or None,  # type: ignore[arg-type]
                                      timeout=int(settings.timeout_s * 1000), retries=False, enable_gzip=False)
         self.service = WriteService(self.client.api_client)
         self.retrying = _Retrying(settings, stop)

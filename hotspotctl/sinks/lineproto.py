@@ -65,7 +65,7 @@ _ESCAPING_BACKSLASH = re.compile(r"\\(?=[\\ ,=]|\Z)")
 FULLWIDTH_BACKSLASH = "\uff3c"
 
 
-def clean_text(value: str | bytes) -> str:
+def clean_text(value: str | bytes | bytearray | memoryview) -> str:
     """Valid Unicode without control characters: bad bytes become U+FFFD, control characters spaces."""
     if isinstance(value, bytes | bytearray | memoryview):
         value = bytes(value).decode("utf-8", "replace")
@@ -86,7 +86,7 @@ def escape_measurement(value: str) -> str:
     return _ESCAPING_BACKSLASH.sub(FULLWIDTH_BACKSLASH, clean_text(value)).translate(_MEASUREMENT_ESCAPES)
 
 
-def escape_string_field(value: str | bytes) -> str:
+def escape_string_field(value: str | bytes | bytearray | memoryview) -> str:
     """A string field's contents (without the quotes): backslashes and double quotes escaped."""
     if isinstance(value, str) and _FIELD_PLAIN.match(value):
         return value

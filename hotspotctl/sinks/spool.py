@@ -44,6 +44,7 @@ Cost: appending a 70,700-line cycle takes ~85 ms with gzip and ~60-80 ms without
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import fcntl
 import gzip as gziplib
@@ -142,11 +143,11 @@ class Batch:
     def gzipped(self) -> bool:
         return self.path.name.endswith(".gz")
 
-    def read_raw(self) -> bytes:
+    def read_raw(self) -> builtins.bytes:  # the field ``bytes`` shadows the builtin in this class
         """The stored body: gzip when ``gzipped``, else line protocol."""
         return self.path.read_bytes()
 
-    def read(self) -> bytes:
+    def read(self) -> builtins.bytes:
         """The line protocol (inflated if stored gzip'd; gzip's CRC catches a corrupted file)."""
         raw = self.read_raw()
         return gziplib.decompress(raw) if self.gzipped else raw
