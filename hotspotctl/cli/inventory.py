@@ -124,7 +124,9 @@ def list_(
       hotspotctl inventory list --site 'MEX-AIM-*' --format csv > airport.csv
     """
     rt = runtime(ctx)
-    fleet = rt.load_fleet()
+    fleet = rt.load_fleet(create=False)
+    if not fleet.aps and not rt.quiet:
+        output.message(f"the inventory is empty in {rt.where_state_is()}")
     picked = fleet.select(selection(ap, site, district, program, zone))
     cap = limit if limit is not None else (_TABLE_LIMIT if fmt == Format.TABLE else 0)
     shown = picked[:cap] if cap else picked

@@ -87,9 +87,11 @@ def list_(
     now = clock.now()
     rt = runtime(ctx)
     start = parse_when(since, now, flag="--since", tz=rt.settings.tzinfo) if since is not None else None
-    with rt.open_store() as store:
+    with rt.open_store(create=False) as store:
         fleet = Fleet.load(store, rt.zones())
         found = find_outages(store, fleet, open_only=open_only, since=start, zones=zone, sites=site)
+    if rt.store_missing and not rt.quiet:
+        output.message(f"no outages: nothing is stored in {rt.where_state_is()}")
     cap = limit if limit is not None else (_TABLE_LIMIT if fmt == Format.TABLE else 0)
     shown = found[:cap] if cap else found
     tz = rt.settings.tzinfo

@@ -16,7 +16,7 @@ from hotspotctl.collectors.profiles import ProfileSet, load_profiles
 from hotspotctl.errors import InputError
 from hotspotctl.inventory.fleet import CrewZones, Fleet, Selection
 from hotspotctl.models.access_points import AccessPoint
-from hotspotctl.settings import LoadedSettings, Settings, load_settings
+from hotspotctl.settings import DATABASE_FILE, LoadedSettings, Settings, load_settings, mask_url
 from hotspotctl.sinks.influx import InfluxSink
 from hotspotctl.sinks.spool import Spool
 from hotspotctl.spans import span_seconds
@@ -29,6 +29,7 @@ class Runtime:
     config: Path | None = None
     flags: dict[str, tuple[str, Any]] = field(default_factory=dict)
     quiet: bool = False
+    store_missing: bool = False  # a read found no store file and made none
     _loaded: LoadedSettings | None = None
 
     @property
@@ -49,10 +50,21 @@ class Runtime:
             kind, "data_dir (default ./var)")
         return private_folder(self.settings.data_dir, what=what)
 
-    def open_store(self) -> Store:
+    def open_store(self, *, create: bool = True) -> Store:
+        """The store; with ``create=False`` (commands that only read) a missing SQLite file is not made:
+        an empty store in memory stands in, and ``store_missing`` says so."""
         if not self.settings.database_url:  # the store is <data_dir>/hotspotctl.db
+            if not create and not (self.settings.data_dir / DATABASE_FILE).exists():
+                self.store_missing = True
+                return Store.open("sqlite://")
             self.data_dir()
         return Store.open(self.settings.store_url)
+
+    def where_state_is(self) -> str:
+        """Which store a command used, and how to point it at another one."""
+        missing = " (no store there yet: nothing was created)" if self.store_missing else ""
+        return (f"{mask_url(self.settings.store_url)}{missing}; set --data-dir or HOTSPOTCTL_DATA_DIR (or data_dir "
+                "in the config file) to use another, as the service does (/var/lib/hotspotctl)")
 
     def zones(self) -> CrewZones:
         return CrewZones.from_settings(self.settings.crew_zones)
@@ -71,8 +83,8 @@ class Runtime:
         """The spool in front of InfluxDB (or the spool alone when influx.url is empty)."""
         return InfluxSink(self.settings.influx, self.spool())
 
-    def load_fleet(self) -> Fleet:
-        with self.open_store() as store:
+    def load_fleet(self, *, create: bool = True) -> Fleet:
+        with self.open_store(create=create) as store:
             return Fleet.load(store, self.zones())
 
     def poll_selection(self, chosen: Selection) -> list[AccessPoint]:

@@ -56,13 +56,14 @@ def status(ctx: typer.Context, district: DistrictOption = None,
     """
     now = clock.now()
     rt = runtime(ctx)
-    with rt.open_store() as store:
+    with rt.open_store(create=False) as store:
         fleet = Fleet.load(store, rt.zones())
         picked = fleet.select(Selection(districts=tuple(district or ())))
         districts = {ap.district for ap in picked} if district else None
         result = read_fleet_status(store, picked, now, districts=districts)
     if not fleet.aps and not rt.quiet:
-        output.message("the inventory is empty: `hotspotctl inventory import FILE` first, then `hotspotctl run`")
+        output.message(f"the inventory is empty in {rt.where_state_is()}: `hotspotctl inventory import FILE` first, "
+                       "then `hotspotctl run`")
     elif not result.evaluated and not rt.quiet:
         output.message("nothing evaluated yet: `hotspotctl run` polls the fleet and keeps each AP's state "
                        "(or `hotspotctl demo`, on a simulated city)")
