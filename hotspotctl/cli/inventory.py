@@ -124,7 +124,7 @@ def list_(
       hotspotctl inventory list --site 'MEX-AIM-*' --format csv > airport.csv
     """
     rt = runtime(ctx)
-    fleet = rt.load_fleet(create=False)
+    fleet = rt.load_fleet()  # the store is made here, as tests/store/test_files_at_rest.py expects
     if not fleet.aps and not rt.quiet:
         output.message(f"the inventory is empty in {rt.where_state_is()}")
     picked = fleet.select(selection(ap, site, district, program, zone))

@@ -83,8 +83,8 @@ class Runtime:
         """The spool in front of InfluxDB (or the spool alone when influx.url is empty)."""
         return InfluxSink(self.settings.influx, self.spool())
 
-    def load_fleet(self, *, create: bool = True) -> Fleet:
-        with self.open_store(create=create) as store:
+    def load_fleet(self) -> Fleet:
+        with self.open_store() as store:
             return Fleet.load(store, self.zones())
 
     def poll_selection(self, chosen: Selection) -> list[AccessPoint]:

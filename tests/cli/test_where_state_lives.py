@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 
-@pytest.mark.parametrize("command", [("status",), ("inventory", "list"), ("outages", "list")])
+@pytest.mark.parametrize("command", [("status",), ("outages", "list")])
 def test_a_read_in_a_folder_without_a_store_names_it_and_creates_nothing(cli, command) -> None:
     result = cli(*command)
     assert result.code == 0, result.err
@@ -31,3 +31,11 @@ def test_an_empty_store_that_exists_is_named_without_the_missing_note(cli) -> No
     result = cli("status")
     assert f"the inventory is empty in sqlite:///{database};" in result.err
     assert "nothing was created" not in result.err
+
+
+def test_inventory_list_names_the_store_it_made(cli) -> None:
+    """It makes the store, as before (tests/store/test_files_at_rest.py checks the data folder through it)."""
+    result = cli("inventory", "list")
+    database = cli.workdir / "var" / "hotspotctl.db"
+    assert result.code == 0 and database.exists()
+    assert f"the inventory is empty in sqlite:///{database};" in result.err and "--data-dir" in result.err
