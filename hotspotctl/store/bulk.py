@@ -9,7 +9,7 @@ SQLAlchemy), and hands the driver plain rows.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,21 +21,23 @@ def executemany(conn: sa.Connection, statement: sa.Insert | sa.Update, rows: Seq
         return
     keys = list(rows[0])
     compiled = statement.compile(dialect=conn.dialect, column_keys=keys)
-    names = list(compiled.positiontup) if compiled.positional else list(compiled.binds)
-    processors = [(i, name, compiled.binds[name].type.bind_processor(conn.dialect)) for i, name in enumerate(names)]
-    processors = [(i, name, process) for i, name, process in processors if process is not None]
+    names = list(compiled.positiontup or ()) if compiled.positional else list(compiled.binds)
+    processors: list[tuple[int, str, Callable[[Any], Any]]] = []
+    for i, name in enumerate(names):
+        bind = compiled.binds[name].type.bind_processor(conn.dialect)
+        if bind is not None:
+            processors.append((i, name, bind))
+    params: list[Any] = []
     if compiled.positional:
-        params: list[Any] = []
         for row in rows:
             values = [row[name] for name in names]
             for i, _, process in processors:
                 values[i] = process(values[i])
             params.append(tuple(values))
     else:
-        params = []
         for row in rows:
-            values = {name: row[name] for name in names}
+            named = {name: row[name] for name in names}
             for _, name, process in processors:
-                values[name] = process(values[name])
-            params.append(values)
+                named[name] = process(named[name])
+            params.append(named)
     conn.exec_driver_sql(str(compiled), params)
