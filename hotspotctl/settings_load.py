@@ -9,7 +9,6 @@ themselves: it walks the schema's dataclasses.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import math
 import os
 import tomllib
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from hotspotctl.errors import ConfigError
+from hotspotctl.names import did_you_mean
 
 ENV_PREFIX = "HOTSPOTCTL_"
 CONFIG_ENV = "HOTSPOTCTL_CONFIG"
@@ -55,12 +55,6 @@ def read_sources(schema: type, config: Path | None = None, *, env: Mapping[str, 
     values = loader.build(schema, "")
     loader.reject_unknown(document, schema, "", str(config_file))
     return Sources(values, loader.origins, config_file)
-
-
-def did_you_mean(key: str, allowed: typing.Iterable[str]) -> str | None:
-    """The allowed name closest to a mistyped ``key``, if one is close."""
-    close = difflib.get_close_matches(key, list(allowed), n=1)
-    return close[0] if close else None
 
 
 def _find_config(config: Path | None, env: Mapping[str, str], cwd: Path) -> Path | None:
