@@ -354,16 +354,7 @@ async def gather(cycle: PollCycle, poller: Poller, memory: CycleMemory, *,
         raise failed.exceptions[0] from None
     found, (results, rediscover) = discovering.result(), polling.result()
     results += ssh_polling.result()
-    by_id = {ap.id: ap for ap in cycle.to_discover}
-    discoveries: dict[str, StoredDiscovery] = {}
-    discovery_errors: dict[str, PollError] = {}
-    for ap_id, layout in found.items():
-        if isinstance(layout, Discovery):
-            # in memory at once: the APs discovered are polled below, in this cycle
-            stored[ap_id] = discoveries[ap_id] = StoredDiscovery(
-                by_id[ap_id].mgmt_address or "", memory.intern(layout), cycle.now)
-        else:
-            discovery_errors[ap_id] = layout
+    discoveries, discovery_errors = _absorb(found, cycle, memory)
     if poll_tick is not None and discovery_errors:
         poll_tick(len(discovery_errors))  # done: their outcome is the discovery's failure
     fresh = [ap for ap in cycle.to_discover if ap.id not in discovery_errors]
@@ -376,6 +367,21 @@ async def gather(cycle: PollCycle, poller: Poller, memory: CycleMemory, *,
     by_ap.update(discovery_errors)
     # this cycle's counts (kernel_drops too), buffer levels
     return Gathered(by_ap, rediscover, discoveries, len(discovery_errors), poller.stats(since=engine_before))
+
+
+def _absorb(found: Mapping[str, Discovery | PollError], cycle: PollCycle,
+            memory: CycleMemory) -> tuple[dict[str, StoredDiscovery], dict[str, PollError]]:
+    """The layouts found (put in ``memory`` at once: their APs are polled in this cycle) and the failures."""
+    by_id = {ap.id: ap for ap in cycle.to_discover}
+    discoveries: dict[str, StoredDiscovery] = {}
+    errors: dict[str, PollError] = {}
+    for ap_id, layout in found.items():
+        if isinstance(layout, Discovery):
+            memory.discoveries[ap_id] = discoveries[ap_id] = StoredDiscovery(
+                by_id[ap_id].mgmt_address or "", memory.intern(layout), cycle.now)
+        else:
+            errors[ap_id] = layout
+    return discoveries, errors
 
 
 def fold(cycle: PollCycle, gathered: Gathered, memory: CycleMemory, *, interval_s: float,
