@@ -25,12 +25,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from hotspotctl.city import bundled_city
-from hotspotctl.settings_describe import Declaration, declarations, describe, mask_url
-from hotspotctl.settings_load import CONFIG_ENV, DEFAULT_CONFIG_NAME, ENV_PREFIX, env_name, read_sources
-
-__all__ = [  # the machinery's names, importable from the schema as before
-    "CONFIG_ENV", "DEFAULT_CONFIG_NAME", "ENV_PREFIX", "Declaration", "describe", "env_name", "mask_url",
-]
+from hotspotctl.settings_describe import Declaration, declarations, mask_url
+from hotspotctl.settings_describe import describe as describe  # the machinery's names, importable from here
+from hotspotctl.settings_load import CONFIG_ENV as CONFIG_ENV
+from hotspotctl.settings_load import DEFAULT_CONFIG_NAME as DEFAULT_CONFIG_NAME
+from hotspotctl.settings_load import ENV_PREFIX as ENV_PREFIX
+from hotspotctl.settings_load import env_name as env_name
+from hotspotctl.settings_load import read_sources
 
 DATABASE_FILE = "hotspotctl.db"
 

@@ -6,9 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from hotspotctl.collectors.oids import Oid
-from hotspotctl.errors import PollErrorKind
-
-__all__ = ["PollErrorKind"]  # defined beside CollectError (errors.py), one of this module's names too
+from hotspotctl.errors import PollErrorKind as PollErrorKind  # defined beside CollectError, which carries it
 
 
 class Absent:
