@@ -64,7 +64,7 @@ class CommandResult:
     ok: bool
     output: str
     duration_s: float
-    kind: PollErrorKind | None = None  # the failure's kind, as PollError's
+    kind: str | None = None  # the failure's kind: a PollErrorKind, or "skipped" for an action not run
     error: str | None = None
 
     def to_json(self) -> dict[str, object]:
