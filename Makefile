@@ -28,6 +28,7 @@ test: servers $(BIN)/python
 check: $(BIN)/python
 	$(BIN)/python -m pip install --quiet --editable '.[test,docs]'
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/lint-imports
 	site=$$(mktemp -d) && NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir "$$site"; status=$$?; rm -rf "$$site"; exit $$status
 

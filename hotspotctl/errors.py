@@ -6,7 +6,7 @@ them into exit codes and prints them.
 
 from __future__ import annotations
 
-from enum import IntEnum
+from enum import IntEnum, StrEnum
 
 
 class ExitCode(IntEnum):
@@ -55,12 +55,34 @@ class StoreError(HotspotError):
     exit_code = ExitCode.INVALID
 
 
+class PollErrorKind(StrEnum):
+    """How reading an AP failed: a CollectError's and a PollError's ``kind``.
+
+    The values are what the store, the JSON output and InfluxDB's ``error_kind`` field hold.
+    ``collectors.model.failure_class`` says what each means for the AP (silent, unmonitored, misconfigured).
+    """
+
+    TIMEOUT = "timeout"  # no answer within the deadline
+    SEND = "send"  # the network refused the send
+    BACKOFF = "backoff"  # not tried: the AP waits out its back-off
+    NO_ADDRESS = "no_address"  # no usable management address
+    CONFIG = "config"  # no profile or credential set that applies
+    NOT_DISCOVERED = "not_discovered"  # no layout to poll with
+    AUTH = "auth"  # wrong community, v3 keys or login
+    HOSTKEY = "hostkey"  # an SSH host key unknown or changed
+    PROTOCOL = "protocol"  # a garbled or unexpected answer
+    REFUSED = "refused"  # the connection was refused
+    AGENT = "agent"  # the agent's own error (error-status)
+    COMMAND = "command"  # the AP ran an action's command and said no
+    REDISCOVER = "rediscover"  # the layout is gone: discover again
+
+
 class CollectError(HotspotError):
-    """A device could not be polled; ``kind`` says how: timeout, auth, protocol, no_address."""
+    """A device could not be polled; ``kind`` says how: timeout, auth, protocol, no_address ..."""
 
     exit_code = ExitCode.PARTIAL
 
-    def __init__(self, message: str, *, kind: str = "protocol") -> None:
+    def __init__(self, message: str, *, kind: PollErrorKind = PollErrorKind.PROTOCOL) -> None:
         super().__init__(message)
         self.kind = kind
 

@@ -7,6 +7,7 @@ and programme names, and selections typed on the command line.
 
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -14,6 +15,12 @@ from functools import lru_cache
 
 _SPACES = re.compile(r"\s+")
 _NON_WORD = re.compile(r"[^0-9a-z]+")
+
+
+def did_you_mean(key: str, allowed: Iterable[str]) -> str | None:
+    """The allowed name closest to a mistyped ``key`` (a settings or profile key), if one is close."""
+    close = difflib.get_close_matches(key, list(allowed), n=1)
+    return close[0] if close else None
 
 
 @lru_cache(maxsize=8192)  # the same few district and programme names recur on every row

@@ -1,4 +1,4 @@
-"""Every hotspotctl setting, its default, and where its value came from.
+"""Every hotspotctl setting: its key, type, default, check and help, declared once (the schema).
 
 Precedence, lowest first: the defaults below; a TOML file (``--config``, else
 ``HOTSPOTCTL_CONFIG``, else ``./hotspotctl.toml`` when present); ``HOTSPOTCTL_*``
@@ -8,52 +8,37 @@ environment variables; command-line flags. An environment variable's name is
 Lists are comma-separated in the environment; tables (maps) come only from the file.
 
 Loading is strict: an unknown key, a wrong type or an impossible value is a
-``ConfigError`` naming the file (or variable) and the key path.
+``ConfigError`` naming the file (or variable) and the key path. The machinery lives beside
+this schema: ``settings_load.py`` reads the sources, ``settings_describe.py`` shows the result
+(``config show``) and lists the declarations (``every_setting``); the city's defaults are
+bundled data (``city.py``). Their public names are importable from here too.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import difflib
-import math
-import os
-import tomllib
-import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
-from hotspotctl.errors import ConfigError
+from hotspotctl.city import bundled_city
+from hotspotctl.settings_describe import Declaration, declarations, mask_url
+from hotspotctl.settings_describe import describe as describe  # the machinery's names, importable from here
+from hotspotctl.settings_load import CONFIG_ENV as CONFIG_ENV
+from hotspotctl.settings_load import DEFAULT_CONFIG_NAME as DEFAULT_CONFIG_NAME
+from hotspotctl.settings_load import ENV_PREFIX as ENV_PREFIX
+from hotspotctl.settings_load import env_name as env_name
+from hotspotctl.settings_load import read_sources
 
-ENV_PREFIX = "HOTSPOTCTL_"
-CONFIG_ENV = "HOTSPOTCTL_CONFIG"
-DEFAULT_CONFIG_NAME = "hotspotctl.toml"
 DATABASE_FILE = "hotspotctl.db"
 
-# The 16 alcaldias of Mexico City, spelled as the city's open data writes them.
-CDMX_DISTRICTS = (
-    "Alvaro Obregon",
-    "Azcapotzalco",
-    "Benito Juarez",
-    "Coyoacan",
-    "Cuajimalpa de Morelos",
-    "Cuauhtemoc",
-    "Gustavo A. Madero",
-    "Iztacalco",
-    "Iztapalapa",
-    "Magdalena Contreras",
-    "Miguel Hidalgo",
-    "Milpa Alta",
-    "Tlahuac",
-    "Tlalpan",
-    "Venustiano Carranza",
-    "Xochimilco",
-)
-# min_lat, min_lon, max_lat, max_lon of Mexico City's boundary, rounded outwards.
-CDMX_BOUNDS = (19.04, -99.37, 19.60, -98.94)
+# The city's own data (the boundary, its districts, its time zone) is bundled data: inventory/cdmx.toml.
+CITY = bundled_city()
+CDMX_DISTRICTS = CITY.districts
+CDMX_BOUNDS: tuple[float, ...] = CITY.bounds
 
 
 def _setting(default: Any = dataclasses.MISSING, *, help: str, secret: str | None = None,
@@ -472,25 +457,13 @@ def _check_channels(value: tuple[str, ...]) -> str | None:
 
 EMAIL_TLS = ("starttls", "ssl", "none")
 # crews.email.starttls and crews.email.ssl (two booleans; both set, ssl won) became crews.email.tls
-_EMAIL_TLS_RENAMED = {"crews.email.starttls": 'crews.email.tls = "starttls" (or "none" for false)',
-                      "crews.email.ssl": 'crews.email.tls = "ssl"'}
+# Settings that were replaced: the loader refuses them, naming the replacement, never ignores them.
+REPLACED_SETTINGS = {"crews.email.starttls": 'crews.email.tls = "starttls" (or "none" for false)',
+                     "crews.email.ssl": 'crews.email.tls = "ssl"'}
 
 
 def _check_email_tls(value: str) -> str | None:
     return None if value in EMAIL_TLS else f"{value!r} is not one of {', '.join(EMAIL_TLS)}"
-
-
-def _refuse_renamed(document: dict[str, Any], env: Mapping[str, str], source: str) -> None:
-    """A setting that was replaced is an error naming its replacement, never silently ignored."""
-    for path, instead in _EMAIL_TLS_RENAMED.items():
-        node: Any = document
-        for part in path.split("."):
-            node = node.get(part) if isinstance(node, dict) else None
-        if node is not None:
-            raise ConfigError(f"{source}: {path}: replaced by {instead}")
-        if env_name(path) in env:
-            raise ConfigError(f"env {env_name(path)}: {path}: replaced by {instead} "
-                              f"({env_name('crews.email.tls')})")
 
 
 @dataclass(frozen=True)
@@ -574,7 +547,7 @@ class Settings:
     data_dir: Path = _setting(
         Path("var"), help="where hotspotctl keeps its state; relative to the current directory")
     timezone: str = _setting(
-        "America/Mexico_City", check=lambda value: _check_timezone(value),
+        CITY.timezone, check=lambda value: _check_timezone(value),
         help="the city's time zone (IANA name): the times people read (crew lists, outages, status, emails) are "
              "local; JSON keeps UTC")
     database_url: str = _setting(
@@ -620,255 +593,22 @@ class LoadedSettings:
     config_file: Path | None
 
 
-def env_name(path: str) -> str:
-    return ENV_PREFIX + path.replace(".", "_").upper()
-
-
 def load_settings(config: Path | None = None, *, env: Mapping[str, str] | None = None,
                   flags: Mapping[str, tuple[str, Any]] | None = None,
                   cwd: Path | None = None) -> LoadedSettings:
-    """Defaults, then the TOML file, then HOTSPOTCTL_* variables, then flags.
+    """Defaults, then the TOML file, then HOTSPOTCTL_* variables, then flags (``settings_load.read_sources``).
 
-    ``flags`` maps a key path to (flag name, value) for flags the user gave.
+    ``flags`` maps a key path to (flag name, value) for flags the user gave. A relative data_dir is
+    relative to ``cwd`` (the current directory).
     """
-    env = os.environ if env is None else env
     cwd = Path.cwd() if cwd is None else cwd
-    config_file = _find_config(config, env, cwd)
-    document = _read_toml(config_file) if config_file else {}
-    _refuse_renamed(document, env, str(config_file))
-    loader = _Loader(document, f"file {config_file}" if config_file else "", env, flags or {})
-    settings = loader.build(Settings, "")
-    loader.reject_unknown(document, Settings, "", str(config_file))
+    found = read_sources(Settings, config, env=env, flags=flags, cwd=cwd, replaced=REPLACED_SETTINGS)
+    settings: Settings = found.values
     if not settings.data_dir.is_absolute():
         settings = dataclasses.replace(settings, data_dir=cwd / settings.data_dir)
-    return LoadedSettings(settings, loader.origins, config_file)
+    return LoadedSettings(settings, found.origins, found.config_file)
 
 
-def _find_config(config: Path | None, env: Mapping[str, str], cwd: Path) -> Path | None:
-    if config is None and env.get(CONFIG_ENV):
-        config = Path(env[CONFIG_ENV])
-    if config is not None:
-        if not config.is_file():
-            raise ConfigError(f"{config}: config file not found; pass an existing file to --config "
-                              f"or {CONFIG_ENV}")
-        return config
-    default = cwd / DEFAULT_CONFIG_NAME
-    return default if default.is_file() else None
-
-
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read config file: {exc.strerror}") from None
-
-
-class _Loader:
-    def __init__(self, document: dict[str, Any], file_origin: str, env: Mapping[str, str],
-                 flags: Mapping[str, tuple[str, Any]]) -> None:
-        self.document = document
-        self.file_origin = file_origin
-        self.env = env
-        self.flags = flags
-        self.origins: dict[str, str] = {}
-
-    def build(self, cls: type, prefix: str) -> Any:
-        hints = typing.get_type_hints(cls)
-        values: dict[str, Any] = {}
-        for f in dataclasses.fields(cls):
-            path = f"{prefix}{f.name}"
-            kind = hints[f.name]
-            if dataclasses.is_dataclass(kind):
-                values[f.name] = self.build(kind, f"{path}.")
-                continue
-            value = self._pick(path, kind)
-            if value is dataclasses.MISSING:
-                self.origins[path] = "default"
-                continue
-            if isinstance(value, dict) and f.default_factory is not dataclasses.MISSING:
-                value = {**f.default_factory(), **value}  # a file adds named sets; the defaults stay
-            values[f.name] = value
-            check = f.metadata.get("check")
-            problem = check(value) if check else None
-            if problem:
-                raise ConfigError(f"{self.origins[path]}: {path}: {problem}")
-        built = cls(**values)
-        problem = built.problem() if hasattr(built, "problem") else None
-        if problem:
-            where = sorted({self.origins[p] for p in self.origins if p.startswith(prefix)} - {"default"})
-            raise ConfigError(f"{', '.join(where) or 'defaults'}: {prefix.rstrip('.')}: {problem}")
-        return built
-
-    def _pick(self, path: str, kind: Any) -> Any:
-        if path in self.flags:
-            flag, raw = self.flags[path]
-            self.origins[path] = f"flag {flag}"
-            return _convert(raw, kind, f"flag {flag}", path, from_text=isinstance(raw, str))
-        name = env_name(path)
-        if name in self.env and typing.get_origin(kind) is not dict:
-            self.origins[path] = f"env {name}"
-            return _convert(self.env[name], kind, f"env {name}", path, from_text=True)
-        node: Any = self.document
-        for part in path.split("."):
-            if not isinstance(node, dict) or part not in node:
-                return dataclasses.MISSING
-            node = node[part]
-        self.origins[path] = self.file_origin
-        return _convert(node, kind, self.file_origin, path, from_text=False)
-
-    def reject_unknown(self, node: dict[str, Any], cls: type, prefix: str, source: str) -> None:
-        hints = typing.get_type_hints(cls)
-        for key, value in node.items():
-            path = f"{prefix}{key}"
-            if key not in hints:
-                close = difflib.get_close_matches(key, list(hints), n=1)
-                hint = f"; did you mean '{prefix}{close[0]}'?" if close else ""
-                raise ConfigError(f"{source}: {path}: unknown setting{hint}")
-            if dataclasses.is_dataclass(hints[key]):
-                if not isinstance(value, dict):
-                    raise ConfigError(f"{source}: {path}: expected a table [{path}]")
-                self.reject_unknown(value, hints[key], f"{path}.", source)
-
-
-def _convert(raw: Any, kind: Any, origin: str, path: str, *, from_text: bool) -> Any:
-    try:
-        return _coerce(raw, kind, from_text)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{origin}: {path}: {exc}") from None
-
-
-def _coerce(raw: Any, kind: Any, from_text: bool) -> Any:
-    origin = typing.get_origin(kind)
-    if origin is tuple:
-        item = typing.get_args(kind)[0]
-        if from_text:
-            raw = [part.strip() for part in raw.split(",") if part.strip()]
-        if not isinstance(raw, list):
-            raise TypeError(f"expected a list, got {raw!r}")
-        return tuple(_coerce(part, item, from_text) for part in raw)
-    if origin is dict:
-        if not isinstance(raw, dict):
-            raise TypeError(f"expected a table of names, got {raw!r}")
-        item = typing.get_args(kind)[1]
-        if dataclasses.is_dataclass(item):
-            return {str(name): _table(value, item, str(name)) for name, value in raw.items()}
-        if item is str:
-            bad = [k for k, v in raw.items() if not isinstance(v, str)]
-            if bad:
-                raise TypeError(f"{bad[0]}: expected a string")
-            return dict(raw)
-        values = {}
-        for name, value in raw.items():
-            try:
-                values[str(name)] = _coerce(value, item, from_text=False)
-            except (TypeError, ValueError) as exc:
-                raise type(exc)(f"{name}: {exc}") from None
-        return values
-    if kind is bool:
-        if from_text:
-            lowered = raw.strip().lower()
-            if lowered in ("1", "true", "yes", "on"):
-                return True
-            if lowered in ("0", "false", "no", "off"):
-                return False
-        elif isinstance(raw, bool):
-            return raw
-        raise ValueError(f"expected true or false, got {raw!r}")
-    if kind in (int, float):
-        if from_text:
-            raw = raw.strip()
-            try:
-                number = kind(raw)
-            except ValueError:
-                raise ValueError(f"expected a number, got {raw!r}") from None
-        elif isinstance(raw, bool) or not isinstance(raw, (int, float)):
-            raise TypeError(f"expected a number, got {raw!r}")
-        else:
-            number = kind(raw)
-        if not math.isfinite(number):
-            raise ValueError(f"expected a finite number, got {raw!r}")
-        return number
-    if kind in (str, Path):
-        if not isinstance(raw, str):
-            raise TypeError(f"expected a string, got {raw!r}")
-        return kind(raw)
-    raise TypeError(f"unsupported setting type {kind!r}")  # pragma: no cover - a bug in Settings
-
-
-def _table(raw: Any, cls: type, name: str) -> Any:
-    """One ``[section.NAME]`` table of a dict-of-tables setting, strictly."""
-    if not isinstance(raw, dict):
-        raise TypeError(f"{name}: expected a table")
-    hints = typing.get_type_hints(cls)
-    values = {}
-    for key, value in raw.items():
-        if key not in hints:
-            close = difflib.get_close_matches(key, list(hints), n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
-            raise TypeError(f"{name}.{key}: unknown setting{hint}")
-        try:
-            values[key] = _coerce(value, hints[key], from_text=False)
-        except (TypeError, ValueError) as exc:
-            raise TypeError(f"{name}.{key}: {exc}") from None
-    for f in dataclasses.fields(cls):
-        check = f.metadata.get("check")
-        problem = check(values[f.name]) if check and f.name in values else None
-        if problem:
-            raise ValueError(f"{name}.{f.name}: {problem}")
-    built = cls(**values)
-    problem = built.problem() if hasattr(built, "problem") else None
-    if problem:
-        raise ValueError(f"{name}: {problem}")
-    return built
-
-
-def mask_url(url: str) -> str:
-    """The URL with its password replaced by ***, so it can be shown."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "***"
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    netloc = f"{parts.username}:***@{host}" if parts.username else f":***@{host}"
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
-def describe(loaded: LoadedSettings) -> list[dict[str, Any]]:
-    """Every setting as {key, value, source, env, help}, secrets masked, for `config show`."""
-    rows: list[dict[str, Any]] = []
-
-    def walk(obj: Any, prefix: str, table: str | None = None) -> None:
-        for f in dataclasses.fields(obj):
-            value = getattr(obj, f.name)
-            path = f"{prefix}{f.name}"
-            if dataclasses.is_dataclass(value):
-                walk(value, f"{path}.")
-                continue
-            if isinstance(value, dict) and any(dataclasses.is_dataclass(v) for v in value.values()):
-                for name, item in value.items():
-                    walk(item, f"{path}.{name}.", path)
-                continue
-            if f.metadata.get("secret") == "url":
-                value = mask_url(value)
-            elif f.metadata.get("secret") and value:
-                value = "***"
-            if isinstance(value, Path):
-                value = str(value)
-            elif isinstance(value, tuple):
-                value = list(value)
-            if table is not None and value in ("", None):
-                continue  # an unused field of a credential set: noise in `config show`
-            origin = loaded.origins.get(table or path, "default")
-            rows.append({"key": path, "value": value, "source": origin,
-                         "env": env_name(path) if not isinstance(value, dict) and table is None else None,
-                         "help": f.metadata.get("help", "")})
-
-    walk(loaded.settings, "")
-    return rows
+def every_setting() -> list[Declaration]:
+    """Every setting Settings declares, in order: key, default, env name, range, help (``settings_describe``)."""
+    return declarations(Settings)

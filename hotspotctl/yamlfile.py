@@ -7,7 +7,6 @@ column; a ``StrictReader`` subclass checks the document key by key, so a typo co
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 import yaml
 
 from hotspotctl.errors import ConfigError
+from hotspotctl.names import did_you_mean
 
 
 def read_yaml(path: Path, what: str) -> Any:
@@ -46,8 +46,8 @@ class StrictReader:
             raise self.fail(key, f"expected a mapping with keys {', '.join(allowed)}, got {node!r}")
         for name in node:
             if name not in allowed:
-                close = difflib.get_close_matches(str(name), allowed, n=1)
-                hint = f"; did you mean '{close[0]}'?" if close else f"; allowed: {', '.join(allowed)}"
+                close = did_you_mean(str(name), allowed)
+                hint = f"; did you mean '{close}'?" if close else f"; allowed: {', '.join(allowed)}"
                 raise self.fail(f"{key}.{name}" if key else str(name), f"unknown key{what}{hint}")
         return node
 

@@ -40,7 +40,7 @@ from hotspotctl.collectors.oids import (
     parse_oid,
 )
 from hotspotctl.collectors.profiles import ClientSource, Profile, ProfileSet
-from hotspotctl.errors import CollectError
+from hotspotctl.errors import CollectError, PollErrorKind
 
 # The IF-MIB columns discovery walks, by the name used below.
 IF_COLUMNS: dict[str, Oid] = {
@@ -150,7 +150,7 @@ async def choose_profile(device: Device, profiles: ProfileSet, sys_object_id: Oi
             return candidate
     raise CollectError(f"no profile matches sysObjectID {format_oid(sys_object_id) if sys_object_id else '-'} "
                        f"and sysDescr {sys_descr!r}, and there is no generic profile; restore "
-                       "collectors/generic.yaml or pin a profile for this AP", kind="config")  # unmonitored
+                       "collectors/generic.yaml or pin a profile for this AP", kind=PollErrorKind.CONFIG)  # unmonitored
 
 
 @dataclass(frozen=True, slots=True)

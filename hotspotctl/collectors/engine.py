@@ -26,6 +26,7 @@ from hotspotctl.collectors.codec import TOO_BIG, GetTemplate, Response, error_st
 from hotspotctl.collectors.model import Value
 from hotspotctl.collectors.oids import Oid, format_oid
 from hotspotctl.collectors.udp import Address, Request, UdpTransport, format_address
+from hotspotctl.errors import PollErrorKind
 
 _LAYOUTS_MAX = 1 << 16  # remembered splits (agent, shape); only agents that answered tooBig have one
 
@@ -71,7 +72,7 @@ class GetReply:
 @dataclass(slots=True)
 class GetFailure:
     key: object
-    kind: str  # timeout | send | agent | protocol
+    kind: PollErrorKind  # timeout | send | agent | protocol
     message: str
     at: float
 
@@ -253,7 +254,7 @@ class SnmpGetEngine:
             except OSError as exc:
                 queue.popleft()
                 transport.finish(part)
-                self._fail(job, "send", f"cannot send to {format_address(job.request.address)}: "
+                self._fail(job, PollErrorKind.SEND, f"cannot send to {format_address(job.request.address)}: "
                                         f"{exc.strerror or exc}")
                 continue
             queue.popleft()
@@ -282,7 +283,7 @@ class SnmpGetEngine:
         self.transport.finish(part)
         self.stats.timeouts += 1
         tries = part.attempt + 1
-        self._fail(job, "timeout", f"no answer from {format_address(job.request.address)} "
+        self._fail(job, PollErrorKind.TIMEOUT, f"no answer from {format_address(job.request.address)} "
                                    f"({tries} {'try' if tries == 1 else 'tries'}, {now - job.started:.1f} s)")
 
     # -- receiving -------------------------------------------------------------------------
@@ -298,8 +299,8 @@ class SnmpGetEngine:
         expected = part.template.oid_bytes
         if len(varbinds) != len(expected) or any(vb[0] != oid for vb, oid in zip(varbinds, expected, strict=True)):
             self.stats.dropped_mismatch += 1
-            self._fail(job, "protocol", f"{format_address(job.request.address)} answered with other OIDs than "
-                                        "asked")
+            self._fail(job, PollErrorKind.PROTOCOL,
+                       f"{format_address(job.request.address)} answered with other OIDs than asked")
             return
         self.stats.answered += 1
         part.answered_ok = True
@@ -340,7 +341,7 @@ class SnmpGetEngine:
         index = response.error_index
         named = oids[index - 1] if 0 < index <= len(oids) else oids[0]
         more = "" if 0 < index <= len(oids) or len(oids) == 1 else f" and {len(oids) - 1} more"
-        self._fail(job, "agent", f"{format_address(job.request.address)}: the agent answered "
+        self._fail(job, PollErrorKind.AGENT, f"{format_address(job.request.address)}: the agent answered "
                                  f"{error_status_name(status)} (error-status {status}, error-index {index}) to a "
                                  f"GET of {format_oid(named)}{more}")
 
@@ -353,7 +354,7 @@ class SnmpGetEngine:
             self._layouts.clear()
         self._layouts[(request.address, request.shape)] = layout
 
-    def _fail(self, job: _Job, kind: str, message: str) -> None:
+    def _fail(self, job: _Job, kind: PollErrorKind, message: str) -> None:
         if not job.done:
             self._complete(job, GetFailure(job.request.key, kind, message, time.time()))
             self._abandon(job)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 from hotspotctl.collectors.oids import Oid
+from hotspotctl.errors import PollErrorKind as PollErrorKind  # defined beside CollectError, which carries it
 
 
 class Absent:
@@ -93,22 +95,32 @@ class Sample:
 # What a failed poll says about the AP, for evaluation and the crews. Only silence (no answer in
 # time, or a send the network refused) may mean the AP is down; a crew may fix that at the pole.
 # Every other kind is an AP we cannot read for a reason no crew can fix: it is never "offline".
-SILENT_KINDS = frozenset({"timeout", "send", "backoff"})
+SILENT_KINDS = frozenset({PollErrorKind.TIMEOUT, PollErrorKind.SEND, PollErrorKind.BACKOFF})
 # No usable management address (none in the inventory, a name that does not resolve), no profile or
 # credential set that applies: the AP is not monitored until the inventory or settings are fixed.
-UNMONITORED_KINDS = frozenset({"no_address", "config", "not_discovered"})
+UNMONITORED_KINDS = frozenset({PollErrorKind.NO_ADDRESS, PollErrorKind.CONFIG, PollErrorKind.NOT_DISCOVERED})
 # It answered, but not usefully: wrong community or v3 keys, a changed host key, the agent's own
 # error, a garbled answer, a refused connection: the NOC's business (settings, the AP's config).
-MISCONFIGURED_KINDS = frozenset({"auth", "hostkey", "protocol", "refused", "agent", "command", "rediscover"})
+MISCONFIGURED_KINDS = frozenset({PollErrorKind.AUTH, PollErrorKind.HOSTKEY, PollErrorKind.PROTOCOL,
+                                 PollErrorKind.REFUSED, PollErrorKind.AGENT, PollErrorKind.COMMAND,
+                                 PollErrorKind.REDISCOVER})
 
 
-def failure_class(kind: str) -> str:
-    """'silent' (may be down), 'unmonitored' or 'misconfigured': what a PollError's kind means."""
+class FailureClass(StrEnum):
+    """What a failed poll means for the AP (``failure_class``)."""
+
+    SILENT = "silent"  # no answer: it may be down
+    UNMONITORED = "unmonitored"  # nothing could be sent: the inventory or settings must change
+    MISCONFIGURED = "misconfigured"  # it answered, but not usefully
+
+
+def failure_class(kind: str) -> FailureClass:
+    """SILENT (may be down), UNMONITORED or MISCONFIGURED: what a PollError's kind means."""
     if kind in SILENT_KINDS:
-        return "silent"
+        return FailureClass.SILENT
     if kind in UNMONITORED_KINDS:
-        return "unmonitored"
-    return "misconfigured"
+        return FailureClass.UNMONITORED
+    return FailureClass.MISCONFIGURED
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,9 +129,7 @@ class PollError:
 
     ap: str
     at: float
-    # silent: timeout | send | backoff; unmonitored: no_address | config | not_discovered;
-    # misconfigured: auth | hostkey | protocol | refused | agent | command | rediscover
-    kind: str
+    kind: PollErrorKind  # what failure_class() makes of it: silent, unmonitored or misconfigured
     message: str
 
 

@@ -42,7 +42,7 @@ from hotspotctl.collectors.snmp import PysnmpDevice, SnmpClient
 from hotspotctl.collectors.ssh import CommandResult, SshCollector, SshTarget
 from hotspotctl.collectors.udp import Address, Resolver, UdpTransport, Unresolved
 from hotspotctl.collectors.walker import V2cClient, V2cDevice, fewer_collections
-from hotspotctl.errors import CollectError, ConfigError
+from hotspotctl.errors import CollectError, ConfigError, PollErrorKind
 from hotspotctl.settings import Settings, SnmpSettings, SshSettings
 
 _UPTIME_FIELDS = {"sys_uptime": "sys_uptime", "hr_system_uptime": "hr_uptime", "snmp_engine_time": "engine_time"}
@@ -290,7 +290,7 @@ class Poller:
                 if address is None:
                     address = await self.address(target)
                 if isinstance(address, str):
-                    return PollError(target.ap, time.time(), "no_address", address)
+                    return PollError(target.ap, time.time(), PollErrorKind.NO_ADDRESS, address)
                 credentials = self.credentials(target.auth or DEFAULT_AUTH)
                 if credentials.version == "2c":
                     device = self.walker.device_at(address, credentials.community, auth_name=credentials.name)
@@ -300,7 +300,7 @@ class Poller:
             except CollectError as exc:
                 return PollError(target.ap, time.time(), exc.kind, str(exc))
             except ConfigError as exc:
-                return PollError(target.ap, time.time(), "config", str(exc))
+                return PollError(target.ap, time.time(), PollErrorKind.CONFIG, str(exc))
             finally:
                 if progress is not None:
                     progress(1)
@@ -348,7 +348,7 @@ class Poller:
         slow: list[tuple[int, Target, PollPlan, Address, bool]] = []
         deadline_s = self.settings.deadline_s
 
-        def fail(i: int, target: Target, kind: str, message: str) -> None:
+        def fail(i: int, target: Target, kind: PollErrorKind, message: str) -> None:
             results[i] = PollError(target.ap, time.time(), kind, message)
             if progress is not None:
                 progress(1)
@@ -359,7 +359,7 @@ class Poller:
             try:
                 credentials = self.credentials(target.auth or DEFAULT_AUTH)
             except ConfigError as exc:
-                fail(i, target, "config", str(exc))
+                fail(i, target, PollErrorKind.CONFIG, str(exc))
                 return None
             plan = plan_poll(discovery)
             if credentials.version == "2c" and plan.walk_clients is None and plan.oids:
@@ -378,7 +378,7 @@ class Poller:
                 named.append((i, target, discovery, down))
                 continue
             if isinstance(address, str):
-                fail(i, target, "no_address", address)
+                fail(i, target, PollErrorKind.NO_ADDRESS, address)
                 continue
             planned = plan_one(i, target, discovery, down, address)
             if planned is not None:
@@ -406,7 +406,7 @@ class Poller:
             planned = []
             for (i, target, discovery, down), address in zip(named, found, strict=True):
                 if isinstance(address, str):
-                    fail(i, target, "no_address", address)
+                    fail(i, target, PollErrorKind.NO_ADDRESS, address)
                     continue
                 one = plan_one(i, target, discovery, down, address, budget)
                 if one is not None:
@@ -489,7 +489,7 @@ async def probe(host: str, port: int, credentials: Credentials, profiles: Profil
     finally:
         resolver.close()
     if isinstance(found, Unresolved):
-        raise CollectError(found.reason, kind="no_address")
+        raise CollectError(found.reason, kind=PollErrorKind.NO_ADDRESS)
     if credentials.version == "2c":
         with V2cClient(timeout_s=settings.timeout_s, retries=settings.retries, deadline_s=settings.deadline_s,
                        max_oids_per_get=settings.max_oids_per_get, min_timeout_s=settings.min_timeout_s,
@@ -540,10 +540,11 @@ async def reboot_over_snmp(ap: str, address: str, credentials: Credentials, prof
         return CommandResult(ap, True, f"SET {format_oid(oid)} = {value!r}: the agent answered {shown!r}",
                              time.monotonic() - started)
     except ValueError as exc:
-        return CommandResult(ap, False, "", time.monotonic() - started, "no_address", f"bad mgmt_address {exc}")
+        return CommandResult(ap, False, "", time.monotonic() - started, PollErrorKind.NO_ADDRESS,
+                             f"bad mgmt_address {exc}")
     except CollectError as exc:
         return CommandResult(ap, False, "", time.monotonic() - started, exc.kind, str(exc))
     except ConfigError as exc:
-        return CommandResult(ap, False, "", time.monotonic() - started, "config", str(exc))
+        return CommandResult(ap, False, "", time.monotonic() - started, PollErrorKind.CONFIG, str(exc))
     finally:
         client.close()

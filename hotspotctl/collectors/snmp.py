@@ -31,7 +31,7 @@ from hotspotctl.collectors.auth import Credentials
 from hotspotctl.collectors.codec import error_status_name
 from hotspotctl.collectors.model import END_OF_MIB_VIEW, NO_SUCH_INSTANCE, NO_SUCH_OBJECT, Value
 from hotspotctl.collectors.oids import Oid, format_oid, starts_with
-from hotspotctl.errors import CollectError
+from hotspotctl.errors import CollectError, PollErrorKind
 
 _AUTH = {
     "md5": _auth.USM_AUTH_HMAC96_MD5, "sha": _auth.USM_AUTH_HMAC96_SHA,
@@ -136,18 +136,19 @@ class PysnmpDevice:
             try:
                 self._target = await kind.create((self.host, self.port), timeout=self.timeout, retries=self.retries)
             except Exception as exc:  # pysnmp wraps resolver errors in its own type
-                raise CollectError(f"{self.address}: cannot resolve: {exc}", kind="no_address") from None
+                raise CollectError(f"{self.address}: cannot resolve: {exc}", kind=PollErrorKind.NO_ADDRESS) from None
         return self._target
 
     def _fail(self, indication: Any) -> CollectError:
         text = str(indication)
         if isinstance(indication, errind.RequestTimedOut):
             return CollectError(f"{self.address}: no answer within {self.timeout:g} s x {self.retries + 1} tries "
-                                f"({self.credentials.level}, auth set '{self.credentials.name}')", kind="timeout")
+                                f"({self.credentials.level}, auth set '{self.credentials.name}')",
+                                kind=PollErrorKind.TIMEOUT)
         if isinstance(indication, _AUTH_FAILURES):
             return CollectError(f"{self.address}: SNMPv3 authentication failed ({text}); check auth set "
-                                f"'{self.credentials.name}'", kind="auth")
-        return CollectError(f"{self.address}: {text}", kind="protocol")
+                                f"'{self.credentials.name}'", kind=PollErrorKind.AUTH)
+        return CollectError(f"{self.address}: {text}", kind=PollErrorKind.PROTOCOL)
 
     async def get(self, oids: Sequence[Oid]) -> dict[Oid, Value]:
         target = await self._transport()
@@ -159,7 +160,7 @@ class PysnmpDevice:
         if status:
             raise CollectError(f"{self.address}: the agent answered {error_status_name(int(status))} (error-status "
                                f"{int(status)}, error-index {int(index)}; {self.credentials.level}, auth set "
-                               f"'{self.credentials.name}')", kind="agent")
+                               f"'{self.credentials.name}')", kind=PollErrorKind.AGENT)
         return {tuple(name): to_value(value) for name, value in varbinds}
 
     async def set(self, oid: Oid, value: int | str) -> Value:
@@ -174,7 +175,7 @@ class PysnmpDevice:
         if status:
             raise CollectError(f"{self.address}: the agent refused the SET of {format_oid(oid)}: "
                                f"{error_status_name(int(status))} (does auth set '{self.credentials.name}' have write "
-                               "access?)", kind="agent")
+                               "access?)", kind=PollErrorKind.AGENT)
         return to_value(varbinds[0][1])
 
     async def walk(self, prefix: Oid) -> list[tuple[Oid, Value]]:
@@ -187,7 +188,8 @@ class PysnmpDevice:
                 raise self._fail(indication)
             if status:
                 raise CollectError(f"{self.address}: the agent answered {error_status_name(int(status))} "
-                                   f"(error-status {int(status)}) walking {format_oid(prefix)}", kind="agent")
+                                   f"(error-status {int(status)}) walking {format_oid(prefix)}",
+                                   kind=PollErrorKind.AGENT)
             for name, value in varbinds:
                 oid = tuple(name)
                 converted = to_value(value)

@@ -39,7 +39,7 @@ from hotspotctl.collectors.cliparse import ParseError, Reading, excerpt, integer
 from hotspotctl.collectors.clock import monotonic_clock
 from hotspotctl.collectors.model import PollError, PollResult, Sample
 from hotspotctl.collectors.profiles import Profile, ProfileSet
-from hotspotctl.errors import CollectError, ConfigError
+from hotspotctl.errors import CollectError, ConfigError, PollErrorKind
 from hotspotctl.settings import SshSettings
 
 DEFAULT_SSH_AUTH = "default"
@@ -64,7 +64,7 @@ class CommandResult:
     ok: bool
     output: str
     duration_s: float
-    kind: str | None = None  # the failure's kind, as PollError's
+    kind: str | None = None  # the failure's kind: a PollErrorKind, or "skipped" for an action not run
     error: str | None = None
 
     def to_json(self) -> dict[str, object]:
@@ -102,14 +102,14 @@ class KnownHosts:
                 raise CollectError(
                     f"the host key of {hostname} CHANGED (offered {offered}, {self.path} has another): "
                     f"someone may be in the middle, or the AP was replaced; once you are sure, remove the old "
-                    f"key with `ssh-keygen -R '{hostname}' -f {self.path}`", kind="hostkey")
+                    f"key with `ssh-keygen -R '{hostname}' -f {self.path}`", kind=PollErrorKind.HOSTKEY)
             if not self.accept_new:
                 host, _, port = hostname.strip("[").partition("]:")
                 scan = f"ssh-keyscan -p {port} {host}" if port else f"ssh-keyscan {host}"
                 raise CollectError(
                     f"unknown host key for {hostname} ({offered}), not in {self.path}: check it and add it with "
                     f"`{scan} >> {self.path}`, or set ssh.accept_new_host_keys = true to trust first-seen keys",
-                    kind="hostkey")
+                    kind=PollErrorKind.HOSTKEY)
             self._keys.add(hostname, key.get_name(), key)
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
@@ -198,7 +198,7 @@ class _Session:
         try:
             self.host, self.port = split_address(target.address or "", credentials.port)
         except ValueError as exc:
-            raise CollectError(f"bad mgmt_address {exc}", kind="no_address") from None
+            raise CollectError(f"bad mgmt_address {exc}", kind=PollErrorKind.NO_ADDRESS) from None
 
     def left(self) -> float:
         return max(self.deadline_at - time.monotonic(), 0.05)
@@ -300,30 +300,32 @@ def _failure(exc: BaseException, session: _Session | None, target: SshTarget) ->
     stage = session.stage if session else "starting"
     if session is not None and session.aborted:
         return CollectError(f"{where}: no answer within the {session.deadline_s:g} s deadline (ssh.deadline_s) "
-                            f"while {stage}", kind="timeout")
+                            f"while {stage}", kind=PollErrorKind.TIMEOUT)
     if isinstance(exc, ConnectionRefusedError):
-        return CollectError(f"{where}: connection refused: is SSH enabled on the AP, on this port?", kind="refused")
+        return CollectError(f"{where}: connection refused: is SSH enabled on the AP, on this port?",
+                            kind=PollErrorKind.REFUSED)
     if isinstance(exc, NetmikoAuthenticationException):
         user = session.credentials.username if session else "?"
         name = session.credentials.name if session else target.auth
         return CollectError(f"{user}@{where}: authentication failed with ssh.auth.{name}: check its username and "
-                            "password (or key_file)", kind="auth")
+                            "password (or key_file)", kind=PollErrorKind.AUTH)
     if isinstance(exc, (TimeoutError, socket.timeout, NetmikoTimeoutException, ReadTimeout)):
-        return CollectError(f"{where}: timed out while {stage}", kind="timeout")
+        return CollectError(f"{where}: timed out while {stage}", kind=PollErrorKind.TIMEOUT)
     if isinstance(exc, ParseError):
-        return CollectError(f"{where}: {exc}", kind="protocol")
+        return CollectError(f"{where}: {exc}", kind=PollErrorKind.PROTOCOL)
     if isinstance(exc, SSHException) and "banner" in str(exc).lower():
         return CollectError(f"{where}: no SSH banner while {stage}: the port answers but is not an SSH server "
-                            "that works", kind="timeout")
+                            "that works", kind=PollErrorKind.TIMEOUT)
     if isinstance(exc, (OSError, EOFError, SSHException)):
         return CollectError(f"{where}: the connection failed while {stage}: {exc or type(exc).__name__}",
-                            kind="protocol")
+                            kind=PollErrorKind.PROTOCOL)
     if isinstance(exc, ValueError):  # netmiko's "Pattern not detected", "Failed to enter ..." and such
-        return CollectError(f"{where}: unexpected answer while {stage}: {excerpt(str(exc))}", kind="protocol")
+        return CollectError(f"{where}: unexpected answer while {stage}: {excerpt(str(exc))}",
+                            kind=PollErrorKind.PROTOCOL)
     # Anything else is a bug (ours or netmiko's): the AP still gets its outcome, the cycle goes on, the log has it.
     log.error("AP %s: %s while %s", target.ap, type(exc).__name__, stage, exc_info=exc)
     return CollectError(f"{where}: internal error ({type(exc).__name__}: {excerpt(str(exc))}) while {stage}; "
-                        "see the log", kind="protocol")
+                        "see the log", kind=PollErrorKind.PROTOCOL)
 
 
 # -- the collector ------------------------------------------------------------------------------
@@ -396,7 +398,7 @@ class SshCollector:
         Raises CollectError (kind timeout, refused, auth, hostkey, protocol, no_address) or ConfigError.
         """
         if not target.address:
-            raise CollectError("no mgmt_address in the inventory", kind="no_address")
+            raise CollectError("no mgmt_address in the inventory", kind=PollErrorKind.NO_ADDRESS)
         profile = self.profile_for(target)
         session = _Session(target, profile, self.credentials(target.auth or DEFAULT_SSH_AUTH), self.known,
                            self.settings)
@@ -436,7 +438,7 @@ class SshCollector:
         except CollectError as exc:
             return PollError(target.ap, time.time(), exc.kind, str(exc))
         except ConfigError as exc:
-            return PollError(target.ap, time.time(), "config", str(exc))
+            return PollError(target.ap, time.time(), PollErrorKind.CONFIG, str(exc))
 
     async def run(self, targets: Sequence[SshTarget], command: str | None, *,
                   progress: Callable[[int], None] | None = None) -> list[CommandResult]:
@@ -451,13 +453,13 @@ class SshCollector:
             else:  # the session's own profile says what a refusal looks like
                 output, refused = self.session(target, lambda s: _refused(s, s.send(command)))
             if refused is not None:
-                return CommandResult(target.ap, False, output, time.monotonic() - started, "command",
+                return CommandResult(target.ap, False, output, time.monotonic() - started, PollErrorKind.COMMAND,
                                      f"the AP refused or failed the command: {refused}")
             return CommandResult(target.ap, True, output, time.monotonic() - started)
         except CollectError as exc:
             return CommandResult(target.ap, False, "", time.monotonic() - started, exc.kind, str(exc))
         except ConfigError as exc:
-            return CommandResult(target.ap, False, "", time.monotonic() - started, "config", str(exc))
+            return CommandResult(target.ap, False, "", time.monotonic() - started, PollErrorKind.CONFIG, str(exc))
 
 
 def _read(session: _Session, reading: Reading, **values: str) -> str:
@@ -530,7 +532,7 @@ def _reboot(session: _Session) -> str:
         closed = True
     if not closed:
         raise CollectError(f"{session.host}:{session.port}: the AP did not go down after `{ssh.reboot}`: it kept "
-                           f"the session open; it said {excerpt(transcript)!r}", kind="protocol")
+                           f"the session open; it said {excerpt(transcript)!r}", kind=PollErrorKind.PROTOCOL)
     return transcript.rstrip() + "\n(the AP closed the session, as a reboot does)"
 
 

@@ -36,7 +36,7 @@ from hotspotctl.collectors.codec import END_OF_MIB_VIEW_TAG, GET_BULK, TOO_BIG, 
 from hotspotctl.collectors.model import Value
 from hotspotctl.collectors.oids import Oid, decode_oid, encode_oid, format_oid
 from hotspotctl.collectors.udp import Address, Request, UdpTransport, format_address, numeric_address
-from hotspotctl.errors import CollectError
+from hotspotctl.errors import CollectError, PollErrorKind
 
 _TEMPLATE_CACHE_MAX = 4096  # distinct GETs kept encoded; discovery asks few shapes, over and over
 
@@ -128,7 +128,8 @@ class V2cClient:
             raise ValueError(f"retries must be 0..{self.retries} (the client's), not {retries}")
         address = numeric_address(host, port)
         if address is None:
-            raise CollectError(f"{host}:{port}: not an IP address (resolve the name first)", kind="no_address")
+            raise CollectError(f"{host}:{port}: not an IP address (resolve the name first)",
+                               kind=PollErrorKind.NO_ADDRESS)
         return self.device_at(address, community, auth_name=auth_name, retries=retries)
 
     def device_at(self, address: Address, community: bytes, *, auth_name: str = "",
@@ -147,7 +148,7 @@ class V2cClient:
         for exchange in {id(e): e for e in [*mine, *self._waiting]}.values():
             assert isinstance(exchange, _Exchange)
             self._complete(exchange, CollectError(f"{exchange.device.label}: the SNMP client was closed",
-                                                  kind="protocol"))
+                                                  kind=PollErrorKind.PROTOCOL))
         self._waiting.clear()
         if self._owns_transport:
             transport.close()
@@ -200,7 +201,8 @@ class V2cClient:
         """
         exchange = _Exchange(self, device, encode, on_done)
         if self._closed:
-            self._complete(exchange, CollectError(f"{device.label}: the SNMP client was closed", kind="protocol"))
+            self._complete(exchange, CollectError(f"{device.label}: the SNMP client was closed",
+                                                  kind=PollErrorKind.PROTOCOL))
             return exchange
         self._attach()
         self.stats.requests += 1
@@ -245,7 +247,7 @@ class V2cClient:
             # waiting request, which may fail the same way (no route): that must not recurse.
             loop = self.transport.attach()
             loop.call_soon(self._complete, exchange, CollectError(
-                f"{exchange.device.label}: cannot send: {exc.strerror or exc}", kind="send"))
+                f"{exchange.device.label}: cannot send: {exc.strerror or exc}", kind=PollErrorKind.SEND))
             return True
         if not sent:
             self._waiting.appendleft(exchange)
@@ -343,13 +345,13 @@ class V2cDevice:
             f"{self.label}: no answer after {tries} {'try' if tries == 1 else 'tries'} in {waited:.1f} s "
             f"(timeout {client.transport.rtt.timeout(self.address):.2g} s, doubling per retry, deadline "
             f"{client.deadline_s:g} s; v2c); check that the AP is up, that UDP port "
-            f"{self.address[1]} reaches it and that the community of {auth} is the AP's", kind="timeout")
+            f"{self.address[1]} reaches it and that the community of {auth} is the AP's", kind=PollErrorKind.TIMEOUT)
 
     def _agent_error(self, response: Response, what: str) -> CollectError:
         self.client.stats.agent_errors += 1
         status = response.error_status
         return CollectError(f"{self.label}: the agent answered {error_status_name(status)} (error-status {status}, "
-                            f"error-index {response.error_index}) to {what}", kind="agent")
+                            f"error-index {response.error_index}) to {what}", kind=PollErrorKind.AGENT)
 
     # -- GET -------------------------------------------------------------------------------
 
@@ -372,7 +374,7 @@ class V2cDevice:
         if response.error_status == TOO_BIG:
             if len(oids) == 1:
                 raise CollectError(f"{self.label}: agent answered tooBig to a GET of the single OID "
-                                   f"{format_oid(oids[0])}", kind="agent")
+                                   f"{format_oid(oids[0])}", kind=PollErrorKind.AGENT)
             client.stats.too_big += 1
             half = len(oids) // 2
             first, second = await asyncio.gather(self._get(oids[:half]), self._get(oids[half:]))
@@ -387,7 +389,7 @@ class V2cDevice:
                                                                                   strict=True)):
             raise CollectError(f"{self.label}: agent answered a GET of {format_oid(oids[0])}"
                                f"{f' and {len(oids) - 1} more' if len(oids) > 1 else ''} with other OIDs "
-                               "than asked", kind="protocol")
+                               "than asked", kind=PollErrorKind.PROTOCOL)
         return {oid: vb[2] for oid, vb in zip(oids, varbinds, strict=True)}
 
     # -- walks -----------------------------------------------------------------------------
@@ -441,11 +443,11 @@ class V2cDevice:
         if len(rows) > self.client.max_rows:
             _fail(column, CollectError(f"{self.label}: more than {self.client.max_rows} rows under "
                                        f"{format_oid(prefix)}; the agent may be looping (or raise max_rows)",
-                                       kind="protocol"))
+                                       kind=PollErrorKind.PROTOCOL))
 
     def _not_increasing(self, prefix: Oid, last: Oid, got: Oid) -> CollectError:
         return CollectError(f"{self.label}: OIDs not increasing walking {format_oid(prefix)}: after "
-                            f"{format_oid(last)} the agent returned {format_oid(got)}", kind="protocol")
+                            f"{format_oid(last)} the agent returned {format_oid(got)}", kind=PollErrorKind.PROTOCOL)
 
 
 class _WalkBatch:
@@ -497,7 +499,7 @@ class _WalkBatch:
             else:
                 _fail(chunk[0], CollectError(f"{device.label}: agent answered tooBig to a GETBULK of one row "
                                              f"after {format_oid(chunk[0].prefix + chunk[0].suffix)}",
-                                             kind="agent"))
+                                             kind=PollErrorKind.AGENT))
             return
         if result.error_status:
             index = result.error_index
@@ -510,7 +512,7 @@ class _WalkBatch:
         varbinds = result.varbinds
         if not varbinds:
             error = CollectError(f"{device.label}: agent answered a GETBULK walking {format_oid(chunk[0].prefix)} "
-                                 "with no varbinds", kind="protocol")
+                                 "with no varbinds", kind=PollErrorKind.PROTOCOL)
             for column in chunk:
                 _fail(column, error)
             return

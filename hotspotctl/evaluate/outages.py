@@ -24,14 +24,14 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from hotspotctl.evaluate.status import DOWN, UNUSABLE, ApHealth
+from hotspotctl.evaluate.status import DOWN, UNUSABLE, ApHealth, Cause
 from hotspotctl.settings import EvaluateSettings
 
-SITE_OFFLINE = "site_offline"
+SITE_OFFLINE = Cause.SITE_OFFLINE
 # A stop's cause is the first of these among its APs: the more of the site it takes away, the earlier.
-STOP_CAUSES = (SITE_OFFLINE, "offline", "reboot_loop", "flapping", "uplink_degraded")
+STOP_CAUSES = (SITE_OFFLINE, Cause.OFFLINE, Cause.REBOOT_LOOP, Cause.FLAPPING, Cause.UPLINK_DEGRADED)
 # Causes that end when the AP's readings are good again (the others end when a time window passes).
-_RETURN_CAUSES = frozenset({"offline", "uplink_degraded"})
+_RETURN_CAUSES = frozenset({Cause.OFFLINE, Cause.UPLINK_DEGRADED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,8 +39,8 @@ class SiteFinding:
     """What is wrong at one site now that a crew can fix."""
 
     site: str
-    cause: str  # one of STOP_CAUSES
-    causes: tuple[str, ...]  # every cause among its APs (and site_offline), in STOP_CAUSES order
+    cause: Cause  # one of STOP_CAUSES
+    causes: tuple[Cause, ...]  # every cause among its APs (and site_offline), in STOP_CAUSES order
     aps: tuple[str, ...]  # the APs with a crew cause, sorted
     down: int  # how many of them are DOWN
     site_aps: int  # how many APs the site has
@@ -55,8 +55,8 @@ class Outage:
     id: int | None  # None until stored
     site: str
     zone: str
-    cause: str  # the cause now (the last one while open)
-    causes: tuple[str, ...]  # every cause seen while open, in STOP_CAUSES order
+    cause: Cause  # the cause now (the last one while open)
+    causes: tuple[Cause, ...]  # every cause seen while open, in STOP_CAUSES order
     aps: tuple[str, ...]  # every AP affected while open, sorted
     aps_now: tuple[str, ...]  # the APs affected at the last cycle (empty once closed)
     opened_at: float  # epoch seconds: when the trouble started (the first missed cycle for APs down)
@@ -94,7 +94,7 @@ class LedgerUpdate:
         return bool(self.opened or self.changed or self.closed)
 
 
-def _ordered(causes: Iterable[str]) -> tuple[str, ...]:
+def _ordered(causes: Iterable[str]) -> tuple[Cause, ...]:
     present = set(causes)
     return tuple(cause for cause in STOP_CAUSES if cause in present)
 

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from hotspotctl.collectors.model import failure_class
+from hotspotctl.collectors.model import FailureClass, PollErrorKind, failure_class
 from hotspotctl.evaluate.status import UNUSABLE
 
 DEFAULT_TARGET_MBPS = 200.0
@@ -36,13 +36,13 @@ class Tally:
     out_bps: float = 0.0
 
     def add(self, up: bool, below: bool | None, clients: int | None, in_bps: float | None,
-            out_bps: float | None, failure: str = "silent") -> None:
+            out_bps: float | None, failure: str = FailureClass.SILENT) -> None:
         """One AP; when not ``up``, ``failure`` is what its error means: silent, unmonitored or misconfigured."""
         self.aps += 1
         if not up:
-            if failure == "unmonitored":
+            if failure == FailureClass.UNMONITORED:
                 self.unmonitored += 1
-            elif failure == "misconfigured":
+            elif failure == FailureClass.MISCONFIGURED:
                 self.misconfigured += 1
             else:
                 self.down += 1
@@ -81,7 +81,7 @@ def below_target(per_user_mbps: float | None, target_mbps: float) -> bool | None
 
 def _failure(error: Any, ap_id: str, healths: Mapping[str, Any] | None) -> str:
     kind = failure_class(error.kind)
-    if error.kind == "backoff" and healths is not None:
+    if error.kind == PollErrorKind.BACKOFF and healths is not None:
         health = healths.get(ap_id)
         if health is not None and health.state in UNUSABLE:
             return str(health.state)
@@ -104,7 +104,7 @@ def rollup(outcomes: Iterable[Any], *, targets: Mapping[str, float] | None = Non
         target = targets[ap.id] if targets is not None else ap.target_mbps or default_target_mbps
         below = below_target(rate.per_user_mbps, target) if up else None
         args = (up, below, rate.clients if up else None, rate.in_bps if up else None, rate.out_bps if up else None,
-                _failure(error, ap.id, healths) if error is not None else "silent")
+                _failure(error, ap.id, healths) if error is not None else FailureClass.SILENT)
         result.fleet.add(*args)
         district = ap.district or "(none)"
         tally = result.districts.get(district)

@@ -33,21 +33,50 @@ Skipped APs (waiting out their back-off) count as missed: they were down when la
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from operator import attrgetter
+from typing import NamedTuple
 
+from hotspotctl.errors import PollErrorKind
 from hotspotctl.evaluate.rates import RateSample
 from hotspotctl.models.access_points import AccessPoint
 from hotspotctl.names import name_key
 from hotspotctl.settings import EvaluateSettings
 
-UP, DOWN, DEGRADED, UNKNOWN = "up", "down", "degraded", "unknown"
-UNMONITORED, MISCONFIGURED = "unmonitored", "misconfigured"
+
+class HealthState(StrEnum):
+    """An AP's state after evaluation; the values are what the store, JSON and InfluxDB hold."""
+
+    UP = "up"
+    DEGRADED = "degraded"  # up, with a cause
+    DOWN = "down"
+    UNKNOWN = "unknown"  # not answered yet, nor missed down_after times
+    UNMONITORED = "unmonitored"  # nothing could be sent: the inventory or settings must change
+    MISCONFIGURED = "misconfigured"  # it answered, but not usefully
+
+
+class Cause(StrEnum):
+    """Why an AP (or, for SITE_OFFLINE, a site) is in trouble; the values are what the store and JSON hold."""
+
+    REBOOT_LOOP = "reboot_loop"
+    FLAPPING = "flapping"
+    OFFLINE = "offline"
+    UPLINK_DEGRADED = "uplink_degraded"
+    BELOW_TARGET = "below_target"
+    CONGESTED = "congested"
+    SITE_OFFLINE = "site_offline"  # a site's finding only (evaluate/outages.py): most of its APs down at once
+
+
+UP, DOWN, DEGRADED, UNKNOWN = HealthState.UP, HealthState.DOWN, HealthState.DEGRADED, HealthState.UNKNOWN
+UNMONITORED, MISCONFIGURED = HealthState.UNMONITORED, HealthState.MISCONFIGURED
 STATES = (UP, DEGRADED, DOWN, UNKNOWN, UNMONITORED, MISCONFIGURED)
 HISTORY_MAX = 100  # changes and reboots an ApHealth keeps: 100 x 15 characters fit ap_health's 2,000
 UNUSABLE = frozenset({UNMONITORED, MISCONFIGURED})  # states of APs we cannot read: never a crew matter
 REASON_MAX = 500  # characters of a PollError's message kept as the reason
-CAUSES = ("reboot_loop", "flapping", "offline", "uplink_degraded", "below_target", "congested")
-CREW_CAUSES = frozenset({"reboot_loop", "flapping", "offline", "uplink_degraded"})
+# An AP's causes, in order of precedence (the first is the AP's ``cause``).
+CAUSES = (Cause.REBOOT_LOOP, Cause.FLAPPING, Cause.OFFLINE, Cause.UPLINK_DEGRADED, Cause.BELOW_TARGET,
+          Cause.CONGESTED)
+CREW_CAUSES = frozenset({Cause.REBOOT_LOOP, Cause.FLAPPING, Cause.OFFLINE, Cause.UPLINK_DEGRADED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +113,7 @@ class Limits:
 class ApHealth:
     """What evaluation remembers about an AP between cycles, and what it concluded."""
 
-    state: str = UNKNOWN
+    state: HealthState = UNKNOWN
     since: float = 0.0  # when the AP entered this state (for DOWN: its first missed cycle)
     misses: int = 0  # cycles missed in a row
     goods: int = 0  # cycles answered in a row (counted up to up_after)
@@ -100,9 +129,9 @@ class ApHealth:
     link_mbps: float | None = None  # last seen
     capacity_mbps: float | None = None  # last seen
     per_user_mbps: float | None = None  # last seen
-    causes: tuple[str, ...] = ()  # in CAUSES order
+    causes: tuple[Cause, ...] = ()  # in CAUSES order
     ok_since: float | None = None  # the first cycle of the current run of answers with the uplink at speed
-    reason_kind: str | None = None  # UNMONITORED, MISCONFIGURED: the PollError's kind (auth, no_address ...)
+    reason_kind: PollErrorKind | None = None  # UNMONITORED, MISCONFIGURED: the PollError's kind (auth, no_address ...)
     reason: str | None = None  # ... and its message
 
     def same_verdict(self, other: ApHealth) -> bool:
@@ -110,11 +139,11 @@ class ApHealth:
         return _verdict(self) == _verdict(other)
 
     @property
-    def cause(self) -> str | None:
+    def cause(self) -> Cause | None:
         return self.causes[0] if self.causes else None
 
     @property
-    def crew_cause(self) -> str | None:
+    def crew_cause(self) -> Cause | None:
         """The first cause a crew can fix (not below_target or congested)."""
         for cause in self.causes:
             if cause in CREW_CAUSES:
@@ -123,7 +152,7 @@ class ApHealth:
 
     @property
     def below_target(self) -> bool:
-        return "below_target" in self.causes or "congested" in self.causes
+        return Cause.BELOW_TARGET in self.causes or Cause.CONGESTED in self.causes
 
     def to_json(self) -> dict[str, object]:
         return {"state": self.state, "since": self.since, "cause": self.cause, "causes": list(self.causes),
@@ -133,7 +162,7 @@ class ApHealth:
 
 
 _FIGURES = frozenset({"clients", "link_mbps", "capacity_mbps", "per_user_mbps"})
-_verdict = attrgetter(*(name for name in ApHealth.__slots__ if name not in _FIGURES))  # type: ignore[attr-defined]
+_verdict = attrgetter(*(name for name in ApHealth.__slots__ if name not in _FIGURES))
 
 
 def _recent(times: tuple[float, ...], since: float) -> tuple[float, ...]:
@@ -142,7 +171,8 @@ def _recent(times: tuple[float, ...], since: float) -> tuple[float, ...]:
     return times
 
 
-def unusable_health(previous: ApHealth | None, state: str, kind: str, message: str, at: float) -> ApHealth:
+def unusable_health(previous: ApHealth | None, state: HealthState, kind: PollErrorKind, message: str,
+                    at: float) -> ApHealth:
     """The health of an AP we could not read for a reason no crew can fix (``state`` UNMONITORED or MISCONFIGURED).
 
     No cause, no misses: its hysteresis and histories start afresh when it answers again. The last-seen
@@ -168,85 +198,174 @@ def evaluate_ap(previous: ApHealth | None, answered: bool, rate: RateSample | No
     ``previous`` back, the same object: most of a fleet, most of the time, for a dict lookup and a
     few comparisons. Its last-seen figures then stay those of its last change; the caller keeps
     fresher ones if it needs them (the evaluator keeps the clients, for outages' people affected).
+
+    Each rule is its own pure function: ``_still_steady``, ``_flap_changes``, ``_reboots``,
+    ``_readings``, ``_answered_again``, ``_missed_again``, ``_ok_since``, ``_causes``, ``_since`` and
+    ``_trouble_since``.
     """
-    if (previous is not None and answered and rate is not None and previous.state == UP and not previous.causes
-            and not rate.rebooted and previous.misses == 0 and previous.goods >= rules.up_after
-            and previous.answered and not previous.changes and not previous.reboots
-            and not previous.below and not previous.slow  # no reading under the target or the speed
-            and previous.ok_since is not None
-            and (rate.link_mbps is None or rate.link_mbps >= limits.expected_link_mbps)
-            and (rate.per_user_mbps is None or rate.per_user_mbps >= limits.target_mbps)):
+    reading = rate if answered else None  # what a miss says is only that it was missed
+    if previous is not None and reading is not None and _still_steady(previous, reading, limits, rules):
         return previous
     prev = previous if previous is not None and previous.state not in UNUSABLE else ApHealth()
+    changes = _flap_changes(prev, answered, at, rules)
+    reboots = _reboots(prev, reading, at, rules)
+    readings = _readings(prev, reading, limits, rules) if reading is not None else _Readings.of(prev)
+    if answered:
+        state, misses, goods, missing_since = _answered_again(prev, rules)
+    else:
+        state, misses, goods, missing_since = _missed_again(prev, at, rules)
+    ok_since = _ok_since(prev, answered, reading, limits, at)
+    causes = _causes(state, len(reboots), len(changes), readings, limits, rules)
+    if causes and state not in (DOWN, UNKNOWN):
+        state = DEGRADED
+    return ApHealth(state, _since(prev, state, missing_since, at), misses, goods, answered, missing_since,
+                    readings.below, readings.slow, readings.uplink_degraded,
+                    _trouble_since(prev, causes, state, missing_since, at), changes, reboots, readings.clients,
+                    readings.link_mbps, readings.capacity_mbps, readings.per_user_mbps, causes, ok_since)
+
+
+def _still_steady(previous: ApHealth, rate: RateSample, limits: ApLimits, rules: EvaluateSettings) -> bool:
+    """Up for a while with nothing moving, and this answer healthy too: nothing to evaluate.
+
+    The AP: UP for up_after answers in a row, no cause, no history, no reading under the target or
+    the speed. The answer: no reboot, the link at speed, the per-user figure on target (either may
+    be missing). One function, not two: it runs for most of the fleet every cycle.
+    """
+    return (previous.state == UP and not previous.causes and previous.misses == 0
+            and previous.goods >= rules.up_after and bool(previous.answered)
+            and not previous.changes and not previous.reboots and not previous.below and not previous.slow
+            and previous.ok_since is not None
+            and not rate.rebooted
+            and (rate.link_mbps is None or rate.link_mbps >= limits.expected_link_mbps)
+            and (rate.per_user_mbps is None or rate.per_user_mbps >= limits.target_mbps))
+
+
+def _flap_changes(prev: ApHealth, answered: bool, at: float, rules: EvaluateSettings) -> tuple[float, ...]:
+    """The answered <-> missed changes within flap_minutes, this cycle's included (the newest HISTORY_MAX).
+
+    flap_changes and reboot_loop_count (at most 100 each) decide from the newest ones, and the store
+    keeps each history in 2,000 characters however fast an AP flaps.
+    """
     changes = prev.changes
     if prev.answered is not None and prev.answered != answered:
         changes = (*changes, at)
-    # the newest HISTORY_MAX at most: flap_changes and reboot_loop_count (at most 100 each) decide from the
-    # newest ones, and the store keeps each history in 2,000 characters however fast an AP flaps
-    changes = _recent(changes, at - rules.flap_minutes * 60)[-HISTORY_MAX:]
+    return _recent(changes, at - rules.flap_minutes * 60)[-HISTORY_MAX:]
+
+
+def _reboots(prev: ApHealth, rate: RateSample | None, at: float, rules: EvaluateSettings) -> tuple[float, ...]:
+    """The reboots within reboot_loop_hours, this cycle's included (``rate``: None unless it answered)."""
     reboots = prev.reboots
-    if answered and rate is not None and rate.rebooted:
+    if rate is not None and rate.rebooted:
         reboots = (*reboots, at)
-    reboots = _recent(reboots, at - rules.reboot_loop_hours * 3600)[-HISTORY_MAX:]
+    return _recent(reboots, at - rules.reboot_loop_hours * 3600)[-HISTORY_MAX:]
 
-    below, slow = prev.below, prev.slow
-    degraded_link = prev.uplink_degraded
-    ok_since = None
-    clients, link, capacity, per_user = prev.clients, prev.link_mbps, prev.capacity_mbps, prev.per_user_mbps
-    if answered:
-        misses, goods, missing_since = 0, min(prev.goods + 1, rules.up_after), None
-        if rate is not None:
-            if rate.clients is not None:
-                clients = rate.clients
-            link, capacity = rate.link_mbps, rate.capacity_mbps
-            if rate.per_user_mbps is not None:
-                per_user = rate.per_user_mbps
-                window = (1 << rules.below_window) - 1
-                below = ((below << 1) | (per_user < limits.target_mbps)) & window
-            if link is not None:
-                keep = max(rules.down_after, rules.up_after)
-                slow = ((slow << 1) | (link < limits.expected_link_mbps)) & ((1 << keep) - 1)
-                on, off = (1 << rules.down_after) - 1, (1 << rules.up_after) - 1
-                if slow & on == on:  # the bits were shifted in by readings: no count needed
-                    degraded_link = True
-                elif slow & off == 0:
-                    degraded_link = False
-        state = DOWN if prev.state == DOWN and goods < rules.up_after else UP
-        if rate is None or rate.link_mbps is None or rate.link_mbps >= limits.expected_link_mbps:
-            ok_since = prev.ok_since if prev.ok_since is not None else at
-    else:
-        misses, goods = prev.misses + 1, 0
-        missing_since = prev.missing_since if prev.missing_since is not None else at
-        state = DOWN if misses >= rules.down_after else prev.state
 
-    causes: list[str] = []
-    if len(reboots) >= rules.reboot_loop_count:
-        causes.append("reboot_loop")
-    if len(changes) >= rules.flap_changes:
-        causes.append("flapping")
+class _Readings(NamedTuple):  # a tuple: built for every AP that changes, where a frozen dataclass costs 1 us
+    """The last-seen figures, and the recent readings under the target or the expected link speed."""
+
+    clients: int | None
+    link_mbps: float | None
+    capacity_mbps: float | None
+    per_user_mbps: float | None
+    below: int  # bits: per-user readings under the target, newest in bit 0
+    slow: int  # bits: link readings under the expected speed, newest in bit 0
+    uplink_degraded: bool
+
+    @classmethod
+    def of(cls, health: ApHealth) -> _Readings:
+        """As they were: no new reading this cycle."""
+        return cls(health.clients, health.link_mbps, health.capacity_mbps, health.per_user_mbps, health.below,
+                   health.slow, health.uplink_degraded)
+
+
+def _readings(prev: ApHealth, rate: RateSample, limits: ApLimits, rules: EvaluateSettings) -> _Readings:
+    """The figures of an answer: a reading missing (no clients, no per-user figure) keeps the last one seen."""
+    clients = rate.clients if rate.clients is not None else prev.clients
+    per_user, below = prev.per_user_mbps, prev.below
+    if rate.per_user_mbps is not None:
+        per_user = rate.per_user_mbps
+        below = _shift_in(below, per_user < limits.target_mbps, rules.below_window)
+    slow, degraded = prev.slow, prev.uplink_degraded
+    if rate.link_mbps is not None:
+        keep = max(rules.down_after, rules.up_after)
+        slow = _shift_in(slow, rate.link_mbps < limits.expected_link_mbps, keep)
+        degraded = _uplink_degraded(slow, degraded, rules)
+    return _Readings(clients, rate.link_mbps, rate.capacity_mbps, per_user, below, slow, degraded)
+
+
+def _shift_in(bits: int, bit: bool, keep: int) -> int:
+    """``bits`` with ``bit`` shifted in as the newest (bit 0), keeping the newest ``keep``."""
+    return ((bits << 1) | bit) & ((1 << keep) - 1)
+
+
+def _uplink_degraded(slow: int, was: bool, rules: EvaluateSettings) -> bool:
+    """Degraded after down_after slow link readings in a row, clear after up_after at speed in a row."""
+    on, off = (1 << rules.down_after) - 1, (1 << rules.up_after) - 1
+    if slow & on == on:  # the bits were shifted in by readings: no count needed
+        return True
+    if slow & off == 0:
+        return False
+    return was
+
+
+def _answered_again(prev: ApHealth, rules: EvaluateSettings) -> tuple[HealthState, int, int, float | None]:
+    """(state, misses, goods, missing_since) after an answer: a DOWN AP is up again after up_after in a row."""
+    goods = min(prev.goods + 1, rules.up_after)
+    state = DOWN if prev.state == DOWN and goods < rules.up_after else UP
+    return state, 0, goods, None
+
+
+def _missed_again(prev: ApHealth, at: float,
+                  rules: EvaluateSettings) -> tuple[HealthState, int, int, float | None]:
+    """(state, misses, goods, missing_since) after a miss: DOWN after down_after in a row."""
+    misses = prev.misses + 1
+    missing_since = prev.missing_since if prev.missing_since is not None else at
+    state = DOWN if misses >= rules.down_after else prev.state
+    return state, misses, 0, missing_since
+
+
+def _ok_since(prev: ApHealth, answered: bool, rate: RateSample | None, limits: ApLimits, at: float) -> float | None:
+    """The first cycle of the current run of answers with the uplink at speed (no link figure counts as at speed)."""
+    at_speed = rate is None or rate.link_mbps is None or rate.link_mbps >= limits.expected_link_mbps
+    if not (answered and at_speed):
+        return None
+    return prev.ok_since if prev.ok_since is not None else at
+
+
+def _causes(state: HealthState, reboots: int, changes: int, readings: _Readings, limits: ApLimits,
+            rules: EvaluateSettings) -> tuple[Cause, ...]:
+    """The AP's causes in CAUSES order; a DOWN AP keeps only reboot_loop, flapping and offline."""
+    causes: list[Cause] = []
+    if reboots >= rules.reboot_loop_count:
+        causes.append(Cause.REBOOT_LOOP)
+    if changes >= rules.flap_changes:
+        causes.append(Cause.FLAPPING)
     if state == DOWN:
-        causes.append("offline")
+        causes.append(Cause.OFFLINE)
     elif state != UNKNOWN:
-        if degraded_link:
-            causes.append("uplink_degraded")
-        if below.bit_count() >= rules.below_cycles and not degraded_link:
-            causes.append("congested" if capacity is not None and capacity >= limits.target_mbps
-                          else "below_target")
-        if causes:
-            state = DEGRADED
-    found = tuple(causes)
+        if readings.uplink_degraded:
+            causes.append(Cause.UPLINK_DEGRADED)
+        elif readings.below.bit_count() >= rules.below_cycles:
+            capacity = readings.capacity_mbps
+            causes.append(Cause.CONGESTED if capacity is not None and capacity >= limits.target_mbps
+                          else Cause.BELOW_TARGET)
+    return tuple(causes)
 
+
+def _since(prev: ApHealth, state: HealthState, missing_since: float | None, at: float) -> float:
+    """When the AP entered ``state``: for DOWN, its first missed cycle."""
     if state == prev.state:
-        since = prev.since
-    elif state == DOWN:
-        since = missing_since if missing_since is not None else at
-    else:
-        since = at
-    if not found:
-        trouble = 0.0
-    elif prev.causes and prev.trouble_since:
-        trouble = prev.trouble_since
-    else:
-        trouble = missing_since if state == DOWN and missing_since is not None else at
-    return ApHealth(state, since, misses, goods, answered, missing_since, below, slow,
-                    degraded_link, trouble, changes, reboots, clients, link, capacity, per_user, found, ok_since)
+        return prev.since
+    if state == DOWN:
+        return missing_since if missing_since is not None else at
+    return at
+
+
+def _trouble_since(prev: ApHealth, causes: tuple[Cause, ...], state: HealthState, missing_since: float | None,
+                   at: float) -> float:
+    """When the current trouble began: kept while there is a cause; 0 without one."""
+    if not causes:
+        return 0.0
+    if prev.causes and prev.trouble_since:
+        return prev.trouble_since
+    return missing_since if state == DOWN and missing_since is not None else at

@@ -25,7 +25,7 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 from hotspotctl.evaluate.outages import Outage
-from hotspotctl.evaluate.status import DEGRADED, DOWN, MISCONFIGURED, UNMONITORED, UP, ApHealth
+from hotspotctl.evaluate.status import DEGRADED, DOWN, MISCONFIGURED, UNMONITORED, UP, ApHealth, Cause
 from hotspotctl.models.access_points import AccessPoint
 from hotspotctl.names import name_key
 
@@ -308,7 +308,7 @@ def usual_clients(rows: Iterable[Mapping[str, Any]], hour_of_day: int, tz: tzinf
 
 # -- capacity ----------------------------------------------------------------------------------------------------
 
-CAPACITY_CAUSES = ("congested", "below_target")
+CAPACITY_CAUSES = (Cause.CONGESTED, Cause.BELOW_TARGET)
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,7 +42,7 @@ from statistics import fmean
 from typing import Any
 
 from hotspotctl.evaluate.outages import SITE_OFFLINE, Outage
-from hotspotctl.evaluate.status import DOWN, ApHealth, Limits
+from hotspotctl.evaluate.status import DOWN, ApHealth, Cause, Limits
 from hotspotctl.inventory.fleet import Fleet
 from hotspotctl.models.access_points import AccessPoint
 from hotspotctl.names import name_key
@@ -212,7 +212,7 @@ def _aps(n: int) -> str:
 
 def _having(aps: Sequence[str], healths: Mapping[str, ApHealth], cause: str) -> list[str]:
     """The affected APs whose health has ``cause`` (for offline: those DOWN); all of them when none says so."""
-    if cause in ("offline", SITE_OFFLINE):
+    if cause in (Cause.OFFLINE, SITE_OFFLINE):
         having = [ap for ap in aps if ap in healths and healths[ap].state == DOWN]
     else:
         having = [ap for ap in aps if ap in healths and cause in healths[ap].causes]
@@ -227,7 +227,7 @@ def _site_offline_action(aps: Sequence[str], site_aps: int | None, healths: Mapp
 
 
 def _offline_action(aps: Sequence[str], healths: Mapping[str, ApHealth]) -> str:
-    down = _having(aps, healths, "offline")
+    down = _having(aps, healths, Cause.OFFLINE)
     what = "it, and replace it if it stays" if len(down) == 1 else "each, and replace any that stays"
     return (f"{_aps(len(down))} down ({_names(down)}): check the PoE port and cable at the switch, power-cycle "
             f"{what} down.")
@@ -235,7 +235,7 @@ def _offline_action(aps: Sequence[str], healths: Mapping[str, ApHealth]) -> str:
 
 def _uplink_action(aps: Sequence[str], healths: Mapping[str, ApHealth], expected: Mapping[str, float]) -> str:
     fix = "reseat or replace the patch cable, and check the switch port (speed/duplex, errors)."
-    slow = _having(aps, healths, "uplink_degraded")
+    slow = _having(aps, healths, Cause.UPLINK_DEGRADED)
     parts = []
     for ap in slow:
         link = healths[ap].link_mbps if ap in healths else None
@@ -265,12 +265,12 @@ def _counted(aps: Sequence[str], healths: Mapping[str, ApHealth], cause: str, co
 
 
 def _reboot_action(aps: Sequence[str], healths: Mapping[str, ApHealth], hours: float) -> str:
-    which = _counted(aps, healths, "reboot_loop", "reboots", f"reboots in {_num(hours)} h")
+    which = _counted(aps, healths, Cause.REBOOT_LOOP, "reboots", f"reboots in {_num(hours)} h")
     return f"Reboot loop on {which}: check the power supply, the switch's PoE budget and the PoE injector."
 
 
 def _flap_action(aps: Sequence[str], healths: Mapping[str, ApHealth], minutes: float) -> str:
-    which = _counted(aps, healths, "flapping", "changes", f"up/down changes in {_window(minutes)}")
+    which = _counted(aps, healths, Cause.FLAPPING, "changes", f"up/down changes in {_window(minutes)}")
     return f"Flapping on {which}: check the cable and its connectors, and the backhaul radio's alignment."
 
 
@@ -285,19 +285,19 @@ def action_for(cause: str, causes: Sequence[str] = (), *, aps: Sequence[str] = (
     """
     healths = healths or {}
     expected_link = expected_link or {}
-    actions = []
+    actions: list[str] = []
     for which in (cause, *(c for c in causes if c != cause)):
-        if which == "offline" and SITE_OFFLINE in (cause, *causes):
+        if which == Cause.OFFLINE and SITE_OFFLINE in (cause, *causes):
             continue  # the site's power or switch first; the APs' own checks would repeat it
         if which == SITE_OFFLINE:
             text = _site_offline_action(aps, site_aps, healths)
-        elif which == "offline":
+        elif which == Cause.OFFLINE:
             text = _offline_action(aps, healths) if aps else "AP down: check its PoE port and cable, power-cycle it."
-        elif which == "uplink_degraded":
+        elif which == Cause.UPLINK_DEGRADED:
             text = _uplink_action(aps, healths, expected_link)
-        elif which == "reboot_loop":
+        elif which == Cause.REBOOT_LOOP:
             text = _reboot_action(aps, healths, reboot_hours)
-        elif which == "flapping":
+        elif which == Cause.FLAPPING:
             text = _flap_action(aps, healths, flap_minutes)
         else:
             text = f"{which.replace('_', ' ').capitalize()}: check the APs on site."

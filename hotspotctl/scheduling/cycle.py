@@ -16,7 +16,15 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from hotspotctl.collectors.model import Discovery, PollError, PollResult, Sample, failure_class
+from hotspotctl.collectors.model import (
+    Discovery,
+    FailureClass,
+    PollError,
+    PollErrorKind,
+    PollResult,
+    Sample,
+    failure_class,
+)
 from hotspotctl.collectors.poller import Poller, Target
 from hotspotctl.collectors.profiles import ProfileSet
 from hotspotctl.collectors.ssh import DEFAULT_SSH_AUTH, SshTarget
@@ -117,11 +125,11 @@ class CycleReport:
 
     @property
     def unmonitored(self) -> int:
-        return self.count_class("unmonitored")
+        return self.count_class(FailureClass.UNMONITORED)
 
     @property
     def misconfigured(self) -> int:
-        return self.count_class("misconfigured")
+        return self.count_class(FailureClass.MISCONFIGURED)
 
     @property
     def ok(self) -> int:
@@ -129,11 +137,11 @@ class CycleReport:
 
     @property
     def timed_out(self) -> int:
-        return self.count("timeout")
+        return self.count(PollErrorKind.TIMEOUT)
 
     @property
     def skipped(self) -> int:
-        return self.count("backoff")
+        return self.count(PollErrorKind.BACKOFF)
 
     @property
     def failed(self) -> int:
@@ -252,11 +260,171 @@ def remember_discoveries(store: Store, aps: Sequence[AccessPoint], found: Mappin
         memory.states.update(cleared)
 
 
+@dataclass(frozen=True, slots=True)
+class PollCycle:
+    """What one cycle will do with each AP, decided before anything is sent (``plan_cycle``)."""
+
+    aps: Sequence[AccessPoint]  # every AP of the cycle, in the order of its outcomes
+    started: float  # wall clock when the cycle started: points and the stored retry times
+    now: datetime  # when the plan was made: discovery ages, and the time stored with a layout found
+    skipped: dict[str, PollError]  # waiting out their back-off: not tried, the outcome says why
+    ssh: list[AccessPoint]  # polled over SSH (nothing to discover: the profile says it all)
+    known: list[AccessPoint]  # with a usable layout: polled at once
+    to_discover: list[AccessPoint]  # never discovered, moved, stale or flagged: discovered, then polled
+    down: frozenset[str]  # missed the last cycle: tried after the others
+
+    @property
+    def tried(self) -> int:
+        return len(self.known) + len(self.to_discover) + len(self.ssh)
+
+
+@dataclass(frozen=True, slots=True)
+class Gathered:
+    """What the devices said in one cycle (``gather``): one result per AP tried, and the layouts found."""
+
+    results: dict[str, PollResult]  # by AP id; an AP whose discovery failed has that failure
+    rediscover: set[str]  # APs whose layout has gone: flagged for discovery next time
+    discoveries: dict[str, StoredDiscovery]  # layouts found this cycle
+    discovery_failed: int
+    engine: dict[str, int]  # the engine's and the transport's counts for this cycle
+
+
+def plan_cycle(aps: Sequence[AccessPoint], memory: CycleMemory, settings: SnmpSettings, *, started: float,
+               now: datetime, use_backoff: bool = True) -> PollCycle:
+    """Which APs to skip (back-off), poll over SSH, poll at once, or discover first; pure."""
+    max_age = timedelta(hours=settings.rediscover_hours)
+    cap_s = settings.down_backoff_max_s
+    stored, states = memory.discoveries, memory.states
+    skipped: dict[str, PollError] = {}
+    by_ssh: list[AccessPoint] = []
+    known: list[AccessPoint] = []
+    to_discover: list[AccessPoint] = []
+    down: set[str] = set()
+    for ap in aps:
+        state = states.get(ap.id)
+        if state is not None and state.failures > 0:
+            # a retry time further ahead than the cap can only come from a wall clock that stepped back
+            if use_backoff and started < state.next_attempt_at <= started + cap_s:
+                skipped[ap.id] = _backoff_error(ap, state, started)
+                continue
+            down.add(ap.id)
+        if over_ssh(ap):
+            by_ssh.append(ap)
+        elif _stale(stored.get(ap.id), ap, state, max_age, now):
+            to_discover.append(ap)
+        else:
+            known.append(ap)
+    return PollCycle(aps, started, now, skipped, by_ssh, known, to_discover, frozenset(down))
+
+
+def _backoff_error(ap: AccessPoint, state: ApState, started: float) -> PollError:
+    next_try = datetime.fromtimestamp(state.next_attempt_at, UTC).strftime("%H:%M:%S")
+    return PollError(ap.id, started, PollErrorKind.BACKOFF, f"failing for {state.failures} cycles "
+                     f"({state.last_error}); next try at {next_try} UTC")
+
+
+async def gather(cycle: PollCycle, poller: Poller, memory: CycleMemory, *,
+                 progress: Progress | None = None) -> Gathered:
+    """Discover, poll and poll over SSH at once, then poll the APs just discovered.
+
+    A layout found goes into ``memory.discoveries`` at once (the APs discovered are polled in this
+    cycle); the layouts found are also in the result, for the cycle's writes.
+    """
+    tried = cycle.tried
+    poll_tick = (lambda n: progress("poll", n, tried)) if progress else None
+    discover_tick = (lambda n: progress("discover", n, len(cycle.to_discover))) if progress else None
+    stored = memory.discoveries
+
+    async def discover() -> dict[str, Discovery | PollError]:
+        if not cycle.to_discover:
+            return {}
+        return await poller.discover([memory.target(ap) for ap in cycle.to_discover], progress=discover_tick,
+                                     down=cycle.down)
+
+    engine_before = poller.stats()
+    try:  # a TaskGroup, so that a bug in one cancels the other rather than leave the engine busy
+        async with asyncio.TaskGroup() as group:
+            discovering = group.create_task(discover())
+            polling = group.create_task(poller.poll(
+                [(memory.target(ap), stored[ap.id].discovery, ap.id in cycle.down) for ap in cycle.known],
+                progress=poll_tick))
+            ssh_polling = group.create_task(poller.poll_ssh([ssh_target_for(ap) for ap in cycle.ssh],
+                                                            progress=poll_tick))
+    except ExceptionGroup as failed:
+        raise failed.exceptions[0] from None
+    found, (results, rediscover) = discovering.result(), polling.result()
+    results += ssh_polling.result()
+    discoveries, discovery_errors = _absorb(found, cycle, memory)
+    if poll_tick is not None and discovery_errors:
+        poll_tick(len(discovery_errors))  # done: their outcome is the discovery's failure
+    fresh = [ap for ap in cycle.to_discover if ap.id not in discovery_errors]
+    if fresh:
+        more, more_rediscover = await poller.poll([(memory.target(ap), stored[ap.id].discovery, False)
+                                                   for ap in fresh], progress=poll_tick)
+        results += more
+        rediscover |= more_rediscover
+    by_ap: dict[str, PollResult] = {r.ap: r for r in results}
+    by_ap.update(discovery_errors)
+    # this cycle's counts (kernel_drops too), buffer levels
+    return Gathered(by_ap, rediscover, discoveries, len(discovery_errors), poller.stats(since=engine_before))
+
+
+def _absorb(found: Mapping[str, Discovery | PollError], cycle: PollCycle,
+            memory: CycleMemory) -> tuple[dict[str, StoredDiscovery], dict[str, PollError]]:
+    """The layouts found (put in ``memory`` at once: their APs are polled in this cycle) and the failures."""
+    by_id = {ap.id: ap for ap in cycle.to_discover}
+    discoveries: dict[str, StoredDiscovery] = {}
+    errors: dict[str, PollError] = {}
+    for ap_id, layout in found.items():
+        if isinstance(layout, Discovery):
+            memory.discoveries[ap_id] = discoveries[ap_id] = StoredDiscovery(
+                by_id[ap_id].mgmt_address or "", memory.intern(layout), cycle.now)
+        else:
+            errors[ap_id] = layout
+    return discoveries, errors
+
+
+def fold(cycle: PollCycle, gathered: Gathered, memory: CycleMemory, *, interval_s: float,
+         cap_s: float) -> tuple[list[ApOutcome], dict[str, ApState]]:
+    """Each AP's outcome (rates from its sample and last counters) and its new state; pure.
+
+    A failed AP's next try waits out its back-off (``backoff_s``), except one that was never
+    tried (no address, no configuration: nothing sent), tried again next cycle.
+    """
+    states, stored = memory.states, memory.discoveries
+    outcomes: list[ApOutcome] = []
+    new_states: dict[str, ApState] = {}
+    for ap in cycle.aps:
+        profile = ap.profile if over_ssh(ap) else stored[ap.id].discovery.profile if ap.id in stored else None
+        skipped = cycle.skipped.get(ap.id)
+        if skipped is not None:
+            outcomes.append(ApOutcome(ap, profile, None, skipped))
+            continue
+        state = states.get(ap.id) or ApState(None)
+        result = gathered.results[ap.id]
+        if isinstance(result, Sample):
+            rate, counters = compute_rates(result, state.counters, backhaul_mbps=ap.backhaul_mbps)
+            new_states[ap.id] = ApState(counters, 0, result.at, 0.0, None, ap.id in gathered.rediscover)
+            outcomes.append(ApOutcome(ap, profile, rate, None, result.rtt_ms))
+        else:
+            failures = state.failures + 1
+            unmonitored = failure_class(result.kind) == FailureClass.UNMONITORED
+            wait = 0.0 if unmonitored else backoff_s(failures, interval_s, cap_s)
+            needs_discovery = state.needs_discovery and ap.id not in gathered.discoveries
+            new_states[ap.id] = ApState(state.counters, failures, result.at, result.at + wait, result.message,
+                                        needs_discovery)
+            outcomes.append(ApOutcome(ap, profile, None, result))
+    return outcomes, new_states
+
+
 async def run_cycle(store: Store, aps: Sequence[AccessPoint], settings: SnmpSettings, profiles: ProfileSet,
                     poller: Poller, *, interval_s: float = 60.0, use_backoff: bool = True,
                     progress: Progress | None = None, memory: CycleMemory | None = None,
                     save: bool = True) -> CycleReport:
     """Poll ``aps`` once, discovering those never discovered, moved, stale or flagged alongside the polls.
+
+    ``plan_cycle`` decides, ``gather`` asks the devices, ``fold`` turns their answers into outcomes
+    and states; this commits them.
 
     - An AP waiting out its back-off is not tried (outcome ``backoff``), unless ``use_backoff`` is False.
     - The APs with a usable layout are polled at once, while the APs that need one are discovered
@@ -277,106 +445,19 @@ async def run_cycle(store: Store, aps: Sequence[AccessPoint], settings: SnmpSett
     started = time.time()  # wall clock: points and the stored retry times
     clock = time.monotonic()  # durations
     cpu = time.process_time()
-    report = CycleReport(started_at=started)
     if memory is None:
         memory = CycleMemory.load(store, aps)
     with store.read() as conn:
         inventory_seen = inventory_version(conn)
-    stored, states = memory.discoveries, memory.states
-    now_dt = datetime.now(UTC)
-    max_age = timedelta(hours=settings.rediscover_hours)
-    cap_s = settings.down_backoff_max_s
-
-    skipped: dict[str, PollError] = {}
-    by_ssh: list[AccessPoint] = []
-    known: list[AccessPoint] = []
-    to_discover: list[AccessPoint] = []
-    down: set[str] = set()  # missed the last cycle
-    for ap in aps:
-        state = states.get(ap.id)
-        if state is not None and state.failures > 0:
-            # a retry time further ahead than the cap can only come from a wall clock that stepped back
-            if use_backoff and started < state.next_attempt_at <= started + cap_s:
-                next_try = datetime.fromtimestamp(state.next_attempt_at, UTC).strftime("%H:%M:%S")
-                skipped[ap.id] = PollError(ap.id, started, "backoff", f"failing for {state.failures} cycles "
-                                           f"({state.last_error}); next try at {next_try} UTC")
-                continue
-            down.add(ap.id)
-        if over_ssh(ap):
-            by_ssh.append(ap)
-        elif _stale(stored.get(ap.id), ap, state, max_age, now_dt):
-            to_discover.append(ap)
-        else:
-            known.append(ap)
-
-    tried = len(known) + len(to_discover) + len(by_ssh)
-    poll_tick = (lambda n: progress("poll", n, tried)) if progress else None
-    discover_tick = (lambda n: progress("discover", n, len(to_discover))) if progress else None
-
-    async def discover() -> dict[str, Discovery | PollError]:
-        if not to_discover:
-            return {}
-        return await poller.discover([memory.target(ap) for ap in to_discover], progress=discover_tick, down=down)
-
-    engine_before = poller.stats()
-    try:  # a TaskGroup, so that a bug in one cancels the other rather than leave the engine busy
-        async with asyncio.TaskGroup() as group:
-            discovering = group.create_task(discover())
-            polling = group.create_task(poller.poll(
-                [(memory.target(ap), stored[ap.id].discovery, ap.id in down) for ap in known], progress=poll_tick))
-            ssh_polling = group.create_task(poller.poll_ssh([ssh_target_for(ap) for ap in by_ssh],
-                                                            progress=poll_tick))
-    except ExceptionGroup as failed:
-        raise failed.exceptions[0] from None
-    found, (results, rediscover) = discovering.result(), polling.result()
-    results += ssh_polling.result()
-    writes = report.writes
-    by_id = {ap.id: ap for ap in to_discover}
-    for ap_id, result in found.items():
-        if isinstance(result, Discovery):
-            # in memory at once: the APs discovered are polled below, in this cycle
-            stored[ap_id] = writes.discoveries[ap_id] = StoredDiscovery(
-                by_id[ap_id].mgmt_address or "", memory.intern(result), now_dt)
-    discovery_errors = {ap_id: result for ap_id, result in found.items() if isinstance(result, PollError)}
-    report.discovered = len(found) - len(discovery_errors)
-    report.discovery_failed = len(discovery_errors)
-    if poll_tick is not None and discovery_errors:
-        poll_tick(len(discovery_errors))  # done: their outcome is the discovery's failure
-    fresh = [ap for ap in to_discover if ap.id not in discovery_errors]
-    if fresh:
-        more, more_rediscover = await poller.poll([(memory.target(ap), stored[ap.id].discovery, False)
-                                                   for ap in fresh], progress=poll_tick)
-        results += more
-        rediscover |= more_rediscover
-    by_ap: dict[str, PollResult] = {r.ap: r for r in results}
-    by_ap.update(discovery_errors)
-    report.engine = poller.stats(since=engine_before)  # this cycle's counts (kernel_drops too), buffer levels
-
-    new_states = writes.states
-    for ap in aps:
-        state = states.get(ap.id) or ApState(None)
-        profile = ap.profile if over_ssh(ap) else stored[ap.id].discovery.profile if ap.id in stored else None
-        if ap.id in skipped:
-            report.outcomes.append(ApOutcome(ap, profile, None, skipped[ap.id]))
-            continue
-        result = by_ap[ap.id]
-        if isinstance(result, Sample):
-            rate, counters = compute_rates(result, state.counters, backhaul_mbps=ap.backhaul_mbps)
-            new_states[ap.id] = ApState(counters, 0, result.at, 0.0, None, ap.id in rediscover)
-            report.outcomes.append(ApOutcome(ap, profile, rate, None, result.rtt_ms))
-        else:
-            failures = state.failures + 1
-            # no address or no configuration: nothing was sent, so nothing to spare; tried again next cycle
-            wait = 0.0 if failure_class(result.kind) == "unmonitored" else backoff_s(failures, interval_s, cap_s)
-            needs_discovery = state.needs_discovery and ap.id not in writes.discoveries
-            new_states[ap.id] = ApState(state.counters, failures, result.at, result.at + wait, result.message,
-                                        needs_discovery)
-            report.outcomes.append(ApOutcome(ap, profile, None, result))
+    cycle = plan_cycle(aps, memory, settings, started=started, now=datetime.now(UTC), use_backoff=use_backoff)
+    gathered = await gather(cycle, poller, memory, progress=progress)
+    outcomes, states = fold(cycle, gathered, memory, interval_s=interval_s, cap_s=settings.down_backoff_max_s)
+    writes = CycleWrites(states, gathered.discoveries)
     if save:
         with store.write() as conn:
             writes.save(conn, inventory_seen)
         writes.apply(memory)
-    report.inventory_seen = inventory_seen
-    report.duration_s = time.monotonic() - clock
-    report.cpu_s = time.process_time() - cpu
-    return report
+    return CycleReport(started_at=started, duration_s=time.monotonic() - clock, cpu_s=time.process_time() - cpu,
+                       outcomes=outcomes, discovered=len(gathered.discoveries),
+                       discovery_failed=gathered.discovery_failed, engine=gathered.engine, writes=writes,
+                       inventory_seen=inventory_seen)

@@ -24,7 +24,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from hotspotctl.collectors.model import failure_class
+import sqlalchemy as sa
+
+from hotspotctl.collectors.model import FailureClass, PollErrorKind, failure_class
 from hotspotctl.evaluate.outages import (
     SITE_OFFLINE,
     LedgerUpdate,
@@ -33,10 +35,22 @@ from hotspotctl.evaluate.outages import (
     site_findings,
     update_ledger,
 )
-from hotspotctl.evaluate.status import DOWN, UNKNOWN, UNUSABLE, ApHealth, Limits, evaluate_ap, unusable_health
+from hotspotctl.evaluate.status import (
+    DOWN,
+    MISCONFIGURED,
+    UNKNOWN,
+    UNMONITORED,
+    UNUSABLE,
+    ApHealth,
+    HealthState,
+    Limits,
+    evaluate_ap,
+    unusable_health,
+)
 from hotspotctl.inventory.fleet import CrewZones
 from hotspotctl.models.access_points import AccessPoint
 from hotspotctl.names import name_key
+from hotspotctl.scheduling.cycle import ApOutcome
 from hotspotctl.settings import EvaluateSettings
 from hotspotctl.store import Store
 from hotspotctl.store.inventory import existing_ap_ids
@@ -52,6 +66,9 @@ from hotspotctl.store.outages import (
 
 HOUR_S = 3600.0
 FIGURES_REFRESH_S = 900.0
+# the state of an AP whose poll failed for a reason no crew can fix
+_UNUSABLE_STATE: dict[FailureClass, HealthState] = {FailureClass.UNMONITORED: UNMONITORED,
+                                                    FailureClass.MISCONFIGURED: MISCONFIGURED}
 
 
 @dataclass
@@ -115,7 +132,7 @@ class Evaluator:
                 covered.update(ap.id for ap in self._aps if name_key(ap.district or "") == key)
         return covered
 
-    def evaluate(self, outcomes: Sequence[Any], at: float, *, save: bool = True) -> CycleEvaluation:
+    def evaluate(self, outcomes: Sequence[ApOutcome], at: float, *, save: bool = True) -> CycleEvaluation:
         """Evaluate a cycle's outcomes (objects with .ap, .rate and .error, a PollError or None) as of ``at``;
         write the changes (health, ledger, the hour's availability) in one transaction.
 
@@ -137,13 +154,14 @@ class Evaluator:
             previous = healths.get(ap_id)
             rate, error = outcome.rate, outcome.error
             answered = error is None and rate is not None
+            reading = rate if error is None else None  # the figures of an answer
             if answered or error is None:
                 health = evaluate_ap(previous, answered, rate, at, limits[ap_id], rules)
             else:
                 kind = failure_class(error.kind)
-                if kind != "silent":
-                    health = unusable_health(previous, kind, error.kind, error.message, at)
-                elif error.kind == "backoff" and previous is not None and previous.state in UNUSABLE:
+                if kind != FailureClass.SILENT:
+                    health = unusable_health(previous, _UNUSABLE_STATE[kind], error.kind, error.message, at)
+                elif error.kind == PollErrorKind.BACKOFF and previous is not None and previous.state in UNUSABLE:
                     health = previous  # skipped: it is what it was when last tried
                 else:
                     health = evaluate_ap(previous, False, None, at, limits[ap_id], rules)
@@ -160,8 +178,8 @@ class Evaluator:
             if state in UNUSABLE:
                 reasons[health.reason_kind or "unknown"] += 1
                 continue  # neither up nor down: not in availability, never a crew stop
-            if answered and rate.clients is not None:
-                clients[ap_id] = rate.clients
+            if reading is not None and reading.clients is not None:
+                clients[ap_id] = reading.clients
             if health.causes:
                 causes[health.causes[0]] += 1
                 if health.crew_cause is not None:
@@ -174,14 +192,14 @@ class Evaluator:
             tally[0] += 1
             if state != DOWN:
                 tally[1] += 1
-                if answered:
-                    if rate.per_user_mbps is not None:
+                if reading is not None:
+                    if reading.per_user_mbps is not None:
                         tally[2] += 1
-                        if rate.per_user_mbps >= limits[ap_id].target_mbps:
+                        if reading.per_user_mbps >= limits[ap_id].target_mbps:
                             tally[3] += 1
-                    if rate.clients is not None:
+                    if reading.clients is not None:
                         tally[4] += 1
-                        tally[5] += rate.clients
+                        tally[5] += reading.clients
         findings = site_findings(troubled, self.site_of, self.site_sizes, rules, clients)
 
         def closed_at(outage: Outage) -> float:
@@ -204,7 +222,7 @@ class Evaluator:
             self.apply(result)
         return result
 
-    def save(self, conn: Any, result: CycleEvaluation) -> None:
+    def save(self, conn: sa.Connection, result: CycleEvaluation) -> None:
         """Write a cycle's evaluation (health changes, the ledger, the hour's tallies) in the caller's transaction."""
         health = result.health
         if health and result.inventory_changed:  # an AP removed since the cycle began has no health to keep

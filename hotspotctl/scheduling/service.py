@@ -48,7 +48,7 @@ from hotspotctl.collectors.poller import Poller
 from hotspotctl.collectors.profiles import ProfileSet
 from hotspotctl.errors import HotspotError, StoreError
 from hotspotctl.evaluate.rollup import Rollup, rollup
-from hotspotctl.evaluate.status import UNUSABLE
+from hotspotctl.evaluate.status import MISCONFIGURED, UNMONITORED, UNUSABLE
 from hotspotctl.inventory.fleet import CrewZones, Fleet, Selection
 from hotspotctl.models.access_points import AccessPoint
 from hotspotctl.scheduling.cycle import CycleMemory, CycleReport, discover_aps, run_cycle
@@ -189,8 +189,8 @@ class CycleRunner:
             lines.append(line("poller_cycle", {}, {
                 "duration_s": round(duration, 3), "lag_s": round(record.lag_s, 3), "missed": missed,
                 "aps": record.aps, "ok": record.ok, "timed_out": record.timed_out, "failed": record.failed,
-                "unmonitored": evaluation.states.get("unmonitored", 0),
-                "misconfigured": evaluation.states.get("misconfigured", 0),
+                "unmonitored": evaluation.states.get(UNMONITORED, 0),
+                "misconfigured": evaluation.states.get(MISCONFIGURED, 0),
                 "skipped": record.skipped, "cpu_s": round(cpu, 3), "points": len(lines) + 1,
                 "spool_batches": waiting.batches, "spool_points": waiting.points, "spool_bytes": waiting.bytes,
                 "spool_rejected": waiting.rejected, "spool_rejected_points": waiting.rejected_points,
@@ -421,7 +421,7 @@ class Service:
         _keep(self.records, record)
         evaluation = self.runner.last_evaluation
         states = evaluation.states if evaluation is not None else {}
-        unusable = ", ".join(f"{states[name]} {name}" for name in ("unmonitored", "misconfigured") if states.get(name))
+        unusable = ", ".join(f"{states[name]} {name}" for name in (UNMONITORED, MISCONFIGURED) if states.get(name))
         log.info("cycle %d: %d APs, %d ok, %d timed out, %d failed, %d waiting out back-off%s; %.2f s, lag %.2f s, "
                  "CPU %.2f s; %d points spooled%s", self.tried, record.aps, record.ok, record.timed_out,
                  record.failed, record.skipped, f" ({unusable}: not crew work)" if unusable else "",

@@ -23,6 +23,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from hotspotctl.city import CITY_FILE, bundled_city
+from hotspotctl.errors import ConfigError
 from hotspotctl.names import name_key
 
 DAY_S = 86_400.0
@@ -63,20 +65,18 @@ CURVES: dict[str, tuple[float, ...]] = {
                        .90, .95, .95, .95, 1.0, 1.0, .95, .90, .85, .75, .60, .45]),
 }
 
-# (programme name key prefix, curve, (min, max) peak clients per AP)
-_PROGRAMMES: tuple[tuple[str, str, tuple[int, int]], ...] = (
-    ("transporte", "transport", (10, 50)),
-    ("escuelas", "school", (8, 40)),
-    ("poste c5", "street", (2, 12)),
-    ("micalle", "street", (2, 10)),
-    ("colonias", "street", (2, 12)),
-    ("unidades habitacionales", "housing", (4, 20)),
-    ("clinicas", "clinic", (4, 15)),
-    ("sitios publicos", "public", (4, 20)),
-    ("pilares", "public", (5, 25)),
-    ("utopias", "public", (8, 30)),
-    ("aeropuerto", "airport", (20, 80)),
-)
+
+def _programmes() -> tuple[tuple[str, str, tuple[int, int]], ...]:
+    """(programme name key prefix, curve, (min, max) peak clients per AP): the city's data (city.py)."""
+    city = bundled_city()
+    for programme in city.programmes:
+        if programme.place not in CURVES:
+            raise ConfigError(f"{CITY_FILE[-1]}: programmes.{programme.prefix}.place: {programme.place!r} is not "
+                              f"one of {', '.join(CURVES)}")
+    return tuple((p.prefix, p.place, p.peak_clients) for p in city.programmes)
+
+
+_PROGRAMMES = _programmes()
 _DEFAULT = ("street", (2, 12))
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from hotspotctl.store.engine import inserted_id
 from hotspotctl.store.schema import audit_log
 
 ACTIONS = ("ssh", "exec", "reboot")
@@ -100,7 +101,7 @@ def begin_action(conn: sa.Connection, *, user: str, action: str, command: str, s
     result = conn.execute(audit_log.insert().values(
         started_at=now, finished_at=None, user=user, action=action, command=command, selection=dict(selection),
         targets=list(targets), status="running", results=[]))
-    return int(result.inserted_primary_key[0])
+    return inserted_id(result)
 
 
 def finish_action(conn: sa.Connection, entry_id: int, *, status: str, results: Sequence[Mapping[str, Any]],

@@ -18,6 +18,7 @@ import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
@@ -242,11 +243,19 @@ def _reason(exc: sa.exc.DBAPIError) -> str:
     return str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
 
 
+def inserted_id(result: sa.CursorResult[Any]) -> int:
+    """The primary key of the one row an INSERT just added."""
+    key = result.inserted_primary_key
+    if key is None:  # pragma: no cover - only an executemany has none
+        raise StoreError("the store did not say which row it inserted")
+    return int(key[0])
+
+
 def _configure_sqlite(engine: sa.Engine) -> None:
     # pysqlite opens transactions lazily and on its own terms; take them over so
     # BEGIN (IMMEDIATE for writers) is issued when SQLAlchemy begins.
     @sa.event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_conn, _record):
         dbapi_conn.isolation_level = None
         cursor = dbapi_conn.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {_lock_timeout_ms()}")

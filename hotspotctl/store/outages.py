@@ -9,9 +9,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from hotspotctl.errors import PollErrorKind
 from hotspotctl.evaluate.outages import LedgerUpdate, Outage
-from hotspotctl.evaluate.status import ApHealth
+from hotspotctl.evaluate.status import ApHealth, Cause, HealthState
 from hotspotctl.store.bulk import executemany
+from hotspotctl.store.engine import inserted_id
 from hotspotctl.store.schema import ap_health, availability_hourly, maintenance, outages
 from hotspotctl.store.schema import sites as site_table
 
@@ -39,14 +41,18 @@ def _health_row(ap_id: str, h: ApHealth) -> dict[str, Any]:
 
 def _health(row: Any) -> ApHealth:
     return ApHealth(
-        state=row.state, since=row.since, misses=row.misses, goods=row.goods,
+        state=HealthState(row.state), since=row.since, misses=row.misses, goods=row.goods,
         answered=None if row.answered is None else bool(row.answered), missing_since=row.missing_since,
         below=row.below, slow=row.slow,
         uplink_degraded=bool(row.uplink_degraded), trouble_since=row.trouble_since,
         changes=_times(row.changes), reboots=_times(row.reboots), clients=row.clients, link_mbps=row.link_mbps,
         capacity_mbps=row.capacity_mbps, per_user_mbps=row.per_user_mbps,
-        causes=tuple(row.causes.split(",")) if row.causes else (), ok_since=row.ok_since,
-        reason_kind=row.reason_kind, reason=row.reason)
+        causes=_causes(row.causes), ok_since=row.ok_since,
+        reason_kind=None if row.reason_kind is None else PollErrorKind(row.reason_kind), reason=row.reason)
+
+
+def _causes(text: str | None) -> tuple[Cause, ...]:
+    return tuple(Cause(cause) for cause in text.split(",")) if text else ()
 
 
 def load_health(conn: sa.Connection, ap_ids: Sequence[str] | None = None) -> dict[str, ApHealth]:
@@ -73,8 +79,8 @@ def save_health(conn: sa.Connection, healths: Mapping[str, ApHealth]) -> None:
 
 def _outage(row: Any) -> Outage:
     return Outage(
-        id=row.id, site=row.site_id, zone=row.zone, cause=row.cause,
-        causes=tuple(row.causes.split(",")) if row.causes else (), aps=tuple(row.aps), aps_now=tuple(row.aps_now),
+        id=row.id, site=row.site_id, zone=row.zone, cause=Cause(row.cause), causes=_causes(row.causes),
+        aps=tuple(row.aps), aps_now=tuple(row.aps_now),
         opened_at=row.opened_at, updated_at=row.updated_at, closed_at=row.closed_at, peak_aps=row.peak_aps,
         peak_clients=row.peak_clients, clients_now=row.clients_now, delivery=dict(row.delivery or {}),
         notes=row.notes)
@@ -98,8 +104,8 @@ def save_ledger(conn: sa.Connection, update: LedgerUpdate) -> LedgerUpdate:
     """Store a cycle's ledger changes; the outages opened come back with their ids."""
     opened = []
     for outage in update.opened:
-        new_id = conn.execute(outages.insert().values(**_outage_values(outage))).inserted_primary_key[0]
-        opened.append(replace(outage, id=int(new_id)))
+        new_id = inserted_id(conn.execute(outages.insert().values(**_outage_values(outage))))
+        opened.append(replace(outage, id=new_id))
     for outage in (*update.changed, *update.closed):
         values = _outage_values(outage)
         values.pop("delivery")  # written only by record_delivery, which may have run since this was loaded
@@ -205,7 +211,7 @@ def add_maintenance(conn: sa.Connection, scope: str, target: str, starts_at: flo
         raise ValueError(f"scope must be one of {MAINTENANCE_SCOPES}")
     result = conn.execute(maintenance.insert().values(scope=scope, target=target, starts_at=starts_at,
                                                       ends_at=ends_at, reason=reason, created_at=now))
-    return int(result.inserted_primary_key[0])
+    return inserted_id(result)
 
 
 def list_maintenance(conn: sa.Connection, *, ending_after: float | None = None) -> list[MaintenanceWindow]:

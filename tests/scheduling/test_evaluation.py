@@ -157,3 +157,31 @@ def test_a_site_outage_ends_when_its_last_ap_returned(store, fleet):
         at += STEP
     [closed] = result.ledger.closed
     assert first < last and (closed.opened_at, closed.closed_at) == (T0, last)
+
+
+def test_kinds_are_stored_as_their_plain_strings_and_come_back_as_their_enums(store, fleet):
+    """StrEnums in, the same strings as ever in the rows (both backends), members out of the loaders."""
+    import sqlalchemy as sa
+
+    from hotspotctl.collectors.model import PollErrorKind
+    from hotspotctl.evaluate.status import Cause, HealthState
+    from hotspotctl.store.outages import load_open_outages
+    from hotspotctl.store.schema import ap_health, outages
+
+    ev = evaluator(store, fleet)
+    plaza = [fleet.aps[f"PLAZA-{i}"] for i in (1, 2, 3)]
+    for n in range(3):
+        at = T0 + n * STEP
+        ev.evaluate([*(failed(ap, at, PollErrorKind.TIMEOUT) for ap in plaza),
+                     failed(fleet.aps["SOLO-1"], at, PollErrorKind.AUTH, "wrong community")], at)
+    with store.read() as conn:
+        rows = {row.ap_id: row for row in conn.execute(sa.select(ap_health))}
+        (outage_row,) = conn.execute(sa.select(outages)).all()
+        healths, (outage,) = load_health(conn), load_open_outages(conn).values()
+    assert type(rows["PLAZA-1"].state) is str and rows["PLAZA-1"].state == "down"
+    assert (rows["PLAZA-1"].causes, rows["SOLO-1"].state, rows["SOLO-1"].reason_kind) == (
+        "offline", "misconfigured", "auth")
+    assert (type(outage_row.cause), outage_row.cause, outage_row.causes) == (str, "site_offline", "site_offline,offline")
+    assert healths["PLAZA-1"].state is HealthState.DOWN and healths["PLAZA-1"].causes == (Cause.OFFLINE,)
+    assert healths["SOLO-1"].reason_kind is PollErrorKind.AUTH
+    assert outage.cause is Cause.SITE_OFFLINE and outage.causes == (Cause.SITE_OFFLINE, Cause.OFFLINE)
