@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from hotspotctl.errors import InputError
-from hotspotctl.settings import DEFAULT_CONFIG_NAME, ENV_PREFIX, Settings, env_name
+from hotspotctl.settings import DEFAULT_CONFIG_NAME, ENV_PREFIX, Settings, env_name, every_setting
 
 REGENERATE = "python -m hotspotctl.docs_gen"
 CONFIGURATION_PAGE = Path("docs/reference/configuration.md")
@@ -47,23 +47,16 @@ class SettingDoc:
     kind: Any
 
 
-def iter_settings(cls: type = Settings, prefix: str = "", *, in_table: bool = False) -> Iterator[SettingDoc]:
-    """Every leaf setting of ``cls`` in declaration order; sections are walked into."""
-    hints = typing.get_type_hints(cls)
-    for f in dataclasses.fields(cls):
-        kind = hints[f.name]
-        path = f"{prefix}{f.name}"
-        if _is_section(kind):
-            yield from iter_settings(kind, f"{path}.", in_table=in_table)
+def iter_settings() -> Iterator[SettingDoc]:
+    """Every leaf setting in declaration order (``settings.every_setting``); a table of named sets is listed
+    as ``<table>.NAME``, then its entries' fields."""
+    for declared in every_setting():
+        args = typing.get_args(declared.kind)
+        if typing.get_origin(declared.kind) is dict and _is_section(args[1]):
+            yield SettingDoc(f"{declared.key}.NAME", declared.default, None, "", declared.help, None, declared.kind)
             continue
-        args = typing.get_args(kind)
-        if typing.get_origin(kind) is dict and _is_section(args[1]):
-            yield SettingDoc(f"{path}.NAME", _default(f), None, "", f.metadata.get("help", ""), None, kind)
-            yield from iter_settings(args[1], f"{path}.NAME.", in_table=True)
-            continue
-        file_only = in_table or typing.get_origin(kind) is dict
-        yield SettingDoc(path, _default(f), None if file_only else env_name(path), _range(f.metadata.get("check")),
-                         f.metadata.get("help", ""), f.metadata.get("secret"), kind)
+        yield SettingDoc(declared.key, declared.default, declared.env, _range(declared.check), declared.help,
+                         declared.secret, declared.kind)
 
 
 def iter_sections(cls: type = Settings, prefix: str = "") -> Iterator[tuple[str, str, type]]:

@@ -80,6 +80,7 @@ class Declaration:
     range: tuple[float, float, str] | None  # (low, high, unit) of a number (or of a table's numbers)
     help: str
     secret: str | None  # "value" or "url" (its password): never shown
+    check: Callable[[Any], str | None] | None = None  # the value's check (None: any value of its type)
 
 
 def declarations(schema: Any, prefix: str = "", *, in_table: bool = False) -> list[Declaration]:
@@ -102,7 +103,7 @@ def declarations(schema: Any, prefix: str = "", *, in_table: bool = False) -> li
         bounds = getattr(check, "bounds", None)
         found.append(Declaration(path, kind, default, None if table or in_table else env_name(path),
                                  tuple(bounds) if bounds else None, f.metadata.get("help", ""),
-                                 f.metadata.get("secret")))
+                                 f.metadata.get("secret"), check))
         item = typing.get_args(kind)[1] if table else None
         if dataclasses.is_dataclass(item):
             found += declarations(item, f"{path}.NAME.", in_table=True)
