@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import logging
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -64,3 +65,31 @@ def test_the_import_contract_holds():
     finally:
         for logger, was in disabled.items():
             logger.disabled = was
+
+
+def test_the_layers_are_stated_in_the_issues_order():
+    """The contract itself, so that loosening it to let a back-edge through is a visible change (docs/decisions/layers.md).
+
+    evaluate sits above collectors (it reads their Sample and failure classes); the store sits below both, and
+    keeps only records from models/.
+    """
+    config = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["importlinter"]
+    (layers,) = [c["layers"] for c in config["contracts"] if c["id"] == "layers"]
+    assert [layer.split(" ")[0].removeprefix("hotspotctl.") for layer in layers] == [
+        "cli", "actions", "delivery", "reports", "inventory", "evaluate", "collectors", "store", "models", "settings",
+        "errors"]
+
+
+def test_the_records_the_store_keeps_are_the_same_objects_at_their_old_paths():
+    """models/ owns them; evaluate and collectors name them too, so older imports go on working."""
+    from hotspotctl.collectors import model as collected
+    from hotspotctl.evaluate import outages, rates, status
+    from hotspotctl.models import health, polling
+    from hotspotctl.models import outages as ledger
+
+    for name in ("ApHealth", "Cause", "HealthState", "HISTORY_MAX", "REASON_MAX", "CAUSES", "CREW_CAUSES",
+                 "STATES", "UNUSABLE", "UP", "DOWN", "DEGRADED", "UNKNOWN", "UNMONITORED", "MISCONFIGURED"):
+        assert getattr(status, name) is getattr(health, name), name
+    assert outages.Outage is ledger.Outage and outages.LedgerUpdate is ledger.LedgerUpdate
+    assert rates.CounterState is polling.CounterState
+    assert collected.Discovery is polling.Discovery and collected.Interface is polling.Interface
