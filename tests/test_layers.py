@@ -4,6 +4,8 @@ database transaction (a command calls one domain function; the store's transacti
 from __future__ import annotations
 
 import ast
+import logging
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -54,4 +56,40 @@ def test_the_import_contract_holds():
     """Layers point downward, and no command module imports another: `lint-imports`, as `make check` runs it."""
     from importlinter.cli import lint_imports
 
-    assert lint_imports(config_filename=str(REPO / "pyproject.toml"), no_cache=True) == 0
+    # lint_imports configures logging with dictConfig, which disables every logger that exists (hotspotctl's
+    # included): tests that run after it in the same process would see no log records. Put them back.
+    loggers = [logger for logger in logging.root.manager.loggerDict.values() if isinstance(logger, logging.Logger)]
+    disabled = {logger: logger.disabled for logger in loggers}
+    try:
+        assert lint_imports(config_filename=str(REPO / "pyproject.toml"), no_cache=True) == 0
+    finally:
+        for logger, was in disabled.items():
+            logger.disabled = was
+
+
+def test_the_layers_are_stated_in_the_issues_order():
+    """The contract itself, so that loosening it to let a back-edge through is a visible change (docs/decisions/layers.md).
+
+    evaluate sits above collectors (it reads their Sample and failure classes); the store sits below both, and
+    keeps only records from models/.
+    """
+    config = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["importlinter"]
+    (layers,) = [c["layers"] for c in config["contracts"] if c["id"] == "layers"]
+    assert [layer.split(" ")[0].removeprefix("hotspotctl.") for layer in layers] == [
+        "cli", "actions", "delivery", "reports", "inventory", "evaluate", "collectors", "store", "models", "settings",
+        "errors"]
+
+
+def test_the_records_the_store_keeps_are_the_same_objects_at_their_old_paths():
+    """models/ owns them; evaluate and collectors name them too, so older imports go on working."""
+    from hotspotctl.collectors import model as collected
+    from hotspotctl.evaluate import outages, rates, status
+    from hotspotctl.models import health, polling
+    from hotspotctl.models import outages as ledger
+
+    for name in ("ApHealth", "Cause", "HealthState", "HISTORY_MAX", "REASON_MAX", "CAUSES", "CREW_CAUSES",
+                 "STATES", "UNUSABLE", "UP", "DOWN", "DEGRADED", "UNKNOWN", "UNMONITORED", "MISCONFIGURED"):
+        assert getattr(status, name) is getattr(health, name), name
+    assert outages.Outage is ledger.Outage and outages.LedgerUpdate is ledger.LedgerUpdate
+    assert rates.CounterState is polling.CounterState
+    assert collected.Discovery is polling.Discovery and collected.Interface is polling.Interface

@@ -7,6 +7,8 @@ from enum import StrEnum
 
 from hotspotctl.collectors.oids import Oid
 from hotspotctl.errors import PollErrorKind as PollErrorKind  # defined beside CollectError, which carries it
+from hotspotctl.models.polling import Discovery as Discovery  # records the store keeps: models/, named here too
+from hotspotctl.models.polling import Interface as Interface
 
 
 class Absent:
@@ -36,34 +38,6 @@ END_OF_MIB_VIEW = Absent("endOfMibView", 0x82)
 # INTEGER, Counter32, Gauge32, TimeTicks, Counter64 -> int; OCTET STRING, Opaque -> bytes;
 # OBJECT IDENTIFIER -> Oid; IpAddress -> str ("10.0.0.1"); NULL -> None; exceptions -> Absent.
 Value = int | bytes | Oid | str | None | Absent
-
-
-@dataclass(frozen=True, slots=True)
-class Interface:
-    if_index: int
-    name: str  # ifName, else ifDescr
-    if_type: int | None
-    oper_up: bool
-    speed_mbps: float | None  # ifHighSpeed, else ifSpeed / 1e6, times the profile's scale
-    has_hc: bool  # ifHCInOctets and ifHCOutOctets answer
-    has_32: bool  # ifInOctets and ifOutOctets answer
-
-
-@dataclass(frozen=True, slots=True)
-class Discovery:
-    """Where an AP's figures live: chosen once by walking it, then used by every poll."""
-
-    profile: str
-    sys_descr: str
-    sys_object_id: str
-    uptime_sources: tuple[str, ...]  # present on the device, in the profile's order
-    uplink: Interface | None
-    radios: tuple[Interface, ...]
-    counter_bits: int | None  # 64 (ifHC*), 32 (ifIn/OutOctets) or None (no counters)
-    link_source: str | None  # "if_high_speed" | "if_speed" | None
-    link_scale: float
-    clients_kind: str | None  # "scalar" | "sum" | "count" | None (no client count)
-    clients_oids: tuple[str, ...]  # instances to GET (scalar, sum) or the column to walk (count)
 
 
 @dataclass(frozen=True, slots=True)

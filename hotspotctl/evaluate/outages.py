@@ -21,10 +21,11 @@ Pure: healths in, ledger changes out; ``now`` is passed in.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import dataclass, replace
 
 from hotspotctl.evaluate.status import DOWN, UNUSABLE, ApHealth, Cause
+from hotspotctl.models.outages import LedgerUpdate as LedgerUpdate  # records the store keeps: models/, named here too
+from hotspotctl.models.outages import Outage as Outage
 from hotspotctl.settings import EvaluateSettings
 
 SITE_OFFLINE = Cause.SITE_OFFLINE
@@ -46,52 +47,6 @@ class SiteFinding:
     site_aps: int  # how many APs the site has
     clients: int  # clients last seen on those APs: the people the fault takes the service from
     since: float  # the earliest start of their trouble
-
-
-@dataclass(frozen=True, slots=True)
-class Outage:
-    """One record of the ledger: a site's trouble from the cycle it was found to the one it cleared."""
-
-    id: int | None  # None until stored
-    site: str
-    zone: str
-    cause: Cause  # the cause now (the last one while open)
-    causes: tuple[Cause, ...]  # every cause seen while open, in STOP_CAUSES order
-    aps: tuple[str, ...]  # every AP affected while open, sorted
-    aps_now: tuple[str, ...]  # the APs affected at the last cycle (empty once closed)
-    opened_at: float  # epoch seconds: when the trouble started (the first missed cycle for APs down)
-    updated_at: float
-    closed_at: float | None = None
-    peak_aps: int = 0
-    peak_clients: int = 0  # the most clients affected at once
-    clients_now: int = 0
-    delivery: Mapping[str, Any] = field(default_factory=dict)  # channel -> reference (open311: the request id)
-    notes: str = ""
-
-    @property
-    def open(self) -> bool:
-        return self.closed_at is None
-
-    def duration_s(self, now: float) -> float:
-        return (self.closed_at if self.closed_at is not None else now) - self.opened_at
-
-    def to_json(self, now: float) -> dict[str, Any]:
-        return {"id": self.id, "site": self.site, "zone": self.zone, "cause": self.cause,
-                "causes": list(self.causes), "aps": list(self.aps), "aps_now": list(self.aps_now),
-                "opened_at": self.opened_at, "closed_at": self.closed_at,
-                "duration_s": round(self.duration_s(now), 1), "peak_aps": self.peak_aps,
-                "peak_clients": self.peak_clients, "clients_now": self.clients_now,
-                "delivery": dict(self.delivery), "notes": self.notes}
-
-
-@dataclass(frozen=True, slots=True)
-class LedgerUpdate:
-    opened: list[Outage]
-    changed: list[Outage]  # open outages whose APs, cause or peaks moved
-    closed: list[Outage]
-
-    def __bool__(self) -> bool:
-        return bool(self.opened or self.changed or self.closed)
 
 
 def _ordered(causes: Iterable[str]) -> tuple[Cause, ...]:

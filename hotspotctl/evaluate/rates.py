@@ -41,6 +41,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hotspotctl.collectors.model import Sample
+from hotspotctl.models.polling import CounterState as CounterState  # a record the store keeps: models/, named here too
 
 TICKS_WRAP = 2**32  # sysUpTime / hrSystemUptime are 32-bit TimeTicks (1/100 s): roll over after ~497 days
 COUNTER32_WRAP = 2**32
@@ -73,23 +74,6 @@ EVENTS = (
 
 _RESTARTED = -1  # a source's change: this, or the number of 2^32 rollovers (0 for a plain advance)
 _HALF_WRAP_TICKS = TICKS_WRAP // 2
-
-
-@dataclass(frozen=True, slots=True)
-class CounterState:
-    """What must be remembered about an AP between cycles (it is stored in the database)."""
-
-    at: float  # Sample.at of the last good sample
-    sys_uptime: int | None
-    hr_uptime: int | None
-    engine_time: int | None
-    in_octets: int | None
-    out_octets: int | None
-    counter_bits: int
-    uptime_wraps: int = 0  # 2^32 rollovers of the primary ticks source seen, so uptime_s keeps growing
-    mono: float | None = None  # Sample.mono of that sample...
-    clock: str | None = None  # ...and the clock it is on (Sample.clock)
-    uplink: str | None = None  # the interface the counters are from (Sample.uplink)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,8 +10,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from hotspotctl.errors import PollErrorKind
-from hotspotctl.evaluate.outages import LedgerUpdate, Outage
-from hotspotctl.evaluate.status import ApHealth, Cause, HealthState
+from hotspotctl.models.health import ApHealth, Cause, HealthState
+from hotspotctl.models.outages import LedgerUpdate, Outage
 from hotspotctl.store.bulk import executemany
 from hotspotctl.store.engine import inserted_id
 from hotspotctl.store.schema import ap_health, availability_hourly, maintenance, outages

@@ -10,8 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from hotspotctl.collectors.model import Discovery, Interface
-from hotspotctl.evaluate.rates import CounterState
+from hotspotctl.models.polling import CounterState, Discovery, Interface
 from hotspotctl.store.bulk import executemany
 from hotspotctl.store.schema import ap_discovery, ap_state, poll_cycles
 

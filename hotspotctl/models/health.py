@@ -1,0 +1,104 @@
+"""What evaluation concludes about an AP and the store keeps between cycles: its health, its state and causes.
+
+The rules that decide them are ``hotspotctl.evaluate.status``; these are the records and their vocabulary, below
+the store that persists them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from operator import attrgetter
+
+from hotspotctl.errors import PollErrorKind
+
+
+class HealthState(StrEnum):
+    """An AP's state after evaluation; the values are what the store, JSON and InfluxDB hold."""
+
+    UP = "up"
+    DEGRADED = "degraded"  # up, with a cause
+    DOWN = "down"
+    UNKNOWN = "unknown"  # not answered yet, nor missed down_after times
+    UNMONITORED = "unmonitored"  # nothing could be sent: the inventory or settings must change
+    MISCONFIGURED = "misconfigured"  # it answered, but not usefully
+
+
+class Cause(StrEnum):
+    """Why an AP (or, for SITE_OFFLINE, a site) is in trouble; the values are what the store and JSON hold."""
+
+    REBOOT_LOOP = "reboot_loop"
+    FLAPPING = "flapping"
+    OFFLINE = "offline"
+    UPLINK_DEGRADED = "uplink_degraded"
+    BELOW_TARGET = "below_target"
+    CONGESTED = "congested"
+    SITE_OFFLINE = "site_offline"  # a site's finding only (evaluate/outages.py): most of its APs down at once
+
+
+UP, DOWN, DEGRADED, UNKNOWN = HealthState.UP, HealthState.DOWN, HealthState.DEGRADED, HealthState.UNKNOWN
+UNMONITORED, MISCONFIGURED = HealthState.UNMONITORED, HealthState.MISCONFIGURED
+STATES = (UP, DEGRADED, DOWN, UNKNOWN, UNMONITORED, MISCONFIGURED)
+HISTORY_MAX = 100  # changes and reboots an ApHealth keeps: 100 x 15 characters fit ap_health's 2,000
+UNUSABLE = frozenset({UNMONITORED, MISCONFIGURED})  # states of APs we cannot read: never a crew matter
+REASON_MAX = 500  # characters of a PollError's message kept as the reason
+# An AP's causes, in order of precedence (the first is the AP's ``cause``).
+CAUSES = (Cause.REBOOT_LOOP, Cause.FLAPPING, Cause.OFFLINE, Cause.UPLINK_DEGRADED, Cause.BELOW_TARGET,
+          Cause.CONGESTED)
+CREW_CAUSES = frozenset({Cause.REBOOT_LOOP, Cause.FLAPPING, Cause.OFFLINE, Cause.UPLINK_DEGRADED})
+
+
+@dataclass(frozen=True, slots=True)
+class ApHealth:
+    """What evaluation remembers about an AP between cycles, and what it concluded."""
+
+    state: HealthState = UNKNOWN
+    since: float = 0.0  # when the AP entered this state (for DOWN: its first missed cycle)
+    misses: int = 0  # cycles missed in a row
+    goods: int = 0  # cycles answered in a row (counted up to up_after)
+    answered: bool | None = None  # did it answer the last cycle
+    missing_since: float | None = None  # the first cycle of the current run of misses
+    below: int = 0  # the last below_window per-user readings, 1 = under the target, newest in bit 0
+    slow: int = 0  # the last max(down_after, up_after) link readings, 1 = under the expected speed
+    uplink_degraded: bool = False
+    trouble_since: float = 0.0  # when the current cause (if any) began
+    changes: tuple[float, ...] = ()  # answered <-> missed changes within flap_minutes (the newest HISTORY_MAX)
+    reboots: tuple[float, ...] = ()  # reboots within reboot_loop_hours (the newest HISTORY_MAX)
+    clients: int | None = None  # last seen
+    link_mbps: float | None = None  # last seen
+    capacity_mbps: float | None = None  # last seen
+    per_user_mbps: float | None = None  # last seen
+    causes: tuple[Cause, ...] = ()  # in CAUSES order
+    ok_since: float | None = None  # the first cycle of the current run of answers with the uplink at speed
+    reason_kind: PollErrorKind | None = None  # UNMONITORED, MISCONFIGURED: the PollError's kind (auth, no_address ...)
+    reason: str | None = None  # ... and its message
+
+    def same_verdict(self, other: ApHealth) -> bool:
+        """Equal but for the last-seen figures (clients, link, capacity, per-user), which move every cycle."""
+        return _verdict(self) == _verdict(other)
+
+    @property
+    def cause(self) -> Cause | None:
+        return self.causes[0] if self.causes else None
+
+    @property
+    def crew_cause(self) -> Cause | None:
+        """The first cause a crew can fix (not below_target or congested)."""
+        for cause in self.causes:
+            if cause in CREW_CAUSES:
+                return cause
+        return None
+
+    @property
+    def below_target(self) -> bool:
+        return Cause.BELOW_TARGET in self.causes or Cause.CONGESTED in self.causes
+
+    def to_json(self) -> dict[str, object]:
+        return {"state": self.state, "since": self.since, "cause": self.cause, "causes": list(self.causes),
+                "misses": self.misses, "clients": self.clients, "link_mbps": self.link_mbps,
+                "per_user_mbps": self.per_user_mbps, "reboots": len(self.reboots),
+                "changes": len(self.changes), "reason_kind": self.reason_kind, "reason": self.reason}
+
+
+_FIGURES = frozenset({"clients", "link_mbps", "capacity_mbps", "per_user_mbps"})
+_verdict = attrgetter(*(name for name in ApHealth.__slots__ if name not in _FIGURES))
