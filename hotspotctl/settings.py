@@ -76,7 +76,7 @@ def _between(low: float, high: float, unit: str = "") -> Callable[[float], str |
     def check(value: float) -> str | None:
         return None if low <= value <= high else f"{shown} (got {_number(value)})"
 
-    check.bounds = (low, high, unit)  # type: ignore[attr-defined]  # for the README's table and the tests
+    check.bounds = (low, high, unit)  # type: ignore[attr-defined]  # for docs_gen and the tests
     return check
 
 
@@ -345,7 +345,7 @@ _share.bounds = (0, 1, "")  # type: ignore[attr-defined]  # 0 itself excluded
 
 @dataclass(frozen=True)
 class EvaluateSettings:
-    """How a cycle's figures become statuses and causes (see the README's "Statuses and causes")."""
+    """How a cycle's figures become statuses and causes (docs/outages.md says how)."""
 
     target_mbps: float = _setting(200.0, check=_MBPS,
                                   help="per-user bandwidth target; target_by_program, then an AP's own "
