@@ -75,6 +75,10 @@ class PollErrorKind(StrEnum):
     AGENT = "agent"  # the agent's own error (error-status)
     COMMAND = "command"  # the AP ran an action's command and said no
     REDISCOVER = "rediscover"  # the layout is gone: discover again
+    # An AP read through its wireless controller (the inventory's ``controller`` column):
+    NOT_JOINED = "not_joined"  # the controller lists it as not joined, or no longer lists it after it had answered
+    NOT_LISTED = "not_listed"  # the controller has never listed it (its ap_name / ap_mac): fix the inventory
+    CONTROLLER = "controller"  # its controller could not be read: the AP's own state is unknown
 
 
 class CollectError(HotspotError):

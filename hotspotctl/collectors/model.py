@@ -69,10 +69,15 @@ class Sample:
 # What a failed poll says about the AP, for evaluation and the crews. Only silence (no answer in
 # time, or a send the network refused) may mean the AP is down; a crew may fix that at the pole.
 # Every other kind is an AP we cannot read for a reason no crew can fix: it is never "offline".
-SILENT_KINDS = frozenset({PollErrorKind.TIMEOUT, PollErrorKind.SEND, PollErrorKind.BACKOFF})
+SILENT_KINDS = frozenset({PollErrorKind.TIMEOUT, PollErrorKind.SEND, PollErrorKind.BACKOFF,
+                          PollErrorKind.NOT_JOINED})
 # No usable management address (none in the inventory, a name that does not resolve), no profile or
 # credential set that applies: the AP is not monitored until the inventory or settings are fixed.
-UNMONITORED_KINDS = frozenset({PollErrorKind.NO_ADDRESS, PollErrorKind.CONFIG, PollErrorKind.NOT_DISCOVERED})
+UNMONITORED_KINDS = frozenset({PollErrorKind.NO_ADDRESS, PollErrorKind.CONFIG, PollErrorKind.NOT_DISCOVERED,
+                               PollErrorKind.NOT_LISTED})
+# The AP's controller could not be read: nothing is known of the AP itself (not down, not a miss, not a
+# crew's matter); the controller's own outage says what is wrong.
+UNKNOWN_KINDS = frozenset({PollErrorKind.CONTROLLER})
 # It answered, but not usefully: wrong community or v3 keys, a changed host key, the agent's own
 # error, a garbled answer, a refused connection: the NOC's business (settings, the AP's config).
 MISCONFIGURED_KINDS = frozenset({PollErrorKind.AUTH, PollErrorKind.HOSTKEY, PollErrorKind.PROTOCOL,
@@ -86,14 +91,17 @@ class FailureClass(StrEnum):
     SILENT = "silent"  # no answer: it may be down
     UNMONITORED = "unmonitored"  # nothing could be sent: the inventory or settings must change
     MISCONFIGURED = "misconfigured"  # it answered, but not usefully
+    UNKNOWN = "unknown"  # read through a controller that could not be read: nothing is known of it
 
 
 def failure_class(kind: str) -> FailureClass:
-    """SILENT (may be down), UNMONITORED or MISCONFIGURED: what a PollError's kind means."""
+    """SILENT (may be down), UNMONITORED, MISCONFIGURED or UNKNOWN: what a PollError's kind means."""
     if kind in SILENT_KINDS:
         return FailureClass.SILENT
     if kind in UNMONITORED_KINDS:
         return FailureClass.UNMONITORED
+    if kind in UNKNOWN_KINDS:
+        return FailureClass.UNKNOWN
     return FailureClass.MISCONFIGURED
 
 

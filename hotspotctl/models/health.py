@@ -34,6 +34,9 @@ class Cause(StrEnum):
     BELOW_TARGET = "below_target"
     CONGESTED = "congested"
     SITE_OFFLINE = "site_offline"  # a site's finding only (evaluate/outages.py): most of its APs down at once
+    RADIO_DOWN = "radio_down"  # a radio seen up is down while its AP answers: a crew matter
+    RF_LIMITED = "rf_limited"  # below target with the air busy (channel utilisation high): capacity, not crews
+    CONTROLLER_UNREACHABLE = "controller_unreachable"  # a wireless controller's own finding: the NOC's
 
 
 UP, DOWN, DEGRADED, UNKNOWN = HealthState.UP, HealthState.DOWN, HealthState.DEGRADED, HealthState.UNKNOWN
