@@ -116,6 +116,7 @@ class Outcome:
     columns: tuple[str, ...]  # the result's columns (time left out), all series together
     missing: tuple[str, ...]  # columns (or table tags) the panel uses that came back absent or without a value
     error: str | None = None
+    note: str | None = None  # why there are no rows, when more is known than "nothing for this selection"
 
     @property
     def ok(self) -> bool:
@@ -132,7 +133,7 @@ class Outcome:
         if self.error is not None:
             return self.error
         if self.rows == 0:
-            return "no rows for this selection and time range"
+            return self.note or "no rows for this selection and time range"
         return f"no value in {', '.join(self.missing)} for this selection and time range" if self.missing else ""
 
     def to_json(self) -> dict[str, Any]:
@@ -196,6 +197,12 @@ class LiveCheck:
         return [o for o in self.outcomes if o.status == "no data"]
 
 
+# Measurements hotspotctl writes only for some APs: a database without one is not the wrong database, and a
+# panel reading it has no data (reported as such), rather than a failing query.
+OPTIONAL_MEASUREMENTS = {
+    "ap_radio": "hotspotctl writes it only for APs whose radios it reads (a profile's radio table, a controller's "
+                "radio table, or IF-MIB radio interfaces)",
+}
 _QUOTED = re.compile(r'"((?:[^"\\]|\\.)+)"')
 _MEASUREMENT = re.compile(r'\bFROM\s+"((?:[^"\\]|\\.)+)"', re.IGNORECASE)
 _ALIAS = re.compile(r'\bAS\s+"((?:[^"\\]|\\.)+)"', re.IGNORECASE)
@@ -221,14 +228,23 @@ class Schema:
                 self._names[measurement] = {row[0] for s in (*fields, *tags) for row in s.get("values") or []}
         return self._names[measurement]
 
+    def absent_optional(self, text: str) -> str | None:
+        """Why a query has no rows when it reads an optional measurement the database has no points of, else None."""
+        for measurement in dict.fromkeys(_MEASUREMENT.findall(text)):
+            if measurement in OPTIONAL_MEASUREMENTS and self.names(measurement) == set():
+                return (f"no {measurement!r} points in database {self.client.influx.database!r}: "
+                        f"{OPTIONAL_MEASUREMENTS[measurement]}")
+        return None
+
     def unknown(self, text: str) -> str | None:
-        """What a query names that its measurements lack: a misspelt field or tag, or a measurement with no data."""
+        """What a query names that its measurements lack: a misspelt field or tag, or a measurement with no data
+        (but an optional one: ``absent_optional``)."""
         measurements = list(dict.fromkeys(_MEASUREMENT.findall(text)))
         known: set[str] = set(measurements) | set(_ALIAS.findall(text)) | {"time"}
         for measurement in measurements:
             names = self.names(measurement)
-            if names is None:
-                return None  # no schema to compare with: say nothing
+            if names is None or (not names and measurement in OPTIONAL_MEASUREMENTS):
+                return None  # no schema to compare with (or nothing written yet where that is normal): say nothing
             if not names:
                 return f"no measurement {measurement!r} in database {self.client.influx.database!r}: is it the " \
                        "database (or DBRP mapping) hotspotctl writes to?"
@@ -265,6 +281,8 @@ def run_dashboard(dashboard: Dashboard, client: InfluxQL, *, time_range: TimeRan
             unknown = schema.unknown(text)
             if unknown is not None:
                 outcome = replace(outcome, error=unknown)
+            elif outcome.rows == 0:
+                outcome = replace(outcome, note=schema.absent_optional(text))
         return outcome, series
 
     by_name = {v.name: v for v in variables}

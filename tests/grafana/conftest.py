@@ -71,6 +71,10 @@ class SimulatedInflux:
     def query(self, statement: str) -> list[dict]:
         return self.server.query(statement, self.database, epoch="ms")
 
+    def measurements(self) -> set[str]:
+        series = self.query("SHOW MEASUREMENTS")
+        return {row[0] for row in series[0]["values"]} if series else set()
+
     def field_keys(self, measurement: str) -> set[str]:
         series = self.query(f'SHOW FIELD KEYS FROM "{measurement}"')
         return {row[0] for row in series[0]["values"]} if series else set()
@@ -155,3 +159,115 @@ def simulated_influx(influxdb: InfluxServer, tmp_path_factory: pytest.TempPathFa
     yield SimulatedInflux(influxdb, database, started, ended, outcomes, loaded.points, district, other, program, ap)
     influxdb.query(f'DROP DATABASE "{database}"')
 
+
+
+# --- ap_radio: radios with known figures, written as literal line protocol (SPEC §2 of issue 17) -------------
+
+TRANSPORT = "Transporte (Metrobus, Cablebus, Tren Ligero, Trolebus, etc.)"
+RADIO_CYCLES = 3
+RADIO_STEP_S = 60
+
+
+@dataclass(frozen=True)
+class RadioAp:
+    ap: str
+    site: str
+    district: str
+    program: str
+    crew_zone: str
+    geohash: str
+    profile: str
+
+
+BUSY_AP = RadioAp("PILARES-(RIO MIXCOAC) SANTA LUCIA II_AP_01", "PILARES-(RIO MIXCOAC) SANTA LUCIA II",
+                  "Gustavo A. Madero", TRANSPORT, "norte", "9g3qxk7bc", "ruckus_unleashed")
+NOISY_AP = RadioAp("GAM-ESC-002", "Escuela Primaria 2", "Gustavo A. Madero", "Escuelas", "norte", "9g3qz1m2d",
+                   "cisco_aironet")
+TLALPAN_AP = RadioAp("TLA-ESC-001", "Escuela Secundaria 1", "Tlalpan", "Escuelas", "sur", "9g3m5p8qr", "aruba_instant")
+BARE_AP = RadioAp("TLA-ESC-002", "Escuela Secundaria 2", "Tlalpan", "Escuelas", "sur", "9g3m5p9xs", "mikrotik_routeros")
+
+# Each radio's fields per cycle, oldest first; the last is "now". Ints as line protocol ints (i), the rest floats.
+# The busiest radio now is BUSY_AP's wifi1 (88 %); NOISY_AP's wifi0 is the noisiest (-78 dBm) and was the
+# busiest before (95 %): "now" panels must show its last reading; its wifi1 went down in the last cycle;
+# TLALPAN_AP's radio1 moved from channel 40 to 44; BARE_AP's wlan0 is what an IF-MIB-only radio writes: up, no band.
+_BASE = {
+    (BUSY_AP, "wifi0", "2.4GHz"): dict(channel=6, frequency_mhz=2437, clients=12, utilization_pct=45.5,
+                                       noise_floor_dbm=-92.0, tx_power_dbm=17.0, up=1),
+    (BUSY_AP, "wifi1", "5GHz"): dict(channel=36, frequency_mhz=5180, clients=30, utilization_pct=88.0,
+                                     noise_floor_dbm=-95.0, tx_power_dbm=20.0, up=1),
+    (NOISY_AP, "wifi0", "2.4GHz"): dict(channel=1, frequency_mhz=2412, clients=5, utilization_pct=30.0,
+                                        noise_floor_dbm=-78.0, tx_power_dbm=14.0, up=1),
+    (NOISY_AP, "wifi1", "5GHz"): dict(channel=149, frequency_mhz=5745, clients=0, utilization_pct=5.0,
+                                      noise_floor_dbm=-96.0, tx_power_dbm=20.0, up=0),
+    (TLALPAN_AP, "radio0", "2.4GHz"): dict(channel=11, frequency_mhz=2462, clients=8, utilization_pct=60.0,
+                                           noise_floor_dbm=-90.0, tx_power_dbm=16.0, up=1),
+    (TLALPAN_AP, "radio1", "5GHz"): dict(channel=44, frequency_mhz=5220, clients=22, utilization_pct=70.0,
+                                         noise_floor_dbm=-93.0, tx_power_dbm=23.0, up=1),
+    (BARE_AP, "wlan0", None): dict(up=1),
+}
+_EARLIER = {  # cycle -> radio -> what differed then
+    0: {(BUSY_AP, "wifi1"): dict(clients=26, utilization_pct=80.0),
+        (NOISY_AP, "wifi0"): dict(utilization_pct=95.0, noise_floor_dbm=-80.0),
+        (NOISY_AP, "wifi1"): dict(clients=3, up=1), (TLALPAN_AP, "radio1"): dict(channel=40, frequency_mhz=5200)},
+    1: {(BUSY_AP, "wifi1"): dict(clients=28, utilization_pct=84.0),
+        (NOISY_AP, "wifi0"): dict(utilization_pct=95.0, noise_floor_dbm=-80.0),
+        (NOISY_AP, "wifi1"): dict(clients=2, up=1), (TLALPAN_AP, "radio1"): dict(channel=40, frequency_mhz=5200)},
+}
+INT_FIELDS = ("channel", "frequency_mhz", "clients", "up")
+
+
+def radio_fields(ap: RadioAp, radio: str, cycle: int) -> dict[str, float | int]:
+    """A radio's fields in ``cycle`` (0 .. RADIO_CYCLES - 1; the last is now)."""
+    base = next(f for (a, r, _), f in _BASE.items() if a == ap and r == radio)
+    return {**base, **_EARLIER.get(cycle, {}).get((ap, radio), {})}
+
+
+def radios() -> list[tuple[RadioAp, str, str | None]]:
+    return list(_BASE)
+
+
+def _tag(value: str) -> str:
+    return value.replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=").replace(" ", "\\ ")
+
+
+def radio_line(ap: RadioAp, radio: str, band: str | None, fields: dict[str, float | int], at_s: int) -> str:
+    """One ap_radio point as SPEC §2 defines it, written out by hand (not by the sink's encoder)."""
+    tags = {"ap": ap.ap, "crew_zone": ap.crew_zone, "district": ap.district, "geohash": ap.geohash,
+            "profile": ap.profile, "program": ap.program, "site": ap.site, "radio": radio}
+    if band is not None:
+        tags["band"] = band
+    tag_text = ",".join(f"{k}={_tag(v)}" for k, v in sorted(tags.items()))
+    field_text = ",".join(f"{k}={v}i" if k in INT_FIELDS else f"{k}={float(v)!r}" for k, v in fields.items())
+    return f"ap_radio,{tag_text} {field_text} {at_s}"
+
+
+@dataclass
+class RadioInflux:
+    """ap_radio points with known figures in their own database (no other measurement), three cycles a minute apart."""
+
+    server: InfluxServer
+    database: str
+    started: datetime  # a little before the first point
+    ended: datetime  # a little after the last
+    lines: list[str]
+
+    def query(self, statement: str) -> list[dict]:
+        return self.server.query(statement, self.database, epoch="ms")
+
+
+@pytest.fixture(scope="session")
+def radio_influx(influxdb: InfluxServer) -> Iterator[RadioInflux]:
+    database = f"hotspotctl_grafana_radios_{os.getpid()}"
+    influxdb.query(f'CREATE DATABASE "{database}"')
+    now_s = int(time.time()) - 5  # the last point's second is over before any query's now()
+    first_s = now_s - (RADIO_CYCLES - 1) * RADIO_STEP_S
+    lines = [radio_line(ap, radio, band, radio_fields(ap, radio, cycle), first_s + cycle * RADIO_STEP_S)
+             for cycle in range(RADIO_CYCLES) for ap, radio, band in radios()]
+    request = urllib.request.Request(f"{influxdb.url}/write?db={database}&precision=s",
+                                     data="\n".join(lines).encode(), method="POST")
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        assert answer.status == 204, answer.read()
+    assert influxdb.count("ap_radio", "up", database) == RADIO_CYCLES * len(_BASE)
+    yield RadioInflux(influxdb, database, datetime.fromtimestamp(first_s - 30, UTC),
+                      datetime.fromtimestamp(now_s + 30, UTC), lines)
+    influxdb.query(f'DROP DATABASE "{database}"')

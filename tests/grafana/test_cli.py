@@ -25,14 +25,15 @@ def test_help_has_examples(cli) -> None:
 def test_check_the_shipped_dashboards(cli) -> None:
     result = cli("grafana", "check")
     assert (result.code, result.out) == (0, "")
-    assert result.err.startswith("4 dashboards OK in ") and result.err.endswith(
-        "(shipped): 38 panels, 46 queries (hotspotctl-district, hotspotctl-fleet, hotspotctl-hotspot, "
-        "hotspotctl-poller)\n")
+    assert result.err.startswith("5 dashboards OK in ") and result.err.endswith(
+        "(shipped): 56 panels, 65 queries (hotspotctl-district, hotspotctl-fleet, hotspotctl-hotspot, "
+        "hotspotctl-poller, hotspotctl-rf)\n")
     document = json.loads(cli("grafana", "check", "--format", "json").out)
     assert (document["ok"], document["problems"]) == (True, [])
     assert [(d["uid"], d["panels"], d["queries"], d["variables"]) for d in document["dashboards"]] == [
         ("hotspotctl-district", 10, 12, ["district", "program"]), ("hotspotctl-fleet", 9, 10, []),
-        ("hotspotctl-hotspot", 10, 15, ["district", "program", "ap"]), ("hotspotctl-poller", 9, 9, [])]
+        ("hotspotctl-hotspot", 18, 22, ["district", "program", "ap"]), ("hotspotctl-poller", 9, 9, []),
+        ("hotspotctl-rf", 10, 12, ["district", "program"])]
 
 
 def test_check_a_broken_folder_lists_every_problem_and_exits_3(cli, tmp_path: Path) -> None:
@@ -65,7 +66,7 @@ def test_export_writes_provisioning_and_says_where_the_secret_comes_from(cli, mo
     out = cli.workdir / "out"
     assert (result.code, result.out) == (0, "")
     assert result.err.splitlines() == [
-        f"wrote 6 files to {out}: the datasource, the dashboards provider and 4 dashboards",
+        f"wrote 7 files to {out}: the datasource, the dashboards provider and 5 dashboards",
         "datasource hotspotctl-influxdb: InfluxQL at http://influx.noc:8086, database hotspotctl; auth: token from "
         "$HOTSPOTCTL_INFLUX_TOKEN",
         "secrets: none in these files. grafana-server must have HOTSPOTCTL_INFLUX_TOKEN in its environment (e.g. "
@@ -95,6 +96,7 @@ def test_export_writes_provisioning_and_says_where_the_secret_comes_from(cli, mo
                                       "auth": "token from $HOTSPOTCTL_INFLUX_TOKEN"}
     assert sorted(document["files"]) == [
         "dashboards/district.json", "dashboards/fleet.json", "dashboards/hotspot.json", "dashboards/poller.json",
+        "dashboards/rf.json",
         "provisioning/dashboards/hotspotctl.yaml", "provisioning/datasources/hotspotctl.yaml"]
 
 

@@ -22,7 +22,7 @@ from hotspotctl.grafana.dashboards import (
 )
 from tests.conftest import REPO
 
-UIDS = ["hotspotctl-district", "hotspotctl-fleet", "hotspotctl-hotspot", "hotspotctl-poller"]
+UIDS = ["hotspotctl-district", "hotspotctl-fleet", "hotspotctl-hotspot", "hotspotctl-poller", "hotspotctl-rf"]
 
 
 def test_the_shipped_dashboards_pass_every_check() -> None:
@@ -30,19 +30,22 @@ def test_the_shipped_dashboards_pass_every_check() -> None:
     dashboards, problems = check_folder()
     assert problems == []
     assert [d.uid for d in dashboards] == UIDS
-    assert [d.file for d in dashboards] == ["district.json", "fleet.json", "hotspot.json", "poller.json"]
+    assert [d.file for d in dashboards] == ["district.json", "fleet.json", "hotspot.json", "poller.json", "rf.json"]
     assert [[v.name for v in d.variables()] for d in dashboards] == [
-        ["district", "program"], [], ["district", "program", "ap"], []]
+        ["district", "program"], [], ["district", "program", "ap"], [], ["district", "program"]]
     program = dashboards[0].variables()[1]
     assert (program.label, program.multi, program.include_all, program.all_value) == ("Programme", True, True, ".*")
     ap = dashboards[2].variables()[2]
     assert (ap.multi, ap.include_all, ap.query) == (
         False, False, 'SHOW TAG VALUES FROM "ap_status" WITH KEY = "ap" WHERE "district" =~ /^$district$/ AND '
                       '"program" =~ /^$program$/')
-    assert [sum(1 for _ in d.panels()) for d in dashboards] == [10, 9, 10, 9]
-    assert [len(d.queries()) for d in dashboards] == [12, 10, 15, 9]
+    assert [sum(1 for _ in d.panels()) for d in dashboards] == [10, 9, 18, 9, 10]  # hotspot: a row of 7 radio panels
+    assert [len(d.queries()) for d in dashboards] == [12, 10, 22, 9, 12]
     for dashboard in dashboards:
         for _, panel in dashboard.panels():
+            if panel["type"] == "row":  # a heading: no query, no datasource
+                assert "targets" not in panel and "datasource" not in panel
+                continue
             assert panel["datasource"] == {"type": "influxdb", "uid": DATASOURCE_UID}
             assert all(t["rawQuery"] is True for t in panel["targets"])
 
@@ -257,7 +260,7 @@ def test_unreadable_files_are_problems_and_the_rest_is_still_checked(copy: Path)
     (copy / "broken.json").write_text('{"uid": "x",\n  "title": }')
     (copy / "list.json").write_text("[]")
     dashboards, problems = check_folder(copy)
-    assert [d.file for d in dashboards] == ["district.json", "fleet.json", "hotspot.json", "poller.json"]
+    assert [d.file for d in dashboards] == ["district.json", "fleet.json", "hotspot.json", "poller.json", "rf.json"]
     assert [str(p) for p in problems] == [
         "broken.json: not valid JSON (line 2, column 12): Expecting value",
         "list.json: not a dashboard: expected a JSON object, found list",
@@ -275,7 +278,7 @@ def test_an_empty_folder_and_a_missing_one(tmp_path: Path) -> None:
 def test_check_takes_dashboards_from_anywhere_and_another_datasource_uid(copy: Path) -> None:
     dashboards = load_dashboards(copy)
     problems = check(dashboards, datasource_uid="noc-influx")
-    # every reference: 38 panels, their 41 targets, 5 query variables
-    assert len(problems) == 38 + 41 + 5
+    # every reference: 55 panels (the row aside), their 58 targets, 7 query variables
+    assert len(problems) == 55 + 58 + 7
     assert {p.message.split(" does not resolve")[0] for p in problems} == {
         '{"type": "influxdb", "uid": "hotspotctl-influxdb"}'}

@@ -18,7 +18,8 @@ from hotspotctl.settings import InfluxSettings, load_settings
 TOKEN = "tok-4f1c9a7e2b-SECRET"
 PASSWORD = "pa$$w0rd-SECRET"
 FILES = ["provisioning/datasources/hotspotctl.yaml", "provisioning/dashboards/hotspotctl.yaml",
-         "dashboards/district.json", "dashboards/fleet.json", "dashboards/hotspot.json", "dashboards/poller.json"]
+         "dashboards/district.json", "dashboards/fleet.json", "dashboards/hotspot.json", "dashboards/poller.json",
+         "dashboards/rf.json"]
 
 
 def _influx(**env: str) -> InfluxSettings:
@@ -68,7 +69,7 @@ def test_the_provider_loads_the_exported_dashboards_into_their_folder(tmp_path: 
         "name": "hotspotctl", "orgId": 1, "folder": "hotspotctl", "folderUid": "hotspotctl", "type": "file",
         "disableDeletion": True, "allowUiUpdates": False, "updateIntervalSeconds": 60,
         "options": {"path": str(tmp_path / "out" / "dashboards"), "foldersFromFilesStructure": False}}]}
-    for name in ("district.json", "fleet.json", "hotspot.json", "poller.json"):
+    for name in ("district.json", "fleet.json", "hotspot.json", "poller.json", "rf.json"):
         assert (tmp_path / "out/dashboards" / name).read_bytes() == (shipped_dashboards_dir() / name).read_bytes()
 
 
