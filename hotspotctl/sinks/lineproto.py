@@ -153,7 +153,7 @@ class ApLines:
             return found
 
         pairs = (("ap", escape_tag(ap.id)), ("crew_zone", shared(zone)), ("district", shared(ap.district)),
-                 ("geohash", geohash(ap.lat, ap.lon)[:GEOHASH_CHARS]), ("profile", shared(profile)),
+                 ("geohash", geohash(ap.lat, ap.lon)[:GEOHASH_CHARS] if ap.lat is not None else None), ("profile", shared(profile)),
                  ("program", shared(ap.program)), ("site", escape_tag(ap.site_id) if ap.site_id else None))
         return "".join(f",{k}={v}" for k, v in pairs if v)
 
