@@ -189,7 +189,8 @@ async def reconcile(store: Store, aps: Mapping[str, AccessPoint], poller: Poller
     for c_id, layout in layouts.items():
         profile = poller.profiles.profiles.get(layout.profile)
         if profile is None or profile.controller is None:
-            readings[c_id] = PollError(c_id, time.time(), PollErrorKind.CONFIG, f"detected as {layout.profile}, whose profile has no controller section: "
+            readings[c_id] = PollError(c_id, time.time(), PollErrorKind.CONFIG,
+                                       f"detected as {layout.profile}, whose profile has no controller section: "
                                        "pin a controller profile in its profile column")
         else:
             work.append((_target(controllers[c_id]), profile))

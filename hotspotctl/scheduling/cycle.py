@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from hotspotctl.collectors.controllers import ControllerResult, read_controllers, results_for, unread
 from hotspotctl.collectors.model import (
     Discovery,
     FailureClass,
@@ -25,7 +26,6 @@ from hotspotctl.collectors.model import (
     Sample,
     failure_class,
 )
-from hotspotctl.collectors.controllers import ControllerResult, read_controllers, results_for, unread
 from hotspotctl.collectors.poller import Poller, Target
 from hotspotctl.collectors.profiles import ProfileSet
 from hotspotctl.collectors.ssh import DEFAULT_SSH_AUTH, SshTarget
