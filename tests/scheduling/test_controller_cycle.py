@@ -19,11 +19,13 @@ from pathlib import Path
 import pytest
 
 from hotspotctl.collectors.model import FailureClass, PollErrorKind, failure_class
-from hotspotctl.collectors.poller import Poller
+from hotspotctl.collectors.controllers import read_controllers
+from hotspotctl.collectors.poller import Poller, Target
 from hotspotctl.collectors.profiles import ProfileSet, load_profiles
 from hotspotctl.inventory.fleet import CrewZones, Fleet
 from hotspotctl.inventory.importer import import_inventory
 from hotspotctl.inventory.reconcile import reconcile
+from hotspotctl.models.radios import ControllerReading
 from hotspotctl.scheduling.cycle import CycleMemory, CycleReport, run_cycle
 from hotspotctl.settings import InventorySettings, SnmpAuth, SnmpSettings
 from hotspotctl.store import Store
@@ -199,3 +201,19 @@ def test_reconcile_on_the_command_line(cli, wlc, silent):
                                         "not_on_controller,WLC-1,AP-D,pole-d,,,the controller does not report it"]
     unknown = cli("inventory", "reconcile", "--controller", "AP-A")
     assert unknown.code == 3 and "is an AP (role ap), not a controller" in unknown.err
+
+
+def test_a_controller_is_read_in_a_few_getbulks_not_a_get_per_ap(wlc, profiles: ProfileSet):
+    """v2c controllers go through the poller's walker (our codec): the nine columns of 4 APs and 5 radios
+    come in two GETBULKs shared by every column, and the AP count in one GET; the engine sends nothing."""
+    async def run() -> tuple[dict, dict, object]:
+        with Poller(SETTINGS, profiles) as poller:
+            target = Target("WLC-1", wlc.address, "wlc", "test_wlc")
+            found = await read_controllers(poller, [(target, profiles.get("test_wlc"))])
+            return poller.walker.stats.as_dict(), poller.engine.stats.as_dict(), found["WLC-1"]
+
+    walker, engine, reading = asyncio.run(run())
+    assert isinstance(reading, ControllerReading)
+    assert (len(reading.aps), reading.ap_count, sum(len(ap.radios) for ap in reading.aps)) == (4, 3, 5)
+    assert (walker["requests"], walker["sent"], walker["timeouts"]) == (3, 3, 0)
+    assert engine["requests"] == 0
