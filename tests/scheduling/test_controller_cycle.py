@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from hotspotctl.collectors.model import FailureClass, PollErrorKind, failure_class
 from hotspotctl.collectors.controllers import read_controllers
+from hotspotctl.collectors.model import FailureClass, PollErrorKind, failure_class
 from hotspotctl.collectors.poller import Poller, Target
 from hotspotctl.collectors.profiles import ProfileSet, load_profiles
 from hotspotctl.inventory.fleet import CrewZones, Fleet
