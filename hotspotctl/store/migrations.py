@@ -212,6 +212,12 @@ def _v8_unusable_and_clients(conn: sa.Connection) -> None:
         conn.execute(sa.text(f"ALTER TABLE availability_hourly ADD COLUMN {column} INTEGER DEFAULT '0' NOT NULL"))
 
 
+def _v9_radio_health(conn: sa.Connection) -> None:
+    # Rows written before load as no busy readings and no radio seen up: the next answers fill them in.
+    conn.execute(sa.text("ALTER TABLE ap_health ADD COLUMN busy INTEGER DEFAULT '0' NOT NULL"))
+    conn.execute(sa.text("ALTER TABLE ap_health ADD COLUMN radios TEXT"))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "inventory: access points, sites, import log", _v1_inventory),
     Migration(2, "polling: discovered layout and counter state per AP", _v2_polling),
@@ -222,6 +228,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(7, "rates: the counters' monotonic time, its clock and the uplink they are from", _v7_rates),
     Migration(8, "evaluation: unmonitored and misconfigured APs' reason, when an AP came back, clients per hour",
               _v8_unusable_and_clients),
+    Migration(9, "evaluation: the radios seen up on each AP and its busy-air readings (radio_down, rf_limited)",
+              _v9_radio_health),
 )
 LATEST = MIGRATIONS[-1].version
 
