@@ -114,7 +114,8 @@ def unusable_health(previous: ApHealth | None, state: HealthState, kind: PollErr
     """The health of an AP we could not read for a reason no crew can fix (``state`` UNMONITORED or MISCONFIGURED).
 
     No cause, no misses: its hysteresis and histories start afresh when it answers again. The last-seen
-    figures are kept (they say what it was), the reason is the PollError's kind and message.
+    figures are kept (they say what it was), and the radios seen up (the AP's, not its state: their
+    readings start afresh too); the reason is the PollError's kind and message.
     """
     reason = message[:REASON_MAX]
     if previous is not None and previous.state == state and previous.reason_kind == kind and previous.reason == reason:
@@ -122,7 +123,7 @@ def unusable_health(previous: ApHealth | None, state: HealthState, kind: PollErr
     prev = previous if previous is not None else ApHealth()
     return ApHealth(state=state, since=prev.since if prev.state == state else at, clients=prev.clients,
                     link_mbps=prev.link_mbps, capacity_mbps=prev.capacity_mbps, per_user_mbps=prev.per_user_mbps,
-                    reason_kind=kind, reason=reason)
+                    reason_kind=kind, reason=reason, radios=prev.radios)
 
 
 def held_health(previous: ApHealth | None, kind: PollErrorKind, message: str, at: float) -> ApHealth:
