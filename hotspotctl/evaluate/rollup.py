@@ -106,7 +106,7 @@ def rollup(outcomes: Iterable[Any], *, targets: Mapping[str, float] | None = Non
     result = Rollup()
     for outcome in outcomes:
         ap, rate = outcome.ap, outcome.rate
-        if getattr(ap, "role", None) == "controller":
+        if ap.is_controller:
             continue  # no hotspot
         error = outcome.error
         up = error is None and rate is not None

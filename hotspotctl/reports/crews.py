@@ -364,11 +364,11 @@ def _place(outage: Outage, aps: Sequence[str], fleet: Fleet) -> tuple[str, str |
     if is_controller_site(outage.site):
         name = outage.site.removeprefix(CONTROLLER_PREFIX)
         members = [ap for ap in members if ap.lat is not None and ap.lon is not None] or [
-            ap for ap in fleet.aps.values() if getattr(ap, "controller", None) == name
-            and ap.lat is not None and ap.lon is not None]
-    if not members:
+            ap for ap in fleet.aps.values() if ap.controller == name]
+    points = [(ap.lat, ap.lon) for ap in members if ap.lat is not None and ap.lon is not None]
+    if not points:
         return None
-    return name, members[0].district, fmean(ap.lat for ap in members), fmean(ap.lon for ap in members)
+    return name, members[0].district, fmean(lat for lat, _ in points), fmean(lon for _, lon in points)
 
 
 @dataclass(frozen=True, slots=True)
@@ -445,8 +445,8 @@ def build_crew_list(outages: Iterable[Outage], fleet: Fleet, now: float, *, zone
         by_zone.setdefault(outage.zone, []).append(_Candidate(outage, aps, place, people_affected(outage, aps, people)))
     sizes = dict(fleet.site_sizes())
     for ap in fleet.aps.values():  # a controller's "size": the APs it manages
-        controller = getattr(ap, "controller", None)
-        if controller:
+        controller = ap.controller
+        if controller and not ap.is_controller:
             key = controller_site(controller)
             sizes[key] = sizes.get(key, 0) + 1
     return [_zone_list(zone, by_zone[zone], sizes, now, depots.get(zone), max_stops, healths or {}, devices or {},

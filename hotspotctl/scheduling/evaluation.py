@@ -80,14 +80,6 @@ FIGURES_REFRESH_S = 900.0
 # the state of an AP whose poll failed for a reason no crew can fix
 _UNUSABLE_STATE: dict[FailureClass, HealthState] = {FailureClass.UNMONITORED: UNMONITORED,
                                                     FailureClass.MISCONFIGURED: MISCONFIGURED}
-CONTROLLER_ROLE = "controller"
-
-
-def is_controller(ap: AccessPoint) -> bool:
-    """An inventory row of role controller: a wireless controller, not a hotspot."""
-    return getattr(ap, "role", None) == CONTROLLER_ROLE
-
-
 def radios_of(outcome: ApOutcome) -> tuple[Radio, ...]:
     """The radios the AP's answer reported (``ApOutcome.radios``; none on an outcome without them)."""
     radios: tuple[Radio, ...] = getattr(outcome, "radios", ())
@@ -127,7 +119,7 @@ class Evaluator:
         self.rules = rules
         limits = Limits(rules)
         self.limits = {ap.id: limits.for_ap(ap) for ap in aps}
-        self.controllers = frozenset(ap.id for ap in aps if is_controller(ap))
+        self.controllers = frozenset(ap.id for ap in aps if ap.is_controller)
         self.site_of = {ap.id: controller_site(ap.id) if ap.id in self.controllers else ap.site_id for ap in aps}
         self.site_sizes = Counter(site for ap_id, site in self.site_of.items() if ap_id not in self.controllers)
         self.zone_of_site: dict[str, str] = {}

@@ -265,3 +265,28 @@ def test_radio_memory_and_busy_readings_round_trip_and_rows_from_before_still_lo
     assert (raw.busy, raw.radios) == (0, None)
     assert (loaded["OLD-1"].busy, loaded["OLD-1"].radios, loaded["OLD-1"].state) == (0, (), UP)
     assert Cause.RF_LIMITED in loaded["RF-1"].causes
+
+
+def test_a_store_from_before_radio_health_upgrades_and_its_health_rows_load(store_url, tmp_path, monkeypatch):
+    """A store at schema 9: migration 10 adds ap_health.busy (0) and .radios (NULL); the rows load as before."""
+    from hotspotctl.store import Store, migrations
+
+    with monkeypatch.context() as old:
+        old.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:9])
+        old.setattr(migrations, "LATEST", 9)
+        with Store.open(store_url) as store, store.write() as conn:
+            conn.execute(sa.text("INSERT INTO sites (id, name, lat, lon, explicit) "
+                                 "VALUES ('s1', 'S1', 19.43, -99.13, :false)"), {"false": False})
+            conn.execute(sa.text("INSERT INTO access_points (id, lat, lon, site_id, updated_at) "
+                                 "VALUES ('OLD-1', 19.43, -99.13, 's1', :at)"), {"at": "2026-11-22 00:00:00"})
+            conn.execute(sa.text(
+                "INSERT INTO ap_health (ap_id, state, since, misses, goods, answered, below, slow, uplink_degraded, "
+                "trouble_since, changes, reboots, causes) VALUES ('OLD-1', 'degraded', 5.0, 0, 2, :true, 7, 0, "
+                ":false, 4.0, '', '', 'congested')"), {"true": True, "false": False})
+    from hotspotctl.store.outages import load_health
+
+    with Store.open(store_url) as store, store.read() as conn:
+        assert migrations.current_version(conn) == 10
+        health = load_health(conn)["OLD-1"]
+    assert (health.state, health.causes, health.below, health.busy, health.radios) == (
+        DEGRADED, ("congested",), 7, 0, ())
