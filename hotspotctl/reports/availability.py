@@ -308,7 +308,7 @@ def usual_clients(rows: Iterable[Mapping[str, Any]], hour_of_day: int, tz: tzinf
 
 # -- capacity ----------------------------------------------------------------------------------------------------
 
-CAPACITY_CAUSES = (Cause.CONGESTED, Cause.BELOW_TARGET)
+CAPACITY_CAUSES = (Cause.RF_LIMITED, Cause.CONGESTED, Cause.BELOW_TARGET)  # one at most per AP (evaluate/status.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,7 +325,8 @@ class CapacityRow:
     target_mbps: float
     capacity_mbps: float | None
     link_mbps: float | None
-    cause: str  # congested (a healthy link, too many clients) | below_target (the capacity is under the target)
+    cause: str  # rf_limited (the air is full: channel utilisation high) | congested (a healthy link, too many
+    # clients) | below_target (the capacity is under the target)
 
     @property
     def shortfall_mbps(self) -> float:
@@ -351,7 +352,7 @@ def _round(value: float | None) -> float | None:
 
 def capacity_rows(aps: Iterable[AccessPoint], healths: Mapping[str, ApHealth],
                   target_of: Callable[[AccessPoint], float], site_names: Mapping[str, str]) -> list[CapacityRow]:
-    """The APs among ``aps`` whose health has congested or below_target, largest shortfall first."""
+    """The APs among ``aps`` whose health has rf_limited, congested or below_target, largest shortfall first."""
     rows = []
     for ap in aps:
         health = healths.get(ap.id)

@@ -250,6 +250,12 @@ def _v9_controllers(conn: sa.Connection) -> None:
         raise StoreError(f"the store failed SQLite's check after migration 9: {'; '.join(problems[:3])}")
 
 
+def _v10_radio_health(conn: sa.Connection) -> None:
+    # Rows written before load as no busy readings and no radio seen up: the next answers fill them in.
+    conn.execute(sa.text("ALTER TABLE ap_health ADD COLUMN busy INTEGER DEFAULT '0' NOT NULL"))
+    conn.execute(sa.text("ALTER TABLE ap_health ADD COLUMN radios TEXT"))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "inventory: access points, sites, import log", _v1_inventory),
     Migration(2, "polling: discovered layout and counter state per AP", _v2_polling),
@@ -262,6 +268,8 @@ MIGRATIONS: tuple[Migration, ...] = (
               _v8_unusable_and_clients),
     Migration(9, "controllers: the role, controller, ap_name and ap_mac columns; a controller has no site or "
                  "coordinates", _v9_controllers),
+    Migration(10, "evaluation: the radios seen up on each AP and its busy-air readings (radio_down, rf_limited)",
+              _v10_radio_health),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -192,6 +192,8 @@ ap_health = sa.Table(
     sa.Column("ok_since", sa.Float),  # the first of the good cycles in a row (outages close as of it)
     sa.Column("reason_kind", sa.String(20)),  # unmonitored / misconfigured: the PollError's kind ...
     sa.Column("reason", sa.String(500)),  # ... and its message
+    sa.Column("busy", sa.Integer, nullable=False, server_default="0"),  # bits beside below: the air busy too
+    sa.Column("radios", sa.Text),  # the radios seen up: JSON [[name, down bits, down 0/1], ...]; NULL = none
 )
 
 outages = sa.Table(
