@@ -245,3 +245,34 @@ def test_a_v3_controller_is_walked_through_pysnmp_and_reads_as_over_v2c(snmpd):
     lo = next(ap for ap in over_v3.aps if ap.name == "lo")
     assert lo.counter_bits == 32 and isinstance(lo.in_octets, int) and lo.in_octets > 0
     assert walker_after_v3 == 0 and walker_after_v2c > 0  # v3: pysnmp's walk; v2c: our walker
+
+
+def test_a_dead_controller_is_one_outage_and_none_of_its_aps_is_down(cli, wlc, silent):
+    """Three `poll --once` cycles through the real evaluation: the dead controller is one NOC outage (not one
+    per cycle), its APs are unknown (no outage, not in availability), the AP its live controller lists as not
+    joined is an offline AP's outage, and the controllers are in no status tally."""
+    write(cli.workdir / "hotspotctl.toml", f'[snmp]\ntimeout_s = 0.3\nretries = 1\ndeadline_s = 2.0\n'
+                                           f'profiles_dir = "{FIXTURES / "profiles"}"\n'
+                                           '[snmp.auth.wlc]\ncommunity = "wlc"\n')
+    write(cli.workdir / "city.csv", f"""id,role,lat,lon,alcaldia,mgmt_address,snmp_auth,profile,controller,ap_name
+WLC-1,controller,,,,{wlc.address},wlc,test_wlc,,
+WLC-DEAD,controller,,,,{silent},wlc,test_wlc,,
+AP-A,,19.40,-99.10,Iztapalapa,,,,WLC-1,pole-a
+AP-B,,19.41,-99.10,Iztapalapa,,,,WLC-1,pole-b
+AP-E,,19.44,-99.10,Iztapalapa,,,,WLC-DEAD,pole-e
+AP-F,,19.45,-99.10,Iztapalapa,,,,WLC-DEAD,
+""")
+    assert cli("inventory", "import", "city.csv").code == 0
+    kinds = []
+    for _ in range(3):
+        result = cli("poll", "--once", "--format", "json")
+        assert result.code == 4
+        kinds.append({row["ap"]: row["error_kind"] for row in json.loads(result.out)})
+    assert kinds[0] == {"AP-A": None, "AP-B": "not_joined", "AP-E": "controller", "AP-F": "controller",
+                        "WLC-1": None, "WLC-DEAD": "timeout"}
+    assert kinds[2]["WLC-DEAD"] == "backoff" and kinds[2]["AP-E"] == "controller"
+    outages = json.loads(cli("outages", "list", "--format", "json").out)
+    assert sorted((o["cause"], o["zone"], o["aps"], o["open"]) for o in outages) == [
+        ("controller_unreachable", "NOC", ["WLC-DEAD"], True), ("offline", "Iztapalapa", ["AP-B"], True)]
+    status = json.loads(cli("status", "--format", "json").out)["fleet"]
+    assert (status["aps"], status["up"], status["down"], status["unknown"], status["open_outages"]) == (4, 1, 1, 2, 2)
