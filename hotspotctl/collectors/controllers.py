@@ -105,7 +105,8 @@ def sample_of(ap: AccessPoint, managed: ManagedAp, reading: ControllerReading) -
         ap=ap.id, at=reading.at, rtt_ms=reading.walk_ms,
         engine_time=None if managed.uptime_s is None else int(managed.uptime_s),
         in_octets=managed.in_octets, out_octets=managed.out_octets, counter_bits=managed.counter_bits,
-        clients=managed.clients, mono=reading.mono, clock=monotonic_clock(), uplink=uplink_of(ap.controller or ""))
+        clients=managed.clients, mono=reading.mono, clock=monotonic_clock(), uplink=uplink_of(ap.controller or ""),
+        radios=managed.radios)
 
 
 def results_for(controller: str, aps: Iterable[AccessPoint], reading: ControllerResult,

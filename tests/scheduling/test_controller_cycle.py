@@ -25,7 +25,7 @@ from hotspotctl.collectors.profiles import ProfileSet, load_profiles
 from hotspotctl.inventory.fleet import CrewZones, Fleet
 from hotspotctl.inventory.importer import import_inventory
 from hotspotctl.inventory.reconcile import reconcile
-from hotspotctl.models.radios import ControllerReading
+from hotspotctl.models.radios import ControllerReading, Radio
 from hotspotctl.scheduling.cycle import CycleMemory, CycleReport, run_cycle
 from hotspotctl.settings import InventorySettings, SnmpAuth, SnmpSettings
 from hotspotctl.store import Store
@@ -104,6 +104,12 @@ def test_each_managed_ap_gets_its_controllers_word(sqlite_store: Store, profiles
     a = by_ap["AP-A"]
     assert a.ok and a.profile == "test_wlc"
     assert (a.rate.uptime_s, a.rate.clients) == (3600.0, 7)
+    assert a.radios == (
+        Radio("slot 0", band="2.4GHz", channel=6, frequency_mhz=2437, clients=3, utilization_pct=35.0, oper_up=True),
+        Radio("slot 1", band="5GHz", channel=36, frequency_mhz=5180, clients=4, utilization_pct=12.0, oper_up=True))
+    assert a.to_json()["radios"][1] == {
+        "name": "slot 1", "if_index": None, "band": "5GHz", "channel": 36, "frequency_mhz": 5180, "clients": 4,
+        "utilization_pct": 12.0, "noise_floor_dbm": None, "tx_power_dbm": None, "oper_up": True}
     c = by_ap["AP-C"]  # known to the controller by its MAC (another name there)
     assert c.ok and (c.rate.uptime_s, c.rate.clients) == (7200.0, 2)
     # listed, not joined: silent (an offline AP, a crew's matter), with the controller's reason
