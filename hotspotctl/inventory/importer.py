@@ -96,7 +96,8 @@ def import_inventory(store: Store, path: Path, rules: InventorySettings, *, merg
     write = not dry_run and not (strict and report.rejected)
     with (store.write() if write else store.read()) as conn:
         current = queries.load_access_points(conn)
-        wanted = _records(parsed.rows, current, merge, report)
+        kept = current if not prune else {ap_id: ap for ap_id, ap in current.items() if ap_id in parsed.seen_ids}
+        wanted = _records(parsed.rows, current, merge, report, kept)
         report.rejected.sort(key=lambda issue: issue.row)
         if report.rejected and strict:
             write = False
@@ -110,6 +111,14 @@ def import_inventory(store: Store, path: Path, rules: InventorySettings, *, merg
                 report.unchanged += 1
         if prune:
             report.removed = sorted(set(current) - parsed.seen_ids)
+            # never a dangling controller: one that APs which stay still name is kept (their rows were rejected)
+            gone = set(report.removed)
+            staying = {**current, **wanted}
+            named = {ap.controller for ap_id, ap in staying.items() if ap_id not in gone and ap.controller}
+            if named & gone:
+                report.removed = [ap_id for ap_id in report.removed if ap_id not in named]
+                report.notes.append(f"not removed: controller(s) {', '.join(sorted(named & gone))}, which APs that "
+                                    "stay still name")
             if expect_removed is not None and set(report.removed) != expect_removed:
                 raise ConflictError(f"the inventory changed since you confirmed removing "
                                     f"{len(expect_removed)} APs; nothing written; run the import again")
@@ -140,7 +149,10 @@ def import_inventory(store: Store, path: Path, rules: InventorySettings, *, merg
 
 
 def _records(rows: list[ParsedRow], current: dict[str, AccessPoint], merge: bool,
-             report: ImportReport) -> dict[str, AccessPoint]:
+             report: ImportReport, kept: dict[str, AccessPoint]) -> dict[str, AccessPoint]:
+    """The file's rows as AccessPoints (merged with the stored ones when merging). ``kept``: the stored
+    rows that stay (all of them, or with --prune those whose id is in the file): an AP's controller must be
+    a controller row among them or in the file."""
     records: dict[str, AccessPoint] = {}
     rows_of: dict[str, int] = {}
     for row in rows:
@@ -169,7 +181,7 @@ def _records(rows: list[ParsedRow], current: dict[str, AccessPoint], merge: bool
         merged["site_id"] = site_id_for(merged.get("site"), merged["lat"], merged["lon"], merged["role"])
         records[values["id"]] = AccessPoint(**merged)
         rows_of[values["id"]] = row.row
-    _check_controllers(records, rows_of, current, report)
+    _check_controllers(records, rows_of, kept, report)
     return records
 
 

@@ -204,3 +204,18 @@ def test_reconcile_names_the_controller_an_ap_moved_to():
     assert report.rows()[-1] == ("unreadable", "WLC-3", None, None, None, None, "no answer from 10.0.0.3:161")
     clean = compare({"WLC-1": wlc1}, managed[:1], {"WLC-1": readings["WLC-1"]}, {})
     assert (clean.not_in_inventory, clean.not_on_controller, clean.exit_code) == ([], [], 0)
+
+
+def test_pruning_a_controller_its_aps_still_name_is_refused_for_those_aps(store: Store, rules: InventorySettings,
+                                                                          tmp_path: Path):
+    import_inventory(store, write(tmp_path / "city.csv", CITY), rules)
+    without = write(tmp_path / "without.csv", "id,lat,lon,controller\nAP-1,19.40000,-99.10000,WLC-1\n"
+                                              "AP-4,19.42000,-99.12000,\n")
+    report = import_inventory(store, without, rules, prune=True)
+    assert [(i.row, i.column, i.value) for i in report.rejected] == [(2, "controller", "WLC-1")]
+    assert report.rejected[0].reason.startswith("no controller row with id 'WLC-1' in this file or the inventory")
+    # the rejected row's id counts as present: AP-1 stays (as it was), and so does the controller it names
+    assert sorted(fleet(store).aps) == ["AP-1", "AP-4", "WLC-1"]
+    assert fleet(store).aps["AP-1"].controller == "WLC-1"
+    assert report.removed == ["AP-2", "AP-3"]
+    assert report.notes[-1] == "not removed: controller(s) WLC-1, which APs that stay still name"
