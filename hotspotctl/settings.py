@@ -360,6 +360,10 @@ class EvaluateSettings:
     below_window: int = _setting(4, check=_BELOW_WINDOW,
                                   help="...of the last this many cycles that measured it (kept as bits of one "
                                        "32-bit number in the store: at most 31)")
+    rf_busy_pct: float = _setting(
+        70.0, check=_between(1, 100, "%"),
+        help="RF-limited (a capacity finding, not a crew's): below target in below_cycles of the last below_window "
+             "readings with the busiest radio's channel utilisation at or above this")
     expected_link_mbps: float = _setting(
         1000.0, check=_MBPS,
         help="the uplink speed an AP should negotiate; slower is 'uplink degraded' (an AP's backhaul_mbps, "

@@ -160,7 +160,7 @@ def test_every_setting_is_described():
         "schedule.interval_s", "schedule.discovery_cron", "schedule.grace_s", "schedule.max_failed_cycles",
         "schedule.crews_cron",
         "evaluate.target_mbps", "evaluate.target_by_program", "evaluate.down_after", "evaluate.up_after",
-        "evaluate.below_cycles", "evaluate.below_window", "evaluate.expected_link_mbps",
+        "evaluate.below_cycles", "evaluate.below_window", "evaluate.rf_busy_pct", "evaluate.expected_link_mbps",
         "evaluate.expected_link_by_program", "evaluate.site_offline_share", "evaluate.site_offline_min_aps",
         "evaluate.reboot_loop_count", "evaluate.reboot_loop_hours", "evaluate.flap_changes", "evaluate.flap_minutes",
         "crews.max_stops", "crews.send_via", "crews.send_on_site_outage", "crews.usual_clients",
@@ -232,6 +232,8 @@ priv_password = "inline-priv-secret"
     ("crews.email.port", "0", r"crews\.email\.port: must be 1 or more and at most 65,535 \(got 0\)"),
     ("evaluate.below_window", "40", r"evaluate\.below_window: must be 1 or more and at most 31 cycles"),
     ("evaluate.below_cycles", "9", r"evaluate: below_cycles \(9\) is more than below_window \(4\)"),
+    ("evaluate.rf_busy_pct", "101", r"evaluate\.rf_busy_pct: must be 1 or more and at most 100 % \(got 101\)"),
+    ("evaluate.rf_busy_pct", "0", r"evaluate\.rf_busy_pct: must be 1 or more and at most 100 % \(got 0\)"),
     ("influx.batch_points", "100000000", r"influx\.batch_points: must be 1 or more and at most 100,000"),
 ])
 def test_a_value_that_would_crash_a_command_is_refused_at_load_with_the_range(cli, key, value, message):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from contextlib import nullcontext
 from pathlib import Path
@@ -23,10 +24,13 @@ from hotspotctl.cli.runtime import (
     runtime,
     selection,
 )
+from hotspotctl.collectors.poller import Poller
 from hotspotctl.errors import ExitCode, InputError
 from hotspotctl.inventory.fleet import Fleet
 from hotspotctl.inventory.importer import import_inventory
 from hotspotctl.inventory.readers import FORMATS
+from hotspotctl.inventory.reconcile import COLUMNS as RECONCILE_COLUMNS
+from hotspotctl.inventory.reconcile import ReconcileReport, reconcile
 from hotspotctl.reports.files import atomic_output
 from hotspotctl.reports.inventory import (
     EXPORT_COLUMNS,
@@ -61,7 +65,9 @@ def import_(
     Columns match by name in Spanish or English, in any case, with or without
     accents: id, programa/program, latitud/lat, longitud/lon,
     alcaldia/district, colonia/neighborhood, plus the operator's mgmt_address,
-    profile, snmp_auth, ssh_auth, crew_zone, site, backhaul_mbps and target_mbps.
+    profile, snmp_auth, ssh_auth, crew_zone, site, backhaul_mbps and target_mbps,
+    and for controller-managed fleets role (ap or controller), controller, ap_name
+    and ap_mac (docs/inventory.md).
 
     Exit 0 when every row was imported (warnings allowed), 4 when some rows were
     rejected and the rest imported, 3 when nothing was written.
@@ -131,9 +137,10 @@ def list_(
     cap = limit if limit is not None else (_TABLE_LIMIT if fmt == Format.TABLE else 0)
     shown = picked[:cap] if cap else picked
     if fmt == Format.TABLE:
-        columns = ("id", "program", "district", "site", "zone", "lat", "lon", "mgmt_address")
-        rows = [(a.id, a.program, a.district, fleet.sites[a.site_id].name, fleet.zones.zone_for(a), a.lat,
-                 a.lon, a.mgmt_address) for a in shown]
+        columns = ("id", "role", "controller", "program", "district", "site", "zone", "lat", "lon", "mgmt_address")
+        rows = [(a.id, a.role, a.controller, a.program, a.district,
+                 fleet.sites[a.site_id].name if a.site_id else None, fleet.zones.zone_for(a), a.lat, a.lon,
+                 a.mgmt_address) for a in shown]
         output.print_table(columns, rows)
         if len(shown) < len(picked):
             output.message(f"showing {len(shown):,} of {len(picked):,} APs; --limit 0 for all, or --format csv")
@@ -153,17 +160,25 @@ def show(ctx: typer.Context, ap_id: Annotated[str, typer.Argument(metavar="ID", 
     """
     fleet = runtime(ctx).load_fleet()
     ap = fleet.get(ap_id)
-    site = fleet.sites[ap.site_id]
-    site_aps = sorted(a.id for a in fleet.aps.values() if a.site_id == ap.site_id)
+    site = fleet.sites.get(ap.site_id)  # None for a controller: in no site
+    site_aps = sorted(a.id for a in fleet.aps.values() if a.site_id == ap.site_id) if site else []
+    managed = sorted(a.id for a in fleet.aps.values() if a.controller == ap.id) if ap.is_controller else []
     document = {**export_row(fleet, ap),
-                "site_detail": {"id": site.id, "name": site.name, "lat": site.lat, "lon": site.lon,
-                                "district": site.district, "explicit": site.explicit, "aps": len(site_aps)},
-                "map": f"https://www.openstreetmap.org/?mlat={ap.lat}&mlon={ap.lon}#map=19/{ap.lat}/{ap.lon}"}
+                "site_detail": None if site is None else {
+                    "id": site.id, "name": site.name, "lat": site.lat, "lon": site.lon,
+                    "district": site.district, "explicit": site.explicit, "aps": len(site_aps)},
+                "map": None if ap.lat is None else
+                f"https://www.openstreetmap.org/?mlat={ap.lat}&mlon={ap.lon}#map=19/{ap.lat}/{ap.lon}"}
+    if ap.is_controller:
+        document["managed_aps"] = len(managed)
     if fmt == Format.JSON:
         output.print_json(document)
         return ExitCode.OK
     rows = [(key, value) for key, value in document.items() if key != "site_detail"]
-    rows += [("site APs", f"{len(site_aps)}: {', '.join(site_aps[:8])}{' ...' if len(site_aps) > 8 else ''}")]
+    if site is not None:
+        rows += [("site APs", f"{len(site_aps)}: {', '.join(site_aps[:8])}{' ...' if len(site_aps) > 8 else ''}")]
+    if managed:
+        rows += [("managed APs", f"{len(managed)}: {', '.join(managed[:8])}{' ...' if len(managed) > 8 else ''}")]
     output.print_table(("field", "value"), rows)
     return ExitCode.OK
 
@@ -194,7 +209,9 @@ def render_stats(document: dict) -> None:
     console.print(f"{document['aps']:,} APs at {document['sites']:,} sites "
                   f"({document['single_ap_sites']:,} with a single AP); {len(document['districts'])} districts, "
                   f"{len(document['programs'])} programmes, {len(document['zones'])} crew zones; "
-                  f"{document['with_mgmt_address']:,} with a management address", markup=False, highlight=False)
+                  f"{document['with_mgmt_address']:,} with a management address"
+                  + (f"; {document['controllers']:,} controllers managing {document['managed_aps']:,} of the APs"
+                     if document.get("controllers") else ""), markup=False, highlight=False)
     console.print(output.table(("district", "APs"), document["districts"].items(), title="By district",
                                numeric=("APs",)))
     console.print(output.table(("programme", "APs"), document["programs"].items(), title="By programme",
@@ -248,3 +265,55 @@ def export(
         output.message(f"wrote {len(picked):,} APs to {file} ({kind})")
     return ExitCode.OK
 
+
+
+@app.command("reconcile")
+def reconcile_(
+    ctx: typer.Context,
+    controller: Annotated[str | None, typer.Option(
+        "--controller", help="read only this controller (its inventory id)", show_default=False)] = None,
+    fmt: FormatOption = Format.TABLE,
+) -> ExitCode:
+    """Compare the inventory with what its wireless controllers report, to correct the city's file.
+
+    Reads each controller now (one walk of its AP tables, as a poll cycle does) and
+    lists the APs a controller reports that the inventory lacks (their name and MAC
+    on the controller, ready for the file's ap_name / ap_mac), and the inventory's
+    APs (rows with a controller) their controller does not report (and which other
+    controller does, if one does: the AP moved). A controller that cannot be read is
+    listed with why; its APs are in neither list.
+
+    Exit 0 when every controller was read and nothing drifted; 4 when drift was
+    found or a controller could not be read (the output says which).
+
+    Examples:
+
+      hotspotctl inventory reconcile
+
+      hotspotctl inventory reconcile --controller WLC-NORTE --format csv > drift.csv
+
+      hotspotctl inventory reconcile --format json | jq '.not_in_inventory[] | .name'
+    """
+    rt = runtime(ctx)
+    profiles = rt.profiles()
+    with rt.open_store() as store:
+        fleet = Fleet.load(store, rt.zones())
+        if not fleet.controllers:
+            raise InputError("the inventory has no controller rows (role controller); nothing to reconcile")
+        rt.require_secrets([c for c in fleet.controllers.values() if controller in (None, c.id)])
+
+        async def run() -> ReconcileReport:
+            with Poller.from_settings(rt.settings, profiles) as poller:
+                return await reconcile(store, fleet.aps, poller, controller=controller)
+
+        report = asyncio.run(run())
+    if fmt == Format.JSON:
+        output.print_json(report.to_json())
+    else:
+        output.emit(fmt, RECONCILE_COLUMNS, report.rows())
+        if not rt.quiet and fmt == Format.TABLE:
+            read = sum(1 for c in report.controllers if c.error is None)
+            output.message(f"{read} of {len(report.controllers)} controllers read: "
+                           f"{len(report.not_in_inventory)} APs not in the inventory, "
+                           f"{len(report.not_on_controller)} inventory APs not on their controller")
+    return report.exit_code

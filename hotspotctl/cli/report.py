@@ -111,9 +111,11 @@ def capacity(
 ) -> ExitCode:
     """The hotspots whose clients get less than the per-user target: a list for planning, not for crews.
 
-    cause is congested when the link is healthy but has too many clients to share it (more
-    APs, or a second radio, would help), below_target when the AP's capacity itself is under
-    the target (a thin backhaul: a faster link would). Ordered by the shortfall,
+    cause is rf_limited when the air itself is full (the busiest radio's channel utilisation at
+    or above evaluate.rf_busy_pct while under the target: another channel, band or AP would
+    help, not a faster link), congested when the link is healthy but has too many clients to
+    share it (more APs, or a second radio, would help), below_target when the AP's capacity
+    itself is under the target (a thin backhaul: a faster link would). Ordered by the shortfall,
     (target - per-user Mb/s) x clients: what it would take to bring everyone to the target,
     largest first. From the health `hotspotctl run` keeps; the figures are the last cycle's.
 
@@ -142,10 +144,12 @@ def capacity(
                                          for r in shown], numeric=columns[4:-1])
         if not rt.quiet:
             congested = sum(1 for r in found if r.cause == "congested")
+            rf_limited = sum(1 for r in found if r.cause == "rf_limited")
             clients = sum(r.clients for r in found)
             more = f"; showing {len(shown):,}, --limit 0 for all" if len(shown) < len(found) else ""
-            output.message(f"{len(found):,} APs below the per-user target ({congested:,} congested, "
-                           f"{len(found) - congested:,} below target), {clients:,} clients on them{more}")
+            rf = f"{rf_limited:,} RF-limited, " if rf_limited else ""
+            output.message(f"{len(found):,} APs below the per-user target ({rf}{congested:,} congested, "
+                           f"{len(found) - congested - rf_limited:,} below target), {clients:,} clients on them{more}")
     else:
         output.emit(fmt, CAPACITY_COLUMNS, [r.values() for r in shown])
     return ExitCode.OK

@@ -2,10 +2,15 @@
 
 Pure: healths in, ledger changes out; ``now`` is passed in.
 
-- ``site_findings`` groups the APs that have a crew cause (offline, reboot loop, flapping, uplink
-  degraded) by site. When at least ``site_offline_share`` of a site's APs (and at least
+- ``site_findings`` groups the APs that have a crew cause (offline, reboot loop, flapping, radio
+  down, uplink degraded) by site. When at least ``site_offline_share`` of a site's APs (and at least
   ``site_offline_min_aps`` of them) are DOWN together, the site is offline: one finding, whatever
   the number of APs, because a site goes dark from one cause (power, the site switch, its fibre).
+- **A wireless controller** that does not answer (DOWN: ``down_after`` silent cycles) is one
+  finding of its own, cause ``controller_unreachable``, under its own key (``controller_site``: a
+  controller is no site) in the NOC's zone (``NOC_ZONE``): one outage and one stop for the NOC,
+  whatever the number of its APs. Its APs are UNKNOWN meanwhile (``status.held_health``): no cause,
+  so no AP outage and no site_offline.
 - ``update_ledger`` keeps one open outage per site. A finding at a site with no open outage opens
   one (unless every AP of the finding is under maintenance); an open outage follows its site's
   finding (cause now, APs affected now, every AP and cause seen, peaks); an open outage whose site
@@ -23,16 +28,32 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 
-from hotspotctl.evaluate.status import DOWN, UNUSABLE, ApHealth, Cause
+from hotspotctl.evaluate.status import DOWN, UNKNOWN, UNUSABLE, ApHealth, Cause
 from hotspotctl.models.outages import LedgerUpdate as LedgerUpdate  # records the store keeps: models/, named here too
 from hotspotctl.models.outages import Outage as Outage
 from hotspotctl.settings import EvaluateSettings
 
 SITE_OFFLINE = Cause.SITE_OFFLINE
-# A stop's cause is the first of these among its APs: the more of the site it takes away, the earlier.
-STOP_CAUSES = (SITE_OFFLINE, Cause.OFFLINE, Cause.REBOOT_LOOP, Cause.FLAPPING, Cause.UPLINK_DEGRADED)
-# Causes that end when the AP's readings are good again (the others end when a time window passes).
-_RETURN_CAUSES = frozenset({Cause.OFFLINE, Cause.UPLINK_DEGRADED})
+CONTROLLER_UNREACHABLE = Cause.CONTROLLER_UNREACHABLE
+# A stop's cause is the first of these among its APs: the more of the site it takes away, the earlier
+# (a radio down takes one band of one AP away; a slow uplink slows an AP that still serves).
+# controller_unreachable is alone in its finding (a controller's own): first, so the order is total.
+STOP_CAUSES = (CONTROLLER_UNREACHABLE, SITE_OFFLINE, Cause.OFFLINE, Cause.REBOOT_LOOP, Cause.FLAPPING,
+               Cause.RADIO_DOWN, Cause.UPLINK_DEGRADED)
+NOC_ZONE = "NOC"  # the zone of the NOC's own stops (controllers): its own list, never a field crew's
+CONTROLLER_PREFIX = "controller:"
+
+
+def controller_site(controller_id: str) -> str:
+    """The ledger's key for a controller's own outage: one per controller, apart from every site id."""
+    return f"{CONTROLLER_PREFIX}{controller_id}"
+
+
+def is_controller_site(site: str) -> bool:
+    return site.startswith(CONTROLLER_PREFIX)
+# Causes that end when the AP's answers are good again, as of ``ok_since`` (the others end when a time window
+# passes, or, for radio_down, as of the cycle that saw the radio up for up_after readings).
+_RETURN_CAUSES = frozenset({Cause.OFFLINE, Cause.UPLINK_DEGRADED, CONTROLLER_UNREACHABLE})
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,21 +77,23 @@ def _ordered(causes: Iterable[str]) -> tuple[Cause, ...]:
 
 def site_findings(troubled: Mapping[str, ApHealth], site_of: Mapping[str, str], site_sizes: Mapping[str, int],
                   rules: EvaluateSettings, clients: Mapping[str, int] | None = None) -> dict[str, SiteFinding]:
-    """Findings by site, from the APs with a crew cause (``troubled``: AP id -> health).
+    """Findings by site, from the APs with a crew cause and the controllers unreachable (``troubled``: AP or
+    controller id -> health; a controller's site is its ``controller_site``).
 
     ``clients`` (AP id -> clients last seen) wins over the healths' own last-seen figure.
     """
     by_site: dict[str, list[tuple[str, ApHealth]]] = {}
     for ap_id, health in troubled.items():
-        if health.crew_cause is not None:
+        if health.stop_cause is not None:
             by_site.setdefault(site_of[ap_id], []).append((ap_id, health))
     findings = {}
     for site, members in by_site.items():
         members.sort(key=lambda item: item[0])
         size = site_sizes.get(site, len(members))
         down = sum(1 for _, health in members if health.state == DOWN)
-        causes = {health.crew_cause for _, health in members if health.crew_cause is not None}
-        if size >= rules.site_offline_min_aps and down >= rules.site_offline_share * size:
+        causes = {health.stop_cause for _, health in members if health.stop_cause is not None}
+        if (CONTROLLER_UNREACHABLE not in causes and size >= rules.site_offline_min_aps
+                and down >= rules.site_offline_share * size):
             causes.add(SITE_OFFLINE)
         ordered = _ordered(causes)
         findings[site] = SiteFinding(
@@ -88,12 +111,12 @@ def returned_at(outage: Outage, before: Mapping[str, ApHealth], after: Mapping[s
     was offline or slow returned at its ``ok_since`` (its first good cycle in a row); one whose
     trouble was a reboot loop or flapping, at ``now``. An AP gone from the fleet or no longer
     readable (unmonitored, misconfigured) left the outage: it has no return. Never before the
-    outage opened, never after ``now``.
+    outage opened, never after ``now``. An AP now held UNKNOWN (its controller unread) has no return either.
     """
     latest: float | None = None
     for ap_id in outage.aps_now or outage.aps:
         was, now_health = before.get(ap_id), after.get(ap_id)
-        if now_health is None or now_health.state in UNUSABLE:
+        if now_health is None or now_health.state in UNUSABLE or now_health.state == UNKNOWN:
             continue
         crew = {cause for cause in (was.causes if was is not None else ()) if cause in STOP_CAUSES}
         back = now_health.ok_since if crew and crew <= _RETURN_CAUSES and now_health.ok_since is not None else now

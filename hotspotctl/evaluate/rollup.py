@@ -8,6 +8,9 @@ figure under its target (the AP's own ``target_mbps``, else the fleet's). An AP 
 figure yet (first sample, no clients source) is up but neither below nor meeting the target.
 An AP skipped while it waits out its back-off ("backoff", a silent kind) counts as what evaluation
 last made of it when ``healths`` is given (an unmonitored or misconfigured AP stays so), else as down.
+An AP whose controller could not be read (kind ``controller``: failure class unknown) is unknown:
+neither up nor down. A wireless controller (an inventory row of role ``controller``) is no hotspot:
+not counted at all.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ class Tally:
     down: int = 0  # silent: no answer in time
     unmonitored: int = 0  # no usable address or configuration
     misconfigured: int = 0  # answered, but not usefully (credentials, the agent's error)
+    unknown: int = 0  # its controller could not be read: nothing is known of it
     below_target: int = 0
     meeting_target: int = 0
     clients: int = 0
@@ -37,13 +41,16 @@ class Tally:
 
     def add(self, up: bool, below: bool | None, clients: int | None, in_bps: float | None,
             out_bps: float | None, failure: str = FailureClass.SILENT) -> None:
-        """One AP; when not ``up``, ``failure`` is what its error means: silent, unmonitored or misconfigured."""
+        """One AP; when not ``up``, ``failure`` is what its error means: silent, unmonitored, misconfigured or
+        unknown."""
         self.aps += 1
         if not up:
             if failure == FailureClass.UNMONITORED:
                 self.unmonitored += 1
             elif failure == FailureClass.MISCONFIGURED:
                 self.misconfigured += 1
+            elif failure == FailureClass.UNKNOWN:
+                self.unknown += 1
             else:
                 self.down += 1
             return
@@ -58,7 +65,7 @@ class Tally:
 
     def to_json(self) -> dict[str, Any]:
         return {"aps": self.aps, "up": self.up, "down": self.down, "unmonitored": self.unmonitored,
-                "misconfigured": self.misconfigured, "below_target": self.below_target,
+                "misconfigured": self.misconfigured, "unknown": self.unknown, "below_target": self.below_target,
                 "meeting_target": self.meeting_target, "clients": self.clients,
                 "in_bps": round(self.in_bps, 1), "out_bps": round(self.out_bps, 1)}
 
@@ -99,6 +106,8 @@ def rollup(outcomes: Iterable[Any], *, targets: Mapping[str, float] | None = Non
     result = Rollup()
     for outcome in outcomes:
         ap, rate = outcome.ap, outcome.rate
+        if ap.is_controller:
+            continue  # no hotspot
         error = outcome.error
         up = error is None and rate is not None
         target = targets[ap.id] if targets is not None else ap.target_mbps or default_target_mbps

@@ -21,18 +21,32 @@ the AP's new ``ApHealth`` (kept in the store between cycles):
   ``flapping`` (>= ``flap_changes`` answered/missed changes within ``flap_minutes``),
   ``offline`` (DOWN), ``uplink_degraded`` (the link negotiated below the AP's expected speed in the
   last ``down_after`` readings; it clears after ``up_after`` readings at speed),
+  ``radio_down`` (a radio seen up on this AP reads down while the AP answers, ``down_after``
+  readings in a row; it clears after ``up_after`` readings up: see ``_radio_memory``),
+  ``uplink_degraded`` (the link negotiated below the AP's expected speed in the
+  last ``down_after`` readings; it clears after ``up_after`` readings at speed),
+  ``rf_limited`` (per_user_mbps under the target with the busiest radio's channel utilisation at
+  or above ``rf_busy_pct`` in >= ``below_cycles`` of the last ``below_window`` readings: the air is
+  full, more backhaul would not help), else
   ``below_target`` (per_user_mbps under the target in >= ``below_cycles`` of the last
   ``below_window`` readings, and the AP's capacity itself is under the target: a thin backhaul),
   ``congested`` (the same, but the capacity would meet the target: too many clients on a healthy
-  link; a planning matter, not a crew's).
+  link; a planning matter, not a crew's). rf_limited, below_target and congested exclude each other.
   A DOWN AP keeps only reboot_loop, flapping and offline: its last figures are stale.
+- **A wireless controller** (``controller=True``) is evaluated with the same hysteresis; its only
+  cause is ``controller_unreachable``, when it is DOWN (the NOC's: ``evaluate/outages.py``).
+- **An AP whose controller could not be read** (a PollError of kind ``controller``: failure class
+  UNKNOWN) is neither missed nor answered: ``held_health`` makes it UNKNOWN with no cause (no
+  outage, not in availability, never a crew's) and keeps every count and history of before, so
+  when its controller answers again the AP goes on from them: an answer makes it UP, a miss counts
+  on from the misses before (an AP that was down is DOWN again at once).
 
 Skipped APs (waiting out their back-off) count as missed: they were down when last tried.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 from hotspotctl.errors import PollErrorKind
@@ -53,6 +67,8 @@ from hotspotctl.models.health import UP as UP
 from hotspotctl.models.health import ApHealth as ApHealth
 from hotspotctl.models.health import Cause as Cause
 from hotspotctl.models.health import HealthState as HealthState
+from hotspotctl.models.health import RadioMemory as RadioMemory
+from hotspotctl.models.radios import Radio
 from hotspotctl.names import name_key
 from hotspotctl.settings import EvaluateSettings
 
@@ -98,7 +114,8 @@ def unusable_health(previous: ApHealth | None, state: HealthState, kind: PollErr
     """The health of an AP we could not read for a reason no crew can fix (``state`` UNMONITORED or MISCONFIGURED).
 
     No cause, no misses: its hysteresis and histories start afresh when it answers again. The last-seen
-    figures are kept (they say what it was), the reason is the PollError's kind and message.
+    figures are kept (they say what it was), and the radios seen up (the AP's, not its state: their
+    readings start afresh too); the reason is the PollError's kind and message.
     """
     reason = message[:REASON_MAX]
     if previous is not None and previous.state == state and previous.reason_kind == kind and previous.reason == reason:
@@ -106,12 +123,35 @@ def unusable_health(previous: ApHealth | None, state: HealthState, kind: PollErr
     prev = previous if previous is not None else ApHealth()
     return ApHealth(state=state, since=prev.since if prev.state == state else at, clients=prev.clients,
                     link_mbps=prev.link_mbps, capacity_mbps=prev.capacity_mbps, per_user_mbps=prev.per_user_mbps,
-                    reason_kind=kind, reason=reason)
+                    reason_kind=kind, reason=reason, radios=prev.radios)
+
+
+def held_health(previous: ApHealth | None, kind: PollErrorKind, message: str, at: float) -> ApHealth:
+    """The health of an AP whose controller could not be read: UNKNOWN, no cause, the reason said.
+
+    Not a miss and not an answer: every count, history and radio memory is kept as it was, so the
+    AP's evaluation resumes from them when its controller answers again. It has no cause meanwhile,
+    so it leaves any outage it was in (as an unusable AP does). Once its controller answers, an
+    answer makes it UP (it was known to nobody as down meanwhile: no outage opens for one cycle);
+    a miss (not joined) counts on from the misses before the hold, so an AP that was down is DOWN
+    again at once, since its first missed cycle. ``since`` is when the hold began.
+    """
+    reason = message[:REASON_MAX]
+    prev = previous if previous is not None and previous.state not in UNUSABLE else ApHealth()
+    if prev.state == UNKNOWN and prev.reason_kind == kind and prev.reason == reason:
+        return prev
+    held = prev.state == UNKNOWN and prev.reason_kind == kind
+    return replace(prev, state=UNKNOWN, since=prev.since if held else at, causes=(), trouble_since=0.0,
+                   ok_since=None, reason_kind=kind, reason=reason)
 
 
 def evaluate_ap(previous: ApHealth | None, answered: bool, rate: RateSample | None, at: float,
-                limits: ApLimits, rules: EvaluateSettings) -> ApHealth:
+                limits: ApLimits, rules: EvaluateSettings, radios: tuple[Radio, ...] = (), *,
+                controller: bool = False) -> ApHealth:
     """The AP's health after this cycle (``rate`` is None when it did not answer).
+
+    ``radios`` are the radios the AP's answer reported (none: nothing said about them). With
+    ``controller`` the device is a wireless controller: its only cause is controller_unreachable.
 
     ``answered`` False is a silent miss (no answer in time): see ``unusable_health`` for the other
     failures. An AP that was UNMONITORED or MISCONFIGURED starts afresh, as if never evaluated.
@@ -122,36 +162,53 @@ def evaluate_ap(previous: ApHealth | None, answered: bool, rate: RateSample | No
     fresher ones if it needs them (the evaluator keeps the clients, for outages' people affected).
 
     Each rule is its own pure function: ``_still_steady``, ``_flap_changes``, ``_reboots``,
-    ``_readings``, ``_answered_again``, ``_missed_again``, ``_ok_since``, ``_causes``, ``_since`` and
-    ``_trouble_since``.
+    ``_readings``, ``_radio_memory``, ``_answered_again``, ``_missed_again``, ``_ok_since``, ``_causes``,
+    ``_since`` and ``_trouble_since``.
     """
     reading = rate if answered else None  # what a miss says is only that it was missed
-    if previous is not None and reading is not None and _still_steady(previous, reading, limits, rules):
+    if (previous is not None and reading is not None and not controller
+            and _still_steady(previous, reading, limits, rules, radios)):
         return previous
-    prev = previous if previous is not None and previous.state not in UNUSABLE else ApHealth()
+    if previous is None:
+        prev = ApHealth()
+    elif previous.state in UNUSABLE:  # afresh, but the radios seen up are the AP's, not its state
+        prev = ApHealth(radios=tuple(RadioMemory(r.name, 0, False) for r in previous.radios))
+    else:
+        prev = previous
     changes = _flap_changes(prev, answered, at, rules)
     reboots = _reboots(prev, reading, at, rules)
-    readings = _readings(prev, reading, limits, rules) if reading is not None else _Readings.of(prev)
+    if reading is not None:
+        readings = _readings(prev, reading, limits, rules, radios)
+        memory = _radio_memory(prev.radios, radios, rules) if radios else prev.radios
+    else:
+        readings, memory = _Readings.of(prev), prev.radios
     if answered:
         state, misses, goods, missing_since = _answered_again(prev, rules)
     else:
         state, misses, goods, missing_since = _missed_again(prev, at, rules)
     ok_since = _ok_since(prev, answered, reading, limits, at)
-    causes = _causes(state, len(reboots), len(changes), readings, limits, rules)
+    if controller:
+        causes: tuple[Cause, ...] = (Cause.CONTROLLER_UNREACHABLE,) if state == DOWN else ()
+    else:
+        causes = _causes(state, len(reboots), len(changes), readings, limits, rules,
+                         any(radio.down for radio in memory))
     if causes and state not in (DOWN, UNKNOWN):
         state = DEGRADED
     return ApHealth(state, _since(prev, state, missing_since, at), misses, goods, answered, missing_since,
                     readings.below, readings.slow, readings.uplink_degraded,
                     _trouble_since(prev, causes, state, missing_since, at), changes, reboots, readings.clients,
-                    readings.link_mbps, readings.capacity_mbps, readings.per_user_mbps, causes, ok_since)
+                    readings.link_mbps, readings.capacity_mbps, readings.per_user_mbps, causes, ok_since,
+                    busy=readings.busy, radios=memory)
 
 
-def _still_steady(previous: ApHealth, rate: RateSample, limits: ApLimits, rules: EvaluateSettings) -> bool:
+def _still_steady(previous: ApHealth, rate: RateSample, limits: ApLimits, rules: EvaluateSettings,
+                  radios: tuple[Radio, ...] = ()) -> bool:
     """Up for a while with nothing moving, and this answer healthy too: nothing to evaluate.
 
     The AP: UP for up_after answers in a row, no cause, no history, no reading under the target or
-    the speed. The answer: no reboot, the link at speed, the per-user figure on target (either may
-    be missing). One function, not two: it runs for most of the fleet every cycle.
+    the speed, no radio read down. The answer: no reboot, the link at speed, the per-user figure on
+    target (either may be missing), and the radios it reports up being exactly those remembered
+    (none reported: nothing said). One function, not two: it runs for most of the fleet every cycle.
     """
     return (previous.state == UP and not previous.causes and previous.misses == 0
             and previous.goods >= rules.up_after and bool(previous.answered)
@@ -159,7 +216,17 @@ def _still_steady(previous: ApHealth, rate: RateSample, limits: ApLimits, rules:
             and previous.ok_since is not None
             and not rate.rebooted
             and (rate.link_mbps is None or rate.link_mbps >= limits.expected_link_mbps)
-            and (rate.per_user_mbps is None or rate.per_user_mbps >= limits.target_mbps))
+            and (rate.per_user_mbps is None or rate.per_user_mbps >= limits.target_mbps)
+            and (not radios or _radios_steady(previous.radios, radios)))
+
+
+def _radios_steady(memory: tuple[RadioMemory, ...], radios: tuple[Radio, ...]) -> bool:
+    """The radios reported up are the ones remembered, in the same order, none with a down reading kept."""
+    if len(memory) > len(radios):
+        return False
+    up = [radio.name for radio in radios if radio.oper_up]
+    return len(up) == len(memory) and all(
+        name == kept.name and not kept.down_bits for name, kept in zip(up, memory, strict=True))
 
 
 def _flap_changes(prev: ApHealth, answered: bool, at: float, rules: EvaluateSettings) -> tuple[float, ...]:
@@ -192,27 +259,78 @@ class _Readings(NamedTuple):  # a tuple: built for every AP that changes, where 
     below: int  # bits: per-user readings under the target, newest in bit 0
     slow: int  # bits: link readings under the expected speed, newest in bit 0
     uplink_degraded: bool
+    busy: int = 0  # bits aligned with below: under the target with the busiest radio at or above rf_busy_pct
 
     @classmethod
     def of(cls, health: ApHealth) -> _Readings:
         """As they were: no new reading this cycle."""
         return cls(health.clients, health.link_mbps, health.capacity_mbps, health.per_user_mbps, health.below,
-                   health.slow, health.uplink_degraded)
+                   health.slow, health.uplink_degraded, health.busy)
 
 
-def _readings(prev: ApHealth, rate: RateSample, limits: ApLimits, rules: EvaluateSettings) -> _Readings:
-    """The figures of an answer: a reading missing (no clients, no per-user figure) keeps the last one seen."""
+def busiest_pct(radios: tuple[Radio, ...]) -> float | None:
+    """The highest channel utilisation among the radios that state one, else None."""
+    said = [radio.utilization_pct for radio in radios if radio.utilization_pct is not None]
+    return max(said) if said else None
+
+
+def _readings(prev: ApHealth, rate: RateSample, limits: ApLimits, rules: EvaluateSettings,
+              radios: tuple[Radio, ...] = ()) -> _Readings:
+    """The figures of an answer: a reading missing (no clients, no per-user figure) keeps the last one seen.
+
+    A per-user reading shifts in a ``below`` bit and, beside it, a ``busy`` bit: under the target
+    while the busiest radio's utilisation is at least rf_busy_pct (no radio stating one: not busy).
+    """
     clients = rate.clients if rate.clients is not None else prev.clients
-    per_user, below = prev.per_user_mbps, prev.below
+    per_user, below, busy = prev.per_user_mbps, prev.below, prev.busy
     if rate.per_user_mbps is not None:
         per_user = rate.per_user_mbps
-        below = _shift_in(below, per_user < limits.target_mbps, rules.below_window)
+        under = per_user < limits.target_mbps
+        below = _shift_in(below, under, rules.below_window)
+        if under:
+            air = busiest_pct(radios)
+            under = air is not None and air >= rules.rf_busy_pct
+        busy = _shift_in(busy, under, rules.below_window)
     slow, degraded = prev.slow, prev.uplink_degraded
     if rate.link_mbps is not None:
         keep = max(rules.down_after, rules.up_after)
         slow = _shift_in(slow, rate.link_mbps < limits.expected_link_mbps, keep)
         degraded = _uplink_degraded(slow, degraded, rules)
-    return _Readings(clients, rate.link_mbps, rate.capacity_mbps, per_user, below, slow, degraded)
+    return _Readings(clients, rate.link_mbps, rate.capacity_mbps, per_user, below, slow, degraded, busy)
+
+
+def _radio_memory(memory: tuple[RadioMemory, ...], radios: tuple[Radio, ...],
+                  rules: EvaluateSettings) -> tuple[RadioMemory, ...]:
+    """The radios remembered after an answer that reported ``radios`` (at least one).
+
+    - A radio read up is remembered (from the first time it is seen up) and shifts in an up reading.
+    - A remembered radio read down shifts in a down reading; a radio never seen up and read down
+      is disabled by design (a band the operator switched off): ignored, never remembered.
+    - A radio whose status is not said (oper_up None) keeps its readings as they were.
+    - A remembered radio missing from the answer reads as not down, and is forgotten once it has no
+      down reading left (the device no longer has it: nothing for a crew to fix).
+    It is down (radio_down) after down_after down readings in a row, and up again after up_after up
+    readings in a row, as the uplink is (``_uplink_degraded``).
+    """
+    keep = max(rules.down_after, rules.up_after)
+    by_name = {radio.name: radio for radio in radios}
+    kept: list[RadioMemory] = []
+    known = set()
+    for radio in memory:
+        known.add(radio.name)
+        said = by_name.get(radio.name)
+        if said is not None and said.oper_up is None:
+            kept.append(radio)
+            continue
+        bits = _shift_in(radio.down_bits, said is not None and said.oper_up is False, keep)
+        if said is None and not bits:
+            continue  # gone, with nothing against it
+        kept.append(RadioMemory(radio.name, bits, _uplink_degraded(bits, radio.down, rules)))
+    for new in radios:
+        if new.oper_up and new.name not in known:
+            known.add(new.name)
+            kept.append(RadioMemory(new.name, 0, False))
+    return tuple(kept)
 
 
 def _shift_in(bits: int, bit: bool, keep: int) -> int:
@@ -255,8 +373,13 @@ def _ok_since(prev: ApHealth, answered: bool, rate: RateSample | None, limits: A
 
 
 def _causes(state: HealthState, reboots: int, changes: int, readings: _Readings, limits: ApLimits,
-            rules: EvaluateSettings) -> tuple[Cause, ...]:
-    """The AP's causes in CAUSES order; a DOWN AP keeps only reboot_loop, flapping and offline."""
+            rules: EvaluateSettings, radio_down: bool = False) -> tuple[Cause, ...]:
+    """The AP's causes in CAUSES order; a DOWN AP keeps only reboot_loop, flapping and offline.
+
+    Below the target, one of three: rf_limited when the air was busy in below_cycles of the
+    readings, else congested (the capacity would meet the target) or below_target; none of them
+    when the uplink is degraded (that explains it).
+    """
     causes: list[Cause] = []
     if reboots >= rules.reboot_loop_count:
         causes.append(Cause.REBOOT_LOOP)
@@ -265,12 +388,17 @@ def _causes(state: HealthState, reboots: int, changes: int, readings: _Readings,
     if state == DOWN:
         causes.append(Cause.OFFLINE)
     elif state != UNKNOWN:
+        if radio_down:
+            causes.append(Cause.RADIO_DOWN)
         if readings.uplink_degraded:
             causes.append(Cause.UPLINK_DEGRADED)
         elif readings.below.bit_count() >= rules.below_cycles:
             capacity = readings.capacity_mbps
-            causes.append(Cause.CONGESTED if capacity is not None and capacity >= limits.target_mbps
-                          else Cause.BELOW_TARGET)
+            if readings.busy.bit_count() >= rules.below_cycles:
+                causes.append(Cause.RF_LIMITED)
+            else:
+                causes.append(Cause.CONGESTED if capacity is not None and capacity >= limits.target_mbps
+                              else Cause.BELOW_TARGET)
     return tuple(causes)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 from operator import attrgetter
+from typing import NamedTuple
 
 from hotspotctl.errors import PollErrorKind
 
@@ -19,7 +20,7 @@ class HealthState(StrEnum):
     UP = "up"
     DEGRADED = "degraded"  # up, with a cause
     DOWN = "down"
-    UNKNOWN = "unknown"  # not answered yet, nor missed down_after times
+    UNKNOWN = "unknown"  # not answered yet, nor missed down_after times; or its controller could not be read
     UNMONITORED = "unmonitored"  # nothing could be sent: the inventory or settings must change
     MISCONFIGURED = "misconfigured"  # it answered, but not usefully
 
@@ -45,10 +46,25 @@ STATES = (UP, DEGRADED, DOWN, UNKNOWN, UNMONITORED, MISCONFIGURED)
 HISTORY_MAX = 100  # changes and reboots an ApHealth keeps: 100 x 15 characters fit ap_health's 2,000
 UNUSABLE = frozenset({UNMONITORED, MISCONFIGURED})  # states of APs we cannot read: never a crew matter
 REASON_MAX = 500  # characters of a PollError's message kept as the reason
-# An AP's causes, in order of precedence (the first is the AP's ``cause``).
-CAUSES = (Cause.REBOOT_LOOP, Cause.FLAPPING, Cause.OFFLINE, Cause.UPLINK_DEGRADED, Cause.BELOW_TARGET,
-          Cause.CONGESTED)
-CREW_CAUSES = frozenset({Cause.REBOOT_LOOP, Cause.FLAPPING, Cause.OFFLINE, Cause.UPLINK_DEGRADED})
+# An AP's causes, in order of precedence (the first is the AP's ``cause``); docs/decisions/causes-precedence.md
+# says why. A controller's only cause is controller_unreachable; no AP has it.
+CAUSES = (Cause.CONTROLLER_UNREACHABLE, Cause.REBOOT_LOOP, Cause.FLAPPING, Cause.OFFLINE, Cause.RADIO_DOWN,
+          Cause.UPLINK_DEGRADED, Cause.RF_LIMITED, Cause.BELOW_TARGET, Cause.CONGESTED)
+# What a field crew can fix at the pole.
+CREW_CAUSES = frozenset({Cause.REBOOT_LOOP, Cause.FLAPPING, Cause.OFFLINE, Cause.RADIO_DOWN, Cause.UPLINK_DEGRADED})
+# What the NOC fixes from its desk: an outage and a stop in the NOC's list, never a field crew's.
+NOC_CAUSES = frozenset({Cause.CONTROLLER_UNREACHABLE})
+STOP_CAUSE_SET = CREW_CAUSES | NOC_CAUSES  # the causes that open an outage
+# Below the per-user target: capacity findings (report capacity), never a crew's.
+BELOW_CAUSES = frozenset({Cause.RF_LIMITED, Cause.BELOW_TARGET, Cause.CONGESTED})
+
+
+class RadioMemory(NamedTuple):
+    """What evaluation remembers of one radio seen up on an AP (a radio never seen up is not remembered)."""
+
+    name: str  # Radio.name
+    down_bits: int  # the last max(down_after, up_after) readings, 1 = down, newest in bit 0
+    down: bool  # down for down_after readings in a row, and not up for up_after since
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +90,9 @@ class ApHealth:
     causes: tuple[Cause, ...] = ()  # in CAUSES order
     ok_since: float | None = None  # the first cycle of the current run of answers with the uplink at speed
     reason_kind: PollErrorKind | None = None  # UNMONITORED, MISCONFIGURED: the PollError's kind (auth, no_address ...)
-    reason: str | None = None  # ... and its message
+    reason: str | None = None  # ... and its message (kind controller: the AP is UNKNOWN while its controller is)
+    busy: int = 0  # bits aligned with ``below``: 1 = under the target with the busiest radio >= rf_busy_pct
+    radios: tuple[RadioMemory, ...] = ()  # the radios seen up, in the order first seen
 
     def same_verdict(self, other: ApHealth) -> bool:
         """Equal but for the last-seen figures (clients, link, capacity, per-user), which move every cycle."""
@@ -86,21 +104,36 @@ class ApHealth:
 
     @property
     def crew_cause(self) -> Cause | None:
-        """The first cause a crew can fix (not below_target or congested)."""
+        """The first cause a field crew can fix (not the capacity findings, not controller_unreachable)."""
         for cause in self.causes:
             if cause in CREW_CAUSES:
                 return cause
         return None
 
     @property
+    def stop_cause(self) -> Cause | None:
+        """The first cause that opens an outage: a crew's, or the NOC's (controller_unreachable)."""
+        for cause in self.causes:
+            if cause in STOP_CAUSE_SET:
+                return cause
+        return None
+
+    @property
     def below_target(self) -> bool:
-        return Cause.BELOW_TARGET in self.causes or Cause.CONGESTED in self.causes
+        """Below the per-user target: rf_limited, below_target or congested."""
+        return any(cause in BELOW_CAUSES for cause in self.causes)
+
+    @property
+    def radios_down(self) -> tuple[str, ...]:
+        """The names of the radios evaluation holds down (radio_down)."""
+        return tuple(radio.name for radio in self.radios if radio.down)
 
     def to_json(self) -> dict[str, object]:
         return {"state": self.state, "since": self.since, "cause": self.cause, "causes": list(self.causes),
                 "misses": self.misses, "clients": self.clients, "link_mbps": self.link_mbps,
                 "per_user_mbps": self.per_user_mbps, "reboots": len(self.reboots),
-                "changes": len(self.changes), "reason_kind": self.reason_kind, "reason": self.reason}
+                "changes": len(self.changes), "reason_kind": self.reason_kind, "reason": self.reason,
+                "radios_down": list(self.radios_down)}
 
 
 _FIGURES = frozenset({"clients", "link_mbps", "capacity_mbps", "per_user_mbps"})

@@ -169,7 +169,11 @@ def fleet_status(aps: Iterable[AccessPoint], healths: Mapping[str, ApHealth],
     """Tally ``aps`` now; ``availability`` rows (only of ``districts`` when given); the outages touching ``aps``."""
     result = FleetStatus()
     group_of: dict[str, tuple[str, str]] = {}
+    controllers: set[str] = set()
     for ap in sorted(aps, key=lambda ap: ap.id):
+        if ap.is_controller:  # no hotspot: in no tally; its own outage counts for the fleet (below)
+            controllers.add(ap.id)
+            continue
         district, program = _group(ap.district), _group(ap.program)
         group_of[ap.id] = (district, program)
         health = healths.get(ap.id)
@@ -195,6 +199,8 @@ def fleet_status(aps: Iterable[AccessPoint], healths: Mapping[str, ApHealth],
     for outage in open_outages:
         touched = [group_of[ap_id] for ap_id in (outage.aps_now or outage.aps) if ap_id in group_of]
         if not touched:
+            if controllers.intersection(outage.aps_now or outage.aps):
+                result.fleet.open_outages += 1  # a controller's own outage: the fleet's, no district's
             continue
         result.fleet.open_outages += 1
         for district in {d for d, _ in touched}:
@@ -308,7 +314,7 @@ def usual_clients(rows: Iterable[Mapping[str, Any]], hour_of_day: int, tz: tzinf
 
 # -- capacity ----------------------------------------------------------------------------------------------------
 
-CAPACITY_CAUSES = (Cause.CONGESTED, Cause.BELOW_TARGET)
+CAPACITY_CAUSES = (Cause.RF_LIMITED, Cause.CONGESTED, Cause.BELOW_TARGET)  # one at most per AP (evaluate/status.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,7 +331,8 @@ class CapacityRow:
     target_mbps: float
     capacity_mbps: float | None
     link_mbps: float | None
-    cause: str  # congested (a healthy link, too many clients) | below_target (the capacity is under the target)
+    cause: str  # rf_limited (the air is full: channel utilisation high) | congested (a healthy link, too many
+    # clients) | below_target (the capacity is under the target)
 
     @property
     def shortfall_mbps(self) -> float:
@@ -351,7 +358,7 @@ def _round(value: float | None) -> float | None:
 
 def capacity_rows(aps: Iterable[AccessPoint], healths: Mapping[str, ApHealth],
                   target_of: Callable[[AccessPoint], float], site_names: Mapping[str, str]) -> list[CapacityRow]:
-    """The APs among ``aps`` whose health has congested or below_target, largest shortfall first."""
+    """The APs among ``aps`` whose health has rf_limited, congested or below_target, largest shortfall first."""
     rows = []
     for ap in aps:
         health = healths.get(ap.id)

@@ -26,6 +26,10 @@
 - **Action**: what to do, by cause, with the exact count of APs of each cause and their ids, and the
   figures the health store holds (how many APs are down of how many, the speed each uplink negotiated
   and the one it should, reboots and up/down changes counted).
+- **The NOC's list**: a wireless controller that does not answer is one outage in the zone
+  ``NOC`` (``evaluate.outages.NOC_ZONE``), so it is one stop in a list of its own, never a field
+  crew's: placed at the controller's coordinates when the inventory gives them, else at the mean of
+  the APs it manages; its action names the controller and how many APs are unknown behind it.
 - **Times** people read (tables, CSV, the printable page, emails) are in the city's zone (the
   ``timezone`` setting, carried by each ZoneList); JSON keeps UTC (``iso``).
 """
@@ -41,7 +45,7 @@ from itertools import pairwise
 from statistics import fmean
 from typing import Any
 
-from hotspotctl.evaluate.outages import SITE_OFFLINE, Outage
+from hotspotctl.evaluate.outages import CONTROLLER_PREFIX, SITE_OFFLINE, Outage, controller_site, is_controller_site
 from hotspotctl.evaluate.status import DOWN, ApHealth, Cause, Limits
 from hotspotctl.inventory.fleet import Fleet
 from hotspotctl.models.access_points import AccessPoint
@@ -81,7 +85,7 @@ class Stop:
     site: str  # site id
     name: str  # site name
     district: str | None
-    cause: str  # site_offline | offline | reboot_loop | flapping | uplink_degraded
+    cause: str  # one of evaluate.outages.STOP_CAUSES (controller_unreachable: the NOC's list only)
     causes: tuple[str, ...]
     aps_affected: int
     aps: tuple[str, ...]  # AP ids affected now, sorted
@@ -264,6 +268,23 @@ def _counted(aps: Sequence[str], healths: Mapping[str, ApHealth], cause: str, co
     return f"{_aps(len(having))} ({', '.join(f'{ap}: {n}' for ap, n in zip(having, figures, strict=True))} {unit})"
 
 
+def _radio_action(aps: Sequence[str], healths: Mapping[str, ApHealth]) -> str:
+    having = _having(aps, healths, Cause.RADIO_DOWN)
+    parts = []
+    for ap in having:
+        radios = healths[ap].radios_down if ap in healths else ()
+        parts.append(f"{ap}: {', '.join(radios)}" if radios else ap)
+    return (f"Radio down on {_aps(len(having))} ({'; '.join(parts)}): check the antenna cables and connectors, "
+            "power-cycle the AP, and replace it if the radio stays down.")
+
+
+def _controller_action(controller: str, managed: int | None) -> str:
+    behind = f"its {_aps(managed)} show as unknown" if managed else "its APs show as unknown"
+    return (f"Controller {controller} unreachable: {behind} (not down) until it answers. From the NOC: check the "
+            "controller's power and management network (ping, SNMP), then its uplink; no field crew is needed "
+            "unless it is dead.")
+
+
 def _reboot_action(aps: Sequence[str], healths: Mapping[str, ApHealth], hours: float) -> str:
     which = _counted(aps, healths, Cause.REBOOT_LOOP, "reboots", f"reboots in {_num(hours)} h")
     return f"Reboot loop on {which}: check the power supply, the switch's PoE budget and the PoE injector."
@@ -279,8 +300,9 @@ def action_for(cause: str, causes: Sequence[str] = (), *, aps: Sequence[str] = (
                reboot_hours: float = 24.0, flap_minutes: float = 60.0) -> str:
     """What a crew should do at a stop, in plain words: the primary cause's action first, then the others'.
 
-    Each cause's text counts its APs exactly and names them. ``aps`` are the APs affected now,
-    ``site_aps`` how many the site has, ``healths`` their stored health (which AP has which cause, and
+    Each cause's text counts its APs exactly and names them. ``aps`` are the APs affected now (for
+    controller_unreachable: the controller), ``site_aps`` how many the site has (how many APs the
+    controller manages), ``healths`` their stored health (which AP has which cause, and
     the figures), ``expected_link`` the uplink speed each AP should negotiate (Mb/s).
     """
     healths = healths or {}
@@ -295,6 +317,10 @@ def action_for(cause: str, causes: Sequence[str] = (), *, aps: Sequence[str] = (
             text = _offline_action(aps, healths) if aps else "AP down: check its PoE port and cable, power-cycle it."
         elif which == Cause.UPLINK_DEGRADED:
             text = _uplink_action(aps, healths, expected_link)
+        elif which == Cause.RADIO_DOWN:
+            text = _radio_action(aps, healths)
+        elif which == Cause.CONTROLLER_UNREACHABLE:
+            text = _controller_action(", ".join(aps) or "?", site_aps)
         elif which == Cause.REBOOT_LOOP:
             text = _reboot_action(aps, healths, reboot_hours)
         elif which == Cause.FLAPPING:
@@ -325,14 +351,24 @@ def _first_lines(aps: Iterable[str], devices: Mapping[str, str]) -> tuple[str, .
 
 
 def _place(outage: Outage, aps: Sequence[str], fleet: Fleet) -> tuple[str, str | None, float, float] | None:
-    """(name, district, lat, lon) of the outage's site; its APs' mean point if the site is gone."""
+    """(name, district, lat, lon) of the outage's site; its APs' mean point if the site is gone.
+
+    A controller's outage: the controller's own point when the inventory gives one, else the mean
+    point of the APs it manages.
+    """
     site = fleet.sites.get(outage.site)
     if site is not None:
         return site.name, site.district, site.lat, site.lon
     members = [fleet.aps[ap] for ap in (*aps, *outage.aps) if ap in fleet.aps]
-    if not members:
+    name = outage.site
+    if is_controller_site(outage.site):
+        name = outage.site.removeprefix(CONTROLLER_PREFIX)
+        members = [ap for ap in members if ap.lat is not None and ap.lon is not None] or [
+            ap for ap in fleet.aps.values() if ap.controller == name]
+    points = [(ap.lat, ap.lon) for ap in members if ap.lat is not None and ap.lon is not None]
+    if not points:
         return None
-    return outage.site, members[0].district, fmean(ap.lat for ap in members), fmean(ap.lon for ap in members)
+    return name, members[0].district, fmean(lat for lat, _ in points), fmean(lon for _, lon in points)
 
 
 @dataclass(frozen=True, slots=True)
@@ -407,7 +443,12 @@ def build_crew_list(outages: Iterable[Outage], fleet: Fleet, now: float, *, zone
                         "in the inventory", outage.id, outage.site, ", ".join(aps) or "none")
             continue
         by_zone.setdefault(outage.zone, []).append(_Candidate(outage, aps, place, people_affected(outage, aps, people)))
-    sizes = fleet.site_sizes()
+    sizes = dict(fleet.site_sizes())
+    for ap in fleet.aps.values():  # a controller's "size": the APs it manages
+        controller = ap.controller
+        if controller and not ap.is_controller:
+            key = controller_site(controller)
+            sizes[key] = sizes.get(key, 0) + 1
     return [_zone_list(zone, by_zone[zone], sizes, now, depots.get(zone), max_stops, healths or {}, devices or {},
                        expected_link or {}, reboot_hours, flap_minutes, tz)
             for zone in sorted(by_zone)]

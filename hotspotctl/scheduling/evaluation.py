@@ -11,6 +11,13 @@ What a failed poll means is its PollError's kind (``collectors.model.failure_cla
 one (timeout, send, backoff) is a miss that may make the AP DOWN; an unmonitored or misconfigured
 one gives the AP that state with the error's message as the reason: no outage, no crew stop, not in
 availability. A back-off skip of an AP that was unmonitored or misconfigured when last tried keeps it so.
+An AP whose controller could not be read (kind ``controller``, failure class unknown) is held UNKNOWN
+(``evaluate.status.held_health``): not a miss, no outage, not in availability, its memory kept.
+
+A wireless controller (an inventory row of role ``controller``) is evaluated like an AP but is no
+hotspot: not in any site's size, not in availability; when it is DOWN it is one outage of its own,
+cause ``controller_unreachable``, in the NOC's zone (``evaluate/outages.py``). The radios an AP
+reported reach ``evaluate_ap`` from its outcome (``ApOutcome.radios``).
 
 The hourly availability rows also add up the clients the APs reported (``clients``, over ``counted``
 AP-cycles), so the crew lists can rank a stop by the people its district and programme usually have
@@ -28,9 +35,11 @@ import sqlalchemy as sa
 
 from hotspotctl.collectors.model import FailureClass, PollErrorKind, failure_class
 from hotspotctl.evaluate.outages import (
+    NOC_ZONE,
     SITE_OFFLINE,
     LedgerUpdate,
     Outage,
+    controller_site,
     returned_at,
     site_findings,
     update_ledger,
@@ -45,10 +54,12 @@ from hotspotctl.evaluate.status import (
     HealthState,
     Limits,
     evaluate_ap,
+    held_health,
     unusable_health,
 )
 from hotspotctl.inventory.fleet import CrewZones
 from hotspotctl.models.access_points import AccessPoint
+from hotspotctl.models.radios import Radio
 from hotspotctl.names import name_key
 from hotspotctl.scheduling.cycle import ApOutcome
 from hotspotctl.settings import EvaluateSettings
@@ -69,6 +80,10 @@ FIGURES_REFRESH_S = 900.0
 # the state of an AP whose poll failed for a reason no crew can fix
 _UNUSABLE_STATE: dict[FailureClass, HealthState] = {FailureClass.UNMONITORED: UNMONITORED,
                                                     FailureClass.MISCONFIGURED: MISCONFIGURED}
+def radios_of(outcome: ApOutcome) -> tuple[Radio, ...]:
+    """The radios the AP's answer reported (``ApOutcome.radios``; none on an outcome without them)."""
+    radios: tuple[Radio, ...] = getattr(outcome, "radios", ())
+    return radios
 
 
 @dataclass
@@ -78,7 +93,8 @@ class CycleEvaluation:
     at: float
     states: Counter[str] = field(default_factory=Counter)  # APs by state: up ... unmonitored, misconfigured
     causes: Counter[str] = field(default_factory=Counter)  # APs by primary cause
-    reasons: Counter[str] = field(default_factory=Counter)  # unmonitored and misconfigured APs by error kind
+    reasons: Counter[str] = field(default_factory=Counter)  # unmonitored, misconfigured, held APs by error kind
+    controllers: Counter[str] = field(default_factory=Counter)  # controllers by state (not in ``states``)
     health_written: int = 0
     ledger: LedgerUpdate = field(default_factory=lambda: LedgerUpdate([], [], []))
     open_outages: int = 0
@@ -90,7 +106,7 @@ class CycleEvaluation:
 
     def summary(self) -> dict[str, Any]:
         return {"states": dict(self.states), "causes": dict(self.causes), "reasons": dict(self.reasons),
-                "opened": len(self.ledger.opened),
+                "controllers": dict(self.controllers), "opened": len(self.ledger.opened),
                 "closed": len(self.ledger.closed), "open_outages": self.open_outages,
                 "in_maintenance": self.in_maintenance}
 
@@ -103,17 +119,19 @@ class Evaluator:
         self.rules = rules
         limits = Limits(rules)
         self.limits = {ap.id: limits.for_ap(ap) for ap in aps}
-        self.site_of = {ap.id: ap.site_id for ap in aps}
-        self.site_sizes = Counter(self.site_of.values())
+        self.controllers = frozenset(ap.id for ap in aps if ap.is_controller)
+        self.site_of = {ap.id: controller_site(ap.id) if ap.id in self.controllers else ap.site_id for ap in aps}
+        self.site_sizes = Counter(site for ap_id, site in self.site_of.items() if ap_id not in self.controllers)
         self.zone_of_site: dict[str, str] = {}
         for ap in aps:
-            self.zone_of_site.setdefault(ap.site_id, zones.zone_for(ap))
+            zone = NOC_ZONE if ap.id in self.controllers else zones.zone_for(ap)
+            self.zone_of_site.setdefault(self.site_of[ap.id], zone)
         self.group_of = {ap.id: (ap.district or "(none)", ap.program or "(none)") for ap in aps}
         self._aps = list(aps)
         with store.read() as conn:
             self.healths: dict[str, ApHealth] = load_health(conn, list(self.site_of))
             self.open: dict[str, Outage] = {site: o for site, o in load_open_outages(conn).items()
-                                            if site in self.site_sizes}
+                                            if site in self.zone_of_site}  # the sites' and the controllers' own
         self.clients = {ap_id: h.clients for ap_id, h in self.healths.items() if h.clients is not None}
         self.written: dict[str, float] = {}  # when an AP's health was last written by this evaluator
 
@@ -149,22 +167,27 @@ class Evaluator:
         before: dict[str, ApHealth] = {}  # the previous health of the APs that had a cause and changed
         tallies: dict[tuple[str, str], list[int]] = {}
         states, causes, reasons = result.states, result.causes, result.reasons
+        controllers = self.controllers
         for outcome in outcomes:
             ap_id = outcome.ap.id
             previous = healths.get(ap_id)
             rate, error = outcome.rate, outcome.error
             answered = error is None and rate is not None
             reading = rate if error is None else None  # the figures of an answer
+            controller = ap_id in controllers
             if answered or error is None:
-                health = evaluate_ap(previous, answered, rate, at, limits[ap_id], rules)
+                health = evaluate_ap(previous, answered, rate, at, limits[ap_id], rules, radios_of(outcome),
+                                     controller=controller)
             else:
                 kind = failure_class(error.kind)
-                if kind != FailureClass.SILENT:
+                if kind == FailureClass.UNKNOWN:
+                    health = held_health(previous, error.kind, error.message, at)
+                elif kind != FailureClass.SILENT:
                     health = unusable_health(previous, _UNUSABLE_STATE[kind], error.kind, error.message, at)
                 elif error.kind == PollErrorKind.BACKOFF and previous is not None and previous.state in UNUSABLE:
                     health = previous  # skipped: it is what it was when last tried
                 else:
-                    health = evaluate_ap(previous, False, None, at, limits[ap_id], rules)
+                    health = evaluate_ap(previous, False, None, at, limits[ap_id], rules, controller=controller)
             if health is not previous:
                 healths[ap_id] = health
                 if previous is not None and previous.causes:
@@ -174,15 +197,20 @@ class Evaluator:
                     changed[ap_id] = health
                     written[ap_id] = at
             state = health.state
+            if controller:  # no hotspot: not in the APs' states nor availability; its own outage when down
+                result.controllers[state] += 1
+                if health.stop_cause is not None:
+                    troubled[ap_id] = health
+                continue
             states[state] += 1
-            if state in UNUSABLE:
+            if state in UNUSABLE or health.reason_kind is not None:
                 reasons[health.reason_kind or "unknown"] += 1
                 continue  # neither up nor down: not in availability, never a crew stop
             if reading is not None and reading.clients is not None:
                 clients[ap_id] = reading.clients
             if health.causes:
                 causes[health.causes[0]] += 1
-                if health.crew_cause is not None:
+                if health.stop_cause is not None:
                     troubled[ap_id] = health
             if state == UNKNOWN or ap_id in maintenance:
                 continue

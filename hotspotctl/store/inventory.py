@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -11,7 +11,9 @@ from hotspotctl.models.access_points import AP_COLUMNS, SITE_COLUMNS, AccessPoin
 from hotspotctl.store.bulk import executemany
 from hotspotctl.store.schema import access_points, inventory_imports, sites, store_meta
 
-_AP_COLUMNS = [access_points.c[name] for name in AP_COLUMNS]
+# A controller's site_id is "" in AccessPoint and NULL in the store (it is in no site: no foreign key to follow).
+_AP_COLUMNS = [sa.func.coalesce(access_points.c.site_id, "").label("site_id") if name == "site_id"
+               else access_points.c[name] for name in AP_COLUMNS]
 _SITE_COLUMNS = [sites.c[name] for name in SITE_COLUMNS]
 _CHUNK = 500
 
@@ -43,7 +45,14 @@ def existing_ap_ids(conn: sa.Connection, ids: Iterable[str]) -> set[str]:
     return found
 
 
-def load_access_points(conn: sa.Connection) -> dict[str, AccessPoint]:
+def load_access_points(conn: sa.Connection, ids: Sequence[str] | None = None) -> dict[str, AccessPoint]:
+    """Every AP (controllers too), or those of ``ids`` that exist."""
+    if ids is not None:
+        found: dict[str, AccessPoint] = {}
+        for chunk in _chunks(sorted(set(ids))):
+            rows = conn.execute(sa.select(*_AP_COLUMNS).where(access_points.c.id.in_(chunk)))
+            found.update((row[0], AccessPoint(*row)) for row in rows)
+        return found
     rows = conn.execute(sa.select(*_AP_COLUMNS).order_by(access_points.c.id))
     return {row[0]: AccessPoint(*row) for row in rows}  # columns in field order
 
@@ -94,17 +103,23 @@ def delete_sites(conn: sa.Connection, ids: list[str]) -> None:
         conn.execute(sites.delete().where(sites.c.id.in_(chunk)))
 
 
+def _row(ap: AccessPoint) -> dict[str, object]:
+    values = ap.values()
+    values["site_id"] = ap.site_id or None
+    return values
+
+
 def insert_access_points(conn: sa.Connection, aps: list[AccessPoint], now: datetime) -> None:
     if aps:
         _changed(conn)
-    executemany(conn, access_points.insert(), [{**ap.values(), "updated_at": now} for ap in aps])
+    executemany(conn, access_points.insert(), [{**_row(ap), "updated_at": now} for ap in aps])
 
 
 def update_access_points(conn: sa.Connection, aps: list[AccessPoint], now: datetime) -> None:
     if aps:
         _changed(conn)
     statement = access_points.update().where(access_points.c.id == sa.bindparam("key"))
-    executemany(conn, statement, [{**ap.values(), "key": ap.id, "updated_at": now} for ap in aps])
+    executemany(conn, statement, [{**_row(ap), "key": ap.id, "updated_at": now} for ap in aps])
 
 
 def delete_access_points(conn: sa.Connection, ids: list[str]) -> None:

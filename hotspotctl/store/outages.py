@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -10,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from hotspotctl.errors import PollErrorKind
-from hotspotctl.models.health import ApHealth, Cause, HealthState
+from hotspotctl.models.health import ApHealth, Cause, HealthState, RadioMemory
 from hotspotctl.models.outages import LedgerUpdate, Outage
 from hotspotctl.store.bulk import executemany
 from hotspotctl.store.engine import inserted_id
@@ -36,7 +37,20 @@ def _health_row(ap_id: str, h: ApHealth) -> dict[str, Any]:
             "trouble_since": h.trouble_since, "changes": _text(h.changes), "reboots": _text(h.reboots),
             "clients": h.clients, "link_mbps": h.link_mbps, "capacity_mbps": h.capacity_mbps,
             "per_user_mbps": h.per_user_mbps, "causes": ",".join(h.causes), "ok_since": h.ok_since,
-            "reason_kind": h.reason_kind, "reason": h.reason}
+            "reason_kind": h.reason_kind, "reason": h.reason, "busy": h.busy, "radios": _radios_text(h.radios)}
+
+
+def _radios_text(radios: tuple[RadioMemory, ...]) -> str | None:
+    if not radios:
+        return None
+    return json.dumps([[r.name, r.down_bits, int(r.down)] for r in radios], ensure_ascii=False,
+                      separators=(",", ":"))
+
+
+def _radios(text: str | None) -> tuple[RadioMemory, ...]:
+    if not text:
+        return ()
+    return tuple(RadioMemory(str(name), int(bits), bool(down)) for name, bits, down in json.loads(text))
 
 
 def _health(row: Any) -> ApHealth:
@@ -48,7 +62,8 @@ def _health(row: Any) -> ApHealth:
         changes=_times(row.changes), reboots=_times(row.reboots), clients=row.clients, link_mbps=row.link_mbps,
         capacity_mbps=row.capacity_mbps, per_user_mbps=row.per_user_mbps,
         causes=_causes(row.causes), ok_since=row.ok_since,
-        reason_kind=None if row.reason_kind is None else PollErrorKind(row.reason_kind), reason=row.reason)
+        reason_kind=None if row.reason_kind is None else PollErrorKind(row.reason_kind), reason=row.reason,
+        busy=row.busy or 0, radios=_radios(row.radios))
 
 
 def _causes(text: str | None) -> tuple[Cause, ...]:
