@@ -35,7 +35,6 @@ import sqlalchemy as sa
 
 from hotspotctl.collectors.model import FailureClass, PollErrorKind, failure_class
 from hotspotctl.evaluate.outages import (
-    NOC_ZONE,
     SITE_OFFLINE,
     LedgerUpdate,
     Outage,
@@ -123,9 +122,8 @@ class Evaluator:
         self.site_of = {ap.id: controller_site(ap.id) if ap.id in self.controllers else ap.site_id for ap in aps}
         self.site_sizes = Counter(site for ap_id, site in self.site_of.items() if ap_id not in self.controllers)
         self.zone_of_site: dict[str, str] = {}
-        for ap in aps:
-            zone = NOC_ZONE if ap.id in self.controllers else zones.zone_for(ap)
-            self.zone_of_site.setdefault(self.site_of[ap.id], zone)
+        for ap in aps:  # a controller's zone is the NOC's (CrewZones.zone_for)
+            self.zone_of_site.setdefault(self.site_of[ap.id], zones.zone_for(ap))
         self.group_of = {ap.id: (ap.district or "(none)", ap.program or "(none)") for ap in aps}
         self._aps = list(aps)
         with store.read() as conn:

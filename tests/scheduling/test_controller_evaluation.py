@@ -16,9 +16,11 @@ from hotspotctl.evaluate.rates import RateSample
 from hotspotctl.evaluate.status import Limits
 from hotspotctl.inventory.fleet import CrewZones, Fleet
 from hotspotctl.inventory.importer import import_inventory
+from hotspotctl.inventory.zones import known_zones, resolve_zones
 from hotspotctl.models.radios import Radio
 from hotspotctl.reports.availability import capacity_rows
 from hotspotctl.reports.crews import crew_lists_from_store
+from hotspotctl.reports.outages import find_outages
 from hotspotctl.scheduling.cycle import ApOutcome
 from hotspotctl.scheduling.evaluation import Evaluator
 from hotspotctl.settings import EvaluateSettings, Settings
@@ -123,6 +125,13 @@ def test_the_noc_list_has_the_controllers_one_stop_and_no_crew_is_sent_to_its_ap
         ("NOC", [("controller:WLC-1", "WLC-1", "controller_unreachable", ("WLC-1",))])]
     [stop] = lists[0].stops
     assert stop.action.startswith("Controller WLC-1 unreachable: its 3 APs show as unknown (not down)")
+    # the NOC is a zone like the others for the commands: crews list --zone noc, outages list --zone NOC
+    loaded = Fleet.load(store, fleet.zones)
+    zones = resolve_zones(["noc"], known_zones(loaded, Settings().crew_zones))
+    assert zones == ["NOC"]
+    assert [z.zone for z in crew_lists_from_store(store, loaded, Settings(), result.at, zones=zones)] == ["NOC"]
+    assert [o.cause for o in find_outages(store, loaded, open_only=True, zones=["NOC"])] == ["controller_unreachable"]
+    assert find_outages(store, loaded, open_only=True, zones=["Iztapalapa"]) == []
     assert (stop.lat, stop.lon) == pytest.approx((19.38, -99.10), abs=1e-9)  # no coordinates of its own: where its APs are
 
 
