@@ -79,8 +79,11 @@ FIGURES_REFRESH_S = 900.0
 # the state of an AP whose poll failed for a reason no crew can fix
 _UNUSABLE_STATE: dict[FailureClass, HealthState] = {FailureClass.UNMONITORED: UNMONITORED,
                                                     FailureClass.MISCONFIGURED: MISCONFIGURED}
+
+
 def radios_of(outcome: ApOutcome) -> tuple[Radio, ...]:
-    """The radios the AP's answer reported (``ApOutcome.radios``; none on an outcome without them)."""
+    """The radios the AP's answer reported (``ApOutcome.radios``; none on an outcome without them: until the
+    cycle's outcomes carry radios, the one place evaluation reads them from)."""
     radios: tuple[Radio, ...] = getattr(outcome, "radios", ())
     return radios
 
