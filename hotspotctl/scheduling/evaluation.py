@@ -58,7 +58,6 @@ from hotspotctl.evaluate.status import (
 )
 from hotspotctl.inventory.fleet import CrewZones
 from hotspotctl.models.access_points import AccessPoint
-from hotspotctl.models.radios import Radio
 from hotspotctl.names import name_key
 from hotspotctl.scheduling.cycle import ApOutcome
 from hotspotctl.settings import EvaluateSettings
@@ -79,13 +78,6 @@ FIGURES_REFRESH_S = 900.0
 # the state of an AP whose poll failed for a reason no crew can fix
 _UNUSABLE_STATE: dict[FailureClass, HealthState] = {FailureClass.UNMONITORED: UNMONITORED,
                                                     FailureClass.MISCONFIGURED: MISCONFIGURED}
-
-
-def radios_of(outcome: ApOutcome) -> tuple[Radio, ...]:
-    """The radios the AP's answer reported (``ApOutcome.radios``; none on an outcome without them: until the
-    cycle's outcomes carry radios, the one place evaluation reads them from)."""
-    radios: tuple[Radio, ...] = getattr(outcome, "radios", ())
-    return radios
 
 
 @dataclass
@@ -177,7 +169,7 @@ class Evaluator:
             reading = rate if error is None else None  # the figures of an answer
             controller = ap_id in controllers
             if answered or error is None:
-                health = evaluate_ap(previous, answered, rate, at, limits[ap_id], rules, radios_of(outcome),
+                health = evaluate_ap(previous, answered, rate, at, limits[ap_id], rules, outcome.radios,
                                      controller=controller)
             else:
                 kind = failure_class(error.kind)

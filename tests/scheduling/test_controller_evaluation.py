@@ -7,8 +7,6 @@ answers is a crew's cause; a shortfall in busy air is rf_limited, a capacity fin
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pytest
 
 from hotspotctl.collectors.model import PollError
@@ -40,13 +38,6 @@ PLAZA = ("PLAZA-1", "PLAZA-2", "PLAZA-3")
 BOTH_UP = (Radio("wifi0", band="2.4GHz", oper_up=True), Radio("wifi1", band="5GHz", oper_up=True))
 
 
-@dataclass(frozen=True, slots=True)
-class _Outcome(ApOutcome):
-    """An outcome with the radios its AP reported (ApOutcome.radios, as the cycle gives them)."""
-
-    radios: tuple[Radio, ...] = ()
-
-
 @pytest.fixture
 def fleet(store, rules, tmp_path) -> Fleet:
     import_inventory(store, write(tmp_path / "aps.csv", INVENTORY), rules)
@@ -59,7 +50,7 @@ def answered(fleet: Fleet, ap_id: str, at: float, *, clients: int = 4, radios: t
     rate = RateSample(ap=ap_id, at=at, interval_s=STEP, uptime_s=1000.0, in_bps=1e6, out_bps=2e6, clients=clients,
                       link_mbps=1000.0, capacity_mbps=1000.0, per_user_mbps=1000.0 / clients,
                       delivered_per_user_mbps=0.4, rebooted=False, events=())
-    return _Outcome(fleet.aps[ap_id], "generic", rate, None, 3.0, radios=radios)
+    return ApOutcome(fleet.aps[ap_id], "generic", rate, None, 3.0, radios=radios)
 
 
 def failed(fleet: Fleet, ap_id: str, at: float, kind: str, message: str = "") -> ApOutcome:
