@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from contextlib import nullcontext
 from pathlib import Path
@@ -23,10 +24,13 @@ from hotspotctl.cli.runtime import (
     runtime,
     selection,
 )
+from hotspotctl.collectors.poller import Poller
 from hotspotctl.errors import ExitCode, InputError
 from hotspotctl.inventory.fleet import Fleet
 from hotspotctl.inventory.importer import import_inventory
 from hotspotctl.inventory.readers import FORMATS
+from hotspotctl.inventory.reconcile import COLUMNS as RECONCILE_COLUMNS
+from hotspotctl.inventory.reconcile import ReconcileReport, reconcile
 from hotspotctl.reports.files import atomic_output
 from hotspotctl.reports.inventory import (
     EXPORT_COLUMNS,
@@ -261,3 +265,55 @@ def export(
         output.message(f"wrote {len(picked):,} APs to {file} ({kind})")
     return ExitCode.OK
 
+
+
+@app.command("reconcile")
+def reconcile_(
+    ctx: typer.Context,
+    controller: Annotated[str | None, typer.Option(
+        "--controller", help="read only this controller (its inventory id)", show_default=False)] = None,
+    fmt: FormatOption = Format.TABLE,
+) -> ExitCode:
+    """Compare the inventory with what its wireless controllers report, to correct the city's file.
+
+    Reads each controller now (one walk of its AP tables, as a poll cycle does) and
+    lists the APs a controller reports that the inventory lacks (their name and MAC
+    on the controller, ready for the file's ap_name / ap_mac), and the inventory's
+    APs (rows with a controller) their controller does not report (and which other
+    controller does, if one does: the AP moved). A controller that cannot be read is
+    listed with why; its APs are in neither list.
+
+    Exit 0 when every controller was read and nothing drifted; 4 when drift was
+    found or a controller could not be read (the output says which).
+
+    Examples:
+
+      hotspotctl inventory reconcile
+
+      hotspotctl inventory reconcile --controller WLC-NORTE --format csv > drift.csv
+
+      hotspotctl inventory reconcile --format json | jq '.not_in_inventory[] | .name'
+    """
+    rt = runtime(ctx)
+    profiles = rt.profiles()
+    with rt.open_store() as store:
+        fleet = Fleet.load(store, rt.zones())
+        if not fleet.controllers:
+            raise InputError("the inventory has no controller rows (role controller); nothing to reconcile")
+        rt.require_secrets([c for c in fleet.controllers.values() if controller in (None, c.id)])
+
+        async def run() -> ReconcileReport:
+            with Poller.from_settings(rt.settings, profiles) as poller:
+                return await reconcile(store, fleet.aps, poller, controller=controller)
+
+        report = asyncio.run(run())
+    if fmt == Format.JSON:
+        output.print_json(report.to_json())
+    else:
+        output.emit(fmt, RECONCILE_COLUMNS, report.rows())
+        if not rt.quiet and fmt == Format.TABLE:
+            read = sum(1 for c in report.controllers if c.error is None)
+            output.message(f"{read} of {len(report.controllers)} controllers read: "
+                           f"{len(report.not_in_inventory)} APs not in the inventory, "
+                           f"{len(report.not_on_controller)} inventory APs not on their controller")
+    return report.exit_code

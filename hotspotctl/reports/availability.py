@@ -169,7 +169,11 @@ def fleet_status(aps: Iterable[AccessPoint], healths: Mapping[str, ApHealth],
     """Tally ``aps`` now; ``availability`` rows (only of ``districts`` when given); the outages touching ``aps``."""
     result = FleetStatus()
     group_of: dict[str, tuple[str, str]] = {}
+    controllers: set[str] = set()
     for ap in sorted(aps, key=lambda ap: ap.id):
+        if ap.is_controller:  # no hotspot: in no tally; its own outage counts for the fleet (below)
+            controllers.add(ap.id)
+            continue
         district, program = _group(ap.district), _group(ap.program)
         group_of[ap.id] = (district, program)
         health = healths.get(ap.id)
@@ -195,6 +199,8 @@ def fleet_status(aps: Iterable[AccessPoint], healths: Mapping[str, ApHealth],
     for outage in open_outages:
         touched = [group_of[ap_id] for ap_id in (outage.aps_now or outage.aps) if ap_id in group_of]
         if not touched:
+            if controllers.intersection(outage.aps_now or outage.aps):
+                result.fleet.open_outages += 1  # a controller's own outage: the fleet's, no district's
             continue
         result.fleet.open_outages += 1
         for district in {d for d, _ in touched}:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from hotspotctl.collectors.controllers import ControllerResult, read_controllers, results_for, unread
 from hotspotctl.collectors.model import (
     Discovery,
     FailureClass,
@@ -33,7 +34,7 @@ from hotspotctl.models.access_points import AccessPoint
 from hotspotctl.models.radios import Radio
 from hotspotctl.settings import SnmpSettings
 from hotspotctl.store import Store
-from hotspotctl.store.inventory import existing_ap_ids, inventory_version
+from hotspotctl.store.inventory import existing_ap_ids, inventory_version, load_access_points
 from hotspotctl.store.polling import (
     ApState,
     StoredDiscovery,
@@ -234,7 +235,8 @@ async def discover_aps(store: Store, aps: Sequence[AccessPoint], settings: SnmpS
                        poller: Poller, *, progress: Progress | None = None,
                        memory: CycleMemory | None = None) -> dict[str, Discovery | PollError]:
     """Discover these APs now and store what was found (in ``memory`` too); failures are returned, not stored."""
-    aps = [ap for ap in aps if not over_ssh(ap)]  # an SSH AP has nothing to discover: its profile says it all
+    # an SSH AP has nothing to discover (its profile says it all), a managed AP neither (its controller is read)
+    aps = [ap for ap in aps if not over_ssh(ap) and not ap.managed]
     tick = (lambda n: progress("discover", n, len(aps))) if progress else None
     found = await poller.discover([target_for(ap) for ap in aps], progress=tick)
     remember_discoveries(store, aps, found, memory)
@@ -275,10 +277,23 @@ class PollCycle:
     known: list[AccessPoint]  # with a usable layout: polled at once
     to_discover: list[AccessPoint]  # never discovered, moved, stale or flagged: discovered, then polled
     down: frozenset[str]  # missed the last cycle: tried after the others
+    # APs read through a controller (never polled directly), by controller id; and the controllers to read:
+    # those of the cycle, and any a managed AP of the cycle names that the cycle does not poll itself
+    managed: dict[str, list[AccessPoint]] = field(default_factory=dict)
+    controllers: dict[str, AccessPoint] = field(default_factory=dict)
 
     @property
     def tried(self) -> int:
-        return len(self.known) + len(self.to_discover) + len(self.ssh)
+        return len(self.known) + len(self.to_discover) + len(self.ssh) + sum(map(len, self.managed.values()))
+
+    @property
+    def polled(self) -> frozenset[str]:
+        """The ids of the APs (controllers too) the cycle polls itself (and gives an outcome)."""
+        return frozenset(ap.id for ap in self.aps) - frozenset(self.managed_ids)
+
+    @property
+    def managed_ids(self) -> list[str]:
+        return [ap.id for aps in self.managed.values() for ap in aps]
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,11 +305,15 @@ class Gathered:
     discoveries: dict[str, StoredDiscovery]  # layouts found this cycle
     discovery_failed: int
     engine: dict[str, int]  # the engine's and the transport's counts for this cycle
+    readings: dict[str, ControllerResult] = field(default_factory=dict)  # each controller's walk, by its id
 
 
 def plan_cycle(aps: Sequence[AccessPoint], memory: CycleMemory, settings: SnmpSettings, *, started: float,
-               now: datetime, use_backoff: bool = True) -> PollCycle:
-    """Which APs to skip (back-off), poll over SSH, poll at once, or discover first; pure."""
+               now: datetime, use_backoff: bool = True,
+               controllers: Mapping[str, AccessPoint] | None = None) -> PollCycle:
+    """Which APs to skip (back-off), poll over SSH, poll at once, discover first, or read through their
+    controller; pure. ``controllers``: controller rows outside ``aps`` that managed APs of ``aps`` name
+    (read for them, not polled); a managed AP whose controller is in neither fails as misconfigured."""
     max_age = timedelta(hours=settings.rediscover_hours)
     cap_s = settings.down_backoff_max_s
     stored, states = memory.discoveries, memory.states
@@ -303,7 +322,20 @@ def plan_cycle(aps: Sequence[AccessPoint], memory: CycleMemory, settings: SnmpSe
     known: list[AccessPoint] = []
     to_discover: list[AccessPoint] = []
     down: set[str] = set()
+    managed: dict[str, list[AccessPoint]] = {}
+    readable = {ap.id: ap for ap in aps if ap.is_controller}
     for ap in aps:
+        if ap.managed:  # never polled directly, never waiting out a back-off: reading its controller costs it nothing
+            assert ap.controller is not None
+            boss = readable.get(ap.controller) or (controllers or {}).get(ap.controller)
+            if boss is None or not boss.is_controller:
+                skipped[ap.id] = PollError(ap.id, started, PollErrorKind.CONFIG,
+                                           f"its controller {ap.controller} is not a controller row of the inventory; "
+                                           "correct the AP's controller column, or import the controller's row")
+                continue
+            readable.setdefault(boss.id, boss)
+            managed.setdefault(boss.id, []).append(ap)
+            continue
         state = states.get(ap.id)
         if state is not None and state.failures > 0:
             # a retry time further ahead than the cap can only come from a wall clock that stepped back
@@ -317,7 +349,8 @@ def plan_cycle(aps: Sequence[AccessPoint], memory: CycleMemory, settings: SnmpSe
             to_discover.append(ap)
         else:
             known.append(ap)
-    return PollCycle(aps, started, now, skipped, by_ssh, known, to_discover, frozenset(down))
+    wanted = {controller_id: readable[controller_id] for controller_id in managed}
+    return PollCycle(aps, started, now, skipped, by_ssh, known, to_discover, frozenset(down), managed, wanted)
 
 
 def _backoff_error(ap: AccessPoint, state: ApState, started: float) -> PollError:
@@ -328,7 +361,8 @@ def _backoff_error(ap: AccessPoint, state: ApState, started: float) -> PollError
 
 async def gather(cycle: PollCycle, poller: Poller, memory: CycleMemory, *,
                  progress: Progress | None = None) -> Gathered:
-    """Discover, poll and poll over SSH at once, then poll the APs just discovered.
+    """Discover, poll, poll over SSH and read the controllers at once, then poll the APs (and read the
+    controllers) just discovered; last, each managed AP's result from its controller's reading.
 
     A layout found goes into ``memory.discoveries`` at once (the APs discovered are polled in this
     cycle); the layouts found are also in the result, for the cycle's writes.
@@ -337,6 +371,17 @@ async def gather(cycle: PollCycle, poller: Poller, memory: CycleMemory, *,
     poll_tick = (lambda n: progress("poll", n, tried)) if progress else None
     discover_tick = (lambda n: progress("discover", n, len(cycle.to_discover))) if progress else None
     stored = memory.discoveries
+    polled = {ap.id for ap in cycle.aps}
+    known_ids = {ap.id for ap in cycle.known}
+    # controllers the cycle does not poll itself (a selection of managed APs): read with the layout stored for
+    # them when it is for their address, else discovered first (not polled: they have no outcome)
+    extras = [c for c_id, c in cycle.controllers.items() if c_id not in polled]
+    extras_to_discover = [c for c in extras
+                          if c.id not in stored or stored[c.id].address != (c.mgmt_address or "")]
+    read_first = [c for c_id, c in cycle.controllers.items()
+                  if c_id in known_ids or (c_id not in polled and c not in extras_to_discover)]
+    readings: dict[str, ControllerResult] = {}
+    not_read: dict[str, tuple[PollErrorKind, str]] = {}
 
     async def discover() -> dict[str, Discovery | PollError]:
         if not cycle.to_discover:
@@ -344,32 +389,83 @@ async def gather(cycle: PollCycle, poller: Poller, memory: CycleMemory, *,
         return await poller.discover([memory.target(ap) for ap in cycle.to_discover], progress=discover_tick,
                                      down=cycle.down)
 
+    async def discover_extras() -> dict[str, Discovery | PollError]:
+        if not extras_to_discover:
+            return {}
+        return await poller.discover([memory.target(c) for c in extras_to_discover])
+
+    async def read(controllers: Sequence[AccessPoint]) -> None:
+        work = []
+        for controller in controllers:
+            name = stored[controller.id].discovery.profile
+            profile = poller.profiles.profiles.get(name)
+            if profile is None or profile.controller is None:
+                not_read[controller.id] = (PollErrorKind.CONFIG, (
+                    f"was detected as {name}, whose profile has no controller section: pin a controller profile "
+                    "in its profile column (hotspotctl profiles list), or add the section"))
+            else:
+                work.append((memory.target(controller), profile))
+        if work:
+            readings.update(await read_controllers(poller, work))
+
     engine_before = poller.stats()
     try:  # a TaskGroup, so that a bug in one cancels the other rather than leave the engine busy
         async with asyncio.TaskGroup() as group:
             discovering = group.create_task(discover())
+            discovering_extras = group.create_task(discover_extras())
             polling = group.create_task(poller.poll(
                 [(memory.target(ap), stored[ap.id].discovery, ap.id in cycle.down) for ap in cycle.known],
                 progress=poll_tick))
             ssh_polling = group.create_task(poller.poll_ssh([ssh_target_for(ap) for ap in cycle.ssh],
                                                             progress=poll_tick))
+            group.create_task(read(read_first))
     except ExceptionGroup as failed:
         raise failed.exceptions[0] from None
     found, (results, rediscover) = discovering.result(), polling.result()
     results += ssh_polling.result()
     discoveries, discovery_errors = _absorb(found, cycle, memory)
+    extra_errors: dict[str, PollError] = {}
+    for c_id, layout in discovering_extras.result().items():
+        if isinstance(layout, Discovery):
+            address = cycle.controllers[c_id].mgmt_address or ""
+            memory.discoveries[c_id] = discoveries[c_id] = StoredDiscovery(address, memory.intern(layout), cycle.now)
+        else:
+            extra_errors[c_id] = layout
     if poll_tick is not None and discovery_errors:
         poll_tick(len(discovery_errors))  # done: their outcome is the discovery's failure
     fresh = [ap for ap in cycle.to_discover if ap.id not in discovery_errors]
-    if fresh:
-        more, more_rediscover = await poller.poll([(memory.target(ap), stored[ap.id].discovery, False)
-                                                   for ap in fresh], progress=poll_tick)
-        results += more
-        rediscover |= more_rediscover
+    unreadable = {*cycle.skipped, *discovery_errors, *extra_errors}
+    read_later = [c for c_id, c in cycle.controllers.items()
+                  if c_id in stored and c_id not in unreadable and c not in read_first]
+
+    async def poll_fresh() -> None:
+        nonlocal rediscover
+        if fresh:
+            more, more_rediscover = await poller.poll([(memory.target(ap), stored[ap.id].discovery, False)
+                                                       for ap in fresh], progress=poll_tick)
+            results.extend(more)
+            rediscover |= more_rediscover
+
+    await asyncio.gather(poll_fresh(), read(read_later))
     by_ap: dict[str, PollResult] = {r.ap: r for r in results}
     by_ap.update(discovery_errors)
+    # the managed APs: from their controller's reading, or why it was not read
+    failures = {**discovery_errors, **extra_errors, **cycle.skipped}
+    for c_id, aps in cycle.managed.items():
+        if c_id in readings:
+            answered = {ap.id for ap in aps if (state := memory.states.get(ap.id)) and state.counters is not None}
+            by_ap.update(results_for(c_id, aps, readings[c_id], answered))
+        elif c_id in not_read:
+            by_ap.update(unread(c_id, aps, time.time(), *not_read[c_id]))
+        else:
+            error = failures.get(c_id)
+            why = f"could not be read ({error.kind}: {error.message})" if error else "was not read"
+            by_ap.update(unread(c_id, aps, error.at if error else time.time(), PollErrorKind.CONTROLLER,
+                                f"{why}; nothing is known of this AP"))
+        if poll_tick is not None:
+            poll_tick(len(aps))
     # this cycle's counts (kernel_drops too), buffer levels
-    return Gathered(by_ap, rediscover, discoveries, len(discovery_errors), poller.stats(since=engine_before))
+    return Gathered(by_ap, rediscover, discoveries, len(discovery_errors), poller.stats(since=engine_before), readings)
 
 
 def _absorb(found: Mapping[str, Discovery | PollError], cycle: PollCycle,
@@ -399,6 +495,8 @@ def fold(cycle: PollCycle, gathered: Gathered, memory: CycleMemory, *, interval_
     new_states: dict[str, ApState] = {}
     for ap in cycle.aps:
         profile = ap.profile if over_ssh(ap) else stored[ap.id].discovery.profile if ap.id in stored else None
+        if ap.managed and ap.controller in stored:  # read with its controller's profile
+            profile = stored[ap.controller].discovery.profile
         skipped = cycle.skipped.get(ap.id)
         if skipped is not None:
             outcomes.append(ApOutcome(ap, profile, None, skipped))
@@ -412,12 +510,26 @@ def fold(cycle: PollCycle, gathered: Gathered, memory: CycleMemory, *, interval_
         else:
             failures = state.failures + 1
             unmonitored = failure_class(result.kind) == FailureClass.UNMONITORED
-            wait = 0.0 if unmonitored else backoff_s(failures, interval_s, cap_s)
-            needs_discovery = state.needs_discovery and ap.id not in gathered.discoveries
+            # a managed AP is never waited for: it is read with its controller every cycle, at no cost of its own
+            wait = 0.0 if unmonitored or ap.managed else backoff_s(failures, interval_s, cap_s)
+            needs_discovery = state.needs_discovery and ap.id not in gathered.discoveries and not ap.managed
             new_states[ap.id] = ApState(state.counters, failures, result.at, result.at + wait, result.message,
                                         needs_discovery)
             outcomes.append(ApOutcome(ap, profile, None, result))
     return outcomes, new_states
+
+
+def _outside_controllers(conn: Any, aps: Sequence[AccessPoint], memory: CycleMemory) -> dict[str, AccessPoint]:
+    """The controller rows that managed APs of ``aps`` name but ``aps`` does not hold (a selection of managed
+    APs), with their stored layouts put in ``memory``: they are read for their APs, not polled."""
+    missing = {ap.controller for ap in aps if ap.managed} - {ap.id for ap in aps}
+    if not missing:
+        return {}
+    found = load_access_points(conn, sorted(c for c in missing if c is not None))
+    absent = [c_id for c_id in found if c_id not in memory.discoveries]
+    if absent:
+        memory.discoveries.update(load_discoveries(conn, absent, memory.layouts))
+    return found
 
 
 async def run_cycle(store: Store, aps: Sequence[AccessPoint], settings: SnmpSettings, profiles: ProfileSet,
@@ -452,7 +564,9 @@ async def run_cycle(store: Store, aps: Sequence[AccessPoint], settings: SnmpSett
         memory = CycleMemory.load(store, aps)
     with store.read() as conn:
         inventory_seen = inventory_version(conn)
-    cycle = plan_cycle(aps, memory, settings, started=started, now=datetime.now(UTC), use_backoff=use_backoff)
+        controllers = _outside_controllers(conn, aps, memory)
+    cycle = plan_cycle(aps, memory, settings, started=started, now=datetime.now(UTC), use_backoff=use_backoff,
+                       controllers=controllers)
     gathered = await gather(cycle, poller, memory, progress=progress)
     outcomes, states = fold(cycle, gathered, memory, interval_s=interval_s, cap_s=settings.down_backoff_max_s)
     writes = CycleWrites(states, gathered.discoveries)

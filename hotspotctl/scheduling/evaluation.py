@@ -124,7 +124,7 @@ class Evaluator:
         with store.read() as conn:
             self.healths: dict[str, ApHealth] = load_health(conn, list(self.site_of))
             self.open: dict[str, Outage] = {site: o for site, o in load_open_outages(conn).items()
-                                            if site in self.site_sizes}
+                                            if site in self.zone_of_site}  # the sites' and the controllers' own
         self.clients = {ap_id: h.clients for ap_id, h in self.healths.items() if h.clients is not None}
         self.written: dict[str, float] = {}  # when an AP's health was last written by this evaluator
 

@@ -188,8 +188,9 @@ class ApLines:
                 found = escaped[value] = escape_tag(value)
             return found
 
+        place = geohash(ap.lat, ap.lon)[:GEOHASH_CHARS] if ap.lat is not None else None  # a controller may have none
         pairs = (("ap", escape_tag(ap.id)), ("crew_zone", shared(zone)), ("district", shared(ap.district)),
-                 ("geohash", geohash(ap.lat, ap.lon)[:GEOHASH_CHARS]), ("profile", shared(profile)),
+                 ("geohash", place), ("profile", shared(profile)),
                  ("program", shared(ap.program)), ("site", escape_tag(ap.site_id) if ap.site_id else None))
         return tuple((k, v) for k, v in pairs if v)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -45,7 +45,14 @@ def existing_ap_ids(conn: sa.Connection, ids: Iterable[str]) -> set[str]:
     return found
 
 
-def load_access_points(conn: sa.Connection) -> dict[str, AccessPoint]:
+def load_access_points(conn: sa.Connection, ids: Sequence[str] | None = None) -> dict[str, AccessPoint]:
+    """Every AP (controllers too), or those of ``ids`` that exist."""
+    if ids is not None:
+        found: dict[str, AccessPoint] = {}
+        for chunk in _chunks(sorted(set(ids))):
+            rows = conn.execute(sa.select(*_AP_COLUMNS).where(access_points.c.id.in_(chunk)))
+            found.update((row[0], AccessPoint(*row)) for row in rows)
+        return found
     rows = conn.execute(sa.select(*_AP_COLUMNS).order_by(access_points.c.id))
     return {row[0]: AccessPoint(*row) for row in rows}  # columns in field order
 

@@ -11,8 +11,12 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from hotspotctl.collectors.model import PollError, PollErrorKind
 from hotspotctl.inventory.fleet import CrewZones, Fleet
 from hotspotctl.inventory.importer import import_inventory
+from hotspotctl.inventory.reconcile import compare
+from hotspotctl.models.access_points import AccessPoint
+from hotspotctl.models.radios import ControllerReading, ManagedAp
 from hotspotctl.reports.inventory import EXPORT_COLUMNS, write_inventory_csv, write_inventory_geojson
 from hotspotctl.settings import InventorySettings
 from hotspotctl.store import Store, migrations
@@ -125,6 +129,10 @@ def test_exports_carry_the_columns_and_reimport_to_the_same_inventory(store: Sto
     features = {f["id"]: f for f in json.loads(geo.getvalue())["features"]}
     assert features["WLC-1"]["geometry"] is None and features["WLC-1"]["properties"]["role"] == "controller"
     assert features["AP-3"]["geometry"] == {"type": "Point", "coordinates": [-99.11, 19.41]}
+    # the GeoJSON re-imports too: a feature with no geometry is a controller with no coordinates
+    from_geojson = import_inventory(store, write(tmp_path / "export.geojson", geo.getvalue()), rules)
+    assert (from_geojson.added, from_geojson.updated, from_geojson.unchanged, from_geojson.rejected) == (
+        [], {}, 5, [])
 
 
 def test_inventory_list_and_show_a_controller(cli, tmp_path: Path):
@@ -167,3 +175,32 @@ def test_a_store_from_before_controllers_upgrades_and_keeps_its_aps(store_url: s
         assert fleet(store).aps["WLC-1"].lat is None
         with store.read() as conn:  # the AP's state survived the table's change
             assert conn.execute(sa.text("SELECT failures FROM ap_state WHERE ap_id = 'OLD-1'")).scalar_one() == 2
+
+
+def test_reconcile_names_the_controller_an_ap_moved_to():
+    """An AP the file puts under WLC-1 that WLC-2 reports: listed once, as moved (not also as unknown)."""
+    wlc1 = AccessPoint("WLC-1", None, None, role="controller")
+    wlc2 = AccessPoint("WLC-2", None, None, role="controller")
+    wlc3 = AccessPoint("WLC-3", None, None, role="controller")
+    managed = [AccessPoint("AP-1", 19.4, -99.1, controller="WLC-1"),
+               AccessPoint("AP-2", 19.4, -99.1, controller="WLC-1", ap_mac="00:0b:86:00:00:02"),
+               AccessPoint("AP-3", 19.4, -99.1, controller="WLC-3")]
+    readings = {
+        "WLC-1": ControllerReading(1.0, 1.0, 5.0, (ManagedAp("1", name="AP-1", joined=True),)),
+        "WLC-2": ControllerReading(1.0, 1.0, 5.0, (ManagedAp("9", name="ap-two", mac="00:0b:86:00:00:02", joined=True),
+                                                   ManagedAp("8", name="new-one", mac=None, joined=False))),
+        "WLC-3": PollError("WLC-3", 1.0, PollErrorKind.TIMEOUT, "no answer from 10.0.0.3:161"),
+    }
+    report = compare({"WLC-1": wlc1, "WLC-2": wlc2, "WLC-3": wlc3}, managed, readings,
+                     {"WLC-1": "cisco_wlc", "WLC-2": "cisco_wlc"})
+    assert [m.to_json() for m in report.not_on_controller] == [
+        {"ap": "AP-2", "controller": "WLC-1", "ap_name": "AP-2", "ap_mac": "00:0b:86:00:00:02",
+         "reported_by": "WLC-2"}]
+    assert [u.to_json() for u in report.not_in_inventory] == [
+        {"controller": "WLC-2", "name": "new-one", "mac": None, "joined": False}]
+    assert [(c.id, c.aps_reported, c.aps_in_inventory, c.error) for c in report.controllers] == [
+        ("WLC-1", 1, 2, None), ("WLC-2", 2, 0, None), ("WLC-3", None, 1, "no answer from 10.0.0.3:161")]
+    assert report.exit_code == 4
+    assert report.rows()[-1] == ("unreadable", "WLC-3", None, None, None, None, "no answer from 10.0.0.3:161")
+    clean = compare({"WLC-1": wlc1}, managed[:1], {"WLC-1": readings["WLC-1"]}, {})
+    assert (clean.not_in_inventory, clean.not_on_controller, clean.exit_code) == ([], [], 0)

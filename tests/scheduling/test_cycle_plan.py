@@ -65,3 +65,35 @@ def test_fold_turns_answers_into_states_and_failures_into_back_off():
     assert (states["OK"].failures, states["OK"].needs_discovery) == (0, True)  # its layout has gone
     assert states["GONE"] == ApState(None, 3, NOW, NOW + backoff_s(3, 60.0, 600.0), "no answer", True)
     assert states["NOADDR"].next_attempt_at == NOW  # nothing was sent: tried again next cycle
+
+
+def test_managed_aps_are_read_through_their_controller_never_polled_nor_backed_off():
+    wlc = AccessPoint("WLC", None, None, mgmt_address="127.0.0.1", role="controller")
+    outside = AccessPoint("WLC-2", None, None, mgmt_address="127.0.0.2", role="controller")
+    aps = [wlc, ap("M-1", controller="WLC"), ap("M-2", controller="WLC", ap_name="pole-2"),
+           ap("M-3", controller="WLC-2"), ap("M-4", controller="NOPE"), ap("DIRECT")]
+    # M-1 failed three cycles and would be waiting out a back-off if it were polled
+    mem = memory({"WLC": NOW_DT, "DIRECT": NOW_DT}, {"M-1": ApState(None, 3, NOW - 60, NOW + 30, "not joined")})
+    cycle = plan_cycle(aps, mem, SNMP, started=NOW, now=NOW_DT, controllers={"WLC-2": outside})
+    assert [a.id for a in cycle.known] == ["WLC", "DIRECT"] and cycle.to_discover == []
+    assert {c: [a.id for a in managed] for c, managed in cycle.managed.items()} == {
+        "WLC": ["M-1", "M-2"], "WLC-2": ["M-3"]}
+    assert cycle.controllers == {"WLC": wlc, "WLC-2": outside}
+    assert cycle.tried == 5 and cycle.polled == {"WLC", "DIRECT", "M-4"}
+    (unknown,) = cycle.skipped.values()  # a controller id that is no controller row: said, never polled
+    assert (unknown.ap, unknown.kind) == ("M-4", PollErrorKind.CONFIG)
+    assert unknown.message.startswith("its controller NOPE is not a controller row of the inventory")
+    # fold: a managed AP's failure never waits (it is read with its controller every cycle)
+    gathered = Gathered({"WLC": Sample("WLC", NOW, 1.5, sys_uptime=100),
+                         "DIRECT": PollError("DIRECT", NOW, PollErrorKind.TIMEOUT, "no answer"),
+                         "M-1": PollError("M-1", NOW, PollErrorKind.NOT_JOINED, "not joined"),
+                         "M-2": Sample("M-2", NOW, 3.0, engine_time=3600, clients=4, uplink="controller:WLC"),
+                         "M-3": PollError("M-3", NOW, PollErrorKind.CONTROLLER, "controller WLC-2 ...")},
+                        set(), {}, 0, {})
+    mem.states["DIRECT"] = ApState(None, 2)
+    outcomes, states = fold(cycle, gathered, mem, interval_s=60.0, cap_s=600.0)
+    assert [o.ap.id for o in outcomes] == ["WLC", "M-1", "M-2", "M-3", "M-4", "DIRECT"]
+    assert states["M-1"].failures == 4 and states["M-1"].next_attempt_at == NOW  # no back-off
+    assert states["DIRECT"].next_attempt_at == NOW + 180.0  # a polled AP still backs off
+    by_ap = {o.ap.id: o for o in outcomes}
+    assert (by_ap["M-2"].profile, by_ap["M-2"].rate.clients, by_ap["M-2"].rate.uptime_s) == ("generic", 4, 3600.0)
