@@ -222,11 +222,19 @@ def _still_steady(previous: ApHealth, rate: RateSample, limits: ApLimits, rules:
 
 def _radios_steady(memory: tuple[RadioMemory, ...], radios: tuple[Radio, ...]) -> bool:
     """The radios reported up are the ones remembered, in the same order, none with a down reading kept."""
-    if len(memory) > len(radios):
+    count = len(memory)
+    if count > len(radios):
         return False
-    up = [radio.name for radio in radios if radio.oper_up]
-    return len(up) == len(memory) and all(
-        name == kept.name and not kept.down_bits for name, kept in zip(up, memory, strict=True))
+    i = 0
+    for radio in radios:  # a loop, not a comprehension: most of a fleet, every cycle
+        if radio.oper_up:
+            if i == count:
+                return False
+            kept = memory[i]
+            if kept.name != radio.name or kept.down_bits:
+                return False
+            i += 1
+    return i == count
 
 
 def _flap_changes(prev: ApHealth, answered: bool, at: float, rules: EvaluateSettings) -> tuple[float, ...]:

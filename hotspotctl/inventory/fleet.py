@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from hotspotctl.errors import InputError, NotFoundError
+from hotspotctl.evaluate.outages import NOC_ZONE
 from hotspotctl.models.access_points import AccessPoint, Site
 from hotspotctl.names import name_key
 from hotspotctl.settings import CrewZoneSettings
@@ -41,6 +42,8 @@ class CrewZones:
         return cls({name_key(d): z for d, z in settings.districts.items()}, dict(settings.sites))
 
     def zone_for(self, ap: AccessPoint) -> str:
+        if ap.is_controller:
+            return NOC_ZONE  # the NOC's: a controller's outage is never a field crew's (evaluate/outages.py)
         if ap.crew_zone:
             return ap.crew_zone
         if ap.site_id in self.by_site:

@@ -35,7 +35,6 @@ import sqlalchemy as sa
 
 from hotspotctl.collectors.model import FailureClass, PollErrorKind, failure_class
 from hotspotctl.evaluate.outages import (
-    NOC_ZONE,
     SITE_OFFLINE,
     LedgerUpdate,
     Outage,
@@ -59,7 +58,6 @@ from hotspotctl.evaluate.status import (
 )
 from hotspotctl.inventory.fleet import CrewZones
 from hotspotctl.models.access_points import AccessPoint
-from hotspotctl.models.radios import Radio
 from hotspotctl.names import name_key
 from hotspotctl.scheduling.cycle import ApOutcome
 from hotspotctl.settings import EvaluateSettings
@@ -80,10 +78,6 @@ FIGURES_REFRESH_S = 900.0
 # the state of an AP whose poll failed for a reason no crew can fix
 _UNUSABLE_STATE: dict[FailureClass, HealthState] = {FailureClass.UNMONITORED: UNMONITORED,
                                                     FailureClass.MISCONFIGURED: MISCONFIGURED}
-def radios_of(outcome: ApOutcome) -> tuple[Radio, ...]:
-    """The radios the AP's answer reported (``ApOutcome.radios``; none on an outcome without them)."""
-    radios: tuple[Radio, ...] = getattr(outcome, "radios", ())
-    return radios
 
 
 @dataclass
@@ -123,9 +117,8 @@ class Evaluator:
         self.site_of = {ap.id: controller_site(ap.id) if ap.id in self.controllers else ap.site_id for ap in aps}
         self.site_sizes = Counter(site for ap_id, site in self.site_of.items() if ap_id not in self.controllers)
         self.zone_of_site: dict[str, str] = {}
-        for ap in aps:
-            zone = NOC_ZONE if ap.id in self.controllers else zones.zone_for(ap)
-            self.zone_of_site.setdefault(self.site_of[ap.id], zone)
+        for ap in aps:  # a controller's zone is the NOC's (CrewZones.zone_for)
+            self.zone_of_site.setdefault(self.site_of[ap.id], zones.zone_for(ap))
         self.group_of = {ap.id: (ap.district or "(none)", ap.program or "(none)") for ap in aps}
         self._aps = list(aps)
         with store.read() as conn:
@@ -176,7 +169,7 @@ class Evaluator:
             reading = rate if error is None else None  # the figures of an answer
             controller = ap_id in controllers
             if answered or error is None:
-                health = evaluate_ap(previous, answered, rate, at, limits[ap_id], rules, radios_of(outcome),
+                health = evaluate_ap(previous, answered, rate, at, limits[ap_id], rules, outcome.radios,
                                      controller=controller)
             else:
                 kind = failure_class(error.kind)

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 import sqlalchemy as sa
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from hotspotctl.errors import PollErrorKind
 from hotspotctl.evaluate.rates import RateSample
@@ -290,3 +292,35 @@ def test_a_store_from_before_radio_health_upgrades_and_its_health_rows_load(stor
         health = load_health(conn)["OLD-1"]
     assert (health.state, health.causes, health.below, health.busy, health.radios) == (
         DEGRADED, ("congested",), 7, 0, ())
+
+
+_SAID = st.sampled_from([True, True, True, True, False, None, "absent"])  # mostly up: steady runs happen
+_ANSWER = st.tuples(_SAID, _SAID, st.sampled_from([2, 2, 20]), st.sampled_from([None, 30.0, 90.0]))
+
+
+@settings(max_examples=300, deadline=None)
+@example(cycles=[(True, True, 2, 30.0)] * 5 + [(True, False, 2, 30.0)] * 3 + [(True, True, 2, 90.0)] * 4
+         + [(True, "absent", 2, None)] * 4 + [(True, None, 2, None)] * 3)
+@given(cycles=st.lists(st.one_of(st.none(), _ANSWER, _ANSWER, _ANSWER, _ANSWER, _ANSWER), max_size=25))
+def test_the_steady_shortcut_gives_what_the_full_evaluation_would(cycles):
+    """evaluate_ap returns the previous health for a steady AP; the full rules, run every time, agree."""
+    from unittest import mock
+
+    from hotspotctl.evaluate import status
+
+    def run(shortcut: bool) -> list[ApHealth]:
+        health, seen = None, []
+        with mock.patch.object(status, "_still_steady", status._still_steady if shortcut else lambda *a: False):
+            for i, cycle in enumerate(cycles):
+                at = T0 + i * STEP
+                if cycle is None:
+                    health = evaluate_ap(health, False, None, at, LIMITS, RULES)
+                else:
+                    a, b, clients, pct = cycle
+                    said = tuple(Radio(name, oper_up=up, utilization_pct=pct)
+                                 for name, up in (("a", a), ("b", b)) if up != "absent")
+                    health = evaluate_ap(health, True, rate(at, clients=clients), at, LIMITS, RULES, said)
+                seen.append(health)
+        return seen
+
+    assert run(True) == run(False)

@@ -7,8 +7,6 @@ answers is a crew's cause; a shortfall in busy air is rf_limited, a capacity fin
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pytest
 
 from hotspotctl.collectors.model import PollError
@@ -16,9 +14,11 @@ from hotspotctl.evaluate.rates import RateSample
 from hotspotctl.evaluate.status import Limits
 from hotspotctl.inventory.fleet import CrewZones, Fleet
 from hotspotctl.inventory.importer import import_inventory
+from hotspotctl.inventory.zones import known_zones, resolve_zones
 from hotspotctl.models.radios import Radio
 from hotspotctl.reports.availability import capacity_rows
 from hotspotctl.reports.crews import crew_lists_from_store
+from hotspotctl.reports.outages import find_outages
 from hotspotctl.scheduling.cycle import ApOutcome
 from hotspotctl.scheduling.evaluation import Evaluator
 from hotspotctl.settings import EvaluateSettings, Settings
@@ -38,13 +38,6 @@ PLAZA = ("PLAZA-1", "PLAZA-2", "PLAZA-3")
 BOTH_UP = (Radio("wifi0", band="2.4GHz", oper_up=True), Radio("wifi1", band="5GHz", oper_up=True))
 
 
-@dataclass(frozen=True, slots=True)
-class _Outcome(ApOutcome):
-    """An outcome with the radios its AP reported (ApOutcome.radios, as the cycle gives them)."""
-
-    radios: tuple[Radio, ...] = ()
-
-
 @pytest.fixture
 def fleet(store, rules, tmp_path) -> Fleet:
     import_inventory(store, write(tmp_path / "aps.csv", INVENTORY), rules)
@@ -57,7 +50,7 @@ def answered(fleet: Fleet, ap_id: str, at: float, *, clients: int = 4, radios: t
     rate = RateSample(ap=ap_id, at=at, interval_s=STEP, uptime_s=1000.0, in_bps=1e6, out_bps=2e6, clients=clients,
                       link_mbps=1000.0, capacity_mbps=1000.0, per_user_mbps=1000.0 / clients,
                       delivered_per_user_mbps=0.4, rebooted=False, events=())
-    return _Outcome(fleet.aps[ap_id], "generic", rate, None, 3.0, radios=radios)
+    return ApOutcome(fleet.aps[ap_id], "generic", rate, None, 3.0, radios=radios)
 
 
 def failed(fleet: Fleet, ap_id: str, at: float, kind: str, message: str = "") -> ApOutcome:
@@ -123,6 +116,13 @@ def test_the_noc_list_has_the_controllers_one_stop_and_no_crew_is_sent_to_its_ap
         ("NOC", [("controller:WLC-1", "WLC-1", "controller_unreachable", ("WLC-1",))])]
     [stop] = lists[0].stops
     assert stop.action.startswith("Controller WLC-1 unreachable: its 3 APs show as unknown (not down)")
+    # the NOC is a zone like the others for the commands: crews list --zone noc, outages list --zone NOC
+    loaded = Fleet.load(store, fleet.zones)
+    zones = resolve_zones(["noc"], known_zones(loaded, Settings().crew_zones))
+    assert zones == ["NOC"]
+    assert [z.zone for z in crew_lists_from_store(store, loaded, Settings(), result.at, zones=zones)] == ["NOC"]
+    assert [o.cause for o in find_outages(store, loaded, open_only=True, zones=["NOC"])] == ["controller_unreachable"]
+    assert find_outages(store, loaded, open_only=True, zones=["Iztapalapa"]) == []
     assert (stop.lat, stop.lon) == pytest.approx((19.38, -99.10), abs=1e-9)  # no coordinates of its own: where its APs are
 
 
