@@ -32,8 +32,10 @@ from hotspotctl.yamlfile import StrictReader, read_yaml
 
 KINDS = ("down", "power", "reboot_loop", "flapping", "wrap32", "latency", "loss", "slow_uplink", "crowded",
          "ap_leave", "radio_down", "interference", "controller_down")
-# Faults only an AP behind a simulated controller can have (the controller reports them), and the controller's own.
+# Faults of an AP that a controller reports, and the controller's own. Only an AP behind a simulated
+# controller can leave it; radio_down and interference also hit standalone APs (their radio tables show them).
 CONTROLLER_AP_KINDS = ("ap_leave", "radio_down", "interference")
+MANAGED_ONLY_KINDS = ("ap_leave",)
 RADIO_BANDS = ("2.4GHz", "5GHz", "all")
 # Keys each kind takes besides kind and select. Only outages and the controller faults have a window
 # (at/for); the other faults last the whole run, which keeps a plan a handful of numbers the agent
@@ -494,9 +496,10 @@ def resolve(scenario: Scenario, fleet: Fleet, ap_ids: Sequence[str], seed: int, 
     """The fault plan of every simulated AP that at least one fault hits.
 
     Filters match the whole inventory (so a typo is an error whatever --count is); the random
-    pick is then among the simulated APs (``ap_ids``) that passed them. The controller faults of
-    an AP (ap_leave, radio_down, interference) pick among the ``managed`` ones (behind a simulated
-    controller); controller_down picks among ``controllers`` (ids) and keys its plans by controller id.
+    pick is then among the simulated APs (``ap_ids``) that passed them. ap_leave picks among the
+    ``managed`` ones (behind a simulated controller), radio_down and interference among every simulated
+    AP, managed or standalone; controller_down picks among ``controllers`` (ids) and keys its plans by
+    controller id.
     """
     simulated = sorted({ap_id for ap_id in ap_ids if ap_id in fleet.aps})
     behind = set(managed)
@@ -515,7 +518,7 @@ def resolve(scenario: Scenario, fleet: Fleet, ap_ids: Sequence[str], seed: int, 
             continue
         matched = _match(scenario, fleet, fault)
         candidates = simulated if matched is None else sorted(i for i in matched if i in in_simulation)
-        if fault.kind in CONTROLLER_AP_KINDS:
+        if fault.kind in MANAGED_ONLY_KINDS:
             candidates = [ap_id for ap_id in candidates if ap_id in behind]
         picked = _pick(fault, candidates, fleet, seed)
         sites = sorted({fleet.aps[ap_id].site_id for ap_id in picked})
