@@ -153,7 +153,7 @@ class RadioPlan:
     share: float  # of the AP's clients
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built per request, and a frozen dataclass's __init__ is slower
 class RadioNow:
     plan: RadioPlan
     up: bool
@@ -318,8 +318,39 @@ _RADIO_FIELDS: dict[str, Callable[[RadioNow], int | bytes]] = {
 }
 
 
-def _radio_encoder(which: int, field: str, tag: int) -> Encoder:
+# Fields fixed by the AP's radio plan unless a radio fault is on: encoded once per AP and kept.
+_PLAN_FIELDS = frozenset(("channel", "channel_text", "frequency", "band_text", "noise", "noise_abs", "tx_power",
+                          "truth", "status"))
+
+
+def _radio_encoder(tree: ObjectTree, which: int, field: str, tag: int) -> Encoder:
     value = _RADIO_FIELDS[field]
+    if field in _PLAN_FIELDS:
+        cache: dict[int, bytes] = {}  # id(SimAp) -> the value's TLV
+
+        def encode(radio: RadioNow) -> bytes:
+            raw = value(radio)
+            return _octets(raw) if isinstance(raw, bytes) else _sint(tag, raw)
+
+        def planned(ap: SimAp, lv: Live) -> bytes:
+            faults = ap.faults
+            if faults is not None and (faults.radio_down or faults.interference):
+                return encode(radios_now(ap, lv)[which])
+            tlv = cache.get(id(ap))
+            if tlv is None:
+                plan = radio_plans(ap)[which]
+                tlv = cache[id(ap)] = encode(RadioNow(plan, True, 0, 0, 0, plan.noise_dbm))
+            return tlv
+        return planned
+    if field == "clients":  # the hot path of every poll: no radio figures unless a radio is down
+        fast = _clients(tree, which, tag)
+
+        def clients(ap: SimAp, lv: Live) -> bytes:
+            faults = ap.faults
+            if faults is None or not faults.radio_down:
+                return fast(ap, lv)
+            return _uint(tag, radios_now(ap, lv)[which].clients)
+        return clients
     if tag == OCTET_STRING:
         return lambda ap, lv: _octets(value(radios_now(ap, lv)[which]))  # type: ignore[arg-type]
     return lambda ap, lv: _sint(tag, value(radios_now(ap, lv)[which]))  # type: ignore[arg-type]
@@ -364,7 +395,7 @@ def compile_encoder(tree: ObjectTree, obj: Obj) -> bytes | Encoder:
         field, _, which = arg.partition(":")
         if field not in _RADIO_FIELDS:
             raise ValueError(f"unknown radio object field {obj.kind!r}")
-        return _radio_encoder(int(which), field, obj.tag)
+        return _radio_encoder(tree, int(which), field, obj.tag)
     if kind == "oper":
         return _oper_status(tree, int(arg))
     if kind == "serial":  # an Aruba-style serial number per AP
