@@ -1,0 +1,69 @@
+"""Every radio a vendor profile reads from its recording, figure by figure.
+
+test_radio_parity.py holds our figures against LibreNMS's sensors where LibreNMS has one; many
+figures have none (a radio's state, its clients, a channel, a band). A case.yaml with
+``expect_radios`` lists every Radio the recording gives, in the device's order, with each field
+that is not null; the test reads the radio table after discovery and compares the whole
+Radio.to_json() of each, then polls the recording (discovery's fixed instances in the AP's one GET)
+and requires the Sample's radios to be the same.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from hotspotctl.collectors.discovery import discover, read_interfaces
+from hotspotctl.collectors.poller import build_sample, plan_poll
+from hotspotctl.collectors.profiles import load_profiles
+from hotspotctl.collectors.tables import read_device_radios
+from hotspotctl.models.radios import Radio
+from tests.collectors.fakes import RecordedDevice
+
+DEVICES = Path(__file__).resolve().parents[1] / "fixtures" / "devices"
+NULLS = {field.name: None for field in dataclasses.fields(Radio)}
+
+
+def case_spec(case: str) -> dict[str, Any]:
+    return yaml.safe_load((DEVICES / case / "case.yaml").read_text(encoding="utf-8")) or {}
+
+
+CASES = sorted(p.name for p in DEVICES.iterdir()
+               if (p / "case.yaml").is_file() and "expect_radios" in case_spec(p.name))
+
+
+def read_radios(case: str) -> tuple[str, tuple[Radio, ...], tuple[Radio, ...]]:
+    """The profile, the radios a walk of the table gives, and the radios a poll's Sample carries."""
+    async def run() -> tuple[str, tuple[Radio, ...], tuple[Radio, ...]]:
+        profiles = load_profiles()
+        device = RecordedDevice.from_file(DEVICES / case / f"{case}.snmprec")
+        found = await discover(device, profiles)
+        profile = profiles.get(found.profile)
+        if_names = {row.interface.if_index: row.interface.name for row in await read_interfaces(device, profile)}
+        walked = await read_device_radios(device, profile, if_names)
+        plan = plan_poll(found)
+        sample, gone = build_sample(case, plan, device.values(plan.oids), 1.0, 2.0, radio_table=profile.radios)
+        assert not gone, f"{case}: a radio instance discovery fixed is gone from the same recording"
+        return found.profile, walked, sample.radios
+
+    return asyncio.run(run())
+
+
+def test_the_vendor_cases_are_there() -> None:
+    assert {"unifi", "unifi_nanohd", "airos", "routeros", "routeros_ltap-mini", "wis-bridge", "ligoos_dlb15ac",
+            "mimosa_b5", "openwrt", "asuswrt-merlin", "tachyon", "albentiaaos",
+            "albentiaaos_axs-bs-452-n"} <= set(CASES)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_every_radio_and_figure(case: str) -> None:
+    spec = case_spec(case)
+    profile, walked, polled = read_radios(case)
+    assert profile == spec["profile"]
+    assert [radio.to_json() for radio in walked] == [{**NULLS, **expected} for expected in spec["expect_radios"]]
+    assert polled == walked
