@@ -26,7 +26,7 @@ from hotspotctl.collectors.codec import COUNTER32, GET, INTEGER, NULL, OCTET_STR
 from hotspotctl.collectors.model import Discovery, Sample
 from hotspotctl.collectors.oids import Oid, decode_oid, format_oid, parse_oid
 from hotspotctl.collectors.poller import Poller, Target
-from hotspotctl.collectors.profiles import load_profiles
+from hotspotctl.collectors.profiles import ProfileSet, load_profiles
 from hotspotctl.collectors.tables import read_device_radios
 from hotspotctl.collectors.walker import V2cClient
 from hotspotctl.inventory.fleet import CrewZones, Fleet
@@ -145,13 +145,16 @@ def tags(city: City, ap_id: str, oids: Sequence[Oid]) -> dict[Oid, int]:
     return {decode_oid(raw): tag for raw, tag, _ in response.varbinds}
 
 
-def read_radios(city: City, ap_id: str) -> tuple[Discovery, tuple[Radio, ...], int, float, float]:
-    """Our discovery, then read_device_radios and one poll of the AP (its client total)."""
+def read_radios(city: City, ap_id: str, profiles: ProfileSet = PROFILES
+                ) -> tuple[Discovery, tuple[Radio, ...], int, float, float]:
+    """Our discovery, one poll of the AP (its client total and radios, from the instances discovery fixed,
+    in the AP's one GET), then read_device_radios (a walk of the radio table): the poll's radios must be
+    the walk's."""
     settings = Settings().snmp
     target = Target(ap_id, f"{city.address(ap_id)}:{city.port}", "default")
 
-    async def run() -> tuple[Discovery, tuple[Radio, ...], int]:
-        with Poller(settings, PROFILES) as poller:
+    async def run() -> tuple[Discovery, tuple[Radio, ...], Sample]:
+        with Poller(settings, profiles) as poller:
             found = (await poller.discover([target]))[ap_id]
             assert isinstance(found, Discovery), found
             results, _ = await poller.poll([(target, found, False)])
@@ -160,13 +163,19 @@ def read_radios(city: City, ap_id: str) -> tuple[Discovery, tuple[Radio, ...], i
         with V2cClient(timeout_s=0.5, retries=1, deadline_s=3.0) as walker:
             device = walker.device(city.address(ap_id), city.port, COMMUNITY)
             names = {i.if_index: i.name for i in found.radios}
-            radios = await read_device_radios(device, PROFILES.get(found.profile), names)
-        assert sample.clients is not None
-        return found, radios, sample.clients
+            radios = await read_device_radios(device, profiles.get(found.profile), names)
+        return found, radios, sample
 
     before = time.time()
-    found, radios, clients = asyncio.run(run())
-    return found, radios, clients, before, time.time()
+    found, radios, sample = asyncio.run(run())
+    after = time.time()
+    assert sample.clients is not None
+    steady_clients(city, ap_id, before, after)  # so the poll and the walk saw the same instant's figures
+    if profiles.get(found.profile).radios is None:  # no radio table: the IF-MIB radio interfaces
+        assert radios == ()
+        return found, sample.radios, sample.clients, before, after
+    assert sample.radios == radios
+    return found, radios, sample.clients, before, after
 
 
 def steady_clients(city: City, ap_id: str, before: float, after: float) -> int:
@@ -339,6 +348,35 @@ def test_discovery_and_read_device_radios(city: City, family: str) -> None:
         if family == "aruba_instant":
             assert radio.name == {BAND_5: "Radio 0", BAND_2_4: "Radio 1"}[plan.band]
         assert radio.tx_power_dbm == plan.tx_power_dbm
+
+
+@pytest.mark.parametrize("family", RADIO_FAMILIES)
+def test_the_shipped_profiles_read_the_simulated_radios(city: City, family: str) -> None:
+    """The profiles as shipped: with a radios section, two radios on their bands whose clients add up to
+    the AP's total; without one, the IF-MIB radio interfaces discovery chose."""
+    shipped = load_profiles([])
+    ap_id = city.picks[family]["healthy"]
+    found, radios, total, before, after = read_radios(city, ap_id, shipped)
+    assert found.profile == FAMILIES[family].profile
+    ports = [p for p in FAMILIES[family].ports if p.role == "radio"]
+    if shipped.get(found.profile).radios is None:
+        assert radios == tuple(Radio(p.name, if_index=p.index, oper_up=True) for p in ports)
+        return
+    plans = radio_plans(city.by_id[ap_id])
+    clients = split(steady_clients(city, ap_id, before, after), plans)
+    assert len(radios) == len(ports) == 2
+    by_band = {r.band: r for r in radios}
+    assert set(by_band) == {BAND_2_4, BAND_5}
+    assert total == sum(clients) == sum(r.clients or 0 for r in radios)
+    for plan, count in zip(plans, clients, strict=True):
+        radio = by_band[plan.band]
+        assert radio.clients == count
+        assert radio.frequency_mhz == (2407 if plan.band == BAND_2_4 else 5000) + 5 * plan.channel
+        assert radio.channel in (None, plan.channel)
+        assert radio.utilization_pct in (None, util(plan, count))
+        assert radio.noise_floor_dbm in (None, plan.noise_dbm)
+        assert radio.tx_power_dbm in (None, plan.tx_power_dbm)
+        assert radio.oper_up in (None, True)
 
 
 def test_busy_aps_run_their_radios_hot(city: City) -> None:
