@@ -27,11 +27,11 @@ from hotspotctl.collectors.model import Discovery, Sample
 from hotspotctl.collectors.oids import Oid, decode_oid, format_oid, parse_oid
 from hotspotctl.collectors.poller import Poller, Target
 from hotspotctl.collectors.profiles import ProfileSet, load_profiles
-from hotspotctl.collectors.tables import read_device_radios
+from hotspotctl.collectors.tables import read_controller, read_device_radios
 from hotspotctl.collectors.walker import V2cClient
 from hotspotctl.inventory.fleet import CrewZones, Fleet
 from hotspotctl.models.access_points import AccessPoint, Site
-from hotspotctl.models.radios import BAND_2_4, BAND_5, Radio
+from hotspotctl.models.radios import BAND_2_4, BAND_5, ControllerReading, Radio, format_mac
 from hotspotctl.settings import Settings
 from hotspotctl.simulate.agent import (
     CHANNELS_2_4,
@@ -377,6 +377,29 @@ def test_the_shipped_profiles_read_the_simulated_radios(city: City, family: str)
         assert radio.noise_floor_dbm in (None, plan.noise_dbm)
         assert radio.tx_power_dbm in (None, plan.tx_power_dbm)
         assert radio.oper_up in (None, True)
+
+
+def test_an_instant_ap_is_a_one_ap_virtual_controller(city: City) -> None:
+    """aruba_instant's controller section (aiAPTable, aiRadioTable) reads the simulated Instant AP as the
+    only AP of its cluster, with the radios the standalone read gives."""
+    ap_id = city.picks["aruba_instant"]["healthy"]
+
+    async def run() -> ControllerReading:
+        with V2cClient(timeout_s=0.5, retries=1, deadline_s=3.0) as walker:
+            device = walker.device(city.address(ap_id), city.port, COMMUNITY)
+            return await read_controller(device, PROFILES.get("aruba_instant"))
+
+    before = time.time()
+    reading = asyncio.run(run())
+    after = time.time()
+    _, radios, _, _, _ = read_radios(city, ap_id)
+    steady_clients(city, ap_id, before, time.time())
+    assert reading.ap_count == 1 and len(reading.aps) == 1
+    (ap,) = reading.aps
+    assert (ap.name, ap.mac, ap.joined, ap.reason) == (ap_id, format_mac(AI_AP_MAC), True, None)
+    assert ap.uptime_s is not None
+    assert city.live(ap_id, before).ticks / 100 <= ap.uptime_s <= city.live(ap_id, after).ticks / 100
+    assert ap.radios == radios
 
 
 def test_busy_aps_run_their_radios_hot(city: City) -> None:
