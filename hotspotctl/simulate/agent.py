@@ -40,6 +40,7 @@ from hotspotctl.collectors.codec import (
     encode_value,
 )
 from hotspotctl.collectors.oids import Oid, decode_oid, encode_oid
+from hotspotctl.models.radios import BAND_2_4, BAND_5, channel_to_mhz
 from hotspotctl.simulate.devices import Obj, ObjectTree, Port
 from hotspotctl.simulate.traffic import Clock, TrafficModel
 
@@ -77,6 +78,10 @@ class SimAp:
     latency_ms: tuple[float, float] | None = None
     loss: float = 0.0
     lose: frozenset[int] = frozenset()  # these requests to the AP are lost: 1 = the first a serving process gets
+    controller: Any = None  # controllers.SimController: this address is a wireless controller's
+    direct: bool = True  # False: a lightweight AP behind a controller, silent at its own address
+    max_response: int = MAX_RESPONSE_BYTES  # a GETBULK answer stops growing here
+    rf: tuple[RadioPlan, ...] | None = None  # its radios' fixed plan, made on first use (radio_plans)
 
     @property
     def family(self) -> str:
@@ -93,6 +98,8 @@ class Live:
     in_octets: int  # uplink, since boot
     out_octets: int
     clients: int
+    rel_s: float = 0.0  # seconds since the simulator started (the faults' time)
+    radios: tuple[RadioNow, ...] | None = None  # the radios' figures, computed on first use (radios_now)
 
 
 def live(ap: SimAp, clock: Clock, t: float) -> Live:
@@ -115,7 +122,103 @@ def live(ap: SimAp, clock: Clock, t: float) -> Live:
     din, dout = ap.traffic.octets(clock, boot, t)
     up = max(t - boot, 0.0)
     return Live(int(up * 100) & _M32, int(up), boots, ap.base_in + din, ap.base_out + dout,
-                ap.traffic.clients(clock, t, ap.clients_factor))
+                ap.traffic.clients(clock, t, ap.clients_factor), t - clock.t0)
+
+
+# -- radios -------------------------------------------------------------------------------------
+#
+# A standalone AP's radios, one per radio port of its family (in port order, which is also the order
+# of the clients' shares). Each AP has a fixed plan drawn from its id (channel, tx power, the noise
+# floor and channel utilisation of the air around it), so every serving process agrees; what changes
+# is computed per request, once, when the first radio object is asked for: the radio's clients (the
+# AP's clients split by the ports' shares, exactly as the clients objects always did), its channel
+# utilisation (the quiet-air floor plus airtime per client: busy APs run hot, crowded ones near 100 %),
+# and the scenario's radio_down (no clients, no airtime, ifOperStatus down) and interference
+# (utilisation and noise up) faults.
+
+CHANNELS_2_4 = (1, 6, 11)
+CHANNELS_5 = (36, 40, 44, 48, 52, 56, 60, 64, 100, 104, 108, 112, 116, 120, 124, 128, 132, 136, 140, 144,
+              149, 153, 157, 161, 165)
+PER_CLIENT_UTIL = {BAND_2_4: 6.5, BAND_5: 3.0}  # channel utilisation points per associated client
+# The air's utilisation with no client of the AP's own (neighbouring networks, beacons), %: a city's
+# 2.4 GHz band is crowded, its 5 GHz channels much less. Over the simulated city (cdmx scenario) the
+# busiest radio's utilisation is then 29-78 % (10th-90th percentile) at 18:30, and a third of the APs
+# below their per-user target are above 70 % (two thirds at 08:00): capacity limited by the air.
+QUIET_UTIL = {BAND_2_4: (12.0, 60.0), BAND_5: (3.0, 20.0)}
+
+
+@dataclass(frozen=True, slots=True)
+class RadioPlan:
+    band: str
+    channel: int
+    frequency_mhz: int
+    tx_power_dbm: int
+    noise_dbm: int  # in quiet air
+    base_util_pct: float  # neighbours' traffic and beacons: the air is this busy with no client of ours
+    share: float  # of the AP's clients
+
+
+@dataclass(slots=True)  # not frozen: built per request, and a frozen dataclass's __init__ is slower
+class RadioNow:
+    plan: RadioPlan
+    up: bool
+    clients: int
+    utilization_pct: int  # 0 when down
+    other_pct: int  # of the utilisation, what is not the radio's own traffic (neighbours, interference)
+    noise_dbm: int
+
+
+def radio_plans(ap: SimAp) -> tuple[RadioPlan, ...]:
+    """The AP's radios: a channel of 1/6/11 on 2.4 GHz and of 36-165 on 5 GHz, tx power 10-20 / 14-23 dBm,
+    a noise floor of -95..-88 dBm, a quiet-air utilisation in QUIET_UTIL's range for the band."""
+    plans = ap.rf
+    if plans is None:
+        rng = random.Random(f"hotspotctl-rf/{ap.id}")
+        out = []
+        for port in ap.tree.family.ports:
+            if port.role != "radio":
+                continue
+            five = port.band == BAND_5
+            channel = rng.choice(CHANNELS_5 if five else CHANNELS_2_4)
+            out.append(RadioPlan(port.band, channel, channel_to_mhz(channel, port.band) or 0,
+                                 rng.randint(14, 23) if five else rng.randint(10, 20), rng.randint(-95, -88),
+                                 rng.uniform(*QUIET_UTIL[port.band]), port.share))
+        plans = ap.rf = tuple(out)
+    return plans
+
+
+def radios_now(ap: SimAp, lv: Live) -> tuple[RadioNow, ...]:
+    """Each radio's figures at the request's instant (computed once per request)."""
+    figures = lv.radios
+    if figures is not None:
+        return figures
+    plans = radio_plans(ap)
+    faults = ap.faults
+    util_add = noise_add = 0.0
+    if faults is not None and faults.interference:
+        util_add, noise_add = faults.interfered(lv.rel_s)
+    out = []
+    total, given, last = lv.clients, 0, len(plans) - 1
+    for i, plan in enumerate(plans):
+        clients = round(total * plan.share) if i < last else total - given
+        given += clients
+        up = faults is None or not faults.radio_down or faults.radio_up(plan.band, lv.rel_s)
+        if not up:
+            out.append(RadioNow(plan, False, 0, 0, 0, round(plan.noise_dbm + noise_add)))
+            continue
+        other = plan.base_util_pct + util_add
+        util = min(100, round(other + clients * PER_CLIENT_UTIL.get(plan.band, 4.0)))
+        out.append(RadioNow(plan, True, clients, util, min(util, round(other)), round(plan.noise_dbm + noise_add)))
+    figures = lv.radios = tuple(out)
+    return figures
+
+
+def total_clients(ap: SimAp, lv: Live) -> int:
+    """The AP's associated clients: the traffic model's, less those of a radio that is down."""
+    faults = ap.faults
+    if faults is None or not faults.radio_down:
+        return lv.clients
+    return sum(radio.clients for radio in radios_now(ap, lv))
 
 
 # -- encoding ---------------------------------------------------------------------------------
@@ -136,6 +239,12 @@ def _uint(tag: int, value: int) -> bytes:
 
 def _octets(value: bytes) -> bytes:
     return b"\x04" + _len(len(value)) + value
+
+
+def _sint(tag: int, value: int) -> bytes:
+    """An INTEGER-like TLV of a value that may be negative (a noise floor)."""
+    contents = value.to_bytes(value.bit_length() // 8 + 1, "big", signed=True)
+    return bytes((tag, len(contents))) + contents
 
 
 
@@ -167,12 +276,103 @@ def _port_speed(port: Port, high: bool) -> Encoder:
 
 
 def _clients(tree: ObjectTree, which: int, tag: int) -> Encoder:
+    """The ``which``-th share of the AP's clients (e.g. per SSID); they add up to ``total_clients``."""
     shares = [p.share for p in tree.family.ports if p.role == "radio"]
     if which == len(shares) - 1:
         before = shares[:which]
-        return lambda ap, lv: _uint(tag, lv.clients - sum(round(lv.clients * s) for s in before))
+
+        def last(ap: SimAp, lv: Live) -> bytes:
+            total = total_clients(ap, lv)
+            return _uint(tag, total - sum(round(total * s) for s in before))
+        return last
     share = shares[which]
-    return lambda ap, lv: _uint(tag, round(lv.clients * share))
+    return lambda ap, lv: _uint(tag, round(total_clients(ap, lv) * share))
+
+
+def _channel_text(radio: RadioNow) -> bytes:
+    """aiRadioChannel: the channel, with E for an 80 MHz (VHT80) 5 GHz channel."""
+    plan = radio.plan
+    wide = plan.band == BAND_5 and plan.channel != 165
+    return f"{plan.channel}{'E' if wide else ''}".encode()
+
+
+def _band_text(radio: RadioNow) -> bytes:
+    """mtxrWlApBand as RouterOS fills it: frequency/width-extension/mode(tx power); empty when disabled."""
+    if not radio.up:
+        return b""
+    plan = radio.plan
+    mode = "20-Ceee/ac" if plan.band == BAND_5 else "20-Ce/gn"
+    return f"{plan.frequency_mhz}/{mode}({plan.tx_power_dbm}dBm)".encode()
+
+
+_RADIO_FIELDS: dict[str, Callable[[RadioNow], int | bytes]] = {
+    "clients": lambda r: r.clients,
+    "channel": lambda r: r.plan.channel,
+    "channel_text": _channel_text,
+    "frequency": lambda r: r.plan.frequency_mhz if r.up else 0,  # RouterOS: 0 for a disabled interface
+    "band_text": _band_text,
+    "noise": lambda r: r.noise_dbm if r.up else 0,  # RouterOS: 0 for a disabled interface
+    "noise_abs": lambda r: -r.noise_dbm,  # aiRadioNoiseFloor: without its sign
+    "tx_power": lambda r: r.plan.tx_power_dbm,
+    "util": lambda r: r.utilization_pct,
+    "other": lambda r: r.other_pct,  # unifiRadioOtherBss
+    "self_rx": lambda r: (r.utilization_pct - r.other_pct) * 2 // 5,  # unifiRadioCuSelfRx: 40 % of its own
+    "self_tx": lambda r: (r.utilization_pct - r.other_pct) - (r.utilization_pct - r.other_pct) * 2 // 5,
+    "truth": lambda r: 1 if r.up else 2,  # TruthValue
+    "status": lambda r: 1 if r.up else 2,  # up(1), down(2)
+}
+
+
+# Fields fixed by the AP's radio plan unless a radio fault is on: encoded once per AP and kept.
+_PLAN_FIELDS = frozenset(("channel", "channel_text", "frequency", "band_text", "noise", "noise_abs", "tx_power",
+                          "truth", "status"))
+
+
+def _radio_encoder(tree: ObjectTree, which: int, field: str, tag: int) -> Encoder:
+    value = _RADIO_FIELDS[field]
+    if field in _PLAN_FIELDS:
+        cache: dict[int, bytes] = {}  # id(SimAp) -> the value's TLV
+
+        def encode(radio: RadioNow) -> bytes:
+            raw = value(radio)
+            return _octets(raw) if isinstance(raw, bytes) else _sint(tag, raw)
+
+        def planned(ap: SimAp, lv: Live) -> bytes:
+            faults = ap.faults
+            if faults is not None and (faults.radio_down or faults.interference):
+                return encode(radios_now(ap, lv)[which])
+            tlv = cache.get(id(ap))
+            if tlv is None:
+                plan = radio_plans(ap)[which]
+                tlv = cache[id(ap)] = encode(RadioNow(plan, True, 0, 0, 0, plan.noise_dbm))
+            return tlv
+        return planned
+    if field == "clients":  # the hot path of every poll: no radio figures unless a radio is down
+        fast = _clients(tree, which, tag)
+
+        def clients(ap: SimAp, lv: Live) -> bytes:
+            faults = ap.faults
+            if faults is None or not faults.radio_down:
+                return fast(ap, lv)
+            return _uint(tag, radios_now(ap, lv)[which].clients)
+        return clients
+    if tag == OCTET_STRING:
+        return lambda ap, lv: _octets(value(radios_now(ap, lv)[which]))  # type: ignore[arg-type]
+    return lambda ap, lv: _sint(tag, value(radios_now(ap, lv)[which]))  # type: ignore[arg-type]
+
+
+def _oper_status(tree: ObjectTree, if_index: int) -> Encoder:
+    """A radio port's ifOperStatus: down while its radio is (radio_down)."""
+    radio_ports = [p for p in tree.family.ports if p.role == "radio"]
+    which = next(i for i, p in enumerate(radio_ports) if p.index == if_index)
+    up, down = _uint(INTEGER, 1), _uint(INTEGER, 2)
+
+    def oper(ap: SimAp, lv: Live) -> bytes:
+        faults = ap.faults
+        if faults is None or not faults.radio_down:
+            return up
+        return up if radios_now(ap, lv)[which].up else down
+    return oper
 
 
 def compile_encoder(tree: ObjectTree, obj: Obj) -> bytes | Encoder:
@@ -196,6 +396,15 @@ def compile_encoder(tree: ObjectTree, obj: Obj) -> bytes | Encoder:
         return lambda ap, lv: _octets(ap.location)
     if kind == "clients":
         return _clients(tree, int(arg), obj.tag)
+    if kind == "radio":  # radio:<field>:<radio>
+        field, _, which = arg.partition(":")
+        if field not in _RADIO_FIELDS:
+            raise ValueError(f"unknown radio object field {obj.kind!r}")
+        return _radio_encoder(tree, int(which), field, obj.tag)
+    if kind == "oper":
+        return _oper_status(tree, int(arg))
+    if kind == "serial":  # an Aruba-style serial number per AP
+        return lambda ap, lv: _octets(f"CNSIM{ap.index:05d}".encode())
     port = next(p for p in tree.family.ports if p.index == int(arg))
     if kind in ("in64", "out64"):
         return _port_counter(port, kind[:-2], COUNTER64, _M64)
@@ -364,6 +573,9 @@ class Responder:
             self.stats.dropped_unknown_address += 1
             return None
         ap = self.aps[index]
+        if not ap.direct:
+            self.stats.dropped_unknown_address += 1
+            return None
         faults = ap.faults
         if faults is not None and not faults.answering(now - self.clock.t0):
             self.stats.dropped_down += 1
@@ -438,7 +650,9 @@ class Responder:
 
     def _respond(self, shape: Shape, rid_tlv: bytes, ap: SimAp, now: float, lv: Live | None = None) -> bytes:
         tree = ap.tree
-        if shape.pdu_type == GET:
+        if ap.controller is not None:
+            varbinds = self._controller(shape, ap, now, lv or live(ap, self.clock, now))
+        elif shape.pdu_type == GET:
             plan = shape.plans.get(id(tree))
             if plan is None:
                 plan = shape.plans[id(tree)] = Plan(tree, self.encoders(tree), shape.oids, shape.oid_tlvs)
@@ -449,6 +663,62 @@ class Responder:
             varbinds = self._walk(shape, ap, lv or live(ap, self.clock, now))
         body = rid_tlv + b"\x02\x01\x00\x02\x01\x00\x30" + _len(len(varbinds)) + varbinds
         return bytes((_RESPONSE,)) + _len(len(body)) + body
+
+    def _controller(self, shape: Shape, ap: SimAp, now: float, lv: Live) -> bytes:
+        """A controller's answer: its own object tree, merged in OID order with its virtual per-AP tables."""
+        from hotspotctl.simulate.controllers import Context
+
+        controller = ap.controller
+        mib, tree, encoders = controller.mib, ap.tree, self.encoders(ap.tree)
+        ctx = Context(self.clock, now)
+        out: list[bytes] = []
+        if shape.pdu_type == GET:
+            for oid, oid_tlv in zip(shape.oids, shape.oid_tlvs, strict=True):
+                obj = tree.by_oid.get(oid)
+                if obj is not None:
+                    encoder = encoders[oid]
+                    value = encoder if isinstance(encoder, bytes) else encoder(ap, lv)
+                else:
+                    known, found = mib.get(oid, ctx)
+                    if found is None:
+                        column = tree.next_after(oid[:-1])
+                        known = known or (column is not None and column.oid[:len(oid) - 1] == oid[:-1])
+                    value = found if found is not None else _NO_SUCH_INSTANCE if known else _NO_SUCH_OBJECT
+                out.append(b"\x30" + _len(len(oid_tlv) + len(value)) + oid_tlv + value)
+            return b"".join(out)
+
+        def following(oid: Oid) -> tuple[Oid, bytes]:
+            static = tree.next_after(oid)
+            virtual = mib.next_after(oid, ctx)
+            if static is not None and (virtual is None or static.oid < virtual[0]):
+                return self._next_varbind(tree, encoders, oid, ap, lv)
+            if virtual is None:
+                return self._next_varbind(tree, encoders, oid, ap, lv)  # endOfMibView
+            next_oid, raw, value = virtual
+            oid_tlv = b"\x06" + _len(len(raw)) + raw
+            return next_oid, b"\x30" + _len(len(oid_tlv) + len(value)) + oid_tlv + value
+
+        if shape.pdu_type == GET_NEXT:
+            return b"".join(following(oid)[1] for oid in shape.oids)
+        non_rep = min(shape.non_repeaters, len(shape.oids))
+        for oid in shape.oids[:non_rep]:
+            out.append(following(oid)[1])
+        cursors = list(shape.oids[non_rep:])
+        size = sum(map(len, out))
+        limit = ap.max_response - 32 - len(shape.community)  # the whole message fits: header, request-id, ...
+        for _ in range(min(shape.max_repetitions, 1000) if cursors else 0):
+            done = True
+            for i, oid in enumerate(cursors):
+                cursors[i], varbind = following(oid)
+                size += len(varbind)
+                if size > limit and out:
+                    return b"".join(out)
+                out.append(varbind)
+                if not varbind.endswith(_END_OF_MIB):
+                    done = False
+            if done:
+                break
+        return b"".join(out)
 
     def _next_varbind(self, tree: ObjectTree, encoders: dict[Oid, bytes | Encoder], oid: Oid, ap: SimAp,
                       lv: Live) -> tuple[Oid, bytes]:
