@@ -5,9 +5,10 @@ Starts the simulator (``hotspotctl.simulate``, forked serving processes on loopb
 that are both managed by one simulated --vendor controller and answering at their own addresses, then,
 in this one process, one after the other:
 
-  controller  one walk of the controller's per-AP tables: every column a controller profile reads,
-              walked together (``V2cDevice.walk`` shares each GETBULK among the columns, on our codec),
-              then the rows assembled into ``ManagedAp``/``Radio`` records; --walks times
+  controller  ``read_controller`` (collectors/tables.py) with the vendor's controller profile
+              (tests/simulate/profiles/sim_<vendor>.yaml): every column walked together
+              (``V2cDevice.walk`` shares each GETBULK among the columns, on our codec) and the rows
+              turned into ``ManagedAp``/``Radio`` records; --walks times
   direct      one GET per AP at its own address through the poll engine (``SnmpGetEngine.get_many``):
               the eight-or-so OIDs of its family's poll (uptime, the uplink's octets, speed and status,
               the clients objects); the GET alone, no record built from it
@@ -34,16 +35,15 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from hotspotctl.collectors.engine import GetFailure, GetRequest, GetShape, SnmpGetEngine  # noqa: E402
-from hotspotctl.collectors.oids import Oid  # noqa: E402
+from hotspotctl.collectors.profiles import load_profile  # noqa: E402
+from hotspotctl.collectors.tables import read_controller  # noqa: E402
 from hotspotctl.collectors.walker import V2cClient  # noqa: E402
 from hotspotctl.models.access_points import AccessPoint  # noqa: E402
-from hotspotctl.models.radios import ManagedAp, Radio, channel_to_mhz, format_mac  # noqa: E402
 from hotspotctl.simulate import controllers as ctl  # noqa: E402
 from hotspotctl.simulate.agent import SimAp, address_of  # noqa: E402
 from hotspotctl.simulate.devices import IF_ENTRY, IFX_ENTRY, SYSTEM  # noqa: E402
@@ -53,37 +53,7 @@ from hotspotctl.simulate.traffic import Clock  # noqa: E402
 COMMUNITY = b"public"  # the "default" credential set's, so the poller's Targets reach the APs
 PROGRAMS = ("Escuelas", "Pilares", "MiCalle", "Poste C5", "Unidades Habitacionales",
             "Transporte (Metrobus, Cablebus, Tren Ligero, Trolebus, etc.)")
-BANDS = {1: "2.4GHz", 2: "5GHz"}  # bsnAPIfType dot11b(1), dot11a(2)
-
-
-@dataclass(frozen=True)
-class Layout:
-    """What a controller profile walks for one vendor: AP columns, radio columns and how to read them."""
-
-    ap_columns: dict[str, Oid]
-    radio_columns: dict[str, Oid]
-    noise: Oid | None = None  # a per-channel noise table (Cisco), joined to the radio's channel
-
-
-LAYOUTS = {
-    "cisco_aireos": Layout(
-        {"name": (*ctl.BSN_AP, 3), "status": (*ctl.BSN_AP, 6), "uptime": (*ctl.CLAP, 6)},
-        {"type": (*ctl.BSN_AP_IF, 2), "channel": (*ctl.BSN_AP_IF, 4), "power_level": (*ctl.BSN_AP_IF, 6),
-         "oper": (*ctl.BSN_AP_IF, 12), "clients": (*ctl.BSN_AP_IF, 15), "util": (*ctl.BSN_AP_IF_LOAD, 3)},
-        noise=(*ctl.BSN_AP_IF_NOISE, 21)),
-    "aruba_mc": Layout(
-        {"name": (*ctl.WLSX_AP, 3), "uptime": (*ctl.WLSX_AP, 12), "status": (*ctl.WLSX_AP, 19)},
-        {"type": (*ctl.WLSX_RADIO, 2), "channel": (*ctl.WLSX_RADIO, 3), "power2": (*ctl.WLSX_RADIO, 4),
-         "util": (*ctl.WLSX_RADIO, 6), "clients": (*ctl.WLSX_RADIO, 7)}),
-    "ruckus_sz": Layout(
-        {"name": (*ctl.RUCKUS_SZ_AP, 5), "uptime": (*ctl.RUCKUS_SZ_AP, 6), "clients": (*ctl.RUCKUS_SZ_AP, 15),
-         "status": (*ctl.RUCKUS_SZ_AP, 16), "rx": (*ctl.RUCKUS_SZ_AP, 30), "tx": (*ctl.RUCKUS_SZ_AP, 31)}, {}),
-    "huawei_ac": Layout(
-        {"name": (*ctl.HW_AP, 4), "status": (*ctl.HW_AP, 6), "uptime": (*ctl.HW_AP, 18)},
-        {"type": (*ctl.HW_RADIO, 5), "oper": (*ctl.HW_RADIO, 6), "channel": (*ctl.HW_RADIO, 7),
-         "power": (*ctl.HW_RADIO, 9), "noise": (*ctl.HW_RADIO, 24), "util": (*ctl.HW_RADIO, 25),
-         "clients": (*ctl.HW_RADIO, 40)}),
-}
+SIM_PROFILES = ROOT / "tests" / "simulate" / "profiles"  # controller sections written from the vendors' MIBs
 
 
 @dataclass
@@ -100,75 +70,28 @@ class Run:
         return self.wall_s[i], self.cpu_s[i]
 
 
-def _index(rows: list[tuple[Oid, Any]], column: Oid) -> dict[tuple[int, ...], Any]:
-    size = len(column)
-    return {oid[size:]: value for oid, value in rows}
-
-
-def assemble(vendor: str, walked: dict[str, list[tuple[Oid, Any]]], layout: Layout) -> list[ManagedAp]:
-    """The walked rows as records, as a controller collector builds them (name, MAC, joined, uptime, radios)."""
-    ap_cols = {name: _index(walked[name], oid) for name, oid in layout.ap_columns.items()}
-    radio_cols = {name: _index(walked[name], oid) for name, oid in layout.radio_columns.items()}
-    noise = _index(walked["noise"], layout.noise) if layout.noise is not None else {}
-    radios_of: dict[tuple[int, ...], list[Radio]] = {}
-    for key, channel in radio_cols.get("channel", {}).items():
-        ap_key, slot = key[:-1], key[-1]
-        band = ("2.4GHz" if radio_cols["type"][key] in (1, 3) else "5GHz") if vendor != "huawei_ac" else \
-            ("2.4GHz" if radio_cols["type"][key] == 1 else "5GHz")
-        if vendor == "cisco_aireos":
-            levels = ctl.CISCO_POWER_LISTS[band]
-            power: float | None = levels[radio_cols["power_level"][key] - 1]
-            up: bool | None = radio_cols["oper"][key] == 2
-            floor: float | None = noise.get((*key, channel))
-        elif vendor == "aruba_mc":
-            power, up, floor = radio_cols["power2"][key] / 2, None, None
-        else:
-            power, up = radio_cols["power"][key], radio_cols["oper"][key] == 1
-            floor = radio_cols["noise"][key] or None
-        radios_of.setdefault(ap_key, []).append(Radio(
-            f"radio {slot}", band=band, channel=channel, frequency_mhz=channel_to_mhz(channel, band),
-            clients=radio_cols["clients"][key], utilization_pct=float(radio_cols["util"][key]),
-            noise_floor_dbm=floor, tx_power_dbm=power, oper_up=up))
-    out = []
-    for key, name in ap_cols["name"].items():
-        status = ap_cols["status"].get(key)
-        joined = {"cisco_aireos": status == 1, "aruba_mc": status == 1, "ruckus_sz": status == b"Connect",
-                  "huawei_ac": status == ctl.HW_NORMAL}[vendor]
-        uptime = ap_cols["uptime"].get(key)
-        radios = tuple(radios_of.get(key, ()))
-        clients = ap_cols["clients"][key] if "clients" in ap_cols else sum(r.clients or 0 for r in radios)
-        out.append(ManagedAp(".".join(map(str, key)), name.decode(), format_mac(key), joined,
-                             uptime_s=None if uptime is None else uptime * (1 if vendor == "huawei_ac" else 0.01),
-                             clients=clients, in_octets=ap_cols["tx"][key] if "tx" in ap_cols else None,
-                             out_octets=ap_cols["rx"][key] if "rx" in ap_cols else None, radios=radios))
-    return out
-
-
 def run_controller(address: str, port: int, vendor: str, aps: int, walks: int, repetitions: int) -> Run:
-    layout = LAYOUTS[vendor]
-    columns = {**layout.ap_columns, **layout.radio_columns, **({"noise": layout.noise} if layout.noise else {})}
+    profile = load_profile(SIM_PROFILES / f"sim_{vendor}.yaml")
     run = Run("controller")
-
-    async def walk(client: V2cClient) -> dict[str, list[tuple[Oid, Any]]]:
-        device = client.device(address, port, COMMUNITY)
-        rows = await asyncio.gather(*(device.walk(oid) for oid in columns.values()))
-        return dict(zip(columns, rows, strict=True))
 
     async def main() -> None:
         with V2cClient(timeout_s=1.0, retries=2, deadline_s=10.0, max_rows=20 * aps,
                        max_repetitions=repetitions) as client:
-            await walk(client)  # warm-up
+            device = client.device(address, port, COMMUNITY)
+            await read_controller(device, profile)  # warm-up
             for _ in range(walks):
                 requests = client.stats.requests
                 started, cpu = time.perf_counter(), time.process_time()
-                records = assemble(vendor, await walk(client), layout)
+                reading = await read_controller(device, profile)
                 run.cpu_s.append(time.process_time() - cpu)
                 run.wall_s.append(time.perf_counter() - started)
                 run.requests = client.stats.requests - requests
-                run.aps = len(records)
-                run.rows = sum(len(r.radios) for r in records)
-                if run.aps != aps or (layout.radio_columns and run.rows != 2 * aps):
-                    raise SystemExit(f"the walk found {run.aps} APs and {run.rows} radios, not {aps} and {2 * aps}")
+                run.aps = len(reading.aps)
+                run.rows = sum(len(ap.radios) for ap in reading.aps)
+                radios = 2 * aps if profile.controller is not None and profile.controller.radios is not None else 0
+                if run.aps != aps or run.rows != radios or reading.joined != aps:
+                    raise SystemExit(f"the walk found {run.aps} APs ({reading.joined} joined) and {run.rows} "
+                                     f"radios, not {aps} and {radios}")
 
     asyncio.run(main())
     return run
