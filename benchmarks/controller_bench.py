@@ -175,8 +175,8 @@ def main() -> None:
     parser.add_argument("--aps", type=int, default=10_000)
     parser.add_argument("--vendor", choices=sorted(ctl.VENDORS), default="cisco_aireos")
     parser.add_argument("--walks", type=int, default=3, help="measured walks (and direct rounds); the best is shown")
-    parser.add_argument("--repetitions", type=int, default=50,
-                        help="the walker's max_repetitions: rows per GETBULK, shared by the columns")
+    parser.add_argument("--repetitions", type=int, default=25,
+                        help="the walker's max_repetitions (V2cClient's default): rows per GETBULK, all columns")
     parser.add_argument("--processes", type=int, default=1, help="simulator serving processes")
     parser.add_argument("--format", choices=("table", "json"), default="table")
     args = parser.parse_args()
