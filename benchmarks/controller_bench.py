@@ -12,6 +12,8 @@ in this one process, one after the other:
   direct      one GET per AP at its own address through the poll engine (``SnmpGetEngine.get_many``):
               the eight-or-so OIDs of its family's poll (uptime, the uplink's octets, speed and status,
               the clients objects); the GET alone, no record built from it
+  direct_radios  the same GET with six more OIDs per radio port (status, octets, speed): about as many
+              values per AP as the controller's radio rows give
   poll        the same APs through the poller (``Poller.poll`` after ``Poller.discover``, not timed): one
               GET per AP and the ``Sample`` built from it, the direct path's equal of the walk's records
 
@@ -97,7 +99,9 @@ def run_controller(address: str, port: int, vendor: str, aps: int, walks: int, r
     return run
 
 
-def direct_shapes(fleet: list[SimAp]) -> dict[str, GetShape]:
+def direct_shapes(fleet: list[SimAp], radios: bool = False) -> dict[str, GetShape]:
+    """Per family, the OIDs of its poll; with ``radios``, six more per radio (ifOperStatus, the octet counters
+    and speed of the radio ports): as many values per AP as a controller's two radio rows give."""
     shapes = {}
     for sim in fleet:
         family = sim.tree.family
@@ -107,13 +111,17 @@ def direct_shapes(fleet: list[SimAp]) -> dict[str, GetShape]:
         clients = [o.oid for o in family.extra if o.kind.startswith("clients")]
         oids = [(*SYSTEM, 3, 0), (*IFX_ENTRY, 6, uplink), (*IFX_ENTRY, 10, uplink), (*IFX_ENTRY, 15, uplink),
                 (*IF_ENTRY, 8, uplink), (*IF_ENTRY, 10, uplink), (*IF_ENTRY, 16, uplink), *clients]
+        if radios:
+            for port in (p.index for p in family.ports if p.role == "radio"):
+                oids += [(*IF_ENTRY, 8, port), (*IF_ENTRY, 10, port), (*IF_ENTRY, 16, port), (*IFX_ENTRY, 6, port),
+                         (*IFX_ENTRY, 10, port), (*IFX_ENTRY, 15, port)]
         shapes[family.name] = GetShape(COMMUNITY, oids)
     return shapes
 
 
-def run_direct(fleet: list[SimAp], port: int, rounds: int) -> Run:
-    shapes = direct_shapes(fleet)
-    run = Run("direct")
+def run_direct(fleet: list[SimAp], port: int, rounds: int, radios: bool = False) -> Run:
+    shapes = direct_shapes(fleet, radios)
+    run = Run("direct_radios" if radios else "direct")
 
     def requests() -> list[GetRequest]:
         return [GetRequest(i, (address_of(sim.index), port), shapes[sim.tree.family.name])
@@ -193,6 +201,7 @@ def main() -> None:
     with Simulator([*fleet, agent], clock, port=port, processes=args.processes, seed=1):
         walk = run_controller(address_of(agent.index), port, args.vendor, args.aps, args.walks, args.repetitions)
         direct = run_direct(fleet, port, args.walks)
+        direct_radios = run_direct(fleet, port, args.walks, radios=True)
         poll = run_poll(fleet, port, args.walks)
     walk_wall, walk_cpu = walk.best()
     direct_wall, direct_cpu = direct.best()
@@ -203,6 +212,9 @@ def main() -> None:
                        "radios": walk.rows, "cpu_us_per_ap": round(walk_cpu / args.aps * 1e6, 1)},
         "direct": {"wall_s": round(direct_wall, 3), "cpu_s": round(direct_cpu, 3), "requests": direct.requests,
                    "cpu_us_per_ap": round(direct_cpu / args.aps * 1e6, 1)},
+        "direct_radios": {"wall_s": round(direct_radios.best()[0], 3), "cpu_s": round(direct_radios.best()[1], 3),
+                          "requests": direct_radios.requests,
+                          "cpu_us_per_ap": round(direct_radios.best()[1] / args.aps * 1e6, 1)},
         "poll": {"wall_s": round(poll_wall, 3), "cpu_s": round(poll_cpu, 3), "requests": poll.requests,
                  "cpu_us_per_ap": round(poll_cpu / args.aps * 1e6, 1)},
         "cpu_ratio_direct_over_controller": round(direct_cpu / walk_cpu, 2) if walk_cpu else None,
@@ -213,10 +225,10 @@ def main() -> None:
         print(json.dumps(figures, indent=2))
         return
     print(f"{args.aps} APs behind one simulated {args.vendor} controller; best of {args.walks}")
-    print(f"{'':<12}{'wall s':>9}{'CPU s':>9}{'CPU µs/AP':>11}{'requests':>10}")
-    for name in ("controller", "direct", "poll"):
+    print(f"{'':<14}{'wall s':>9}{'CPU s':>9}{'CPU µs/AP':>11}{'requests':>10}")
+    for name in ("controller", "direct", "direct_radios", "poll"):
         f = figures[name]
-        print(f"{name:<12}{f['wall_s']:>9.3f}{f['cpu_s']:>9.3f}{f['cpu_us_per_ap']:>11.1f}{f['requests']:>10}")
+        print(f"{name:<14}{f['wall_s']:>9.3f}{f['cpu_s']:>9.3f}{f['cpu_us_per_ap']:>11.1f}{f['requests']:>10}")
     print(f"per AP, a direct GET costs {figures['cpu_ratio_direct_over_controller']}x and a direct poll (GET + "
           f"Sample) {figures['cpu_ratio_poll_over_controller']}x the poller CPU of the controller walk (+ records)")
 
