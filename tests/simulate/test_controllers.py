@@ -182,8 +182,10 @@ def test_cisco_radio_down_and_interference(city: City) -> None:
     util = by_key(rows[UTIL], UTIL)
     users = by_key(rows[USERS], USERS)
     for slot, radio in enumerate(noisy.radios):
-        quiet = radio.base_util_pct + users[(*noisy.key, slot)] * ctl.PER_CLIENT_UTIL[radio.band]
-        assert util[(*noisy.key, slot)] == min(100, round(quiet + INTERFERENCE[0]))
+        # the two columns may come in answers a few ms apart: a client more or less between them at most
+        per_client = ctl.PER_CLIENT_UTIL[radio.band]
+        quiet = radio.base_util_pct + users[(*noisy.key, slot)] * per_client
+        assert util[(*noisy.key, slot)] == pytest.approx(min(100, round(quiet + INTERFERENCE[0])), abs=per_client + 1)
         assert util[(*noisy.key, slot)] >= 40
     noise = by_key(rows[NOISE], NOISE)
     two = noisy.radios[0]
