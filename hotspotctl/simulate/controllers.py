@@ -29,8 +29,9 @@ Every AP has two radios (2.4 and 5 GHz). Clients follow the AP's traffic model (
 between its radios; utilisation grows with the radio's clients from a quiet-air floor; counters are
 the AP's traffic since its boot, so rates taken from them are the AP's real rates. Faults
 (``scenario``): an AP that leaves its controller (Cisco forgets it; Aruba, Huawei and Ruckus list
-it as down), a radio that goes down (status down, no clients), interference (utilisation and noise
-floor up), and the controller dying (an ordinary ``down`` window on the controller's own address).
+it as down), as does an AP the scenario takes down, cuts the power of or reboots; a radio that goes
+down (status down, no clients); interference (utilisation and noise floor up); and the controller
+dying (an ordinary ``down`` window on the controller's own address).
 """
 
 from __future__ import annotations
@@ -181,8 +182,10 @@ class Context:
         return lv
 
     def joined(self, ap: ControllerAp) -> bool:
+        """Joined now: not left (ap_leave), and up (an AP that is down, without power, rebooting or flapping
+        off has lost its controller too)."""
         faults = ap.sim.faults
-        return faults is None or faults.joined(self.rel)
+        return faults is None or (faults.joined(self.rel) and faults.answering(self.rel))
 
     def radios(self, ap: ControllerAp) -> tuple[RadioNow, ...]:
         key = id(ap)
@@ -330,6 +333,8 @@ BSN_AP_IF_LOAD = (1, 3, 6, 1, 4, 1, 14179, 2, 2, 13, 1)
 BSN_AP_IF_NOISE = (1, 3, 6, 1, 4, 1, 14179, 2, 2, 15, 1)
 CLAP = (1, 3, 6, 1, 4, 1, 9, 9, 513, 1, 1, 1, 1)
 CLS_SYS_AP_CONNECT_COUNT = (1, 3, 6, 1, 4, 1, 9, 9, 618, 1, 8, 4)
+BSN_DOT11_ESS = (1, 3, 6, 1, 4, 1, 14179, 2, 1, 1, 1)  # bsnDot11EssTable, index bsnDot11EssIndex
+SSID = b"CDMX Internet para Todos"  # the one WLAN the simulated controllers serve (devices.SSID)
 CISCO_POWER_LISTS = {BAND_2_4: (20, 17, 14, 11, 8, 5, 2), BAND_5: (23, 20, 17, 14, 11, 8, 5)}
 NOISE_CHANNELS = {BAND_2_4: CHANNELS_2_4, BAND_5: (36, 40, 44, 48)}  # what RRM scans (and the radio's own channel)
 
@@ -371,12 +376,20 @@ def _cisco(controller: SimController) -> list[Column]:
     def connected(row: Any, ctx: Context) -> bytes:
         return _uint(GAUGE32, sum(1 for ap in controller.aps if ctx.joined(ap)))
 
+    wlan = Table([(1,)], [controller])
+
     return [
         Column((*BSN_AP, 1), aps, joined_ap(lambda ap, ctx: _text(ap.mac))),  # bsnAPDot3MacAddress
         Column((*BSN_AP, 3), aps, joined_ap(lambda ap, ctx: _text(ap.name.encode()))),  # bsnAPName
         Column((*BSN_AP, 6), aps, joined_ap(lambda ap, ctx: _int(1))),  # bsnAPOperationStatus associated(1)
         Column((*CLAP, 5), aps, joined_ap(lambda ap, ctx: _text(ap.name.encode()))),  # cLApName
         Column((*CLAP, 6), aps, joined_ap(lambda ap, ctx: _uint(TIME_TICKS, ctx.live(ap).ticks))),  # cLApUpTime
+        # cLApAssociatedClientCount (Unsigned32)
+        Column((*CLAP, 54), aps, joined_ap(lambda ap, ctx: _uint(GAUGE32, ctx.clients(ap)))),
+        # bsnDot11EssTable: the WLAN's SSID and its clients on every AP (Counter32, as the CBW240AC answers)
+        Column((*BSN_DOT11_ESS, 2), wlan, lambda row, ctx: _text(SSID)),
+        Column((*BSN_DOT11_ESS, 38), wlan, lambda row, ctx: _uint(
+            COUNTER32, sum(ctx.clients(ap) for ap in controller.aps if ctx.joined(ap)))),
         Column((*BSN_AP_IF, 1), radios, joined_radio(lambda ap, r, now, ctx: _uint(GAUGE32, r.slot))),
         # bsnAPIfType: dot11b(1) is the 2.4 GHz radio, dot11a(2) the 5 GHz one
         Column((*BSN_AP_IF, 2), radios, joined_radio(lambda ap, r, now, ctx: _int(1 if r.band == BAND_2_4 else 2))),
@@ -398,6 +411,7 @@ def _cisco(controller: SimController) -> list[Column]:
 # recording for the radio table's INTEGER columns). wlanAPStatus and ArubaPhyType are ARUBA-TC enums.
 WLSX_AP = (1, 3, 6, 1, 4, 1, 14823, 2, 2, 1, 5, 2, 1, 4, 1)
 WLSX_RADIO = (1, 3, 6, 1, 4, 1, 14823, 2, 2, 1, 5, 2, 1, 5, 1)
+WLSX_TOTAL_APS = (1, 3, 6, 1, 4, 1, 14823, 2, 2, 1, 1, 3, 1)  # wlsxSwitchTotalNumAccessPoints (Gauge32 recorded)
 WLSX_TOTAL_STATIONS = (1, 3, 6, 1, 4, 1, 14823, 2, 2, 1, 1, 3, 2)
 
 
@@ -425,11 +439,16 @@ def _aruba(controller: SimController) -> list[Column]:
         Column((*WLSX_RADIO, 17), radios, radio(lambda ap, r, now, ctx: _int(r.tx_power_dbm * 10))),  # txpwr*10
         Column(WLSX_TOTAL_STATIONS, _scalar(controller),
                lambda row, ctx: _uint(GAUGE32, sum(ctx.clients(ap) for ap in controller.aps))),
+        Column(WLSX_TOTAL_APS, _scalar(controller),  # the APs up on the controller
+               lambda row, ctx: _uint(GAUGE32, sum(1 for ap in controller.aps if ctx.joined(ap)))),
     ]
 
 
 # Ruckus SmartZone (RUCKUS-SZ-WLAN-MIB ruckusSZAPTable; its MIB as compiled for pysnmp): no radio table.
 RUCKUS_SZ_AP = (1, 3, 6, 1, 4, 1, 25053, 1, 4, 2, 1, 1, 2, 2, 1)
+# RUCKUS-SZ-SYSTEM-MIB ruckusSZSystemStats (Unsigned32 scalars): NumAP, NumSta
+RUCKUS_SZ_NUM_AP = (1, 3, 6, 1, 4, 1, 25053, 1, 4, 1, 1, 1, 15, 1)
+RUCKUS_SZ_NUM_STA = (1, 3, 6, 1, 4, 1, 25053, 1, 4, 1, 1, 1, 15, 2)
 
 
 def _ruckus(controller: SimController) -> list[Column]:
@@ -446,6 +465,10 @@ def _ruckus(controller: SimController) -> list[Column]:
         # sent them (their download); the uplink's out and in
         Column((*RUCKUS_SZ_AP, 30), aps, lambda ap, ctx: _uint(COUNTER64, ctx.live(ap).out_octets & _M64)),
         Column((*RUCKUS_SZ_AP, 31), aps, lambda ap, ctx: _uint(COUNTER64, ctx.live(ap).in_octets & _M64)),
+        Column(RUCKUS_SZ_NUM_AP, _scalar(controller),  # the APs connected now
+               lambda row, ctx: _uint(GAUGE32, sum(1 for ap in controller.aps if ctx.joined(ap)))),
+        Column(RUCKUS_SZ_NUM_STA, _scalar(controller),
+               lambda row, ctx: _uint(GAUGE32, sum(ctx.clients(ap) for ap in controller.aps))),
     ]
 
 

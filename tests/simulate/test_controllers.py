@@ -16,16 +16,19 @@ import socket
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from hotspotctl.collectors.codec import GET_BULK, NULL, decode_response, encode_response
 from hotspotctl.collectors.oids import Oid, decode_oid
+from hotspotctl.collectors.profiles import load_profile
+from hotspotctl.collectors.tables import read_controller
 from hotspotctl.collectors.walker import V2cClient
 from hotspotctl.errors import CollectError, PollErrorKind
 from hotspotctl.models.access_points import AccessPoint
-from hotspotctl.models.radios import BAND_2_4, BAND_5, format_mac
+from hotspotctl.models.radios import BAND_2_4, BAND_5, ControllerReading, format_mac
 from hotspotctl.simulate import controllers as ctl
 from hotspotctl.simulate.agent import SimAp, address_of, live
 from hotspotctl.simulate.scenario import ApFaults, Window
@@ -179,8 +182,10 @@ def test_cisco_radio_down_and_interference(city: City) -> None:
     util = by_key(rows[UTIL], UTIL)
     users = by_key(rows[USERS], USERS)
     for slot, radio in enumerate(noisy.radios):
-        quiet = radio.base_util_pct + users[(*noisy.key, slot)] * ctl.PER_CLIENT_UTIL[radio.band]
-        assert util[(*noisy.key, slot)] == min(100, round(quiet + INTERFERENCE[0]))
+        # the two columns may come in answers a few ms apart: a client more or less between them at most
+        per_client = ctl.PER_CLIENT_UTIL[radio.band]
+        quiet = radio.base_util_pct + users[(*noisy.key, slot)] * per_client
+        assert util[(*noisy.key, slot)] == pytest.approx(min(100, round(quiet + INTERFERENCE[0])), abs=per_client + 1)
         assert util[(*noisy.key, slot)] >= 40
     noise = by_key(rows[NOISE], NOISE)
     two = noisy.radios[0]
@@ -189,9 +194,17 @@ def test_cisco_radio_down_and_interference(city: City) -> None:
     assert util[(*calm.key, 1)] < 60
 
 
-def test_cisco_ap_count_scalar(city: City) -> None:
-    rows, _, _ = walk(city, "cisco_aireos", (ctl.CLS_SYS_AP_CONNECT_COUNT,))
+def test_cisco_ap_count_wlan_and_per_ap_clients(city: City) -> None:
+    per_ap, ssid, stations = (*ctl.CLAP, 54), (*ctl.BSN_DOT11_ESS, 2), (*ctl.BSN_DOT11_ESS, 38)
+    rows, _, _ = walk(city, "cisco_aireos", (ctl.CLS_SYS_AP_CONNECT_COUNT, per_ap, USERS, ssid, stations))
     assert rows[ctl.CLS_SYS_AP_CONNECT_COUNT] == [((*ctl.CLS_SYS_AP_CONNECT_COUNT, 0), N - 1)]
+    assert rows[ssid] == [((*ssid, 1), b"CDMX Internet para Todos")]
+    users = by_key(rows[USERS], USERS)
+    clients = by_key(rows[per_ap], per_ap)
+    assert len(clients) == N - 1
+    # one walk, one instant per request: the AP's count is its radios' sum when both rows came in one answer
+    assert sum(clients.values()) == pytest.approx(sum(users.values()), abs=N)
+    assert [value for _, value in rows[stations]] == [pytest.approx(sum(clients.values()), abs=N)]
 
 
 # --- Aruba, Ruckus, Huawei --------------------------------------------------------------------------
@@ -214,6 +227,8 @@ def test_aruba_lists_every_ap_with_status_and_radios(city: City) -> None:
     assert by_key(rows[channel], channel)[(*ap.key, 1)] == ap.radios[1].channel
     assert by_key(rows[power], power)[(*ap.key, 1)] == ap.radios[1].tx_power_dbm * 2
     assert len(by_key(rows[clients], clients)) == 2 * N
+    totals, _, _ = walk(city, "aruba_mc", (ctl.WLSX_TOTAL_APS,))
+    assert totals[ctl.WLSX_TOTAL_APS] == [((*ctl.WLSX_TOTAL_APS, 0), N - 1)]
     assert by_key(rows[clients], clients)[(*left.key, 0)] == 0
     ticks = by_key(rows[uptime], uptime)[ap.key]
     assert between(ticks, live(ap.sim, city.clock, before).ticks, live(ap.sim, city.clock, after).ticks)
@@ -226,6 +241,8 @@ def test_ruckus_counters_move_with_the_traffic_model(city: City) -> None:
     second, before2, after2 = walk(city, "ruckus_sz", (rx, tx))
     ap = ap_of(city, "ruckus_sz", "AP-0001")
     assert by_key(first[mac], mac)[ap.key] == ap.mac
+    counts, _, _ = walk(city, "ruckus_sz", (ctl.RUCKUS_SZ_NUM_AP,))
+    assert counts[ctl.RUCKUS_SZ_NUM_AP] == [((*ctl.RUCKUS_SZ_NUM_AP, 0), N - 1)]
     assert by_key(first[conn], conn)[ap.key] == b"Connect"
     assert by_key(first[conn], conn)[ap_of(city, "ruckus_sz", LEFT).key] == b"Disconnect"
     lows = live(ap.sim, city.clock, before1), live(ap.sim, city.clock, after1)
@@ -338,3 +355,85 @@ def test_getbulk_answers_stop_at_the_controllers_size_limit() -> None:
     expected = sorted((*ap.key, slot) for ap in controller.aps for slot in (0, 1))
     assert [oid[len(column):] for oid in got] == expected[:len(got)]
     assert [oid[len(column):] for oid, _ in rows[column]] == expected  # and the walk pages through all 1,200
+
+
+# --- read_controller (collectors/tables.py) on the simulated controllers ------------------------------
+
+SIM_PROFILES = Path(__file__).resolve().parent / "profiles"
+
+
+def read(city: City, which: str) -> tuple[ControllerReading, float, float]:
+    profile = load_profile(SIM_PROFILES / f"sim_{which}.yaml")
+
+    async def run() -> ControllerReading:
+        with V2cClient(timeout_s=0.5, retries=1, deadline_s=3.0) as walker:
+            return await read_controller(walker.device(city.address(which), city.port, COMMUNITY), profile)
+
+    before = time.time()
+    reading = asyncio.run(run())
+    return reading, before, time.time()
+
+
+def test_read_controller_cisco(city: City) -> None:
+    reading, before, after = read(city, "cisco_aireos")
+    assert len(reading.aps) == N - 1 and reading.ap_count == N - 1 and reading.joined == N - 1
+    by_name = {ap.name: ap for ap in reading.aps}
+    assert LEFT not in by_name
+    ap = by_name["AP-0007"]
+    sim = ap_of(city, "cisco_aireos", "AP-0007")
+    assert ap.mac == "02:16:00:00:00:07" and ap.joined is True
+    assert live(sim.sim, city.clock, before).up_s - 1 <= ap.uptime_s <= live(sim.sim, city.clock, after).up_s + 1
+    two, five = ap.radios
+    assert (two.name, two.band, two.channel, two.frequency_mhz) == ("slot 0", "2.4GHz", sim.radios[0].channel,
+                                                                    2407 + 5 * sim.radios[0].channel)
+    assert (five.band, five.channel, five.oper_up) == ("5GHz", sim.radios[1].channel, True)
+    assert ap.clients == pytest.approx((two.clients or 0) + (five.clients or 0), abs=1)
+    down = by_name[RADIO_DOWN].radios[1]
+    assert (down.oper_up, down.clients, down.utilization_pct) == (False, 0, 0)
+    noisy = by_name[NOISY].radios[0]
+    assert noisy.utilization_pct is not None and noisy.utilization_pct >= INTERFERENCE[0]
+
+
+def test_read_controller_aruba_ruckus_huawei(city: City) -> None:
+    aruba, _, _ = read(city, "aruba_mc")
+    left = next(ap for ap in aruba.aps if ap.name == LEFT)
+    assert (left.joined, left.reason, left.uptime_s) == (False, "down", 0)
+    assert aruba.ap_count == N - 1 and len(aruba.aps) == N
+    radio = next(ap for ap in aruba.aps if ap.name == "AP-0012").radios
+    sim = ap_of(city, "aruba_mc", "AP-0012")
+    assert [(r.band, r.channel, r.tx_power_dbm) for r in radio] == [
+        (BAND_2_4, sim.radios[0].channel, sim.radios[0].tx_power_dbm),
+        (BAND_5, sim.radios[1].channel, sim.radios[1].tx_power_dbm)]
+
+    ruckus, before, after = read(city, "ruckus_sz")
+    ap = next(ap for ap in ruckus.aps if ap.name == "AP-0001")
+    sim = ap_of(city, "ruckus_sz", "AP-0001")
+    assert ap.mac == format_mac(sim.mac) and ap.counter_bits == 64
+    assert live(sim.sim, city.clock, before).in_octets <= ap.in_octets <= live(sim.sim, city.clock, after).in_octets
+    assert live(sim.sim, city.clock, before).out_octets <= ap.out_octets <= live(sim.sim, city.clock, after).out_octets
+    assert next(a for a in ruckus.aps if a.name == LEFT).reason == "disconnected"
+    assert ruckus.ap_count == N - 1
+
+    huawei, _, _ = read(city, "huawei_ac")
+    assert next(a for a in huawei.aps if a.name == LEFT).reason == "fault"
+    down = next(a for a in huawei.aps if a.name == RADIO_DOWN).radios
+    assert [(r.name, r.oper_up) for r in down] == [("Radio 0", True), ("Radio 1", False)]
+    assert down[1].noise_floor_dbm is None  # 0 is the MIB's "invalid"
+    noisy = next(a for a in huawei.aps if a.name == NOISY).radios[1]
+    assert noisy.noise_floor_dbm == ap_of(city, "huawei_ac", NOISY).radios[1].noise_dbm + INTERFERENCE[1]
+    assert huawei.ap_count == N - 1
+
+
+def test_an_ap_the_scenario_takes_down_leaves_its_controller_for_that_window() -> None:
+    clock = Clock.starting(time.time() - 100, start_hour=18.0)  # the simulator started 100 s ago
+    faults = {"AP-0001": ApFaults(down=(Window(50, math.inf),)),  # dead since 50 s in
+              "AP-0002": ApFaults(down=(Window(500, 600),))}  # not yet
+    sims = build_fleet(inventory(4), clock, seed=SEED, community=None, faults=faults)
+    controller = ctl.SimController("WLC-X", "aruba_mc", ctl.managed_aps(sims, controller_index=3, seed=SEED))
+    agent = ctl.controller_agent(controller, clock, index=0, community=COMMUNITY)
+    status = (*ctl.WLSX_AP, 19)
+    port = free_udp_port()
+    with Simulator([agent], clock, port=port, processes=1, seed=SEED):
+        rows, _, _ = walk(City(clock, port, {"x": controller}, {"x": agent}), "x", (status,))
+    states = {controller.by_name[f"AP-{i:04d}"].key: i for i in range(4)}
+    assert {states[oid[len(status):]]: value for oid, value in rows[status]} == {0: 1, 1: 2, 2: 1, 3: 1}
