@@ -37,6 +37,7 @@ from hotspotctl.delivery import email
 from hotspotctl.delivery.open311 import Open311Sink, check_attributes
 from hotspotctl.delivery.webhook import DeliveryError, WebhookSink, url_target
 from hotspotctl.errors import ConfigError, HotspotError, StoreError
+from hotspotctl.evaluate.outages import NOC_ZONE
 from hotspotctl.reports.crews import Stop, ZoneList, iso
 from hotspotctl.settings import CREW_CHANNELS, CrewSettings, Settings, env_name
 from hotspotctl.store import Store
@@ -315,6 +316,11 @@ def _open311(store: Store, lists: Sequence[ZoneList], crews: CrewSettings, now: 
     with Open311Sink(crews.open311, stop=stop_event) as sink:
         target = url_target(crews.open311.url) if crews.open311.url else "(crews.open311.url not set)"
         for zl in lists:
+            if zl.zone == NOC_ZONE:  # the NOC's own stops (controllers): never a field service request
+                out.append(Delivery("open311", zl.zone, DeliveryStatus.SKIPPED, target, len(zl.stops),
+                                    skipped=len(zl.stops), detail="the NOC's own list is not filed as a field "
+                                    "service request"))
+                continue
             filed = before = closed = failed = untried = busy = 0
             refs: list[dict[str, Any]] = []
             errors: list[str] = []

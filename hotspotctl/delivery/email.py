@@ -21,6 +21,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 from hotspotctl.delivery.webhook import DeliveryError
+from hotspotctl.evaluate.outages import NOC_ZONE
 from hotspotctl.names import name_key
 from hotspotctl.reports.crews import ZoneList
 from hotspotctl.reports.render import write_crews_csv, write_crews_html
@@ -48,11 +49,13 @@ def list_date(zone_list: ZoneList) -> str:
 
 
 def recipients(settings: EmailSettings, zone: str) -> tuple[str, ...]:
-    """The zone's own addresses, then crews.email.to, without repeats."""
+    """The zone's own addresses, then crews.email.to, without repeats. The NOC's own list (controllers,
+    zone ``NOC``) goes only to crews.email.zones["NOC"]: crews.email.to is the field crews'."""
     key = name_key(zone)
     own = [text for name, text in settings.zones.items() if name_key(name) == key]
+    shared = [] if key == name_key(NOC_ZONE) else list(settings.to)
     found: list[str] = []
-    for address in [part for text in own for part in text.split(",")] + list(settings.to):
+    for address in [part for text in own for part in text.split(",")] + shared:
         address = one_line(address)
         if address and address.lower() not in {a.lower() for a in found}:
             found.append(address)

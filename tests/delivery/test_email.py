@@ -180,3 +180,22 @@ def test_device_strings_cannot_break_headers(crew_lists):
     assert message.get_body(("plain",)).get_content().startswith("Crew list Tlalpan Bcc: intruder@example.org")
     assert next(message.iter_attachments()).get_filename() == f"crews-tlalpan-bcc-intruder-example-org-{DAY}.csv"
     assert email_sink.slug("Gustavo A. Madero") == "gustavo-a-madero"
+
+
+def test_the_nocs_own_list_goes_to_the_noc_only(smtp_server, crew_lists):
+    """crews.email.to is the field crews' address: a controller's stop (zone NOC) goes only to the
+    addresses crews.email.zones["NOC"] names, and with none it is skipped, never mailed to the crews."""
+    ledger = crew_lists.ledger
+    outage = ledger.open("controller:WLC-1", "NOC", ("WLC-1",), cause="controller_unreachable")
+    noc = zone_list("NOC", ledger.stop(1, "controller:WLC-1", "WLC-1", None, 19.4326, -99.1332, ("WLC-1",),
+                                       (outage,), cause="controller_unreachable", action="Check the controller."))
+    crews_only = email_settings(smtp_server, to=("cuadrillas@wifi.cdmx.example",))
+    report = dispatch(ledger.store, [noc], crews_only, ["email"], NOW)
+    assert [(d.zone, d.status, d.skipped) for d in report.deliveries] == [("NOC", "skipped", 1)]
+    assert smtp_server.messages == []
+    noc_too = email_settings(smtp_server, to=("cuadrillas@wifi.cdmx.example",),
+                             zones={"NOC": "noc@wifi.cdmx.example"})
+    assert recipients(noc_too.crews.email, "noc") == ("noc@wifi.cdmx.example",)
+    report = dispatch(ledger.store, [noc], noc_too, ["email"], NOW)
+    assert [(d.zone, d.status, d.sent) for d in report.deliveries] == [("NOC", "sent", 1)]
+    assert [m["rcpt_tos"] for m in smtp_server.messages] == [["noc@wifi.cdmx.example"]]

@@ -11,7 +11,7 @@ from hotspotctl.delivery.dispatch import dispatch
 from hotspotctl.delivery.open311 import DESCRIPTION_MAX, Open311Sink, address, cut, description, request_form
 from hotspotctl.errors import ConfigError
 from hotspotctl.store.outages import get_outage, record_delivery
-from tests.delivery.conftest import NOW, OPEN311_KEY, with_crews
+from tests.delivery.conftest import NOW, OPEN311_KEY, with_crews, zone_list
 from tests.servers import Open311Server, free_port
 
 ATTRIBUTES = {"causa": "{cause}", "zona": "Cuadrilla {zone}", "sitio": "{site}", "aps": "{aps_affected}",
@@ -246,3 +246,20 @@ def test_a_refused_filing_gives_its_claim_back(endpoint, crew_lists):
     assert _references(crew_lists)[crew_lists.outage_ids("Tlalpan")[0]] is None  # no claim left behind
     assert dispatch(store, crew_lists.lists[1:2], _settings(server.url), ["open311"], NOW + 60).ok
     assert _references(crew_lists)[crew_lists.outage_ids("Tlalpan")[0]]["id"] == "1001"
+
+
+def test_the_nocs_own_list_is_never_filed_as_a_field_request(endpoint, crew_lists):
+    """A controller's stop (zone NOC) is the NOC's, not a street crew's: Open311 files the field stops only."""
+    ledger = crew_lists.ledger
+    outage = ledger.open("controller:WLC-1", "NOC", ("WLC-1",), cause="controller_unreachable")
+    noc = zone_list("NOC", ledger.stop(1, "controller:WLC-1", "WLC-1", None, 19.4326, -99.1332, ("WLC-1",),
+                                       (outage,), cause="controller_unreachable", action="Check the controller."))
+    server = endpoint()
+    report = dispatch(ledger.store, [*crew_lists.lists, noc], _settings(server.url), ["open311"], NOW)
+    assert report.ok
+    assert len(server.requests) == 3 and server.problems == []  # the three field stops, nothing else
+    by_zone = {d.zone: d for d in report.deliveries}
+    assert (by_zone["NOC"].status, by_zone["NOC"].sent, by_zone["NOC"].skipped) == ("skipped", 0, 1)
+    assert by_zone["NOC"].detail == "the NOC's own list is not filed as a field service request"
+    with ledger.store.read() as conn:
+        assert "open311" not in get_outage(conn, outage).delivery
