@@ -2,7 +2,8 @@
 
 Every case folder in tests/fixtures/devices whose case.yaml has ``librenms_radios`` lists each LibreNMS
 wireless sensor of the radio classes (frequency, noise-floor, power, utilization, ap-count) kept in its
-librenms.json, keyed ``<class>/<sensor_index>``, as either ``{radio: <Radio.name>, field: <Radio field>}``
+librenms.json, keyed ``<class>/<sensor_index>`` (``<class>/<sensor_type>/<sensor_index>`` where LibreNMS
+gives several sensor types one class and index, as Cambium PMP's downlink and uplink), as either ``{radio: <Radio.name>, field: <Radio field>}``
 (with ``ap: <ManagedAp name or key>`` for a radio a controller reports for one of its APs),
 ``{field: ap_count}``, or ``{not_ours: "<why>"}``. The recording is discovered with the shipped
 profiles, its radios read (read_device_radios; read_controller for a controller profile), and every
@@ -14,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+from collections import Counter
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -47,7 +49,8 @@ def shipped() -> ProfileSet:
 
 
 def radio_sensors(case: str) -> dict[str, dict[str, Any]]:
-    """LibreNMS's sensors of the radio classes for this recording, by ``<class>/<sensor_index>``."""
+    """LibreNMS's sensors of the radio classes for this recording, by ``<class>/<sensor_index>`` (by
+    ``<class>/<sensor_type>/<sensor_index>`` where LibreNMS gives several types the same class and index)."""
     document = json.loads((DEVICES / case / "librenms.json").read_text(encoding="utf-8"))
     wireless = document.get("wireless") or {}
     sensors: list[dict[str, Any]] = []
@@ -56,8 +59,15 @@ def radio_sensors(case: str) -> dict[str, dict[str, Any]]:
         if isinstance(part, dict) and "wireless_sensors" in part:
             sensors = part["wireless_sensors"]
             break
-    found = {f"{s['sensor_class']}/{s['sensor_index']}": s for s in sensors if s["sensor_class"] in RADIO_CLASSES}
-    assert len(found) == sum(1 for s in sensors if s["sensor_class"] in RADIO_CLASSES), "duplicate sensor keys"
+    radio = [s for s in sensors if s["sensor_class"] in RADIO_CLASSES]
+    short = Counter(f"{s['sensor_class']}/{s['sensor_index']}" for s in radio)
+    found = {}
+    for s in radio:
+        key = f"{s['sensor_class']}/{s['sensor_index']}"
+        # LibreNMS repeats a class and index under different sensor types (Cambium PMP: pmp-downlink 0
+        # and pmp-uplink 0); those sensors are keyed <class>/<sensor_type>/<sensor_index>.
+        found[f"{s['sensor_class']}/{s['sensor_type']}/{s['sensor_index']}" if short[key] > 1 else key] = s
+    assert len(found) == len(radio), "duplicate sensor keys"
     return found
 
 
