@@ -157,7 +157,7 @@ def test_pysnmp_widens_negative_powers_of_two(value: int) -> None:
 
 
 def test_all_fixtures_found() -> None:
-    assert len(RECORDINGS) == 43  # the 38 first cases + pmp, pmp_450m, teldat_tv-base-vdsl2-adsl + synthetic cambium_cnpilot, fortinet_fortiap (issue 17)
+    assert len(RECORDINGS) == 44  # the 38 first cases + pmp, pmp_450m, teldat_tv-base-vdsl2-adsl + synthetic cambium_cnpilot, fortinet_fortiap, xirrus_arrayos (issue 17)
 
 
 # --- GetTemplate ---------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ def test_every_fixture_parses(path: Path) -> None:
 
 
 def test_fixture_count() -> None:
-    assert len(RECORDINGS) == 43  # the 38 first cases + pmp, pmp_450m, teldat_tv-base-vdsl2-adsl + synthetic cambium_cnpilot, fortinet_fortiap (issue 17)
+    assert len(RECORDINGS) == 44  # the 38 first cases + pmp, pmp_450m, teldat_tv-base-vdsl2-adsl + synthetic cambium_cnpilot, fortinet_fortiap, xirrus_arrayos (issue 17)
 
 
 def test_known_values_in_unifi_nanohd() -> None:
