@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Container, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 
 from hotspotctl.collectors.address import split_address
 from hotspotctl.collectors.auth import DEFAULT_AUTH, Credentials, for_writing, resolve
@@ -57,6 +58,7 @@ _UPTIME_FIELDS = {"sys_uptime": "sys_uptime", "hr_system_uptime": "hr_uptime", "
 _SLOW_PATH_CONCURRENCY = 64  # pysnmp requests at once (v3, walks), for polls and for discovery each
 # Figures of Poller.stats() that are levels, not counts: never differenced between two readings.
 _LEVELS = frozenset({"receive_buffer_bytes", "in_flight_limit", "in_flight", "max_in_flight"})
+_NO_NAMES: Mapping[int, str] = MappingProxyType({})
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,14 +142,17 @@ def plan_poll(discovery: Discovery) -> PollPlan:
                 cells.append((column, row_index))
                 add((*column, *row_index))
         radio_slice = slice(start, len(oids))
+    if discovery.radio_keys:
+        keys = tuple(parse_oid(f"0.0.{key}")[2:] for key in discovery.radio_keys)
+        if_names: Mapping[int, str] = dict(discovery.radio_if_names)
+        fixed: tuple[Radio, ...] = ()
+    else:
+        keys, if_names = (), _NO_NAMES
+        fixed = tuple([Radio(r.name, if_index=r.if_index, oper_up=r.oper_up) for r in discovery.radios])
     return PollPlan(tuple(oids), uptime, in_pos, out_pos, speed_pos, oper_pos, clients,
                     discovery.counter_bits or 64, discovery.link_scale, discovery.link_source == "if_speed",
                     discovery.clients_kind, walk_clients, None if uplink is None else f"ifIndex.{uplink.if_index}",
-                    discovery.profile, radio_slice, tuple(cells),
-                    tuple(parse_oid(f"0.0.{key}")[2:] for key in discovery.radio_keys),
-                    dict(discovery.radio_if_names),
-                    () if discovery.radio_keys else tuple(Radio(r.name, if_index=r.if_index, oper_up=r.oper_up)
-                                                          for r in discovery.radios))
+                    discovery.profile, radio_slice, tuple(cells), keys, if_names, fixed)
 
 
 def build_sample(ap: str, plan: PollPlan, values: Sequence[Value], at: float, rtt_ms: float,
@@ -189,12 +194,11 @@ def build_sample(ap: str, plan: PollPlan, values: Sequence[Value], at: float, rt
         radios, radios_gone = radios_from_cells(radio_table, plan.radio_cells, radio_values, plan.radio_keys,
                                                 plan.radio_if_names)
         gone = gone or radios_gone
-    sample = Sample(ap=ap, at=at, rtt_ms=rtt_ms, in_octets=number(plan.in_pos), out_octets=number(plan.out_pos),
-                    counter_bits=plan.counter_bits, link_mbps=link_mbps,
+    sample = Sample(ap=ap, at=at, rtt_ms=rtt_ms, in_octets=number(plan.in_pos),
+                    out_octets=number(plan.out_pos), counter_bits=plan.counter_bits, link_mbps=link_mbps,
                     oper_up=None if oper is None else oper == 1, clients=clients, mono=mono,
                     clock=None if mono is None else monotonic_clock(), uplink=plan.uplink, radios=radios,
-                    sys_uptime=fields.get("sys_uptime"), hr_uptime=fields.get("hr_uptime"),
-                    engine_time=fields.get("engine_time"))
+                    **fields)  # the uptime fields (ints)
     return sample, gone
 
 

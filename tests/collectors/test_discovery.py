@@ -50,6 +50,7 @@ INDEX_TOTALS = {
     "hiveos-wireless_ap130": 0, "ewc": 10, "epmp": 1, "pmp_450": 24, "pmp_450i": 34, "zyxelnwa": 65,
     "zyxelwlc_nxc2500": 45, "openwrt": 3, "ligoos_dlb15ac": 1, "stellar_oaw-ap1321": 2,
     "asuswrt-merlin": 5, "wis-bridge": 0, "tachyon": 2, "albentiaaos": 42, "albentiaaos_axs-bs-452-n": 6,
+    "pmp": 34, "pmp_450m": 34, "teldat_tv-base-vdsl2-adsl": 4,
 }
 # Sensor names (or indexes) LibreNMS gives a device-wide total.
 TOTAL_NAMES = {"total", "total-clients", "total clients", "system total", "wlan", "connected clients",

@@ -9,6 +9,7 @@ forged and broken answers, which must be dropped and counted or refused as proto
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import gc
 import socket
 import threading
@@ -59,6 +60,11 @@ from tests.servers import free_udp_port
 IF_TABLE = parse_oid("1.3.6.1.2.1.2.2")
 SYSTEM = parse_oid("1.3.6.1.2.1.1")
 # snmpsim answers one request at a time in Python: give it time rather than retries.
+# Recordings whose radio table is written row by row rather than in OID order: snmpsim answers a
+# column's GETNEXT with the file's next line, which belongs to the next column, so each column ends
+# after its first row over the network (a real agent answers in OID order). zyxelnwa's wlanRadioTable
+# has rows 1 and 2; snmpsim serves row 1 of each column.
+SERVED_RADIO_ROWS = {"zyxelnwa": ("1",)}
 SIM_TIMEOUT, SIM_RETRIES = 5.0, 1
 
 
@@ -92,7 +98,12 @@ def test_discovery_through_the_walker_equals_pysnmp(snmpsim, case: Path) -> None
 
     ours, theirs, walker = asyncio.run(both())
     assert ours == theirs
-    assert ours == outcome(case.name).discovery  # the recording read directly (test_discovery's golden case)
+    direct = outcome(case.name).discovery  # the recording read directly (test_discovery's golden case)
+    if case.name in SERVED_RADIO_ROWS:
+        served = SERVED_RADIO_ROWS[case.name]
+        direct = dataclasses.replace(direct, radio_keys=served,
+                                     radio_cells=tuple((column, served) for column, _ in direct.radio_cells))
+    assert ours == direct
     spec = case_spec(case.name)
     assert ours.profile == spec["profile"]
     assert [radio.if_index for radio in ours.radios] == spec["radios"]
