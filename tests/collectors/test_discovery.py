@@ -50,6 +50,8 @@ INDEX_TOTALS = {
     "hiveos-wireless_ap130": 0, "ewc": 10, "epmp": 1, "pmp_450": 24, "pmp_450i": 34, "zyxelnwa": 65,
     "zyxelwlc_nxc2500": 45, "openwrt": 3, "ligoos_dlb15ac": 1, "stellar_oaw-ap1321": 2,
     "asuswrt-merlin": 5, "wis-bridge": 0,
+    "fortigate_1500d": 0, "fortigate_500d": 0, "fortigate_60f": 0, "fortigate_60f3g4g": 0,
+    "fortigate_cluster-60f": 0, "fortigate_vm01": 0, "fortigate_webfilter": 0,
 }
 # Sensor names (or indexes) LibreNMS gives a device-wide total.
 TOTAL_NAMES = {"total", "total-clients", "total clients", "system total", "wlan", "connected clients",
