@@ -226,7 +226,7 @@ def choose_uplink(profile: Profile, rows: Sequence[IfRow]) -> IfRow | None:
 def choose_radios(profile: Profile, rows: Sequence[IfRow], uplink: IfRow | None) -> tuple[Interface, ...]:
     """Every other interface the profile's radio rule accepts, by ifIndex."""
     return tuple(row.interface for row in rows if row is not uplink
-                 and profile.radios.rank(row.interface.if_type, row.interface.name, row.descr) is not None)
+                 and profile.radio_interfaces.rank(row.interface.if_type, row.interface.name, row.descr) is not None)
 
 
 def counter_bits(profile: Profile, uplink: Interface | None) -> int | None:

@@ -30,6 +30,7 @@ LINK_SPEED_SOURCES = ("auto", "if_high_speed", "if_speed", "none")
 CLIENT_KINDS = ("scalar", "sum", "count")
 ETHERNET_TYPES = (6, 62, 117)  # ethernetCsmacd, fastEther, gigabitEthernet
 RADIO_TYPES = (71,)  # ieee80211
+BAND_TEXT = re.compile(r"\d+(\.\d+)?GHz")  # how a band is written (models/radios.py BANDS)
 # Interfaces that carry no uplink traffic of their own (loopback, bridges, tunnels, VAPs).
 DEFAULT_UPLINK_EXCLUDE = r"^(lo|br|bond|team|vlan|veth|docker|tun|tap|gre|ppp|wds|apcli|mgmt|mgt|dummy)"
 
@@ -77,6 +78,101 @@ class ClientSource:
 
     kind: str
     oid: Oid
+
+
+# The FIELD grammar of the `radios` and `controller` sections (collectors/README.md): what each key's
+# value is, and which `from` sources it may take.
+FIELD_KINDS: dict[str, str] = {
+    "name": "text", "reason": "text", "band": "band", "mac": "mac", "joined": "bool", "oper_up": "bool",
+    "if_index": "int", "channel": "int", "frequency_mhz": "int", "clients": "int", "in_octets": "int",
+    "out_octets": "int", "uptime_s": "float", "utilization_pct": "float", "noise_floor_dbm": "float",
+    "tx_power_dbm": "float",
+}
+FIELD_SOURCES: dict[str, tuple[str, ...]] = {
+    "name": ("key", "last", "if_name"), "if_index": ("key", "last"), "mac": ("key",),
+    "frequency_mhz": ("channel",),
+}
+FIELD_FROM = ("key", "last", "if_name", "channel")
+JOIN_ON = ("key", "name", "last")
+AGGREGATES = ("sum", "max", "min", "first")
+TEMPLATE_PLACES = ("key", "last", "name")
+RADIO_KEYS = ("name", "if_index", "band", "channel", "frequency_mhz", "clients", "utilization_pct",
+              "noise_floor_dbm", "tx_power_dbm", "oper_up")
+AP_KEYS = ("name", "mac", "joined", "reason", "uptime_s", "clients", "in_octets", "out_octets")
+
+
+@dataclass(frozen=True, slots=True)
+class Join:
+    """Rows of a FIELD's ``oid`` belong to the row whose KEY / name / last sub-id equals ``column`` there."""
+
+    column: Oid
+    on: str  # key | name | last
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpec:
+    """One FIELD: where a figure comes from (exactly one of ``oid``, ``source``, ``template``) and how
+    the raw value becomes it: parse, ignore, map (final), else scale then offset."""
+
+    oid: Oid | None = None
+    source: str | None = None  # the YAML `from`: key | last | if_name | channel
+    template: str | None = None
+    join: Join | None = None
+    aggregate: str = "first"  # sum | max | min | first, over the joined rows
+    scale: float | None = None
+    offset: float | None = None
+    mapping: tuple[tuple[int | str, object], ...] | None = None  # the YAML `map`, in its order
+    parse: re.Pattern[str] | None = None
+    ignore: tuple[int | float | str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RadioTable:
+    """A radio table (`radios`, or `controller.radios`): ``rows`` lists the radios; each row's index is its KEY."""
+
+    rows: Oid
+    name: FieldSpec | None = None
+    if_index: FieldSpec | None = None
+    band: FieldSpec | None = None
+    channel: FieldSpec | None = None
+    frequency_mhz: FieldSpec | None = None
+    clients: FieldSpec | None = None
+    utilization_pct: FieldSpec | None = None
+    noise_floor_dbm: FieldSpec | None = None
+    tx_power_dbm: FieldSpec | None = None
+    oper_up: FieldSpec | None = None
+
+    def fields(self) -> tuple[tuple[str, FieldSpec], ...]:
+        """The keys the profile gives, in RADIO_KEYS order."""
+        return tuple((key, spec) for key in RADIO_KEYS if (spec := getattr(self, key)) is not None)
+
+
+@dataclass(frozen=True, slots=True)
+class ApTable:
+    """A controller's per-AP table (`controller.aps`): ``rows`` lists the APs; each row's index is its KEY."""
+
+    rows: Oid
+    name: FieldSpec | None = None
+    mac: FieldSpec | None = None
+    joined: FieldSpec | None = None
+    reason: FieldSpec | None = None
+    uptime_s: FieldSpec | None = None
+    clients: FieldSpec | None = None
+    in_octets: FieldSpec | None = None
+    out_octets: FieldSpec | None = None
+    counter_bits: int = 64
+
+    def fields(self) -> tuple[tuple[str, FieldSpec], ...]:
+        return tuple((key, spec) for key in AP_KEYS if (spec := getattr(self, key)) is not None)
+
+
+@dataclass(frozen=True, slots=True)
+class ControllerSpec:
+    """A wireless controller's tables: its APs, their radios (index = AP KEY + slot), its own AP count."""
+
+    aps: ApTable
+    radios: RadioTable | None = None
+    ap_count: tuple[ClientSource, ...] = ()  # alternatives, like `clients`; none: the APs joined
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +241,7 @@ class Profile:
     vendor: str
     detect: Detect
     uplink: InterfaceRule
-    radios: InterfaceRule
+    radio_interfaces: InterfaceRule  # which IF-MIB interfaces are radios (interfaces.radios)
     counters: tuple[str, ...]  # preference: "hc" (64-bit) then "32"
     link_speed: str  # auto (ifHighSpeed, else ifSpeed) | if_high_speed | if_speed | none
     link_speed_scale: float  # multiplies the Mb/s figure; 1e-6 for devices that put bit/s in ifHighSpeed
@@ -153,6 +249,8 @@ class Profile:
     uptime: tuple[str, ...]  # uptime sources, preferred first
     ssh: SshProfile | None = None  # how to poll it over SSH (the inventory's collector column says whether)
     reboot: tuple[Oid, int | str] | None = None  # an SNMP SET that reboots the device: (object, value)
+    radios: RadioTable | None = None  # the device's own radio table (the `radios` section)
+    controller: ControllerSpec | None = None  # a wireless controller's per-AP tables (the `controller` section)
     source: Path = field(default=Path(), compare=False)
 
     @property
@@ -238,7 +336,7 @@ def load_profile(path: Path) -> Profile:
 
 
 _TOP = ("name", "description", "vendor", "detect", "interfaces", "counters", "link_speed", "clients", "uptime", "ssh",
-        "reboot")
+        "reboot", "radios", "controller")
 _SSH = ("device_type", "uptime", "interfaces", "link_speed", "clients", "counter_bits", "reboot", "read_only",
         "errors")
 _READING = ("command", "regex", "textfsm", "fields", "count")
@@ -289,7 +387,7 @@ class _Reader(StrictReader):
         interfaces = self.table(top.get("interfaces"), "interfaces", ("uplink", "radios"))
         uplink = self.interface_rule(interfaces.get("uplink"), "interfaces.uplink",
                                      ETHERNET_TYPES, DEFAULT_UPLINK_EXCLUDE)
-        radios = self.interface_rule(interfaces.get("radios"), "interfaces.radios", RADIO_TYPES, None)
+        radio_interfaces = self.interface_rule(interfaces.get("radios"), "interfaces.radios", RADIO_TYPES, None)
         counters = tuple(self.choice(c, f"counters[{i}]", COUNTER_KINDS)
                          for i, c in enumerate(self.listing(top.get("counters", list(COUNTER_KINDS)), "counters")))
         if not counters or len(set(counters)) != len(counters):
@@ -300,7 +398,7 @@ class _Reader(StrictReader):
         if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not scale > 0:
             raise self.fail("link_speed.scale", f"expected a positive number, got {scale!r}")
         if ssh is not None and ssh.clients is not None and "radio" in ssh.clients.placeholders() \
-                and not radios.names:
+                and not radio_interfaces.names:
             raise self.fail("interfaces.radios.name", "ssh.clients runs once per {radio}: name the radio "
                                                       "interfaces here, like ['^wlan\\d+$']")
         clients = tuple(self.client(node, f"clients[{i}]")
@@ -309,8 +407,11 @@ class _Reader(StrictReader):
                        for i, u in enumerate(self.listing(top.get("uptime", list(UPTIME_SOURCES)), "uptime")))
         return Profile(name=name, description=self.text(top.get("description"), "description"),
                        vendor=self.text(top.get("vendor"), "vendor"), detect=detect, uplink=uplink,
-                       radios=radios, counters=counters, link_speed=source, link_speed_scale=float(scale),
+                       radio_interfaces=radio_interfaces, counters=counters, link_speed=source,
+                       link_speed_scale=float(scale),
                        clients=clients, uptime=uptime, ssh=ssh, reboot=self.reboot(top.get("reboot")),
+                       radios=self.radio_table(top["radios"], "radios") if top.get("radios") is not None else None,
+                       controller=self.controller(top["controller"]) if top.get("controller") is not None else None,
                        source=self.path)
 
     def reboot(self, node: Any) -> tuple[Oid, int | str] | None:
@@ -442,6 +543,149 @@ class _Reader(StrictReader):
         ((kind, oid),) = table.items()
         return ClientSource(kind, self.oid(oid, f"{key}.{kind}"))
 
+    def radio_table(self, node: Any, key: str) -> RadioTable:
+        table = self.table(node, key, ("rows", *RADIO_KEYS))
+        if table.get("rows") is None:
+            raise self.fail(f"{key}.rows", "required: the column whose rows list the radios (each row's index "
+                                           "is the radio's KEY)")
+        fields = {name: self.field(table[name], f"{key}.{name}", name)
+                  for name in RADIO_KEYS if table.get(name) is not None}
+        return RadioTable(rows=self.oid(table["rows"], f"{key}.rows"), **fields)
+
+    def controller(self, node: Any) -> ControllerSpec:
+        table = self.table(node, "controller", ("aps", "radios", "ap_count"))
+        if table.get("aps") is None:
+            raise self.fail("controller.aps", "required: the controller's per-AP table (rows, name, mac, joined, ...)")
+        if isinstance(table["aps"], dict) and "radios" in table["aps"]:
+            raise self.fail("controller.aps.radios", "radios go beside aps, as controller.radios (each row's index "
+                                                     "starts with its AP's KEY)")
+        aps = self.table(table["aps"], "controller.aps", ("rows", *AP_KEYS, "counter_bits"))
+        if aps.get("rows") is None:
+            raise self.fail("controller.aps.rows", "required: the column whose rows list the APs (each row's index "
+                                                   "is the AP's KEY)")
+        bits = aps.get("counter_bits", 64)
+        if bits not in (32, 64) or isinstance(bits, bool):
+            raise self.fail("controller.aps.counter_bits", f"expected 64 or 32, got {bits!r}")
+        fields = {name: self.field(aps[name], f"controller.aps.{name}", name)
+                  for name in AP_KEYS if aps.get(name) is not None}
+        ap_table = ApTable(rows=self.oid(aps["rows"], "controller.aps.rows"), counter_bits=bits, **fields)
+        radios = (self.radio_table(table["radios"], "controller.radios")
+                  if table.get("radios") is not None else None)
+        ap_count = tuple(self.client(item, f"controller.ap_count[{i}]")
+                         for i, item in enumerate(self.listing(table.get("ap_count"), "controller.ap_count")))
+        return ControllerSpec(aps=ap_table, radios=radios, ap_count=ap_count)
+
+    def field(self, node: Any, key: str, name: str) -> FieldSpec:
+        """One FIELD: an OID, or a mapping of oid | from | template and the transforms."""
+        kind = FIELD_KINDS[name]
+        if not isinstance(node, dict):
+            if kind == "bool":
+                raise self.fail(key, f"{name} needs a map to true/false, like "
+                                     f"{{oid: {node}, map: {{1: true, 2: false}}}}")
+            return FieldSpec(oid=self.oid(node, key))
+        table = self.table(node, key, ("oid", "from", "template", "join", "aggregate", "scale", "offset", "map",
+                                       "parse", "ignore"))
+        ways = [w for w in ("oid", "from", "template") if table.get(w) is not None]
+        if len(ways) != 1:
+            raise self.fail(key, "give exactly one of oid (a column), from (key, last, if_name, channel) or template")
+        oid = self.oid(table["oid"], f"{key}.oid") if "oid" in ways else None
+        source = None
+        if "from" in ways:
+            source = self.choice(table["from"], f"{key}.from", FIELD_FROM)
+            allowed = FIELD_SOURCES.get(name, ())
+            if source not in allowed:
+                also = f"allowed for {name}: {', '.join(allowed)}" if allowed else f"{name} takes an oid"
+                raise self.fail(f"{key}.from", f"{source!r} is not allowed here ({also})")
+        template = None
+        if "template" in ways:
+            template = self.text(table["template"], f"{key}.template")
+            if kind != "text":
+                raise self.fail(f"{key}.template", f"a template gives text; {name} is not text")
+            places = set(re.findall(r"\{(\w*)\}", template))
+            allowed_places = [p for p in TEMPLATE_PLACES if not (p == "name" and name == "name")]
+            unknown = sorted(places - set(allowed_places))
+            if unknown:
+                raise self.fail(f"{key}.template", f"unknown placeholder {{{unknown[0]}}} (allowed here: "
+                                                   f"{', '.join('{' + p + '}' for p in allowed_places)})")
+        transforms = [t for t in ("scale", "offset", "map", "parse", "ignore", "join", "aggregate") if t in table]
+        if transforms and (source in ("if_name", "channel") or template is not None):
+            raise self.fail(f"{key}.{transforms[0]}", "applies to a column's values (oid) or the key (from: key, "
+                                                      "from: last), not to this source")
+        join = None
+        if table.get("join") is not None:
+            if oid is None:
+                raise self.fail(f"{key}.join", "join goes with oid: the column whose rows are joined")
+            join_node = table["join"]
+            if isinstance(join_node, dict) and True in join_node and "on" not in join_node:
+                # YAML 1.1 reads a bare `on` key as true: take it as the `on` it was written as
+                join_node = {("on" if k is True else k): v for k, v in join_node.items()}
+            spec = self.table(join_node, f"{key}.join", ("column", "on"))
+            if spec.get("column") is None or spec.get("on") is None:
+                raise self.fail(f"{key}.join", "give column (an OID) and on (key, name or last)")
+            on = self.choice(spec["on"], f"{key}.join.on", JOIN_ON)
+            if on == "name" and name == "name":
+                raise self.fail(f"{key}.join.on", "the name cannot be joined on the name; use key or last")
+            join = Join(self.oid(spec["column"], f"{key}.join.column"), on)
+        aggregate = "sum" if name == "clients" else "first"
+        if table.get("aggregate") is not None:
+            if join is None:
+                raise self.fail(f"{key}.aggregate", "aggregate goes with join: it combines the joined rows")
+            aggregate = self.choice(table["aggregate"], f"{key}.aggregate", AGGREGATES)
+            if aggregate != "first" and kind not in ("int", "float"):
+                raise self.fail(f"{key}.aggregate", f"{aggregate} needs numbers; {name} is {kind}: use first")
+        numeric = kind in ("int", "float")
+        scale = offset = None
+        for which in ("scale", "offset"):
+            if which in table:
+                value = table[which]
+                if isinstance(value, bool) or not isinstance(value, (int, float)) or (which == "scale" and value == 0):
+                    raise self.fail(f"{key}.{which}", f"expected a {'non-zero ' if which == 'scale' else ''}number, "
+                                                      f"got {value!r}")
+                if not numeric:
+                    raise self.fail(f"{key}.{which}", f"{name} is {kind}, not a number; use map")
+                if which == "scale":
+                    scale = float(value)
+                else:
+                    offset = float(value)
+        mapping = self.value_map(table["map"], f"{key}.map", name, kind) if "map" in table else None
+        if kind == "bool" and oid is not None and mapping is None:
+            raise self.fail(key, f"{name} needs a map to true/false, like {{1: true, 2: false}}")
+        parse = None
+        if "parse" in table:
+            parse = self.pattern(table["parse"], f"{key}.parse")
+            if parse.groups != 1:
+                raise self.fail(f"{key}.parse", f"needs exactly one group (the value), has {parse.groups}: "
+                                                "like '(-?\\d+) dBm'")
+        ignore = tuple(self.listing(table.get("ignore"), f"{key}.ignore"))
+        if any(isinstance(v, bool) or not isinstance(v, (int, float, str)) for v in ignore):
+            raise self.fail(f"{key}.ignore", f"expected a list of numbers or texts, got {table['ignore']!r}")
+        return FieldSpec(oid=oid, source=source, template=template, join=join, aggregate=aggregate, scale=scale,
+                         offset=offset, mapping=mapping, parse=parse, ignore=ignore)
+
+    def value_map(self, node: Any, key: str, name: str, kind: str) -> tuple[tuple[int | str, object], ...]:
+        if not isinstance(node, dict) or not node:
+            raise self.fail(key, f"expected a mapping {{raw value: {name}}}, got {node!r}")
+        pairs: list[tuple[int | str, object]] = []
+        for raw, result in node.items():
+            if isinstance(raw, bool) or not isinstance(raw, (int, str)):
+                raise self.fail(f"{key}.{raw}", f"a raw value is a number or a text, got {raw!r}")
+            if kind == "bool":
+                good = isinstance(result, bool)
+                expected = "true or false"
+            elif kind in ("int", "float"):
+                good = isinstance(result, (int, float)) and not isinstance(result, bool)
+                expected = "a number"
+            elif kind == "band":
+                good = isinstance(result, str) and BAND_TEXT.fullmatch(result) is not None
+                expected = "a band like 2.4GHz, 5GHz, 6GHz"
+            else:
+                good = isinstance(result, str)
+                expected = "a text"
+            if not good and result is not None:
+                raise self.fail(f"{key}.{raw}", f"{name} maps to {expected}, got {result!r}")
+            pairs.append((raw, result))
+        return tuple(pairs)
+
 
 def describe_profile(profile: Profile) -> dict[str, Any]:
     """A profile as plain data, for `profiles show` and JSON output."""
@@ -456,13 +700,15 @@ def describe_profile(profile: Profile) -> dict[str, Any]:
         "detect": {"sys_object_id": [format_oid(o) for o in profile.detect.sys_object_id],
                    "sys_descr": profile.detect.sys_descr.pattern if profile.detect.sys_descr else None,
                    "has_oid": [format_oid(o) for o in profile.detect.has_oid]},
-        "interfaces": {"uplink": rule(profile.uplink), "radios": rule(profile.radios)},
+        "interfaces": {"uplink": rule(profile.uplink), "radios": rule(profile.radio_interfaces)},
         "counters": list(profile.counters),
         "link_speed": {"source": profile.link_speed, "scale": profile.link_speed_scale},
         "clients": [{c.kind: format_oid(c.oid)} for c in profile.clients],
         "uptime": list(profile.uptime),
         "ssh": describe_ssh(profile.ssh) if profile.ssh else None,
         "reboot": {"oid": format_oid(profile.reboot[0]), "value": profile.reboot[1]} if profile.reboot else None,
+        "radios": describe_table(profile.radios) if profile.radios else None,
+        "controller": describe_controller(profile.controller) if profile.controller else None,
     }
 
 
@@ -486,3 +732,39 @@ def describe_ssh(ssh: SshProfile) -> dict[str, Any]:
                                                           for c in ssh.reboot_confirm]} if ssh.reboot else None,
             "read_only": ssh.read_only.describe() if ssh.read_only else None,
             "errors": [p.pattern for p in ssh.errors]}
+
+
+def describe_field(spec: FieldSpec) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if spec.oid is not None:
+        out["oid"] = format_oid(spec.oid)
+    if spec.source is not None:
+        out["from"] = spec.source
+    if spec.template is not None:
+        out["template"] = spec.template
+    if spec.join is not None:
+        out["join"] = {"column": format_oid(spec.join.column), "on": spec.join.on}
+        out["aggregate"] = spec.aggregate
+    for key, value in (("scale", spec.scale), ("offset", spec.offset)):
+        if value is not None:
+            out[key] = value
+    if spec.mapping is not None:
+        out["map"] = {str(raw): result for raw, result in spec.mapping}
+    if spec.parse is not None:
+        out["parse"] = spec.parse.pattern
+    if spec.ignore:
+        out["ignore"] = list(spec.ignore)
+    return out
+
+
+def describe_table(table: RadioTable | ApTable) -> dict[str, Any]:
+    out: dict[str, Any] = {"rows": format_oid(table.rows)}
+    out.update((key, describe_field(spec)) for key, spec in table.fields())
+    if isinstance(table, ApTable):
+        out["counter_bits"] = table.counter_bits
+    return out
+
+
+def describe_controller(spec: ControllerSpec) -> dict[str, Any]:
+    return {"aps": describe_table(spec.aps), "radios": describe_table(spec.radios) if spec.radios else None,
+            "ap_count": [{c.kind: format_oid(c.oid)} for c in spec.ap_count]}

@@ -487,8 +487,8 @@ def _read_sample(session: _Session, started: float) -> Sample:
     ranked = sorted((rank, name) for name in interfaces
                     if (rank := profile.uplink.rank(None, name, by_name=True)) is not None)
     uplink = interfaces[ranked[0][1]] if ranked else None
-    radios = sorted(name for name in interfaces if profile.radios.names
-                    and profile.radios.rank(None, name, by_name=True) is not None)
+    radios = sorted(name for name in interfaces if profile.radio_interfaces.names
+                    and profile.radio_interfaces.rank(None, name, by_name=True) is not None)
     in_octets = out_octets = None
     link = None
     if uplink is not None:

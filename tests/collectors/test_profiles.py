@@ -190,9 +190,9 @@ def test_quoted_string_index_and_descr_rule(tmp_path: Path) -> None:
         "clients:\n  - scalar: 1.3.6.1.4.1.8072.1.3.2.3.1.1.\"clients-wlan\"\n"))
     profile = load_profile(path)
     assert profile.clients[0].oid == parse_oid("1.3.6.1.4.1.8072.1.3.2.3.1.1.12.99.108.105.101.110.116.115.45.119.108.97.110")
-    assert profile.radios.rank(71, "WLAN-1", "IEEE 802.11abgn Wireless LAN (Atheros)") == 0
-    assert profile.radios.rank(71, "WLAN-1", "Logical Network 1-1") is None
-    assert profile.radios.rank(6, "WLAN-1", "IEEE 802.11abgn Wireless LAN") is None
+    assert profile.radio_interfaces.rank(71, "WLAN-1", "IEEE 802.11abgn Wireless LAN (Atheros)") == 0
+    assert profile.radio_interfaces.rank(71, "WLAN-1", "Logical Network 1-1") is None
+    assert profile.radio_interfaces.rank(6, "WLAN-1", "IEEE 802.11abgn Wireless LAN") is None
     assert profile.link_speed_scale == 1.0 and profile.counters == ("hc", "32")
 
 

@@ -1,0 +1,422 @@
+"""Radio and controller tables: a profile's `radios` / `controller` sections read from walked columns.
+
+The pure part turns columns (``{column OID: {row index: value}}``, from a walk or a GET of fixed
+instances) into records (models/radios.py) by the FIELD grammar (collectors/README.md): a value at
+the row's KEY, or joined rows aggregated; ``from`` the key, its last sub-id, the IF-MIB name or the
+channel; a template; then parse, ignore, map, scale and offset. The async part walks every column
+a table needs at once (``asyncio.gather`` of ``device.walk``: V2cDevice shares GETBULKs among walks
+started together), so a controller costs one bulk walk per cycle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from hotspotctl.collectors.model import Absent, Value
+from hotspotctl.collectors.oids import Oid, format_oid, starts_with
+from hotspotctl.collectors.profiles import (
+    FIELD_KINDS,
+    ApTable,
+    ClientSource,
+    ControllerSpec,
+    FieldSpec,
+    Profile,
+    RadioTable,
+)
+from hotspotctl.models.radios import (
+    ControllerReading,
+    ManagedAp,
+    Radio,
+    band_for,
+    channel_to_mhz,
+    format_mac,
+    normal_mac,
+)
+
+if TYPE_CHECKING:
+    from hotspotctl.collectors.discovery import Device
+
+# {column: {row index (the sub-ids after the column): value}}; absent values are left out.
+Columns = Mapping[Oid, Mapping[Oid, Value]]
+_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
+_BAND = re.compile(r"(\d+(?:\.\d+)?)\s*g(?:hz)?\b", re.IGNORECASE)
+
+
+def table_columns(table: RadioTable | ApTable) -> tuple[Oid, ...]:
+    """Every column a table reads (its rows column first), each once."""
+    found: dict[Oid, None] = {table.rows: None}
+    for _key, spec in table.fields():
+        if spec.oid is not None:
+            found[spec.oid] = None
+        if spec.join is not None:
+            found[spec.join.column] = None
+    return tuple(found)
+
+
+def controller_columns(spec: ControllerSpec) -> tuple[Oid, ...]:
+    found = dict.fromkeys(table_columns(spec.aps))
+    if spec.radios is not None:
+        found.update(dict.fromkeys(table_columns(spec.radios)))
+    return tuple(found)
+
+
+def index_rows(column: Oid, rows: Iterable[tuple[Oid, Value]]) -> dict[Oid, Value]:
+    """A walked column as ``{row index: value}`` (absent values and rows outside the column left out)."""
+    size = len(column)
+    return {oid[size:]: value for oid, value in rows
+            if len(oid) > size and oid[:size] == column and not isinstance(value, Absent) and value is not None}
+
+
+def columns_from_instances(columns: Iterable[Oid], values: Mapping[Oid, Value]) -> dict[Oid, dict[Oid, Value]]:
+    """GET answers (``{instance: value}``) sorted into ``columns`` by prefix, as a walk would give them."""
+    found: dict[Oid, dict[Oid, Value]] = {column: {} for column in columns}
+    for column, rows in found.items():
+        size = len(column)
+        for oid, value in values.items():
+            if len(oid) > size and oid[:size] == column and not isinstance(value, Absent) and value is not None:
+                rows[oid[size:]] = value
+    return found
+
+
+def dotted(key: Oid) -> str:
+    return format_oid(key) if key else ""
+
+
+def _text(value: object) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace").replace("\x00", "").strip()
+    if isinstance(value, tuple):
+        return format_oid(value)
+    return str(value).replace("\x00", "").strip()
+
+
+def _raw(value: Value) -> int | str | None:
+    """A value as the transforms see it: an integer, or text (OCTET STRING decoded, an OID dotted)."""
+    if value is None or isinstance(value, Absent):
+        return None
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value
+    return _text(value)
+
+
+def _number(raw: int | float | str) -> int | float | None:
+    if isinstance(raw, (int, float)):
+        return raw
+    text = raw.strip()
+    if not _NUMBER.fullmatch(text):
+        return None
+    return float(text) if "." in text else int(text)
+
+
+def _same(a: int | float | str, b: int | float | str) -> bool:
+    """A raw value equals a YAML value: numbers by value (decimal text counts), text as text."""
+    if isinstance(a, str) and isinstance(b, str):
+        return a == b
+    na, nb = _number(a), _number(b)
+    return na is not None and nb is not None and na == nb
+
+
+def _scaled(number: int | float, scale: float) -> int | float:
+    """``number * scale``, dividing by the reciprocal when it is a whole number (0.01 -> /100), so
+    4523 * 0.01 gives 45.23 exactly as a divisor does (LibreNMS's figures compare equal)."""
+    inverse = 1 / scale
+    whole = round(inverse)
+    if whole not in (0, 1, -1) and abs(inverse - whole) < 1e-9:
+        return number / whole
+    return number * scale
+
+
+def _cast(kind: str, number: int | float) -> int | float:
+    if kind == "int":
+        return int(number) if isinstance(number, int) or float(number).is_integer() else round(number)
+    return float(number)
+
+
+def _band(raw: int | float | str) -> str | None:
+    """A band from what a device says: "5GHz", "2.4 GHz", "5G"; a number of GHz; a frequency in MHz."""
+    if isinstance(raw, str):
+        match = _BAND.search(raw)
+        if match:
+            return f"{float(match.group(1)):g}GHz"
+        number = _number(raw)
+        if number is None:
+            return None
+        raw = number
+    if raw > 1000:
+        return band_for(raw)
+    return f"{raw:g}GHz" if raw in (2.4, 5, 6, 60) else None
+
+
+def convert(spec: FieldSpec, kind: str, value: Value | int | str) -> object:
+    """One raw value through the FIELD's transforms: parse (text), ignore, map (final: an unmapped value
+    is None), else the kind's reading (a number scaled then offset, text, a band, a MAC)."""
+    if kind == "mac" and spec.mapping is None and isinstance(value, bytes) and len(value) == 6:
+        return format_mac(value)
+    raw = _raw(value)
+    if raw is None:
+        return None
+    if spec.parse is not None and isinstance(raw, str):
+        match = spec.parse.search(raw)
+        if match is None or match.group(1) is None:
+            return None
+        raw = match.group(1).strip()
+    if any(_same(raw, ignored) for ignored in spec.ignore):
+        return None
+    if spec.mapping is not None:
+        return next((result for key, result in spec.mapping if _same(raw, key)), None)
+    if kind == "text":
+        return _text(raw) or None
+    if kind == "band":
+        return _band(raw)
+    if kind == "mac":
+        return normal_mac(_text(raw))
+    if kind == "bool":
+        return None  # the loader requires a map for these
+    number = _number(raw)
+    if number is None:
+        return None
+    if spec.scale is not None:
+        number = _scaled(number, spec.scale)
+    if spec.offset is not None:
+        number = number + spec.offset
+    return _cast(kind, number)
+
+
+def _aggregate(how: str, values: list[object]) -> object:
+    if not values:
+        return None
+    if how == "first":
+        return values[0]
+    numbers = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    if not numbers:
+        return None
+    if how == "sum":
+        return sum(numbers)
+    return max(numbers) if how == "max" else min(numbers)
+
+
+class Row:
+    """One row of a table being read: its KEY, the columns, and what FIELDs may refer to."""
+
+    __slots__ = ("columns", "if_names", "key", "name")
+
+    def __init__(self, key: Oid, columns: Columns, if_names: Mapping[int, str] | None = None) -> None:
+        self.key = key
+        self.columns = columns
+        self.if_names = if_names or {}
+        self.name: str | None = None
+
+    def value(self, spec: FieldSpec | None, field: str) -> object:
+        """The FIELD's figure for this row (None: not said). ``from: channel`` is resolved by the caller."""
+        if spec is None:
+            return None
+        kind = FIELD_KINDS[field]
+        key = self.key
+        if spec.oid is not None:
+            if spec.join is not None:
+                return self.joined(spec, kind)
+            return convert(spec, kind, self.columns.get(spec.oid, {}).get(key))
+        if spec.template is not None:
+            last = str(key[-1]) if key else ""
+            return (spec.template.replace("{key}", dotted(key)).replace("{last}", last)
+                    .replace("{name}", self.name or ""))
+        if spec.source == "if_name":
+            return self.if_names.get(key[0]) if len(key) == 1 else None
+        if spec.source == "last":
+            return convert(spec, kind, key[-1]) if key else None
+        if spec.source == "key":
+            if kind == "mac":
+                return format_mac(key[-6:]) if len(key) >= 6 else None
+            if len(key) == 1:
+                return convert(spec, kind, key[0])
+            return convert(spec, kind, dotted(key)) if kind == "text" else None
+        return None
+
+    def joined(self, spec: FieldSpec, kind: str) -> object:
+        assert spec.oid is not None and spec.join is not None
+        on = spec.join.on
+        target = dotted(self.key) if on == "key" else (str(self.key[-1]) if on == "last" and self.key else self.name)
+        if target is None:
+            return None
+        by = self.columns.get(spec.join.column, {})
+        values = []
+        for index, value in self.columns.get(spec.oid, {}).items():
+            tie = by.get(index)
+            if tie is not None and _text(tie) == target:
+                converted = convert(spec, kind, value)
+                if converted is not None:
+                    values.append(converted)
+        return _aggregate(spec.aggregate, values)
+
+
+def row_keys(table: RadioTable | ApTable, columns: Columns) -> list[Oid]:
+    return sorted(columns.get(table.rows, {}))
+
+
+def _int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _float(value: object) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def read_radio(table: RadioTable, row: Row, default_name: str) -> Radio:
+    """One radio from its row; ``default_name`` when the table names none (or the name is not said)."""
+    name = _str(row.value(table.name, "name"))
+    if name is None and table.name is None and len(row.key) == 1:
+        name = row.if_names.get(row.key[0])
+    row.name = name or default_name
+    channel = _int(row.value(table.channel, "channel"))
+    band = _str(row.value(table.band, "band"))
+    spec = table.frequency_mhz
+    if spec is not None and spec.source == "channel":
+        frequency = channel_to_mhz(channel, band)
+    else:
+        frequency = _int(row.value(spec, "frequency_mhz"))
+    oper = row.value(table.oper_up, "oper_up")
+    return Radio(name=row.name, if_index=_int(row.value(table.if_index, "if_index")),
+                 band=band or band_for(frequency), channel=channel, frequency_mhz=frequency,
+                 clients=_int(row.value(table.clients, "clients")),
+                 utilization_pct=_float(row.value(table.utilization_pct, "utilization_pct")),
+                 noise_floor_dbm=_float(row.value(table.noise_floor_dbm, "noise_floor_dbm")),
+                 tx_power_dbm=_float(row.value(table.tx_power_dbm, "tx_power_dbm")),
+                 oper_up=oper if isinstance(oper, bool) else None)
+
+
+def _unique(radios: list[Radio], keys: Sequence[Oid]) -> tuple[Radio, ...]:
+    """Radio names are unique within an AP: a repeated one gets its key appended."""
+    seen: set[str] = set()
+    out = []
+    for radio, key in zip(radios, keys, strict=True):
+        if radio.name in seen:
+            radio = _renamed(radio, f"{radio.name} ({dotted(key)})")
+        seen.add(radio.name)
+        out.append(radio)
+    return tuple(out)
+
+
+def _renamed(radio: Radio, name: str) -> Radio:
+    return Radio(name, radio.if_index, radio.band, radio.channel, radio.frequency_mhz, radio.clients,
+                 radio.utilization_pct, radio.noise_floor_dbm, radio.tx_power_dbm, radio.oper_up)
+
+
+def read_radios(table: RadioTable, columns: Columns, if_names: Mapping[int, str] | None = None,
+                *, keys: Sequence[Oid] | None = None) -> tuple[Radio, ...]:
+    """A device's own radios: one per row of ``table.rows`` (or per given KEY), by KEY.
+
+    The default name is the interface's IF-MIB name when the KEY is one sub-id that ``if_names``
+    knows, else ``radio <key>``."""
+    keys = sorted(keys) if keys is not None else row_keys(table, columns)
+    radios = [read_radio(table, Row(key, columns, if_names), f"radio {dotted(key)}") for key in keys]
+    return _unique(radios, keys)
+
+
+def _ap_key(key: Oid, ap_keys: Sequence[Oid]) -> Oid | None:
+    """The longest AP KEY that a controller radio row's index starts with."""
+    best = None
+    for ap in ap_keys:
+        if len(ap) < len(key) and starts_with(key, ap) and (best is None or len(ap) > len(best)):
+            best = ap
+    return best
+
+
+def read_managed(spec: ControllerSpec, columns: Columns) -> tuple[ManagedAp, ...]:
+    """A controller's APs, each with the radio rows whose index starts with its KEY (default radio name:
+    ``radio <slot>``, the rest of the index)."""
+    aps = spec.aps
+    keys = row_keys(aps, columns)
+    radios: dict[Oid, list[tuple[Oid, Radio]]] = {key: [] for key in keys}
+    if spec.radios is not None:
+        for key in row_keys(spec.radios, columns):
+            owner = _ap_key(key, keys)
+            if owner is not None:
+                slot = dotted(key[len(owner):])
+                radios[owner].append((key, read_radio(spec.radios, Row(key, columns), f"radio {slot}")))
+    found = []
+    for key in keys:
+        row = Row(key, columns)
+        name = _str(row.value(aps.name, "name"))
+        row.name = name
+        joined = row.value(aps.joined, "joined")
+        mine = radios[key]
+        found.append(ManagedAp(
+            key=dotted(key), name=name, mac=_str(row.value(aps.mac, "mac")),
+            joined=joined if isinstance(joined, bool) else None, reason=_str(row.value(aps.reason, "reason")),
+            uptime_s=_float(row.value(aps.uptime_s, "uptime_s")), clients=_int(row.value(aps.clients, "clients")),
+            in_octets=_int(row.value(aps.in_octets, "in_octets")),
+            out_octets=_int(row.value(aps.out_octets, "out_octets")), counter_bits=aps.counter_bits,
+            radios=_unique([r for _k, r in mine], [k for k, _r in mine])))
+    return tuple(found)
+
+
+def _count(value: Value) -> int | None:
+    raw = _raw(value)
+    number = _number(raw) if raw is not None else None
+    return number if isinstance(number, int) and number >= 0 else None
+
+
+def ap_count_of(sources: Sequence[ClientSource], scalars: Mapping[Oid, Value],
+                walks: Mapping[Oid, Mapping[Oid, Value]]) -> int | None:
+    """The controller's own AP count: the first alternative the device answers (a scalar or a sum with a
+    usable number, a count with rows), else None."""
+    for source in sources:
+        if source.kind == "scalar":
+            number = _count(scalars.get(source.oid))
+            if number is not None:
+                return number
+        elif source.kind == "sum":
+            numbers = [n for n in map(_count, walks.get(source.oid, {}).values()) if n is not None]
+            if numbers:
+                return sum(numbers)
+        elif walks.get(source.oid):
+            return len(walks[source.oid])
+    return None
+
+
+async def walk_columns(device: Device, columns: Sequence[Oid]) -> dict[Oid, dict[Oid, Value]]:
+    """Every column walked at once (started together, so a V2cDevice shares GETBULKs among them)."""
+    walks = await asyncio.gather(*(device.walk(column) for column in columns))
+    return {column: index_rows(column, rows) for column, rows in zip(columns, walks, strict=True)}
+
+
+async def read_device_radios(device: Device, profile: Profile,
+                             if_names: Mapping[int, str] | None = None) -> tuple[Radio, ...]:
+    """The device's own radio table (the profile's `radios`), walked now; () when the profile has none."""
+    if profile.radios is None:
+        return ()
+    columns = await walk_columns(device, table_columns(profile.radios))
+    return read_radios(profile.radios, columns, if_names)
+
+
+async def read_controller(device: Device, profile: Profile) -> ControllerReading:
+    """One bulk walk of a controller's per-AP tables (every column and the ap_count sources at once)."""
+    spec = profile.controller
+    if spec is None:
+        raise ValueError(f"profile {profile.name!r} has no controller section")
+    start = time.monotonic()
+    columns = controller_columns(spec)
+    scalars = tuple(s.oid for s in spec.ap_count if s.kind == "scalar")
+    counted = tuple(dict.fromkeys(s.oid for s in spec.ap_count if s.kind != "scalar" and s.oid not in columns))
+    walked_columns = (*columns, *counted)
+
+    async def get() -> dict[Oid, Value]:
+        return await device.get(scalars) if scalars else {}
+
+    answered, walked = await asyncio.gather(get(), asyncio.gather(*(device.walk(c) for c in walked_columns)))
+    rows = {column: index_rows(column, got) for column, got in zip(walked_columns, walked, strict=True)}
+    aps = read_managed(spec, rows)
+    count = ap_count_of(spec.ap_count, answered, rows)
+    mono = time.monotonic()
+    return ControllerReading(at=time.time(), mono=mono, walk_ms=(mono - start) * 1000, aps=aps,
+                             ap_count=count if count is not None else sum(1 for ap in aps if ap.joined))
