@@ -157,7 +157,7 @@ def test_pysnmp_widens_negative_powers_of_two(value: int) -> None:
 
 
 def test_all_fixtures_found() -> None:
-    assert len(RECORDINGS) == 38
+    assert len(RECORDINGS) == 50  # 38 + the 7 FortiGates and 5 synthetic controllers of issue 17
 
 
 # --- GetTemplate ---------------------------------------------------------------------------------

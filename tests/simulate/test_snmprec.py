@@ -13,7 +13,7 @@ from hotspotctl.simulate.snmprec import Record, Recording, parse_value, read_snm
 DEVICES = Path(__file__).resolve().parents[1] / "fixtures" / "devices"
 RECORDINGS = sorted(DEVICES.glob("*/*.snmprec"))
 NANOHD = DEVICES / "unifi_nanohd" / "unifi_nanohd.snmprec"
-VALUE_TYPES = {2: int, 4: bytes, 6: tuple, 64: str, 65: int, 66: int, 67: int, 70: int}
+VALUE_TYPES = {2: int, 4: bytes, 5: type(None), 6: tuple, 64: str, 65: int, 66: int, 67: int, 70: int}
 
 
 @pytest.mark.parametrize("path", RECORDINGS, ids=[path.parent.name for path in RECORDINGS])
@@ -29,7 +29,7 @@ def test_every_fixture_parses(path: Path) -> None:
 
 
 def test_fixture_count() -> None:
-    assert len(RECORDINGS) == 38
+    assert len(RECORDINGS) == 50  # 38 + the 7 FortiGates and 5 synthetic controllers of issue 17
 
 
 def test_known_values_in_unifi_nanohd() -> None:
