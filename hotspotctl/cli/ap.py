@@ -54,6 +54,9 @@ def probe_(
 ) -> ExitCode:
     """Probe one device now, without the inventory: profile, sysDescr, uptime, uplink, radios, clients.
 
+    Says which profile matched (or that none did), and what the profile names that the device did not
+    answer ("unread"); for a wireless controller, the APs it reports.
+
     Exit 4 when the device does not answer (timeout, wrong credentials).
 
     Examples:
@@ -74,18 +77,33 @@ def probe_(
         output.print_json(data)
         return ExitCode.OK
     uplink = data["uplink"]
-    rows = [("address", data["address"]), ("profile", data["profile"]), ("sys_descr", data["sys_descr"]),
+    if data["profile_matched"]:
+        matched = f"{data['profile']} ({'pinned' if profile else 'matched'})"
+    elif profile:
+        matched = f"{data['profile']} (pinned)"
+    else:
+        matched = f"no vendor profile matched; {data['profile']} (IF-MIB figures only)"
+    rows = [("address", data["address"]), ("profile", matched), ("sys_descr", data["sys_descr"]),
             ("sys_object_id", data["sys_object_id"]), ("uptime_s", data["uptime_s"]),
             ("clients", data["clients"]), ("clients_source", data["clients_source"]), ("rtt_ms", data["rtt_ms"])]
     if isinstance(uplink, dict):
         rows += [(f"uplink.{key}", value) for key, value in uplink.items()]
     else:
         rows.append(("uplink", "none found"))
+    if "ap_count" in data:
+        rows.append(("ap_count", data["ap_count"]))
+    rows.append(("unread", ", ".join(data["unread"]) or "none: the device answered every figure the profile names"))
     output.print_table(("field", "value"), rows)
     radios = data["radios"]
     if radios:
-        columns = ("if_index", "name", "if_type", "oper_up", "speed_mbps")
+        columns = ("name", "if_index", "band", "channel", "frequency_mhz", "clients", "utilization_pct",
+                   "noise_floor_dbm", "tx_power_dbm", "oper_up")
         output.print_table(columns, [[r[c] for c in columns] for r in radios], title="Radios")
+    if data.get("aps"):
+        ap_columns = ("name", "mac", "joined", "reason", "clients", "uptime_s")
+        output.print_table((*ap_columns, "radios"),
+                           [[ap[c] for c in ap_columns] + [len(ap["radios"])] for ap in data["aps"]],
+                           title="APs (the controller's)")
     return ExitCode.OK
 
 

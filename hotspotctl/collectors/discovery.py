@@ -9,7 +9,9 @@ the tests) and returns a :class:`~hotspotctl.collectors.model.Discovery` that ev
    ``detect.has_oid`` object exists on the device (GET answers it, or its subtree has rows;
    generic comes last);
 3. a walk of ten IF-MIB columns, then the uplink and the radios by the profile's rules;
-4. the first of the profile's client sources that the device answers with a usable number.
+4. the first of the profile's client sources that the device answers with a usable number;
+5. with a radio table (the profile's `radios`), one walk of its columns, all at once: the radios' KEYs and
+   the instances every poll GETs (collectors/tables.py).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from hotspotctl.collectors.oids import (
     parse_oid,
 )
 from hotspotctl.collectors.profiles import ClientSource, Profile, ProfileSet
+from hotspotctl.collectors.tables import fix_radio_instances
 from hotspotctl.errors import CollectError, PollErrorKind
 
 # The IF-MIB columns discovery walks, by the name used below.
@@ -275,9 +278,15 @@ async def discover(device: Device, profiles: ProfileSet, *, pinned: str | None =
     link_source = _link_source(profile, uplink_row.high_speed, uplink_row.speed) if uplink_row else None
     kind, client_oids = await choose_clients(device, profile.clients)
     uptime = tuple(name for name in profile.uptime if _int(system.get(UPTIME_SOURCES[name])) is not None)
+    radio_table = None
+    if profile.radios is not None:
+        radio_table = await fix_radio_instances(device, profile.radios,
+                                                {row.interface.if_index: row.interface.name for row in rows})
     return Discovery(
         profile=profile.name, sys_descr=sys_descr,
         sys_object_id=format_oid(sys_object_id) if sys_object_id else "",
         uptime_sources=uptime, uplink=uplink, radios=radios, counter_bits=counter_bits(profile, uplink),
         link_source=link_source, link_scale=profile.link_speed_scale,
-        clients_kind=kind, clients_oids=client_oids)
+        clients_kind=kind, clients_oids=client_oids,
+        radio_keys=radio_table.keys if radio_table else (), radio_cells=radio_table.cells if radio_table else (),
+        radio_if_names=radio_table.if_names if radio_table else ())

@@ -9,6 +9,7 @@ from hotspotctl.collectors.oids import Oid
 from hotspotctl.errors import PollErrorKind as PollErrorKind  # defined beside CollectError, which carries it
 from hotspotctl.models.polling import Discovery as Discovery  # records the store keeps: models/, named here too
 from hotspotctl.models.polling import Interface as Interface
+from hotspotctl.models.radios import Radio
 
 
 class Absent:
@@ -64,6 +65,8 @@ class Sample:
     # Which interface in/out_octets are from: "ifIndex.N" over SNMP, the interface's name over SSH.
     # A rate is only ever taken between two samples of the same interface.
     uplink: str | None = None
+    # The AP's radios this poll (the profile's radio table, else the IF-MIB radio interfaces discovery chose).
+    radios: tuple[Radio, ...] = ()
 
 
 # What a failed poll says about the AP, for evaluation and the crews. Only silence (no answer in

@@ -15,7 +15,7 @@ import asyncio
 import functools
 import time
 from collections.abc import Callable, Container, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from hotspotctl.collectors.address import split_address
@@ -37,12 +37,20 @@ from hotspotctl.collectors.oids import (
     format_oid,
     parse_oid,
 )
-from hotspotctl.collectors.profiles import Profile, ProfileSet
+from hotspotctl.collectors.profiles import GENERIC, Profile, ProfileSet, RadioTable
 from hotspotctl.collectors.snmp import PysnmpDevice, SnmpClient
 from hotspotctl.collectors.ssh import CommandResult, SshCollector, SshTarget
+from hotspotctl.collectors.tables import (
+    radios_from_cells,
+    table_columns,
+    unread_fields,
+    walk_columns,
+    walk_controller,
+)
 from hotspotctl.collectors.udp import Address, Resolver, UdpTransport, Unresolved
 from hotspotctl.collectors.walker import V2cClient, V2cDevice, fewer_collections
 from hotspotctl.errors import CollectError, ConfigError, PollErrorKind
+from hotspotctl.models.radios import ControllerReading, Radio
 from hotspotctl.settings import Settings, SnmpSettings, SshSettings
 
 _UPTIME_FIELDS = {"sys_uptime": "sys_uptime", "hr_system_uptime": "hr_uptime", "snmp_engine_time": "engine_time"}
@@ -78,6 +86,15 @@ class PollPlan:
     clients_kind: str | None
     walk_clients: Oid | None  # a column to count rows of, by walking
     uplink: str | None = None  # which interface the counters are read from: "ifIndex.N" (Sample.uplink)
+    profile: str = ""
+    # The radio table's instances (Discovery.radio_cells) as (column, row index), at ``radio_slice`` of the
+    # GET, for the radios whose KEYs discovery fixed; no KEYs: the radios are ``fixed_radios``, the IF-MIB
+    # radio interfaces discovery chose (name, ifIndex, the oper status it saw), the same every poll.
+    radio_slice: slice | None = None
+    radio_cells: tuple[tuple[Oid, Oid], ...] = ()
+    radio_keys: tuple[Oid, ...] = ()
+    radio_if_names: Mapping[int, str] = field(default_factory=dict)
+    fixed_radios: tuple[Radio, ...] = ()
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -112,17 +129,35 @@ def plan_poll(discovery: Discovery) -> PollPlan:
         clients = slice(start, len(oids))
     elif discovery.clients_kind == "count" and discovery.clients_oids:
         walk_clients = parse_oid(discovery.clients_oids[0])
+    radio_slice = None
+    cells: list[tuple[Oid, Oid]] = []
+    if discovery.radio_keys:
+        start = len(oids)
+        for column_text, rows in discovery.radio_cells:
+            column = parse_oid(column_text)
+            for row in rows:
+                row_index = parse_oid(f"0.0.{row}")[2:]  # one sub-id alone is not an OID to parse_oid
+                cells.append((column, row_index))
+                add((*column, *row_index))
+        radio_slice = slice(start, len(oids))
     return PollPlan(tuple(oids), uptime, in_pos, out_pos, speed_pos, oper_pos, clients,
                     discovery.counter_bits or 64, discovery.link_scale, discovery.link_source == "if_speed",
-                    discovery.clients_kind, walk_clients, None if uplink is None else f"ifIndex.{uplink.if_index}")
+                    discovery.clients_kind, walk_clients, None if uplink is None else f"ifIndex.{uplink.if_index}",
+                    discovery.profile, radio_slice, tuple(cells),
+                    tuple(parse_oid(f"0.0.{key}")[2:] for key in discovery.radio_keys),
+                    dict(discovery.radio_if_names),
+                    () if discovery.radio_keys else tuple(Radio(r.name, if_index=r.if_index, oper_up=r.oper_up)
+                                                          for r in discovery.radios))
 
 
 def build_sample(ap: str, plan: PollPlan, values: Sequence[Value], at: float, rtt_ms: float,
-                 walked_clients: int | None = None, *, mono: float | None = None) -> tuple[Sample, bool]:
+                 walked_clients: int | None = None, *, mono: float | None = None,
+                 radio_table: RadioTable | None = None) -> tuple[Sample, bool]:
     """The Sample from a GET's values, and whether a discovered object has gone (rediscover).
 
     ``at`` and ``mono`` are time.time() and time.monotonic() when the answer arrived: the point's
-    timestamp, and the reading rates take their intervals from.
+    timestamp, and the reading rates take their intervals from. ``radio_table``: the profile's radio
+    table, for a plan with radio KEYs (without it, such a plan gives no radios).
     """
     gone = False
 
@@ -148,10 +183,18 @@ def build_sample(ap: str, plan: PollPlan, values: Sequence[Value], at: float, rt
         if any(isinstance(v, Absent) for v in client_values):
             gone = True
         clients = client_count(plan.clients_kind, client_values)
+    radios = plan.fixed_radios
+    if plan.radio_keys and radio_table is not None:
+        radio_values = values[plan.radio_slice] if plan.radio_slice is not None else ()
+        radios, radios_gone = radios_from_cells(radio_table, plan.radio_cells, radio_values, plan.radio_keys,
+                                                plan.radio_if_names)
+        gone = gone or radios_gone
     sample = Sample(ap=ap, at=at, rtt_ms=rtt_ms, in_octets=number(plan.in_pos), out_octets=number(plan.out_pos),
                     counter_bits=plan.counter_bits, link_mbps=link_mbps,
                     oper_up=None if oper is None else oper == 1, clients=clients, mono=mono,
-                    clock=None if mono is None else monotonic_clock(), uplink=plan.uplink, **fields)
+                    clock=None if mono is None else monotonic_clock(), uplink=plan.uplink, radios=radios,
+                    sys_uptime=fields.get("sys_uptime"), hr_uptime=fields.get("hr_uptime"),
+                    engine_time=fields.get("engine_time"))
     return sample, gone
 
 
@@ -220,6 +263,11 @@ class Poller:
         self.client.close()
         if self._ssh is not None:
             self._ssh.close()
+
+    def radio_table(self, profile: str) -> RadioTable | None:
+        """The radio table of a profile (its `radios` section), None when it has none or is not known."""
+        found = self.profiles.profiles.get(profile)
+        return found.radios if found is not None else None
 
     def credentials(self, name: str) -> Credentials:
         if name not in self._credentials:
@@ -391,7 +439,8 @@ class Poller:
                 if isinstance(reply, GetFailure):
                     results[i] = PollError(ap, reply.at, reply.kind, reply.message)
                     continue
-                sample, gone = build_sample(ap, plan, reply.values, reply.at, reply.rtt_ms, mono=reply.mono)
+                sample, gone = build_sample(ap, plan, reply.values, reply.at, reply.rtt_ms, mono=reply.mono,
+                                            radio_table=self.radio_table(plan.profile) if plan.radio_keys else None)
                 results[i] = sample
                 if gone:
                     rediscover.add(ap)
@@ -432,7 +481,8 @@ class Poller:
                         walked = client_count("count", [v for _, v in await device.walk(plan.walk_clients)])
                 mono = time.monotonic()
                 rtt = (mono - started) * 1000.0
-                sample, gone = build_sample(target.ap, plan, values, time.time(), rtt, walked, mono=mono)
+                sample, gone = build_sample(target.ap, plan, values, time.time(), rtt, walked, mono=mono,
+                                            radio_table=self.radio_table(plan.profile) if plan.radio_keys else None)
                 results[i] = sample
                 if gone:
                     rediscover.add(target.ap)
@@ -454,6 +504,13 @@ class ProbeResult:
     address: str
     discovery: Discovery
     sample: Sample
+    unread: tuple[str, ...] = ()  # what the profile names that the device did not answer
+    controller: ControllerReading | None = None  # for a profile with a controller section
+
+    @property
+    def profile_matched(self) -> bool:
+        """A vendor profile recognised the device (False: only the generic IF-MIB one fitted)."""
+        return self.discovery.profile != GENERIC
 
     def to_json(self) -> dict[str, object]:
         d, s = self.discovery, self.sample
@@ -464,16 +521,20 @@ class ProbeResult:
             uplink = {"if_index": d.uplink.if_index, "name": d.uplink.name, "in_octets": s.in_octets,
                       "out_octets": s.out_octets, "counter_bits": d.counter_bits if s.in_octets is not None else None,
                       "link_mbps": s.link_mbps, "oper_up": s.oper_up}
-        return {
+        found: dict[str, object] = {
             "address": self.address, "profile": d.profile, "sys_descr": d.sys_descr,
             "sys_object_id": d.sys_object_id, "uptime_s": uptime_s,
             "uptime_sources": {"sys_uptime": s.sys_uptime, "hr_system_uptime": s.hr_uptime,
                                "snmp_engine_time": s.engine_time},
             "uplink": uplink,
-            "radios": [{"if_index": r.if_index, "name": r.name, "if_type": r.if_type, "oper_up": r.oper_up,
-                        "speed_mbps": r.speed_mbps} for r in d.radios],
+            "radios": [r.to_json() for r in s.radios],
             "clients": s.clients, "clients_source": d.clients_kind, "rtt_ms": round(s.rtt_ms, 3),
+            "profile_matched": self.profile_matched, "unread": list(self.unread),
         }
+        if self.controller is not None:
+            found["ap_count"] = self.controller.ap_count
+            found["aps"] = [ap.to_json() for ap in self.controller.aps]
+        return found
 
 
 async def probe(host: str, port: int, credentials: Credentials, profiles: ProfileSet, settings: SnmpSettings,
@@ -516,9 +577,22 @@ async def _probe(device: V2cDevice | PysnmpDevice, host: str, port: int, profile
         walked = client_count("count", [v for _, v in await device.walk(plan.walk_clients)])
     mono = time.monotonic()
     rtt = (mono - started) * 1000.0
-    sample, _ = build_sample(host, plan, [got.get(oid) for oid in plan.oids], time.time(), rtt, walked, mono=mono)
+    profile = profiles.get(discovery.profile)
+    sample, _ = build_sample(host, plan, [got.get(oid) for oid in plan.oids], time.time(), rtt, walked, mono=mono,
+                             radio_table=profile.radios)
     shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-    return ProbeResult(shown, discovery, sample)
+    unread: list[str] = []
+    if profile.clients and sample.clients is None:
+        unread.append("clients")
+    if profile.radios is not None:
+        unread += unread_fields("radios", profile.radios,
+                                await walk_columns(device, table_columns(profile.radios)))
+    controller = None
+    if profile.controller is not None:
+        walked_controller = await walk_controller(device, profile)
+        controller = walked_controller.reading
+        unread += walked_controller.unread(profile.controller)
+    return ProbeResult(shown, discovery, sample, tuple(unread), controller)
 
 
 async def reboot_over_snmp(ap: str, address: str, credentials: Credentials, profile: Profile,

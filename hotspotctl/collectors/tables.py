@@ -14,6 +14,7 @@ import asyncio
 import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from hotspotctl.collectors.model import Absent, Value
@@ -399,8 +400,86 @@ async def read_device_radios(device: Device, profile: Profile,
     return read_radios(profile.radios, columns, if_names)
 
 
+@dataclass(frozen=True, slots=True)
+class RadioInstances:
+    """What discovery fixes of a device's radio table, for every poll to GET (models/polling.py Discovery)."""
+
+    keys: tuple[str, ...]  # the radios' KEYs, dotted
+    cells: tuple[tuple[str, tuple[str, ...]], ...]  # (column, (row index, ...)), dotted: the instances to GET
+    if_names: tuple[tuple[int, str], ...]  # IF-MIB names of the KEYs that are ifIndexes
+    radios: tuple[Radio, ...]  # as read at discovery
+
+
+def instances_of(table: RadioTable, columns: Columns, keys: Sequence[Oid],
+                 radios: Sequence[Radio]) -> dict[Oid, list[Oid]]:
+    """The rows each column must give on every poll for these radios: a field's row at each KEY (where the
+    device has it), and a joined field's rows whose join value names one of the radios (both columns)."""
+    cells: dict[Oid, dict[Oid, None]] = {}
+    for _name, spec in table.fields():
+        if spec.oid is None:
+            continue
+        rows = columns.get(spec.oid, {})
+        if spec.join is None:
+            cells.setdefault(spec.oid, {}).update((key, None) for key in keys if key in rows)
+            continue
+        on = spec.join.on
+        targets = ({dotted(key) for key in keys} if on == "key" else
+                   {str(key[-1]) for key in keys if key} if on == "last" else {radio.name for radio in radios})
+        by = columns.get(spec.join.column, {})
+        for index, tie in by.items():
+            if _text(tie) in targets and index in rows:
+                cells.setdefault(spec.join.column, {})[index] = None
+                cells.setdefault(spec.oid, {})[index] = None
+    return {column: sorted(rows) for column, rows in cells.items() if rows}
+
+
+async def fix_radio_instances(device: Device, table: RadioTable, if_names: Mapping[int, str]) -> RadioInstances:
+    """Discovery's one walk of the radio table (every column at once): the KEYs and the instances to poll."""
+    columns = await walk_columns(device, table_columns(table))
+    keys = row_keys(table, columns)
+    radios = read_radios(table, columns, if_names, keys=keys)
+    cells = instances_of(table, columns, keys, radios)
+    return RadioInstances(
+        keys=tuple(dotted(key) for key in keys),
+        cells=tuple((format_oid(column), tuple(dotted(index) for index in rows)) for column, rows in cells.items()),
+        if_names=tuple((key[0], if_names[key[0]]) for key in keys if len(key) == 1 and key[0] in if_names),
+        radios=radios)
+
+
+def unread_fields(prefix: str, table: RadioTable | ApTable, columns: Columns) -> list[str]:
+    """The figures a table names that the device did not answer: ``<prefix>.rows`` when it lists no row,
+    else each field whose column (or join column) has no row at all."""
+    if not columns.get(table.rows):
+        return [f"{prefix}.rows"]
+    return [f"{prefix}.{name}" for name, spec in table.fields()
+            if (spec.oid is not None and not columns.get(spec.oid))
+            or (spec.join is not None and not columns.get(spec.join.column))]
+
+
+@dataclass(frozen=True, slots=True)
+class ControllerWalk:
+    """read_controller's reading, with what it walked (for `ap probe`'s unread)."""
+
+    reading: ControllerReading
+    columns: Mapping[Oid, Mapping[Oid, Value]]
+    ap_count_stated: bool  # an ap_count alternative answered (else the count is the APs joined)
+
+    def unread(self, spec: ControllerSpec) -> list[str]:
+        found = unread_fields("controller.aps", spec.aps, self.columns)
+        if spec.radios is not None:
+            found += unread_fields("controller.radios", spec.radios, self.columns)
+        if spec.ap_count and not self.ap_count_stated:
+            found.append("controller.ap_count")
+        return found
+
+
 async def read_controller(device: Device, profile: Profile) -> ControllerReading:
     """One bulk walk of a controller's per-AP tables (every column and the ap_count sources at once)."""
+    return (await walk_controller(device, profile)).reading
+
+
+async def walk_controller(device: Device, profile: Profile) -> ControllerWalk:
+    """read_controller, keeping the walked columns."""
     spec = profile.controller
     if spec is None:
         raise ValueError(f"profile {profile.name!r} has no controller section")
@@ -418,5 +497,23 @@ async def read_controller(device: Device, profile: Profile) -> ControllerReading
     aps = read_managed(spec, rows)
     count = ap_count_of(spec.ap_count, answered, rows)
     mono = time.monotonic()
-    return ControllerReading(at=time.time(), mono=mono, walk_ms=(mono - start) * 1000, aps=aps,
-                             ap_count=count if count is not None else sum(1 for ap in aps if ap.joined))
+    reading = ControllerReading(at=time.time(), mono=mono, walk_ms=(mono - start) * 1000, aps=aps,
+                                ap_count=count if count is not None else sum(1 for ap in aps if ap.joined))
+    return ControllerWalk(reading, rows, count is not None)
+
+
+def radios_from_cells(table: RadioTable, cells: Sequence[tuple[Oid, Oid]], values: Sequence[Value],
+                      keys: Sequence[Oid], if_names: Mapping[int, str]) -> tuple[tuple[Radio, ...], bool]:
+    """The radios from a poll's GET of the instances discovery fixed (``cells[i]`` = (column, row index) of
+    ``values[i]``), and whether one has gone (the device no longer has it: rediscover)."""
+    columns: dict[Oid, dict[Oid, Value]] = {}
+    gone = False
+    for (column, index), value in zip(cells, values, strict=True):
+        if isinstance(value, Absent) or value is None:
+            gone = True
+            continue
+        rows = columns.get(column)
+        if rows is None:
+            rows = columns[column] = {}
+        rows[index] = value
+    return read_radios(table, columns, if_names, keys=keys), gone

@@ -35,6 +35,13 @@ class Discovery:
     link_scale: float
     clients_kind: str | None  # "scalar" | "sum" | "count" | None (no client count)
     clients_oids: tuple[str, ...]  # instances to GET (scalar, sum) or the column to walk (count)
+    # The profile's radio table (its `radios` section) as discovery found it: the radios' KEYs (dotted row
+    # indexes), the instances every poll GETs for them as (column, (row index, ...)), and the IF-MIB names of
+    # the KEYs that are ifIndexes. Empty when the profile has no radio table or the device listed no radio:
+    # the radios are then the IF-MIB radio interfaces above. Defaults keep layouts stored before them loading.
+    radio_keys: tuple[str, ...] = ()
+    radio_cells: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    radio_if_names: tuple[tuple[int, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

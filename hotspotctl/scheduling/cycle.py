@@ -30,6 +30,7 @@ from hotspotctl.collectors.profiles import ProfileSet
 from hotspotctl.collectors.ssh import DEFAULT_SSH_AUTH, SshTarget
 from hotspotctl.evaluate.rates import RateSample, compute_rates
 from hotspotctl.models.access_points import AccessPoint
+from hotspotctl.models.radios import Radio
 from hotspotctl.settings import SnmpSettings
 from hotspotctl.store import Store
 from hotspotctl.store.inventory import existing_ap_ids, inventory_version
@@ -52,6 +53,7 @@ class ApOutcome:
     rate: RateSample | None  # None when the AP did not answer
     error: PollError | None
     rtt_ms: float | None = None
+    radios: tuple[Radio, ...] = ()  # the AP's radios this cycle (Sample.radios); () when it did not answer
 
     @property
     def ok(self) -> bool:
@@ -69,6 +71,7 @@ class ApOutcome:
             "delivered_per_user_mbps": r.delivered_per_user_mbps if r else None,
             "rtt_ms": round(self.rtt_ms, 3) if self.rtt_ms is not None else None,
             "events": list(r.events) if r else [],
+            "radios": [radio.to_json() for radio in self.radios],
         }
 
 
@@ -405,7 +408,7 @@ def fold(cycle: PollCycle, gathered: Gathered, memory: CycleMemory, *, interval_
         if isinstance(result, Sample):
             rate, counters = compute_rates(result, state.counters, backhaul_mbps=ap.backhaul_mbps)
             new_states[ap.id] = ApState(counters, 0, result.at, 0.0, None, ap.id in gathered.rediscover)
-            outcomes.append(ApOutcome(ap, profile, rate, None, result.rtt_ms))
+            outcomes.append(ApOutcome(ap, profile, rate, None, result.rtt_ms, result.radios))
         else:
             failures = state.failures + 1
             unmonitored = failure_class(result.kind) == FailureClass.UNMONITORED

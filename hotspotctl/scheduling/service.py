@@ -266,6 +266,8 @@ def encode_cycle(lines: ApLines, outcomes: Sequence[Any], started_at: float, eva
         unusable = o.error is not None and (h := healths.get(o.ap.id)) is not None and h.state in UNUSABLE
         encode(out, o.ap, zones[o.ap.id], o.profile, o.rate, o.error.kind if o.error else None, o.rtt_ms, at,
                targets[o.ap.id], unusable)
+        if o.radios:
+            lines.radios(out, o.ap, zones[o.ap.id], o.profile, o.radios, at)
     at_s = int(started_at)
     for district, tally in evaluated.districts.items():
         out.append(line("fleet_rollup", {"district": district}, {

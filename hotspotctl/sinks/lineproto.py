@@ -13,6 +13,8 @@ ap_status      ap, site, district, program,      up (0/1); when up: uptime_s, rt
                (once discovered)                 when down: error_kind (timeout, auth, ...)
 ap_traffic     (as ap_status)                    in_bps, out_bps, link_mbps, capacity_mbps,
                                                  delivered_per_user_mbps
+ap_radio       (as ap_status), radio, band       channel, frequency_mhz, clients (integers);
+               (when known)                      utilization_pct, noise_floor_dbm, tx_power_dbm; up (0/1)
 fleet_rollup   district                          aps, up, down, below_target, clients, in_bps,
                                                  out_bps
 poller_cycle   (none)                            duration_s, lag_s, missed, aps, ok, timed_out,
@@ -125,23 +127,57 @@ def line(measurement: str, tags: Mapping[str, str | None], fields: Mapping[str, 
 
 
 class ApLines:
-    """The two lines per AP per cycle; an AP's tag set is built once and cached."""
+    """The lines per AP per cycle (ap_status, ap_traffic, ap_radio); an AP's tag set is built once and cached."""
 
-    __slots__ = ("_escaped", "_tags")
+    __slots__ = ("_escaped", "_pairs", "_tags")
 
     def __init__(self) -> None:
         self._tags: dict[tuple[str, str | None], str] = {}
+        self._pairs: dict[tuple[str, str | None], tuple[tuple[str, str], ...]] = {}  # the same, as (key, value)
         self._escaped: dict[str, str] = {}  # districts, programmes, zones, profiles repeat: escape each once
 
     def tags(self, ap: Any, zone: str, profile: str | None) -> str:
         key = (ap.id, profile)
         cached = self._tags.get(key)
         if cached is None:
-            cached = self._tags[key] = self._tag_set(ap, zone, profile)
+            pairs = self._pairs[key] = self._tag_pairs(ap, zone, profile)
+            cached = self._tags[key] = "".join(f",{k}={v}" for k, v in pairs)
         return cached
 
-    def _tag_set(self, ap: Any, zone: str, profile: str | None) -> str:
-        """``tag_set`` of the AP's tags, written out in key order (InfluxDB's): the first cycle builds 35,000."""
+    def radios(self, out: list[str], ap: Any, zone: str, profile: str | None, radios: Any, at_s: int) -> None:
+        """Append one ap_radio line per radio that says something this cycle (docs/metrics.md): the AP's
+        tags plus ``radio`` (its name, device text: escaped) and ``band`` when known, in key order.
+
+        A radio with no figure but its state (the IF-MIB radio interfaces of a profile without a radio
+        table, whose state is discovery's, not this cycle's) is not written."""
+        pairs: tuple[tuple[str, str], ...] | None = None
+        for radio in radios:
+            fields = []
+            if radio.channel is not None:
+                fields.append(f"channel={int(radio.channel)}i")
+            if radio.frequency_mhz is not None:
+                fields.append(f"frequency_mhz={int(radio.frequency_mhz)}i")
+            if radio.clients is not None:
+                fields.append(f"clients={int(radio.clients)}i")
+            for name in ("utilization_pct", "noise_floor_dbm", "tx_power_dbm"):
+                value = getattr(radio, name)
+                if value is not None and math.isfinite(value):
+                    fields.append(f"{name}={float(value)!r}")
+            if not fields:
+                continue
+            if radio.oper_up is not None:
+                fields.append("up=1i" if radio.oper_up else "up=0i")
+            if pairs is None:
+                self.tags(ap, zone, profile)
+                pairs = self._pairs[(ap.id, profile)]
+            extra = [("radio", escape_tag(radio.name or f"radio {radio.if_index}"))]
+            if radio.band:
+                extra.append(("band", escape_tag(radio.band)))
+            tags = "".join(f",{k}={v}" for k, v in sorted((*pairs, *extra)))
+            out.append(f"ap_radio{tags} {','.join(fields)} {at_s}")
+
+    def _tag_pairs(self, ap: Any, zone: str, profile: str | None) -> tuple[tuple[str, str], ...]:
+        """The AP's tags, escaped, in key order (InfluxDB's): the first cycle builds 35,000."""
         escaped = self._escaped
 
         def shared(value: str | None) -> str | None:
@@ -155,7 +191,7 @@ class ApLines:
         pairs = (("ap", escape_tag(ap.id)), ("crew_zone", shared(zone)), ("district", shared(ap.district)),
                  ("geohash", geohash(ap.lat, ap.lon)[:GEOHASH_CHARS]), ("profile", shared(profile)),
                  ("program", shared(ap.program)), ("site", escape_tag(ap.site_id) if ap.site_id else None))
-        return "".join(f",{k}={v}" for k, v in pairs if v)
+        return tuple((k, v) for k, v in pairs if v)
 
     def encode(self, out: list[str], ap: Any, zone: str, profile: str | None, rate: Any, error_kind: str | None,
                rtt_ms: float | None, at_s: int, target_mbps: float, unusable: bool = False) -> None:

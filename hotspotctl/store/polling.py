@@ -47,6 +47,9 @@ def discovery_from_json(data: dict[str, Any]) -> Discovery:
     values["radios"] = tuple(Interface(**r) for r in values.get("radios", ()))
     values["uptime_sources"] = tuple(values.get("uptime_sources", ()))
     values["clients_oids"] = tuple(values.get("clients_oids", ()))
+    values["radio_keys"] = tuple(values.get("radio_keys", ()))
+    values["radio_cells"] = tuple((str(column), tuple(rows)) for column, rows in values.get("radio_cells", ()))
+    values["radio_if_names"] = tuple((int(index), str(name)) for index, name in values.get("radio_if_names", ()))
     return Discovery(**values)
 
 
