@@ -51,6 +51,8 @@ INDEX_TOTALS = {
     "zyxelwlc_nxc2500": 45, "openwrt": 3, "ligoos_dlb15ac": 1, "stellar_oaw-ap1321": 2,
     "asuswrt-merlin": 5, "wis-bridge": 0, "tachyon": 2, "albentiaaos": 42, "albentiaaos_axs-bs-452-n": 6,
     "pmp": 34, "pmp_450m": 34, "teldat_tv-base-vdsl2-adsl": 4,
+    "fortigate_1500d": 0, "fortigate_500d": 0, "fortigate_60f": 0, "fortigate_60f3g4g": 0,
+    "fortigate_cluster-60f": 0, "fortigate_vm01": 0, "fortigate_webfilter": 0,
 }
 # Sensor names (or indexes) LibreNMS gives a device-wide total.
 TOTAL_NAMES = {"total", "total-clients", "total clients", "system total", "wlan", "connected clients",

@@ -13,7 +13,7 @@ from hotspotctl.simulate.snmprec import Record, Recording, parse_value, read_snm
 DEVICES = Path(__file__).resolve().parents[1] / "fixtures" / "devices"
 RECORDINGS = sorted(DEVICES.glob("*/*.snmprec"))
 NANOHD = DEVICES / "unifi_nanohd" / "unifi_nanohd.snmprec"
-VALUE_TYPES = {2: int, 4: bytes, 6: tuple, 64: str, 65: int, 66: int, 67: int, 70: int}
+VALUE_TYPES = {2: int, 4: bytes, 5: type(None), 6: tuple, 64: str, 65: int, 66: int, 67: int, 70: int}
 
 
 @pytest.mark.parametrize("path", RECORDINGS, ids=[path.parent.name for path in RECORDINGS])
@@ -29,7 +29,7 @@ def test_every_fixture_parses(path: Path) -> None:
 
 
 def test_fixture_count() -> None:
-    assert len(RECORDINGS) == 49  # the 38 first cases; issue 17: tachyon, albentiaaos x2, pmp, pmp_450m, teldat + synthetic ruckus_ap, grandstream_gwn, cambium_cnpilot, fortinet_fortiap, xirrus_arrayos
+    assert len(RECORDINGS) == 61  # the 38 first cases; issue 17: tachyon, albentiaaos x2, pmp, pmp_450m, teldat, fortigate x7 + synthetic ruckus_ap, grandstream_gwn, cambium_cnpilot, fortinet_fortiap, xirrus_arrayos, synthetic_cisco9800, synthetic_fortigate_aps, synthetic_huawei_ac, synthetic_ruckus_sz, synthetic_ruckus_zd
 
 
 def test_known_values_in_unifi_nanohd() -> None:
