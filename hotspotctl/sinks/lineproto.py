@@ -152,6 +152,9 @@ class ApLines:
         table, whose state is discovery's, not this cycle's) is not written."""
         pairs: tuple[tuple[str, str], ...] | None = None
         for radio in radios:
+            if (radio.channel is None and radio.frequency_mhz is None and radio.clients is None
+                    and radio.utilization_pct is None and radio.noise_floor_dbm is None and radio.tx_power_dbm is None):
+                continue  # nothing but its state: the common case of a profile without a radio table
             fields = []
             if radio.channel is not None:
                 fields.append(f"channel={int(radio.channel)}i")

@@ -74,3 +74,23 @@ def test_hostile_radio_names_read_back_from_influxdb_1x(influxdb: InfluxServer, 
     good = influxdb.query("SELECT channel, utilization_pct, noise_floor_dbm FROM ap_radio WHERE radio = 'wifi0'",
                           influx_database)[0]["values"]
     assert good == [[T0 + i, i, 45.23, -95.0] for i in range(len(CASES))]
+
+
+def test_a_cycle_encodes_each_answering_aps_radios() -> None:
+    from hotspotctl.collectors.model import PollError, PollErrorKind
+    from hotspotctl.evaluate.rollup import Rollup
+    from hotspotctl.scheduling.cycle import ApOutcome
+    from hotspotctl.scheduling.service import encode_cycle
+
+    down = replace(AP, id="MC-0043")
+    outcomes = [ApOutcome(AP, "p", RATE, None, 2.5, (WIFI0, Radio("wlan1", if_index=6, oper_up=True))),
+                ApOutcome(down, "p", None, PollError("MC-0043", 1_700_000_031.0, PollErrorKind.TIMEOUT, "no answer"))]
+    out = encode_cycle(ApLines(), outcomes, 1_700_000_000.0, Rollup(), {AP.id: "centro", down.id: "centro"},
+                       {AP.id: 200.0, down.id: 200.0})
+    radio_lines = [x for x in out if x.startswith("ap_radio,")]
+    assert radio_lines == [
+        "ap_radio,ap=MC-0042,band=2.4GHz,crew_zone=centro,district=Benito\\ Juarez,geohash=9g3w81t7j,profile=p,"
+        "program=Escuelas,radio=wifi0,site=s-19.43260\\,-99.13320 channel=6i,frequency_mhz=2437i,clients=3i,"
+        "utilization_pct=45.23,noise_floor_dbm=-95.0,tx_power_dbm=5.0,up=1i 1700000030"]
+    assert ApOutcome(AP, "p", RATE, None, 2.5, (WIFI0,)).to_json()["radios"] == [WIFI0.to_json()]
+    assert outcomes[1].to_json()["radios"] == []
