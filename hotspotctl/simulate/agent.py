@@ -42,7 +42,7 @@ from hotspotctl.collectors.codec import (
 from hotspotctl.collectors.oids import Oid, decode_oid, encode_oid
 from hotspotctl.models.radios import BAND_2_4, BAND_5, channel_to_mhz
 from hotspotctl.simulate.devices import Obj, ObjectTree, Port
-from hotspotctl.simulate.traffic import Clock, TrafficModel
+from hotspotctl.simulate.traffic import Clock, TrafficModel, level
 
 IP_PKTINFO = 8  # <linux/in.h>; not exported by Python's socket module
 BASE_ADDRESS = "127.16.0.1"
@@ -99,6 +99,7 @@ class Live:
     out_octets: int
     clients: int
     rel_s: float = 0.0  # seconds since the simulator started (the faults' time)
+    local_s: float = 0.0  # the simulated local time (the traffic model's time of day)
     radios: tuple[RadioNow, ...] | None = None  # the radios' figures, computed on first use (radios_now)
 
 
@@ -122,7 +123,7 @@ def live(ap: SimAp, clock: Clock, t: float) -> Live:
     din, dout = ap.traffic.octets(clock, boot, t)
     up = max(t - boot, 0.0)
     return Live(int(up * 100) & _M32, int(up), boots, ap.base_in + din, ap.base_out + dout,
-                ap.traffic.clients(clock, t, ap.clients_factor), t - clock.t0)
+                ap.traffic.clients(clock, t, ap.clients_factor), t - clock.t0, clock.local(t))
 
 
 # -- radios -------------------------------------------------------------------------------------
@@ -132,19 +133,35 @@ def live(ap: SimAp, clock: Clock, t: float) -> Live:
 # floor and channel utilisation of the air around it), so every serving process agrees; what changes
 # is computed per request, once, when the first radio object is asked for: the radio's clients (the
 # AP's clients split by the ports' shares, exactly as the clients objects always did), its channel
-# utilisation (the quiet-air floor plus airtime per client: busy APs run hot, crowded ones near 100 %),
+# utilisation (the quiet-air floor plus the airtime of the radio's share of the AP's traffic at that
+# instant, from the traffic model, plus a little per associated client: idle clients barely use the air,
+# so a crowd in the small hours is a crowd, not busy air; at rush hour a busy AP's air fills up),
 # and the scenario's radio_down (no clients, no airtime, ifOperStatus down) and interference
 # (utilisation and noise up) faults.
 
 CHANNELS_2_4 = (1, 6, 11)
 CHANNELS_5 = (36, 40, 44, 48, 52, 56, 60, 64, 100, 104, 108, 112, 116, 120, 124, 128, 132, 136, 140, 144,
               149, 153, 157, 161, 165)
-PER_CLIENT_UTIL = {BAND_2_4: 6.5, BAND_5: 3.0}  # channel utilisation points per associated client
+PER_CLIENT_UTIL = {BAND_2_4: 0.3, BAND_5: 0.1}  # channel utilisation points per associated client (probes, keep-alives)
+# What a radio carries with its channel 100 % busy, Mb/s: a 20 MHz 2.4 GHz channel with mixed 802.11n
+# clients, an 80 MHz 5 GHz channel with 802.11ac ones (effective throughput, not the PHY rate).
+AIR_MBPS = {BAND_2_4: 60.0, BAND_5: 250.0}
 # The air's utilisation with no client of the AP's own (neighbouring networks, beacons), %: a city's
-# 2.4 GHz band is crowded, its 5 GHz channels much less. Over the simulated city (cdmx scenario) the
-# busiest radio's utilisation is then 29-78 % (10th-90th percentile) at 18:30, and a third of the APs
-# below their per-user target are above 70 % (two thirds at 08:00): capacity limited by the air.
-QUIET_UTIL = {BAND_2_4: (12.0, 60.0), BAND_5: (3.0, 20.0)}
+# 2.4 GHz band is crowded, its 5 GHz channels much less.
+QUIET_UTIL = {BAND_2_4: (8.0, 40.0), BAND_5: (2.0, 15.0)}
+
+
+def radio_utilization(plan: RadioPlan, clients: int, traffic_mbps: float, add: float = 0.0) -> int:
+    """A radio's channel utilisation, %: the quiet air (plus ``add``, interference), the airtime of the
+    radio's share of the AP's traffic, and a little per associated client; at most 100."""
+    airtime = 100.0 * traffic_mbps * plan.share / AIR_MBPS.get(plan.band, 100.0)
+    return min(100, round(plan.base_util_pct + add + airtime + clients * PER_CLIENT_UTIL.get(plan.band, 0.2)))
+
+
+def traffic_mbps(ap: SimAp, lv: Live) -> float:
+    """The AP's traffic at the instant of ``lv``, both directions, Mb/s (the traffic model's rate)."""
+    model = ap.traffic
+    return model.bytes_per_s_at_peak * 8e-6 * level(model.curve, lv.local_s)
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +216,7 @@ def radios_now(ap: SimAp, lv: Live) -> tuple[RadioNow, ...]:
         util_add, noise_add = faults.interfered(lv.rel_s)
     out = []
     total, given, last = lv.clients, 0, len(plans) - 1
+    mbps = traffic_mbps(ap, lv)
     for i, plan in enumerate(plans):
         clients = round(total * plan.share) if i < last else total - given
         given += clients
@@ -207,7 +225,7 @@ def radios_now(ap: SimAp, lv: Live) -> tuple[RadioNow, ...]:
             out.append(RadioNow(plan, False, 0, 0, 0, round(plan.noise_dbm + noise_add)))
             continue
         other = plan.base_util_pct + util_add
-        util = min(100, round(other + clients * PER_CLIENT_UTIL.get(plan.band, 4.0)))
+        util = radio_utilization(plan, clients, mbps, util_add)
         out.append(RadioNow(plan, True, clients, util, min(util, round(other)), round(plan.noise_dbm + noise_add)))
     figures = lv.radios = tuple(out)
     return figures

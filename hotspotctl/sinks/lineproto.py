@@ -122,6 +122,12 @@ def field_set(fields: Mapping[str, Any]) -> str:
     return ",".join(parts)
 
 
+def says_something(radio: Any) -> bool:
+    """Whether a radio has a figure of this cycle beyond its state, so that it gets an ap_radio line."""
+    return not (radio.channel is None and radio.frequency_mhz is None and radio.clients is None
+                and radio.utilization_pct is None and radio.noise_floor_dbm is None and radio.tx_power_dbm is None)
+
+
 def line(measurement: str, tags: Mapping[str, str | None], fields: Mapping[str, Any], at_s: int) -> str:
     return f"{escape_measurement(measurement)}{tag_set(tags)} {field_set(fields)} {at_s}"
 
@@ -152,8 +158,7 @@ class ApLines:
         table, whose state is discovery's, not this cycle's) is not written."""
         pairs: tuple[tuple[str, str], ...] | None = None
         for radio in radios:
-            if (radio.channel is None and radio.frequency_mhz is None and radio.clients is None
-                    and radio.utilization_pct is None and radio.noise_floor_dbm is None and radio.tx_power_dbm is None):
+            if not says_something(radio):
                 continue  # nothing but its state: the common case of a profile without a radio table
             fields = []
             if radio.channel is not None:

@@ -90,10 +90,11 @@ def test_a_radio_instance_gone_means_rediscover() -> None:
 
 
 def test_a_profile_without_a_radio_table_gives_the_if_mib_radios() -> None:
-    device, profiles = RecordedDevice.from_file(DEVICES / "aruba-instant" / "aruba-instant.snmprec"), load_profiles()
+    # Meraki: no row of its MIB says which radio it belongs to (collectors/meraki_mr.yaml), so no radio table
+    device, profiles = RecordedDevice.from_file(DEVICES / "merakimr_cw9176" / "merakimr_cw9176.snmprec"), load_profiles()
     found = asyncio.run(discover(device, profiles))
     assert profiles.get(found.profile).radios is None and found.radio_keys == ()
-    assert [r.if_index for r in found.radios] == [50, 51, 52, 70]  # the IF-MIB radio interfaces discovery chose
+    assert [r.if_index for r in found.radios] == [2, 3, 4]  # the IF-MIB radio interfaces discovery chose
     plan = plan_poll(found)
     assert plan.radio_slice is None
     assert plan.oids == plan_poll(dataclasses.replace(found, radios=())).oids  # no extra object in the GET
@@ -254,9 +255,12 @@ def test_poll_once_json_has_each_aps_radios_over_udp(radio_fleet) -> None:
     assert code == 0, out
     rows = {row["ap"]: row for row in json.loads(out)}
     assert rows["AP-HIVE"]["radios"] == [WIFI0.to_json(), WIFI1.to_json()]
-    aruba = rows["AP-ARUBA"]["radios"]  # no radio table in aruba_instant (yet): the IF-MIB radio interfaces
-    assert [r["if_index"] for r in aruba] == [50, 51, 52, 70]
-    assert all(set(r) == set(WIFI0.to_json()) and r["channel"] is None and r["name"] for r in aruba)
+    aruba = rows["AP-ARUBA"]["radios"]  # aiRadioTable: the 3-AP cluster's 8 radios, as LibreNMS reads them
+    assert len(aruba) == 8 and all(set(r) == set(WIFI0.to_json()) for r in aruba)
+    assert aruba[0] == {"name": "Radio 0", "if_index": None, "band": "5GHz", "channel": 161, "frequency_mhz": 5805,
+                        "clients": 0, "utilization_pct": 1.0, "noise_floor_dbm": -94.0, "tx_power_dbm": 16.0,
+                        "oper_up": True}
+    assert [r["frequency_mhz"] for r in aruba] == [5805, 2412, None, 5300, 2462, None, 5580, 2437]
 
 
 def test_probe_json_over_udp(radio_fleet) -> None:

@@ -31,6 +31,7 @@ from hotspotctl.settings import load_settings
 from hotspotctl.simulate.scenario import load_scenario
 from hotspotctl.simulate.simulator import Simulator, assign_addresses, plan_simulation, spread
 from hotspotctl.sinks.influx import InfluxSink
+from hotspotctl.sinks.lineproto import says_something
 from hotspotctl.sinks.spool import Spool, is_gzip
 from hotspotctl.store import Store
 from tests.conftest import CDMX_XLSX
@@ -67,6 +68,9 @@ class SimulatedInflux:
     other_district: str
     program: str
     ap: str  # up, with rates, clients and latency, in `district` and `program`
+    # one AP (up, with rates) per profile whose radios get ap_radio lines: no vendor MIB gives every radio
+    # figure (UniFi's has no noise floor, MikroTik's no utilisation), so the radio panels are checked on each
+    radio_aps: tuple[str, ...] = ()
 
     def query(self, statement: str) -> list[dict]:
         return self.server.query(statement, self.database, epoch="ms")
@@ -156,7 +160,12 @@ def simulated_influx(influxdb: InfluxServer, tmp_path_factory: pytest.TempPathFa
     assert runner.last_report is not None
     outcomes = list(runner.last_report.outcomes)
     district, other, program, ap = _pick(outcomes)
-    yield SimulatedInflux(influxdb, database, started, ended, outcomes, loaded.points, district, other, program, ap)
+    radio_aps: dict[str, str] = {}
+    for o in sorted(outcomes, key=lambda o: o.ap.id):
+        if o.profile and _complete(o) and any(says_something(radio) for radio in o.radios):
+            radio_aps.setdefault(o.profile, o.ap.id)
+    yield SimulatedInflux(influxdb, database, started, ended, outcomes, loaded.points, district, other, program, ap,
+                          tuple(radio_aps.values()))
     influxdb.query(f'DROP DATABASE "{database}"')
 
 

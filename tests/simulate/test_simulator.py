@@ -390,8 +390,8 @@ def test_get_getnext_and_getbulk_agree(city: City, family: str, udp: socket.sock
         if obj.kind.startswith(("clients", "radio:clients")):
             assert max(values) - min(values) <= max(clients) - min(clients), format_oid(obj.oid)
             continue
-        if obj.kind.split(":")[:2][-1] in RADIO_AIRTIME:  # utilisation: airtime per client, and rounding
-            most = max(PER_CLIENT_UTIL.values()) * (max(clients) - min(clients)) + 1
+        if obj.kind.split(":")[:2][-1] in RADIO_AIRTIME:  # utilisation: per client, the traffic (slow), rounding
+            most = max(PER_CLIENT_UTIL.values()) * (max(clients) - min(clients)) + 2
             assert max(values) - min(values) <= most, format_oid(obj.oid)
             continue
         modulus = M32 if obj.tag in (COUNTER32, TIME_TICKS) else 1 << 64  # 32-bit values may have wrapped

@@ -183,6 +183,12 @@ def test_run_with_influxdb_down_exits_5_and_spool_flush_sends_it_later(city: Cit
     status = json.loads(cli(*data, "spool", "status", "--format", "json").out)
     points = 2 * (APS + 2 + 1) + APS  # per cycle: ap_status, 2 rollups, poller_cycle; ap_traffic from cycle 2 on
     points += APS  # the first cycle has link speed, so ap_traffic too
+    # and an ap_radio line per radio per cycle for the APs whose profile reads a radio table (UniFi, MikroTik)
+    profiles = load_profiles([])
+    radios = sum(sum(1 for port in ap.tree.family.ports if port.role == "radio") for ap in city.plan.fleet
+                 if profiles.get(ap.tree.family.profile).radios is not None)
+    assert radios > 0
+    points += 2 * radios
     assert (status["batches"], status["points"]) == (2, points)
 
     result = cli(*data, "spool", "flush")  # still down
