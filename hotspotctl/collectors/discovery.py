@@ -251,8 +251,8 @@ async def choose_clients(device: Device, sources: Sequence[ClientSource]) -> tup
             if as_count(value) is not None:
                 return "scalar", (format_oid(source.oid),)
         elif source.kind == "sum":
-            rows = await device.walk(source.oid)
-            found = tuple(format_oid(oid) for oid, value in rows if as_count(value) is not None)
+            walked = await asyncio.gather(*(device.walk(column) for column in source.oids))
+            found = tuple(format_oid(oid) for rows in walked for oid, value in rows if as_count(value) is not None)
             if found:
                 return "sum", found
         elif source.kind == "count":

@@ -78,6 +78,11 @@ class ClientSource:
 
     kind: str
     oid: Oid
+    also: tuple[Oid, ...] = ()  # `sum` of several columns (``sum: [A, B]``): the others, added to ``oid``'s
+
+    @property
+    def oids(self) -> tuple[Oid, ...]:
+        return (self.oid, *self.also)
 
 
 # The FIELD grammar of the `radios` and `controller` sections (collectors/README.md): what each key's
@@ -541,6 +546,11 @@ class _Reader(StrictReader):
         if len(table) != 1:
             raise self.fail(key, f"give exactly one of {', '.join(CLIENT_KINDS)}")
         ((kind, oid),) = table.items()
+        if kind == "sum" and isinstance(oid, list):  # several columns added up (Huawei: 2.4 GHz + 5 GHz per SSID)
+            if not oid:
+                raise self.fail(f"{key}.sum", "an empty list: give a column, or a list of columns to add up")
+            columns = tuple(self.oid(item, f"{key}.sum[{i}]") for i, item in enumerate(oid))
+            return ClientSource(kind, columns[0], columns[1:])
         return ClientSource(kind, self.oid(oid, f"{key}.{kind}"))
 
     def radio_table(self, node: Any, key: str) -> RadioTable:
@@ -687,6 +697,13 @@ class _Reader(StrictReader):
         return tuple(pairs)
 
 
+def describe_source(source: ClientSource) -> dict[str, Any]:
+    """``{kind: OID}``, or ``{"sum": [OIDs]}`` for a sum of several columns."""
+    if source.also:
+        return {source.kind: [format_oid(oid) for oid in source.oids]}
+    return {source.kind: format_oid(source.oid)}
+
+
 def describe_profile(profile: Profile) -> dict[str, Any]:
     """A profile as plain data, for `profiles show` and JSON output."""
     def rule(r: InterfaceRule) -> dict[str, Any]:
@@ -703,7 +720,7 @@ def describe_profile(profile: Profile) -> dict[str, Any]:
         "interfaces": {"uplink": rule(profile.uplink), "radios": rule(profile.radio_interfaces)},
         "counters": list(profile.counters),
         "link_speed": {"source": profile.link_speed, "scale": profile.link_speed_scale},
-        "clients": [{c.kind: format_oid(c.oid)} for c in profile.clients],
+        "clients": [describe_source(c) for c in profile.clients],
         "uptime": list(profile.uptime),
         "ssh": describe_ssh(profile.ssh) if profile.ssh else None,
         "reboot": {"oid": format_oid(profile.reboot[0]), "value": profile.reboot[1]} if profile.reboot else None,
@@ -767,4 +784,4 @@ def describe_table(table: RadioTable | ApTable) -> dict[str, Any]:
 
 def describe_controller(spec: ControllerSpec) -> dict[str, Any]:
     return {"aps": describe_table(spec.aps), "radios": describe_table(spec.radios) if spec.radios else None,
-            "ap_count": [{c.kind: format_oid(c.oid)} for c in spec.ap_count]}
+            "ap_count": [describe_source(c) for c in spec.ap_count]}

@@ -381,7 +381,8 @@ def ap_count_of(sources: Sequence[ClientSource], scalars: Mapping[Oid, Value],
             if number is not None:
                 return number
         elif source.kind == "sum":
-            numbers = [n for n in map(_count, walks.get(source.oid, {}).values()) if n is not None]
+            numbers = [n for column in source.oids for n in map(_count, walks.get(column, {}).values())
+                       if n is not None]
             if numbers:
                 return sum(numbers)
         elif walks.get(source.oid):
@@ -490,7 +491,8 @@ async def walk_controller(device: Device, profile: Profile) -> ControllerWalk:
     start = time.monotonic()
     columns = controller_columns(spec)
     scalars = tuple(s.oid for s in spec.ap_count if s.kind == "scalar")
-    counted = tuple(dict.fromkeys(s.oid for s in spec.ap_count if s.kind != "scalar" and s.oid not in columns))
+    counted = tuple(dict.fromkeys(oid for s in spec.ap_count if s.kind != "scalar" for oid in s.oids
+                                  if oid not in columns))
     walked_columns = (*columns, *counted)
 
     async def get() -> dict[Oid, Value]:

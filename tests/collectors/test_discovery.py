@@ -50,7 +50,7 @@ INDEX_TOTALS = {
     "hiveos-wireless_ap130": 0, "ewc": 10, "epmp": 1, "pmp_450": 24, "pmp_450i": 34, "zyxelnwa": 65,
     "zyxelwlc_nxc2500": 45, "openwrt": 3, "ligoos_dlb15ac": 1, "stellar_oaw-ap1321": 2,
     "asuswrt-merlin": 5, "wis-bridge": 0, "tachyon": 2, "albentiaaos": 42, "albentiaaos_axs-bs-452-n": 6,
-    "pmp": 34, "pmp_450m": 34, "teldat_tv-base-vdsl2-adsl": 4,
+    "pmp": 34, "pmp_450m": 34, "teldat_tv-base-vdsl2-adsl": 4, "vrp_ac6605-26": 7,
     "fortigate_1500d": 0, "fortigate_500d": 0, "fortigate_60f": 0, "fortigate_60f3g4g": 0,
     "fortigate_cluster-60f": 0, "fortigate_vm01": 0, "fortigate_webfilter": 0,
 }

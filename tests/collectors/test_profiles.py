@@ -263,3 +263,17 @@ def test_read_only_rules_are_shown_as_data() -> None:
     assert shown["openwrt"]["commands"]["hostname"] == {"flags": []} and shown["linux"]["dialect"] == "shell"
     assert shown["cisco_aironet"]["deny_filters"] == ["append", "format", "redirect", "tee"]
     assert shown["cisco_aironet"]["commands"]["show"]["filters"] == ["begin", "count", "exclude", "include", "section"]
+
+
+def test_a_sum_may_add_several_columns(tmp_path: Path) -> None:
+    """``sum: [A, B]`` adds the columns (Huawei's per-SSID 2.4 GHz and 5 GHz station counts); discovery
+    keeps every usable row of each, and a poll sums them: vrp_ac6605-26's 7 is LibreNMS's total."""
+    head = "name: x\ndetect: {sys_object_id: [1.3.6.1.4.1.9]}\n"
+    path = write(tmp_path, "x", head + "clients:\n  - sum: [1.3.6.1.4.1.9.1, .1.3.6.1.4.1.9.2]\n")
+    (source,) = load_profile(path).clients
+    assert (source.kind, source.oids) == ("sum", ((1, 3, 6, 1, 4, 1, 9, 1), (1, 3, 6, 1, 4, 1, 9, 2)))
+    assert describe_profile(load_profile(path))["clients"] == [{"sum": ["1.3.6.1.4.1.9.1", "1.3.6.1.4.1.9.2"]}]
+    with pytest.raises(ConfigError, match=r"x.yaml: clients\[0\].sum: an empty list"):
+        load_profile(write(tmp_path, "x", head + "clients:\n  - sum: []\n"))
+    with pytest.raises(ConfigError, match=r"x.yaml: clients\[0\].sum\[1\]: not a numeric OID"):
+        load_profile(write(tmp_path, "x", head + "clients:\n  - sum: [1.3.6.1.4.1.9.1, x]\n"))
