@@ -12,8 +12,8 @@ whose kind says what the controller's word means for it (``model.failure_class``
   that is offline, a crew's matter), with the controller's reason where it gives one;
 - never listed: ``not_listed`` (unmonitored: the inventory's ap_name / ap_mac or controller is wrong;
   ``hotspotctl inventory reconcile`` shows the drift);
-- the controller could not be read: ``controller`` (unknown: not down, not a miss, not for crews; the
-  controller's own failed poll is the one outage).
+- the controller could not be read, or answered with no AP at all: ``controller`` (unknown: not down, not a
+  miss, not for crews; the controller's own failed poll is the one outage).
 """
 
 from __future__ import annotations
@@ -120,6 +120,14 @@ def results_for(controller: str, aps: Iterable[AccessPoint], reading: Controller
             results[ap.id] = PollError(ap.id, reading.at, PollErrorKind.CONTROLLER,
                                        f"controller {controller} could not be read ({reading.kind}: "
                                        f"{reading.message}); nothing is known of this AP")
+        return results
+    if not reading.aps:
+        # An answer with no AP at all is the controller's trouble (an AP table outside its SNMP view, a
+        # controller restarting or failing over), not every AP leaving at once: nothing is known of them.
+        for ap in aps:
+            results[ap.id] = PollError(ap.id, reading.at, PollErrorKind.CONTROLLER,
+                                       f"controller {controller} answered but lists no AP at all (its AP table "
+                                       "is empty or outside its SNMP view); nothing is known of this AP")
         return results
     index = ApIndex.of(reading)
     for ap in aps:

@@ -282,3 +282,20 @@ AP-F,,19.45,-99.10,Iztapalapa,,,,WLC-DEAD,
         ("controller_unreachable", "NOC", ["WLC-DEAD"], True), ("offline", "Iztapalapa", ["AP-B"], True)]
     status = json.loads(cli("status", "--format", "json").out)["fleet"]
     assert (status["aps"], status["up"], status["down"], status["unknown"], status["open_outages"]) == (4, 1, 1, 2, 2)
+
+
+def test_a_controller_that_lists_no_ap_at_all_leaves_its_aps_unknown_not_offline():
+    """An empty AP table (outside the controller's SNMP view, a controller restarting or failing over) must
+    not read as every AP leaving at once: APs that answered before would all go offline and to the crews."""
+    from hotspotctl.collectors.controllers import results_for
+    from hotspotctl.models.access_points import AccessPoint
+
+    aps = [AccessPoint("AP-A", 19.4, -99.1, controller="WLC-1", ap_name="pole-a"),
+           AccessPoint("AP-B", 19.4, -99.1, controller="WLC-1", ap_name="pole-b")]
+    empty = ControllerReading(at=100.0, mono=5.0, walk_ms=3.0, aps=(), ap_count=0)
+    results = results_for("WLC-1", aps, empty, answered_before={"AP-A", "AP-B"})
+    assert {ap_id: r.kind for ap_id, r in results.items()} == {"AP-A": PollErrorKind.CONTROLLER,
+                                                               "AP-B": PollErrorKind.CONTROLLER}
+    assert all(failure_class(r.kind) == FailureClass.UNKNOWN for r in results.values())
+    assert results["AP-A"].message == ("controller WLC-1 answered but lists no AP at all (its AP table is empty or "
+                                       "outside its SNMP view); nothing is known of this AP")
