@@ -61,7 +61,9 @@ def import_(
     Columns match by name in Spanish or English, in any case, with or without
     accents: id, programa/program, latitud/lat, longitud/lon,
     alcaldia/district, colonia/neighborhood, plus the operator's mgmt_address,
-    profile, snmp_auth, ssh_auth, crew_zone, site, backhaul_mbps and target_mbps.
+    profile, snmp_auth, ssh_auth, crew_zone, site, backhaul_mbps and target_mbps,
+    and for controller-managed fleets role (ap or controller), controller, ap_name
+    and ap_mac (docs/inventory.md).
 
     Exit 0 when every row was imported (warnings allowed), 4 when some rows were
     rejected and the rest imported, 3 when nothing was written.
@@ -131,9 +133,10 @@ def list_(
     cap = limit if limit is not None else (_TABLE_LIMIT if fmt == Format.TABLE else 0)
     shown = picked[:cap] if cap else picked
     if fmt == Format.TABLE:
-        columns = ("id", "program", "district", "site", "zone", "lat", "lon", "mgmt_address")
-        rows = [(a.id, a.program, a.district, fleet.sites[a.site_id].name, fleet.zones.zone_for(a), a.lat,
-                 a.lon, a.mgmt_address) for a in shown]
+        columns = ("id", "role", "controller", "program", "district", "site", "zone", "lat", "lon", "mgmt_address")
+        rows = [(a.id, a.role, a.controller, a.program, a.district,
+                 fleet.sites[a.site_id].name if a.site_id else None, fleet.zones.zone_for(a), a.lat, a.lon,
+                 a.mgmt_address) for a in shown]
         output.print_table(columns, rows)
         if len(shown) < len(picked):
             output.message(f"showing {len(shown):,} of {len(picked):,} APs; --limit 0 for all, or --format csv")
@@ -153,17 +156,25 @@ def show(ctx: typer.Context, ap_id: Annotated[str, typer.Argument(metavar="ID", 
     """
     fleet = runtime(ctx).load_fleet()
     ap = fleet.get(ap_id)
-    site = fleet.sites[ap.site_id]
-    site_aps = sorted(a.id for a in fleet.aps.values() if a.site_id == ap.site_id)
+    site = fleet.sites.get(ap.site_id)  # None for a controller: in no site
+    site_aps = sorted(a.id for a in fleet.aps.values() if a.site_id == ap.site_id) if site else []
+    managed = sorted(a.id for a in fleet.aps.values() if a.controller == ap.id) if ap.is_controller else []
     document = {**export_row(fleet, ap),
-                "site_detail": {"id": site.id, "name": site.name, "lat": site.lat, "lon": site.lon,
-                                "district": site.district, "explicit": site.explicit, "aps": len(site_aps)},
-                "map": f"https://www.openstreetmap.org/?mlat={ap.lat}&mlon={ap.lon}#map=19/{ap.lat}/{ap.lon}"}
+                "site_detail": None if site is None else {
+                    "id": site.id, "name": site.name, "lat": site.lat, "lon": site.lon,
+                    "district": site.district, "explicit": site.explicit, "aps": len(site_aps)},
+                "map": None if ap.lat is None else
+                f"https://www.openstreetmap.org/?mlat={ap.lat}&mlon={ap.lon}#map=19/{ap.lat}/{ap.lon}"}
+    if ap.is_controller:
+        document["managed_aps"] = len(managed)
     if fmt == Format.JSON:
         output.print_json(document)
         return ExitCode.OK
     rows = [(key, value) for key, value in document.items() if key != "site_detail"]
-    rows += [("site APs", f"{len(site_aps)}: {', '.join(site_aps[:8])}{' ...' if len(site_aps) > 8 else ''}")]
+    if site is not None:
+        rows += [("site APs", f"{len(site_aps)}: {', '.join(site_aps[:8])}{' ...' if len(site_aps) > 8 else ''}")]
+    if managed:
+        rows += [("managed APs", f"{len(managed)}: {', '.join(managed[:8])}{' ...' if len(managed) > 8 else ''}")]
     output.print_table(("field", "value"), rows)
     return ExitCode.OK
 
@@ -194,7 +205,9 @@ def render_stats(document: dict) -> None:
     console.print(f"{document['aps']:,} APs at {document['sites']:,} sites "
                   f"({document['single_ap_sites']:,} with a single AP); {len(document['districts'])} districts, "
                   f"{len(document['programs'])} programmes, {len(document['zones'])} crew zones; "
-                  f"{document['with_mgmt_address']:,} with a management address", markup=False, highlight=False)
+                  f"{document['with_mgmt_address']:,} with a management address"
+                  + (f"; {document['controllers']:,} controllers managing {document['managed_aps']:,} of the APs"
+                     if document.get("controllers") else ""), markup=False, highlight=False)
     console.print(output.table(("district", "APs"), document["districts"].items(), title="By district",
                                numeric=("APs",)))
     console.print(output.table(("programme", "APs"), document["programs"].items(), title="By programme",

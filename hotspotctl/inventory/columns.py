@@ -27,6 +27,10 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "crew_zone": ("crew_zone", "zona_cuadrilla"),
     "backhaul_mbps": ("backhaul_mbps",),
     "target_mbps": ("target_mbps",),
+    "role": ("role", "rol"),
+    "controller": ("controller", "controlador", "wlc"),
+    "ap_name": ("ap_name", "nombre_ap", "controller_ap_name"),
+    "ap_mac": ("ap_mac", "mac", "mac_ap", "ap_mac_address"),
 }
 # Columns hotspotctl's own exports add, recomputed on import and so ignored silently.
 DERIVED = frozenset({"site_id", "site_name", "effective_crew_zone"})

@@ -130,9 +130,9 @@ class Fleet:
         for ap in self.aps.values():
             if selection.aps and not _matches_pattern(selection.aps, ap.id):
                 continue
-            if selection.sites and ap.site_id not in site_ids and not _matches_pattern(
-                    site_globs, ap.site_id, self.sites[ap.site_id].name):
-                continue
+            if selection.sites and ap.site_id not in site_ids and (not ap.site_id or not _matches_pattern(
+                    site_globs, ap.site_id, self.sites[ap.site_id].name)):
+                continue  # (a controller is in no site)
             if districts and ap.district not in districts:
                 continue
             if programs and ap.program not in programs:
@@ -161,11 +161,20 @@ class Fleet:
                 ids.update(named)
         return ids, tuple(globs)
 
+    @property
+    def hotspots(self) -> list[AccessPoint]:
+        """The APs that are hotspots: every row but the controllers."""
+        return [ap for ap in self.aps.values() if not ap.is_controller]
+
+    @property
+    def controllers(self) -> dict[str, AccessPoint]:
+        return {ap_id: ap for ap_id, ap in self.aps.items() if ap.is_controller}
+
     def site_sizes(self) -> Counter[str]:
-        return Counter(ap.site_id for ap in self.aps.values())
+        return Counter(ap.site_id for ap in self.aps.values() if ap.site_id)
 
     def stats(self, largest: int = 10) -> dict[str, object]:
-        aps = self.aps.values()
+        aps = self.hotspots
         sizes = self.site_sizes()
         top = sorted(sizes.items(), key=lambda item: (-item[1], item[0]))[:largest]
 
@@ -174,7 +183,9 @@ class Fleet:
             return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
         return {
-            "aps": len(self.aps),
+            "aps": len(aps),
+            "controllers": len(self.aps) - len(aps),
+            "managed_aps": sum(1 for ap in aps if ap.managed),
             "sites": len(self.sites),
             "districts": tally(ap.district for ap in aps),
             "programs": tally(ap.program for ap in aps),

@@ -25,7 +25,7 @@ from hotspotctl.inventory.columns import map_columns
 from hotspotctl.inventory.readers import read_table
 from hotspotctl.inventory.rows import ParsedRow, RowIssue, RowParser
 from hotspotctl.inventory.sites import derive_sites, site_id_for
-from hotspotctl.models.access_points import FIELDS, AccessPoint
+from hotspotctl.models.access_points import FIELDS, ROLE_AP, ROLE_CONTROLLER, AccessPoint
 from hotspotctl.settings import InventorySettings
 from hotspotctl.store import Store
 from hotspotctl.store import inventory as queries
@@ -142,6 +142,7 @@ def import_inventory(store: Store, path: Path, rules: InventorySettings, *, merg
 def _records(rows: list[ParsedRow], current: dict[str, AccessPoint], merge: bool,
              report: ImportReport) -> dict[str, AccessPoint]:
     records: dict[str, AccessPoint] = {}
+    rows_of: dict[str, int] = {}
     for row in rows:
         values = row.values
         before = current.get(values["id"])
@@ -150,7 +151,7 @@ def _records(rows: list[ParsedRow], current: dict[str, AccessPoint], merge: bool
             if merged.get("lat") is None:  # the row left its coordinates empty: keep the stored ones
                 merged["lat"], merged["lon"] = before.lat, before.lon
         else:
-            if values.get("lat") is None:
+            if values.get("lat") is None and values.get("role") != ROLE_CONTROLLER:
                 column = report.columns.get("lat")
                 reason = ("empty coordinates; every AP needs a latitude and longitude" if column else
                           "not in the inventory, and the file has no coordinates to add it with")
@@ -158,9 +159,48 @@ def _records(rows: list[ParsedRow], current: dict[str, AccessPoint], merge: bool
                                                 "" if column else values["id"], reason))
                 continue
             merged = {name: values.get(name) for name in FIELDS}
-        merged["site_id"] = site_id_for(merged.get("site"), merged["lat"], merged["lon"])
+        merged["role"] = merged.get("role") or ROLE_AP
+        if merged["role"] == ROLE_CONTROLLER:
+            merged["controller"] = None  # (a row naming one is rejected; a stored AP may have named one)
+        elif merged.get("lat") is None:  # merged into a stored controller row that turns into an AP
+            report.rejected.append(RowIssue(row.row, report.columns.get("role", report.columns["id"]),
+                                            values["id"], "an AP needs coordinates; give lat and lon"))
+            continue
+        merged["site_id"] = site_id_for(merged.get("site"), merged["lat"], merged["lon"], merged["role"])
         records[values["id"]] = AccessPoint(**merged)
+        rows_of[values["id"]] = row.row
+    _check_controllers(records, rows_of, current, report)
     return records
+
+
+def _check_controllers(records: dict[str, AccessPoint], rows_of: dict[str, int], current: dict[str, AccessPoint],
+                       report: ImportReport) -> None:
+    """Reject the rows of APs whose controller is not a controller row (in this file, or already stored and
+    not changed by it), and of two APs one controller would know by the same name or MAC."""
+    final = {**current, **records}
+    header = report.columns.get("controller", "controller")
+    seen: dict[tuple[str, str, str], str] = {}  # (controller, "name" | "mac", value) -> AP id
+    for ap_id, ap in list(records.items()):
+        if ap.controller is None or ap.is_controller:
+            continue
+        row = rows_of[ap_id]
+        boss = final.get(ap.controller)
+        reason = None
+        if boss is None:
+            reason = (f"no controller row with id {ap.controller!r} in this file or the inventory: add a row with "
+                      "that id and role controller, or correct the id")
+        elif not boss.is_controller:
+            reason = (f"{ap.controller!r} is an AP (role {boss.role}), not a controller: set its role to "
+                      "controller, or name the AP's controller")
+        else:
+            by, value = ("mac", ap.ap_mac) if ap.ap_mac else ("name", ap.name_on_controller)
+            other = seen.setdefault((ap.controller, by, value), ap_id)
+            if other != ap_id:
+                reason = (f"{other} is also known to controller {ap.controller!r} by {by} {value!r}: "
+                          "give each AP its own ap_name or ap_mac")
+        if reason is not None:
+            report.rejected.append(RowIssue(row, header, ap.controller, reason))
+            del records[ap_id]
 
 
 def _diff(before: AccessPoint, after: AccessPoint) -> dict[str, list[Any]]:

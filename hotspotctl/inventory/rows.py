@@ -26,7 +26,8 @@ import sqlalchemy as sa
 from hotspotctl.csvsafe import unneutralise
 from hotspotctl.inventory.columns import ColumnMap
 from hotspotctl.inventory.readers import NotAPoint, Table
-from hotspotctl.models.access_points import COLLECTORS
+from hotspotctl.models.access_points import COLLECTORS, ROLE_AP, ROLE_CONTROLLER, ROLES
+from hotspotctl.models.radios import normal_mac
 from hotspotctl.names import NameCatalog, name_key
 from hotspotctl.settings import InventorySettings
 from hotspotctl.store.schema import access_points, availability_hourly, outages, sites
@@ -72,6 +73,10 @@ MAX_LENGTH = {
     "snmp_auth": _length(access_points.c.snmp_auth),
     "ssh_auth": _length(access_points.c.ssh_auth),
     "crew_zone": min(_length(access_points.c.crew_zone), _length(outages.c.zone)),
+    "role": _length(access_points.c.role),
+    "controller": min(_length(access_points.c.controller), _length(sites.c.name) - len(" +99999999")),  # an id
+    "ap_name": _length(access_points.c.ap_name),
+    "ap_mac": _length(access_points.c.ap_mac),
 }
 _SHOWN = 80  # characters of an over-long value shown in a rejection
 
@@ -201,6 +206,12 @@ class RowParser:
             return self._name
         if name == "collector":
             return self._collector
+        if name == "role":
+            return self._role
+        if name == "controller":
+            return self._name
+        if name == "ap_mac":
+            return self._mac
         return self._text
 
     def parse(self, table: Table) -> ParseResult:
@@ -217,6 +228,7 @@ class RowParser:
                           for name, position, handle in handlers}
                 if has_point:
                     self._check_point(values)
+                self._check_role(values)
             except _Reject as reject:
                 result.rejected.append(RowIssue(number, self._header(reject.column),
                                                 cell_text(reject.value), reject.reason))
@@ -316,6 +328,24 @@ class RowParser:
             raise _Reject(name, f"not a collector: expected {' or '.join(COLLECTORS)} (empty means snmp)", raw)
         return value
 
+    def _role(self, name: str, raw: Any) -> str:
+        text = self._text(name, raw)
+        if text is None:
+            return ROLE_AP
+        value = text.lower()
+        if value not in ROLES:
+            raise _Reject(name, f"not a role: expected {' or '.join(ROLES)} (empty means {ROLE_AP})", raw)
+        return value
+
+    def _mac(self, name: str, raw: Any) -> str | None:
+        text = self._text(name, raw)
+        if text is None:
+            return None
+        mac = normal_mac(text)
+        if mac is None:
+            raise _Reject(name, "not a MAC address: six octets in hex, e.g. 00:0b:86:01:02:03 or 000b.8601.0203", raw)
+        return mac  # any usual spelling is one MAC: stored as format_mac writes it, no warning
+
     def _number(self, name: str, raw: Any) -> float | None:
         if type(raw) is float:
             number = raw
@@ -349,6 +379,16 @@ class RowParser:
         if number is not None and number <= 0:
             raise _Reject(name, "must be more than 0 Mbps", raw)
         return number
+
+    def _check_role(self, values: dict[str, Any]) -> None:
+        """A controller is managed by no controller and read over SNMP; ap_name/ap_mac belong to managed APs."""
+        if values.get("role") != ROLE_CONTROLLER:
+            return
+        if values.get("controller"):
+            raise _Reject("controller", "a controller row names a controller; only an AP is managed by one: "
+                          "empty this cell, or set role to ap", values["controller"])
+        if values.get("collector") == "ssh":
+            raise _Reject("collector", "a controller is read over SNMP; empty this cell or write snmp", "ssh")
 
     def _check_point(self, values: dict[str, Any]) -> None:
         lat, lon = values["lat"], values["lon"]

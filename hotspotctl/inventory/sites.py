@@ -18,7 +18,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from statistics import fmean
 
-from hotspotctl.models.access_points import AccessPoint, Site
+from hotspotctl.models.access_points import ROLE_CONTROLLER, AccessPoint, Site
 
 SITE_DECIMALS = 5
 _GEOHASH_ALPHABET = "0123456789bcdefghjkmnpqrstuvwxyz"
@@ -44,9 +44,14 @@ def geohash(lat: float, lon: float) -> str:
     return "".join(_GEOHASH_ALPHABET[(code >> shift) & 31] for shift in range(50, -1, -5))
 
 
-def site_id_for(site: str | None, lat: float, lon: float) -> str:
+def site_id_for(site: str | None, lat: float | None, lon: float | None, role: str | None = None) -> str:
+    """The site an inventory row belongs to; "" for a controller, which is in no site."""
+    if role == ROLE_CONTROLLER:
+        return ""
     if site:
         return site
+    if lat is None or lon is None:
+        raise ValueError("an AP with no site needs coordinates")
     return geohash(round(lat, SITE_DECIMALS), round(lon, SITE_DECIMALS))
 
 
@@ -70,24 +75,27 @@ def site_name(ap_ids: list[str]) -> str:
 
 
 def derive_sites(aps: Iterable[AccessPoint]) -> dict[str, Site]:
-    """Every site of the given APs (whose site_id is set), by id."""
+    """Every site of the given APs (whose site_id is set), by id. Controllers are in no site."""
     members: dict[str, list[AccessPoint]] = defaultdict(list)
     for ap in aps:
-        members[ap.site_id].append(ap)
+        if ap.site_id:
+            members[ap.site_id].append(ap)
     sites = {}
     for site_id, group in members.items():
         explicit = group[0].site is not None
+        points = [(ap.lat, ap.lon) for ap in group if ap.lat is not None and ap.lon is not None]
         if len(group) == 1:  # four sites in five: no naming, averaging or counting to do
             ap = group[0]
-            sites[site_id] = Site(site_id, site_id if explicit else ap.id, ap.lat, ap.lon, ap.district, explicit)
+            lat, lon = points[0]
+            sites[site_id] = Site(site_id, site_id if explicit else ap.id, lat, lon, ap.district, explicit)
             continue
         group.sort(key=lambda ap: ap.id)
         districts = Counter(ap.district for ap in group if ap.district)
         sites[site_id] = Site(
             id=site_id,
             name=site_id if explicit else site_name([ap.id for ap in group]),
-            lat=round(fmean(ap.lat for ap in group), 7),
-            lon=round(fmean(ap.lon for ap in group), 7),
+            lat=round(fmean(lat for lat, _ in points), 7),
+            lon=round(fmean(lon for _, lon in points), 7),
             district=min(districts, key=lambda d: (-districts[d], d)) if districts else None,
             explicit=explicit,
         )

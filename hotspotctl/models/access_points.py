@@ -8,15 +8,26 @@ from operator import attrgetter
 # Columns an inventory file may carry, in the order exports write them.
 # Each is a field of AccessPoint with the same name.
 FIELDS = ("id", "program", "lat", "lon", "district", "neighborhood", "site", "mgmt_address",
-          "profile", "collector", "snmp_auth", "ssh_auth", "crew_zone", "backhaul_mbps", "target_mbps")
+          "profile", "collector", "snmp_auth", "ssh_auth", "crew_zone", "backhaul_mbps", "target_mbps",
+          "role", "controller", "ap_name", "ap_mac")
 COLLECTORS = ("snmp", "ssh")  # how an AP is polled; empty means snmp
+ROLE_AP, ROLE_CONTROLLER = "ap", "controller"
+ROLES = (ROLE_AP, ROLE_CONTROLLER)  # what a row is; empty means ap
 
 
 @dataclass(frozen=True, slots=True)
 class AccessPoint:
+    """One row of the inventory: a hotspot AP (``role`` ap), or a wireless controller (``role`` controller).
+
+    A controller is a device the cycle polls and reads its APs from, not a hotspot: it has no site
+    (``site_id`` is ""), may have no coordinates, and is in no crew list, availability or rollup count.
+    An AP with ``controller`` set is read from that controller's tables, never polled directly; the
+    controller knows it by ``ap_mac`` when given, else by ``ap_name`` (default: the AP's id).
+    """
+
     id: str
-    lat: float
-    lon: float
+    lat: float | None  # None only for a controller given no coordinates
+    lon: float | None
     program: str | None = None
     district: str | None = None
     neighborhood: str | None = None
@@ -29,7 +40,24 @@ class AccessPoint:
     crew_zone: str | None = None  # the operator's explicit zone for this AP
     backhaul_mbps: float | None = None
     target_mbps: float | None = None
-    site_id: str = ""  # derived: see inventory.sites.site_id_for
+    role: str = ROLE_AP  # one of ROLES
+    controller: str | None = None  # the id of the controller row that manages this AP
+    ap_name: str | None = None  # the AP's name on its controller, when not its id
+    ap_mac: str | None = None  # the AP's MAC, "00:0b:86:01:02:03" (models.radios.normal_mac)
+    site_id: str = ""  # derived: see inventory.sites.site_id_for ("" for a controller: in no site)
+
+    @property
+    def is_controller(self) -> bool:
+        return self.role == ROLE_CONTROLLER
+
+    @property
+    def managed(self) -> bool:
+        """Read through a controller, not polled directly."""
+        return self.controller is not None and not self.is_controller
+
+    @property
+    def name_on_controller(self) -> str:
+        return self.ap_name or self.id
 
     def values(self) -> dict[str, object]:
         return dict(zip(AP_COLUMNS, _ap_values(self), strict=True))

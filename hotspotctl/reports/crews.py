@@ -330,9 +330,10 @@ def _place(outage: Outage, aps: Sequence[str], fleet: Fleet) -> tuple[str, str |
     if site is not None:
         return site.name, site.district, site.lat, site.lon
     members = [fleet.aps[ap] for ap in (*aps, *outage.aps) if ap in fleet.aps]
-    if not members:
+    points = [(ap.lat, ap.lon) for ap in members if ap.lat is not None and ap.lon is not None]  # not a controller
+    if not points:
         return None
-    return outage.site, members[0].district, fmean(ap.lat for ap in members), fmean(ap.lon for ap in members)
+    return outage.site, members[0].district, fmean(lat for lat, _ in points), fmean(lon for _, lon in points)
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,8 @@ def export_row(fleet: Fleet, ap: AccessPoint) -> dict[str, Any]:
     values = ap.values()
     row = {name: values[name] for name in FIELDS}
     row["site_id"] = ap.site_id
-    row["site_name"] = fleet.sites[ap.site_id].name
+    site = fleet.sites.get(ap.site_id)  # a controller is in no site
+    row["site_name"] = site.name if site is not None else None
     row["effective_crew_zone"] = fleet.zones.zone_for(ap)
     return row
 
@@ -32,8 +33,8 @@ def write_inventory_geojson(fh: IO[str], fleet: Fleet, aps: list[AccessPoint]) -
     for ap in aps:
         properties = export_row(fleet, ap)
         lat, lon = properties.pop("lat"), properties.pop("lon")
-        features.append({"type": "Feature", "id": ap.id,
-                         "geometry": {"type": "Point", "coordinates": [lon, lat]},
+        features.append({"type": "Feature", "id": ap.id,  # a controller may have no place (RFC 7946 3.2)
+                         "geometry": {"type": "Point", "coordinates": [lon, lat]} if lat is not None else None,
                          "properties": properties})
     json.dump({"type": "FeatureCollection", "features": features}, fh, ensure_ascii=False)
     fh.write("\n")

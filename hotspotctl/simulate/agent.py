@@ -77,6 +77,9 @@ class SimAp:
     latency_ms: tuple[float, float] | None = None
     loss: float = 0.0
     lose: frozenset[int] = frozenset()  # these requests to the AP are lost: 1 = the first a serving process gets
+    controller: Any = None  # controllers.SimController: this address is a wireless controller's
+    direct: bool = True  # False: a lightweight AP behind a controller, silent at its own address
+    max_response: int = MAX_RESPONSE_BYTES  # a GETBULK answer stops growing here
 
     @property
     def family(self) -> str:
@@ -364,6 +367,9 @@ class Responder:
             self.stats.dropped_unknown_address += 1
             return None
         ap = self.aps[index]
+        if not ap.direct:
+            self.stats.dropped_unknown_address += 1
+            return None
         faults = ap.faults
         if faults is not None and not faults.answering(now - self.clock.t0):
             self.stats.dropped_down += 1
@@ -438,7 +444,9 @@ class Responder:
 
     def _respond(self, shape: Shape, rid_tlv: bytes, ap: SimAp, now: float, lv: Live | None = None) -> bytes:
         tree = ap.tree
-        if shape.pdu_type == GET:
+        if ap.controller is not None:
+            varbinds = self._controller(shape, ap, now, lv or live(ap, self.clock, now))
+        elif shape.pdu_type == GET:
             plan = shape.plans.get(id(tree))
             if plan is None:
                 plan = shape.plans[id(tree)] = Plan(tree, self.encoders(tree), shape.oids, shape.oid_tlvs)
@@ -449,6 +457,62 @@ class Responder:
             varbinds = self._walk(shape, ap, lv or live(ap, self.clock, now))
         body = rid_tlv + b"\x02\x01\x00\x02\x01\x00\x30" + _len(len(varbinds)) + varbinds
         return bytes((_RESPONSE,)) + _len(len(body)) + body
+
+    def _controller(self, shape: Shape, ap: SimAp, now: float, lv: Live) -> bytes:
+        """A controller's answer: its own object tree, merged in OID order with its virtual per-AP tables."""
+        from hotspotctl.simulate.controllers import Context
+
+        controller = ap.controller
+        mib, tree, encoders = controller.mib, ap.tree, self.encoders(ap.tree)
+        ctx = Context(self.clock, now)
+        out: list[bytes] = []
+        if shape.pdu_type == GET:
+            for oid, oid_tlv in zip(shape.oids, shape.oid_tlvs, strict=True):
+                obj = tree.by_oid.get(oid)
+                if obj is not None:
+                    encoder = encoders[oid]
+                    value = encoder if isinstance(encoder, bytes) else encoder(ap, lv)
+                else:
+                    known, found = mib.get(oid, ctx)
+                    if found is None:
+                        column = tree.next_after(oid[:-1])
+                        known = known or (column is not None and column.oid[:len(oid) - 1] == oid[:-1])
+                    value = found if found is not None else _NO_SUCH_INSTANCE if known else _NO_SUCH_OBJECT
+                out.append(b"\x30" + _len(len(oid_tlv) + len(value)) + oid_tlv + value)
+            return b"".join(out)
+
+        def following(oid: Oid) -> tuple[Oid, bytes]:
+            static = tree.next_after(oid)
+            virtual = mib.next_after(oid, ctx)
+            if static is not None and (virtual is None or static.oid < virtual[0]):
+                return self._next_varbind(tree, encoders, oid, ap, lv)
+            if virtual is None:
+                return self._next_varbind(tree, encoders, oid, ap, lv)  # endOfMibView
+            next_oid, raw, value = virtual
+            oid_tlv = b"\x06" + _len(len(raw)) + raw
+            return next_oid, b"\x30" + _len(len(oid_tlv) + len(value)) + oid_tlv + value
+
+        if shape.pdu_type == GET_NEXT:
+            return b"".join(following(oid)[1] for oid in shape.oids)
+        non_rep = min(shape.non_repeaters, len(shape.oids))
+        for oid in shape.oids[:non_rep]:
+            out.append(following(oid)[1])
+        cursors = list(shape.oids[non_rep:])
+        size = sum(map(len, out))
+        limit = ap.max_response - 32 - len(shape.community)  # the whole message fits: header, request-id, ...
+        for _ in range(min(shape.max_repetitions, 1000) if cursors else 0):
+            done = True
+            for i, oid in enumerate(cursors):
+                cursors[i], varbind = following(oid)
+                size += len(varbind)
+                if size > limit and out:
+                    return b"".join(out)
+                out.append(varbind)
+                if not varbind.endswith(_END_OF_MIB):
+                    done = False
+            if done:
+                break
+        return b"".join(out)
 
     def _next_varbind(self, tree: ObjectTree, encoders: dict[Oid, bytes | Encoder], oid: Oid, ap: SimAp,
                       lv: Live) -> tuple[Oid, bytes]:

@@ -18,7 +18,7 @@ import hashlib
 import math
 import random
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -30,9 +30,14 @@ from hotspotctl.inventory.fleet import Fleet, Selection
 from hotspotctl.spans import span_seconds
 from hotspotctl.yamlfile import StrictReader, read_yaml
 
-KINDS = ("down", "power", "reboot_loop", "flapping", "wrap32", "latency", "loss", "slow_uplink", "crowded")
-# Keys each kind takes besides kind and select. Only outages have a window (at/for); the other
-# faults last the whole run, which keeps a plan a handful of numbers the agent checks per packet.
+KINDS = ("down", "power", "reboot_loop", "flapping", "wrap32", "latency", "loss", "slow_uplink", "crowded",
+         "ap_leave", "radio_down", "interference", "controller_down")
+# Faults only an AP behind a simulated controller can have (the controller reports them), and the controller's own.
+CONTROLLER_AP_KINDS = ("ap_leave", "radio_down", "interference")
+RADIO_BANDS = ("2.4GHz", "5GHz", "all")
+# Keys each kind takes besides kind and select. Only outages and the controller faults have a window
+# (at/for); the other faults last the whole run, which keeps a plan a handful of numbers the agent
+# checks per packet.
 _KIND_KEYS: dict[str, tuple[str, ...]] = {
     "down": ("at", "for"),
     "power": ("at", "for"),
@@ -43,6 +48,10 @@ _KIND_KEYS: dict[str, tuple[str, ...]] = {
     "loss": ("probability",),
     "slow_uplink": ("mbps",),
     "crowded": ("factor",),
+    "ap_leave": ("at", "for"),
+    "radio_down": ("at", "for", "band"),
+    "interference": ("at", "for", "utilization", "noise"),
+    "controller_down": ("at", "for", "controllers", "count"),
 }
 _TOP = ("name", "description", "seed", "faults")
 FILTERS = ("ap", "site", "district", "program", "zone")
@@ -83,6 +92,26 @@ class ApFaults:
     loss: float = 0.0
     link_mbps: int | None = None
     clients_factor: float = 1.0
+    left: tuple[Window, ...] = ()  # ap_leave: the AP is off its controller in these windows
+    radio_down: tuple[tuple[str, Window], ...] = ()  # (band or "all", window)
+    interference: tuple[tuple[Window, float, float], ...] = ()  # (window, utilisation points, noise dB)
+
+    def joined(self, t: float) -> bool:
+        """Whether the AP is joined to its controller at ``t`` (only APs behind a controller leave)."""
+        return not any(window.start_s <= t < window.end_s for window in self.left)
+
+    def radio_up(self, band: str, t: float) -> bool:
+        return not any((which == band or which == "all") and window.start_s <= t < window.end_s
+                       for which, window in self.radio_down)
+
+    def interfered(self, t: float) -> tuple[float, float]:
+        """(utilisation points, noise dB) interference adds at ``t``."""
+        util = noise = 0.0
+        for window, add_util, add_noise in self.interference:
+            if window.start_s <= t < window.end_s:
+                util += add_util
+                noise += add_noise
+        return util, noise
 
     def answering(self, t: float) -> bool:
         """Whether the AP answers at ``t`` seconds since the simulator started (called per packet)."""
@@ -156,11 +185,23 @@ class Fault:
     probability: float = 0.0
     mbps: int | None = None
     factor: float = 1.0
+    band: str = "all"  # radio_down
+    utilization: float = 0.0  # interference: utilisation points added
+    noise_db: float = 0.0  # interference: noise floor raised by
+    controllers: tuple[str, ...] = ()  # controller_down: ids or globs (none: every simulated controller)
+    controller_count: int | None = None  # controller_down: pick this many of them
 
     def parameters(self) -> dict[str, Any]:
         """The kind's parameters as JSON-ready numbers (``for_s`` None: until the simulator stops)."""
-        if self.kind in ("down", "power"):
-            return {"at_s": self.start_s, "for_s": None if math.isinf(self.duration_s) else self.duration_s}
+        window = {"at_s": self.start_s, "for_s": None if math.isinf(self.duration_s) else self.duration_s}
+        if self.kind in ("down", "power", "ap_leave"):
+            return window
+        if self.kind == "radio_down":
+            return {**window, "band": self.band}
+        if self.kind == "interference":
+            return {**window, "utilization": self.utilization, "noise_db": self.noise_db}
+        if self.kind == "controller_down":
+            return {**window, "controllers": list(self.controllers) or None, "count": self.controller_count}
         if self.kind == "reboot_loop":
             return {"every_s": self.every_s, "down_s": self.down_s}
         if self.kind == "flapping":
@@ -320,10 +361,25 @@ class _Reader(StrictReader):
         self.table(node, key, ("kind", "select", *params), f" for a {kind} fault")
         select = self.select(node.get("select"), f"{key}.select", kind)
         values: dict[str, Any] = {}
-        if kind in ("down", "power"):
+        if kind in ("down", "power", *CONTROLLER_AP_KINDS, "controller_down"):
             values["start_s"] = self.duration(node.get("at", 0), f"{key}.at", positive=False)
             if node.get("for") is not None:
                 values["duration_s"] = self.duration(node["for"], f"{key}.for", positive=True)
+        if kind == "radio_down":
+            band = node.get("band", "all")
+            if band not in RADIO_BANDS:
+                raise self.fail(f"{key}.band", f"expected one of {', '.join(RADIO_BANDS)}, got {band!r}")
+            values["band"] = band
+        elif kind == "interference":
+            values["utilization"] = self.number(node.get("utilization", 50), f"{key}.utilization", 0.0, 100.0)
+            values["noise_db"] = self.number(node.get("noise", 15), f"{key}.noise", 0.0, 60.0)
+        elif kind == "controller_down":
+            if node.get("select") is not None:
+                raise self.fail(f"{key}.select", "a controller_down fault picks controllers, not APs: name them "
+                                                 "with controllers: [...] (globs allowed) and/or count: N")
+            values["controllers"] = self.controller_ids(node.get("controllers"), f"{key}.controllers")
+            if node.get("count") is not None:
+                values["controller_count"] = self.whole(node["count"], f"{key}.count")
         elif kind in ("reboot_loop", "flapping"):
             every = "every" if kind == "reboot_loop" else "period"
             for needed in (every, "down"):
@@ -348,6 +404,18 @@ class _Reader(StrictReader):
                 raise self.fail(key, "missing factor; peak clients are multiplied by it, e.g. 4")
             values["factor"] = self.number(node["factor"], f"{key}.factor", 0.0, 1000.0, low_open=True)
         return Fault(index=index, kind=kind, select=select, **values)
+
+    def controller_ids(self, node: Any, key: str) -> tuple[str, ...]:
+        if node is None:
+            return ()
+        terms = node if isinstance(node, list) else [node]
+        if not terms:
+            raise self.fail(key, "empty list; name at least one controller, or leave the key out (every controller)")
+        for i, term in enumerate(terms):
+            if isinstance(term, bool) or not isinstance(term, (str, int)) or str(term).strip() == "":
+                raise self.fail(f"{key}[{i}]" if isinstance(node, list) else key,
+                                f"expected a controller id, got {term!r}")
+        return tuple(str(term) for term in terms)
 
     def latency(self, node: Any, key: str) -> tuple[float, float]:
         if node is None:
@@ -421,13 +489,17 @@ def share(fraction: float, total: int) -> int:
     return max(1, int(exact.to_integral_value(rounding=ROUND_HALF_UP)))
 
 
-def resolve(scenario: Scenario, fleet: Fleet, ap_ids: Sequence[str], seed: int) -> Resolution:
+def resolve(scenario: Scenario, fleet: Fleet, ap_ids: Sequence[str], seed: int, *,
+            managed: Collection[str] = (), controllers: Sequence[str] = ()) -> Resolution:
     """The fault plan of every simulated AP that at least one fault hits.
 
     Filters match the whole inventory (so a typo is an error whatever --count is); the random
-    pick is then among the simulated APs (``ap_ids``) that passed them.
+    pick is then among the simulated APs (``ap_ids``) that passed them. The controller faults of
+    an AP (ap_leave, radio_down, interference) pick among the ``managed`` ones (behind a simulated
+    controller); controller_down picks among ``controllers`` (ids) and keys its plans by controller id.
     """
     simulated = sorted({ap_id for ap_id in ap_ids if ap_id in fleet.aps})
+    behind = set(managed)
     in_simulation = set(simulated)
     by_site: dict[str, list[str]] = {}
     for ap_id in simulated:
@@ -435,8 +507,16 @@ def resolve(scenario: Scenario, fleet: Fleet, ap_ids: Sequence[str], seed: int) 
     plans: dict[str, _Plan] = {}
     hits = []
     for fault in scenario.faults:
+        if fault.kind == "controller_down":
+            chosen = _pick_controllers(fault, controllers, seed)
+            for controller_id in chosen:
+                plans.setdefault(controller_id, _Plan()).add(fault, seed, controller_id)
+            hits.append(FaultHits(fault.index, fault.kind, len(controllers), tuple(chosen), ()))
+            continue
         matched = _match(scenario, fleet, fault)
         candidates = simulated if matched is None else sorted(i for i in matched if i in in_simulation)
+        if fault.kind in CONTROLLER_AP_KINDS:
+            candidates = [ap_id for ap_id in candidates if ap_id in behind]
         picked = _pick(fault, candidates, fleet, seed)
         sites = sorted({fleet.aps[ap_id].site_id for ap_id in picked})
         if fault.kind == "power":  # a power cut darkens every AP at the site, whatever the filters said
@@ -453,6 +533,20 @@ def describe(scenario: Scenario, resolved: Resolution) -> list[dict[str, Any]]:
              "matched": hit.matched, "aps": len(hit.aps), "sites": len(hit.sites),
              "parameters": fault.parameters()}
             for fault, hit in zip(scenario.faults, resolved.hits, strict=True)]
+
+
+def _pick_controllers(fault: Fault, controllers: Sequence[str], seed: int) -> list[str]:
+    """The simulated controllers a controller_down fault takes: those its ids or globs name (all when it
+    names none), then ``count`` of them drawn like an AP pick."""
+    import fnmatch
+
+    known = sorted(set(controllers))
+    terms = fault.controllers
+    named = [c for c in known if not terms or any(fnmatch.fnmatchcase(c, term) for term in terms)]
+    if fault.controller_count is None:
+        return named
+    rng = random.Random(f"hotspotctl-scenario/{seed}/{fault.index}")
+    return sorted(rng.sample(named, min(fault.controller_count, len(named))))
 
 
 def _pick(fault: Fault, candidates: list[str], fleet: Fleet, seed: int) -> list[str]:
@@ -552,11 +646,21 @@ class _Plan:
     loss: float = 0.0
     link: int | None = None
     factor: float = 1.0
+    left: list[Window] = field(default_factory=list)
+    radios: list[tuple[str, Window]] = field(default_factory=list)
+    interference: list[tuple[Window, float, float]] = field(default_factory=list)
 
     def add(self, fault: Fault, seed: int, ap_id: str) -> None:
         kind = fault.kind
-        if kind in ("down", "power"):
-            self.down.append(Window(fault.start_s, fault.start_s + fault.duration_s))
+        window = Window(fault.start_s, fault.start_s + fault.duration_s)
+        if kind in ("down", "power", "controller_down"):
+            self.down.append(window)
+        elif kind == "ap_leave":
+            self.left.append(window)
+        elif kind == "radio_down":
+            self.radios.append((fault.band, window))
+        elif kind == "interference":
+            self.interference.append((window, fault.utilization, fault.noise_db))
         elif kind == "reboot_loop" and fault.every_s is not None:
             self.reboot = (fault.every_s, fault.down_s, _unit(seed, fault.index, ap_id) * fault.every_s)
         elif kind == "flapping" and fault.period_s is not None:
@@ -586,4 +690,5 @@ class _Plan:
         return ApFaults(down=tuple(merged), reboot_every_s=reboot_every, reboot_down_s=reboot_down,
                         reboot_phase_s=reboot_phase, flap_period_s=flap_period, flap_down_s=flap_down,
                         flap_phase_s=flap_phase, wrap32=self.wrap32, latency_ms=self.latency,
-                        loss=self.loss, link_mbps=self.link, clients_factor=self.factor)
+                        loss=self.loss, link_mbps=self.link, clients_factor=self.factor, left=tuple(self.left),
+                        radio_down=tuple(self.radios), interference=tuple(self.interference))

@@ -36,7 +36,8 @@ from hotspotctl.simulate.devices import FAMILY_MIX, TREES
 from hotspotctl.simulate.traffic import Clock, traffic_model
 
 DEFAULT_PORT = 16161
-_EPOCH = 1_767_225_600.0  # 2026-01-01T00:00:00Z: boot times are fixed in absolute time from here
+EPOCH = 1_767_225_600.0  # 2026-01-01T00:00:00Z: boot times are fixed in absolute time from here
+_EPOCH = EPOCH
 _STATS = (*(f.name for f in fields(AgentStats)), "cpu_s")
 
 

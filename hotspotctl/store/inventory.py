@@ -11,7 +11,9 @@ from hotspotctl.models.access_points import AP_COLUMNS, SITE_COLUMNS, AccessPoin
 from hotspotctl.store.bulk import executemany
 from hotspotctl.store.schema import access_points, inventory_imports, sites, store_meta
 
-_AP_COLUMNS = [access_points.c[name] for name in AP_COLUMNS]
+# A controller's site_id is "" in AccessPoint and NULL in the store (it is in no site: no foreign key to follow).
+_AP_COLUMNS = [sa.func.coalesce(access_points.c.site_id, "").label("site_id") if name == "site_id"
+               else access_points.c[name] for name in AP_COLUMNS]
 _SITE_COLUMNS = [sites.c[name] for name in SITE_COLUMNS]
 _CHUNK = 500
 
@@ -94,17 +96,23 @@ def delete_sites(conn: sa.Connection, ids: list[str]) -> None:
         conn.execute(sites.delete().where(sites.c.id.in_(chunk)))
 
 
+def _row(ap: AccessPoint) -> dict[str, object]:
+    values = ap.values()
+    values["site_id"] = ap.site_id or None
+    return values
+
+
 def insert_access_points(conn: sa.Connection, aps: list[AccessPoint], now: datetime) -> None:
     if aps:
         _changed(conn)
-    executemany(conn, access_points.insert(), [{**ap.values(), "updated_at": now} for ap in aps])
+    executemany(conn, access_points.insert(), [{**_row(ap), "updated_at": now} for ap in aps])
 
 
 def update_access_points(conn: sa.Connection, aps: list[AccessPoint], now: datetime) -> None:
     if aps:
         _changed(conn)
     statement = access_points.update().where(access_points.c.id == sa.bindparam("key"))
-    executemany(conn, statement, [{**ap.values(), "key": ap.id, "updated_at": now} for ap in aps])
+    executemany(conn, statement, [{**_row(ap), "key": ap.id, "updated_at": now} for ap in aps])
 
 
 def delete_access_points(conn: sa.Connection, ids: list[str]) -> None:

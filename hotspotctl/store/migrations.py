@@ -13,6 +13,7 @@ directory, and the test above guards drift the way autogenerate would.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -212,6 +213,43 @@ def _v8_unusable_and_clients(conn: sa.Connection) -> None:
         conn.execute(sa.text(f"ALTER TABLE availability_hourly ADD COLUMN {column} INTEGER DEFAULT '0' NOT NULL"))
 
 
+_V9_OPTIONAL = ("lat", "lon", "site_id")  # a controller row has no site, and may have no coordinates
+
+
+def _v9_controllers(conn: sa.Connection) -> None:
+    for column in ("role VARCHAR(20) DEFAULT 'ap' NOT NULL", "controller VARCHAR(200)", "ap_name VARCHAR(200)",
+                   "ap_mac VARCHAR(17)"):
+        conn.execute(sa.text(f"ALTER TABLE access_points ADD COLUMN {column}"))
+    if conn.dialect.name != "sqlite":
+        for name in _V9_OPTIONAL:
+            conn.execute(sa.text(f"ALTER TABLE access_points ALTER COLUMN {name} DROP NOT NULL"))
+        return
+    # SQLite cannot ALTER a column's NOT NULL away. Its documented way of removing a NOT NULL constraint
+    # (sqlite.org/lang_altertable.html, "Making Other Kinds Of Table Schema Changes") is to edit the
+    # table's CREATE statement in sqlite_schema and bump schema_version, in the migration's transaction.
+    # The copy-and-rename way would mean dropping access_points, whose implicit DELETE would cascade to
+    # every AP's state, layout and health (foreign_keys is on, and cannot be turned off in a transaction).
+    created = conn.execute(sa.text("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'access_points'"))
+    sql = created.scalar_one()
+    edited = sql
+    for name in _V9_OPTIONAL:
+        edited, found = re.subn(rf"(\b{name}\s+(?:FLOAT|VARCHAR\(\d+\)))\s+NOT NULL", r"\1", edited)
+        if found != 1:
+            raise StoreError(f"the store's access_points table is not as migration 8 left it (column {name}); "
+                             "nothing changed")
+    version = conn.execute(sa.text("PRAGMA schema_version")).scalar_one()
+    conn.execute(sa.text("PRAGMA writable_schema = ON"))
+    try:
+        conn.execute(sa.text("UPDATE sqlite_master SET sql = :sql WHERE type = 'table' AND name = 'access_points'"),
+                     {"sql": edited})
+        conn.execute(sa.text(f"PRAGMA schema_version = {int(version) + 1}"))
+    finally:
+        conn.execute(sa.text("PRAGMA writable_schema = OFF"))
+    problems = conn.execute(sa.text("PRAGMA quick_check")).scalars().all()
+    if problems != ["ok"]:
+        raise StoreError(f"the store failed SQLite's check after migration 9: {'; '.join(problems[:3])}")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "inventory: access points, sites, import log", _v1_inventory),
     Migration(2, "polling: discovered layout and counter state per AP", _v2_polling),
@@ -222,6 +260,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(7, "rates: the counters' monotonic time, its clock and the uplink they are from", _v7_rates),
     Migration(8, "evaluation: unmonitored and misconfigured APs' reason, when an AP came back, clients per hour",
               _v8_unusable_and_clients),
+    Migration(9, "controllers: the role, controller, ap_name and ap_mac columns; a controller has no site or "
+                 "coordinates", _v9_controllers),
 )
 LATEST = MIGRATIONS[-1].version
 

@@ -77,10 +77,10 @@ access_points = sa.Table(
     sa.Column("program", sa.String(200)),
     sa.Column("district", sa.String(100)),
     sa.Column("neighborhood", sa.String(200)),
-    sa.Column("lat", sa.Float, nullable=False),
-    sa.Column("lon", sa.Float, nullable=False),
+    sa.Column("lat", sa.Float),  # NULL only for a controller given no coordinates
+    sa.Column("lon", sa.Float),
     sa.Column("site", sa.String(100)),
-    sa.Column("site_id", sa.String(100), sa.ForeignKey("sites.id"), nullable=False, index=True),
+    sa.Column("site_id", sa.String(100), sa.ForeignKey("sites.id"), index=True),  # NULL for a controller
     sa.Column("mgmt_address", sa.String(300)),
     sa.Column("profile", sa.String(100)),
     sa.Column("collector", sa.String(20)),
@@ -90,6 +90,10 @@ access_points = sa.Table(
     sa.Column("backhaul_mbps", sa.Float),
     sa.Column("target_mbps", sa.Float),
     sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.Column("role", sa.String(20), nullable=False, server_default="ap"),  # ap | controller
+    sa.Column("controller", sa.String(200)),  # the controller row managing this AP
+    sa.Column("ap_name", sa.String(200)),  # its name on that controller, when not its id
+    sa.Column("ap_mac", sa.String(17)),  # or its MAC there, aa:bb:cc:dd:ee:ff
 )
 
 store_meta = sa.Table(

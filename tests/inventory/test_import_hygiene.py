@@ -90,7 +90,7 @@ def test_limits_are_the_stores_columns():
     """The limits follow the schema: a value that passes fits every column it is copied into on PostgreSQL."""
     assert MAX_LENGTH == {"id": 190, "program": 200, "district": 100, "neighborhood": 200, "site": 100,
                           "mgmt_address": 300, "profile": 100, "collector": 20, "snmp_auth": 100, "ssh_auth": 100,
-                          "crew_zone": 100}
+                          "crew_zone": 100, "role": 20, "controller": 190, "ap_name": 200, "ap_mac": 17}
 
 
 def test_a_geojson_property_with_a_nul_or_an_escape_is_rejected(store: Store, rules: InventorySettings,

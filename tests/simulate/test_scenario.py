@@ -506,3 +506,51 @@ def test_every_shipped_scenario_loads_and_resolves(cdmx: Fleet) -> None:
         resolved = resolve(load_scenario(path), cdmx, list(cdmx.aps), seed=1)
         counts = Counter(h.kind for h in resolved.hits if h.aps)
         assert sum(counts.values()) == len(load_scenario(path).faults), path
+
+
+# --- the controller faults ------------------------------------------------------------------------
+
+
+def test_controller_faults_load_resolve_and_time(tmp_path: Path) -> None:
+    fleet = small_fleet()
+    path = scenario_file(tmp_path, """
+  - {kind: ap_leave, select: {ap: [PIL-CEN-01, C5-0001]}, at: 30s, for: 1m}
+  - {kind: radio_down, select: {ap: ['PIL-*']}, band: 5GHz, at: 10}
+  - {kind: interference, select: {ap: [ESC-01]}, utilization: 35, noise: 12, for: 2m}
+  - {kind: controller_down, controllers: ['WLC-2*'], at: 1m, for: 5m}
+  - {kind: controller_down, controllers: ['WLC-1*'], count: 1}
+""")
+    scenario = load_scenario(path)
+    managed = ["PIL-CEN-01", "PIL-CEN-02", "PIL-CEN-03", "ESC-01"]  # C5-0001 is polled directly: it cannot leave
+    resolved = resolve(scenario, fleet, list(fleet.aps), seed=5, managed=managed,
+                       controllers=["WLC-1", "WLC-20", "WLC-21"])
+    leave = resolved["PIL-CEN-01"]
+    assert leave.left == (Window(30, 90),)
+    assert [leave.joined(t) for t in (29.9, 30, 89.9, 90)] == [True, False, False, True]
+    assert "C5-0001" not in resolved
+    assert [resolved[ap].radio_down for ap in ("PIL-CEN-02", "PIL-CEN-03")] == [(("5GHz", Window(10, math.inf)),)] * 2
+    assert not leave.radio_up("5GHz", 11) and leave.radio_up("2.4GHz", 11)
+    noisy = resolved["ESC-01"]
+    assert noisy.interfered(60) == (35, 12) and noisy.interfered(120) == (0, 0)
+    assert resolved["WLC-20"].down[0] == Window(60, 360) and resolved["WLC-21"].down[0] == Window(60, 360)
+    assert not resolved["WLC-20"].answering(61) and resolved["WLC-20"].answering(360)
+    assert [h.aps for h in resolved.hits][:4] == [("PIL-CEN-01",), ("PIL-CEN-01", "PIL-CEN-02", "PIL-CEN-03"),
+                                                  ("ESC-01",), ("WLC-20", "WLC-21")]
+    assert resolved.hits[4].aps == ("WLC-1",)  # 'WLC-1*' names one of the three
+    assert resolved["WLC-1"].down == (Window(0, math.inf),)
+    rows = describe(scenario, resolved)
+    assert rows[1]["parameters"] == {"at_s": 10, "for_s": None, "band": "5GHz"}
+    assert rows[3]["parameters"] == {"at_s": 60, "for_s": 300, "controllers": ["WLC-2*"], "count": None}
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("  - {kind: radio_down, band: 6GHz}\n", "bad.yaml: faults[0].band: expected one of 2.4GHz, 5GHz, all"),
+    ("  - {kind: interference, utilization: 120}\n", "bad.yaml: faults[0].utilization: 120 is outside"),
+    ("  - {kind: controller_down, select: {count: 1}}\n", "bad.yaml: faults[0].select: a controller_down fault"),
+    ("  - {kind: controller_down, controllers: []}\n", "bad.yaml: faults[0].controllers: empty list"),
+    ("  - {kind: ap_leave, every: 1m}\n", "bad.yaml: faults[0]"),
+])
+def test_controller_fault_errors(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_scenario(scenario_file(tmp_path, text))
+    assert str(caught.value).startswith(message), str(caught.value)

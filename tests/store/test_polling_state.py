@@ -71,14 +71,17 @@ def test_state_from_before_migration_7_gives_a_wall_clock_rate_then_monotonic_on
     with monkeypatch.context() as old:
         old.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:6])
         old.setattr(migrations, "LATEST", 6)
-        with Store.open(store_url) as store:
-            import_inventory(store, write(tmp_path / "a.csv", "id,lat,lon\nA-1,19.43,-99.13\n"), rules)
-            with store.write() as conn:  # the row as the previous version wrote it
-                conn.execute(sa.text(
-                    "INSERT INTO ap_state (ap_id, at, sys_uptime, hr_uptime, engine_time, in_octets, out_octets,"
-                    " counter_bits, uptime_wraps, failures, last_attempt_at, next_attempt_at, last_error,"
-                    " needs_discovery) VALUES ('A-1', 1795330000.0, 500000, NULL, NULL, 1000, 2000, 64, 0, 0,"
-                    " 1795330000.0, 0.0, NULL, :false)"), {"false": False})
+        with Store.open(store_url) as store, store.write() as conn:  # the rows as the previous version wrote them
+            conn.execute(sa.text("INSERT INTO sites (id, name, lat, lon, explicit) "
+                                 "VALUES ('9g3w81t7ck9', 'A-1', 19.43, -99.13, :false)"), {"false": False})
+            conn.execute(sa.text("INSERT INTO access_points (id, lat, lon, site_id, updated_at) "
+                                 "VALUES ('A-1', 19.43, -99.13, '9g3w81t7ck9', :at)"),
+                         {"at": datetime(2026, 11, 22)})
+            conn.execute(sa.text(
+                "INSERT INTO ap_state (ap_id, at, sys_uptime, hr_uptime, engine_time, in_octets, out_octets,"
+                " counter_bits, uptime_wraps, failures, last_attempt_at, next_attempt_at, last_error,"
+                " needs_discovery) VALUES ('A-1', 1795330000.0, 500000, NULL, NULL, 1000, 2000, 64, 0, 0,"
+                " 1795330000.0, 0.0, NULL, :false)"), {"false": False})
     with Store.open(store_url) as store, store.read() as conn:
         assert migrations.current_version(conn) == migrations.LATEST
         state = load_states(conn, ["A-1"])["A-1"]
