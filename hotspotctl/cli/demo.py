@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import os
 import secrets
 import signal
@@ -22,7 +23,7 @@ from hotspotctl.cli.runtime import runtime
 from hotspotctl.collectors.auth import DEFAULT_AUTH, resolve
 from hotspotctl.collectors.model import Discovery
 from hotspotctl.collectors.poller import Poller
-from hotspotctl.errors import ExitCode
+from hotspotctl.errors import ExitCode, InputError
 from hotspotctl.inventory.fleet import Fleet
 from hotspotctl.inventory.importer import import_inventory
 from hotspotctl.reports.crews import crew_lists_from_store
@@ -61,6 +62,10 @@ def demo(
     seed: Annotated[int, typer.Option("--seed", help="same seed, same simulated city")] = 1,
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="UDP port of the simulated agents")
                     ] = DEFAULT_PORT,
+    controllers: Annotated[int, typer.Option(
+        "--controllers", min=0, help="put the APs of the K districts with the most APs behind K simulated wireless "
+                                     "controllers (Cisco AireOS, Aruba, Ruckus SmartZone, Huawei in turn), read by "
+                                     "one walk each per cycle; 0 polls every AP directly")] = 0,
 ) -> ExitCode:
     """The whole job on a simulated Mexico City: inventory, simulator, discovery, cycles, figures.
 
@@ -81,8 +86,13 @@ def demo(
       hotspotctl demo
 
       hotspotctl demo --count 5000 --cycles 3 --interval 10
+
+      hotspotctl demo --controllers 4      # four districts read through their controllers
     """
     rt = runtime(ctx)
+    if controllers and importlib.util.find_spec("hotspotctl.collectors.controllers") is None:
+        raise InputError("--controllers needs the cycle that reads wireless controllers (issue 17), which this "
+                         "build does not have; run the demo without it")
     configure()
     settings = rt.settings
     for variable in (SIM_V3_AUTH_ENV, SIM_V3_PRIV_ENV):  # the simulator's v3 user: a fresh secret per run
@@ -96,10 +106,10 @@ def demo(
             fleet = Fleet.load(store, rt.zones())
         else:
             output.message(f"inventory: {len(fleet.aps)} APs at {len(fleet.sites)} sites already in the store")
-        chosen = spread(list(fleet.aps.values()), count)
+        chosen = spread([ap for ap in fleet.aps.values() if not ap.is_controller], count)
         community = resolve(DEFAULT_AUTH, settings.snmp.auth).community
         plan = plan_simulation(fleet, chosen, seed=seed, scenario=load_named_scenario(scenario),
-                               community=community, v3_fraction=0.01, port=port)
+                               community=community, v3_fraction=0.01, port=port, controllers=controllers)
         changed = assign_addresses(store, plan, v2c_auth=DEFAULT_AUTH, v3_auth=SIM_V3_AUTH)
         if changed:
             output.message(f"pointed {changed} APs at the simulator (mgmt_address, snmp_auth)")
@@ -112,8 +122,12 @@ def demo(
             output.message(f"simulator: {summary['aps']} APs at {summary['addresses']} port {port}, "
                            f"{summary['v3']} on SNMPv3, scenario {summary['scenario'] or 'none'} "
                            f"({sum(1 for _ in plan.faults)} APs with faults)")
+            for row in summary["controllers"]:
+                output.message(f"  controller {row['id']} ({row['vendor']}) at {row['address']}: {row['aps']} APs "
+                               "read through it")
+            polled = [*plan.aps, *plan.controller_rows]  # the controllers are polled (and read) too
             try:
-                service = asyncio.run(_run(store, settings, profiles, plan.aps, rt, sink, cycles, interval))
+                service = asyncio.run(_run(store, settings, profiles, polled, rt, sink, cycles, interval))
             finally:
                 sink.close()
             sim_stats = simulator.stats()

@@ -48,7 +48,12 @@ def simulate(
     ap: ApOption = None, site: SiteOption = None, district: DistrictOption = None,
     program: ProgramOption = None, zone: ZoneOption = None,
     assign: Annotated[bool, typer.Option(
-        "--assign", help="write the simulated addresses into the inventory's mgmt_address and snmp_auth")] = False,
+        "--assign", help="write the simulated addresses into the inventory's mgmt_address and snmp_auth (and the "
+                         "--controllers rows, with their APs' controller column)")] = False,
+    controllers: Annotated[int, typer.Option(
+        "--controllers", min=0, help="put the APs of the K districts with the most simulated APs behind K simulated "
+                                     "wireless controllers (Cisco AireOS, Aruba, Ruckus SmartZone, Huawei in turn); "
+                                     "the inventory's own controller rows are simulated anyway")] = 0,
     port: Annotated[int, typer.Option("--port", min=1, max=65535, help="UDP port of every simulated agent")
                     ] = DEFAULT_PORT,
     scenario: ScenarioOption = "cdmx",
@@ -78,11 +83,19 @@ def simulate(
     recorded devices they are modelled on; clients follow daily curves by programme; the
     scenario (YAML, see scenarios/README.md) takes APs, sites and links down.
 
+    Wireless controllers: the inventory's controller rows (role controller) are served too,
+    answering their vendor's per-AP tables for the APs that name them; --controllers K adds K
+    more, each taking one district's APs. An AP behind a controller is silent at its own
+    address; its controller leaves, loses radios or dies as the scenario says (ap_leave,
+    radio_down, interference, controller_down).
+
     Run it in one terminal, poll it from another (after --assign once):
 
       hotspotctl simulate --assign
 
       hotspotctl simulate --count 2000 --scenario none --speed 1440
+
+      hotspotctl simulate --controllers 4 --assign
 
       hotspotctl poll --once --district Iztapalapa
 
@@ -101,7 +114,7 @@ def simulate(
     usm = usm_for(rt.settings, v3_auth) if v3_fraction > 0 else None
     plan = plan_simulation(inventory, chosen, seed=seed, scenario=load_named_scenario(scenario),
                            community=community, v3_fraction=v3_fraction, port=port, speed=speed,
-                           start_hour=start_hour)
+                           start_hour=start_hour, controllers=controllers)
     if assign:
         with rt.open_store() as store:
             changed = assign_addresses(store, plan, v2c_auth=DEFAULT_AUTH, v3_auth=v3_auth)
@@ -146,8 +159,12 @@ def _print_summary(summary: dict[str, Any]) -> None:
         for fault in summary["faults"]:
             parameters = ", ".join(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}"
                                    for k, v in fault["parameters"].items() if v is not None)
-            output.message(f"  {fault['kind']:<12} {fault['aps']:>6} APs at {fault['sites']:>5} sites "
+            what = "controllers" if fault["kind"] == "controller_down" else "APs"
+            output.message(f"  {fault['kind']:<15} {fault['aps']:>6} {what} at {fault['sites']:>5} sites "
                            f"({fault['select']}{'; ' + parameters if parameters else ''})")
+    for controller in summary["controllers"]:
+        output.message(f"controller {controller['id']} ({controller['vendor']}) at {controller['address']}: "
+                       f"{controller['aps']} APs")
     output.message("serving; Ctrl-C stops")
 
 

@@ -29,8 +29,9 @@ Every AP has two radios (2.4 and 5 GHz). Clients follow the AP's traffic model (
 between its radios; utilisation grows with the radio's clients from a quiet-air floor; counters are
 the AP's traffic since its boot, so rates taken from them are the AP's real rates. Faults
 (``scenario``): an AP that leaves its controller (Cisco forgets it; Aruba, Huawei and Ruckus list
-it as down), a radio that goes down (status down, no clients), interference (utilisation and noise
-floor up), and the controller dying (an ordinary ``down`` window on the controller's own address).
+it as down), as does an AP the scenario takes down, cuts the power of or reboots; a radio that goes
+down (status down, no clients); interference (utilisation and noise floor up); and the controller
+dying (an ordinary ``down`` window on the controller's own address).
 """
 
 from __future__ import annotations
@@ -181,8 +182,10 @@ class Context:
         return lv
 
     def joined(self, ap: ControllerAp) -> bool:
+        """Joined now: not left (ap_leave), and up (an AP that is down, without power, rebooting or flapping
+        off has lost its controller too)."""
         faults = ap.sim.faults
-        return faults is None or faults.joined(self.rel)
+        return faults is None or (faults.joined(self.rel) and faults.answering(self.rel))
 
     def radios(self, ap: ControllerAp) -> tuple[RadioNow, ...]:
         key = id(ap)

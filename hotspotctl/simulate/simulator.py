@@ -18,7 +18,7 @@ import random
 import signal
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, cast
 
 from hotspotctl.models.access_points import AccessPoint
@@ -114,11 +114,12 @@ class Simulator:
 
     def served(self) -> Served:
         families: dict[str, int] = {}
-        for ap in self.fleet:
+        aps = [ap for ap in self.fleet if ap.controller is None]  # the controllers' agents are listed apart
+        for ap in aps:
             families[ap.family] = families.get(ap.family, 0) + 1
-        return Served(len(self.fleet), self.port, address_of(0, self.base),
+        return Served(len(aps), self.port, address_of(0, self.base),
                       address_of(max(len(self.fleet) - 1, 0), self.base), families,
-                      sum(1 for ap in self.fleet if ap.v3), self.processes)
+                      sum(1 for ap in aps if ap.v3), self.processes)
 
     def start(self) -> Simulator:
         # Bind once here so that a port in use is an error now, in the parent, not in N children; closed
@@ -218,15 +219,20 @@ def spread(aps: Sequence[AccessPoint], count: int | None) -> list[AccessPoint]:
 @dataclass
 class SimulationPlan:
     aps: list[AccessPoint]  # the inventory APs simulated, index i at address_of(i)
-    fleet: list[SimAp]
+    fleet: list[SimAp]  # the APs' agents, then the controllers' (index len(aps) + j)
     clock: Clock
     scenario: Any  # scenario.Scenario or None
     faults: dict[str, Any]
     port: int
     base: str = BASE_ADDRESS
+    controllers: list[Any] = field(default_factory=list)  # controllers.SimController, served after the APs
+    controller_rows: list[AccessPoint] = field(default_factory=list)  # their inventory rows (new or existing)
 
     def address(self, index: int) -> str:
         return f"{address_of(index, self.base)}:{self.port}"
+
+    def controller_address(self, j: int) -> str:
+        return self.address(len(self.aps) + j)
 
     def unassigned(self) -> int:
         """How many simulated APs the inventory does not point at (their mgmt_address differs)."""
@@ -245,38 +251,128 @@ def served_rows(plan: SimulationPlan, sim: Simulator) -> dict[str, Any]:
         "clock": {"speed": plan.clock.speed, "local_hour": round(plan.clock.hour(plan.clock.t0), 2)},
         "scenario": plan.scenario.name if plan.scenario is not None else None,
         "faults": describe(plan.scenario, faults) if plan.scenario is not None else [],
+        "controllers": [{"id": c.id, "vendor": c.vendor.name, "aps": len(c.aps), "address": plan.controller_address(j)}
+                        for j, c in enumerate(plan.controllers)],
     }
+
+
+def plan_controllers(inventory: Any, chosen: Sequence[AccessPoint], count: int,
+                     ) -> list[tuple[AccessPoint, list[AccessPoint]]]:
+    """The controllers to simulate, each with the chosen APs it manages: the inventory's controller rows
+    (with the APs that name them), then ``count`` new ones, each taking the APs of one district (the
+    districts with the most chosen APs not behind a controller yet, then by name), vendors in turn."""
+    from hotspotctl.models.access_points import ROLE_CONTROLLER
+
+    rows = dict(getattr(inventory, "controllers", {}))
+    managed: dict[str, list[AccessPoint]] = {ctl_id: [] for ctl_id in sorted(rows)}
+    free: dict[str, list[AccessPoint]] = {}
+    for ap in chosen:
+        if ap.controller is not None and ap.controller in managed:
+            managed[ap.controller].append(ap)
+        elif ap.controller is None:
+            free.setdefault(ap.district or "", []).append(ap)
+    plans = [(rows[ctl_id], aps) for ctl_id, aps in managed.items()]
+    districts = sorted(free, key=lambda d: (-len(free[d]), d))[:count]
+    taken = set(rows)
+    for number, district in enumerate(districts, 1):
+        ctl_id = f"WLC-{number:02d}"
+        while ctl_id in taken or ctl_id in inventory.aps:
+            number += 100
+            ctl_id = f"WLC-{number:02d}"
+        taken.add(ctl_id)
+        row = AccessPoint(ctl_id, None, None, district=district or None, role=ROLE_CONTROLLER)
+        plans.append((row, [replace(ap, controller=ctl_id) for ap in free[district]]))
+    return plans
+
+
+def vendor_for(row: AccessPoint, j: int) -> str:
+    """A controller row's simulated vendor: named by its profile when that says one, else the mix in turn."""
+    from hotspotctl.simulate.controllers import VENDOR_ORDER
+
+    profile = (row.profile or "").lower()
+    for vendor, words in (("cisco_aireos", ("cisco", "aireos", "wlc")), ("aruba_mc", ("aruba",)),
+                          ("ruckus_sz", ("ruckus", "smartzone")), ("huawei_ac", ("huawei",))):
+        if any(word in profile for word in words):
+            return vendor
+    return VENDOR_ORDER[j % len(VENDOR_ORDER)]
 
 
 def plan_simulation(inventory: Any, aps: Sequence[AccessPoint], *, seed: int, scenario: Any = None,
                     community: bytes | None, v3_fraction: float, port: int = DEFAULT_PORT, speed: float = 1.0,
                     start_hour: float | None = None, now: float | None = None,
-                    base: str = BASE_ADDRESS) -> SimulationPlan:
-    """The fleet to serve: ``aps`` (from ``inventory``, a Fleet) with the scenario's faults resolved."""
+                    base: str = BASE_ADDRESS, controllers: int = 0) -> SimulationPlan:
+    """The fleet to serve: ``aps`` (from ``inventory``, a Fleet) with the scenario's faults resolved.
+
+    APs behind a controller (the inventory's ``controller`` column, or one of ``controllers`` new ones
+    that take a district each) are silent at their own address; their controller answers for them at
+    an address after the APs' (``SimulationPlan.controller_address``).
+    """
+    from hotspotctl.models.radios import normal_mac
+    from hotspotctl.simulate import controllers as ctl
     from hotspotctl.simulate.scenario import resolve
 
     clock = Clock.starting(time.time() if now is None else now, speed=speed, start_hour=start_hour)
-    chosen = list(aps)
-    faults = resolve(scenario, inventory, [ap.id for ap in chosen], seed) if scenario is not None else {}
+    chosen = [ap for ap in aps if ap.role != "controller"]
+    groups = plan_controllers(inventory, chosen, controllers)
+    regrouped = {ap.id: ap for _, members in groups for ap in members}
+    chosen = [regrouped.get(ap.id, ap) for ap in chosen]
+    managed = set(regrouped)
+    controller_ids = [row.id for row, _ in groups]
+    faults = resolve(scenario, inventory, [ap.id for ap in chosen], seed, managed=managed,
+                     controllers=controller_ids) if scenario is not None else {}
     fleet = build_fleet(chosen, clock, seed=seed, community=community, v3_fraction=v3_fraction, faults=faults)
-    return SimulationPlan(chosen, fleet, clock, scenario, faults, port, base)
+    by_id = {sim.id: sim for sim in fleet}
+    simulated: list[Any] = []
+    agents: list[SimAp] = []
+    for j, (row, members) in enumerate(groups):
+        sims = [by_id[ap.id] for ap in members]
+        for sim in sims:
+            sim.direct = False
+        cap = ctl.managed_aps(sims, controller_index=j, seed=seed, names=[ap.name_on_controller for ap in members])
+        for managed_ap, ap in zip(cap, members, strict=True):
+            mac = normal_mac(ap.ap_mac) if ap.ap_mac else None
+            if mac is not None:
+                managed_ap.mac = bytes.fromhex(mac.replace(":", ""))
+                managed_ap.key = tuple(managed_ap.mac)
+        controller = ctl.SimController(row.id, vendor_for(row, j), cap, index=j)
+        simulated.append(controller)
+        agents.append(ctl.controller_agent(controller, clock, index=len(fleet) + j, community=community,
+                                           faults=faults.get(row.id)))
+    return SimulationPlan(chosen, [*fleet, *agents], clock, scenario, faults, port, base, simulated,
+                          [row for row, _ in groups])
 
 
 def assign_addresses(store: Any, plan: SimulationPlan, *, v2c_auth: str, v3_auth: str) -> int:
     """Point the inventory's simulated APs at the simulator (mgmt_address, snmp_auth); how many changed."""
-    from dataclasses import replace
     from datetime import UTC, datetime
 
-    from hotspotctl.store.inventory import update_access_points
+    from hotspotctl.store.inventory import (
+        existing_ap_ids,
+        insert_access_points,
+        load_access_points,
+        update_access_points,
+    )
 
     changed = []
-    for index, (ap, sim) in enumerate(zip(plan.aps, plan.fleet, strict=True)):
+    for index, (ap, sim) in enumerate(zip(plan.aps, plan.fleet[:len(plan.aps)], strict=True)):
         auth = v3_auth if sim.v3 else v2c_auth
         if ap.mgmt_address != plan.address(index) or (ap.snmp_auth or "default") != auth:
             changed.append(replace(ap, mgmt_address=plan.address(index), snmp_auth=auth))
-    if changed:
-        with store.write() as conn:
-            update_access_points(conn, changed, datetime.now(UTC))
-        by_id = {ap.id: ap for ap in changed}
-        plan.aps = [by_id.get(ap.id, ap) for ap in plan.aps]
-    return len(changed)
+    controllers = [replace(row, mgmt_address=plan.controller_address(j), snmp_auth=v2c_auth)
+                   for j, row in enumerate(plan.controller_rows)]
+    now = datetime.now(UTC)
+    with store.write() as conn:
+        known = existing_ap_ids(conn, [row.id for row in controllers])
+        fresh = [row for row in controllers if row.id not in known]
+        moved = [row for row, old in zip(controllers, plan.controller_rows, strict=True)
+                 if row.id in known and (old.mgmt_address, old.snmp_auth) != (row.mgmt_address, row.snmp_auth)]
+        insert_access_points(conn, fresh, now)  # controllers first: an AP may only name a controller row
+        update_access_points(conn, moved, now)
+        current = load_access_points(conn)
+        changed += [ap for ap in plan.aps if ap.controller is not None and current.get(ap.id) is not None
+                    and current[ap.id].controller != ap.controller and ap.id not in {c.id for c in changed}]
+        update_access_points(conn, changed, now)
+    plan.controller_rows = controllers
+    by_id = {ap.id: ap for ap in changed}
+    plan.aps = [by_id.get(ap.id, ap) for ap in plan.aps]
+    return len(changed) + len(fresh) + len(moved)

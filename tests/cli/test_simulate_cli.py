@@ -34,3 +34,24 @@ def test_simulate_serves_the_selection_for_its_duration_and_says_what_it_served(
 def test_simulate_on_an_empty_inventory_says_what_to_do(cli):
     result = cli("simulate", "--duration", "0.1")
     assert result.code == 3 and "the inventory is empty" in result.err
+
+
+def test_simulate_puts_a_district_behind_a_controller_and_assigns_it(cli):
+    # Iztapalapa has the most APs: --controllers 1 puts them behind WLC-01, the first vendor (Cisco AireOS)
+    write(cli.workdir / "aps.csv", INVENTORY)
+    assert cli("inventory", "import", "aps.csv").code == 0
+    port = free_udp_port()
+    result = cli("simulate", "--controllers", "1", "--scenario", "none", "--v3-fraction", "0", "--duration", "0.3",
+                 "--port", str(port), "--processes", "1", "--format", "json", "--assign")
+    assert result.code == 0, result.err
+    served, _ = json.JSONDecoder().raw_decode(result.out)
+    assert served["aps"] == 3 and served["addresses"] == "127.16.0.1 .. 127.16.0.4"
+    assert served["controllers"] == [{"id": "WLC-01", "vendor": "cisco_aireos", "aps": 2,
+                                      "address": f"127.16.0.4:{port}"}]
+    rows = {row["id"]: row for row in json.loads(cli("inventory", "list", "-f", "json").out)}
+    assert rows["WLC-01"]["role"] == "controller" and rows["WLC-01"]["mgmt_address"] == f"127.16.0.4:{port}"
+    assert [rows[ap]["controller"] for ap in ("A-1", "A-2", "A-3")] == ["WLC-01", "WLC-01", None]
+    again = cli("simulate", "--scenario", "none", "--v3-fraction", "0", "--duration", "0.3", "--port", str(port),
+                "--processes", "1", "--format", "json", "--assign")
+    served_again, _ = json.JSONDecoder().raw_decode(again.out)  # the inventory's own controller row is served
+    assert served_again["controllers"] == served["controllers"]

@@ -25,6 +25,7 @@ from hotspotctl.simulate.scenario import (
     resolve,
     shipped_scenarios_dir,
 )
+from hotspotctl.simulate.simulator import plan_controllers
 from hotspotctl.store import Store
 from tests.conftest import CDMX_XLSX, REPO, write
 
@@ -502,8 +503,13 @@ def test_select_errors_name_the_file_and_key_path(tmp_path: Path, select: str, m
 
 
 def test_every_shipped_scenario_loads_and_resolves(cdmx: Fleet) -> None:
+    # resolved as `simulate --controllers 4` resolves it: four districts behind controllers
+    groups = plan_controllers(cdmx, list(cdmx.aps.values()), 4)
+    managed = [ap.id for _, members in groups for ap in members]
+    assert len(groups) == 4 and len(managed) > 4_000
     for path in sorted(shipped_scenarios_dir().glob("*.yaml")):
-        resolved = resolve(load_scenario(path), cdmx, list(cdmx.aps), seed=1)
+        resolved = resolve(load_scenario(path), cdmx, list(cdmx.aps), seed=1, managed=managed,
+                           controllers=[row.id for row, _ in groups])
         counts = Counter(h.kind for h in resolved.hits if h.aps)
         assert sum(counts.values()) == len(load_scenario(path).faults), path
 
