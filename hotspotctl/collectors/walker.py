@@ -39,6 +39,8 @@ from hotspotctl.collectors.udp import Address, Request, UdpTransport, format_add
 from hotspotctl.errors import CollectError, PollErrorKind
 
 _TEMPLATE_CACHE_MAX = 4096  # distinct GETs kept encoded; discovery asks few shapes, over and over
+_INDEX_CACHE_MAX = 1 << 17  # row indexes kept decoded (their BER octets -> arcs); a controller's 10,000 APs
+# and 20,000 radios repeat the same ~30,000 indexes in every column of every cycle
 
 Row = tuple[Oid, Value]
 
@@ -102,6 +104,7 @@ class V2cClient:
             timeout_s=timeout_s, min_timeout_s=min_timeout_s, deadline_s=deadline_s, bind=bind)
         self._waiting: deque[_Exchange] = deque()  # asked for, no slot yet (or the send buffer was full)
         self._templates: dict[tuple[bytes, tuple[Oid, ...]], GetTemplate] = {}
+        self._indexes: dict[bytes, tuple[int, ...]] = {}  # a row's index octets (after its column) -> its arcs
         self._closed = False
 
     @property
@@ -319,16 +322,30 @@ def _arcs(raw: bytes, start: int) -> tuple[int, ...]:
 class V2cDevice:
     """discovery.Device over a V2cClient: GETs, and GETBULK walks shared by the walks started together."""
 
-    __slots__ = ("_batch", "address", "auth_name", "client", "community", "retries")
+    __slots__ = ("_batch", "address", "auth_name", "client", "community", "max_repetitions", "max_rows", "retries")
 
     def __init__(self, client: V2cClient, address: Address, community: bytes, auth_name: str = "",
-                 retries: int | None = None) -> None:
+                 retries: int | None = None, *, max_repetitions: int | None = None,
+                 max_rows: int | None = None) -> None:
         self.client = client
         self.address = address
         self.community = community
         self.auth_name = auth_name
         self.retries = client.retries if retries is None else retries
+        self.max_repetitions = client.max_repetitions if max_repetitions is None else max_repetitions
+        self.max_rows = client.max_rows if max_rows is None else max_rows
+        if min(self.max_repetitions, self.max_rows) < 1:
+            raise ValueError("max_repetitions and max_rows must be at least 1")
         self._batch: list[_Column] | None = None
+
+    def with_limits(self, *, max_repetitions: int | None = None, max_rows: int | None = None) -> V2cDevice:
+        """The same agent, its walks asking for ``max_repetitions`` rows per GETBULK in all and allowed
+        ``max_rows`` rows per column (None: this device's). A controller's tables are read this way: tens of
+        thousands of rows a cycle, as few GETBULKs as the agent's answers hold (an agent stops a GETBULK
+        answer at its message size, RFC 3416 4.2.3, or says tooBig: the batch then asks for fewer)."""
+        return V2cDevice(self.client, self.address, self.community, self.auth_name, self.retries,
+                         max_repetitions=self.max_repetitions if max_repetitions is None else max_repetitions,
+                         max_rows=self.max_rows if max_rows is None else max_rows)
 
     @property
     def label(self) -> str:
@@ -420,12 +437,22 @@ class V2cDevice:
         """Take a column's rows from one answer; end it on leaving the subtree or at endOfMibView."""
         prefix, raw_prefix, rows, suffix = column.prefix, column.raw, column.rows, column.suffix
         size = len(raw_prefix)
+        indexes = self.client._indexes
         for raw, tag, value in varbinds:
             if tag == END_OF_MIB_VIEW_TAG:
                 column.future.set_result(rows)
                 return
             if raw.startswith(raw_prefix):  # BER arcs are self-delimiting: this is "under prefix"
-                arcs = (raw[size],) if len(raw) == size + 1 else _arcs(raw, size)
+                if len(raw) == size + 1:
+                    arcs: tuple[int, ...] = (raw[size],)
+                else:  # the same index comes in every column of a table: decoded once, looked up after
+                    index = raw[size:]
+                    found = indexes.get(index)
+                    if found is None:
+                        if len(indexes) >= _INDEX_CACHE_MAX:
+                            indexes.clear()
+                        found = indexes[index] = _arcs(raw, size)
+                    arcs = found
                 if arcs <= suffix:
                     _fail(column, self._not_increasing(prefix, prefix + suffix, prefix + arcs))
                     return
@@ -440,8 +467,8 @@ class V2cDevice:
                 column.future.set_result(rows)
             return
         column.suffix = suffix
-        if len(rows) > self.client.max_rows:
-            _fail(column, CollectError(f"{self.label}: more than {self.client.max_rows} rows under "
+        if len(rows) > self.max_rows:
+            _fail(column, CollectError(f"{self.label}: more than {self.max_rows} rows under "
                                        f"{format_oid(prefix)}; the agent may be looping (or raise max_rows)",
                                        kind=PollErrorKind.PROTOCOL))
 
@@ -460,7 +487,7 @@ class _WalkBatch:
     def __init__(self, device: V2cDevice, columns: list[_Column]) -> None:
         self.device = device
         self.columns = columns
-        self.budget = device.client.max_repetitions  # lowered on tooBig, for the rest of the batch
+        self.budget = device.max_repetitions  # lowered on tooBig, for the rest of the batch
         self.width = device.client.max_oids_per_get
         self.chunk: list[_Column] = []
         self.repetitions = 1
