@@ -28,6 +28,7 @@ from hotspotctl.collectors.profiles import (
     Profile,
     RadioTable,
 )
+from hotspotctl.collectors.walker import fewer_collections
 from hotspotctl.models.radios import (
     ControllerReading,
     ManagedAp,
@@ -204,6 +205,29 @@ def _aggregate(how: str, values: list[object]) -> object:
 Convert = Callable[[object], object]
 
 
+def _ignored(spec: FieldSpec) -> frozenset[int | float]:
+    """The FIELD's ignore values an INTEGER equals (``_same(int, x)`` compares by number)."""
+    return frozenset(n for n in map(_number, spec.ignore) if n is not None)
+
+
+def _map_numbers(mapping: tuple[tuple[int | str, object], ...]) -> dict[int | float, object]:
+    """A FIELD's map for INTEGER values: {number: result}, the first key that matches winning, as in convert."""
+    results: dict[int | float, object] = {}
+    for key, result in mapping:
+        number = _number(key)
+        if number is not None:
+            results.setdefault(number, result)
+    return results
+
+
+def _mac_of_key(key: Oid) -> str | None:
+    """``format_mac(key[-6:])`` for a KEY of sub-ids (the AP's MAC as its last six)."""
+    six = key[-6:]
+    if len(six) == 6 and min(six) >= 0 and max(six) <= 255:
+        return "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}".format(*six)
+    return None
+
+
 def compile_convert(spec: FieldSpec, kind: str) -> Convert:
     """``convert(spec, kind, ·)`` with the FIELD's rules worked out once, for a table's thousands of cells:
     an INTEGER (most cells) goes through a set (ignore), a dict (map) or the scale and offset; text
@@ -213,13 +237,9 @@ def compile_convert(spec: FieldSpec, kind: str) -> Convert:
     def slow(value: object) -> object:
         return convert(spec, kind, value)  # type: ignore[arg-type]
 
-    ignored = frozenset(n for n in map(_number, spec.ignore) if n is not None)  # _same(int, x): by number
+    ignored = _ignored(spec)
     if spec.mapping is not None:
-        results: dict[int | float, object] = {}
-        for key, result in spec.mapping:
-            number = _number(key)
-            if number is not None:
-                results.setdefault(number, result)  # the first key that matches wins, as in convert
+        results = _map_numbers(spec.mapping)
 
         def mapped(value: object) -> object:
             if type(value) is int:
@@ -315,6 +335,9 @@ def compile_field(spec: FieldSpec | None, field: str, columns: Columns,
     if spec.template is not None:
         template = spec.template
 
+        if "{key}" not in template and "{name}" not in template:  # "slot {last}": a radio's usual name
+            return lambda key, name: template.replace("{last}", str(key[-1]) if key else "")
+
         def templated(key: Oid, name: str | None) -> object:
             last = str(key[-1]) if key else ""
             return template.replace("{key}", dotted(key)).replace("{last}", last).replace("{name}", name or "")
@@ -326,7 +349,7 @@ def compile_field(spec: FieldSpec | None, field: str, columns: Columns,
         return lambda key, name: convert(spec, kind, key[-1]) if key else None
     if source == "key":
         if kind == "mac":
-            return lambda key, name: format_mac(key[-6:]) if len(key) >= 6 else None
+            return lambda key, name: _mac_of_key(key) if len(key) >= 6 else None
 
         def keyed(key: Oid, name: str | None) -> object:
             if len(key) == 1:
@@ -366,10 +389,17 @@ class _Column:
         elif spec.oid is not None and spec.join is None:
             conv = compile_convert(spec, FIELD_KINDS[field])  # a KEY the column lacks: check(conv(None)), None
             column = columns.get(spec.oid, {})
-            if check is _int and conv.__name__ == "whole":  # a plain INTEGER column: its ints as they are
-                self.cells = {key: value if type(value) is int else check(conv(value)) for key, value in column.items()}
-            else:
-                self.cells = {key: check(conv(value)) for key, value in column.items()}
+            if spec.mapping is not None:  # a map's results are the YAML's: checked (once per result for INTEGERs)
+                results = {number: check(result) for number, result in _map_numbers(spec.mapping).items()}
+                ignored = _ignored(spec)
+                self.cells = {key: (None if value in ignored else results.get(value)) if type(value) is int
+                              else check(conv(value)) for key, value in column.items()}
+            elif conv.__name__ == "whole":  # a plain INTEGER column: its ints as they are
+                self.cells = {key: value if type(value) is int else conv(value) for key, value in column.items()}
+            elif conv.__name__ == "real":
+                self.cells = {key: float(value) if type(value) is int else conv(value) for key, value in column.items()}
+            else:  # with no map a FIELD's figure is already of its kind (int, float, text, band, MAC) or None
+                self.cells = {key: conv(value) for key, value in column.items()}
         elif _by_name(spec):
             self.cells = None
         else:
@@ -390,7 +420,7 @@ class _RadioReader:
                  keys: Sequence[Oid]) -> None:
         self.if_names = if_names or {}
         self.explicit_name = table.name is not None
-        self.name = compile_field(table.name, "name", columns, if_names)  # read with no name yet: by key
+        self.name = _Column(table.name, "name", columns, if_names, keys, _str)  # read with no name yet: by key
         spec = table.frequency_mhz
         self.from_channel = spec is not None and spec.source == "channel"
         self.fields = fields = (
@@ -410,7 +440,7 @@ class _RadioReader:
     def read(self, key: Oid, slot: int = 0) -> Radio:
         """The radio of row ``key``; when the table names none, ``radio <the KEY from sub-id slot on>``
         (or its IF-MIB name)."""
-        name = _str(self.name(key, None))
+        name: str | None = self.name.value(key, None)  # type: ignore[assignment]
         if name is None and not self.explicit_name and len(key) == 1:
             name = self.if_names.get(key[0])
         name = name or f"radio {dotted(key[slot:])}"
@@ -580,7 +610,7 @@ def read_managed(spec: ControllerSpec, columns: Columns) -> tuple[ManagedAp, ...
             owner = _ap_key(key, known, lengths)
             if owner is not None:
                 radios[owner].append((key, reader.read(key, len(owner))))
-    name_of = compile_field(aps.name, "name", columns)  # read with no name yet: by key
+    name_of = _Column(aps.name, "name", columns, None, keys, _str).value  # read with no name yet: by key
     fields = (_Column(aps.mac, "mac", columns, None, keys, _str),
               _Column(aps.joined, "joined", columns, None, keys, _bool),
               _Column(aps.reason, "reason", columns, None, keys, _str),
@@ -590,12 +620,15 @@ def read_managed(spec: ControllerSpec, columns: Columns) -> tuple[ManagedAp, ...
               _Column(aps.out_octets, "out_octets", columns, None, keys, _int))
     static = all(f.cells is not None for f in fields)
     gets = tuple(f.cells.get for f in fields if f.cells is not None)
+    if static:
+        mac_of, joined_of, reason_of, uptime_of, clients_of, in_of, out_of = gets
     bits = aps.counter_bits
     found = []
     for key in keys:
-        name = _str(name_of(key, None))
+        name: str | None = name_of(key, None)  # type: ignore[assignment]
         if static:
-            mac, joined, reason, uptime, clients, in_octets, out_octets = (get(key) for get in gets)
+            mac, joined, reason, uptime, clients, in_octets, out_octets = (
+                mac_of(key), joined_of(key), reason_of(key), uptime_of(key), clients_of(key), in_of(key), out_of(key))
         else:
             mac, joined, reason, uptime, clients, in_octets, out_octets = (f.value(key, name) for f in fields)
         mine = radios[key]
@@ -753,9 +786,15 @@ async def walk_controller(device: Device, profile: Profile) -> ControllerWalk:
     async def get() -> dict[Oid, Value]:
         return await device.get(scalars) if scalars else {}
 
-    answered, walked = await asyncio.gather(get(), asyncio.gather(*(device.walk(c) for c in walked_columns)))
-    rows = {column: index_rows(column, got) for column, got in zip(walked_columns, walked, strict=True)}
-    aps = read_managed(spec, rows)
+    walk_cells = getattr(device, "walk_cells", None)  # V2cDevice: each column as {index: value} already
+    with fewer_collections():  # a burst of ~15 objects per row, as discovery's: the collector mostly out of the way
+        if walk_cells is not None:
+            answered, walked = await asyncio.gather(get(), asyncio.gather(*(walk_cells(c) for c in walked_columns)))
+            rows = dict(zip(walked_columns, walked, strict=True))
+        else:
+            answered, walked = await asyncio.gather(get(), asyncio.gather(*(device.walk(c) for c in walked_columns)))
+            rows = {column: index_rows(column, got) for column, got in zip(walked_columns, walked, strict=True)}
+        aps = read_managed(spec, rows)
     count = ap_count_of(spec.ap_count, answered, rows)
     mono = time.monotonic()
     reading = ControllerReading(at=time.time(), mono=mono, walk_ms=(mono - start) * 1000, aps=aps,

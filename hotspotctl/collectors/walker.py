@@ -31,6 +31,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
+from typing import Any
 
 from hotspotctl.collectors.codec import END_OF_MIB_VIEW_TAG, GET_BULK, TOO_BIG, GetTemplate, Response, error_status_name
 from hotspotctl.collectors.model import Value
@@ -298,10 +299,12 @@ class _Column:
 
     prefix: Oid
     raw: bytes  # BER contents of prefix: a row's OID under it starts with these octets
-    future: asyncio.Future[list[Row]]
+    future: asyncio.Future[Any]  # list[Row] (walk), dict[Oid, Value] (walk_cells)
     rows: list[Row] = field(default_factory=list)
     suffix: tuple[int, ...] = ()  # the last row's arcs below prefix; () before the first
     last_raw: bytes = b""  # BER contents of prefix + suffix: where the next GETBULK starts
+    cells: dict[Oid, Value] | None = None  # walk_cells: {index: value}, instead of rows
+    seen: int = 0  # walk_cells: rows taken (the cells, and the exception values left out)
 
     def __post_init__(self) -> None:
         self.last_raw = self.raw
@@ -417,11 +420,22 @@ class V2cDevice:
         Walks started in the same turn of the loop (``asyncio.gather``) join one batch: it goes
         out once they have all been asked for, on the loop's next turn.
         """
+        rows: list[Row] = await self._walk(prefix, cells=False)
+        return rows
+
+    async def walk_cells(self, prefix: Oid) -> dict[Oid, Value]:
+        """A table column as ``{row index (the arcs after prefix): value}``, the agent's exception values
+        (noSuchObject, noSuchInstance) and NULLs left out: ``tables.index_rows(prefix, walk(prefix))``
+        without building each row's OID to cut it again (a controller: 150,000 rows a cycle)."""
+        cells: dict[Oid, Value] = await self._walk(prefix, cells=True)
+        return cells
+
+    async def _walk(self, prefix: Oid, *, cells: bool) -> Any:
         prefix = tuple(prefix)
         if len(prefix) < 2:
             raise ValueError(f"cannot walk {prefix!r}: an OID has at least two arcs")
         loop = self.client._attach()
-        column = _Column(prefix, encode_oid(prefix), loop.create_future())
+        column = _Column(prefix, encode_oid(prefix), loop.create_future(), cells={} if cells else None)
         if self._batch is None:
             self._batch = []
             loop.call_soon(self._flush)
@@ -434,40 +448,48 @@ class V2cDevice:
             _WalkBatch(self, batch).send()
 
     def _advance(self, column: _Column, varbinds: Sequence[tuple[bytes, int, Value]]) -> None:
-        """Take a column's rows from one answer; end it on leaving the subtree or at endOfMibView."""
-        prefix, raw_prefix, rows, suffix = column.prefix, column.raw, column.rows, column.suffix
+        """Take a column's rows from one answer; end it on leaving the subtree or at endOfMibView.
+
+        A row's index is looked up by its octets (``client._indexes``): the same index comes in every column
+        of a table, and every cycle; it is decoded the first time only."""
+        prefix, raw_prefix, suffix, cells = column.prefix, column.raw, column.suffix, column.cells
         size = len(raw_prefix)
         indexes = self.client._indexes
+        append = column.rows.append
+        last = column.last_raw
+        taken = 0
         for raw, tag, value in varbinds:
             if tag == END_OF_MIB_VIEW_TAG:
-                column.future.set_result(rows)
+                column.future.set_result(column.rows if cells is None else cells)
                 return
             if raw.startswith(raw_prefix):  # BER arcs are self-delimiting: this is "under prefix"
-                if len(raw) == size + 1:
-                    arcs: tuple[int, ...] = (raw[size],)
-                else:  # the same index comes in every column of a table: decoded once, looked up after
-                    index = raw[size:]
-                    found = indexes.get(index)
-                    if found is None:
-                        if len(indexes) >= _INDEX_CACHE_MAX:
-                            indexes.clear()
-                        found = indexes[index] = _arcs(raw, size)
-                    arcs = found
+                index = raw[size:]
+                arcs = indexes.get(index)
+                if arcs is None:
+                    if len(indexes) >= _INDEX_CACHE_MAX:
+                        indexes.clear()
+                    arcs = indexes[index] = _arcs(raw, size)
                 if arcs <= suffix:
                     _fail(column, self._not_increasing(prefix, prefix + suffix, prefix + arcs))
                     return
-                rows.append((prefix + arcs, value))
+                if cells is None:
+                    append((prefix + arcs, value))
+                elif tag < 0x80 and tag != 0x05:  # not noSuchObject/noSuchInstance, not NULL
+                    cells[arcs] = value
+                taken += 1
                 suffix = arcs
-                column.last_raw = raw
+                last = raw
                 continue
             oid = decode_oid(raw)
             if oid <= prefix + suffix:
                 _fail(column, self._not_increasing(prefix, prefix + suffix, oid))
             else:
-                column.future.set_result(rows)
+                column.future.set_result(column.rows if cells is None else cells)
             return
         column.suffix = suffix
-        if len(rows) > self.max_rows:
+        column.last_raw = last
+        column.seen += taken
+        if column.seen > self.max_rows:
             _fail(column, CollectError(f"{self.label}: more than {self.max_rows} rows under "
                                        f"{format_oid(prefix)}; the agent may be looping (or raise max_rows)",
                                        kind=PollErrorKind.PROTOCOL))
