@@ -15,7 +15,7 @@ import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from hotspotctl.collectors.model import Absent, Value
 from hotspotctl.collectors.oids import Oid, format_oid
@@ -389,17 +389,25 @@ class _Column:
         elif spec.oid is not None and spec.join is None:
             conv = compile_convert(spec, FIELD_KINDS[field])  # a KEY the column lacks: check(conv(None)), None
             column = columns.get(spec.oid, {})
+            values = column.values()
+            ints = set(map(type, values)) <= {int}  # the usual column: every cell an INTEGER (C-speed paths)
             if spec.mapping is not None:  # a map's results are the YAML's: checked (once per result for INTEGERs)
                 results = {number: check(result) for number, result in _map_numbers(spec.mapping).items()}
                 ignored = _ignored(spec)
-                self.cells = {key: (None if value in ignored else results.get(value)) if type(value) is int
-                              else check(conv(value)) for key, value in column.items()}
+                if ints and not ignored:
+                    self.cells = dict(zip(column, map(results.get, cast("Iterable[int]", values)), strict=True))
+                else:
+                    self.cells = {key: (None if value in ignored else results.get(value)) if type(value) is int
+                                  else check(conv(value)) for key, value in column.items()}
             elif conv.__name__ == "whole":  # a plain INTEGER column: its ints as they are
-                self.cells = {key: value if type(value) is int else conv(value) for key, value in column.items()}
+                self.cells = dict(column) if ints else {key: value if type(value) is int else conv(value)
+                                                        for key, value in column.items()}
             elif conv.__name__ == "real":
-                self.cells = {key: float(value) if type(value) is int else conv(value) for key, value in column.items()}
+                self.cells = (dict(zip(column, map(float, cast("Iterable[int]", values)), strict=True)) if ints else
+                              {key: float(value) if type(value) is int else conv(value)
+                               for key, value in column.items()})
             else:  # with no map a FIELD's figure is already of its kind (int, float, text, band, MAC) or None
-                self.cells = {key: conv(value) for key, value in column.items()}
+                self.cells = dict(zip(column, map(conv, values), strict=True))
         elif _by_name(spec):
             self.cells = None
         else:

@@ -19,9 +19,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hotspotctl.collectors.codec import END_OF_MIB_VIEW_TAG
+from hotspotctl.collectors.codec import END_OF_MIB_VIEW_TAG, Response
 from hotspotctl.collectors.discovery import discover, read_interfaces
-from hotspotctl.collectors.model import Value
+from hotspotctl.collectors.model import NO_SUCH_INSTANCE, Value
 from hotspotctl.collectors.oids import Oid, decode_oid, encode_oid
 from hotspotctl.collectors.profiles import (
     FIELD_KINDS,
@@ -42,6 +42,7 @@ from hotspotctl.collectors.tables import (
     controller_columns,
     convert,
     dotted,
+    index_rows,
     read_managed,
     read_radio,
     read_radios,
@@ -50,8 +51,10 @@ from hotspotctl.collectors.tables import (
     walk_columns,
 )
 from hotspotctl.collectors.walker import V2cClient, _Column
+from hotspotctl.errors import CollectError
 from hotspotctl.models.radios import ManagedAp, Radio
 from tests.collectors.fakes import RecordedDevice
+from tests.collectors.test_walker import COMMUNITY
 
 DEVICES = Path(__file__).resolve().parents[1] / "fixtures" / "devices"
 SIM_PROFILES = Path(__file__).resolve().parents[1] / "simulate" / "profiles"
@@ -267,28 +270,32 @@ index_arcs = st.lists(st.integers(0, 2**32 - 1) | st.integers(0, 300), min_size=
 
 @settings(max_examples=200, deadline=None)
 @given(prefix=st.lists(st.integers(0, 2**20), min_size=1, max_size=10).map(lambda t: (1, 3, *t)),
-       indexes=st.lists(index_arcs, min_size=1, max_size=30, unique=True), cut=st.integers(0, 30))
+       indexes=st.lists(index_arcs, min_size=1, max_size=30, unique=True), cut=st.integers(0, 30),
+       kinds=st.lists(st.sampled_from(["int", "int", "null", "noSuchInstance"]), min_size=30, max_size=30))
 def test_walk_rows_are_the_decoded_oids_with_the_cache_cold_and_warm(prefix: Oid, indexes: list[Oid],
-                                                                    cut: int) -> None:
+                                                                    cut: int, kinds: list[str]) -> None:
     """_advance turns each answer's varbinds into (OID, value) rows exactly as decoding every OID would,
-    the first time (indexes decoded) and the next (looked up); a row past the column ends it."""
+    the first time (indexes decoded) and the next (looked up); a row past the column ends it. walk_cells'
+    column ({index: value}) is index_rows of those rows: exception values and NULLs left out."""
     indexes = sorted(indexes)
-    varbinds = [(encode_oid(prefix + index), 2, i) for i, index in enumerate(indexes)]
+    values: dict[str, tuple[int, Value]] = {"int": (2, 7), "null": (0x05, None), "noSuchInstance": (0x81, NO_SUCH_INSTANCE)}
+    varbinds = [(encode_oid(prefix + index), *values[kinds[i]]) for i, index in enumerate(indexes)]
     beyond = encode_oid((*prefix[:-1], prefix[-1] + 1, 1))
     expected = [(decode_oid(raw), value) for raw, _tag, value in varbinds]
     with V2cClient(max_rows=1000) as client:
         device = client.device("127.0.0.1", 161, b"public")
 
-        async def walk_once() -> list:
+        async def walk_once(cells: bool) -> object:
             loop = asyncio.get_running_loop()
-            column = _Column(prefix, encode_oid(prefix), loop.create_future())
+            column = _Column(prefix, encode_oid(prefix), loop.create_future(), cells={} if cells else None)
             device._advance(column, varbinds[:cut])  # two answers, cut anywhere
             if not column.future.done():
                 device._advance(column, [*varbinds[cut:], (beyond, 2, -1)])
             return await column.future
 
         for _ in range(2):
-            assert asyncio.run(walk_once()) == expected
+            assert asyncio.run(walk_once(False)) == expected
+            assert asyncio.run(walk_once(True)) == index_rows(prefix, expected)
 
 
 def test_a_walk_ends_at_end_of_mib_view_and_refuses_decreasing_indexes_from_the_cache() -> None:
@@ -306,3 +313,34 @@ def test_a_walk_ends_at_end_of_mib_view_and_refuses_decreasing_indexes_from_the_
             ((*prefix, 0, 11, 134, 1, 2, 200), 200), ((*prefix, 0, 11, 134, 1, 2, 300), 300)]
         with pytest.raises(Exception, match="not increasing"):
             asyncio.run(run([rows[1], rows[0]]))  # both indexes are in the cache now
+
+
+def test_a_device_with_limits_asks_for_its_repetitions_and_caps_its_own_rows() -> None:
+    """with_limits: the same agent, walks asking for more rows per GETBULK (tooBig still asks for fewer) and
+    another max_rows; the device it came from keeps the client's."""
+    from tests.collectors.test_walker import TABLE, Agent, _answer, _asked, _table_rows
+
+    def script(agent: Agent, request: Response, source: tuple[str, int]) -> None:
+        if request.error_index > 8:
+            agent.sock.sendto(_answer(request, [(oid, 0x05, None) for oid in _asked(request)], error_status=1),
+                              source)
+            return
+        agent.sock.sendto(_answer(request, _table_rows(_asked(request)[0], request.error_index, rows=40)), source)
+
+    async def run(port: int) -> tuple[list, dict]:
+        with V2cClient(timeout_s=0.3, retries=0, max_repetitions=4, max_rows=1000) as walker:
+            plain = walker.device("127.0.0.1", port, COMMUNITY)
+            wide = plain.with_limits(max_repetitions=16)
+            assert (wide.max_repetitions, wide.max_rows, plain.max_repetitions) == (16, 1000, 4)
+            with pytest.raises(CollectError, match="more than 10 rows under"):
+                await plain.with_limits(max_rows=10).walk(TABLE)
+            return await plain.walk(TABLE), await wide.walk_cells(TABLE)
+
+    with Agent(script) as agent:
+        rows, cells = asyncio.run(run(agent.port))
+        asked = [r.error_index for r in agent.requests]
+    assert rows == [((*TABLE, i), i * 10) for i in range(1, 41)]
+    assert cells == {(i,): i * 10 for i in range(1, 41)}
+    assert asked[:3] == [4, 4, 4]  # the capped walk: the client's 4 a request; 12 rows are more than 10
+    assert asked[3:14] == [4] * 11  # the plain walk: 40 rows 4 a request, then the request that meets the end
+    assert asked[14:] == [16] + [8] * 6  # the wide one: tooBig at 16, then 8 a request (5 x 8 rows, the end)
