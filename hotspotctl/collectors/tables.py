@@ -15,6 +15,7 @@ import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from typing import TYPE_CHECKING, cast
 
 from hotspotctl.collectors.model import Absent, Value
@@ -445,6 +446,32 @@ class _RadioReader:
         self.gets = (tuple(f.cells.get for f in fields if f.cells is not None)
                      if all(f.cells is not None for f in fields) else None)
 
+    def read_many(self, keys: Sequence[Oid], slots: Sequence[int] | None = None) -> list[Radio]:
+        """``[read(key, slot) ...]`` for many rows; column by column (C-speed lookups) when no field
+        depends on the row's name, the usual case."""
+        if slots is None:
+            slots = [0] * len(keys)
+        gets, name = self.gets, self.name
+        if gets is None or name.cells is None:
+            return [self.read(key, slot) for key, slot in zip(keys, slots, strict=True)]
+        names: list[str | None] = list(map(name.cells.get, keys))  # type: ignore[arg-type]
+        if None in names:
+            if_names, explicit = self.if_names, self.explicit_name
+            for i, found in enumerate(names):
+                if found is None:
+                    key = keys[i]
+                    if not explicit and len(key) == 1:
+                        found = if_names.get(key[0])
+                    names[i] = found or f"radio {dotted(key[slots[i]:])}"
+        if_index, band, channel, frequency, clients, utilization, noise, tx_power, oper_up = (
+            list(map(get, keys)) for get in gets)
+        if self.from_channel:
+            frequency = list(map(channel_to_mhz, channel, band))  # type: ignore[arg-type]
+        if None in band:
+            band = [b if b is not None else band_for(f) for b, f in zip(band, frequency, strict=True)]  # type: ignore[arg-type]
+        return list(map(Radio, names, if_index, band, channel, frequency, clients,
+                        utilization, noise, tx_power, oper_up))
+
     def read(self, key: Oid, slot: int = 0) -> Radio:
         """The radio of row ``key``; when the table names none, ``radio <the KEY from sub-id slot on>``
         (or its IF-MIB name)."""
@@ -585,8 +612,7 @@ def read_radios(table: RadioTable, columns: Columns, if_names: Mapping[int, str]
     knows, else ``radio <key>``."""
     keys = sorted(keys) if keys is not None else row_keys(table, columns)
     reader = _RadioReader(table, columns, if_names, keys)
-    radios = [reader.read(key) for key in keys]
-    return _unique(radios, keys)
+    return _unique(reader.read_many(keys), keys)
 
 
 def _ap_key(key: Oid, ap_keys: Sequence[Oid] | set[Oid], lengths: Sequence[int] | None = None) -> Oid | None:
@@ -608,17 +634,38 @@ def read_managed(spec: ControllerSpec, columns: Columns) -> tuple[ManagedAp, ...
     radio rows go to their APs in one pass: 10,000 APs and their radios are read in tens of milliseconds."""
     aps = spec.aps
     keys = row_keys(aps, columns)
-    radios: dict[Oid, list[tuple[Oid, Radio]]] = {key: [] for key in keys}
+    radios: dict[Oid, list[int]] = {}  # an AP's radios (their positions in radio_keys)
+    radio_keys: list[Oid] = []
+    read: list[Radio] = []
     if spec.radios is not None:
-        radio_keys = row_keys(spec.radios, columns)
-        reader = _RadioReader(spec.radios, columns, None, radio_keys)
         known = set(keys)
         lengths = sorted({len(key) for key in known}, reverse=True)
-        for key in radio_keys:
-            owner = _ap_key(key, known, lengths)
+        size = lengths[0] if len(lengths) == 1 else 0  # one KEY length (the usual): a slice and a set lookup
+        slots = []
+        for key in row_keys(spec.radios, columns):
+            owner = (key[:size] if len(key) > size and key[:size] in known else None) if size else \
+                _ap_key(key, known, lengths)
             if owner is not None:
-                radios[owner].append((key, reader.read(key, len(owner))))
-    name_of = _Column(aps.name, "name", columns, None, keys, _str).value  # read with no name yet: by key
+                mine = radios.get(owner)
+                if mine is None:
+                    radios[owner] = [len(radio_keys)]
+                else:
+                    mine.append(len(radio_keys))
+                radio_keys.append(key)
+                slots.append(len(owner))
+        read = _RadioReader(spec.radios, columns, None, radio_keys).read_many(radio_keys, slots)
+
+    def own(key: Oid) -> tuple[Radio, ...]:
+        mine = radios.get(key)
+        if mine is None:
+            return ()
+        if len(mine) == 1:
+            return (read[mine[0]],)
+        found = [read[i] for i in mine]
+        return tuple(found) if len({radio.name for radio in found}) == len(found) else \
+            _unique(found, [radio_keys[i] for i in mine])
+
+    names = _Column(aps.name, "name", columns, None, keys, _str)  # read with no name yet: by key
     fields = (_Column(aps.mac, "mac", columns, None, keys, _str),
               _Column(aps.joined, "joined", columns, None, keys, _bool),
               _Column(aps.reason, "reason", columns, None, keys, _str),
@@ -626,24 +673,16 @@ def read_managed(spec: ControllerSpec, columns: Columns) -> tuple[ManagedAp, ...
               _Column(aps.clients, "clients", columns, None, keys, _int),
               _Column(aps.in_octets, "in_octets", columns, None, keys, _int),
               _Column(aps.out_octets, "out_octets", columns, None, keys, _int))
-    static = all(f.cells is not None for f in fields)
-    gets = tuple(f.cells.get for f in fields if f.cells is not None)
-    if static:
-        mac_of, joined_of, reason_of, uptime_of, clients_of, in_of, out_of = gets
-    bits = aps.counter_bits
-    found = []
-    for key in keys:
-        name: str | None = name_of(key, None)  # type: ignore[assignment]
-        if static:
-            mac, joined, reason, uptime, clients, in_octets, out_octets = (
-                mac_of(key), joined_of(key), reason_of(key), uptime_of(key), clients_of(key), in_of(key), out_of(key))
-        else:
-            mac, joined, reason, uptime, clients, in_octets, out_octets = (f.value(key, name) for f in fields)
-        mine = radios[key]
-        found.append(ManagedAp(
-            dotted(key), name, mac, joined, reason, uptime, clients, in_octets, out_octets, bits,  # type: ignore[arg-type]
-            _unique([r for _k, r in mine], [k for k, _r in mine]) if len(mine) > 1 else tuple(r for _k, r in mine)))
-    return tuple(found)
+    name_list: list[str | None] = (list(map(names.cells.get, keys)) if names.cells is not None  # type: ignore[arg-type]
+                                   else [names.value(key, None) for key in keys])  # type: ignore[misc]
+    if all(f.cells is not None for f in fields):  # the usual case: column by column
+        values = [list(map(f.cells.get, keys)) for f in fields if f.cells is not None]
+    else:
+        values = [[f.value(key, name) for key, name in zip(keys, name_list, strict=True)] for f in fields]
+    join = ".".join  # dotted(key)
+    found = tuple(map(ManagedAp, [join(map(str, key)) for key in keys], name_list, *values,
+                      repeat(aps.counter_bits, len(keys)), map(own, keys)))
+    return found
 
 
 def _count(value: Value) -> int | None:

@@ -42,6 +42,7 @@ from hotspotctl.errors import CollectError, PollErrorKind
 _TEMPLATE_CACHE_MAX = 4096  # distinct GETs kept encoded; discovery asks few shapes, over and over
 _INDEX_CACHE_MAX = 1 << 17  # row indexes kept decoded (their BER octets -> arcs); a controller's 10,000 APs
 # and 20,000 radios repeat the same ~30,000 indexes in every column of every cycle
+_NOT_VALUES = frozenset((0x05, 0x80, 0x81))  # NULL, noSuchObject, noSuchInstance: left out of walk_cells
 
 Row = tuple[Oid, Value]
 
@@ -304,7 +305,7 @@ class _Column:
     suffix: tuple[int, ...] = ()  # the last row's arcs below prefix; () before the first
     last_raw: bytes = b""  # BER contents of prefix + suffix: where the next GETBULK starts
     cells: dict[Oid, Value] | None = None  # walk_cells: {index: value}, instead of rows
-    seen: int = 0  # walk_cells: rows taken (the cells, and the exception values left out)
+    seen: int = 0  # rows taken (for walk_cells: the cells, and the exception values left out)
 
     def __post_init__(self) -> None:
         self.last_raw = self.raw
@@ -455,16 +456,17 @@ class V2cDevice:
         prefix, raw_prefix, suffix, cells = column.prefix, column.raw, column.suffix, column.cells
         size = len(raw_prefix)
         indexes = self.client._indexes
-        append = column.rows.append
-        last = column.last_raw
-        taken = 0
+        lookup = indexes.get
+        end_of_mib = END_OF_MIB_VIEW_TAG
+        rows = column.rows
+        append = rows.append
         for raw, tag, value in varbinds:
-            if tag == END_OF_MIB_VIEW_TAG:
-                column.future.set_result(column.rows if cells is None else cells)
+            if tag == end_of_mib:
+                column.future.set_result(rows if cells is None else cells)
                 return
             if raw.startswith(raw_prefix):  # BER arcs are self-delimiting: this is "under prefix"
                 index = raw[size:]
-                arcs = indexes.get(index)
+                arcs = lookup(index)
                 if arcs is None:
                     if len(indexes) >= _INDEX_CACHE_MAX:
                         indexes.clear()
@@ -474,21 +476,21 @@ class V2cDevice:
                     return
                 if cells is None:
                     append((prefix + arcs, value))
-                elif tag < 0x80 and tag != 0x05:  # not noSuchObject/noSuchInstance, not NULL
+                elif tag not in _NOT_VALUES:
                     cells[arcs] = value
-                taken += 1
                 suffix = arcs
-                last = raw
                 continue
             oid = decode_oid(raw)
             if oid <= prefix + suffix:
                 _fail(column, self._not_increasing(prefix, prefix + suffix, oid))
             else:
-                column.future.set_result(column.rows if cells is None else cells)
+                column.future.set_result(rows if cells is None else cells)
+            return
+        if not varbinds:
             return
         column.suffix = suffix
-        column.last_raw = last
-        column.seen += taken
+        column.last_raw = varbinds[-1][0]  # every row was under the prefix: the walk goes on from the last
+        column.seen += len(varbinds)
         if column.seen > self.max_rows:
             _fail(column, CollectError(f"{self.label}: more than {self.max_rows} rows under "
                                        f"{format_oid(prefix)}; the agent may be looping (or raise max_rows)",
