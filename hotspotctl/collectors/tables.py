@@ -407,13 +407,25 @@ class _Column:
                 self.cells = (dict(zip(column, map(float, cast("Iterable[int]", values)), strict=True)) if ints else
                               {key: float(value) if type(value) is int else conv(value)
                                for key, value in column.items()})
+            elif ints and conv.__name__ == "numeric" and spec.scale is None and spec.offset is None:  # ignore only
+                ignored = _ignored(spec)
+                if FIELD_KINDS[field] == "int":
+                    self.cells = {key: None if value in ignored else value for key, value in column.items()}
+                else:
+                    self.cells = {key: None if value in ignored else float(value)  # type: ignore[arg-type]
+                                  for key, value in column.items()}
             else:  # with no map a FIELD's figure is already of its kind (int, float, text, band, MAC) or None
                 self.cells = dict(zip(column, map(conv, values), strict=True))
         elif _by_name(spec):
             self.cells = None
         else:
             field_of = self.field
-            self.cells = {key: check(field_of(key, None)) for key in keys}
+            template = spec.template
+            if template is not None and "{key}" not in template and all(keys):  # "slot {last}": one per slot
+                named = {last: check(field_of((last,), None)) for last in {key[-1] for key in keys}}
+                self.cells = {key: named[key[-1]] for key in keys}
+            else:
+                self.cells = {key: check(field_of(key, None)) for key in keys}
 
     def value(self, key: Oid, name: str | None) -> object:
         cells = self.cells
