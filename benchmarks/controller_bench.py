@@ -184,7 +184,9 @@ def main() -> None:
     parser.add_argument("--vendor", choices=sorted(ctl.VENDORS), default="cisco_aireos")
     parser.add_argument("--walks", type=int, default=3, help="measured walks (and direct rounds); the best is shown")
     parser.add_argument("--repetitions", type=int, default=25,
-                        help="the walker's max_repetitions (V2cClient's default): rows per GETBULK, all columns")
+                        help="the client's max_repetitions (V2cClient's default): rows per GETBULK, all columns; "
+                             "read_controller asks for at least tables.CONTROLLER_REPETITIONS (the agent's answer "
+                             "size stops it first)")
     parser.add_argument("--processes", type=int, default=1, help="simulator serving processes")
     parser.add_argument("--format", choices=("table", "json"), default="table")
     args = parser.parse_args()
