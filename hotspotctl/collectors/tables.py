@@ -229,6 +229,20 @@ def _mac_of_key(key: Oid) -> str | None:
     return None
 
 
+_KEY_TEXT_MAX = 1 << 17  # a controller's AP KEYs come back every cycle: each is written out once (bounded)
+_key_texts: dict[tuple[str, Oid], str | None] = {}
+
+
+def _key_text(how: str, key: Oid) -> str | None:
+    """``dotted(key)`` (how "dotted") or ``_mac_of_key(key)`` (how "mac"), remembered across cycles."""
+    found = _key_texts.get((how, key), ...)
+    if found is ...:
+        if len(_key_texts) >= _KEY_TEXT_MAX:
+            _key_texts.clear()
+        found = _key_texts[(how, key)] = dotted(key) if how == "dotted" else _mac_of_key(key)
+    return found
+
+
 def compile_convert(spec: FieldSpec, kind: str) -> Convert:
     """``convert(spec, kind, ·)`` with the FIELD's rules worked out once, for a table's thousands of cells:
     an INTEGER (most cells) goes through a set (ignore), a dict (map) or the scale and offset; text
@@ -350,7 +364,7 @@ def compile_field(spec: FieldSpec | None, field: str, columns: Columns,
         return lambda key, name: convert(spec, kind, key[-1]) if key else None
     if source == "key":
         if kind == "mac":
-            return lambda key, name: _mac_of_key(key) if len(key) >= 6 else None
+            return lambda key, name: _key_text("mac", key) if len(key) >= 6 else None
 
         def keyed(key: Oid, name: str | None) -> object:
             if len(key) == 1:
@@ -691,8 +705,7 @@ def read_managed(spec: ControllerSpec, columns: Columns) -> tuple[ManagedAp, ...
         values = [list(map(f.cells.get, keys)) for f in fields if f.cells is not None]
     else:
         values = [[f.value(key, name) for key, name in zip(keys, name_list, strict=True)] for f in fields]
-    join = ".".join  # dotted(key)
-    found = tuple(map(ManagedAp, [join(map(str, key)) for key in keys], name_list, *values,
+    found = tuple(map(ManagedAp, [_key_text("dotted", key) for key in keys], name_list, *values,
                       repeat(aps.counter_bits, len(keys)), map(own, keys)))
     return found
 
