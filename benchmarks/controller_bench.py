@@ -18,7 +18,8 @@ in this one process, one after the other:
               GET per AP and the ``Sample`` built from it, the direct path's equal of the walk's records
 
 Poller CPU is ``time.process_time()`` of this process around each measured run (the simulator's
-processes are others). Each run is checked: the walk must find every AP and both radios of each, and
+processes are others); the fleet built before is frozen out of the garbage collector first, as
+``hotspotctl run`` freezes its inventory. Each run is checked: the walk must find every AP and both radios of each, and
 every direct GET must be answered, so neither side can look fast by failing. Prints figures; asserts
 nothing about time.
 
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import platform
@@ -184,7 +186,9 @@ def main() -> None:
     parser.add_argument("--vendor", choices=sorted(ctl.VENDORS), default="cisco_aireos")
     parser.add_argument("--walks", type=int, default=3, help="measured walks (and direct rounds); the best is shown")
     parser.add_argument("--repetitions", type=int, default=25,
-                        help="the walker's max_repetitions (V2cClient's default): rows per GETBULK, all columns")
+                        help="the client's max_repetitions (V2cClient's default): rows per GETBULK, all columns; "
+                             "read_controller asks for at least tables.CONTROLLER_REPETITIONS (the agent's answer "
+                             "size stops it first)")
     parser.add_argument("--processes", type=int, default=1, help="simulator serving processes")
     parser.add_argument("--format", choices=("table", "json"), default="table")
     args = parser.parse_args()
@@ -198,6 +202,10 @@ def main() -> None:
     controller = ctl.SimController("WLC-BENCH", args.vendor, ctl.managed_aps(fleet, controller_index=1, seed=1))
     agent = ctl.controller_agent(controller, clock, index=len(fleet), community=COMMUNITY)
     port = free_udp_port()
+    # As `hotspotctl run` does (docs/decisions/gc-freeze.md): the long-lived objects (here the simulated fleet)
+    # out of the collector, so no phase pays for full collections of a heap another phase left unscanned.
+    gc.collect()
+    gc.freeze()
     with Simulator([*fleet, agent], clock, port=port, processes=args.processes, seed=1) as sim:
         before = sim.stats()
         walk = run_controller(address_of(agent.index), port, args.vendor, args.aps, args.walks, args.repetitions)

@@ -13,9 +13,10 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from itertools import repeat
+from typing import TYPE_CHECKING, cast
 
 from hotspotctl.collectors.model import Absent, Value
 from hotspotctl.collectors.oids import Oid, format_oid
@@ -28,6 +29,7 @@ from hotspotctl.collectors.profiles import (
     Profile,
     RadioTable,
 )
+from hotspotctl.collectors.walker import fewer_collections
 from hotspotctl.models.radios import (
     ControllerReading,
     ManagedAp,
@@ -201,6 +203,320 @@ def _aggregate(how: str, values: list[object]) -> object:
         return sum(numbers)
     return max(numbers) if how == "max" else min(numbers)
 
+Convert = Callable[[object], object]
+
+
+def _ignored(spec: FieldSpec) -> frozenset[int | float]:
+    """The FIELD's ignore values an INTEGER equals (``_same(int, x)`` compares by number)."""
+    return frozenset(n for n in map(_number, spec.ignore) if n is not None)
+
+
+def _map_numbers(mapping: tuple[tuple[int | str, object], ...]) -> dict[int | float, object]:
+    """A FIELD's map for INTEGER values: {number: result}, the first key that matches winning, as in convert."""
+    results: dict[int | float, object] = {}
+    for key, result in mapping:
+        number = _number(key)
+        if number is not None:
+            results.setdefault(number, result)
+    return results
+
+
+def _mac_of_key(key: Oid) -> str | None:
+    """``format_mac(key[-6:])`` for a KEY of sub-ids (the AP's MAC as its last six)."""
+    six = key[-6:]
+    if len(six) == 6 and min(six) >= 0 and max(six) <= 255:
+        return "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}".format(*six)
+    return None
+
+
+_KEY_TEXT_MAX = 1 << 17  # a controller's AP KEYs come back every cycle: each is written out once (bounded)
+_key_texts: dict[tuple[str, Oid], str | None] = {}
+
+
+def _key_text(how: str, key: Oid) -> str | None:
+    """``dotted(key)`` (how "dotted") or ``_mac_of_key(key)`` (how "mac"), remembered across cycles."""
+    found = _key_texts.get((how, key), ...)
+    if found is ...:
+        if len(_key_texts) >= _KEY_TEXT_MAX:
+            _key_texts.clear()
+        found = _key_texts[(how, key)] = dotted(key) if how == "dotted" else _mac_of_key(key)
+    return found
+
+
+def compile_convert(spec: FieldSpec, kind: str) -> Convert:
+    """``convert(spec, kind, ·)`` with the FIELD's rules worked out once, for a table's thousands of cells:
+    an INTEGER (most cells) goes through a set (ignore), a dict (map) or the scale and offset; text
+    with no parse, ignore or map is decoded once; every other value takes ``convert`` itself. The results
+    are ``convert``'s (tests/collectors/test_tables.py holds them equal)."""
+
+    def slow(value: object) -> object:
+        return convert(spec, kind, value)  # type: ignore[arg-type]
+
+    ignored = _ignored(spec)
+    if spec.mapping is not None:
+        results = _map_numbers(spec.mapping)
+
+        def mapped(value: object) -> object:
+            if type(value) is int:
+                return None if value in ignored else results.get(value)
+            return None if value is None else slow(value)
+        return mapped
+    if kind in ("mac", "bool"):
+        return slow
+    if kind == "text":
+        plain = spec.parse is None and not spec.ignore
+
+        def text(value: object) -> object:
+            if type(value) is int:
+                return None if value in ignored else str(value)
+            if plain and type(value) is bytes:
+                return _text(value) or None
+            return None if value is None else slow(value)
+        return text
+    if kind == "band":
+        def band(value: object) -> object:
+            if type(value) is int:
+                return None if value in ignored else _band(value)
+            return None if value is None else slow(value)
+        return band
+    scale, offset = spec.scale, spec.offset
+    if scale is None and offset is None and not ignored:
+        if kind == "int":
+            def whole(value: object) -> object:
+                if type(value) is int:
+                    return value
+                return None if value is None else slow(value)
+            return whole
+
+        def real(value: object) -> object:
+            if type(value) is int:
+                return float(value)
+            return None if value is None else slow(value)
+        return real
+
+    def numeric(value: object) -> object:
+        if type(value) is int:
+            if value in ignored:
+                return None
+            figure: int | float = value
+            if scale is not None:
+                figure = _scaled(figure, scale)
+            if offset is not None:
+                figure = figure + offset
+            return _cast(kind, figure)
+        return None if value is None else slow(value)
+    return numeric
+
+
+# (key, the row's name so far) -> the FIELD's figure; Row.value compiled for one table's columns
+Field = Callable[[Oid, "str | None"], object]
+
+
+def _nothing(key: Oid, name: str | None) -> object:
+    return None
+
+
+def compile_field(spec: FieldSpec | None, field: str, columns: Columns,
+                  if_names: Mapping[int, str] | None = None) -> Field:
+    """``Row(key, columns, if_names).value(spec, field)`` (with the row's name so far) as one function,
+    its column looked up and its transforms compiled once; a joined field's rows grouped by their join
+    value in one pass over the column, not one per row. Same figures as Row.value (tests)."""
+    if spec is None:
+        return _nothing
+    kind = FIELD_KINDS[field]
+    names = if_names or {}
+    if spec.oid is not None:
+        conv = compile_convert(spec, kind)
+        if spec.join is None:
+            get = columns.get(spec.oid, {}).get
+
+            def cell(key: Oid, name: str | None) -> object:
+                return conv(get(key))
+            return cell
+        on, how = spec.join.on, spec.aggregate
+        by = columns.get(spec.join.column, {})
+        groups: dict[str, list[object]] = {}
+        for index, value in columns.get(spec.oid, {}).items():
+            tie = by.get(index)
+            if tie is not None:
+                converted = conv(value)
+                if converted is not None:
+                    groups.setdefault(_text(tie), []).append(converted)
+
+        def joined(key: Oid, name: str | None) -> object:
+            target = dotted(key) if on == "key" else (str(key[-1]) if on == "last" and key else name)
+            return None if target is None else _aggregate(how, groups.get(target, []))
+        return joined
+    if spec.template is not None:
+        template = spec.template
+
+        if "{key}" not in template and "{name}" not in template:  # "slot {last}": a radio's usual name
+            return lambda key, name: template.replace("{last}", str(key[-1]) if key else "")
+
+        def templated(key: Oid, name: str | None) -> object:
+            last = str(key[-1]) if key else ""
+            return template.replace("{key}", dotted(key)).replace("{last}", last).replace("{name}", name or "")
+        return templated
+    source = spec.source
+    if source == "if_name":
+        return lambda key, name: names.get(key[0]) if len(key) == 1 else None
+    if source == "last":
+        return lambda key, name: convert(spec, kind, key[-1]) if key else None
+    if source == "key":
+        if kind == "mac":
+            return lambda key, name: _key_text("mac", key) if len(key) >= 6 else None
+
+        def keyed(key: Oid, name: str | None) -> object:
+            if len(key) == 1:
+                return convert(spec, kind, key[0])
+            return convert(spec, kind, dotted(key)) if kind == "text" else None
+        return keyed
+    return _nothing
+
+
+def _by_name(spec: FieldSpec | None) -> bool:
+    """Whether a FIELD's figure depends on the row's name (a template naming it, a join on it)."""
+    if spec is None:
+        return False
+    if spec.template is not None:
+        return "{name}" in spec.template
+    return spec.join is not None and spec.join.on != "key"  # "last" of an empty KEY falls back on the name
+
+
+def _bool(value: object) -> bool | None:
+    return value if isinstance(value, bool) else None
+
+
+class _Column:
+    """A compiled FIELD for a read of many rows, its figures checked by ``check`` (_int, _str, ...):
+    ``cells`` (every row's figure, computed column by column) when it does not depend on the row's name,
+    else None and ``value`` works row by row."""
+
+    __slots__ = ("cells", "check", "field")
+
+    def __init__(self, spec: FieldSpec | None, field: str, columns: Columns, if_names: Mapping[int, str] | None,
+                 keys: Sequence[Oid], check: Callable[[object], object]) -> None:
+        self.field = compile_field(spec, field, columns, if_names)
+        self.check = check
+        self.cells: dict[Oid, object] | None
+        if spec is None:
+            self.cells = {}
+        elif spec.oid is not None and spec.join is None:
+            conv = compile_convert(spec, FIELD_KINDS[field])  # a KEY the column lacks: check(conv(None)), None
+            column = columns.get(spec.oid, {})
+            values = column.values()
+            ints = set(map(type, values)) <= {int}  # the usual column: every cell an INTEGER (C-speed paths)
+            if spec.mapping is not None:  # a map's results are the YAML's: checked (once per result for INTEGERs)
+                results = {number: check(result) for number, result in _map_numbers(spec.mapping).items()}
+                ignored = _ignored(spec)
+                if ints and not ignored:
+                    self.cells = dict(zip(column, map(results.get, cast("Iterable[int]", values)), strict=True))
+                else:
+                    self.cells = {key: (None if value in ignored else results.get(value)) if type(value) is int
+                                  else check(conv(value)) for key, value in column.items()}
+            elif conv.__name__ == "whole":  # a plain INTEGER column: its ints as they are
+                self.cells = dict(column) if ints else {key: value if type(value) is int else conv(value)
+                                                        for key, value in column.items()}
+            elif conv.__name__ == "real":
+                self.cells = (dict(zip(column, map(float, cast("Iterable[int]", values)), strict=True)) if ints else
+                              {key: float(value) if type(value) is int else conv(value)
+                               for key, value in column.items()})
+            elif ints and conv.__name__ == "numeric" and spec.scale is None and spec.offset is None:  # ignore only
+                ignored = _ignored(spec)
+                if FIELD_KINDS[field] == "int":
+                    self.cells = {key: None if value in ignored else value for key, value in column.items()}
+                else:
+                    self.cells = {key: None if value in ignored else float(value)  # type: ignore[arg-type]
+                                  for key, value in column.items()}
+            else:  # with no map a FIELD's figure is already of its kind (int, float, text, band, MAC) or None
+                self.cells = dict(zip(column, map(conv, values), strict=True))
+        elif _by_name(spec):
+            self.cells = None
+        else:
+            field_of = self.field
+            template = spec.template
+            if template is not None and "{key}" not in template and all(keys):  # "slot {last}": one per slot
+                named = {last: check(field_of((last,), None)) for last in {key[-1] for key in keys}}
+                self.cells = {key: named[key[-1]] for key in keys}
+            else:
+                self.cells = {key: check(field_of(key, None)) for key in keys}
+
+    def value(self, key: Oid, name: str | None) -> object:
+        cells = self.cells
+        return cells.get(key) if cells is not None else self.check(self.field(key, name))
+
+
+class _RadioReader:
+    """read_radio with a table's fields compiled once for the columns read (and the rows to read)."""
+
+    __slots__ = ("explicit_name", "fields", "from_channel", "gets", "if_names", "name")
+
+    def __init__(self, table: RadioTable, columns: Columns, if_names: Mapping[int, str] | None,
+                 keys: Sequence[Oid]) -> None:
+        self.if_names = if_names or {}
+        self.explicit_name = table.name is not None
+        self.name = _Column(table.name, "name", columns, if_names, keys, _str)  # read with no name yet: by key
+        spec = table.frequency_mhz
+        self.from_channel = spec is not None and spec.source == "channel"
+        self.fields = fields = (
+            _Column(table.if_index, "if_index", columns, if_names, keys, _int),
+            _Column(table.band, "band", columns, if_names, keys, _str),
+            _Column(table.channel, "channel", columns, if_names, keys, _int),
+            _Column(None if self.from_channel else spec, "frequency_mhz", columns, if_names, keys, _int),
+            _Column(table.clients, "clients", columns, if_names, keys, _int),
+            _Column(table.utilization_pct, "utilization_pct", columns, if_names, keys, _float),
+            _Column(table.noise_floor_dbm, "noise_floor_dbm", columns, if_names, keys, _float),
+            _Column(table.tx_power_dbm, "tx_power_dbm", columns, if_names, keys, _float),
+            _Column(table.oper_up, "oper_up", columns, if_names, keys, _bool))
+        # every field column-wise (the usual case): a row is ten dict lookups
+        self.gets = (tuple(f.cells.get for f in fields if f.cells is not None)
+                     if all(f.cells is not None for f in fields) else None)
+
+    def read_many(self, keys: Sequence[Oid], slots: Sequence[int] | None = None) -> list[Radio]:
+        """``[read(key, slot) ...]`` for many rows; column by column (C-speed lookups) when no field
+        depends on the row's name, the usual case."""
+        if slots is None:
+            slots = [0] * len(keys)
+        gets, name = self.gets, self.name
+        if gets is None or name.cells is None:
+            return [self.read(key, slot) for key, slot in zip(keys, slots, strict=True)]
+        names: list[str | None] = list(map(name.cells.get, keys))  # type: ignore[arg-type]
+        if None in names:
+            if_names, explicit = self.if_names, self.explicit_name
+            for i, found in enumerate(names):
+                if found is None:
+                    key = keys[i]
+                    if not explicit and len(key) == 1:
+                        found = if_names.get(key[0])
+                    names[i] = found or f"radio {dotted(key[slots[i]:])}"
+        if_index, band, channel, frequency, clients, utilization, noise, tx_power, oper_up = (
+            list(map(get, keys)) for get in gets)
+        if self.from_channel:
+            frequency = list(map(channel_to_mhz, channel, band))  # type: ignore[arg-type]
+        if None in band:
+            band = [b if b is not None else band_for(f) for b, f in zip(band, frequency, strict=True)]  # type: ignore[arg-type]
+        return list(map(Radio, names, if_index, band, channel, frequency, clients,
+                        utilization, noise, tx_power, oper_up))
+
+    def read(self, key: Oid, slot: int = 0) -> Radio:
+        """The radio of row ``key``; when the table names none, ``radio <the KEY from sub-id slot on>``
+        (or its IF-MIB name)."""
+        name: str | None = self.name.value(key, None)  # type: ignore[assignment]
+        if name is None and not self.explicit_name and len(key) == 1:
+            name = self.if_names.get(key[0])
+        name = name or f"radio {dotted(key[slot:])}"
+        if self.gets is not None:
+            if_index, band, channel, frequency, clients, utilization, noise, tx_power, oper_up = self.gets
+            values: tuple[object, ...] = (if_index(key), band(key), channel(key), frequency(key), clients(key),
+                                          utilization(key), noise(key), tx_power(key), oper_up(key))
+        else:
+            values = tuple(f.value(key, name) for f in self.fields)
+        if_index_v, band_v, channel_v, frequency_v, clients_v, utilization_v, noise_v, tx_v, oper_v = values
+        if self.from_channel:
+            frequency_v = channel_to_mhz(channel_v, band_v)  # type: ignore[arg-type]
+        return Radio(name, if_index_v, band_v or band_for(frequency_v), channel_v,  # type: ignore[arg-type]
+                     frequency_v, clients_v, utilization_v, noise_v, tx_v, oper_v)  # type: ignore[arg-type]
+
 
 class Row:
     """One row of a table being read: its KEY, the columns, and what FIELDs may refer to."""
@@ -297,6 +613,8 @@ def read_radio(table: RadioTable, row: Row, default_name: str) -> Radio:
 
 def _unique(radios: list[Radio], keys: Sequence[Oid]) -> tuple[Radio, ...]:
     """Radio names are unique within an AP: a repeated one gets its key appended."""
+    if len(radios) < 2 or len({radio.name for radio in radios}) == len(radios):
+        return tuple(radios)
     seen: set[str] = set()
     out = []
     for radio, key in zip(radios, keys, strict=True):
@@ -319,8 +637,8 @@ def read_radios(table: RadioTable, columns: Columns, if_names: Mapping[int, str]
     The default name is the interface's IF-MIB name when the KEY is one sub-id that ``if_names``
     knows, else ``radio <key>``."""
     keys = sorted(keys) if keys is not None else row_keys(table, columns)
-    radios = [read_radio(table, Row(key, columns, if_names), f"radio {dotted(key)}") for key in keys]
-    return _unique(radios, keys)
+    reader = _RadioReader(table, columns, if_names, keys)
+    return _unique(reader.read_many(keys), keys)
 
 
 def _ap_key(key: Oid, ap_keys: Sequence[Oid] | set[Oid], lengths: Sequence[int] | None = None) -> Oid | None:
@@ -336,33 +654,60 @@ def _ap_key(key: Oid, ap_keys: Sequence[Oid] | set[Oid], lengths: Sequence[int] 
 
 def read_managed(spec: ControllerSpec, columns: Columns) -> tuple[ManagedAp, ...]:
     """A controller's APs, each with the radio rows whose index starts with its KEY (default radio name:
-    ``radio <slot>``, the rest of the index)."""
+    ``radio <slot>``, the rest of the index).
+
+    Each FIELD is compiled once for these columns (``_Column``: most are converted column by column) and the
+    radio rows go to their APs in one pass: 10,000 APs and their radios are read in tens of milliseconds."""
     aps = spec.aps
     keys = row_keys(aps, columns)
-    radios: dict[Oid, list[tuple[Oid, Radio]]] = {key: [] for key in keys}
+    radios: dict[Oid, list[int]] = {}  # an AP's radios (their positions in radio_keys)
+    radio_keys: list[Oid] = []
+    read: list[Radio] = []
     if spec.radios is not None:
         known = set(keys)
         lengths = sorted({len(key) for key in known}, reverse=True)
+        size = lengths[0] if len(lengths) == 1 else 0  # one KEY length (the usual): a slice and a set lookup
+        slots = []
         for key in row_keys(spec.radios, columns):
-            owner = _ap_key(key, known, lengths)
+            owner = (key[:size] if len(key) > size and key[:size] in known else None) if size else \
+                _ap_key(key, known, lengths)
             if owner is not None:
-                slot = dotted(key[len(owner):])
-                radios[owner].append((key, read_radio(spec.radios, Row(key, columns), f"radio {slot}")))
-    found = []
-    for key in keys:
-        row = Row(key, columns)
-        name = _str(row.value(aps.name, "name"))
-        row.name = name
-        joined = row.value(aps.joined, "joined")
-        mine = radios[key]
-        found.append(ManagedAp(
-            key=dotted(key), name=name, mac=_str(row.value(aps.mac, "mac")),
-            joined=joined if isinstance(joined, bool) else None, reason=_str(row.value(aps.reason, "reason")),
-            uptime_s=_float(row.value(aps.uptime_s, "uptime_s")), clients=_int(row.value(aps.clients, "clients")),
-            in_octets=_int(row.value(aps.in_octets, "in_octets")),
-            out_octets=_int(row.value(aps.out_octets, "out_octets")), counter_bits=aps.counter_bits,
-            radios=_unique([r for _k, r in mine], [k for k, _r in mine])))
-    return tuple(found)
+                mine = radios.get(owner)
+                if mine is None:
+                    radios[owner] = [len(radio_keys)]
+                else:
+                    mine.append(len(radio_keys))
+                radio_keys.append(key)
+                slots.append(len(owner))
+        read = _RadioReader(spec.radios, columns, None, radio_keys).read_many(radio_keys, slots)
+
+    def own(key: Oid) -> tuple[Radio, ...]:
+        mine = radios.get(key)
+        if mine is None:
+            return ()
+        if len(mine) == 1:
+            return (read[mine[0]],)
+        found = [read[i] for i in mine]
+        return tuple(found) if len({radio.name for radio in found}) == len(found) else \
+            _unique(found, [radio_keys[i] for i in mine])
+
+    names = _Column(aps.name, "name", columns, None, keys, _str)  # read with no name yet: by key
+    fields = (_Column(aps.mac, "mac", columns, None, keys, _str),
+              _Column(aps.joined, "joined", columns, None, keys, _bool),
+              _Column(aps.reason, "reason", columns, None, keys, _str),
+              _Column(aps.uptime_s, "uptime_s", columns, None, keys, _float),
+              _Column(aps.clients, "clients", columns, None, keys, _int),
+              _Column(aps.in_octets, "in_octets", columns, None, keys, _int),
+              _Column(aps.out_octets, "out_octets", columns, None, keys, _int))
+    name_list: list[str | None] = (list(map(names.cells.get, keys)) if names.cells is not None  # type: ignore[arg-type]
+                                   else [names.value(key, None) for key in keys])  # type: ignore[misc]
+    if all(f.cells is not None for f in fields):  # the usual case: column by column
+        values = [list(map(f.cells.get, keys)) for f in fields if f.cells is not None]
+    else:
+        values = [[f.value(key, name) for key, name in zip(keys, name_list, strict=True)] for f in fields]
+    found = tuple(map(ManagedAp, [_key_text("dotted", key) for key in keys], name_list, *values,
+                      repeat(aps.counter_bits, len(keys)), map(own, keys)))
+    return found
 
 
 def _count(value: Value) -> int | None:
@@ -478,6 +823,22 @@ class ControllerWalk:
         return found
 
 
+CONTROLLER_REPETITIONS = 1000  # rows per GETBULK (all columns) a controller read asks for: the agent stops its
+# answer at its message size (RFC 3416 4.2.3) or says tooBig (the walk then asks for fewer); our socket takes
+# any UDP datagram (65,507 octets); 25, the walker's default, split among 10-15 columns, made 5,000 requests
+CONTROLLER_MAX_ROWS = 500_000  # rows per column: a controller's radio table of tens of thousands of radios
+
+
+def _for_tables(device: Device) -> Device:
+    """A device that walks wide when it can (V2cDevice.with_limits; pysnmp's walks keep their own)."""
+    with_limits = getattr(device, "with_limits", None)
+    if with_limits is None:
+        return device
+    wide: Device = with_limits(max_repetitions=max(CONTROLLER_REPETITIONS, getattr(device, "max_repetitions", 0)),
+                               max_rows=max(CONTROLLER_MAX_ROWS, getattr(device, "max_rows", 0)))
+    return wide
+
+
 async def read_controller(device: Device, profile: Profile) -> ControllerReading:
     """One bulk walk of a controller's per-AP tables (every column and the ap_count sources at once)."""
     return (await walk_controller(device, profile)).reading
@@ -489,6 +850,7 @@ async def walk_controller(device: Device, profile: Profile) -> ControllerWalk:
     if spec is None:
         raise ValueError(f"profile {profile.name!r} has no controller section")
     start = time.monotonic()
+    device = _for_tables(device)
     columns = controller_columns(spec)
     scalars = tuple(s.oid for s in spec.ap_count if s.kind == "scalar")
     counted = tuple(dict.fromkeys(oid for s in spec.ap_count if s.kind != "scalar" for oid in s.oids
@@ -498,9 +860,15 @@ async def walk_controller(device: Device, profile: Profile) -> ControllerWalk:
     async def get() -> dict[Oid, Value]:
         return await device.get(scalars) if scalars else {}
 
-    answered, walked = await asyncio.gather(get(), asyncio.gather(*(device.walk(c) for c in walked_columns)))
-    rows = {column: index_rows(column, got) for column, got in zip(walked_columns, walked, strict=True)}
-    aps = read_managed(spec, rows)
+    walk_cells = getattr(device, "walk_cells", None)  # V2cDevice: each column as {index: value} already
+    with fewer_collections():  # a burst of ~15 objects per row, as discovery's: the collector mostly out of the way
+        if walk_cells is not None:
+            answered, walked = await asyncio.gather(get(), asyncio.gather(*(walk_cells(c) for c in walked_columns)))
+            rows = dict(zip(walked_columns, walked, strict=True))
+        else:
+            answered, walked = await asyncio.gather(get(), asyncio.gather(*(device.walk(c) for c in walked_columns)))
+            rows = {column: index_rows(column, got) for column, got in zip(walked_columns, walked, strict=True)}
+        aps = read_managed(spec, rows)
     count = ap_count_of(spec.ap_count, answered, rows)
     mono = time.monotonic()
     reading = ControllerReading(at=time.time(), mono=mono, walk_ms=(mono - start) * 1000, aps=aps,

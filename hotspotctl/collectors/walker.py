@@ -31,6 +31,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
+from typing import Any
 
 from hotspotctl.collectors.codec import END_OF_MIB_VIEW_TAG, GET_BULK, TOO_BIG, GetTemplate, Response, error_status_name
 from hotspotctl.collectors.model import Value
@@ -39,6 +40,9 @@ from hotspotctl.collectors.udp import Address, Request, UdpTransport, format_add
 from hotspotctl.errors import CollectError, PollErrorKind
 
 _TEMPLATE_CACHE_MAX = 4096  # distinct GETs kept encoded; discovery asks few shapes, over and over
+_INDEX_CACHE_MAX = 1 << 17  # row indexes kept decoded (their BER octets -> arcs); a controller's 10,000 APs
+# and 20,000 radios repeat the same ~30,000 indexes in every column of every cycle
+_NOT_VALUES = frozenset((0x05, 0x80, 0x81))  # NULL, noSuchObject, noSuchInstance: left out of walk_cells
 
 Row = tuple[Oid, Value]
 
@@ -102,6 +106,7 @@ class V2cClient:
             timeout_s=timeout_s, min_timeout_s=min_timeout_s, deadline_s=deadline_s, bind=bind)
         self._waiting: deque[_Exchange] = deque()  # asked for, no slot yet (or the send buffer was full)
         self._templates: dict[tuple[bytes, tuple[Oid, ...]], GetTemplate] = {}
+        self._indexes: dict[bytes, tuple[int, ...]] = {}  # a row's index octets (after its column) -> its arcs
         self._closed = False
 
     @property
@@ -295,10 +300,12 @@ class _Column:
 
     prefix: Oid
     raw: bytes  # BER contents of prefix: a row's OID under it starts with these octets
-    future: asyncio.Future[list[Row]]
+    future: asyncio.Future[Any]  # list[Row] (walk), dict[Oid, Value] (walk_cells)
     rows: list[Row] = field(default_factory=list)
     suffix: tuple[int, ...] = ()  # the last row's arcs below prefix; () before the first
     last_raw: bytes = b""  # BER contents of prefix + suffix: where the next GETBULK starts
+    cells: dict[Oid, Value] | None = None  # walk_cells: {index: value}, instead of rows
+    seen: int = 0  # rows taken (for walk_cells: the cells, and the exception values left out)
 
     def __post_init__(self) -> None:
         self.last_raw = self.raw
@@ -319,16 +326,30 @@ def _arcs(raw: bytes, start: int) -> tuple[int, ...]:
 class V2cDevice:
     """discovery.Device over a V2cClient: GETs, and GETBULK walks shared by the walks started together."""
 
-    __slots__ = ("_batch", "address", "auth_name", "client", "community", "retries")
+    __slots__ = ("_batch", "address", "auth_name", "client", "community", "max_repetitions", "max_rows", "retries")
 
     def __init__(self, client: V2cClient, address: Address, community: bytes, auth_name: str = "",
-                 retries: int | None = None) -> None:
+                 retries: int | None = None, *, max_repetitions: int | None = None,
+                 max_rows: int | None = None) -> None:
         self.client = client
         self.address = address
         self.community = community
         self.auth_name = auth_name
         self.retries = client.retries if retries is None else retries
+        self.max_repetitions = client.max_repetitions if max_repetitions is None else max_repetitions
+        self.max_rows = client.max_rows if max_rows is None else max_rows
+        if min(self.max_repetitions, self.max_rows) < 1:
+            raise ValueError("max_repetitions and max_rows must be at least 1")
         self._batch: list[_Column] | None = None
+
+    def with_limits(self, *, max_repetitions: int | None = None, max_rows: int | None = None) -> V2cDevice:
+        """The same agent, its walks asking for ``max_repetitions`` rows per GETBULK in all and allowed
+        ``max_rows`` rows per column (None: this device's). A controller's tables are read this way: tens of
+        thousands of rows a cycle, as few GETBULKs as the agent's answers hold (an agent stops a GETBULK
+        answer at its message size, RFC 3416 4.2.3, or says tooBig: the batch then asks for fewer)."""
+        return V2cDevice(self.client, self.address, self.community, self.auth_name, self.retries,
+                         max_repetitions=self.max_repetitions if max_repetitions is None else max_repetitions,
+                         max_rows=self.max_rows if max_rows is None else max_rows)
 
     @property
     def label(self) -> str:
@@ -400,11 +421,22 @@ class V2cDevice:
         Walks started in the same turn of the loop (``asyncio.gather``) join one batch: it goes
         out once they have all been asked for, on the loop's next turn.
         """
+        rows: list[Row] = await self._walk(prefix, cells=False)
+        return rows
+
+    async def walk_cells(self, prefix: Oid) -> dict[Oid, Value]:
+        """A table column as ``{row index (the arcs after prefix): value}``, the agent's exception values
+        (noSuchObject, noSuchInstance) and NULLs left out: ``tables.index_rows(prefix, walk(prefix))``
+        without building each row's OID to cut it again (a controller: 150,000 rows a cycle)."""
+        cells: dict[Oid, Value] = await self._walk(prefix, cells=True)
+        return cells
+
+    async def _walk(self, prefix: Oid, *, cells: bool) -> Any:
         prefix = tuple(prefix)
         if len(prefix) < 2:
             raise ValueError(f"cannot walk {prefix!r}: an OID has at least two arcs")
         loop = self.client._attach()
-        column = _Column(prefix, encode_oid(prefix), loop.create_future())
+        column = _Column(prefix, encode_oid(prefix), loop.create_future(), cells={} if cells else None)
         if self._batch is None:
             self._batch = []
             loop.call_soon(self._flush)
@@ -417,31 +449,50 @@ class V2cDevice:
             _WalkBatch(self, batch).send()
 
     def _advance(self, column: _Column, varbinds: Sequence[tuple[bytes, int, Value]]) -> None:
-        """Take a column's rows from one answer; end it on leaving the subtree or at endOfMibView."""
-        prefix, raw_prefix, rows, suffix = column.prefix, column.raw, column.rows, column.suffix
+        """Take a column's rows from one answer; end it on leaving the subtree or at endOfMibView.
+
+        A row's index is looked up by its octets (``client._indexes``): the same index comes in every column
+        of a table, and every cycle; it is decoded the first time only."""
+        prefix, raw_prefix, suffix, cells = column.prefix, column.raw, column.suffix, column.cells
         size = len(raw_prefix)
+        indexes = self.client._indexes
+        lookup = indexes.get
+        end_of_mib = END_OF_MIB_VIEW_TAG
+        rows = column.rows
+        append = rows.append
         for raw, tag, value in varbinds:
-            if tag == END_OF_MIB_VIEW_TAG:
-                column.future.set_result(rows)
+            if tag == end_of_mib:
+                column.future.set_result(rows if cells is None else cells)
                 return
             if raw.startswith(raw_prefix):  # BER arcs are self-delimiting: this is "under prefix"
-                arcs = (raw[size],) if len(raw) == size + 1 else _arcs(raw, size)
+                index = raw[size:]
+                arcs = lookup(index)
+                if arcs is None:
+                    if len(indexes) >= _INDEX_CACHE_MAX:
+                        indexes.clear()
+                    arcs = indexes[index] = _arcs(raw, size)
                 if arcs <= suffix:
                     _fail(column, self._not_increasing(prefix, prefix + suffix, prefix + arcs))
                     return
-                rows.append((prefix + arcs, value))
+                if cells is None:
+                    append((prefix + arcs, value))
+                elif tag not in _NOT_VALUES:
+                    cells[arcs] = value
                 suffix = arcs
-                column.last_raw = raw
                 continue
             oid = decode_oid(raw)
             if oid <= prefix + suffix:
                 _fail(column, self._not_increasing(prefix, prefix + suffix, oid))
             else:
-                column.future.set_result(rows)
+                column.future.set_result(rows if cells is None else cells)
+            return
+        if not varbinds:
             return
         column.suffix = suffix
-        if len(rows) > self.client.max_rows:
-            _fail(column, CollectError(f"{self.label}: more than {self.client.max_rows} rows under "
+        column.last_raw = varbinds[-1][0]  # every row was under the prefix: the walk goes on from the last
+        column.seen += len(varbinds)
+        if column.seen > self.max_rows:
+            _fail(column, CollectError(f"{self.label}: more than {self.max_rows} rows under "
                                        f"{format_oid(prefix)}; the agent may be looping (or raise max_rows)",
                                        kind=PollErrorKind.PROTOCOL))
 
@@ -460,7 +511,7 @@ class _WalkBatch:
     def __init__(self, device: V2cDevice, columns: list[_Column]) -> None:
         self.device = device
         self.columns = columns
-        self.budget = device.client.max_repetitions  # lowered on tooBig, for the rest of the batch
+        self.budget = device.max_repetitions  # lowered on tooBig, for the rest of the batch
         self.width = device.client.max_oids_per_get
         self.chunk: list[_Column] = []
         self.repetitions = 1

@@ -1,0 +1,346 @@
+"""The controller path's fast code gives what the plain code gives.
+
+read_managed / read_radios compile each FIELD once (``compile_convert``, ``compile_field``, column by
+column) instead of asking ``Row.value`` per cell; the walker looks a row's index up by its BER octets
+instead of decoding every arc each time. Each is held equal to the plain code it replaces: the FIELD
+transforms on generated specs and values, read_managed/read_radios on every recording a shipped profile
+with a radios or controller section matches and on generated controller tables, and the walker's rows on
+generated OIDs (its cache cold and warm).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hotspotctl.collectors.codec import END_OF_MIB_VIEW_TAG, Response
+from hotspotctl.collectors.discovery import discover, read_interfaces
+from hotspotctl.collectors.model import NO_SUCH_INSTANCE, Value
+from hotspotctl.collectors.oids import Oid, decode_oid, encode_oid
+from hotspotctl.collectors.profiles import (
+    FIELD_KINDS,
+    ApTable,
+    ControllerSpec,
+    FieldSpec,
+    Join,
+    RadioTable,
+    load_profile,
+    load_profiles,
+)
+from hotspotctl.collectors.tables import (
+    Columns,
+    Row,
+    _unique,
+    compile_convert,
+    compile_field,
+    controller_columns,
+    convert,
+    dotted,
+    index_rows,
+    read_managed,
+    read_radio,
+    read_radios,
+    row_keys,
+    table_columns,
+    walk_columns,
+)
+from hotspotctl.collectors.walker import V2cClient, _Column
+from hotspotctl.errors import CollectError
+from hotspotctl.models.radios import ManagedAp, Radio
+from tests.collectors.fakes import RecordedDevice
+from tests.collectors.test_walker import COMMUNITY
+
+DEVICES = Path(__file__).resolve().parents[1] / "fixtures" / "devices"
+SIM_PROFILES = Path(__file__).resolve().parents[1] / "simulate" / "profiles"
+TEST_PROFILES = Path(__file__).resolve().parents[1] / "fixtures" / "profiles-radios" / "profiles"
+CASES = sorted(p.name for p in DEVICES.iterdir() if (p / "case.yaml").is_file())
+T = (1, 3, 6, 1, 4, 1, 99, 1)  # a made-up table: columns T.1 .. T.9
+
+
+# --- the plain code, as it was before compiling: the reference ---------------------------------------
+
+
+def reference_read_radios(table: RadioTable, columns: Columns, if_names: dict[int, str] | None = None,
+                          keys: Sequence[Oid] | None = None) -> tuple[Radio, ...]:
+    keys = sorted(keys) if keys is not None else row_keys(table, columns)
+    radios = [read_radio(table, Row(key, columns, if_names), f"radio {dotted(key)}") for key in keys]
+    return _unique(radios, keys)
+
+
+def reference_read_managed(spec: ControllerSpec, columns: Columns) -> tuple[ManagedAp, ...]:
+    aps = spec.aps
+    keys = row_keys(aps, columns)
+    radios: dict[Oid, list[tuple[Oid, Radio]]] = {key: [] for key in keys}
+    if spec.radios is not None:
+        for key in row_keys(spec.radios, columns):
+            owners = [ap for ap in keys if len(ap) < len(key) and key[:len(ap)] == ap]
+            if owners:
+                owner = max(owners, key=len)
+                radios[owner].append((key, read_radio(spec.radios, Row(key, columns),
+                                                      f"radio {dotted(key[len(owner):])}")))
+    found = []
+    for key in keys:
+        row = Row(key, columns)
+        name = row.value(aps.name, "name")
+        name = name if isinstance(name, str) and name else None
+        row.name = name
+        joined = row.value(aps.joined, "joined")
+
+        def typed(value: object, kind: type) -> object:
+            if kind is int:
+                return value if isinstance(value, int) and not isinstance(value, bool) else None
+            if kind is float:
+                return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+            return value if isinstance(value, str) and value else None
+
+        mine = radios[key]
+        found.append(ManagedAp(
+            key=dotted(key), name=name, mac=typed(row.value(aps.mac, "mac"), str),  # type: ignore[arg-type]
+            joined=joined if isinstance(joined, bool) else None,
+            reason=typed(row.value(aps.reason, "reason"), str),  # type: ignore[arg-type]
+            uptime_s=typed(row.value(aps.uptime_s, "uptime_s"), float),  # type: ignore[arg-type]
+            clients=typed(row.value(aps.clients, "clients"), int),  # type: ignore[arg-type]
+            in_octets=typed(row.value(aps.in_octets, "in_octets"), int),  # type: ignore[arg-type]
+            out_octets=typed(row.value(aps.out_octets, "out_octets"), int),  # type: ignore[arg-type]
+            counter_bits=aps.counter_bits, radios=_unique([r for _k, r in mine], [k for k, _r in mine])))
+    return tuple(found)
+
+
+# --- FIELD transforms ---------------------------------------------------------------------------------
+
+raw_numbers = st.one_of(st.integers(-5, 300), st.sampled_from([0, 1, 2, 3, 4, 8, 2412, 5180, 2**32 - 1]))
+texts = st.sampled_from(["", " ", "5GHz", "2.4 GHz", "6", "-95 dBm", "1", "2", "12.5", "Connect", "00:0b:86:01:02:03",
+                         "000b.8601.0203", "wifi0", "a\x00b", " 7 "])
+values = st.one_of(st.none(), raw_numbers, st.booleans(), texts.map(lambda t: t.encode()),
+                   st.binary(max_size=8), texts, st.tuples(st.integers(0, 5), st.integers(0, 300)))
+keys_and_results = st.tuples(st.one_of(raw_numbers, texts), st.one_of(st.booleans(), texts, raw_numbers))
+specs = st.builds(
+    lambda oid, scale, offset, mapping, parse, ignore: FieldSpec(
+        oid=oid, scale=scale, offset=offset, mapping=tuple(mapping) if mapping is not None else None,
+        parse=re.compile(parse) if parse else None, ignore=tuple(ignore)),
+    st.just((*T, 2)), st.one_of(st.none(), st.sampled_from([0.01, 0.1, -1, 2, 0.5, 1e-3])),
+    st.one_of(st.none(), st.sampled_from([-95, 0.5, 10])),
+    st.one_of(st.none(), st.lists(keys_and_results, max_size=4)),
+    st.one_of(st.none(), st.sampled_from([r"(-?\d+)", r"(\d+)\s*dBm", r"^(x)?$"])),
+    st.lists(st.one_of(raw_numbers, texts, st.just(0.0)), max_size=3))
+
+
+@settings(max_examples=400, deadline=None)
+@given(spec=specs, kind=st.sampled_from(sorted(set(FIELD_KINDS.values()))), value=values)
+def test_a_compiled_convert_equals_convert(spec: FieldSpec, kind: str, value: Value) -> None:
+    expected = convert(spec, kind, value)
+    got = compile_convert(spec, kind)(value)
+    assert got == expected and type(got) is type(expected)
+
+
+def generated_table() -> st.SearchStrategy[tuple[ControllerSpec, dict[Oid, dict[Oid, Value]]]]:
+    """A controller spec over columns T.1..T.9 and cells for it: AP keys of one or two sub-ids, radio rows
+    under them (and some under no AP), joins on key, last and name, templates naming the name."""
+    ap_keys = st.lists(st.one_of(st.tuples(st.integers(1, 40)), st.tuples(st.integers(1, 3), st.integers(1, 200))),
+                       max_size=8, unique=True)
+
+    @st.composite
+    def build(draw: st.DrawFn) -> tuple[ControllerSpec, dict[Oid, dict[Oid, Value]]]:
+        aps = draw(ap_keys)
+        radios = [(*ap, slot) for ap in aps for slot in draw(st.lists(st.integers(0, 3), max_size=3, unique=True))]
+        radios += draw(st.lists(st.tuples(st.integers(41, 45), st.integers(0, 2)), max_size=2, unique=True))
+        columns: dict[Oid, dict[Oid, Value]] = {(*T, n): {} for n in range(1, 10)}
+        for key in aps:
+            columns[(*T, 1)][key] = draw(values.filter(lambda v: v is not None)) if draw(st.booleans()) else b"ap"
+            for n in (2, 3):
+                if draw(st.booleans()):
+                    columns[(*T, n)][key] = draw(values.filter(lambda v: v is not None))
+        for key in radios:
+            columns[(*T, 4)][key] = draw(st.sampled_from([1, 2, 3, b"5GHz"]))
+            for n in (5, 6, 7):
+                if draw(st.booleans()):
+                    columns[(*T, n)][key] = draw(values.filter(lambda v: v is not None))
+        for index in draw(st.lists(st.tuples(st.integers(1, 30)), max_size=6, unique=True)):  # VAP rows: join
+            columns[(*T, 8)][index] = draw(st.sampled_from([b"slot 1", b"radio 0", b"1", b"2", b"1.2.1"]))
+            columns[(*T, 9)][index] = draw(raw_numbers)
+        field = draw(specs)
+        join_on = draw(st.sampled_from(["key", "last", "name"]))
+        aggregate = draw(st.sampled_from(["first", "sum", "max", "min"]))
+        name = draw(st.sampled_from([
+            FieldSpec(template="slot {last}"), FieldSpec(template="{key}"), None,
+            FieldSpec(oid=(*T, 5)), FieldSpec(source="last")]))
+        radio_table = RadioTable(
+            rows=(*T, 4), name=name, band=FieldSpec(oid=(*T, 4), mapping=((1, "2.4GHz"), (2, "5GHz"))),
+            channel=FieldSpec(oid=(*T, 5)), frequency_mhz=draw(st.sampled_from([FieldSpec(source="channel"), None])),
+            clients=FieldSpec(oid=(*T, 9), join=Join(column=(*T, 8), on=join_on), aggregate=aggregate),
+            utilization_pct=FieldSpec(oid=(*T, 6), scale=field.scale, offset=field.offset, ignore=field.ignore),
+            noise_floor_dbm=field.__class__(oid=(*T, 7), parse=field.parse, mapping=field.mapping),
+            tx_power_dbm=FieldSpec(template="{name}"), oper_up=FieldSpec(oid=(*T, 6), mapping=((1, True), (2, False))))
+        ap_table = ApTable(
+            rows=(*T, 1), name=draw(st.sampled_from([FieldSpec(oid=(*T, 1)), FieldSpec(template="AP {key}")])),
+            mac=draw(st.sampled_from([FieldSpec(source="key"), FieldSpec(oid=(*T, 1))])),
+            joined=FieldSpec(oid=(*T, 2), mapping=((1, True), (2, False), ("Connect", True))),
+            reason=FieldSpec(oid=(*T, 3)), uptime_s=FieldSpec(oid=(*T, 2), scale=0.01),
+            clients=FieldSpec(oid=(*T, 9), join=Join(column=(*T, 8), on=draw(st.sampled_from(["key", "last", "name"])))),
+            in_octets=field.__class__(oid=(*T, 3), mapping=field.mapping, ignore=field.ignore),
+            out_octets=FieldSpec(source="key"))
+        return ControllerSpec(aps=ap_table, radios=radio_table if draw(st.booleans()) else None), columns
+
+    return build()
+
+
+@settings(max_examples=300, deadline=None)
+@given(case=generated_table())
+def test_compiled_read_managed_equals_the_plain_reading_on_generated_tables(
+        case: tuple[ControllerSpec, dict[Oid, dict[Oid, Value]]]) -> None:
+    spec, columns = case
+    assert read_managed(spec, columns) == reference_read_managed(spec, columns)
+    if spec.radios is not None:
+        assert read_radios(spec.radios, columns) == reference_read_radios(spec.radios, columns)
+        for field in ("name", "channel", "clients", "tx_power_dbm"):
+            spec_of = getattr(spec.radios, field)
+            compiled = compile_field(spec_of, field, columns)
+            for key in row_keys(spec.radios, columns):
+                row = Row(key, columns)
+                row.name = "slot 1"
+                assert compiled(key, "slot 1") == row.value(spec_of, field)
+
+
+def _recorded(case: str) -> tuple[str, object, Columns, dict[int, str]] | None:
+    async def run() -> tuple[str, object, Columns, dict[int, str]] | None:
+        device = RecordedDevice.from_file(DEVICES / case / f"{case}.snmprec")
+        profiles = load_profiles([TEST_PROFILES])  # the shipped ones, and a test one with a radios section
+        found = await discover(device, profiles)
+        profile = profiles.get(found.profile)
+        if profile.controller is None and profile.radios is None:
+            return None
+        wanted: dict[Oid, None] = {}
+        if profile.controller is not None:
+            wanted.update(dict.fromkeys(controller_columns(profile.controller)))
+        if profile.radios is not None:
+            wanted.update(dict.fromkeys(table_columns(profile.radios)))
+        if_names = {row.interface.if_index: row.interface.name for row in await read_interfaces(device, profile)}
+        return profile.name, profile, await walk_columns(device, tuple(wanted)), if_names
+    return asyncio.run(run())
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_compiled_reading_equals_the_plain_reading_on_the_recordings(case: str) -> None:
+    recorded = _recorded(case)
+    if recorded is None:
+        return  # no radios or controller section matches this device: nothing compiled to compare
+    _name, profile, columns, if_names = recorded
+    if profile.controller is not None:  # type: ignore[attr-defined]
+        spec = profile.controller  # type: ignore[attr-defined]
+        assert read_managed(spec, columns) == reference_read_managed(spec, columns)
+    if profile.radios is not None:  # type: ignore[attr-defined]
+        table = profile.radios  # type: ignore[attr-defined]
+        assert read_radios(table, columns, if_names) == reference_read_radios(table, columns, if_names)
+
+
+def test_the_recordings_exercise_the_comparison() -> None:
+    """The parametrized comparison above is not vacuous: some recording is read with a radios section (every
+    recording a shipped controller profile matches is compared too, as such profiles come)."""
+    read = [r for r in map(_recorded, CASES) if r is not None]
+    assert any(r[1].radios is not None for r in read)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("vendor", ["cisco_aireos", "aruba_mc", "ruckus_sz", "huawei_ac"])
+def test_the_simulated_controller_profiles_read_alike(vendor: str) -> None:
+    """The test-only controller profiles (every FIELD form they use) on cells shaped like their tables."""
+    spec = load_profile(SIM_PROFILES / f"sim_{vendor}.yaml").controller
+    assert spec is not None
+    columns: dict[Oid, dict[Oid, Value]] = {column: {} for column in controller_columns(spec)}
+    for n in range(30):
+        key = (0, 11, 134, 1, n // 10, n)
+        for i, column in enumerate(table_columns(spec.aps)):
+            columns[column][key] = [b"AP-%d" % n, n % 3, b"Connect" if n % 4 else b"Disconnect", 123456 + n][i % 4]
+        if spec.radios is not None:
+            for slot in (0, 1):
+                for i, column in enumerate(table_columns(spec.radios)):
+                    columns[column][(*key, slot)] = [slot + 1, 36 + n, n % 2 + 1, 55, b"x"][i % 5]
+    assert read_managed(spec, columns) == reference_read_managed(spec, columns)
+
+
+# --- the walker's rows: indexes looked up by their octets --------------------------------------------
+
+index_arcs = st.lists(st.integers(0, 2**32 - 1) | st.integers(0, 300), min_size=1, max_size=7).map(tuple)
+
+
+@settings(max_examples=200, deadline=None)
+@given(prefix=st.lists(st.integers(0, 2**20), min_size=1, max_size=10).map(lambda t: (1, 3, *t)),
+       indexes=st.lists(index_arcs, min_size=1, max_size=30, unique=True), cut=st.integers(0, 30),
+       kinds=st.lists(st.sampled_from(["int", "int", "null", "noSuchInstance"]), min_size=30, max_size=30))
+def test_walk_rows_are_the_decoded_oids_with_the_cache_cold_and_warm(prefix: Oid, indexes: list[Oid],
+                                                                    cut: int, kinds: list[str]) -> None:
+    """_advance turns each answer's varbinds into (OID, value) rows exactly as decoding every OID would,
+    the first time (indexes decoded) and the next (looked up); a row past the column ends it. walk_cells'
+    column ({index: value}) is index_rows of those rows: exception values and NULLs left out."""
+    indexes = sorted(indexes)
+    values: dict[str, tuple[int, Value]] = {"int": (2, 7), "null": (0x05, None), "noSuchInstance": (0x81, NO_SUCH_INSTANCE)}
+    varbinds = [(encode_oid(prefix + index), *values[kinds[i]]) for i, index in enumerate(indexes)]
+    beyond = encode_oid((*prefix[:-1], prefix[-1] + 1, 1))
+    expected = [(decode_oid(raw), value) for raw, _tag, value in varbinds]
+    with V2cClient(max_rows=1000) as client:
+        device = client.device("127.0.0.1", 161, b"public")
+
+        async def walk_once(cells: bool) -> object:
+            loop = asyncio.get_running_loop()
+            column = _Column(prefix, encode_oid(prefix), loop.create_future(), cells={} if cells else None)
+            device._advance(column, varbinds[:cut])  # two answers, cut anywhere
+            if not column.future.done():
+                device._advance(column, [*varbinds[cut:], (beyond, 2, -1)])
+            return await column.future
+
+        for _ in range(2):
+            assert asyncio.run(walk_once(False)) == expected
+            assert asyncio.run(walk_once(True)) == index_rows(prefix, expected)
+
+
+def test_a_walk_ends_at_end_of_mib_view_and_refuses_decreasing_indexes_from_the_cache() -> None:
+    prefix = (*T, 3)
+    rows = [(encode_oid((*prefix, 0, 11, 134, 1, 2, n)), 2, n) for n in (200, 300)]
+    with V2cClient() as client:
+        device = client.device("127.0.0.1", 161, b"public")
+
+        async def run(varbinds: list) -> list:
+            column = _Column(prefix, encode_oid(prefix), asyncio.get_running_loop().create_future())
+            device._advance(column, varbinds)
+            return await column.future
+
+        assert asyncio.run(run([*rows, (b"", END_OF_MIB_VIEW_TAG, None)])) == [
+            ((*prefix, 0, 11, 134, 1, 2, 200), 200), ((*prefix, 0, 11, 134, 1, 2, 300), 300)]
+        with pytest.raises(Exception, match="not increasing"):
+            asyncio.run(run([rows[1], rows[0]]))  # both indexes are in the cache now
+
+
+def test_a_device_with_limits_asks_for_its_repetitions_and_caps_its_own_rows() -> None:
+    """with_limits: the same agent, walks asking for more rows per GETBULK (tooBig still asks for fewer) and
+    another max_rows; the device it came from keeps the client's."""
+    from tests.collectors.test_walker import TABLE, Agent, _answer, _asked, _table_rows
+
+    def script(agent: Agent, request: Response, source: tuple[str, int]) -> None:
+        if request.error_index > 8:
+            agent.sock.sendto(_answer(request, [(oid, 0x05, None) for oid in _asked(request)], error_status=1),
+                              source)
+            return
+        agent.sock.sendto(_answer(request, _table_rows(_asked(request)[0], request.error_index, rows=40)), source)
+
+    async def run(port: int) -> tuple[list, dict]:
+        with V2cClient(timeout_s=0.3, retries=0, max_repetitions=4, max_rows=1000) as walker:
+            plain = walker.device("127.0.0.1", port, COMMUNITY)
+            wide = plain.with_limits(max_repetitions=16)
+            assert (wide.max_repetitions, wide.max_rows, plain.max_repetitions) == (16, 1000, 4)
+            with pytest.raises(CollectError, match="more than 10 rows under"):
+                await plain.with_limits(max_rows=10).walk(TABLE)
+            return await plain.walk(TABLE), await wide.walk_cells(TABLE)
+
+    with Agent(script) as agent:
+        rows, cells = asyncio.run(run(agent.port))
+        asked = [r.error_index for r in agent.requests]
+    assert rows == [((*TABLE, i), i * 10) for i in range(1, 41)]
+    assert cells == {(i,): i * 10 for i in range(1, 41)}
+    assert asked[:3] == [4, 4, 4]  # the capped walk: the client's 4 a request; 12 rows are more than 10
+    assert asked[3:14] == [4] * 11  # the plain walk: 40 rows 4 a request, then the request that meets the end
+    assert asked[14:] == [16] + [8] * 6  # the wide one: tooBig at 16, then 8 a request (5 x 8 rows, the end)
