@@ -11,6 +11,7 @@ started together), so a controller costs one bulk walk per cycle.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -707,7 +708,17 @@ def read_managed(spec: ControllerSpec, columns: Columns) -> tuple[ManagedAp, ...
         values = [[f.value(key, name) for key, name in zip(keys, name_list, strict=True)] for f in fields]
     found = tuple(map(ManagedAp, [_key_text("dotted", key) for key in keys], name_list, *values,
                       repeat(aps.counter_bits, len(keys)), map(own, keys)))
+    if spec.radios is not None and spec.radios.clients is not None:
+        # no per-AP client figure (Aruba's WLSX and Cisco's AIRESPACE have none): an AP's clients are its radios'
+        found = tuple(map(_clients_from_radios, found))
     return found
+
+
+def _clients_from_radios(ap: ManagedAp) -> ManagedAp:
+    if ap.clients is not None:
+        return ap
+    counts = [radio.clients for radio in ap.radios if radio.clients is not None]
+    return dataclasses.replace(ap, clients=sum(counts)) if counts else ap
 
 
 def _count(value: Value) -> int | None:

@@ -96,14 +96,16 @@ def test_cisco_business_wireless() -> None:
     assert names("ciscowlc_cbw240ac") == ["ap1", "ap2", "ap3", "ap4"]
     assert got.ap_count == 4  # clsSysApConnectCount, LibreNMS 'Connected APs'
     ap2 = ap("ciscowlc_cbw240ac", "ap2")
-    # The recording holds bsnAPName only: no operation status, uptime or per-AP client count.
-    assert (ap2.mac, ap2.joined, ap2.uptime_s, ap2.clients) == ("a0:0f:37:1a:08:80", None, None, None)
+    # The recording holds bsnAPName only: no operation status, uptime or per-AP client count, so an AP's
+    # clients are its radios' (bsnApIfNoOfUsers: 3 + 5).
+    assert (ap2.mac, ap2.joined, ap2.uptime_s, ap2.clients) == ("a0:0f:37:1a:08:80", None, None, 8)
     assert [r.name for r in ap2.radios] == ["slot 0", "slot 1"]
     assert radio("ciscowlc_cbw240ac", "ap2", "slot 1") == Radio(
         name="slot 1", band="5GHz", channel=36, frequency_mhz=5180, clients=5, utilization_pct=7.0, oper_up=True)
     assert radio("ciscowlc_cbw240ac", "ap4", "slot 0").utilization_pct == 31.0
-    # The radios' clients add up to LibreNMS's 'Clients: Total' (23).
+    # The radios' clients, and so the APs', add up to LibreNMS's 'Clients: Total' (23).
     assert sum(r.clients or 0 for a in got.aps for r in a.radios) == 23
+    assert [a.clients for a in got.aps] == [1, 8, 9, 5]
 
 
 def test_cisco_5760_counts_the_listed_aps() -> None:

@@ -100,12 +100,16 @@ def reference_read_managed(spec: ControllerSpec, columns: Columns) -> tuple[Mana
             return value if isinstance(value, str) and value else None
 
         mine = radios[key]
+        clients = typed(row.value(aps.clients, "clients"), int)
+        counts = [r.clients for _k, r in mine if r.clients is not None]
+        if clients is None and counts and spec.radios is not None and spec.radios.clients is not None:
+            clients = sum(counts)  # no per-AP client figure: the AP's radios'
         found.append(ManagedAp(
             key=dotted(key), name=name, mac=typed(row.value(aps.mac, "mac"), str),  # type: ignore[arg-type]
             joined=joined if isinstance(joined, bool) else None,
             reason=typed(row.value(aps.reason, "reason"), str),  # type: ignore[arg-type]
             uptime_s=typed(row.value(aps.uptime_s, "uptime_s"), float),  # type: ignore[arg-type]
-            clients=typed(row.value(aps.clients, "clients"), int),  # type: ignore[arg-type]
+            clients=clients,  # type: ignore[arg-type]
             in_octets=typed(row.value(aps.in_octets, "in_octets"), int),  # type: ignore[arg-type]
             out_octets=typed(row.value(aps.out_octets, "out_octets"), int),  # type: ignore[arg-type]
             counter_bits=aps.counter_bits, radios=_unique([r for _k, r in mine], [k for k, _r in mine])))
