@@ -254,7 +254,8 @@ def _crew_lists(store: Any, fleet: Fleet, rt: Any, service: Service) -> None:
     rows = [[cause, n, aps] for cause, (n, aps) in sorted(causes.items(), key=lambda kv: -kv[1][0])]
     output.print_table(["cause", "open outages (sites)", "aps"], rows, title="Open outages for crews")
     output.message(f"evaluation: {', '.join(f'{n} {state}' for state, n in evaluation.states.most_common())}; "
-                   f"{evaluation.causes.get('congested', 0)} congested and {evaluation.causes.get('below_target', 0)} "
+                   f"{evaluation.causes.get('congested', 0)} congested, {evaluation.causes.get('rf_limited', 0)} "
+                   f"RF-limited (channel busy) and {evaluation.causes.get('below_target', 0)} "
                    "below target on a thin backhaul (`hotspotctl report capacity`; not crew work)")
     now = clock.now()
     lists = crew_lists_from_store(store, fleet, rt.settings, now)
