@@ -8,6 +8,7 @@ the string's length followed by its bytes.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 Oid = tuple[int, ...]
 
@@ -57,8 +58,14 @@ def starts_with(oid: Oid, prefix: Oid) -> bool:
 
 def encode_oid(oid: Oid) -> bytes:
     """The BER contents octets of an OBJECT IDENTIFIER (no tag, no length)."""
+    return encode_arcs((oid[0] * 40 + oid[1], *oid[2:]))
+
+
+def encode_arcs(arcs: Sequence[int]) -> bytes:
+    """BER sub-identifiers of ``arcs`` as they are (no first-two-arcs packing): an OID's contents once the
+    first two are packed, or an index appended to an encoded OID prefix."""
     out = bytearray()
-    for arc in (oid[0] * 40 + oid[1], *oid[2:]):
+    for arc in arcs:
         if arc < 0x80:
             out.append(arc)
             continue

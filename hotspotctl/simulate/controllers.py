@@ -50,26 +50,14 @@ from hotspotctl.collectors.codec import (
     OCTET_STRING,
     TIME_TICKS,
 )
-from hotspotctl.collectors.oids import Oid, encode_oid
+from hotspotctl.collectors.oids import Oid, encode_arcs, encode_oid
 from hotspotctl.models.radios import BAND_2_4, BAND_5, channel_to_mhz
+from hotspotctl.simulate.agent import _len, _uint  # the agent's BER pieces: one encoder for both
 from hotspotctl.simulate.devices import Family, ObjectTree, Port, build_tree
 
 _M32, _M64 = (1 << 32) - 1, (1 << 64) - 1
 
 # -- BER helpers (the agent's hot path: no checks, the values are ours) ----------------------------
-
-
-def _len(n: int) -> bytes:
-    if n < 0x80:
-        return bytes((n,))
-    if n < 0x100:
-        return bytes((0x81, n))
-    return bytes((0x82, n >> 8, n & 0xFF))
-
-
-def _uint(tag: int, value: int) -> bytes:
-    contents = value.to_bytes(value.bit_length() // 8 + 1, "big")
-    return bytes((tag, len(contents))) + contents
 
 
 def _int(value: int) -> bytes:
@@ -79,22 +67,6 @@ def _int(value: int) -> bytes:
 
 def _text(value: bytes) -> bytes:
     return bytes((OCTET_STRING,)) + _len(len(value)) + value
-
-
-def arcs_raw(arcs: Sequence[int]) -> bytes:
-    """BER sub-identifiers of ``arcs`` (no first-two-arcs packing): appended to an encoded OID prefix."""
-    out = bytearray()
-    for arc in arcs:
-        if arc < 0x80:
-            out.append(arc)
-            continue
-        chunk = [arc & 0x7F]
-        arc >>= 7
-        while arc:
-            chunk.append(0x80 | (arc & 0x7F))
-            arc >>= 7
-        out.extend(reversed(chunk))
-    return bytes(out)
 
 
 # -- the managed APs ----------------------------------------------------------------------------
@@ -231,7 +203,7 @@ class Table:
         order = sorted(range(len(self.keys)), key=self.keys.__getitem__)
         self.keys = [self.keys[i] for i in order]
         self.rows = [self.rows[i] for i in order]
-        self.raws = [arcs_raw(key) for key in self.keys]
+        self.raws = [encode_arcs(key) for key in self.keys]
         self.by_key = dict(zip(self.keys, self.rows, strict=True))
 
 
