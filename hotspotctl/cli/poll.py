@@ -157,6 +157,9 @@ def discover(
 ) -> ExitCode:
     """Walk the selected APs now: detect the profile, pick uplink and radios, store the layout.
 
+    The radios column counts the radios every poll will report: the rows of the profile's radio
+    table when it has one the device answers, else the IF-MIB interfaces its radio rule accepts.
+
     The profile comes from the inventory's profile column when set, else from
     sysObjectID, sysDescr and the profiles' has_oid checks (`hotspotctl profiles list`).
     Polls rediscover on their own when an AP is new, moved, older than
@@ -186,7 +189,7 @@ def discover(
                          "uplink": up.name if up else None,
                          "if_index": up.if_index if up else None,
                          "counters": f"{result.counter_bits}-bit" if result.counter_bits else None,
-                         "link_mbps": up.speed_mbps if up else None, "radios": len(result.radios),
+                         "link_mbps": up.speed_mbps if up else None, "radios": result.radio_count,
                          "clients": result.clients_kind, "error": None, "layout": result})
         else:
             rows.append({"ap": item.id, "ok": False, "status": result.kind, "profile": None, "uplink": None,

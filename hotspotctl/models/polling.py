@@ -43,6 +43,11 @@ class Discovery:
     radio_cells: tuple[tuple[str, tuple[str, ...]], ...] = ()
     radio_if_names: tuple[tuple[int, str], ...] = ()
 
+    @property
+    def radio_count(self) -> int:
+        """How many Radio records a poll gives: one per radio-table KEY, else one per IF-MIB radio interface."""
+        return len(self.radio_keys) if self.radio_keys else len(self.radios)
+
 
 @dataclass(frozen=True, slots=True)
 class CounterState:

@@ -274,3 +274,21 @@ def test_probe_json_over_udp(radio_fleet) -> None:
     assert "aerohive_hiveos (matched)" in out and "wifi1" in out and "5,825" in out
     code, out = _run("ap", "probe", radio_fleet.address, "--auth", "hive", "--profile", "generic")
     assert code == 0 and "generic (pinned)" in out
+
+
+def test_discover_counts_the_radios_a_poll_gives_over_udp(radio_fleet) -> None:
+    """`discover` says how many radios the profile's radio table read (the Radio records a poll gives), not
+    how many IF-MIB interfaces look like radios: the same figure as `ap probe`'s radios."""
+    assert _run("inventory", "import", "devices.csv")[0] == 0
+    code, out = _run("discover", "--format", "json")
+    assert code == 0, out
+    rows = {row["ap"]: row for row in json.loads(out)}
+    assert rows["AP-HIVE"]["radios"] == 2  # ahRadio's wifi0 and wifi1; the recording has no IF-MIB
+    assert rows["AP-ARUBA"]["radios"] == 8  # aiRadioTable: the cluster's 8 radios
+    code, out = _run("ap", "probe", radio_fleet.address, "--auth", "hive", "--format", "json")
+    assert code == 0 and len(json.loads(out)["radios"]) == rows["AP-HIVE"]["radios"]
+    code, out = _run("discover", "--format", "csv")
+    assert code == 0
+    csv_rows = {line.split(",")[0]: line.split(",") for line in out.splitlines()[1:]}
+    radios_at = out.splitlines()[0].split(",").index("radios")
+    assert csv_rows["AP-HIVE"][radios_at] == "2" and csv_rows["AP-ARUBA"][radios_at] == "8"
