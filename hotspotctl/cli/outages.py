@@ -23,7 +23,7 @@ from hotspotctl.errors import ExitCode, InputError
 from hotspotctl.evaluate.outages import Outage
 from hotspotctl.inventory.fleet import Fleet
 from hotspotctl.reports.crews import iso, local_iso, local_time
-from hotspotctl.reports.outages import ap_healths, find_outages, load_outage, note_outage
+from hotspotctl.reports.outages import ap_healths, find_outages, load_outage, note_outage, site_place
 
 app = typer.Typer(help="The outage ledger: one record per site with trouble a crew can fix, opened and closed "
                        "by `hotspotctl run`.", no_args_is_help=True)
@@ -42,11 +42,6 @@ def _delivered(outage: Outage) -> str:
     channels = sorted(outage.delivery)
     ticket = open311_reference(outage.delivery)
     return ", ".join(f"open311 {ticket}" if c == "open311" and ticket else c for c in channels)
-
-
-def _site_name(fleet: Fleet, site_id: str) -> str:
-    site = fleet.sites.get(site_id)
-    return site.name if site is not None else ""
 
 
 LIST_COLUMNS = ("id", "site", "site_name", "zone", "cause", "aps_now", "peak_aps", "opened", "closed",
@@ -99,7 +94,7 @@ def list_(
     if fmt == Format.JSON:
         output.print_json([_outage_json(o, fleet, now) for o in shown])
     else:
-        rows = [(o.id, o.site, _site_name(fleet, o.site), o.zone, o.cause, len(o.aps_now), o.peak_aps,
+        rows = [(o.id, o.site, site_place(fleet, o.site)[0], o.zone, o.cause, len(o.aps_now), o.peak_aps,
                  when(o.opened_at), when(o.closed_at) if o.closed_at is not None else "",
                  human_duration(o.duration_s(now)), o.peak_clients, _delivered(o)) for o in shown]
         if fmt == Format.CSV:
@@ -118,8 +113,8 @@ def list_(
 
 
 def _outage_json(outage: Outage, fleet: Fleet, now: float) -> dict[str, Any]:
-    site = fleet.sites.get(outage.site)
-    return {**outage.to_json(now), "site_name": site.name if site else "", "district": site.district if site else None,
+    name, district = site_place(fleet, outage.site)
+    return {**outage.to_json(now), "site_name": name, "district": district,
             "opened": iso(outage.opened_at), "updated": iso(outage.updated_at),
             "closed": iso(outage.closed_at) if outage.closed_at is not None else None,
             "duration": human_duration(outage.duration_s(now)), "open": outage.open,

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from fnmatch import fnmatchcase
 
 from hotspotctl.errors import NotFoundError
-from hotspotctl.evaluate.outages import Outage
+from hotspotctl.evaluate.outages import CONTROLLER_PREFIX, Outage, controller_site, is_controller_site
 from hotspotctl.evaluate.status import ApHealth
 from hotspotctl.inventory.fleet import Fleet, Selection
 from hotspotctl.store import Store
@@ -22,9 +23,24 @@ def resolve_filters(fleet: Fleet, zone: Sequence[str] | None, site: Sequence[str
         zones = sorted({fleet.zones.zone_for(ap) for ap in picked})
     if site:
         picked = fleet.select(Selection(sites=tuple(site)))
-        sites = sorted({ap.site_id for ap in picked} | {term for term in site if term not in fleet.sites and
-                                                        not any(ch in term for ch in "*?[")})
+        sites = sorted({ap.site_id for ap in picked if ap.site_id}
+                       | {term for term in site if term not in fleet.sites and not any(ch in term for ch in "*?[")}
+                       | {controller_site(ap.id) for ap in fleet.aps.values()  # a controller's own outage
+                          if ap.is_controller and any(fnmatchcase(ap.id, term) for term in site)})
     return zones, sites
+
+
+def site_place(fleet: Fleet, site_id: str) -> tuple[str, str | None]:
+    """(name, district) of an outage's site as an operator reads it: the site's, or for a controller's own
+    outage (``controller:<id>``) the controller's id and district; ("", None) for a site no longer known."""
+    site = fleet.sites.get(site_id)
+    if site is not None:
+        return site.name, site.district
+    if is_controller_site(site_id):
+        controller_id = site_id.removeprefix(CONTROLLER_PREFIX)
+        controller = fleet.aps.get(controller_id)
+        return controller_id, controller.district if controller is not None else None
+    return "", None
 
 
 def find_outages(store: Store, fleet: Fleet, *, open_only: bool = False, since: float | None = None,

@@ -155,3 +155,48 @@ def test_parse_when():
 def test_human_duration():
     assert [human_duration(s) for s in (0, 59, 60, 4980, 7200, 86400 * 10 + 3599, -5)] == \
         ["0s", "59s", "1m", "1h 23m", "2h 0m", "10d 0h", "0s"]
+
+
+CONTROLLER_CITY = """id,role,lat,lon,alcaldia,programa,site,controller
+WLC-1,controller,19.40000,-99.10000,Iztapalapa,,,
+PLAZA-1,,19.38,-99.10,Iztapalapa,Pilares,PLAZA,WLC-1
+PLAZA-2,,19.38,-99.10,Iztapalapa,Pilares,PLAZA,WLC-1
+"""
+
+
+@pytest.fixture
+def controller_down(cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A controller unreachable for 20 minutes: its own outage in the NOC's zone, keyed controller:WLC-1."""
+    from hotspotctl.evaluate.outages import LedgerUpdate, Outage
+    from hotspotctl.evaluate.status import ApHealth
+    from hotspotctl.store import Store
+    from hotspotctl.store.outages import save_health, save_ledger
+    from tests.cli.test_status_cli import store_url
+
+    monkeypatch.setattr(clock, "now", lambda: NOW)
+    assert cli("inventory", "import", write(tmp_path / "city.csv", CONTROLLER_CITY)).code == 0
+    with Store.open(store_url(cli)) as store, store.write() as conn:
+        save_health(conn, {"WLC-1": ApHealth(state="down", since=NOW - 1200, causes=("controller_unreachable",))})
+        save_ledger(conn, LedgerUpdate(opened=[Outage(
+            id=None, site="controller:WLC-1", zone="NOC", cause="controller_unreachable",
+            causes=("controller_unreachable",), aps=("WLC-1",), aps_now=("WLC-1",), opened_at=NOW - 1200,
+            updated_at=NOW - 60, peak_aps=1, peak_clients=0, clients_now=0)], changed=[], closed=[]))
+
+
+def test_a_controller_outage_is_named_by_its_controller_in_every_format(cli, controller_down):
+    listed = json.loads(cli("outages", "list", "--format", "json").out)
+    assert [(o["site"], o["site_name"], o["district"], o["zone"], o["cause"]) for o in listed] == [
+        ("controller:WLC-1", "WLC-1", "Iztapalapa", "NOC", "controller_unreachable")]
+    rows = list(csv.reader(io.StringIO(cli("outages", "list", "--format", "csv").out)))
+    assert [row[:5] for row in rows[1:]] == [["1", "controller:WLC-1", "WLC-1", "NOC", "controller_unreachable"]]
+    table = cli("outages", "list")
+    cells = [[c.strip() for c in line.strip("│").split("│")] for line in table.out.splitlines()
+             if line.startswith("│")]
+    assert [row[:5] for row in cells] == [["1", "controller:WLC-1", "WLC-1", "NOC", "controller_unreachable"]]
+    shown = json.loads(cli("outages", "show", "1", "-f", "json").out)
+    assert (shown["site_name"], shown["district"]) == ("WLC-1", "Iztapalapa")
+    # the controller's id finds its outage, as a site's name finds a site's
+    assert _ids(cli, "--site", "WLC-1") == [1] and _ids(cli, "--site", "controller:WLC-1") == [1]
+    # the NOC's list names the stop the same way
+    noc = json.loads(cli("crews", "list", "--zone", "noc", "--format", "json").out)
+    assert [(s["site"], s["name"]) for z in noc for s in z["stops"]] == [("controller:WLC-1", "WLC-1")]
