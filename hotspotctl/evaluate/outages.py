@@ -18,7 +18,8 @@ Pure: healths in, ledger changes out; ``now`` is passed in.
   (or ``up_after`` good readings of its link), "no finding" means its APs stayed healthy that long.
 - An outage closes as of the APs' return, not as of the cycle that confirmed it: ``returned_at``
   gives, for an AP that was offline or had a slow uplink, the first of its good cycles in a row
-  (``ApHealth.ok_since``); for a reboot loop or flapping, which clear when their window passes, the
+  (``ApHealth.ok_since``); for a radio down, the first reading up of the run that cleared it
+  (``RadioMemory.up_since``); for a reboot loop or flapping, which clear when their window passes, the
   cycle itself. The outage's ``closed_at`` is the latest return among the APs it had, so its
   duration is not overstated by the ``up_after`` cycles the hysteresis waited.
 """
@@ -52,8 +53,10 @@ def controller_site(controller_id: str) -> str:
 def is_controller_site(site: str) -> bool:
     return site.startswith(CONTROLLER_PREFIX)
 # Causes that end when the AP's answers are good again, as of ``ok_since`` (the others end when a time window
-# passes, or, for radio_down, as of the cycle that saw the radio up for up_after readings).
+# Causes that end when the AP's answers are good again, as of ``ok_since``; radio_down ends as of the radios'
+# return (``RadioMemory.up_since``); the others end when their time window passes, as of the cycle itself.
 _RETURN_CAUSES = frozenset({Cause.OFFLINE, Cause.UPLINK_DEGRADED, CONTROLLER_UNREACHABLE})
+_RETURNS = _RETURN_CAUSES | {Cause.RADIO_DOWN}
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +111,8 @@ def returned_at(outage: Outage, before: Mapping[str, ApHealth], after: Mapping[s
     """When the trouble of ``outage`` (closing at ``now``) ended: the latest return among its APs.
 
     ``before`` and ``after`` are the APs' healths at the previous cycle and at this one. An AP that
-    was offline or slow returned at its ``ok_since`` (its first good cycle in a row); one whose
+    was offline or slow returned at its ``ok_since`` (its first good cycle in a row), one with a radio
+    down when that radio read up again (its ``up_since`` before this cycle cleared it); one whose
     trouble was a reboot loop or flapping, at ``now``. An AP gone from the fleet or no longer
     readable (unmonitored, misconfigured) left the outage: it has no return. Never before the
     outage opened, never after ``now``. An AP now held UNKNOWN (its controller unread) has no return either.
@@ -119,11 +123,23 @@ def returned_at(outage: Outage, before: Mapping[str, ApHealth], after: Mapping[s
         if now_health is None or now_health.state in UNUSABLE or now_health.state == UNKNOWN:
             continue
         crew = {cause for cause in (was.causes if was is not None else ()) if cause in STOP_CAUSES}
-        back = now_health.ok_since if crew and crew <= _RETURN_CAUSES and now_health.ok_since is not None else now
+        back = now
+        if was is not None and crew and crew <= _RETURNS:
+            backs = [now_health.ok_since if now_health.ok_since is not None else now] if crew & _RETURN_CAUSES else []
+            if Cause.RADIO_DOWN in crew:
+                backs.append(_radios_back(was, now))
+            back = max(backs)
         latest = back if latest is None else max(latest, back)
     if latest is None:
         return now
     return min(now, max(outage.opened_at, latest))
+
+
+def _radios_back(was: ApHealth, now: float) -> float:
+    """When the radios ``was`` held down came back: the latest of their ``up_since``; a radio with none
+    (its first reading up is this cycle's, or it was held down before up_since was kept) came back ``now``."""
+    backs = [radio.up_since if radio.up_since is not None else now for radio in was.radios if radio.down]
+    return max(backs) if backs else now
 
 
 def update_ledger(open_outages: Mapping[str, Outage], findings: Mapping[str, SiteFinding], now: float, *,

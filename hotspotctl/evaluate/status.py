@@ -179,7 +179,7 @@ def evaluate_ap(previous: ApHealth | None, answered: bool, rate: RateSample | No
     reboots = _reboots(prev, reading, at, rules)
     if reading is not None:
         readings = _readings(prev, reading, limits, rules, radios)
-        memory = _radio_memory(prev.radios, radios, rules) if radios else prev.radios
+        memory = _radio_memory(prev.radios, radios, rules, at) if radios else prev.radios
     else:
         readings, memory = _Readings.of(prev), prev.radios
     if answered:
@@ -308,8 +308,8 @@ def _readings(prev: ApHealth, rate: RateSample, limits: ApLimits, rules: Evaluat
 
 
 def _radio_memory(memory: tuple[RadioMemory, ...], radios: tuple[Radio, ...],
-                  rules: EvaluateSettings) -> tuple[RadioMemory, ...]:
-    """The radios remembered after an answer that reported ``radios`` (at least one).
+                  rules: EvaluateSettings, at: float) -> tuple[RadioMemory, ...]:
+    """The radios remembered after the answer of ``at`` that reported ``radios`` (at least one).
 
     - A radio read up is remembered (from the first time it is seen up) and shifts in an up reading.
     - A remembered radio read down shifts in a down reading; a radio never seen up and read down
@@ -318,7 +318,8 @@ def _radio_memory(memory: tuple[RadioMemory, ...], radios: tuple[Radio, ...],
     - A remembered radio missing from the answer reads as not down, and is forgotten once it has no
       down reading left (the device no longer has it: nothing for a crew to fix).
     It is down (radio_down) after down_after down readings in a row, and up again after up_after up
-    readings in a row, as the uplink is (``_uplink_degraded``).
+    readings in a row, as the uplink is (``_uplink_degraded``). While it is held down, ``up_since`` is the
+    first of its current run of readings not down: its return, which ends the outage (``returned_at``).
     """
     keep = max(rules.down_after, rules.up_after)
     by_name = {radio.name: radio for radio in radios}
@@ -330,10 +331,13 @@ def _radio_memory(memory: tuple[RadioMemory, ...], radios: tuple[Radio, ...],
         if said is not None and said.oper_up is None:
             kept.append(radio)
             continue
-        bits = _shift_in(radio.down_bits, said is not None and said.oper_up is False, keep)
+        read_down = said is not None and said.oper_up is False
+        bits = _shift_in(radio.down_bits, read_down, keep)
         if said is None and not bits:
             continue  # gone, with nothing against it
-        kept.append(RadioMemory(radio.name, bits, _uplink_degraded(bits, radio.down, rules)))
+        down = _uplink_degraded(bits, radio.down, rules)
+        up_since = None if read_down or not down else radio.up_since if radio.up_since is not None else at
+        kept.append(RadioMemory(radio.name, bits, down, up_since))
     for new in radios:
         if new.oper_up and new.name not in known:
             known.add(new.name)

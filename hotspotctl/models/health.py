@@ -65,6 +65,9 @@ class RadioMemory(NamedTuple):
     name: str  # Radio.name
     down_bits: int  # the last max(down_after, up_after) readings, 1 = down, newest in bit 0
     down: bool  # down for down_after readings in a row, and not up for up_after since
+    # While it is held down: the first of its current run of readings not down (None while the newest is
+    # down). The outage it was in ends as of then, not as of the up_after-th reading that cleared it.
+    up_since: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,14 +43,15 @@ def _health_row(ap_id: str, h: ApHealth) -> dict[str, Any]:
 def _radios_text(radios: tuple[RadioMemory, ...]) -> str | None:
     if not radios:
         return None
-    return json.dumps([[r.name, r.down_bits, int(r.down)] for r in radios], ensure_ascii=False,
-                      separators=(",", ":"))
+    return json.dumps([[r.name, r.down_bits, int(r.down)] + ([] if r.up_since is None else [r.up_since])
+                       for r in radios], ensure_ascii=False, separators=(",", ":"))
 
 
 def _radios(text: str | None) -> tuple[RadioMemory, ...]:
     if not text:
         return ()
-    return tuple(RadioMemory(str(name), int(bits), bool(down)) for name, bits, down in json.loads(text))
+    return tuple(RadioMemory(str(name), int(bits), bool(down), float(rest[0]) if rest else None)
+                 for name, bits, down, *rest in json.loads(text))  # up_since: written since issue 17
 
 
 def _health(row: Any) -> ApHealth:

@@ -73,7 +73,8 @@ def test_a_radio_seen_up_then_down_is_radio_down_after_down_after_readings_and_c
     assert seen[4].radios_down == ("wifi1",) and seen[4].to_json()["radios_down"] == ["wifi1"]
     assert seen[4].radios == (RadioMemory("wifi0", 0, False), RadioMemory("wifi1", 0b11, True))
     assert seen[4].trouble_since == T0 + 4 * STEP  # the cycle it became a cause
-    assert seen[6].radios[1] == RadioMemory("wifi1", 0b10, True)  # one reading up: still down (up_after 2)
+    # one reading up: still down (up_after 2), back since this cycle
+    assert seen[6].radios[1] == RadioMemory("wifi1", 0b10, True, T0 + 6 * STEP)
     assert seen[7].radios == (RadioMemory("wifi0", 0, False), RadioMemory("wifi1", 0, False))
 
 
@@ -324,3 +325,98 @@ def test_the_steady_shortcut_gives_what_the_full_evaluation_would(cycles):
         return seen
 
     assert run(True) == run(False)
+
+
+# -- a radio_down outage ends as of the radio's return ---------------------------------------------------------
+
+def _ledger_run(seen: list[ApHealth], rules: EvaluateSettings = RULES) -> list:
+    """The ledger over consecutive evaluations of one AP (site S), as the evaluator runs it: each cycle's
+    findings, and a closing outage's end from the AP's health before and after (``returned_at``)."""
+    from hotspotctl.evaluate.outages import returned_at, site_findings, update_ledger
+
+    open_outages: dict = {}
+    updates = []
+    before: ApHealth | None = None
+    for i, health in enumerate(seen):
+        at = T0 + i * STEP
+        troubled = {"ap": health} if health.stop_cause is not None else {}
+        findings = site_findings(troubled, {"ap": "S"}, {"S": 1}, rules)
+        was = before
+
+        def closed_at(outage, was=was, health=health, at=at):
+            return returned_at(outage, {"ap": was} if was is not None else {}, {"ap": health}, at)
+
+        update = update_ledger(open_outages, findings, at, zone_of_site=lambda site: "Z", closed_at=closed_at)
+        for outage in update.opened:
+            open_outages[outage.site] = outage
+        for outage in update.closed:
+            del open_outages[outage.site]
+        updates.append(update)
+        before = health
+    return updates
+
+
+def test_a_radio_down_outage_closes_as_of_the_radios_first_reading_up_again():
+    both, five_down = radios(wifi0=True, wifi1=True), radios(wifi0=True, wifi1=False)
+    # up, up, down, down (radio_down from here), up (back), up (cleared: up_after 2), up
+    seen = feed([both, both, five_down, five_down, both, both, both])
+    assert [h.causes for h in seen] == [(), (), (), ("radio_down",), ("radio_down",), (), ()]
+    assert seen[4].radios[1] == RadioMemory("wifi1", 0b10, True, T0 + 4 * STEP)  # held down, back since then
+    updates = _ledger_run(seen)
+    [opened] = updates[3].opened
+    assert opened.opened_at == T0 + 3 * STEP
+    [closed] = updates[5].closed
+    assert closed.closed_at == T0 + 4 * STEP  # its first reading up, not the cycle that confirmed it
+
+
+def test_a_radio_down_outage_closes_as_of_the_radios_return_whatever_up_after_is():
+    rules = replace(RULES, down_after=2, up_after=3, flap_changes=100)
+    up, down = radios(r=True), radios(r=False)
+    seen = feed([up, down, down, up, down, up, up, up, up], rules=rules)  # back at 3, down again at 4, back at 5
+    assert [h.causes for h in seen] == [(), (), ("radio_down",)] + [("radio_down",)] * 4 + [(), ()]
+    assert [h.radios[0].up_since for h in seen] == [None, None, None, T0 + 3 * STEP, None, T0 + 5 * STEP,
+                                                    T0 + 5 * STEP, None, None]
+    [closed] = _ledger_run(seen, rules)[7].closed
+    assert closed.closed_at == T0 + 5 * STEP
+    # up_after 1: the cycle that sees it up is its return
+    quick = replace(rules, up_after=1)
+    seen = feed([up, down, down, up, up], rules=quick)
+    assert [h.causes for h in seen] == [(), (), ("radio_down",), (), ()]
+    [closed] = _ledger_run(seen, quick)[3].closed
+    assert closed.closed_at == T0 + 3 * STEP
+
+
+def test_a_radio_and_a_slow_uplink_on_one_ap_close_as_of_the_later_return():
+    up, down, unsaid = radios(r=True), radios(r=False), radios(r=None)
+    slow = rate(clients=1, link=100.0)
+
+    def no_link(i: int) -> RateSample:  # an answer with no link figure: the link's readings stay as they were
+        return RateSample("ap", T0 + i * STEP, STEP, 1000.0, 1e6, 2e5, 2, None, None, None, None, False, ())
+
+    # the link at speed from 4 on; the radio up at 3, not said at 4, up at 5: both clear at 5
+    seen = feed([up, [slow, down], [slow, down], [slow, up], [rate(), unsaid], [rate(), up], [rate(), up]])
+    assert [h.causes for h in seen][1:] == [(), *[("radio_down", "uplink_degraded")] * 3, (), ()]
+    [closed] = _ledger_run(seen)[5].closed
+    assert closed.closed_at == T0 + 4 * STEP  # the radio up since 3, the link at speed since 4
+    # the link at speed from 3, no link figure at 4; the radio up from 4: both clear at 5
+    seen = feed([up, [slow, down], [slow, down], [rate(), down], [no_link(4), up], [rate(), up], [rate(), up]])
+    assert [h.causes for h in seen][1:] == [(), *[("radio_down", "uplink_degraded")] * 3, (), ()]
+    [closed] = _ledger_run(seen)[5].closed
+    assert closed.closed_at == T0 + 4 * STEP  # the link at speed since 3, the radio up since 4
+
+
+def test_a_radio_held_down_keeps_its_return_through_the_store(store, tmp_path):
+    from hotspotctl.inventory.importer import import_inventory
+    from hotspotctl.settings import InventorySettings
+    from hotspotctl.store.outages import load_health, save_health
+
+    csv = tmp_path / "a.csv"
+    csv.write_text("id,lat,lon\nRF-1,19.43,-99.13\n")
+    import_inventory(store, csv, InventorySettings())
+    up, down = radios(a=True, b=True), radios(a=True, b=False)
+    health = feed([up, down, down, up])[-1]
+    assert health.radios == (RadioMemory("a", 0, False), RadioMemory("b", 0b10, True, T0 + 3 * STEP))
+    with store.write() as conn:
+        save_health(conn, {"RF-1": health})
+    with store.read() as conn:
+        assert load_health(conn)["RF-1"] == health
