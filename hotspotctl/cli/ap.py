@@ -66,6 +66,8 @@ def probe_(
       HOTSPOTCTL_PROBE_COMMUNITY=s3cret hotspotctl ap probe 10.20.0.15:1161 --format json
 
       hotspotctl ap probe ap-aicm-t1-01.example.net --auth campus-v3 --profile ubiquiti_unifi
+
+      hotspotctl ap probe wlc-norte.example.net --auth wlc --format json | jq '.aps[] | select(.joined | not)'
     """
     if (community is None) == (auth is None):
         raise typer.BadParameter(f"give one of --community (or {COMMUNITY_ENV}) and --auth",
@@ -92,6 +94,10 @@ def probe_(
         rows.append(("uplink", "none found"))
     if "ap_count" in data:
         rows.append(("ap_count", data["ap_count"]))
+        listed = data["aps"]
+        joined = sum(1 for ap in listed if ap["joined"])
+        rows.append(("aps", f"{len(listed):,} listed, {joined:,} joined" if listed else
+                     "none listed (see unread)" if "controller.aps.rows" in data["unread"] else "none listed"))
     rows.append(("unread", ", ".join(data["unread"]) or "none: the device answered every figure the profile names"))
     output.print_table(("field", "value"), rows)
     radios = data["radios"]
@@ -102,9 +108,19 @@ def probe_(
     if data.get("aps"):
         ap_columns = ("name", "mac", "joined", "reason", "clients", "uptime_s")
         output.print_table((*ap_columns, "radios"),
-                           [[ap[c] for c in ap_columns] + [len(ap["radios"])] for ap in data["aps"]],
-                           title="APs (the controller's)")
+                           [[ap[c] for c in ap_columns] + [_radios_text(ap["radios"])] for ap in data["aps"]],
+                           title="APs (the controller's)", numeric=("clients", "uptime_s"))
     return ExitCode.OK
+
+
+def _radios_text(radios: Sequence[dict[str, Any]]) -> str:
+    """A controller's AP's radios in a cell: band and channel (else the name), and which are down."""
+    parts = []
+    for radio in radios:
+        said = " ".join(part for part in (radio["band"], f"ch {radio['channel']}" if radio["channel"] is not None
+                                          else None) if part) or radio["name"]
+        parts.append(f"{said} DOWN" if radio["oper_up"] is False else said)
+    return ", ".join(parts) or "none"
 
 
 # -- actions over SSH: ap ssh, ap exec, ap reboot ------------------------------------------------------------------

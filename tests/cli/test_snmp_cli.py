@@ -69,3 +69,29 @@ def test_poll_explains_bad_selections_and_missing_addresses(cli):
     assert result.code == 4
     (row,) = json.loads(result.out)
     assert row["error_kind"] == "no_address" and "mgmt_address" in result.err
+
+
+def _cells(text: str) -> list[list[str]]:
+    return [[c.strip() for c in line.strip("│").split("│")] for line in text.splitlines() if line.startswith("│")]
+
+
+def test_probe_a_controller_in_a_table_shows_its_aps_joined_clients_and_each_radio(cli, snmpsim):
+    """synthetic_huawei_ac over UDP: ap_count, how many APs it lists and how many joined, and per AP its
+    radios' bands and channels with the one down said (a count alone hid it)."""
+    result = cli("ap", "probe", snmpsim.address, "--community", "synthetic_huawei_ac")
+    assert result.code == 0, result.err
+    cells = _cells(result.out)
+    fields = {row[0]: row[1] for row in cells if len(row) == 2}
+    assert (fields["profile"], fields["ap_count"], fields["aps"]) == (
+        "huawei_ac (matched)", "2", "4 listed, 2 joined")
+    assert [row for row in cells if len(row) == 7] == [
+        ["reforma-01", "28:41:c6:04:00:01", "yes", "", "11", "", "2.4GHz ch 6, 5GHz ch 40"],
+        ["reforma-02", "28:41:c6:04:00:02", "yes", "", "2", "", "2.4GHz ch 11, 5GHz ch 149 DOWN"],
+        ["reforma-03", "28:41:c6:04:00:03", "no", "fault", "0", "", "none"],
+        ["reforma-04", "28:41:c6:04:00:04", "no", "download", "0", "", "none"]]
+    # a controller whose AP table did not answer says so next to its ap_count
+    result = cli("ap", "probe", snmpsim.address, "--community", "arubaos")
+    assert result.code == 0, result.err
+    fields = {row[0]: row[1] for row in _cells(result.out) if len(row) == 2}
+    assert (fields["ap_count"], fields["aps"], fields["unread"]) == (
+        "1,386", "none listed (see unread)", "controller.aps.rows")
