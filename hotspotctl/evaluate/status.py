@@ -19,8 +19,7 @@ the AP's new ``ApHealth`` (kept in the store between cycles):
 - **Causes**, in this order of precedence (the first is the AP's ``cause``):
   ``reboot_loop`` (>= ``reboot_loop_count`` reboots within ``reboot_loop_hours``),
   ``flapping`` (>= ``flap_changes`` answered/missed changes within ``flap_minutes``),
-  ``offline`` (DOWN), ``uplink_degraded`` (the link negotiated below the AP's expected speed in the
-  last ``down_after`` readings; it clears after ``up_after`` readings at speed),
+  ``offline`` (DOWN),
   ``radio_down`` (a radio seen up on this AP reads down while the AP answers, ``down_after``
   readings in a row; it clears after ``up_after`` readings up: see ``_radio_memory``),
   ``uplink_degraded`` (the link negotiated below the AP's expected speed in the
