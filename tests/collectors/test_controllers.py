@@ -225,6 +225,27 @@ def test_huawei_ac() -> None:
         ("reforma-03", "fault"), ("reforma-04", "download")]
 
 
+def test_h3c_wlan_ac() -> None:
+    profile, got = reading("synthetic_h3c_ac")
+    assert profile == "h3c_wlan_ac"
+    assert names("synthetic_h3c_ac") == ["insurgentes-01", "insurgentes-02", "insurgentes-03", "insurgentes-04"]
+    assert got.ap_count == 2 and got.joined == 2  # hh3cDot11APConnectCount
+    first = ap("synthetic_h3c_ac", "insurgentes-01")
+    # KEY: the AP ID (its serial number) as a length-prefixed OCTET STRING index.
+    assert first.key == "20." + ".".join(str(ord(c)) for c in "219801A1NM8171Q00001")
+    assert (first.mac, first.joined, first.reason, first.clients, first.uptime_s) == (
+        "70:ba:ef:05:00:01", True, None, 9, None)
+    assert radio("synthetic_h3c_ac", "insurgentes-01", "radio 2") == Radio(
+        name="radio 2", band="5GHz", channel=44, frequency_mhz=5220, utilization_pct=12.0, tx_power_dbm=23.0,
+        oper_up=True)
+    # hh3cDot11AirPrimChnlBusy 255 is "not measured"; OperStatus false(2) is a down radio.
+    assert radio("synthetic_h3c_ac", "insurgentes-02", "radio 1").utilization_pct is None
+    down = radio("synthetic_h3c_ac", "insurgentes-02", "radio 2")
+    assert (down.oper_up, down.channel, down.utilization_pct) == (False, 149, 0.0)
+    assert [(a.name, a.joined, a.reason, a.radios) for a in got.aps if not a.joined] == [
+        ("insurgentes-03", False, "downloading image", ()), ("insurgentes-04", False, "joining", ())]
+
+
 def test_a_controller_walk_reads_only_its_sections_columns() -> None:
     """One bulk walk per cycle: every column the section names, each once, and nothing else."""
     device = RecordedDevice.from_file(DEVICES / "synthetic_cisco9800" / "synthetic_cisco9800.snmprec")
