@@ -246,6 +246,26 @@ def test_h3c_wlan_ac() -> None:
         ("insurgentes-03", False, "downloading image", ()), ("insurgentes-04", False, "joining", ())]
 
 
+def test_ruijie_ac() -> None:
+    profile, got = reading("synthetic_ruijie_ac")
+    assert profile == "ruijie_ac"
+    assert names("synthetic_ruijie_ac") == ["zocalo-norte-01", "zocalo-norte-02", "zocalo-sur-01"]
+    assert got.ap_count == 2 and got.joined == 2  # ruijieAcApNum: the APs on line
+    first = ap("synthetic_ruijie_ac", "zocalo-norte-01")
+    # ruijieApUptimeMs is TimeTicks (hundredths): 4320000 is 12 hours.
+    assert (first.key, first.mac, first.joined, first.clients, first.uptime_s) == (
+        "88.105.108.10.0.1", "58:69:6c:0a:00:01", True, 12, 43200.0)
+    assert (first.in_octets, first.out_octets) == (None, None)  # the MIB has rates, not octet counters
+    # The radio table gives the channel only; band and frequency follow from it.
+    assert [(r.name, r.band, r.channel, r.frequency_mhz) for r in first.radios] == [
+        ("radio 1", "2.4GHz", 1, 2412), ("radio 2", "5GHz", 36, 5180)]
+    assert radio("synthetic_ruijie_ac", "zocalo-norte-02", "radio 2") == Radio(
+        name="radio 2", band="5GHz", channel=157, frequency_mhz=5785)
+    # An AP the AC knows but that is off line: still listed (ruijieApGeneralCfgTable), with no uptime or radios.
+    gone = ap("synthetic_ruijie_ac", "zocalo-sur-01")
+    assert (gone.joined, gone.reason, gone.clients, gone.uptime_s, gone.radios) == (False, "offline", 0, None, ())
+
+
 def test_a_controller_walk_reads_only_its_sections_columns() -> None:
     """One bulk walk per cycle: every column the section names, each once, and nothing else."""
     device = RecordedDevice.from_file(DEVICES / "synthetic_cisco9800" / "synthetic_cisco9800.snmprec")
