@@ -225,6 +225,47 @@ def test_huawei_ac() -> None:
         ("reforma-03", "fault"), ("reforma-04", "download")]
 
 
+def test_h3c_wlan_ac() -> None:
+    profile, got = reading("synthetic_h3c_ac")
+    assert profile == "h3c_wlan_ac"
+    assert names("synthetic_h3c_ac") == ["insurgentes-01", "insurgentes-02", "insurgentes-03", "insurgentes-04"]
+    assert got.ap_count == 2 and got.joined == 2  # hh3cDot11APConnectCount
+    first = ap("synthetic_h3c_ac", "insurgentes-01")
+    # KEY: the AP ID (its serial number) as a length-prefixed OCTET STRING index.
+    assert first.key == "20." + ".".join(str(ord(c)) for c in "219801A1NM8171Q00001")
+    assert (first.mac, first.joined, first.reason, first.clients, first.uptime_s) == (
+        "70:ba:ef:05:00:01", True, None, 9, None)
+    assert radio("synthetic_h3c_ac", "insurgentes-01", "radio 2") == Radio(
+        name="radio 2", band="5GHz", channel=44, frequency_mhz=5220, utilization_pct=12.0, tx_power_dbm=23.0,
+        oper_up=True)
+    # hh3cDot11AirPrimChnlBusy 255 is "not measured"; OperStatus false(2) is a down radio.
+    assert radio("synthetic_h3c_ac", "insurgentes-02", "radio 1").utilization_pct is None
+    down = radio("synthetic_h3c_ac", "insurgentes-02", "radio 2")
+    assert (down.oper_up, down.channel, down.utilization_pct) == (False, 149, 0.0)
+    assert [(a.name, a.joined, a.reason, a.radios) for a in got.aps if not a.joined] == [
+        ("insurgentes-03", False, "downloading image", ()), ("insurgentes-04", False, "joining", ())]
+
+
+def test_ruijie_ac() -> None:
+    profile, got = reading("synthetic_ruijie_ac")
+    assert profile == "ruijie_ac"
+    assert names("synthetic_ruijie_ac") == ["zocalo-norte-01", "zocalo-norte-02", "zocalo-sur-01"]
+    assert got.ap_count == 2 and got.joined == 2  # ruijieAcApNum: the APs on line
+    first = ap("synthetic_ruijie_ac", "zocalo-norte-01")
+    # ruijieApUptimeMs is TimeTicks (hundredths): 4320000 is 12 hours.
+    assert (first.key, first.mac, first.joined, first.clients, first.uptime_s) == (
+        "88.105.108.10.0.1", "58:69:6c:0a:00:01", True, 12, 43200.0)
+    assert (first.in_octets, first.out_octets) == (None, None)  # the MIB has rates, not octet counters
+    # The radio table gives the channel only; band and frequency follow from it.
+    assert [(r.name, r.band, r.channel, r.frequency_mhz) for r in first.radios] == [
+        ("radio 1", "2.4GHz", 1, 2412), ("radio 2", "5GHz", 36, 5180)]
+    assert radio("synthetic_ruijie_ac", "zocalo-norte-02", "radio 2") == Radio(
+        name="radio 2", band="5GHz", channel=157, frequency_mhz=5785)
+    # An AP the AC knows but that is off line: still listed (ruijieApGeneralCfgTable), with no uptime or radios.
+    gone = ap("synthetic_ruijie_ac", "zocalo-sur-01")
+    assert (gone.joined, gone.reason, gone.clients, gone.uptime_s, gone.radios) == (False, "offline", 0, None, ())
+
+
 def test_a_controller_walk_reads_only_its_sections_columns() -> None:
     """One bulk walk per cycle: every column the section names, each once, and nothing else."""
     device = RecordedDevice.from_file(DEVICES / "synthetic_cisco9800" / "synthetic_cisco9800.snmprec")
