@@ -275,3 +275,19 @@ def test_a_controller_walk_reads_only_its_sections_columns() -> None:
     asyncio.run(read_controller(device, profile))
     walked = [args[0] for kind, args in device.asked if kind == "walk"]
     assert sorted(walked) == sorted(controller_columns(spec))
+
+
+def test_fortiwlc() -> None:
+    profile, got = reading("synthetic_fortiwlc")
+    assert profile == "fortinet_fortiwlc"
+    assert names("synthetic_fortiwlc") == ["chapultepec-01", "chapultepec-02", "chapultepec-03", "chapultepec-04"]
+    assert got.ap_count == 2 and got.joined == 2  # mwSystemGeneralTotalOnlineAps
+    first = ap("synthetic_fortiwlc", "chapultepec-01")
+    assert (first.key, first.mac, first.joined, first.reason, first.uptime_s) == (
+        "1", "00:0c:e6:05:00:01", True, None, 86400.0)
+    # An AP's clients: its two mwIf80211StatsTable rows (named by mwIf80211StatsNodeName), 5 + 9.
+    assert (first.clients, ap("synthetic_fortiwlc", "chapultepec-02").clients) == (14, 2)
+    # That table is indexed by its own row number, not by the AP: no radio can be attached.
+    assert all(a.radios == () for a in got.aps)
+    assert [(a.name, a.joined, a.reason, a.clients) for a in got.aps if not a.joined] == [
+        ("chapultepec-03", False, "offline", None), ("chapultepec-04", False, "failed", None)]

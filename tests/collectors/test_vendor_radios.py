@@ -67,3 +67,33 @@ def test_every_radio_and_figure(case: str) -> None:
     assert profile == spec["profile"]
     assert [radio.to_json() for radio in walked] == [{**NULLS, **expected} for expected in spec["expect_radios"]]
     assert polled == walked
+
+
+def _huawei_ap_variant(sys_descr: bytes | None, radio_table: bool) -> str:
+    """The profile discovery gives synthetic_huawei_ap's recording with another sysDescr, or with no radio table."""
+    from hotspotctl.collectors.oids import parse_oid
+    from hotspotctl.simulate.snmprec import Record, Recording
+
+    radio_table_oid = parse_oid("1.3.6.1.4.1.2011.6.139.16.1.2.1")
+    descr_oid = parse_oid("1.3.6.1.2.1.1.1.0")
+    records = []
+    for record in Recording.from_file(DEVICES / "synthetic_huawei_ap" / "synthetic_huawei_ap.snmprec"):
+        if not radio_table and record.oid[:len(radio_table_oid)] == radio_table_oid:
+            continue
+        records.append(Record(descr_oid, 4, sys_descr) if record.oid == descr_oid and sys_descr else record)
+    return asyncio.run(discover(RecordedDevice(Recording(records)), load_profiles())).profile
+
+
+def test_huawei_fat_ap_detection_leaves_acs_and_switches_alone() -> None:
+    assert _huawei_ap_variant(None, radio_table=True) == "huawei_ap"
+    # An AC's sysDescr (the AC6605 recording's) names no AP model: not a fat AP, even with the radio table
+    # (and with no hwWlanCurJointApNum.0, not huawei_ac either).
+    ac = (DEVICES / "vrp_ac6605-26" / "vrp_ac6605-26.snmprec").read_bytes().split(b"\n")
+    (ac_descr,) = [line.split(b"|", 2)[2] for line in ac if line.startswith(b"1.3.6.1.2.1.1.1.0|")]
+    assert b"AC6605" in ac_descr
+    assert _huawei_ap_variant(ac_descr, radio_table=True) == "generic"
+    assert _huawei_ap_variant(b"Huawei S5735-L48T4S-A1 Huawei Versatile Routing Platform Software", True) == "generic"
+    assert _huawei_ap_variant(b"Huawei AirEngine9700-M Huawei Versatile Routing Platform Software", True) == "generic"
+    assert _huawei_ap_variant(b"Huawei AirEngine 5760-10 Huawei Versatile Routing Platform Software", True) == "huawei_ap"
+    # An AP model with no radio table answered: nothing to read as a fat AP.
+    assert _huawei_ap_variant(None, radio_table=False) == "generic"
