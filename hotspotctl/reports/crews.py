@@ -432,6 +432,10 @@ def build_crew_list(outages: Iterable[Outage], fleet: Fleet, now: float, *, zone
     """
     wanted = set(zones)
     depots = depots or {}
+    managed: dict[str, list[str]] = {}  # a controller's own outage key -> the APs it manages
+    for ap in fleet.aps.values():
+        if ap.controller and not ap.is_controller:
+            managed.setdefault(controller_site(ap.controller), []).append(ap.id)
     by_zone: dict[str, list[_Candidate]] = {}
     for outage in outages:
         if not outage.open or (wanted and outage.zone not in wanted):
@@ -442,13 +446,13 @@ def build_crew_list(outages: Iterable[Outage], fleet: Fleet, now: float, *, zone
             log.warning("crew list: outage %s at site %s left off: the site and its APs (%s) are no longer "
                         "in the inventory", outage.id, outage.site, ", ".join(aps) or "none")
             continue
-        by_zone.setdefault(outage.zone, []).append(_Candidate(outage, aps, place, people_affected(outage, aps, people)))
+        # a controller down takes the service from the people of the APs it manages, not of its own row
+        served = managed.get(outage.site, aps)
+        by_zone.setdefault(outage.zone, []).append(
+            _Candidate(outage, aps, place, people_affected(outage, served, people)))
     sizes = dict(fleet.site_sizes())
-    for ap in fleet.aps.values():  # a controller's "size": the APs it manages
-        controller = ap.controller
-        if controller and not ap.is_controller:
-            key = controller_site(controller)
-            sizes[key] = sizes.get(key, 0) + 1
+    for key, members in managed.items():  # a controller's "size": the APs it manages
+        sizes[key] = sizes.get(key, 0) + len(members)
     return [_zone_list(zone, by_zone[zone], sizes, now, depots.get(zone), max_stops, healths or {}, devices or {},
                        expected_link or {}, reboot_hours, flap_minutes, tz)
             for zone in sorted(by_zone)]
@@ -481,7 +485,10 @@ def crew_lists_from_store(store: Store, fleet: Fleet, settings: Settings, now: f
     expected = {ap: limits.for_ap(fleet.aps[ap]).expected_link_mbps for ap in ids if ap in fleet.aps}
     devices = {ap: stored.discovery.sys_descr for ap, stored in discoveries.items()}
     tz = settings.tzinfo
-    people = usual_people((fleet.aps[ap] for ap in ids if ap in fleet.aps), rows, now, tz, settings.crews)
+    down = {outage.site for outage in outages if is_controller_site(outage.site)}
+    served = [ap for ap in fleet.aps.values()  # the APs behind a controller that is down: its stop's people
+              if ap.controller and not ap.is_controller and controller_site(ap.controller) in down]
+    people = usual_people([*(fleet.aps[ap] for ap in ids if ap in fleet.aps), *served], rows, now, tz, settings.crews)
     return build_crew_list(
         outages, fleet, now, zones=zones, depots=settings.crew_zones.depots,
         max_stops=settings.crews.max_stops if max_stops is None else max_stops, healths=healths, devices=devices,

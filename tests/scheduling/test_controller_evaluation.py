@@ -124,6 +124,9 @@ def test_the_noc_list_has_the_controllers_one_stop_and_no_crew_is_sent_to_its_ap
     assert [o.cause for o in find_outages(store, loaded, open_only=True, zones=["NOC"])] == ["controller_unreachable"]
     assert find_outages(store, loaded, open_only=True, zones=["Iztapalapa"]) == []
     assert (stop.lat, stop.lon) == pytest.approx((19.38, -99.10), abs=1e-9)  # no coordinates of its own: where its APs are
+    # the people a dead controller cuts off are its 3 APs' (Pilares, Iztapalapa: 4 clients each at this hour in the
+    # history the first cycle wrote), not its own row's default usual_clients (10)
+    assert stop.people == 12
 
 
 def test_an_ap_offline_before_its_controller_died_leaves_its_outage_and_is_down_again_once_it_answers(
