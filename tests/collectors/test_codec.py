@@ -157,7 +157,7 @@ def test_pysnmp_widens_negative_powers_of_two(value: int) -> None:
 
 
 def test_all_fixtures_found() -> None:
-    assert len(RECORDINGS) == 62  # the 38 first cases; issue 17: tachyon, albentiaaos x2, pmp, pmp_450m, teldat, fortigate x7, vrp_ac6605-26 + synthetic ruckus_ap, grandstream_gwn, cambium_cnpilot, fortinet_fortiap, xirrus_arrayos, synthetic_cisco9800, synthetic_fortigate_aps, synthetic_huawei_ac, synthetic_ruckus_sz, synthetic_ruckus_zd
+    assert len(RECORDINGS) == 63  # the 38 first cases; issue 17: tachyon, albentiaaos x2, pmp, pmp_450m, teldat, fortigate x7, vrp_ac6605-26, pepwave + synthetic ruckus_ap, grandstream_gwn, cambium_cnpilot, fortinet_fortiap, xirrus_arrayos, synthetic_cisco9800, synthetic_fortigate_aps, synthetic_huawei_ac, synthetic_ruckus_sz, synthetic_ruckus_zd
 
 
 # --- GetTemplate ---------------------------------------------------------------------------------
