@@ -281,10 +281,13 @@ def reconcile_(
     on the controller, ready for the file's ap_name / ap_mac), and the inventory's
     APs (rows with a controller) their controller does not report (and which other
     controller does, if one does: the AP moved). A controller that cannot be read is
-    listed with why; its APs are in neither list.
+    listed with why; its APs are in neither list. So are the APs of a controller that
+    cannot list them (its profile gives its own totals only: no_ap_table); poll those
+    APs directly.
 
     Exit 0 when every controller was read and nothing drifted; 4 when drift was
-    found or a controller could not be read (the output says which).
+    found, a controller could not be read, or APs are behind a controller that cannot
+    list them (the output says which).
 
     Examples:
 

@@ -13,7 +13,9 @@ whose kind says what the controller's word means for it (``model.failure_class``
 - never listed: ``not_listed`` (unmonitored: the inventory's ap_name / ap_mac or controller is wrong;
   ``hotspotctl inventory reconcile`` shows the drift);
 - the controller could not be read, or answered with no AP at all: ``controller`` (unknown: not down, not a
-  miss, not for crews; the controller's own failed poll is the one outage).
+  miss, not for crews; the controller's own failed poll is the one outage);
+- the controller's profile has no per-AP table (a count-only controller: ZYXEL-ES-CAPWAP, PEPLINK-WLC give
+  their own totals only): ``config`` (unmonitored, never a crew's): the AP must be polled directly.
 """
 
 from __future__ import annotations
@@ -109,12 +111,22 @@ def sample_of(ap: AccessPoint, managed: ManagedAp, reading: ControllerReading) -
         radios=managed.radios)
 
 
+def no_ap_table(profile: str | None) -> str:
+    """Why an AP behind a count-only controller is not monitored, and the fix (after "controller <id> ")."""
+    named = f"(profile {profile}) " if profile else ""
+    return f"{named}gives no per-AP table; poll this AP directly: clear its controller column"
+
+
 def results_for(controller: str, aps: Iterable[AccessPoint], reading: ControllerResult,
-                answered_before: Collection[str]) -> dict[str, PollResult]:
+                answered_before: Collection[str], *, profile: str | None = None) -> dict[str, PollResult]:
     """The Sample or PollError of each AP managed by ``controller``, from the controller's reading (or the
     PollError it gave). ``answered_before``: ids of the APs that have answered in an earlier cycle (they have
-    counters): one no longer listed has left its controller (``not_joined``), not been mistyped."""
+    counters): one no longer listed has left its controller (``not_joined``), not been mistyped. ``profile``:
+    the controller's profile name, for the message of a count-only controller's APs."""
     results: dict[str, PollResult] = {}
+    if isinstance(reading, ControllerReading) and not reading.lists_aps:
+        # A count-only controller says nothing of any one AP: neither listed nor gone, and never a crew's.
+        return unread(controller, aps, reading.at, PollErrorKind.CONFIG, no_ap_table(profile))
     if isinstance(reading, PollError):
         for ap in aps:
             results[ap.id] = PollError(ap.id, reading.at, PollErrorKind.CONTROLLER,
@@ -154,5 +166,6 @@ def results_for(controller: str, aps: Iterable[AccessPoint], reading: Controller
 def unread(controller: str, aps: Iterable[AccessPoint], at: float, kind: PollErrorKind,
            why: str) -> dict[str, PollResult]:
     """The managed APs of a controller that was not read this cycle (waiting out its back-off, discovery
-    failed, no controller section in its profile): each a PollError of ``kind`` saying why."""
+    failed, no controller section in its profile, no per-AP table in it): each a PollError of ``kind``
+    saying why."""
     return {ap.id: PollError(ap.id, at, kind, f"controller {controller} {why}") for ap in aps}

@@ -544,7 +544,8 @@ class ProbeResult:
         }
         if self.controller is not None:
             found["ap_count"] = self.controller.ap_count
-            found["aps"] = [ap.to_json() for ap in self.controller.aps]
+            # null for a count-only controller (no per-AP table): it does not say, as opposed to [] (lists none)
+            found["aps"] = ([ap.to_json() for ap in self.controller.aps] if self.controller.lists_aps else None)
         return found
 
 

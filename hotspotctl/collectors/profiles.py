@@ -173,11 +173,19 @@ class ApTable:
 
 @dataclass(frozen=True, slots=True)
 class ControllerSpec:
-    """A wireless controller's tables: its APs, their radios (index = AP KEY + slot), its own AP count."""
+    """A wireless controller's tables: its APs, their radios (index = AP KEY + slot), its own AP count.
 
-    aps: ApTable
+    ``aps`` None: a count-only controller (its MIB gives its own totals, no per-AP table): it states its
+    AP count (``ap_count``, then required) and cannot say anything of one AP (``lists_aps`` False)."""
+
+    aps: ApTable | None
     radios: RadioTable | None = None
     ap_count: tuple[ClientSource, ...] = ()  # alternatives, like `clients`; none: the APs joined
+
+    @property
+    def lists_aps(self) -> bool:
+        """The controller has a per-AP table: it can say which APs it manages and how each is."""
+        return self.aps is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -564,8 +572,17 @@ class _Reader(StrictReader):
 
     def controller(self, node: Any) -> ControllerSpec:
         table = self.table(node, "controller", ("aps", "radios", "ap_count"))
+        ap_count = tuple(self.client(item, f"controller.ap_count[{i}]")
+                         for i, item in enumerate(self.listing(table.get("ap_count"), "controller.ap_count")))
         if table.get("aps") is None:
-            raise self.fail("controller.aps", "required: the controller's per-AP table (rows, name, mac, joined, ...)")
+            if table.get("radios") is not None:
+                raise self.fail("controller.aps", "required: the controller's per-AP table (controller.radios "
+                                                  "rows start with their AP's KEY, from it)")
+            if not ap_count:
+                raise self.fail("controller", "give controller.aps (the per-AP table: rows, name, mac, joined, ...) "
+                                              "or, for a controller whose MIB has only its own totals, "
+                                              "controller.ap_count")
+            return ControllerSpec(aps=None, ap_count=ap_count)
         if isinstance(table["aps"], dict) and "radios" in table["aps"]:
             raise self.fail("controller.aps.radios", "radios go beside aps, as controller.radios (each row's index "
                                                      "starts with its AP's KEY)")
@@ -581,8 +598,6 @@ class _Reader(StrictReader):
         ap_table = ApTable(rows=self.oid(aps["rows"], "controller.aps.rows"), counter_bits=bits, **fields)
         radios = (self.radio_table(table["radios"], "controller.radios")
                   if table.get("radios") is not None else None)
-        ap_count = tuple(self.client(item, f"controller.ap_count[{i}]")
-                         for i, item in enumerate(self.listing(table.get("ap_count"), "controller.ap_count")))
         return ControllerSpec(aps=ap_table, radios=radios, ap_count=ap_count)
 
     def field(self, node: Any, key: str, name: str) -> FieldSpec:
@@ -783,5 +798,6 @@ def describe_table(table: RadioTable | ApTable) -> dict[str, Any]:
 
 
 def describe_controller(spec: ControllerSpec) -> dict[str, Any]:
-    return {"aps": describe_table(spec.aps), "radios": describe_table(spec.radios) if spec.radios else None,
+    return {"aps": describe_table(spec.aps) if spec.aps is not None else None,
+            "radios": describe_table(spec.radios) if spec.radios else None,
             "ap_count": [describe_source(c) for c in spec.ap_count]}

@@ -62,7 +62,8 @@ def table_columns(table: RadioTable | ApTable) -> tuple[Oid, ...]:
 
 
 def controller_columns(spec: ControllerSpec) -> tuple[Oid, ...]:
-    found = dict.fromkeys(table_columns(spec.aps))
+    """The columns of a controller's per-AP tables (none for a count-only controller)."""
+    found = dict.fromkeys(table_columns(spec.aps)) if spec.aps is not None else {}
     if spec.radios is not None:
         found.update(dict.fromkeys(table_columns(spec.radios)))
     return tuple(found)
@@ -658,8 +659,11 @@ def read_managed(spec: ControllerSpec, columns: Columns) -> tuple[ManagedAp, ...
     ``radio <slot>``, the rest of the index).
 
     Each FIELD is compiled once for these columns (``_Column``: most are converted column by column) and the
-    radio rows go to their APs in one pass: 10,000 APs and their radios are read in tens of milliseconds."""
+    radio rows go to their APs in one pass: 10,000 APs and their radios are read in tens of milliseconds.
+    A count-only controller (no per-AP table) lists none: ()."""
     aps = spec.aps
+    if aps is None:
+        return ()
     keys = row_keys(aps, columns)
     radios: dict[Oid, list[int]] = {}  # an AP's radios (their positions in radio_keys)
     radio_keys: list[Oid] = []
@@ -826,7 +830,7 @@ class ControllerWalk:
     ap_count_stated: bool  # an ap_count alternative answered (else the count is the APs joined)
 
     def unread(self, spec: ControllerSpec) -> list[str]:
-        found = unread_fields("controller.aps", spec.aps, self.columns)
+        found = unread_fields("controller.aps", spec.aps, self.columns) if spec.aps is not None else []
         if spec.radios is not None:
             found += unread_fields("controller.radios", spec.radios, self.columns)
         if spec.ap_count and not self.ap_count_stated:
@@ -880,11 +884,14 @@ async def walk_controller(device: Device, profile: Profile) -> ControllerWalk:
             answered, walked = await asyncio.gather(get(), asyncio.gather(*(device.walk(c) for c in walked_columns)))
             rows = {column: index_rows(column, got) for column, got in zip(walked_columns, walked, strict=True)}
         aps = read_managed(spec, rows)
-    count = ap_count_of(spec.ap_count, answered, rows)
+    stated = ap_count_of(spec.ap_count, answered, rows)
     mono = time.monotonic()
+    count = stated
+    if count is None and spec.lists_aps:
+        count = sum(1 for ap in aps if ap.joined)  # no count of its own (or none answered): the APs joined
     reading = ControllerReading(at=time.time(), mono=mono, walk_ms=(mono - start) * 1000, aps=aps,
-                                ap_count=count if count is not None else sum(1 for ap in aps if ap.joined))
-    return ControllerWalk(reading, rows, count is not None)
+                                ap_count=count, lists_aps=spec.lists_aps)
+    return ControllerWalk(reading, rows, stated is not None)
 
 
 def radios_from_cells(table: RadioTable, cells: Sequence[tuple[Oid, Oid]], values: Sequence[Value],

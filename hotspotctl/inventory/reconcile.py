@@ -11,7 +11,9 @@ says after each fix, and it works on a store no service has polled. Two lists co
   names another controller that does, when one read now lists it: the AP moved).
 
 A controller that cannot be read is listed with its error, and its APs are in neither list (nothing is
-known of them).
+known of them). So is a count-only controller (its profile has no per-AP table: it cannot list its APs),
+with ``lists_aps`` false; the inventory's APs behind it are a drift of their own (``no_ap_table``): they
+must be polled directly.
 """
 
 from __future__ import annotations
@@ -40,10 +42,17 @@ class ControllerState:
     aps_reported: int | None  # None: not read
     aps_in_inventory: int
     error: str | None = None
+    lists_aps: bool = True  # False: a count-only controller (no per-AP table): it cannot list its APs
 
     def to_json(self) -> dict[str, object]:
         return {"controller": self.id, "profile": self.profile, "read": self.error is None,
-                "aps_reported": self.aps_reported, "aps_in_inventory": self.aps_in_inventory, "error": self.error}
+                "lists_aps": self.lists_aps, "aps_reported": self.aps_reported,
+                "aps_in_inventory": self.aps_in_inventory, "error": self.error}
+
+    @property
+    def unlisted(self) -> bool:
+        """Read, but cannot list its APs while the inventory puts some behind it (they go unmonitored)."""
+        return self.error is None and not self.lists_aps and self.aps_in_inventory > 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,8 +91,9 @@ class ReconcileReport:
 
     @property
     def exit_code(self) -> ExitCode:
-        """0: every controller read and no drift; 4 (partial): drift found, or a controller not read."""
-        unread = any(state.error is not None for state in self.controllers)
+        """0: every controller read and no drift; 4 (partial): drift found, a controller not read, or inventory
+        APs behind a controller that cannot list them."""
+        unread = any(state.error is not None or state.unlisted for state in self.controllers)
         return ExitCode.PARTIAL if unread or self.not_in_inventory or self.not_on_controller else ExitCode.OK
 
     def to_json(self) -> dict[str, object]:
@@ -92,7 +102,8 @@ class ReconcileReport:
                 "not_on_controller": [m.to_json() for m in self.not_on_controller]}
 
     def rows(self) -> list[tuple[object, ...]]:
-        """One row per drift (COLUMNS), then one per controller not read."""
+        """One row per drift (COLUMNS), then one per controller not read, then one per controller that cannot
+        list its APs."""
         rows: list[tuple[object, ...]] = [
             ("not_in_inventory", u.controller, None, u.name, u.mac, u.joined, "reported by the controller; "
              "not in the inventory") for u in self.not_in_inventory]
@@ -100,6 +111,11 @@ class ReconcileReport:
                   f"listed by {m.reported_by}" if m.reported_by else "the controller does not report it")
                  for m in self.not_on_controller]
         rows += [("unreadable", c.id, None, None, None, None, c.error) for c in self.controllers if c.error]
+        rows += [("no_ap_table", c.id, None, None, None, None,
+                  f"profile {c.profile} gives no per-AP table: the controller cannot list its APs"
+                  + (f"; poll its {c.aps_in_inventory} inventory APs directly (clear their controller column)"
+                     if c.aps_in_inventory else ""))
+                 for c in self.controllers if c.error is None and not c.lists_aps]
         return rows
 
 
@@ -118,6 +134,9 @@ def compare(controllers: Mapping[str, AccessPoint], managed: Sequence[AccessPoin
         if not isinstance(reading, ControllerReading):
             error = reading.message if isinstance(reading, PollError) else "not read"
             report.controllers.append(ControllerState(c_id, profiles.get(c_id), None, len(aps), error))
+            continue
+        if not reading.lists_aps:  # count-only: says nothing of any one AP, so no AP of it drifts either way
+            report.controllers.append(ControllerState(c_id, profiles.get(c_id), None, len(aps), lists_aps=False))
             continue
         report.controllers.append(ControllerState(c_id, profiles.get(c_id), len(reading.aps), len(aps)))
         index = indexes[c_id]

@@ -102,6 +102,7 @@ class ControllerReading:
     walk_ms: float  # how long the walk took
     aps: tuple[ManagedAp, ...]
     ap_count: int | None = None  # the controller's own count of its APs, where it states one
+    lists_aps: bool = True  # False: a count-only controller (no per-AP table): ``aps`` is () and says nothing
 
     @property
     def joined(self) -> int:

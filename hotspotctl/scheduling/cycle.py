@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from hotspotctl.collectors.controllers import ControllerResult, read_controllers, results_for, unread
+from hotspotctl.collectors.controllers import ControllerResult, no_ap_table, read_controllers, results_for, unread
 from hotspotctl.collectors.model import (
     Discovery,
     FailureClass,
@@ -403,6 +403,8 @@ async def gather(cycle: PollCycle, poller: Poller, memory: CycleMemory, *,
                 not_read[controller.id] = (PollErrorKind.CONFIG, (
                     f"was detected as {name}, whose profile has no controller section: pin a controller profile "
                     "in its profile column (hotspotctl profiles list), or add the section"))
+            elif not profile.controller.lists_aps:  # count-only: nothing it says is of one AP, so no walk
+                not_read[controller.id] = (PollErrorKind.CONFIG, no_ap_table(name))
             else:
                 work.append((memory.target(controller), profile))
         if work:

@@ -134,6 +134,16 @@ def test_fortigates_manage_no_ap(case: str) -> None:
     assert got.aps == () and got.ap_count == 0
 
 
+@pytest.mark.parametrize(("case", "profile", "count"), [("zyxelwlc_nxc2500", "zyxel_nxc", 35), ("pepwave", "pepwave", 1)])
+def test_count_only_controllers_state_their_ap_count_and_list_no_ap(case: str, profile: str, count: int) -> None:
+    """ZYXEL-ES-CAPWAP capwapOnlineAP.0 and PEPLINK WLC wlcNumApOnline.0: the controller's own totals, no
+    per-AP table; LibreNMS's 'Connected APs' / 'Online APs' (test_radio_parity.py checks the same figures)."""
+    found, got = reading(case)
+    assert found == profile
+    assert shipped().get(profile).controller.aps is None
+    assert (got.aps, got.ap_count, got.lists_aps) == ((), count, False)
+
+
 # --- MIB-structure fixtures (no real device met) ---------------------------------------------------
 
 

@@ -58,6 +58,9 @@ INDEX_TOTALS = {
 TOTAL_NAMES = {"total", "total-clients", "total clients", "system total", "wlan", "connected clients",
                "clients: total", "client count"}
 PER_RADIO = re.compile(r"Clients \(.+\)")
+# Clients-class sensors that count APs, not clients (INDEX.md: pepwave's 'Online APs' is not scored): our
+# controller's ap_count is compared with them instead (test_radio_parity.py).
+AP_COUNT_NAMES = {"online aps"}
 
 
 @functools.cache
@@ -86,7 +89,7 @@ def librenms_total(expected: dict[str, Any] | None) -> int | None:
     """LibreNMS's client total, by INDEX.md's rule: a device-wide sensor if there is one, else the
     only sensor, else the sum of the per-radio sensors (which must not share an OID)."""
     sensors = [s for s in _rows((expected or {}).get("wireless"), "wireless_sensors")
-               if s["sensor_class"] == "clients"]
+               if s["sensor_class"] == "clients" and s["sensor_descr"].strip().lower() not in AP_COUNT_NAMES]
     if not sensors:
         return None
     named = [s for s in sensors

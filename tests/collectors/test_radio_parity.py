@@ -1,9 +1,10 @@
 """Radio figures against LibreNMS's for the same recordings (SPEC §5 of issue 17).
 
 Every case folder in tests/fixtures/devices whose case.yaml has ``librenms_radios`` lists each LibreNMS
-wireless sensor of the radio classes (frequency, noise-floor, power, utilization, ap-count) kept in its
-librenms.json, keyed ``<class>/<sensor_index>`` (``<class>/<sensor_type>/<sensor_index>`` where several
-sensors share class and index), as either ``{radio: <Radio.name>, field: <Radio field>}``
+wireless sensor of the radio classes (frequency, noise-floor, power, utilization, ap-count, and a
+clients-class sensor that counts APs, such as pepwave's 'Online APs') kept in its librenms.json, keyed
+``<class>/<sensor_index>`` (``<class>/<sensor_type>/<sensor_index>`` where several sensors share class
+and index), as either ``{radio: <Radio.name>, field: <Radio field>}``
 (with ``ap: <ManagedAp name or key>`` for a radio a controller reports for one of its APs),
 ``{field: ap_count}``, or ``{not_ours: "<why>"}``. The recording is discovered with the shipped
 profiles, its radios read (read_device_radios; read_controller for a controller profile), and every
@@ -28,6 +29,7 @@ from hotspotctl.collectors.profiles import ProfileSet, load_profiles
 from hotspotctl.collectors.tables import read_controller, read_device_radios
 from hotspotctl.models.radios import ControllerReading, Radio
 from tests.collectors.fakes import RecordedDevice
+from tests.collectors.test_discovery import AP_COUNT_NAMES
 
 DEVICES = Path(__file__).resolve().parents[1] / "fixtures" / "devices"
 TEST_PROFILES = Path(__file__).resolve().parents[1] / "fixtures" / "profiles-radios"
@@ -59,7 +61,9 @@ def radio_sensors(case: str) -> dict[str, dict[str, Any]]:
         if isinstance(part, dict) and "wireless_sensors" in part:
             sensors = part["wireless_sensors"]
             break
-    radio = [s for s in sensors if s["sensor_class"] in RADIO_CLASSES]
+    # and the clients-class sensors that count APs (pepwave's 'Online APs'): {field: ap_count} for them
+    radio = [s for s in sensors if s["sensor_class"] in RADIO_CLASSES
+             or (s["sensor_class"] == "clients" and s["sensor_descr"].strip().lower() in AP_COUNT_NAMES)]
     shared = Counter((s["sensor_class"], str(s["sensor_index"])) for s in radio)
     # LibreNMS tells its sensors apart by class, type and index: where two share class and index (UniFi's
     # four utilisation sensors of one radio, airOS's Tx Power and Signal Level), each is keyed with its type.

@@ -131,6 +131,20 @@ controller:
     assert described["ap_count"] == [{"scalar": f"{T}.9.0"}, {"count": f"{T}.1"}]
 
 
+def test_a_count_only_controller_section_loads(tmp_path: Path) -> None:
+    """A controller whose MIB gives only its own totals (ZYXEL-ES-CAPWAP, PEPLINK-WLC): ap_count, no aps."""
+    loaded = profile(tmp_path, f"""
+controller:
+  ap_count:
+    - scalar: {T}.9.0
+""")
+    spec = loaded.controller
+    assert spec is not None and spec.aps is None and spec.radios is None and spec.lists_aps is False
+    assert spec.ap_count == (ClientSource("scalar", parse_oid(f"{T}.9.0")),)
+    assert controller_columns(spec) == ()
+    assert describe_profile(loaded)["controller"] == {"aps": None, "radios": None, "ap_count": [{"scalar": f"{T}.9.0"}]}
+
+
 @pytest.mark.parametrize(("section", "message"), [
     ("radios: {rows: 1.3.6.1.4.1.99.1.1, chanel: 1.3.6.1.4.1.99.1.2}\n",
      "x.yaml: radios.chanel: unknown key; did you mean 'channel'?"),
@@ -211,6 +225,11 @@ controller:
      "x.yaml: radios.frequency_mhz.scale: applies to a column's values (oid) or the key"),
     ("radios: {rows: 1.3.6.1.4.1.99.1.1, noise_floor_dbm: {oid: 1.3.6.1.4.1.99.1.2, ignore: [true]}}\n",
      "x.yaml: radios.noise_floor_dbm.ignore: expected a list of numbers or texts, got [True]"),
+    ("controller: {}\n",
+     "x.yaml: controller: give controller.aps (the per-AP table: rows, name, mac, joined, ...) or, for a "
+     "controller whose MIB has only its own totals, controller.ap_count"),
+    ("controller: {ap_count: [{scalar: 1.3.6.1.4.1.99.1.9.0}], radios: {rows: 1.3.6.1.4.1.99.1.1}}\n",
+     "x.yaml: controller.aps: required: the controller's per-AP table (controller.radios rows start with"),
     ("controller: {radios: {rows: 1.3.6.1.4.1.99.1.1}}\n",
      "x.yaml: controller.aps: required: the controller's per-AP table"),
     ("controller: {aps: {name: 1.3.6.1.4.1.99.1.2}}\n",

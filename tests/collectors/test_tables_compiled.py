@@ -75,6 +75,8 @@ def reference_read_radios(table: RadioTable, columns: Columns, if_names: dict[in
 
 def reference_read_managed(spec: ControllerSpec, columns: Columns) -> tuple[ManagedAp, ...]:
     aps = spec.aps
+    if aps is None:  # a count-only controller (no per-AP table) lists no AP
+        return ()
     keys = row_keys(aps, columns)
     radios: dict[Oid, list[tuple[Oid, Radio]]] = {key: [] for key in keys}
     if spec.radios is not None:

@@ -175,7 +175,7 @@ def test_reconcile_finds_the_drift_both_ways(sqlite_store: Store, profiles: Prof
             return (await reconcile(sqlite_store, aps, poller, controller=controller)).to_json()
 
     found = asyncio.run(run("WLC-1"))
-    assert found["controllers"] == [{"controller": "WLC-1", "profile": "test_wlc", "read": True,
+    assert found["controllers"] == [{"controller": "WLC-1", "profile": "test_wlc", "read": True, "lists_aps": True,
                                      "aps_reported": 4, "aps_in_inventory": 4, "error": None}]
     # the controller reports stray-x, which the file lacks ...
     assert found["not_in_inventory"] == [{"controller": "WLC-1", "name": "stray-x", "mac": "00:0b:86:00:00:04",
@@ -300,3 +300,99 @@ def test_a_controller_that_lists_no_ap_at_all_leaves_its_aps_unknown_not_offline
     assert all(failure_class(r.kind) == FailureClass.UNKNOWN for r in results.values())
     assert results["AP-A"].message == ("controller WLC-1 answered but lists no AP at all (its AP table is empty or "
                                        "outside its SNMP view); nothing is known of this AP")
+
+
+# --- a count-only controller: its MIB gives its own totals, no per-AP table ---------------------------------
+
+DEVICES = Path(__file__).parents[1] / "fixtures" / "devices"
+NXC = "zyxelwlc_nxc2500"  # LibreNMS's recording of a Zyxel NXC2500 (ZYXEL-ES-CAPWAP: totals only)
+NXC_SETTINGS = replace(SETTINGS, auth={"nxc": SnmpAuth(community=NXC)})
+NO_AP_TABLE = ("controller zyxel-1 (profile zyxel_nxc) gives no per-AP table; poll this AP directly: clear its "
+               "controller column")
+
+
+@pytest.fixture(scope="module")
+def nxc() -> Iterator[SnmpsimServer]:
+    server = SnmpsimServer([DEVICES / NXC / f"{NXC}.snmprec"]).start()  # community: the case name
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def nxc_city(tmp_path: Path, address: str) -> Path:
+    return write(tmp_path / "nxc.csv", f"""id,role,lat,lon,mgmt_address,snmp_auth,profile,controller,ap_name,ap_mac
+zyxel-1,controller,,,{address},nxc,,,,
+AP-N1,,19.40,-99.10,,,,zyxel-1,nwa-1,
+AP-N2,,19.41,-99.10,,,,zyxel-1,,00:13:49:00:00:02
+""")
+
+
+def test_the_aps_of_a_count_only_controller_are_a_config_error_never_a_crews(sqlite_store: Store, nxc,
+                                                                             tmp_path: Path):
+    """zyxel_nxc reads only the controller's totals: an AP the inventory puts behind it can be neither listed
+    nor missing, so each gets kind config (unmonitored: fix the inventory), in every cycle, never not_listed
+    or not_joined (an offline AP, a crew's); the controller itself is polled as a device (its 45 clients)."""
+    shipped = load_profiles()
+    import_inventory(sqlite_store, nxc_city(tmp_path, nxc.address), InventorySettings())
+    aps = list(Fleet.load(sqlite_store, CrewZones({}, {})).aps.values())
+    memory = None
+    for _ in range(2):
+        async def run(memory: CycleMemory | None = memory) -> CycleReport:
+            with Poller(NXC_SETTINGS, shipped) as poller:
+                return await run_cycle(sqlite_store, aps, NXC_SETTINGS, shipped, poller, memory=memory)
+
+        report = asyncio.run(run())
+        by_ap = {o.ap.id: o for o in report.outcomes}
+        assert sorted(by_ap) == ["AP-N1", "AP-N2", "zyxel-1"]
+        assert by_ap["zyxel-1"].ok and by_ap["zyxel-1"].profile == "zyxel_nxc"
+        assert by_ap["zyxel-1"].rate.clients == 45
+        for ap_id in ("AP-N1", "AP-N2"):
+            error = by_ap[ap_id].error
+            assert (error.kind, failure_class(error.kind)) == (PollErrorKind.CONFIG, FailureClass.UNMONITORED)
+            assert error.message == NO_AP_TABLE
+
+
+def test_results_for_a_count_only_reading_lists_no_ap_as_missing():
+    """Whatever answered before: a reading that cannot list APs says nothing of one (no not_joined)."""
+    from hotspotctl.collectors.controllers import results_for
+    from hotspotctl.models.access_points import AccessPoint
+
+    aps = [AccessPoint("AP-A", 19.4, -99.1, controller="zyxel-1", ap_name="nwa-a"),
+           AccessPoint("AP-B", 19.4, -99.1, controller="zyxel-1")]
+    totals = ControllerReading(at=100.0, mono=5.0, walk_ms=3.0, aps=(), ap_count=35, lists_aps=False)
+    results = results_for("zyxel-1", aps, totals, answered_before={"AP-A"}, profile="zyxel_nxc")
+    assert {ap_id: (r.kind, r.at, r.message) for ap_id, r in results.items()} == {
+        "AP-A": (PollErrorKind.CONFIG, 100.0, NO_AP_TABLE), "AP-B": (PollErrorKind.CONFIG, 100.0, NO_AP_TABLE)}
+
+
+def test_reconcile_says_a_count_only_controller_cannot_list_its_aps(sqlite_store: Store, nxc, tmp_path: Path):
+    shipped = load_profiles()
+    import_inventory(sqlite_store, nxc_city(tmp_path, nxc.address), InventorySettings())
+    aps = Fleet.load(sqlite_store, CrewZones({}, {})).aps
+
+    async def run() -> object:
+        with Poller(NXC_SETTINGS, shipped) as poller:
+            return await reconcile(sqlite_store, aps, poller)
+
+    report = asyncio.run(run())
+    assert report.to_json() == {
+        "controllers": [{"controller": "zyxel-1", "profile": "zyxel_nxc", "read": True, "lists_aps": False,
+                         "aps_reported": None, "aps_in_inventory": 2, "error": None}],
+        "not_in_inventory": [], "not_on_controller": []}  # its APs are not reported missing
+    assert report.rows() == [("no_ap_table", "zyxel-1", None, None, None, None,
+                              "profile zyxel_nxc gives no per-AP table: the controller cannot list its APs; poll "
+                              "its 2 inventory APs directly (clear their controller column)")]
+    assert report.exit_code == 4  # two APs unmonitored until the file is fixed
+
+
+def test_probe_of_a_count_only_controller_shows_its_count_and_no_ap_list(cli, nxc):
+    """`ap probe` over UDP: ap_count is capwapOnlineAP.0, LibreNMS's 'Connected APs' (35); aps is null (the
+    controller does not say), not [] (a controller that lists none)."""
+    result = cli("ap", "probe", nxc.address, "--community", NXC, "--format", "json")
+    assert result.code == 0, result.err
+    data = json.loads(result.out)
+    assert (data["profile"], data["clients"], data["ap_count"], data["aps"], data["unread"]) == (
+        "zyxel_nxc", 45, 35, None, [])
+    table = cli("ap", "probe", nxc.address, "--community", NXC)
+    assert table.code == 0 and "ap_count" in table.out and "35" in table.out
