@@ -95,9 +95,12 @@ def probe_(
     if "ap_count" in data:
         rows.append(("ap_count", data["ap_count"]))
         listed = data["aps"]
-        joined = sum(1 for ap in listed if ap["joined"])
-        rows.append(("aps", f"{len(listed):,} listed, {joined:,} joined" if listed else
-                     "none listed (see unread)" if "controller.aps.rows" in data["unread"] else "none listed"))
+        if listed is None:  # a count-only controller section: the MIB has no per-AP table
+            rows.append(("aps", "not listed: the profile's MIB gives the controller's totals only"))
+        else:
+            joined = sum(1 for ap in listed if ap["joined"])
+            rows.append(("aps", f"{len(listed):,} listed, {joined:,} joined" if listed else
+                         "none listed (see unread)" if "controller.aps.rows" in data["unread"] else "none listed"))
     rows.append(("unread", ", ".join(data["unread"]) or "none: the device answered every figure the profile names"))
     output.print_table(("field", "value"), rows)
     radios = data["radios"]

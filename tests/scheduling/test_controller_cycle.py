@@ -396,3 +396,4 @@ def test_probe_of_a_count_only_controller_shows_its_count_and_no_ap_list(cli, nx
         "zyxel_nxc", 45, 35, None, [])
     table = cli("ap", "probe", nxc.address, "--community", NXC)
     assert table.code == 0 and "ap_count" in table.out and "35" in table.out
+    assert "not listed: the profile's MIB gives" in table.out  # not "0 listed", not a crash on aps null
