@@ -99,7 +99,11 @@ FIELD_SOURCES: dict[str, tuple[str, ...]] = {
 }
 FIELD_FROM = ("key", "last", "if_name", "channel")
 JOIN_ON = ("key", "name", "last")
-AGGREGATES = ("sum", "max", "min", "first")
+AGGREGATES = ("sum", "max", "min", "first", "any", "all", "count")
+# What each aggregate combines: numbers (sum, max, min), true/false (any, all), rows of any kind (count: a
+# whole number, for int keys), anything (first).
+_AGGREGATE_KINDS = {"sum": ("int", "float"), "max": ("int", "float"), "min": ("int", "float"), "any": ("bool",),
+                    "all": ("bool",), "count": ("int",)}
 TEMPLATE_PLACES = ("key", "last", "name")
 RADIO_KEYS = ("name", "if_index", "band", "channel", "frequency_mhz", "clients", "utilization_pct",
               "noise_floor_dbm", "tx_power_dbm", "oper_up")
@@ -123,7 +127,7 @@ class FieldSpec:
     source: str | None = None  # the YAML `from`: key | last | if_name | channel
     template: str | None = None
     join: Join | None = None
-    aggregate: str = "first"  # sum | max | min | first, over the joined rows
+    aggregate: str = "first"  # sum | max | min | first | any | all | count, over the joined rows
     scale: float | None = None
     offset: float | None = None
     mapping: tuple[tuple[int | str, object], ...] | None = None  # the YAML `map`, in its order
@@ -641,8 +645,12 @@ class _Reader(StrictReader):
             if join is None:
                 raise self.fail(f"{key}.aggregate", "aggregate goes with join: it combines the joined rows")
             aggregate = self.choice(table["aggregate"], f"{key}.aggregate", AGGREGATES)
-            if aggregate != "first" and kind not in ("int", "float"):
-                raise self.fail(f"{key}.aggregate", f"{aggregate} needs numbers; {name} is {kind}: use first")
+            kinds = _AGGREGATE_KINDS.get(aggregate)
+            if kinds is not None and kind not in kinds:
+                fits = ", ".join(a for a in AGGREGATES if kind in _AGGREGATE_KINDS.get(a, (kind,)))
+                what = {"any": "needs true/false (a map)", "all": "needs true/false (a map)",
+                        "count": "gives a count of rows"}.get(aggregate, "needs numbers")
+                raise self.fail(f"{key}.aggregate", f"{aggregate} {what}; {name} is {kind}: use {fits}")
         numeric = kind in ("int", "float")
         scale = offset = None
         for which in ("scale", "offset"):

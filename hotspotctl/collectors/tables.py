@@ -197,6 +197,13 @@ def _aggregate(how: str, values: list[object]) -> object:
         return None
     if how == "first":
         return values[0]
+    if how == "count":
+        return len(values)
+    if how in ("any", "all"):
+        states = [v for v in values if isinstance(v, bool)]
+        if not states:
+            return None
+        return any(states) if how == "any" else all(states)
     numbers = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
     if not numbers:
         return None

@@ -170,7 +170,11 @@ def generated_table() -> st.SearchStrategy[tuple[ControllerSpec, dict[Oid, dict[
             columns[(*T, 9)][index] = draw(raw_numbers)
         field = draw(specs)
         join_on = draw(st.sampled_from(["key", "last", "name"]))
-        aggregate = draw(st.sampled_from(["first", "sum", "max", "min"]))
+        aggregate = draw(st.sampled_from(["first", "sum", "max", "min", "count"]))
+        oper_up = draw(st.sampled_from([  # a radio's state from its own row, or from its VAPs' (any, all)
+            FieldSpec(oid=(*T, 6), mapping=((1, True), (2, False))),
+            *(FieldSpec(oid=(*T, 9), mapping=((1, True), (2, False)), join=Join(column=(*T, 8), on=join_on),
+                        aggregate=how) for how in ("any", "all", "first"))]))
         name = draw(st.sampled_from([
             FieldSpec(template="slot {last}"), FieldSpec(template="{key}"), None,
             FieldSpec(oid=(*T, 5)), FieldSpec(source="last")]))
@@ -180,7 +184,7 @@ def generated_table() -> st.SearchStrategy[tuple[ControllerSpec, dict[Oid, dict[
             clients=FieldSpec(oid=(*T, 9), join=Join(column=(*T, 8), on=join_on), aggregate=aggregate),
             utilization_pct=FieldSpec(oid=(*T, 6), scale=field.scale, offset=field.offset, ignore=field.ignore),
             noise_floor_dbm=field.__class__(oid=(*T, 7), parse=field.parse, mapping=field.mapping),
-            tx_power_dbm=FieldSpec(template="{name}"), oper_up=FieldSpec(oid=(*T, 6), mapping=((1, True), (2, False))))
+            tx_power_dbm=FieldSpec(template="{name}"), oper_up=oper_up)
         ap_table = ApTable(
             rows=(*T, 1), name=draw(st.sampled_from([FieldSpec(oid=(*T, 1)), FieldSpec(template="AP {key}")])),
             mac=draw(st.sampled_from([FieldSpec(source="key"), FieldSpec(oid=(*T, 1))])),
@@ -202,7 +206,7 @@ def test_compiled_read_managed_equals_the_plain_reading_on_generated_tables(
     assert read_managed(spec, columns) == reference_read_managed(spec, columns)
     if spec.radios is not None:
         assert read_radios(spec.radios, columns) == reference_read_radios(spec.radios, columns)
-        for field in ("name", "channel", "clients", "tx_power_dbm"):
+        for field in ("name", "channel", "clients", "tx_power_dbm", "oper_up"):
             spec_of = getattr(spec.radios, field)
             compiled = compile_field(spec_of, field, columns)
             for key in row_keys(spec.radios, columns):

@@ -19,10 +19,12 @@ import pytest
 import yaml
 
 from hotspotctl.collectors.discovery import discover, read_interfaces
+from hotspotctl.collectors.oids import parse_oid
 from hotspotctl.collectors.poller import build_sample, plan_poll
 from hotspotctl.collectors.profiles import load_profiles
 from hotspotctl.collectors.tables import read_device_radios
 from hotspotctl.models.radios import Radio
+from hotspotctl.simulate.snmprec import Record, Recording
 from tests.collectors.fakes import RecordedDevice
 
 DEVICES = Path(__file__).resolve().parents[1] / "fixtures" / "devices"
@@ -67,3 +69,38 @@ def test_every_radio_and_figure(case: str) -> None:
     assert profile == spec["profile"]
     assert [radio.to_json() for radio in walked] == [{**NULLS, **expected} for expected in spec["expect_radios"]]
     assert polled == walked
+
+
+def test_unifi_radio_state_is_any_of_its_vaps_up() -> None:
+    """ubiquiti_unifi reads a radio's state from unifiVapUp (TruthValue, per VAP) joined on the radio's name,
+    up when any of its VAPs is. LibreNMS's UniFi recordings keep no unifiVapUp column (so their expect_radios
+    say no state); here unifi_nanohd is served with the column added: VAP 1 (ng) up, VAP 2 (ng) down, VAPs 3
+    and 4 (na) down. The poll GETs the four instances discovery fixed and reads the same."""
+    up = parse_oid("1.3.6.1.4.1.41112.1.6.1.2.1.22")
+    recorded = Recording.from_file(DEVICES / "unifi_nanohd" / "unifi_nanohd.snmprec")
+    assert not recorded.walk(up)  # the recording itself does not say
+    device = RecordedDevice(Recording([*recorded, *(Record((*up, vap), 2, state)
+                                                    for vap, state in ((1, 1), (2, 2), (3, 2), (4, 2)))]))
+
+    async def run() -> tuple[tuple[Radio, ...], tuple[Radio, ...], tuple[tuple[str, tuple[str, ...]], ...]]:
+        profiles = load_profiles()
+        found = await discover(device, profiles)
+        profile = profiles.get(found.profile)
+        assert profile.radios is not None and profile.radios.oper_up is not None
+        assert profile.radios.oper_up.aggregate == "any"
+        walked = await read_device_radios(device, profile, {})
+        plan = plan_poll(found)
+        sample, gone = build_sample("unifi", plan, device.values(plan.oids), 1.0, 2.0, radio_table=profile.radios)
+        assert not gone
+        return walked, sample.radios, found.radio_cells
+
+    walked, polled, cells = asyncio.run(run())
+    assert [(r.name, r.oper_up) for r in walked] == [("ng", True), ("na", False)]
+    assert polled == walked
+    assert ("1.3.6.1.4.1.41112.1.6.1.2.1.22", ("1", "2", "3", "4")) in cells
+    # every VAP of ng down too: ng is down; a state the map does not know (3) is not said
+    for states, expected in (((2, 2, 2, 2), [False, False]), ((3, 3, 1, 3), [None, True])):
+        device = RecordedDevice(Recording([*recorded, *(Record((*up, vap), 2, state)
+                                                        for vap, state in zip((1, 2, 3, 4), states, strict=True))]))
+        radios = asyncio.run(read_device_radios(device, load_profiles().get("ubiquiti_unifi"), {}))
+        assert [r.oper_up for r in radios] == expected
