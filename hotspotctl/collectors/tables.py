@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from itertools import repeat
 from typing import TYPE_CHECKING, cast
 
-from hotspotctl.collectors.model import Absent, Value
+from hotspotctl.collectors.model import Absent, Interface, Value
 from hotspotctl.collectors.oids import Oid, format_oid
 from hotspotctl.collectors.profiles import (
     FIELD_KINDS,
@@ -759,13 +759,22 @@ async def walk_columns(device: Device, columns: Sequence[Oid]) -> dict[Oid, dict
     return {column: index_rows(column, rows) for column, rows in zip(columns, walks, strict=True)}
 
 
-async def read_device_radios(device: Device, profile: Profile,
-                             if_names: Mapping[int, str] | None = None) -> tuple[Radio, ...]:
-    """The device's own radio table (the profile's `radios`), walked now; () when the profile has none."""
+def interface_radios(interfaces: Iterable[Interface]) -> tuple[Radio, ...]:
+    """The radios of IF-MIB radio interfaces (the profile's `interfaces.radios` rule, as discovery chose them):
+    a name, an ifIndex and the oper status discovery saw, nothing more."""
+    return tuple([Radio(i.name, if_index=i.if_index, oper_up=i.oper_up) for i in interfaces])
+
+
+async def read_device_radios(device: Device, profile: Profile, if_names: Mapping[int, str] | None = None,
+                             *, interfaces: Sequence[Interface] = ()) -> tuple[Radio, ...]:
+    """The device's own radio table (the profile's `radios`), walked now; () when the profile has none.
+
+    A table the device lists no row of gives the IF-MIB radio ``interfaces`` discovery chose instead (the poll
+    does the same: Discovery.radio_keys empty), so a device whose firmware lacks the table keeps its radios."""
     if profile.radios is None:
         return ()
     columns = await walk_columns(device, table_columns(profile.radios))
-    return read_radios(profile.radios, columns, if_names)
+    return read_radios(profile.radios, columns, if_names) or interface_radios(interfaces)
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,8 @@
 test_radio_parity.py holds our figures against LibreNMS's sensors where LibreNMS has one; many
 figures have none (a radio's state, its clients, a channel, a band). A case.yaml with
 ``expect_radios`` lists every Radio the recording gives, in the device's order, with each field
-that is not null; the test reads the radio table after discovery and compares the whole
+that is not null; the test reads the radio table after discovery (a table the device lists no row of:
+the IF-MIB radio interfaces discovery chose) and compares the whole
 Radio.to_json() of each, then polls the recording (discovery's fixed instances in the AP's one GET)
 and requires the Sample's radios to be the same.
 """
@@ -47,7 +48,7 @@ def read_radios(case: str) -> tuple[str, tuple[Radio, ...], tuple[Radio, ...]]:
         found = await discover(device, profiles)
         profile = profiles.get(found.profile)
         if_names = {row.interface.if_index: row.interface.name for row in await read_interfaces(device, profile)}
-        walked = await read_device_radios(device, profile, if_names)
+        walked = await read_device_radios(device, profile, if_names, interfaces=found.radios)
         plan = plan_poll(found)
         sample, gone = build_sample(case, plan, device.values(plan.oids), 1.0, 2.0, radio_table=profile.radios)
         assert not gone, f"{case}: a radio instance discovery fixed is gone from the same recording"
