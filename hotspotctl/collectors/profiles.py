@@ -98,7 +98,7 @@ FIELD_SOURCES: dict[str, tuple[str, ...]] = {
     "frequency_mhz": ("channel",),
 }
 FIELD_FROM = ("key", "last", "if_name", "channel")
-JOIN_ON = ("key", "name", "last")
+JOIN_ON = ("key", "name", "last", "prefix")
 AGGREGATES = ("sum", "max", "min", "first", "any", "all", "count")
 # What each aggregate combines: numbers (sum, max, min), true/false (any, all), rows of any kind (count: a
 # whole number, for int keys), anything (first).
@@ -112,10 +112,11 @@ AP_KEYS = ("name", "mac", "joined", "reason", "uptime_s", "clients", "in_octets"
 
 @dataclass(frozen=True, slots=True)
 class Join:
-    """Rows of a FIELD's ``oid`` belong to the row whose KEY / name / last sub-id equals ``column`` there."""
+    """Rows of a FIELD's ``oid`` belong to the row whose KEY / name / last sub-id equals ``column`` there, or
+    (``on`` prefix, no column) to the row whose KEY their own index starts with (a table indexed radio.VAP)."""
 
-    column: Oid
-    on: str  # key | name | last
+    column: Oid | None
+    on: str  # key | name | last | prefix
 
 
 @dataclass(frozen=True, slots=True)
@@ -634,12 +635,16 @@ class _Reader(StrictReader):
                 # YAML 1.1 reads a bare `on` key as true: take it as the `on` it was written as
                 join_node = {("on" if k is True else k): v for k, v in join_node.items()}
             spec = self.table(join_node, f"{key}.join", ("column", "on"))
-            if spec.get("column") is None or spec.get("on") is None:
-                raise self.fail(f"{key}.join", "give column (an OID) and on (key, name or last)")
+            alone = "or on: prefix alone (the rows whose index starts with the KEY)"
+            if spec.get("on") is None or (spec.get("column") is None and spec["on"] != "prefix"):
+                raise self.fail(f"{key}.join", f"give column (an OID) and on (key, name or last), {alone}")
             on = self.choice(spec["on"], f"{key}.join.on", JOIN_ON)
             if on == "name" and name == "name":
                 raise self.fail(f"{key}.join.on", "the name cannot be joined on the name; use key or last")
-            join = Join(self.oid(spec["column"], f"{key}.join.column"), on)
+            if on == "prefix" and spec.get("column") is not None:
+                raise self.fail(f"{key}.join.column", "on: prefix takes no column: the rows of oid whose index starts "
+                                                      "with the KEY are joined")
+            join = Join(self.oid(spec["column"], f"{key}.join.column") if on != "prefix" else None, on)
         aggregate = "sum" if name == "clients" else "first"
         if table.get("aggregate") is not None:
             if join is None:
@@ -768,7 +773,8 @@ def describe_field(spec: FieldSpec) -> dict[str, Any]:
     if spec.template is not None:
         out["template"] = spec.template
     if spec.join is not None:
-        out["join"] = {"column": format_oid(spec.join.column), "on": spec.join.on}
+        out["join"] = ({"on": spec.join.on} if spec.join.column is None else
+                       {"column": format_oid(spec.join.column), "on": spec.join.on})
         out["aggregate"] = spec.aggregate
     for key, value in (("scale", spec.scale), ("offset", spec.offset)):
         if value is not None:

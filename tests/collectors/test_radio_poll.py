@@ -315,3 +315,18 @@ def test_a_device_whose_radio_table_empties_keeps_its_radios() -> None:
     sample, gone = sample_of(after, again, profiles)
     assert not gone
     assert sample.radios == (Radio("wifi0", if_index=7, oper_up=True), Radio("wifi1", if_index=8, oper_up=True))
+
+
+def test_a_prefix_join_is_polled_from_the_instances_discovery_fixed() -> None:
+    """fortinet_fortiap's per-radio clients join fapVapStaInfoCount (indexed radio.wlan) on the index prefix
+    (synthetic recording): discovery fixes the VAP rows under each radio, the poll GETs them and sums the same."""
+    case = "fortinet_fortiap"
+    device, profiles = RecordedDevice.from_file(DEVICES / case / f"{case}.snmprec"), load_profiles()
+    found = asyncio.run(discover(device, profiles))
+    assert found.profile == case and found.radio_keys == ("0", "1")
+    assert ("1.3.6.1.4.1.12356.120.7.1.1.45", ("0.0", "0.1", "1.0", "1.1")) in found.radio_cells
+    sample, gone = sample_of(device, found, profiles)
+    assert not gone
+    assert [(r.name, r.clients) for r in sample.radios] == [("Radio 0", 4), ("Radio 1", 10)]
+    assert sample.radios == asyncio.run(read_device_radios(device, profiles.get(case), {}))
+    assert sample.clients == 14 == sum(r.clients or 0 for r in sample.radios)

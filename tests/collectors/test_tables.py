@@ -28,11 +28,13 @@ from hotspotctl.collectors.tables import (
     controller_columns,
     convert,
     index_rows,
+    instances_of,
     read_controller,
     read_device_radios,
     read_managed,
     read_radios,
     table_columns,
+    unread_fields,
 )
 from hotspotctl.errors import ConfigError
 from hotspotctl.models.radios import Radio
@@ -173,7 +175,14 @@ controller:
     ("radios: {rows: 1.3.6.1.4.1.99.1.1, clients: {oid: 1.3.6.1.4.1.99.1.2, join: {colum: 1.3.6.1.4.1.99.1.3}}}\n",
      "x.yaml: radios.clients.join.colum: unknown key; did you mean 'column'?"),
     ("radios: {rows: 1.3.6.1.4.1.99.1.1, clients: {oid: 1.3.6.1.4.1.99.1.2, join: {column: 1.3.6.1.4.1.99.1.3}}}\n",
-     "x.yaml: radios.clients.join: give column (an OID) and on (key, name or last)"),
+     "x.yaml: radios.clients.join: give column (an OID) and on (key, name or last), or on: prefix alone (the rows "
+     "whose index starts with the KEY)"),
+    ("radios: {rows: 1.3.6.1.4.1.99.1.1, clients: {oid: 1.3.6.1.4.1.99.1.2, join: {on: key}}}\n",
+     "x.yaml: radios.clients.join: give column (an OID) and on (key, name or last), or on: prefix alone"),
+    ("radios: {rows: 1.3.6.1.4.1.99.1.1, clients: {oid: 1.3.6.1.4.1.99.1.2, join: {column: 1.3.6.1.4.1.99.1.3, "
+     "on: prefix}}}\n",
+     "x.yaml: radios.clients.join.column: on: prefix takes no column: the rows of oid whose index starts with the "
+     "KEY are joined"),
     ("radios: {rows: 1.3.6.1.4.1.99.1.1, name: {oid: 1.3.6.1.4.1.99.1.2, join: {column: 1.3.6.1.4.1.99.1.3, "
      "on: name}}}\n",
      "x.yaml: radios.name.join.on: the name cannot be joined on the name; use key or last"),
@@ -420,6 +429,29 @@ def test_join_any_all_and_count() -> None:
     lone = columns({(1, 7): 1, (2, 7): b"ng5"})
     assert read_radios(table("any"), lone)[0].oper_up is None
     assert read_radios(table("count", "clients"), lone)[0].clients is None
+
+
+def test_join_on_prefix_reads_rows_indexed_radio_then_vap(tmp_path: Path) -> None:
+    # FortiAP-like: radios 0, 1, 2 (KEY one sub-id); the VAP column indexed radio.wlan; radio 2 has no VAP
+    loaded = profile(tmp_path, f"radios: {{rows: {T}.1, clients: {{oid: {T}.6, join: {{on: prefix}}}}, "
+                               f"oper_up: {{oid: {T}.7, map: {{1: true, 0: false}}, join: {{on: prefix}}, aggregate: any}}}}\n")
+    table = loaded.radios
+    assert table is not None and table.clients is not None and table.clients.join == Join(None, "prefix")
+    assert table.clients.aggregate == "sum"
+    assert describe_profile(loaded)["radios"]["clients"] == {"oid": f"{T}.6", "join": {"on": "prefix"},
+                                                             "aggregate": "sum"}
+    assert table_columns(table) == (col(1), col(6), col(7))  # no join column to walk
+    cells = columns({(1, 0): 0, (1, 1): 0, (1, 2): 1, (6, 0, 0): 3, (6, 0, 1): 1, (6, 1, 0): 8, (6, 1, 1): 2,
+                     (6, 10, 0): 50, (7, 0, 0): 0, (7, 0, 1): 1, (7, 1, 0): 0})
+    assert [(r.clients, r.oper_up) for r in read_radios(table, cells)] == [(4, True), (10, False), (None, None)]
+    # a row whose index is the KEY itself is not one of its rows; a longer KEY takes only its own rows
+    two = columns({(1, 5, 1): 1, (1, 5, 2): 1, (6, 5, 1): 99, (6, 5, 1, 0): 2, (6, 5, 1, 1): 3, (6, 5, 2, 7): 4})
+    assert [r.clients for r in read_radios(table, two)] == [5, 4]
+    # the poll GETs exactly the joined rows, and reads the same from them
+    keys = [(0,), (1,), (2,)]
+    found = instances_of(table, cells, keys, read_radios(table, cells))
+    assert found == {col(6): [(0, 0), (0, 1), (1, 0), (1, 1)], col(7): [(0, 0), (0, 1), (1, 0)]}
+    assert unread_fields("radios", table, cells) == []
 
 
 def test_read_managed_attaches_radios_to_the_ap_whose_key_starts_their_index() -> None:
