@@ -42,6 +42,7 @@ from hotspotctl.collectors.profiles import GENERIC, Profile, ProfileSet, RadioTa
 from hotspotctl.collectors.snmp import PysnmpDevice, SnmpClient
 from hotspotctl.collectors.ssh import CommandResult, SshCollector, SshTarget
 from hotspotctl.collectors.tables import (
+    interface_radios,
     radios_from_cells,
     table_columns,
     unread_fields,
@@ -159,7 +160,7 @@ def plan_poll(discovery: Discovery) -> PollPlan:
 def _fixed_radios(interfaces: tuple[Interface, ...]) -> tuple[Radio, ...]:
     """The Radio records of IF-MIB radio interfaces, shared by every AP whose interfaces are the same (a fleet
     of one model repeats them), so 35,000 plans do not keep 70,000 more objects for the collector to scan."""
-    return tuple([Radio(i.name, if_index=i.if_index, oper_up=i.oper_up) for i in interfaces])
+    return interface_radios(interfaces)
 
 
 def build_sample(ap: str, plan: PollPlan, values: Sequence[Value], at: float, rtt_ms: float,

@@ -98,8 +98,12 @@ FIELD_SOURCES: dict[str, tuple[str, ...]] = {
     "frequency_mhz": ("channel",),
 }
 FIELD_FROM = ("key", "last", "if_name", "channel")
-JOIN_ON = ("key", "name", "last")
-AGGREGATES = ("sum", "max", "min", "first")
+JOIN_ON = ("key", "name", "last", "prefix")
+AGGREGATES = ("sum", "max", "min", "first", "any", "all", "count")
+# What each aggregate combines: numbers (sum, max, min), true/false (any, all), rows of any kind (count: a
+# whole number, for int keys), anything (first).
+_AGGREGATE_KINDS = {"sum": ("int", "float"), "max": ("int", "float"), "min": ("int", "float"), "any": ("bool",),
+                    "all": ("bool",), "count": ("int",)}
 TEMPLATE_PLACES = ("key", "last", "name")
 RADIO_KEYS = ("name", "if_index", "band", "channel", "frequency_mhz", "clients", "utilization_pct",
               "noise_floor_dbm", "tx_power_dbm", "oper_up")
@@ -108,10 +112,11 @@ AP_KEYS = ("name", "mac", "joined", "reason", "uptime_s", "clients", "in_octets"
 
 @dataclass(frozen=True, slots=True)
 class Join:
-    """Rows of a FIELD's ``oid`` belong to the row whose KEY / name / last sub-id equals ``column`` there."""
+    """Rows of a FIELD's ``oid`` belong to the row whose KEY / name / last sub-id equals ``column`` there, or
+    (``on`` prefix, no column) to the row whose KEY their own index starts with (a table indexed radio.VAP)."""
 
-    column: Oid
-    on: str  # key | name | last
+    column: Oid | None
+    on: str  # key | name | last | prefix
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +128,7 @@ class FieldSpec:
     source: str | None = None  # the YAML `from`: key | last | if_name | channel
     template: str | None = None
     join: Join | None = None
-    aggregate: str = "first"  # sum | max | min | first, over the joined rows
+    aggregate: str = "first"  # sum | max | min | first | any | all | count, over the joined rows
     scale: float | None = None
     offset: float | None = None
     mapping: tuple[tuple[int | str, object], ...] | None = None  # the YAML `map`, in its order
@@ -645,19 +650,27 @@ class _Reader(StrictReader):
                 # YAML 1.1 reads a bare `on` key as true: take it as the `on` it was written as
                 join_node = {("on" if k is True else k): v for k, v in join_node.items()}
             spec = self.table(join_node, f"{key}.join", ("column", "on"))
-            if spec.get("column") is None or spec.get("on") is None:
-                raise self.fail(f"{key}.join", "give column (an OID) and on (key, name or last)")
+            alone = "or on: prefix alone (the rows whose index starts with the KEY)"
+            if spec.get("on") is None or (spec.get("column") is None and spec["on"] != "prefix"):
+                raise self.fail(f"{key}.join", f"give column (an OID) and on (key, name or last), {alone}")
             on = self.choice(spec["on"], f"{key}.join.on", JOIN_ON)
             if on == "name" and name == "name":
                 raise self.fail(f"{key}.join.on", "the name cannot be joined on the name; use key or last")
-            join = Join(self.oid(spec["column"], f"{key}.join.column"), on)
+            if on == "prefix" and spec.get("column") is not None:
+                raise self.fail(f"{key}.join.column", "on: prefix takes no column: the rows of oid whose index starts "
+                                                      "with the KEY are joined")
+            join = Join(self.oid(spec["column"], f"{key}.join.column") if on != "prefix" else None, on)
         aggregate = "sum" if name == "clients" else "first"
         if table.get("aggregate") is not None:
             if join is None:
                 raise self.fail(f"{key}.aggregate", "aggregate goes with join: it combines the joined rows")
             aggregate = self.choice(table["aggregate"], f"{key}.aggregate", AGGREGATES)
-            if aggregate != "first" and kind not in ("int", "float"):
-                raise self.fail(f"{key}.aggregate", f"{aggregate} needs numbers; {name} is {kind}: use first")
+            kinds = _AGGREGATE_KINDS.get(aggregate)
+            if kinds is not None and kind not in kinds:
+                fits = ", ".join(a for a in AGGREGATES if kind in _AGGREGATE_KINDS.get(a, (kind,)))
+                what = {"any": "needs true/false (a map)", "all": "needs true/false (a map)",
+                        "count": "gives a count of rows"}.get(aggregate, "needs numbers")
+                raise self.fail(f"{key}.aggregate", f"{aggregate} {what}; {name} is {kind}: use {fits}")
         numeric = kind in ("int", "float")
         scale = offset = None
         for which in ("scale", "offset"):
@@ -775,7 +788,8 @@ def describe_field(spec: FieldSpec) -> dict[str, Any]:
     if spec.template is not None:
         out["template"] = spec.template
     if spec.join is not None:
-        out["join"] = {"column": format_oid(spec.join.column), "on": spec.join.on}
+        out["join"] = ({"on": spec.join.on} if spec.join.column is None else
+                       {"column": format_oid(spec.join.column), "on": spec.join.on})
         out["aggregate"] = spec.aggregate
     for key, value in (("scale", spec.scale), ("offset", spec.offset)):
         if value is not None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from itertools import repeat
 from typing import TYPE_CHECKING, cast
 
-from hotspotctl.collectors.model import Absent, Value
+from hotspotctl.collectors.model import Absent, Interface, Value
 from hotspotctl.collectors.oids import Oid, format_oid
 from hotspotctl.collectors.profiles import (
     FIELD_KINDS,
@@ -56,7 +56,7 @@ def table_columns(table: RadioTable | ApTable) -> tuple[Oid, ...]:
     for _key, spec in table.fields():
         if spec.oid is not None:
             found[spec.oid] = None
-        if spec.join is not None:
+        if spec.join is not None and spec.join.column is not None:
             found[spec.join.column] = None
     return tuple(found)
 
@@ -198,6 +198,13 @@ def _aggregate(how: str, values: list[object]) -> object:
         return None
     if how == "first":
         return values[0]
+    if how == "count":
+        return len(values)
+    if how in ("any", "all"):
+        states = [v for v in values if isinstance(v, bool)]
+        if not states:
+            return None
+        return any(states) if how == "any" else all(states)
     numbers = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
     if not numbers:
         return None
@@ -336,6 +343,8 @@ def compile_field(spec: FieldSpec | None, field: str, columns: Columns,
                 return conv(get(key))
             return cell
         on, how = spec.join.on, spec.aggregate
+        if spec.join.column is None:  # on: prefix
+            return _prefix_joined(spec.oid, conv, how, columns)
         by = columns.get(spec.join.column, {})
         groups: dict[str, list[object]] = {}
         for index, value in columns.get(spec.oid, {}).items():
@@ -376,13 +385,33 @@ def compile_field(spec: FieldSpec | None, field: str, columns: Columns,
     return _nothing
 
 
+def _prefix_joined(column: Oid, conv: Convert, how: str, columns: Columns) -> Field:
+    """A field joined ``on: prefix``: the rows of ``column`` whose index starts with the KEY (and is longer),
+    grouped by their first len(KEY) sub-ids once per KEY length met."""
+    rows = columns.get(column, {})
+    by_size: dict[int, dict[Oid, list[object]]] = {}
+
+    def joined(key: Oid, name: str | None) -> object:
+        size = len(key)
+        groups = by_size.get(size)
+        if groups is None:
+            groups = by_size[size] = {}
+            for index, value in rows.items():
+                if len(index) > size:
+                    converted = conv(value)
+                    if converted is not None:
+                        groups.setdefault(index[:size], []).append(converted)
+        return _aggregate(how, groups.get(key, []))
+    return joined
+
+
 def _by_name(spec: FieldSpec | None) -> bool:
     """Whether a FIELD's figure depends on the row's name (a template naming it, a join on it)."""
     if spec is None:
         return False
     if spec.template is not None:
         return "{name}" in spec.template
-    return spec.join is not None and spec.join.on != "key"  # "last" of an empty KEY falls back on the name
+    return spec.join is not None and spec.join.on in ("name", "last")  # "last" of an empty KEY falls back on the name
 
 
 def _bool(value: object) -> bool | None:
@@ -560,6 +589,12 @@ class Row:
     def joined(self, spec: FieldSpec, kind: str) -> object:
         assert spec.oid is not None and spec.join is not None
         on = spec.join.on
+        if spec.join.column is None:  # on: prefix: the rows whose index starts with the KEY
+            size = len(self.key)
+            values = [converted for index, value in self.columns.get(spec.oid, {}).items()
+                      if len(index) > size and index[:size] == self.key
+                      and (converted := convert(spec, kind, value)) is not None]
+            return _aggregate(spec.aggregate, values)
         target = dotted(self.key) if on == "key" else (str(self.key[-1]) if on == "last" and self.key else self.name)
         if target is None:
             return None
@@ -756,13 +791,22 @@ async def walk_columns(device: Device, columns: Sequence[Oid]) -> dict[Oid, dict
     return {column: index_rows(column, rows) for column, rows in zip(columns, walks, strict=True)}
 
 
-async def read_device_radios(device: Device, profile: Profile,
-                             if_names: Mapping[int, str] | None = None) -> tuple[Radio, ...]:
-    """The device's own radio table (the profile's `radios`), walked now; () when the profile has none."""
+def interface_radios(interfaces: Iterable[Interface]) -> tuple[Radio, ...]:
+    """The radios of IF-MIB radio interfaces (the profile's `interfaces.radios` rule, as discovery chose them):
+    a name, an ifIndex and the oper status discovery saw, nothing more."""
+    return tuple([Radio(i.name, if_index=i.if_index, oper_up=i.oper_up) for i in interfaces])
+
+
+async def read_device_radios(device: Device, profile: Profile, if_names: Mapping[int, str] | None = None,
+                             *, interfaces: Sequence[Interface] = ()) -> tuple[Radio, ...]:
+    """The device's own radio table (the profile's `radios`), walked now; () when the profile has none.
+
+    A table the device lists no row of gives the IF-MIB radio ``interfaces`` discovery chose instead (the poll
+    does the same: Discovery.radio_keys empty), so a device whose firmware lacks the table keeps its radios."""
     if profile.radios is None:
         return ()
     columns = await walk_columns(device, table_columns(profile.radios))
-    return read_radios(profile.radios, columns, if_names)
+    return read_radios(profile.radios, columns, if_names) or interface_radios(interfaces)
 
 
 @dataclass(frozen=True, slots=True)
@@ -788,6 +832,11 @@ def instances_of(table: RadioTable, columns: Columns, keys: Sequence[Oid],
             cells.setdefault(spec.oid, {}).update((key, None) for key in keys if key in rows)
             continue
         on = spec.join.on
+        if spec.join.column is None:  # on: prefix
+            sizes, known = {len(key) for key in keys}, set(keys)
+            cells.setdefault(spec.oid, {}).update(
+                (index, None) for index in rows if any(len(index) > n and index[:n] in known for n in sizes))
+            continue
         targets = ({dotted(key) for key in keys} if on == "key" else
                    {str(key[-1]) for key in keys if key} if on == "last" else {radio.name for radio in radios})
         by = columns.get(spec.join.column, {})
@@ -818,7 +867,7 @@ def unread_fields(prefix: str, table: RadioTable | ApTable, columns: Columns) ->
         return [f"{prefix}.rows"]
     return [f"{prefix}.{name}" for name, spec in table.fields()
             if (spec.oid is not None and not columns.get(spec.oid))
-            or (spec.join is not None and not columns.get(spec.join.column))]
+            or (spec.join is not None and spec.join.column is not None and not columns.get(spec.join.column))]
 
 
 @dataclass(frozen=True, slots=True)

@@ -86,7 +86,7 @@ def read_case(case: str, profiles: ProfileSet) -> Read:
         found = await discover(device, profiles)
         profile = profiles.get(found.profile)
         if_names = {row.interface.if_index: row.interface.name for row in await read_interfaces(device, profile)}
-        radios = await read_device_radios(device, profile, if_names)
+        radios = await read_device_radios(device, profile, if_names, interfaces=found.radios)
         controller = await read_controller(device, profile) if profile.controller is not None else None
         return Read(found.profile, radios, controller)
 

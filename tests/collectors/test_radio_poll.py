@@ -292,3 +292,59 @@ def test_discover_counts_the_radios_a_poll_gives_over_udp(radio_fleet) -> None:
     csv_rows = {line.split(",")[0]: line.split(",") for line in out.splitlines()[1:]}
     radios_at = out.splitlines()[0].split(",").index("radios")
     assert csv_rows["AP-HIVE"][radios_at] == "2" and csv_rows["AP-ARUBA"][radios_at] == "8"
+
+
+@pytest.mark.parametrize(("case", "indexes"), [("hiveos-wireless_320-n", (7, 8)), ("hiveos-wireless_ap305c-1", (12, 13))])
+def test_a_radio_table_with_no_row_gives_the_if_mib_radios(case: str, indexes: tuple[int, int]) -> None:
+    """HiveOS 6.x (320_n) and 10.x (AP305C) answer no ahRadioAttributeTable: aerohive_hiveos's radio table lists
+    nothing there, so the radios are the IF-MIB wifiN the profile's interfaces.radios rule picks, as for a
+    profile with no table, on the poll and on a walk of the table alike."""
+    device, profiles = RecordedDevice.from_file(DEVICES / case / f"{case}.snmprec"), load_profiles()
+    found = asyncio.run(discover(device, profiles))
+    profile = profiles.get(found.profile)
+    assert profile.name == "aerohive_hiveos" and profile.radios is not None
+    assert not device.recording.walk(profile.radios.rows)
+    assert (found.radio_keys, found.radio_cells) == ((), ())
+    expected = (Radio("wifi0", if_index=indexes[0], oper_up=True), Radio("wifi1", if_index=indexes[1], oper_up=True))
+    assert plan_poll(found).fixed_radios == expected
+    sample, gone = sample_of(device, found, profiles)
+    assert sample.radios == expected and not gone
+    assert asyncio.run(read_device_radios(device, profile, {}, interfaces=found.radios)) == expected
+    assert asyncio.run(read_device_radios(device, profile, {})) == ()  # no interfaces given: none to fall back on
+
+
+def test_a_device_whose_radio_table_empties_keeps_its_radios() -> None:
+    """hiveos-wireless_2 lists its two radios in ahRadioAttributeTable; after a firmware that drops the table
+    (the recording without those rows), the poll sees an instance gone, rediscovery finds no row, and the AP
+    keeps wifi0 and wifi1 (its IF-MIB radio interfaces), never none."""
+    case = "hiveos-wireless_2"
+    recorded = Recording.from_file(DEVICES / case / f"{case}.snmprec")
+    profiles = load_profiles()
+    before = RecordedDevice(recorded)
+    found = asyncio.run(discover(before, profiles))
+    assert found.radio_keys == ("7", "8")
+    table = parse_oid("1.3.6.1.4.1.26928.1.1.1.2.1.5")  # ahRadioAttributeTable
+    after = RecordedDevice(Recording([r for r in recorded if r.oid[:len(table)] != table]))
+    sample, gone = sample_of(after, found, profiles)
+    assert gone  # the poll asks for rediscovery
+    assert [r.name for r in sample.radios] == ["wifi0", "wifi1"]  # ahIfName still names them this cycle
+    again = asyncio.run(discover(after, profiles))
+    assert (again.radio_keys, again.radio_cells) == ((), ())
+    sample, gone = sample_of(after, again, profiles)
+    assert not gone
+    assert sample.radios == (Radio("wifi0", if_index=7, oper_up=True), Radio("wifi1", if_index=8, oper_up=True))
+
+
+def test_a_prefix_join_is_polled_from_the_instances_discovery_fixed() -> None:
+    """fortinet_fortiap's per-radio clients join fapVapStaInfoCount (indexed radio.wlan) on the index prefix
+    (synthetic recording): discovery fixes the VAP rows under each radio, the poll GETs them and sums the same."""
+    case = "fortinet_fortiap"
+    device, profiles = RecordedDevice.from_file(DEVICES / case / f"{case}.snmprec"), load_profiles()
+    found = asyncio.run(discover(device, profiles))
+    assert found.profile == case and found.radio_keys == ("0", "1")
+    assert ("1.3.6.1.4.1.12356.120.7.1.1.45", ("0.0", "0.1", "1.0", "1.1")) in found.radio_cells
+    sample, gone = sample_of(device, found, profiles)
+    assert not gone
+    assert [(r.name, r.clients) for r in sample.radios] == [("Radio 0", 4), ("Radio 1", 10)]
+    assert sample.radios == asyncio.run(read_device_radios(device, profiles.get(case), {}))
+    assert sample.clients == 14 == sum(r.clients or 0 for r in sample.radios)

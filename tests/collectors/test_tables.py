@@ -28,11 +28,13 @@ from hotspotctl.collectors.tables import (
     controller_columns,
     convert,
     index_rows,
+    instances_of,
     read_controller,
     read_device_radios,
     read_managed,
     read_radios,
     table_columns,
+    unread_fields,
 )
 from hotspotctl.errors import ConfigError
 from hotspotctl.models.radios import Radio
@@ -187,7 +189,14 @@ controller:
     ("radios: {rows: 1.3.6.1.4.1.99.1.1, clients: {oid: 1.3.6.1.4.1.99.1.2, join: {colum: 1.3.6.1.4.1.99.1.3}}}\n",
      "x.yaml: radios.clients.join.colum: unknown key; did you mean 'column'?"),
     ("radios: {rows: 1.3.6.1.4.1.99.1.1, clients: {oid: 1.3.6.1.4.1.99.1.2, join: {column: 1.3.6.1.4.1.99.1.3}}}\n",
-     "x.yaml: radios.clients.join: give column (an OID) and on (key, name or last)"),
+     "x.yaml: radios.clients.join: give column (an OID) and on (key, name or last), or on: prefix alone (the rows "
+     "whose index starts with the KEY)"),
+    ("radios: {rows: 1.3.6.1.4.1.99.1.1, clients: {oid: 1.3.6.1.4.1.99.1.2, join: {on: key}}}\n",
+     "x.yaml: radios.clients.join: give column (an OID) and on (key, name or last), or on: prefix alone"),
+    ("radios: {rows: 1.3.6.1.4.1.99.1.1, clients: {oid: 1.3.6.1.4.1.99.1.2, join: {column: 1.3.6.1.4.1.99.1.3, "
+     "on: prefix}}}\n",
+     "x.yaml: radios.clients.join.column: on: prefix takes no column: the rows of oid whose index starts with the "
+     "KEY are joined"),
     ("radios: {rows: 1.3.6.1.4.1.99.1.1, name: {oid: 1.3.6.1.4.1.99.1.2, join: {column: 1.3.6.1.4.1.99.1.3, "
      "on: name}}}\n",
      "x.yaml: radios.name.join.on: the name cannot be joined on the name; use key or last"),
@@ -195,7 +204,24 @@ controller:
      "x.yaml: radios.clients.aggregate: aggregate goes with join"),
     ("radios: {rows: 1.3.6.1.4.1.99.1.1, clients: {oid: 1.3.6.1.4.1.99.1.2, join: {column: 1.3.6.1.4.1.99.1.3, "
      "on: key}, aggregate: average}}\n",
-     "x.yaml: radios.clients.aggregate: 'average' is not one of sum, max, min, first"),
+     "x.yaml: radios.clients.aggregate: 'average' is not one of sum, max, min, first, any, all, count"),
+    ("radios: {rows: 1.3.6.1.4.1.99.1.1, channel: {oid: 1.3.6.1.4.1.99.1.2, join: {column: 1.3.6.1.4.1.99.1.3, "
+     "on: key}, aggregate: any}}\n",
+     "x.yaml: radios.channel.aggregate: any needs true/false (a map); channel is int: use sum, max, min, first, "
+     "count"),
+    ("radios: {rows: 1.3.6.1.4.1.99.1.1, oper_up: {oid: 1.3.6.1.4.1.99.1.2, map: {1: true, 2: false}, "
+     "join: {column: 1.3.6.1.4.1.99.1.3, on: name}, aggregate: sum}}\n",
+     "x.yaml: radios.oper_up.aggregate: sum needs numbers; oper_up is bool: use first, any, all"),
+    ("radios: {rows: 1.3.6.1.4.1.99.1.1, utilization_pct: {oid: 1.3.6.1.4.1.99.1.2, join: {column: "
+     "1.3.6.1.4.1.99.1.3, on: key}, aggregate: count}}\n",
+     "x.yaml: radios.utilization_pct.aggregate: count gives a count of rows; utilization_pct is float: use sum, max, "
+     "min, first"),
+    ("radios: {rows: 1.3.6.1.4.1.99.1.1, oper_up: {oid: 1.3.6.1.4.1.99.1.2, map: {1: true, 2: false}, "
+     "aggregate: any}}\n",
+     "x.yaml: radios.oper_up.aggregate: aggregate goes with join"),
+    ("radios: {rows: 1.3.6.1.4.1.99.1.1, oper_up: {oid: 1.3.6.1.4.1.99.1.2, join: {column: 1.3.6.1.4.1.99.1.3, "
+     "on: name}, aggregate: all}}\n",
+     "x.yaml: radios.oper_up: oper_up needs a map to true/false, like {1: true, 2: false}"),
     ("radios: {rows: 1.3.6.1.4.1.99.1.1, band: {oid: 1.3.6.1.4.1.99.1.2, join: {column: 1.3.6.1.4.1.99.1.3, "
      "on: key}, aggregate: sum}}\n",
      "x.yaml: radios.band.aggregate: sum needs numbers; band is band: use first"),
@@ -396,6 +422,55 @@ def test_join_on_name_key_and_last_with_aggregates() -> None:
     # no joined row: not said (None), not zero
     empty = columns({(1, 1): 1})
     assert read_radios(by_key, empty)[0].clients is None
+
+
+def test_join_any_all_and_count() -> None:
+    # radio rows 1, 2, 3 named ng / na / 6e; VAP rows 10..15 carry their radio's name and a TruthValue state
+    cells = columns({(1, 1): 1, (1, 2): 1, (1, 3): 1, (2, 1): b"ng", (2, 2): b"na", (2, 3): b"6e",
+                     (5, 10): b"ng", (5, 11): b"ng", (5, 12): b"na", (5, 13): b"na", (5, 14): b"na", (5, 15): b"6e",
+                     (6, 10): 1, (6, 11): 2, (6, 12): 2, (6, 13): 2, (6, 14): 9, (6, 15): 9})
+    state = ((1, True), (2, False))
+    join = Join(col(5), "name")
+
+    def table(how: str, field: str = "oper_up") -> RadioTable:
+        spec = FieldSpec(oid=col(6), join=join, aggregate=how, mapping=state if field == "oper_up" else None,
+                         ignore=(9,) if field == "clients" else ())
+        return RadioTable(rows=col(1), name=FieldSpec(oid=col(2)), **{field: spec})
+
+    # any: up when one VAP is up; all: up only when every VAP is; an unmapped state (9) is not said and not
+    # counted; a radio whose every VAP state is unsaid is not said either (None, never false)
+    assert [r.oper_up for r in read_radios(table("any"), cells)] == [True, False, None]
+    assert [r.oper_up for r in read_radios(table("all"), cells)] == [False, False, None]
+    assert [r.oper_up for r in read_radios(table("first"), cells)] == [True, False, None]
+    # count: the joined rows with a value said (ignore drops one)
+    assert [r.clients for r in read_radios(table("count", "clients"), cells)] == [2, 2, None]
+    # a radio with no VAP row at all: not said
+    lone = columns({(1, 7): 1, (2, 7): b"ng5"})
+    assert read_radios(table("any"), lone)[0].oper_up is None
+    assert read_radios(table("count", "clients"), lone)[0].clients is None
+
+
+def test_join_on_prefix_reads_rows_indexed_radio_then_vap(tmp_path: Path) -> None:
+    # FortiAP-like: radios 0, 1, 2 (KEY one sub-id); the VAP column indexed radio.wlan; radio 2 has no VAP
+    loaded = profile(tmp_path, f"radios: {{rows: {T}.1, clients: {{oid: {T}.6, join: {{on: prefix}}}}, "
+                               f"oper_up: {{oid: {T}.7, map: {{1: true, 0: false}}, join: {{on: prefix}}, aggregate: any}}}}\n")
+    table = loaded.radios
+    assert table is not None and table.clients is not None and table.clients.join == Join(None, "prefix")
+    assert table.clients.aggregate == "sum"
+    assert describe_profile(loaded)["radios"]["clients"] == {"oid": f"{T}.6", "join": {"on": "prefix"},
+                                                             "aggregate": "sum"}
+    assert table_columns(table) == (col(1), col(6), col(7))  # no join column to walk
+    cells = columns({(1, 0): 0, (1, 1): 0, (1, 2): 1, (6, 0, 0): 3, (6, 0, 1): 1, (6, 1, 0): 8, (6, 1, 1): 2,
+                     (6, 10, 0): 50, (7, 0, 0): 0, (7, 0, 1): 1, (7, 1, 0): 0})
+    assert [(r.clients, r.oper_up) for r in read_radios(table, cells)] == [(4, True), (10, False), (None, None)]
+    # a row whose index is the KEY itself is not one of its rows; a longer KEY takes only its own rows
+    two = columns({(1, 5, 1): 1, (1, 5, 2): 1, (6, 5, 1): 99, (6, 5, 1, 0): 2, (6, 5, 1, 1): 3, (6, 5, 2, 7): 4})
+    assert [r.clients for r in read_radios(table, two)] == [5, 4]
+    # the poll GETs exactly the joined rows, and reads the same from them
+    keys = [(0,), (1,), (2,)]
+    found = instances_of(table, cells, keys, read_radios(table, cells))
+    assert found == {col(6): [(0, 0), (0, 1), (1, 0), (1, 1)], col(7): [(0, 0), (0, 1), (1, 0)]}
+    assert unread_fields("radios", table, cells) == []
 
 
 def test_read_managed_attaches_radios_to_the_ap_whose_key_starts_their_index() -> None:

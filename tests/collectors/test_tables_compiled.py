@@ -164,6 +164,8 @@ def generated_table() -> st.SearchStrategy[tuple[ControllerSpec, dict[Oid, dict[
                     columns[(*T, n)][key] = draw(values.filter(lambda v: v is not None))
         for key in radios:
             columns[(*T, 4)][key] = draw(st.sampled_from([1, 2, 3, b"5GHz"]))
+            for vap in draw(st.lists(st.integers(0, 3), max_size=2, unique=True)):  # rows indexed radio.VAP
+                columns[(*T, 9)][(*key, vap)] = draw(raw_numbers)
             for n in (5, 6, 7):
                 if draw(st.booleans()):
                     columns[(*T, n)][key] = draw(values.filter(lambda v: v is not None))
@@ -171,18 +173,23 @@ def generated_table() -> st.SearchStrategy[tuple[ControllerSpec, dict[Oid, dict[
             columns[(*T, 8)][index] = draw(st.sampled_from([b"slot 1", b"radio 0", b"1", b"2", b"1.2.1"]))
             columns[(*T, 9)][index] = draw(raw_numbers)
         field = draw(specs)
-        join_on = draw(st.sampled_from(["key", "last", "name"]))
-        aggregate = draw(st.sampled_from(["first", "sum", "max", "min"]))
+        join_on = draw(st.sampled_from(["key", "last", "name", "prefix"]))
+        join_column = None if join_on == "prefix" else (*T, 8)
+        aggregate = draw(st.sampled_from(["first", "sum", "max", "min", "count"]))
+        oper_up = draw(st.sampled_from([  # a radio's state from its own row, or from its VAPs' (any, all)
+            FieldSpec(oid=(*T, 6), mapping=((1, True), (2, False))),
+            *(FieldSpec(oid=(*T, 9), mapping=((1, True), (2, False)), join=Join(column=join_column, on=join_on),
+                        aggregate=how) for how in ("any", "all", "first"))]))
         name = draw(st.sampled_from([
             FieldSpec(template="slot {last}"), FieldSpec(template="{key}"), None,
             FieldSpec(oid=(*T, 5)), FieldSpec(source="last")]))
         radio_table = RadioTable(
             rows=(*T, 4), name=name, band=FieldSpec(oid=(*T, 4), mapping=((1, "2.4GHz"), (2, "5GHz"))),
             channel=FieldSpec(oid=(*T, 5)), frequency_mhz=draw(st.sampled_from([FieldSpec(source="channel"), None])),
-            clients=FieldSpec(oid=(*T, 9), join=Join(column=(*T, 8), on=join_on), aggregate=aggregate),
+            clients=FieldSpec(oid=(*T, 9), join=Join(column=join_column, on=join_on), aggregate=aggregate),
             utilization_pct=FieldSpec(oid=(*T, 6), scale=field.scale, offset=field.offset, ignore=field.ignore),
             noise_floor_dbm=field.__class__(oid=(*T, 7), parse=field.parse, mapping=field.mapping),
-            tx_power_dbm=FieldSpec(template="{name}"), oper_up=FieldSpec(oid=(*T, 6), mapping=((1, True), (2, False))))
+            tx_power_dbm=FieldSpec(template="{name}"), oper_up=oper_up)
         ap_table = ApTable(
             rows=(*T, 1), name=draw(st.sampled_from([FieldSpec(oid=(*T, 1)), FieldSpec(template="AP {key}")])),
             mac=draw(st.sampled_from([FieldSpec(source="key"), FieldSpec(oid=(*T, 1))])),
@@ -204,7 +211,7 @@ def test_compiled_read_managed_equals_the_plain_reading_on_generated_tables(
     assert read_managed(spec, columns) == reference_read_managed(spec, columns)
     if spec.radios is not None:
         assert read_radios(spec.radios, columns) == reference_read_radios(spec.radios, columns)
-        for field in ("name", "channel", "clients", "tx_power_dbm"):
+        for field in ("name", "channel", "clients", "tx_power_dbm", "oper_up"):
             spec_of = getattr(spec.radios, field)
             compiled = compile_field(spec_of, field, columns)
             for key in row_keys(spec.radios, columns):

@@ -3,7 +3,8 @@
 test_radio_parity.py holds our figures against LibreNMS's sensors where LibreNMS has one; many
 figures have none (a radio's state, its clients, a channel, a band). A case.yaml with
 ``expect_radios`` lists every Radio the recording gives, in the device's order, with each field
-that is not null; the test reads the radio table after discovery and compares the whole
+that is not null; the test reads the radio table after discovery (a table the device lists no row of:
+the IF-MIB radio interfaces discovery chose) and compares the whole
 Radio.to_json() of each, then polls the recording (discovery's fixed instances in the AP's one GET)
 and requires the Sample's radios to be the same.
 """
@@ -19,10 +20,12 @@ import pytest
 import yaml
 
 from hotspotctl.collectors.discovery import discover, read_interfaces
+from hotspotctl.collectors.oids import parse_oid
 from hotspotctl.collectors.poller import build_sample, plan_poll
 from hotspotctl.collectors.profiles import load_profiles
 from hotspotctl.collectors.tables import read_device_radios
 from hotspotctl.models.radios import Radio
+from hotspotctl.simulate.snmprec import Record, Recording
 from tests.collectors.fakes import RecordedDevice
 
 DEVICES = Path(__file__).resolve().parents[1] / "fixtures" / "devices"
@@ -45,7 +48,7 @@ def read_radios(case: str) -> tuple[str, tuple[Radio, ...], tuple[Radio, ...]]:
         found = await discover(device, profiles)
         profile = profiles.get(found.profile)
         if_names = {row.interface.if_index: row.interface.name for row in await read_interfaces(device, profile)}
-        walked = await read_device_radios(device, profile, if_names)
+        walked = await read_device_radios(device, profile, if_names, interfaces=found.radios)
         plan = plan_poll(found)
         sample, gone = build_sample(case, plan, device.values(plan.oids), 1.0, 2.0, radio_table=profile.radios)
         assert not gone, f"{case}: a radio instance discovery fixed is gone from the same recording"
@@ -97,3 +100,38 @@ def test_huawei_fat_ap_detection_leaves_acs_and_switches_alone() -> None:
     assert _huawei_ap_variant(b"Huawei AirEngine 5760-10 Huawei Versatile Routing Platform Software", True) == "huawei_ap"
     # An AP model with no radio table answered: nothing to read as a fat AP.
     assert _huawei_ap_variant(None, radio_table=False) == "generic"
+
+
+def test_unifi_radio_state_is_any_of_its_vaps_up() -> None:
+    """ubiquiti_unifi reads a radio's state from unifiVapUp (TruthValue, per VAP) joined on the radio's name,
+    up when any of its VAPs is. LibreNMS's UniFi recordings keep no unifiVapUp column (so their expect_radios
+    say no state); here unifi_nanohd is served with the column added: VAP 1 (ng) up, VAP 2 (ng) down, VAPs 3
+    and 4 (na) down. The poll GETs the four instances discovery fixed and reads the same."""
+    up = parse_oid("1.3.6.1.4.1.41112.1.6.1.2.1.22")
+    recorded = Recording.from_file(DEVICES / "unifi_nanohd" / "unifi_nanohd.snmprec")
+    assert not recorded.walk(up)  # the recording itself does not say
+    device = RecordedDevice(Recording([*recorded, *(Record((*up, vap), 2, state)
+                                                    for vap, state in ((1, 1), (2, 2), (3, 2), (4, 2)))]))
+
+    async def run() -> tuple[tuple[Radio, ...], tuple[Radio, ...], tuple[tuple[str, tuple[str, ...]], ...]]:
+        profiles = load_profiles()
+        found = await discover(device, profiles)
+        profile = profiles.get(found.profile)
+        assert profile.radios is not None and profile.radios.oper_up is not None
+        assert profile.radios.oper_up.aggregate == "any"
+        walked = await read_device_radios(device, profile, {})
+        plan = plan_poll(found)
+        sample, gone = build_sample("unifi", plan, device.values(plan.oids), 1.0, 2.0, radio_table=profile.radios)
+        assert not gone
+        return walked, sample.radios, found.radio_cells
+
+    walked, polled, cells = asyncio.run(run())
+    assert [(r.name, r.oper_up) for r in walked] == [("ng", True), ("na", False)]
+    assert polled == walked
+    assert ("1.3.6.1.4.1.41112.1.6.1.2.1.22", ("1", "2", "3", "4")) in cells
+    # every VAP of ng down too: ng is down; a state the map does not know (3) is not said
+    for states, expected in (((2, 2, 2, 2), [False, False]), ((3, 3, 1, 3), [None, True])):
+        device = RecordedDevice(Recording([*recorded, *(Record((*up, vap), 2, state)
+                                                        for vap, state in zip((1, 2, 3, 4), states, strict=True))]))
+        radios = asyncio.run(read_device_radios(device, load_profiles().get("ubiquiti_unifi"), {}))
+        assert [r.oper_up for r in radios] == expected
