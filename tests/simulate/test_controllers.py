@@ -22,11 +22,14 @@ from typing import Any
 import pytest
 
 from hotspotctl.collectors.codec import GET_BULK, NULL, decode_response, encode_response
+from hotspotctl.collectors.controllers import results_for
+from hotspotctl.collectors.model import Sample
 from hotspotctl.collectors.oids import Oid, decode_oid
-from hotspotctl.collectors.profiles import load_profile
+from hotspotctl.collectors.profiles import load_profile, shipped_dir
 from hotspotctl.collectors.tables import read_controller
 from hotspotctl.collectors.walker import V2cClient
 from hotspotctl.errors import CollectError, PollErrorKind
+from hotspotctl.evaluate.rates import compute_rates
 from hotspotctl.models.access_points import AccessPoint
 from hotspotctl.models.radios import BAND_2_4, BAND_5, ControllerReading, format_mac
 from hotspotctl.simulate import controllers as ctl
@@ -437,3 +440,47 @@ def test_an_ap_the_scenario_takes_down_leaves_its_controller_for_that_window() -
         rows, _, _ = walk(City(clock, port, {"x": controller}, {"x": agent}), "x", (status,))
     states = {controller.by_name[f"AP-{i:04d}"].key: i for i in range(4)}
     assert {states[oid[len(status):]]: value for oid, value in rows[status]} == {0: 1, 1: 2, 2: 1, 3: 1}
+
+
+# --- the shipped profiles on the simulated controllers: what hotspotctl measures is the simulator's truth ------
+
+
+def read_shipped(city: City, which: str, profile: str) -> tuple[ControllerReading, float, float]:
+    shipped = load_profile(shipped_dir() / f"{profile}.yaml")
+
+    async def run() -> ControllerReading:
+        with V2cClient(timeout_s=0.5, retries=1, deadline_s=3.0) as walker:
+            return await read_controller(walker.device(city.address(which), city.port, COMMUNITY), shipped)
+
+    before = time.time()
+    reading = asyncio.run(run())
+    return reading, before, time.time()
+
+
+def test_smartzone_rates_are_the_simulated_aps_download_and_upload(city: City) -> None:
+    """collectors/ruckus_smartzone.yaml on the simulated SmartZone: an AP's in_bps is its users' download (the
+    traffic model's uplink in, ruckusSZAPTXBytes: what the AP sent them), out_bps their upload (RXBytes)."""
+    name = "AP-0001"
+    sim = ap_of(city, "ruckus_sz", name)
+    ap = AccessPoint(name, 19.4, -99.1, controller="WLC-ruckus_sz", ap_mac=format_mac(sim.mac))
+    first, before1, after1 = read_shipped(city, "ruckus_sz", "ruckus_smartzone")
+    time.sleep(2.0)
+    second, before2, after2 = read_shipped(city, "ruckus_sz", "ruckus_smartzone")
+    a, b = (results_for("WLC-ruckus_sz", [ap], reading, ())[name] for reading in (first, second))
+    assert isinstance(a, Sample) and isinstance(b, Sample), (a, b)
+    truth = {t: live(sim.sim, city.clock, t) for t in (before1, after1, before2, after2)}
+    # each counter is the model's at an instant of its walk ...
+    assert truth[before1].in_octets <= a.in_octets <= truth[after1].in_octets
+    assert truth[before1].out_octets <= a.out_octets <= truth[after1].out_octets
+    # ... so the rates are what the model carried between the walks, each way
+    _, state = compute_rates(a, None)
+    rate, _ = compute_rates(b, state)
+    assert rate.events == () and rate.interval_s is not None and rate.in_bps is not None and rate.out_bps is not None
+    interval = rate.interval_s
+    lo_in = (truth[before2].in_octets - truth[after1].in_octets) * 8 / interval
+    hi_in = (truth[after2].in_octets - truth[before1].in_octets) * 8 / interval
+    lo_out = (truth[before2].out_octets - truth[after1].out_octets) * 8 / interval
+    hi_out = (truth[after2].out_octets - truth[before1].out_octets) * 8 / interval
+    assert lo_in <= rate.in_bps <= hi_in
+    assert lo_out <= rate.out_bps <= hi_out
+    assert rate.in_bps > rate.out_bps  # evening in a public hotspot: the users download more than they upload
