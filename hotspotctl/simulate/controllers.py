@@ -278,11 +278,13 @@ def _ports(name: str) -> tuple[Port, ...]:
     return (Port(1, name, 6, "uplink"), Port(2, "mgmt0", 6, "other"))
 
 
-def _radio_rows(controller: SimController) -> Table:
+def _radio_rows(controller: SimController, number: Callable[[SimRadio], int] = lambda radio: radio.slot) -> Table:
+    """One row per radio, index AP MAC + the radio's number in the vendor's table (its slot unless ``number``
+    says otherwise)."""
     keys, rows = [], []
     for ap in controller.aps:
         for i, radio in enumerate(ap.radios):
-            keys.append((*ap.key, radio.slot))
+            keys.append((*ap.key, number(radio)))
             rows.append((ap, radio, i))
     return Table(keys, rows)
 
@@ -385,11 +387,14 @@ WLSX_AP = (1, 3, 6, 1, 4, 1, 14823, 2, 2, 1, 5, 2, 1, 4, 1)
 WLSX_RADIO = (1, 3, 6, 1, 4, 1, 14823, 2, 2, 1, 5, 2, 1, 5, 1)
 WLSX_TOTAL_APS = (1, 3, 6, 1, 4, 1, 14823, 2, 2, 1, 1, 3, 1)  # wlsxSwitchTotalNumAccessPoints (Gauge32 recorded)
 WLSX_TOTAL_STATIONS = (1, 3, 6, 1, 4, 1, 14823, 2, 2, 1, 1, 3, 2)
+# wlsxWlanRadioTable's radio numbers, as the arubaos recording has them on all its 690 APs: radio 1 is the
+# dot11a (5 GHz) one, radio 2 the dot11g (2.4 GHz) one; there is no radio 0.
+ARUBA_RADIO_NUMBER = {BAND_5: 1, BAND_2_4: 2}
 
 
 def _aruba(controller: SimController) -> list[Column]:
     aps = _ap_rows(controller)
-    radios = _radio_rows(controller)
+    radios = _radio_rows(controller, lambda radio: ARUBA_RADIO_NUMBER[radio.band])
 
     def radio(fn: Callable[[ControllerAp, SimRadio, RadioNow, Context], bytes]) -> Value:
         return lambda row, ctx: fn(row[0], row[1], ctx.radios(row[0])[row[2]], ctx)
@@ -510,8 +515,8 @@ VENDORS: dict[str, Vendor] = {v.name: v for v in (
                    (1, 3, 6, 1, 4, 1, 2011, 2, 240, 6), "GigabitEthernet0/0/1"),
            _huawei),
 )}
-# Every vendor's radio tables number the 2.4 GHz radio 0 and the 5 GHz one 1 (SimRadio.slot): Cisco's slots,
-# Aruba's radio numbers (radio 1 is the 5 GHz one in the recording) and Huawei's radio ids alike.
+# Cisco's slots and Huawei's radio ids number the 2.4 GHz radio 0 and the 5 GHz one 1 (SimRadio.slot); Aruba's
+# radio numbers are 1 (5 GHz) and 2 (2.4 GHz), as the arubaos recording numbers them (ARUBA_RADIO_NUMBER).
 _TREES: dict[str, ObjectTree] = {}
 
 

@@ -36,6 +36,7 @@ from hotspotctl.simulate import controllers as ctl
 from hotspotctl.simulate.agent import SimAp, address_of, live
 from hotspotctl.simulate.scenario import ApFaults, Window
 from hotspotctl.simulate.simulator import Simulator, build_fleet
+from hotspotctl.simulate.snmprec import read_snmprec
 from hotspotctl.simulate.traffic import Clock
 from tests.servers import free_udp_port
 
@@ -226,13 +227,14 @@ def test_aruba_lists_every_ap_with_status_and_radios(city: City) -> None:
     assert by_key(rows[name], name)[left.key] == LEFT.encode()
     ap = ap_of(city, "aruba_mc", "AP-0012")
     types = by_key(rows[rtype], rtype)
-    assert types[(*ap.key, 0)] == 3 and types[(*ap.key, 1)] == 1  # dot11g, dot11a
+    assert types[(*ap.key, 2)] == 3 and types[(*ap.key, 1)] == 1  # radio 2 dot11g, radio 1 dot11a (the recording's)
+    assert by_key(rows[channel], channel)[(*ap.key, 2)] == ap.radios[0].channel  # the 2.4 GHz plan
     assert by_key(rows[channel], channel)[(*ap.key, 1)] == ap.radios[1].channel
     assert by_key(rows[power], power)[(*ap.key, 1)] == ap.radios[1].tx_power_dbm * 2
     assert len(by_key(rows[clients], clients)) == 2 * N
     totals, _, _ = walk(city, "aruba_mc", (ctl.WLSX_TOTAL_APS,))
     assert totals[ctl.WLSX_TOTAL_APS] == [((*ctl.WLSX_TOTAL_APS, 0), N - 1)]
-    assert by_key(rows[clients], clients)[(*left.key, 0)] == 0
+    assert by_key(rows[clients], clients)[(*left.key, 2)] == 0
     ticks = by_key(rows[uptime], uptime)[ap.key]
     assert between(ticks, live(ap.sim, city.clock, before).ticks, live(ap.sim, city.clock, after).ticks)
 
@@ -404,9 +406,9 @@ def test_read_controller_aruba_ruckus_huawei(city: City) -> None:
     assert aruba.ap_count == N - 1 and len(aruba.aps) == N
     radio = next(ap for ap in aruba.aps if ap.name == "AP-0012").radios
     sim = ap_of(city, "aruba_mc", "AP-0012")
-    assert [(r.band, r.channel, r.tx_power_dbm) for r in radio] == [
-        (BAND_2_4, sim.radios[0].channel, sim.radios[0].tx_power_dbm),
-        (BAND_5, sim.radios[1].channel, sim.radios[1].tx_power_dbm)]
+    assert [(r.name, r.band, r.channel, r.tx_power_dbm) for r in radio] == [  # radio 1 first, as the index orders
+        ("radio 1", BAND_5, sim.radios[1].channel, sim.radios[1].tx_power_dbm),
+        ("radio 2", BAND_2_4, sim.radios[0].channel, sim.radios[0].tx_power_dbm)]
 
     ruckus, before, after = read(city, "ruckus_sz")
     ap = next(ap for ap in ruckus.aps if ap.name == "AP-0001")
@@ -484,3 +486,31 @@ def test_smartzone_rates_are_the_simulated_aps_download_and_upload(city: City) -
     assert lo_in <= rate.in_bps <= hi_in
     assert lo_out <= rate.out_bps <= hi_out
     assert rate.in_bps > rate.out_bps  # evening in a public hotspot: the users download more than they upload
+
+
+ARUBA_RECORDING = Path(__file__).resolve().parents[1] / "fixtures" / "devices" / "arubaos" / "arubaos.snmprec"
+
+
+def test_aruba_radio_numbers_and_bands_are_the_recordings(city: City) -> None:
+    """wlsxWlanRadioTable as the real controller (tests/fixtures/devices/arubaos, 690 APs) numbers it: index AP
+    MAC + radio number 1 and 2, radio 1 dot11a(1) (5 GHz) and radio 2 dot11g(3) (2.4 GHz) on every AP; the
+    simulated controller serves the same layout, so the shipped profile names the same radio the same way."""
+    rtype = (*ctl.WLSX_RADIO, 2)
+    recorded: dict[tuple[int, ...], dict[int, Any]] = {}
+    for record in read_snmprec(ARUBA_RECORDING):
+        if record.oid[:len(rtype)] == rtype:
+            suffix = record.oid[len(rtype):]
+            recorded.setdefault(suffix[:-1], {})[suffix[-1]] = record.value
+    assert len(recorded) == 690 and {tuple(sorted(r.items())) for r in recorded.values()} == {((1, 1), (2, 3))}
+    rows, _, _ = walk(city, "aruba_mc", (rtype,))
+    served: dict[tuple[int, ...], dict[int, Any]] = {}
+    for oid, value in rows[rtype]:
+        suffix = oid[len(rtype):]
+        served.setdefault(suffix[:-1], {})[suffix[-1]] = value
+    assert len(served) == N and {tuple(sorted(r.items())) for r in served.values()} == {((1, 1), (2, 3))}
+    # and the shipped profile reads them as the recording's: radio 1 the 5 GHz one, with its plan's channel
+    reading, _, _ = read_shipped(city, "aruba_mc", "aruba_controller")
+    sim = ap_of(city, "aruba_mc", "AP-0012")
+    ap = next(a for a in reading.aps if a.name == "AP-0012")
+    assert [(r.name, r.band, r.channel) for r in ap.radios] == [
+        ("radio 1", BAND_5, sim.radios[1].channel), ("radio 2", BAND_2_4, sim.radios[0].channel)]
