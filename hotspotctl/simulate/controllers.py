@@ -470,8 +470,9 @@ def _huawei(controller: SimController) -> list[Column]:
     return [
         Column((*HW_AP, 4), aps, lambda ap, ctx: _text(ap.name.encode())),  # hwWlanApName
         Column((*HW_AP, 6), aps, lambda ap, ctx: _int(HW_NORMAL if ctx.joined(ap) else HW_FAULT)),  # RunState
-        # hwWlanApRunTime: seconds the AP has been running (0 while it is off the AC)
-        Column((*HW_AP, 18), aps, lambda ap, ctx: _uint(GAUGE32, ctx.live(ap).up_s if ctx.joined(ap) else 0)),
+        # hwWlanApRunTime (Unsigned32): "the running time of an AP. Unit: tick", hundredths of a second as
+        # TimeTicks count them (0 while the AP is off the AC)
+        Column((*HW_AP, 18), aps, lambda ap, ctx: _uint(GAUGE32, ctx.live(ap).ticks if ctx.joined(ap) else 0)),
         Column((*HW_AP, 44), aps, lambda ap, ctx: _uint(GAUGE32, ctx.clients(ap))),  # hwWlanApOnlineUserNum
         Column((*HW_RADIO, 3), radios, radio(lambda ap, r, now, ctx: _text(ap.name.encode()))),  # InfoApName
         # hwWlanRadioFreqType: frequency2G(1), frequency5G(2)

@@ -514,3 +514,20 @@ def test_aruba_radio_numbers_and_bands_are_the_recordings(city: City) -> None:
     ap = next(a for a in reading.aps if a.name == "AP-0012")
     assert [(r.name, r.band, r.channel) for r in ap.radios] == [
         ("radio 1", BAND_5, sim.radios[1].channel), ("radio 2", BAND_2_4, sim.radios[0].channel)]
+
+
+def test_huawei_ap_uptime_is_hwwlanapruntime_in_ticks(city: City) -> None:
+    """HUAWEI-WLAN-AP-MIB hwWlanApRunTime (Unsigned32): "the running time of an AP. Unit: tick" (hundredths of a
+    second, as TimeTicks). The simulated AC serves it so, and collectors/huawei_ac.yaml reads it into uptime_s:
+    a managed AP's uptime is the AP's own, in seconds."""
+    run_time = (*ctl.HW_AP, 18)
+    sim = ap_of(city, "huawei_ac", "AP-0007")
+    rows, before, after = walk(city, "huawei_ac", (run_time,))
+    assert between(by_key(rows[run_time], run_time)[sim.key], live(sim.sim, city.clock, before).ticks,
+                   live(sim.sim, city.clock, after).ticks)
+    assert by_key(rows[run_time], run_time)[ap_of(city, "huawei_ac", LEFT).key] == 0  # off the AC
+    reading, before, after = read_shipped(city, "huawei_ac", "huawei_ac")
+    ap = next(a for a in reading.aps if a.name == "AP-0007")
+    assert ap.uptime_s is not None
+    assert live(sim.sim, city.clock, before).up_s <= ap.uptime_s <= live(sim.sim, city.clock, after).up_s + 1
+    assert ap.uptime_s > 86_400  # days, not the hundredths of them a seconds reading of ticks would give
