@@ -24,7 +24,6 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from hotspotctl.collectors.auth import DEFAULT_AUTH
 from hotspotctl.collectors.clock import monotonic_clock
 from hotspotctl.collectors.model import PollError, PollErrorKind, PollResult, Sample
 from hotspotctl.collectors.profiles import Profile
@@ -51,16 +50,10 @@ async def read_controllers(poller: Poller, work: Sequence[tuple[Target, Profile]
 
     async def one(target: Target, profile: Profile) -> ControllerResult:
         try:
-            address = poller.address_now(target)
-            if address is None:
-                address = await poller.address(target)
-            if isinstance(address, str):
-                return PollError(target.ap, time.time(), PollErrorKind.NO_ADDRESS, address)
-            credentials = poller.credentials(target.auth or DEFAULT_AUTH)
-            if credentials.version == "2c":
-                device = poller.walker.device_at(address, credentials.community, auth_name=credentials.name)
-                return await read_controller(device, profile)
-            return await read_controller(poller.device(target, address), profile)
+            device = await poller.reach(target)  # the address and credentials, as discovery resolves them
+            if isinstance(device, PollError):
+                return device
+            return await read_controller(device, profile)
         except CollectError as exc:
             return PollError(target.ap, time.time(), exc.kind, str(exc))
         except ConfigError as exc:

@@ -15,23 +15,25 @@ import math
 import socket
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from hotspotctl.collectors.codec import GET_BULK, NULL, decode_response, encode_response
-from hotspotctl.collectors.controllers import results_for
-from hotspotctl.collectors.model import Sample
+from hotspotctl.collectors.controllers import read_controllers, results_for
+from hotspotctl.collectors.model import Discovery, Sample
 from hotspotctl.collectors.oids import Oid, decode_oid
-from hotspotctl.collectors.profiles import load_profile, shipped_dir
+from hotspotctl.collectors.poller import Poller, Target
+from hotspotctl.collectors.profiles import load_profile, load_profiles, shipped_dir
 from hotspotctl.collectors.tables import read_controller
 from hotspotctl.collectors.walker import V2cClient
 from hotspotctl.errors import CollectError, PollErrorKind
 from hotspotctl.evaluate.rates import compute_rates
 from hotspotctl.models.access_points import AccessPoint
 from hotspotctl.models.radios import BAND_2_4, BAND_5, ControllerReading, format_mac
+from hotspotctl.settings import SnmpSettings
 from hotspotctl.simulate import controllers as ctl
 from hotspotctl.simulate.agent import SimAp, address_of, live
 from hotspotctl.simulate.scenario import ApFaults, Window
@@ -531,3 +533,30 @@ def test_huawei_ap_uptime_is_hwwlanapruntime_in_ticks(city: City) -> None:
     assert ap.uptime_s is not None
     assert live(sim.sim, city.clock, before).up_s <= ap.uptime_s <= live(sim.sim, city.clock, after).up_s + 1
     assert ap.uptime_s > 86_400  # days, not the hundredths of them a seconds reading of ticks would give
+
+
+def test_discovery_and_the_controllers_walk_reach_a_target_alike(city: City) -> None:
+    """Poller.reach is the one preamble of discovery and of read_controllers: the same target gives the same
+    failure (no address, a bad one, credentials not configured) in both, and a good one is read by both."""
+    settings = replace(SnmpSettings(), port=city.port, timeout_s=0.3, min_timeout_s=0.1, retries=1, deadline_s=2.0)
+    profiles = load_profiles()
+    good = Target("WLC-ruckus_sz", city.address("ruckus_sz"), "default")
+    bad = [Target("no-address", None, "default"), Target("bad-port", "127.0.0.1:notaport", "default"),
+           Target("bad-auth", city.address("ruckus_sz"), "no-such-credentials")]
+
+    async def run() -> tuple[dict[str, Any], dict[str, Any]]:
+        with Poller(settings, profiles, env={}) as poller:
+            found = await poller.discover([good, *bad])
+            read = await read_controllers(poller, [(t, profiles.get("ruckus_smartzone")) for t in [good, *bad]])
+            return found, read
+
+    found, read = asyncio.run(run())
+    discovered = found[good.ap]
+    assert isinstance(discovered, Discovery) and discovered.profile == "ruckus_smartzone"
+    reading = read[good.ap]
+    assert isinstance(reading, ControllerReading) and len(reading.aps) == N and reading.ap_count == N - 1
+    failures = {t.ap: (found[t.ap].kind, found[t.ap].message) for t in bad}
+    assert failures == {t.ap: (read[t.ap].kind, read[t.ap].message) for t in bad}
+    assert [kind for kind, _ in failures.values()] == [PollErrorKind.NO_ADDRESS, PollErrorKind.NO_ADDRESS,
+                                                       PollErrorKind.CONFIG]
+    assert failures["no-address"][1] == "no mgmt_address in the inventory"
