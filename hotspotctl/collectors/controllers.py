@@ -38,10 +38,22 @@ if TYPE_CHECKING:
 ControllerResult = ControllerReading | PollError
 
 
-def uplink_of(controller: str) -> str:
-    """``Sample.uplink`` of an AP read through this controller: its rates are only ever taken between two
-    readings of the same controller (a move to another controller, or to direct polling, starts afresh)."""
-    return f"controller:{controller}"
+def uplink_of(controller: str, mac: str | None = None) -> str:
+    """``Sample.uplink`` of an AP read through this controller, with the MAC the controller gave the AP's row
+    (``controller:WLC-1/00:0b:86:01:02:03``; without one when the controller gives no MACs). Its rates are
+    only ever taken between two readings of the same controller and the same AP there (a move to another
+    controller or to direct polling, or another AP under the same name, starts afresh); and the MAC kept with
+    its counter state is what ``inventory reconcile`` knows the AP by once the controller renames it."""
+    return f"controller:{controller}/{mac}" if mac else f"controller:{controller}"
+
+
+def reported_mac(uplink: str | None, controller: str) -> str | None:
+    """The MAC in an ``uplink_of(controller, mac)``: what the controller reported for the AP when last read
+    through it; None for another controller's, a direct poll's, or one without a MAC."""
+    prefix = f"controller:{controller}/"
+    if uplink is None or not uplink.startswith(prefix):
+        return None
+    return uplink[len(prefix):] or None
 
 
 async def read_controllers(poller: Poller, work: Sequence[tuple[Target, Profile]]) -> dict[str, ControllerResult]:
@@ -98,7 +110,8 @@ def sample_of(ap: AccessPoint, managed: ManagedAp, reading: ControllerReading) -
         ap=ap.id, at=reading.at, rtt_ms=reading.walk_ms,
         engine_time=None if managed.uptime_s is None else int(managed.uptime_s),
         in_octets=managed.in_octets, out_octets=managed.out_octets, counter_bits=managed.counter_bits,
-        clients=managed.clients, mono=reading.mono, clock=monotonic_clock(), uplink=uplink_of(ap.controller or ""),
+        clients=managed.clients, mono=reading.mono, clock=monotonic_clock(),
+        uplink=uplink_of(ap.controller or "", managed.mac),
         radios=managed.radios)
 
 
@@ -129,7 +142,8 @@ def results_for(controller: str, aps: Iterable[AccessPoint], reading: Controller
             if ap.id in answered_before:
                 results[ap.id] = PollError(ap.id, reading.at, PollErrorKind.NOT_JOINED,
                                            f"controller {controller} no longer lists the AP with {how_known(ap)}: "
-                                           "it has left its controller")
+                                           "it has left its controller, or was renamed there (`hotspotctl "
+                                           f"inventory reconcile --controller {controller}` tells which)")
             else:
                 results[ap.id] = PollError(ap.id, reading.at, PollErrorKind.NOT_LISTED,
                                            f"controller {controller} lists no AP with {how_known(ap)}: correct the "
