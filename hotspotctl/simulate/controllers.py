@@ -21,8 +21,9 @@ cisco_aireos     AIRESPACE-WIRELESS-MIB bsnAPTable (AP MAC), bsnAPIfTable (MAC.s
 aruba_mc         WLSX-WLAN-MIB wlsxWlanAPTable (MAC), wlsxWlanRadioTable (MAC.radio);
                  WLSX-SWITCH-MIB wlsxSwitchTotalNumStationsAssociated.0
 ruckus_sz        RUCKUS-SZ-WLAN-MIB ruckusSZAPTable (MAC), with the AP's own RX/TX byte counters
-huawei_ac        HUAWEI-WLAN-AP-MIB hwWlanApTable (MAC); HUAWEI-WLAN-AP-RADIO-MIB hwWlanRadioInfoTable
-                 (MAC.radio), with per-radio byte counters; the AC's AP count scalar
+huawei_ac        HUAWEI-WLAN-AP-MIB hwWlanApTable (MAC), with the upstream port's byte counters;
+                 HUAWEI-WLAN-AP-RADIO-MIB hwWlanRadioInfoTable (MAC.radio), with per-radio byte
+                 counters; the AC's AP count scalar
 ===============  ================================================================================
 
 Every AP has two radios (2.4 and 5 GHz). Clients follow the AP's traffic model (``traffic``), split
@@ -474,6 +475,10 @@ def _huawei(controller: SimController) -> list[Column]:
         # TimeTicks count them (0 while the AP is off the AC)
         Column((*HW_AP, 18), aps, lambda ap, ctx: _uint(GAUGE32, ctx.live(ap).ticks if ctx.joined(ap) else 0)),
         Column((*HW_AP, 44), aps, lambda ap, ctx: _uint(GAUGE32, ctx.clients(ap))),  # hwWlanApOnlineUserNum
+        # hwWlanApUpPortRecvBytes / SendBytes (Counter64): the AP's upstream port, received (the users' download,
+        # the uplink's in) and sent (their upload)
+        Column((*HW_AP, 65), aps, lambda ap, ctx: _uint(COUNTER64, ctx.live(ap).in_octets & _M64)),
+        Column((*HW_AP, 66), aps, lambda ap, ctx: _uint(COUNTER64, ctx.live(ap).out_octets & _M64)),
         Column((*HW_RADIO, 3), radios, radio(lambda ap, r, now, ctx: _text(ap.name.encode()))),  # InfoApName
         # hwWlanRadioFreqType: frequency2G(1), frequency5G(2)
         Column((*HW_RADIO, 5), radios, radio(lambda ap, r, now, ctx: _int(1 if r.band == BAND_2_4 else 2))),

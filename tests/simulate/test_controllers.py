@@ -560,3 +560,28 @@ def test_discovery_and_the_controllers_walk_reach_a_target_alike(city: City) -> 
     assert [kind for kind, _ in failures.values()] == [PollErrorKind.NO_ADDRESS, PollErrorKind.NO_ADDRESS,
                                                        PollErrorKind.CONFIG]
     assert failures["no-address"][1] == "no mgmt_address in the inventory"
+
+
+def test_huawei_ap_rates_are_the_simulated_aps_uplink(city: City) -> None:
+    """collectors/huawei_ac.yaml reads hwWlanApUpPortRecvBytes / SendBytes (the AP's upstream port: received is
+    the users' download, in; sent their upload, out); the simulated AC serves them from the traffic model."""
+    name = "AP-0001"
+    sim = ap_of(city, "huawei_ac", name)
+    ap = AccessPoint(name, 19.4, -99.1, controller="WLC-huawei_ac", ap_mac=format_mac(sim.mac))
+    first, before1, after1 = read_shipped(city, "huawei_ac", "huawei_ac")
+    time.sleep(2.0)
+    second, before2, after2 = read_shipped(city, "huawei_ac", "huawei_ac")
+    a, b = (results_for("WLC-huawei_ac", [ap], reading, ())[name] for reading in (first, second))
+    assert isinstance(a, Sample) and isinstance(b, Sample), (a, b)
+    truth = {t: live(sim.sim, city.clock, t) for t in (before1, after1, before2, after2)}
+    assert a.in_octets is not None and a.out_octets is not None and a.counter_bits == 64
+    assert truth[before1].in_octets <= a.in_octets <= truth[after1].in_octets
+    assert truth[before1].out_octets <= a.out_octets <= truth[after1].out_octets
+    _, state = compute_rates(a, None)
+    rate, _ = compute_rates(b, state)
+    assert rate.events == () and rate.interval_s is not None and rate.in_bps is not None and rate.out_bps is not None
+    interval = rate.interval_s
+    assert (truth[before2].in_octets - truth[after1].in_octets) * 8 / interval <= rate.in_bps \
+        <= (truth[after2].in_octets - truth[before1].in_octets) * 8 / interval
+    assert (truth[before2].out_octets - truth[after1].out_octets) * 8 / interval <= rate.out_bps \
+        <= (truth[after2].out_octets - truth[before1].out_octets) * 8 / interval
