@@ -26,7 +26,6 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from hotspotctl.collectors.auth import DEFAULT_AUTH
 from hotspotctl.collectors.clock import monotonic_clock
 from hotspotctl.collectors.model import PollError, PollErrorKind, PollResult, Sample
 from hotspotctl.collectors.profiles import Profile
@@ -41,10 +40,22 @@ if TYPE_CHECKING:
 ControllerResult = ControllerReading | PollError
 
 
-def uplink_of(controller: str) -> str:
-    """``Sample.uplink`` of an AP read through this controller: its rates are only ever taken between two
-    readings of the same controller (a move to another controller, or to direct polling, starts afresh)."""
-    return f"controller:{controller}"
+def uplink_of(controller: str, mac: str | None = None) -> str:
+    """``Sample.uplink`` of an AP read through this controller, with the MAC the controller gave the AP's row
+    (``controller:WLC-1/00:0b:86:01:02:03``; without one when the controller gives no MACs). Its rates are
+    only ever taken between two readings of the same controller and the same AP there (a move to another
+    controller or to direct polling, or another AP under the same name, starts afresh); and the MAC kept with
+    its counter state is what ``inventory reconcile`` knows the AP by once the controller renames it."""
+    return f"controller:{controller}/{mac}" if mac else f"controller:{controller}"
+
+
+def reported_mac(uplink: str | None, controller: str) -> str | None:
+    """The MAC in an ``uplink_of(controller, mac)``: what the controller reported for the AP when last read
+    through it; None for another controller's, a direct poll's, or one without a MAC."""
+    prefix = f"controller:{controller}/"
+    if uplink is None or not uplink.startswith(prefix):
+        return None
+    return uplink[len(prefix):] or None
 
 
 async def read_controllers(poller: Poller, work: Sequence[tuple[Target, Profile]]) -> dict[str, ControllerResult]:
@@ -53,16 +64,10 @@ async def read_controllers(poller: Poller, work: Sequence[tuple[Target, Profile]
 
     async def one(target: Target, profile: Profile) -> ControllerResult:
         try:
-            address = poller.address_now(target)
-            if address is None:
-                address = await poller.address(target)
-            if isinstance(address, str):
-                return PollError(target.ap, time.time(), PollErrorKind.NO_ADDRESS, address)
-            credentials = poller.credentials(target.auth or DEFAULT_AUTH)
-            if credentials.version == "2c":
-                device = poller.walker.device_at(address, credentials.community, auth_name=credentials.name)
-                return await read_controller(device, profile)
-            return await read_controller(poller.device(target, address), profile)
+            device = await poller.reach(target)  # the address and credentials, as discovery resolves them
+            if isinstance(device, PollError):
+                return device
+            return await read_controller(device, profile)
         except CollectError as exc:
             return PollError(target.ap, time.time(), exc.kind, str(exc))
         except ConfigError as exc:
@@ -107,7 +112,8 @@ def sample_of(ap: AccessPoint, managed: ManagedAp, reading: ControllerReading) -
         ap=ap.id, at=reading.at, rtt_ms=reading.walk_ms,
         engine_time=None if managed.uptime_s is None else int(managed.uptime_s),
         in_octets=managed.in_octets, out_octets=managed.out_octets, counter_bits=managed.counter_bits,
-        clients=managed.clients, mono=reading.mono, clock=monotonic_clock(), uplink=uplink_of(ap.controller or ""),
+        clients=managed.clients, mono=reading.mono, clock=monotonic_clock(),
+        uplink=uplink_of(ap.controller or "", managed.mac),
         radios=managed.radios)
 
 
@@ -148,7 +154,8 @@ def results_for(controller: str, aps: Iterable[AccessPoint], reading: Controller
             if ap.id in answered_before:
                 results[ap.id] = PollError(ap.id, reading.at, PollErrorKind.NOT_JOINED,
                                            f"controller {controller} no longer lists the AP with {how_known(ap)}: "
-                                           "it has left its controller")
+                                           "it has left its controller, or was renamed there (`hotspotctl "
+                                           f"inventory reconcile --controller {controller}` tells which)")
             else:
                 results[ap.id] = PollError(ap.id, reading.at, PollErrorKind.NOT_LISTED,
                                            f"controller {controller} lists no AP with {how_known(ap)}: correct the "

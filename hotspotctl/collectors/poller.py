@@ -332,6 +332,21 @@ class Poller:
                                   timeout=self.settings.timeout_s,
                                   retries=self.settings.retries if retries is None else retries)
 
+    async def reach(self, target: Target) -> V2cDevice | PysnmpDevice | PollError:
+        """The device to walk for ``target``: its address (looked up off the loop when it is a name that is not
+        fresh in the cache), then a v2c device on the walker or, for other credentials, a pysnmp device; or the
+        PollError (``no_address``) saying why there is no address. Discovery and the controllers' walks both
+        start here. Raises ConfigError for a credential set that is not configured (the caller's PollError)."""
+        address = self.address_now(target)
+        if address is None:
+            address = await self.address(target)
+        if isinstance(address, str):
+            return PollError(target.ap, time.time(), PollErrorKind.NO_ADDRESS, address)
+        credentials = self.credentials(target.auth or DEFAULT_AUTH)
+        if credentials.version == "2c":
+            return self.walker.device_at(address, credentials.community, auth_name=credentials.name)
+        return self.device(target, address)
+
     # -- discovery -------------------------------------------------------------------------
 
     async def discover(self, targets: Sequence[Target], *, progress: Callable[[int], None] | None = None,
@@ -346,17 +361,13 @@ class Poller:
 
         async def one(target: Target) -> Discovery | PollError:
             try:
-                address = self.address_now(target)
-                if address is None:
-                    address = await self.address(target)
-                if isinstance(address, str):
-                    return PollError(target.ap, time.time(), PollErrorKind.NO_ADDRESS, address)
-                credentials = self.credentials(target.auth or DEFAULT_AUTH)
-                if credentials.version == "2c":
-                    device = self.walker.device_at(address, credentials.community, auth_name=credentials.name)
+                device = await self.reach(target)
+                if isinstance(device, PollError):
+                    return device
+                if isinstance(device, V2cDevice):
                     return await discover(device, self.profiles, pinned=target.profile)
-                async with self._slow_discover:
-                    return await discover(self.device(target, address), self.profiles, pinned=target.profile)
+                async with self._slow_discover:  # pysnmp's walks, a few at a time
+                    return await discover(device, self.profiles, pinned=target.profile)
             except CollectError as exc:
                 return PollError(target.ap, time.time(), exc.kind, str(exc))
             except ConfigError as exc:

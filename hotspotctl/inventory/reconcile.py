@@ -8,7 +8,10 @@ says after each fix, and it works on a store no service has polled. Two lists co
   the inventory gives one, else by ap_name, default the AP's id); with the controller's name and MAC for
   them, ready to be added to the file;
 - ``not_on_controller``: inventory APs managed by a controller that does not report them (``reported_by``
-  names another controller that does, when one read now lists it: the AP moved).
+  names another controller that does, when one read now lists it: the AP moved; ``renamed_to`` the name the
+  controller reports it under now, when the AP is known by name and the controller lists, under another name,
+  the MAC it gave the AP when the cycle last read it: the AP was renamed on the controller, and is listed
+  once, as such, not also as an AP the inventory lacks).
 
 A controller that cannot be read is listed with its error, and its APs are in neither list (nothing is
 known of them). So is a count-only controller (its profile has no per-AP table: it cannot list its APs),
@@ -20,17 +23,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from hotspotctl.collectors.controllers import ApIndex, ControllerResult, read_controllers
+from hotspotctl.collectors.controllers import ApIndex, ControllerResult, read_controllers, reported_mac
 from hotspotctl.collectors.model import Discovery, PollError
 from hotspotctl.collectors.poller import Poller, Target
 from hotspotctl.errors import ExitCode, InputError, NotFoundError, PollErrorKind
 from hotspotctl.models.access_points import AccessPoint
 from hotspotctl.models.radios import ControllerReading, ManagedAp
 from hotspotctl.store import Store
-from hotspotctl.store.polling import StoredDiscovery, load_discoveries, save_discoveries
+from hotspotctl.store.polling import StoredDiscovery, load_discoveries, load_states, save_discoveries
 
 COLUMNS = ("drift", "controller", "ap", "name", "mac", "joined", "detail")
 
@@ -77,10 +80,14 @@ class Missing:
     ap_name: str
     ap_mac: str | None
     reported_by: str | None = None  # another controller that lists it
+    mac_on_controller: str | None = None  # the MAC its controller gave it when the cycle last read it
+    renamed_to: str | None = None  # the name its controller lists that MAC under now (renamed there)
+    joined: bool | None = None  # as the controller says under the new name
 
     def to_json(self) -> dict[str, object]:
         return {"ap": self.ap, "controller": self.controller, "ap_name": self.ap_name, "ap_mac": self.ap_mac,
-                "reported_by": self.reported_by}
+                "reported_by": self.reported_by, "mac_on_controller": self.mac_on_controller,
+                "renamed_to": self.renamed_to}
 
 
 @dataclass
@@ -107,7 +114,11 @@ class ReconcileReport:
         rows: list[tuple[object, ...]] = [
             ("not_in_inventory", u.controller, None, u.name, u.mac, u.joined, "reported by the controller; "
              "not in the inventory") for u in self.not_in_inventory]
-        rows += [("not_on_controller", m.controller, m.ap, m.ap_name, m.ap_mac, None,
+        rows += [("renamed", m.controller, m.ap, m.renamed_to, m.mac_on_controller, m.joined,
+                  f"the controller lists {m.ap_name!r} as {m.renamed_to!r} now (same MAC): set its ap_name to "
+                  f"{m.renamed_to!r}, or better its ap_mac to {m.mac_on_controller} (a MAC does not change)")
+                 if m.renamed_to is not None else
+                 ("not_on_controller", m.controller, m.ap, m.ap_name, m.ap_mac, None,
                   f"listed by {m.reported_by}" if m.reported_by else "the controller does not report it")
                  for m in self.not_on_controller]
         rows += [("unreadable", c.id, None, None, None, None, c.error) for c in self.controllers if c.error]
@@ -120,8 +131,15 @@ class ReconcileReport:
 
 
 def compare(controllers: Mapping[str, AccessPoint], managed: Sequence[AccessPoint],
-            readings: Mapping[str, ControllerResult], profiles: Mapping[str, str | None]) -> ReconcileReport:
-    """The drift between the inventory's managed APs and what each controller read reports; pure."""
+            readings: Mapping[str, ControllerResult], profiles: Mapping[str, str | None],
+            last_macs: Mapping[str, str] | None = None) -> ReconcileReport:
+    """The drift between the inventory's managed APs and what each controller read reports; pure.
+
+    ``last_macs``: by AP id, the MAC its controller gave it when a cycle last read it (``reported_mac`` of its
+    counter state). An AP known by name (no ap_mac) that its controller no longer lists by that name, while
+    the controller lists that MAC under another name the inventory lacks, was renamed on the controller: one
+    ``not_on_controller`` entry with ``renamed_to``, and the new name is not also listed as unknown."""
+    last_macs = last_macs or {}
     report = ReconcileReport()
     by_controller: dict[str, list[AccessPoint]] = {c_id: [] for c_id in controllers}
     for ap in managed:
@@ -141,6 +159,7 @@ def compare(controllers: Mapping[str, AccessPoint], managed: Sequence[AccessPoin
         report.controllers.append(ControllerState(c_id, profiles.get(c_id), len(reading.aps), len(aps)))
         index = indexes[c_id]
         matched: set[int] = set()
+        missing: list[Missing] = []
         for ap in sorted(aps, key=lambda a: a.id):
             found = index.find(ap)
             if found is not None:
@@ -148,11 +167,19 @@ def compare(controllers: Mapping[str, AccessPoint], managed: Sequence[AccessPoin
                 continue
             elsewhere = next((other for other, idx in sorted(indexes.items()) if other != c_id and idx.find(ap)),
                              None)
-            report.not_on_controller.append(Missing(ap.id, c_id, ap.name_on_controller, ap.ap_mac, elsewhere))
+            missing.append(Missing(ap.id, c_id, ap.name_on_controller, ap.ap_mac, elsewhere,
+                                   None if ap.ap_mac else last_macs.get(ap.id)))
         claimed = _claimed_elsewhere(c_id, index, managed)
-        for listed in reading.aps:
-            if id(listed) not in matched and id(listed) not in claimed:
-                report.not_in_inventory.append(Unknown(c_id, listed.name, listed.mac, listed.joined))
+        strays = [listed for listed in reading.aps if id(listed) not in matched and id(listed) not in claimed]
+        for entry in missing:
+            renamed = None if entry.reported_by or entry.mac_on_controller is None else next(
+                (listed for listed in strays if listed.mac == entry.mac_on_controller and listed.name), None)
+            if renamed is not None:
+                strays.remove(renamed)
+                entry = replace(entry, renamed_to=renamed.name, joined=renamed.joined)
+            report.not_on_controller.append(entry)
+        for listed in strays:
+            report.not_in_inventory.append(Unknown(c_id, listed.name, listed.mac, listed.joined))
     report.not_in_inventory.sort(key=lambda u: (u.controller, u.name or "", u.mac or ""))
     return report
 
@@ -187,6 +214,9 @@ async def reconcile(store: Store, aps: Mapping[str, AccessPoint], poller: Poller
     managed = [ap for ap in aps.values() if ap.managed]
     with store.read() as conn:
         stored = load_discoveries(conn, list(controllers))
+        states = load_states(conn, [ap.id for ap in managed if not ap.ap_mac])
+    last_macs = {ap_id: mac for ap_id, state in states.items() if state.counters is not None
+                 and (mac := reported_mac(state.counters.uplink, aps[ap_id].controller or "")) is not None}
     layouts: dict[str, Discovery] = {c_id: s.discovery for c_id, s in stored.items()
                                      if s.address == (controllers[c_id].mgmt_address or "")}
     readings: dict[str, ControllerResult] = {}
@@ -214,7 +244,8 @@ async def reconcile(store: Store, aps: Mapping[str, AccessPoint], poller: Poller
         else:
             work.append((_target(controllers[c_id]), profile))
     readings.update(await read_controllers(poller, work))
-    return compare(controllers, managed, readings, {c_id: layout.profile for c_id, layout in layouts.items()})
+    return compare(controllers, managed, readings, {c_id: layout.profile for c_id, layout in layouts.items()},
+                   last_macs)
 
 
 def _target(ap: AccessPoint) -> Target:

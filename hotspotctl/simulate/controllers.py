@@ -21,8 +21,9 @@ cisco_aireos     AIRESPACE-WIRELESS-MIB bsnAPTable (AP MAC), bsnAPIfTable (MAC.s
 aruba_mc         WLSX-WLAN-MIB wlsxWlanAPTable (MAC), wlsxWlanRadioTable (MAC.radio);
                  WLSX-SWITCH-MIB wlsxSwitchTotalNumStationsAssociated.0
 ruckus_sz        RUCKUS-SZ-WLAN-MIB ruckusSZAPTable (MAC), with the AP's own RX/TX byte counters
-huawei_ac        HUAWEI-WLAN-AP-MIB hwWlanApTable (MAC); HUAWEI-WLAN-AP-RADIO-MIB hwWlanRadioInfoTable
-                 (MAC.radio), with per-radio byte counters; the AC's AP count scalar
+huawei_ac        HUAWEI-WLAN-AP-MIB hwWlanApTable (MAC), with the upstream port's byte counters;
+                 HUAWEI-WLAN-AP-RADIO-MIB hwWlanRadioInfoTable (MAC.radio), with per-radio byte
+                 counters; the AC's AP count scalar
 ===============  ================================================================================
 
 Every AP has two radios (2.4 and 5 GHz). Clients follow the AP's traffic model (``traffic``), split
@@ -278,11 +279,13 @@ def _ports(name: str) -> tuple[Port, ...]:
     return (Port(1, name, 6, "uplink"), Port(2, "mgmt0", 6, "other"))
 
 
-def _radio_rows(controller: SimController) -> Table:
+def _radio_rows(controller: SimController, number: Callable[[SimRadio], int] = lambda radio: radio.slot) -> Table:
+    """One row per radio, index AP MAC + the radio's number in the vendor's table (its slot unless ``number``
+    says otherwise)."""
     keys, rows = [], []
     for ap in controller.aps:
         for i, radio in enumerate(ap.radios):
-            keys.append((*ap.key, radio.slot))
+            keys.append((*ap.key, number(radio)))
             rows.append((ap, radio, i))
     return Table(keys, rows)
 
@@ -385,11 +388,14 @@ WLSX_AP = (1, 3, 6, 1, 4, 1, 14823, 2, 2, 1, 5, 2, 1, 4, 1)
 WLSX_RADIO = (1, 3, 6, 1, 4, 1, 14823, 2, 2, 1, 5, 2, 1, 5, 1)
 WLSX_TOTAL_APS = (1, 3, 6, 1, 4, 1, 14823, 2, 2, 1, 1, 3, 1)  # wlsxSwitchTotalNumAccessPoints (Gauge32 recorded)
 WLSX_TOTAL_STATIONS = (1, 3, 6, 1, 4, 1, 14823, 2, 2, 1, 1, 3, 2)
+# wlsxWlanRadioTable's radio numbers, as the arubaos recording has them on all its 690 APs: radio 1 is the
+# dot11a (5 GHz) one, radio 2 the dot11g (2.4 GHz) one; there is no radio 0.
+ARUBA_RADIO_NUMBER = {BAND_5: 1, BAND_2_4: 2}
 
 
 def _aruba(controller: SimController) -> list[Column]:
     aps = _ap_rows(controller)
-    radios = _radio_rows(controller)
+    radios = _radio_rows(controller, lambda radio: ARUBA_RADIO_NUMBER[radio.band])
 
     def radio(fn: Callable[[ControllerAp, SimRadio, RadioNow, Context], bytes]) -> Value:
         return lambda row, ctx: fn(row[0], row[1], ctx.radios(row[0])[row[2]], ctx)
@@ -465,9 +471,14 @@ def _huawei(controller: SimController) -> list[Column]:
     return [
         Column((*HW_AP, 4), aps, lambda ap, ctx: _text(ap.name.encode())),  # hwWlanApName
         Column((*HW_AP, 6), aps, lambda ap, ctx: _int(HW_NORMAL if ctx.joined(ap) else HW_FAULT)),  # RunState
-        # hwWlanApRunTime: seconds the AP has been running (0 while it is off the AC)
-        Column((*HW_AP, 18), aps, lambda ap, ctx: _uint(GAUGE32, ctx.live(ap).up_s if ctx.joined(ap) else 0)),
+        # hwWlanApRunTime (Unsigned32): "the running time of an AP. Unit: tick", hundredths of a second as
+        # TimeTicks count them (0 while the AP is off the AC)
+        Column((*HW_AP, 18), aps, lambda ap, ctx: _uint(GAUGE32, ctx.live(ap).ticks if ctx.joined(ap) else 0)),
         Column((*HW_AP, 44), aps, lambda ap, ctx: _uint(GAUGE32, ctx.clients(ap))),  # hwWlanApOnlineUserNum
+        # hwWlanApUpPortRecvBytes / SendBytes (Counter64): the AP's upstream port, received (the users' download,
+        # the uplink's in) and sent (their upload)
+        Column((*HW_AP, 65), aps, lambda ap, ctx: _uint(COUNTER64, ctx.live(ap).in_octets & _M64)),
+        Column((*HW_AP, 66), aps, lambda ap, ctx: _uint(COUNTER64, ctx.live(ap).out_octets & _M64)),
         Column((*HW_RADIO, 3), radios, radio(lambda ap, r, now, ctx: _text(ap.name.encode()))),  # InfoApName
         # hwWlanRadioFreqType: frequency2G(1), frequency5G(2)
         Column((*HW_RADIO, 5), radios, radio(lambda ap, r, now, ctx: _int(1 if r.band == BAND_2_4 else 2))),
@@ -510,8 +521,8 @@ VENDORS: dict[str, Vendor] = {v.name: v for v in (
                    (1, 3, 6, 1, 4, 1, 2011, 2, 240, 6), "GigabitEthernet0/0/1"),
            _huawei),
 )}
-# Every vendor's radio tables number the 2.4 GHz radio 0 and the 5 GHz one 1 (SimRadio.slot): Cisco's slots,
-# Aruba's radio numbers (radio 1 is the 5 GHz one in the recording) and Huawei's radio ids alike.
+# Cisco's slots and Huawei's radio ids number the 2.4 GHz radio 0 and the 5 GHz one 1 (SimRadio.slot); Aruba's
+# radio numbers are 1 (5 GHz) and 2 (2.4 GHz), as the arubaos recording numbers them (ARUBA_RADIO_NUMBER).
 _TREES: dict[str, ObjectTree] = {}
 
 

@@ -182,7 +182,8 @@ def test_ruckus_smartzone() -> None:
     assert got.ap_count == 4  # ruckusSZSystemStatsNumAP
     zocalo = ap("synthetic_ruckus_sz", "zocalo-01")
     assert (zocalo.mac, zocalo.joined, zocalo.clients, zocalo.uptime_s) == ("58:fb:96:01:00:01", True, 9, 43200.0)
-    assert (zocalo.in_octets, zocalo.out_octets, zocalo.counter_bits) == (111111111, 222222222, 64)
+    # in is ruckusSZAPTXBytes (.31, what the AP sent its users), out RXBytes (.30, what it received from them)
+    assert (zocalo.in_octets, zocalo.out_octets, zocalo.counter_bits) == (222222222, 111111111, 64)
     assert zocalo.radios == ()  # RUCKUS-SZ-WLAN-MIB has no radio table
     gone = ap("synthetic_ruckus_sz", "alameda-01")
     assert (gone.joined, gone.reason) == (False, "disconnected")

@@ -195,7 +195,7 @@ def test_reconcile_names_the_controller_an_ap_moved_to():
                      {"WLC-1": "cisco_wlc", "WLC-2": "cisco_wlc"})
     assert [m.to_json() for m in report.not_on_controller] == [
         {"ap": "AP-2", "controller": "WLC-1", "ap_name": "AP-2", "ap_mac": "00:0b:86:00:00:02",
-         "reported_by": "WLC-2"}]
+         "reported_by": "WLC-2", "mac_on_controller": None, "renamed_to": None}]
     assert [u.to_json() for u in report.not_in_inventory] == [
         {"controller": "WLC-2", "name": "new-one", "mac": None, "joined": False}]
     assert [(c.id, c.aps_reported, c.aps_in_inventory, c.error) for c in report.controllers] == [
@@ -219,3 +219,32 @@ def test_pruning_a_controller_its_aps_still_name_is_refused_for_those_aps(store:
     assert fleet(store).aps["AP-1"].controller == "WLC-1"
     assert report.removed == ["AP-2", "AP-3"]
     assert report.notes[-1] == "not removed: controller(s) WLC-1, which APs that stay still name"
+
+
+def test_reconcile_pairs_a_rename_on_the_controller_by_the_mac_the_ap_had():
+    """AP-1 and AP-2 are known by name; the controller lists neither name now, but lists AP-1's last MAC under
+    'pole-1-new' (renamed on the controller) and an AP of its own. AP-1 is one entry, renamed_to 'pole-1-new';
+    AP-2 (no MAC known, or not one the controller lists) and the other AP stay as they were. An AP known by
+    ap_mac is never paired so: it is found by its MAC whatever its name."""
+    wlc = AccessPoint("WLC-1", None, None, role="controller")
+    managed = [AccessPoint("AP-1", 19.4, -99.1, controller="WLC-1"),
+               AccessPoint("AP-2", 19.4, -99.1, controller="WLC-1", ap_name="pole-2"),
+               AccessPoint("AP-3", 19.4, -99.1, controller="WLC-1", ap_name="pole-3")]
+    reading = ControllerReading(1.0, 1.0, 5.0, (
+        ManagedAp("1", name="pole-1-new", mac="00:0b:86:00:00:01", joined=True),
+        ManagedAp("7", name="someone-else", mac="00:0b:86:00:00:07", joined=False),
+        ManagedAp("3", name="pole-3", mac="00:0b:86:00:00:03", joined=True)))
+    last = {"AP-1": "00:0b:86:00:00:01", "AP-2": "00:0b:86:00:00:02", "AP-3": "00:0b:86:00:00:03"}
+    report = compare({"WLC-1": wlc}, managed, {"WLC-1": reading}, {"WLC-1": "cisco_wlc"}, last)
+    assert [(m.ap, m.mac_on_controller, m.renamed_to, m.joined) for m in report.not_on_controller] == [
+        ("AP-1", "00:0b:86:00:00:01", "pole-1-new", True), ("AP-2", "00:0b:86:00:00:02", None, None)]
+    assert [u.name for u in report.not_in_inventory] == ["someone-else"]
+    assert [row[0] for row in report.rows()] == ["not_in_inventory", "renamed", "not_on_controller"]
+    assert report.exit_code == 4
+    # without the last MACs (an AP never read through it) there is nothing to pair by: a gone AP and a stray
+    blind = compare({"WLC-1": wlc}, managed, {"WLC-1": reading}, {"WLC-1": "cisco_wlc"})
+    assert [(m.ap, m.renamed_to) for m in blind.not_on_controller] == [("AP-1", None), ("AP-2", None)]
+    assert [u.name for u in blind.not_in_inventory] == ["pole-1-new", "someone-else"]
+    # known by ap_mac: found by it, renamed or not
+    by_mac = [AccessPoint("AP-1", 19.4, -99.1, controller="WLC-1", ap_mac="00:0b:86:00:00:01")]
+    assert compare({"WLC-1": wlc}, by_mac, {"WLC-1": reading}, {}, last).not_on_controller == []

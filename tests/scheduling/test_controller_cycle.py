@@ -24,7 +24,7 @@ from hotspotctl.collectors.poller import Poller, Target
 from hotspotctl.collectors.profiles import ProfileSet, load_profiles
 from hotspotctl.inventory.fleet import CrewZones, Fleet
 from hotspotctl.inventory.importer import import_inventory
-from hotspotctl.inventory.reconcile import reconcile
+from hotspotctl.inventory.reconcile import ReconcileReport, reconcile
 from hotspotctl.models.radios import ControllerReading, Radio
 from hotspotctl.scheduling.cycle import CycleMemory, CycleReport, run_cycle
 from hotspotctl.settings import InventorySettings, SnmpAuth, SnmpSettings
@@ -151,7 +151,40 @@ def test_an_ap_gone_from_its_controller_after_answering_is_not_joined(sqlite_sto
     outcome = {o.ap.id: o for o in cycle(sqlite_store, profiles, only=("WLC-1", "AP-A")).outcomes}["AP-A"]
     assert outcome.error.kind == PollErrorKind.NOT_JOINED
     assert outcome.error.message == ("controller WLC-1 no longer lists the AP with name 'pole-a-old': it has left "
-                                     "its controller")
+                                     "its controller, or was renamed there (`hotspotctl inventory reconcile "
+                                     "--controller WLC-1` tells which)")
+
+
+def test_reconcile_pairs_an_ap_renamed_on_its_controller_by_the_mac_it_had(sqlite_store: Store,
+                                                                          profiles: ProfileSet, wlc, silent,
+                                                                          tmp_path: Path):
+    """AP-A, known by name, was read as 'pole-a' (MAC 00:0b:86:00:00:01); the controller now lists that MAC under
+    a name the file does not have (here the file's name changes instead: the same drift). Reconcile says it
+    was renamed, once, with the new name and the MAC to put in the file, not an AP gone plus a stray."""
+    import_inventory(sqlite_store, city(tmp_path, wlc.address, silent), InventorySettings())
+    assert {o.ap.id: o for o in cycle(sqlite_store, profiles, only=("WLC-1", "AP-A")).outcomes}["AP-A"].ok
+    renamed = write(tmp_path / "rename.csv", "id,ap_name\nAP-A,pole-a-old\n")
+    import_inventory(sqlite_store, renamed, InventorySettings(), merge=True)
+    aps = Fleet.load(sqlite_store, CrewZones({}, {})).aps
+
+    async def run() -> ReconcileReport:
+        with Poller(SETTINGS, profiles) as poller:
+            return await reconcile(sqlite_store, aps, poller, controller="WLC-1")
+
+    report = asyncio.run(run())
+    assert [m.to_json() for m in report.not_on_controller] == [
+        {"ap": "AP-A", "controller": "WLC-1", "ap_name": "pole-a-old", "ap_mac": None, "reported_by": None,
+         "mac_on_controller": "00:0b:86:00:00:01", "renamed_to": "pole-a"},
+        {"ap": "AP-D", "controller": "WLC-1", "ap_name": "pole-d", "ap_mac": None, "reported_by": None,
+         "mac_on_controller": None, "renamed_to": None}]  # never read: nothing to pair it by
+    assert [u.name for u in report.not_in_inventory] == ["stray-x"]  # not 'pole-a' as well
+    assert report.rows()[:2] == [
+        ("not_in_inventory", "WLC-1", None, "stray-x", "00:0b:86:00:00:04", True,
+         "reported by the controller; not in the inventory"),
+        ("renamed", "WLC-1", "AP-A", "pole-a", "00:0b:86:00:00:01", True,
+         "the controller lists 'pole-a-old' as 'pole-a' now (same MAC): set its ap_name to 'pole-a', or better "
+         "its ap_mac to 00:0b:86:00:00:01 (a MAC does not change)")]
+    assert report.exit_code == 4
 
 
 def test_a_selection_of_managed_aps_reads_their_controller_without_polling_it(sqlite_store: Store,
@@ -182,7 +215,8 @@ def test_reconcile_finds_the_drift_both_ways(sqlite_store: Store, profiles: Prof
                                           "joined": True}]
     # ... and the file's AP-D, which the controller does not report
     assert found["not_on_controller"] == [{"ap": "AP-D", "controller": "WLC-1", "ap_name": "pole-d",
-                                           "ap_mac": None, "reported_by": None}]
+                                           "ap_mac": None, "reported_by": None, "mac_on_controller": None,
+                                           "renamed_to": None}]
     everything = asyncio.run(run(None))
     dead = next(c for c in everything["controllers"] if c["controller"] == "WLC-DEAD")
     assert (dead["read"], dead["aps_reported"], dead["aps_in_inventory"]) == (False, None, 2)

@@ -15,24 +15,30 @@ import math
 import socket
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from hotspotctl.collectors.codec import GET_BULK, NULL, decode_response, encode_response
+from hotspotctl.collectors.controllers import read_controllers, results_for
+from hotspotctl.collectors.model import Discovery, Sample
 from hotspotctl.collectors.oids import Oid, decode_oid
-from hotspotctl.collectors.profiles import load_profile
+from hotspotctl.collectors.poller import Poller, Target
+from hotspotctl.collectors.profiles import load_profile, load_profiles, shipped_dir
 from hotspotctl.collectors.tables import read_controller
 from hotspotctl.collectors.walker import V2cClient
 from hotspotctl.errors import CollectError, PollErrorKind
+from hotspotctl.evaluate.rates import compute_rates
 from hotspotctl.models.access_points import AccessPoint
 from hotspotctl.models.radios import BAND_2_4, BAND_5, ControllerReading, format_mac
+from hotspotctl.settings import SnmpSettings
 from hotspotctl.simulate import controllers as ctl
 from hotspotctl.simulate.agent import SimAp, address_of, live
 from hotspotctl.simulate.scenario import ApFaults, Window
 from hotspotctl.simulate.simulator import Simulator, build_fleet
+from hotspotctl.simulate.snmprec import read_snmprec
 from hotspotctl.simulate.traffic import Clock
 from tests.servers import free_udp_port
 
@@ -223,13 +229,14 @@ def test_aruba_lists_every_ap_with_status_and_radios(city: City) -> None:
     assert by_key(rows[name], name)[left.key] == LEFT.encode()
     ap = ap_of(city, "aruba_mc", "AP-0012")
     types = by_key(rows[rtype], rtype)
-    assert types[(*ap.key, 0)] == 3 and types[(*ap.key, 1)] == 1  # dot11g, dot11a
+    assert types[(*ap.key, 2)] == 3 and types[(*ap.key, 1)] == 1  # radio 2 dot11g, radio 1 dot11a (the recording's)
+    assert by_key(rows[channel], channel)[(*ap.key, 2)] == ap.radios[0].channel  # the 2.4 GHz plan
     assert by_key(rows[channel], channel)[(*ap.key, 1)] == ap.radios[1].channel
     assert by_key(rows[power], power)[(*ap.key, 1)] == ap.radios[1].tx_power_dbm * 2
     assert len(by_key(rows[clients], clients)) == 2 * N
     totals, _, _ = walk(city, "aruba_mc", (ctl.WLSX_TOTAL_APS,))
     assert totals[ctl.WLSX_TOTAL_APS] == [((*ctl.WLSX_TOTAL_APS, 0), N - 1)]
-    assert by_key(rows[clients], clients)[(*left.key, 0)] == 0
+    assert by_key(rows[clients], clients)[(*left.key, 2)] == 0
     ticks = by_key(rows[uptime], uptime)[ap.key]
     assert between(ticks, live(ap.sim, city.clock, before).ticks, live(ap.sim, city.clock, after).ticks)
 
@@ -401,9 +408,9 @@ def test_read_controller_aruba_ruckus_huawei(city: City) -> None:
     assert aruba.ap_count == N - 1 and len(aruba.aps) == N
     radio = next(ap for ap in aruba.aps if ap.name == "AP-0012").radios
     sim = ap_of(city, "aruba_mc", "AP-0012")
-    assert [(r.band, r.channel, r.tx_power_dbm) for r in radio] == [
-        (BAND_2_4, sim.radios[0].channel, sim.radios[0].tx_power_dbm),
-        (BAND_5, sim.radios[1].channel, sim.radios[1].tx_power_dbm)]
+    assert [(r.name, r.band, r.channel, r.tx_power_dbm) for r in radio] == [  # radio 1 first, as the index orders
+        ("radio 1", BAND_5, sim.radios[1].channel, sim.radios[1].tx_power_dbm),
+        ("radio 2", BAND_2_4, sim.radios[0].channel, sim.radios[0].tx_power_dbm)]
 
     ruckus, before, after = read(city, "ruckus_sz")
     ap = next(ap for ap in ruckus.aps if ap.name == "AP-0001")
@@ -437,3 +444,144 @@ def test_an_ap_the_scenario_takes_down_leaves_its_controller_for_that_window() -
         rows, _, _ = walk(City(clock, port, {"x": controller}, {"x": agent}), "x", (status,))
     states = {controller.by_name[f"AP-{i:04d}"].key: i for i in range(4)}
     assert {states[oid[len(status):]]: value for oid, value in rows[status]} == {0: 1, 1: 2, 2: 1, 3: 1}
+
+
+# --- the shipped profiles on the simulated controllers: what hotspotctl measures is the simulator's truth ------
+
+
+def read_shipped(city: City, which: str, profile: str) -> tuple[ControllerReading, float, float]:
+    shipped = load_profile(shipped_dir() / f"{profile}.yaml")
+
+    async def run() -> ControllerReading:
+        with V2cClient(timeout_s=0.5, retries=1, deadline_s=3.0) as walker:
+            return await read_controller(walker.device(city.address(which), city.port, COMMUNITY), shipped)
+
+    before = time.time()
+    reading = asyncio.run(run())
+    return reading, before, time.time()
+
+
+def test_smartzone_rates_are_the_simulated_aps_download_and_upload(city: City) -> None:
+    """collectors/ruckus_smartzone.yaml on the simulated SmartZone: an AP's in_bps is its users' download (the
+    traffic model's uplink in, ruckusSZAPTXBytes: what the AP sent them), out_bps their upload (RXBytes)."""
+    name = "AP-0001"
+    sim = ap_of(city, "ruckus_sz", name)
+    ap = AccessPoint(name, 19.4, -99.1, controller="WLC-ruckus_sz", ap_mac=format_mac(sim.mac))
+    first, before1, after1 = read_shipped(city, "ruckus_sz", "ruckus_smartzone")
+    time.sleep(2.0)
+    second, before2, after2 = read_shipped(city, "ruckus_sz", "ruckus_smartzone")
+    a, b = (results_for("WLC-ruckus_sz", [ap], reading, ())[name] for reading in (first, second))
+    assert isinstance(a, Sample) and isinstance(b, Sample), (a, b)
+    truth = {t: live(sim.sim, city.clock, t) for t in (before1, after1, before2, after2)}
+    # each counter is the model's at an instant of its walk ...
+    assert truth[before1].in_octets <= a.in_octets <= truth[after1].in_octets
+    assert truth[before1].out_octets <= a.out_octets <= truth[after1].out_octets
+    # ... so the rates are what the model carried between the walks, each way
+    _, state = compute_rates(a, None)
+    rate, _ = compute_rates(b, state)
+    assert rate.events == () and rate.interval_s is not None and rate.in_bps is not None and rate.out_bps is not None
+    interval = rate.interval_s
+    lo_in = (truth[before2].in_octets - truth[after1].in_octets) * 8 / interval
+    hi_in = (truth[after2].in_octets - truth[before1].in_octets) * 8 / interval
+    lo_out = (truth[before2].out_octets - truth[after1].out_octets) * 8 / interval
+    hi_out = (truth[after2].out_octets - truth[before1].out_octets) * 8 / interval
+    assert lo_in <= rate.in_bps <= hi_in
+    assert lo_out <= rate.out_bps <= hi_out
+    assert rate.in_bps > rate.out_bps  # evening in a public hotspot: the users download more than they upload
+
+
+ARUBA_RECORDING = Path(__file__).resolve().parents[1] / "fixtures" / "devices" / "arubaos" / "arubaos.snmprec"
+
+
+def test_aruba_radio_numbers_and_bands_are_the_recordings(city: City) -> None:
+    """wlsxWlanRadioTable as the real controller (tests/fixtures/devices/arubaos, 690 APs) numbers it: index AP
+    MAC + radio number 1 and 2, radio 1 dot11a(1) (5 GHz) and radio 2 dot11g(3) (2.4 GHz) on every AP; the
+    simulated controller serves the same layout, so the shipped profile names the same radio the same way."""
+    rtype = (*ctl.WLSX_RADIO, 2)
+    recorded: dict[tuple[int, ...], dict[int, Any]] = {}
+    for record in read_snmprec(ARUBA_RECORDING):
+        if record.oid[:len(rtype)] == rtype:
+            suffix = record.oid[len(rtype):]
+            recorded.setdefault(suffix[:-1], {})[suffix[-1]] = record.value
+    assert len(recorded) == 690 and {tuple(sorted(r.items())) for r in recorded.values()} == {((1, 1), (2, 3))}
+    rows, _, _ = walk(city, "aruba_mc", (rtype,))
+    served: dict[tuple[int, ...], dict[int, Any]] = {}
+    for oid, value in rows[rtype]:
+        suffix = oid[len(rtype):]
+        served.setdefault(suffix[:-1], {})[suffix[-1]] = value
+    assert len(served) == N and {tuple(sorted(r.items())) for r in served.values()} == {((1, 1), (2, 3))}
+    # and the shipped profile reads them as the recording's: radio 1 the 5 GHz one, with its plan's channel
+    reading, _, _ = read_shipped(city, "aruba_mc", "aruba_controller")
+    sim = ap_of(city, "aruba_mc", "AP-0012")
+    ap = next(a for a in reading.aps if a.name == "AP-0012")
+    assert [(r.name, r.band, r.channel) for r in ap.radios] == [
+        ("radio 1", BAND_5, sim.radios[1].channel), ("radio 2", BAND_2_4, sim.radios[0].channel)]
+
+
+def test_huawei_ap_uptime_is_hwwlanapruntime_in_ticks(city: City) -> None:
+    """HUAWEI-WLAN-AP-MIB hwWlanApRunTime (Unsigned32): "the running time of an AP. Unit: tick" (hundredths of a
+    second, as TimeTicks). The simulated AC serves it so, and collectors/huawei_ac.yaml reads it into uptime_s:
+    a managed AP's uptime is the AP's own, in seconds."""
+    run_time = (*ctl.HW_AP, 18)
+    sim = ap_of(city, "huawei_ac", "AP-0007")
+    rows, before, after = walk(city, "huawei_ac", (run_time,))
+    assert between(by_key(rows[run_time], run_time)[sim.key], live(sim.sim, city.clock, before).ticks,
+                   live(sim.sim, city.clock, after).ticks)
+    assert by_key(rows[run_time], run_time)[ap_of(city, "huawei_ac", LEFT).key] == 0  # off the AC
+    reading, before, after = read_shipped(city, "huawei_ac", "huawei_ac")
+    ap = next(a for a in reading.aps if a.name == "AP-0007")
+    assert ap.uptime_s is not None
+    assert live(sim.sim, city.clock, before).up_s <= ap.uptime_s <= live(sim.sim, city.clock, after).up_s + 1
+    assert ap.uptime_s > 86_400  # days, not the hundredths of them a seconds reading of ticks would give
+
+
+def test_discovery_and_the_controllers_walk_reach_a_target_alike(city: City) -> None:
+    """Poller.reach is the one preamble of discovery and of read_controllers: the same target gives the same
+    failure (no address, a bad one, credentials not configured) in both, and a good one is read by both."""
+    settings = replace(SnmpSettings(), port=city.port, timeout_s=0.3, min_timeout_s=0.1, retries=1, deadline_s=2.0)
+    profiles = load_profiles()
+    good = Target("WLC-ruckus_sz", city.address("ruckus_sz"), "default")
+    bad = [Target("no-address", None, "default"), Target("bad-port", "127.0.0.1:notaport", "default"),
+           Target("bad-auth", city.address("ruckus_sz"), "no-such-credentials")]
+
+    async def run() -> tuple[dict[str, Any], dict[str, Any]]:
+        with Poller(settings, profiles, env={}) as poller:
+            found = await poller.discover([good, *bad])
+            read = await read_controllers(poller, [(t, profiles.get("ruckus_smartzone")) for t in [good, *bad]])
+            return found, read
+
+    found, read = asyncio.run(run())
+    discovered = found[good.ap]
+    assert isinstance(discovered, Discovery) and discovered.profile == "ruckus_smartzone"
+    reading = read[good.ap]
+    assert isinstance(reading, ControllerReading) and len(reading.aps) == N and reading.ap_count == N - 1
+    failures = {t.ap: (found[t.ap].kind, found[t.ap].message) for t in bad}
+    assert failures == {t.ap: (read[t.ap].kind, read[t.ap].message) for t in bad}
+    assert [kind for kind, _ in failures.values()] == [PollErrorKind.NO_ADDRESS, PollErrorKind.NO_ADDRESS,
+                                                       PollErrorKind.CONFIG]
+    assert failures["no-address"][1] == "no mgmt_address in the inventory"
+
+
+def test_huawei_ap_rates_are_the_simulated_aps_uplink(city: City) -> None:
+    """collectors/huawei_ac.yaml reads hwWlanApUpPortRecvBytes / SendBytes (the AP's upstream port: received is
+    the users' download, in; sent their upload, out); the simulated AC serves them from the traffic model."""
+    name = "AP-0001"
+    sim = ap_of(city, "huawei_ac", name)
+    ap = AccessPoint(name, 19.4, -99.1, controller="WLC-huawei_ac", ap_mac=format_mac(sim.mac))
+    first, before1, after1 = read_shipped(city, "huawei_ac", "huawei_ac")
+    time.sleep(2.0)
+    second, before2, after2 = read_shipped(city, "huawei_ac", "huawei_ac")
+    a, b = (results_for("WLC-huawei_ac", [ap], reading, ())[name] for reading in (first, second))
+    assert isinstance(a, Sample) and isinstance(b, Sample), (a, b)
+    truth = {t: live(sim.sim, city.clock, t) for t in (before1, after1, before2, after2)}
+    assert a.in_octets is not None and a.out_octets is not None and a.counter_bits == 64
+    assert truth[before1].in_octets <= a.in_octets <= truth[after1].in_octets
+    assert truth[before1].out_octets <= a.out_octets <= truth[after1].out_octets
+    _, state = compute_rates(a, None)
+    rate, _ = compute_rates(b, state)
+    assert rate.events == () and rate.interval_s is not None and rate.in_bps is not None and rate.out_bps is not None
+    interval = rate.interval_s
+    assert (truth[before2].in_octets - truth[after1].in_octets) * 8 / interval <= rate.in_bps \
+        <= (truth[after2].in_octets - truth[before1].in_octets) * 8 / interval
+    assert (truth[before2].out_octets - truth[after1].out_octets) * 8 / interval <= rate.out_bps \
+        <= (truth[after2].out_octets - truth[before1].out_octets) * 8 / interval
