@@ -902,3 +902,93 @@ def radios_from_cells(table: RadioTable, cells: Sequence[tuple[Oid, Oid]], value
             rows = columns[column] = {}
         rows[index] = value
     return read_radios(table, columns, if_names, keys=keys), gone
+
+
+# A poll's radio cells, read from its GET: [(cell's position in the values, its conversion) or a constant] per
+# field of one radio, in Radio's order after the name (if_index, band, channel, frequency_mhz, clients, ...).
+_Source = tuple[int, Callable[[object], object]] | tuple[None, object]
+_POLL_FIELDS = (("if_index", _int), ("band", _str), ("channel", _int), ("frequency_mhz", _int), ("clients", _int),
+                ("utilization_pct", _float), ("noise_floor_dbm", _float), ("tx_power_dbm", _float),
+                ("oper_up", _bool))
+
+
+class CellRadios:
+    """``radios_from_cells(table, cells, values, keys, if_names)`` for one layout (a table, the instances a
+    poll GETs, the radios' KEYs), worked out once and applied to each poll's values.
+
+    Every poll of an AP GETs the same instances, and a fleet repeats a few layouts: what the generic
+    reader compiles per call (each FIELD's conversion, which value belongs to which radio, the names
+    and figures that do not depend on the values) is done here once, so a poll costs one conversion per
+    value. Same radios as ``radios_from_cells`` (tests/collectors/test_tables.py holds them equal);
+    ``compile_cell_radios`` gives None for a layout it does not cover (a joined or name-dependent FIELD)."""
+
+    __slots__ = ("from_channel", "keys", "rows")
+
+    def __init__(self, keys: tuple[Oid, ...], rows: tuple[tuple[_Source, str, tuple[_Source, ...]], ...],
+                 from_channel: bool) -> None:
+        self.keys = keys
+        self.rows = rows  # per radio (KEYs sorted): its name's source, the name without one, its fields' sources
+        self.from_channel = from_channel
+
+    def __call__(self, values: Sequence[Value]) -> tuple[tuple[Radio, ...], bool]:
+        gone = False
+        for value in values:
+            if value is None or isinstance(value, Absent):
+                gone = True
+                break
+        found: list[Radio] = []
+        for name_source, default_name, sources in self.rows:
+            figures: list[object] = []
+            for position, how in (name_source, *sources):
+                if position is None:
+                    figures.append(how)
+                else:
+                    value = values[position]
+                    figures.append(None if value is None or isinstance(value, Absent)
+                                   else how(value))  # type: ignore[operator]
+            name, if_index, band, channel, frequency, clients, utilization, noise, tx_power, oper_up = figures
+            if self.from_channel:
+                frequency = channel_to_mhz(channel, band)  # type: ignore[arg-type]
+            if band is None:
+                band = band_for(frequency)  # type: ignore[arg-type]
+            found.append(Radio(default_name if name is None else name, if_index, band, channel,  # type: ignore[arg-type]
+                               frequency, clients, utilization, noise, tx_power, oper_up))  # type: ignore[arg-type]
+        return _unique(found, self.keys), gone
+
+
+def compile_cell_radios(table: RadioTable, cells: Sequence[tuple[Oid, Oid]], keys: Sequence[Oid],
+                        if_names: Mapping[int, str]) -> CellRadios | None:
+    """The CellRadios of a layout, or None when a FIELD joins rows or depends on the radio's name (read those
+    with ``radios_from_cells``)."""
+    position = {cell: i for i, cell in enumerate(cells)}
+    if len(position) != len(cells):
+        return None  # an instance GET twice: left to the generic reader
+    from_channel = table.frequency_mhz is not None and table.frequency_mhz.source == "channel"
+    specs = [("name", table.name, _str)] + [
+        (field, None if field == "frequency_mhz" and from_channel else getattr(table, field), check)
+        for field, check in _POLL_FIELDS]
+    ordered = tuple(sorted(keys))
+    columns: list[Callable[[Oid], _Source]] = []
+    for field, spec, check in specs:
+        if spec is not None and (spec.join is not None or _by_name(spec)):
+            return None
+        if spec is not None and spec.oid is not None:  # a cell's value, converted (map results checked), as _Column
+            conv = compile_convert(spec, FIELD_KINDS[field])
+            how: Callable[[object], object] = conv if spec.mapping is None else \
+                (lambda value, conv=conv, check=check: check(conv(value)))  # type: ignore[misc]
+
+            def at(key: Oid, oid: Oid = spec.oid, how: Callable[[object], object] = how) -> _Source:
+                found = position.get((oid, key))
+                return (None, None) if found is None else (found, how)
+            columns.append(at)
+        else:  # no FIELD, a template, from key/last/if_name: the same every poll
+            constants = _Column(spec, field, {}, if_names, ordered, check).cells
+            assert constants is not None
+            columns.append(lambda key, constants=constants: (None, constants.get(key)))  # type: ignore[misc]
+    explicit = table.name is not None
+    rows = []
+    for key in ordered:
+        default = if_names.get(key[0]) if not explicit and len(key) == 1 else None
+        name_source, *sources = (column(key) for column in columns)
+        rows.append((name_source, default or f"radio {dotted(key)}", tuple(sources)))
+    return CellRadios(ordered, tuple(rows), from_channel)
