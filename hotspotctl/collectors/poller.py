@@ -42,6 +42,8 @@ from hotspotctl.collectors.profiles import GENERIC, Profile, ProfileSet, RadioTa
 from hotspotctl.collectors.snmp import PysnmpDevice, SnmpClient
 from hotspotctl.collectors.ssh import CommandResult, SshCollector, SshTarget
 from hotspotctl.collectors.tables import (
+    CellRadios,
+    compile_cell_radios,
     interface_radios,
     radios_from_cells,
     table_columns,
@@ -163,6 +165,26 @@ def _fixed_radios(interfaces: tuple[Interface, ...]) -> tuple[Radio, ...]:
     return interface_radios(interfaces)
 
 
+# A plan's radio reader, by the plan's id (the entry keeps the plan, so the id is not reused meanwhile); None for
+# a layout CellRadios does not cover. A fleet has a few dozen plans: the bound only guards a growing one.
+_CELL_RADIOS_MAX = 1 << 14
+_cell_radios: dict[int, tuple[PollPlan, RadioTable, CellRadios | None]] = {}
+
+
+def _poll_radios(plan: PollPlan, table: RadioTable, values: Sequence[Value]) -> tuple[tuple[Radio, ...], bool]:
+    """``radios_from_cells`` of a poll, through the plan's CellRadios compiled on its first poll."""
+    entry = _cell_radios.get(id(plan))
+    if entry is None or entry[0] is not plan or entry[1] is not table:
+        if len(_cell_radios) >= _CELL_RADIOS_MAX:
+            _cell_radios.clear()
+        entry = _cell_radios[id(plan)] = (plan, table, compile_cell_radios(table, plan.radio_cells, plan.radio_keys,
+                                                                           plan.radio_if_names))
+    reader = entry[2]
+    if reader is None:
+        return radios_from_cells(table, plan.radio_cells, values, plan.radio_keys, plan.radio_if_names)
+    return reader(values)
+
+
 def build_sample(ap: str, plan: PollPlan, values: Sequence[Value], at: float, rtt_ms: float,
                  walked_clients: int | None = None, *, mono: float | None = None,
                  radio_table: RadioTable | None = None) -> tuple[Sample, bool]:
@@ -199,8 +221,7 @@ def build_sample(ap: str, plan: PollPlan, values: Sequence[Value], at: float, rt
     radios = plan.fixed_radios
     if plan.radio_keys and radio_table is not None:
         radio_values = values[plan.radio_slice] if plan.radio_slice is not None else ()
-        radios, radios_gone = radios_from_cells(radio_table, plan.radio_cells, radio_values, plan.radio_keys,
-                                                plan.radio_if_names)
+        radios, radios_gone = _poll_radios(plan, radio_table, radio_values)
         gone = gone or radios_gone
     sample = Sample(ap=ap, at=at, rtt_ms=rtt_ms, in_octets=number(plan.in_pos),
                     out_octets=number(plan.out_pos), counter_bits=plan.counter_bits, link_mbps=link_mbps,

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import repeat
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from hotspotctl.collectors.model import Absent, Interface, Value
 from hotspotctl.collectors.oids import Oid, format_oid
@@ -958,3 +958,169 @@ def radios_from_cells(table: RadioTable, cells: Sequence[tuple[Oid, Oid]], value
             rows = columns[column] = {}
         rows[index] = value
     return read_radios(table, columns, if_names, keys=keys), gone
+
+
+# A poll's radio cells, read from its GET. A FIELD's source for one radio: (None, constant) the same every
+# poll; (position, conversion) a value of the GET; (_NAMED, (field, check)) a template naming the radio's name;
+# (_JOINED, (join number, on, aggregate, check)) an aggregate of joined rows; (_PREFIXED, (positions,
+# conversion, aggregate, check)) an aggregate of the values whose index starts with the radio's KEY (on: prefix).
+_NAMED, _JOINED, _PREFIXED = -1, -2, -3
+_Source = tuple[int | None, Any]
+_POLL_FIELDS = (("if_index", _int), ("band", _str), ("channel", _int), ("frequency_mhz", _int), ("clients", _int),
+                ("utilization_pct", _float), ("noise_floor_dbm", _float), ("tx_power_dbm", _float),
+                ("oper_up", _bool))
+
+
+class CellRadios:
+    """``radios_from_cells(table, cells, values, keys, if_names)`` for one layout (a table, the instances a
+    poll GETs, the radios' KEYs), worked out once and applied to each poll's values.
+
+    Every poll of an AP GETs the same instances, and a fleet repeats a few layouts: what the generic
+    reader compiles per call (each FIELD's conversion, which value belongs to which radio, the names
+    and figures that do not depend on the values, the rows a join groups) is done here once, so a poll
+    costs about one conversion per value. Same radios as ``radios_from_cells``
+    (tests/collectors/test_tables_compiled.py holds them equal)."""
+
+    __slots__ = ("from_channel", "joins", "keys", "row_wise", "rows")
+
+    def __init__(self, keys: tuple[Oid, ...], rows: tuple[tuple[Oid, _Source, str, tuple[_Source, ...]], ...],
+                 joins: tuple[tuple[tuple[tuple[int, int | None], ...], Convert], ...], from_channel: bool,
+                 row_wise: bool) -> None:
+        self.keys = keys
+        # per radio (KEYs sorted): its KEY, its name's source, the name without one, its fields' sources
+        self.rows = rows
+        self.joins = joins  # per joined FIELD: its rows' (value position, join value position), the conversion
+        self.from_channel = from_channel
+        self.row_wise = row_wise  # a FIELD depends on the name: _RadioReader.read's rules, not read_many's
+
+    def __call__(self, values: Sequence[Value]) -> tuple[tuple[Radio, ...], bool]:
+        gone = False
+        for value in values:
+            if value is None or isinstance(value, Absent):
+                gone = True
+                break
+        groups = [self._groups(pairs, conv, values) for pairs, conv in self.joins] if self.joins else []
+        row_wise = self.row_wise
+        found: list[Radio] = []
+        for key, (position, how), default_name, sources in self.rows:
+            if position is None:
+                name = how
+            else:
+                value = values[position]
+                name = None if value is None or isinstance(value, Absent) else how(value)
+            if name is None:
+                name = default_name
+            elif row_wise and not name:
+                name = f"radio {dotted(key)}"
+            figures: list[object] = []
+            for position, how in sources:
+                if position is None:
+                    figures.append(how)
+                elif position >= 0:
+                    value = values[position]
+                    figures.append(None if value is None or isinstance(value, Absent) else how(value))
+                elif position == _NAMED:
+                    field, check = how
+                    figures.append(check(field(key, name)))
+                elif position == _PREFIXED:
+                    positions, conv, aggregate, check = how
+                    joined = []
+                    for at in positions:
+                        value = values[at]
+                        if value is not None and not isinstance(value, Absent):
+                            converted = conv(value)
+                            if converted is not None:
+                                joined.append(converted)
+                    figures.append(check(_aggregate(aggregate, joined)))
+                else:
+                    number, on, aggregate, check = how
+                    target = dotted(key) if on == "key" else (str(key[-1]) if on == "last" and key else name)
+                    figures.append(check(None if target is None else
+                                         _aggregate(aggregate, groups[number].get(target, []))))
+            if_index, band, channel, frequency, clients, utilization, noise, tx_power, oper_up = figures
+            if self.from_channel:
+                frequency = channel_to_mhz(channel, band)  # type: ignore[arg-type]
+            if band is None or (row_wise and not band):
+                band = band_for(frequency)  # type: ignore[arg-type]
+            found.append(Radio(name, if_index, band, channel, frequency, clients,  # type: ignore[arg-type]
+                               utilization, noise, tx_power, oper_up))  # type: ignore[arg-type]
+        return _unique(found, self.keys), gone
+
+    @staticmethod
+    def _groups(pairs: tuple[tuple[int, int | None], ...], conv: Convert,
+                values: Sequence[Value]) -> dict[str, list[object]]:
+        """A joined FIELD's rows grouped by their join value, as compile_field groups a column."""
+        groups: dict[str, list[object]] = {}
+        for at, tie_at in pairs:
+            value = values[at]
+            if value is None or isinstance(value, Absent) or tie_at is None:
+                continue
+            tie = values[tie_at]
+            if tie is None or isinstance(tie, Absent):
+                continue
+            converted = conv(value)
+            if converted is not None:
+                groups.setdefault(_text(tie), []).append(converted)
+        return groups
+
+
+def compile_cell_radios(table: RadioTable, cells: Sequence[tuple[Oid, Oid]], keys: Sequence[Oid],
+                        if_names: Mapping[int, str]) -> CellRadios | None:
+    """The CellRadios of a layout, or None for one it leaves to ``radios_from_cells`` (an instance GET twice,
+    a name that depends on itself)."""
+    position = {cell: i for i, cell in enumerate(cells)}
+    if len(position) != len(cells) or _by_name(table.name) or (table.name is not None and table.name.join):
+        return None
+    from_channel = table.frequency_mhz is not None and table.frequency_mhz.source == "channel"
+    specs = [("name", table.name, _str)] + [
+        (field, None if field == "frequency_mhz" and from_channel else getattr(table, field), check)
+        for field, check in _POLL_FIELDS]
+    ordered = tuple(sorted(keys))
+    joins: list[tuple[tuple[tuple[int, int | None], ...], Convert]] = []
+    row_wise = False
+    columns: list[Callable[[Oid], _Source]] = []
+    for field, spec, check in specs:
+        if spec is not None and spec.oid is not None and spec.join is None:
+            # a cell's value, converted (map results checked), as _Column
+            conv = compile_convert(spec, FIELD_KINDS[field])
+            how: Convert = conv if spec.mapping is None else \
+                (lambda value, conv=conv, check=check: check(conv(value)))  # type: ignore[misc]
+
+            def at(key: Oid, oid: Oid = spec.oid, how: Convert = how) -> _Source:
+                found = position.get((oid, key))
+                return (None, None) if found is None else (found, how)
+            columns.append(at)
+        elif spec is not None and spec.oid is not None and spec.join is not None and spec.join.column is None:
+            # on: prefix: each radio's rows are the instances of the column whose index extends its KEY
+            prefixed = (compile_convert(spec, FIELD_KINDS[field]), spec.aggregate, check)
+
+            def under(key: Oid, oid: Oid = spec.oid, prefixed: tuple[Any, ...] = prefixed) -> _Source:
+                size = len(key)
+                positions = tuple(i for i, (column, index) in enumerate(cells)
+                                  if column == oid and len(index) > size and index[:size] == key)
+                return (_PREFIXED, (positions, *prefixed))
+            columns.append(under)
+        elif spec is not None and spec.oid is not None and spec.join is not None:  # rows grouped every poll
+            number, tie = len(joins), spec.join.column
+            assert tie is not None  # on: prefix is the branch above
+            joins.append((tuple((i, position.get((tie, index)))
+                                for i, (column, index) in enumerate(cells) if column == spec.oid),
+                          compile_convert(spec, FIELD_KINDS[field])))
+            row_wise = row_wise or _by_name(spec)
+            joined = (_JOINED, (number, spec.join.on, spec.aggregate, check))
+            columns.append(lambda key, joined=joined: joined)  # type: ignore[misc]
+        elif _by_name(spec):  # a template naming the name
+            row_wise = True
+            named = (_NAMED, (compile_field(spec, field, {}, if_names), check))
+            columns.append(lambda key, named=named: named)  # type: ignore[misc]
+        else:  # no FIELD, a template, from key/last/if_name: the same every poll
+            constants = _Column(spec, field, {}, if_names, ordered, check).cells
+            assert constants is not None
+            columns.append(lambda key, constants=constants: (None, constants.get(key)))  # type: ignore[misc]
+    explicit = table.name is not None
+    rows = []
+    for key in ordered:
+        default = if_names.get(key[0]) if not explicit and len(key) == 1 else None
+        name_source, *sources = (column(key) for column in columns)
+        rows.append((key, name_source, default or f"radio {dotted(key)}", tuple(sources)))
+    return CellRadios(ordered, tuple(rows), tuple(joins), from_channel, row_wise)

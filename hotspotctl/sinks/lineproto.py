@@ -135,19 +135,20 @@ def line(measurement: str, tags: Mapping[str, str | None], fields: Mapping[str, 
 class ApLines:
     """The lines per AP per cycle (ap_status, ap_traffic, ap_radio); an AP's tag set is built once and cached."""
 
-    __slots__ = ("_escaped", "_pairs", "_tags")
+    __slots__ = ("_cuts", "_escaped", "_tags")
 
     def __init__(self) -> None:
         self._tags: dict[tuple[str, str | None], str] = {}
-        self._pairs: dict[tuple[str, str | None], tuple[tuple[str, str], ...]] = {}  # the same, as (key, value)
+        # where ``band`` and ``radio`` go in an AP's tag set (the offsets of the first tag after each, in key
+        # order), for the APs with ap_radio lines only
+        self._cuts: dict[tuple[str, str | None], tuple[int, int]] = {}
         self._escaped: dict[str, str] = {}  # districts, programmes, zones, profiles repeat: escape each once
 
     def tags(self, ap: Any, zone: str, profile: str | None) -> str:
         key = (ap.id, profile)
         cached = self._tags.get(key)
         if cached is None:
-            pairs = self._pairs[key] = self._tag_pairs(ap, zone, profile)
-            cached = self._tags[key] = "".join(f",{k}={v}" for k, v in pairs)
+            cached = self._tags[key] = "".join(f",{k}={v}" for k, v in self._tag_pairs(ap, zone, profile))
         return cached
 
     def radios(self, out: list[str], ap: Any, zone: str, profile: str | None, radios: Any, at_s: int) -> None:
@@ -156,7 +157,8 @@ class ApLines:
 
         A radio with no figure but its state (the IF-MIB radio interfaces of a profile without a radio
         table, whose state is discovery's, not this cycle's) is not written."""
-        pairs: tuple[tuple[str, str], ...] | None = None
+        tags: str | None = None
+        band_at = radio_at = 0
         for radio in radios:
             if not says_something(radio):
                 continue  # nothing but its state: the common case of a profile without a radio table
@@ -175,14 +177,29 @@ class ApLines:
                 continue
             if radio.oper_up is not None:
                 fields.append("up=1i" if radio.oper_up else "up=0i")
-            if pairs is None:
-                self.tags(ap, zone, profile)
-                pairs = self._pairs[(ap.id, profile)]
-            extra = [("radio", escape_tag(radio.name or f"radio {radio.if_index}"))]
-            if radio.band:
-                extra.append(("band", escape_tag(radio.band)))
-            tags = "".join(f",{k}={v}" for k, v in sorted((*pairs, *extra)))
-            out.append(f"ap_radio{tags} {','.join(fields)} {at_s}")
+            if tags is None:
+                tags = self.tags(ap, zone, profile)
+                band_at, radio_at = self._cut(ap, zone, profile)
+            band = f",band={escape_tag(radio.band)}" if radio.band else ""
+            name = escape_tag(radio.name or f"radio {radio.if_index}")
+            out.append(f"ap_radio{tags[:band_at]}{band}{tags[band_at:radio_at]},radio={name}{tags[radio_at:]} "
+                       f"{','.join(fields)} {at_s}")
+
+    def _cut(self, ap: Any, zone: str, profile: str | None) -> tuple[int, int]:
+        """The offsets in the AP's tag set where ``,band=`` and ``,radio=`` go to keep key order (its tags
+        sorted with those two, as ``tag_set`` writes them)."""
+        key = (ap.id, profile)
+        cut = self._cuts.get(key)
+        if cut is None:
+            band_at = radio_at = 0
+            for k, v in self._tag_pairs(ap, zone, profile):
+                width = len(k) + len(v) + 2
+                if k < "band":
+                    band_at += width
+                if k < "radio":
+                    radio_at += width
+            cut = self._cuts[key] = (band_at, radio_at)
+        return cut
 
     def _tag_pairs(self, ap: Any, zone: str, profile: str | None) -> tuple[tuple[str, str], ...]:
         """The AP's tags, escaped, in key order (InfluxDB's): the first cycle builds 35,000."""
