@@ -10,6 +10,7 @@ The schema is documented in ``collectors/README.md``.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -98,7 +99,7 @@ FIELD_SOURCES: dict[str, tuple[str, ...]] = {
     "frequency_mhz": ("channel",),
 }
 FIELD_FROM = ("key", "last", "if_name", "channel")
-JOIN_ON = ("key", "name", "last", "prefix")
+JOIN_ON = ("key", "name", "last", "prefix", "channel")
 AGGREGATES = ("sum", "max", "min", "first", "any", "all", "count")
 # What each aggregate combines: numbers (sum, max, min), true/false (any, all), rows of any kind (count: a
 # whole number, for int keys), anything (first).
@@ -113,10 +114,12 @@ AP_KEYS = ("name", "mac", "joined", "reason", "uptime_s", "clients", "in_octets"
 @dataclass(frozen=True, slots=True)
 class Join:
     """Rows of a FIELD's ``oid`` belong to the row whose KEY / name / last sub-id equals ``column`` there, or
-    (``on`` prefix, no column) to the row whose KEY their own index starts with (a table indexed radio.VAP)."""
+    (``on`` prefix, no column) to the row whose KEY their own index starts with (a table indexed radio.VAP), or
+    (``on`` channel) the one row at the radio's KEY followed by its channel: ``column`` is then the table's
+    ``channel`` column, whose raw value at the KEY is that last sub-id (a table indexed radio.channel)."""
 
     column: Oid | None
-    on: str  # key | name | last | prefix
+    on: str  # key | name | last | prefix | channel
 
 
 @dataclass(frozen=True, slots=True)
@@ -573,6 +576,14 @@ class _Reader(StrictReader):
                                            "is the radio's KEY)")
         fields = {name: self.field(table[name], f"{key}.{name}", name)
                   for name in RADIO_KEYS if table.get(name) is not None}
+        for name, spec in fields.items():
+            if spec.join is None or spec.join.on != "channel":
+                continue
+            channel = fields.get("channel")
+            if name == "channel" or channel is None or channel.oid is None or channel.join is not None:
+                raise self.fail(f"{key}.{name}.join.on", f"on: channel needs {key}.channel given as a column (an OID, "
+                                                         "not joined): its value at the KEY is the row's last sub-id")
+            fields[name] = dataclasses.replace(spec, join=Join(channel.oid, "channel"))
         return RadioTable(rows=self.oid(table["rows"], f"{key}.rows"), **fields)
 
     def controller(self, node: Any) -> ControllerSpec:
@@ -650,8 +661,9 @@ class _Reader(StrictReader):
                 # YAML 1.1 reads a bare `on` key as true: take it as the `on` it was written as
                 join_node = {("on" if k is True else k): v for k, v in join_node.items()}
             spec = self.table(join_node, f"{key}.join", ("column", "on"))
-            alone = "or on: prefix alone (the rows whose index starts with the KEY)"
-            if spec.get("on") is None or (spec.get("column") is None and spec["on"] != "prefix"):
+            alone = ("or on: prefix alone (the rows whose index starts with the KEY), or on: channel alone (the row "
+                     "at the KEY followed by the radio's channel)")
+            if spec.get("on") is None or (spec.get("column") is None and spec["on"] not in ("prefix", "channel")):
                 raise self.fail(f"{key}.join", f"give column (an OID) and on (key, name or last), {alone}")
             on = self.choice(spec["on"], f"{key}.join.on", JOIN_ON)
             if on == "name" and name == "name":
@@ -659,7 +671,14 @@ class _Reader(StrictReader):
             if on == "prefix" and spec.get("column") is not None:
                 raise self.fail(f"{key}.join.column", "on: prefix takes no column: the rows of oid whose index starts "
                                                       "with the KEY are joined")
-            join = Join(self.oid(spec["column"], f"{key}.join.column") if on != "prefix" else None, on)
+            if on == "channel" and not key.startswith("controller.radios."):
+                raise self.fail(f"{key}.join.on", "on: channel is read only in controller.radios (a controller's "
+                                                  "per-channel tables, indexed AP + slot + channel); not here")
+            if on == "channel" and spec.get("column") is not None:
+                raise self.fail(f"{key}.join.column", "on: channel takes no column: the row of oid at the KEY followed "
+                                                      "by the radio's channel (its `channel` column's value) is read")
+            # on: channel: the column is the table's channel column, filled in by radio_table
+            join = Join(self.oid(spec["column"], f"{key}.join.column") if on not in ("prefix", "channel") else None, on)
         aggregate = "sum" if name == "clients" else "first"
         if table.get("aggregate") is not None:
             if join is None:
@@ -788,7 +807,7 @@ def describe_field(spec: FieldSpec) -> dict[str, Any]:
     if spec.template is not None:
         out["template"] = spec.template
     if spec.join is not None:
-        out["join"] = ({"on": spec.join.on} if spec.join.column is None else
+        out["join"] = ({"on": spec.join.on} if spec.join.column is None or spec.join.on == "channel" else
                        {"column": format_oid(spec.join.column), "on": spec.join.on})
         out["aggregate"] = spec.aggregate
     for key, value in (("scale", spec.scale), ("offset", spec.offset)):

@@ -345,6 +345,8 @@ def compile_field(spec: FieldSpec | None, field: str, columns: Columns,
         on, how = spec.join.on, spec.aggregate
         if spec.join.column is None:  # on: prefix
             return _prefix_joined(spec.oid, conv, how, columns)
+        if on == "channel":
+            return _channel_joined(spec.oid, spec.join.column, conv, how, columns)
         by = columns.get(spec.join.column, {})
         groups: dict[str, list[object]] = {}
         for index, value in columns.get(spec.oid, {}).items():
@@ -402,6 +404,25 @@ def _prefix_joined(column: Oid, conv: Convert, how: str, columns: Columns) -> Fi
                     if converted is not None:
                         groups.setdefault(index[:size], []).append(converted)
         return _aggregate(how, groups.get(key, []))
+    return joined
+
+
+def channel_row(key: Oid, channel: Value | None) -> Oid | None:
+    """The index of a radio's row in a per-channel table (``on: channel``): its KEY followed by its channel
+    column's raw value, when that is a whole number (None: no channel said, so no row)."""
+    raw = _raw(channel) if channel is not None else None
+    number = _number(raw) if raw is not None else None
+    return (*key, number) if isinstance(number, int) and number >= 0 else None
+
+
+def _channel_joined(column: Oid, channels: Oid, conv: Convert, how: str, columns: Columns) -> Field:
+    """A field joined ``on: channel``: the row of ``column`` at the KEY followed by the radio's channel."""
+    get, channel_of = columns.get(column, {}).get, columns.get(channels, {}).get
+
+    def joined(key: Oid, name: str | None) -> object:
+        index = channel_row(key, channel_of(key))
+        converted = None if index is None else conv(get(index))
+        return _aggregate(how, [] if converted is None else [converted])
     return joined
 
 
@@ -595,6 +616,10 @@ class Row:
                       if len(index) > size and index[:size] == self.key
                       and (converted := convert(spec, kind, value)) is not None]
             return _aggregate(spec.aggregate, values)
+        if on == "channel":  # the row at the KEY followed by the radio's channel
+            index = channel_row(self.key, self.columns.get(spec.join.column, {}).get(self.key))
+            value = None if index is None else convert(spec, kind, self.columns.get(spec.oid, {}).get(index))
+            return _aggregate(spec.aggregate, [] if value is None else [value])
         target = dotted(self.key) if on == "key" else (str(self.key[-1]) if on == "last" and self.key else self.name)
         if target is None:
             return None
@@ -837,6 +862,12 @@ def instances_of(table: RadioTable, columns: Columns, keys: Sequence[Oid],
             cells.setdefault(spec.oid, {}).update(
                 (index, None) for index in rows if any(len(index) > n and index[:n] in known for n in sizes))
             continue
+        if on == "channel":  # every channel's row of each radio (its channel may change), and its channel
+            known = set(keys)
+            cells.setdefault(spec.oid, {}).update((index, None) for index in rows if index[:-1] in known)
+            channels = columns.get(spec.join.column, {})
+            cells.setdefault(spec.join.column, {}).update((key, None) for key in keys if key in channels)
+            continue
         targets = ({dotted(key) for key in keys} if on == "key" else
                    {str(key[-1]) for key in keys if key} if on == "last" else {radio.name for radio in radios})
         by = columns.get(spec.join.column, {})
@@ -1071,6 +1102,8 @@ def compile_cell_radios(table: RadioTable, cells: Sequence[tuple[Oid, Oid]], key
     position = {cell: i for i, cell in enumerate(cells)}
     if len(position) != len(cells) or _by_name(table.name) or (table.name is not None and table.name.join):
         return None
+    if any(spec.join is not None and spec.join.on == "channel" for _field, spec in table.fields()):
+        return None  # on: channel (controller.radios only, by the loader): the generic reader
     from_channel = table.frequency_mhz is not None and table.frequency_mhz.source == "channel"
     specs = [("name", table.name, _str)] + [
         (field, None if field == "frequency_mhz" and from_channel else getattr(table, field), check)

@@ -171,8 +171,26 @@ def test_cisco_9800() -> None:
     downloading = ap("synthetic_cisco9800", "mx-cdmx-ap-003")
     assert (downloading.joined, downloading.reason, downloading.radios) == (False, "downloading image", ())
     assert radio("synthetic_cisco9800", "mx-cdmx-ap-002", "slot 0") == Radio(
-        name="slot 0", band="2.4GHz", channel=11, frequency_mhz=2462, clients=3, utilization_pct=71.0, oper_up=True)
+        name="slot 0", band="2.4GHz", channel=11, frequency_mhz=2462, clients=3, utilization_pct=71.0,
+        noise_floor_dbm=-84.0, oper_up=True)
     assert radio("synthetic_cisco9800", "mx-cdmx-ap-002", "slot 1").oper_up is False
+
+
+def test_cisco_noise_floor_is_the_bsnapifdbnoisetable_row_at_each_radios_channel() -> None:
+    """bsnAPIfDBNoisePower has one row per channel a radio measured (index AP MAC + slot + channel): each radio
+    gets the row at its own bsnAPIfPhyChannelNumber, not another channel's; none when its channel has no row."""
+    got = {(a.name, r.name): (r.channel, r.noise_floor_dbm) for a in reading("synthetic_cisco9800")[1].aps
+           for r in a.radios}
+    assert got == {("mx-cdmx-ap-001", "slot 0"): (6, -87.0), ("mx-cdmx-ap-001", "slot 1"): (36, -95.0),
+                   ("mx-cdmx-ap-002", "slot 0"): (11, -84.0), ("mx-cdmx-ap-002", "slot 1"): (149, -97.0),
+                   ("mx-cdmx-ap-004", "slot 0"): (1, -88.0),
+                   ("mx-cdmx-ap-004", "slot 1"): (44, None)}  # rows at 36 and 40 only: not its channel
+
+    async def as_cisco_wlc() -> ControllerReading:  # the AireOS profile reads the same table the same way
+        device = RecordedDevice.from_file(DEVICES / "synthetic_cisco9800" / "synthetic_cisco9800.snmprec")
+        return await read_controller(device, shipped().get("cisco_wlc"))
+    wlc = asyncio.run(as_cisco_wlc())
+    assert {(a.name, r.name): (r.channel, r.noise_floor_dbm) for a in wlc.aps for r in a.radios} == got
 
 
 def test_ruckus_smartzone() -> None:

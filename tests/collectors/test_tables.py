@@ -25,10 +25,13 @@ from hotspotctl.collectors.profiles import (
 from hotspotctl.collectors.tables import (
     ap_count_of,
     columns_from_instances,
+    compile_cell_radios,
+    compile_field,
     controller_columns,
     convert,
     index_rows,
     instances_of,
+    radios_from_cells,
     read_controller,
     read_device_radios,
     read_managed,
@@ -131,6 +134,44 @@ controller:
     assert described["aps"]["mac"] == {"from": "key"}
     assert described["radios"] == {"rows": f"{T}.5", "channel": {"oid": f"{T}.6"}}
     assert described["ap_count"] == [{"scalar": f"{T}.9.0"}, {"count": f"{T}.1"}]
+
+
+def test_a_join_on_channel_loads_as_the_channel_column_and_reads_the_row_at_key_and_channel(tmp_path: Path) -> None:
+    loaded = profile(tmp_path, f"""
+controller:
+  aps: {{rows: {T}.1}}
+  radios:
+    rows: {T}.5
+    channel: {T}.6
+    noise_floor_dbm: {{oid: {T}.7, join: {{on: channel}}}}
+""")
+    spec = loaded.controller
+    assert spec is not None and spec.radios is not None
+    # the join's column is the table's channel column: walked with the rest, and its value picks the row
+    assert spec.radios.noise_floor_dbm == FieldSpec(oid=col(7), join=Join(col(6), "channel"))
+    assert controller_columns(spec) == (col(1), col(5), col(6), col(7))
+    assert describe_profile(loaded)["controller"]["radios"]["noise_floor_dbm"] == {
+        "oid": f"{T}.7", "join": {"on": "channel"}, "aggregate": "first"}
+    columns = {col(1): {(9,): b"ap"}, col(5): {(9, 0): 1, (9, 1): 2, (9, 2): 1},
+               col(6): {(9, 0): 6, (9, 1): 36, (9, 2): b"ch"},  # a channel that is no number: no row
+               col(7): {(9, 0, 1): -90, (9, 0, 6): -87, (9, 0, 11): -92, (9, 1, 40): -95, (9, 2, 6): -80}}
+    (ap,) = read_managed(spec, columns)
+    # slot 0 on channel 6 gets the row at 6, not 1 or 11; slot 1 on 36 has only a row at 40: none
+    assert [(r.channel, r.noise_floor_dbm) for r in ap.radios] == [(6, -87.0), (36, None), (None, None)]
+    noise = compile_field(spec.radios.noise_floor_dbm, "noise_floor_dbm", columns)
+    assert [noise(key, None) for key in ((9, 0), (9, 1), (9, 2))] == [-87.0, None, None]
+    # the loader keeps it to controller.radios; should instances of it be fixed for a poll, they are every
+    # channel's row of each radio (its channel may move) and its channel, read by the generic reader
+    keys = [(9, 0), (9, 1), (9, 2)]
+    fixed = instances_of(spec.radios, columns, keys, read_radios(spec.radios, columns))
+    assert fixed[col(7)] == [(9, 0, 1), (9, 0, 6), (9, 0, 11), (9, 1, 40), (9, 2, 6)]
+    assert fixed[col(6)] == keys
+    cells = [(column, index) for column, rows in fixed.items() for index in rows]
+    moved = {(col(6), (9, 0)): 11}  # slot 0 moved to channel 11 since discovery
+    got = [moved.get(cell, columns[cell[0]][cell[1]]) for cell in cells]
+    assert compile_cell_radios(spec.radios, cells, keys, {}) is None
+    radios, gone = radios_from_cells(spec.radios, cells, got, keys, {})
+    assert [(r.channel, r.noise_floor_dbm) for r in radios] == [(11, -92.0), (36, None), (None, None)] and not gone
 
 
 def test_a_count_only_controller_section_loads(tmp_path: Path) -> None:
@@ -251,6 +292,23 @@ controller:
      "x.yaml: radios.frequency_mhz.scale: applies to a column's values (oid) or the key"),
     ("radios: {rows: 1.3.6.1.4.1.99.1.1, noise_floor_dbm: {oid: 1.3.6.1.4.1.99.1.2, ignore: [true]}}\n",
      "x.yaml: radios.noise_floor_dbm.ignore: expected a list of numbers or texts, got [True]"),
+    ("radios: {rows: 1.3.6.1.4.1.99.1.1, channel: 1.3.6.1.4.1.99.1.2, noise_floor_dbm: {oid: 1.3.6.1.4.1.99.1.3, "
+     "join: {on: channel}}}\n",
+     "x.yaml: radios.noise_floor_dbm.join.on: on: channel is read only in controller.radios (a controller's "
+     "per-channel tables, indexed AP + slot + channel); not here"),
+    ("controller: {aps: {rows: 1.3.6.1.4.1.99.1.1, clients: {oid: 1.3.6.1.4.1.99.1.3, join: {on: channel}}}}\n",
+     "x.yaml: controller.aps.clients.join.on: on: channel is read only in controller.radios"),
+    ("controller: {aps: {rows: 1.3.6.1.4.1.99.1.1}, radios: {rows: 1.3.6.1.4.1.99.1.2, noise_floor_dbm: "
+     "{oid: 1.3.6.1.4.1.99.1.3, join: {on: channel}}}}\n",
+     "x.yaml: controller.radios.noise_floor_dbm.join.on: on: channel needs controller.radios.channel given as a "
+     "column (an OID, not joined): its value at the KEY is the row's last sub-id"),
+    ("controller: {aps: {rows: 1.3.6.1.4.1.99.1.1}, radios: {rows: 1.3.6.1.4.1.99.1.2, channel: {oid: "
+     "1.3.6.1.4.1.99.1.4, join: {on: channel}}}}\n",
+     "x.yaml: controller.radios.channel.join.on: on: channel needs controller.radios.channel given as a column"),
+    ("controller: {aps: {rows: 1.3.6.1.4.1.99.1.1}, radios: {rows: 1.3.6.1.4.1.99.1.2, channel: 1.3.6.1.4.1.99.1.4, "
+     "noise_floor_dbm: {oid: 1.3.6.1.4.1.99.1.3, join: {on: channel, column: 1.3.6.1.4.1.99.1.4}}}}\n",
+     "x.yaml: controller.radios.noise_floor_dbm.join.column: on: channel takes no column: the row of oid at the KEY "
+     "followed by the radio's channel (its `channel` column's value) is read"),
     ("controller: {}\n",
      "x.yaml: controller: give controller.aps (the per-AP table: rows, name, mac, joined, ...) or, for a "
      "controller whose MIB has only its own totals, controller.ap_count"),

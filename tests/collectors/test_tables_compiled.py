@@ -150,7 +150,7 @@ def test_a_compiled_convert_equals_convert(spec: FieldSpec, kind: str, value: Va
 
 def generated_table() -> st.SearchStrategy[tuple[ControllerSpec, dict[Oid, dict[Oid, Value]]]]:
     """A controller spec over columns T.1..T.9 and cells for it: AP keys of one or two sub-ids, radio rows
-    under them (and some under no AP), joins on key, last and name, templates naming the name."""
+    under them (and some under no AP), joins on key, last, name, prefix and channel, templates naming the name."""
     ap_keys = st.lists(st.one_of(st.tuples(st.integers(1, 40)), st.tuples(st.integers(1, 3), st.integers(1, 200))),
                        max_size=8, unique=True)
 
@@ -159,7 +159,7 @@ def generated_table() -> st.SearchStrategy[tuple[ControllerSpec, dict[Oid, dict[
         aps = draw(ap_keys)
         radios = [(*ap, slot) for ap in aps for slot in draw(st.lists(st.integers(0, 3), max_size=3, unique=True))]
         radios += draw(st.lists(st.tuples(st.integers(41, 45), st.integers(0, 2)), max_size=2, unique=True))
-        columns: dict[Oid, dict[Oid, Value]] = {(*T, n): {} for n in range(1, 10)}
+        columns: dict[Oid, dict[Oid, Value]] = {(*T, n): {} for n in range(1, 11)}
         for key in aps:
             columns[(*T, 1)][key] = draw(values.filter(lambda v: v is not None)) if draw(st.booleans()) else b"ap"
             for n in (2, 3):
@@ -172,6 +172,14 @@ def generated_table() -> st.SearchStrategy[tuple[ControllerSpec, dict[Oid, dict[
             for n in (5, 6, 7):
                 if draw(st.booleans()):
                     columns[(*T, n)][key] = draw(values.filter(lambda v: v is not None))
+            # a per-channel table (index radio KEY + channel, read on: channel): rows at some channels, often
+            # at the radio's own (its T.5 value)
+            channels = draw(st.lists(st.sampled_from([0, 1, 6, 11, 36, 149]), max_size=3, unique=True))
+            own = columns[(*T, 5)].get(key)
+            if isinstance(own, int) and not isinstance(own, bool) and own >= 0 and draw(st.booleans()):
+                channels.append(own)
+            for channel in channels:
+                columns[(*T, 10)][(*key, channel)] = draw(st.one_of(raw_numbers, values.filter(lambda v: v is not None)))
         for index in draw(st.lists(st.tuples(st.integers(1, 30)), max_size=6, unique=True)):  # VAP rows: join
             columns[(*T, 8)][index] = draw(st.sampled_from([b"slot 1", b"radio 0", b"1", b"2", b"1.2.1"]))
             columns[(*T, 9)][index] = draw(raw_numbers)
@@ -191,7 +199,10 @@ def generated_table() -> st.SearchStrategy[tuple[ControllerSpec, dict[Oid, dict[
             channel=FieldSpec(oid=(*T, 5)), frequency_mhz=draw(st.sampled_from([FieldSpec(source="channel"), None])),
             clients=FieldSpec(oid=(*T, 9), join=Join(column=join_column, on=join_on), aggregate=aggregate),
             utilization_pct=FieldSpec(oid=(*T, 6), scale=field.scale, offset=field.offset, ignore=field.ignore),
-            noise_floor_dbm=field.__class__(oid=(*T, 7), parse=field.parse, mapping=field.mapping),
+            noise_floor_dbm=draw(st.sampled_from([  # its own row, or the row at its channel (on: channel)
+                FieldSpec(oid=(*T, 7), parse=field.parse, mapping=field.mapping),
+                FieldSpec(oid=(*T, 10), parse=field.parse, mapping=field.mapping, scale=field.scale,
+                          join=Join(column=(*T, 5), on="channel"), aggregate=draw(st.sampled_from(["first", "max"])))])),
             tx_power_dbm=FieldSpec(template="{name}"), oper_up=oper_up)
         ap_table = ApTable(
             rows=(*T, 1), name=draw(st.sampled_from([FieldSpec(oid=(*T, 1)), FieldSpec(template="AP {key}")])),
@@ -214,7 +225,7 @@ def test_compiled_read_managed_equals_the_plain_reading_on_generated_tables(
     assert read_managed(spec, columns) == reference_read_managed(spec, columns)
     if spec.radios is not None:
         assert read_radios(spec.radios, columns) == reference_read_radios(spec.radios, columns)
-        for field in ("name", "channel", "clients", "tx_power_dbm", "oper_up"):
+        for field in ("name", "channel", "clients", "noise_floor_dbm", "tx_power_dbm", "oper_up"):
             spec_of = getattr(spec.radios, field)
             compiled = compile_field(spec_of, field, columns)
             for key in row_keys(spec.radios, columns):
