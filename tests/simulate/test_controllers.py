@@ -461,6 +461,18 @@ def read_shipped(city: City, which: str, profile: str) -> tuple[ControllerReadin
     return reading, before, time.time()
 
 
+def test_cisco_wlc_reads_each_radios_noise_floor_at_its_own_channel(city: City) -> None:
+    """collectors/cisco_wlc.yaml on the simulated AireOS: bsnAPIfDBNoisePower has a row per scanned channel (the
+    others 2 dB quieter); each radio's noise floor is the row at its own channel, interference included."""
+    reading, _, _ = read_shipped(city, "cisco_aireos", "cisco_wlc")
+    by_name = {ap.name: ap for ap in reading.aps}
+    for name in ("AP-0007", NOISY, RADIO_DOWN):
+        sim = ap_of(city, "cisco_aireos", name)
+        for radio, planned in zip(by_name[name].radios, sim.radios, strict=True):
+            extra = INTERFERENCE[1] if name == NOISY else 0
+            assert (radio.channel, radio.noise_floor_dbm) == (planned.channel, planned.noise_dbm + extra), (name, radio)
+
+
 def test_smartzone_rates_are_the_simulated_aps_download_and_upload(city: City) -> None:
     """collectors/ruckus_smartzone.yaml on the simulated SmartZone: an AP's in_bps is its users' download (the
     traffic model's uplink in, ruckusSZAPTXBytes: what the AP sent them), out_bps their upload (RXBytes)."""
