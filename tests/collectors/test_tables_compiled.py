@@ -82,7 +82,23 @@ def reference_read_managed(spec: ControllerSpec, columns: Columns) -> tuple[Mana
         return ()
     keys = row_keys(aps, columns)
     radios: dict[Oid, list[tuple[Oid, Radio]]] = {key: [] for key in keys}
-    if spec.radios is not None:
+    if spec.radios is not None and spec.radios.ap is not None:  # each radio row names its AP in a column
+        link = spec.radios.ap
+        said: dict[Oid, object] = {}
+        for ap_key in keys:
+            row = Row(ap_key, columns)
+            said[ap_key] = dotted(ap_key) if link.on == "key" else row.value(
+                aps.name if link.on == "name" else aps.mac, link.on)
+        for key in row_keys(spec.radios, columns):
+            tie = columns.get(link.column, {}).get(key)
+            if tie is None:
+                continue
+            value = convert(FieldSpec(), "mac", tie) if link.on == "mac" else (
+                tie.decode() if isinstance(tie, bytes) else str(tie))
+            owners = [ap for ap in keys if value and said[ap] == value]
+            if owners:
+                radios[owners[0]].append((key, read_radio(spec.radios, Row(key, columns), f"radio {dotted(key)}")))
+    elif spec.radios is not None:
         for key in row_keys(spec.radios, columns):
             owners = [ap for ap in keys if len(ap) < len(key) and key[:len(ap)] == ap]
             if owners:
