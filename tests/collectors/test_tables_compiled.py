@@ -26,6 +26,7 @@ from hotspotctl.collectors.oids import Oid, decode_oid, encode_oid
 from hotspotctl.collectors.poller import plan_poll
 from hotspotctl.collectors.profiles import (
     FIELD_KINDS,
+    ApLink,
     ApTable,
     ControllerSpec,
     FieldSpec,
@@ -93,8 +94,7 @@ def reference_read_managed(spec: ControllerSpec, columns: Columns) -> tuple[Mana
             tie = columns.get(link.column, {}).get(key)
             if tie is None:
                 continue
-            value = convert(FieldSpec(), "mac", tie) if link.on == "mac" else (
-                tie.decode() if isinstance(tie, bytes) else str(tie))
+            value = convert(FieldSpec(), "mac", tie) if link.on == "mac" else convert(FieldSpec(), "text", tie)
             owners = [ap for ap in keys if value and said[ap] == value]
             if owners:
                 radios[owners[0]].append((key, read_radio(spec.radios, Row(key, columns), f"radio {dotted(key)}")))
@@ -177,7 +177,8 @@ def generated_table() -> st.SearchStrategy[tuple[ControllerSpec, dict[Oid, dict[
         radios += draw(st.lists(st.tuples(st.integers(41, 45), st.integers(0, 2)), max_size=2, unique=True))
         columns: dict[Oid, dict[Oid, Value]] = {(*T, n): {} for n in range(1, 10)}
         for key in aps:
-            columns[(*T, 1)][key] = draw(values.filter(lambda v: v is not None)) if draw(st.booleans()) else b"ap"
+            columns[(*T, 1)][key] = draw(values.filter(lambda v: v is not None)) if draw(st.booleans()) else \
+                draw(st.sampled_from([b"ap", b"00:0c:e6:05:00:07"]))  # a name twice; a MAC (ap: on mac)
             for n in (2, 3):
                 if draw(st.booleans()):
                     columns[(*T, n)][key] = draw(values.filter(lambda v: v is not None))
@@ -191,6 +192,12 @@ def generated_table() -> st.SearchStrategy[tuple[ControllerSpec, dict[Oid, dict[
         for index in draw(st.lists(st.tuples(st.integers(1, 30)), max_size=6, unique=True)):  # VAP rows: join
             columns[(*T, 8)][index] = draw(st.sampled_from([b"slot 1", b"radio 0", b"1", b"2", b"1.2.1"]))
             columns[(*T, 9)][index] = draw(raw_numbers)
+        for key in radios:  # controller.radios.ap: the column naming a radio row's AP (name, KEY or MAC)
+            if draw(st.booleans()):
+                columns.setdefault((*T, 10), {})[key] = draw(st.sampled_from(
+                    [b"ap", b"nobody", b"00:0c:e6:05:00:07", b"000C.E605.0007",
+                     *(f"AP {dotted(ap)}".encode() for ap in aps), *(dotted(ap).encode() for ap in aps),
+                     *(ap[0] for ap in aps if len(ap) == 1)]))
         field = draw(specs)
         join_on = draw(st.sampled_from(["key", "last", "name", "prefix"]))
         join_column = None if join_on == "prefix" else (*T, 8)
@@ -208,7 +215,8 @@ def generated_table() -> st.SearchStrategy[tuple[ControllerSpec, dict[Oid, dict[
             clients=FieldSpec(oid=(*T, 9), join=Join(column=join_column, on=join_on), aggregate=aggregate),
             utilization_pct=FieldSpec(oid=(*T, 6), scale=field.scale, offset=field.offset, ignore=field.ignore),
             noise_floor_dbm=field.__class__(oid=(*T, 7), parse=field.parse, mapping=field.mapping),
-            tx_power_dbm=FieldSpec(template="{name}"), oper_up=oper_up)
+            tx_power_dbm=FieldSpec(template="{name}"), oper_up=oper_up,
+            ap=draw(st.sampled_from([None, *(ApLink((*T, 10), on) for on in ("name", "key", "mac"))])))
         ap_table = ApTable(
             rows=(*T, 1), name=draw(st.sampled_from([FieldSpec(oid=(*T, 1)), FieldSpec(template="AP {key}")])),
             mac=draw(st.sampled_from([FieldSpec(source="key"), FieldSpec(oid=(*T, 1))])),
