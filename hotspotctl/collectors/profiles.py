@@ -100,6 +100,7 @@ FIELD_SOURCES: dict[str, tuple[str, ...]] = {
 }
 FIELD_FROM = ("key", "last", "if_name", "channel")
 JOIN_ON = ("key", "name", "last", "prefix", "channel")
+AP_ON = ("name", "key", "mac")  # what a controller radio row's `ap` column holds of its AP
 AGGREGATES = ("sum", "max", "min", "first", "any", "all", "count")
 # What each aggregate combines: numbers (sum, max, min), true/false (any, all), rows of any kind (count: a
 # whole number, for int keys), anything (first).
@@ -123,6 +124,16 @@ class Join:
 
 
 @dataclass(frozen=True, slots=True)
+class ApLink:
+    """A controller radio table whose rows carry their AP in a column (`controller.radios.ap`): a row belongs
+    to the AP whose name / KEY (dotted) / MAC equals ``column``'s value at the same row; the radio's KEY
+    stays its own row index (MERU-GLOBAL-STATISTICS-MIB mwIf80211StatsTable: mwIf80211StatsNodeName)."""
+
+    column: Oid
+    on: str  # name | key | mac
+
+
+@dataclass(frozen=True, slots=True)
 class FieldSpec:
     """One FIELD: where a figure comes from (exactly one of ``oid``, ``source``, ``template``) and how
     the raw value becomes it: parse, ignore, map (final), else scale then offset."""
@@ -141,7 +152,9 @@ class FieldSpec:
 
 @dataclass(frozen=True, slots=True)
 class RadioTable:
-    """A radio table (`radios`, or `controller.radios`): ``rows`` lists the radios; each row's index is its KEY."""
+    """A radio table (`radios`, or `controller.radios`): ``rows`` lists the radios; each row's index is its KEY.
+    ``ap`` (controller.radios only): the column naming each row's AP; None: a row's index starts with its
+    AP's KEY."""
 
     rows: Oid
     name: FieldSpec | None = None
@@ -154,6 +167,7 @@ class RadioTable:
     noise_floor_dbm: FieldSpec | None = None
     tx_power_dbm: FieldSpec | None = None
     oper_up: FieldSpec | None = None
+    ap: ApLink | None = None
 
     def fields(self) -> tuple[tuple[str, FieldSpec], ...]:
         """The keys the profile gives, in RADIO_KEYS order."""
@@ -569,8 +583,11 @@ class _Reader(StrictReader):
             return ClientSource(kind, columns[0], columns[1:])
         return ClientSource(kind, self.oid(oid, f"{key}.{kind}"))
 
-    def radio_table(self, node: Any, key: str) -> RadioTable:
-        table = self.table(node, key, ("rows", *RADIO_KEYS))
+    def radio_table(self, node: Any, key: str, *, controller: bool = False) -> RadioTable:
+        if not controller and isinstance(node, dict) and "ap" in node:
+            raise self.fail(f"{key}.ap", "ap is for controller.radios (the column naming each radio row's AP); "
+                                         "a device's own radios have no AP to name")
+        table = self.table(node, key, ("rows", *RADIO_KEYS, *(("ap",) if controller else ())))
         if table.get("rows") is None:
             raise self.fail(f"{key}.rows", "required: the column whose rows list the radios (each row's index "
                                            "is the radio's KEY)")
@@ -584,7 +601,23 @@ class _Reader(StrictReader):
                 raise self.fail(f"{key}.{name}.join.on", f"on: channel needs {key}.channel given as a column (an OID, "
                                                          "not joined): its value at the KEY is the row's last sub-id")
             fields[name] = dataclasses.replace(spec, join=Join(channel.oid, "channel"))
-        return RadioTable(rows=self.oid(table["rows"], f"{key}.rows"), **fields)
+        ap = self.ap_link(table["ap"], f"{key}.ap") if "ap" in table else None
+        return RadioTable(rows=self.oid(table["rows"], f"{key}.rows"), ap=ap, **fields)
+
+    def ap_link(self, node: Any, key: str) -> ApLink:
+        """`controller.radios.ap`: {oid: COLUMN, on: name | key | mac}."""
+        if not isinstance(node, dict):
+            raise self.fail(key, f"expected {{oid: COLUMN, on: {' | '.join(AP_ON)}}} (the column whose value "
+                                 f"names the row's AP), got {node!r}")
+        if True in node and "on" not in node:  # YAML 1.1 reads a bare `on` as true
+            node = {("on" if k is True else k): v for k, v in node.items()}
+        spec = self.table(node, key, ("oid", "on"))
+        for part in ("oid", "on"):
+            if spec.get(part) is None:
+                raise self.fail(f"{key}.{part}", "required: " + (
+                    "the column of the radio table whose value names the row's AP" if part == "oid" else
+                    f"what that column holds of the AP: {', '.join(AP_ON)}"))
+        return ApLink(self.oid(spec["oid"], f"{key}.oid"), self.choice(spec["on"], f"{key}.on", AP_ON))
 
     def controller(self, node: Any) -> ControllerSpec:
         table = self.table(node, "controller", ("aps", "radios", "ap_count"))
@@ -612,7 +645,7 @@ class _Reader(StrictReader):
         fields = {name: self.field(aps[name], f"controller.aps.{name}", name)
                   for name in AP_KEYS if aps.get(name) is not None}
         ap_table = ApTable(rows=self.oid(aps["rows"], "controller.aps.rows"), counter_bits=bits, **fields)
-        radios = (self.radio_table(table["radios"], "controller.radios")
+        radios = (self.radio_table(table["radios"], "controller.radios", controller=True)
                   if table.get("radios") is not None else None)
         return ControllerSpec(aps=ap_table, radios=radios, ap_count=ap_count)
 
@@ -825,6 +858,8 @@ def describe_field(spec: FieldSpec) -> dict[str, Any]:
 def describe_table(table: RadioTable | ApTable) -> dict[str, Any]:
     out: dict[str, Any] = {"rows": format_oid(table.rows)}
     out.update((key, describe_field(spec)) for key, spec in table.fields())
+    if isinstance(table, RadioTable) and table.ap is not None:
+        out["ap"] = {"oid": format_oid(table.ap.column), "on": table.ap.on}
     if isinstance(table, ApTable):
         out["counter_bits"] = table.counter_bits
     return out

@@ -23,6 +23,7 @@ from hotspotctl.collectors.model import Absent, Interface, Value
 from hotspotctl.collectors.oids import Oid, format_oid
 from hotspotctl.collectors.profiles import (
     FIELD_KINDS,
+    ApLink,
     ApTable,
     ClientSource,
     ControllerSpec,
@@ -58,6 +59,8 @@ def table_columns(table: RadioTable | ApTable) -> tuple[Oid, ...]:
             found[spec.oid] = None
         if spec.join is not None and spec.join.column is not None:
             found[spec.join.column] = None
+    if isinstance(table, RadioTable) and table.ap is not None:
+        found[table.ap.column] = None
     return tuple(found)
 
 
@@ -714,9 +717,41 @@ def _ap_key(key: Oid, ap_keys: Sequence[Oid] | set[Oid], lengths: Sequence[int] 
     return None
 
 
+def _ap_tie(on: str, value: Value | None) -> str | None:
+    """What a radio row's `ap` column says of its AP, as _ap_owners keys it: text (a name, a dotted KEY) or a
+    MAC (6 octets, or text in any usual spelling); None when not said."""
+    if value is None or isinstance(value, Absent):
+        return None
+    if on == "mac":
+        found = convert(_PLAIN, "mac", value)
+        return found if isinstance(found, str) else None
+    return _text(value) or None
+
+
+_PLAIN = FieldSpec()
+
+
+def _ap_owners(link: ApLink, aps: ApTable, columns: Columns, keys: Sequence[Oid]) -> dict[str | None, Oid]:
+    """The AP KEY each `ap` value names (on name / key / mac); two APs of one name or MAC: the first (KEY
+    order) has the radios, as a controller listing one AP twice would be read ambiguously anyway."""
+    found: dict[str | None, Oid] = {}
+    if link.on == "key":
+        values: Iterable[object] = map(dotted, keys)
+    else:
+        field = aps.name if link.on == "name" else aps.mac
+        column = _Column(field, link.on, columns, None, keys, _str)
+        values = [column.value(key, None) for key in keys]
+    for key, value in zip(keys, values, strict=True):
+        if isinstance(value, str) and value:
+            found.setdefault(value, key)
+    found.pop(None, None)
+    return found
+
+
 def read_managed(spec: ControllerSpec, columns: Columns) -> tuple[ManagedAp, ...]:
     """A controller's APs, each with the radio rows whose index starts with its KEY (default radio name:
-    ``radio <slot>``, the rest of the index).
+    ``radio <slot>``, the rest of the index), or, with ``controller.radios.ap``, whose `ap` column names it
+    (default radio name: ``radio <KEY>``, the row's own index).
 
     Each FIELD is compiled once for these columns (``_Column``: most are converted column by column) and the
     radio rows go to their APs in one pass: 10,000 APs and their radios are read in tens of milliseconds.
@@ -728,7 +763,16 @@ def read_managed(spec: ControllerSpec, columns: Columns) -> tuple[ManagedAp, ...
     radios: dict[Oid, list[int]] = {}  # an AP's radios (their positions in radio_keys)
     radio_keys: list[Oid] = []
     read: list[Radio] = []
-    if spec.radios is not None:
+    if spec.radios is not None and spec.radios.ap is not None:  # each radio row names its AP in a column
+        owners = _ap_owners(spec.radios.ap, aps, columns, keys)
+        tie = columns.get(spec.radios.ap.column, {})
+        for key in row_keys(spec.radios, columns):
+            owner = owners.get(_ap_tie(spec.radios.ap.on, tie.get(key)))
+            if owner is not None:
+                radios.setdefault(owner, []).append(len(radio_keys))
+                radio_keys.append(key)
+        read = _RadioReader(spec.radios, columns, None, radio_keys).read_many(radio_keys)
+    elif spec.radios is not None:
         known = set(keys)
         lengths = sorted({len(key) for key in known}, reverse=True)
         size = lengths[0] if len(lengths) == 1 else 0  # one KEY length (the usual): a slice and a set lookup
@@ -896,9 +940,12 @@ def unread_fields(prefix: str, table: RadioTable | ApTable, columns: Columns) ->
     else each field whose column (or join column) has no row at all."""
     if not columns.get(table.rows):
         return [f"{prefix}.rows"]
-    return [f"{prefix}.{name}" for name, spec in table.fields()
-            if (spec.oid is not None and not columns.get(spec.oid))
-            or (spec.join is not None and spec.join.column is not None and not columns.get(spec.join.column))]
+    found = [f"{prefix}.{name}" for name, spec in table.fields()
+             if (spec.oid is not None and not columns.get(spec.oid))
+             or (spec.join is not None and spec.join.column is not None and not columns.get(spec.join.column))]
+    if isinstance(table, RadioTable) and table.ap is not None and not columns.get(table.ap.column):
+        found.append(f"{prefix}.ap")
+    return found
 
 
 @dataclass(frozen=True, slots=True)

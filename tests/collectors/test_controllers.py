@@ -316,7 +316,16 @@ def test_fortiwlc() -> None:
         "1", "00:0c:e6:05:00:01", True, None, 86400.0)
     # An AP's clients: its two mwIf80211StatsTable rows (named by mwIf80211StatsNodeName), 5 + 9.
     assert (first.clients, ap("synthetic_fortiwlc", "chapultepec-02").clients) == (14, 2)
-    # That table is indexed by its own row number, not by the AP: no radio can be attached.
-    assert all(a.radios == () for a in got.aps)
+    # Those rows are the APs' radios: mwIf80211StatsTable is indexed by its own row number, each row attached
+    # by its mwIf80211StatsNodeName (controller.radios.ap, on name) and named by its mwIf80211StatsIfIndex;
+    # channel mwIf80211StatsChannel, frequency and band from it, clients mwIf80211StatsAssociatedStationCount,
+    # noise floor mwIf80211StatsNoiseLevel; no utilisation (a Counter64 of no stated unit).
+    assert first.radios == (
+        Radio(name="2", band="2.4GHz", channel=6, frequency_mhz=2437, clients=5, noise_floor_dbm=-92.0),
+        Radio(name="3", band="5GHz", channel=36, frequency_mhz=5180, clients=9, noise_floor_dbm=-97.0))
+    assert ap("synthetic_fortiwlc", "chapultepec-02").radios == (
+        Radio(name="2", band="2.4GHz", channel=11, frequency_mhz=2462, clients=2, noise_floor_dbm=-90.0),
+        Radio(name="3", band="5GHz", channel=149, frequency_mhz=5745, clients=0, noise_floor_dbm=-99.0))
+    assert [a.radios for a in got.aps if not a.joined] == [(), ()]  # the table has no row for them
     assert [(a.name, a.joined, a.reason, a.clients) for a in got.aps if not a.joined] == [
         ("chapultepec-03", False, "offline", None), ("chapultepec-04", False, "failed", None)]

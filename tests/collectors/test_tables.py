@@ -174,6 +174,50 @@ controller:
     assert [(r.channel, r.noise_floor_dbm) for r in radios] == [(11, -92.0), (36, None), (None, None)] and not gone
 
 
+def test_controller_radios_named_by_an_ap_column_load_and_attach(tmp_path: Path) -> None:
+    """controller.radios.ap: a radio table indexed by its own row number, its AP only in a column (MERU-GLOBAL-
+    STATISTICS-MIB mwIf80211StatsTable's mwIf80211StatsNodeName): each row goes to the AP that column names,
+    by name, KEY or MAC; the radio's KEY stays its row index (default name "radio <KEY>")."""
+    def section(on: str) -> str:
+        return f"""
+controller:
+  aps:
+    rows: {T}.1
+    name: {T}.1
+    mac: {T}.2
+  radios:
+    rows: {T}.5
+    ap: {{oid: {T}.6, on: {on}}}
+    channel: {T}.5
+    frequency_mhz: {{from: channel}}
+"""
+    loaded = profile(tmp_path, section("name"))
+    spec = loaded.controller
+    assert spec is not None and spec.radios is not None
+    assert spec.radios.ap is not None and (spec.radios.ap.column, spec.radios.ap.on) == (col(6), "name")
+    assert controller_columns(spec) == (col(1), col(2), col(5), col(6))
+    assert describe_profile(loaded)["controller"]["radios"] == {
+        "rows": f"{T}.5", "channel": {"oid": f"{T}.5"}, "frequency_mhz": {"from": "channel"},
+        "ap": {"oid": f"{T}.6", "on": "name"}}
+    aps = {(1, 7): b"ap-a", (1, 9): b"ap-b", (2, 7): b"\x00\x0c\xe6\x05\x00\x07", (2, 9): b"00:0C:E6:05:00:09"}
+    radio_rows = {(5, 1): 6, (5, 2): 36, (5, 3): 11, (5, 4): 149}
+    by = {"name": {(6, 1): b"ap-a", (6, 2): b"ap-a", (6, 3): b"ap-b", (6, 4): b"nobody"},
+          "key": {(6, 1): 7, (6, 2): b"7", (6, 3): 9, (6, 4): 8},
+          "mac": {(6, 1): b"000c.e605.0007", (6, 2): b"\x00\x0c\xe6\x05\x00\x07",
+                  (6, 3): b"\x00\x0c\xe6\x05\x00\x09", (6, 4): b"00:0c:e6:05:00:01"}}
+    for on, ties in by.items():
+        spec = profile(tmp_path, section(on)).controller
+        assert spec is not None
+        read = read_managed(spec, columns({**aps, **radio_rows, **ties}))
+        assert [(ap.key, ap.name, [(r.name, r.channel, r.frequency_mhz, r.band) for r in ap.radios])
+                for ap in read] == [
+            ("7", "ap-a", [("radio 1", 6, 2437, "2.4GHz"), ("radio 2", 36, 5180, "5GHz")]),
+            ("9", "ap-b", [("radio 3", 11, 2462, "2.4GHz")])], on  # row 4 names no AP: read for none
+    spec = profile(tmp_path, section("name")).controller
+    assert spec is not None and spec.radios is not None
+    assert unread_fields("controller.radios", spec.radios, columns({**aps, **radio_rows})) == ["controller.radios.ap"]
+
+
 def test_a_count_only_controller_section_loads(tmp_path: Path) -> None:
     """A controller whose MIB gives only its own totals (ZYXEL-ES-CAPWAP, PEPLINK-WLC): ap_count, no aps."""
     loaded = profile(tmp_path, f"""
@@ -186,6 +230,9 @@ controller:
     assert spec.ap_count == (ClientSource("scalar", parse_oid(f"{T}.9.0")),)
     assert controller_columns(spec) == ()
     assert describe_profile(loaded)["controller"] == {"aps": None, "radios": None, "ap_count": [{"scalar": f"{T}.9.0"}]}
+
+
+AP_TABLE = "controller: {aps: {rows: 1.3.6.1.4.1.99.1.1, name: 1.3.6.1.4.1.99.1.2}, radios: {rows: 1.3.6.1.4.1.99.2.1, "
 
 
 @pytest.mark.parametrize(("section", "message"), [
@@ -336,6 +383,27 @@ controller:
      "x.yaml: controller.radios.utilisation_pct: unknown key; did you mean 'utilization_pct'?"),
     ("radio: {rows: 1.3.6.1.4.1.99.1.1}\n",
      "x.yaml: radio: unknown key; did you mean 'radios'?"),
+    # controller.radios.ap: the column naming each radio row's AP (a table indexed by its own row number)
+    ("radios: {rows: 1.3.6.1.4.1.99.1.1, ap: {oid: 1.3.6.1.4.1.99.1.2, on: name}}\n",
+     "x.yaml: radios.ap: ap is for controller.radios (the column naming each radio row's AP); a device's own "
+     "radios have no AP to name"),
+    (AP_TABLE + "ap: 1.3.6.1.4.1.99.2.2}}\n",
+     "x.yaml: controller.radios.ap: expected {oid: COLUMN, on: name | key | mac} (the column whose value names "
+     "the row's AP), got '1.3.6.1.4.1.99.2.2'"),
+    (AP_TABLE + "ap: {on: name}}}\n",
+     "x.yaml: controller.radios.ap.oid: required: the column of the radio table whose value names the row's AP"),
+    (AP_TABLE + "ap: {oid: 1.3.6.1.4.1.99.2.2}}}\n",
+     "x.yaml: controller.radios.ap.on: required: what that column holds of the AP: name, key, mac"),
+    (AP_TABLE + "ap: {oid: 1.3.6.1.4.1.99.2.2, on: last}}}\n",
+     "x.yaml: controller.radios.ap.on: 'last' is not one of name, key, mac"),
+    (AP_TABLE + "ap: {oid: 1.3.6.1.4.1.99.2.2, on: prefix}}}\n",
+     "x.yaml: controller.radios.ap.on: 'prefix' is not one of name, key, mac"),
+    (AP_TABLE + "ap: {oid: 1.3.6.1.4.99.2.x, on: name}}}\n",
+     "x.yaml: controller.radios.ap.oid: not a numeric OID: '1.3.6.1.4.99.2.x'"),
+    (AP_TABLE + "ap: {oid: 1.3.6.1.4.1.99.2.2, on: name, aggregate: sum}}}\n",
+     "x.yaml: controller.radios.ap.aggregate: unknown key"),
+    (AP_TABLE + "ap: {column: 1.3.6.1.4.1.99.2.2, on: name}}}\n",
+     "x.yaml: controller.radios.ap.column: unknown key"),
 ])
 def test_loader_refuses_mistakes_naming_file_and_key(tmp_path: Path, section: str, message: str) -> None:
     with pytest.raises(ConfigError) as caught:

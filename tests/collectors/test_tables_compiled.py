@@ -26,6 +26,7 @@ from hotspotctl.collectors.oids import Oid, decode_oid, encode_oid
 from hotspotctl.collectors.poller import plan_poll
 from hotspotctl.collectors.profiles import (
     FIELD_KINDS,
+    ApLink,
     ApTable,
     ControllerSpec,
     FieldSpec,
@@ -82,7 +83,22 @@ def reference_read_managed(spec: ControllerSpec, columns: Columns) -> tuple[Mana
         return ()
     keys = row_keys(aps, columns)
     radios: dict[Oid, list[tuple[Oid, Radio]]] = {key: [] for key in keys}
-    if spec.radios is not None:
+    if spec.radios is not None and spec.radios.ap is not None:  # each radio row names its AP in a column
+        link = spec.radios.ap
+        said: dict[Oid, object] = {}
+        for ap_key in keys:
+            row = Row(ap_key, columns)
+            said[ap_key] = dotted(ap_key) if link.on == "key" else row.value(
+                aps.name if link.on == "name" else aps.mac, link.on)
+        for key in row_keys(spec.radios, columns):
+            tie = columns.get(link.column, {}).get(key)
+            if tie is None:
+                continue
+            value = convert(FieldSpec(), "mac", tie) if link.on == "mac" else convert(FieldSpec(), "text", tie)
+            owners = [ap for ap in keys if value and said[ap] == value]
+            if owners:
+                radios[owners[0]].append((key, read_radio(spec.radios, Row(key, columns), f"radio {dotted(key)}")))
+    elif spec.radios is not None:
         for key in row_keys(spec.radios, columns):
             owners = [ap for ap in keys if len(ap) < len(key) and key[:len(ap)] == ap]
             if owners:
@@ -149,7 +165,7 @@ def test_a_compiled_convert_equals_convert(spec: FieldSpec, kind: str, value: Va
 
 
 def generated_table() -> st.SearchStrategy[tuple[ControllerSpec, dict[Oid, dict[Oid, Value]]]]:
-    """A controller spec over columns T.1..T.9 and cells for it: AP keys of one or two sub-ids, radio rows
+    """A controller spec over columns T.1..T.11 and cells for it: AP keys of one or two sub-ids, radio rows
     under them (and some under no AP), joins on key, last, name, prefix and channel, templates naming the name."""
     ap_keys = st.lists(st.one_of(st.tuples(st.integers(1, 40)), st.tuples(st.integers(1, 3), st.integers(1, 200))),
                        max_size=8, unique=True)
@@ -159,9 +175,10 @@ def generated_table() -> st.SearchStrategy[tuple[ControllerSpec, dict[Oid, dict[
         aps = draw(ap_keys)
         radios = [(*ap, slot) for ap in aps for slot in draw(st.lists(st.integers(0, 3), max_size=3, unique=True))]
         radios += draw(st.lists(st.tuples(st.integers(41, 45), st.integers(0, 2)), max_size=2, unique=True))
-        columns: dict[Oid, dict[Oid, Value]] = {(*T, n): {} for n in range(1, 11)}
+        columns: dict[Oid, dict[Oid, Value]] = {(*T, n): {} for n in range(1, 12)}
         for key in aps:
-            columns[(*T, 1)][key] = draw(values.filter(lambda v: v is not None)) if draw(st.booleans()) else b"ap"
+            columns[(*T, 1)][key] = draw(values.filter(lambda v: v is not None)) if draw(st.booleans()) else \
+                draw(st.sampled_from([b"ap", b"00:0c:e6:05:00:07"]))  # a name twice; a MAC (ap: on mac)
             for n in (2, 3):
                 if draw(st.booleans()):
                     columns[(*T, n)][key] = draw(values.filter(lambda v: v is not None))
@@ -183,6 +200,12 @@ def generated_table() -> st.SearchStrategy[tuple[ControllerSpec, dict[Oid, dict[
         for index in draw(st.lists(st.tuples(st.integers(1, 30)), max_size=6, unique=True)):  # VAP rows: join
             columns[(*T, 8)][index] = draw(st.sampled_from([b"slot 1", b"radio 0", b"1", b"2", b"1.2.1"]))
             columns[(*T, 9)][index] = draw(raw_numbers)
+        for key in radios:  # controller.radios.ap: the column naming a radio row's AP (name, KEY or MAC)
+            if draw(st.booleans()):
+                columns[(*T, 11)][key] = draw(st.sampled_from(
+                    [b"ap", b"nobody", b"00:0c:e6:05:00:07", b"000C.E605.0007",
+                     *(f"AP {dotted(ap)}".encode() for ap in aps), *(dotted(ap).encode() for ap in aps),
+                     *(ap[0] for ap in aps if len(ap) == 1)]))
         field = draw(specs)
         join_on = draw(st.sampled_from(["key", "last", "name", "prefix"]))
         join_column = None if join_on == "prefix" else (*T, 8)
@@ -203,7 +226,8 @@ def generated_table() -> st.SearchStrategy[tuple[ControllerSpec, dict[Oid, dict[
                 FieldSpec(oid=(*T, 7), parse=field.parse, mapping=field.mapping),
                 FieldSpec(oid=(*T, 10), parse=field.parse, mapping=field.mapping, scale=field.scale,
                           join=Join(column=(*T, 5), on="channel"), aggregate=draw(st.sampled_from(["first", "max"])))])),
-            tx_power_dbm=FieldSpec(template="{name}"), oper_up=oper_up)
+            tx_power_dbm=FieldSpec(template="{name}"), oper_up=oper_up,
+            ap=draw(st.sampled_from([None, *(ApLink((*T, 11), on) for on in ("name", "key", "mac"))])))
         ap_table = ApTable(
             rows=(*T, 1), name=draw(st.sampled_from([FieldSpec(oid=(*T, 1)), FieldSpec(template="AP {key}")])),
             mac=draw(st.sampled_from([FieldSpec(source="key"), FieldSpec(oid=(*T, 1))])),
