@@ -77,11 +77,20 @@ def save_discoveries(conn: sa.Connection, rows: dict[str, StoredDiscovery]) -> N
     ids = list(rows)
     for chunk in _chunks(ids):
         conn.execute(ap_discovery.delete().where(ap_discovery.c.ap_id.in_(chunk)))
-    if ids:  # through SQLAlchemy, not bulk.executemany: psycopg needs SQLAlchemy's JSON adaptation
-        conn.execute(ap_discovery.insert(), [
-            {"ap_id": ap_id, "address": stored.address, "profile": stored.discovery.profile,
-             "layout": discovery_to_json(stored.discovery), "discovered_at": stored.discovered_at}
-            for ap_id, stored in rows.items()])
+    # Through SQLAlchemy, not bulk.executemany: psycopg needs SQLAlchemy's JSON adaptation. A chunk at a time,
+    # each distinct layout turned to JSON once: a city's 35,000 rows at once were 35,000 copies of a layout as
+    # dicts and as JSON text alive together, the poller's peak memory.
+    for chunk in _chunks(ids):
+        as_json: dict[int, dict[str, Any]] = {}
+        params = []
+        for ap_id in chunk:
+            stored = rows[ap_id]
+            layout = as_json.get(id(stored.discovery))
+            if layout is None:
+                layout = as_json[id(stored.discovery)] = discovery_to_json(stored.discovery)
+            params.append({"ap_id": ap_id, "address": stored.address, "profile": stored.discovery.profile,
+                           "layout": layout, "discovered_at": stored.discovered_at})
+        conn.execute(ap_discovery.insert(), params)
 
 
 def load_states(conn: sa.Connection, ap_ids: Sequence[str]) -> dict[str, ApState]:

@@ -98,3 +98,28 @@ def test_state_from_before_migration_7_gives_a_wall_clock_rate_then_monotonic_on
                    mono=137.5, clock=BOOT_ID, uplink="ifIndex.2")
     rate, _ = compute_rates(later, counters)
     assert (rate.interval_s, rate.in_bps, rate.events) == (60.0, 100_000.0, ())
+
+
+def test_many_discoveries_of_few_layouts_saved_in_chunks_round_trip(store, rules, tmp_path):
+    """More rows than one chunk (500), two layouts each turned to JSON once per chunk: every AP's own row."""
+    ids = [f"A-{n}" for n in range(1201)]
+    import_inventory(store, write(tmp_path / "a.csv", "id,lat,lon\n" + "".join(f"{i},19.43,-99.13\n" for i in ids)),
+                     rules)
+    plain = Discovery(profile="generic", sys_descr="ap", sys_object_id="1.3.6.1.4.1.8072", uptime_sources=(),
+                      uplink=None, radios=(), counter_bits=None, link_source=None, link_scale=1.0,
+                      clients_kind=None, clients_oids=())
+    radios = Discovery(profile="aerohive_hiveos", sys_descr="HiveOS", sys_object_id="1.3.6.1.4.1.26928.1",
+                       uptime_sources=("sys_uptime",), uplink=None, radios=(), counter_bits=None, link_source=None,
+                       link_scale=1.0, clients_kind=None, clients_oids=(), radio_keys=("7", "8"),
+                       radio_cells=(("1.3.6.1.4.1.26928.1.1.1.2.1.1.1.1", ("7", "8")),),
+                       radio_if_names=((7, "wifi0"),))
+    at = datetime(2026, 11, 22, 7, 0, tzinfo=UTC)
+    rows = {ap_id: StoredDiscovery(f"10.0.{n // 250}.{n % 250}:161", radios if n % 3 else plain, at)
+            for n, ap_id in enumerate(ids)}
+    with store.write() as conn:
+        save_discoveries(conn, rows)
+    with store.read() as conn:
+        loaded = load_discoveries(conn, ids)
+        assert conn.execute(sa.text("SELECT count(*) FROM ap_discovery")).scalar() == 1201
+    assert loaded == rows
+    assert loaded["A-1"].discovery is loaded["A-1199"].discovery  # equal layouts load as one object
