@@ -109,24 +109,25 @@ def load_states(conn: sa.Connection, ap_ids: Sequence[str]) -> dict[str, ApState
 
 
 def save_states(conn: sa.Connection, states: dict[str, ApState]) -> None:
-    """Replace the stored state of these APs (one DELETE per chunk, one executemany)."""
+    """Replace the stored state of these APs (one DELETE per chunk, then executemany a batch at a time)."""
     ids = list(states)
     for chunk in _chunks(ids):
         conn.execute(ap_state.delete().where(ap_state.c.ap_id.in_(chunk)))
-    rows = []
-    for ap_id, state in states.items():
-        c = state.counters
-        rows.append({
-            "ap_id": ap_id, "at": c.at if c else None, "sys_uptime": c.sys_uptime if c else None,
-            "hr_uptime": c.hr_uptime if c else None, "engine_time": c.engine_time if c else None,
-            "in_octets": c.in_octets if c else None, "out_octets": c.out_octets if c else None,
-            "counter_bits": c.counter_bits if c else None, "uptime_wraps": c.uptime_wraps if c else 0,
-            "mono": c.mono if c else None, "clock": c.clock if c else None, "uplink": c.uplink if c else None,
-            "failures": state.failures, "last_attempt_at": state.last_attempt_at,
-            "next_attempt_at": state.next_attempt_at, "last_error": (state.last_error or "")[:500] or None,
-            "needs_discovery": state.needs_discovery,
-        })
-    executemany(conn, ap_state.insert(), rows)
+    executemany(conn, ap_state.insert(), (_state_row(ap_id, state) for ap_id, state in states.items()))
+
+
+def _state_row(ap_id: str, state: ApState) -> dict[str, Any]:
+    c = state.counters
+    return {
+        "ap_id": ap_id, "at": c.at if c else None, "sys_uptime": c.sys_uptime if c else None,
+        "hr_uptime": c.hr_uptime if c else None, "engine_time": c.engine_time if c else None,
+        "in_octets": c.in_octets if c else None, "out_octets": c.out_octets if c else None,
+        "counter_bits": c.counter_bits if c else None, "uptime_wraps": c.uptime_wraps if c else 0,
+        "mono": c.mono if c else None, "clock": c.clock if c else None, "uplink": c.uplink if c else None,
+        "failures": state.failures, "last_attempt_at": state.last_attempt_at,
+        "next_attempt_at": state.next_attempt_at, "last_error": (state.last_error or "")[:500] or None,
+        "needs_discovery": state.needs_discovery,
+    }
 
 
 def record_cycle(conn: sa.Connection, **values: Any) -> None:
