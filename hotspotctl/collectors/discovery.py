@@ -19,8 +19,8 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, replace
+from typing import Protocol, TypeVar
 
 from hotspotctl.collectors.model import Absent, Discovery, Interface, Value
 from hotspotctl.collectors.oids import (
@@ -53,6 +53,35 @@ IF_COLUMNS: dict[str, Oid] = {
 }
 _OPER_UP = 1
 _DECIMAL = re.compile(rb"[+-]?\d+")
+
+# What discovery found, shared: equal layouts, and equal parts of layouts that differ elsewhere (a sysDescr
+# with a serial number), are one object each. Every AP's walk builds its own strings and tuples; a fleet of
+# 35,000 APs has a handful of layouts, and a radio table's parts (its KEYs, its (column, rows) cells, the
+# IF-MIB names) are a few hundred objects per AP kept for as long as the poller runs. Bounded: a clear only
+# costs sharing, never a result.
+_SHARED_MAX = 1 << 16
+_shared: dict[object, object] = {}
+_T = TypeVar("_T")
+
+
+def _share(value: _T) -> _T:
+    if len(_shared) >= _SHARED_MAX:
+        _shared.clear()
+    return _shared.setdefault(value, value)  # type: ignore[return-value]
+
+
+def share_layout(discovery: Discovery) -> Discovery:
+    """``discovery``, or the equal layout found before it; its parts likewise shared with equal ones before."""
+    found = _shared.get(discovery)
+    if found is not None:
+        return found  # type: ignore[return-value]
+    d = discovery
+    return _share(replace(
+        d, profile=_share(d.profile), sys_descr=_share(d.sys_descr), sys_object_id=_share(d.sys_object_id),
+        uptime_sources=_share(d.uptime_sources), uplink=None if d.uplink is None else _share(d.uplink),
+        radios=_share(d.radios), clients_oids=_share(d.clients_oids), radio_keys=_share(d.radio_keys),
+        radio_cells=_share(tuple(_share((_share(column), _share(rows))) for column, rows in d.radio_cells)),
+        radio_if_names=_share(d.radio_if_names)))
 
 
 class Device(Protocol):
@@ -282,11 +311,11 @@ async def discover(device: Device, profiles: ProfileSet, *, pinned: str | None =
     if profile.radios is not None:
         radio_table = await fix_radio_instances(device, profile.radios,
                                                 {row.interface.if_index: row.interface.name for row in rows})
-    return Discovery(
+    return share_layout(Discovery(
         profile=profile.name, sys_descr=sys_descr,
         sys_object_id=format_oid(sys_object_id) if sys_object_id else "",
         uptime_sources=uptime, uplink=uplink, radios=radios, counter_bits=counter_bits(profile, uplink),
         link_source=link_source, link_scale=profile.link_speed_scale,
         clients_kind=kind, clients_oids=client_oids,
         radio_keys=radio_table.keys if radio_table else (), radio_cells=radio_table.cells if radio_table else (),
-        radio_if_names=radio_table.if_names if radio_table else ())
+        radio_if_names=radio_table.if_names if radio_table else ()))

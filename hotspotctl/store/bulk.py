@@ -9,32 +9,42 @@ SQLAlchemy), and hands the driver plain rows.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import itertools
+from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
 
+_BATCH = 2000  # rows handed to the driver at once: a city's 35,000 rows of parameters are not all alive together
 
-def executemany(conn: sa.Connection, statement: sa.Insert | sa.Update, rows: Sequence[dict[str, Any]]) -> None:
-    """Run ``statement`` once per row; every row must have the same keys."""
-    if not rows:
+
+def executemany(conn: sa.Connection, statement: sa.Insert | sa.Update, rows: Iterable[dict[str, Any]]) -> None:
+    """Run ``statement`` once per row; every row must have the same keys. ``rows`` may be a generator: it is
+    read, processed and sent ``_BATCH`` rows at a time, so only a batch's parameters exist at once."""
+    batches = iter(rows)
+    first = list(itertools.islice(batches, _BATCH))
+    if not first:
         return
-    keys = list(rows[0])
+    keys = list(first[0])
     compiled = statement.compile(dialect=conn.dialect, column_keys=keys)
     names = list(compiled.positiontup or ()) if compiled.positional else list(compiled.binds)
     bound = ((i, name, compiled.binds[name].type.bind_processor(conn.dialect)) for i, name in enumerate(names))
     processors = [(i, name, process) for i, name, process in bound if process is not None]
-    params: list[Any] = []
-    if compiled.positional:
-        for row in rows:
-            values = [row[name] for name in names]
-            for i, _, process in processors:
-                values[i] = process(values[i])
-            params.append(tuple(values))
-    else:
-        for row in rows:
-            named = {name: row[name] for name in names}
-            for _, name, process in processors:
-                named[name] = process(named[name])
-            params.append(named)
-    conn.exec_driver_sql(str(compiled), params)
+    sql = str(compiled)
+    batch = first
+    while batch:
+        params: list[Any] = []
+        if compiled.positional:
+            for row in batch:
+                values = [row[name] for name in names]
+                for i, _, process in processors:
+                    values[i] = process(values[i])
+                params.append(tuple(values))
+        else:
+            for row in batch:
+                named = {name: row[name] for name in names}
+                for _, name, process in processors:
+                    named[name] = process(named[name])
+                params.append(named)
+        conn.exec_driver_sql(sql, params)
+        batch = list(itertools.islice(batches, _BATCH))

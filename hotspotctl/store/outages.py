@@ -88,7 +88,7 @@ def save_health(conn: sa.Connection, healths: Mapping[str, ApHealth]) -> None:
     ids = list(healths)
     for start in range(0, len(ids), _CHUNK):
         conn.execute(ap_health.delete().where(ap_health.c.ap_id.in_(ids[start:start + _CHUNK])))
-    executemany(conn, ap_health.insert(), [_health_row(ap_id, h) for ap_id, h in healths.items()])
+    executemany(conn, ap_health.insert(), (_health_row(ap_id, h) for ap_id, h in healths.items()))
 
 
 # -- the outage ledger ------------------------------------------------------------------------------------------

@@ -77,11 +77,20 @@ def save_discoveries(conn: sa.Connection, rows: dict[str, StoredDiscovery]) -> N
     ids = list(rows)
     for chunk in _chunks(ids):
         conn.execute(ap_discovery.delete().where(ap_discovery.c.ap_id.in_(chunk)))
-    if ids:  # through SQLAlchemy, not bulk.executemany: psycopg needs SQLAlchemy's JSON adaptation
-        conn.execute(ap_discovery.insert(), [
-            {"ap_id": ap_id, "address": stored.address, "profile": stored.discovery.profile,
-             "layout": discovery_to_json(stored.discovery), "discovered_at": stored.discovered_at}
-            for ap_id, stored in rows.items()])
+    # Through SQLAlchemy, not bulk.executemany: psycopg needs SQLAlchemy's JSON adaptation. A chunk at a time,
+    # each distinct layout turned to JSON once: a city's 35,000 rows at once were 35,000 copies of a layout as
+    # dicts and as JSON text alive together, the poller's peak memory.
+    for chunk in _chunks(ids):
+        as_json: dict[int, dict[str, Any]] = {}
+        params = []
+        for ap_id in chunk:
+            stored = rows[ap_id]
+            layout = as_json.get(id(stored.discovery))
+            if layout is None:
+                layout = as_json[id(stored.discovery)] = discovery_to_json(stored.discovery)
+            params.append({"ap_id": ap_id, "address": stored.address, "profile": stored.discovery.profile,
+                           "layout": layout, "discovered_at": stored.discovered_at})
+        conn.execute(ap_discovery.insert(), params)
 
 
 def load_states(conn: sa.Connection, ap_ids: Sequence[str]) -> dict[str, ApState]:
@@ -100,24 +109,25 @@ def load_states(conn: sa.Connection, ap_ids: Sequence[str]) -> dict[str, ApState
 
 
 def save_states(conn: sa.Connection, states: dict[str, ApState]) -> None:
-    """Replace the stored state of these APs (one DELETE per chunk, one executemany)."""
+    """Replace the stored state of these APs (one DELETE per chunk, then executemany a batch at a time)."""
     ids = list(states)
     for chunk in _chunks(ids):
         conn.execute(ap_state.delete().where(ap_state.c.ap_id.in_(chunk)))
-    rows = []
-    for ap_id, state in states.items():
-        c = state.counters
-        rows.append({
-            "ap_id": ap_id, "at": c.at if c else None, "sys_uptime": c.sys_uptime if c else None,
-            "hr_uptime": c.hr_uptime if c else None, "engine_time": c.engine_time if c else None,
-            "in_octets": c.in_octets if c else None, "out_octets": c.out_octets if c else None,
-            "counter_bits": c.counter_bits if c else None, "uptime_wraps": c.uptime_wraps if c else 0,
-            "mono": c.mono if c else None, "clock": c.clock if c else None, "uplink": c.uplink if c else None,
-            "failures": state.failures, "last_attempt_at": state.last_attempt_at,
-            "next_attempt_at": state.next_attempt_at, "last_error": (state.last_error or "")[:500] or None,
-            "needs_discovery": state.needs_discovery,
-        })
-    executemany(conn, ap_state.insert(), rows)
+    executemany(conn, ap_state.insert(), (_state_row(ap_id, state) for ap_id, state in states.items()))
+
+
+def _state_row(ap_id: str, state: ApState) -> dict[str, Any]:
+    c = state.counters
+    return {
+        "ap_id": ap_id, "at": c.at if c else None, "sys_uptime": c.sys_uptime if c else None,
+        "hr_uptime": c.hr_uptime if c else None, "engine_time": c.engine_time if c else None,
+        "in_octets": c.in_octets if c else None, "out_octets": c.out_octets if c else None,
+        "counter_bits": c.counter_bits if c else None, "uptime_wraps": c.uptime_wraps if c else 0,
+        "mono": c.mono if c else None, "clock": c.clock if c else None, "uplink": c.uplink if c else None,
+        "failures": state.failures, "last_attempt_at": state.last_attempt_at,
+        "next_attempt_at": state.next_attempt_at, "last_error": (state.last_error or "")[:500] or None,
+        "needs_discovery": state.needs_discovery,
+    }
 
 
 def record_cycle(conn: sa.Connection, **values: Any) -> None:

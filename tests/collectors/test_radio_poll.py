@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from hotspotctl.collectors.discovery import discover, read_interfaces
+from hotspotctl.collectors.discovery import discover, read_interfaces, share_layout
 from hotspotctl.collectors.model import NO_SUCH_INSTANCE, Discovery, Sample
 from hotspotctl.collectors.oids import parse_oid
 from hotspotctl.collectors.poller import _probe, build_sample, plan_poll
@@ -348,3 +348,20 @@ def test_a_prefix_join_is_polled_from_the_instances_discovery_fixed() -> None:
     assert [(r.name, r.clients) for r in sample.radios] == [("Radio 0", 4), ("Radio 1", 10)]
     assert sample.radios == asyncio.run(read_device_radios(device, profiles.get(case), {}))
     assert sample.clients == 14 == sum(r.clients or 0 for r in sample.radios)
+
+
+def test_aps_of_one_layout_share_it_and_its_parts() -> None:
+    """Two APs discovered apart (each walk builds its own strings and tuples) keep one layout object; a layout
+    that differs elsewhere (another sysDescr) still shares the radio table's parts with it."""
+    profiles = with_radios()
+    first, second = asyncio.run(discover(hiveos(), profiles)), asyncio.run(discover(hiveos(), profiles))
+    assert first == second and first is second
+    copy = discovery_from_json(json.loads(json.dumps(discovery_to_json(first))))  # equal, built afresh
+    assert copy == first and copy.radio_cells is not first.radio_cells
+    other = share_layout(dataclasses.replace(copy, sys_descr=first.sys_descr + " serial 42"))
+    assert other != first and other.sys_descr.endswith("serial 42")
+    assert other.radio_keys is first.radio_keys and other.radio_if_names is first.radio_if_names
+    assert other.radio_cells is first.radio_cells and other.clients_oids is first.clients_oids
+    assert other.uptime_sources is first.uptime_sources and other.radios is first.radios
+    assert share_layout(copy) is first
+    assert plan_poll(other).oids == plan_poll(first).oids

@@ -98,3 +98,36 @@ def test_state_from_before_migration_7_gives_a_wall_clock_rate_then_monotonic_on
                    mono=137.5, clock=BOOT_ID, uplink="ifIndex.2")
     rate, _ = compute_rates(later, counters)
     assert (rate.interval_s, rate.in_bps, rate.events) == (60.0, 100_000.0, ())
+
+
+def test_many_discoveries_and_states_saved_in_chunks_round_trip(store, rules, tmp_path):
+    """More rows than one chunk (500) and one executemany batch (2,000), two layouts each turned to JSON once
+    per chunk: every AP's own rows, once."""
+    ids = [f"A-{n}" for n in range(4001)]
+    import_inventory(store, write(tmp_path / "a.csv", "id,lat,lon\n" + "".join(f"{i},19.43,-99.13\n" for i in ids)),
+                     rules)
+    plain = Discovery(profile="generic", sys_descr="ap", sys_object_id="1.3.6.1.4.1.8072", uptime_sources=(),
+                      uplink=None, radios=(), counter_bits=None, link_source=None, link_scale=1.0,
+                      clients_kind=None, clients_oids=())
+    radios = Discovery(profile="aerohive_hiveos", sys_descr="HiveOS", sys_object_id="1.3.6.1.4.1.26928.1",
+                       uptime_sources=("sys_uptime",), uplink=None, radios=(), counter_bits=None, link_source=None,
+                       link_scale=1.0, clients_kind=None, clients_oids=(), radio_keys=("7", "8"),
+                       radio_cells=(("1.3.6.1.4.1.26928.1.1.1.2.1.1.1.1", ("7", "8")),),
+                       radio_if_names=((7, "wifi0"),))
+    at = datetime(2026, 11, 22, 7, 0, tzinfo=UTC)
+    rows = {ap_id: StoredDiscovery(f"10.0.{n // 250}.{n % 250}:161", radios if n % 3 else plain, at)
+            for n, ap_id in enumerate(ids)}
+    states = {ap_id: ApState(CounterState(at=1795330000.0 + n, sys_uptime=n, hr_uptime=None, engine_time=None,
+                                          in_octets=2**64 - 1 - n, out_octets=n, counter_bits=64), n % 4, float(n),
+                             float(n + 1), f"error {n}" if n % 2 else None, n % 5 == 0)
+              for n, ap_id in enumerate(ids)}
+    with store.write() as conn:
+        save_discoveries(conn, rows)
+        save_states(conn, states)
+    with store.read() as conn:
+        loaded = load_discoveries(conn, ids)
+        assert conn.execute(sa.text("SELECT count(*) FROM ap_discovery")).scalar() == 4001
+        assert conn.execute(sa.text("SELECT count(*) FROM ap_state")).scalar() == 4001
+        assert load_states(conn, ids) == states
+    assert loaded == rows
+    assert loaded["A-1"].discovery is loaded["A-3997"].discovery  # equal layouts load as one object
