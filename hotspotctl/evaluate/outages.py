@@ -52,7 +52,8 @@ def controller_site(controller_id: str) -> str:
 
 def is_controller_site(site: str) -> bool:
     return site.startswith(CONTROLLER_PREFIX)
-# Causes that end when the AP's answers are good again, as of ``ok_since`` (the others end when a time window
+
+
 # Causes that end when the AP's answers are good again, as of ``ok_since``; radio_down ends as of the radios'
 # return (``RadioMemory.up_since``); the others end when their time window passes, as of the cycle itself.
 _RETURN_CAUSES = frozenset({Cause.OFFLINE, Cause.UPLINK_DEGRADED, CONTROLLER_UNREACHABLE})
