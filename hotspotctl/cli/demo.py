@@ -172,8 +172,11 @@ async def _run(store: Any, settings: Any, profiles: Any, aps: list[Any], rt: Any
                                        "again to discover afresh)")
                         return None
                 ok = sum(1 for r in found.values() if isinstance(r, Discovery))
-                output.message(f"discovered {ok} of {len(todo)} APs in {time.monotonic() - started:.1f} s "
-                               f"({len(todo) - ok} did not answer: down in the scenario)")
+                behind = sum(1 for ap in todo if ap.managed)  # read through their controllers, not discovered
+                direct = len(todo) - behind
+                output.message(f"discovered {ok} of {direct} APs in {time.monotonic() - started:.1f} s "
+                               f"({direct - ok} did not answer: down in the scenario)"
+                               + (f"; {behind} more are read through their controllers" if behind else ""))
             if service.stopping:
                 return None
             output.message(f"polling every {interval:g} s for {cycles} cycles; Ctrl-C stops cleanly")

@@ -74,6 +74,26 @@ def test_demo_runs_the_whole_job_and_a_second_run_reuses_the_store(tmp_path: Pat
     assert len(sorted((tmp_path / "var" / "spool").glob("*.lp*"))) == 4
 
 
+def test_the_demo_behind_a_controller_counts_its_aps_as_read_through_it_not_as_down(tmp_path: Path) -> None:
+    """The APs behind a simulated controller are not discovered (the controller is read): the discovery line
+    must not count them among the APs that "did not answer: down in the scenario" (it counted all 62 there)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOTSPOTCTL_")}
+    run = subprocess.run([sys.executable, "-m", "hotspotctl", "demo", "--count", "400", "--controllers", "1",
+                          "--cycles", "1", "--interval", "2", "--port", str(_free_udp_port())],
+                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    out = run.stdout + run.stderr
+    pointed = re.search(r"pointed (\d+) APs at the simulator", out)
+    behind = re.search(r"controller WLC-01 \(cisco_aireos\) at \S+: (\d+) APs read through it", out)
+    line = re.search(r"discovered (\d+) of (\d+) APs in \S+ s \((\d+) did not answer: down in the scenario\); "
+                     r"(\d+) more are read through their controllers", out)
+    assert pointed and behind and line, out[:3000]
+    ok, direct, silent, read_through = map(int, line.groups())
+    assert read_through == int(behind.group(1)) > 0
+    assert direct + read_through == int(pointed.group(1)) == 401  # 400 APs and the controller itself
+    assert ok + silent == direct and silent < direct // 5  # the scenario's dead APs, not the controller's
+
+
 def test_the_service_unit_runs_hotspotctl_run_with_json_logs_and_room_to_stop() -> None:
     unit = configparser.ConfigParser(strict=False, interpolation=None)
     unit.read(ROOT / "deploy" / "hotspotctl.service")
