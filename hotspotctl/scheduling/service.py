@@ -115,6 +115,7 @@ class CycleRunner:
         self.poller = poller
         self.selection = selection
         self.use_backoff = use_backoff
+        # the last cycle's, once it completed (None while a cycle runs, and after one that failed)
         self.last_report: CycleReport | None = None
         self.last_rollup: Rollup | None = None
         self.last_evaluation: CycleEvaluation | None = None
@@ -167,6 +168,9 @@ class CycleRunner:
         started = time.time()  # wall clock: the cycle's points and record
         clock = time.monotonic()
         cpu_started = time.process_time()
+        # the previous cycle's report and rollup (every AP's outcome, sample and radios) are let go before
+        # this cycle builds its own: held through it, they made the cycle's peak two cycles' worth of them
+        self.last_report = self.last_rollup = None
         try:
             self.refresh()
             report = await run_cycle(self.store, self.aps, self.settings.snmp, self.profiles, self.poller,
