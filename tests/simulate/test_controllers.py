@@ -369,8 +369,10 @@ def test_getbulk_answers_stop_at_the_controllers_size_limit() -> None:
 SIM_PROFILES = Path(__file__).resolve().parent / "profiles"
 
 
-def read(city: City, which: str) -> tuple[ControllerReading, float, float]:
-    profile = load_profile(SIM_PROFILES / f"sim_{which}.yaml")
+def read(city: City, which: str, path: Path | None = None) -> tuple[ControllerReading, float, float]:
+    """The simulated ``which`` controller read with a profile (default: tests/simulate/profiles/sim_<which>),
+    with the wall clock before and after."""
+    profile = load_profile(path or SIM_PROFILES / f"sim_{which}.yaml")
 
     async def run() -> ControllerReading:
         with V2cClient(timeout_s=0.5, retries=1, deadline_s=3.0) as walker:
@@ -450,15 +452,7 @@ def test_an_ap_the_scenario_takes_down_leaves_its_controller_for_that_window() -
 
 
 def read_shipped(city: City, which: str, profile: str) -> tuple[ControllerReading, float, float]:
-    shipped = load_profile(shipped_dir() / f"{profile}.yaml")
-
-    async def run() -> ControllerReading:
-        with V2cClient(timeout_s=0.5, retries=1, deadline_s=3.0) as walker:
-            return await read_controller(walker.device(city.address(which), city.port, COMMUNITY), shipped)
-
-    before = time.time()
-    reading = asyncio.run(run())
-    return reading, before, time.time()
+    return read(city, which, shipped_dir() / f"{profile}.yaml")
 
 
 def test_cisco_wlc_reads_each_radios_noise_floor_at_its_own_channel(city: City) -> None:
