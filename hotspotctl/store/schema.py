@@ -213,6 +213,12 @@ outages = sa.Table(
     sa.Column("clients_now", sa.Integer, nullable=False),
     sa.Column("delivery", sa.JSON, nullable=False),
     sa.Column("notes", sa.Text, nullable=False),
+    sa.Column("acked_at", sa.Float),  # the NOC's hand actions (migration 11); NULL = not done
+    sa.Column("acked_by", sa.String(200)),
+    sa.Column("assigned_to", sa.String(200)),
+    sa.Column("assigned_at", sa.Float),
+    sa.Column("closed_by", sa.String(200)),  # NULL when the run closed it
+    sa.Column("visits", sa.JSON),  # crews' reports: [{"at", "by", "note", "via"}, ...]; NULL = none
 )
 
 maintenance = sa.Table(
