@@ -163,7 +163,7 @@ def _plural(n: int, word: str) -> str:
 
 
 def _outage_notice(outage: Outage, names: Mapping[str, str], tz: tzinfo) -> Notice | None:
-    acked = getattr(outage, "acked_at", None) is not None  # models/outages.py gains acked_at (branch i18-workflow)
+    acked = outage.acked_at is not None  # acknowledged (`outages ack`): no repeats
     if outage.cause == CONTROLLER_UNREACHABLE or outage.site.startswith(CONTROLLER_PREFIX):
         controller = outage.site.removeprefix(CONTROLLER_PREFIX)
         labels = {"alertname": ALERTNAMES[NoticeKind.CONTROLLER_UNREACHABLE],
@@ -327,9 +327,10 @@ def _text(due: Due, tz: tzinfo) -> str:
         lines.append(f"Resolved: {_local(n.ends_at, tz)}")
     if due.action == Action.REPEAT:
         lines.append("Still firing; it repeats until resolved or acknowledged (`hotspotctl outages ack`).")
-    lines += ["", "Labels:"] + [f"  {name}={value}" for name, value in sorted(n.labels.items())]
+    lines = [one_line(line) for line in lines]
+    lines += ["", "Labels:"] + [f"  {one_line(name)}={one_line(value)}" for name, value in sorted(n.labels.items())]
     lines.append(f"Fingerprint: {n.fingerprint}")
-    return "\n".join(one_line(line) if line.strip() else "" for line in lines) + "\n"
+    return "\n".join(lines) + "\n"
 
 
 def _html(due: Due, tz: tzinfo) -> str:
