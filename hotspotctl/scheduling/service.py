@@ -18,6 +18,11 @@ Jobs (AsyncIOScheduler, one asyncio loop shared with the poller):
   ``crews.send_on_site_outage``, a cycle that finds a site offline sends that zone's list at once.
   Sending runs in a worker thread: a slow mail server never delays a poll.
 
+- **NOC notices** after every cycle (and every failed one) when ``noc.email_to`` or ``noc.webhook_url`` is
+  set: site outages, controllers unreachable, misconfigured APs and the poller's own health (cycles overrunning,
+  the spool growing, InfluxDB away, cycles failing), fired, repeated and resolved by ``delivery/noc.py`` in a
+  worker thread, one send at a time: a slow receiver never delays a poll.
+
 Every batch goes to the spool first (fsync), then to InfluxDB: see ``sinks/influx.py``.
 
 Every cycle writes its cost (duration, APs ok/timed out/failed/skipped, lag, missed runs, CPU,
