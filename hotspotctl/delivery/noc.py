@@ -37,7 +37,7 @@ from typing import Any
 
 from hotspotctl.delivery.email import EmailSink, one_line
 from hotspotctl.delivery.webhook import DeliveryError, HttpPoster, url_target
-from hotspotctl.errors import HotspotError, StoreError
+from hotspotctl.errors import ConfigError, HotspotError, StoreError
 from hotspotctl.evaluate.outages import CONTROLLER_PREFIX, CONTROLLER_UNREACHABLE, SITE_OFFLINE, Outage
 from hotspotctl.evaluate.status import MISCONFIGURED, ApHealth
 from hotspotctl.settings import Settings
@@ -59,6 +59,7 @@ class NoticeKind(StrEnum):
     SPOOL_GROWING = "spool_growing"
     INFLUX_AWAY = "influx_away"
     CYCLES_FAILING = "cycles_failing"
+    TEST = "test"  # `hotspotctl noc test`: never recorded
 
 
 ALERTNAMES = {
@@ -69,6 +70,7 @@ ALERTNAMES = {
     NoticeKind.SPOOL_GROWING: "HotspotPollerSpoolGrowing",
     NoticeKind.INFLUX_AWAY: "HotspotPollerInfluxAway",
     NoticeKind.CYCLES_FAILING: "HotspotPollerCyclesFailing",
+    NoticeKind.TEST: "HotspotNocTest",
 }
 SEVERITY = {
     NoticeKind.SITE_OUTAGE: "critical",
@@ -78,6 +80,7 @@ SEVERITY = {
     NoticeKind.SPOOL_GROWING: "warning",
     NoticeKind.INFLUX_AWAY: "warning",
     NoticeKind.CYCLES_FAILING: "critical",
+    NoticeKind.TEST: "info",
 }
 
 
@@ -527,3 +530,48 @@ def load_view(store: Store, *, misconfigured: Mapping[str, ApHealth] | None = No
         outages = list(load_open_outages(conn).values())
         names = site_names(conn, [o.site for o in outages])
     return NocView(outages, names, misconfigured or {}, poller)
+
+
+TEST_ENDS_S = 300.0  # a test alert ends by itself this long after it was sent (in Alertmanager too)
+
+
+def trial_notice(now: float) -> Notice:
+    labels = {"alertname": ALERTNAMES[NoticeKind.TEST], "severity": SEVERITY[NoticeKind.TEST], "source": SOURCE}
+    return Notice(NoticeKind.TEST, labels, "Test notice from hotspotctl",
+                  "A test of the NOC's notices (`hotspotctl noc test`): if you read this, they reach you. It ends "
+                  f"by itself {TEST_ENDS_S / 60:.0f} minutes after it was sent.", now, ends_at=now + TEST_ENDS_S)
+
+
+def send_test(settings: Settings, now: float, *, stop: threading.Event | None = None) -> NocReport:
+    """Send one test notice through every configured channel; nothing is recorded. A channel that is not
+    configured is a ConfigError naming the settings to set."""
+    via = channels(settings)
+    if not via:
+        raise ConfigError("no NOC channel is configured: set noc.email_to (HOTSPOTCTL_NOC_EMAIL_TO) with "
+                          "crews.email.host (HOTSPOTCTL_CREWS_EMAIL_HOST), or noc.webhook_url "
+                          "(HOTSPOTCTL_NOC_WEBHOOK_URL)")
+    due = Due(trial_notice(now), Action.TEST)
+    out: list[NocSent] = []
+    for channel in via:
+        try:
+            if channel == "email":
+                with EmailSink(settings.crews.email) as sink:
+                    sink.send(build_email(due, settings))
+            else:
+                hook = WebhookNoc(settings, stop=stop)
+                try:
+                    hook.send([due.notice])
+                finally:
+                    hook.close()
+        except HotspotError as exc:
+            out.append(_sent(channel, due, False, str(exc)))
+            continue
+        out.append(_sent(channel, due, True))
+    return NocReport(now, 0, via, tuple(out))
+
+
+def firing_now(store: Store) -> list[SentNotice]:
+    """What the channels were sent and not yet resolved, the oldest first (``hotspotctl noc status``)."""
+    with store.read() as conn:
+        rows = load_sent(conn, firing_only=True)
+    return sorted(rows.values(), key=lambda row: (row.starts_at, row.fingerprint, row.channel))
