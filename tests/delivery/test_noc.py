@@ -98,9 +98,8 @@ def _alerts(request: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def test_a_site_outage_fires_repeats_stops_when_acknowledged_and_resolves_by_email_and_alertmanager_webhook(
-        sqlite_store, smtp, receiver, caplog):
+        store, smtp, receiver, caplog):  # on SQLite and PostgreSQL
     caplog.set_level(logging.DEBUG)
-    store = sqlite_store
     hook = receiver()
     settings = _both(smtp, hook)
     add_site(store, "9g3w-escuela", HOSTILE)
@@ -327,3 +326,24 @@ def test_noc_settings_are_validated_at_load_with_env_twins(tmp_path):
                               ("EMAIL_TO", "noc", "'noc' is not one email address")]:
         with pytest.raises(ConfigError, match=said):
             load_settings(env={f"HOTSPOTCTL_NOC_{name}": value}, cwd=tmp_path)
+
+
+def test_misconfigured_aps_fire_once_and_resolve_when_they_are_readable_again(sqlite_store, receiver):
+    hook = receiver()
+    settings = noc_settings(webhook_url=hook.url + "/api/v2/alerts")
+    bad = {"AP-1": ApHealth(state=MISCONFIGURED, since=NOW - 60, reason_kind=PollErrorKind.AUTH,
+                            reason="the agent refused the community")}
+
+    def cycle(aps: dict[str, ApHealth], now: float) -> list[tuple[str, str]]:
+        notices = evaluate_notices(load_view(sqlite_store, misconfigured=aps), settings, now)
+        return [(s.action, s.alertname) for s in send_notices(sqlite_store, settings, notices, now).sent]
+
+    assert cycle(bad, NOW) == [(Action.FIRING, "HotspotApsMisconfigured")]
+    assert cycle({**bad, "AP-2": bad["AP-1"]}, NOW + 60) == []  # one more AP of the same kind: the same notice
+    assert cycle({}, NOW + 120) == [(Action.RESOLVED, "HotspotApsMisconfigured")]
+    assert cycle({}, NOW + 180) == []
+    firing, resolved = (_alerts(r)[0] for r in hook.requests)
+    assert firing["labels"] == resolved["labels"] == {"alertname": "HotspotApsMisconfigured", "severity": "warning",
+                                                      "reason_kind": "auth", "source": "hotspotctl"}
+    assert "endsAt" not in firing and resolved["endsAt"] == iso_ms(NOW + 120)
+    assert resolved["startsAt"] == firing["startsAt"] == iso_ms(NOW - 60)
