@@ -42,13 +42,14 @@ from hotspotctl.evaluate.outages import CONTROLLER_PREFIX, CONTROLLER_UNREACHABL
 from hotspotctl.evaluate.status import MISCONFIGURED, ApHealth
 from hotspotctl.settings import Settings
 from hotspotctl.store import Store
-from hotspotctl.store.noc import SentNotice, load_sent, record_firing, record_resolved, site_names
+from hotspotctl.store.noc import SentNotice, load_sent, prune_resolved, record_firing, record_resolved, site_names
 from hotspotctl.store.outages import load_open_outages
 
 log = logging.getLogger("hotspotctl.noc")
 
 SOURCE = "hotspotctl"
 AP_LIST_MAX = 20  # AP ids a misconfigured notice names; the rest are counted
+KEEP_RESOLVED_S = 30 * 86_400.0  # resolved notices stay in noc_notices this long (`noc status` shows firing ones)
 
 
 class NoticeKind(StrEnum):
@@ -444,6 +445,7 @@ def _record(store: Store, channel: str, due: Due, now: float) -> None:
     with store.write() as conn:
         if due.action == Action.RESOLVED:
             record_resolved(conn, channel, n.fingerprint, now)
+            prune_resolved(conn, now - KEEP_RESOLVED_S)
         else:
             record_firing(conn, channel, n.fingerprint, n.kind, n.labels, n.annotations, n.starts_at, now)
 
@@ -456,7 +458,7 @@ def send_notices(store: Store, settings: Settings, firing: Sequence[Notice], now
     """
     via = channels(settings)
     with store.read() as conn:
-        sent = load_sent(conn)
+        sent = load_sent(conn, firing_only=True)  # a notice resolved before that fires again is new
     out: list[NocSent] = []
     for channel in via:
         mine = {fp: row for (fp, ch), row in sent.items() if ch == channel}
