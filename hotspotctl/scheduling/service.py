@@ -511,10 +511,13 @@ class Service:
         from hotspotctl.delivery.noc import PollerHealth
 
         last = self.runner.last_spool
+        # with no InfluxDB configured the spool is where the metrics stay: its growth is no trouble
+        waiting = self.runner.sink.configured
         return PollerHealth(
             interval_s=self.interval_s, overruns=self.overruns, overrun_since=self.overrun_since,
-            last_duration_s=last_duration_s or 0.0, spool_batches=tuple(self.spool_batches),
-            spool_points=last.points if last is not None else 0, influx_failing_since=self.influx_failing_since,
+            last_duration_s=last_duration_s or 0.0, spool_batches=tuple(self.spool_batches) if waiting else (),
+            spool_points=last.points if last is not None and waiting else 0,
+            influx_failing_since=self.influx_failing_since,
             influx_error=self.influx_error, failed_in_a_row=self.failed_in_a_row, failing_since=self.failing_since,
             last_failure=str(self.last_failure) if self.last_failure is not None else None)
 

@@ -9,6 +9,8 @@ import time
 from dataclasses import replace
 from typing import Any
 
+import pytest
+
 from hotspotctl.collectors.poller import Poller
 from hotspotctl.collectors.profiles import load_profiles
 from hotspotctl.delivery.noc import Action
@@ -19,7 +21,9 @@ from hotspotctl.sinks.spool import Spool
 from hotspotctl.store.noc import load_sent
 from hotspotctl.store.outages import save_ledger
 from tests.city import City
-from tests.servers import ScriptedHttpServer
+from tests.servers import ScriptedHttpServer, free_port
+
+NOBODY = free_port()  # an InfluxDB that is not there: connection refused
 
 
 def _with_noc(city: City, url: str, **noc: Any) -> None:
@@ -97,3 +101,47 @@ def test_cycles_failing_become_a_notice(city: City) -> None:
                                               "component": "poller", "source": "hotspotctl"}]
     assert alerts[0]["annotations"]["summary"] == "Poll cycles failing: 2 in a row"
     assert "the spool" in alerts[0]["annotations"]["description"]
+
+
+@pytest.mark.influx(url=f"http://127.0.0.1:{NOBODY}", api="v1", database="hotspotctl", timeout_s=1.0, max_retries=0)
+def test_influxdb_away_and_the_spool_growing_become_notices_and_without_influxdb_a_growing_spool_is_none(
+        city: City) -> None:
+    hook = ScriptedHttpServer(default=(200, {}, b""))
+    try:
+        _with_noc(city, hook.url + "/api/v2/alerts", spool_growing_cycles=3, influx_away_s=0.5)
+
+        async def scenario() -> Service:
+            with Poller(city.settings.snmp, load_profiles([])) as poller:
+                service = Service(city.runner(poller), interval_s=0.3, max_cycles=8, grace_s=5.0)
+                await service.run()
+                return service
+
+        service = asyncio.run(scenario())
+    finally:
+        hook.stop()
+    assert len(service.records) == 8
+    alerts = [alert for request in hook.requests for alert in json.loads(request["body"])]
+    assert sorted(a["labels"]["alertname"] for a in alerts) == ["HotspotPollerInfluxAway", "HotspotPollerSpoolGrowing"]
+    by_name = {a["labels"]["alertname"]: a for a in alerts}
+    assert all("endsAt" not in a for a in alerts)
+    assert by_name["HotspotPollerInfluxAway"]["annotations"]["description"].startswith(
+        "Flushes to InfluxDB have failed since ")
+    assert by_name["HotspotPollerSpoolGrowing"]["annotations"]["summary"].startswith("Spool growing: ")
+    # the spool as each cycle found it before adding its own batch: nothing ever left it
+    assert list(service.spool_batches) == list(range(8))
+
+    # the same store run again with no InfluxDB configured: the spool is where metrics stay, no notice; the two
+    # notices the first run left firing resolve (their state is in the store, across the restart)
+    hook = ScriptedHttpServer(default=(200, {}, b""))
+    try:
+        city.settings = replace(city.settings, influx=replace(city.settings.influx, url=""))
+        _with_noc(city, hook.url + "/api/v2/alerts", spool_growing_cycles=2, influx_away_s=0.5)
+        service = asyncio.run(scenario())
+    finally:
+        hook.stop()
+    assert len(service.records) == 8
+    alerts = [alert for request in hook.requests for alert in json.loads(request["body"])]
+    assert sorted(a["labels"]["alertname"] for a in alerts) == ["HotspotPollerInfluxAway", "HotspotPollerSpoolGrowing"]
+    assert all(a["endsAt"] > a["startsAt"] for a in alerts)
+    assert [a["startsAt"] for a in sorted(alerts, key=lambda a: a["labels"]["alertname"])] == [
+        by_name[name]["startsAt"] for name in sorted(by_name)]
