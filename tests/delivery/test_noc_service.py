@@ -13,7 +13,7 @@ import pytest
 
 from hotspotctl.collectors.poller import Poller
 from hotspotctl.collectors.profiles import load_profiles
-from hotspotctl.delivery.noc import Action
+from hotspotctl.delivery.noc import Action, iso_ms
 from hotspotctl.evaluate.outages import LedgerUpdate, Outage
 from hotspotctl.scheduling.service import Service
 from hotspotctl.sinks.influx import InfluxSink
@@ -145,3 +145,33 @@ def test_influxdb_away_and_the_spool_growing_become_notices_and_without_influxdb
     assert all(a["endsAt"] > a["startsAt"] for a in alerts)
     assert [a["startsAt"] for a in sorted(alerts, key=lambda a: a["labels"]["alertname"])] == [
         by_name[name]["startsAt"] for name in sorted(by_name)]
+
+
+@pytest.mark.scenario({"name": "slow", "faults": [{"kind": "latency", "ms": [1500, 1600]}]})
+def test_cycles_overrunning_become_a_notice(city: City) -> None:
+    from tests.scheduling import test_service as service_tests  # its helper, not its tests
+
+    snmp = replace(city.settings.snmp, timeout_s=3.0, retries=0, deadline_s=10.0)
+    city.settings = replace(city.settings, snmp=snmp)
+    service_tests._discover_at_full_speed(city, snmp)
+    hook = ScriptedHttpServer(default=(200, {}, b""))
+    try:
+        _with_noc(city, hook.url + "/api/v2/alerts", overrun_cycles=2)
+
+        async def scenario() -> Service:
+            with Poller(snmp, load_profiles([])) as poller:
+                runner = city.runner(poller)
+                runner.memory = type(runner.memory).load(city.store, city.aps)
+                service = Service(runner, interval_s=1.0, max_cycles=3, grace_s=10.0)
+                await service.run()
+                return service
+
+        service = asyncio.run(scenario())
+    finally:
+        hook.stop()
+    assert all(r.duration_s > 1.0 for r in service.records) and service.overruns == 3
+    alerts = [alert for request in hook.requests for alert in json.loads(request["body"])]
+    assert [a["labels"] for a in alerts] == [{"alertname": "HotspotPollerCyclesOverrunning", "severity": "warning",
+                                              "component": "poller", "source": "hotspotctl"}]
+    assert alerts[0]["annotations"]["summary"] == "Poll cycles overrunning: 2 in a row"
+    assert alerts[0]["startsAt"] == iso_ms(service.records[0].started_at)
