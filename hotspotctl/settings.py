@@ -536,6 +536,58 @@ class CrewSettings:
     open311: Open311Settings = _setting(factory=Open311Settings, help="Open311 GeoReport v2 delivery")
 
 
+NOC_KINDS = ("site_outage", "controller_unreachable", "misconfigured", "cycles_overrunning", "spool_growing",
+             "influx_away", "cycles_failing")
+
+
+def _check_noc_kinds(value: tuple[str, ...]) -> str | None:
+    bad = [name for name in value if name not in NOC_KINDS]
+    return f"{bad[0]!r} is not one of {', '.join(NOC_KINDS)}" if bad else None
+
+
+def _check_addresses(value: tuple[str, ...]) -> str | None:
+    for address in value:
+        if not _control_free(address) or "@" not in address or "," in address:
+            return f"{address!r} is not one email address (name@domain)"
+    return None
+
+
+@dataclass(frozen=True)
+class NocSettings:
+    """Notices to the NOC (docs/noc.md): a site outage, a controller unreachable, APs misconfigured, the poller
+    unhealthy; by email (through crews.email's SMTP server) and an Alertmanager-compatible webhook."""
+
+    kinds: tuple[str, ...] = _setting(NOC_KINDS, check=_check_noc_kinds,
+                                      help="the notices that are sent (comma-separated): " + ", ".join(NOC_KINDS))
+    email_to: tuple[str, ...] = _setting(
+        (), check=_check_addresses,
+        help="the NOC's addresses (comma-separated in the environment); sent through crews.email's SMTP server; "
+             "empty = no email")
+    webhook_url: str = _setting(
+        "", check=_check_url, secret="url",
+        help="POST the notices as Alertmanager API v2 alerts here (e.g. http://alertmanager:9093/api/v2/alerts); "
+             "empty = no webhook")
+    webhook_token: str = _setting("", secret="value",
+                                  help="sent as 'Authorization: Bearer <token>' (set HOTSPOTCTL_NOC_WEBHOOK_TOKEN)")
+    webhook_timeout_s: float = _setting(10.0, check=_TIMEOUT, help="one webhook request's timeout")
+    webhook_max_retries: int = _setting(2, check=_RETRIES, help="webhook retries on 429/5xx or a timeout")
+    generator_url: str = _setting("", check=_check_url,
+                                  help="the alerts' generatorURL (e.g. the NOC's Grafana dashboard); empty = none")
+    repeat_interval_s: float = _setting(
+        14_400.0, check=_between(60, 604_800, "s"),
+        help="a notice still firing (and not acknowledged) is sent again this often, like Alertmanager's "
+             "repeat_interval")
+    overrun_cycles: int = _setting(3, check=_CYCLES,
+                                   help="cycles_overrunning: this many cycles in a row overran their interval")
+    spool_max_batches: int = _setting(60, check=_between(1, 10_000_000),
+                                      help="spool_growing: more batches than this wait in the spool...")
+    spool_growing_cycles: int = _setting(10, check=_CYCLES,
+                                         help="...or the spool grew at this many cycles in a row")
+    influx_away_s: float = _setting(900.0, check=_between(1, 604_800, "s"),
+                                    help="influx_away: flushes to InfluxDB have failed for this long")
+    failed_cycles: int = _setting(2, check=_CYCLES, help="cycles_failing: this many cycles in a row failed")
+
+
 def _check_timezone(value: str) -> str | None:
     import zoneinfo
 
@@ -567,6 +619,7 @@ class Settings:
     crews: CrewSettings = _setting(factory=CrewSettings, help="crew lists and where they are sent")
     spool: SpoolSettings = _setting(factory=SpoolSettings, help="the on-disk spool of metrics")
     influx: InfluxSettings = _setting(factory=InfluxSettings, help="InfluxDB, where metrics go")
+    noc: NocSettings = _setting(factory=NocSettings, help="notices to the NOC: outages, controllers, the poller")
 
     @property
     def tzinfo(self) -> Any:

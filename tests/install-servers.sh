@@ -13,6 +13,7 @@ declare -A needed=(
   [victoria-metrics]="/usr/bin/victoria-metrics"
   [openssh-server]="/usr/sbin/sshd"
   [faketime]="/usr/lib/*/faketime/libfaketime.so.1"  # steps a test process's wall clock (the scheduler tests)
+  [prometheus-alertmanager]="/usr/bin/prometheus-alertmanager"  # receives the NOC webhook (tests/delivery/test_noc_alertmanager.py)
 )
 
 missing=()

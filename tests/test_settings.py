@@ -174,7 +174,10 @@ def test_every_setting_is_described():
         "influx.url", "influx.api", "influx.org", "influx.bucket", "influx.token", "influx.database",
         "influx.retention_policy", "influx.username", "influx.password", "influx.create_database",
         "influx.batch_points", "influx.timeout_s", "influx.max_retries", "influx.retry_max_s",
-        "influx.flush_interval_s"]
+        "influx.flush_interval_s",
+        "noc.kinds", "noc.email_to", "noc.webhook_url", "noc.webhook_token", "noc.webhook_timeout_s",
+        "noc.webhook_max_retries", "noc.generator_url", "noc.repeat_interval_s", "noc.overrun_cycles",
+        "noc.spool_max_batches", "noc.spool_growing_cycles", "noc.influx_away_s", "noc.failed_cycles"]
     assert all(row["help"] for row in rows)
     by_key = {row["key"]: row["value"] for row in rows}
     assert by_key["snmp.auth.default.community"] == "***"  # the default community is a secret like any other

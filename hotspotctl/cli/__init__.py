@@ -22,6 +22,7 @@ from hotspotctl.cli import crews as crews_cli
 from hotspotctl.cli import grafana as grafana_cli
 from hotspotctl.cli import inventory as inventory_cli
 from hotspotctl.cli import maintenance as maintenance_cli
+from hotspotctl.cli import noc as noc_cli
 from hotspotctl.cli import outages as outages_cli
 from hotspotctl.cli import poll as poll_cli
 from hotspotctl.cli import profiles as profiles_cli
@@ -54,6 +55,7 @@ app.add_typer(grafana_cli.app, name="grafana")
 app.add_typer(crews_cli.app, name="crews")
 app.add_typer(outages_cli.app, name="outages")
 app.add_typer(maintenance_cli.app, name="maintenance")
+app.add_typer(noc_cli.app, name="noc")
 app.add_typer(report_cli.app, name="report")
 app.command("status")(status_cli.status)
 app.command("discover")(poll_cli.discover)

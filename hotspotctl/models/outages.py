@@ -30,7 +30,14 @@ class Outage:
     peak_clients: int = 0  # the most clients affected at once
     clients_now: int = 0
     delivery: Mapping[str, Any] = field(default_factory=dict)  # channel -> reference (open311: the request id)
-    notes: str = ""
+    notes: str = ""  # free text; an annotation appends a line "YYYY-mm-dd HH:MM who: text" (the city's time)
+    # the NOC's hand actions (migration 11): kept by the run's saves of an open outage
+    acked_at: float | None = None  # acknowledged: notices about it stop repeating
+    acked_by: str | None = None
+    assigned_to: str | None = None
+    assigned_at: float | None = None
+    closed_by: str | None = None  # who closed it by hand; None when the run closed it (or it is open)
+    visits: tuple[dict[str, Any], ...] = ()  # crews' reports: {"at", "by", "note", "via": "cli" | "link", ...}
 
     @property
     def open(self) -> bool:
@@ -45,7 +52,9 @@ class Outage:
                 "opened_at": self.opened_at, "closed_at": self.closed_at,
                 "duration_s": round(self.duration_s(now), 1), "peak_aps": self.peak_aps,
                 "peak_clients": self.peak_clients, "clients_now": self.clients_now,
-                "delivery": dict(self.delivery), "notes": self.notes}
+                "delivery": dict(self.delivery), "notes": self.notes, "acked_at": self.acked_at,
+                "acked_by": self.acked_by, "assigned_to": self.assigned_to, "assigned_at": self.assigned_at,
+                "closed_by": self.closed_by, "visits": [dict(v) for v in self.visits]}
 
 
 @dataclass(frozen=True, slots=True)

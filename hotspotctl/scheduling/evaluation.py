@@ -154,6 +154,9 @@ class Evaluator:
         rules, limits, healths, clients, written = self.rules, self.limits, self.healths, self.clients, self.written
         with self.store.read() as conn:
             maintenance = self.covered(list_maintenance(conn, ending_after=at), at)
+            # the ledger as stored: an outage closed by hand since is gone (its trouble, if it persists, opens a
+            # new one), and the hand actions (ack, assignment, visits) ride along with the changes
+            self.open = {site: o for site, o in load_open_outages(conn).items() if site in self.zone_of_site}
         result = CycleEvaluation(at, in_maintenance=len(maintenance))
         changed: dict[str, ApHealth] = {}
         troubled: dict[str, ApHealth] = {}

@@ -18,6 +18,11 @@ Jobs (AsyncIOScheduler, one asyncio loop shared with the poller):
   ``crews.send_on_site_outage``, a cycle that finds a site offline sends that zone's list at once.
   Sending runs in a worker thread: a slow mail server never delays a poll.
 
+- **NOC notices** after every cycle (and every failed one) when ``noc.email_to`` or ``noc.webhook_url`` is
+  set: site outages, controllers unreachable, misconfigured APs and the poller's own health (cycles overrunning,
+  the spool growing, InfluxDB away, cycles failing), fired, repeated and resolved by ``delivery/noc.py`` in a
+  worker thread, one send at a time: a slow receiver never delays a poll.
+
 Every batch goes to the spool first (fsync), then to InfluxDB: see ``sinks/influx.py``.
 
 Every cycle writes its cost (duration, APs ok/timed out/failed/skipped, lag, missed runs, CPU,
@@ -34,6 +39,7 @@ import contextlib
 import gc
 import logging
 import time
+from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -56,6 +62,7 @@ from hotspotctl.scheduling.evaluation import CycleEvaluation, Evaluator
 from hotspotctl.settings import Settings
 from hotspotctl.sinks.influx import FlushResult, InfluxSink
 from hotspotctl.sinks.lineproto import ApLines, line
+from hotspotctl.sinks.spool import SpoolStatus
 from hotspotctl.store import Store
 from hotspotctl.store.inventory import inventory_version
 from hotspotctl.store.outages import close_outages_of_removed_sites
@@ -119,6 +126,7 @@ class CycleRunner:
         self.last_report: CycleReport | None = None
         self.last_rollup: Rollup | None = None
         self.last_evaluation: CycleEvaluation | None = None
+        self.last_spool: SpoolStatus | None = None  # the spool as the last cycle found it (the NOC's spool_growing)
         self.cycles = 0
         with store.read() as conn:
             self.inventory_seen = inventory_version(conn)
@@ -187,7 +195,7 @@ class CycleRunner:
                 skipped=report.skipped, discovered=report.discovered, cpu_s=0.0, points=0,
                 sink="influx" if self.sink.configured else "spool")
             # the cycle's own cost goes into the same batch: everything but the spool write itself
-            waiting = self.spool.status()
+            waiting = self.last_spool = self.spool.status()
             duration = time.monotonic() - clock
             cpu = time.process_time() - cpu_started
             lines.append(line("poller_cycle", {}, {
@@ -243,6 +251,15 @@ class CycleRunner:
         lists = crew_lists_from_store(self.store, fleet, self.settings, now, zones=sorted(zones or ()))
         return dispatch(self.store, lists, self.settings, self.settings.crews.send_via, now)
 
+    def send_noc(self, misconfigured: Mapping[str, Any], poller: Any, now: float) -> Any:
+        """Evaluate the NOC's notices (the open outages fresh from the store, acknowledgements included) and send
+        what is due through noc's channels (``delivery/noc.py``); the NocReport."""
+        from hotspotctl.delivery.noc import evaluate_notices, load_view, send_notices
+
+        view = load_view(self.store, misconfigured=misconfigured, poller=poller)
+        notices = evaluate_notices(view, self.settings, now)
+        return send_notices(self.store, self.settings, notices, now, stop=self.sink.stop_event)
+
     async def rediscover(self) -> int:
         """Walk again every AP whose layout is older than snmp.rediscover_hours; how many were walked."""
         max_age = timedelta(hours=self.settings.snmp.rediscover_hours)
@@ -282,6 +299,7 @@ def encode_cycle(lines: ApLines, outcomes: Sequence[Any], started_at: float, eva
 
 
 ENGINE_FIGURES = ("kernel_drops", "retries", "receive_buffer_bytes", "in_flight_limit")
+NOC_SPOOL_HISTORY = 1001  # spool figures kept for noc.spool_growing_cycles (at most 1000)
 KEPT = 500  # cycle records, flush results and crew-list sends a Service keeps in memory (the newest)
 
 
@@ -325,6 +343,15 @@ class Service:
         self.stopped_cleanly = True
         self._sending: set[asyncio.Future[Any]] = set()
         self.sends: list[Any] = []  # DispatchReports of this run, the newest KEPT or more
+        # the NOC's notices (delivery/noc.py): the poller's own health as the cycles and flushes go
+        self.noc_reports: list[Any] = []  # NocReports of this run, the newest KEPT or more
+        self._noc: asyncio.Future[Any] | None = None
+        self.overruns = 0  # cycles in a row that overran their interval
+        self.overrun_since: float | None = None
+        self.spool_batches: deque[int] = deque(maxlen=NOC_SPOOL_HISTORY)  # after each cycle, oldest first
+        self.failing_since: float | None = None  # the first of the cycles failing in a row
+        self.influx_failing_since: float | None = None  # the first failed flush since the last good one
+        self.influx_error: str | None = None
 
     def stop(self) -> None:
         """No new cycle starts; the running one finishes its writes. Safe before run() too."""
@@ -447,11 +474,22 @@ class Service:
         if record.duration_s > self.interval_s:
             log.warning("cycle %d took %.1f s, longer than the %g s interval: the next run is skipped and "
                         "recorded as lag", self.tried, record.duration_s, self.interval_s)
+        self.failing_since = None
+        if record.duration_s > self.interval_s or record.missed:
+            self.overruns += 1
+            self.overrun_since = record.started_at if self.overrun_since is None else self.overrun_since
+        else:
+            self.overruns, self.overrun_since = 0, None
+        if self.runner.last_spool is not None:
+            self.spool_batches.append(self.runner.last_spool.batches)
+        self._notify_noc(record.started_at + record.duration_s, record.duration_s)
 
     def _failed(self, exc: Exception) -> None:
         """A cycle that failed: say why in one line (a traceback only for a bug), and give up after a bound."""
         self.failed_in_a_row += 1
         self.last_failure = exc
+        now = time.time()
+        self.failing_since = now if self.failing_since is None else self.failing_since
         bound = self.max_failed_cycles
         left = (f"; {self.failed_in_a_row} of {bound} failed cycles in a row before the service stops "
                 "(schedule.max_failed_cycles)") if bound else ""
@@ -466,6 +504,52 @@ class Service:
             self.failure = exc
             log.error("stopping: %d cycles in a row failed; the last one: %s", self.failed_in_a_row, exc)
             self.stop()
+        self._notify_noc(now, None)
+
+    def poller_health(self, last_duration_s: float | None) -> Any:
+        """The poller's own health now, for the NOC's notices."""
+        from hotspotctl.delivery.noc import PollerHealth
+
+        last = self.runner.last_spool
+        # with no InfluxDB configured the spool is where the metrics stay: its growth is no trouble
+        waiting = self.runner.sink.configured
+        return PollerHealth(
+            interval_s=self.interval_s, overruns=self.overruns, overrun_since=self.overrun_since,
+            last_duration_s=last_duration_s or 0.0, spool_batches=tuple(self.spool_batches) if waiting else (),
+            spool_points=last.points if last is not None and waiting else 0,
+            influx_failing_since=self.influx_failing_since,
+            influx_error=self.influx_error, failed_in_a_row=self.failed_in_a_row, failing_since=self.failing_since,
+            last_failure=str(self.last_failure) if self.last_failure is not None else None)
+
+    def _notify_noc(self, now: float, last_duration_s: float | None) -> None:
+        """After a cycle: the NOC's notices evaluated and sent in a worker thread, never delaying the next cycle.
+
+        One send at a time: while one runs, a cycle's turn is skipped (what it would send is still due next time).
+        """
+        from hotspotctl.delivery.noc import channels
+
+        if not channels(self.runner.settings):
+            return
+        if self._noc is not None and not self._noc.done():
+            log.info("NOC notices: the last send is still running; this cycle's are sent with the next")
+            return
+        misconfigured = {ap_id: h for ap_id, h in self.runner.evaluator.healths.items() if h.state == MISCONFIGURED}
+        poller = self.poller_health(last_duration_s)
+        task = self._noc = asyncio.ensure_future(self._send_noc(misconfigured, poller, now))
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+    async def _send_noc(self, misconfigured: Mapping[str, Any], poller: Any, now: float) -> None:
+        try:
+            report = await asyncio.to_thread(self.runner.send_noc, misconfigured, poller, now)
+        except Exception as exc:  # nothing was recorded as sent: the next cycle tries again
+            log.error("NOC notices failed: %s; they are sent with the next cycle", exc)
+            return
+        _keep(self.noc_reports, report)
+        if report.sent:
+            log.info("NOC notices: %d firing; %s", report.firing,
+                     ", ".join(f"{s.channel} {s.action} {s.alertname}{'' if s.ok else ' FAILED'}" for s in report.sent),
+                     extra={"noc": report.to_json()})
 
     async def _flush_loop(self) -> None:
         """Replay the spool every influx.flush_interval_s (monotonic), besides the flush after each cycle."""
@@ -496,6 +580,7 @@ class Service:
         if task.exception() is not None:
             log.error("flush to %s failed: %s; the data stays in the spool", self.runner.sink.destination,
                       task.exception())
+            self._influx_failed(str(task.exception()))
             return
         result = task.result()
         self._flushed_result(result)
@@ -504,8 +589,16 @@ class Service:
                         result.waiting.batches, result.waiting.directory,
                         "" if self._stop.is_set() else f"; next try in {self.runner.sink.next_try_in():.0f} s")
 
+    def _influx_failed(self, error: str) -> None:
+        self.influx_failing_since = time.time() if self.influx_failing_since is None else self.influx_failing_since
+        self.influx_error = error
+
     def _flushed_result(self, result: FlushResult) -> None:
         _keep(self.flushes, result)
+        if result.ok:
+            self.influx_failing_since = self.influx_error = None
+        else:
+            self._influx_failed(result.error or "the flush failed")
         self.flushed_points += result.points
         if result.rejected:
             self.rejected_batches += result.rejected

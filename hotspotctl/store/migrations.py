@@ -256,6 +256,30 @@ def _v10_radio_health(conn: sa.Connection) -> None:
     conn.execute(sa.text("ALTER TABLE ap_health ADD COLUMN radios TEXT"))
 
 
+def _v11_outage_workflow(conn: sa.Connection) -> None:
+    # Outages stored before load as never acknowledged, assigned, closed by hand or visited.
+    for column in ("acked_at FLOAT", "acked_by VARCHAR(200)", "assigned_to VARCHAR(200)", "assigned_at FLOAT",
+                   "closed_by VARCHAR(200)", "visits JSON"):
+        conn.execute(sa.text(f"ALTER TABLE outages ADD COLUMN {column}"))
+
+
+def _v12_noc_notices(conn: sa.Connection) -> None:
+    md = sa.MetaData()
+    sa.Table(
+        "noc_notices", md,
+        sa.Column("fingerprint", sa.String(64), primary_key=True),
+        sa.Column("channel", sa.String(20), primary_key=True),
+        sa.Column("kind", sa.String(40), nullable=False),
+        sa.Column("labels", sa.JSON, nullable=False),
+        sa.Column("annotations", sa.JSON, nullable=False),
+        sa.Column("starts_at", sa.Float, nullable=False),
+        sa.Column("first_sent_at", sa.Float, nullable=False),
+        sa.Column("last_sent_at", sa.Float, nullable=False),
+        sa.Column("sends", sa.Integer, nullable=False),
+        sa.Column("resolved_at", sa.Float),
+    ).create(conn)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "inventory: access points, sites, import log", _v1_inventory),
     Migration(2, "polling: discovered layout and counter state per AP", _v2_polling),
@@ -270,6 +294,10 @@ MIGRATIONS: tuple[Migration, ...] = (
                  "coordinates", _v9_controllers),
     Migration(10, "evaluation: the radios seen up on each AP and its busy-air readings (radio_down, rf_limited)",
               _v10_radio_health),
+    Migration(11, "outages: acknowledged, assigned and closed by hand (who and when), crews' visits",
+              _v11_outage_workflow),
+    Migration(12, "noc: the notices sent to the NOC, per channel, to repeat and resolve them across restarts",
+              _v12_noc_notices),
 )
 LATEST = MIGRATIONS[-1].version
 

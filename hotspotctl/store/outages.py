@@ -99,7 +99,13 @@ def _outage(row: Any) -> Outage:
         aps=tuple(row.aps), aps_now=tuple(row.aps_now),
         opened_at=row.opened_at, updated_at=row.updated_at, closed_at=row.closed_at, peak_aps=row.peak_aps,
         peak_clients=row.peak_clients, clients_now=row.clients_now, delivery=dict(row.delivery or {}),
-        notes=row.notes)
+        notes=row.notes, acked_at=row.acked_at, acked_by=row.acked_by, assigned_to=row.assigned_to,
+        assigned_at=row.assigned_at, closed_by=row.closed_by, visits=tuple(dict(v) for v in row.visits or ()))
+
+
+HAND_FIELDS = ("delivery", "notes", "acked_at", "acked_by", "assigned_to", "assigned_at", "closed_by", "visits")
+"""Written by hand (the CLI, the crews' link) or by delivery, never by a cycle's save: a cycle's copy of an open
+outage may be older than them."""
 
 
 def _outage_values(outage: Outage) -> dict[str, Any]:
@@ -107,7 +113,9 @@ def _outage_values(outage: Outage) -> dict[str, Any]:
             "aps": list(outage.aps), "aps_now": list(outage.aps_now), "opened_at": outage.opened_at,
             "updated_at": outage.updated_at, "closed_at": outage.closed_at, "peak_aps": outage.peak_aps,
             "peak_clients": outage.peak_clients, "clients_now": outage.clients_now,
-            "delivery": dict(outage.delivery), "notes": outage.notes}
+            "delivery": dict(outage.delivery), "notes": outage.notes, "acked_at": outage.acked_at,
+            "acked_by": outage.acked_by, "assigned_to": outage.assigned_to, "assigned_at": outage.assigned_at,
+            "closed_by": outage.closed_by, "visits": [dict(v) for v in outage.visits]}
 
 
 def load_open_outages(conn: sa.Connection) -> dict[str, Outage]:
@@ -122,12 +130,22 @@ def save_ledger(conn: sa.Connection, update: LedgerUpdate) -> LedgerUpdate:
     for outage in update.opened:
         new_id = inserted_id(conn.execute(outages.insert().values(**_outage_values(outage))))
         opened.append(replace(outage, id=new_id))
+    changed: list[Outage] = []
+    closed: list[Outage] = []
     for outage in (*update.changed, *update.closed):
         values = _outage_values(outage)
-        values.pop("delivery")  # written only by record_delivery, which may have run since this was loaded
-        values.pop("notes")
-        conn.execute(outages.update().where(outages.c.id == outage.id).values(**values))
-    return LedgerUpdate(opened, update.changed, update.closed)
+        for name in HAND_FIELDS:  # written by hand or by delivery, which may have run since this was loaded
+            del values[name]
+        # an outage closed by hand since the cycle loaded it stays closed (the next cycle opens a new one)
+        found = conn.execute(outages.update().where(outages.c.id == outage.id, outages.c.closed_at.is_(None))
+                             .values(**values).returning(*(outages.c[name] for name in HAND_FIELDS))).first()
+        if found is None:
+            continue
+        kept = replace(outage, delivery=dict(found.delivery or {}), notes=found.notes, acked_at=found.acked_at,
+                       acked_by=found.acked_by, assigned_to=found.assigned_to, assigned_at=found.assigned_at,
+                       closed_by=found.closed_by, visits=tuple(dict(v) for v in found.visits or ()))
+        (closed if outage.closed_at is not None else changed).append(kept)
+    return LedgerUpdate(opened, changed, closed)
 
 
 def list_outages(conn: sa.Connection, *, open_only: bool = False, since: float | None = None,
@@ -198,6 +216,21 @@ def add_note(conn: sa.Connection, outage_id: int, note: str) -> bool:
         return False
     notes = f"{row.notes}\n{note}" if row.notes else note
     conn.execute(outages.update().where(outages.c.id == outage_id).values(notes=notes))
+    return True
+
+
+def update_outage(conn: sa.Connection, outage_id: int, **values: Any) -> None:
+    """Write these columns of one outage (a hand action: ack, assign, close)."""
+    conn.execute(outages.update().where(outages.c.id == outage_id).values(**values))
+
+
+def add_visit(conn: sa.Connection, outage_id: int, visit: Mapping[str, Any]) -> bool:
+    """Append a crew's visit to an outage's visits; False when there is no such outage."""
+    row = conn.execute(sa.select(outages.c.visits).where(outages.c.id == outage_id)).first()
+    if row is None:
+        return False
+    visits = [*(row.visits or ()), dict(visit)]
+    conn.execute(outages.update().where(outages.c.id == outage_id).values(visits=visits))
     return True
 
 

@@ -213,6 +213,12 @@ outages = sa.Table(
     sa.Column("clients_now", sa.Integer, nullable=False),
     sa.Column("delivery", sa.JSON, nullable=False),
     sa.Column("notes", sa.Text, nullable=False),
+    sa.Column("acked_at", sa.Float),  # the NOC's hand actions (migration 11); NULL = not done
+    sa.Column("acked_by", sa.String(200)),
+    sa.Column("assigned_to", sa.String(200)),
+    sa.Column("assigned_at", sa.Float),
+    sa.Column("closed_by", sa.String(200)),  # NULL when the run closed it
+    sa.Column("visits", sa.JSON),  # crews' reports: [{"at", "by", "note", "via"}, ...]; NULL = none
 )
 
 maintenance = sa.Table(
@@ -251,4 +257,18 @@ audit_log = sa.Table(
     sa.Column("targets", sa.JSON, nullable=False),  # AP ids
     sa.Column("status", sa.String(20), nullable=False),  # running | ok | partial | failed | interrupted
     sa.Column("results", sa.JSON, nullable=False),  # per AP: ok, error, exit, output excerpt
+)
+
+noc_notices = sa.Table(
+    "noc_notices", metadata,
+    sa.Column("fingerprint", sa.String(64), primary_key=True),  # delivery.noc.Notice.fingerprint
+    sa.Column("channel", sa.String(20), primary_key=True),  # email | webhook
+    sa.Column("kind", sa.String(40), nullable=False),  # settings.NOC_KINDS
+    sa.Column("labels", sa.JSON, nullable=False),  # as first sent: the resolve carries the same
+    sa.Column("annotations", sa.JSON, nullable=False),  # as last sent
+    sa.Column("starts_at", sa.Float, nullable=False),  # when the trouble began
+    sa.Column("first_sent_at", sa.Float, nullable=False),
+    sa.Column("last_sent_at", sa.Float, nullable=False),  # the last firing (or repeat) that went out
+    sa.Column("sends", sa.Integer, nullable=False),  # firing messages sent: the first and its repeats
+    sa.Column("resolved_at", sa.Float),  # when its resolve went out; NULL while firing
 )

@@ -51,7 +51,8 @@ def test_list_json_fields(cli, seeded):
         "aps": ["ESC-1_AP_03"], "aps_now": ["ESC-1_AP_03"], "opened_at": NOW - 4980, "closed_at": None,
         "duration_s": 4980.0, "peak_aps": 1, "peak_clients": 12, "clients_now": 12,
         "delivery": {"email": {"to": "crew-sur@example.org"}, "open311": {"id": "SR-981"}}, "notes": "",
-        "site_name": "ESC-1", "district": "Tlalpan", "opened": "2026-03-04T09:07:00Z",
+        "acked_at": None, "acked_by": None, "assigned_to": None, "assigned_at": None, "closed_by": None,
+        "visits": [], "site_name": "ESC-1", "district": "Tlalpan", "opened": "2026-03-04T09:07:00Z",
         "updated": "2026-03-04T10:29:00Z",
         "closed": None, "duration": "1h 23m", "open": True, "delivered": ["email", "open311"], "open311": "SR-981"}
 
