@@ -56,6 +56,7 @@ from hotspotctl.scheduling.evaluation import CycleEvaluation, Evaluator
 from hotspotctl.settings import Settings
 from hotspotctl.sinks.influx import FlushResult, InfluxSink
 from hotspotctl.sinks.lineproto import ApLines, line
+from hotspotctl.sinks.outage_counts import OutageCounts, open_after
 from hotspotctl.store import Store
 from hotspotctl.store.inventory import inventory_version
 from hotspotctl.store.outages import close_outages_of_removed_sites
@@ -120,6 +121,7 @@ class CycleRunner:
         self.last_rollup: Rollup | None = None
         self.last_evaluation: CycleEvaluation | None = None
         self.cycles = 0
+        self.outage_counts = OutageCounts()  # the `outages` groups written last cycle (their zeros come next)
         with store.read() as conn:
             self.inventory_seen = inventory_version(conn)
         self._load(aps)
@@ -179,6 +181,9 @@ class CycleRunner:
             evaluation = self.evaluator.evaluate(report.outcomes, report.started_at, save=False)
             evaluated = rollup(report.outcomes, targets=self.targets, healths=self.evaluator.healths)
             lines = self.encode(report, evaluated)
+            lines += self.outage_counts.lines(open_after(self.evaluator.open, evaluation.ledger),
+                                              self.outage_counts.district_of_site(self.aps, self.evaluator.site_of),
+                                              int(report.started_at))
             scheduled = started if scheduled_at is None else scheduled_at
             record = CycleRecord(
                 scheduled_at=scheduled, started_at=started, duration_s=0.0,
