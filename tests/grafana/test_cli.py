@@ -26,13 +26,13 @@ def test_check_the_shipped_dashboards(cli) -> None:
     result = cli("grafana", "check")
     assert (result.code, result.out) == (0, "")
     assert result.err.startswith("5 dashboards OK in ") and result.err.endswith(
-        "(shipped): 56 panels, 65 queries (hotspotctl-district, hotspotctl-fleet, hotspotctl-hotspot, "
+        "(shipped): 70 panels, 77 queries (hotspotctl-district, hotspotctl-fleet, hotspotctl-hotspot, "
         "hotspotctl-poller, hotspotctl-rf)\n")
     document = json.loads(cli("grafana", "check", "--format", "json").out)
     assert (document["ok"], document["problems"]) == (True, [])
     assert [(d["uid"], d["panels"], d["queries"], d["variables"]) for d in document["dashboards"]] == [
-        ("hotspotctl-district", 10, 12, ["district", "program"]), ("hotspotctl-fleet", 9, 10, []),
-        ("hotspotctl-hotspot", 18, 22, ["district", "program", "ap"]), ("hotspotctl-poller", 9, 9, []),
+        ("hotspotctl-district", 10, 12, ["district", "program"]), ("hotspotctl-fleet", 18, 18, []),
+        ("hotspotctl-hotspot", 23, 26, ["district", "program", "ap"]), ("hotspotctl-poller", 9, 9, []),
         ("hotspotctl-rf", 10, 12, ["district", "program"])]
 
 
