@@ -28,7 +28,7 @@ def export_(
     force: Annotated[bool, typer.Option("--force", help="replace a previous export in DIRECTORY")] = False,
     fmt: ReportFormatOption = ReportFormat.TABLE,
 ) -> ExitCode:
-    """Write Grafana provisioning into DIRECTORY: the InfluxDB datasource, the dashboards provider, the dashboards.
+    """Write Grafana provisioning into DIRECTORY: the InfluxDB datasource, the dashboards, the alert rules.
 
     DIRECTORY/provisioning/datasources/hotspotctl.yaml is filled from the influx.* settings: URL,
     database (for InfluxDB 2.x and 3.x, the name of the DBRP mapping), and for influx.api v1 the
@@ -38,10 +38,13 @@ def export_(
     first) into the folder "hotspotctl". The dashboards are drawn for the per-user target of the
     settings: evaluate.target_mbps is every per-user panel's threshold, and each programme of
     evaluate.target_by_program gets its own target line where a selection has that programme.
+    DIRECTORY/provisioning/alerting/hotspotctl.yaml holds the NOC's alert rules (unified
+    alerting): cycles late, missed or missing (3 intervals of schedule.interval_s), the spool
+    not draining, InfluxDB away, fleet availability below 95 %, more than 20 outages open.
     All files appear together or none do.
 
     Then point Grafana at DIRECTORY/provisioning ([paths] provisioning in grafana.ini, or
-    GF_PATHS_PROVISIONING), or copy the two YAML files into /etc/grafana/provisioning/.
+    GF_PATHS_PROVISIONING), or copy the three YAML files into /etc/grafana/provisioning/.
 
     Examples:
 
@@ -62,7 +65,7 @@ def export_(
     dashboards = sum(1 for f in report.files if f.startswith(str(DASHBOARDS_DIR)))
     output.message(f"wrote {len(report.files)} files to {report.directory}"
                    f"{' (replacing the previous export)' if report.replaced else ''}: the datasource, the dashboards "
-                   f"provider and {dashboards} dashboards")
+                   f"provider, {dashboards} dashboards and the alert rules")
     output.message(f"datasource hotspotctl-influxdb: InfluxQL at {report.url}, database {report.database}; "
                    f"auth: {report.auth}")
     if report.environment:
@@ -70,7 +73,7 @@ def export_(
         output.message(f"secrets: none in these files. grafana-server must have {names} in its environment "
                        f"(e.g. `systemctl edit grafana-server`: [Service] Environment={report.environment[0]}=...)")
     output.message(f"next: point Grafana's [paths] provisioning (GF_PATHS_PROVISIONING) at "
-                   f"{report.directory / 'provisioning'}, or copy its two hotspotctl.yaml files into "
+                   f"{report.directory / 'provisioning'}, or copy its three hotspotctl.yaml files into "
                    "/etc/grafana/provisioning/, and restart Grafana")
     for note in report.notes:
         output.message(f"note: {note}")
