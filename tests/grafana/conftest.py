@@ -71,6 +71,7 @@ class SimulatedInflux:
     # one AP (up, with rates) per profile whose radios get ap_radio lines: no vendor MIB gives every radio
     # figure (UniFi's has no noise floor, MikroTik's no utilisation), so the radio panels are checked on each
     radio_aps: tuple[str, ...] = ()
+    open_outages: int = 0  # the ledger's open outages after the last cycle (runner.last_evaluation)
 
     def query(self, statement: str) -> list[dict]:
         return self.server.query(statement, self.database, epoch="ms")
@@ -164,8 +165,9 @@ def simulated_influx(influxdb: InfluxServer, tmp_path_factory: pytest.TempPathFa
     for o in sorted(outcomes, key=lambda o: o.ap.id):
         if o.profile and _complete(o) and any(says_something(radio) for radio in o.radios):
             radio_aps.setdefault(o.profile, o.ap.id)
+    assert runner.last_evaluation is not None
     yield SimulatedInflux(influxdb, database, started, ended, outcomes, loaded.points, district, other, program, ap,
-                          tuple(radio_aps.values()))
+                          tuple(radio_aps.values()), runner.last_evaluation.open_outages)
     influxdb.query(f'DROP DATABASE "{database}"')
 
 

@@ -228,3 +228,29 @@ def test_an_empty_database_fires_only_the_missing_cycles_rule(influxdb: InfluxSe
 def test_the_shipped_path_is_in_the_repository() -> None:
     assert SHIPPED.is_file() and SHIPPED.relative_to(Path(shipped_dir())).parts == (
         "provisioning", "alerting", "hotspotctl.yaml")
+
+
+# --- on the simulated run: what the run writes ---------------------------------------------------------------
+
+
+def test_on_a_simulated_run_the_poller_rules_are_quiet_and_the_fleet_rules_say_what_the_run_saw(simulated_influx
+                                                                                                 ) -> None:
+    run = simulated_influx
+    verdicts = {uid: evaluate(rule, run.query(expand(rule.query, {}, variables=[],
+                                                     time_range=TimeRange.last(f"{rule.window_s}s"))))
+                for uid, rule in RULES.items()}
+    # three cycles two seconds apart, on time, the spool replayed at once
+    for uid in ("hotspotctl-cycle-lag", "hotspotctl-cycles-missed", "hotspotctl-cycles-missing",
+                "hotspotctl-spool-growing", "hotspotctl-influxdb-away"):
+        assert verdicts[uid].state == "Normal", (uid, verdicts[uid])
+    assert verdicts["hotspotctl-cycles-missing"].values == (3.0,)
+    # the last cycle's APs: answering over answering or silent (the simulation's failures are all silent)
+    answered = sum(1 for o in run.outcomes if o.error is None)
+    assert all(o.error is None or o.error.kind in ("timeout", "backoff") for o in run.outcomes)
+    (availability,) = verdicts["hotspotctl-fleet-availability"].values
+    assert availability == pytest.approx(100.0 * answered / len(run.outcomes))
+    assert verdicts["hotspotctl-fleet-availability"].state == ("Alerting" if availability < 95 else "Normal")
+    # the outages the ledger has open after the last cycle, as the run wrote them
+    assert run.open_outages > 0
+    assert verdicts["hotspotctl-open-outages"].values == (float(run.open_outages),)
+    assert verdicts["hotspotctl-open-outages"].state == ("Alerting" if run.open_outages > 20 else "Normal")

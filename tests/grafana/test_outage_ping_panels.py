@@ -161,3 +161,13 @@ def test_the_hotspot_ping_panels_show_the_aps_own_rounds(ping_influx: RadioInflu
         (r["rtt_min_ms"], r["rtt_avg_ms"], r["rtt_max_ms"], r["jitter_ms"]) for r in answered]
     (loss,) = _run(ping_influx, HOTSPOT, "Packet loss", chosen)
     assert [v[1] for v in loss["values"]] == [r["loss_pct"] for r in rounds]
+
+
+def test_the_open_outages_panel_on_a_simulated_run_is_the_ledgers_count(simulated_influx: Any) -> None:
+    """From what the run writes: the 5 % dead APs of the scenario open outages after two missed cycles."""
+    run = simulated_influx
+    assert "outages" in run.measurements() and run.open_outages > 0
+    text = expand(_query(FLEET, "Open outages").text, {}, variables=[], time_range=TimeRange.last("1h"))
+    assert _one(run.query(text), "open") == run.open_outages
+    by_cause = expand(_query(FLEET, "Open outages by cause").text, {}, variables=[], time_range=TimeRange.last("1h"))
+    assert sum(s["values"][0][1] for s in run.query(by_cause)) == run.open_outages
