@@ -25,9 +25,15 @@ import re
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from hotspotctl.bundled import bundled_path
+from hotspotctl.errors import ConfigError
 from hotspotctl.grafana.dashboards import DATASOURCE_TYPE, DATASOURCE_UID, Problem
+from hotspotctl.grafana.live import InfluxQL, InfluxQLError
+from hotspotctl.grafana.templating import TimeRange, expand
+from hotspotctl.yamlfile import read_yaml
 
 FOLDER = "hotspotctl"
 EXPRESSION_UID = "__expr__"
@@ -390,6 +396,58 @@ def evaluate(rule: AlertRule, series: Sequence[Mapping[str, Any]]) -> Verdict:
         return Verdict(state, ())
     test = EVALUATORS[rule.op]
     return Verdict("Alerting" if any(test(v, rule.threshold) for v in reduced) else "Normal", tuple(reduced))
+
+
+def shipped_rules_file() -> Path:
+    """grafana/provisioning/alerting/hotspotctl.yaml, in a checkout or the installed wheel."""
+    return bundled_path("grafana") / "provisioning" / "alerting" / "hotspotctl.yaml"
+
+
+def check_rules_file(path: Path | None = None) -> tuple[list[str], list[Problem]]:
+    """The rule uids of a provisioning file (default: the shipped one), and its problems."""
+    path = shipped_rules_file() if path is None else Path(path)
+    try:
+        document = read_yaml(path, "alert rules")
+    except ConfigError as exc:
+        return [], [Problem(path.name, "", str(exc).removeprefix(f"{path.name}: "))]
+    problems = check_rules(document, path.name)
+    uids = [str(r.get("uid")) for g in document.get("groups") or [] if isinstance(g, dict)
+            for r in g.get("rules") or [] if isinstance(r, dict)] if isinstance(document, dict) else []
+    return uids, problems
+
+
+@dataclass(frozen=True)
+class RuleRun:
+    """One rule's query run against InfluxDB now, and what Grafana would make of it."""
+
+    rule: AlertRule
+    query: str  # as run
+    verdict: Verdict | None
+    error: str | None = None
+
+    @property
+    def state(self) -> str:
+        return "Error" if self.verdict is None else self.verdict.state
+
+    def to_json(self) -> dict[str, Any]:
+        return {"uid": self.rule.uid, "title": self.rule.title, "state": self.state,
+                "values": list(self.verdict.values) if self.verdict else [], "error": self.error,
+                "query": self.query}
+
+
+def run_rules(client: InfluxQL, found: Sequence[AlertRule], *, now: Any = None) -> list[RuleRun]:
+    """Each rule's query over its own window, evaluated; a refused query is the rule's Error."""
+    runs = []
+    for rule in found:
+        text = expand(rule.query, {}, variables=[], time_range=TimeRange.last(f"{rule.window_s}s"),
+                      **({"now": now} if now is not None else {}))
+        try:
+            series = client.query(text)
+        except InfluxQLError as exc:
+            runs.append(RuleRun(rule, text, None, f"InfluxDB refused it: {exc}"))
+            continue
+        runs.append(RuleRun(rule, text, evaluate(rule, series)))
+    return runs
 
 
 if __name__ == "__main__":  # python -m hotspotctl.grafana.alerting > grafana/provisioning/alerting/hotspotctl.yaml

@@ -23,11 +23,13 @@ import yaml
 from hotspotctl.grafana.alerting import (
     AlertRule,
     check_rules,
+    check_rules_file,
     evaluate,
     render_rules,
     rule_model,
     rules,
     rules_document,
+    run_rules,
 )
 from hotspotctl.grafana.dashboards import load_dashboards, shipped_dir
 from hotspotctl.grafana.templating import TimeRange, expand, usages
@@ -254,3 +256,27 @@ def test_on_a_simulated_run_the_poller_rules_are_quiet_and_the_fleet_rules_say_w
     assert run.open_outages > 0
     assert verdicts["hotspotctl-open-outages"].values == (float(run.open_outages),)
     assert verdicts["hotspotctl-open-outages"].state == ("Alerting" if run.open_outages > 20 else "Normal")
+
+
+def test_a_rules_file_that_is_not_yaml_is_one_problem(tmp_path: Path) -> None:
+    bad = tmp_path / "rules.yaml"
+    bad.write_text("apiVersion: 1\ngroups: [\n")
+    uids, problems = check_rules_file(bad)
+    assert uids == [] and len(problems) == 1
+    assert problems[0].file == "rules.yaml" and problems[0].message.startswith("not valid YAML (line 3, column 1)")
+    assert check_rules_file() == ([r.uid for r in rules()], [])
+
+
+def test_run_rules_reports_a_refused_query_as_the_rules_error(influxdb: InfluxServer, database: str) -> None:
+    from hotspotctl.grafana.live import InfluxQL
+    from hotspotctl.settings import InfluxSettings
+
+    client = InfluxQL(InfluxSettings(url=influxdb.url, api="v1", database=database))
+    broken = AlertRule(**{**RULES["hotspotctl-cycle-lag"].__dict__, "query": 'SELECT max("lag_s" FROM "poller_cycle" '
+                                                                              "WHERE $timeFilter"})
+    _write(influxdb, database, _cycles(NOW, "lag_s", [0.5, 90.0]))
+    runs = run_rules(client, [RULES["hotspotctl-cycle-lag"], broken])
+    assert [(r.state, r.verdict.values if r.verdict else None) for r in runs] == [("Alerting", (90.0,)),
+                                                                                   ("Error", None)]
+    assert runs[1].error is not None and runs[1].error.startswith("InfluxDB refused it: ")
+    assert runs[0].to_json()["values"] == [90.0] and "now() - 900s" in runs[0].query

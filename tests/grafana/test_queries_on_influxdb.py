@@ -261,6 +261,12 @@ def test_check_live_runs_every_query_against_the_configured_influxdb(simulated_i
     document = json.loads(result.out)
     live = document["live"]
     assert (document["ok"], live["range"], live["interval"]) == (True, "last 1h", "1m")
+    # and every alert rule's query, over its own window (test_alert_rules.py checks what each comes to)
+    assert [(r["uid"], r["error"]) for r in live["alert_rules"]] == [
+        (uid, None) for uid in ("hotspotctl-cycle-lag", "hotspotctl-cycles-missed", "hotspotctl-cycles-missing",
+                                "hotspotctl-spool-growing", "hotspotctl-influxdb-away",
+                                "hotspotctl-fleet-availability", "hotspotctl-open-outages")]
+    assert {r["state"] for r in live["alert_rules"]} <= {"Normal", "Alerting"}
     # every query has data; until the run writes ap_radio (radios_written), the radio queries have none, and
     # say why: no data, not a failure (test_radio_panels.py runs them on known radios); so for ap_ping and outages
     # until the run writes them (test_outage_ping_panels.py runs them on known points)
