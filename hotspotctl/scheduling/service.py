@@ -125,6 +125,8 @@ class CycleRunner:
         with store.read() as conn:
             self.inventory_seen = inventory_version(conn)
         self._load(aps)
+        self.outage_counts.remember(self.evaluator.open.values(),  # open at start: a zero when they close
+                                    self.outage_counts.district_of_site(self.aps, self.evaluator.site_of))
 
     def _load(self, aps: Sequence[AccessPoint]) -> None:
         """Take this fleet, and what the store remembers of it, as the memory kept between cycles."""

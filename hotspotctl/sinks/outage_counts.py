@@ -57,6 +57,11 @@ class OutageCounts:
         return Counter((str(o.cause), district_of_site.get(o.site, NO_DISTRICT), o.zone or NO_DISTRICT)
                        for o in outages)
 
+    def remember(self, outages: Iterable[Outage], district_of_site: Mapping[str, str]) -> None:
+        """Take the groups of ``outages`` as written (a run starting with outages open: when the last of a group
+        closes, its zero is written, though this process wrote none of its counts)."""
+        self.written |= set(self.counts((o for o in outages if o.open), district_of_site))
+
     def lines(self, outages: Iterable[Outage], district_of_site: Mapping[str, str], at_s: int) -> list[str]:
         """This cycle's points: one per group with open outages, and ``open=0`` for each group that had some
         last cycle and has none now. Sorted, so that a cycle's batch is deterministic."""

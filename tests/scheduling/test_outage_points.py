@@ -149,3 +149,12 @@ def test_group_tags_are_escaped_and_a_site_with_no_known_district_is_none(distri
     escaped = district.replace(",", "\\,").replace("=", "\\=").replace(" ", "\\ ")
     assert lines == ["outages,cause=offline,district=(none),zone=norte open=1i 1700000000",
                      f"outages,cause=offline,district={escaped},zone=norte open=2i 1700000000"]
+
+
+def test_a_run_started_with_outages_open_writes_their_zero_when_they_close() -> None:
+    counts = OutageCounts()
+    counts.remember([_outage("S1", "offline", "sur"), _outage("S2", "offline", "sur", closed_at=5.0)], {"S1": "Tlalpan"})
+    assert counts.written == {("offline", "Tlalpan", "sur")}  # the closed one is no group
+    assert counts.lines([], {"S1": "Tlalpan"}, 1700000060) == [
+        "outages,cause=offline,district=Tlalpan,zone=sur open=0i 1700000060"]
+    assert counts.lines([], {"S1": "Tlalpan"}, 1700000120) == []
