@@ -11,8 +11,9 @@ from hotspotctl.cli import output
 from hotspotctl.cli.output import ReportFormat
 from hotspotctl.cli.runtime import ReportFormatOption, runtime
 from hotspotctl.errors import ExitCode
+from hotspotctl.grafana.alerting import check_rules_file, rules, run_rules, shipped_rules_file
 from hotspotctl.grafana.dashboards import Dashboard, Problem, check_folder, shipped_dashboards_dir
-from hotspotctl.grafana.live import LiveCheck, check_live
+from hotspotctl.grafana.live import InfluxQL, LiveCheck, check_live
 from hotspotctl.grafana.provisioning import DASHBOARDS_DIR, export
 from hotspotctl.grafana.targets import Targets
 from hotspotctl.grafana.templating import TimeRange, format_interval
@@ -28,7 +29,7 @@ def export_(
     force: Annotated[bool, typer.Option("--force", help="replace a previous export in DIRECTORY")] = False,
     fmt: ReportFormatOption = ReportFormat.TABLE,
 ) -> ExitCode:
-    """Write Grafana provisioning into DIRECTORY: the InfluxDB datasource, the dashboards provider, the dashboards.
+    """Write Grafana provisioning into DIRECTORY: the InfluxDB datasource, the dashboards, the alert rules.
 
     DIRECTORY/provisioning/datasources/hotspotctl.yaml is filled from the influx.* settings: URL,
     database (for InfluxDB 2.x and 3.x, the name of the DBRP mapping), and for influx.api v1 the
@@ -38,10 +39,13 @@ def export_(
     first) into the folder "hotspotctl". The dashboards are drawn for the per-user target of the
     settings: evaluate.target_mbps is every per-user panel's threshold, and each programme of
     evaluate.target_by_program gets its own target line where a selection has that programme.
+    DIRECTORY/provisioning/alerting/hotspotctl.yaml holds the NOC's alert rules (unified
+    alerting): cycles late, missed or missing (3 intervals of schedule.interval_s), the spool
+    not draining, InfluxDB away, fleet availability below 95 %, more than 20 outages open.
     All files appear together or none do.
 
     Then point Grafana at DIRECTORY/provisioning ([paths] provisioning in grafana.ini, or
-    GF_PATHS_PROVISIONING), or copy the two YAML files into /etc/grafana/provisioning/.
+    GF_PATHS_PROVISIONING), or copy the three YAML files into /etc/grafana/provisioning/.
 
     Examples:
 
@@ -62,7 +66,7 @@ def export_(
     dashboards = sum(1 for f in report.files if f.startswith(str(DASHBOARDS_DIR)))
     output.message(f"wrote {len(report.files)} files to {report.directory}"
                    f"{' (replacing the previous export)' if report.replaced else ''}: the datasource, the dashboards "
-                   f"provider and {dashboards} dashboards")
+                   f"provider, {dashboards} dashboards and the alert rules")
     output.message(f"datasource hotspotctl-influxdb: InfluxQL at {report.url}, database {report.database}; "
                    f"auth: {report.auth}")
     if report.environment:
@@ -70,7 +74,7 @@ def export_(
         output.message(f"secrets: none in these files. grafana-server must have {names} in its environment "
                        f"(e.g. `systemctl edit grafana-server`: [Service] Environment={report.environment[0]}=...)")
     output.message(f"next: point Grafana's [paths] provisioning (GF_PATHS_PROVISIONING) at "
-                   f"{report.directory / 'provisioning'}, or copy its two hotspotctl.yaml files into "
+                   f"{report.directory / 'provisioning'}, or copy its three hotspotctl.yaml files into "
                    "/etc/grafana/provisioning/, and restart Grafana")
     for note in report.notes:
         output.message(f"note: {note}")
@@ -147,7 +151,10 @@ def check_(
     """Check the dashboards: valid JSON, unique uids and panel ids, datasource references, variables, queries.
 
     Every problem names the file and the key path (panels[6].targets[0].query) and says what
-    to change; exit 3 when there is any. With --live, each variable query and each panel query
+    to change; exit 3 when there is any. Without FOLDER, the shipped alert rules
+    (grafana/provisioning/alerting/hotspotctl.yaml) are checked too, and with --live each rule's
+    query runs over its own window and the report says what Grafana would make of it now
+    (Normal, Alerting). With --live, each variable query and each panel query
     then runs against InfluxDB (influx.* settings: v1 database and user, or v2/3.x token and
     DBRP database), with $timeFilter, $__interval and the variables expanded as Grafana expands
     them, and the report says per panel how many series and rows came back and which of the
@@ -168,8 +175,14 @@ def check_(
     rt = runtime(ctx)
     dashboards, problems = check_folder(folder)
     where = str(folder) if folder is not None else f"{shipped_dashboards_dir()} (shipped)"
+    rule_uids: list[str] = []
+    if folder is None:  # the shipped alert rules beside the shipped dashboards
+        rule_uids, rule_problems = check_rules_file()
+        problems = problems + rule_problems
     document: dict[str, Any] = {"folder": where, "ok": not problems, "dashboards": _summary(dashboards),
                                 "problems": [p.to_json() for p in problems]}
+    if folder is None:
+        document["alert_rules"] = {"file": str(shipped_rules_file()), "rules": rule_uids}
     if problems:
         _report_problems(fmt, document, problems)
         return ExitCode.INVALID
@@ -181,6 +194,8 @@ def check_(
             queries = sum(d["queries"] for d in document["dashboards"])
             output.message(f"{len(dashboards)} dashboards OK in {where}: {panels} panels, {queries} queries "
                            f"({', '.join(d.uid for d in dashboards)})")
+            if folder is None:
+                output.message(f"{len(rule_uids)} alert rules OK in {shipped_rules_file()}")
         return ExitCode.OK
 
     live_report = check_live(dashboards, rt.settings.influx, time_range=time_range, given=given,
@@ -188,8 +203,13 @@ def check_(
     checks, outcomes = live_report.checks, live_report.outcomes
     errors, empty, nothing = live_report.errors, live_report.empty, live_report.nothing
     interval = live_report.interval
-    document["ok"] = live_report.ok
+    rule_runs = run_rules(InfluxQL(rt.settings.influx), rules(rt.settings.schedule.interval_s)) \
+        if folder is None else []
+    rule_errors = [r for r in rule_runs if r.error is not None]
+    document["ok"] = live_report.ok and not rule_errors
     document["live"] = live_report.to_json(f"last {range_}")
+    if folder is None:
+        document["live"]["alert_rules"] = [r.to_json() for r in rule_runs]
     if fmt == ReportFormat.JSON:
         output.print_json(document)
     else:
@@ -212,7 +232,11 @@ def check_(
         elif empty and not errors:
             output.message("no data is not a fault by itself (an AP without clients has no delivered per-user "
                            "figure); --var picks other values")
-    return ExitCode.PARTIAL if errors or nothing else ExitCode.OK
+        for run in rule_runs:
+            shown = ", ".join(f"{v:g}" for v in run.verdict.values) if run.verdict and run.verdict.values else "-"
+            output.message(f"alert rule {run.rule.uid}: {run.state} now (B = {shown})"
+                           + (f": {run.error}" if run.error else ""))
+    return ExitCode.PARTIAL if errors or nothing or rule_errors else ExitCode.OK
 
 
 def _report_problems(fmt: ReportFormat, document: dict[str, Any], problems: list[Problem]) -> None:

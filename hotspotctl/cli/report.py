@@ -1,7 +1,9 @@
-"""hotspotctl report: availability over time, and where the per-user target is missed for lack of capacity."""
+"""hotspotctl report: availability over time and by group, and where the per-user target is missed for lack of
+capacity."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -16,13 +18,17 @@ from hotspotctl.evaluate.status import Limits
 from hotspotctl.inventory.fleet import Fleet, Selection
 from hotspotctl.reports.availability import (
     CAPACITY_COLUMNS,
+    WindowRow,
+    availability_by_group,
     availability_by_period,
     day_label,
     default_since,
     period_columns,
     period_start,
+    window_columns,
 )
 from hotspotctl.reports.status import read_availability, read_capacity
+from hotspotctl.store.outages import list_outages
 
 app = typer.Typer(help="Reports for planning: availability over time, capacity shortfalls.", no_args_is_help=True)
 
@@ -32,11 +38,18 @@ _TABLE_LIMIT = 50
 class By(StrEnum):
     DISTRICT = "district"
     PROGRAM = "program"
+    SITE = "site"
+    AP = "ap"
+    ZONE = "zone"
 
 
 class Period(StrEnum):
     DAY = "day"
     WEEK = "week"
+    ALL = "all"
+
+
+_PERIODIC = (By.DISTRICT, By.PROGRAM)  # the hourly tallies are kept by district and programme
 
 
 def _pct_cell(value: float | None, fmt: Format) -> Any:
@@ -48,26 +61,35 @@ def _pct_cell(value: float | None, fmt: Format) -> Any:
 @app.command("availability")
 def availability(
     ctx: typer.Context,
-    by: Annotated[By, typer.Option("--by", case_sensitive=False, help="one row per district or per programme")
-                  ] = By.DISTRICT,
-    period: Annotated[Period, typer.Option("--period", case_sensitive=False,
-                                           help="days (from 00:00) or weeks (from Monday 00:00), in the city's time")
-                      ] = Period.DAY,
+    by: Annotated[By, typer.Option("--by", case_sensitive=False,
+                                   help="one row per district, programme, site, AP or crew zone")] = By.DISTRICT,
+    period: Annotated[Period | None, typer.Option(
+        "--period", case_sensitive=False, show_default=False,
+        help="days (from 00:00) or weeks (from Monday 00:00), in the city's time, or all: one row per group over "
+             "the whole window, with the fleet's TOTAL [default: day by district or programme, all by site, AP "
+             "or zone]")] = None,
     since: Annotated[str | None, typer.Option(
         "--since", metavar="WHEN", show_default=False,
-        help="from the period that holds WHEN: an ISO date or time (the city's time unless it says), or a span "
-             "back from "
-             "now (3d, 1w) [default: the last 7 days by day, the last 8 weeks by week, the current one "
-             "included]")] = None,
+        help="from the period that holds WHEN (with --period all: from WHEN): an ISO date or time (the city's "
+             "time unless it says), or a span back from now (3d, 1w) [default: the last 7 days (all, or by day), "
+             "the last 8 weeks by week, the current one included]")] = None,
     fmt: FormatOption = Format.TABLE,
 ) -> ExitCode:
-    """Availability and the share meeting the per-user target, per day or week and district or programme.
+    """Availability per day or week and district or programme, or over a window by site, AP or zone too.
 
-    From the hourly tallies `hotspotctl run` keeps after every cycle: samples are AP-cycles
-    evaluated (not under maintenance, state known); availability is the share of them not
-    down; meeting target the share of per-user readings at or above the target. Periods are
-    the city's (the timezone setting): days start at 00:00, weeks on Monday at 00:00. The
-    current period is partial.
+    By day or week (district, programme): from the hourly tallies `hotspotctl run` keeps after
+    every cycle: samples are AP-cycles evaluated (not under maintenance, state known);
+    availability is the share of them not down; meeting target the share of per-user readings
+    at or above the target. The city's days start at 00:00 and its weeks on Monday at 00:00
+    (the timezone setting); the current period is partial.
+
+    Over the window (--period all, the only one by site, AP or crew zone): from the outage
+    ledger, one row per group, the least available first, then the fleet's TOTAL. Every AP
+    counts the window's length in AP-hours, and is down while an outage whose causes include
+    offline or site_offline has it among its APs (from the outage's opening to its close).
+    availability_pct is 100 x (1 - down AP-hours / AP-hours), for a group and for the TOTAL
+    alike: weighted by AP-hours, not a mean of the groups' percentages. json: {"rows": [...],
+    "total": {...}, "since", "until"}.
 
     Examples:
 
@@ -75,11 +97,24 @@ def availability(
 
       hotspotctl report availability --by program --period week
 
+      hotspotctl report availability --by site --since 30d
+
+      hotspotctl report availability --by zone --period all --format json
+
       hotspotctl report availability --since 2026-03-01 --format csv > march.csv
     """
     now = clock.now()
     rt = runtime(ctx)
     tz = rt.settings.tzinfo
+    if period is None:
+        period = Period.DAY if by in _PERIODIC else Period.ALL
+    if period != Period.ALL and by not in _PERIODIC:
+        raise typer.BadParameter(f"--by {by.value} is over a window only (from the outage ledger): leave --period "
+                                 "out or give --period all; days and weeks are kept by district and programme",
+                                 param_hint="--period")
+    if period == Period.ALL:
+        start = parse_when(since, now, flag="--since", tz=tz) if since is not None else default_since(now, "day", tz)
+        return _availability_window(rt, by.value, start, now, fmt)
     start = (period_start(parse_when(since, now, flag="--since", tz=tz), period, tz) if since is not None
              else default_since(now, period, tz))
     with rt.open_store() as store:
@@ -96,6 +131,38 @@ def availability(
     if not rows and not rt.quiet:
         output.message(f"no availability recorded since {day_label(start, tz)}; `hotspotctl run` records it "
                        "after every cycle")
+    return ExitCode.OK
+
+
+def _availability_window(rt: Any, by: str, start: float, now: float, fmt: Format) -> ExitCode:
+    """``--period all``: one row per group over [start, now] from the outage ledger, and the fleet's TOTAL."""
+    tz = rt.settings.tzinfo
+    with rt.open_store() as store:
+        zones = rt.zones()
+        fleet = Fleet.load(store, zones)
+        with store.read() as conn:
+            outages = list_outages(conn, since=start)
+    rows, total = availability_by_group(fleet.aps.values(), [o for o in outages if o.opened_at < now], by, start,
+                                        now, zone_of=zones.zone_for)
+    columns = window_columns(by)
+    if fmt == Format.JSON:
+        def record(row: WindowRow) -> dict[str, Any]:
+            return dict(zip(columns, row.values(), strict=True))
+
+        output.print_json({"by": by, "since": datetime.fromtimestamp(start, tz).isoformat(timespec="seconds"),
+                           "until": datetime.fromtimestamp(now, tz).isoformat(timespec="seconds"),
+                           "rows": [record(r) for r in rows],
+                           "total": {k: v for k, v in record(total).items() if k != by}})
+        return ExitCode.OK
+    values = [(*r.values()[:4], _pct_cell(r.availability_pct, fmt), r.outages) for r in (*rows, total)]
+    if rows or fmt == Format.CSV:
+        output.emit(fmt, columns, values, numeric=columns[1:])
+    if not rt.quiet:
+        if not rows:
+            output.message("no APs in the inventory: `hotspotctl inventory import` first")
+        else:
+            output.message(f"{len(rows):,} {by} rows from {day_label(start, tz)} to now, from the outage ledger; "
+                           f"TOTAL is weighted by AP-hours")
     return ExitCode.OK
 
 

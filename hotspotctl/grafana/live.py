@@ -202,6 +202,8 @@ class LiveCheck:
 OPTIONAL_MEASUREMENTS = {
     "ap_radio": "hotspotctl writes it only for APs whose radios it reads (a profile's radio table, a controller's "
                 "radio table, or IF-MIB radio interfaces)",
+    "ap_ping": "hotspotctl writes it for the APs it pings (ping.enabled, an AP with a management address)",
+    "outages": "hotspotctl run writes it once an outage has been open (open outages by cause, district and zone)",
 }
 _QUOTED = re.compile(r'"((?:[^"\\]|\\.)+)"')
 _MEASUREMENT = re.compile(r'\bFROM\s+"((?:[^"\\]|\\.)+)"', re.IGNORECASE)

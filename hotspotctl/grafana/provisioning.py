@@ -4,6 +4,8 @@ What it writes (the same layout as the repository's grafana/ folder)::
 
     DIR/provisioning/datasources/hotspotctl.yaml   the InfluxDB datasource (uid hotspotctl-influxdb), InfluxQL
     DIR/provisioning/dashboards/hotspotctl.yaml    a file provider reading DIR/dashboards into folder "hotspotctl"
+    DIR/provisioning/alerting/hotspotctl.yaml      the NOC's alert rules (grafana/alerting.py), for the poll
+                                                   interval of the settings
     DIR/dashboards/*.json                          the shipped dashboards, drawn for the settings' per-user
                                                    target (grafana/targets.py), checked first
 
@@ -33,6 +35,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from hotspotctl.errors import ConfigError, InputError
+from hotspotctl.grafana.alerting import render_rules
 from hotspotctl.grafana.dashboards import (
     DATASOURCE_NAME,
     DATASOURCE_TYPE,
@@ -51,6 +54,7 @@ PASSWORD_ENV = env_name("influx.password")  # HOTSPOTCTL_INFLUX_PASSWORD
 TOKEN_ENV = env_name("influx.token")  # HOTSPOTCTL_INFLUX_TOKEN
 DATASOURCE_FILE = Path("provisioning") / "datasources" / "hotspotctl.yaml"
 PROVIDER_FILE = Path("provisioning") / "dashboards" / "hotspotctl.yaml"
+ALERTING_FILE = Path("provisioning") / "alerting" / "hotspotctl.yaml"
 DASHBOARDS_DIR = Path("dashboards")
 _EXPORT_ENTRIES = {"provisioning", "dashboards"}  # what a previous export holds at its top level
 
@@ -194,7 +198,8 @@ def _previous_export(directory: Path) -> bool:
     if not entries <= _EXPORT_ENTRIES:
         return False
     provisioning = directory / "provisioning"
-    return not provisioning.exists() or {p.name for p in provisioning.iterdir()} <= {"datasources", "dashboards"}
+    kinds = {"datasources", "dashboards", "alerting"}
+    return not provisioning.exists() or {p.name for p in provisioning.iterdir()} <= kinds
 
 
 def export(directory: Path, influx: InfluxSettings, *, min_interval_s: float = 60.0, force: bool = False,
@@ -241,7 +246,8 @@ def export(directory: Path, influx: InfluxSettings, *, min_interval_s: float = 6
     try:
         _write(tmp / DATASOURCE_FILE, render_datasource(influx, min_interval_s=min_interval_s))
         _write(tmp / PROVIDER_FILE, render_provider(str(directory / DASHBOARDS_DIR)))
-        files += [str(DATASOURCE_FILE), str(PROVIDER_FILE)]
+        _write(tmp / ALERTING_FILE, render_rules(min_interval_s))
+        files += [str(DATASOURCE_FILE), str(PROVIDER_FILE), str(ALERTING_FILE)]
         for shipped, dashboard in zip(found, drawn, strict=True):
             # as shipped when the settings are the ones it was written for; else the drawn model
             text = (shipped.path.read_text(encoding="utf-8") if dashboard.model == shipped.model

@@ -15,6 +15,11 @@ Pure: the inventory, stored healths, hourly availability rows and open outages i
   hour of the day: the clients the hourly rows counted at that hour over the last days, per AP-cycle.
 - ``capacity_rows`` lists the APs short of the per-user target, largest shortfall first:
   (target - per-user) x clients, the Mb/s it would take to bring everyone there.
+- ``availability_by_group`` is a window's availability by site, AP, crew zone, district or programme,
+  from the outage ledger, with the fleet's total: every AP counts the window's length, and is down
+  while an outage whose causes include offline or site_offline has it among its APs (from the
+  outage's opening to its close, clipped to the window). A group's availability and the total are
+  1 - down AP-hours / AP-hours: weighted by AP-hours, never a mean of the groups' percentages.
 """
 
 from __future__ import annotations
@@ -282,6 +287,123 @@ def availability_by_period(rows: Iterable[Mapping[str, Any]], by: str, period: s
         tally.measured += int(row["measured"])
         tally.meeting += int(row["meeting"])
     return sorted(found.values(), key=lambda r: (r.start, *_group_order(r.group)))
+
+
+# -- a window's availability by group, from the outage ledger --------------------------------------------------
+
+WINDOW_GROUPINGS = ("site", "ap", "zone", "district", "program")
+DOWN_CAUSES = frozenset({Cause.OFFLINE, Cause.SITE_OFFLINE})  # an outage with one of these had its APs down
+TOTAL = "TOTAL"
+
+
+@dataclass(slots=True)
+class WindowRow:
+    """One group's APs over a window: how long they were down, and the share of AP-hours they were not."""
+
+    group: str
+    aps: int = 0
+    ap_seconds: float = 0.0
+    down_seconds: float = 0.0
+    outages: int = 0  # outages with a down cause that had an AP of the group, in the window
+
+    @property
+    def ap_hours(self) -> float:
+        return self.ap_seconds / HOUR_S
+
+    @property
+    def minutes_down(self) -> float:
+        return self.down_seconds / 60.0
+
+    @property
+    def availability_pct(self) -> float | None:
+        if self.ap_seconds <= 0:
+            return None
+        return round(100.0 * (1.0 - self.down_seconds / self.ap_seconds), 2)
+
+    def values(self) -> tuple[Any, ...]:
+        """In the order of ``window_columns``."""
+        return (self.group, self.aps, round(self.ap_hours, 1), round(self.minutes_down, 1), self.availability_pct,
+                self.outages)
+
+
+def window_columns(by: str) -> tuple[str, ...]:
+    return (by, "aps", "ap_hours", "minutes_down", "availability_pct", "outages")
+
+
+def _union(spans: list[tuple[float, float]]) -> float:
+    """The seconds covered by ``spans`` (start, end), overlaps counted once."""
+    total, reach = 0.0, float("-inf")
+    for start, end in sorted(spans):
+        if end <= reach:
+            continue
+        total += end - max(start, reach)
+        reach = end
+    return total
+
+
+def down_spans(outages: Iterable[Outage], since: float, until: float) -> tuple[dict[str, list[tuple[float, float]]],
+                                                                              dict[str, set[int]]]:
+    """AP id -> the spans (clipped to [since, until]) it was down in an outage with a down cause; and AP id -> the
+    indexes of those outages (in ``outages``' order)."""
+    spans: dict[str, list[tuple[float, float]]] = {}
+    which: dict[str, set[int]] = {}
+    for n, outage in enumerate(outages):
+        if not DOWN_CAUSES.intersection(outage.causes or (outage.cause,)):
+            continue
+        start = max(outage.opened_at, since)
+        end = min(outage.closed_at if outage.closed_at is not None else until, until)
+        if end <= start:
+            continue
+        for ap_id in outage.aps:
+            spans.setdefault(ap_id, []).append((start, end))
+            which.setdefault(ap_id, set()).add(n)
+    return spans, which
+
+
+def availability_by_group(aps: Iterable[AccessPoint], outages: Iterable[Outage], by: str, since: float,
+                          until: float, *, zone_of: Callable[[AccessPoint], str] | None = None
+                          ) -> tuple[list[WindowRow], WindowRow]:
+    """Each group's row (the least available first, then by name) and the fleet's TOTAL row, over [since, until].
+
+    Controllers are in no group (they serve no one); ``zone_of`` gives an AP's crew zone (by="zone")."""
+    if by not in WINDOW_GROUPINGS:
+        raise ValueError(f"by must be one of {WINDOW_GROUPINGS}")
+    if by == "zone" and zone_of is None:
+        raise ValueError("by='zone' needs zone_of")
+    length = max(0.0, until - since)
+    spans, which = down_spans(list(outages), since, until)
+    groups: dict[str, WindowRow] = {}
+    touched: dict[str, set[int]] = {}
+    total = WindowRow(TOTAL)
+    everything: set[int] = set()
+    for ap in aps:
+        if ap.is_controller:
+            continue
+        if by == "ap":
+            name = ap.id
+        elif by == "site":
+            name = ap.site_id or NONE
+        elif by == "zone":
+            assert zone_of is not None
+            name = zone_of(ap) or NONE
+        else:
+            name = _group(ap.district if by == "district" else ap.program)
+        row = groups.get(name)
+        if row is None:
+            row = groups[name] = WindowRow(name)
+        down = _union(spans.get(ap.id, []))
+        for tally in (row, total):
+            tally.aps += 1
+            tally.ap_seconds += length
+            tally.down_seconds += down
+        touched.setdefault(name, set()).update(which.get(ap.id, ()))
+        everything.update(which.get(ap.id, ()))
+    for name, found in touched.items():
+        groups[name].outages = len(found)
+    total.outages = len(everything)
+    rows = sorted(groups.values(), key=lambda r: (r.availability_pct if r.availability_pct is not None else 101.0,
+                                                  *_group_order(r.group)))
+    return rows, total
 
 
 # -- the people an AP usually serves -------------------------------------------------------------------------------

@@ -62,6 +62,7 @@ from hotspotctl.scheduling.evaluation import CycleEvaluation, Evaluator
 from hotspotctl.settings import Settings
 from hotspotctl.sinks.influx import FlushResult, InfluxSink
 from hotspotctl.sinks.lineproto import ApLines, line
+from hotspotctl.sinks.outage_counts import OutageCounts, open_after
 from hotspotctl.sinks.spool import SpoolStatus
 from hotspotctl.store import Store
 from hotspotctl.store.inventory import inventory_version
@@ -128,9 +129,12 @@ class CycleRunner:
         self.last_evaluation: CycleEvaluation | None = None
         self.last_spool: SpoolStatus | None = None  # the spool as the last cycle found it (the NOC's spool_growing)
         self.cycles = 0
+        self.outage_counts = OutageCounts()  # the `outages` groups written last cycle (their zeros come next)
         with store.read() as conn:
             self.inventory_seen = inventory_version(conn)
         self._load(aps)
+        self.outage_counts.remember(self.evaluator.open.values(),  # open at start: a zero when they close
+                                    self.outage_counts.district_of_site(self.aps, self.evaluator.site_of))
 
     def _load(self, aps: Sequence[AccessPoint]) -> None:
         """Take this fleet, and what the store remembers of it, as the memory kept between cycles."""
@@ -187,6 +191,9 @@ class CycleRunner:
             evaluation = self.evaluator.evaluate(report.outcomes, report.started_at, save=False)
             evaluated = rollup(report.outcomes, targets=self.targets, healths=self.evaluator.healths)
             lines = self.encode(report, evaluated)
+            lines += self.outage_counts.lines(open_after(self.evaluator.open, evaluation.ledger),
+                                              self.outage_counts.district_of_site(self.aps, self.evaluator.site_of),
+                                              int(report.started_at))
             scheduled = started if scheduled_at is None else scheduled_at
             record = CycleRecord(
                 scheduled_at=scheduled, started_at=started, duration_s=0.0,

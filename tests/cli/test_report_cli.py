@@ -78,7 +78,7 @@ def test_availability_csv_and_table(cli, seeded):
 
 
 def test_availability_bad_input(cli, seeded):
-    assert cli("report", "availability", "--by", "zone").code == 2
+    assert cli("report", "availability", "--by", "zone", "--period", "week").code == 2  # zones: a window only
     assert cli("report", "availability", "--period", "month").code == 2
     bad = cli("report", "availability", "--since", "last tuesday")
     assert bad.code == 3 and bad.err.startswith("error: --since 'last tuesday': not a time")
@@ -144,3 +144,92 @@ def test_capacity_uses_each_programmes_target(cli, seeded, tmp_path: Path):
     rows = json.loads(cli("--config", config, "report", "capacity", "-f", "json").out)
     calle = next(r for r in rows if r["ap"] == "CALLE-7")
     assert (calle["target_mbps"], calle["shortfall_mbps"]) == (10.0, 20.0)
+
+
+# --- availability over a window, by site, AP, zone, district or programme, with the fleet's TOTAL (issue 18) --
+
+# The default window: the last 7 UTC days, 2026-02-26 00:00 to now (2026-03-04 10:30), 154.5 hours. From the
+# ledger: CALLE-7 was offline 2 hours (closed), ESC-1_AP_03 is offline for 83 minutes now; PIL-1's outage is an
+# uplink degraded: not down.
+WINDOW_H = 154.5
+
+
+def _window(cli, *args: str) -> dict:
+    result = cli("report", "availability", *args, "-f", "json")
+    assert result.code == 0, result.err
+    return json.loads(result.out)
+
+
+def test_availability_by_district_over_the_window_totals_by_ap_hours(cli, seeded):
+    document = _window(cli, "--period", "all")
+    assert (document["by"], document["since"], document["until"]) == (
+        "district", "2026-02-26T00:00:00+00:00", "2026-03-04T10:30:00+00:00")
+    assert document["rows"] == [
+        {"district": "Tlahuac", "aps": 2, "ap_hours": 2 * WINDOW_H, "minutes_down": 120.0, "availability_pct": 99.35,
+         "outages": 1},
+        {"district": "Tlalpan", "aps": 4, "ap_hours": 4 * WINDOW_H, "minutes_down": 83.0, "availability_pct": 99.78,
+         "outages": 1},
+    ]
+    # 203 minutes down in 927 AP-hours: 99.64 %, not the mean of the districts' percentages (99.565)
+    assert document["total"] == {"aps": 6, "ap_hours": 6 * WINDOW_H, "minutes_down": 203.0, "availability_pct": 99.64,
+                                 "outages": 2}
+    mean = sum(r["availability_pct"] for r in document["rows"]) / 2
+    assert round(mean, 3) == 99.565 != document["total"]["availability_pct"]
+
+
+def test_availability_by_ap_site_and_zone_default_to_the_window(cli, seeded):
+    by_ap = _window(cli, "--by", "ap")
+    assert [(r["ap"], r["minutes_down"], r["availability_pct"], r["outages"]) for r in by_ap["rows"]] == [
+        ("CALLE-7", 120.0, 98.71, 1), ("ESC-1_AP_03", 83.0, 99.1, 1), ("CALLE-8", 0.0, 100.0, 0),
+        ("ESC-1_AP_01", 0.0, 100.0, 0), ("ESC-1_AP_02", 0.0, 100.0, 0), ("PIL-1_AP_01", 0.0, 100.0, 0)]
+    by_site = _window(cli, "--by", "SITE")
+    esc = seeded["ESC-1_AP_01"]
+    assert [(r["site"], r["aps"], r["minutes_down"]) for r in by_site["rows"]] == [
+        (seeded["CALLE-7"], 1, 120.0), (esc, 3, 83.0),  # then the sites never down, by name
+        *sorted([(seeded["CALLE-8"], 1, 0.0), (seeded["PIL-1_AP_01"], 1, 0.0)])]
+    by_zone = _window(cli, "--by", "zone")
+    assert [(r["zone"], r["aps"], r["availability_pct"]) for r in by_zone["rows"]] == [
+        ("Tlahuac", 2, 99.35), ("Tlalpan", 4, 99.78)]
+    # one TOTAL whatever the grouping
+    assert by_ap["total"] == by_site["total"] == by_zone["total"] == _window(cli, "--period", "all")["total"]
+    # --since starts the window at WHEN: a day back, CALLE-7's outage (closed two days ago) is not in it
+    day = _window(cli, "--by", "ap", "--since", "1d")
+    assert day["total"] == {"aps": 6, "ap_hours": 144.0, "minutes_down": 83.0, "availability_pct": 99.04, "outages": 1}
+
+
+def test_availability_window_as_csv_and_table_ends_with_the_total(cli, seeded):
+    result = cli("report", "availability", "--by", "district", "--period", "all", "--format", "csv")
+    assert result.code == 0
+    assert list(csv.reader(io.StringIO(result.out))) == [
+        ["district", "aps", "ap_hours", "minutes_down", "availability_pct", "outages"],
+        ["Tlahuac", "2", "309.0", "120.0", "99.35", "1"],
+        ["Tlalpan", "4", "618.0", "83.0", "99.78", "1"],
+        ["TOTAL", "6", "927.0", "203.0", "99.64", "2"],
+    ]
+    table = cli("report", "availability", "--by", "zone")
+    rows = [[cell.strip() for cell in line.strip("│").split("│")] for line in table.out.splitlines()
+            if line.startswith("│")]
+    assert rows[-1] == ["TOTAL", "6", "927", "203", "99.64", "2"]
+    assert "2 zone rows from 2026-02-26 to now, from the outage ledger; TOTAL is weighted by AP-hours" in table.err
+
+
+def test_availability_by_site_ap_or_zone_is_over_a_window_only(cli, seeded):
+    wrong = cli("report", "availability", "--by", "site", "--period", "day")
+    assert wrong.code == 2 and "--by site is over a window only" in wrong.err
+    assert cli("report", "availability", "--by", "region").code == 2
+
+
+def test_availability_window_csv_is_inert(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("HOTSPOTCTL_TIMEZONE", "UTC")
+    monkeypatch.setattr(clock, "now", lambda: NOW)
+    hostile = "=SUM(1+1)"
+    city = write(tmp_path / "city.csv", f"id,programa,latitud,longitud,alcaldia\n{hostile},Escuelas,19.3,-99.1,"
+                                        "@SUM(2+2)\n")
+    assert cli("inventory", "import", city).code == 0
+    result = cli("report", "availability", "--by", "ap", "--format", "csv")
+    assert result.code == 0
+    rows = list(csv.reader(io.StringIO(result.out)))
+    assert rows[1][0] != hostile and rows[1][0].endswith(hostile) and rows[1][0][0] not in "=+-@"
+    by_district = list(csv.reader(io.StringIO(cli("report", "availability", "--by", "district", "--period", "all",
+                                                  "--format", "csv").out)))
+    assert by_district[1][0].endswith("@SUM(2+2)") and by_district[1][0][0] not in "=+-@"

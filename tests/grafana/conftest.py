@@ -71,6 +71,7 @@ class SimulatedInflux:
     # one AP (up, with rates) per profile whose radios get ap_radio lines: no vendor MIB gives every radio
     # figure (UniFi's has no noise floor, MikroTik's no utilisation), so the radio panels are checked on each
     radio_aps: tuple[str, ...] = ()
+    open_outages: int = 0  # the ledger's open outages after the last cycle (runner.last_evaluation)
 
     def query(self, statement: str) -> list[dict]:
         return self.server.query(statement, self.database, epoch="ms")
@@ -164,8 +165,9 @@ def simulated_influx(influxdb: InfluxServer, tmp_path_factory: pytest.TempPathFa
     for o in sorted(outcomes, key=lambda o: o.ap.id):
         if o.profile and _complete(o) and any(says_something(radio) for radio in o.radios):
             radio_aps.setdefault(o.profile, o.ap.id)
+    assert runner.last_evaluation is not None
     yield SimulatedInflux(influxdb, database, started, ended, outcomes, loaded.points, district, other, program, ap,
-                          tuple(radio_aps.values()))
+                          tuple(radio_aps.values()), runner.last_evaluation.open_outages)
     influxdb.query(f'DROP DATABASE "{database}"')
 
 
@@ -277,6 +279,73 @@ def radio_influx(influxdb: InfluxServer) -> Iterator[RadioInflux]:
     with urllib.request.urlopen(request, timeout=30) as answer:
         assert answer.status == 204, answer.read()
     assert influxdb.count("ap_radio", "up", database) == RADIO_CYCLES * len(_BASE)
+    yield RadioInflux(influxdb, database, datetime.fromtimestamp(first_s - 30, UTC),
+                      datetime.fromtimestamp(now_s + 30, UTC), lines)
+    influxdb.query(f'DROP DATABASE "{database}"')
+
+
+# --- ap_ping and outages: issue 18's measurements (SPEC), written as literal line protocol ---------------------
+
+PING_FIELDS_INT = ("sent", "received")
+# Each AP's ping round per cycle, oldest first; the last is "now". Fields omitted are what the sink omits (None):
+# an AP that answered nothing has no round trip. BUSY_AP loses 40 % now (it lost nothing before); TLALPAN_AP answers
+# nothing now (it lost 20 % before); BARE_AP lost 20 % in the first cycle and nothing since; NOISY_AP never loses.
+PING_ROUNDS: dict[RadioAp, list[dict[str, float | int]]] = {
+    NOISY_AP: [dict(sent=5, received=5, loss_pct=0.0, rtt_min_ms=2.0, rtt_avg_ms=3.0, rtt_max_ms=5.0, jitter_ms=0.8)] * 3,
+    BUSY_AP: [dict(sent=5, received=5, loss_pct=0.0, rtt_min_ms=18.0, rtt_avg_ms=25.0, rtt_max_ms=40.0, jitter_ms=6.0),
+              dict(sent=5, received=5, loss_pct=0.0, rtt_min_ms=19.0, rtt_avg_ms=28.0, rtt_max_ms=45.0, jitter_ms=7.0),
+              dict(sent=5, received=3, loss_pct=40.0, rtt_min_ms=20.0, rtt_avg_ms=35.0, rtt_max_ms=80.0,
+                   jitter_ms=12.0)],
+    TLALPAN_AP: [dict(sent=5, received=4, loss_pct=20.0, rtt_min_ms=30.0, rtt_avg_ms=50.0, rtt_max_ms=90.0,
+                      jitter_ms=20.0),
+                 dict(sent=5, received=4, loss_pct=20.0, rtt_min_ms=31.0, rtt_avg_ms=55.0, rtt_max_ms=95.0,
+                      jitter_ms=21.0),
+                 dict(sent=5, received=0, loss_pct=100.0)],
+    BARE_AP: [dict(sent=5, received=4, loss_pct=20.0, rtt_min_ms=10.0, rtt_avg_ms=12.0, rtt_max_ms=15.0,
+                   jitter_ms=1.5)] + [dict(sent=5, received=5, loss_pct=0.0, rtt_min_ms=10.0, rtt_avg_ms=12.0,
+                                           rtt_max_ms=15.0, jitter_ms=1.5)] * 2,
+}
+# The run's outages points per cycle: (cause, district, zone) -> open. site_offline in Gustavo A. Madero closed in
+# the last cycle (written once with 0); uplink_degraded opened in the second; offline in Gustavo A. Madero in the last.
+OUTAGE_POINTS: list[dict[tuple[str, str, str], int]] = [
+    {("offline", "Tlalpan", "sur"): 2, ("site_offline", "Gustavo A. Madero", "norte"): 1},
+    {("offline", "Tlalpan", "sur"): 3, ("site_offline", "Gustavo A. Madero", "norte"): 1,
+     ("uplink_degraded", "Gustavo A. Madero", "norte"): 2},
+    {("offline", "Tlalpan", "sur"): 1, ("site_offline", "Gustavo A. Madero", "norte"): 0,
+     ("uplink_degraded", "Gustavo A. Madero", "norte"): 2, ("offline", "Gustavo A. Madero", "norte"): 1},
+]
+
+
+def ping_line(ap: RadioAp, fields: dict[str, float | int], at_s: int) -> str:
+    """One ap_ping point as the SPEC defines it (ap_status's tags), written out by hand."""
+    tags = {"ap": ap.ap, "crew_zone": ap.crew_zone, "district": ap.district, "program": ap.program, "site": ap.site,
+            "vendor": ap.profile.split("_")[0]}
+    tag_text = ",".join(f"{k}={_tag(v)}" for k, v in sorted(tags.items()))
+    field_text = ",".join(f"{k}={v}i" if k in PING_FIELDS_INT else f"{k}={float(v)!r}" for k, v in fields.items())
+    return f"ap_ping,{tag_text} {field_text} {at_s}"
+
+
+def outage_line(cause: str, district: str, zone: str, open_: int, at_s: int) -> str:
+    return f"outages,cause={_tag(cause)},district={_tag(district)},zone={_tag(zone)} open={open_}i {at_s}"
+
+
+@pytest.fixture(scope="session")
+def ping_influx(influxdb: InfluxServer) -> Iterator[RadioInflux]:
+    """ap_ping and outages points with known figures in their own database, three cycles a minute apart (the APs,
+    districts and programme of radio_influx, so that the same selections apply)."""
+    database = f"hotspotctl_grafana_ping_{os.getpid()}"
+    influxdb.query(f'CREATE DATABASE "{database}"')
+    now_s = int(time.time()) - 5
+    first_s = now_s - (RADIO_CYCLES - 1) * RADIO_STEP_S
+    lines = [ping_line(ap, rounds[cycle], first_s + cycle * RADIO_STEP_S)
+             for cycle in range(RADIO_CYCLES) for ap, rounds in PING_ROUNDS.items()]
+    lines += [outage_line(*key, value, first_s + cycle * RADIO_STEP_S)
+              for cycle, points in enumerate(OUTAGE_POINTS) for key, value in points.items()]
+    request = urllib.request.Request(f"{influxdb.url}/write?db={database}&precision=s",
+                                     data="\n".join(lines).encode(), method="POST")
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        assert answer.status == 204, answer.read()
+    assert influxdb.count("ap_ping", "sent", database) == RADIO_CYCLES * len(PING_ROUNDS)
     yield RadioInflux(influxdb, database, datetime.fromtimestamp(first_s - 30, UTC),
                       datetime.fromtimestamp(now_s + 30, UTC), lines)
     influxdb.query(f'DROP DATABASE "{database}"')

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import yaml
 
+from hotspotctl.grafana.alerting import check_rules, rules_document
 from hotspotctl.grafana.dashboards import shipped_dashboards_dir
 from tests.servers import free_port
 
@@ -26,13 +27,17 @@ def test_check_the_shipped_dashboards(cli) -> None:
     result = cli("grafana", "check")
     assert (result.code, result.out) == (0, "")
     assert result.err.startswith("5 dashboards OK in ") and result.err.endswith(
-        "(shipped): 56 panels, 65 queries (hotspotctl-district, hotspotctl-fleet, hotspotctl-hotspot, "
-        "hotspotctl-poller, hotspotctl-rf)\n")
+        "(shipped): 70 panels, 77 queries (hotspotctl-district, hotspotctl-fleet, hotspotctl-hotspot, "
+        "hotspotctl-poller, hotspotctl-rf)\n7 alert rules OK in "
+        f"{shipped_dashboards_dir().parent / 'provisioning' / 'alerting' / 'hotspotctl.yaml'}\n")
     document = json.loads(cli("grafana", "check", "--format", "json").out)
     assert (document["ok"], document["problems"]) == (True, [])
+    assert document["alert_rules"]["rules"] == [
+        "hotspotctl-cycle-lag", "hotspotctl-cycles-missed", "hotspotctl-cycles-missing", "hotspotctl-spool-growing",
+        "hotspotctl-influxdb-away", "hotspotctl-fleet-availability", "hotspotctl-open-outages"]
     assert [(d["uid"], d["panels"], d["queries"], d["variables"]) for d in document["dashboards"]] == [
-        ("hotspotctl-district", 10, 12, ["district", "program"]), ("hotspotctl-fleet", 9, 10, []),
-        ("hotspotctl-hotspot", 18, 22, ["district", "program", "ap"]), ("hotspotctl-poller", 9, 9, []),
+        ("hotspotctl-district", 10, 12, ["district", "program"]), ("hotspotctl-fleet", 18, 18, []),
+        ("hotspotctl-hotspot", 23, 26, ["district", "program", "ap"]), ("hotspotctl-poller", 9, 9, []),
         ("hotspotctl-rf", 10, 12, ["district", "program"])]
 
 
@@ -66,19 +71,23 @@ def test_export_writes_provisioning_and_says_where_the_secret_comes_from(cli, mo
     out = cli.workdir / "out"
     assert (result.code, result.out) == (0, "")
     assert result.err.splitlines() == [
-        f"wrote 7 files to {out}: the datasource, the dashboards provider and 5 dashboards",
+        f"wrote 8 files to {out}: the datasource, the dashboards provider, 5 dashboards and the alert rules",
         "datasource hotspotctl-influxdb: InfluxQL at http://influx.noc:8086, database hotspotctl; auth: token from "
         "$HOTSPOTCTL_INFLUX_TOKEN",
         "secrets: none in these files. grafana-server must have HOTSPOTCTL_INFLUX_TOKEN in its environment (e.g. "
         "`systemctl edit grafana-server`: [Service] Environment=HOTSPOTCTL_INFLUX_TOKEN=...)",
         f"next: point Grafana's [paths] provisioning (GF_PATHS_PROVISIONING) at {out / 'provisioning'}, or copy its "
-        "two hotspotctl.yaml files into /etc/grafana/provisioning/, and restart Grafana",
+        "three hotspotctl.yaml files into /etc/grafana/provisioning/, and restart Grafana",
         "note: InfluxDB 2.x/3.x: Grafana reads InfluxQL through a DBRP mapping named 'hotspotctl'; create it once "
         "(2.x: influx v1 dbrp create --db hotspotctl --rp autogen --bucket-id <id of bucket hotspotctl> --default); "
         "see grafana/README.md",
     ]
     datasource = yaml.safe_load((out / "provisioning/datasources/hotspotctl.yaml").read_text())["datasources"][0]
     assert datasource["jsonData"]["timeInterval"] == "30s"
+    alerting = yaml.safe_load((out / "provisioning/alerting/hotspotctl.yaml").read_text())
+    assert check_rules(alerting) == [] and alerting == rules_document(30.0)  # for the settings' 30 s interval
+    (missing,) = [r for g in alerting["groups"] for r in g["rules"] if r["uid"] == "hotspotctl-cycles-missing"]
+    assert missing["data"][0]["relativeTimeRange"] == {"from": 90, "to": 0}  # 3 intervals of 30 s
     assert datasource["secureJsonData"] == {"httpHeaderValue1": "Token $HOTSPOTCTL_INFLUX_TOKEN"}
     for path in out.rglob("*"):
         assert not path.is_file() or SECRET not in path.read_text()
@@ -97,7 +106,8 @@ def test_export_writes_provisioning_and_says_where_the_secret_comes_from(cli, mo
     assert sorted(document["files"]) == [
         "dashboards/district.json", "dashboards/fleet.json", "dashboards/hotspot.json", "dashboards/poller.json",
         "dashboards/rf.json",
-        "provisioning/dashboards/hotspotctl.yaml", "provisioning/datasources/hotspotctl.yaml"]
+        "provisioning/alerting/hotspotctl.yaml", "provisioning/dashboards/hotspotctl.yaml",
+        "provisioning/datasources/hotspotctl.yaml"]
 
 
 def test_live_needs_an_influxdb_and_says_when_it_is_away(cli, monkeypatch) -> None:

@@ -39,8 +39,9 @@ def test_the_shipped_dashboards_pass_every_check() -> None:
     assert (ap.multi, ap.include_all, ap.query) == (
         False, False, 'SHOW TAG VALUES FROM "ap_status" WITH KEY = "ap" WHERE "district" =~ /^$district$/ AND '
                       '"program" =~ /^$program$/')
-    assert [sum(1 for _ in d.panels()) for d in dashboards] == [10, 9, 18, 9, 10]  # hotspot: a row of 7 radio panels
-    assert [len(d.queries()) for d in dashboards] == [12, 10, 22, 9, 12]
+    # hotspot: a row of 7 radio panels and a row of 4 ping panels; fleet: a row of 8 outage and ping panels
+    assert [sum(1 for _ in d.panels()) for d in dashboards] == [10, 18, 23, 9, 10]
+    assert [len(d.queries()) for d in dashboards] == [12, 18, 26, 9, 12]
     for dashboard in dashboards:
         for _, panel in dashboard.panels():
             if panel["type"] == "row":  # a heading: no query, no datasource
@@ -278,7 +279,7 @@ def test_an_empty_folder_and_a_missing_one(tmp_path: Path) -> None:
 def test_check_takes_dashboards_from_anywhere_and_another_datasource_uid(copy: Path) -> None:
     dashboards = load_dashboards(copy)
     problems = check(dashboards, datasource_uid="noc-influx")
-    # every reference: 55 panels (the row aside), their 58 targets, 7 query variables
-    assert len(problems) == 55 + 58 + 7
+    # every reference: 67 panels (the three rows aside), their 70 targets, 7 query variables
+    assert len(problems) == 67 + 70 + 7
     assert {p.message.split(" does not resolve")[0] for p in problems} == {
         '{"type": "influxdb", "uid": "hotspotctl-influxdb"}'}

@@ -18,6 +18,7 @@ from hotspotctl.settings import InfluxSettings, load_settings
 TOKEN = "tok-4f1c9a7e2b-SECRET"
 PASSWORD = "pa$$w0rd-SECRET"
 FILES = ["provisioning/datasources/hotspotctl.yaml", "provisioning/dashboards/hotspotctl.yaml",
+         "provisioning/alerting/hotspotctl.yaml",
          "dashboards/district.json", "dashboards/fleet.json", "dashboards/hotspot.json", "dashboards/poller.json",
          "dashboards/rf.json"]
 
