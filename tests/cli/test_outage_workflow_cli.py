@@ -4,18 +4,28 @@ crews done, with who and when, all or nothing, and each written to the audit log
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
 
 from hotspotctl import clock
 from hotspotctl.evaluate.outages import LedgerUpdate
+from hotspotctl.reports.done import done_link
+from hotspotctl.settings import CrewSettings
 from hotspotctl.store import Store
 from hotspotctl.store.audit import audit_user, list_actions
 from hotspotctl.store.inventory import load_access_points
-from hotspotctl.store.outages import save_ledger
+from hotspotctl.store.outages import list_outages, save_ledger
 from tests.cli.test_status_cli import INVENTORY, NOW, outages
 from tests.conftest import write
 
@@ -166,3 +176,53 @@ def test_crews_done_by_site_id_name_or_outage_id(cli, ledger, store_url, monkeyp
     assert cli("crews", "done", esc, "--fixed").code == 0
     assert [v["fixed"] for v in _show(cli, 3)["visits"]] == [None, False, True]
     assert [a[1] for a in _audit(store_url)] == ["done", "done", "done", "close", "done"]
+
+
+DONE_SECRET = "crews-done-secret-0123456789abcdef"
+
+
+def test_the_crew_list_carries_each_stops_signed_done_link(cli, ledger, monkeypatch):
+    plain = json.loads(cli("crews", "list", "--format", "json").out)
+    assert [s["done_link"] for z in plain for s in z["stops"]] == [None, None]
+    assert "Hecho" not in cli("crews", "list", "--format", "html").out
+    monkeypatch.setenv("HOTSPOTCTL_CREWS_DONE_URL", "https://noc.example.org/done")
+    monkeypatch.setenv("HOTSPOTCTL_CREWS_DONE_SECRET", DONE_SECRET)
+    lists = json.loads(cli("crews", "list", "--format", "json").out)
+    links = {s["outages"][0]: s["done_link"] for z in lists for s in z["stops"]}
+    settings = CrewSettings(done_url="https://noc.example.org/done", done_secret=DONE_SECRET)
+    assert links == {3: done_link([3], settings), 1: done_link([1], settings)}
+    assert links[3].startswith("https://noc.example.org/done?stop=3&sig=")
+    page = cli("crews", "list", "--format", "html").out
+    assert f'<a class="done" href="{html.escape(links[3])}">Done / Hecho</a>' in page
+    for shown in (page, cli("config", "show").out, cli("config", "show", "-f", "json").out):
+        assert DONE_SECRET not in shown
+
+
+def test_crews_receive_records_a_visit_from_its_link(ledger, store_url, tmp_path):
+    """The command as an operator starts it, in its own process, on a free loopback port."""
+    env = {**os.environ, "HOTSPOTCTL_DATABASE_URL": store_url, "HOTSPOTCTL_CREWS_DONE_SECRET": DONE_SECRET,
+           "HOTSPOTCTL_CONFIG": str(write(tmp_path / "none.toml", ""))}
+    process = subprocess.Popen([sys.executable, "-m", "hotspotctl", "crews", "receive", "--port", "0"], env=env,
+                               stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    try:
+        assert process.stderr is not None
+        line = process.stderr.readline()
+        found = re.fullmatch(r"receiving crews' done links on http://127\.0\.0\.1:(\d+)/ \(Ctrl-C stops\)\n", line)
+        assert found, line
+        base = f"http://127.0.0.1:{found.group(1)}/done"
+        link = done_link([1], CrewSettings(done_url=base, done_secret=DONE_SECRET))
+        assert link is not None
+        forged = urllib.request.Request(f"{base}?stop=1&sig={'f' * 64}", data=b"by=x")
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(forged, timeout=10)
+        assert refused.value.code == 403
+        with urllib.request.urlopen(urllib.request.Request(link, data=b"by=cuadrilla+1&fixed=1"),
+                                    timeout=10) as answer:
+            assert answer.status == 200
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=10)
+    assert process.returncode == 0
+    with Store.open(store_url) as store, store.read() as conn:
+        (visit,) = [v for o in list_outages(conn) for v in o.visits]
+    assert (visit["by"], visit["via"], visit["fixed"]) == ("cuadrilla 1", "link", True)
