@@ -514,6 +514,12 @@ class Open311Settings:
     max_retries: int = _setting(3, check=_RETRIES, help="retries on 429/5xx or a timeout, with back-off")
 
 
+def _check_done_secret(value: str) -> str | None:
+    if value and len(value) < 16:
+        return f"too short ({len(value)} characters): use 16 or more, e.g. from `openssl rand -hex 32`"
+    return None
+
+
 @dataclass(frozen=True)
 class CrewSettings:
     max_stops: int = _setting(25, check=_between(0, 10_000),
@@ -534,6 +540,15 @@ class CrewSettings:
     email: EmailSettings = _setting(factory=EmailSettings, help="SMTP delivery")
     webhook: WebhookSettings = _setting(factory=WebhookSettings, help="webhook delivery")
     open311: Open311Settings = _setting(factory=Open311Settings, help="Open311 GeoReport v2 delivery")
+    done_url: str = _setting(
+        "", check=_check_url,
+        help="where `hotspotctl crews receive` is reached by the crews' phones, e.g. https://noc.example.org/done: "
+             "with done_secret, each stop on a list carries a signed link to it that records the crew's visit; "
+             "empty = no link")
+    done_secret: str = _setting(
+        "", secret="value", check=lambda value: _check_done_secret(value),
+        help="the key the crews' done links are signed with (HMAC-SHA256), 16 characters or more "
+             "(set HOTSPOTCTL_CREWS_DONE_SECRET); changing it voids the links already sent")
 
 
 NOC_KINDS = ("site_outage", "controller_unreachable", "misconfigured", "cycles_overrunning", "spool_growing",

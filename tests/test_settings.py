@@ -170,6 +170,7 @@ def test_every_setting_is_described():
         "crews.webhook.url", "crews.webhook.token", "crews.webhook.timeout_s", "crews.webhook.max_retries",
         "crews.open311.url", "crews.open311.api_key", "crews.open311.service_code", "crews.open311.jurisdiction_id",
         "crews.open311.attributes", "crews.open311.timeout_s", "crews.open311.max_retries",
+        "crews.done_url", "crews.done_secret",
         "spool.dir", "spool.max_mb",
         "influx.url", "influx.api", "influx.org", "influx.bucket", "influx.token", "influx.database",
         "influx.retention_policy", "influx.username", "influx.password", "influx.create_database",

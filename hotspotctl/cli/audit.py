@@ -18,7 +18,8 @@ from hotspotctl.errors import ExitCode, NotFoundError
 from hotspotctl.reports.crews import iso, local_iso, local_time
 from hotspotctl.store.audit import AuditEntry
 
-app = typer.Typer(help="The audit log of actions on devices: ap ssh, ap exec and ap reboot.", no_args_is_help=True)
+app = typer.Typer(help="The audit log of actions on devices (ap ssh, ap exec, ap reboot) and on outages by hand "
+                       "(outages ack|assign|note|close, crews done).", no_args_is_help=True)
 
 LIST_COLUMNS = ("id", "started", "took", "user", "action", "command", "aps", "ok", "failed", "status")
 RESULT_COLUMNS = ("ap", "ok", "duration_s", "error_kind", "error")
@@ -28,6 +29,11 @@ class Action(StrEnum):
     SSH = "ssh"
     EXEC = "exec"
     REBOOT = "reboot"
+    ACK = "ack"  # the outages' hand actions (outages ack|assign|note|close, crews done): targets outage:<id>
+    ASSIGN = "assign"
+    NOTE = "note"
+    CLOSE = "close"
+    DONE = "done"
 
 
 def _took(entry: AuditEntry) -> str:

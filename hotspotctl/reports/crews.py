@@ -51,6 +51,7 @@ from hotspotctl.inventory.fleet import Fleet
 from hotspotctl.models.access_points import AccessPoint
 from hotspotctl.names import name_key
 from hotspotctl.reports.availability import NONE, usual_clients, usual_since
+from hotspotctl.reports.done import with_done_links
 from hotspotctl.settings import CrewSettings, Settings
 from hotspotctl.store import Store
 from hotspotctl.store.outages import list_outages, load_availability, load_health
@@ -100,6 +101,7 @@ class Stop:
     open311: str | None = None  # the service request id (or token) once filed
     devices: tuple[str, ...] = ()  # distinct first lines of the affected APs' sysDescr (stored discovery)
     people: int = 0  # people affected as the history knows them (what the priority ranks by)
+    done_link: str | None = None  # the signed link that records the crew's visit (reports.done; crews.done_url)
 
     def to_json(self) -> dict[str, Any]:
         return {"order": self.order, "site": self.site, "name": self.name, "district": self.district,
@@ -107,7 +109,7 @@ class Stop:
                 "since": iso(self.since), "priority": self.priority, "people": self.people, "clients": self.clients,
                 "lat": self.lat, "lon": self.lon, "map_url": self.map_url, "action": self.action,
                 "aps": list(self.aps), "outages": list(self.outages), "open311": self.open311,
-                "devices": list(self.devices)}
+                "devices": list(self.devices), "done_link": self.done_link}
 
 
 @dataclass(frozen=True, slots=True)
@@ -489,8 +491,8 @@ def crew_lists_from_store(store: Store, fleet: Fleet, settings: Settings, now: f
     served = [ap for ap in fleet.aps.values()  # the APs behind a controller that is down: its stop's people
               if ap.controller and not ap.is_controller and controller_site(ap.controller) in down]
     people = usual_people([*(fleet.aps[ap] for ap in ids if ap in fleet.aps), *served], rows, now, tz, settings.crews)
-    return build_crew_list(
+    return with_done_links(build_crew_list(
         outages, fleet, now, zones=zones, depots=settings.crew_zones.depots,
         max_stops=settings.crews.max_stops if max_stops is None else max_stops, healths=healths, devices=devices,
         expected_link=expected, reboot_hours=settings.evaluate.reboot_loop_hours,
-        flap_minutes=settings.evaluate.flap_minutes, people=people, tz=tz)
+        flap_minutes=settings.evaluate.flap_minutes, people=people, tz=tz), settings.crews)

@@ -136,7 +136,9 @@ def _stop_html(zone: ZoneList, stop: Stop, now: float) -> str:
             f'<span class="meta">({_e(stop.site)})</span></h3>\n'
             f'<p class="action"><strong>{_e(stop.cause.replace("_", " "))}:</strong> {_e(stop.action)}</p>\n'
             f"<dl>{details}</dl>\n"
-            f'<a class="map" href="{_e(stop.map_url)}">Open in maps</a></li>\n')
+            f'<a class="map" href="{_e(stop.map_url)}">Open in maps</a>'
+            + (f' <a class="done" href="{_e(stop.done_link)}">Done / Hecho</a>' if stop.done_link else "")
+            + "</li>\n")
 
 
 def write_crews_html(fh: IO[str], lists: Sequence[ZoneList], *, generated_at: float, tz: tzinfo | None = None) -> None:

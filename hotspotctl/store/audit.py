@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from hotspotctl.store.engine import inserted_id
 from hotspotctl.store.schema import audit_log
 
-ACTIONS = ("ssh", "exec", "reboot")
+ACTIONS = ("ssh", "exec", "reboot", "ack", "assign", "note", "close", "done")  # the last: outages by hand
 STATUSES = ("running", "ok", "partial", "failed", "interrupted")
 OUTPUT_LIMIT = 2000  # characters of each AP's output the log keeps
 

@@ -68,7 +68,8 @@ def test_json_gives_each_zones_stops_in_route_order(cli, ledger, config):
               "priority": 1, "people": 40, "clients": 40, "lat": 19.41, "lon": -99.1,
               "map_url": "https://www.google.com/maps/search/?api=1&query=19.410000%2C-99.100000",
               "action": "2 of 2 APs down together (U-1, U-2): check the site's power (breaker, UPS, supply), then "
-                        "its switch and fibre.", "aps": ["U-1", "U-2"], "outages": [1], "open311": None, "devices": []}
+                        "its switch and fibre.", "aps": ["U-1", "U-2"], "outages": [1], "open311": None, "devices": [],
+                        "done_link": None}
     pilares = {**utopia, "order": 2, "site": "PILARES-2", "name": "PILARES-2", "cause": "uplink_degraded",
                "causes": ["uplink_degraded"], "aps_affected": 1, "priority": 2, "people": 12, "clients": 12,
                "lat": 19.38, "map_url": "https://www.google.com/maps/search/?api=1&query=19.380000%2C-99.100000",

@@ -63,14 +63,14 @@ def test_list_csv_rows(cli, seeded):
     rows = list(csv.reader(io.StringIO(result.out)))
     assert rows == [
         ["id", "site", "site_name", "zone", "cause", "aps_now", "peak_aps", "opened", "closed", "duration",
-         "peak_clients", "delivered"],
+         "peak_clients", "delivered", "acked_by", "acked", "assigned_to", "closed_by", "visits"],
         # the city's time, with its offset (JSON keeps UTC: test_list_json_fields)
         ["3", seeded["ESC-1_AP_03"], "ESC-1", "Tlalpan", "offline", "1", "1", "2026-03-04T03:07:00-06:00", "",
-         "1h 23m", "12", "email, open311 SR-981"],
+         "1h 23m", "12", "email, open311 SR-981", "", "", "", "", "0"],
         ["2", seeded["CALLE-7"], "CALLE-7", "Tlahuac", "offline", "0", "1", "2026-03-02T04:30:00-06:00",
-         "2026-03-02T06:30:00-06:00", "2h 0m", "9", ""],
+         "2026-03-02T06:30:00-06:00", "2h 0m", "9", "", "", "", "", "", "0"],
         ["1", seeded["PIL-1_AP_01"], "PIL-1_AP_01", "Tlalpan", "uplink_degraded", "1", "1",
-         "2026-02-22T04:30:00-06:00", "", "10d 0h", "2", ""],
+         "2026-02-22T04:30:00-06:00", "", "10d 0h", "2", "", "", "", "", "", "0"],
     ]
     utc = list(csv.reader(io.StringIO(cli("-c", write(cli.workdir / "utc.toml", 'timezone = "UTC"\n'), "outages",
                                           "list", "--format", "csv").out)))
@@ -120,13 +120,14 @@ def test_show_and_note_unknown_ids(cli, seeded):
     assert cli("outages", "show", "three").code == 2
 
 
-def test_notes_are_stamped_and_appended(cli, seeded):
+def test_notes_are_stamped_and_appended(cli, seeded, monkeypatch):
+    monkeypatch.setenv("HOTSPOTCTL_USER", "ana")
     result = cli("outages", "note", "3", "CFE confirms a power cut")
     assert (result.code, result.out) == (0, "")
-    assert result.err == "outage 3: noted '2026-03-04T04:30:00-06:00 CFE confirms a power cut'\n"
-    assert cli("outages", "note", "3", "crew 3\non site").code == 0
+    assert result.err == "outage 3: noted '2026-03-04 04:30 ana: CFE confirms a power cut'\n"  # the city's time
+    assert cli("outages", "note", "3", "crew 3\non site", "--by", "cuadrilla 3").code == 0
     notes = json.loads(cli("outages", "show", "3", "-f", "json").out)["notes"]
-    assert notes == "2026-03-04T04:30:00-06:00 CFE confirms a power cut\n2026-03-04T04:30:00-06:00 crew 3 on site"
+    assert notes == "2026-03-04 04:30 ana: CFE confirms a power cut\n2026-03-04 04:30 cuadrilla 3: crew 3 on site"
     assert "CFE confirms a power cut" in cli("outages", "show", "3").out
     empty = cli("outages", "note", "3", "   ")
     assert empty.code == 3 and "empty" in empty.err

@@ -11,6 +11,7 @@ from rich.console import Console
 
 from hotspotctl import clock
 from hotspotctl.cli import output
+from hotspotctl.cli.crews.done import done, receive
 from hotspotctl.cli.crews.send import send
 from hotspotctl.cli.runtime import ZoneOption, runtime
 from hotspotctl.errors import ExitCode
@@ -30,6 +31,8 @@ from hotspotctl.reports.render import (
 app = typer.Typer(help="Crew lists: one stop per site with an open outage, ordered as a route.",
                   no_args_is_help=True)
 app.command("send")(send)
+app.command("done")(done)
+app.command("receive")(receive)
 
 
 class CrewFormat(StrEnum):
