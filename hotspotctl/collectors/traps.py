@@ -44,8 +44,10 @@ Anything else is ``OTHER``: delivered, counted and logged by its OID (``counters
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import logging
+import socket
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -605,11 +607,20 @@ class TrapListener(asyncio.DatagramProtocol):
 
 
 async def listen(receiver: TrapReceiver, on_trap: Callable[[TrapEvent], None], host: str = "0.0.0.0",
-                 port: int = 162) -> tuple[asyncio.DatagramTransport, TrapListener]:
-    """Bind the listener on ``host``:``port`` (0: any free port; read it from the transport's sockname)."""
+                 port: int = 162, receive_buffer_bytes: int = 4 << 20,
+                 ) -> tuple[asyncio.DatagramTransport, TrapListener]:
+    """Bind the listener on ``host``:``port`` (0: any free port; read it from the transport's sockname).
+
+    The socket's receive buffer is raised (the kernel caps it at net.core.rmem_max) so that a burst (a
+    controller announcing hundreds of APs at once) waits in the kernel instead of being dropped there.
+    """
     loop = asyncio.get_running_loop()
     transport, protocol = await loop.create_datagram_endpoint(lambda: TrapListener(receiver, on_trap),
                                                               local_addr=(host, port))
+    sock = transport.get_extra_info("socket")
+    if sock is not None and receive_buffer_bytes:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer_bytes)
     return transport, protocol
 
 
