@@ -327,3 +327,86 @@ def test_flat_counters_for_self_metrics(net_snmp_env):
     assert (fields["traps_received"], fields["traps_accepted"], fields["traps_dropped_bad_community"],
             fields["traps_kind_link_down"], fields["traps_v2c"]) == (2, 1, 1, 1, 1)
     assert all(isinstance(value, int) for value in fields.values())
+
+
+def _v2c_datagram(i: int = 7, community: bytes = b"lab-community", pdu_type: int = 0xA7) -> bytes:
+    from hotspotctl.collectors.codec import INTEGER, OBJECT_IDENTIFIER, TIME_TICKS, encode_response
+    from hotspotctl.collectors.oids import parse_oid
+
+    return encode_response(community, 0x01000000 + i, [
+        (parse_oid("1.3.6.1.2.1.1.3.0"), TIME_TICKS, 100), (parse_oid("1.3.6.1.6.3.1.1.4.1.0"), OBJECT_IDENTIFIER,
+                                                             parse_oid("1.3.6.1.6.3.1.1.5.3")),
+        (parse_oid(f"{IF_INDEX}.{i}"), INTEGER, i)], pdu_type=pdu_type)
+
+
+def _v3_datagram() -> bytes:
+    """A v3 authPriv trap as a device's engine sends it (the simulator's agent-side USM encodes it)."""
+    from hotspotctl.collectors.codec import _tlv
+    from hotspotctl.simulate.usm import UsmAgent, UsmUser
+
+    user = UsmUser(b"trapper", "sha", AUTH_PASS.encode(), "aes", PRIV_PASS.encode())
+    agent = UsmAgent([user])
+    engine = bytes.fromhex("8000000001020304")
+    inner = _v2c_datagram()
+    pdu = inner[inner.index(b"\xa7"):]  # the PDU of the v2c message: same layout inside a ScopedPDU
+    scoped = _tlv(0x30, _tlv(0x04, engine) + _tlv(0x04, b"") + pdu)
+    return agent._message(1, 3, user, agent.keys(user, engine), scoped, engine, 1, 100)
+
+
+def test_a_v3_trap_encoded_by_the_simulators_engine_is_accepted():
+    receiver = _receiver()
+    event, reply = receiver.receive(_v3_datagram(), "127.0.0.1")
+    assert reply is None and event is not None
+    assert (event.version, event.security, event.kind, event.if_index) == ("3", "lab-v3", TrapKind.LINK_DOWN, 7)
+
+
+def test_broken_datagrams_never_raise():
+    """Every truncation and single-octet corruption of a v1, v2c and v3 trap and a v2c inform is judged
+    (accepted, or dropped with a reason), never an exception on the event loop."""
+    import random
+
+    from hotspotctl.collectors.codec import _tlv
+
+    # v1 linkDown from enterprise 1.3.6.1.4.1.8072.3.2.10, agent-addr 10.20.30.40, one varbind ifIndex.5 = 5
+    varbind = _tlv(0x30, _tlv(0x06, bytes((0x2B, 6, 1, 2, 1, 2, 2, 1, 1, 5))) + _tlv(0x02, b"\x05"))
+    pdu = (_tlv(0x06, bytes((0x2B, 6, 1, 4, 1, 0xBF, 0x08, 3, 2, 10))) + _tlv(0x40, bytes((10, 20, 30, 40)))
+           + _tlv(0x02, b"\x02") + _tlv(0x02, b"\x00") + _tlv(0x43, b"\x64") + _tlv(0x30, varbind))
+    v1 = _tlv(0x30, _tlv(0x02, b"\x00") + _tlv(0x04, b"lab-community") + _tlv(0xA4, pdu))
+    event, _ = _receiver().receive(v1, "127.0.0.1")
+    assert event is not None and (event.source, event.if_index, event.uptime_ticks) == ("10.20.30.40", 5, 100)
+    samples = [_v2c_datagram(), _v2c_datagram(pdu_type=0xA6), _v3_datagram(), v1]
+    rng = random.Random(18)
+    for sample in samples:
+        variants = [sample[:cut] for cut in range(len(sample))]
+        for _ in range(300):
+            corrupt = bytearray(sample)
+            corrupt[rng.randrange(len(corrupt))] = rng.randrange(256)
+            variants.append(bytes(corrupt))
+        for variant in variants:
+            receiver = _receiver(dedupe_s=0)
+            receiver.receive(variant, "127.0.0.1")
+            counters = receiver.counters()
+            assert counters["received"] == 1
+            assert counters["accepted"] + sum(counters["dropped"].values()) == 1, variant.hex()
+
+
+def test_rate_limit_per_source():
+    now = [0.0]
+    receiver = TrapReceiver({"lab": b"lab-community"}, dedupe_s=0, max_per_source_per_s=5,
+                            monotonic=lambda: now[0])
+    accepted = sum(receiver.receive(_v2c_datagram(i), "10.0.0.1")[0] is not None for i in range(20))
+    assert accepted == 5 and receiver.counters()["dropped"]["rate_limited"] == 15
+    assert receiver.receive(_v2c_datagram(99), "10.0.0.2")[0] is not None  # another source has its own budget
+    now[0] += 1.0
+    assert sum(receiver.receive(_v2c_datagram(i), "10.0.0.1")[0] is not None for i in range(20)) == 5
+
+
+def test_inform_response_is_the_inform_with_the_response_tag():
+    inform = _v2c_datagram(pdu_type=0xA6)
+    event, reply = _receiver().receive(inform, "127.0.0.1")
+    assert event is not None and reply is not None
+    from hotspotctl.collectors.codec import decode_response
+
+    answer, asked = decode_response(reply), decode_response(inform)
+    assert answer.pdu_type == 0xA2 and answer.request_id == asked.request_id
+    assert answer.varbinds == asked.varbinds and answer.community == b"lab-community"
