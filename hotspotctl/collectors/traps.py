@@ -19,8 +19,11 @@ SNMPv3: for a trap the SENDER is the authoritative engine, so keys are localised
 message carries (msgAuthoritativeEngineID), per credential set and engine ID (a bounded cache). The time
 window (RFC 3414 3.2 step 7b, as a non-authoritative receiver) is kept per engine ID: the first
 authentic message sets it; a later one from an earlier boot, or more than 150 s behind the latest time
-seen of the same boot, is dropped (not_in_time_window): a replay. v3 InformRequests need the receiver to
-be authoritative (engine ID discovery by the sender): not supported, dropped as ``v3_inform``.
+seen of the same boot, is dropped (not_in_time_window): a replay. For a v3 InformRequest the RECEIVER
+is authoritative: the sender discovers our engine ID (``engine_id``, derived from the host name unless
+given; boots 1, time since the receiver started) and synchronises its clock through Reports, then sends
+the inform with keys localised to our engine ID; ``collectors.usmagent``'s UsmAgent (the simulator's
+agent-side USM) does that side, and the Response goes back authenticated and encrypted as the inform came.
 
 The notifications hotspotctl understands (``TrapKind``), with the MIB each comes from:
 
@@ -58,6 +61,7 @@ from hotspotctl.collectors.auth import MissingSecret, resolve
 from hotspotctl.collectors.codec import INFORM, RESPONSE, TRAP_V2, CodecError, decode_response
 from hotspotctl.collectors.model import Absent
 from hotspotctl.collectors.oids import decode_oid
+from hotspotctl.collectors.usmagent import Incoming, UsmAgent, UsmUser
 from hotspotctl.collectors.usmcore import (
     AUTH_PROTOCOLS,
     LEVELS,
@@ -114,7 +118,7 @@ AP_MAC_PREFIXES = ("1.3.6.1.4.1.14179.2.6.2.20", "1.3.6.1.4.1.14823.2.3.1.11.1.1
 
 # Why a datagram did not become a TrapEvent (the counters' names)
 DROP_REASONS = ("malformed", "unknown_source", "bad_community", "unknown_user", "bad_auth", "unsupported_level",
-                "decrypt", "not_in_time_window", "v3_inform", "not_a_notification", "rate_limited", "duplicate")
+                "decrypt", "not_in_time_window", "not_a_notification", "rate_limited", "duplicate")
 
 
 def _text(value: bytes) -> str:
@@ -295,6 +299,16 @@ class _EngineClock:
     at: float  # our monotonic clock when engine_time was seen
 
 
+INFORM_BOOTS = 1  # our snmpEngineBoots for v3 informs: a sender that cached our time re-synchronises
+
+
+def default_engine_id(name: str | None = None) -> bytes:
+    """Our snmpEngineID for v3 informs (RFC 3411 5, text format under net-snmp's enterprise number):
+    stable for a host, so senders keep their discovered ID across restarts."""
+    text = (name or socket.gethostname() or "hotspotctl").encode()[:27]
+    return b"\x80\x00\x1f\x88\x04" + text
+
+
 class TrapReceiver:
     """Decode and judge one datagram at a time: ``receive`` gives (TrapEvent or None, reply or None).
 
@@ -305,7 +319,8 @@ class TrapReceiver:
     def __init__(self, communities: Mapping[str, bytes], v3: Iterable[V3Set] = (), *,
                  known: Callable[[str], bool] | None = None, dedupe_s: float = 5.0,
                  max_per_source_per_s: float = 0.0, max_keys: int = 65536,
-                 clock: Callable[[], float] = time.time, monotonic: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.time, monotonic: Callable[[], float] = time.monotonic,
+                 inform_users: Iterable[tuple[str, UsmUser]] = (), engine_id: bytes | None = None) -> None:
         self.communities = {name: bytes(c) for name, c in communities.items() if c}
         self.users: dict[bytes, list[V3Set]] = {}
         for entry in v3:
@@ -328,10 +343,22 @@ class TrapReceiver:
         self.kinds: dict[str, int] = {kind.value: 0 for kind in TrapKind}
         self.versions: dict[str, int] = {"1": 0, "2c": 0, "3": 0}
         self.other_oids: dict[str, int] = {}
+        # v3 informs: we are the authoritative engine (RFC 3414 3.2); one UsmUser per user name
+        self.engine_id = engine_id or default_engine_id()
+        self._started = monotonic()
+        self._inform_sets: dict[bytes, str] = {}
+        agent_users: list[UsmUser] = []
+        for set_name, user in inform_users:
+            if user.name not in self._inform_sets:
+                self._inform_sets[user.name] = set_name
+                agent_users.append(user)
+        self._agent = UsmAgent(agent_users, max_keys=16) if agent_users else None
+        self.v3_reports_sent = 0
 
     def counters(self) -> dict[str, Any]:
         """Everything counted so far, for the run's self-metrics and ``traps listen``'s summary."""
         return {"received": self.received, "accepted": self.accepted, "informs_answered": self.informs_answered,
+                "v3_reports_sent": self.v3_reports_sent,
                 "dropped": dict(self.dropped), "kinds": dict(self.kinds), "versions": dict(self.versions),
                 "other_oids": dict(self.other_oids)}
 
@@ -480,8 +507,8 @@ class TrapReceiver:
                 return self._drop("malformed", address, "not v3")
         except (Malformed, IndexError):
             return self._drop("malformed", address, "v3 framing")
-        if not message.engine_id:
-            return self._drop("malformed", address, "empty msgAuthoritativeEngineID")
+        if not message.engine_id or message.engine_id == self.engine_id:  # discovery, or an inform to us
+            return self._receive_authoritative(data, address, received_at)
         candidates = self.users.get(message.user_name)
         if not candidates:
             return self._drop("unknown_user", address, repr(message.user_name))
@@ -516,8 +543,6 @@ class TrapReceiver:
         except (Malformed, IndexError):
             return self._drop("malformed", address, "ScopedPDU")
         _context_engine, _context, pdu, pdu_type, _request_id = plain
-        if pdu_type == INFORM:
-            return self._drop("v3_inform", address)
         if pdu_type != TRAP_V2:
             return self._drop("not_a_notification", address, f"PDU 0x{pdu_type:02x}")
         try:
@@ -526,6 +551,42 @@ class TrapReceiver:
         except CodecError as exc:
             return self._drop("malformed", address, str(exc))
         return self._accept(address, "3", entry.name, received_at, varbinds, None, address)
+
+    def _receive_authoritative(self, data: bytes, address: str,
+                               received_at: float) -> tuple[TrapEvent | None, bytes | None]:
+        """A v3 message to our own engine ID (an inform) or to none (the sender discovering us)."""
+        if self._agent is None:
+            return self._drop("unknown_user", address, "no v3 set to answer informs with")
+        stats = self._agent.stats
+        before = (stats.unknown_user_names, stats.unsupported_sec_levels, stats.wrong_digests,
+                  stats.decryption_errors, stats.not_in_time_windows, stats.malformed)
+        engine_time = min(int(self.monotonic() - self._started), 2147483646)
+        result = self._agent.unwrap(data, self.engine_id, INFORM_BOOTS, engine_time)
+        if not isinstance(result, Incoming):
+            after = (stats.unknown_user_names, stats.unsupported_sec_levels, stats.wrong_digests,
+                     stats.decryption_errors, stats.not_in_time_windows, stats.malformed)
+            for reason, old, new in zip(("unknown_user", "unsupported_level", "bad_auth", "decrypt",
+                                         "not_in_time_window", "malformed"), before, after, strict=True):
+                if new != old:
+                    self.dropped[reason] += 1
+            if result is not None:  # a Report: our engine ID and time for discovery, or the error
+                self.v3_reports_sent += 1
+            return None, result
+        if result.level == LEVELS[0]:
+            return self._drop("unsupported_level", address, "noAuthNoPriv is never trusted")
+        if result.pdu_type not in (INFORM, TRAP_V2):
+            return self._drop("not_a_notification", address, f"PDU 0x{result.pdu_type:02x}")
+        try:
+            body = b"\x02\x01\x01\x04\x00" + result.pdu
+            varbinds = _varbinds(decode_response(b"\x30" + _length(len(body)) + body).varbinds)
+        except CodecError as exc:
+            return self._drop("malformed", address, str(exc))
+        reply = None
+        if result.pdu_type == INFORM:  # RFC 3416 4.2.7: the same PDU as a Response, secured as the inform was
+            reply = self._agent.wrap(result, bytes((RESPONSE,)) + result.pdu[1:], self.engine_id, INFORM_BOOTS,
+                                     engine_time)
+        return self._accept(address, "3", self._inform_sets[result.user.name], received_at, varbinds, reply,
+                            address)
 
     def _open(self, keys: LocalKeys, protocol: str, message: Any,
               data: bytes) -> tuple[bytes, bytes, bytes, int, int] | None:
@@ -563,7 +624,8 @@ class TrapReceiver:
 
 def receiver_for(auth: Mapping[str, SnmpAuth], *, known: Callable[[str], bool] | None = None,
                  dedupe_s: float = 5.0, max_per_source_per_s: float = 0.0, env: Mapping[str, str] | None = None,
-                 sets: Iterable[str] | None = None) -> tuple[TrapReceiver, list[str]]:
+                 sets: Iterable[str] | None = None,
+                 engine_id: bytes | None = None) -> tuple[TrapReceiver, list[str]]:
     """A receiver trusting the credential sets of ``snmp.auth`` (all, or those named in ``sets``).
 
     A set whose secret is missing (its environment variable unset) cannot authenticate anything: it is
@@ -571,6 +633,7 @@ def receiver_for(auth: Mapping[str, SnmpAuth], *, known: Callable[[str], bool] |
     """
     communities: dict[str, bytes] = {}
     users: list[V3Set] = []
+    inform_users: list[tuple[str, UsmUser]] = []
     skipped: list[str] = []
     for name in sorted(auth if sets is None else sets):
         try:
@@ -583,8 +646,14 @@ def receiver_for(auth: Mapping[str, SnmpAuth], *, known: Callable[[str], bool] |
         else:
             users.append(v3_set(name, credentials.user, credentials.auth_protocol, credentials.auth_password,
                                 credentials.priv_protocol, credentials.priv_password))
+            if credentials.auth_protocol:  # a noAuthNoPriv set never authenticates anything
+                inform_users.append((name, UsmUser(credentials.user.encode(), credentials.auth_protocol,
+                                                   credentials.auth_password.encode(),
+                                                   credentials.priv_protocol or None,
+                                                   credentials.priv_password.encode() or None)))
     return TrapReceiver(communities, users, known=known, dedupe_s=dedupe_s,
-                        max_per_source_per_s=max_per_source_per_s), skipped
+                        max_per_source_per_s=max_per_source_per_s, inform_users=inform_users,
+                        engine_id=engine_id), skipped
 
 
 class TrapListener(asyncio.DatagramProtocol):

@@ -410,3 +410,30 @@ def test_inform_response_is_the_inform_with_the_response_tag():
     answer, asked = decode_response(reply), decode_response(inform)
     assert answer.pdu_type == 0xA2 and answer.request_id == asked.request_id
     assert answer.varbinds == asked.varbinds and answer.community == b"lab-community"
+
+
+@pytest.mark.parametrize("level, extra", [("authPriv", ["-a", "SHA", "-A", AUTH_PASS, "-x", "AES", "-X", PRIV_PASS]),
+                                          ("authNoPriv", ["-a", "SHA-256", "-A", AUTH_PASS])])
+def test_v3_inform_discovers_our_engine_and_is_answered(net_snmp_env, level, extra):
+    """snmpinform -v3: the sender discovers our engine ID (a Report), then the inform is authenticated with
+    keys localised to OUR engine ID and answered; snmpinform exits 0 only when the Response verified."""
+    receiver = _receiver()
+    user = "trapper" if level == "authPriv" else "trapper-auth"
+    command = ["snmpinform", "-v", "3", "-u", user, "-l", level, *extra, "-t", "2", "-r", "1", "127.0.0.1:PORT",
+               "", "1.3.6.1.6.3.1.1.5.3", f"{IF_INDEX}.9", "i", "9"]
+    events, codes = _run(receiver, [command], net_snmp_env)
+    assert codes == [0], receiver.counters()
+    [event] = events
+    assert (event.version, event.kind, event.if_index) == ("3", TrapKind.LINK_DOWN, 9)
+    assert event.security == ("lab-v3" if level == "authPriv" else "lab-v3-auth")
+    counters = receiver.counters()
+    assert counters["informs_answered"] == 1 and counters["v3_reports_sent"] >= 1
+
+
+def test_v3_inform_with_a_wrong_key_is_not_answered(net_snmp_env):
+    receiver = _receiver()
+    command = ["snmpinform", "-v", "3", "-u", "trapper", "-l", "authPriv", "-a", "SHA", "-A", "wrong-auth-pass",
+               "-x", "AES", "-X", PRIV_PASS, "-t", "0.5", "-r", "0", "127.0.0.1:PORT", "", "1.3.6.1.6.3.1.1.5.3"]
+    events, codes = _run(receiver, [command], net_snmp_env)
+    assert codes != [0] and events == []
+    assert receiver.counters()["dropped"]["bad_auth"] >= 1 and receiver.counters()["informs_answered"] == 0
