@@ -60,8 +60,9 @@ def listen_command(
     Each notification is checked as `hotspotctl run` checks it: a v1/v2c community or v3 user of
     snmp.auth (traps.credential_sets), repeats within traps.dedupe_s suppressed. A source that is not an
     AP's mgmt_address in the inventory is shown and marked, not dropped (unless --known-only): no
-    inventory is needed. Informs are answered. Drops (wrong community, failed v3 authentication, not
-    decryptable, malformed...) are only counted: see the counters at the end.
+    inventory is needed. Informs are answered (v2c, and v3: the sender discovers our engine ID).
+    Drops (wrong community, failed v3 authentication, not decryptable, malformed...) are only
+    counted: see the counters at the end.
 
     --format json prints one TrapEvent per line (received_at, source, version, security, trap_oid,
     kind, uptime_ticks, if_index, admin_up, ap_name, ap_mac, varbinds) plus "known".
