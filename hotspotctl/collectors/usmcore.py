@@ -1,9 +1,10 @@
 """SNMPv3 User-based Security Model primitives both sides share: protocols, keys, message framing.
 
-Pure functions and records, no state: the simulator's authoritative agent (``simulate.usm``) and the
-trap receiver (``collectors.traps``, where the *sender* is authoritative) build on them. RFC 3412
-(message header), RFC 3414 (USM: password-to-key, localisation, HMAC), RFC 7860 (SHA-2 HMACs),
-RFC 3826 (AES-CFB); the AES-192/256 key extensions are explained in ``simulate.usm``.
+Pure functions and records, no state: the authoritative agent (``collectors.usmagent``: the simulator's
+APs, and the trap receiver for v3 informs) and the trap receiver for v3 traps (``collectors.traps``, where
+the *sender* is authoritative) build on them. RFC 3412 (message header), RFC 3414 (USM: password-to-key,
+localisation, HMAC), RFC 7860 (SHA-2 HMACs), RFC 3826 (AES-CFB); the AES-192/256 key extensions are
+explained in ``collectors.usmagent``.
 """
 
 from __future__ import annotations
