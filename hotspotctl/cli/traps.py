@@ -85,6 +85,9 @@ def listen_command(
     with rt.open_store(create=False) as store:
         addresses = source_addresses(Fleet.load(store, rt.zones()).aps.values())
     known = addresses.__contains__ if known_only else None
+    if known_only and not addresses:
+        output.message("warning: --known-only, but no AP in the inventory has a mgmt_address: every trap will be "
+                       f"dropped ({rt.where_state_is()})", style="yellow")
     receiver, skipped = receiver_from_settings(settings, known=known)
     if skipped and settings.traps.credential_sets:  # sets the user chose for traps: each one matters
         for problem in skipped:
