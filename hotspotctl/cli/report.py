@@ -19,8 +19,8 @@ from hotspotctl.inventory.fleet import Fleet, Selection
 from hotspotctl.reports.availability import (
     CAPACITY_COLUMNS,
     WindowRow,
-    availability_by_group,
     availability_by_period,
+    availability_window,
     day_label,
     default_since,
     period_columns,
@@ -28,7 +28,6 @@ from hotspotctl.reports.availability import (
     window_columns,
 )
 from hotspotctl.reports.status import read_availability, read_capacity
-from hotspotctl.store.outages import list_outages
 
 app = typer.Typer(help="Reports for planning: availability over time, capacity shortfalls.", no_args_is_help=True)
 
@@ -140,10 +139,7 @@ def _availability_window(rt: Any, by: str, start: float, now: float, fmt: Format
     with rt.open_store() as store:
         zones = rt.zones()
         fleet = Fleet.load(store, zones)
-        with store.read() as conn:
-            outages = list_outages(conn, since=start)
-    rows, total = availability_by_group(fleet.aps.values(), [o for o in outages if o.opened_at < now], by, start,
-                                        now, zone_of=zones.zone_for)
+        rows, total = availability_window(store, fleet.aps.values(), by, start, now, zone_of=zones.zone_for)
     columns = window_columns(by)
     if fmt == Format.JSON:
         def record(row: WindowRow) -> dict[str, Any]:

@@ -33,6 +33,8 @@ from hotspotctl.evaluate.outages import Outage
 from hotspotctl.evaluate.status import DEGRADED, DOWN, MISCONFIGURED, UNMONITORED, UP, ApHealth, Cause
 from hotspotctl.models.access_points import AccessPoint
 from hotspotctl.names import name_key
+from hotspotctl.store import Store
+from hotspotctl.store.outages import list_outages
 
 NONE = "(none)"  # the group of an AP without a district or programme (as the scheduler tallies it)
 HOUR_S = 3600
@@ -405,6 +407,14 @@ def availability_by_group(aps: Iterable[AccessPoint], outages: Iterable[Outage],
                                                   *_group_order(r.group)))
     return rows, total
 
+
+
+def availability_window(store: Store, aps: Iterable[AccessPoint], by: str, since: float, until: float, *,
+                        zone_of: Callable[[AccessPoint], str] | None = None) -> tuple[list[WindowRow], WindowRow]:
+    """``availability_by_group`` over the outages the ledger has since ``since`` (read in one transaction)."""
+    with store.read() as conn:
+        outages = list_outages(conn, since=since)
+    return availability_by_group(aps, [o for o in outages if o.opened_at < until], by, since, until, zone_of=zone_of)
 
 # -- the people an AP usually serves -------------------------------------------------------------------------------
 
