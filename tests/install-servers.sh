@@ -13,6 +13,8 @@ declare -A needed=(
   [victoria-metrics]="/usr/bin/victoria-metrics"
   [openssh-server]="/usr/sbin/sshd"
   [faketime]="/usr/lib/*/faketime/libfaketime.so.1"  # steps a test process's wall clock (the scheduler tests)
+  [chromium]="/usr/bin/chromium"  # prints the crew list to PDF, headless (tests/reports/test_print_pdf.py)
+  [fonts-dejavu-core]="/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"  # the font it prints with: page counts
 )
 
 missing=()

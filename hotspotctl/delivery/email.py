@@ -30,12 +30,13 @@ from hotspotctl.settings import EmailSettings
 
 log = logging.getLogger("hotspotctl.crews")
 
-_LINE_BREAKS = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
+_LINE_BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]+")  # and bidi overrides
 _NOT_SLUG = re.compile(r"[^0-9a-z]+")
 
 
 def one_line(text: str) -> str:
-    """Text safe in a mail header: control characters and line breaks become single spaces."""
+    """Text safe in a mail header or a line of the list: control characters, line breaks and bidirectional
+    overrides (which would show a name backwards) become single spaces."""
     return " ".join(_LINE_BREAKS.sub(" ", text).split())
 
 

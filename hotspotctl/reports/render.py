@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from collections.abc import Sequence
 from datetime import UTC, tzinfo
 from typing import IO, Any
@@ -108,22 +109,30 @@ dt{color:#555}dd{margin:0;overflow-wrap:anywhere}
 .action{background:#fff3c4;border-left:4px solid #b88a00;padding:.4rem .5rem;margin:.4rem 0}
 a.map{display:block;text-align:center;padding:.8rem;min-height:2.75rem;box-sizing:border-box;background:#0b57d0;
 color:#fff;border-radius:6px;font-weight:bold;text-decoration:none;font-size:1.05rem}
-table.sheet{border-collapse:collapse;width:100%;font-size:8pt;line-height:1.2}
-table.sheet th{text-align:left;border-bottom:1.5px solid #000;padding:1mm 1mm;font-size:7.5pt}
-table.sheet td{border-bottom:.5px solid #888;padding:.8mm 1mm;vertical-align:top;overflow-wrap:anywhere}
-table.sheet tr{break-inside:avoid}
-td.box span{display:inline-block;width:4mm;height:4mm;border:1.2px solid #000;margin-top:.5mm}
-td.n{white-space:nowrap;font-weight:bold}td.qr{width:14mm;padding:.3mm}td.qr svg{width:14mm;height:14mm;display:block}
-td.site b{font-size:8.5pt}.small{color:#333;font-size:6.5pt}.sign{font-size:8pt;margin:1mm 0 2mm}
+table.sheet{border-collapse:collapse;width:100%;table-layout:fixed;font-size:7.5pt;line-height:1.15}
+table.sheet th{text-align:left;border-bottom:1.5px solid #000;padding:.6mm .8mm;font-size:7pt}
+table.sheet td{border-bottom:.5px solid #888;padding:.5mm .8mm;vertical-align:top;overflow-wrap:anywhere}
+table.sheet tr{break-inside:avoid}col.box{width:10.5mm}col.n{width:7mm}col.prio{width:8mm}col.site{width:46mm}
+col.where{width:34mm}col.what{width:auto}col.aps{width:25mm}col.qr{width:13.5mm}
+td.box span{display:inline-block;width:4mm;height:4mm;border:1.2px solid #000;margin-top:.3mm}
+td.n{font-weight:bold}td.qr{padding:.3mm}td.qr svg{width:12.5mm;height:12.5mm;display:block}
+td.site b{font-size:8pt}.small{color:#333;font-size:6.5pt}.sign{font-size:8pt;margin:1mm 0 2mm}
 @page{size:letter;margin:9mm 8mm}
 @media print{body{max-width:none;font-size:9pt;padding:0}h2{margin:0 0 1mm;font-size:11pt}
 section.zone{break-before:page}section.zone:first-of-type{break-before:auto}header .meta{font-size:8pt}
-ol.stops{display:none}table.sheet{display:table!important}}
+ol.stops{display:none}table.sheet{display:table!important}p.sign{display:block!important}}
 """
 
 
+# Characters that are not text on a page: C0/C1 controls (a terminal's escapes, a bell) and the bidirectional
+# overrides and isolates (U+202A..U+202E, U+2066..U+2069), which would print a name backwards or reorder
+# the line around it. Right-to-left letters themselves stay: they are text.
+_NOT_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
 def _e(value: Any) -> str:
-    return html.escape("" if value is None else str(value), quote=True)
+    """Data as HTML text: escaped (quotes too, for attributes), without controls or bidi overrides."""
+    return html.escape(_NOT_TEXT.sub("", "" if value is None else str(value)), quote=True)
 
 
 def _for_how_long(seconds: float, t: Catalogue) -> str:
@@ -167,7 +176,7 @@ def qr_svg(text: str) -> str:
     return str(code.svg_inline(border=2, omitsize=True, dark="#000"))
 
 
-MAX_APS_SHOWN = 4  # AP ids on a printed line; the rest are counted
+MAX_APS_SHOWN = 3  # AP ids on a printed line; the rest are counted
 
 
 def where_text(stop: Stop, language: str) -> str:
@@ -187,20 +196,29 @@ def _sheet_row(zone: ZoneList, stop: Stop) -> str:
     if len(stop.aps) > MAX_APS_SHOWN:
         shown = t("print.more_aps", shown=shown, more=len(stop.aps) - MAX_APS_SHOWN)
     return (f'<tr><td class="box"><span></span></td><td class="n">{stop.order}</td><td>{_e(stop.priority)}</td>'
-            f'<td class="site"><b>{_e(stop.name)}</b><br><span class="small">{_e(stop.site)}</span></td>'
-            f'<td>{_e(where_text(stop, language))}<br><span class="small">{stop.lat:.5f}, {stop.lon:.5f}</span>'
-            f'</td><td><b>{_e(cause_label(stop.cause, language))}:</b> {_e(short_action(stop.cause, language))}'
+            f'<td class="site"><b>{_e(stop.name)}</b><br><span class="small">{_e(stop.site)} · {stop.lat:.5f}, '
+            f'{stop.lon:.5f}</span></td><td>{_e(where_text(stop, language))}</td>'
+            f'<td><b>{_e(_capital(cause_label(stop.cause, language)))}:</b> {_e(short_action(stop.cause, language))}'
             f'</td><td>{stop.aps_affected}<br><span class="small">{_e(shown)}</span></td>'
             f'<td class="qr" aria-label="{_e(t("print.qr_title", order=stop.order))}">{qr_svg(stop.map_url)}'
             "</td></tr>\n")
 
 
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+SHEET_COLUMNS = (("box", "done"), ("n", "order"), ("prio", "priority"), ("site", "site"), ("where", "where"),
+                 ("what", "what"), ("aps", "aps"), ("qr", "map"))  # (the column's class, its heading's key)
+
+
 def _sheet(zone: ZoneList) -> str:
     t = catalogue(zone.language)
-    heads = "".join(f"<th>{_e(t(f'print.{name}'))}</th>"
-                    for name in ("done", "order", "priority", "site", "where", "what", "aps", "map"))
+    cols = "".join(f'<col class="{name}">' for name, _ in SHEET_COLUMNS)
+    heads = "".join(f"<th>{_e(t(f'print.{key}'))}</th>" for _, key in SHEET_COLUMNS)
     rows = "".join(_sheet_row(zone, stop) for stop in zone.stops)
-    return (f'<table class="sheet" style="display:none"><thead><tr>{heads}</tr></thead>\n<tbody>\n{rows}'
+    return (f'<table class="sheet" style="display:none"><colgroup>{cols}</colgroup><thead><tr>{heads}</tr></thead>\n'
+            f'<tbody>\n{rows}'
             f'</tbody></table>\n<p class="sign" style="display:none">{_e(t("print.signature"))}</p>\n')
 
 
