@@ -32,6 +32,10 @@
   the APs it manages; its action names the controller and how many APs are unknown behind it.
 - **Times** people read (tables, CSV, the printable page, emails) are in the city's zone (the
   ``timezone`` setting, carried by each ZoneList); JSON keeps UTC (``iso``).
+- **Words**: a zone's causes and actions are in its crew's language (``crew_zones.language``, Spanish by
+  default, or ``crew_zones.languages[zone]``; ``language_for``), from the catalogues in hotspotctl/messages;
+  the list carries it (``ZoneList.language``) for the page and the email. A stop's ``neighborhood`` is the
+  colonia most of its site's APs name, when the inventory has one (the city's own file does not).
 """
 
 from __future__ import annotations

@@ -7,6 +7,11 @@ JavaScript at all.
 
 Times people read (the table, CSV, the page) are in the list's zone (``ZoneList.tz``, the ``timezone``
 setting): CSV as ISO 8601 with the offset, 2026-11-22T01:00:00-06:00; JSON and GeoJSON keep UTC.
+
+The words people read on the page (headings, labels, causes, the short actions) are the zone's language's
+(``ZoneList.language``, from crew_zones.language / languages), from the catalogues in hotspotctl/messages;
+the CSV's column names and JSON keys are an interface for scripts and stay as they are. The printed sheet
+carries a QR code of each stop's map link (segno, inline SVG).
 """
 
 from __future__ import annotations

@@ -21,7 +21,9 @@ from hotspotctl.reports.crews import (
     build_crew_list,
     crew_lists_from_store,
     haversine_km,
+    language_for,
     map_url,
+    neighborhoods,
     path_km,
     plan_route,
 )
@@ -340,3 +342,23 @@ def test_an_action_counts_and_names_the_aps_of_each_cause(fleet):
     assert offline == ("2 APs down (C-1, C-2): check the PoE port and cable at the switch, power-cycle each, and "
                        "replace any that stays down. Also: flapping on 1 AP (C-1: 5 up/down changes in the last "
                        "hour): check the cable and its connectors, and the backhaul radio's alignment.")
+
+
+def test_a_zones_language_is_found_in_any_case_and_with_or_without_accents():
+    zones = CrewZoneSettings(language="es", languages={"álvaro obregón": "en", "NOC": "en"})
+    assert language_for("Alvaro Obregon", zones) == "en" and language_for("noc", zones) == "en"
+    assert language_for("Iztapalapa", zones) == "es"
+    assert language_for("Iztapalapa", CrewZoneSettings(language="en")) == "en"
+
+
+def test_the_stops_colonia_is_the_one_most_of_its_aps_name(fleet):
+    aps = {**fleet.aps}
+    a1, a2 = aps["A-1"], aps["A-2"]
+    aps["A-1"] = replace(a1, neighborhood="San Ángel")
+    aps["A-2"] = replace(a2, neighborhood=" San Ángel ")
+    named = Fleet(aps, fleet.sites, fleet.zones)
+    assert neighborhoods(named) == {a1.site_id: "San Ángel"}
+    [zone] = build_crew_list([outage(1, a1.site_id, "Norte", ("A-1", "A-2"))], named, NOW,
+                             languages=CrewZoneSettings())
+    assert zone.language == "es" and zone.stops[0].neighborhood == "San Ángel"
+    assert zone.stops[0].to_json()["neighborhood"] == "San Ángel"
