@@ -168,9 +168,10 @@ def _stop_html(zone: ZoneList, stop: Stop, now: float) -> str:
     if stop.open311:
         rows.append((t("page.open311"), _e(stop.open311)))
     details = "".join(f"<dt>{_e(label)}</dt><dd>{value}</dd>" for label, value in rows)
+    cause = _capital(cause_label(stop.cause, zone.language))
     return (f'<li class="stop" value="{stop.order}"><h3>{stop.order}. {_e(stop.name)} '
             f'<span class="meta">({_e(stop.site)})</span></h3>\n'
-            f'<p class="action"><strong>{_e(cause_label(stop.cause, zone.language))}:</strong> {_e(stop.action)}</p>\n'
+            f'<p class="action"><strong>{_e(cause)}:</strong> {_e(stop.action)}</p>\n'
             f"<dl>{details}</dl>\n"
             f'<a class="map" href="{_e(stop.map_url)}">{_e(t("page.map"))}</a></li>\n')
 
