@@ -142,6 +142,8 @@ def test_no_open_outages_is_an_empty_result_and_a_note(cli, fleet):
     assert result.out.startswith("zone,order,priority,site,") and len(result.out.splitlines()) == 1
     assert result.err == "no open outages in zone Tlalpan: nothing for the crews to do\n"
     assert json.loads(cli("crews", "list", "-f", "geojson").out) == {"type": "FeatureCollection", "features": []}
+    empty = cli("crews", "list", "-f", "html").out  # no list to take the language from: crew_zones.language's
+    assert '<html lang="es">' in empty and "No hay fallas abiertas: las cuadrillas no tienen pendientes." in empty
 
 
 def test_help_explains_stops_and_the_route(cli):
