@@ -13,6 +13,7 @@ import io
 import os
 import shutil
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -128,6 +129,25 @@ def test_a_zones_day_fits_on_two_pages(tmp_path):
     print(f"25 stops: {len(pdf.pages)} pages")
     assert len(pdf.pages) <= MAX_PAGES_DAY
     assert "313 más esperan a la siguiente lista" in " ".join(pdf.pages[0].extract_text().split())
+
+
+def test_the_city_by_alcaldia_prints_each_zones_day_on_at_most_two_pages(tmp_path):
+    """As the demo's list: a zone per alcaldía, each on its own pages, at most crews.max_stops (25) a zone."""
+    fleet, outages = city_fleet_and_outages(338)
+    by_district = [replace(o, zone=fleet.sites[o.site].district or ZONE) for o in outages]
+    lists = build_crew_list(by_district, fleet, NOW, max_stops=25, tz=CDMX, languages=CrewZoneSettings())
+    stops = sum(len(zone.stops) for zone in lists)
+    assert len(lists) == 16 and stops > 250
+    out = io.StringIO()
+    write_crews_html(out, lists, generated_at=NOW)
+    pdf = print_to_pdf(out.getvalue(), tmp_path)
+    print(f"{stops} stops in {len(lists)} zones: {len(pdf.pages)} pages")
+    texts = [" ".join(page.extract_text().split()) for page in pdf.pages]
+    starts = [n for n, text in enumerate(texts) for zone in lists if f"{zone.zone} {len(zone.stops)} paradas" in text]
+    assert len(starts) == 16 and len(set(starts)) == 16  # each zone heads a page of its own
+    ends = [*starts[1:], len(pdf.pages)]
+    assert max(end - start for start, end in zip(starts, ends, strict=True)) <= MAX_PAGES_DAY
+    assert len(pdf.pages) <= MAX_PAGES_DAY * len(lists)
 
 
 def test_hostile_site_names_are_inert_in_the_page_and_the_print(city, tmp_path):
