@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from hotspotctl.city import bundled_city
+from hotspotctl.messages import DEFAULT_LANGUAGE, LANGUAGES
 from hotspotctl.settings_describe import Declaration, declarations, mask_url
 from hotspotctl.settings_describe import describe as describe  # the machinery's names, importable from here
 from hotspotctl.settings_load import CONFIG_ENV as CONFIG_ENV
@@ -148,6 +149,26 @@ class CrewZoneSettings:
         factory=dict, check=lambda value: _check_depots(value),
         help="crew zone -> [lat, lon] of the depot its crew leaves from; a zone without one starts its "
              "route at the centroid of its stops")
+    language: str = _setting(
+        DEFAULT_LANGUAGE, check=lambda value: _check_language(value),
+        help='the language of the crew lists, their emails and webhooks: "es" (Spanish) or "en" (English); '
+             "a zone in `languages` has its own")
+    languages: dict[str, str] = _setting(
+        factory=dict, check=lambda value: _check_languages(value),
+        help='crew zone -> "es" or "en", for a zone whose crew reads another language than `language` '
+             "(the zone's name matched in any case and with or without accents)")
+
+
+def _check_language(value: str) -> str | None:
+    return None if value in LANGUAGES else f"{value!r} is not one of {', '.join(LANGUAGES)}"
+
+
+def _check_languages(value: dict[str, str]) -> str | None:
+    for zone, language in value.items():
+        problem = _check_language(language)
+        if problem:
+            return f"{zone}: {problem}"
+    return None
 
 
 def _check_depots(value: dict[str, tuple[float, ...]]) -> str | None:

@@ -14,6 +14,8 @@ declare -A needed=(
   [openssh-server]="/usr/sbin/sshd"
   [faketime]="/usr/lib/*/faketime/libfaketime.so.1"  # steps a test process's wall clock (the scheduler tests)
   [prometheus-alertmanager]="/usr/bin/prometheus-alertmanager"  # receives the NOC webhook (tests/delivery/test_noc_alertmanager.py)
+  [chromium]="/usr/bin/chromium"  # prints the crew list to PDF, headless (tests/reports/test_print_pdf.py)
+  [fonts-dejavu-core]="/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"  # the font it prints with: page counts
 )
 
 missing=()

@@ -77,7 +77,7 @@ def test_the_layers_are_stated_in_the_issues_order():
     (layers,) = [c["layers"] for c in config["contracts"] if c["id"] == "layers"]
     assert [layer.split(" ")[0].removeprefix("hotspotctl.") for layer in layers] == [
         "cli", "actions", "delivery", "reports", "inventory", "evaluate", "collectors", "store", "models", "settings",
-        "errors"]
+        "messages", "errors"]
 
 
 def test_the_records_the_store_keeps_are_the_same_objects_at_their_old_paths():

@@ -149,7 +149,8 @@ def test_every_setting_is_described():
     rows = describe(load_settings(env={}, cwd=Path("/")))
     assert [row["key"] for row in rows] == [
         "data_dir", "timezone", "database_url", "inventory.bounds", "inventory.bounds_margin_km", "inventory.districts",
-        "crew_zones.districts", "crew_zones.sites", "crew_zones.depots", "snmp.port", "snmp.timeout_s", "snmp.min_timeout_s",
+        "crew_zones.districts", "crew_zones.sites", "crew_zones.depots", "crew_zones.language", "crew_zones.languages",
+        "snmp.port", "snmp.timeout_s", "snmp.min_timeout_s",
         "snmp.retries", "snmp.deadline_s", "snmp.max_in_flight", "snmp.max_oids_per_get", "snmp.receive_buffer_bytes",
         "snmp.name_ttl_s", "snmp.profiles_dir", "snmp.rediscover_hours", "snmp.down_backoff_max_s",
         "snmp.auth.default.version", "snmp.auth.default.community",

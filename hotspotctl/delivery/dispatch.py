@@ -361,7 +361,7 @@ def _open311(store: Store, lists: Sequence[ZoneList], crews: CrewSettings, now: 
                 if said:
                     log.warning("crews send: open311 %s: %s", stop.site, said)
                 try:
-                    answer = sink.file(stop, zl.zone, zl.tz)
+                    answer = sink.file(stop, zl.zone, zl.tz, zl.language)
                 except DeliveryError as exc:
                     _record_or_forget(store, stop, {"claim": claim})
                     failed += 1

@@ -22,19 +22,21 @@ from email.utils import formatdate, make_msgid
 
 from hotspotctl.delivery.webhook import DeliveryError
 from hotspotctl.evaluate.outages import NOC_ZONE
+from hotspotctl.messages import catalogue
 from hotspotctl.names import name_key
-from hotspotctl.reports.crews import ZoneList
-from hotspotctl.reports.render import write_crews_csv, write_crews_html
+from hotspotctl.reports.crews import ZoneList, cause_label
+from hotspotctl.reports.render import where_text, write_crews_csv, write_crews_html
 from hotspotctl.settings import EmailSettings
 
 log = logging.getLogger("hotspotctl.crews")
 
-_LINE_BREAKS = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
+_LINE_BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]+")  # and bidi overrides
 _NOT_SLUG = re.compile(r"[^0-9a-z]+")
 
 
 def one_line(text: str) -> str:
-    """Text safe in a mail header: control characters and line breaks become single spaces."""
+    """Text safe in a mail header or a line of the list: control characters, line breaks and bidirectional
+    overrides (which would show a name backwards) become single spaces."""
     return " ".join(_LINE_BREAKS.sub(" ", text).split())
 
 
@@ -63,8 +65,10 @@ def recipients(settings: EmailSettings, zone: str) -> tuple[str, ...]:
 
 
 def subject(zone_list: ZoneList) -> str:
-    count = len(zone_list.stops)
-    return f"Crew list {one_line(zone_list.zone)}: {count} stop{'' if count == 1 else 's'} ({list_date(zone_list)})"
+    """'Lista de cuadrilla Iztapalapa: 2 paradas (2026-11-22)', in the zone's language, on one line."""
+    t = catalogue(zone_list.language)
+    stops = t.plural("count.stops", len(zone_list.stops))
+    return one_line(t("email.subject", zone=one_line(zone_list.zone), stops=stops, date=list_date(zone_list)))
 
 
 def attachment_name(zone_list: ZoneList) -> str:
@@ -72,19 +76,24 @@ def attachment_name(zone_list: ZoneList) -> str:
 
 
 def plain_text(zone_list: ZoneList) -> str:
-    """The short numbered list of the text/plain part."""
-    lines = [f"{subject(zone_list)}, generated {zone_list.local(zone_list.generated_at)}",
-             f"Route from the {zone_list.start_kind} ({zone_list.start[0]:.6f}, {zone_list.start[1]:.6f}), "
-             f"{zone_list.distance_km:.1f} km.", ""]
+    """The short numbered list of the text/plain part, in the zone's language. Text from the inventory and
+    devices is put on one line (no control characters: a name cannot forge lines of the list)."""
+    t = catalogue(zone_list.language)
+    route = "email.route_depot" if zone_list.start_kind == "depot" else "email.route_centroid"
+    lines = [t("email.generated", subject=subject(zone_list), when=zone_list.local(zone_list.generated_at)),
+             t(route, lat=f"{zone_list.start[0]:.6f}", lon=f"{zone_list.start[1]:.6f}",
+               km=f"{zone_list.distance_km:.1f}"), ""]
     for stop in zone_list.stops:
-        where = one_line(stop.name) + (f" ({stop.district})" if stop.district else "")
-        lines.append(f"{stop.order}. {where}: {stop.cause}, {stop.aps_affected} APs, {stop.people} people affected "
-                     f"({stop.clients} clients seen), since {zone_list.local(stop.since)}")
-        lines.append(f"   {stop.action}")
+        place = where_text(stop, zone_list.language)
+        where = one_line(stop.name) + (f" ({one_line(place)})" if place else "")
+        lines.append(t("email.stop", order=stop.order, where=where, cause=cause_label(stop.cause, zone_list.language),
+                       aps=stop.aps_affected, people=stop.people, clients=stop.clients,
+                       since=zone_list.local(stop.since)))
+        lines.append(f"   {one_line(stop.action)}")
         lines.append(f"   {stop.map_url}")
     if zone_list.more:
-        lines += ["", f"{zone_list.more} more stops wait for the next list."]
-    lines += ["", "The full list is attached as CSV."]
+        lines += ["", t("email.more", n=zone_list.more)]
+    lines += ["", t("email.attached")]
     return "\n".join(lines) + "\n"
 
 
@@ -92,7 +101,7 @@ def build_message(zone_list: ZoneList, settings: EmailSettings, to: tuple[str, .
     """The zone's message: text and HTML alternatives, the CSV attached."""
     one = [zone_list]
     html, csv = io.StringIO(), io.StringIO()
-    write_crews_html(html, one, generated_at=zone_list.generated_at)
+    write_crews_html(html, one, generated_at=zone_list.generated_at, language=zone_list.language)
     write_crews_csv(csv, one)
     message = EmailMessage()
     try:

@@ -24,7 +24,8 @@ from urllib.parse import urlencode
 
 from hotspotctl.delivery.webhook import DeliveryError, HttpPoster, url_target
 from hotspotctl.errors import ConfigError
-from hotspotctl.reports.crews import Stop, iso, local_time
+from hotspotctl.messages import SOURCE_LANGUAGE, catalogue
+from hotspotctl.reports.crews import Stop, cause_label, iso, local_time
 from hotspotctl.settings import Open311Settings
 
 DESCRIPTION_MAX = 4000
@@ -78,25 +79,30 @@ def address(stop: Stop) -> str:
     return ", ".join(part for part in parts if part)
 
 
-def description(stop: Stop, zone: str, *, limit: int = DESCRIPTION_MAX, tz: tzinfo = UTC) -> str:
+def description(stop: Stop, zone: str, *, limit: int = DESCRIPTION_MAX, tz: tzinfo = UTC,
+                language: str = SOURCE_LANGUAGE) -> str:
     """The request's text: what is wrong, since when (in ``tz``, the city's zone, and UTC), for whom, what to
-    do, and where; at most ``limit``."""
+    do, and where; at most ``limit``; in ``language`` (the zone's)."""
+    t = catalogue(language)
     listed = ", ".join(stop.aps[:APS_LISTED])
     if len(stop.aps) > APS_LISTED:
-        listed += f" and {len(stop.aps) - APS_LISTED} more"
-    also = [cause for cause in stop.causes if cause != stop.cause]
+        listed = t("open311.more_aps", listed=listed, more=len(stop.aps) - APS_LISTED)
+    also = [cause_label(cause, language) for cause in stop.causes if cause != stop.cause]
+    cause = cause_label(stop.cause, language)
     head = [
-        f"Public Wi-Fi outage at {' '.join(_clean(stop.name).split())} (site {stop.site}, crew zone {zone}, "
-        f"priority {stop.priority}).",
-        f"Cause: {stop.cause}" + (f" (also {', '.join(also)})" if also else ""),
-        f"APs affected: {stop.aps_affected}" + (f" ({listed})" if listed else ""),
-        f"Since: {local_time(stop.since, tz)} ({iso(stop.since)})",
-        f"Clients affected: {stop.clients}",
+        t("open311.head", name=" ".join(_clean(stop.name).split()), site=stop.site, zone=zone,
+          priority=stop.priority),
+        t("open311.cause_also", cause=cause, others=", ".join(also)) if also else t("open311.cause", cause=cause),
+        t("open311.aps_listed", n=stop.aps_affected, listed=listed) if listed else t("open311.aps",
+                                                                                     n=stop.aps_affected),
+        t("open311.since", local=local_time(stop.since, tz), utc=iso(stop.since)),
+        t("open311.clients", n=stop.clients),
     ]
-    tail = [f"Map: {stop.map_url}"]
-    room = limit - len("\n".join([*head, *tail])) - len("\nAction: ")  # the action gives way first: keep the map
+    tail = [t("open311.map", url=stop.map_url)]
+    # the action gives way first: keep the map
+    room = limit - len("\n".join([*head, *tail])) - len("\n" + t("open311.action", action=""))
     action = cut(_clean(stop.action), room) if room > 200 else stop.action
-    return cut(_clean("\n".join([*head, f"Action: {action}", *tail])), limit)
+    return cut(_clean("\n".join([*head, t("open311.action", action=action), *tail])), limit)
 
 
 def cut(text: str, limit: int) -> str:
@@ -112,13 +118,14 @@ def cut(text: str, limit: int) -> str:
     return f"{head} … ({len(text) - len(head)} characters cut)"
 
 
-def request_form(stop: Stop, zone: str, settings: Open311Settings, tz: tzinfo = UTC) -> dict[str, str]:
+def request_form(stop: Stop, zone: str, settings: Open311Settings, tz: tzinfo = UTC,
+                 language: str = SOURCE_LANGUAGE) -> dict[str, str]:
     """The request's fields except api_key (which ``Open311Sink`` adds), in GeoReport v2 names."""
     form = {"service_code": settings.service_code}
     if settings.jurisdiction_id:
         form["jurisdiction_id"] = settings.jurisdiction_id
     form.update({"lat": f"{stop.lat:.6f}", "long": f"{stop.lon:.6f}", "address_string": address(stop),
-                 "description": description(stop, zone, tz=tz)})
+                 "description": description(stop, zone, tz=tz, language=language)})
     form.update(attributes(stop, zone, settings))
     return form
 
@@ -168,9 +175,9 @@ class Open311Sink:
     def __repr__(self) -> str:
         return f"Open311Sink({self.target!r})"
 
-    def file(self, stop: Stop, zone: str, tz: tzinfo = UTC) -> ServiceRequest:
-        """POST one service request for the stop; DeliveryError when it was not filed."""
-        form = {"api_key": self.settings.api_key, **request_form(stop, zone, self.settings, tz)}
+    def file(self, stop: Stop, zone: str, tz: tzinfo = UTC, language: str = SOURCE_LANGUAGE) -> ServiceRequest:
+        """POST one service request for the stop (its text in ``language``); DeliveryError when it was not filed."""
+        form = {"api_key": self.settings.api_key, **request_form(stop, zone, self.settings, tz, language)}
         fix = {401: "check HOTSPOTCTL_CREWS_OPEN311_API_KEY", 403: "check HOTSPOTCTL_CREWS_OPEN311_API_KEY",
                404: "check crews.open311.url (requests.json is POSTed under it) and crews.open311.jurisdiction_id"}
         answer = self.poster.post(self.url, urlencode(form).encode("ascii"),

@@ -136,8 +136,8 @@ class HttpPoster:
 
 
 def payload(zone_list: ZoneList) -> dict[str, Any]:
-    """What the webhook receives for one zone."""
-    return {"kind": KIND, **zone_list.to_json()}
+    """What the webhook receives for one zone: its texts (actions) in the zone's ``language``, named."""
+    return {"kind": KIND, "language": zone_list.language, **zone_list.to_json()}
 
 
 class WebhookSink:

@@ -32,6 +32,10 @@
   the APs it manages; its action names the controller and how many APs are unknown behind it.
 - **Times** people read (tables, CSV, the printable page, emails) are in the city's zone (the
   ``timezone`` setting, carried by each ZoneList); JSON keeps UTC (``iso``).
+- **Words**: a zone's causes and actions are in its crew's language (``crew_zones.language``, Spanish by
+  default, or ``crew_zones.languages[zone]``; ``language_for``), from the catalogues in hotspotctl/messages;
+  the list carries it (``ZoneList.language``) for the page and the email. A stop's ``neighborhood`` is the
+  colonia most of its site's APs name, when the inventory has one (the city's own file does not).
 """
 
 from __future__ import annotations
@@ -48,11 +52,12 @@ from typing import Any
 from hotspotctl.evaluate.outages import CONTROLLER_PREFIX, SITE_OFFLINE, Outage, controller_site, is_controller_site
 from hotspotctl.evaluate.status import DOWN, ApHealth, Cause, Limits
 from hotspotctl.inventory.fleet import Fleet
+from hotspotctl.messages import SOURCE_LANGUAGE, Catalogue, catalogue
 from hotspotctl.models.access_points import AccessPoint
 from hotspotctl.names import name_key
 from hotspotctl.reports.availability import NONE, usual_clients, usual_since
 from hotspotctl.reports.done import with_done_links
-from hotspotctl.settings import CrewSettings, Settings
+from hotspotctl.settings import CrewSettings, CrewZoneSettings, Settings
 from hotspotctl.store import Store
 from hotspotctl.store.outages import list_outages, load_availability, load_health
 from hotspotctl.store.polling import load_discoveries
@@ -101,6 +106,7 @@ class Stop:
     open311: str | None = None  # the service request id (or token) once filed
     devices: tuple[str, ...] = ()  # distinct first lines of the affected APs' sysDescr (stored discovery)
     people: int = 0  # people affected as the history knows them (what the priority ranks by)
+    neighborhood: str | None = None  # the colonia of the site's APs (inventory column neighborhood), when known
     done_link: str | None = None  # the signed link that records the crew's visit (reports.done; crews.done_url)
 
     def to_json(self) -> dict[str, Any]:
@@ -109,7 +115,7 @@ class Stop:
                 "since": iso(self.since), "priority": self.priority, "people": self.people, "clients": self.clients,
                 "lat": self.lat, "lon": self.lon, "map_url": self.map_url, "action": self.action,
                 "aps": list(self.aps), "outages": list(self.outages), "open311": self.open311,
-                "devices": list(self.devices), "done_link": self.done_link}
+                "devices": list(self.devices), "neighborhood": self.neighborhood, "done_link": self.done_link}
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +130,7 @@ class ZoneList:
     more: int  # stops left off beyond crews.max_stops (the least urgent), for the next list
     distance_km: float  # the route's length, start to last stop, as the crow flies
     tz: tzinfo = UTC  # the city's zone, for the times people read (settings.timezone)
+    language: str = SOURCE_LANGUAGE  # the catalogue its crew reads (crew_zones.language / languages)
 
     def local(self, epoch_s: float) -> str:
         """A time of this list as people read it (tables, the page, emails)."""
@@ -212,8 +219,16 @@ def _names(aps: Sequence[str]) -> str:
     return ", ".join(aps)
 
 
-def _aps(n: int) -> str:
-    return f"{n} AP" if n == 1 else f"{n} APs"
+def cause_label(cause: str, language: str = SOURCE_LANGUAGE) -> str:
+    """What a cause is called where a crew reads it: 'site_offline' -> 'sitio sin servicio' (es)."""
+    text = catalogue(language)
+    return text(f"cause.{cause}") if text.has(f"cause.{cause}") else text("cause.other", cause=cause.replace("_", " "))
+
+
+def short_action(cause: str, language: str = SOURCE_LANGUAGE) -> str:
+    """The one-line action of the printable list, by cause, without figures."""
+    text = catalogue(language)
+    return text(f"short.{cause}") if text.has(f"short.{cause}") else text("short.other")
 
 
 def _having(aps: Sequence[str], healths: Mapping[str, ApHealth], cause: str) -> list[str]:
@@ -225,22 +240,19 @@ def _having(aps: Sequence[str], healths: Mapping[str, ApHealth], cause: str) -> 
     return having or list(aps)
 
 
-def _site_offline_action(aps: Sequence[str], site_aps: int | None, healths: Mapping[str, ApHealth]) -> str:
+def _site_offline_action(t: Catalogue, aps: Sequence[str], site_aps: int | None,
+                         healths: Mapping[str, ApHealth]) -> str:
     down = _having(aps, healths, SITE_OFFLINE)
-    total = max(site_aps or 0, len(aps))
-    return (f"{len(down)} of {total} APs down together ({_names(down)}): check the site's power (breaker, UPS, "
-            "supply), then its switch and fibre.")
+    return t("action.site_offline", down=len(down), total=max(site_aps or 0, len(aps)), names=_names(down))
 
 
-def _offline_action(aps: Sequence[str], healths: Mapping[str, ApHealth]) -> str:
+def _offline_action(t: Catalogue, aps: Sequence[str], healths: Mapping[str, ApHealth]) -> str:
     down = _having(aps, healths, Cause.OFFLINE)
-    what = "it, and replace it if it stays" if len(down) == 1 else "each, and replace any that stays"
-    return (f"{_aps(len(down))} down ({_names(down)}): check the PoE port and cable at the switch, power-cycle "
-            f"{what} down.")
+    return t.plural("action.offline", len(down), aps=t.plural("count.aps", len(down)), names=_names(down))
 
 
-def _uplink_action(aps: Sequence[str], healths: Mapping[str, ApHealth], expected: Mapping[str, float]) -> str:
-    fix = "reseat or replace the patch cable, and check the switch port (speed/duplex, errors)."
+def _uplink_action(t: Catalogue, aps: Sequence[str], healths: Mapping[str, ApHealth],
+                   expected: Mapping[str, float]) -> str:
     slow = _having(aps, healths, Cause.UPLINK_DEGRADED)
     parts = []
     for ap in slow:
@@ -248,65 +260,68 @@ def _uplink_action(aps: Sequence[str], healths: Mapping[str, ApHealth], expected
         should = expected.get(ap)
         if link is None:
             parts.append(ap)
+        elif should:
+            parts.append(t("action.uplink_speed_expected", ap=ap, link=_num(link), should=_num(should)))
         else:
-            parts.append(f"{ap}: {_num(link)} Mb/s" + (f" instead of {_num(should)} Mb/s" if should else ""))
-    return f"Uplink slow on {_aps(len(slow))} ({'; '.join(parts)}): {fix}"
+            parts.append(t("action.uplink_speed", ap=ap, link=_num(link)))
+    return t("action.uplink_degraded", aps=t.plural("count.aps", len(slow)), parts="; ".join(parts))
 
 
-def _window(minutes: float) -> str:
+def _window(t: Catalogue, minutes: float) -> str:
     if minutes == 60:
-        return "the last hour"
+        return t("action.window_hour")
     if minutes % 60 == 0:
-        return f"{_num(minutes / 60)} h"
-    return f"the last {_num(minutes)} min"
+        return t("action.window_hours", hours=_num(minutes / 60))
+    return t("action.window_minutes", minutes=_num(minutes))
 
 
-def _counted(aps: Sequence[str], healths: Mapping[str, ApHealth], cause: str, count: str, unit: str) -> str:
+def _counted(t: Catalogue, aps: Sequence[str], healths: Mapping[str, ApHealth], cause: str, count: str,
+             unit: str) -> str:
     """'X: 5 reboots' for one AP, 'X: 5, Y: 3 reboots' for several; ids alone when there are no figures."""
     having = _having(aps, healths, cause)
     figures = [len(getattr(healths[ap], count)) if ap in healths else 0 for ap in having]
+    counted = t.plural("count.aps", len(having))
     if not any(figures):
-        return f"{_aps(len(having))} ({_names(having)})"
-    return f"{_aps(len(having))} ({', '.join(f'{ap}: {n}' for ap, n in zip(having, figures, strict=True))} {unit})"
+        return t("action.counted", aps=counted, names=_names(having))
+    shown = ", ".join(f"{ap}: {n}" for ap, n in zip(having, figures, strict=True))
+    return t("action.counted_figures", aps=counted, figures=shown, unit=unit)
 
 
-def _radio_action(aps: Sequence[str], healths: Mapping[str, ApHealth]) -> str:
+def _radio_action(t: Catalogue, aps: Sequence[str], healths: Mapping[str, ApHealth]) -> str:
     having = _having(aps, healths, Cause.RADIO_DOWN)
     parts = []
     for ap in having:
         radios = healths[ap].radios_down if ap in healths else ()
         parts.append(f"{ap}: {', '.join(radios)}" if radios else ap)
-    return (f"Radio down on {_aps(len(having))} ({'; '.join(parts)}): check the antenna cables and connectors, "
-            "power-cycle the AP, and replace it if the radio stays down.")
+    return t("action.radio_down", aps=t.plural("count.aps", len(having)), parts="; ".join(parts))
 
 
-def _controller_action(controller: str, managed: int | None) -> str:
-    behind = f"its {_aps(managed)} show as unknown" if managed else "its APs show as unknown"
-    return (f"Controller {controller} unreachable: {behind} (not down) until it answers. From the NOC: check the "
-            "controller's power and management network (ping, SNMP), then its uplink; no field crew is needed "
-            "unless it is dead.")
+def _controller_action(t: Catalogue, controller: str, managed: int | None) -> str:
+    behind = (t("action.controller_behind", aps=t.plural("count.aps", managed)) if managed
+              else t("action.controller_behind_unknown"))
+    return t("action.controller_unreachable", controller=controller, behind=behind)
 
 
-def _reboot_action(aps: Sequence[str], healths: Mapping[str, ApHealth], hours: float) -> str:
-    which = _counted(aps, healths, Cause.REBOOT_LOOP, "reboots", f"reboots in {_num(hours)} h")
-    return f"Reboot loop on {which}: check the power supply, the switch's PoE budget and the PoE injector."
-
-
-def _flap_action(aps: Sequence[str], healths: Mapping[str, ApHealth], minutes: float) -> str:
-    which = _counted(aps, healths, Cause.FLAPPING, "changes", f"up/down changes in {_window(minutes)}")
-    return f"Flapping on {which}: check the cable and its connectors, and the backhaul radio's alignment."
+def _by_catalogue(t: Catalogue, cause: str, aps: Sequence[str], healths: Mapping[str, ApHealth]) -> str:
+    """A cause whose action is one message of the APs having it (backhaul_degraded), else the generic text."""
+    if not t.has(f"action.{cause}"):
+        return t("action.other", cause=cause.replace("_", " ").capitalize())
+    having = _having(aps, healths, cause)
+    return t(f"action.{cause}", aps=t.plural("count.aps", len(having)), names=_names(having))
 
 
 def action_for(cause: str, causes: Sequence[str] = (), *, aps: Sequence[str] = (), site_aps: int | None = None,
                healths: Mapping[str, ApHealth] | None = None, expected_link: Mapping[str, float] | None = None,
-               reboot_hours: float = 24.0, flap_minutes: float = 60.0) -> str:
+               reboot_hours: float = 24.0, flap_minutes: float = 60.0, language: str = SOURCE_LANGUAGE) -> str:
     """What a crew should do at a stop, in plain words: the primary cause's action first, then the others'.
 
     Each cause's text counts its APs exactly and names them. ``aps`` are the APs affected now (for
     controller_unreachable: the controller), ``site_aps`` how many the site has (how many APs the
     controller manages), ``healths`` their stored health (which AP has which cause, and
-    the figures), ``expected_link`` the uplink speed each AP should negotiate (Mb/s).
+    the figures), ``expected_link`` the uplink speed each AP should negotiate (Mb/s). The words are
+    ``language``'s catalogue's (hotspotctl/messages).
     """
+    t = catalogue(language)
     healths = healths or {}
     expected_link = expected_link or {}
     actions: list[str] = []
@@ -314,22 +329,24 @@ def action_for(cause: str, causes: Sequence[str] = (), *, aps: Sequence[str] = (
         if which == Cause.OFFLINE and SITE_OFFLINE in (cause, *causes):
             continue  # the site's power or switch first; the APs' own checks would repeat it
         if which == SITE_OFFLINE:
-            text = _site_offline_action(aps, site_aps, healths)
+            text = _site_offline_action(t, aps, site_aps, healths)
         elif which == Cause.OFFLINE:
-            text = _offline_action(aps, healths) if aps else "AP down: check its PoE port and cable, power-cycle it."
+            text = _offline_action(t, aps, healths) if aps else t("action.offline_unknown")
         elif which == Cause.UPLINK_DEGRADED:
-            text = _uplink_action(aps, healths, expected_link)
+            text = _uplink_action(t, aps, healths, expected_link)
         elif which == Cause.RADIO_DOWN:
-            text = _radio_action(aps, healths)
+            text = _radio_action(t, aps, healths)
         elif which == Cause.CONTROLLER_UNREACHABLE:
-            text = _controller_action(", ".join(aps) or "?", site_aps)
+            text = _controller_action(t, ", ".join(aps) or "?", site_aps)
         elif which == Cause.REBOOT_LOOP:
-            text = _reboot_action(aps, healths, reboot_hours)
+            unit = t("action.reboot_unit", hours=_num(reboot_hours))
+            text = t("action.reboot_loop", which=_counted(t, aps, healths, Cause.REBOOT_LOOP, "reboots", unit))
         elif which == Cause.FLAPPING:
-            text = _flap_action(aps, healths, flap_minutes)
+            unit = t("action.flap_unit", window=_window(t, flap_minutes))
+            text = t("action.flapping", which=_counted(t, aps, healths, Cause.FLAPPING, "changes", unit))
         else:
-            text = f"{which.replace('_', ' ').capitalize()}: check the APs on site."
-        actions.append(text if not actions else f"Also: {text[0].lower()}{text[1:]}")
+            text = _by_catalogue(t, which, aps, healths)
+        actions.append(text if not actions else t("action.also", text=f"{text[0].lower()}{text[1:]}"))
     return " ".join(actions)
 
 
@@ -373,6 +390,23 @@ def _place(outage: Outage, aps: Sequence[str], fleet: Fleet) -> tuple[str, str |
     return name, members[0].district, fmean(lat for lat, _ in points), fmean(lon for _, lon in points)
 
 
+def language_for(zone: str, zones: CrewZoneSettings) -> str:
+    """The language of ``zone``'s crew: crew_zones.languages (name in any case, with or without accents),
+    else crew_zones.language."""
+    key = name_key(zone)
+    return next((language for name, language in zones.languages.items() if name_key(name) == key), zones.language)
+
+
+def neighborhoods(fleet: Fleet) -> dict[str, str]:
+    """Site id -> the colonia most of its APs name (inventory column neighborhood); sites without one left out."""
+    counts: dict[str, dict[str, int]] = {}
+    for ap in fleet.aps.values():
+        if ap.site_id and ap.neighborhood and ap.neighborhood.strip():
+            named = counts.setdefault(ap.site_id, {})
+            named[ap.neighborhood.strip()] = named.get(ap.neighborhood.strip(), 0) + 1
+    return {site: min(named, key=lambda n: (-named[n], n)) for site, named in counts.items()}
+
+
 @dataclass(frozen=True, slots=True)
 class _Candidate:
     outage: Outage
@@ -392,7 +426,7 @@ def people_affected(outage: Outage, aps: Sequence[str], people: Mapping[str, flo
 def _zone_list(zone: str, found: list[_Candidate], fleet_sizes: Mapping[str, int], now: float,
                depot: Sequence[float] | None, max_stops: int, healths: Mapping[str, ApHealth],
                devices: Mapping[str, str], expected_link: Mapping[str, float], reboot_hours: float,
-               flap_minutes: float, tz: tzinfo) -> ZoneList:
+               flap_minutes: float, tz: tzinfo, language: str, colonias: Mapping[str, str]) -> ZoneList:
     ranked = sorted(found, key=lambda c: (-c.people, -len(c.aps), c.outage.opened_at, c.outage.site))
     kept = ranked[:max_stops] if max_stops > 0 else ranked
     points = [(c.place[2], c.place[3]) for c in kept]
@@ -407,15 +441,16 @@ def _zone_list(zone: str, found: list[_Candidate], fleet_sizes: Mapping[str, int
         o = c.outage
         name, district, lat, lon = c.place
         action = action_for(o.cause, o.causes, aps=c.aps, site_aps=fleet_sizes.get(o.site), healths=healths,
-                            expected_link=expected_link, reboot_hours=reboot_hours, flap_minutes=flap_minutes)
+                            expected_link=expected_link, reboot_hours=reboot_hours, flap_minutes=flap_minutes,
+                            language=language)
         stops.append(Stop(
             order=position, site=o.site, name=name, district=district, cause=o.cause, causes=tuple(o.causes),
             aps_affected=len(c.aps), aps=c.aps, since=o.opened_at, priority=index + 1, clients=o.peak_clients,
             lat=lat, lon=lon, map_url=map_url(lat, lon), action=action,
             outages=(o.id,) if o.id is not None else (), open311=_open311(o), devices=_first_lines(c.aps, devices),
-            people=c.people))
+            people=c.people, neighborhood=colonias.get(o.site)))
     return ZoneList(zone=zone, generated_at=now, start=start, start_kind=kind, stops=tuple(stops),
-                    more=len(ranked) - len(kept), distance_km=distance, tz=tz)
+                    more=len(ranked) - len(kept), distance_km=distance, tz=tz, language=language)
 
 
 def build_crew_list(outages: Iterable[Outage], fleet: Fleet, now: float, *, zones: Iterable[str] = (),
@@ -423,14 +458,15 @@ def build_crew_list(outages: Iterable[Outage], fleet: Fleet, now: float, *, zone
                     healths: Mapping[str, ApHealth] | None = None, devices: Mapping[str, str] | None = None,
                     expected_link: Mapping[str, float] | None = None, reboot_hours: float = 24.0,
                     flap_minutes: float = 60.0, people: Mapping[str, float] | None = None,
-                    tz: tzinfo = UTC) -> list[ZoneList]:
+                    tz: tzinfo = UTC, languages: CrewZoneSettings | None = None) -> list[ZoneList]:
     """Each zone's list (zones by name) from the open outages: one stop per site, in route order.
 
     ``zones`` keeps only those zones (exact names); ``depots`` is zone -> (lat, lon); ``max_stops`` 0
     keeps every stop. ``healths`` (AP id -> stored health), ``devices`` (AP id -> sysDescr) and
     ``expected_link`` (AP id -> Mb/s) give the actions their figures and the stops their devices.
     ``people`` (AP id -> the clients it usually has now, ``usual_people``) ranks the stops; without it,
-    the outages' peak clients do. ``tz`` is the city's zone, for the times people read.
+    the outages' peak clients do. ``tz`` is the city's zone, for the times people read. ``languages``
+    (crew_zones: ``language`` and ``languages``) chooses each zone's words; without it, English.
     """
     wanted = set(zones)
     depots = depots or {}
@@ -455,8 +491,10 @@ def build_crew_list(outages: Iterable[Outage], fleet: Fleet, now: float, *, zone
     sizes = dict(fleet.site_sizes())
     for key, members in managed.items():  # a controller's "size": the APs it manages
         sizes[key] = sizes.get(key, 0) + len(members)
+    colonias = neighborhoods(fleet)
     return [_zone_list(zone, by_zone[zone], sizes, now, depots.get(zone), max_stops, healths or {}, devices or {},
-                       expected_link or {}, reboot_hours, flap_minutes, tz)
+                       expected_link or {}, reboot_hours, flap_minutes, tz,
+                       language_for(zone, languages) if languages is not None else SOURCE_LANGUAGE, colonias)
             for zone in sorted(by_zone)]
 
 
@@ -495,4 +533,5 @@ def crew_lists_from_store(store: Store, fleet: Fleet, settings: Settings, now: f
         outages, fleet, now, zones=zones, depots=settings.crew_zones.depots,
         max_stops=settings.crews.max_stops if max_stops is None else max_stops, healths=healths, devices=devices,
         expected_link=expected, reboot_hours=settings.evaluate.reboot_loop_hours,
-        flap_minutes=settings.evaluate.flap_minutes, people=people, tz=tz), settings.crews)
+        flap_minutes=settings.evaluate.flap_minutes, people=people, tz=tz, languages=settings.crew_zones),
+        settings.crews)

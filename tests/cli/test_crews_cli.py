@@ -54,7 +54,9 @@ def ledger(fleet: Path) -> Path:
 
 @pytest.fixture
 def config(tmp_path: Path) -> Path:
-    return write(tmp_path / "crews.toml", "[crew_zones.depots]\nIztapalapa = [19.40, -99.10]\n")
+    # Spanish is the default; Tlalpan's crew reads English
+    return write(tmp_path / "crews.toml", "[crew_zones.depots]\nIztapalapa = [19.40, -99.10]\n"
+                                          '[crew_zones.languages]\nTlalpan = "en"\n')
 
 
 def test_json_gives_each_zones_stops_in_route_order(cli, ledger, config):
@@ -67,14 +69,15 @@ def test_json_gives_each_zones_stops_in_route_order(cli, ledger, config):
               "causes": ["site_offline", "offline"], "aps_affected": 2, "since": "2026-11-22T06:46:40Z",
               "priority": 1, "people": 40, "clients": 40, "lat": 19.41, "lon": -99.1,
               "map_url": "https://www.google.com/maps/search/?api=1&query=19.410000%2C-99.100000",
-              "action": "2 of 2 APs down together (U-1, U-2): check the site's power (breaker, UPS, supply), then "
-                        "its switch and fibre.", "aps": ["U-1", "U-2"], "outages": [1], "open311": None, "devices": [],
-                        "done_link": None}
+              "action": "2 de 2 AP caídos a la vez (U-1, U-2): revisa la energía del sitio (pastilla, UPS, fuente) "
+                        "y después su switch y la fibra.", "aps": ["U-1", "U-2"], "outages": [1], "open311": None,
+              "devices": [], "neighborhood": None, "done_link": None}
     pilares = {**utopia, "order": 2, "site": "PILARES-2", "name": "PILARES-2", "cause": "uplink_degraded",
                "causes": ["uplink_degraded"], "aps_affected": 1, "priority": 2, "people": 12, "clients": 12,
                "lat": 19.38, "map_url": "https://www.google.com/maps/search/?api=1&query=19.380000%2C-99.100000",
-               "action": "Uplink slow on 1 AP (P-1: 100 Mb/s instead of 1000 Mb/s): reseat or replace the patch "
-                         "cable, and check the switch port (speed/duplex, errors).", "aps": ["P-1"], "outages": [2]}
+               "action": "Enlace lento en 1 AP (P-1: 100 Mb/s en vez de 1000 Mb/s): vuelve a conectar o cambia el "
+                         "cable de parcheo, y revisa el puerto del switch (velocidad/dúplex, errores).", "aps": ["P-1"],
+               "outages": [2]}
     # no history in the store: T-1 counts crews.usual_clients (10), more than the 3 clients seen
     tlalpan = {**utopia, "site": "TLALPAN-3", "name": "TLALPAN-3", "district": "Tlalpan", "cause": "offline",
                "causes": ["offline"], "aps_affected": 1, "people": 10, "clients": 3, "lat": 19.3, "lon": -99.2,
@@ -107,8 +110,9 @@ def test_html_csv_geojson_and_table(cli, ledger, config):
     assert result.code == 0 and result.out == "" and result.err == f"wrote 3 stops in 2 zones to {page} (html)\n"
     html = page.read_text(encoding="utf-8")
     assert html.startswith("<!DOCTYPE html>") and "<script" not in html and html.count('<section class="zone">') == 2
-    assert "<h2>Iztapalapa</h2>" in html and "Uplink slow on 1 AP (P-1: 100 Mb/s instead of 1000 Mb/s)" in html
-    assert "2026-11-22 00:46 CST (open " in html  # opened 2026-11-22T06:46:40Z: the city's time
+    assert "<h2>Iztapalapa</h2>" in html and "Enlace lento en 1 AP (P-1: 100 Mb/s en vez de 1000 Mb/s)" in html
+    assert "2026-11-22 00:46 CST (abierta hace " in html  # opened 2026-11-22T06:46:40Z: the city's time
+    assert '<html lang="es">' in html and "<th>Dónde</th>" in html  # Spanish by default, the printable sheet
 
     rows = list(csv.DictReader(io.StringIO(cli("-c", config, "crews", "list", "-f", "csv").out)))
     assert [(r["zone"], r["order"], r["priority"], r["site"], r["aps"], r["people"], r["clients"], r["since"])
@@ -127,7 +131,7 @@ def test_html_csv_geojson_and_table(cli, ledger, config):
 
     table = cli("crews", "list")
     assert table.code == 0 and "UTOPIA-1" in table.out and "TLALPAN-3" in table.out
-    assert "Iztapalapa: 2 stops" in table.out and "from the centroid of the stops" in table.out
+    assert "Iztapalapa: 2 paradas" in table.out and "desde el centro de las paradas" in table.out
     assert [p.name for p in cli.workdir.iterdir() if p.name.endswith(".tmp")] == []
 
 
@@ -138,6 +142,8 @@ def test_no_open_outages_is_an_empty_result_and_a_note(cli, fleet):
     assert result.out.startswith("zone,order,priority,site,") and len(result.out.splitlines()) == 1
     assert result.err == "no open outages in zone Tlalpan: nothing for the crews to do\n"
     assert json.loads(cli("crews", "list", "-f", "geojson").out) == {"type": "FeatureCollection", "features": []}
+    empty = cli("crews", "list", "-f", "html").out  # no list to take the language from: crew_zones.language's
+    assert '<html lang="es">' in empty and "No hay fallas abiertas: las cuadrillas no tienen pendientes." in empty
 
 
 def test_help_explains_stops_and_the_route(cli):

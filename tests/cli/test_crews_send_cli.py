@@ -184,7 +184,7 @@ def test_send_everything_then_again_files_nothing_new(cli, monkeypatch, peers, c
     report = json.loads(first.out)
     assert report["ok"] and {d["status"] for d in report["deliveries"]} == {"sent"}
     assert sorted(m["message"]["Subject"].split(":")[0] for m in peers.smtp.messages) == [
-        "Crew list Gustavo A. Madero", "Crew list Tlalpan"]
+        "Lista de cuadrilla Gustavo A. Madero", "Lista de cuadrilla Tlalpan"]  # Spanish: the default
     html = next(m for m in peers.smtp.messages if "Madero" in m["message"]["Subject"])["message"].get_body(("html",))
     assert "&lt;b&gt;X&lt;/b&gt;" in html.get_content() and "<b>X</b>" not in html.get_content()
     assert sorted(json.loads(r["body"])["zone"] for r in peers.hook.requests) == ["Gustavo A. Madero", "Tlalpan"]

@@ -57,10 +57,10 @@ def test_one_message_per_zone_over_starttls_with_login(smtp_server, crew_lists, 
 
     plain, html, attachments = _parts(izt["message"])
     assert izt["message"].get_content_type() == "multipart/mixed"
-    assert f"1. {TRICKY_NAME} (Iztapalapa): site_offline, 2 APs, 0 people affected (40 clients seen), since " \
+    assert f"1. {TRICKY_NAME} (Iztapalapa): site offline, 2 APs, 0 people affected (40 clients seen), since " \
            "2026-11-22 01:00 CST" in plain
     assert plain.startswith(f"Crew list Iztapalapa: 2 stops ({DAY}), generated 2026-11-22 02:00 CST")
-    assert "2. PILARES Santa Cruz Meyehualco (Iztapalapa): offline" in plain
+    assert "2. PILARES Santa Cruz Meyehualco (Iztapalapa): AP down, 2 APs" in plain
     assert "Escuela &quot;Niños Héroes&quot; &lt;Primaria&gt; &amp; Anexo" in html
     assert "<Primaria>" not in html and "PILARES Santa Cruz Meyehualco" in html
     assert "Mercado de Tlalpan" not in html  # one zone per message

@@ -67,7 +67,7 @@ def test_each_new_stop_is_filed_once_with_every_field(endpoint, crew_lists, capl
     assert (first["lat"], first["long"]) == ("19.357123", "-99.064456")
     assert first["address_string"] == 'Escuela "Niños Héroes" <Primaria> & Anexo, Iztapalapa, Ciudad de México'
     text = first["description"]
-    assert "Cause: site_offline" in text and "APs affected: 2 (ESC-NH_AP_01, ESC-NH_AP_02)" in text
+    assert "Cause: site offline" in text and "APs affected: 2 (ESC-NH_AP_01, ESC-NH_AP_02)" in text
     # the city's time for the people who read it, and UTC beside it
     assert "Since: 2026-11-22 01:00 CST (2026-11-22T07:00:00Z)" in text and "Clients affected: 40" in text
     assert "Action: Check the site's power and switch." in text
@@ -196,6 +196,11 @@ def test_the_description_fits_4000_characters(crew_lists):
     assert action.endswith(f" … ({len(big.action) - len(kept)} characters cut)")
     assert description(stop, "Iztapalapa") == cut(description(stop, "Iztapalapa"), DESCRIPTION_MAX)
     assert len(description(replace(big, name="Sitio " * 1000), "Iztapalapa")) <= DESCRIPTION_MAX
+    spanish = description(big, "Iztapalapa", language="es")  # a zone whose crews read Spanish
+    assert len(spanish) <= DESCRIPTION_MAX and spanish.endswith(f"Mapa: {stop.map_url}")
+    assert spanish.startswith("Falla del Wi-Fi público en ") and "Causa: sitio sin servicio\n" in spanish
+    assert "AP afectados: 400 (PILARES-MUY-LARGO-0000_AP_01" in spanish and "y 380 más)" in spanish
+    assert "\nQué hacer: Revisar la alimentación del sitio." in spanish
     assert address(replace(stop, name="Sitio\r\nX", district=None)) == "Sitio X, Ciudad de México"
     form = request_form(stop, "Iztapalapa", _settings("http://x").crews.open311)
     assert "api_key" not in form and form["lat"] == "19.357123" and form["attribute[prioridad]"] == "P1"

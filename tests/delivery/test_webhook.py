@@ -47,7 +47,7 @@ def test_each_zone_with_stops_is_posted_as_its_json_with_the_bearer_token(hook, 
         assert request["headers"]["authorization"] == f"Bearer {WEBHOOK_TOKEN}"
         assert request["headers"]["content-type"] == "application/json; charset=utf-8"
         body = json.loads(request["body"])
-        assert body == {"kind": "hotspotctl.crew_list", **json.loads(json.dumps(zl.to_json()))}
+        assert body == {"kind": "hotspotctl.crew_list", "language": "en", **json.loads(json.dumps(zl.to_json()))}
         assert body == json.loads(json.dumps(payload(zl)))
     assert json.loads(server.requests[0]["body"])["stops"][0]["name"] == 'Escuela "Niños Héroes" <Primaria> & Anexo'
     with crew_lists.ledger.store.read() as conn:

@@ -21,7 +21,9 @@ from hotspotctl.reports.crews import (
     build_crew_list,
     crew_lists_from_store,
     haversine_km,
+    language_for,
     map_url,
+    neighborhoods,
     path_km,
     plan_route,
 )
@@ -247,19 +249,22 @@ def test_from_the_store_with_settings(store, rules, tmp_path):
                            "P-1": ApHealth(state="degraded", causes=("uplink_degraded",), link_mbps=100.0)})
         save_discoveries(conn, {"U-1": StoredDiscovery("10.0.0.1:161", _layout("Ubiquiti UAP\nrev 2"), at),
                                 "P-1": StoredDiscovery("10.0.0.2:161", _layout("=cmd|calc"), at)})
-    settings = Settings(crew_zones=CrewZoneSettings(depots={"Iztapalapa": (19.40, -99.10)}),
+    # Spanish by default (crew_zones.language); Tlalpan's crew reads English (named in another case)
+    settings = Settings(crew_zones=CrewZoneSettings(depots={"Iztapalapa": (19.40, -99.10)}, languages={"TLALPAN": "en"}),
                         crews=CrewSettings(max_stops=1), evaluate=EvaluateSettings(expected_link_mbps=1000.0))
     lists = crew_lists_from_store(store, fleet, settings, NOW)
-    assert [(z.zone, z.start_kind, len(z.stops), z.more) for z in lists] == [
-        ("Iztapalapa", "depot", 1, 1), ("Tlalpan", "centroid", 1, 0)]
+    assert [(z.zone, z.start_kind, len(z.stops), z.more, z.language) for z in lists] == [
+        ("Iztapalapa", "depot", 1, 1, "es"), ("Tlalpan", "centroid", 1, 0, "en")]
     u = lists[0].stops[0]
     assert (u.site, u.aps, u.devices, u.clients) == ("UTOPIA-1", ("U-1", "U-2"), ("Ubiquiti UAP",), 40)
-    assert u.action.startswith("2 of 2 APs down together")
+    assert u.action == ("2 de 2 AP caídos a la vez (U-1, U-2): revisa la energía del sitio (pastilla, UPS, fuente) "
+                        "y después su switch y la fibra.")
+    assert lists[1].stops[0].action.startswith("1 AP down (T-1): check the PoE port and cable at the switch")
     everything = crew_lists_from_store(store, fleet, settings, NOW, zones=["Iztapalapa"], max_stops=0)
     assert [z.zone for z in everything] == ["Iztapalapa"]
     p = next(s for s in everything[0].stops if s.site == "PILARES-2")
     assert p.devices == ("=cmd|calc",)
-    assert "(P-1: 100 Mb/s instead of 1000 Mb/s)" in p.action
+    assert p.action.startswith("Enlace lento en 1 AP (P-1: 100 Mb/s en vez de 1000 Mb/s): vuelve a conectar")
     assert [s.order for s in everything[0].stops] == [1, 2]
     assert [s.site for s in everything[0].stops] == ["UTOPIA-1", "PILARES-2"]  # 19.41 is nearer the depot
 
@@ -337,3 +342,23 @@ def test_an_action_counts_and_names_the_aps_of_each_cause(fleet):
     assert offline == ("2 APs down (C-1, C-2): check the PoE port and cable at the switch, power-cycle each, and "
                        "replace any that stays down. Also: flapping on 1 AP (C-1: 5 up/down changes in the last "
                        "hour): check the cable and its connectors, and the backhaul radio's alignment.")
+
+
+def test_a_zones_language_is_found_in_any_case_and_with_or_without_accents():
+    zones = CrewZoneSettings(language="es", languages={"álvaro obregón": "en", "NOC": "en"})
+    assert language_for("Alvaro Obregon", zones) == "en" and language_for("noc", zones) == "en"
+    assert language_for("Iztapalapa", zones) == "es"
+    assert language_for("Iztapalapa", CrewZoneSettings(language="en")) == "en"
+
+
+def test_the_stops_colonia_is_the_one_most_of_its_aps_name(fleet):
+    aps = {**fleet.aps}
+    a1, a2 = aps["A-1"], aps["A-2"]
+    aps["A-1"] = replace(a1, neighborhood="San Ángel")
+    aps["A-2"] = replace(a2, neighborhood=" San Ángel ")
+    named = Fleet(aps, fleet.sites, fleet.zones)
+    assert neighborhoods(named) == {a1.site_id: "San Ángel"}
+    [zone] = build_crew_list([outage(1, a1.site_id, "Norte", ("A-1", "A-2"))], named, NOW,
+                             languages=CrewZoneSettings())
+    assert zone.language == "es" and zone.stops[0].neighborhood == "San Ángel"
+    assert zone.stops[0].to_json()["neighborhood"] == "San Ángel"

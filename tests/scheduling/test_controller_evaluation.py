@@ -21,7 +21,7 @@ from hotspotctl.reports.crews import crew_lists_from_store
 from hotspotctl.reports.outages import find_outages
 from hotspotctl.scheduling.cycle import ApOutcome
 from hotspotctl.scheduling.evaluation import Evaluator
-from hotspotctl.settings import EvaluateSettings, Settings
+from hotspotctl.settings import CrewZoneSettings, EvaluateSettings, Settings
 from hotspotctl.store.outages import list_outages, load_availability, load_health
 from tests.conftest import write
 
@@ -36,6 +36,8 @@ SOLO-1,,19.41,-99.10,Iztapalapa,Escuelas,SOLO,
 """
 PLAZA = ("PLAZA-1", "PLAZA-2", "PLAZA-3")
 BOTH_UP = (Radio("wifi0", band="2.4GHz", oper_up=True), Radio("wifi1", band="5GHz", oper_up=True))
+
+ENGLISH = Settings(crew_zones=CrewZoneSettings(language="en"))  # the actions' English words below
 
 
 @pytest.fixture
@@ -111,7 +113,7 @@ def test_the_noc_list_has_the_controllers_one_stop_and_no_crew_is_sent_to_its_ap
         result = ev.evaluate(cycle(fleet, at, controller="timeout" if n >= 1 else None,
                                    plaza="controller" if n >= 1 else None), at)
     assert result.open_outages == 1
-    lists = crew_lists_from_store(store, Fleet.load(store, fleet.zones), Settings(), result.at)
+    lists = crew_lists_from_store(store, Fleet.load(store, fleet.zones), ENGLISH, result.at)
     assert [(z.zone, [(s.site, s.name, s.cause, s.aps) for s in z.stops]) for z in lists] == [
         ("NOC", [("controller:WLC-1", "WLC-1", "controller_unreachable", ("WLC-1",))])]
     [stop] = lists[0].stops
@@ -172,7 +174,7 @@ def test_a_radio_down_is_a_crew_stop_and_busy_air_an_rf_limited_capacity_finding
                                                                                          "rf_limited": 1}]
     [opened] = results[2].ledger.opened
     assert (opened.site, opened.cause, opened.aps) == ("PLAZA", "radio_down", ("PLAZA-1",))  # PLAZA-2 and -3: none
-    lists = crew_lists_from_store(store, Fleet.load(store, fleet.zones), Settings(), results[-1].at)
+    lists = crew_lists_from_store(store, Fleet.load(store, fleet.zones), ENGLISH, results[-1].at)
     [stop] = [s for z in lists for s in z.stops]
     assert (stop.site, stop.cause, stop.aps) == ("PLAZA", "radio_down", ("PLAZA-1",))
     assert stop.action.startswith("Radio down on 1 AP (PLAZA-1: wifi1): check the antenna cables")

@@ -40,7 +40,8 @@ ZONE = "Iztapalapa"
 
 def test_the_demo_scenarios_dark_site_is_on_its_zones_list_ranked_by_the_people_it_usually_serves(tmp_path: Path):
     settings = load_settings(flags={"data_dir": ("--data-dir", str(tmp_path / "var"))}, env={}).settings
-    settings = replace(settings, snmp=replace(settings.snmp, timeout_s=0.5, retries=1, deadline_s=3.0))
+    settings = replace(settings, snmp=replace(settings.snmp, timeout_s=0.5, retries=1, deadline_s=3.0),
+                       crew_zones=replace(settings.crew_zones, language="en"))  # the action's English words below
     store = Store.open(settings.store_url)
     try:
         import_inventory(store, CDMX_XLSX, settings.inventory)

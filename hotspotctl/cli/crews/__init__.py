@@ -106,7 +106,8 @@ def list_(
         elif fmt == CrewFormat.GEOJSON:
             write_crews_geojson(fh, lists)
         elif fmt == CrewFormat.HTML:
-            write_crews_html(fh, lists, generated_at=now, tz=rt.settings.tzinfo)
+            write_crews_html(fh, lists, generated_at=now, tz=rt.settings.tzinfo,
+                             language=rt.settings.crew_zones.language)
         else:
             _write_table(fh, lists)
     if not rt.quiet:
