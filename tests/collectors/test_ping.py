@@ -1,0 +1,192 @@
+"""The ICMP prober against the real kernel: loopback answers, a namespace's silent address, a blackhole
+route, 500 hosts at once, two pingers side by side, and both kinds of socket (raw as root here; the
+unprivileged datagram socket inside a namespace whose net.ipv4.ping_group_range allows it)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from hotspotctl.collectors.ping import IcmpPermissionError, IcmpProber, open_icmp_socket, ping_hosts
+from hotspotctl.errors import ConfigError
+from hotspotctl.settings import load_settings
+from tests.netns import namespace, run_in, silent_subnet
+
+WIDEN = ("sysctl", "-w", "net.ipv4.ping_group_range=0 2147483647")
+NARROW = ("sysctl", "-w", "net.ipv4.ping_group_range=1 0")
+
+# Run inside a namespace: ping the hosts of argv[1] (JSON) and print results, the socket kind and the wall time.
+SCRIPT = textwrap.dedent("""
+    import asyncio, json, sys, time
+    from hotspotctl.collectors.ping import IcmpProber
+    args = json.loads(sys.argv[1])
+    async def main():
+        probers = [IcmpProber(kind=args["kind"], max_in_flight=args.get("max_in_flight", 1000))
+                   for _ in range(args.get("probers", 1))]
+        started = time.monotonic()
+        found = await asyncio.gather(*(p.ping(args["hosts"], count=args["count"], interval_s=args["interval_s"],
+                                              timeout_s=args["timeout_s"]) for p in probers))
+        wall = time.monotonic() - started
+        out = {"wall_s": wall, "kinds": [p.socket_kind() for p in probers],
+               "stats": [p.stats.as_dict() for p in probers],
+               "results": [{h: {**r.to_json(), "error": r.error} for h, r in each.items()} for each in found]}
+        for p in probers:
+            p.close()
+        print(json.dumps(out))
+    asyncio.run(main())
+""")
+
+
+def _in_namespace(ns: str, **args: object) -> dict:
+    done = run_in(ns, "-c", SCRIPT, json.dumps(args))
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def _ping(hosts, **kwargs):
+    kwargs.setdefault("max_in_flight", 1000)
+    return asyncio.run(ping_hosts(hosts, **kwargs))
+
+
+def test_loopback_answers_with_a_measured_rtt():
+    result = _ping(["127.0.0.1"], count=3, interval_s=0.05, timeout_s=2.0)["127.0.0.1"]
+    assert (result.sent, result.received, result.loss_pct, result.error) == (3, 3, 0.0, None)
+    assert 0 < result.rtt_min_ms <= result.rtt_avg_ms <= result.rtt_max_ms < 2000
+    assert result.jitter_ms is not None and 0 <= result.jitter_ms <= result.rtt_max_ms - result.rtt_min_ms
+    assert result.to_json() == {"host": "127.0.0.1", "sent": 3, "received": 3, "loss_pct": 0.0,
+                                "rtt_min_ms": result.rtt_min_ms, "rtt_avg_ms": result.rtt_avg_ms,
+                                "rtt_max_ms": result.rtt_max_ms, "jitter_ms": result.jitter_ms}
+
+
+def test_ipv6_loopback_answers():
+    try:
+        probe = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        probe.bind(("::1", 0))
+        probe.close()
+    except OSError:
+        pytest.skip("no IPv6 loopback here")
+    result = _ping(["::1"], count=2, interval_s=0.05, timeout_s=2.0)["::1"]
+    assert (result.sent, result.received, result.error) == (2, 2, None)
+    assert 0 < result.rtt_min_ms <= result.rtt_max_ms < 2000
+
+
+def test_one_result_per_host_in_order_and_a_name_that_does_not_resolve():
+    results = _ping(["localhost", "nope.invalid", "127.0.0.2", "127.0.0.2"], count=1, interval_s=0.01,
+                    timeout_s=2.0)
+    assert list(results) == ["localhost", "nope.invalid", "127.0.0.2"]
+    assert results["localhost"].received == 1 and results["127.0.0.2"].received == 1
+    unresolved = results["nope.invalid"]
+    assert (unresolved.sent, unresolved.received, unresolved.loss_pct) == (0, 0, 100.0)
+    assert unresolved.error.startswith("cannot resolve 'nope.invalid'")
+    assert results["127.0.0.2"].jitter_ms is None  # one reply: no consecutive pair
+
+
+def test_500_loopback_hosts_at_once_all_answer_within_the_cap():
+    hosts = [f"127.3.{i // 250}.{i % 250 + 1}" for i in range(500)]
+    with IcmpProber(max_in_flight=100, receive_buffer_bytes=4 << 20) as prober:
+        results = asyncio.run(prober.ping(hosts, count=3, interval_s=0.01, timeout_s=3.0))
+        stats = prober.stats
+        assert stats.receive_buffer_bytes >= 4 << 20  # set, and read back: root may pass net.core.rmem_max
+    assert list(results) == hosts
+    assert [(r.sent, r.received) for r in results.values()] == [(3, 3)] * 500
+    assert all(r.rtt_min_ms > 0 for r in results.values())
+    assert stats.sent == stats.matched == 1500
+    assert stats.max_in_flight == 100  # the cap held, and was reached
+    assert stats.dropped_late == stats.dropped_unknown == stats.dropped_wrong_source == stats.kernel_drops == 0
+
+
+def test_another_pingers_replies_are_not_counted_for_ours():
+    hosts = [f"127.4.0.{i}" for i in range(1, 41)]
+
+    async def both():
+        with IcmpProber(max_in_flight=1000) as mine, IcmpProber(max_in_flight=1000) as theirs:
+            found = await asyncio.gather(mine.ping(hosts, count=3, interval_s=0.02, timeout_s=2.0),
+                                         theirs.ping(hosts, count=3, interval_s=0.02, timeout_s=2.0))
+            return found, mine.stats, theirs.stats, mine.socket_kind()
+
+    (ours, others), mine, theirs, kind = asyncio.run(both())
+    for results in (ours, others):
+        assert [(r.sent, r.received) for r in results.values()] == [(3, 3)] * 40  # never 6: each counts its own
+    assert mine.matched == theirs.matched == 120
+    if kind == "raw":  # a raw socket sees the host's every echo reply: the other's were read and refused
+        assert mine.dropped_foreign >= 120 and theirs.dropped_foreign >= 120
+
+
+def test_an_address_that_does_not_answer_is_loss_100_within_its_deadline():
+    with namespace(*silent_subnet("10.77.5.1/24")) as ns:
+        out = _in_namespace(ns, kind="auto", hosts=["10.77.5.2", "10.77.5.1"], count=3, interval_s=0.2,
+                            timeout_s=1.0)
+    silent, own = out["results"][0]["10.77.5.2"], out["results"][0]["10.77.5.1"]
+    assert (silent["sent"], silent["received"], silent["loss_pct"], silent["error"]) == (3, 0, 100.0, None)
+    assert silent["rtt_avg_ms"] is None and silent["jitter_ms"] is None
+    assert (own["sent"], own["received"]) == (3, 3)  # the namespace's own address answers in the same run
+    deadline = 2 * 0.2 + 1.0
+    assert deadline <= out["wall_s"] < deadline + 5.0  # waited out the deadline, and not much more
+
+
+def test_a_blackhole_route_is_a_send_error_not_a_wait():
+    with namespace(("ip", "route", "add", "blackhole", "10.77.6.0/24")) as ns:
+        out = _in_namespace(ns, kind="auto", hosts=["10.77.6.9", "127.0.0.1"], count=2, interval_s=0.1,
+                            timeout_s=1.0)
+    lost = out["results"][0]["10.77.6.9"]
+    assert (lost["sent"], lost["received"], lost["loss_pct"]) == (0, 0, 100.0)
+    assert lost["error"].startswith("cannot send to 10.77.6.9: ")
+    assert out["results"][0]["127.0.0.1"]["received"] == 2
+    assert out["stats"][0]["send_errors"] == 1
+
+
+def test_the_unprivileged_datagram_socket_where_ping_group_range_allows_it():
+    with namespace(WIDEN) as ns:
+        out = _in_namespace(ns, kind="datagram", probers=2, hosts=["127.0.0.1", "127.0.0.3", "::1"], count=3,
+                            interval_s=0.05, timeout_s=2.0)
+    assert out["kinds"] == ["datagram", "datagram"]
+    for results in out["results"]:  # two datagram pingers side by side: each gets its own replies, no more
+        assert [(r["sent"], r["received"]) for r in results.values()] == [(3, 3)] * 3
+        assert all(r["rtt_min_ms"] > 0 for r in results.values())
+    assert [s["matched"] for s in out["stats"]] == [9, 9]
+
+
+def test_auto_takes_the_datagram_socket_when_allowed():
+    with namespace(WIDEN) as ns:
+        out = _in_namespace(ns, kind="auto", hosts=["127.0.0.1"], count=1, interval_s=0.01, timeout_s=2.0)
+    assert out["kinds"] == ["datagram"]
+
+
+def test_a_refused_datagram_socket_says_how_to_fix_it():
+    with namespace(NARROW) as ns:
+        done = run_in(ns, "-c", "import socket\nfrom hotspotctl.collectors.ping import open_icmp_socket\n"
+                                "open_icmp_socket(socket.AF_INET, 'datagram')")
+    assert done.returncode != 0
+    assert "IcmpPermissionError: cannot ping: an unprivileged ICMP datagram socket is refused" in done.stderr
+    assert 'net.ipv4.ping_group_range="0 0"' in done.stderr and "CAP_NET_RAW" in done.stderr
+
+
+def test_open_icmp_socket_raw_as_root():
+    try:
+        sock, kind = open_icmp_socket(socket.AF_INET, "raw")
+    except IcmpPermissionError:
+        pytest.skip("not root here")
+    sock.close()
+    assert kind == "raw"
+    assert issubclass(IcmpPermissionError, ConfigError)  # exit 3 at the command line
+
+
+def test_ping_settings_are_checked_at_load_with_env_twins(tmp_path: Path):
+    loaded = load_settings(env={"HOTSPOTCTL_PING_COUNT": "5", "HOTSPOTCTL_PING_INTERVAL_MS": "200",
+                                "HOTSPOTCTL_PING_SOCKET": "raw"}, cwd=tmp_path).settings.ping
+    assert (loaded.count, loaded.interval_s, loaded.socket, loaded.timeout_s) == (5, 0.2, "raw", 1.0)
+    assert loaded.deadline_s == pytest.approx(4 * 0.2 + 1.0)
+    defaults = load_settings(env={}, cwd=tmp_path).settings.ping
+    assert (defaults.enabled, defaults.count, defaults.interval_ms, defaults.max_in_flight) == (True, 3, 500.0, 4000)
+    with pytest.raises(ConfigError, match=r"ping\.count: must be 1 or more and at most 100 \(got 0\)"):
+        load_settings(env={"HOTSPOTCTL_PING_COUNT": "0"}, cwd=tmp_path)
+    with pytest.raises(ConfigError, match=r"ping\.socket: 'icmp' is not one of auto, datagram, raw"):
+        load_settings(env={"HOTSPOTCTL_PING_SOCKET": "icmp"}, cwd=tmp_path)
+    (tmp_path / "hotspotctl.toml").write_text("[ping]\ntimeout_s = 0\n")
+    with pytest.raises(ConfigError, match=r"ping\.timeout_s: must be 0\.01 or more"):
+        load_settings(tmp_path / "hotspotctl.toml", env={}, cwd=tmp_path)
