@@ -6,7 +6,8 @@ times each, --interval apart, with --max-in-flight hosts at once, from one socke
 process, and prints the process's CPU (``time.process_time()``) per echo and per host, with the wall
 time and what was lost. Each run is checked: every echo must be answered, so it cannot look cheap by
 failing. For a baseline in the same machine, --baseline N also times N runs of the system's ping(8)
-(one process per host, as a poller that spawns per host does) when it is installed.
+(one process per host, as a poller that spawns per host does) when it is installed, and --spawn N
+times N fork+execs of /bin/true: the least any process per host costs, before it sends a packet.
 
 Loopback is the kernel answering in the same machine, so the kernel's own work is in the figure too
 (process_time counts the system time of this process's sendto/recvfrom, not the kernel's replies in
@@ -68,6 +69,25 @@ def run(hosts: int, count: int, interval: float, timeout: float, max_in_flight: 
             "kernel_drops": stats["kernel_drops"], "most_hosts_at_once": stats["max_in_flight"]}
 
 
+def spawn_floor(n: int) -> dict[str, object] | None:
+    """The least a process per host costs: fork+exec of /bin/true, nothing sent (a floor under fping per host)."""
+    true = shutil.which("true")
+    if true is None or n <= 0:
+        return None
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    own0 = _cpu()
+    wall0 = time.perf_counter()
+    for _ in range(n):
+        subprocess.run([true], check=False)
+    wall = time.perf_counter() - wall0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    own1 = _cpu()
+    cpu = ((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+           + (own1[0] - own0[0]) + (own1[1] - own0[1]))
+    return {"processes": n, "wall_s": round(wall, 3), "cpu_s": round(cpu, 3),
+            "cpu_us_per_process": round(1e6 * cpu / n, 1)}
+
+
 def baseline(n: int, count: int, interval: float) -> dict[str, object] | None:
     ping = shutil.which("ping")
     if ping is None or n <= 0:
@@ -94,10 +114,13 @@ def main() -> None:
     parser.add_argument("--max-in-flight", type=int, default=4000)
     parser.add_argument("--socket", choices=("auto", "datagram", "raw"), default="auto")
     parser.add_argument("--baseline", type=int, default=0, help="also time ping(8) on this many hosts")
+    parser.add_argument("--spawn", type=int, default=0,
+                        help="also time this many fork+execs of /bin/true: the floor of a process per host")
     parser.add_argument("--format", choices=("text", "json"), default="text")
     args = parser.parse_args()
     figures = {"prober": run(args.hosts, args.count, args.interval, args.timeout, args.max_in_flight, args.socket),
-               "ping8": baseline(args.baseline, args.count, args.interval)}
+               "ping8": baseline(args.baseline, args.count, args.interval),
+               "spawn_floor": spawn_floor(args.spawn)}
     if figures["prober"]["lost"]:
         print(f"warning: {figures['prober']['lost']} echoes lost: the figure is not a clean one", file=sys.stderr)
     if args.format == "json":
