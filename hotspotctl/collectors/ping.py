@@ -27,6 +27,7 @@ the first that opens, datagram first. When neither opens, ``IcmpPermissionError`
 from __future__ import annotations
 
 import asyncio
+import errno
 import heapq
 import itertools
 import logging
@@ -193,6 +194,7 @@ class IcmpProber:
         self._socks: dict[int, tuple[socket.socket, str]] = {}
         self._warned = False
         self._closed = False
+        self._busy = False
         self._loop: asyncio.AbstractEventLoop | None = None
         # the checksum of an IPv4 echo is the constant part (type, token) plus n's halves twice (id=hi, seq=lo)
         words = struct.unpack("!4H", self.token)
@@ -269,16 +271,22 @@ class IcmpProber:
             raise ValueError("count must be at least 1, interval_s 0 or more and timeout_s more than 0")
         if self._closed:
             raise RuntimeError("this ICMP prober is closed")
+        if self._busy:
+            raise RuntimeError("this ICMP prober is already pinging: one ping() at a time (or one prober each)")
         loop = asyncio.get_running_loop()
         unique = list(dict.fromkeys(hosts))
         results: dict[str, PingResult] = {}
-        targets = await self._resolve(unique, resolve_timeout_s, results)
-        if targets:
-            for family in {t.family for t in targets}:
-                self._sockets_for(family)
-            await _Run(self, loop, targets, count, interval_s, timeout_s).wait()
-            for target in targets:
-                results[target.host] = target.result()
+        self._busy = True
+        try:
+            targets = await self._resolve(unique, resolve_timeout_s, results)
+            if targets:
+                for family in {t.family for t in targets}:
+                    self._sockets_for(family)
+                await _Run(self, loop, targets, count, interval_s, timeout_s).wait()
+                for target in targets:
+                    results[target.host] = target.result()
+        finally:
+            self._busy = False
         self.kernel_drops()
         return {host: results[host] for host in unique}
 
@@ -394,13 +402,14 @@ class _Run:
         packet = prober._packet6(n) if v6 else prober._packet(n, kind == "raw")
         try:
             sock.sendto(packet, (target.address[0], 0, 0, target.address[3]) if v6 else (target.address[0], 0))
-        except (BlockingIOError, InterruptedError):
-            heapq.heappush(self.heap, (now + _SEND_RETRY_S, next(self.order), target))
-            if now + _SEND_RETRY_S > target.start + self.timeout + self.interval * (self.count - 1):
-                target.error = "cannot send: the socket's send buffer stayed full"
-                self.finish(target)
-            return
         except OSError as exc:
+            if isinstance(exc, (BlockingIOError, InterruptedError)) or exc.errno == errno.ENOBUFS:
+                # the send buffer (or the device queue) is full: again a little later, within the host's deadline
+                heapq.heappush(self.heap, (now + _SEND_RETRY_S, next(self.order), target))
+                if now + _SEND_RETRY_S > target.start + self.timeout + self.interval * (self.count - 1):
+                    target.error = "cannot send: the socket's send buffer stayed full"
+                    self.finish(target)
+                return
             prober.stats.send_errors += 1
             target.error = f"cannot send to {target.address[0]}: {exc.strerror or exc}"
             self.finish(target)
@@ -454,14 +463,17 @@ class _Run:
         timeout = self.timeout
         recv = sock.recvfrom
         finished = False
-        count = 0
+        count = errors = 0
         while True:
             try:
                 data, source = recv(4096)
             except (BlockingIOError, InterruptedError):
                 break
-            except OSError:
-                continue  # an ICMP error queued on a datagram socket; the echo will time out
+            except OSError:  # an error the kernel queued on the socket (reported once); the echo will time out
+                errors += 1
+                if errors > 64:
+                    break
+                continue
             now = time.monotonic()
             count += 1
             at = ((data[0] & 0x0F) << 2) if header else 0
@@ -480,7 +492,7 @@ class _Run:
                 stats.dropped_unknown += 1
                 continue
             target, index, sent_at = entry
-            if source[0] != target.address[0]:
+            if source[0] != target.address[0]:  # (an IPv6 scope comes back in source[3], not in the text)
                 stats.dropped_wrong_source += 1
                 continue
             del pending[n]

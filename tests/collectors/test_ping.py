@@ -190,3 +190,44 @@ def test_ping_settings_are_checked_at_load_with_env_twins(tmp_path: Path):
     (tmp_path / "hotspotctl.toml").write_text("[ping]\ntimeout_s = 0\n")
     with pytest.raises(ConfigError, match=r"ping\.timeout_s: must be 0\.01 or more"):
         load_settings(tmp_path / "hotspotctl.toml", env={}, cwd=tmp_path)
+
+
+LINK_LOCAL = textwrap.dedent("""
+    import asyncio, json, subprocess, sys, time
+    from hotspotctl.collectors.ping import IcmpProber
+    for _ in range(100):  # the address is usable once duplicate address detection is over
+        both = subprocess.run(["ip", "-6", "addr", "show"], capture_output=True, text=True).stdout
+        shown = subprocess.run(["ip", "-6", "addr", "show", "dev", "veth1"], capture_output=True, text=True).stdout
+        if both.count("fe80::") == 2 and "tentative" not in both:
+            break
+        time.sleep(0.1)
+    address = shown.split("fe80::", 1)[1].split("/", 1)[0]
+    host = "fe80::" + address + "%veth0"
+    with IcmpProber() as prober:
+        result = asyncio.run(prober.ping([host], count=2, interval_s=0.05, timeout_s=2.0))[host]
+        print(json.dumps({"received": result.received, "wrong_source": prober.stats.dropped_wrong_source,
+                          "error": result.error}))
+""")
+
+
+def test_an_ipv6_link_local_neighbour_answers():
+    """Over a veth pair, to the neighbour's fe80:: address with its %scope: neighbour discovery, the scope id
+    in sendto, and the reply's source matched to the address pinged."""
+    setup = (("ip", "link", "add", "veth0", "type", "veth", "peer", "name", "veth1"),
+             ("ip", "link", "set", "veth0", "up"), ("ip", "link", "set", "veth1", "up"))
+    with namespace(*setup) as ns:
+        done = run_in(ns, "-c", LINK_LOCAL)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"received": 2, "wrong_source": 0, "error": None}
+
+
+def test_one_ping_at_a_time_per_prober():
+    async def twice():
+        with IcmpProber() as prober:
+            first = asyncio.ensure_future(prober.ping(["127.0.0.1"], count=2, interval_s=0.1, timeout_s=1.0))
+            await asyncio.sleep(0.02)
+            with pytest.raises(RuntimeError, match="already pinging"):
+                await prober.ping(["127.0.0.1"], count=1, interval_s=0.1, timeout_s=1.0)
+            return (await first)["127.0.0.1"]
+
+    assert asyncio.run(twice()).received == 2
