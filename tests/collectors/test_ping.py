@@ -231,3 +231,45 @@ def test_one_ping_at_a_time_per_prober():
             return (await first)["127.0.0.1"]
 
     assert asyncio.run(twice()).received == 2
+
+
+FORGED = textwrap.dedent("""
+    import asyncio, itertools, json, socket, struct
+    from hotspotctl.collectors.ping import IcmpProber
+
+    def checksum(data):
+        total = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+        while total >> 16:
+            total = (total & 0xFFFF) + (total >> 16)
+        return ~total & 0xFFFF
+
+    def reply(token, n):
+        body = struct.pack("!BBHHH8sI", 0, 0, 0, n >> 16, n & 0xFFFF, token, n)
+        return body[:2] + struct.pack("!H", checksum(body)) + body[4:]
+
+    async def main():
+        with IcmpProber(kind="raw") as prober:
+            prober._numbers = itertools.count(70000)  # so the test knows the echo's number: 70000
+            forger = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+            async def forge():
+                await asyncio.sleep(0.2)
+                for packet in (reply(prober.token, 70000),  # ours, but from 10.77.5.1, not the host pinged
+                               reply(b"elsewhere", 70000)[:20],  # another pinger's token
+                               reply(prober.token, 69999)):  # our token, an echo nobody waits for
+                    forger.sendto(packet, ("10.77.5.1", 0))
+            found, _ = await asyncio.gather(prober.ping(["10.77.5.2"], count=1, interval_s=0.1, timeout_s=1.0),
+                                            forge())
+            forger.close()
+            result = found["10.77.5.2"]
+            print(json.dumps({**prober.stats.as_dict(), "host_received": result.received, "host_sent": result.sent}))
+    asyncio.run(main())
+""")
+
+
+def test_forged_replies_are_refused_and_counted():
+    with namespace(*silent_subnet("10.77.5.1/24")) as ns:
+        done = run_in(ns, "-c", FORGED)
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout)
+    assert (seen["host_sent"], seen["host_received"], seen["matched"], seen["received"]) == (1, 0, 0, 3)
+    assert (seen["dropped_wrong_source"], seen["dropped_foreign"], seen["dropped_unknown"]) == (1, 1, 1)
