@@ -273,3 +273,23 @@ def test_forged_replies_are_refused_and_counted():
     seen = json.loads(done.stdout)
     assert (seen["host_sent"], seen["host_received"], seen["matched"], seen["received"]) == (1, 0, 0, 3)
     assert (seen["dropped_wrong_source"], seen["dropped_foreign"], seen["dropped_unknown"]) == (1, 1, 1)
+
+
+def test_a_cancelled_ping_leaves_the_prober_usable():
+    """A cycle that runs out of time cancels the ping; the next cycle's ping on the same prober works, and the
+    cancelled run's late replies are not counted for it."""
+
+    async def cancelled_then_again():
+        with IcmpProber() as prober:
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(prober.ping(["127.0.0.1", "127.0.0.2"], count=5, interval_s=0.2,
+                                                   timeout_s=1.0), 0.3)
+            before = prober.stats.matched
+            assert before >= 2  # the first echo to each host was answered before the cancel
+            await asyncio.sleep(0.05)
+            again = await prober.ping(["127.0.0.1"], count=2, interval_s=0.01, timeout_s=1.0)
+            return again["127.0.0.1"], prober.stats.matched - before
+
+    result, matched = asyncio.run(cancelled_then_again())
+    assert (result.sent, result.received) == (2, 2)
+    assert matched == 2
