@@ -57,7 +57,8 @@ ICMP_FILTER = 1  # <linux/icmp.h>: a bit set = that type is dropped by the kerne
 ICMP6_FILTER = 1  # <netinet/icmp6.h>: the same, 256 bits
 _ECHO = struct.Struct("!BBHHH8sI")  # type, code, checksum, identifier, sequence, token, n
 ECHO_BYTES = _ECHO.size  # 20: an echo request is 40 bytes on the wire over IPv4
-DEFAULT_TRUESIZE = 768  # what the kernel charges one echo reply waiting in a receive buffer (measured on loopback)
+DEFAULT_TRUESIZE = 832  # what the kernel charges one echo reply waiting in a receive buffer (loopback, raw and
+# datagram sockets alike, measured with SO_MEMINFO); a NIC's driver may charge more: the largest seen is used
 _SEND_RETRY_S = 0.002  # a full send buffer (EAGAIN, ENOBUFS): try again this much later
 
 
@@ -195,6 +196,7 @@ class IcmpProber:
         self._warned = False
         self._closed = False
         self._busy = False
+        self.truesize = DEFAULT_TRUESIZE
         self._loop: asyncio.AbstractEventLoop | None = None
         # the checksum of an IPv4 echo is the constant part (type, token) plus n's halves twice (id=hi, seq=lo)
         words = struct.unpack("!4H", self.token)
@@ -233,7 +235,7 @@ class IcmpProber:
         return self._sockets_for(family)[1]
 
     def _limit(self) -> int:
-        return max(1, min(self.max_in_flight, self.stats.receive_buffer_bytes // DEFAULT_TRUESIZE))
+        return max(1, min(self.max_in_flight, self.stats.receive_buffer_bytes // self.truesize))
 
     def kernel_drops(self) -> int:
         total = 0
@@ -464,6 +466,8 @@ class _Run:
         recv = sock.recvfrom
         finished = False
         count = errors = 0
+        info = _meminfo(sock)
+        queued = info[0] if info is not None else 0
         while True:
             try:
                 data, source = recv(4096)
@@ -506,6 +510,14 @@ class _Run:
                 self.finish(target)
                 finished = True
         stats.received += count
+        if count and queued:
+            # What the kernel charged per reply waiting when we looked (more may have come since, so this can
+            # only be low): the largest seen bounds the hosts pinged at once, so a burst of replies fits.
+            per = queued // count
+            if per > self.prober.truesize:
+                self.prober.truesize = per
+                self.limit = self.prober._limit()
+                stats.in_flight_limit = self.limit
         if finished:
             self.admit(time.monotonic())
 

@@ -293,3 +293,17 @@ def test_a_cancelled_ping_leaves_the_prober_usable():
     result, matched = asyncio.run(cancelled_then_again())
     assert (result.sent, result.received) == (2, 2)
     assert matched == 2
+
+
+def test_a_small_receive_buffer_holds_the_hosts_at_once_to_what_it_holds():
+    hosts = [f"127.5.{i // 200}.{i % 200 + 1}" for i in range(600)]
+    with IcmpProber(max_in_flight=4000, receive_buffer_bytes=64 << 10) as prober:
+        given = prober.stats.receive_buffer_bytes
+        first_limit = prober.stats.in_flight_limit
+        results = asyncio.run(prober.ping(hosts, count=2, interval_s=0.01, timeout_s=3.0))
+        stats = prober.stats
+    assert 64 << 10 <= given < 4000 * 832  # read back from the kernel, and too small for 4,000 replies at once
+    assert first_limit == given // 832
+    assert stats.max_in_flight <= first_limit and stats.in_flight_limit <= first_limit
+    assert [(r.sent, r.received) for r in results.values()] == [(2, 2)] * 600
+    assert stats.kernel_drops == 0
