@@ -46,9 +46,11 @@ def _cpu() -> tuple[float, float]:
     return usage.ru_utime, usage.ru_stime
 
 
-def run(hosts: int, count: int, interval: float, timeout: float, max_in_flight: int, kind: str) -> dict[str, object]:
+def run(hosts: int, count: int, interval: float, timeout: float, max_in_flight: int, kind: str,
+        max_rate: float) -> dict[str, object]:
     targets = _hosts(hosts)
-    with IcmpProber(kind=kind, max_in_flight=max_in_flight) as prober:  # type: ignore[arg-type]
+    with IcmpProber(kind=kind, max_in_flight=max_in_flight,  # type: ignore[arg-type]
+                    max_rate_pps=max_rate) as prober:
         gc.collect()
         user0, sys0 = _cpu()
         wall0 = time.perf_counter()
@@ -61,7 +63,7 @@ def run(hosts: int, count: int, interval: float, timeout: float, max_in_flight: 
     received = sum(r.received for r in results.values())
     cpu = (user1 - user0) + (sys1 - sys0)
     return {"socket": socket_kind, "hosts": hosts, "count": count, "interval_s": interval,
-            "max_in_flight": max_in_flight,
+            "max_in_flight": max_in_flight, "max_rate_pps": max_rate,
             "sent": sent, "received": received, "lost": sent - received, "wall_s": round(wall, 3),
             "cpu_s": round(cpu, 3), "cpu_user_s": round(user1 - user0, 3), "cpu_sys_s": round(sys1 - sys0, 3),
             "cpu_us_per_echo": round(1e6 * cpu / max(sent, 1), 1),
@@ -112,13 +114,15 @@ def main() -> None:
     parser.add_argument("--interval", type=float, default=0.02)
     parser.add_argument("--timeout", type=float, default=1.0)
     parser.add_argument("--max-in-flight", type=int, default=4000)
+    parser.add_argument("--max-rate", type=float, default=0.0, help="echoes per second, all hosts (0: no cap)")
     parser.add_argument("--socket", choices=("auto", "datagram", "raw"), default="auto")
     parser.add_argument("--baseline", type=int, default=0, help="also time ping(8) on this many hosts")
     parser.add_argument("--spawn", type=int, default=0,
                         help="also time this many fork+execs of /bin/true: the floor of a process per host")
     parser.add_argument("--format", choices=("text", "json"), default="text")
     args = parser.parse_args()
-    figures = {"prober": run(args.hosts, args.count, args.interval, args.timeout, args.max_in_flight, args.socket),
+    figures = {"prober": run(args.hosts, args.count, args.interval, args.timeout, args.max_in_flight, args.socket,
+                           args.max_rate),
                "ping8": baseline(args.baseline, args.count, args.interval),
                "spawn_floor": spawn_floor(args.spawn)}
     if figures["prober"]["lost"]:

@@ -173,7 +173,7 @@ def ping(
         hosts, count=count or settings.count,
         interval_s=(interval if interval is not None else settings.interval_ms) / 1000.0,
         timeout_s=timeout if timeout is not None else settings.timeout_s, max_in_flight=settings.max_in_flight,
-        kind=kind, receive_buffer_bytes=settings.receive_buffer_bytes))
+        kind=kind, receive_buffer_bytes=settings.receive_buffer_bytes, max_rate_pps=settings.max_rate_pps))
     ordered = [results[host] for host in hosts]
     for result in dict.fromkeys(ordered):
         if result.error is not None:

@@ -6,8 +6,10 @@ no process and no thread is started per host: one ``IcmpProber`` owns one ICMP s
 machine driven by the socket's readable callback and one timer:
 
 - at most ``max_in_flight`` hosts are being pinged at once (and never more than the receive buffer
-  holds replies for); each sends ``count`` echo requests ``interval_s`` apart and is finished when
-  every echo has been answered or ``timeout_s`` after its last echo was sent (its deadline);
+  holds replies for), and with ``max_rate_pps`` the echoes average at most that many per second, all
+  hosts together (a host is admitted when the token bucket holds its ``count`` echoes); each sends
+  ``count`` echo requests ``interval_s`` apart and is finished when every echo has been answered or
+  ``timeout_s`` after its last echo was sent (its deadline);
 - every echo carries a 32-bit number ``n``, unique in the prober: as identifier ``n >> 16`` and
   sequence ``n & 0xffff`` on a raw socket, and in the payload after the prober's random 8-byte token
   on every socket. Replies are matched by ``n`` in one dict (the kernel rewrites the identifier of a
@@ -59,6 +61,7 @@ _ECHO = struct.Struct("!BBHHH8sI")  # type, code, checksum, identifier, sequence
 ECHO_BYTES = _ECHO.size  # 20: an echo request is 40 bytes on the wire over IPv4
 DEFAULT_TRUESIZE = 832  # what the kernel charges one echo reply waiting in a receive buffer (loopback, raw and
 # datagram sockets alike, measured with SO_MEMINFO); a NIC's driver may charge more: the largest seen is used
+RATE_BURST_S = 0.02  # with a rate cap, at most this many seconds' worth of echoes leave at once
 _SEND_RETRY_S = 0.002  # a full send buffer (EAGAIN, ENOBUFS): try again this much later
 
 
@@ -181,11 +184,12 @@ class IcmpProber:
     """
 
     def __init__(self, *, kind: SocketKind = "auto", max_in_flight: int = 4000, receive_buffer_bytes: int = 8 << 20,
-                 resolver: Resolver | None = None) -> None:
-        if max_in_flight < 1 or receive_buffer_bytes < 1:
-            raise ValueError("max_in_flight and receive_buffer_bytes must be at least 1")
+                 max_rate_pps: float = 0.0, resolver: Resolver | None = None) -> None:
+        if max_in_flight < 1 or receive_buffer_bytes < 1 or max_rate_pps < 0:
+            raise ValueError("max_in_flight and receive_buffer_bytes must be at least 1, max_rate_pps 0 or more")
         self.kind: SocketKind = kind
         self.max_in_flight = max_in_flight
+        self.max_rate_pps = max_rate_pps  # echoes per second on average, all hosts together; 0 = no cap
         self.receive_buffer_bytes = receive_buffer_bytes
         self.stats = PingStats()
         self.token = random.getrandbits(64).to_bytes(8, "big")
@@ -346,6 +350,14 @@ class _Run:
         self.order = itertools.count()
         self.timer: asyncio.TimerHandle | None = None
         self.timer_at = math.inf
+        # The rate cap, a token bucket in echoes: a host pays for its count echoes when it is admitted (its later
+        # echoes are spread by the interval), so the echoes sent per second average at most max_rate_pps,
+        # in bursts of at most RATE_BURST_S of them.
+        self.rate = prober.max_rate_pps
+        self.burst = max(float(count), self.rate * RATE_BURST_S)
+        self.tokens = self.burst
+        self.filled_at = time.monotonic()
+        self.admit_timer: asyncio.TimerHandle | None = None
         self.finished: asyncio.Future[None] = loop.create_future()
         prober._loop = loop
         self.readers: list[int] = []
@@ -362,6 +374,8 @@ class _Run:
         finally:
             if self.timer is not None:
                 self.timer.cancel()
+            if self.admit_timer is not None:
+                self.admit_timer.cancel()
             if not self.loop.is_closed():
                 for fd in self.readers:
                     self.loop.remove_reader(fd)
@@ -372,7 +386,18 @@ class _Run:
 
     def admit(self, now: float) -> None:
         stats = self.prober.stats
+        rate = self.rate
+        if rate:
+            self.tokens = min(self.burst, self.tokens + (now - self.filled_at) * rate)
+            self.filled_at = now
         while self.queue and self.active < self.limit:
+            if rate:
+                if self.tokens < self.count:
+                    if self.admit_timer is None:  # wait for a few hosts' worth, not one: fewer wake-ups
+                        wanted = min(self.burst, max(self.count, self.burst / 4))
+                        self.admit_timer = self.loop.call_at(now + (wanted - self.tokens) / rate, self.on_admit_timer)
+                    break
+                self.tokens -= self.count
             target = self.queue.pop()
             target.start = now
             self.active += 1
@@ -381,6 +406,10 @@ class _Run:
         self.arm()
         if self.left == 0 and not self.finished.done():
             self.finished.set_result(None)
+
+    def on_admit_timer(self) -> None:
+        self.admit_timer = None
+        self.admit(time.monotonic())
 
     def finish(self, target: _Target) -> None:
         if target.done:
@@ -523,17 +552,18 @@ class _Run:
 
 
 async def ping_hosts(hosts: Sequence[str], *, count: int, interval_s: float, timeout_s: float, max_in_flight: int,
-                     kind: SocketKind = "auto", receive_buffer_bytes: int = 8 << 20,
+                     kind: SocketKind = "auto", receive_buffer_bytes: int = 8 << 20, max_rate_pps: float = 0.0,
                      prober: IcmpProber | None = None) -> dict[str, PingResult]:
     """Ping every host ``count`` times, ``interval_s`` apart, each echo waited for ``timeout_s``.
 
     Results are keyed by the host as given, in the order given. With ``prober`` (kept from cycle to
-    cycle), its sockets are used and it stays open (``max_in_flight`` and ``kind`` are its own then);
+    cycle), its sockets are used and it stays open (``max_in_flight``, ``kind``, ``max_rate_pps`` are its own then);
     else one is made for this call and closed. ``IcmpPermissionError`` when no ICMP socket can be opened.
     """
     own = prober is None
     if prober is None:
-        prober = IcmpProber(kind=kind, max_in_flight=max_in_flight, receive_buffer_bytes=receive_buffer_bytes)
+        prober = IcmpProber(kind=kind, max_in_flight=max_in_flight, receive_buffer_bytes=receive_buffer_bytes,
+                            max_rate_pps=max_rate_pps)
     try:
         return await prober.ping(hosts, count=count, interval_s=interval_s, timeout_s=timeout_s)
     finally:

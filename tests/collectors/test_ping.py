@@ -8,6 +8,7 @@ import asyncio
 import json
 import socket
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -307,3 +308,15 @@ def test_a_small_receive_buffer_holds_the_hosts_at_once_to_what_it_holds():
     assert stats.max_in_flight <= first_limit and stats.in_flight_limit <= first_limit
     assert [(r.sent, r.received) for r in results.values()] == [(2, 2)] * 600
     assert stats.kernel_drops == 0
+
+
+def test_a_rate_cap_spreads_the_echoes():
+    hosts = [f"127.6.{i // 200}.{i % 200 + 1}" for i in range(400)]
+    with IcmpProber(max_rate_pps=2000) as prober:
+        started = time.monotonic()
+        results = asyncio.run(prober.ping(hosts, count=2, interval_s=0.01, timeout_s=3.0))
+        wall = time.monotonic() - started
+    assert [(r.sent, r.received) for r in results.values()] == [(2, 2)] * 400
+    assert wall >= (800 - 2000 * 0.02) / 2000 * 0.9  # 800 echoes, 40 at once, then 2,000 a second: never faster
+    settings = load_settings(env={"HOTSPOTCTL_PING_MAX_RATE_PPS": "0"}, cwd=Path("/")).settings.ping
+    assert settings.max_rate_pps == 0  # no cap
