@@ -43,6 +43,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Literal
 
+from hotspotctl.collectors.address import split_address
 from hotspotctl.collectors.udp import Address, Resolver, Unresolved, _meminfo, grow_buffer, rcvbuf_fix
 from hotspotctl.errors import ConfigError
 from hotspotctl.models.ping import PingResult
@@ -272,7 +273,11 @@ class IcmpProber:
 
     async def ping(self, hosts: Sequence[str], *, count: int, interval_s: float, timeout_s: float,
                    resolve_timeout_s: float = 5.0) -> dict[str, PingResult]:
-        """Every host's result (keyed by the host as given; a host given twice is pinged once)."""
+        """Every host's result (keyed by the host as given; a host given twice is pinged once).
+
+        A host is an address (IPv4, IPv6 with or without brackets and %scope) or a name, and may be an
+        inventory's ``mgmt_address`` as it is (``host:port``, ``[v6]:port``: the port is ignored).
+        """
         if count < 1 or interval_s < 0 or timeout_s <= 0:
             raise ValueError("count must be at least 1, interval_s 0 or more and timeout_s more than 0")
         if self._closed:
@@ -302,20 +307,25 @@ class IcmpProber:
             self._resolver = Resolver()
         resolver = self._resolver
         targets: list[_Target] = []
-        names: list[str] = []
+        names: list[tuple[str, str]] = []  # (the host as given, the name in it)
         for host in hosts:
-            address = resolver.cached(host, 0)
+            try:  # an inventory's mgmt_address may carry the SNMP port: host:port, [v6]:port (ignored here)
+                name = split_address(host, 0)[0] if ":" in host else host
+            except ValueError as exc:
+                results[host] = PingResult(host, 0, 0, error=str(exc))
+                continue
+            address = resolver.cached(name, 0)
             if address is None:
-                names.append(host)
+                names.append((host, name))
             else:
                 targets.append(_Target(host, address))
         if names:
-            found = await asyncio.gather(*(resolver.resolve(name, 0, timeout_s) for name in names))
-            for name, answer in zip(names, found, strict=True):
+            found = await asyncio.gather(*(resolver.resolve(name, 0, timeout_s) for _, name in names))
+            for (host, _), answer in zip(names, found, strict=True):
                 if isinstance(answer, Unresolved):
-                    results[name] = PingResult(name, 0, 0, error=answer.reason)
+                    results[host] = PingResult(host, 0, 0, error=answer.reason)
                 else:
-                    targets.append(_Target(name, answer))
+                    targets.append(_Target(host, answer))
         return targets
 
     def _packet(self, n: int, raw_v4: bool) -> bytes:
@@ -431,6 +441,7 @@ class _Run:
         n = next(prober._numbers) & 0xFFFFFFFF
         v6 = target.family == socket.AF_INET6
         packet = prober._packet6(n) if v6 else prober._packet(n, kind == "raw")
+        sent_at = time.monotonic()  # before sendto, as ping(8) stamps its payload: the rtt includes the send
         try:
             sock.sendto(packet, (target.address[0], 0, 0, target.address[3]) if v6 else (target.address[0], 0))
         except OSError as exc:
@@ -445,7 +456,6 @@ class _Run:
             target.error = f"cannot send to {target.address[0]}: {exc.strerror or exc}"
             self.finish(target)
             return
-        sent_at = time.monotonic()
         self.pending[n] = (target, target.sent, sent_at)
         target.waiting.append(n)
         target.sent += 1

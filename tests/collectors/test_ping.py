@@ -87,6 +87,13 @@ def test_one_result_per_host_in_order_and_a_name_that_does_not_resolve():
     assert results["127.0.0.2"].jitter_ms is None  # one reply: no consecutive pair
 
 
+def test_an_inventory_mgmt_address_with_its_snmp_port_is_pinged_at_its_host():
+    hosts = ["127.0.0.7:1161", "[::1]:161", "[::1]", "127.0.0.7:99999"]
+    results = _ping(hosts, count=1, interval_s=0.01, timeout_s=2.0)
+    assert [(h, r.received) for h, r in results.items()] == [(h, 1) for h in hosts[:3]] + [(hosts[3], 0)]
+    assert results["127.0.0.7:99999"].error == "'127.0.0.7:99999': port must be 1-65535"
+
+
 def test_500_loopback_hosts_at_once_all_answer_within_the_cap():
     hosts = [f"127.3.{i // 250}.{i % 250 + 1}" for i in range(500)]
     with IcmpProber(max_in_flight=100, receive_buffer_bytes=4 << 20) as prober:
