@@ -124,8 +124,9 @@ PING_COLUMNS = ("host", "sent", "received", "loss_pct", "rtt_min_ms", "rtt_avg_m
 @app.command("ping")
 def ping(
     ctx: typer.Context,
-    hosts: Annotated[list[str], typer.Argument(metavar="HOST...", help="addresses (IPv4, IPv6) or names",
-                                               show_default=False)],
+    hosts: Annotated[list[str], typer.Argument(
+        metavar="HOST...", show_default=False,
+        help="addresses (IPv4, IPv6) or names; an inventory's host:port is taken as its host")],
     count: Annotated[int | None, typer.Option(
         "--count", "-c", min=1, max=100, show_default=False,
         help="echo requests per host (default ping.count)")] = None,
