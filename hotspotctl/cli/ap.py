@@ -182,8 +182,9 @@ def ping(
     if fmt == ReportFormat.JSON:
         output.print_json([{**r.to_json(), **({"error": r.error} if r.error is not None else {})} for r in ordered])
     else:
-        output.print_table(PING_COLUMNS, [(r.host, r.sent, r.received, r.loss_pct, r.rtt_min_ms, r.rtt_avg_ms,
-                                           r.rtt_max_ms, r.jitter_ms, r.error) for r in ordered],
+        columns = PING_COLUMNS if any(r.error for r in ordered) else PING_COLUMNS[:-1]  # "error" when there is one
+        output.print_table(columns, [(r.host, r.sent, r.received, r.loss_pct, r.rtt_min_ms, r.rtt_avg_ms,
+                                      r.rtt_max_ms, r.jitter_ms, r.error)[:len(columns)] for r in ordered],
                            numeric=PING_COLUMNS[1:-1])
     silent = [host for host, r in results.items() if not r.answered]
     if not rt.quiet:

@@ -33,6 +33,9 @@ def test_table_and_the_order_given(cli):
     lines = [line for line in result.out.splitlines() if "127.0.0.3" in line or "localhost" in line]
     assert [line.split()[1] for line in lines] == ["127.0.0.3", "localhost"]
     assert "loss_pct" in result.out and "rtt_avg_ms" in result.out
+    assert "error" not in result.out  # no column for errors when there are none
+    failed = cli("ap", "ping", "127.0.0.3", "nope.invalid", "-c", "1", "-W", "2")
+    assert failed.code == 4 and "error" in failed.out.splitlines()[1]
 
 
 def test_a_name_that_does_not_resolve_is_said_and_partial(cli):

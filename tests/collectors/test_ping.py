@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from hotspotctl.collectors.ping import IcmpPermissionError, IcmpProber, open_icmp_socket, ping_hosts
+from hotspotctl.collectors.ping import IcmpPermissionError, IcmpProber, _Target, open_icmp_socket, ping_hosts
 from hotspotctl.errors import ConfigError
 from hotspotctl.settings import load_settings
 from tests.netns import namespace, run_in, silent_subnet
@@ -62,6 +62,23 @@ def test_loopback_answers_with_a_measured_rtt():
     assert result.to_json() == {"host": "127.0.0.1", "sent": 3, "received": 3, "loss_pct": 0.0,
                                 "rtt_min_ms": result.rtt_min_ms, "rtt_avg_ms": result.rtt_avg_ms,
                                 "rtt_max_ms": result.rtt_max_ms, "jitter_ms": result.jitter_ms}
+
+
+def test_a_host_is_done_when_every_echo_is_answered_not_at_its_deadline():
+    started = time.monotonic()
+    result = _ping(["127.0.0.1"], count=3, interval_s=0.05, timeout_s=30.0)["127.0.0.1"]
+    assert result.received == 3
+    assert time.monotonic() - started < 15.0  # far from 0.1 s + 30 s: it did not wait out the last echo's timeout
+
+
+def test_the_figures_from_round_trips_in_echo_order():
+    target = _Target("10.0.0.1", ("10.0.0.1", 0))
+    target.sent = 4
+    target.rtts = [(2, 0.002), (0, 0.001), (1, 0.0035)]  # as they came back: the third echo's reply first
+    result = target.result()
+    # in echo order 1.0, 3.5, 2.0 ms: jitter = (|3.5 - 1.0| + |2.0 - 3.5|) / 2 = 2.0
+    assert (result.sent, result.received, result.loss_pct) == (4, 3, 25.0)
+    assert (result.rtt_min_ms, result.rtt_avg_ms, result.rtt_max_ms, result.jitter_ms) == (1.0, 2.167, 3.5, 2.0)
 
 
 def test_ipv6_loopback_answers():
