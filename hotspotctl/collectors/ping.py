@@ -22,13 +22,15 @@ machine driven by the socket's readable callback and one timer:
 
 Sockets (``kind``): ``datagram`` is the unprivileged ICMP socket (SOCK_DGRAM, IPPROTO_ICMP), allowed
 when the process's group is inside ``net.ipv4.ping_group_range``; ``raw`` (SOCK_RAW) needs root or
-CAP_NET_RAW and is filtered in the kernel to echo replies (ICMP_FILTER / ICMP6_FILTER); ``auto`` takes
+CAP_NET_RAW and is filtered in the kernel to echo replies (ICMP_FILTER / ICMP6_FILTER) carrying our
+token (a classic BPF program: ``attach_token_filter``); ``auto`` takes
 the first that opens, datagram first. When neither opens, ``IcmpPermissionError`` names both fixes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import errno
 import heapq
 import itertools
@@ -150,6 +152,32 @@ def open_icmp_socket(family: int, kind: SocketKind = "auto") -> tuple[socket.soc
     raise IcmpPermissionError(f"{permission_message(family, kind)} ({'; '.join(tried)})")
 
 
+SO_ATTACH_FILTER = getattr(socket, "SO_ATTACH_FILTER", 26)  # <asm-generic/socket.h>
+_BPF = struct.Struct("HBBI")  # struct sock_filter: code, jt, jf, k
+_BPF_LDX_B_MSH, _BPF_LD_W_IND, _BPF_LD_W_ABS, _BPF_JEQ_K, _BPF_RET_K = 0xB1, 0x40, 0x20, 0x15, 0x06
+
+
+def attach_token_filter(sock: socket.socket, family: int, token: bytes) -> bool:
+    """A classic BPF program on a raw socket: only echoes carrying ``token`` are queued, so other pingers' replies
+    (a raw socket sees the host's every one) never fill our receive buffer nor cost us a read. False if the
+    kernel refused it (the same check is made on every reply read anyway)."""
+    first, second = int.from_bytes(token[:4], "big"), int.from_bytes(token[4:8], "big")
+    if family == socket.AF_INET:  # the packet starts at the IP header: X = its length, the token at X + 8
+        program = [(_BPF_LDX_B_MSH, 0, 0, 0), (_BPF_LD_W_IND, 0, 0, 8), (_BPF_JEQ_K, 0, 3, first),
+                   (_BPF_LD_W_IND, 0, 0, 12), (_BPF_JEQ_K, 0, 1, second)]
+    else:  # ICMPv6: the packet starts at the ICMPv6 header
+        program = [(_BPF_LD_W_ABS, 0, 0, 8), (_BPF_JEQ_K, 0, 3, first), (_BPF_LD_W_ABS, 0, 0, 12),
+                   (_BPF_JEQ_K, 0, 1, second)]
+    program += [(_BPF_RET_K, 0, 0, 0xFFFF), (_BPF_RET_K, 0, 0, 0)]
+    code = ctypes.create_string_buffer(b"".join(_BPF.pack(*insn) for insn in program))
+    fprog = struct.pack("HL", len(program), ctypes.addressof(code))  # struct sock_fprog {len; *filter}, native
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, fprog)
+    except OSError:
+        return False
+    return True
+
+
 class _Target:
     """One host being pinged: what was sent, what came back."""
 
@@ -185,7 +213,7 @@ class IcmpProber:
     """
 
     def __init__(self, *, kind: SocketKind = "auto", max_in_flight: int = 4000, receive_buffer_bytes: int = 8 << 20,
-                 max_rate_pps: float = 0.0, resolver: Resolver | None = None) -> None:
+                 max_rate_pps: float = 0.0, resolver: Resolver | None = None, kernel_filter: bool = True) -> None:
         if max_in_flight < 1 or receive_buffer_bytes < 1 or max_rate_pps < 0:
             raise ValueError("max_in_flight and receive_buffer_bytes must be at least 1, max_rate_pps 0 or more")
         self.kind: SocketKind = kind
@@ -202,6 +230,8 @@ class IcmpProber:
         self._closed = False
         self._busy = False
         self.truesize = DEFAULT_TRUESIZE
+        # raw sockets drop other tokens' replies in the kernel (a BPF program); True while every one does
+        self.kernel_filter = kernel_filter
         self._loop: asyncio.AbstractEventLoop | None = None
         # the checksum of an IPv4 echo is the constant part (type, token) plus n's halves twice (id=hi, seq=lo)
         words = struct.unpack("!4H", self.token)
@@ -218,6 +248,8 @@ class IcmpProber:
             raise RuntimeError("this ICMP prober is closed")
         sock, kind = open_icmp_socket(family, self.kind)
         try:
+            if kind == "raw" and self.kernel_filter:
+                self.kernel_filter = attach_token_filter(sock, family, self.token)
             forced = grow_buffer(sock, socket.SO_RCVBUF, self.receive_buffer_bytes)
             grow_buffer(sock, socket.SO_SNDBUF, min(self.receive_buffer_bytes, 4 << 20))
         except OSError:
