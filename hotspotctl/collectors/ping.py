@@ -49,6 +49,7 @@ from hotspotctl.collectors.address import split_address
 from hotspotctl.collectors.udp import Address, Resolver, Unresolved, _meminfo, grow_buffer, rcvbuf_fix
 from hotspotctl.errors import ConfigError
 from hotspotctl.models.ping import PingResult
+from hotspotctl.settings import PingSettings
 
 log = logging.getLogger(__name__)
 
@@ -237,6 +238,15 @@ class IcmpProber:
         words = struct.unpack("!4H", self.token)
         self._sum = (ECHO_REQUEST << 8) + sum(words)
         self._sockets_for(socket.AF_INET)
+
+    @classmethod
+    def from_settings(cls, settings: PingSettings, *, kind: SocketKind | None = None) -> IcmpProber:
+        """A prober as ``[ping]`` says (socket, max_in_flight, max_rate_pps, receive_buffer_bytes); ping with
+        ``prober.ping(hosts, count=settings.count, interval_s=settings.interval_s, timeout_s=settings.timeout_s)``.
+        ``IcmpPermissionError`` (a ConfigError) when no ICMP socket opens: check it at startup."""
+        return cls(kind=kind or settings.socket,  # type: ignore[arg-type]  # checked at load: one of SOCKET_KINDS
+                   max_in_flight=settings.max_in_flight, receive_buffer_bytes=settings.receive_buffer_bytes,
+                   max_rate_pps=settings.max_rate_pps)
 
     # -- sockets ---------------------------------------------------------------------------------
 

@@ -356,3 +356,14 @@ def test_a_rate_cap_spreads_the_echoes():
     assert wall >= (800 - 2000 * 0.02) / 2000 * 0.9  # 800 echoes, 40 at once, then 2,000 a second: never faster
     settings = load_settings(env={"HOTSPOTCTL_PING_MAX_RATE_PPS": "0"}, cwd=Path("/")).settings.ping
     assert settings.max_rate_pps == 0  # no cap
+
+
+def test_a_prober_from_the_ping_settings(tmp_path: Path):
+    settings = load_settings(env={"HOTSPOTCTL_PING_MAX_IN_FLIGHT": "7", "HOTSPOTCTL_PING_COUNT": "2",
+                                  "HOTSPOTCTL_PING_INTERVAL_MS": "10"}, cwd=tmp_path).settings.ping
+    with IcmpProber.from_settings(settings) as prober:
+        assert (prober.max_in_flight, prober.max_rate_pps, prober.kind) == (7, 20_000.0, "auto")
+        results = asyncio.run(prober.ping([f"127.7.0.{i}" for i in range(1, 21)], count=settings.count,
+                                          interval_s=settings.interval_s, timeout_s=settings.timeout_s))
+        assert prober.stats.max_in_flight == 7
+    assert [(r.sent, r.received) for r in results.values()] == [(2, 2)] * 20
