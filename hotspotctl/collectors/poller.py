@@ -425,12 +425,15 @@ class Poller:
     # -- polling ---------------------------------------------------------------------------
 
     async def poll(self, work: Sequence[tuple[Target, Discovery, bool]], *,
-                   progress: Callable[[int], None] | None = None) -> tuple[list[PollResult], set[str]]:
+                   progress: Callable[[int], None] | None = None,
+                   budget_s: float | None = None) -> tuple[list[PollResult], set[str]]:
         """Poll each (target, discovery, believed_down); return the results in order and the ids to rediscover.
 
         An AP believed down gets the same retries and deadline as the others, sent after them. An AP
         whose address is a name not looked up lately is polled once the name resolves, with what is
         left of its deadline; one that does not resolve in time fails with kind ``no_address``.
+        ``budget_s`` (default ``snmp.deadline_s``): each AP's budget, retries included, for a poll that
+        must be quick (a trap's confirmation: ``scheduling/traps.py``).
         """
         results: list[PollResult | None] = [None] * len(work)
         rediscover: set[str] = set()
@@ -438,7 +441,7 @@ class Poller:
         later: list[tuple[int, PollPlan, GetRequest]] = []  # believed down: sent after the others
         named: list[tuple[int, Target, Discovery, bool]] = []  # a name to look up first
         slow: list[tuple[int, Target, PollPlan, Address, bool]] = []
-        deadline_s = self.settings.deadline_s
+        deadline_s = self.settings.deadline_s if budget_s is None else budget_s
 
         def fail(i: int, target: Target, kind: PollErrorKind, message: str) -> None:
             results[i] = PollError(target.ap, time.time(), kind, message)
@@ -472,7 +475,7 @@ class Poller:
             if isinstance(address, str):
                 fail(i, target, PollErrorKind.NO_ADDRESS, address)
                 continue
-            planned = plan_one(i, target, discovery, down, address)
+            planned = plan_one(i, target, discovery, down, address, budget_s)
             if planned is not None:
                 (later if down else fast).append(planned)
 
@@ -514,7 +517,7 @@ class Poller:
         async def run_slow(i: int, target: Target, plan: PollPlan, address: Address, down: bool) -> None:
             started = time.monotonic()
             try:
-                async with self._slow_poll:
+                async with self._slow_poll, asyncio.timeout(budget_s):
                     device = self.device(target, address)
                     values: list[Value] = []
                     if plan.oids:
@@ -532,6 +535,9 @@ class Poller:
                     rediscover.add(target.ap)
             except CollectError as exc:
                 results[i] = PollError(target.ap, time.time(), exc.kind, str(exc))
+            except TimeoutError:  # only with budget_s: the whole budget went by
+                results[i] = PollError(target.ap, time.time(), PollErrorKind.TIMEOUT,
+                                       f"no answer within {budget_s:g} s")
             finally:
                 if progress is not None:
                     progress(1)

@@ -53,6 +53,7 @@ from hotspotctl.inventory.fleet import CrewZones, Fleet, Selection
 from hotspotctl.models.access_points import AccessPoint
 from hotspotctl.scheduling.cycle import CycleMemory, CycleReport, discover_aps, run_cycle
 from hotspotctl.scheduling.evaluation import CycleEvaluation, Evaluator
+from hotspotctl.scheduling.traps import TrapReactor, strip_restarted
 from hotspotctl.settings import Settings
 from hotspotctl.sinks.influx import FlushResult, InfluxSink
 from hotspotctl.sinks.lineproto import ApLines, line
@@ -120,6 +121,11 @@ class CycleRunner:
         self.last_rollup: Rollup | None = None
         self.last_evaluation: CycleEvaluation | None = None
         self.cycles = 0
+        # traps (scheduling/traps.py): the reactor when `run` listens, the APs whose agent restarted since
+        # (wall-clock time of the trap), and the lock a reaction's evaluation shares with the cycle's
+        self.traps: TrapReactor | None = None
+        self.restarts: dict[str, float] = {}
+        self.evaluating = asyncio.Lock()
         with store.read() as conn:
             self.inventory_seen = inventory_version(conn)
         self._load(aps)
@@ -133,6 +139,10 @@ class CycleRunner:
         self.targets = {ap_id: limits.target_mbps for ap_id, limits in self.evaluator.limits.items()}
         self.lines = ApLines()  # its tag sets follow the inventory: a re-zoned AP gets new ones
         self._stale = False
+
+    def mark_stale(self) -> None:
+        """Memory and store may differ (a write failed): the next cycle loads the fleet's state again."""
+        self._stale = True
 
     def refresh(self) -> bool:
         """Follow the inventory, and reload the memory after a failed cycle; True when anything was loaded."""
@@ -176,6 +186,18 @@ class CycleRunner:
             report = await run_cycle(self.store, self.aps, self.settings.snmp, self.profiles, self.poller,
                                      interval_s=self.settings.schedule.interval_s, progress=progress,
                                      memory=self.memory, save=False, use_backoff=self.use_backoff)
+        except BaseException:
+            self._stale = True  # the memory may have moved on: load it again from the store
+            raise
+        # a trap's reaction (scheduling/traps.py) evaluates and saves between the cycles' evaluations, never within
+        async with self.evaluating:
+            return self._conclude(report, started, clock, cpu_started, scheduled_at, missed, lag_s)
+
+    def _conclude(self, report: CycleReport, started: float, clock: float, cpu_started: float,
+                  scheduled_at: float | None, missed: int, lag_s: float | None) -> CycleRecord:
+        """The cycle after its polls: evaluation, line protocol, spool, then the state, cost recorded."""
+        try:
+            strip_restarted(report, self.restarts)  # coldStart/warmStart traps: no rate across the restart
             evaluation = self.evaluator.evaluate(report.outcomes, report.started_at, save=False)
             evaluated = rollup(report.outcomes, targets=self.targets, healths=self.evaluator.healths)
             lines = self.encode(report, evaluated)
@@ -186,6 +208,8 @@ class CycleRunner:
                 aps=len(report.outcomes), ok=report.ok, timed_out=report.timed_out, failed=report.failed,
                 skipped=report.skipped, discovered=report.discovered, cpu_s=0.0, points=0,
                 sink="influx" if self.sink.configured else "spool")
+            if self.traps is not None:  # the traps since the last cycle, and what they did
+                lines.append(line("poller_traps", {}, self.traps.figures(), int(started)))
             # the cycle's own cost goes into the same batch: everything but the spool write itself
             waiting = self.spool.status()
             duration = time.monotonic() - clock

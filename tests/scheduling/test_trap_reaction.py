@@ -1,0 +1,228 @@
+"""What `hotspotctl run` does with a trap (scheduling/traps.py), against the simulator over UDP.
+
+The city (tests/city.py: 40 simulated APs, one a site) is polled by real cycles until its APs are UP with
+counters; then the simulator is restarted with one AP silent (a down fault from the start, same seed
+and clock: the others' counters go on) and TrapEvents, as the listener hands them on, go to the
+reactor. A linkDown for the silent AP opens its outage well within the issue's 5 s, measured from the
+moment the trap is handed on; the same trap for an AP that answers opens nothing; the rest as named.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from hotspotctl.collectors.poller import Poller
+from hotspotctl.evaluate.status import DOWN, UP
+from hotspotctl.models.traps import TrapEvent, TrapKind
+from hotspotctl.scheduling.service import CycleRunner
+from hotspotctl.scheduling.traps import TrapReactor
+from hotspotctl.simulate.scenario import ApFaults, Window
+from hotspotctl.simulate.simulator import Simulator
+from hotspotctl.store.outages import list_outages, load_health
+from tests.city import City
+from tests.scheduling.test_service import _spooled_cycles
+
+LINK_DOWN = "1.3.6.1.6.3.1.1.5.3"
+LINK_UP = "1.3.6.1.6.3.1.1.5.4"
+COLD_START = "1.3.6.1.6.3.1.1.5.1"
+SILENT = "SCH-007"  # goes silent once the city is up
+ANSWERS = "SCH-011"  # answers throughout
+RESTARTS = "SCH-013"  # sends a coldStart
+
+
+def _host(city: City, ap_id: str) -> str:
+    address = next(ap.mgmt_address for ap in city.aps if ap.id == ap_id)
+    assert address is not None
+    return address.rsplit(":", 1)[0]
+
+
+def _trap(city: City, ap_id: str, kind: TrapKind, oid: str, *, if_index: int | None = 1,
+          admin_up: bool | None = True, source: str | None = None) -> TrapEvent:
+    return TrapEvent(received_at=time.time(), source=source or _host(city, ap_id), version="2c", security="default",
+                     trap_oid=oid, kind=kind, uptime_ticks=12345, if_index=if_index, admin_up=admin_up)
+
+
+def _silence(city: City, ap_id: str) -> None:
+    """Serve the same city (seed, clock) again with ``ap_id`` answering nothing from now on."""
+    city.simulator.stop()
+    fleet = [replace(ap, faults=ApFaults(down=(Window(0.0, math.inf),))) if ap.id == ap_id else ap
+             for ap in city.plan.fleet]
+    city.simulator = Simulator(fleet, city.plan.clock, port=city.port, processes=1).start()
+
+
+def _open_outages(city: City) -> list:
+    with city.store.read() as conn:
+        return list_outages(conn, open_only=True)
+
+
+def _health(city: City, ap_id: str):
+    with city.store.read() as conn:
+        return load_health(conn, [ap_id]).get(ap_id)
+
+
+async def _wait_for(condition, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        await asyncio.sleep(0.02)
+    return condition()
+
+
+async def _settled(reactor: TrapReactor, timeout_s: float = 20.0) -> None:
+    """Every reaction started has finished."""
+    assert await _wait_for(lambda: not reactor._tasks, timeout_s)
+
+
+async def _up_city(city: City, runner: CycleRunner) -> None:
+    """Cycles until every AP is UP and has counters (a rate on the next cycle)."""
+    for _ in range(2):
+        await runner.cycle()
+    healths = runner.evaluator.healths
+    assert sum(1 for h in healths.values() if h.state == UP) == len(city.aps)
+    assert _open_outages(city) == []
+
+
+def _setup(city: City, tmp_path: Path) -> tuple[Poller, CycleRunner, TrapReactor]:
+    settings = replace(city.settings.snmp, timeout_s=0.5, min_timeout_s=0.2, retries=1, deadline_s=2.0)
+    city.settings = replace(city.settings, snmp=settings)
+    poller = Poller(settings, _profiles())
+    runner = city.runner(poller)
+    reactor = runner.traps = TrapReactor(runner)
+    return poller, runner, reactor
+
+
+def _profiles():
+    from hotspotctl.collectors.profiles import load_profiles
+
+    return load_profiles([])
+
+
+def test_a_link_down_for_a_silent_ap_opens_its_outage_within_5_s_and_one_that_answers_opens_nothing(
+        city: City, tmp_path: Path) -> None:
+    poller, runner, reactor = _setup(city, tmp_path)
+
+    async def scenario() -> float:
+        await _up_city(city, runner)
+        _silence(city, SILENT)
+        sent = time.monotonic()
+        reactor.submit(_trap(city, SILENT, TrapKind.LINK_DOWN, LINK_DOWN))
+        reactor.submit(_trap(city, ANSWERS, TrapKind.LINK_DOWN, LINK_DOWN))
+        assert await _wait_for(lambda: any(o.site for o in _open_outages(city)), 10.0)
+        took = time.monotonic() - sent
+        await _settled(reactor)
+        return took
+
+    with poller:
+        took = asyncio.run(scenario())
+    print(f"outage opened {took:.2f} s after the trap")
+    assert took < 5.0, f"the outage opened {took:.2f} s after the trap"
+    [outage] = _open_outages(city)
+    silent_ap = next(ap for ap in city.aps if ap.id == SILENT)
+    assert outage.site == silent_ap.site_id and outage.aps == (SILENT,) and outage.cause == "offline"
+    health = _health(city, SILENT)
+    assert health is not None and health.state == DOWN and health.misses == city.settings.evaluate.down_after
+    answers = _health(city, ANSWERS)
+    assert answers is not None and answers.state == UP
+    # the silent AP was polled confirm_tries times, the other once
+    assert reactor.counts["polled"] == reactor.limits.confirm_tries + 1
+    assert reactor.counts["answered"] == 1 and reactor.counts["confirmed_down"] == 1
+    assert reactor.counts["outages_opened"] == 1
+    [silent_reaction] = [r for r in reactor.reactions if r.ap == SILENT]
+    assert silent_reaction.confirmed_down and not silent_reaction.answered
+    assert [r.to_json()["opened"] for r in reactor.reactions if r.ap == ANSWERS] == [[]]
+
+
+def test_the_next_cycle_keeps_the_outage_the_trap_opened_and_counts_the_traps(city: City, tmp_path: Path) -> None:
+    poller, runner, reactor = _setup(city, tmp_path)
+
+    async def scenario() -> None:
+        await _up_city(city, runner)
+        _silence(city, SILENT)
+        reactor.submit(_trap(city, SILENT, TrapKind.LINK_DOWN, LINK_DOWN))
+        # a cycle runs while the reaction confirms: the ledger must come out of both with one outage
+        cycle = asyncio.ensure_future(runner.cycle())
+        await _settled(reactor)
+        await cycle
+        await runner.cycle()
+
+    with poller:
+        asyncio.run(scenario())
+    [outage] = _open_outages(city)
+    assert outage.aps == (SILENT,) and outage.cause == "offline"
+    with city.store.read() as conn:
+        assert len(list_outages(conn)) == 1  # never closed and opened again
+    health = _health(city, SILENT)
+    assert health is not None and health.state == DOWN
+    # every cycle wrote a poller_traps point: the traps since the cycle before (the first two had none)
+    traps_points = [batch.get("poller_traps", 0) for batch in _spooled_cycles(city.settings.spool_dir)]
+    assert traps_points == [1, 1, 1, 1]
+
+
+def test_unknown_sources_are_dropped_and_counted_and_a_duplicate_polls_once(city: City, tmp_path: Path) -> None:
+    poller, runner, reactor = _setup(city, tmp_path)
+
+    async def scenario() -> None:
+        await _up_city(city, runner)
+        reactor.submit(_trap(city, ANSWERS, TrapKind.LINK_DOWN, LINK_DOWN, source="192.0.2.77"))
+        first = _trap(city, ANSWERS, TrapKind.LINK_DOWN, LINK_DOWN)
+        reactor.submit(first)
+        reactor.submit(replace(first, received_at=first.received_at + 0.5))  # the agent sent it twice
+        await _settled(reactor)
+
+    with poller:
+        asyncio.run(scenario())
+    counts = reactor.counts
+    assert counts["received"] == 3 and counts["unknown_source"] == 1 and counts["duplicate"] == 1
+    assert counts["polled"] == 1 and counts["answered"] == 1
+    assert _open_outages(city) == []
+
+
+def test_a_link_down_of_an_admin_down_interface_opens_nothing(city: City, tmp_path: Path) -> None:
+    poller, runner, reactor = _setup(city, tmp_path)
+
+    async def scenario() -> None:
+        await _up_city(city, runner)
+        _silence(city, SILENT)
+        reactor.submit(_trap(city, SILENT, TrapKind.LINK_DOWN, LINK_DOWN, admin_up=False))
+        await asyncio.sleep(3.0)  # longer than a confirmation takes: nothing may have started
+        await _settled(reactor)
+
+    with poller:
+        asyncio.run(scenario())
+    assert reactor.counts["admin_down"] == 1 and reactor.counts["polled"] == 0
+    assert _open_outages(city) == []
+    health = _health(city, SILENT)
+    assert health is not None and health.state == UP
+
+
+def test_a_cold_start_makes_the_next_cycle_skip_the_rate_across_the_restart(city: City, tmp_path: Path) -> None:
+    poller, runner, reactor = _setup(city, tmp_path)
+    rates: list[dict[str, tuple[float | None, tuple[str, ...]]]] = []
+
+    async def scenario() -> None:
+        await _up_city(city, runner)
+        reactor.submit(_trap(city, RESTARTS, TrapKind.COLD_START, COLD_START, if_index=None, admin_up=None))
+        await _settled(reactor)
+        for _ in range(2):
+            await runner.cycle()
+            assert runner.last_report is not None
+            rates.append({o.ap.id: (o.rate.in_bps, o.rate.events) for o in runner.last_report.outcomes
+                          if o.rate is not None})
+
+    with poller:
+        asyncio.run(scenario())
+    assert reactor.counts["restart"] == 1 and reactor.counts["polled"] == 1
+    after, next_one = rates
+    # the cycle after the trap: no rate for the AP that restarted (a new baseline), rates for the others
+    assert after[RESTARTS] == (None, ("discontinuity",))
+    assert after[ANSWERS][0] is not None and after[ANSWERS][0] > 0
+    assert sum(1 for in_bps, _ in after.values() if in_bps is not None) == len(city.aps) - 1
+    # the cycle after that: its rate again, from the new baseline
+    assert next_one[RESTARTS][0] is not None and next_one[RESTARTS][0] > 0
+    assert "discontinuity" not in next_one[RESTARTS][1]
+    assert runner.restarts == {}
