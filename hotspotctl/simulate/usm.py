@@ -20,38 +20,46 @@ the other extension differs, the Blumenthal key is tried and the response uses w
 Deliberate simplifications: usmStats counters are per UsmAgent (per process), not per simulated
 engine; with ``exact_level`` (the default) a request below the user's configured level gets an
 unsupportedSecLevel Report, standing in for snmpd's ``rouser NAME priv`` (VACM) check.
+
+The pure primitives (protocol tables, keys, message framing) live in ``collectors.usmcore``, which the
+trap receiver shares; their old names stay importable from here.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.decrepit.ciphers.modes import CFB
 from cryptography.hazmat.primitives.ciphers import Cipher
-from cryptography.hazmat.primitives.ciphers.algorithms import AES
 from cryptography.hazmat.primitives.ciphers.modes import CBC
 
 from hotspotctl.collectors.auth import resolve
 from hotspotctl.collectors.codec import COUNTER32, REPORT, _int_contents, _tlv
+from hotspotctl.collectors.usmcore import AUTH_NO_PRIV as AUTH_NO_PRIV
+from hotspotctl.collectors.usmcore import AUTH_PRIV as AUTH_PRIV
+from hotspotctl.collectors.usmcore import AUTH_PROTOCOLS as AUTH_PROTOCOLS
+from hotspotctl.collectors.usmcore import INT31_MAX as _INT31_MAX
+from hotspotctl.collectors.usmcore import LEVELS as _LEVELS
+from hotspotctl.collectors.usmcore import NO_AUTH_NO_PRIV as NO_AUTH_NO_PRIV
+from hotspotctl.collectors.usmcore import PRIV_PROTOCOLS as PRIV_PROTOCOLS
+from hotspotctl.collectors.usmcore import RANK as _RANK
+from hotspotctl.collectors.usmcore import TIME_WINDOW_S as TIME_WINDOW_S
+from hotspotctl.collectors.usmcore import LocalKeys as _LocalKeys
+from hotspotctl.collectors.usmcore import Malformed as _Malformed
+from hotspotctl.collectors.usmcore import Message as _Message
+from hotspotctl.collectors.usmcore import cipher_keys as _cipher_keys
+from hotspotctl.collectors.usmcore import extend_blumenthal as _extend_blumenthal
+from hotspotctl.collectors.usmcore import extend_reeder as _extend_reeder
+from hotspotctl.collectors.usmcore import localize_key as localize_key
+from hotspotctl.collectors.usmcore import parse_message as _parse_message
+from hotspotctl.collectors.usmcore import parse_scoped as _parse_scoped
+from hotspotctl.collectors.usmcore import password_to_key as password_to_key
 from hotspotctl.errors import ConfigError
 from hotspotctl.settings import Settings
 
-# auth protocol -> (hashlib name, HMAC truncation in octets), RFC 3414 6/7 and RFC 7860 4.2.2
-AUTH_PROTOCOLS: dict[str, tuple[str, int]] = {
-    "md5": ("md5", 12), "sha": ("sha1", 12), "sha224": ("sha224", 16), "sha256": ("sha256", 24),
-    "sha384": ("sha384", 32), "sha512": ("sha512", 48),
-}
-# priv protocol -> cipher key length in octets (DES: 8 key + 8 pre-IV of the localized key)
-PRIV_PROTOCOLS: dict[str, int] = {"des": 16, "aes": 16, "aes192": 24, "aes256": 32}
-
-NO_AUTH_NO_PRIV, AUTH_NO_PRIV, AUTH_PRIV = "noAuthNoPriv", "authNoPriv", "authPriv"
-_LEVELS = (NO_AUTH_NO_PRIV, AUTH_NO_PRIV, "invalid", AUTH_PRIV)  # indexed by msgFlags & 3
-_RANK = {NO_AUTH_NO_PRIV: 0, AUTH_NO_PRIV: 1, AUTH_PRIV: 2}
 _FLAGS = {NO_AUTH_NO_PRIV: 0, AUTH_NO_PRIV: 1, AUTH_PRIV: 3}  # msgFlags of a response (not reportable)
 
 # usmStats objects, 1.3.6.1.6.3.15.1.1.N.0, as OID contents octets
@@ -59,15 +67,7 @@ USM_STATS_OID = "1.3.6.1.6.3.15.1.1.{}.0"
 UNSUPPORTED_SEC_LEVELS, NOT_IN_TIME_WINDOWS, UNKNOWN_USER_NAMES = 1, 2, 3
 UNKNOWN_ENGINE_IDS, WRONG_DIGESTS, DECRYPTION_ERRORS = 4, 5, 6
 _STATS_OID = {n: bytes((0x2B, 6, 1, 6, 3, 15, 1, 1, n, 0)) for n in range(1, 7)}
-
-TIME_WINDOW_S = 150  # RFC 3414 3.2 step 7
-_INT31_MAX = 2147483647
 _MAX_SIZE = 65507  # our msgMaxSize: the largest UDP payload over IPv4
-_ONE_MB = 1048576
-
-
-class _Malformed(Exception):
-    """Internal: the datagram is not a well-formed SNMPv3/USM message (dropped, counted)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,17 +128,6 @@ _STAT_NAMES = {UNSUPPORTED_SEC_LEVELS: "unsupported_sec_levels", NOT_IN_TIME_WIN
 
 
 @dataclass(slots=True)
-class _LocalKeys:
-    """One user's keys localized to one engine id; ``algorithm`` is the ready cipher algorithm."""
-
-    auth_key: bytes
-    priv_key: bytes
-    algorithm: AES | TripleDES | None
-    pre_iv: int = 0  # DES: the localized key's second half, as an int for the IV XOR
-    alternate: _LocalKeys | None = None  # AES-192/256: the Blumenthal-extended key when it differs
-
-
-@dataclass(slots=True)
 class Incoming:
     """A request that passed USM: the PDU to answer and what ``wrap`` needs to answer it."""
 
@@ -159,181 +148,6 @@ class Incoming:
         mac = AUTH_PROTOCOLS[self.user.auth_protocol][1] if self.user.auth_protocol else 0
         overhead = 64 + 2 * len(self.context_engine_id) + len(self.user.name) + len(self.context_name) + mac
         return self.max_size - overhead - (16 if self.level == AUTH_PRIV else 0)
-
-
-# --- BER reading ------------------------------------------------------------------------------
-# Like the codec: index the bytes, let IndexError mean "truncated", check each end against its parent.
-
-
-def _element(data: bytes, pos: int, limit: int) -> tuple[int, int, int]:
-    """(tag, contents start, contents end) of the TLV at ``pos``, which must end by ``limit``."""
-    tag = data[pos]
-    length = data[pos + 1]
-    pos += 2
-    if length & 0x80:
-        count = length & 0x7F
-        if count == 0 or count > 4:
-            raise _Malformed
-        end = pos + count
-        if end > limit:
-            raise _Malformed
-        length = int.from_bytes(data[pos:end], "big")
-        pos = end
-    end = pos + length
-    if end > limit:
-        raise _Malformed
-    return tag, pos, end
-
-
-def _expect(data: bytes, pos: int, limit: int, tag: int) -> tuple[int, int]:
-    got, start, end = _element(data, pos, limit)
-    if got != tag:
-        raise _Malformed
-    return start, end
-
-
-def _uint31(data: bytes, pos: int, limit: int) -> tuple[int, int]:
-    """An INTEGER in 0..2^31-1 (msgID, msgMaxSize, boots, time, request-id): (value, end)."""
-    start, end = _expect(data, pos, limit, 0x02)
-    if start == end or end - start > 5:
-        raise _Malformed
-    value = int.from_bytes(data[start:end], "big", signed=True)
-    if not 0 <= value <= _INT31_MAX:
-        raise _Malformed
-    return value, end
-
-
-@dataclass(slots=True)
-class _Message:
-    """The parsed parts of a v3 request; positions index the datagram."""
-
-    msg_id: int
-    max_size: int
-    flags: int
-    engine_id: bytes
-    boots: int
-    engine_time: int
-    user_name: bytes
-    auth_start: int
-    auth_end: int
-    priv_params: bytes
-    data_start: int  # contents of the encrypted OCTET STRING, or the plaintext ScopedPDU TLV
-    data_end: int
-
-
-def _parse_message(data: bytes) -> _Message | None:
-    """The message's parts, None if it is framed right but not version 3; _Malformed/IndexError if broken."""
-    size = len(data)
-    start, end = _expect(data, 0, size, 0x30)
-    if end != size:
-        raise _Malformed
-    pos = start
-    s, e = _expect(data, pos, end, 0x02)
-    if e - s != 1 or data[s] != 3:
-        if e - s in (1, 2, 3, 4):  # v1, v2c or something: not ours to answer
-            return None
-        raise _Malformed
-    start, global_end = _expect(data, e, end, 0x30)
-    msg_id, pos = _uint31(data, start, global_end)
-    max_size, pos = _uint31(data, pos, global_end)
-    s, e = _expect(data, pos, global_end, 0x04)
-    if e - s != 1:
-        raise _Malformed
-    flags = data[s]
-    model, pos = _uint31(data, e, global_end)
-    if pos != global_end or model != 3 or max_size < 484 or flags & 3 == 2:
-        raise _Malformed  # not USM, or privacy without authentication (RFC 3412 7.2 step 5)
-
-    s, params_end = _expect(data, global_end, end, 0x04)
-    s, seq_end = _expect(data, s, params_end, 0x30)
-    if seq_end != params_end:
-        raise _Malformed
-    s, e = _expect(data, s, seq_end, 0x04)
-    if e - s > 32:
-        raise _Malformed
-    engine_id = data[s:e]
-    boots, pos = _uint31(data, e, seq_end)
-    engine_time, pos = _uint31(data, pos, seq_end)
-    s, e = _expect(data, pos, seq_end, 0x04)
-    if e - s > 32:
-        raise _Malformed
-    user_name = data[s:e]
-    auth_start, auth_end = _expect(data, e, seq_end, 0x04)
-    s, e = _expect(data, auth_end, seq_end, 0x04)
-    if e != seq_end:
-        raise _Malformed
-    priv_params = data[s:e]
-
-    tag, data_start, data_end = _element(data, params_end, end)
-    if data_end != end or tag != (0x04 if flags & 2 else 0x30):
-        raise _Malformed
-    if tag == 0x30:
-        data_start = params_end  # keep the ScopedPDU's own header: _parse_scoped reads the TLV
-    return _Message(msg_id, max_size, flags, engine_id, boots, engine_time, user_name, auth_start, auth_end,
-                    priv_params, data_start, data_end)
-
-
-def _parse_scoped(data: bytes, pos: int, limit: int, exact: bool) -> tuple[bytes, bytes, bytes, int, int]:
-    """(contextEngineID, contextName, PDU TLV, PDU tag, request-id) of a ScopedPDU at ``pos``.
-
-    ``exact``: the ScopedPDU must end at ``limit``; after DES decryption padding may follow it.
-    """
-    start, end = _expect(data, pos, limit, 0x30)
-    if exact and end != limit:
-        raise _Malformed
-    s, e = _expect(data, start, end, 0x04)
-    if e - s > 32:
-        raise _Malformed
-    context_engine_id = data[s:e]
-    s, e = _expect(data, e, end, 0x04)
-    context_name = data[s:e]
-    pdu_start = e
-    tag, s, pdu_end = _element(data, pdu_start, end)
-    if pdu_end != end or not 0xA0 <= tag <= 0xA8 or tag == 0xA4:
-        raise _Malformed
-    s, e = _expect(data, s, pdu_end, 0x02)
-    if not 1 <= e - s <= 4:
-        raise _Malformed
-    request_id = int.from_bytes(data[s:e], "big", signed=True)
-    return context_engine_id, context_name, data[pdu_start:pdu_end], tag, request_id
-
-
-# --- keys -------------------------------------------------------------------------------------
-
-
-def password_to_key(password: bytes, hash_name: str) -> bytes:
-    """RFC 3414 A.2: hash the password repeated to one megabyte (one C call, not 16384 updates)."""
-    if not password:
-        raise ValueError("empty password")
-    ring = password * (_ONE_MB // len(password) + 1)
-    return hashlib.new(hash_name, memoryview(ring)[:_ONE_MB]).digest()
-
-
-def localize_key(master: bytes, engine_id: bytes, hash_name: str) -> bytes:
-    """RFC 3414 A.2: Kul = H(Ku || engineID || Ku)."""
-    return hashlib.new(hash_name, master + engine_id + master).digest()
-
-
-def _extend_reeder(local: bytes, engine_id: bytes, hash_name: str, size: int) -> bytes:
-    """pysnmp 7's usmAesCfb192/256Protocol: append localize(password_to_key(key so far))."""
-    while len(local) < size:
-        local += localize_key(password_to_key(local, hash_name), engine_id, hash_name)
-    return local[:size]
-
-
-def _extend_blumenthal(local: bytes, hash_name: str, size: int) -> bytes:
-    """draft-blumenthal-aes-usm-04 3.1.2.1: append H(key so far)."""
-    while len(local) < size:
-        local += hashlib.new(hash_name, local).digest()
-    return local[:size]
-
-
-def _cipher_keys(auth_key: bytes, priv_key: bytes, protocol: str | None) -> _LocalKeys:
-    if protocol is None:
-        return _LocalKeys(auth_key, b"", None)
-    if protocol == "des":
-        return _LocalKeys(auth_key, priv_key, TripleDES(priv_key[:8] * 3), int.from_bytes(priv_key[8:16], "big"))
-    return _LocalKeys(auth_key, priv_key, AES(priv_key))
 
 
 # --- the agent --------------------------------------------------------------------------------
