@@ -53,7 +53,7 @@ from hotspotctl.inventory.fleet import CrewZones, Fleet, Selection
 from hotspotctl.models.access_points import AccessPoint
 from hotspotctl.scheduling.cycle import CycleMemory, CycleReport, discover_aps, run_cycle
 from hotspotctl.scheduling.evaluation import CycleEvaluation, Evaluator
-from hotspotctl.scheduling.traps import TrapReactor, strip_restarted
+from hotspotctl.scheduling.traps import TrapReactor, listen_for_traps, strip_restarted
 from hotspotctl.settings import Settings
 from hotspotctl.sinks.influx import FlushResult, InfluxSink
 from hotspotctl.sinks.lineproto import ApLines, line
@@ -349,6 +349,7 @@ class Service:
         self.stopped_cleanly = True
         self._sending: set[asyncio.Future[Any]] = set()
         self.sends: list[Any] = []  # DispatchReports of this run, the newest KEPT or more
+        self._traps: asyncio.DatagramTransport | None = None  # the trap listener's socket, when traps.enabled
 
     def stop(self) -> None:
         """No new cycle starts; the running one finishes its writes. Safe before run() too."""
@@ -383,6 +384,9 @@ class Service:
             scheduler.start()
         log.info("scheduler started: %d APs every %g s%s; metrics to %s", len(self.runner.aps), self.interval_s,
                  f"; rediscovery at '{self.discovery_cron}'" if self.discovery_cron else "", sink.destination)
+        traps = getattr(self.runner.settings, "traps", None)  # issue 18's settings section `traps`
+        if traps is not None and traps.enabled:
+            self._traps = await listen_for_traps(self.runner, traps, on_evaluation=self._trap_evaluated)
         self._polling = asyncio.create_task(self._poll_loop(), name="poll cycles")
         flushing = asyncio.create_task(self._flush_loop(), name="spool flush") if sink.configured else None
         try:
@@ -394,6 +398,10 @@ class Service:
                 self.scheduler.pause()
             if flushing is not None:
                 flushing.cancel()
+            if self._traps is not None:  # no new trap; the reactions under way finish (or are cancelled)
+                self._traps.close()
+                if self.runner.traps is not None:
+                    await self.runner.traps.close(min(5.0, self.grace_s))
             await self._finish_running()
             await self._finish_sending(self.grace_s - (time.monotonic() - stopping))
             await self._last_flush(self.grace_s - (time.monotonic() - stopping))
@@ -471,6 +479,14 @@ class Service:
         if record.duration_s > self.interval_s:
             log.warning("cycle %d took %.1f s, longer than the %g s interval: the next run is skipped and "
                         "recorded as lag", self.tried, record.duration_s, self.interval_s)
+
+    def _trap_evaluated(self, evaluation: CycleEvaluation) -> None:
+        """A trap's reaction saved an evaluation: a new site outage sends its zone's crew list, as after a cycle."""
+        crews = self.runner.settings.crews
+        new_sites = evaluation.new_site_outages
+        if new_sites and crews.send_via and crews.send_on_site_outage and not self._stop.is_set():
+            zones = {o.zone for o in new_sites}
+            self._send_crews_soon(zones, f"{len(new_sites)} sites offline in {', '.join(sorted(zones))} (a trap)")
 
     def _failed(self, exc: Exception) -> None:
         """A cycle that failed: say why in one line (a traceback only for a bug), and give up after a bound."""

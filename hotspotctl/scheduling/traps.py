@@ -47,7 +47,8 @@ from typing import TYPE_CHECKING, Any
 from hotspotctl.collectors.address import split_address
 from hotspotctl.collectors.controllers import read_controllers, results_for
 from hotspotctl.collectors.model import FailureClass, PollError, PollResult, Sample, failure_class
-from hotspotctl.errors import PollErrorKind
+from hotspotctl.collectors.traps import DROP_REASONS, TrapListener, listen, receiver_for
+from hotspotctl.errors import ConfigError, PollErrorKind
 from hotspotctl.evaluate.outages import SITE_OFFLINE, returned_at, site_findings, update_ledger
 from hotspotctl.evaluate.rates import EVENTS, RateSample
 from hotspotctl.evaluate.status import DOWN, UNUSABLE, ApHealth, evaluate_ap
@@ -210,6 +211,7 @@ class TrapReactor:
         self._tasks: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(self.limits.max_in_flight)
         self._reported: dict[str, int] = {}  # the counts last handed to a cycle's point
+        self.listener: TrapListener | None = None  # when `run` listens: its drops go into the same point
 
     # -- intake (synchronous: the listener's callback) ------------------------------------------
 
@@ -219,6 +221,10 @@ class TrapReactor:
         if self._index is None or self._index.aps is not aps:  # the runner reloaded its fleet
             self._index = TrapIndex(aps)
         return self._index
+
+    def knows(self, source: str) -> bool:
+        """Whether an inventory row (an AP or a controller) has this address: the listener drops the rest."""
+        return source.lower() in self.index.by_host
 
     def submit(self, event: TrapEvent) -> None:
         """Take one decoded trap: count it, map it, and start its reaction (or say why not, in the counts)."""
@@ -242,7 +248,7 @@ class TrapReactor:
                       event.source)
             return
         now = self.clock()
-        key = (event.source, event.trap_oid, kind, event.if_index, event.ap_mac, event.ap_name)
+        key = (event.source, event.trap_oid, kind, event.if_index, event.admin_up, event.ap_mac, event.ap_name)
         last = self._seen.get(key)
         self._seen[key] = now
         if len(self._seen) > 50_000:  # forget the old ones: a service runs for months
@@ -375,8 +381,13 @@ class TrapReactor:
     # -- reporting ------------------------------------------------------------------------------
 
     def figures(self) -> dict[str, int]:
-        """The counts since the last call (each cycle's ``poller_traps`` point)."""
+        """The counts since the last call (each cycle's ``poller_traps`` point); with a listener, also the
+        datagrams it took (``datagrams``) and those it dropped, by reason (``dropped_<reason>``)."""
         now = {name: self.counts[name] for name in COUNTERS}
+        if self.listener is not None:
+            receiver = self.listener.receiver
+            now["datagrams"] = receiver.received
+            now.update({f"dropped_{reason}": receiver.dropped.get(reason, 0) for reason in DROP_REASONS})
         delta = {name: value - self._reported.get(name, 0) for name, value in now.items()}
         self._reported = now
         return delta
@@ -500,3 +511,31 @@ def without_rate(rate: RateSample) -> RateSample:
 
 
 
+
+
+async def listen_for_traps(runner: CycleRunner, traps: Any, *,
+                           on_evaluation: Callable[[CycleEvaluation], None] | None = None) -> asyncio.DatagramTransport:
+    """Bind the trap listener (settings section ``traps``: bind, port, credential_sets, dedupe_s,
+    max_per_source_per_s) and hand what it accepts to a TrapReactor, which becomes ``runner.traps``.
+
+    Only the inventory's addresses are trusted (the reactor's ``knows``); credential sets whose secret is
+    missing are left out with a warning. A port that cannot be bound is a ConfigError that says why.
+    """
+    reactor = TrapReactor(runner, on_evaluation=on_evaluation)
+    receiver, skipped = receiver_for(runner.settings.snmp.auth, known=reactor.knows, dedupe_s=traps.dedupe_s,
+                                     max_per_source_per_s=traps.max_per_source_per_s,
+                                     sets=traps.credential_sets or None)
+    for why in skipped:
+        log.warning("traps: credential set left out, it cannot authenticate a trap: %s", why)
+    try:
+        transport, listener = await listen(receiver, reactor.submit, traps.bind, traps.port)
+    except OSError as exc:
+        raise ConfigError(f"cannot listen for traps on {traps.bind}:{traps.port}: {exc.strerror or exc}; "
+                          "port 162 needs root or CAP_NET_BIND_SERVICE (or set traps.port), or turn "
+                          "traps.enabled off") from exc
+    reactor.listener = listener
+    runner.traps = reactor
+    host, port = transport.get_extra_info("sockname")[:2]
+    log.info("listening for traps on %s:%d (%d credential sets)", host, port,
+             len(receiver.communities) + sum(len(users) for users in receiver.users.values()))
+    return transport

@@ -10,16 +10,22 @@ moment the trap is handed on; the same trap for an AP that answers opens nothing
 from __future__ import annotations
 
 import asyncio
+import gzip
 import math
+import os
+import shutil
 import time
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
 
 from hotspotctl.collectors.poller import Poller
 from hotspotctl.evaluate.status import DOWN, UP
 from hotspotctl.models.traps import TrapEvent, TrapKind
 from hotspotctl.scheduling.service import CycleRunner
-from hotspotctl.scheduling.traps import TrapReactor
+from hotspotctl.scheduling.traps import TrapReactor, listen_for_traps
 from hotspotctl.simulate.scenario import ApFaults, Window
 from hotspotctl.simulate.simulator import Simulator
 from hotspotctl.store.outages import list_outages, load_health
@@ -226,3 +232,88 @@ def test_a_cold_start_makes_the_next_cycle_skip_the_rate_across_the_restart(city
     assert next_one[RESTARTS][0] is not None and next_one[RESTARTS][0] > 0
     assert "discontinuity" not in next_one[RESTARTS][1]
     assert runner.restarts == {}
+
+
+# -- real traps: net-snmp's snmptrap to the listener `run` binds (collectors/traps.py) ---------------------
+
+def _net_snmp_env(tmp_path: Path) -> dict[str, str]:
+    persistent = tmp_path / "net-snmp"
+    persistent.mkdir(exist_ok=True)
+    return {**os.environ, "MIBS": "", "MIBDIRS": str(tmp_path), "SNMP_PERSISTENT_DIR": str(persistent),
+            "SNMPCONFPATH": str(persistent), "HOME": str(tmp_path)}
+
+
+async def _snmptrap(argv: list[str], env: dict[str, str]) -> None:
+    process = await asyncio.create_subprocess_exec(*argv, env=env, stdout=asyncio.subprocess.PIPE,
+                                                   stderr=asyncio.subprocess.PIPE)
+    _out, err = await asyncio.wait_for(process.communicate(), 20)
+    assert process.returncode == 0, err.decode()
+
+
+def _link_down_v2c(port: int, source: str, community: str = "public", admin: int = 1) -> list[str]:
+    """linkDown of ifIndex 1 as an AP sends it: ifIndex, ifAdminStatus, ifOperStatus (down), from ``source``."""
+    return ["snmptrap", "-v", "2c", "-c", community, f"--clientaddr={source}", f"127.0.0.1:{port}", "",
+            LINK_DOWN, "1.3.6.1.2.1.2.2.1.1.1", "i", "1", "1.3.6.1.2.1.2.2.1.7.1", "i", str(admin),
+            "1.3.6.1.2.1.2.2.1.8.1", "i", "2"]
+
+
+TRAPS = SimpleNamespace(enabled=True, bind="127.0.0.1", port=0, credential_sets=(), dedupe_s=5.0,
+                        max_per_source_per_s=0.0)
+
+
+@pytest.mark.skipif(shutil.which("snmptrap") is None, reason="net-snmp's snmptrap is not installed")
+def test_snmptrap_link_down_from_a_silent_ap_opens_its_outage_within_5_s(city: City, tmp_path: Path) -> None:
+    poller, runner, _ = _setup(city, tmp_path)
+    runner.traps = None
+    env = _net_snmp_env(tmp_path)
+
+    async def scenario() -> float:
+        transport = await listen_for_traps(runner, TRAPS)
+        port = transport.get_extra_info("sockname")[1]
+        reactor = runner.traps
+        assert reactor is not None
+        try:
+            await _up_city(city, runner)
+            _silence(city, SILENT)
+            # first the ones that must open nothing: an unknown source, a wrong community, an admin-down port
+            await _snmptrap(_link_down_v2c(port, "127.0.0.3"), env)
+            await _snmptrap(_link_down_v2c(port, _host(city, SILENT), community="wrong"), env)
+            await _snmptrap(_link_down_v2c(port, _host(city, ANSWERS), admin=2), env)
+            await _snmptrap(_link_down_v2c(port, _host(city, ANSWERS)), env)
+            await _settled(reactor)
+            assert _open_outages(city) == []
+            sent = time.monotonic()
+            await _snmptrap(_link_down_v2c(port, _host(city, SILENT)), env)
+            assert await _wait_for(lambda: bool(_open_outages(city)), 10.0)
+            took = time.monotonic() - sent
+            await _settled(reactor)
+            await runner.cycle()  # its poller_traps point: what the listener and the reactor counted
+            return took
+        finally:
+            transport.close()
+
+    with poller:
+        took = asyncio.run(scenario())
+    print(f"outage opened {took:.2f} s after snmptrap started")
+    assert took < 5.0, f"the outage opened {took:.2f} s after snmptrap started"
+    [outage] = _open_outages(city)
+    assert outage.aps == (SILENT,) and outage.cause == "offline"
+    reactor = runner.traps
+    assert reactor is not None and reactor.listener is not None
+    dropped = reactor.listener.receiver.dropped
+    assert dropped["unknown_source"] == 1 and dropped["bad_community"] == 1
+    counts = reactor.counts
+    assert counts["received"] == 3 and counts["admin_down"] == 1 and counts["polled"] == 1 + reactor.limits.confirm_tries
+    assert counts["confirmed_down"] == 1 and counts["outages_opened"] == 1
+    last = _spooled_lines(city.settings.spool_dir, "poller_traps")[-1]
+    assert "datagrams=5i" in last and "dropped_unknown_source=1i" in last and "dropped_bad_community=1i" in last
+    assert "received=3i" in last and "confirmed_down=1i" in last and "admin_down=1i" in last
+
+
+def _spooled_lines(spool_dir: Path, measurement: str) -> list[str]:
+    found = []
+    for path in sorted(spool_dir.glob("*.lp*")):
+        data = path.read_bytes()
+        text = (gzip.decompress(data) if path.name.endswith(".gz") else data).decode()
+        found += [line for line in text.splitlines() if line.startswith(measurement + " ")]
+    return found
