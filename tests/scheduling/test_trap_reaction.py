@@ -14,7 +14,9 @@ import gzip
 import math
 import os
 import shutil
+import socket
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
@@ -22,15 +24,25 @@ from types import SimpleNamespace
 import pytest
 
 from hotspotctl.collectors.poller import Poller
+from hotspotctl.collectors.profiles import load_profiles
 from hotspotctl.evaluate.status import DOWN, UP
+from hotspotctl.inventory.fleet import CrewZones, Fleet
+from hotspotctl.inventory.importer import import_inventory
 from hotspotctl.models.traps import TrapEvent, TrapKind
 from hotspotctl.scheduling.service import CycleRunner
 from hotspotctl.scheduling.traps import TrapReactor, listen_for_traps
+from hotspotctl.settings import InventorySettings, load_settings
 from hotspotctl.simulate.scenario import ApFaults, Window
 from hotspotctl.simulate.simulator import Simulator
+from hotspotctl.sinks.influx import InfluxSink
+from hotspotctl.sinks.spool import Spool
 from hotspotctl.store.outages import list_outages, load_health
 from tests.city import City
+from tests.scheduling.test_controller_cycle import FIXTURES as CONTROLLER_FIXTURES
+from tests.scheduling.test_controller_cycle import SETTINGS as CONTROLLER_SNMP
+from tests.scheduling.test_controller_cycle import city as controller_city
 from tests.scheduling.test_service import _spooled_cycles
+from tests.servers import SnmpsimServer
 
 LINK_DOWN = "1.3.6.1.6.3.1.1.5.3"
 LINK_UP = "1.3.6.1.6.3.1.1.5.4"
@@ -103,8 +115,6 @@ def _setup(city: City, tmp_path: Path) -> tuple[Poller, CycleRunner, TrapReactor
 
 
 def _profiles():
-    from hotspotctl.collectors.profiles import load_profiles
-
     return load_profiles([])
 
 
@@ -317,3 +327,68 @@ def _spooled_lines(spool_dir: Path, measurement: str) -> list[str]:
         text = (gzip.decompress(data) if path.name.endswith(".gz") else data).decode()
         found += [line for line in text.splitlines() if line.startswith(measurement + " ")]
     return found
+
+
+# -- a controller's AP leave/join: the controller's address, the AP by name or MAC -----------------------------
+
+@pytest.fixture(scope="module")
+def controller() -> Iterator[SnmpsimServer]:
+    server = SnmpsimServer([CONTROLLER_FIXTURES / "wlc.snmprec"]).start()  # community: "wlc"
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def dead_address() -> Iterator[str]:
+    """A real UDP address where nobody answers: a dead controller."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        host, port = sock.getsockname()
+        yield f"{host}:{port}"
+
+
+def test_a_controllers_ap_leave_is_confirmed_from_its_ap_table(sqlite_store, controller: SnmpsimServer,
+                                                               dead_address: str, tmp_path: Path) -> None:
+    """snmpsim serves a Cisco-shaped controller (tests/fixtures/controllers/wlc.snmprec): pole-a joined, pole-b
+    listed but not joined, AP-C known by its MAC. A leave for pole-b is confirmed by reading the controller's AP
+    table (not joined) and makes it DOWN after one cycle instead of down_after; one for pole-a (joined) opens
+    nothing; one naming an AP the inventory lacks is counted and dropped."""
+    report = import_inventory(sqlite_store, controller_city(tmp_path, controller.address, dead_address), InventorySettings())
+    assert report.rejected == []
+    settings = load_settings(flags={"data_dir": ("--data-dir", str(tmp_path / "var"))}).settings
+    settings = replace(settings, snmp=CONTROLLER_SNMP)
+    profiles = load_profiles([CONTROLLER_FIXTURES / "profiles"])
+    zones = CrewZones.from_settings(settings.crew_zones)
+    aps = sorted(Fleet.load(sqlite_store, zones).aps.values(), key=lambda ap: ap.id)
+    controller_host = controller.address.rsplit(":", 1)[0]
+
+    def leave(name: str | None = None, mac: str | None = None, kind: TrapKind = TrapKind.AP_LEAVE) -> TrapEvent:
+        return TrapEvent(received_at=time.time(), source=controller_host, version="2c", security="wlc",
+                         trap_oid="1.3.6.1.4.1.14179.2.6.3.8", kind=kind, ap_name=name, ap_mac=mac)
+
+    with Poller(settings.snmp, profiles) as poller:
+        runner = CycleRunner(sqlite_store, settings, profiles, aps, zones,
+                             InfluxSink(settings.influx, Spool(settings.spool_dir)), poller)
+        reactor = runner.traps = TrapReactor(runner)
+
+        async def scenario() -> None:
+            await runner.cycle()
+            assert runner.evaluator.healths["AP-B"].misses == 1 and runner.evaluator.healths["AP-B"].state != DOWN
+            reactor.submit(leave("pole-b"))
+            reactor.submit(leave("POLE-A"))  # the controller's names, whatever their case
+            reactor.submit(leave("pole-zz"))
+            reactor.submit(leave(mac="00:0B:86:00:00:03", kind=TrapKind.AP_JOIN))  # AP-C, by its MAC
+            await _settled(reactor)
+
+        asyncio.run(scenario())
+    counts = reactor.counts
+    assert counts["received"] == 4 and counts["unknown_source"] == 1
+    assert counts["polled"] == reactor.limits.confirm_tries + 2 and counts["answered"] == 2
+    assert counts["confirmed_down"] == 1 and counts["outages_opened"] == 1
+    with sqlite_store.read() as conn:
+        [outage] = list_outages(conn, open_only=True)
+        health = load_health(conn, ["AP-A", "AP-B", "AP-C"])
+    assert outage.aps == ("AP-B",) and outage.cause == "offline"
+    assert health["AP-B"].state == DOWN and health["AP-A"].state == UP and health["AP-C"].state == UP
