@@ -536,6 +536,33 @@ class CrewSettings:
     open311: Open311Settings = _setting(factory=Open311Settings, help="Open311 GeoReport v2 delivery")
 
 
+def _check_bind(value: str) -> str | None:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return f"{value!r} is not an IP address; use 0.0.0.0 (every IPv4 address), :: or one of this machine's"
+    return None
+
+
+@dataclass(frozen=True)
+class TrapSettings:
+    enabled: bool = _setting(False, help="`hotspotctl run` listens for SNMP traps and informs (v1, v2c, v3)")
+    bind: str = _setting("0.0.0.0", check=_check_bind, help="address the trap listener binds")
+    port: int = _setting(162, check=_port, help="UDP port the trap listener binds (162 needs root or "
+                                               "CAP_NET_BIND_SERVICE)")
+    credential_sets: tuple[str, ...] = _setting(
+        (), help="snmp.auth sets a trap may authenticate with (comma-separated); empty = every set")
+    dedupe_s: float = _setting(
+        5.0, check=_between(0, 3600, "s"),
+        help="the same trap (source, trap OID, varbinds) again within this many seconds is a repeat: counted, "
+             "dropped (0 = keep every one)")
+    max_per_source_per_s: float = _setting(
+        0.0, check=_between(0, 1_000_000, "traps/s"),
+        help="traps one source may send per second before the rest are dropped and counted (0 = no limit)")
+
+
 def _check_timezone(value: str) -> str | None:
     import zoneinfo
 
@@ -567,6 +594,7 @@ class Settings:
     crews: CrewSettings = _setting(factory=CrewSettings, help="crew lists and where they are sent")
     spool: SpoolSettings = _setting(factory=SpoolSettings, help="the on-disk spool of metrics")
     influx: InfluxSettings = _setting(factory=InfluxSettings, help="InfluxDB, where metrics go")
+    traps: TrapSettings = _setting(factory=TrapSettings, help="the SNMP trap listener")
 
     @property
     def tzinfo(self) -> Any:

@@ -174,7 +174,9 @@ def test_every_setting_is_described():
         "influx.url", "influx.api", "influx.org", "influx.bucket", "influx.token", "influx.database",
         "influx.retention_policy", "influx.username", "influx.password", "influx.create_database",
         "influx.batch_points", "influx.timeout_s", "influx.max_retries", "influx.retry_max_s",
-        "influx.flush_interval_s"]
+        "influx.flush_interval_s",
+        "traps.enabled", "traps.bind", "traps.port", "traps.credential_sets", "traps.dedupe_s",
+        "traps.max_per_source_per_s"]
     assert all(row["help"] for row in rows)
     by_key = {row["key"]: row["value"] for row in rows}
     assert by_key["snmp.auth.default.community"] == "***"  # the default community is a secret like any other

@@ -30,6 +30,7 @@ from hotspotctl.cli import run as run_cli
 from hotspotctl.cli import simulate as simulate_cli
 from hotspotctl.cli import spool as spool_cli
 from hotspotctl.cli import status as status_cli
+from hotspotctl.cli import traps as traps_cli
 from hotspotctl.cli.demo import demo
 from hotspotctl.cli.output import message
 from hotspotctl.cli.runtime import Runtime
@@ -55,6 +56,7 @@ app.add_typer(crews_cli.app, name="crews")
 app.add_typer(outages_cli.app, name="outages")
 app.add_typer(maintenance_cli.app, name="maintenance")
 app.add_typer(report_cli.app, name="report")
+app.add_typer(traps_cli.app, name="traps")
 app.command("status")(status_cli.status)
 app.command("discover")(poll_cli.discover)
 app.command("poll")(poll_cli.poll)

@@ -51,6 +51,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from hotspotctl.collectors.address import split_address
 from hotspotctl.collectors.auth import MissingSecret, resolve
 from hotspotctl.collectors.codec import INFORM, RESPONSE, TRAP_V2, CodecError, decode_response
 from hotspotctl.collectors.model import Absent
@@ -70,7 +71,7 @@ from hotspotctl.collectors.usmcore import (
     password_to_key,
 )
 from hotspotctl.models.traps import TrapEvent, TrapKind
-from hotspotctl.settings import SnmpAuth
+from hotspotctl.settings import Settings, SnmpAuth
 
 log = logging.getLogger(__name__)
 
@@ -610,3 +611,31 @@ async def listen(receiver: TrapReceiver, on_trap: Callable[[TrapEvent], None], h
     transport, protocol = await loop.create_datagram_endpoint(lambda: TrapListener(receiver, on_trap),
                                                               local_addr=(host, port))
     return transport, protocol
+
+
+def receiver_from_settings(settings: Settings, *, known: Callable[[str], bool] | None = None,
+                           env: Mapping[str, str] | None = None) -> tuple[TrapReceiver, list[str]]:
+    """The receiver ``traps`` settings describe: trusted sets (traps.credential_sets, else all of snmp.auth),
+    repeat window, per-source rate. The second value names the sets left out for a missing secret."""
+    traps = settings.traps
+    return receiver_for(settings.snmp.auth, known=known, dedupe_s=traps.dedupe_s,
+                        max_per_source_per_s=traps.max_per_source_per_s, env=env,
+                        sets=traps.credential_sets or None)
+
+
+def source_addresses(aps: Iterable[Any]) -> dict[str, str]:
+    """Trap source address -> AP id, from the APs' mgmt_address (host part; a name is kept as written).
+
+    ``known = source_addresses(aps).__contains__`` is the usual ``known`` callback.
+    """
+    found: dict[str, str] = {}
+    for ap in aps:
+        address = getattr(ap, "mgmt_address", None)
+        if not address:
+            continue
+        try:
+            host, _port = split_address(address, 161)
+        except ValueError:
+            continue
+        found.setdefault(host, ap.id)
+    return found

@@ -272,3 +272,17 @@ def test_a_missing_secret_leaves_its_set_out():
 def test_v3_set_keys_are_computed_once():
     entry = v3_set("s", "u", "sha", "password1", "aes", "password2")
     assert len(entry.auth_master) == 20 and len(entry.priv_master) == 20 and entry.rank == 2
+
+
+def test_trap_settings_are_validated_and_have_env_twins():
+    from hotspotctl.errors import ConfigError
+    from hotspotctl.settings import load_settings
+
+    settings = load_settings(env={"HOTSPOTCTL_TRAPS_PORT": "11162", "HOTSPOTCTL_TRAPS_CREDENTIAL_SETS": "lab,lab-v3",
+                                  "HOTSPOTCTL_TRAPS_DEDUPE_S": "2.5"}, cwd=Path("/")).settings.traps
+    assert (settings.port, settings.credential_sets, settings.dedupe_s, settings.bind) == (11162, ("lab", "lab-v3"),
+                                                                                          2.5, "0.0.0.0")
+    for name, value in (("HOTSPOTCTL_TRAPS_BIND", "everywhere"), ("HOTSPOTCTL_TRAPS_PORT", "70000"),
+                        ("HOTSPOTCTL_TRAPS_DEDUPE_S", "-1")):
+        with pytest.raises(ConfigError, match=name):
+            load_settings(env={name: value}, cwd=Path("/"))
