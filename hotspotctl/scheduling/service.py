@@ -384,9 +384,8 @@ class Service:
             scheduler.start()
         log.info("scheduler started: %d APs every %g s%s; metrics to %s", len(self.runner.aps), self.interval_s,
                  f"; rediscovery at '{self.discovery_cron}'" if self.discovery_cron else "", sink.destination)
-        traps = getattr(self.runner.settings, "traps", None)  # issue 18's settings section `traps`
-        if traps is not None and traps.enabled:
-            self._traps = await listen_for_traps(self.runner, traps, on_evaluation=self._trap_evaluated)
+        if self.runner.settings.traps.enabled:
+            self._traps = await listen_for_traps(self.runner, on_evaluation=self._trap_evaluated)
         self._polling = asyncio.create_task(self._poll_loop(), name="poll cycles")
         flushing = asyncio.create_task(self._flush_loop(), name="spool flush") if sink.configured else None
         try:

@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any
 from hotspotctl.collectors.address import split_address
 from hotspotctl.collectors.controllers import read_controllers, results_for
 from hotspotctl.collectors.model import FailureClass, PollError, PollResult, Sample, failure_class
-from hotspotctl.collectors.traps import DROP_REASONS, TrapListener, listen, receiver_for
+from hotspotctl.collectors.traps import DROP_REASONS, TrapListener, listen, receiver_from_settings
 from hotspotctl.errors import ConfigError, PollErrorKind
 from hotspotctl.evaluate.outages import SITE_OFFLINE, returned_at, site_findings, update_ledger
 from hotspotctl.evaluate.rates import EVENTS, RateSample
@@ -513,18 +513,18 @@ def without_rate(rate: RateSample) -> RateSample:
 
 
 
-async def listen_for_traps(runner: CycleRunner, traps: Any, *,
+async def listen_for_traps(runner: CycleRunner, *,
                            on_evaluation: Callable[[CycleEvaluation], None] | None = None) -> asyncio.DatagramTransport:
-    """Bind the trap listener (settings section ``traps``: bind, port, credential_sets, dedupe_s,
-    max_per_source_per_s) and hand what it accepts to a TrapReactor, which becomes ``runner.traps``.
+    """Bind the trap listener the settings section ``traps`` describes (bind, port; the credential sets,
+    repeat window and per-source rate of ``collectors.traps.receiver_from_settings``) and hand what it
+    accepts to a TrapReactor, which becomes ``runner.traps``.
 
     Only the inventory's addresses are trusted (the reactor's ``knows``); credential sets whose secret is
     missing are left out with a warning. A port that cannot be bound is a ConfigError that says why.
     """
+    traps = runner.settings.traps
     reactor = TrapReactor(runner, on_evaluation=on_evaluation)
-    receiver, skipped = receiver_for(runner.settings.snmp.auth, known=reactor.knows, dedupe_s=traps.dedupe_s,
-                                     max_per_source_per_s=traps.max_per_source_per_s,
-                                     sets=traps.credential_sets or None)
+    receiver, skipped = receiver_from_settings(runner.settings, known=reactor.knows)
     for why in skipped:
         log.warning("traps: credential set left out, it cannot authenticate a trap: %s", why)
     try:

@@ -19,7 +19,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
@@ -29,7 +28,7 @@ from hotspotctl.evaluate.status import DOWN, UP
 from hotspotctl.inventory.fleet import CrewZones, Fleet
 from hotspotctl.inventory.importer import import_inventory
 from hotspotctl.models.traps import TrapEvent, TrapKind
-from hotspotctl.scheduling.service import CycleRunner
+from hotspotctl.scheduling.service import CycleRunner, Service
 from hotspotctl.scheduling.traps import TrapReactor, listen_for_traps
 from hotspotctl.settings import InventorySettings, load_settings
 from hotspotctl.simulate.scenario import ApFaults, Window
@@ -42,7 +41,7 @@ from tests.scheduling.test_controller_cycle import FIXTURES as CONTROLLER_FIXTUR
 from tests.scheduling.test_controller_cycle import SETTINGS as CONTROLLER_SNMP
 from tests.scheduling.test_controller_cycle import city as controller_city
 from tests.scheduling.test_service import _spooled_cycles
-from tests.servers import SnmpsimServer
+from tests.servers import SnmpsimServer, free_udp_port
 
 LINK_DOWN = "1.3.6.1.6.3.1.1.5.3"
 LINK_UP = "1.3.6.1.6.3.1.1.5.4"
@@ -267,18 +266,17 @@ def _link_down_v2c(port: int, source: str, community: str = "public", admin: int
             "1.3.6.1.2.1.2.2.1.8.1", "i", "2"]
 
 
-TRAPS = SimpleNamespace(enabled=True, bind="127.0.0.1", port=0, credential_sets=(), dedupe_s=5.0,
-                        max_per_source_per_s=0.0)
 
 
 @pytest.mark.skipif(shutil.which("snmptrap") is None, reason="net-snmp's snmptrap is not installed")
 def test_snmptrap_link_down_from_a_silent_ap_opens_its_outage_within_5_s(city: City, tmp_path: Path) -> None:
+    city.settings = replace(city.settings, traps=replace(city.settings.traps, enabled=True, bind="127.0.0.1", port=0))
     poller, runner, _ = _setup(city, tmp_path)
     runner.traps = None
     env = _net_snmp_env(tmp_path)
 
     async def scenario() -> float:
-        transport = await listen_for_traps(runner, TRAPS)
+        transport = await listen_for_traps(runner)
         port = transport.get_extra_info("sockname")[1]
         reactor = runner.traps
         assert reactor is not None
@@ -392,3 +390,47 @@ def test_a_controllers_ap_leave_is_confirmed_from_its_ap_table(sqlite_store, con
         health = load_health(conn, ["AP-A", "AP-B", "AP-C"])
     assert outage.aps == ("AP-B",) and outage.cause == "offline"
     assert health["AP-B"].state == DOWN and health["AP-A"].state == UP and health["AP-C"].state == UP
+
+
+@pytest.mark.skipif(shutil.which("snmptrap") is None, reason="net-snmp's snmptrap is not installed")
+def test_the_service_listens_while_cycles_run_and_closes_the_listener_on_stop(city: City, tmp_path: Path) -> None:
+    """`hotspotctl run`'s Service with traps.enabled: the listener is bound before the first cycle, a v1 linkDown
+    (agent-addr: the AP) opens the silent AP's outage between cycles, and stop() closes the socket."""
+    port = free_udp_port()
+    city.settings = replace(city.settings, traps=replace(city.settings.traps, enabled=True, bind="127.0.0.1",
+                                                         port=port))
+    poller, runner, _ = _setup(city, tmp_path)
+    runner.traps = None
+    env = _net_snmp_env(tmp_path)
+
+    async def scenario() -> tuple[float, Service]:
+        service = Service(runner, interval_s=3600.0, grace_s=10.0)  # one cycle now, the next in an hour
+        running = asyncio.ensure_future(service.run())
+        try:
+            assert await _wait_for(lambda: len(service.records) == 1, 30.0)
+            assert runner.traps is not None and runner.traps.listener is not None
+            _silence(city, SILENT)
+            sent = time.monotonic()
+            # v1: enterprise, agent-addr (the AP), generic-trap 2 (linkDown), specific 0, uptime; ifIndex.1
+            await _snmptrap(["snmptrap", "-v", "1", "-c", "public", f"127.0.0.1:{port}", "1.3.6.1.4.1.8072.3.2.10",
+                             _host(city, SILENT), "2", "0", "", "1.3.6.1.2.1.2.2.1.1.1", "i", "1"], env)
+            assert await _wait_for(lambda: bool(_open_outages(city)), 10.0)
+            took = time.monotonic() - sent
+        finally:
+            service.stop()
+            assert await asyncio.wait_for(running, 30.0)
+        return took, service
+
+    with poller:
+        took, service = asyncio.run(scenario())
+    print(f"outage opened {took:.2f} s after snmptrap -v 1 started")
+    assert took < 5.0, f"the outage opened {took:.2f} s after snmptrap started"
+    assert len(service.records) == 1  # the trap's outage, not a cycle's
+    [outage] = _open_outages(city)
+    assert outage.aps == (SILENT,) and outage.cause == "offline"
+    assert runner.traps is not None and runner.traps.counts["confirmed_down"] == 1
+    # the listener's socket is closed (rebinding the port proves nothing: the kernel may have handed it to
+    # another socket of this process as an ephemeral port meanwhile)
+    transport = service._traps
+    assert transport is not None and transport.is_closing()
+    assert transport.get_extra_info("socket").fileno() == -1
