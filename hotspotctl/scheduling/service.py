@@ -18,6 +18,10 @@ Jobs (AsyncIOScheduler, one asyncio loop shared with the poller):
   ``crews.send_on_site_outage``, a cycle that finds a site offline sends that zone's list at once.
   Sending runs in a worker thread: a slow mail server never delays a poll.
 
+- **traps** with ``traps.enabled``: the listener is bound before the first cycle; a trap about a
+  known AP polls it at once and a confirmed failure opens its outage between cycles
+  (``scheduling/traps.py``); each cycle writes the trap counts as a ``poller_traps`` point.
+
 Every batch goes to the spool first (fsync), then to InfluxDB: see ``sinks/influx.py``.
 
 Every cycle writes its cost (duration, APs ok/timed out/failed/skipped, lag, missed runs, CPU,
