@@ -375,6 +375,8 @@ class Service:
         sink = self.runner.sink
         crews = self.runner.settings.crews
         crews_cron = self.runner.settings.schedule.crews_cron if crews.send_via else ""
+        if self.runner.settings.traps.enabled:  # first: a port that cannot be bound stops the run before it starts
+            self._traps = await listen_for_traps(self.runner, on_evaluation=self._trap_evaluated)
         if crews_cron or self.discovery_cron:
             scheduler = self.scheduler = AsyncIOScheduler(event_loop=asyncio.get_running_loop(),
                                                           timezone=_local_zone())
@@ -388,8 +390,6 @@ class Service:
             scheduler.start()
         log.info("scheduler started: %d APs every %g s%s; metrics to %s", len(self.runner.aps), self.interval_s,
                  f"; rediscovery at '{self.discovery_cron}'" if self.discovery_cron else "", sink.destination)
-        if self.runner.settings.traps.enabled:
-            self._traps = await listen_for_traps(self.runner, on_evaluation=self._trap_evaluated)
         self._polling = asyncio.create_task(self._poll_loop(), name="poll cycles")
         flushing = asyncio.create_task(self._flush_loop(), name="spool flush") if sink.configured else None
         try:

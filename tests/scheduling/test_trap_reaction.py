@@ -24,6 +24,7 @@ import pytest
 
 from hotspotctl.collectors.poller import Poller
 from hotspotctl.collectors.profiles import load_profiles
+from hotspotctl.errors import ConfigError
 from hotspotctl.evaluate.status import DOWN, UP
 from hotspotctl.inventory.fleet import CrewZones, Fleet
 from hotspotctl.inventory.importer import import_inventory
@@ -434,3 +435,17 @@ def test_the_service_listens_while_cycles_run_and_closes_the_listener_on_stop(ci
     transport = service._traps
     assert transport is not None and transport.is_closing()
     assert transport.get_extra_info("socket").fileno() == -1
+
+
+def test_a_trap_port_that_cannot_be_bound_stops_the_run_before_its_first_cycle(city: City, tmp_path: Path) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        port = taken.getsockname()[1]
+        city.settings = replace(city.settings, traps=replace(city.settings.traps, enabled=True, bind="127.0.0.1",
+                                                             port=port))
+        poller, runner, _ = _setup(city, tmp_path)
+        service = Service(runner, interval_s=3600.0, grace_s=10.0)
+        with poller, pytest.raises(ConfigError) as failed:
+            asyncio.run(service.run())
+    assert str(failed.value).startswith(f"cannot listen for traps on 127.0.0.1:{port}: Address already in use; ")
+    assert service.records == [] and service.tried == 0
