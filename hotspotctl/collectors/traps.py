@@ -44,8 +44,10 @@ Anything else is ``OTHER``: delivered, counted and logged by its OID (``counters
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import logging
+import socket
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -333,6 +335,16 @@ class TrapReceiver:
                 "dropped": dict(self.dropped), "kinds": dict(self.kinds), "versions": dict(self.versions),
                 "other_oids": dict(self.other_oids)}
 
+    def flat_counters(self) -> dict[str, int]:
+        """The counters as flat integer fields (``traps_received``, ``traps_dropped_bad_auth``, ``traps_kind_link_down``
+        ...), for a self-metrics point."""
+        fields = {"traps_received": self.received, "traps_accepted": self.accepted,
+                  "traps_informs_answered": self.informs_answered}
+        fields.update({f"traps_dropped_{reason}": n for reason, n in self.dropped.items()})
+        fields.update({f"traps_kind_{kind}": n for kind, n in self.kinds.items()})
+        fields.update({f"traps_v{version}": n for version, n in self.versions.items()})
+        return fields
+
     def _drop(self, reason: str, address: str, detail: str = "") -> tuple[None, None]:
         self.dropped[reason] += 1
         log.debug("trap from %s dropped: %s%s", address, reason, f" ({detail})" if detail else "")
@@ -397,9 +409,8 @@ class TrapReceiver:
                 address: str) -> tuple[TrapEvent | None, bytes | None]:
         try:
             event = classify(source, version, security, received_at, varbinds)
-        except CodecError as exc:
-            self._drop("malformed", address, str(exc))
-            return None, reply
+        except CodecError as exc:  # an inform without snmpTrapOID.0 is not answered either
+            return self._drop("malformed", address, str(exc))
         if reply is not None:
             self.informs_answered += 1
         now = self.monotonic()
@@ -437,6 +448,8 @@ class TrapReceiver:
 
     def _allowed(self, source: str, now: float) -> bool:
         rate = self.max_per_source_per_s
+        if len(self._buckets) >= 100_000 and source not in self._buckets:
+            self._buckets.clear()  # bounded: a flood from spoofed sources does not grow memory
         tokens, at = self._buckets.get(source, (rate, now))
         tokens = min(rate, tokens + (now - at) * rate)
         if tokens < 1:
@@ -605,11 +618,20 @@ class TrapListener(asyncio.DatagramProtocol):
 
 
 async def listen(receiver: TrapReceiver, on_trap: Callable[[TrapEvent], None], host: str = "0.0.0.0",
-                 port: int = 162) -> tuple[asyncio.DatagramTransport, TrapListener]:
-    """Bind the listener on ``host``:``port`` (0: any free port; read it from the transport's sockname)."""
+                 port: int = 162, receive_buffer_bytes: int = 4 << 20,
+                 ) -> tuple[asyncio.DatagramTransport, TrapListener]:
+    """Bind the listener on ``host``:``port`` (0: any free port; read it from the transport's sockname).
+
+    The socket's receive buffer is raised (the kernel caps it at net.core.rmem_max) so that a burst (a
+    controller announcing hundreds of APs at once) waits in the kernel instead of being dropped there.
+    """
     loop = asyncio.get_running_loop()
     transport, protocol = await loop.create_datagram_endpoint(lambda: TrapListener(receiver, on_trap),
                                                               local_addr=(host, port))
+    sock = transport.get_extra_info("socket")
+    if sock is not None and receive_buffer_bytes:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer_bytes)
     return transport, protocol
 
 

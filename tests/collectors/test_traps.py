@@ -286,3 +286,44 @@ def test_trap_settings_are_validated_and_have_env_twins():
                         ("HOTSPOTCTL_TRAPS_DEDUPE_S", "-1")):
         with pytest.raises(ConfigError, match=name):
             load_settings(env={name: value}, cwd=Path("/"))
+
+
+@pytest.mark.parametrize("auth, auth_flag, priv, priv_flag", [
+    ("md5", "MD5", "des", "DES"), ("sha224", "SHA-224", "aes", "AES"), ("sha512", "SHA-512", "aes256", "AES-256"),
+    ("sha", "SHA", "aes192", "AES-192"), ("sha256", "SHA-256", "aes256", "AES-256")])
+def test_v3_protocols_net_snmp_sends(net_snmp_env, auth, auth_flag, priv, priv_flag):
+    """Every auth/priv pair net-snmp offers, keys localised to the sender's engine ID; AES-192/256 with a
+    short hash (SHA) needs the key extension net-snmp uses (Blumenthal), tried after pysnmp's (Reeder)."""
+    sets = {"x": SnmpAuth(version="3", user="matrix", auth_protocol=auth, auth_password=AUTH_PASS,
+                          priv_protocol=priv, priv_password=PRIV_PASS)}
+    receiver, _ = receiver_for(sets, env={})
+    command = ["snmptrap", "-v", "3", "-e", ENGINE, "-u", "matrix", "-l", "authPriv", "-a", auth_flag, "-A",
+               AUTH_PASS, "-x", priv_flag, "-X", PRIV_PASS, "127.0.0.1:PORT", "", "1.3.6.1.6.3.1.1.5.4",
+               f"{IF_INDEX}.2", "i", "2"]
+    events, codes = _run(receiver, [command], net_snmp_env)
+    assert codes == [0]
+    assert [(e.kind, e.security, e.if_index) for e in events] == [(TrapKind.LINK_UP, "x", 2)], receiver.counters()
+
+
+def test_v3_time_moving_forward_is_accepted_and_a_replay_of_the_same_boot_is_not():
+    """The time window per sender engine, driven directly (RFC 3414 3.2 step 7b as a non-authoritative end)."""
+    now = [1000.0]
+    receiver = TrapReceiver({}, [], monotonic=lambda: now[0])
+    engine = b"\x80\x00\x00\x00\x01"
+    assert receiver._in_time(engine, 3, 500)
+    now[0] += 60
+    assert receiver._in_time(engine, 3, 560)  # a minute later, a minute later
+    assert receiver._in_time(engine, 3, 560 - 150)  # within the window
+    assert not receiver._in_time(engine, 3, 560 - 151)
+    assert not receiver._in_time(engine, 2, 10_000)  # an earlier boot
+    assert receiver._in_time(engine, 4, 1)  # a reboot moves it on
+    assert not receiver._in_time(engine, 3, 700)
+
+
+def test_flat_counters_for_self_metrics(net_snmp_env):
+    receiver = _receiver()
+    _run(receiver, [_v2c(), _v2c(community="nope")], net_snmp_env)
+    fields = receiver.flat_counters()
+    assert (fields["traps_received"], fields["traps_accepted"], fields["traps_dropped_bad_community"],
+            fields["traps_kind_link_down"], fields["traps_v2c"]) == (2, 1, 1, 1, 1)
+    assert all(isinstance(value, int) for value in fields.values())
