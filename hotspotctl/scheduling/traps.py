@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any
 from hotspotctl.collectors.address import split_address
 from hotspotctl.collectors.controllers import read_controllers, results_for
 from hotspotctl.collectors.model import FailureClass, PollError, PollResult, Sample, failure_class
-from hotspotctl.collectors.traps import DROP_REASONS, TrapListener, listen, receiver_from_settings
+from hotspotctl.collectors.traps import TrapListener, listen, receiver_from_settings
 from hotspotctl.errors import ConfigError, PollErrorKind
 from hotspotctl.evaluate.outages import SITE_OFFLINE, returned_at, site_findings, update_ledger
 from hotspotctl.evaluate.rates import EVENTS, RateSample
@@ -381,13 +381,11 @@ class TrapReactor:
     # -- reporting ------------------------------------------------------------------------------
 
     def figures(self) -> dict[str, int]:
-        """The counts since the last call (each cycle's ``poller_traps`` point); with a listener, also the
-        datagrams it took (``datagrams``) and those it dropped, by reason (``dropped_<reason>``)."""
+        """The counts since the last call (each cycle's ``poller_traps`` point); with a listener, also its own
+        (``TrapReceiver.flat_counters``: ``traps_received``, ``traps_dropped_<reason>``, ``traps_kind_<kind>`` ...)."""
         now = {name: self.counts[name] for name in COUNTERS}
         if self.listener is not None:
-            receiver = self.listener.receiver
-            now["datagrams"] = receiver.received
-            now.update({f"dropped_{reason}": receiver.dropped.get(reason, 0) for reason in DROP_REASONS})
+            now.update(self.listener.receiver.flat_counters())
         delta = {name: value - self._reported.get(name, 0) for name, value in now.items()}
         self._reported = now
         return delta

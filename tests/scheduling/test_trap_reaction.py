@@ -315,7 +315,8 @@ def test_snmptrap_link_down_from_a_silent_ap_opens_its_outage_within_5_s(city: C
     assert counts["received"] == 3 and counts["admin_down"] == 1 and counts["polled"] == 1 + reactor.limits.confirm_tries
     assert counts["confirmed_down"] == 1 and counts["outages_opened"] == 1
     last = _spooled_lines(city.settings.spool_dir, "poller_traps")[-1]
-    assert "datagrams=5i" in last and "dropped_unknown_source=1i" in last and "dropped_bad_community=1i" in last
+    assert "traps_received=5i" in last and "traps_accepted=3i" in last
+    assert "traps_dropped_unknown_source=1i" in last and "traps_dropped_bad_community=1i" in last
     assert "received=3i" in last and "confirmed_down=1i" in last and "admin_down=1i" in last
 
 
