@@ -30,7 +30,7 @@ from hotspotctl.inventory.fleet import CrewZones, Fleet
 from hotspotctl.inventory.importer import import_inventory
 from hotspotctl.models.traps import TrapEvent, TrapKind
 from hotspotctl.scheduling.service import CycleRunner, Service
-from hotspotctl.scheduling.traps import TrapReactor, listen_for_traps
+from hotspotctl.scheduling.traps import TrapLimits, TrapReactor, listen_for_traps
 from hotspotctl.settings import InventorySettings, load_settings
 from hotspotctl.simulate.scenario import ApFaults, Window
 from hotspotctl.simulate.simulator import Simulator
@@ -450,3 +450,34 @@ def test_a_trap_port_that_cannot_be_bound_stops_the_run_before_its_first_cycle(c
             asyncio.run(service.run())
     assert str(failed.value).startswith(f"cannot listen for traps on 127.0.0.1:{port}: Address already in use; ")
     assert service.records == [] and service.tried == 0
+
+
+def test_a_trap_storm_is_bounded_per_ap_and_in_all(city: City, tmp_path: Path) -> None:
+    """One AP at a time (the newest trap waits for the running poll), 3 polls an AP a minute, and a global
+    bucket: what they drop is counted; the cycle after the storm runs as usual."""
+    poller, runner, reactor = _setup(city, tmp_path)
+    runner.traps = reactor = TrapReactor(runner, TrapLimits(global_per_s=0.001, global_burst=10))
+    others = [ap.id for ap in city.aps if ap.id != ANSWERS]
+
+    async def scenario() -> None:
+        await _up_city(city, runner)
+        for if_index in range(10):  # one polled now; 9 wait, each replacing the one before: 1 polled after it
+            reactor.submit(_trap(city, ANSWERS, TrapKind.LINK_UP, LINK_UP, if_index=if_index))
+        await _settled(reactor)
+        for if_index in range(10, 15):  # the 3rd poll of the minute; the newest of the 4 waiting is over the limit
+            reactor.submit(_trap(city, ANSWERS, TrapKind.LINK_UP, LINK_UP, if_index=if_index))
+        await _settled(reactor)
+        for ap_id in others:  # 39 APs: 7 tokens left in the bucket of 10
+            reactor.submit(_trap(city, ap_id, TrapKind.LINK_UP, LINK_UP))
+        await _settled(reactor)
+        record = await runner.cycle()
+        assert record.ok == len(city.aps)
+
+    with poller:
+        asyncio.run(scenario())
+    counts = reactor.counts
+    assert counts["received"] == 15 + len(others)
+    assert counts["coalesced"] == 8 + 3
+    assert counts["polled"] == 3 + 7 and counts["answered"] == 3 + 7
+    assert counts["rate_limited"] == 1 + len(others) - 7
+    assert _open_outages(city) == []
