@@ -348,10 +348,16 @@ class Poller:
         found = await self.resolver.resolve(*parsed, self.settings.deadline_s if timeout_s is None else timeout_s)
         return found.reason if isinstance(found, Unresolved) else found
 
-    def device(self, target: Target, address: Address, *, retries: int | None = None) -> PysnmpDevice:
+    def device(self, target: Target, address: Address, *, retries: int | None = None,
+               budget_s: float | None = None) -> PysnmpDevice:
+        """pysnmp's device for ``target``; with ``budget_s``, its timeout and retries fit in that budget
+        (pysnmp keeps its own retry timer: cancelling its request does not stop it)."""
+        timeout, tries = self.settings.timeout_s, self.settings.retries if retries is None else retries
+        if budget_s is not None:
+            timeout = min(timeout, budget_s)
+            tries = min(tries, max(0, int(budget_s / timeout + 1e-9) - 1))
         return self.client.device(address[0], address[1], self.credentials(target.auth or DEFAULT_AUTH),
-                                  timeout=self.settings.timeout_s,
-                                  retries=self.settings.retries if retries is None else retries)
+                                  timeout=timeout, retries=tries)
 
     async def reach(self, target: Target) -> V2cDevice | PysnmpDevice | PollError:
         """The device to walk for ``target``: its address (looked up off the loop when it is a name that is not
@@ -517,8 +523,8 @@ class Poller:
         async def run_slow(i: int, target: Target, plan: PollPlan, address: Address, down: bool) -> None:
             started = time.monotonic()
             try:
-                async with self._slow_poll, asyncio.timeout(budget_s):
-                    device = self.device(target, address)
+                async with self._slow_poll:
+                    device = self.device(target, address, budget_s=budget_s)
                     values: list[Value] = []
                     if plan.oids:
                         got = await device.get(plan.oids)
@@ -535,9 +541,6 @@ class Poller:
                     rediscover.add(target.ap)
             except CollectError as exc:
                 results[i] = PollError(target.ap, time.time(), exc.kind, str(exc))
-            except TimeoutError:  # only with budget_s: the whole budget went by
-                results[i] = PollError(target.ap, time.time(), PollErrorKind.TIMEOUT,
-                                       f"no answer within {budget_s:g} s")
             finally:
                 if progress is not None:
                     progress(1)

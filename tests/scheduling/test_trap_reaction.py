@@ -481,3 +481,37 @@ def test_a_trap_storm_is_bounded_per_ap_and_in_all(city: City, tmp_path: Path) -
     assert counts["polled"] == 3 + 7 and counts["answered"] == 3 + 7
     assert counts["rate_limited"] == 1 + len(others) - 7
     assert _open_outages(city) == []
+
+
+def test_a_confirmation_poll_keeps_its_budget_over_snmpv3_too(tmp_path: Path) -> None:
+    """The confirmation's budget (Poller.poll(budget_s=)) holds on both paths: the engine's GETs (v2c) and
+    pysnmp's (v3, the slow path: its timeout and retries sized to the budget), where the AP's 3 s deadline
+    with its retries would otherwise apply. (A service's poller has long set pysnmp up: so does the test.)"""
+    from hotspotctl.collectors.model import Discovery, PollError
+    from hotspotctl.collectors.poller import Target
+    from hotspotctl.settings import SnmpAuth, SnmpSettings
+
+    layout = Discovery(profile="generic", sys_descr="", sys_object_id="", uptime_sources=("sys_uptime",),
+                       uplink=None, radios=(), counter_bits=None, link_source=None, link_scale=1.0,
+                       clients_kind=None, clients_oids=())
+    auth = {"default": SnmpAuth(community="public"),
+            "v3": SnmpAuth(version="3", user="u", auth_protocol="sha", auth_password="auth-pass-1",
+                           priv_protocol="aes", priv_password="priv-pass-1")}
+    settings = SnmpSettings(timeout_s=1.0, min_timeout_s=1.0, retries=2, deadline_s=3.0, auth=auth)
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:  # bound, answering nobody
+        sock.bind(("127.0.0.1", 0))
+        address = f"127.0.0.1:{sock.getsockname()[1]}"
+
+        async def poll(auth_name: str) -> tuple[float, object]:
+            work = [(Target("AP-1", address, auth_name), layout, False)]
+            with Poller(settings, load_profiles([])) as poller:
+                await poller.poll(work, budget_s=1.0)  # pysnmp's first request sets its engine up (seconds)
+                started = time.monotonic()
+                [result], _ = await poller.poll(work, budget_s=1.0)
+                return time.monotonic() - started, result
+
+        for auth_name in ("default", "v3"):
+            took, result = asyncio.run(poll(auth_name))
+            assert isinstance(result, PollError) and result.kind == "timeout", (auth_name, result)
+            assert 0.9 <= took < 2.5, (auth_name, took)  # the 1 s budget, not the 3 s deadline
