@@ -60,6 +60,9 @@ def run(
     With --cycles (a one-shot run), exit 5 if InfluxDB is configured but points were left in
     the spool, 4 if it refused some for good, and the failure's own code if the last cycle failed.
     One `run` per store: a second one refuses to start (exit 3) and names the process that holds it.
+    With traps.enabled it listens for SNMP traps (traps.bind, traps.port) from the inventory's addresses:
+    a trap about a known AP polls it at once, and a linkDown or AP leave it confirms (the AP does not
+    answer) opens the AP's outage within seconds; a port it cannot bind is exit 3.
 
     Examples:
 

@@ -348,10 +348,16 @@ class Poller:
         found = await self.resolver.resolve(*parsed, self.settings.deadline_s if timeout_s is None else timeout_s)
         return found.reason if isinstance(found, Unresolved) else found
 
-    def device(self, target: Target, address: Address, *, retries: int | None = None) -> PysnmpDevice:
+    def device(self, target: Target, address: Address, *, retries: int | None = None,
+               budget_s: float | None = None) -> PysnmpDevice:
+        """pysnmp's device for ``target``; with ``budget_s``, its timeout and retries fit in that budget
+        (pysnmp keeps its own retry timer: cancelling its request does not stop it)."""
+        timeout, tries = self.settings.timeout_s, self.settings.retries if retries is None else retries
+        if budget_s is not None:
+            timeout = min(timeout, budget_s)
+            tries = min(tries, max(0, int(budget_s / timeout + 1e-9) - 1))
         return self.client.device(address[0], address[1], self.credentials(target.auth or DEFAULT_AUTH),
-                                  timeout=self.settings.timeout_s,
-                                  retries=self.settings.retries if retries is None else retries)
+                                  timeout=timeout, retries=tries)
 
     async def reach(self, target: Target) -> V2cDevice | PysnmpDevice | PollError:
         """The device to walk for ``target``: its address (looked up off the loop when it is a name that is not
@@ -425,12 +431,15 @@ class Poller:
     # -- polling ---------------------------------------------------------------------------
 
     async def poll(self, work: Sequence[tuple[Target, Discovery, bool]], *,
-                   progress: Callable[[int], None] | None = None) -> tuple[list[PollResult], set[str]]:
+                   progress: Callable[[int], None] | None = None,
+                   budget_s: float | None = None) -> tuple[list[PollResult], set[str]]:
         """Poll each (target, discovery, believed_down); return the results in order and the ids to rediscover.
 
         An AP believed down gets the same retries and deadline as the others, sent after them. An AP
         whose address is a name not looked up lately is polled once the name resolves, with what is
         left of its deadline; one that does not resolve in time fails with kind ``no_address``.
+        ``budget_s`` (default ``snmp.deadline_s``): each AP's budget, retries included, for a poll that
+        must be quick (a trap's confirmation: ``scheduling/traps.py``).
         """
         results: list[PollResult | None] = [None] * len(work)
         rediscover: set[str] = set()
@@ -438,7 +447,7 @@ class Poller:
         later: list[tuple[int, PollPlan, GetRequest]] = []  # believed down: sent after the others
         named: list[tuple[int, Target, Discovery, bool]] = []  # a name to look up first
         slow: list[tuple[int, Target, PollPlan, Address, bool]] = []
-        deadline_s = self.settings.deadline_s
+        deadline_s = self.settings.deadline_s if budget_s is None else budget_s
 
         def fail(i: int, target: Target, kind: PollErrorKind, message: str) -> None:
             results[i] = PollError(target.ap, time.time(), kind, message)
@@ -472,7 +481,7 @@ class Poller:
             if isinstance(address, str):
                 fail(i, target, PollErrorKind.NO_ADDRESS, address)
                 continue
-            planned = plan_one(i, target, discovery, down, address)
+            planned = plan_one(i, target, discovery, down, address, budget_s)
             if planned is not None:
                 (later if down else fast).append(planned)
 
@@ -515,7 +524,7 @@ class Poller:
             started = time.monotonic()
             try:
                 async with self._slow_poll:
-                    device = self.device(target, address)
+                    device = self.device(target, address, budget_s=budget_s)
                     values: list[Value] = []
                     if plan.oids:
                         got = await device.get(plan.oids)

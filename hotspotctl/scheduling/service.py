@@ -22,6 +22,9 @@ Jobs (AsyncIOScheduler, one asyncio loop shared with the poller):
   set: site outages, controllers unreachable, misconfigured APs and the poller's own health (cycles overrunning,
   the spool growing, InfluxDB away, cycles failing), fired, repeated and resolved by ``delivery/noc.py`` in a
   worker thread, one send at a time: a slow receiver never delays a poll.
+- **traps** with ``traps.enabled``: the listener is bound before the first cycle; a trap about a
+  known AP polls it at once and a confirmed failure opens its outage between cycles
+  (``scheduling/traps.py``); each cycle writes the trap counts as a ``poller_traps`` point.
 
 Every batch goes to the spool first (fsync), then to InfluxDB: see ``sinks/influx.py``.
 
@@ -59,6 +62,7 @@ from hotspotctl.inventory.fleet import CrewZones, Fleet, Selection
 from hotspotctl.models.access_points import AccessPoint
 from hotspotctl.scheduling.cycle import CycleMemory, CycleReport, discover_aps, run_cycle
 from hotspotctl.scheduling.evaluation import CycleEvaluation, Evaluator
+from hotspotctl.scheduling.traps import TrapReactor, listen_for_traps, strip_restarted
 from hotspotctl.settings import Settings
 from hotspotctl.sinks.influx import FlushResult, InfluxSink
 from hotspotctl.sinks.lineproto import ApLines, line
@@ -130,6 +134,11 @@ class CycleRunner:
         self.last_spool: SpoolStatus | None = None  # the spool as the last cycle found it (the NOC's spool_growing)
         self.cycles = 0
         self.outage_counts = OutageCounts()  # the `outages` groups written last cycle (their zeros come next)
+        # traps (scheduling/traps.py): the reactor when `run` listens, the APs whose agent restarted since
+        # (wall-clock time of the trap), and the lock a reaction's evaluation shares with the cycle's
+        self.traps: TrapReactor | None = None
+        self.restarts: dict[str, float] = {}
+        self.evaluating = asyncio.Lock()
         with store.read() as conn:
             self.inventory_seen = inventory_version(conn)
         self._load(aps)
@@ -145,6 +154,10 @@ class CycleRunner:
         self.targets = {ap_id: limits.target_mbps for ap_id, limits in self.evaluator.limits.items()}
         self.lines = ApLines()  # its tag sets follow the inventory: a re-zoned AP gets new ones
         self._stale = False
+
+    def mark_stale(self) -> None:
+        """Memory and store may differ (a write failed): the next cycle loads the fleet's state again."""
+        self._stale = True
 
     def refresh(self) -> bool:
         """Follow the inventory, and reload the memory after a failed cycle; True when anything was loaded."""
@@ -188,6 +201,18 @@ class CycleRunner:
             report = await run_cycle(self.store, self.aps, self.settings.snmp, self.profiles, self.poller,
                                      interval_s=self.settings.schedule.interval_s, progress=progress,
                                      memory=self.memory, save=False, use_backoff=self.use_backoff)
+        except BaseException:
+            self._stale = True  # the memory may have moved on: load it again from the store
+            raise
+        # a trap's reaction (scheduling/traps.py) evaluates and saves between the cycles' evaluations, never within
+        async with self.evaluating:
+            return self._conclude(report, started, clock, cpu_started, scheduled_at, missed, lag_s)
+
+    def _conclude(self, report: CycleReport, started: float, clock: float, cpu_started: float,
+                  scheduled_at: float | None, missed: int, lag_s: float | None) -> CycleRecord:
+        """The cycle after its polls: evaluation, line protocol, spool, then the state, cost recorded."""
+        try:
+            strip_restarted(report, self.restarts)  # coldStart/warmStart traps: no rate across the restart
             evaluation = self.evaluator.evaluate(report.outcomes, report.started_at, save=False)
             evaluated = rollup(report.outcomes, targets=self.targets, healths=self.evaluator.healths)
             lines = self.encode(report, evaluated)
@@ -201,6 +226,8 @@ class CycleRunner:
                 aps=len(report.outcomes), ok=report.ok, timed_out=report.timed_out, failed=report.failed,
                 skipped=report.skipped, discovered=report.discovered, cpu_s=0.0, points=0,
                 sink="influx" if self.sink.configured else "spool")
+            if self.traps is not None:  # the traps since the last cycle, and what they did
+                lines.append(line("poller_traps", {}, self.traps.figures(), int(started)))
             # the cycle's own cost goes into the same batch: everything but the spool write itself
             waiting = self.last_spool = self.spool.status()
             duration = time.monotonic() - clock
@@ -359,6 +386,7 @@ class Service:
         self.failing_since: float | None = None  # the first of the cycles failing in a row
         self.influx_failing_since: float | None = None  # the first failed flush since the last good one
         self.influx_error: str | None = None
+        self._traps: asyncio.DatagramTransport | None = None  # the trap listener's socket, when traps.enabled
 
     def stop(self) -> None:
         """No new cycle starts; the running one finishes its writes. Safe before run() too."""
@@ -380,6 +408,8 @@ class Service:
         sink = self.runner.sink
         crews = self.runner.settings.crews
         crews_cron = self.runner.settings.schedule.crews_cron if crews.send_via else ""
+        if self.runner.settings.traps.enabled:  # first: a port that cannot be bound stops the run before it starts
+            self._traps = await listen_for_traps(self.runner, on_evaluation=self._trap_evaluated)
         if crews_cron or self.discovery_cron:
             scheduler = self.scheduler = AsyncIOScheduler(event_loop=asyncio.get_running_loop(),
                                                           timezone=_local_zone())
@@ -404,6 +434,10 @@ class Service:
                 self.scheduler.pause()
             if flushing is not None:
                 flushing.cancel()
+            if self._traps is not None:  # no new trap; the reactions under way finish (or are cancelled)
+                self._traps.close()
+                if self.runner.traps is not None:
+                    await self.runner.traps.close(min(5.0, self.grace_s))
             await self._finish_running()
             await self._finish_sending(self.grace_s - (time.monotonic() - stopping))
             await self._last_flush(self.grace_s - (time.monotonic() - stopping))
@@ -490,6 +524,14 @@ class Service:
         if self.runner.last_spool is not None:
             self.spool_batches.append(self.runner.last_spool.batches)
         self._notify_noc(record.started_at + record.duration_s, record.duration_s)
+
+    def _trap_evaluated(self, evaluation: CycleEvaluation) -> None:
+        """A trap's reaction saved an evaluation: a new site outage sends its zone's crew list, as after a cycle."""
+        crews = self.runner.settings.crews
+        new_sites = evaluation.new_site_outages
+        if new_sites and crews.send_via and crews.send_on_site_outage and not self._stop.is_set():
+            zones = {o.zone for o in new_sites}
+            self._send_crews_soon(zones, f"{len(new_sites)} sites offline in {', '.join(sorted(zones))} (a trap)")
 
     def _failed(self, exc: Exception) -> None:
         """A cycle that failed: say why in one line (a traceback only for a bug), and give up after a bound."""
