@@ -278,6 +278,22 @@ def _radio_action(aps: Sequence[str], healths: Mapping[str, ApHealth]) -> str:
             "power-cycle the AP, and replace it if the radio stays down.")
 
 
+def _backhaul_action(aps: Sequence[str], healths: Mapping[str, ApHealth]) -> str:
+    having = _having(aps, healths, Cause.BACKHAUL_DEGRADED)
+    parts = []
+    for ap in having:
+        h = healths.get(ap)
+        figures = []
+        if h is not None and h.ping_loss_pct is not None:
+            figures.append(f"loss {_num(h.ping_loss_pct)}%")
+        if h is not None and h.ping_rtt_ms is not None:
+            figures.append(f"rtt {_num(h.ping_rtt_ms)} ms")
+        parts.append(f"{ap}: {', '.join(figures)}" if figures else ap)
+    return (f"Backhaul poor on {_aps(len(having))} ({'; '.join(parts)}): check the backhaul link (the radio link's "
+            "alignment and signal, or the provider's line and modem) and the site router; call the provider if it "
+            "stays poor.")
+
+
 def _controller_action(controller: str, managed: int | None) -> str:
     behind = f"its {_aps(managed)} show as unknown" if managed else "its APs show as unknown"
     return (f"Controller {controller} unreachable: {behind} (not down) until it answers. From the NOC: check the "
@@ -319,6 +335,8 @@ def action_for(cause: str, causes: Sequence[str] = (), *, aps: Sequence[str] = (
             text = _uplink_action(aps, healths, expected_link)
         elif which == Cause.RADIO_DOWN:
             text = _radio_action(aps, healths)
+        elif which == Cause.BACKHAUL_DEGRADED:
+            text = _backhaul_action(aps, healths)
         elif which == Cause.CONTROLLER_UNREACHABLE:
             text = _controller_action(", ".join(aps) or "?", site_aps)
         elif which == Cause.REBOOT_LOOP:

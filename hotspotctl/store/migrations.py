@@ -256,6 +256,11 @@ def _v10_radio_health(conn: sa.Connection) -> None:
     conn.execute(sa.text("ALTER TABLE ap_health ADD COLUMN radios TEXT"))
 
 
+def _v13_ping_health(conn: sa.Connection) -> None:
+    # Rows written before load as no ping reading yet: the next cycles' pings fill it in.
+    conn.execute(sa.text("ALTER TABLE ap_health ADD COLUMN ping VARCHAR(200)"))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "inventory: access points, sites, import log", _v1_inventory),
     Migration(2, "polling: discovered layout and counter state per AP", _v2_polling),
@@ -270,6 +275,9 @@ MIGRATIONS: tuple[Migration, ...] = (
                  "coordinates", _v9_controllers),
     Migration(10, "evaluation: the radios seen up on each AP and its busy-air readings (radio_down, rf_limited)",
               _v10_radio_health),
+    # 11 and 12 are issue 18's other parts (workflow, noc); the lead renumbers at merge if one does not land
+    Migration(13, "evaluation: each AP's ping readings and last loss and rtt (agent_silent, backhaul_degraded)",
+              _v13_ping_health),
 )
 LATEST = MIGRATIONS[-1].version
 
