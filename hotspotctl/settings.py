@@ -254,6 +254,47 @@ class SnmpSettings:
              'simulator\'s v3 user, passphrases from HOTSPOTCTL_SIM_V3_*_PASSWORD) unless you redefine them')
 
 
+PING_SOCKETS = ("auto", "datagram", "raw")
+
+
+def _check_ping_socket(value: str) -> str | None:
+    return None if value in PING_SOCKETS else (
+        f"{value!r} is not one of {', '.join(PING_SOCKETS)} (datagram: the unprivileged ICMP socket, allowed by "
+        "net.ipv4.ping_group_range; raw: needs root or CAP_NET_RAW; auto: datagram, else raw)")
+
+
+@dataclass(frozen=True)
+class PingSettings:
+    """ICMP echo of every AP with a management address, each cycle, and `hotspotctl ap ping`'s defaults."""
+
+    enabled: bool = _setting(True, help="`hotspotctl run` pings every AP that has a mgmt_address each cycle, "
+                                        "alongside SNMP (docs/polling.md, Reachability)")
+    count: int = _setting(3, check=_between(1, 100), help="echo requests per AP per cycle")
+    interval_ms: float = _setting(500.0, check=_between(1, 60_000, "ms"),
+                                  help="time between one AP's echo requests (LibreNMS's fping: 500 ms)")
+    timeout_s: float = _setting(1.0, check=_between(0.01, 60, "s"),
+                                help="how long each echo is waited for; an AP is done this long after its last echo "
+                                     "(or as soon as every echo is answered)")
+    max_in_flight: int = _setting(4000, check=_between(1, 100_000),
+                                  help="APs being pinged at once (held to what the receive buffer holds)")
+    receive_buffer_bytes: int = _setting(8 << 20, check=_between(64 << 10, 1 << 30, "bytes"),
+                                         help="the ICMP socket's receive buffer; without CAP_NET_ADMIN the kernel "
+                                              "caps it at net.core.rmem_max (warned)")
+    socket: str = _setting("auto", check=_check_ping_socket,
+                           help="auto, datagram or raw: datagram is unprivileged where net.ipv4.ping_group_range "
+                                "includes the service's group; raw needs root or CAP_NET_RAW; auto tries datagram, "
+                                "then raw")
+
+    @property
+    def interval_s(self) -> float:
+        return self.interval_ms / 1000.0
+
+    @property
+    def deadline_s(self) -> float:
+        """The longest one AP's ping can take: its echoes' spacing plus the last one's wait."""
+        return (self.count - 1) * self.interval_s + self.timeout_s
+
+
 @dataclass(frozen=True)
 class SshAuth:
     """One named set of SSH credentials: ``[ssh.auth.NAME]``; APs name it in their ssh_auth column.
@@ -568,6 +609,7 @@ class Settings:
     inventory: InventorySettings = _setting(factory=InventorySettings, help="inventory import rules")
     crew_zones: CrewZoneSettings = _setting(factory=CrewZoneSettings, help="who goes where")
     snmp: SnmpSettings = _setting(factory=SnmpSettings, help="SNMP polling and credentials")
+    ping: PingSettings = _setting(factory=PingSettings, help="ICMP echo (reachability) of the APs")
     ssh: SshSettings = _setting(factory=SshSettings, help="SSH polling, actions and credentials")
     schedule: ScheduleSettings = _setting(factory=ScheduleSettings, help="what `hotspotctl run` does when")
     evaluate: EvaluateSettings = _setting(factory=EvaluateSettings, help="statuses, causes and the target")

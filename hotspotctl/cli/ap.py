@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any
@@ -26,6 +27,7 @@ from hotspotctl.cli.runtime import (
     runtime,
     selection,
 )
+from hotspotctl.collectors.ping import SOCKET_KINDS, SocketKind, ping_hosts
 from hotspotctl.collectors.ssh import CommandResult, SshCollector
 from hotspotctl.errors import ExitCode, InputError
 from hotspotctl.inventory.fleet import Fleet, Selection
@@ -114,6 +116,80 @@ def probe_(
                            [[ap[c] for c in ap_columns] + [_radios_text(ap["radios"])] for ap in data["aps"]],
                            title="APs (the controller's)", numeric=("clients", "uptime_s"))
     return ExitCode.OK
+
+
+PING_COLUMNS = ("host", "sent", "received", "loss_pct", "rtt_min_ms", "rtt_avg_ms", "rtt_max_ms", "jitter_ms", "error")
+
+
+@app.command("ping")
+def ping(
+    ctx: typer.Context,
+    hosts: Annotated[list[str], typer.Argument(metavar="HOST...", help="addresses (IPv4, IPv6) or names",
+                                               show_default=False)],
+    count: Annotated[int | None, typer.Option(
+        "--count", "-c", min=1, max=100, show_default=False,
+        help="echo requests per host (default ping.count)")] = None,
+    interval: Annotated[float | None, typer.Option(
+        "--interval", "-i", metavar="MS", min=1, max=60_000, show_default=False,
+        help="milliseconds between one host's echoes (default ping.interval_ms)")] = None,
+    timeout: Annotated[float | None, typer.Option(
+        "--timeout", "-W", metavar="SECONDS", min=0.01, max=60, show_default=False,
+        help="how long each echo is waited for (default ping.timeout_s)")] = None,
+    sock: Annotated[str | None, typer.Option(
+        "--socket", metavar="|".join(SOCKET_KINDS), show_default=False,
+        help="the ICMP socket: datagram (unprivileged, where net.ipv4.ping_group_range allows), raw (root or "
+             "CAP_NET_RAW) or auto (default ping.socket)")] = None,
+    fmt: ReportFormatOption = ReportFormat.TABLE,
+) -> ExitCode:
+    """Ping hosts now (ICMP echo), all at once from one socket: loss, round trip and jitter per host.
+
+    Each host gets --count echoes --interval ms apart; each echo is waited for --timeout seconds, and a
+    host is done when every echo is answered or --timeout after its last one. Names are resolved first;
+    a name that does not resolve is reported (its result has "error") and not pinged.
+
+    --format json prints a list with one object per HOST, in the order given: {"host", "sent",
+    "received", "loss_pct", "rtt_min_ms", "rtt_avg_ms", "rtt_max_ms", "jitter_ms"} (the "ping" object
+    of `poll --once --format json`), plus "error" when nothing could be sent.
+
+    Needs an ICMP socket: as root (or with CAP_NET_RAW) a raw one; otherwise an unprivileged datagram
+    socket where net.ipv4.ping_group_range includes your group. Exit 3 says which fix applies.
+
+    Exit 0 when every host answered; 4 when some did not (or did not resolve).
+
+    Examples:
+
+      hotspotctl ap ping 10.20.0.15
+
+      hotspotctl ap ping 10.20.0.15 10.20.0.16 ap-aicm-t1-01.example.net --count 5 --interval 200
+
+      hotspotctl ap ping 2001:db8::15 --timeout 2 --format json | jq '.[] | select(.loss_pct > 0)'
+    """
+    if sock is not None and sock not in SOCKET_KINDS:
+        raise typer.BadParameter(f"{sock!r} is not one of {', '.join(SOCKET_KINDS)}", param_hint="--socket")
+    rt = runtime(ctx)
+    settings = rt.settings.ping
+    kind: SocketKind = (sock or settings.socket)  # type: ignore[assignment]  # checked above and at load
+    results = asyncio.run(ping_hosts(
+        hosts, count=count or settings.count,
+        interval_s=(interval if interval is not None else settings.interval_ms) / 1000.0,
+        timeout_s=timeout if timeout is not None else settings.timeout_s, max_in_flight=settings.max_in_flight,
+        kind=kind, receive_buffer_bytes=settings.receive_buffer_bytes))
+    ordered = [results[host] for host in hosts]
+    for result in dict.fromkeys(ordered):
+        if result.error is not None:
+            output.message(f"error: {result.host}: {result.error}")
+    if fmt == ReportFormat.JSON:
+        output.print_json([{**r.to_json(), **({"error": r.error} if r.error is not None else {})} for r in ordered])
+    else:
+        output.print_table(PING_COLUMNS, [(r.host, r.sent, r.received, r.loss_pct, r.rtt_min_ms, r.rtt_avg_ms,
+                                           r.rtt_max_ms, r.jitter_ms, r.error) for r in ordered],
+                           numeric=PING_COLUMNS[1:-1])
+    silent = [host for host, r in results.items() if not r.answered]
+    if not rt.quiet:
+        output.message(f"ping: {len(results) - len(silent):,} of {_plural(len(results), 'host')} answered"
+                       + (f"; no answer from {', '.join(silent[:10])}{' ...' if len(silent) > 10 else ''}"
+                          if silent else ""))
+    return ExitCode.PARTIAL if silent else ExitCode.OK
 
 
 def _radios_text(radios: Sequence[dict[str, Any]]) -> str:
