@@ -28,7 +28,7 @@ from hotspotctl.evaluate.status import (
 from hotspotctl.models.ping import PingResult
 from hotspotctl.settings import EvaluateSettings
 
-RULES = EvaluateSettings()  # down_after 2, up_after 2, ping_loss_pct 20, ping_rtt_ms 150
+RULES = EvaluateSettings()  # down_after 2, up_after 2, ping_loss_pct 50, ping_rtt_ms 150
 LIMITS = ApLimits(target_mbps=200.0, expected_link_mbps=1000.0)
 STEP = 60.0
 T0 = 1000.0
@@ -38,13 +38,14 @@ def rate(at: float = 0.0) -> RateSample:
     return RateSample("ap", at, STEP, 1000.0, 1e6, 2e5, 2, 1000.0, 1000.0, 500.0, None, False, ())
 
 
-def pong(received: int = 5, rtt: float = 2.0, *, sent: int = 5) -> PingResult:
+def pong(received: int = 3, rtt: float = 2.0, *, sent: int = 3) -> PingResult:
+    """A ping as the cycle's (ping.count 3)."""
     if received == 0:
         return PingResult("192.0.2.1", sent, 0)
     return PingResult("192.0.2.1", sent, received, rtt * 0.5, rtt, rtt * 1.5, 0.25)
 
 
-GOOD, SLOW, LOSSY, LOST = pong(), pong(rtt=210.0), pong(received=3), pong(received=0)
+GOOD, SLOW, LOSSY, LOST = pong(), pong(rtt=210.0), pong(received=1), pong(received=0)  # LOSSY: 66.7 % lost
 
 
 def feed(cycles: list, *, start: ApHealth | None = None, rules: EvaluateSettings = RULES) -> list[ApHealth]:
@@ -76,23 +77,24 @@ def test_backhaul_degraded_is_a_crew_cause_after_radio_down_and_agent_silent_a_m
 
 def test_a_ping_reading_is_bad_above_either_threshold_and_none_when_nothing_came_back():
     assert ping_reading(GOOD, RULES) is False
-    assert ping_reading(pong(received=4), RULES) is False  # 20 % is not above 20 %
+    assert ping_reading(pong(received=2), RULES) is False  # one echo of 3 lost: 33.3 %
+    assert ping_reading(pong(received=1, sent=2), RULES) is False  # 50 % is not above 50 %
     assert ping_reading(pong(rtt=150.0), RULES) is False  # nor 150 ms above 150 ms
-    assert ping_reading(LOSSY, RULES) is True  # 40 %
+    assert ping_reading(LOSSY, RULES) is True  # 66.7 %
     assert ping_reading(pong(rtt=150.5), RULES) is True
     assert ping_reading(LOST, RULES) is None  # ICMP filtered while SNMP answers: no measure of the backhaul
     assert ping_reading(PingResult("192.0.2.1", 0, 0, error="no route"), RULES) is None
     assert ping_reading(None, RULES) is None
     strict = EvaluateSettings(ping_loss_pct=0.0, ping_rtt_ms=1.0)
-    assert ping_reading(pong(received=4), strict) is True and ping_reading(pong(rtt=1.5), strict) is True
+    assert ping_reading(pong(received=2), strict) is True and ping_reading(pong(rtt=1.5), strict) is True
 
 
 def test_agent_silent_names_the_loss_and_the_rtt_and_needs_an_answer_within_the_loss_threshold():
     assert agent_silent_reason(pong(rtt=3.456), RULES) == (
         "answers ping (loss 0%, rtt 3.5 ms) but not SNMP: check its SNMP agent and credentials")
-    assert agent_silent_reason(pong(received=4, rtt=12.0), RULES) == (
-        "answers ping (loss 20%, rtt 12 ms) but not SNMP: check its SNMP agent and credentials")
-    assert agent_silent_reason(pong(received=2, sent=3), RULES) is None  # 33.3 % lost: the loss may be the reason
+    assert agent_silent_reason(pong(received=2, rtt=12.0), RULES) == (
+        "answers ping (loss 33.3%, rtt 12 ms) but not SNMP: check its SNMP agent and credentials")
+    assert agent_silent_reason(LOSSY, RULES) is None  # 66.7 % lost: the loss may be what kept SNMP from answering
     assert agent_silent_reason(LOST, RULES) is None  # answers neither: a miss
     assert agent_silent_reason(None, RULES) is None  # not pinged: as before pings
 
@@ -121,7 +123,7 @@ def test_loss_over_the_threshold_down_after_cycles_in_a_row_is_backhaul_degraded
     assert [h.ping_bad for h in seen] == [0, 0, 0, 0b1, 0b11, 0b11, 0b10, 0, 0]
     assert seen[4].crew_cause == "backhaul_degraded" and seen[4].stop_cause == "backhaul_degraded"
     assert seen[4].trouble_since == T0 + 4 * STEP
-    assert (seen[4].ping_loss_pct, seen[4].ping_rtt_ms) == (40.0, 2.0)
+    assert (seen[4].ping_loss_pct, seen[4].ping_rtt_ms) == (66.7, 2.0)
     assert (seen[8].ping_loss_pct, seen[8].ping_rtt_ms) == (0.0, 2.0)
 
 
@@ -193,7 +195,7 @@ def test_the_crew_action_names_each_ap_with_its_loss_and_rtt():
     slow = feed([SLOW, pong(rtt=187.25)])[-1]
     text = action_for("backhaul_degraded", ("backhaul_degraded",), aps=("AP-1", "AP-2"),
                       healths={"AP-1": lossy, "AP-2": slow})
-    assert text == ("Backhaul poor on 2 APs (AP-1: loss 40%, rtt 2 ms; AP-2: loss 0%, rtt 187.2 ms): check the "
+    assert text == ("Backhaul poor on 2 APs (AP-1: loss 66.7%, rtt 2 ms; AP-2: loss 0%, rtt 187.2 ms): check the "
                     "backhaul link (the radio link's alignment and signal, or the provider's line and modem) and "
                     "the site router; call the provider if it stays poor.")
 
@@ -209,7 +211,7 @@ def test_ping_readings_round_trip_and_rows_without_them_load(store, tmp_path):
     csv = tmp_path / "a.csv"
     csv.write_text("id,lat,lon\nBH-1,19.43,-99.13\nOK-1,19.44,-99.13\nSIL-1,19.45,-99.13\n")
     import_inventory(store, csv, InventorySettings())
-    degraded = feed([LOSSY, pong(received=2, rtt=187.123456)])[-1]
+    degraded = feed([LOSSY, pong(received=1, rtt=187.123456)])[-1]
     plain = feed([None, None])[-1]  # never pinged
     reason = agent_silent_reason(GOOD, RULES)
     assert reason is not None
@@ -219,7 +221,7 @@ def test_ping_readings_round_trip_and_rows_without_them_load(store, tmp_path):
     with store.read() as conn:
         loaded = load_health(conn)
         raw = dict(conn.execute(sa.select(ap_health.c.ap_id, ap_health.c.ping)).all())
-    assert raw == {"BH-1": "[3,1,60.0,187.123]", "OK-1": None, "SIL-1": None}
+    assert raw == {"BH-1": "[3,1,66.7,187.123]", "OK-1": None, "SIL-1": None}
     assert loaded["BH-1"] == replace(degraded, ping_rtt_ms=187.123)
     assert loaded["OK-1"] == plain and loaded["SIL-1"] == silent
     assert loaded["SIL-1"].reason_kind == PollErrorKind.AGENT_SILENT
