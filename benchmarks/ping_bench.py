@@ -6,7 +6,8 @@ times each, --interval apart, with --max-in-flight hosts at once, from one socke
 process, and prints the process's CPU (``time.process_time()``) per echo and per host, with the wall
 time and what was lost. Each run is checked: every echo must be answered, so it cannot look cheap by
 failing. For a baseline in the same machine, --baseline N also times N runs of the system's ping(8)
-(one process per host, as a poller that spawns per host does) when it is installed.
+(one process per host, as a poller that spawns per host does) when it is installed, and --spawn N
+times N fork+execs of /bin/true: the least any process per host costs, before it sends a packet.
 
 Loopback is the kernel answering in the same machine, so the kernel's own work is in the figure too
 (process_time counts the system time of this process's sendto/recvfrom, not the kernel's replies in
@@ -45,9 +46,11 @@ def _cpu() -> tuple[float, float]:
     return usage.ru_utime, usage.ru_stime
 
 
-def run(hosts: int, count: int, interval: float, timeout: float, max_in_flight: int, kind: str) -> dict[str, object]:
+def run(hosts: int, count: int, interval: float, timeout: float, max_in_flight: int, kind: str,
+        max_rate: float) -> dict[str, object]:
     targets = _hosts(hosts)
-    with IcmpProber(kind=kind, max_in_flight=max_in_flight) as prober:  # type: ignore[arg-type]
+    with IcmpProber(kind=kind, max_in_flight=max_in_flight,  # type: ignore[arg-type]
+                    max_rate_pps=max_rate) as prober:
         gc.collect()
         user0, sys0 = _cpu()
         wall0 = time.perf_counter()
@@ -60,12 +63,31 @@ def run(hosts: int, count: int, interval: float, timeout: float, max_in_flight: 
     received = sum(r.received for r in results.values())
     cpu = (user1 - user0) + (sys1 - sys0)
     return {"socket": socket_kind, "hosts": hosts, "count": count, "interval_s": interval,
-            "max_in_flight": max_in_flight,
+            "max_in_flight": max_in_flight, "max_rate_pps": max_rate,
             "sent": sent, "received": received, "lost": sent - received, "wall_s": round(wall, 3),
             "cpu_s": round(cpu, 3), "cpu_user_s": round(user1 - user0, 3), "cpu_sys_s": round(sys1 - sys0, 3),
             "cpu_us_per_echo": round(1e6 * cpu / max(sent, 1), 1),
             "cpu_ms_per_35000_hosts": round(1e3 * cpu / hosts * 35_000, 1),
             "kernel_drops": stats["kernel_drops"], "most_hosts_at_once": stats["max_in_flight"]}
+
+
+def spawn_floor(n: int) -> dict[str, object] | None:
+    """The least a process per host costs: fork+exec of /bin/true, nothing sent (a floor under fping per host)."""
+    true = shutil.which("true")
+    if true is None or n <= 0:
+        return None
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    own0 = _cpu()
+    wall0 = time.perf_counter()
+    for _ in range(n):
+        subprocess.run([true], check=False)
+    wall = time.perf_counter() - wall0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    own1 = _cpu()
+    cpu = ((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+           + (own1[0] - own0[0]) + (own1[1] - own0[1]))
+    return {"processes": n, "wall_s": round(wall, 3), "cpu_s": round(cpu, 3),
+            "cpu_us_per_process": round(1e6 * cpu / n, 1)}
 
 
 def baseline(n: int, count: int, interval: float) -> dict[str, object] | None:
@@ -92,12 +114,17 @@ def main() -> None:
     parser.add_argument("--interval", type=float, default=0.02)
     parser.add_argument("--timeout", type=float, default=1.0)
     parser.add_argument("--max-in-flight", type=int, default=4000)
+    parser.add_argument("--max-rate", type=float, default=0.0, help="echoes per second, all hosts (0: no cap)")
     parser.add_argument("--socket", choices=("auto", "datagram", "raw"), default="auto")
     parser.add_argument("--baseline", type=int, default=0, help="also time ping(8) on this many hosts")
+    parser.add_argument("--spawn", type=int, default=0,
+                        help="also time this many fork+execs of /bin/true: the floor of a process per host")
     parser.add_argument("--format", choices=("text", "json"), default="text")
     args = parser.parse_args()
-    figures = {"prober": run(args.hosts, args.count, args.interval, args.timeout, args.max_in_flight, args.socket),
-               "ping8": baseline(args.baseline, args.count, args.interval)}
+    figures = {"prober": run(args.hosts, args.count, args.interval, args.timeout, args.max_in_flight, args.socket,
+                           args.max_rate),
+               "ping8": baseline(args.baseline, args.count, args.interval),
+               "spawn_floor": spawn_floor(args.spawn)}
     if figures["prober"]["lost"]:
         print(f"warning: {figures['prober']['lost']} echoes lost: the figure is not a clean one", file=sys.stderr)
     if args.format == "json":

@@ -277,6 +277,9 @@ class PingSettings:
                                      "(or as soon as every echo is answered)")
     max_in_flight: int = _setting(4000, check=_between(1, 100_000),
                                   help="APs being pinged at once (held to what the receive buffer holds)")
+    max_rate_pps: float = _setting(20_000.0, check=_between(0, 1_000_000, "echoes/s"),
+                                   help="echo requests per second on average, all APs together, in bursts of at "
+                                        "most 20 ms' worth (35,000 APs x 3 echoes: at least 5.3 s); 0 = no cap")
     receive_buffer_bytes: int = _setting(8 << 20, check=_between(64 << 10, 1 << 30, "bytes"),
                                          help="the ICMP socket's receive buffer; without CAP_NET_ADMIN the kernel "
                                               "caps it at net.core.rmem_max (warned)")

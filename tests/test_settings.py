@@ -156,7 +156,7 @@ def test_every_setting_is_described():
         "snmp.auth.sim-v3.version", "snmp.auth.sim-v3.user", "snmp.auth.sim-v3.auth_protocol",
         "snmp.auth.sim-v3.auth_password_env", "snmp.auth.sim-v3.priv_protocol", "snmp.auth.sim-v3.priv_password_env",
         "ping.enabled", "ping.count", "ping.interval_ms", "ping.timeout_s", "ping.max_in_flight",
-        "ping.receive_buffer_bytes", "ping.socket",
+        "ping.max_rate_pps", "ping.receive_buffer_bytes", "ping.socket",
         "ssh.pool_size", "ssh.deadline_s", "ssh.connect_timeout_s", "ssh.known_hosts", "ssh.accept_new_host_keys",
         "ssh.auth",
         "schedule.interval_s", "schedule.discovery_cron", "schedule.grace_s", "schedule.max_failed_cycles",

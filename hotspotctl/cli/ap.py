@@ -124,8 +124,9 @@ PING_COLUMNS = ("host", "sent", "received", "loss_pct", "rtt_min_ms", "rtt_avg_m
 @app.command("ping")
 def ping(
     ctx: typer.Context,
-    hosts: Annotated[list[str], typer.Argument(metavar="HOST...", help="addresses (IPv4, IPv6) or names",
-                                               show_default=False)],
+    hosts: Annotated[list[str], typer.Argument(
+        metavar="HOST...", show_default=False,
+        help="addresses (IPv4, IPv6) or names; an inventory's host:port is taken as its host")],
     count: Annotated[int | None, typer.Option(
         "--count", "-c", min=1, max=100, show_default=False,
         help="echo requests per host (default ping.count)")] = None,
@@ -173,7 +174,7 @@ def ping(
         hosts, count=count or settings.count,
         interval_s=(interval if interval is not None else settings.interval_ms) / 1000.0,
         timeout_s=timeout if timeout is not None else settings.timeout_s, max_in_flight=settings.max_in_flight,
-        kind=kind, receive_buffer_bytes=settings.receive_buffer_bytes))
+        kind=kind, receive_buffer_bytes=settings.receive_buffer_bytes, max_rate_pps=settings.max_rate_pps))
     ordered = [results[host] for host in hosts]
     for result in dict.fromkeys(ordered):
         if result.error is not None:
@@ -181,8 +182,9 @@ def ping(
     if fmt == ReportFormat.JSON:
         output.print_json([{**r.to_json(), **({"error": r.error} if r.error is not None else {})} for r in ordered])
     else:
-        output.print_table(PING_COLUMNS, [(r.host, r.sent, r.received, r.loss_pct, r.rtt_min_ms, r.rtt_avg_ms,
-                                           r.rtt_max_ms, r.jitter_ms, r.error) for r in ordered],
+        columns = PING_COLUMNS if any(r.error for r in ordered) else PING_COLUMNS[:-1]  # "error" when there is one
+        output.print_table(columns, [(r.host, r.sent, r.received, r.loss_pct, r.rtt_min_ms, r.rtt_avg_ms,
+                                      r.rtt_max_ms, r.jitter_ms, r.error)[:len(columns)] for r in ordered],
                            numeric=PING_COLUMNS[1:-1])
     silent = [host for host, r in results.items() if not r.answered]
     if not rt.quiet:

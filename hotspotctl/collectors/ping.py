@@ -6,8 +6,10 @@ no process and no thread is started per host: one ``IcmpProber`` owns one ICMP s
 machine driven by the socket's readable callback and one timer:
 
 - at most ``max_in_flight`` hosts are being pinged at once (and never more than the receive buffer
-  holds replies for); each sends ``count`` echo requests ``interval_s`` apart and is finished when
-  every echo has been answered or ``timeout_s`` after its last echo was sent (its deadline);
+  holds replies for), and with ``max_rate_pps`` the echoes average at most that many per second, all
+  hosts together (a host is admitted when the token bucket holds its ``count`` echoes); each sends
+  ``count`` echo requests ``interval_s`` apart and is finished when every echo has been answered or
+  ``timeout_s`` after its last echo was sent (its deadline);
 - every echo carries a 32-bit number ``n``, unique in the prober: as identifier ``n >> 16`` and
   sequence ``n & 0xffff`` on a raw socket, and in the payload after the prober's random 8-byte token
   on every socket. Replies are matched by ``n`` in one dict (the kernel rewrites the identifier of a
@@ -20,13 +22,16 @@ machine driven by the socket's readable callback and one timer:
 
 Sockets (``kind``): ``datagram`` is the unprivileged ICMP socket (SOCK_DGRAM, IPPROTO_ICMP), allowed
 when the process's group is inside ``net.ipv4.ping_group_range``; ``raw`` (SOCK_RAW) needs root or
-CAP_NET_RAW and is filtered in the kernel to echo replies (ICMP_FILTER / ICMP6_FILTER); ``auto`` takes
+CAP_NET_RAW and is filtered in the kernel to echo replies (ICMP_FILTER / ICMP6_FILTER) carrying our
+token (a classic BPF program: ``attach_token_filter``); ``auto`` takes
 the first that opens, datagram first. When neither opens, ``IcmpPermissionError`` names both fixes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import errno
 import heapq
 import itertools
 import logging
@@ -40,6 +45,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Literal
 
+from hotspotctl.collectors.address import split_address
 from hotspotctl.collectors.udp import Address, Resolver, Unresolved, _meminfo, grow_buffer, rcvbuf_fix
 from hotspotctl.errors import ConfigError
 from hotspotctl.models.ping import PingResult
@@ -56,7 +62,9 @@ ICMP_FILTER = 1  # <linux/icmp.h>: a bit set = that type is dropped by the kerne
 ICMP6_FILTER = 1  # <netinet/icmp6.h>: the same, 256 bits
 _ECHO = struct.Struct("!BBHHH8sI")  # type, code, checksum, identifier, sequence, token, n
 ECHO_BYTES = _ECHO.size  # 20: an echo request is 40 bytes on the wire over IPv4
-DEFAULT_TRUESIZE = 768  # what the kernel charges one echo reply waiting in a receive buffer (measured on loopback)
+DEFAULT_TRUESIZE = 832  # what the kernel charges one echo reply waiting in a receive buffer (loopback, raw and
+# datagram sockets alike, measured with SO_MEMINFO); a NIC's driver may charge more: the largest seen is used
+RATE_BURST_S = 0.02  # with a rate cap, at most this many seconds' worth of echoes leave at once
 _SEND_RETRY_S = 0.002  # a full send buffer (EAGAIN, ENOBUFS): try again this much later
 
 
@@ -144,6 +152,32 @@ def open_icmp_socket(family: int, kind: SocketKind = "auto") -> tuple[socket.soc
     raise IcmpPermissionError(f"{permission_message(family, kind)} ({'; '.join(tried)})")
 
 
+SO_ATTACH_FILTER = getattr(socket, "SO_ATTACH_FILTER", 26)  # <asm-generic/socket.h>
+_BPF = struct.Struct("HBBI")  # struct sock_filter: code, jt, jf, k
+_BPF_LDX_B_MSH, _BPF_LD_W_IND, _BPF_LD_W_ABS, _BPF_JEQ_K, _BPF_RET_K = 0xB1, 0x40, 0x20, 0x15, 0x06
+
+
+def attach_token_filter(sock: socket.socket, family: int, token: bytes) -> bool:
+    """A classic BPF program on a raw socket: only echoes carrying ``token`` are queued, so other pingers' replies
+    (a raw socket sees the host's every one) never fill our receive buffer nor cost us a read. False if the
+    kernel refused it (the same check is made on every reply read anyway)."""
+    first, second = int.from_bytes(token[:4], "big"), int.from_bytes(token[4:8], "big")
+    if family == socket.AF_INET:  # the packet starts at the IP header: X = its length, the token at X + 8
+        program = [(_BPF_LDX_B_MSH, 0, 0, 0), (_BPF_LD_W_IND, 0, 0, 8), (_BPF_JEQ_K, 0, 3, first),
+                   (_BPF_LD_W_IND, 0, 0, 12), (_BPF_JEQ_K, 0, 1, second)]
+    else:  # ICMPv6: the packet starts at the ICMPv6 header
+        program = [(_BPF_LD_W_ABS, 0, 0, 8), (_BPF_JEQ_K, 0, 3, first), (_BPF_LD_W_ABS, 0, 0, 12),
+                   (_BPF_JEQ_K, 0, 1, second)]
+    program += [(_BPF_RET_K, 0, 0, 0xFFFF), (_BPF_RET_K, 0, 0, 0)]
+    code = ctypes.create_string_buffer(b"".join(_BPF.pack(*insn) for insn in program))
+    fprog = struct.pack("HL", len(program), ctypes.addressof(code))  # struct sock_fprog {len; *filter}, native
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, fprog)
+    except OSError:
+        return False
+    return True
+
+
 class _Target:
     """One host being pinged: what was sent, what came back."""
 
@@ -179,11 +213,12 @@ class IcmpProber:
     """
 
     def __init__(self, *, kind: SocketKind = "auto", max_in_flight: int = 4000, receive_buffer_bytes: int = 8 << 20,
-                 resolver: Resolver | None = None) -> None:
-        if max_in_flight < 1 or receive_buffer_bytes < 1:
-            raise ValueError("max_in_flight and receive_buffer_bytes must be at least 1")
+                 max_rate_pps: float = 0.0, resolver: Resolver | None = None, kernel_filter: bool = True) -> None:
+        if max_in_flight < 1 or receive_buffer_bytes < 1 or max_rate_pps < 0:
+            raise ValueError("max_in_flight and receive_buffer_bytes must be at least 1, max_rate_pps 0 or more")
         self.kind: SocketKind = kind
         self.max_in_flight = max_in_flight
+        self.max_rate_pps = max_rate_pps  # echoes per second on average, all hosts together; 0 = no cap
         self.receive_buffer_bytes = receive_buffer_bytes
         self.stats = PingStats()
         self.token = random.getrandbits(64).to_bytes(8, "big")
@@ -193,6 +228,10 @@ class IcmpProber:
         self._socks: dict[int, tuple[socket.socket, str]] = {}
         self._warned = False
         self._closed = False
+        self._busy = False
+        self.truesize = DEFAULT_TRUESIZE
+        # raw sockets drop other tokens' replies in the kernel (a BPF program); True while every one does
+        self.kernel_filter = kernel_filter
         self._loop: asyncio.AbstractEventLoop | None = None
         # the checksum of an IPv4 echo is the constant part (type, token) plus n's halves twice (id=hi, seq=lo)
         words = struct.unpack("!4H", self.token)
@@ -209,6 +248,8 @@ class IcmpProber:
             raise RuntimeError("this ICMP prober is closed")
         sock, kind = open_icmp_socket(family, self.kind)
         try:
+            if kind == "raw" and self.kernel_filter:
+                self.kernel_filter = attach_token_filter(sock, family, self.token)
             forced = grow_buffer(sock, socket.SO_RCVBUF, self.receive_buffer_bytes)
             grow_buffer(sock, socket.SO_SNDBUF, min(self.receive_buffer_bytes, 4 << 20))
         except OSError:
@@ -231,7 +272,7 @@ class IcmpProber:
         return self._sockets_for(family)[1]
 
     def _limit(self) -> int:
-        return max(1, min(self.max_in_flight, self.stats.receive_buffer_bytes // DEFAULT_TRUESIZE))
+        return max(1, min(self.max_in_flight, self.stats.receive_buffer_bytes // self.truesize))
 
     def kernel_drops(self) -> int:
         total = 0
@@ -264,21 +305,31 @@ class IcmpProber:
 
     async def ping(self, hosts: Sequence[str], *, count: int, interval_s: float, timeout_s: float,
                    resolve_timeout_s: float = 5.0) -> dict[str, PingResult]:
-        """Every host's result (keyed by the host as given; a host given twice is pinged once)."""
+        """Every host's result (keyed by the host as given; a host given twice is pinged once).
+
+        A host is an address (IPv4, IPv6 with or without brackets and %scope) or a name, and may be an
+        inventory's ``mgmt_address`` as it is (``host:port``, ``[v6]:port``: the port is ignored).
+        """
         if count < 1 or interval_s < 0 or timeout_s <= 0:
             raise ValueError("count must be at least 1, interval_s 0 or more and timeout_s more than 0")
         if self._closed:
             raise RuntimeError("this ICMP prober is closed")
+        if self._busy:
+            raise RuntimeError("this ICMP prober is already pinging: one ping() at a time (or one prober each)")
         loop = asyncio.get_running_loop()
         unique = list(dict.fromkeys(hosts))
         results: dict[str, PingResult] = {}
-        targets = await self._resolve(unique, resolve_timeout_s, results)
-        if targets:
-            for family in {t.family for t in targets}:
-                self._sockets_for(family)
-            await _Run(self, loop, targets, count, interval_s, timeout_s).wait()
-            for target in targets:
-                results[target.host] = target.result()
+        self._busy = True
+        try:
+            targets = await self._resolve(unique, resolve_timeout_s, results)
+            if targets:
+                for family in {t.family for t in targets}:
+                    self._sockets_for(family)
+                await _Run(self, loop, targets, count, interval_s, timeout_s).wait()
+                for target in targets:
+                    results[target.host] = target.result()
+        finally:
+            self._busy = False
         self.kernel_drops()
         return {host: results[host] for host in unique}
 
@@ -288,20 +339,25 @@ class IcmpProber:
             self._resolver = Resolver()
         resolver = self._resolver
         targets: list[_Target] = []
-        names: list[str] = []
+        names: list[tuple[str, str]] = []  # (the host as given, the name in it)
         for host in hosts:
-            address = resolver.cached(host, 0)
+            try:  # an inventory's mgmt_address may carry the SNMP port: host:port, [v6]:port (ignored here)
+                name = split_address(host, 0)[0] if ":" in host else host
+            except ValueError as exc:
+                results[host] = PingResult(host, 0, 0, error=str(exc))
+                continue
+            address = resolver.cached(name, 0)
             if address is None:
-                names.append(host)
+                names.append((host, name))
             else:
                 targets.append(_Target(host, address))
         if names:
-            found = await asyncio.gather(*(resolver.resolve(name, 0, timeout_s) for name in names))
-            for name, answer in zip(names, found, strict=True):
+            found = await asyncio.gather(*(resolver.resolve(name, 0, timeout_s) for _, name in names))
+            for (host, _), answer in zip(names, found, strict=True):
                 if isinstance(answer, Unresolved):
-                    results[name] = PingResult(name, 0, 0, error=answer.reason)
+                    results[host] = PingResult(host, 0, 0, error=answer.reason)
                 else:
-                    targets.append(_Target(name, answer))
+                    targets.append(_Target(host, answer))
         return targets
 
     def _packet(self, n: int, raw_v4: bool) -> bytes:
@@ -336,6 +392,14 @@ class _Run:
         self.order = itertools.count()
         self.timer: asyncio.TimerHandle | None = None
         self.timer_at = math.inf
+        # The rate cap, a token bucket in echoes: a host pays for its count echoes when it is admitted (its later
+        # echoes are spread by the interval), so the echoes sent per second average at most max_rate_pps,
+        # in bursts of at most RATE_BURST_S of them.
+        self.rate = prober.max_rate_pps
+        self.burst = max(float(count), self.rate * RATE_BURST_S)
+        self.tokens = self.burst
+        self.filled_at = time.monotonic()
+        self.admit_timer: asyncio.TimerHandle | None = None
         self.finished: asyncio.Future[None] = loop.create_future()
         prober._loop = loop
         self.readers: list[int] = []
@@ -352,6 +416,8 @@ class _Run:
         finally:
             if self.timer is not None:
                 self.timer.cancel()
+            if self.admit_timer is not None:
+                self.admit_timer.cancel()
             if not self.loop.is_closed():
                 for fd in self.readers:
                     self.loop.remove_reader(fd)
@@ -362,7 +428,18 @@ class _Run:
 
     def admit(self, now: float) -> None:
         stats = self.prober.stats
+        rate = self.rate
+        if rate:
+            self.tokens = min(self.burst, self.tokens + (now - self.filled_at) * rate)
+            self.filled_at = now
         while self.queue and self.active < self.limit:
+            if rate:
+                if self.tokens < self.count:
+                    if self.admit_timer is None:  # wait for a few hosts' worth, not one: fewer wake-ups
+                        wanted = min(self.burst, max(self.count, self.burst / 4))
+                        self.admit_timer = self.loop.call_at(now + (wanted - self.tokens) / rate, self.on_admit_timer)
+                    break
+                self.tokens -= self.count
             target = self.queue.pop()
             target.start = now
             self.active += 1
@@ -371,6 +448,10 @@ class _Run:
         self.arm()
         if self.left == 0 and not self.finished.done():
             self.finished.set_result(None)
+
+    def on_admit_timer(self) -> None:
+        self.admit_timer = None
+        self.admit(time.monotonic())
 
     def finish(self, target: _Target) -> None:
         if target.done:
@@ -392,20 +473,21 @@ class _Run:
         n = next(prober._numbers) & 0xFFFFFFFF
         v6 = target.family == socket.AF_INET6
         packet = prober._packet6(n) if v6 else prober._packet(n, kind == "raw")
+        sent_at = time.monotonic()  # before sendto, as ping(8) stamps its payload: the rtt includes the send
         try:
             sock.sendto(packet, (target.address[0], 0, 0, target.address[3]) if v6 else (target.address[0], 0))
-        except (BlockingIOError, InterruptedError):
-            heapq.heappush(self.heap, (now + _SEND_RETRY_S, next(self.order), target))
-            if now + _SEND_RETRY_S > target.start + self.timeout + self.interval * (self.count - 1):
-                target.error = "cannot send: the socket's send buffer stayed full"
-                self.finish(target)
-            return
         except OSError as exc:
+            if isinstance(exc, (BlockingIOError, InterruptedError)) or exc.errno == errno.ENOBUFS:
+                # the send buffer (or the device queue) is full: again a little later, within the host's deadline
+                heapq.heappush(self.heap, (now + _SEND_RETRY_S, next(self.order), target))
+                if now + _SEND_RETRY_S > target.start + self.timeout + self.interval * (self.count - 1):
+                    target.error = "cannot send: the socket's send buffer stayed full"
+                    self.finish(target)
+                return
             prober.stats.send_errors += 1
             target.error = f"cannot send to {target.address[0]}: {exc.strerror or exc}"
             self.finish(target)
             return
-        sent_at = time.monotonic()
         self.pending[n] = (target, target.sent, sent_at)
         target.waiting.append(n)
         target.sent += 1
@@ -454,14 +536,19 @@ class _Run:
         timeout = self.timeout
         recv = sock.recvfrom
         finished = False
-        count = 0
+        count = errors = 0
+        info = _meminfo(sock)
+        queued = info[0] if info is not None else 0
         while True:
             try:
                 data, source = recv(4096)
             except (BlockingIOError, InterruptedError):
                 break
-            except OSError:
-                continue  # an ICMP error queued on a datagram socket; the echo will time out
+            except OSError:  # an error the kernel queued on the socket (reported once); the echo will time out
+                errors += 1
+                if errors > 64:
+                    break
+                continue
             now = time.monotonic()
             count += 1
             at = ((data[0] & 0x0F) << 2) if header else 0
@@ -480,7 +567,7 @@ class _Run:
                 stats.dropped_unknown += 1
                 continue
             target, index, sent_at = entry
-            if source[0] != target.address[0]:
+            if source[0] != target.address[0]:  # (an IPv6 scope comes back in source[3], not in the text)
                 stats.dropped_wrong_source += 1
                 continue
             del pending[n]
@@ -494,22 +581,31 @@ class _Run:
                 self.finish(target)
                 finished = True
         stats.received += count
+        if count and queued:
+            # What the kernel charged per reply waiting when we looked (more may have come since, so this can
+            # only be low): the largest seen bounds the hosts pinged at once, so a burst of replies fits.
+            per = queued // count
+            if per > self.prober.truesize:
+                self.prober.truesize = per
+                self.limit = self.prober._limit()
+                stats.in_flight_limit = self.limit
         if finished:
             self.admit(time.monotonic())
 
 
 async def ping_hosts(hosts: Sequence[str], *, count: int, interval_s: float, timeout_s: float, max_in_flight: int,
-                     kind: SocketKind = "auto", receive_buffer_bytes: int = 8 << 20,
+                     kind: SocketKind = "auto", receive_buffer_bytes: int = 8 << 20, max_rate_pps: float = 0.0,
                      prober: IcmpProber | None = None) -> dict[str, PingResult]:
     """Ping every host ``count`` times, ``interval_s`` apart, each echo waited for ``timeout_s``.
 
     Results are keyed by the host as given, in the order given. With ``prober`` (kept from cycle to
-    cycle), its sockets are used and it stays open (``max_in_flight`` and ``kind`` are its own then);
+    cycle), its sockets are used and it stays open (``max_in_flight``, ``kind``, ``max_rate_pps`` are its own then);
     else one is made for this call and closed. ``IcmpPermissionError`` when no ICMP socket can be opened.
     """
     own = prober is None
     if prober is None:
-        prober = IcmpProber(kind=kind, max_in_flight=max_in_flight, receive_buffer_bytes=receive_buffer_bytes)
+        prober = IcmpProber(kind=kind, max_in_flight=max_in_flight, receive_buffer_bytes=receive_buffer_bytes,
+                            max_rate_pps=max_rate_pps)
     try:
         return await prober.ping(hosts, count=count, interval_s=interval_s, timeout_s=timeout_s)
     finally:
