@@ -508,7 +508,7 @@ def pinger_for(ping: PingSettings) -> Pinger | None:
     kind = cast(SocketKind, ping.socket)
     return functools.partial(ping_hosts, count=ping.count, interval_s=ping.interval_s, timeout_s=ping.timeout_s,
                              max_in_flight=ping.max_in_flight, kind=kind,
-                             receive_buffer_bytes=ping.receive_buffer_bytes)
+                             receive_buffer_bytes=ping.receive_buffer_bytes, max_rate_pps=ping.max_rate_pps)
 
 
 def ping_targets(aps: Sequence[AccessPoint]) -> dict[str, list[str]]:
