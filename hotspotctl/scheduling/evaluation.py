@@ -148,7 +148,7 @@ class Evaluator:
         return covered
 
     def evaluate(self, outcomes: Sequence[ApOutcome], at: float, *, save: bool = True) -> CycleEvaluation:
-        """Evaluate a cycle's outcomes (objects with .ap, .rate and .error, a PollError or None) as of ``at``;
+        """Evaluate a cycle's outcomes (.ap, .rate, .error a PollError or None, .radios, .ping) as of ``at``;
         write the changes (health, ledger, the hour's availability) in one transaction.
 
         With ``save=False`` nothing is written: the caller saves the result (``save``) in its own
