@@ -19,6 +19,12 @@ Two scenarios, in this order, against ``hotspotctl simulate`` running as its own
 Cycle 1 of each scenario gives no rates (first sample), so figures are from cycles 2..N for
 healthy and from the cycle right after the faults start (and after it) for degraded.
 
+Ping (issue 18): every cycle pings every AP's address alongside the poll (``ping`` settings, their
+defaults: 3 echoes 500 ms apart, 4,000 APs in flight; the simulator's addresses are loopback's, so
+the kernel answers). The healthy scenario runs ``--cycles`` cycles with ping, then as many alternating
+without and with it (the same runner, only ``ping.enabled`` toggled): the poller's CPU per AP with and
+without ping, and its ratio, come from those alternating cycles of the same run.
+
 Baseline, in this process: the same GETs to --baseline-aps of the same simulated APs through
 pysnmp 7 (our PysnmpDevice, 64 at a time), poller CPU per AP, against ours for the same APs.
 
@@ -160,6 +166,13 @@ async def measure(args: argparse.Namespace, data_dir: Path, env: dict[str, str])
             gc.freeze()
             gc.set_threshold(20_000, 20, 20)
             healthy = [await timed(runner, sim) for _ in range(args.cycles)]
+            with_ping, without_ping = [], []
+            for _ in range(args.cycles):
+                runner.settings = replace(settings, ping=replace(settings.ping, enabled=False))
+                without_ping.append(await timed(runner, sim))
+                runner.settings = settings
+                with_ping.append(await timed(runner, sim))
+            results["ping"] = ping_figures(settings, with_ping, without_ping, healthy)
             # the same GETs through pysnmp, for a ratio measured here and now
             results["baseline"] = await baseline(runner, poller, args.baseline_aps)
         finally:
@@ -176,24 +189,48 @@ async def measure(args: argparse.Namespace, data_dir: Path, env: dict[str, str])
     return results
 
 
-async def timed(runner: Any, sim: SimProcess) -> tuple[Any, float]:
-    """One cycle, and the simulator's CPU seconds over it."""
+async def timed(runner: Any, sim: SimProcess) -> tuple[Any, float, int, int]:
+    """One cycle, the simulator's CPU seconds over it, and the APs pinged and answering ping in it."""
     before = sim.cpu()
     record = await runner.cycle()
-    return record, sim.cpu() - before
+    spent = sim.cpu() - before
+    outcomes = runner.last_report.outcomes if runner.last_report is not None else []
+    pinged = sum(1 for o in outcomes if o.ping is not None and o.ping.sent)
+    answered = sum(1 for o in outcomes if o.ping is not None and o.ping.answered)
+    return record, spent, pinged, answered
 
 
-def summarize(name: str, cycles: list[tuple[Any, float]], sim_stats: dict[str, Any]) -> dict[str, Any]:
+def ping_figures(settings: Any, with_ping: list[tuple[Any, float, int, int]],
+                 without_ping: list[tuple[Any, float, int, int]],
+                 healthy: list[tuple[Any, float, int, int]]) -> dict[str, Any]:
+    """The poller's CPU per AP with and without ping, from the alternating cycles, and what was pinged."""
+    def per_ap(cycles: list[tuple[Any, float, int, int]]) -> float:
+        return statistics.median(r.cpu_s / max(r.aps - r.skipped, 1) for r, *_ in cycles) * 1e6
+
+    on, off = per_ap(with_ping), per_ap(without_ping)
+    return {"count": settings.ping.count, "interval_ms": settings.ping.interval_ms,
+            "max_in_flight": settings.ping.max_in_flight,
+            "pinged": [p for *_, p, _ in healthy + with_ping], "answered": [a for *_, a in healthy + with_ping],
+            "cycles_s_with": [round(r.duration_s, 3) for r, *_ in with_ping],
+            "cycles_s_without": [round(r.duration_s, 3) for r, *_ in without_ping],
+            "cycles_cpu_s_with": [round(r.cpu_s, 3) for r, *_ in with_ping],
+            "cycles_cpu_s_without": [round(r.cpu_s, 3) for r, *_ in without_ping],
+            "poller_us_per_ap_with": round(on, 1), "poller_us_per_ap_without": round(off, 1),
+            "ping_us_per_ap": round(on - off, 1), "cpu_ratio": round(on / off, 3) if off else None}
+
+
+def summarize(name: str, cycles: list[tuple[Any, float, int, int]], sim_stats: dict[str, Any]) -> dict[str, Any]:
     first = cycles[0][0]
-    answered = sum(r.ok for r, _ in cycles)
-    sim_cpu = sum(c for _, c in cycles)
+    answered = sum(r.ok for r, *_ in cycles)
+    sim_cpu = sum(c for _, c, *_ in cycles)
     return {
         "scenario": name, "aps": first.aps, "aps_ok": first.ok, "timed_out": first.timed_out,
         "cycle_s": round(first.duration_s, 3), "poller_cpu_s": round(first.cpu_s, 3),
-        "cycles_s": [round(r.duration_s, 3) for r, _ in cycles],
-        "cycles_cpu_s": [round(r.cpu_s, 3) for r, _ in cycles],
-        "median_cycle_s": round(statistics.median(r.duration_s for r, _ in cycles), 3),
-        "poller_us_per_ap": round(statistics.median(r.cpu_s / max(r.aps - r.skipped, 1) for r, _ in cycles) * 1e6, 1),
+        "cycles_s": [round(r.duration_s, 3) for r, *_ in cycles],
+        "cycles_cpu_s": [round(r.cpu_s, 3) for r, *_ in cycles],
+        "median_cycle_s": round(statistics.median(r.duration_s for r, *_ in cycles), 3),
+        "poller_us_per_ap": round(statistics.median(r.cpu_s / max(r.aps - r.skipped, 1) for r, *_ in cycles) * 1e6,
+                                  1),
         "simulator_us_per_answer": round(sim_cpu / answered * 1e6, 1) if answered else None,
         "simulator_answered": sim_stats.get("answered"),
     }
@@ -261,7 +298,7 @@ def main() -> int:
         print(json.dumps({"aps": healthy["aps"], "aps_ok": healthy["aps_ok"], "cycle_s": healthy["cycle_s"],
                           "poller_cpu_s": healthy["poller_cpu_s"], "rss_mb": results["rss_mb"],
                           "scenario": "healthy", "scenarios": [results["healthy"], results["degraded"]],
-                          "discovery": results["discovery"], "baseline": results["baseline"],
+                          "discovery": results["discovery"], "baseline": results["baseline"], "ping": results["ping"],
                           "machine": results["machine"]}, indent=2))
         return 0
     d, h, b = results["degraded"], results["healthy"], results["baseline"]
@@ -271,6 +308,11 @@ def main() -> int:
               f"{s['cycle_s']} s (cycles {s['cycles_s']}), poller CPU {s['poller_cpu_s']} s "
               f"({s['poller_us_per_ap']} µs/AP), simulator {s['simulator_us_per_answer']} µs/answer")
     print(f"degraded bound: timeout x (retries + 1) + 5 s = {d['bound_s']} s")
+    p = results["ping"]
+    print(f"ping ({p['count']} echoes, {p['interval_ms']:g} ms apart, {p['max_in_flight']} in flight): pinged "
+          f"{p['pinged']}, answered {p['answered']}; poller CPU {p['poller_us_per_ap_with']} µs/AP with ping vs "
+          f"{p['poller_us_per_ap_without']} without ({p['cpu_ratio']}x, {p['ping_us_per_ap']} µs/AP for the ping); "
+          f"cycles with {p['cycles_s_with']} s, without {p['cycles_s_without']} s")
     print(f"poller peak RSS {results['rss_mb']} MB")
     print(f"baseline, {b['aps']} APs ({b['pysnmp_ok']} answered pysnmp, {b['ours_ok']} ours): "
           f"pysnmp {b['pysnmp_us_per_ap']} µs/AP vs ours {b['ours_us_per_ap']} µs/AP ({b['cpu_ratio']}x)")

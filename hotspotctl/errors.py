@@ -79,6 +79,8 @@ class PollErrorKind(StrEnum):
     NOT_JOINED = "not_joined"  # the controller lists it as not joined, or no longer lists it after it had answered
     NOT_LISTED = "not_listed"  # the controller has never listed it (its ap_name / ap_mac): fix the inventory
     CONTROLLER = "controller"  # its controller could not be read: the AP's own state is unknown
+    # Evaluation's, never a poll's: SNMP was silent while the AP answered ping (an agent or credential problem)
+    AGENT_SILENT = "agent_silent"
 
 
 class CollectError(HotspotError):

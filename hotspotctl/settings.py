@@ -443,6 +443,14 @@ class EvaluateSettings:
     reboot_loop_hours: float = _setting(24.0, check=_between(0.01, 720, "h"), help="...within this many hours")
     flap_changes: int = _setting(4, check=_between(1, 100), help="flapping: this many up/down changes...")
     flap_minutes: float = _setting(60.0, check=_between(1, 1440, "min"), help="...within this many minutes")
+    ping_loss_pct: float = _setting(
+        50.0, check=_between(0, 100, "%"),
+        help="backhaul degraded (a crew cause): ping loss above this (or rtt above ping_rtt_ms) in down_after "
+             "cycles in a row while the AP answers SNMP, clear after up_after good ones; an AP silent on SNMP that "
+             "answers ping with no more loss is agent_silent (docs/outages.md)")
+    ping_rtt_ms: float = _setting(
+        150.0, check=_between(1, 60_000, "ms"),
+        help="...or the average ping round trip above this many milliseconds")
 
     def problem(self) -> str | None:
         """What is inconsistent between these settings, or None."""

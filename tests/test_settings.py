@@ -166,6 +166,7 @@ def test_every_setting_is_described():
         "evaluate.below_cycles", "evaluate.below_window", "evaluate.rf_busy_pct", "evaluate.expected_link_mbps",
         "evaluate.expected_link_by_program", "evaluate.site_offline_share", "evaluate.site_offline_min_aps",
         "evaluate.reboot_loop_count", "evaluate.reboot_loop_hours", "evaluate.flap_changes", "evaluate.flap_minutes",
+        "evaluate.ping_loss_pct", "evaluate.ping_rtt_ms",
         "crews.max_stops", "crews.send_via", "crews.send_on_site_outage", "crews.usual_clients",
         "crews.usual_clients_by_program", "crews.email.host", "crews.email.port",
         "crews.email.tls", "crews.email.ca_file", "crews.email.username",

@@ -23,7 +23,7 @@ from hotspotctl.cli.runtime import (
 from hotspotctl.collectors.model import Discovery, PollError
 from hotspotctl.collectors.poller import Poller
 from hotspotctl.errors import ExitCode
-from hotspotctl.scheduling.cycle import CycleReport, discover_aps, run_cycle
+from hotspotctl.scheduling.cycle import CycleReport, discover_aps, pinger_for, run_cycle
 from hotspotctl.scheduling.service import CycleRunner
 from hotspotctl.store.lock import ServiceLock, describe_holder
 
@@ -77,7 +77,7 @@ def poll(
                 with Poller.from_settings(rt.settings, profiles) as poller:
                     return await run_cycle(store, aps, rt.settings.snmp, profiles, poller,
                                            interval_s=rt.settings.schedule.interval_s, use_backoff=not no_backoff,
-                                           progress=progress, save=False)
+                                           progress=progress, save=False, pinger=pinger_for(rt.settings.ping))
 
             async def cycle() -> CycleReport:
                 sink = rt.sink()

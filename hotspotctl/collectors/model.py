@@ -83,9 +83,10 @@ UNMONITORED_KINDS = frozenset({PollErrorKind.NO_ADDRESS, PollErrorKind.CONFIG, P
 UNKNOWN_KINDS = frozenset({PollErrorKind.CONTROLLER})
 # It answered, but not usefully: wrong community or v3 keys, a changed host key, the agent's own
 # error, a garbled answer, a refused connection: the NOC's business (settings, the AP's config).
+# agent_silent is evaluation's: SNMP timed out while the AP answered ping (evaluate/status.py, agent_silent)
 MISCONFIGURED_KINDS = frozenset({PollErrorKind.AUTH, PollErrorKind.HOSTKEY, PollErrorKind.PROTOCOL,
                                  PollErrorKind.REFUSED, PollErrorKind.AGENT, PollErrorKind.COMMAND,
-                                 PollErrorKind.REDISCOVER})
+                                 PollErrorKind.REDISCOVER, PollErrorKind.AGENT_SILENT})
 
 
 class FailureClass(StrEnum):

@@ -3,7 +3,7 @@
 Pure: healths in, ledger changes out; ``now`` is passed in.
 
 - ``site_findings`` groups the APs that have a crew cause (offline, reboot loop, flapping, radio
-  down, uplink degraded) by site. When at least ``site_offline_share`` of a site's APs (and at least
+  down, backhaul degraded, uplink degraded) by site. When at least ``site_offline_share`` of a site's APs (and at least
   ``site_offline_min_aps`` of them) are DOWN together, the site is offline: one finding, whatever
   the number of APs, because a site goes dark from one cause (power, the site switch, its fibre).
 - **A wireless controller** that does not answer (DOWN: ``down_after`` silent cycles) is one
@@ -20,8 +20,9 @@ Pure: healths in, ledger changes out; ``now`` is passed in.
   gives, for an AP that was offline or had a slow uplink, the first of its good cycles in a row
   (``ApHealth.ok_since``); for a radio down, the first reading up of the run that cleared it
   (``RadioMemory.up_since``); for a reboot loop or flapping, which clear when their window passes, the
-  cycle itself. The outage's ``closed_at`` is the latest return among the APs it had, so its
-  duration is not overstated by the ``up_after`` cycles the hysteresis waited.
+  cycle itself; for a backhaul degraded (ping), the cycle that cleared it too. The outage's
+  ``closed_at`` is the latest return among the APs it had, so its duration is not overstated by the
+  ``up_after`` cycles the hysteresis waited (but for a backhaul degraded, by up to up_after - 1 cycles).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ CONTROLLER_UNREACHABLE = Cause.CONTROLLER_UNREACHABLE
 # (a radio down takes one band of one AP away; a slow uplink slows an AP that still serves).
 # controller_unreachable is alone in its finding (a controller's own): first, so the order is total.
 STOP_CAUSES = (CONTROLLER_UNREACHABLE, SITE_OFFLINE, Cause.OFFLINE, Cause.REBOOT_LOOP, Cause.FLAPPING,
-               Cause.RADIO_DOWN, Cause.UPLINK_DEGRADED)
+               Cause.RADIO_DOWN, Cause.BACKHAUL_DEGRADED, Cause.UPLINK_DEGRADED)
 NOC_ZONE = "NOC"  # the zone of the NOC's own stops (controllers): its own list, never a field crew's
 CONTROLLER_PREFIX = "controller:"
 

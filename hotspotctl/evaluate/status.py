@@ -22,6 +22,9 @@ the AP's new ``ApHealth`` (kept in the store between cycles):
   ``offline`` (DOWN),
   ``radio_down`` (a radio seen up on this AP reads down while the AP answers, ``down_after``
   readings in a row; it clears after ``up_after`` readings up: see ``_radio_memory``),
+  ``backhaul_degraded`` (the cycle's ping, while the AP answers SNMP, lost more than ``ping_loss_pct``
+  or averaged more than ``ping_rtt_ms``, ``down_after`` readings in a row; it clears after ``up_after``
+  good readings: see ``ping_reading``),
   ``uplink_degraded`` (the link negotiated below the AP's expected speed in the
   last ``down_after`` readings; it clears after ``up_after`` readings at speed),
   ``rf_limited`` (per_user_mbps under the target with the busiest radio's channel utilisation at
@@ -39,6 +42,12 @@ the AP's new ``ApHealth`` (kept in the store between cycles):
   outage, not in availability, never a crew's) and keeps every count and history of before, so
   when its controller answers again the AP goes on from them: an answer makes it UP, a miss counts
   on from the misses before (an AP that was down is DOWN again at once).
+
+- **Ping beside SNMP** (the cycle pings every AP with an address when ``ping.enabled``): an AP that
+  answers ping within ``ping_loss_pct`` but not SNMP is ``MISCONFIGURED`` with reason kind
+  ``agent_silent`` (``agent_silent_reason``): its agent or credentials are the NOC's to fix, it is no
+  miss and never a crew's. One that answers ping with more loss than that is a silent miss as before
+  (the loss may be what kept SNMP from answering), and so is one that answers neither.
 
 Skipped APs (waiting out their back-off) count as missed: they were down when last tried.
 """
@@ -67,6 +76,7 @@ from hotspotctl.models.health import ApHealth as ApHealth
 from hotspotctl.models.health import Cause as Cause
 from hotspotctl.models.health import HealthState as HealthState
 from hotspotctl.models.health import RadioMemory as RadioMemory
+from hotspotctl.models.ping import PingResult
 from hotspotctl.models.radios import Radio
 from hotspotctl.names import name_key
 from hotspotctl.settings import EvaluateSettings
@@ -144,13 +154,45 @@ def held_health(previous: ApHealth | None, kind: PollErrorKind, message: str, at
                    ok_since=None, reason_kind=kind, reason=reason)
 
 
+def _figure(value: float) -> str:
+    return f"{round(value, 1):g}"
+
+
+def agent_silent_reason(ping: PingResult | None, rules: EvaluateSettings) -> str | None:
+    """Why an AP whose SNMP was silent this cycle is MISCONFIGURED (kind agent_silent), or None: it is a miss.
+
+    It answered the cycle's ping with no more loss than ``ping_loss_pct``: the device and its backhaul are
+    there, its agent or our credentials are not. Not pinged, nothing back, or more loss than that: None
+    (the loss may be what kept SNMP from answering; answering neither is a miss as it always was).
+    """
+    if ping is None or not ping.answered or ping.loss_pct > rules.ping_loss_pct:
+        return None
+    rtt = f", rtt {_figure(ping.rtt_avg_ms)} ms" if ping.rtt_avg_ms is not None else ""
+    return (f"answers ping (loss {_figure(ping.loss_pct)}%{rtt}) but not SNMP: check its SNMP agent and "
+            "credentials")
+
+
+def ping_reading(ping: PingResult | None, rules: EvaluateSettings) -> bool | None:
+    """An answered AP's ping as a backhaul reading: True over a threshold (loss above ``ping_loss_pct`` or
+    average rtt above ``ping_rtt_ms``), False good, None no reading.
+
+    No reading: not pinged (ping disabled, no address), nothing could be sent (``error``), or nothing came
+    back while SNMP answered: ICMP filtered on the way is no measure of the backhaul.
+    """
+    if ping is None or ping.error is not None or not ping.answered:
+        return None
+    return ping.loss_pct > rules.ping_loss_pct or (ping.rtt_avg_ms is not None and ping.rtt_avg_ms > rules.ping_rtt_ms)
+
+
 def evaluate_ap(previous: ApHealth | None, answered: bool, rate: RateSample | None, at: float,
                 limits: ApLimits, rules: EvaluateSettings, radios: tuple[Radio, ...] = (), *,
-                controller: bool = False) -> ApHealth:
+                controller: bool = False, ping: PingResult | None = None) -> ApHealth:
     """The AP's health after this cycle (``rate`` is None when it did not answer).
 
     ``radios`` are the radios the AP's answer reported (none: nothing said about them). With
     ``controller`` the device is a wireless controller: its only cause is controller_unreachable.
+    ``ping`` is the cycle's ping of the AP (None: not pinged); with an answer, a backhaul reading
+    (``ping_reading``, ``_ping_memory``).
 
     ``answered`` False is a silent miss (no answer in time): see ``unusable_health`` for the other
     failures. An AP that was UNMONITORED or MISCONFIGURED starts afresh, as if never evaluated.
@@ -165,7 +207,8 @@ def evaluate_ap(previous: ApHealth | None, answered: bool, rate: RateSample | No
     ``_since`` and ``_trouble_since``.
     """
     reading = rate if answered else None  # what a miss says is only that it was missed
-    if (previous is not None and reading is not None and not controller
+    bad = ping_reading(ping, rules) if reading is not None and not controller else None
+    if (previous is not None and reading is not None and not controller and not bad
             and _still_steady(previous, reading, limits, rules, radios)):
         return previous
     if previous is None:
@@ -181,6 +224,10 @@ def evaluate_ap(previous: ApHealth | None, answered: bool, rate: RateSample | No
         memory = _radio_memory(prev.radios, radios, rules, at) if radios else prev.radios
     else:
         readings, memory = _Readings.of(prev), prev.radios
+    ping_bad, backhaul = _ping_memory(prev, bad, rules)
+    ping_loss, ping_rtt = prev.ping_loss_pct, prev.ping_rtt_ms
+    if reading is not None and ping is not None and ping.answered:
+        ping_loss, ping_rtt = ping.loss_pct, ping.rtt_avg_ms
     if answered:
         state, misses, goods, missing_since = _answered_again(prev, rules)
     else:
@@ -190,14 +237,24 @@ def evaluate_ap(previous: ApHealth | None, answered: bool, rate: RateSample | No
         causes: tuple[Cause, ...] = (Cause.CONTROLLER_UNREACHABLE,) if state == DOWN else ()
     else:
         causes = _causes(state, len(reboots), len(changes), readings, limits, rules,
-                         any(radio.down for radio in memory))
+                         any(radio.down for radio in memory), backhaul)
     if causes and state not in (DOWN, UNKNOWN):
         state = DEGRADED
     return ApHealth(state, _since(prev, state, missing_since, at), misses, goods, answered, missing_since,
                     readings.below, readings.slow, readings.uplink_degraded,
                     _trouble_since(prev, causes, state, missing_since, at), changes, reboots, readings.clients,
                     readings.link_mbps, readings.capacity_mbps, readings.per_user_mbps, causes, ok_since,
-                    busy=readings.busy, radios=memory)
+                    busy=readings.busy, radios=memory, ping_bad=ping_bad, backhaul_degraded=backhaul,
+                    ping_loss_pct=ping_loss, ping_rtt_ms=ping_rtt)
+
+
+def _ping_memory(prev: ApHealth, bad: bool | None, rules: EvaluateSettings) -> tuple[int, bool]:
+    """(ping_bad, backhaul_degraded) after this cycle's reading (None: none, both kept): degraded after
+    down_after bad readings in a row, clear after up_after good ones, as the uplink is (``_uplink_degraded``)."""
+    if bad is None:
+        return prev.ping_bad, prev.backhaul_degraded
+    bits = _shift_in(prev.ping_bad, bad, max(rules.down_after, rules.up_after))
+    return bits, _uplink_degraded(bits, prev.backhaul_degraded, rules)
 
 
 def _still_steady(previous: ApHealth, rate: RateSample, limits: ApLimits, rules: EvaluateSettings,
@@ -210,6 +267,7 @@ def _still_steady(previous: ApHealth, rate: RateSample, limits: ApLimits, rules:
     (none reported: nothing said). One function, not two: it runs for most of the fleet every cycle.
     """
     return (previous.state == UP and not previous.causes and previous.misses == 0
+            and not previous.ping_bad and not previous.backhaul_degraded
             and previous.goods >= rules.up_after and bool(previous.answered)
             and not previous.changes and not previous.reboots and not previous.below and not previous.slow
             and previous.ok_since is not None
@@ -384,7 +442,7 @@ def _ok_since(prev: ApHealth, answered: bool, rate: RateSample | None, limits: A
 
 
 def _causes(state: HealthState, reboots: int, changes: int, readings: _Readings, limits: ApLimits,
-            rules: EvaluateSettings, radio_down: bool = False) -> tuple[Cause, ...]:
+            rules: EvaluateSettings, radio_down: bool = False, backhaul: bool = False) -> tuple[Cause, ...]:
     """The AP's causes in CAUSES order; a DOWN AP keeps only reboot_loop, flapping and offline.
 
     Below the target, one of three: rf_limited when the air was busy in below_cycles of the
@@ -401,6 +459,8 @@ def _causes(state: HealthState, reboots: int, changes: int, readings: _Readings,
     elif state != UNKNOWN:
         if radio_down:
             causes.append(Cause.RADIO_DOWN)
+        if backhaul:
+            causes.append(Cause.BACKHAUL_DEGRADED)
         if readings.uplink_degraded:
             causes.append(Cause.UPLINK_DEGRADED)
         elif readings.below.bit_count() >= rules.below_cycles:

@@ -38,6 +38,7 @@ class Cause(StrEnum):
     RADIO_DOWN = "radio_down"  # a radio seen up is down while its AP answers: a crew matter
     RF_LIMITED = "rf_limited"  # below target with the air busy (channel utilisation high): capacity, not crews
     CONTROLLER_UNREACHABLE = "controller_unreachable"  # a wireless controller's own finding: the NOC's
+    BACKHAUL_DEGRADED = "backhaul_degraded"  # ping loss or latency over the thresholds while it answers: a crew's
 
 
 UP, DOWN, DEGRADED, UNKNOWN = HealthState.UP, HealthState.DOWN, HealthState.DEGRADED, HealthState.UNKNOWN
@@ -49,9 +50,10 @@ REASON_MAX = 500  # characters of a PollError's message kept as the reason
 # An AP's causes, in order of precedence (the first is the AP's ``cause``); docs/decisions/causes-precedence.md
 # says why. A controller's only cause is controller_unreachable; no AP has it.
 CAUSES = (Cause.CONTROLLER_UNREACHABLE, Cause.REBOOT_LOOP, Cause.FLAPPING, Cause.OFFLINE, Cause.RADIO_DOWN,
-          Cause.UPLINK_DEGRADED, Cause.RF_LIMITED, Cause.BELOW_TARGET, Cause.CONGESTED)
+          Cause.BACKHAUL_DEGRADED, Cause.UPLINK_DEGRADED, Cause.RF_LIMITED, Cause.BELOW_TARGET, Cause.CONGESTED)
 # What a field crew can fix at the pole.
-CREW_CAUSES = frozenset({Cause.REBOOT_LOOP, Cause.FLAPPING, Cause.OFFLINE, Cause.RADIO_DOWN, Cause.UPLINK_DEGRADED})
+CREW_CAUSES = frozenset({Cause.REBOOT_LOOP, Cause.FLAPPING, Cause.OFFLINE, Cause.RADIO_DOWN, Cause.BACKHAUL_DEGRADED,
+                         Cause.UPLINK_DEGRADED})
 # What the NOC fixes from its desk: an outage and a stop in the NOC's list, never a field crew's.
 NOC_CAUSES = frozenset({Cause.CONTROLLER_UNREACHABLE})
 STOP_CAUSE_SET = CREW_CAUSES | NOC_CAUSES  # the causes that open an outage
@@ -96,9 +98,15 @@ class ApHealth:
     reason: str | None = None  # ... and its message (kind controller: the AP is UNKNOWN while its controller is)
     busy: int = 0  # bits aligned with ``below``: 1 = under the target with the busiest radio >= rf_busy_pct
     radios: tuple[RadioMemory, ...] = ()  # the radios seen up, in the order first seen
+    # ICMP (evaluate/status.py, backhaul_degraded): the last max(down_after, up_after) ping readings of the cycles
+    # it answered SNMP, 1 = loss or rtt over the thresholds, newest in bit 0; held degraded as uplink_degraded is
+    ping_bad: int = 0
+    backhaul_degraded: bool = False
+    ping_loss_pct: float | None = None  # last seen (of a ping that got an answer)
+    ping_rtt_ms: float | None = None  # last seen: the average round trip
 
     def same_verdict(self, other: ApHealth) -> bool:
-        """Equal but for the last-seen figures (clients, link, capacity, per-user), which move every cycle."""
+        """Equal but for the last-seen figures (clients, link, capacity, per-user, ping), which move every cycle."""
         return _verdict(self) == _verdict(other)
 
     @property
@@ -136,8 +144,9 @@ class ApHealth:
                 "misses": self.misses, "clients": self.clients, "link_mbps": self.link_mbps,
                 "per_user_mbps": self.per_user_mbps, "reboots": len(self.reboots),
                 "changes": len(self.changes), "reason_kind": self.reason_kind, "reason": self.reason,
-                "radios_down": list(self.radios_down)}
+                "radios_down": list(self.radios_down), "ping_loss_pct": self.ping_loss_pct,
+                "ping_rtt_ms": self.ping_rtt_ms}
 
 
-_FIGURES = frozenset({"clients", "link_mbps", "capacity_mbps", "per_user_mbps"})
+_FIGURES = frozenset({"clients", "link_mbps", "capacity_mbps", "per_user_mbps", "ping_loss_pct", "ping_rtt_ms"})
 _verdict = attrgetter(*(name for name in ApHealth.__slots__ if name not in _FIGURES))

@@ -296,6 +296,20 @@ def _radio_action(t: Catalogue, aps: Sequence[str], healths: Mapping[str, ApHeal
     return t("action.radio_down", aps=t.plural("count.aps", len(having)), parts="; ".join(parts))
 
 
+def _backhaul_action(t: Catalogue, aps: Sequence[str], healths: Mapping[str, ApHealth]) -> str:
+    having = _having(aps, healths, Cause.BACKHAUL_DEGRADED)
+    parts = []
+    for ap in having:
+        h = healths.get(ap)
+        figures = []
+        if h is not None and h.ping_loss_pct is not None:
+            figures.append(t("action.backhaul_loss", loss=_num(h.ping_loss_pct)))
+        if h is not None and h.ping_rtt_ms is not None:
+            figures.append(t("action.backhaul_rtt", rtt=_num(h.ping_rtt_ms)))
+        parts.append(f"{ap}: {', '.join(figures)}" if figures else ap)
+    return t("action.backhaul_degraded", aps=t.plural("count.aps", len(having)), parts="; ".join(parts))
+
+
 def _controller_action(t: Catalogue, controller: str, managed: int | None) -> str:
     behind = (t("action.controller_behind", aps=t.plural("count.aps", managed)) if managed
               else t("action.controller_behind_unknown"))
@@ -336,6 +350,8 @@ def action_for(cause: str, causes: Sequence[str] = (), *, aps: Sequence[str] = (
             text = _uplink_action(t, aps, healths, expected_link)
         elif which == Cause.RADIO_DOWN:
             text = _radio_action(t, aps, healths)
+        elif which == Cause.BACKHAUL_DEGRADED:
+            text = _backhaul_action(t, aps, healths)
         elif which == Cause.CONTROLLER_UNREACHABLE:
             text = _controller_action(t, ", ".join(aps) or "?", site_aps)
         elif which == Cause.REBOOT_LOOP:

@@ -5,17 +5,25 @@ completes: every AP of the plan ends as a RateSample or a PollError. What the cy
 counter states and the layouts found) is gathered in ``CycleWrites``: ``run_cycle`` commits it in one
 transaction at the end, or, with ``save=False``, hands it to the caller, which commits it only once
 the cycle's points are durable in the spool (write ahead: see ``scheduling/service.py``).
+
+With a ``pinger`` (``ping.enabled``: ``scheduling.service.pinger_for``), every AP with a management
+address of its own is pinged while the cycle polls, on the same loop (``ping_targets``): the ping
+adds nothing to the cycle's duration but the time its last host takes beyond the SNMP poll, and its
+result rides with the AP's outcome (``ApOutcome.ping``) to evaluation, encoding and JSON.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
+from hotspotctl.collectors.address import split_address
 from hotspotctl.collectors.controllers import ControllerResult, no_ap_table, read_controllers, results_for, unread
 from hotspotctl.collectors.model import (
     Discovery,
@@ -26,13 +34,15 @@ from hotspotctl.collectors.model import (
     Sample,
     failure_class,
 )
+from hotspotctl.collectors.ping import SocketKind, ping_hosts
 from hotspotctl.collectors.poller import Poller, Target
 from hotspotctl.collectors.profiles import ProfileSet
 from hotspotctl.collectors.ssh import DEFAULT_SSH_AUTH, SshTarget
 from hotspotctl.evaluate.rates import RateSample, compute_rates
 from hotspotctl.models.access_points import AccessPoint
+from hotspotctl.models.ping import PingResult
 from hotspotctl.models.radios import Radio
-from hotspotctl.settings import SnmpSettings
+from hotspotctl.settings import PingSettings, SnmpSettings
 from hotspotctl.store import Store
 from hotspotctl.store.inventory import existing_ap_ids, inventory_version, load_access_points
 from hotspotctl.store.polling import (
@@ -45,6 +55,10 @@ from hotspotctl.store.polling import (
 )
 
 Progress = Callable[[str, int, int], None]  # (phase, advance, total)
+# hosts -> their results by host as asked (collectors.ping.ping_hosts with the ping settings bound)
+Pinger = Callable[[Sequence[str]], Awaitable[Mapping[str, PingResult]]]
+log = logging.getLogger("hotspotctl.cycle")
+_PING_FAILURES: set[str] = set()  # the prober failures logged (as errors) so far
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +69,7 @@ class ApOutcome:
     error: PollError | None
     rtt_ms: float | None = None
     radios: tuple[Radio, ...] = ()  # the AP's radios this cycle (Sample.radios); () when it did not answer
+    ping: PingResult | None = None  # the cycle's ping of its address; None: not pinged (disabled, no address)
 
     @property
     def ok(self) -> bool:
@@ -73,6 +88,7 @@ class ApOutcome:
             "rtt_ms": round(self.rtt_ms, 3) if self.rtt_ms is not None else None,
             "events": list(r.events) if r else [],
             "radios": [radio.to_json() for radio in self.radios],
+            "ping": self.ping.to_json() if self.ping is not None else None,
         }
 
 
@@ -485,14 +501,70 @@ def _absorb(found: Mapping[str, Discovery | PollError], cycle: PollCycle,
     return discoveries, errors
 
 
+def pinger_for(ping: PingSettings) -> Pinger | None:
+    """The cycle's pinger with these settings (``collectors.ping.ping_hosts``), or None when ping is disabled."""
+    if not ping.enabled:
+        return None
+    kind = cast(SocketKind, ping.socket)
+    return functools.partial(ping_hosts, count=ping.count, interval_s=ping.interval_s, timeout_s=ping.timeout_s,
+                             max_in_flight=ping.max_in_flight, kind=kind,
+                             receive_buffer_bytes=ping.receive_buffer_bytes, max_rate_pps=ping.max_rate_pps)
+
+
+def ping_targets(aps: Sequence[AccessPoint]) -> dict[str, list[str]]:
+    """The hosts to ping, each with the ids of its APs: every AP with a management address of its own (a
+    managed AP without one is known through its controller only); the host of ``host:port``. Pure."""
+    hosts: dict[str, list[str]] = {}
+    for ap in aps:
+        if not ap.mgmt_address:
+            continue
+        try:
+            host = split_address(ap.mgmt_address, 161)[0]
+        except ValueError:
+            continue  # unusable: the poll says so (no_address)
+        hosts.setdefault(host, []).append(ap.id)
+    return hosts
+
+
+async def ping_aps(pinger: Pinger, aps: Sequence[AccessPoint]) -> dict[str, PingResult]:
+    """Ping the APs' hosts once (``ping_targets``): each AP id -> its host's result.
+
+    A prober that fails as a whole (no ICMP socket may be opened: its message says how to allow one) is
+    logged (as an error the first time), and the cycle goes on without pings: SNMP alone decides, as it
+    did before pings.
+    """
+    targets = ping_targets(aps)
+    if not targets:
+        return {}
+    try:
+        found = await pinger(list(targets))
+    except Exception as exc:  # the prober's own failure: never the cycle's
+        text = str(exc)
+        if text not in _PING_FAILURES:  # once per process: it would say the same every cycle
+            _PING_FAILURES.add(text)
+            log.error("no ping in the cycles (SNMP alone decides) until this is fixed: %s", text)
+        else:
+            log.debug("no ping this cycle: %s", text)
+        return {}
+    by_ap: dict[str, PingResult] = {}
+    for host, ids in targets.items():
+        result = found.get(host)
+        if result is not None:
+            for ap_id in ids:
+                by_ap[ap_id] = result
+    return by_ap
+
+
 def fold(cycle: PollCycle, gathered: Gathered, memory: CycleMemory, *, interval_s: float,
-         cap_s: float) -> tuple[list[ApOutcome], dict[str, ApState]]:
-    """Each AP's outcome (rates from its sample and last counters) and its new state; pure.
+         cap_s: float, pings: Mapping[str, PingResult] | None = None) -> tuple[list[ApOutcome], dict[str, ApState]]:
+    """Each AP's outcome (rates from its sample and last counters, and its ping from ``pings``, by AP id)
+    and its new state; pure.
 
     A failed AP's next try waits out its back-off (``backoff_s``), except one that was never
     tried (no address, no configuration: nothing sent), tried again next cycle.
     """
     states, stored = memory.states, memory.discoveries
+    pings = pings or {}
     outcomes: list[ApOutcome] = []
     new_states: dict[str, ApState] = {}
     for ap in cycle.aps:
@@ -501,14 +573,14 @@ def fold(cycle: PollCycle, gathered: Gathered, memory: CycleMemory, *, interval_
             profile = stored[ap.controller].discovery.profile
         skipped = cycle.skipped.get(ap.id)
         if skipped is not None:
-            outcomes.append(ApOutcome(ap, profile, None, skipped))
+            outcomes.append(ApOutcome(ap, profile, None, skipped, ping=pings.get(ap.id)))
             continue
         state = states.get(ap.id) or ApState(None)
         result = gathered.results[ap.id]
         if isinstance(result, Sample):
             rate, counters = compute_rates(result, state.counters, backhaul_mbps=ap.backhaul_mbps)
             new_states[ap.id] = ApState(counters, 0, result.at, 0.0, None, ap.id in gathered.rediscover)
-            outcomes.append(ApOutcome(ap, profile, rate, None, result.rtt_ms, result.radios))
+            outcomes.append(ApOutcome(ap, profile, rate, None, result.rtt_ms, result.radios, pings.get(ap.id)))
         else:
             failures = state.failures + 1
             unmonitored = failure_class(result.kind) == FailureClass.UNMONITORED
@@ -517,7 +589,7 @@ def fold(cycle: PollCycle, gathered: Gathered, memory: CycleMemory, *, interval_
             needs_discovery = state.needs_discovery and ap.id not in gathered.discoveries and not ap.managed
             new_states[ap.id] = ApState(state.counters, failures, result.at, result.at + wait, result.message,
                                         needs_discovery)
-            outcomes.append(ApOutcome(ap, profile, None, result))
+            outcomes.append(ApOutcome(ap, profile, None, result, ping=pings.get(ap.id)))
     return outcomes, new_states
 
 
@@ -537,7 +609,7 @@ def _outside_controllers(conn: Any, aps: Sequence[AccessPoint], memory: CycleMem
 async def run_cycle(store: Store, aps: Sequence[AccessPoint], settings: SnmpSettings, profiles: ProfileSet,
                     poller: Poller, *, interval_s: float = 60.0, use_backoff: bool = True,
                     progress: Progress | None = None, memory: CycleMemory | None = None,
-                    save: bool = True) -> CycleReport:
+                    save: bool = True, pinger: Pinger | None = None) -> CycleReport:
     """Poll ``aps`` once, discovering those never discovered, moved, stale or flagged alongside the polls.
 
     ``plan_cycle`` decides, ``gather`` asks the devices, ``fold`` turns their answers into outcomes
@@ -558,6 +630,8 @@ async def run_cycle(store: Store, aps: Sequence[AccessPoint], settings: SnmpSett
     - The counter states and layouts go to ``report.writes``; with ``save`` (the default) they are
       committed here, else the caller commits them (``CycleWrites.save``) and applies them to
       ``memory`` (``CycleWrites.apply``) once it has made the cycle's points durable.
+    - With a ``pinger``, the APs' hosts are pinged at the same time as all of that (``ping_aps``), every
+      AP with an address, whether polled, skipped or read through its controller.
     """
     started = time.time()  # wall clock: points and the stored retry times
     clock = time.monotonic()  # durations
@@ -569,8 +643,16 @@ async def run_cycle(store: Store, aps: Sequence[AccessPoint], settings: SnmpSett
         controllers = _outside_controllers(conn, aps, memory)
     cycle = plan_cycle(aps, memory, settings, started=started, now=datetime.now(UTC), use_backoff=use_backoff,
                        controllers=controllers)
-    gathered = await gather(cycle, poller, memory, progress=progress)
-    outcomes, states = fold(cycle, gathered, memory, interval_s=interval_s, cap_s=settings.down_backoff_max_s)
+    pinging = asyncio.create_task(ping_aps(pinger, aps)) if pinger is not None else None
+    try:
+        gathered = await gather(cycle, poller, memory, progress=progress)
+        pings = await pinging if pinging is not None else {}
+    finally:
+        if pinging is not None and not pinging.done():  # the poll failed: the pings go with it
+            pinging.cancel()
+            await asyncio.wait([pinging])
+    outcomes, states = fold(cycle, gathered, memory, interval_s=interval_s, cap_s=settings.down_backoff_max_s,
+                            pings=pings)
     writes = CycleWrites(states, gathered.discoveries)
     if save:
         with store.write() as conn:

@@ -13,6 +13,9 @@ one gives the AP that state with the error's message as the reason: no outage, n
 availability. A back-off skip of an AP that was unmonitored or misconfigured when last tried keeps it so.
 An AP whose controller could not be read (kind ``controller``, failure class unknown) is held UNKNOWN
 (``evaluate.status.held_health``): not a miss, no outage, not in availability, its memory kept.
+An AP whose SNMP was silent (not skipped) while it answered the cycle's ping (``ApOutcome.ping``) within
+``evaluate.ping_loss_pct`` is MISCONFIGURED, kind ``agent_silent`` (``evaluate.status.agent_silent_reason``):
+no miss, no outage; the ping of an AP that answered is its backhaul reading (``backhaul_degraded``).
 
 A wireless controller (an inventory row of role ``controller``) is evaluated like an AP but is no
 hotspot: not in any site's size, not in availability; when it is DOWN it is one outage of its own,
@@ -52,6 +55,7 @@ from hotspotctl.evaluate.status import (
     ApHealth,
     HealthState,
     Limits,
+    agent_silent_reason,
     evaluate_ap,
     held_health,
     unusable_health,
@@ -144,7 +148,7 @@ class Evaluator:
         return covered
 
     def evaluate(self, outcomes: Sequence[ApOutcome], at: float, *, save: bool = True) -> CycleEvaluation:
-        """Evaluate a cycle's outcomes (objects with .ap, .rate and .error, a PollError or None) as of ``at``;
+        """Evaluate a cycle's outcomes (.ap, .rate, .error a PollError or None, .radios, .ping) as of ``at``;
         write the changes (health, ledger, the hour's availability) in one transaction.
 
         With ``save=False`` nothing is written: the caller saves the result (``save``) in its own
@@ -171,15 +175,20 @@ class Evaluator:
             answered = error is None and rate is not None
             reading = rate if error is None else None  # the figures of an answer
             controller = ap_id in controllers
+            ping = outcome.ping
             if answered or error is None:
                 health = evaluate_ap(previous, answered, rate, at, limits[ap_id], rules, outcome.radios,
-                                     controller=controller)
+                                     controller=controller, ping=ping)
             else:
                 kind = failure_class(error.kind)
+                silent = (agent_silent_reason(ping, rules) if kind == FailureClass.SILENT
+                          and error.kind != PollErrorKind.BACKOFF else None)
                 if kind == FailureClass.UNKNOWN:
                     health = held_health(previous, error.kind, error.message, at)
                 elif kind != FailureClass.SILENT:
                     health = unusable_health(previous, _UNUSABLE_STATE[kind], error.kind, error.message, at)
+                elif silent is not None:  # it answers ping: its agent or our credentials, not a miss
+                    health = unusable_health(previous, MISCONFIGURED, PollErrorKind.AGENT_SILENT, silent, at)
                 elif error.kind == PollErrorKind.BACKOFF and previous is not None and previous.state in UNUSABLE:
                     health = previous  # skipped: it is what it was when last tried
                 else:

@@ -60,7 +60,7 @@ from hotspotctl.evaluate.rollup import Rollup, rollup
 from hotspotctl.evaluate.status import MISCONFIGURED, UNMONITORED, UNUSABLE
 from hotspotctl.inventory.fleet import CrewZones, Fleet, Selection
 from hotspotctl.models.access_points import AccessPoint
-from hotspotctl.scheduling.cycle import CycleMemory, CycleReport, discover_aps, run_cycle
+from hotspotctl.scheduling.cycle import CycleMemory, CycleReport, discover_aps, pinger_for, run_cycle
 from hotspotctl.scheduling.evaluation import CycleEvaluation, Evaluator
 from hotspotctl.scheduling.traps import TrapReactor, listen_for_traps, strip_restarted
 from hotspotctl.settings import Settings
@@ -200,7 +200,8 @@ class CycleRunner:
             self.refresh()
             report = await run_cycle(self.store, self.aps, self.settings.snmp, self.profiles, self.poller,
                                      interval_s=self.settings.schedule.interval_s, progress=progress,
-                                     memory=self.memory, save=False, use_backoff=self.use_backoff)
+                                     memory=self.memory, save=False, use_backoff=self.use_backoff,
+                                     pinger=pinger_for(self.settings.ping))
         except BaseException:
             self._stale = True  # the memory may have moved on: load it again from the store
             raise
@@ -312,7 +313,8 @@ def encode_cycle(lines: ApLines, outcomes: Sequence[Any], started_at: float, eva
     """A cycle's line protocol: every AP's lines, and one fleet_rollup line per district.
 
     ``healths`` (the evaluator's, after this cycle): an AP it found unmonitored or misconfigured
-    is written without ``up`` (see ``ApLines.encode``)."""
+    is written without ``up`` (see ``ApLines.encode``). An AP pinged gets an ap_ping line at the cycle's
+    time (``ApLines.ping``)."""
     out: list[str] = []
     encode = lines.encode
     healths = healths or {}
@@ -323,6 +325,8 @@ def encode_cycle(lines: ApLines, outcomes: Sequence[Any], started_at: float, eva
                targets[o.ap.id], unusable)
         if o.radios:
             lines.radios(out, o.ap, zones[o.ap.id], o.profile, o.radios, at)
+        if o.ping is not None:
+            lines.ping(out, o.ap, zones[o.ap.id], o.profile, o.ping, int(started_at))
     at_s = int(started_at)
     for district, tally in evaluated.districts.items():
         out.append(line("fleet_rollup", {"district": district}, {

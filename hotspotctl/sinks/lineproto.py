@@ -15,6 +15,8 @@ ap_traffic     (as ap_status)                    in_bps, out_bps, link_mbps, cap
                                                  delivered_per_user_mbps
 ap_radio       (as ap_status), radio, band       channel, frequency_mhz, clients (integers);
                (when known)                      utilization_pct, noise_floor_dbm, tx_power_dbm; up (0/1)
+ap_ping        (as ap_status)                    sent, received (integers); loss_pct, rtt_min_ms,
+                                                 rtt_avg_ms, rtt_max_ms, jitter_ms (None: left out)
 fleet_rollup   district                          aps, up, down, below_target, clients, in_bps,
                                                  out_bps
 poller_cycle   (none)                            duration_s, lag_s, missed, aps, ok, timed_out,
@@ -218,6 +220,17 @@ class ApLines:
                  ("geohash", place), ("profile", shared(profile)),
                  ("program", shared(ap.program)), ("site", escape_tag(ap.site_id) if ap.site_id else None))
         return tuple((k, v) for k, v in pairs if v)
+
+    def ping(self, out: list[str], ap: Any, zone: str, profile: str | None, ping: Any, at_s: int) -> None:
+        """Append the AP's ap_ping line (a PingResult that sent something; nothing sent: no line)."""
+        if not ping.sent:
+            return
+        fields = [f"sent={int(ping.sent)}i", f"received={int(ping.received)}i", f"loss_pct={float(ping.loss_pct)!r}"]
+        for name in ("rtt_min_ms", "rtt_avg_ms", "rtt_max_ms", "jitter_ms"):
+            value = getattr(ping, name)
+            if value is not None and math.isfinite(value):
+                fields.append(f"{name}={float(value)!r}")
+        out.append(f"ap_ping{self.tags(ap, zone, profile)} {','.join(fields)} {at_s}")
 
     def encode(self, out: list[str], ap: Any, zone: str, profile: str | None, rate: Any, error_kind: str | None,
                rtt_ms: float | None, at_s: int, target_mbps: float, unusable: bool = False) -> None:

@@ -280,6 +280,11 @@ def _v12_noc_notices(conn: sa.Connection) -> None:
     ).create(conn)
 
 
+def _v13_ping_health(conn: sa.Connection) -> None:
+    # Rows written before load as no ping reading yet: the next cycles' pings fill it in.
+    conn.execute(sa.text("ALTER TABLE ap_health ADD COLUMN ping VARCHAR(200)"))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "inventory: access points, sites, import log", _v1_inventory),
     Migration(2, "polling: discovered layout and counter state per AP", _v2_polling),
@@ -298,6 +303,8 @@ MIGRATIONS: tuple[Migration, ...] = (
               _v11_outage_workflow),
     Migration(12, "noc: the notices sent to the NOC, per channel, to repeat and resolve them across restarts",
               _v12_noc_notices),
+    Migration(13, "evaluation: each AP's ping readings and last loss and rtt (agent_silent, backhaul_degraded)",
+              _v13_ping_health),
 )
 LATEST = MIGRATIONS[-1].version
 

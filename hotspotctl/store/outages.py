@@ -37,7 +37,23 @@ def _health_row(ap_id: str, h: ApHealth) -> dict[str, Any]:
             "trouble_since": h.trouble_since, "changes": _text(h.changes), "reboots": _text(h.reboots),
             "clients": h.clients, "link_mbps": h.link_mbps, "capacity_mbps": h.capacity_mbps,
             "per_user_mbps": h.per_user_mbps, "causes": ",".join(h.causes), "ok_since": h.ok_since,
-            "reason_kind": h.reason_kind, "reason": h.reason, "busy": h.busy, "radios": _radios_text(h.radios)}
+            "reason_kind": h.reason_kind, "reason": h.reason, "busy": h.busy, "radios": _radios_text(h.radios),
+            "ping": _ping_text(h)}
+
+
+def _ping_text(h: ApHealth) -> str | None:
+    if not h.ping_bad and not h.backhaul_degraded and h.ping_loss_pct is None and h.ping_rtt_ms is None:
+        return None
+    rtt = None if h.ping_rtt_ms is None else round(h.ping_rtt_ms, 3)
+    return json.dumps([h.ping_bad, int(h.backhaul_degraded), h.ping_loss_pct, rtt], separators=(",", ":"))
+
+
+def _ping(text: str | None) -> dict[str, Any]:
+    if not text:
+        return {}
+    bits, degraded, loss, rtt = json.loads(text)
+    return {"ping_bad": int(bits), "backhaul_degraded": bool(degraded),
+            "ping_loss_pct": None if loss is None else float(loss), "ping_rtt_ms": None if rtt is None else float(rtt)}
 
 
 def _radios_text(radios: tuple[RadioMemory, ...]) -> str | None:
@@ -64,7 +80,7 @@ def _health(row: Any) -> ApHealth:
         capacity_mbps=row.capacity_mbps, per_user_mbps=row.per_user_mbps,
         causes=_causes(row.causes), ok_since=row.ok_since,
         reason_kind=None if row.reason_kind is None else PollErrorKind(row.reason_kind), reason=row.reason,
-        busy=row.busy or 0, radios=_radios(row.radios))
+        busy=row.busy or 0, radios=_radios(row.radios), **_ping(row.ping))
 
 
 def _causes(text: str | None) -> tuple[Cause, ...]:

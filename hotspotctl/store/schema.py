@@ -194,6 +194,8 @@ ap_health = sa.Table(
     sa.Column("reason", sa.String(500)),  # ... and its message
     sa.Column("busy", sa.Integer, nullable=False, server_default="0"),  # bits beside below: the air busy too
     sa.Column("radios", sa.Text),  # the radios seen up: JSON [[name, down bits, down 0/1], ...]; NULL = none
+    # ping (backhaul_degraded): JSON [bad bits, degraded 0/1, loss % last seen, rtt ms last seen]; NULL = nothing yet
+    sa.Column("ping", sa.String(200)),
 )
 
 outages = sa.Table(

@@ -37,10 +37,10 @@ CYCLES = st.integers(1, 8)
 def test_the_kinds_are_the_strings_the_store_json_and_influxdb_have_always_held():
     assert [s.value for s in HealthState] == ["up", "degraded", "down", "unknown", "unmonitored", "misconfigured"]
     assert list(CAUSES) == ["controller_unreachable", "reboot_loop", "flapping", "offline", "radio_down",
-                            "uplink_degraded", "rf_limited", "below_target", "congested"]
+                            "backhaul_degraded", "uplink_degraded", "rf_limited", "below_target", "congested"]
     assert SITE_OFFLINE == "site_offline" and STOP_CAUSES[:2] == (Cause.CONTROLLER_UNREACHABLE, Cause.SITE_OFFLINE)
     assert list(STOP_CAUSES) == ["controller_unreachable", "site_offline", "offline", "reboot_loop", "flapping",
-                                 "radio_down", "uplink_degraded"]
+                                 "radio_down", "backhaul_degraded", "uplink_degraded"]
     health = ApHealth(state=DOWN, causes=(Cause.OFFLINE,))
     text = json.dumps(health.to_json())
     assert '"state": "down"' in text and '"causes": ["offline"]' in text

@@ -292,9 +292,11 @@ def test_a_dead_controller_is_one_outage_and_none_of_its_aps_is_down(cli, wlc, s
     """Three `poll --once` cycles through the real evaluation: the dead controller is one NOC outage (not one
     per cycle), its APs are unknown (no outage, not in availability), the AP its live controller lists as not
     joined is an offline AP's outage, and the controllers are in no status tally."""
+    # the dead controller is a silent UDP port on loopback, whose address answers ping: SNMP alone here (a
+    # pinged device silent on SNMP is agent_silent, not unreachable: tests/scheduling/test_ping_cycle.py)
     write(cli.workdir / "hotspotctl.toml", f'[snmp]\ntimeout_s = 0.3\nretries = 1\ndeadline_s = 2.0\n'
                                            f'profiles_dir = "{FIXTURES / "profiles"}"\n'
-                                           '[snmp.auth.wlc]\ncommunity = "wlc"\n')
+                                           '[snmp.auth.wlc]\ncommunity = "wlc"\n[ping]\nenabled = false\n')
     write(cli.workdir / "city.csv", f"""id,role,lat,lon,alcaldia,mgmt_address,snmp_auth,profile,controller,ap_name
 WLC-1,controller,,,,{wlc.address},wlc,test_wlc,,
 WLC-DEAD,controller,,,,{silent},wlc,test_wlc,,

@@ -189,6 +189,7 @@ def test_run_with_influxdb_down_exits_5_and_spool_flush_sends_it_later(city: Cit
                  if profiles.get(ap.tree.family.profile).radios is not None)
     assert radios > 0
     points += 2 * radios
+    points += 2 * APS  # and an ap_ping line per AP per cycle (ping.enabled, the default: every AP has an address)
     assert (status["batches"], status["points"]) == (2, points)
 
     result = cli(*data, "spool", "flush")  # still down
