@@ -44,10 +44,12 @@ the AP's new ``ApHealth`` (kept in the store between cycles):
   on from the misses before (an AP that was down is DOWN again at once).
 
 - **Ping beside SNMP** (the cycle pings every AP with an address when ``ping.enabled``): an AP that
-  answers ping within ``ping_loss_pct`` but not SNMP is ``MISCONFIGURED`` with reason kind
-  ``agent_silent`` (``agent_silent_reason``): its agent or credentials are the NOC's to fix, it is no
-  miss and never a crew's. One that answers ping with more loss than that is a silent miss as before
-  (the loss may be what kept SNMP from answering), and so is one that answers neither.
+  answers ping within ``ping_loss_pct`` but not SNMP for ``down_after`` cycles in a row is
+  ``MISCONFIGURED`` with reason kind ``agent_silent`` (``agent_silent_reason``, ``agent_silent_now``): its
+  agent or credentials are the NOC's to fix, never DOWN, never a crew's; before that each such cycle is a
+  miss like any other (one lost exchange of a healthy AP leaves it UP). One that answers ping with more
+  loss than that is a silent miss as before (the loss may be what kept SNMP from answering), and so is
+  one that answers neither.
 
 Skipped APs (waiting out their back-off) count as missed: they were down when last tried.
 """
@@ -170,6 +172,21 @@ def agent_silent_reason(ping: PingResult | None, rules: EvaluateSettings) -> str
     rtt = f", rtt {_figure(ping.rtt_avg_ms)} ms" if ping.rtt_avg_ms is not None else ""
     return (f"answers ping (loss {_figure(ping.loss_pct)}%{rtt}) but not SNMP: check its SNMP agent and "
             "credentials")
+
+
+def agent_silent_now(previous: ApHealth | None, rules: EvaluateSettings) -> bool:
+    """An AP whose SNMP was silent while it answered ping (``agent_silent_reason``): is it agent_silent now?
+
+    Only once it has been so ``down_after`` cycles in a row (its misses before this one, plus this one), or it
+    already is: until then the cycle is a miss like any other, so one lost exchange never takes a healthy AP
+    out of availability, wipes its history or wakes the NOC. It never becomes DOWN this way: at the
+    ``down_after``-th miss it is MISCONFIGURED instead (it answers ping: the device is there, its agent is not).
+    """
+    if previous is None:
+        return False
+    if previous.state == MISCONFIGURED and previous.reason_kind == PollErrorKind.AGENT_SILENT:
+        return True
+    return previous.state not in UNUSABLE and previous.misses + 1 >= rules.down_after
 
 
 def ping_reading(ping: PingResult | None, rules: EvaluateSettings) -> bool | None:

@@ -14,8 +14,9 @@ availability. A back-off skip of an AP that was unmonitored or misconfigured whe
 An AP whose controller could not be read (kind ``controller``, failure class unknown) is held UNKNOWN
 (``evaluate.status.held_health``): not a miss, no outage, not in availability, its memory kept.
 An AP whose SNMP was silent (not skipped) while it answered the cycle's ping (``ApOutcome.ping``) within
-``evaluate.ping_loss_pct`` is MISCONFIGURED, kind ``agent_silent`` (``evaluate.status.agent_silent_reason``):
-no miss, no outage; the ping of an AP that answered is its backhaul reading (``backhaul_degraded``).
+``evaluate.ping_loss_pct``, ``down_after`` cycles in a row, is MISCONFIGURED, kind ``agent_silent``
+(``evaluate.status.agent_silent_reason``, ``agent_silent_now``): never DOWN, no outage (before that, a
+miss); the ping of an AP that answered is its backhaul reading (``backhaul_degraded``).
 
 A wireless controller (an inventory row of role ``controller``) is evaluated like an AP but is no
 hotspot: not in any site's size, not in availability; when it is DOWN it is one outage of its own,
@@ -55,6 +56,7 @@ from hotspotctl.evaluate.status import (
     ApHealth,
     HealthState,
     Limits,
+    agent_silent_now,
     agent_silent_reason,
     evaluate_ap,
     held_health,
@@ -182,7 +184,7 @@ class Evaluator:
             else:
                 kind = failure_class(error.kind)
                 silent = (agent_silent_reason(ping, rules) if kind == FailureClass.SILENT
-                          and error.kind != PollErrorKind.BACKOFF else None)
+                          and error.kind != PollErrorKind.BACKOFF and agent_silent_now(previous, rules) else None)
                 if kind == FailureClass.UNKNOWN:
                     health = held_health(previous, error.kind, error.message, at)
                 elif kind != FailureClass.SILENT:

@@ -185,3 +185,43 @@ def test_kinds_are_stored_as_their_plain_strings_and_come_back_as_their_enums(st
     assert healths["PLAZA-1"].state is HealthState.DOWN and healths["PLAZA-1"].causes == (Cause.OFFLINE,)
     assert healths["SOLO-1"].reason_kind is PollErrorKind.AUTH
     assert outage.cause is Cause.SITE_OFFLINE and outage.causes == (Cause.SITE_OFFLINE, Cause.OFFLINE)
+
+
+def test_one_snmp_miss_while_the_ap_answers_ping_is_a_miss_and_only_down_after_in_a_row_are_agent_silent(store, fleet):
+    """Answers ping, not SNMP: agent_silent (MISCONFIGURED, the NOC's) only once it has been so ``down_after``
+    cycles in a row. One lost exchange of a healthy AP is a miss like any other: it stays UP, in availability,
+    with its history (it was MISCONFIGURED at once, out of availability, its history wiped, before c03664b's fix)."""
+    from hotspotctl.models.ping import PingResult
+
+    solo = fleet.aps["SOLO-1"]
+    ev = evaluator(store, fleet)
+    others = [answered(fleet.aps[f"PLAZA-{i}"], 0) for i in (1, 2, 3)]
+    pong = PingResult("192.0.2.1", 3, 3, 1.0, 2.0, 3.0, 0.5)
+    at = T0
+    for _ in range(2):
+        ev.evaluate([answered(solo, at), *others], at)
+        at += STEP
+    up_since = ev.healths["SOLO-1"].since
+
+    def ping_only(at: float) -> ApOutcome:
+        return ApOutcome(solo, "generic", None, PollError(solo.id, at, "timeout", "SOLO-1: timeout"), ping=pong)
+
+    result = ev.evaluate([ping_only(at), *others], at)
+    health = ev.healths["SOLO-1"]
+    assert result.states == {"up": 4} and result.reasons == {} and not result.ledger
+    assert (health.state, health.misses, health.since, health.reason_kind) == ("up", 1, up_since, None)
+    at += STEP
+    result = ev.evaluate([answered(solo, at), *others], at)  # it answers again: nothing happened
+    assert result.states == {"up": 4} and ev.healths["SOLO-1"].misses == 0
+    at += STEP
+    for _ in range(2):  # down_after (2) cycles in a row: its agent, not the AP: MISCONFIGURED, never DOWN
+        result = ev.evaluate([ping_only(at), *others], at)
+        at += STEP
+    health = ev.healths["SOLO-1"]
+    assert result.states == {"misconfigured": 1, "up": 3} and result.reasons == {"agent_silent": 1}
+    assert (health.state, health.reason_kind, health.reason) == (
+        "misconfigured", "agent_silent",
+        "answers ping (loss 0%, rtt 2 ms) but not SNMP: check its SNMP agent and credentials")
+    assert not result.ledger and result.open_outages == 0
+    result = ev.evaluate([ping_only(at), *others], at)  # and stays so while it lasts
+    assert result.states == {"misconfigured": 1, "up": 3} and ev.healths["SOLO-1"].since == at - STEP

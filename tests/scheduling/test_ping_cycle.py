@@ -242,7 +242,7 @@ def test_each_cycle_pings_every_ap_and_evaluation_tells_agent_silent_offline_and
 
         evaluation = cycles[-1][1]
         assert [dict(c[1].states) for c in cycles] == [
-            {"up": 3, "misconfigured": 1, "unknown": 1},
+            {"up": 3, "unknown": 2},  # SIL-1's first silent cycle is a miss; down_after (2) in a row: agent_silent
             {"up": 1, "degraded": 2, "misconfigured": 1, "down": 1},
             {"up": 1, "degraded": 2, "misconfigured": 1, "down": 1}]
         assert dict(evaluation.reasons) == {"agent_silent": 1}
@@ -310,6 +310,12 @@ def test_poll_once_json_carries_each_aps_ping_and_an_ap_silent_on_snmp_is_agent_
         assert ping["rtt_min_ms"] > 0 and ping["rtt_min_ms"] <= ping["rtt_avg_ms"] <= ping["rtt_max_ms"]
         assert rows["SIL-1"]["error_kind"] == "timeout"
         assert rows["NOADDR-1"]["ping"] is None and rows["NOADDR-1"]["error_kind"] == "no_address"
+        status = json.loads(cli("status", "--format", "json").out)
+        # one silent exchange while it answers ping is a miss like any other (unknown: never seen up) ...
+        assert {k: status["fleet"][k] for k in ("unknown", "down", "misconfigured", "unmonitored")} == {
+            "unknown": 1, "down": 0, "misconfigured": 0, "unmonitored": 1}
+        # ... down_after (2) in a row: its agent, not the AP: misconfigured (agent_silent), never down
+        assert cli("poll", "--once", "--no-backoff", "--format", "json").code == 4
         status = json.loads(cli("status", "--format", "json").out)
         assert {k: status["fleet"][k] for k in ("down", "misconfigured", "unmonitored")} == {
             "down": 0, "misconfigured": 1, "unmonitored": 1}
