@@ -162,46 +162,51 @@ def _verdict(influxdb: InfluxServer, database: str, rule: AlertRule) -> tuple[st
     return found.state, found.values
 
 
-NOW = int(time.time())
-
 # rule -> (points that keep it quiet, what B comes to), (points that make it fire, what B comes to)
-CASES: dict[str, tuple[tuple[list[str], tuple[float, ...]], tuple[list[str], tuple[float, ...]]]] = {
-    # one cycle 20 minutes ago (outside the 15-minute window) was very late: it does not count
-    "hotspotctl-cycle-lag": (
-        ([*_cycles(NOW - 1200, "lag_s", [500.0]), *_cycles(NOW, "lag_s", [0.01, 0.2, 0.05])], (0.2,)),
-        (_cycles(NOW, "lag_s", [0.01, 75.0, 0.3]), (75.0,))),
-    "hotspotctl-cycles-missed": (
-        (_cycles(NOW, "missed", [0, 0, 0]), (0.0,)),
-        (_cycles(NOW, "missed", [0, 2, 0, 1]), (3.0,))),
-    # a cycle 30 s ago; against the last one 10 minutes ago (the window is 3 intervals, 180 s): nothing, which
-    # this rule (only) takes as firing
-    "hotspotctl-cycles-missing": (
-        (_cycles(NOW, "lag_s", [0.1, 0.1], every=30), (2.0,)),
-        (_cycles(NOW - 600, "lag_s", [0.1, 0.1]), ())),
-    "hotspotctl-spool-growing": (
-        (_cycles(NOW, "spool_points", [0, 1200, 0, 0]), (0.0,)),
-        (_cycles(NOW, "spool_points", [1200, 2400, 3600, 4800]), (1200.0,))),
-    "hotspotctl-influxdb-away": (
-        (_cycles(NOW, "spool_batches", [0, 1, 0, 2]), (2.0,)),
-        (_cycles(NOW, "spool_batches", [1, 2, 3, 4, 0]), (4.0,))),
-    # each district's last cycle: Tlalpan was at 50 % earlier (not its last) and Iztapalapa is at 95 %, so
-    # 195 of 200 answer (97.5 %); then Iztapalapa at 80 %: 180 of 200 (90 %)
-    "hotspotctl-fleet-availability": (
-        ([f"fleet_rollup,district=Tlalpan aps=100i,up=50i,down=50i {NOW - 240}",
-          f"fleet_rollup,district=Tlalpan aps=100i,up=100i,down=0i {NOW - 60}",
-          f"fleet_rollup,district=Iztapalapa aps=100i,up=95i,down=5i {NOW - 60}"], (97.5,)),
-        ([f"fleet_rollup,district=Tlalpan aps=100i,up=100i,down=0i {NOW - 60}",
-          f"fleet_rollup,district=Iztapalapa aps=110i,up=80i,down=20i,unmonitored=10i {NOW - 60}"], (90.0,))),
-    # 20 open is not more than 20 (a group that closed says 0 last); 21 is
-    "hotspotctl-open-outages": (
-        ([f"outages,cause=offline,district=Tlalpan,zone=sur open=12i {NOW - 60}",
-          f"outages,cause=site_offline,district=Tlalpan,zone=sur open=8i {NOW - 60}",
-          f"outages,cause=offline,district=Iztapalapa,zone=oriente open=30i {NOW - 180}",
-          f"outages,cause=offline,district=Iztapalapa,zone=oriente open=0i {NOW - 120}"], (20.0,)),
-        ([f"outages,cause=offline,district=Tlalpan,zone=sur open=12i {NOW - 60}",
-          f"outages,cause=site_offline,district=Tlalpan,zone=sur open=8i {NOW - 60}",
-          f"outages,cause=uplink_degraded,district=Iztapalapa,zone=oriente open=1i {NOW - 60}"], (21.0,))),
-}
+def _cases(now: int) -> dict[str, tuple[tuple[list[str], tuple[float, ...]], tuple[list[str], tuple[float, ...]]]]:
+    """The cases, their points stamped relative to ``now``: taken as each test runs (the points of a case
+    stamped at collection would be minutes old by the time a long run reaches it)."""
+    NOW = now
+    return {
+        # one cycle 20 minutes ago (outside the 15-minute window) was very late: it does not count
+        "hotspotctl-cycle-lag": (
+            ([*_cycles(NOW - 1200, "lag_s", [500.0]), *_cycles(NOW, "lag_s", [0.01, 0.2, 0.05])], (0.2,)),
+            (_cycles(NOW, "lag_s", [0.01, 75.0, 0.3]), (75.0,))),
+        "hotspotctl-cycles-missed": (
+            (_cycles(NOW, "missed", [0, 0, 0]), (0.0,)),
+            (_cycles(NOW, "missed", [0, 2, 0, 1]), (3.0,))),
+        # a cycle 30 s ago; against the last one 10 minutes ago (the window is 3 intervals, 180 s): nothing, which
+        # this rule (only) takes as firing
+        "hotspotctl-cycles-missing": (
+            (_cycles(NOW, "lag_s", [0.1, 0.1], every=30), (2.0,)),
+            (_cycles(NOW - 600, "lag_s", [0.1, 0.1]), ())),
+        "hotspotctl-spool-growing": (
+            (_cycles(NOW, "spool_points", [0, 1200, 0, 0]), (0.0,)),
+            (_cycles(NOW, "spool_points", [1200, 2400, 3600, 4800]), (1200.0,))),
+        "hotspotctl-influxdb-away": (
+            (_cycles(NOW, "spool_batches", [0, 1, 0, 2]), (2.0,)),
+            (_cycles(NOW, "spool_batches", [1, 2, 3, 4, 0]), (4.0,))),
+        # each district's last cycle: Tlalpan was at 50 % earlier (not its last) and Iztapalapa is at 95 %, so
+        # 195 of 200 answer (97.5 %); then Iztapalapa at 80 %: 180 of 200 (90 %)
+        "hotspotctl-fleet-availability": (
+            ([f"fleet_rollup,district=Tlalpan aps=100i,up=50i,down=50i {NOW - 240}",
+              f"fleet_rollup,district=Tlalpan aps=100i,up=100i,down=0i {NOW - 60}",
+              f"fleet_rollup,district=Iztapalapa aps=100i,up=95i,down=5i {NOW - 60}"], (97.5,)),
+            ([f"fleet_rollup,district=Tlalpan aps=100i,up=100i,down=0i {NOW - 60}",
+              f"fleet_rollup,district=Iztapalapa aps=110i,up=80i,down=20i,unmonitored=10i {NOW - 60}"], (90.0,))),
+        # 20 open is not more than 20 (a group that closed says 0 last); 21 is
+        "hotspotctl-open-outages": (
+            ([f"outages,cause=offline,district=Tlalpan,zone=sur open=12i {NOW - 60}",
+              f"outages,cause=site_offline,district=Tlalpan,zone=sur open=8i {NOW - 60}",
+              f"outages,cause=offline,district=Iztapalapa,zone=oriente open=30i {NOW - 180}",
+              f"outages,cause=offline,district=Iztapalapa,zone=oriente open=0i {NOW - 120}"], (20.0,)),
+            ([f"outages,cause=offline,district=Tlalpan,zone=sur open=12i {NOW - 60}",
+              f"outages,cause=site_offline,district=Tlalpan,zone=sur open=8i {NOW - 60}",
+              f"outages,cause=uplink_degraded,district=Iztapalapa,zone=oriente open=1i {NOW - 60}"], (21.0,))),
+    }
+
+
+CASES = _cases(0)  # the rules' ids, for parametrize; each test stamps its points as it runs
 
 
 def test_every_rule_has_a_case() -> None:
@@ -210,14 +215,14 @@ def test_every_rule_has_a_case() -> None:
 
 @pytest.mark.parametrize("uid", sorted(CASES))
 def test_the_rule_stays_quiet_on_a_healthy_run(influxdb: InfluxServer, database: str, uid: str) -> None:
-    (lines, value), _ = CASES[uid]
+    (lines, value), _ = _cases(int(time.time()))[uid]
     _write(influxdb, database, lines)
     assert _verdict(influxdb, database, RULES[uid]) == ("Normal", value)
 
 
 @pytest.mark.parametrize("uid", sorted(CASES))
 def test_the_rule_fires_on_what_it_is_about(influxdb: InfluxServer, database: str, uid: str) -> None:
-    _, (lines, value) = CASES[uid]
+    _, (lines, value) = _cases(int(time.time()))[uid]
     _write(influxdb, database, lines)
     assert _verdict(influxdb, database, RULES[uid]) == ("Alerting", value)
 
@@ -274,7 +279,7 @@ def test_run_rules_reports_a_refused_query_as_the_rules_error(influxdb: InfluxSe
     client = InfluxQL(InfluxSettings(url=influxdb.url, api="v1", database=database))
     broken = AlertRule(**{**RULES["hotspotctl-cycle-lag"].__dict__, "query": 'SELECT max("lag_s" FROM "poller_cycle" '
                                                                               "WHERE $timeFilter"})
-    _write(influxdb, database, _cycles(NOW, "lag_s", [0.5, 90.0]))
+    _write(influxdb, database, _cycles(int(time.time()), "lag_s", [0.5, 90.0]))
     runs = run_rules(client, [RULES["hotspotctl-cycle-lag"], broken])
     assert [(r.state, r.verdict.values if r.verdict else None) for r in runs] == [("Alerting", (90.0,)),
                                                                                    ("Error", None)]
