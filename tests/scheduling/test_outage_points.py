@@ -63,7 +63,8 @@ def test_each_cycle_writes_its_open_outages_by_cause_district_and_zone_then_zero
     data_dir = tmp_path / "var"
     settings = load_settings(flags={"data_dir": ("--data-dir", str(data_dir))}, env={}, cwd=tmp_path).settings
     settings = replace(settings, snmp=replace(settings.snmp, timeout_s=0.3, retries=0, deadline_s=1.0,
-                                              down_backoff_max_s=0.3))
+                                              down_backoff_max_s=0.3),
+                       ping=replace(settings.ping, enabled=False))  # loopback answers ping for a dead simulated AP
     store = Store.open(settings.store_url)
     import_inventory(store, _inventory(tmp_path / "aps.csv"), settings.inventory)
     zones = CrewZones.from_settings(settings.crew_zones)
