@@ -184,7 +184,7 @@ DONE_SECRET = "crews-done-secret-0123456789abcdef"
 def test_the_crew_list_carries_each_stops_signed_done_link(cli, ledger, monkeypatch):
     plain = json.loads(cli("crews", "list", "--format", "json").out)
     assert [s["done_link"] for z in plain for s in z["stops"]] == [None, None]
-    assert "Hecho" not in cli("crews", "list", "--format", "html").out
+    assert 'class="done"' not in cli("crews", "list", "--format", "html").out  # no link without the settings
     monkeypatch.setenv("HOTSPOTCTL_CREWS_DONE_URL", "https://noc.example.org/done")
     monkeypatch.setenv("HOTSPOTCTL_CREWS_DONE_SECRET", DONE_SECRET)
     lists = json.loads(cli("crews", "list", "--format", "json").out)
@@ -193,7 +193,7 @@ def test_the_crew_list_carries_each_stops_signed_done_link(cli, ledger, monkeypa
     assert links == {3: done_link([3], settings), 1: done_link([1], settings)}
     assert links[3].startswith("https://noc.example.org/done?stop=3&sig=")
     page = cli("crews", "list", "--format", "html").out
-    assert f'<a class="done" href="{html.escape(links[3])}">Done / Hecho</a>' in page
+    assert f'<a class="done" href="{html.escape(links[3])}">Reportar la visita</a>' in page  # the zone's language
     for shown in (page, cli("config", "show").out, cli("config", "show", "-f", "json").out):
         assert DONE_SECRET not in shown
 
