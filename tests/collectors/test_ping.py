@@ -214,7 +214,7 @@ def test_ping_settings_are_checked_at_load_with_env_twins(tmp_path: Path):
     assert (loaded.count, loaded.interval_s, loaded.socket, loaded.timeout_s) == (5, 0.2, "raw", 1.0)
     assert loaded.deadline_s == pytest.approx(4 * 0.2 + 1.0)
     defaults = load_settings(env={}, cwd=tmp_path).settings.ping
-    assert (defaults.enabled, defaults.count, defaults.interval_ms, defaults.max_in_flight) == (True, 3, 500.0, 4000)
+    assert (defaults.enabled, defaults.count, defaults.interval_ms, defaults.max_in_flight) == (True, 3, 200.0, 4000)
     with pytest.raises(ConfigError, match=r"ping\.count: must be 1 or more and at most 100 \(got 0\)"):
         load_settings(env={"HOTSPOTCTL_PING_COUNT": "0"}, cwd=tmp_path)
     with pytest.raises(ConfigError, match=r"ping\.socket: 'icmp' is not one of auto, datagram, raw"):
