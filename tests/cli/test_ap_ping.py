@@ -86,7 +86,10 @@ def test_another_pinger_at_the_same_time_is_not_counted(cli):
 
 
 def _unprivileged(ns: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`ap ping` as nobody. It keeps CAP_DAC_READ_SEARCH alone (reading files; never CAP_NET_RAW), so it can read
+    a checkout and venv only root may enter (a CI's clone in a `mktemp -d` directory, mode 0700)."""
     return subprocess.run(["ip", "netns", "exec", ns, "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                           "--inh-caps=+dac_read_search", "--ambient-caps=+dac_read_search",
                            sys.executable, "-m", "hotspotctl", "ap", "ping", *args], capture_output=True, text=True,
                           timeout=60, cwd="/", env={**os.environ, "PYTHONPATH": str(ROOT)}, check=False)
 
