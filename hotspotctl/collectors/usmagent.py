@@ -50,6 +50,7 @@ from hotspotctl.collectors.usmcore import LocalKeys as _LocalKeys
 from hotspotctl.collectors.usmcore import Malformed as _Malformed
 from hotspotctl.collectors.usmcore import Message as _Message
 from hotspotctl.collectors.usmcore import cipher_keys as _cipher_keys
+from hotspotctl.collectors.usmcore import decrypt
 from hotspotctl.collectors.usmcore import extend_blumenthal as _extend_blumenthal
 from hotspotctl.collectors.usmcore import extend_reeder as _extend_reeder
 from hotspotctl.collectors.usmcore import localize_key as localize_key
@@ -208,20 +209,6 @@ class UsmAgent:
 
     # crypto
 
-    def _decrypt(self, keys: _LocalKeys, protocol: str, message: _Message, ciphertext: bytes) -> bytes | None:
-        salt = message.priv_params
-        if len(salt) != 8:
-            return None
-        if protocol == "des":
-            if len(ciphertext) % 8:
-                return None
-            iv = (keys.pre_iv ^ int.from_bytes(salt, "big")).to_bytes(8, "big")
-            decryptor = Cipher(keys.algorithm, CBC(iv)).decryptor()  # type: ignore[arg-type]
-        else:
-            iv = message.boots.to_bytes(4, "big") + message.engine_time.to_bytes(4, "big") + salt
-            decryptor = Cipher(keys.algorithm, CFB(iv)).decryptor()  # type: ignore[arg-type]
-        return decryptor.update(ciphertext) + decryptor.finalize()
-
     def _encrypt(self, keys: _LocalKeys, protocol: str, plaintext: bytes, boots: int,
                  engine_time: int) -> tuple[bytes, bytes]:
         """(ciphertext, msgPrivacyParameters) with a fresh salt, RFC 3414 8.1.1.1 / RFC 3826 3.1.2.1."""
@@ -305,7 +292,8 @@ class UsmAgent:
         """Decrypt and parse the ScopedPDU; garbage after decryption means the wrong key (a decryption error)."""
         candidate: _LocalKeys | None = keys
         while candidate is not None:
-            plaintext = self._decrypt(candidate, protocol, message, ciphertext)
+            plaintext = decrypt(candidate, protocol, message.boots, message.engine_time, message.priv_params,
+                                ciphertext)
             if plaintext is None:
                 break
             try:
