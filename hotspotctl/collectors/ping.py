@@ -46,7 +46,7 @@ from dataclasses import dataclass, fields
 from typing import Literal
 
 from hotspotctl.collectors.address import split_address
-from hotspotctl.collectors.udp import Address, Resolver, Unresolved, _meminfo, grow_buffer, rcvbuf_fix
+from hotspotctl.collectors.udp import Address, Resolver, Unresolved, _meminfo, rcvbuf_fix, size_buffers
 from hotspotctl.errors import ConfigError
 from hotspotctl.models.ping import PingResult
 from hotspotctl.settings import PingSettings
@@ -260,16 +260,14 @@ class IcmpProber:
         try:
             if kind == "raw" and self.kernel_filter:
                 self.kernel_filter = attach_token_filter(sock, family, self.token)
-            forced = grow_buffer(sock, socket.SO_RCVBUF, self.receive_buffer_bytes)
-            grow_buffer(sock, socket.SO_SNDBUF, min(self.receive_buffer_bytes, 4 << 20))
+            capped = size_buffers(sock, self.receive_buffer_bytes)
         except OSError:
             sock.close()
             raise
-        effective = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
-        if not forced and effective < self.receive_buffer_bytes and not self._warned:
+        if capped is not None and not self._warned:
             self._warned = True
             log.warning("the ICMP receive buffer is %s bytes, not the %s asked for (ping.receive_buffer_bytes): "
-                        "hosts pinged at once are held to what it holds. To fix: %s", f"{effective:,}",
+                        "hosts pinged at once are held to what it holds. To fix: %s", f"{capped:,}",
                         f"{self.receive_buffer_bytes:,}", rcvbuf_fix(self.receive_buffer_bytes))
         self._socks[family] = (sock, kind)
         self.stats.receive_buffer_bytes = min(s.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)

@@ -203,19 +203,16 @@ class UdpTransport:
             sock.setblocking(False)
             if family == socket.AF_INET6:
                 sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-            forced = grow_buffer(sock, socket.SO_RCVBUF, self.receive_buffer_bytes)
-            grow_buffer(sock, socket.SO_SNDBUF, min(self.receive_buffer_bytes, 4 << 20))
+            capped = size_buffers(sock, self.receive_buffer_bytes)
             sock.bind(bind)
         except OSError:
             sock.close()
             raise
-        effective = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
-        # Linux doubles what it is asked for (bookkeeping overhead): less than that, and it was capped.
-        if not forced and effective < self.receive_buffer_bytes and not self._warned:
+        if capped is not None and not self._warned:
             self._warned = True
             log.warning("the UDP receive buffer is %s bytes, not the %s asked for (snmp.receive_buffer_bytes): the "
                         "kernel caps it at net.core.rmem_max for a process without CAP_NET_ADMIN; requests in "
-                        "flight are held to what it holds. To fix: %s", f"{effective:,}",
+                        "flight are held to what it holds. To fix: %s", f"{capped:,}",
                         f"{self.receive_buffer_bytes:,}", rcvbuf_fix(self.receive_buffer_bytes))
         self._socks.append(sock)
         self.stats.receive_buffer_bytes = min(s.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) for s in self._socks)
@@ -481,6 +478,18 @@ def _meminfo(sock: socket.socket) -> tuple[int, ...] | None:
         return _MEMINFO.unpack(sock.getsockopt(socket.SOL_SOCKET, SO_MEMINFO, _MEMINFO.size))
     except (OSError, struct.error):
         return None
+
+
+def size_buffers(sock: socket.socket, receive_bytes: int) -> int | None:
+    """Grow the receive buffer to ``receive_bytes`` and the send buffer to as much, at most 4 MiB (``grow_buffer``);
+    the receive buffer the kernel gave when it capped it, else None.
+
+    Linux doubles what it is asked for (bookkeeping overhead): less than asked, and it was capped.
+    """
+    forced = grow_buffer(sock, socket.SO_RCVBUF, receive_bytes)
+    grow_buffer(sock, socket.SO_SNDBUF, min(receive_bytes, 4 << 20))
+    effective: int = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+    return effective if not forced and effective < receive_bytes else None
 
 
 def grow_buffer(sock: socket.socket, option: int, size: int) -> bool:
