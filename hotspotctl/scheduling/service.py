@@ -739,6 +739,14 @@ class Service:
                  self.runner.settings.snmp.rediscover_hours)
 
 
+def next_fire(expression: str, after: float) -> float | None:
+    """When a crontab expression (local time, as the service reads it) next fires strictly after ``after``
+    (epoch seconds); None if never. The distributed leader's crons (``scheduling/cluster.py``)."""
+    trigger = CronTrigger.from_crontab(expression, timezone=_local_zone())
+    fire = trigger.get_next_fire_time(None, datetime.fromtimestamp(after + 1, UTC))
+    return None if fire is None else float(fire.timestamp())
+
+
 def _local_zone() -> Any:
     """The machine's zone, so discovery_cron reads as local time (tzlocal comes with APScheduler)."""
     from tzlocal import get_localzone
