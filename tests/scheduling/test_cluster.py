@@ -205,6 +205,10 @@ def test_one_leader_dispatches_and_a_standby_takes_over_within_ttl_plus_1s(
             a.send_signal(signal.SIGCONT)
             taken = len(b.dispatched)
             assert eventually(lambda: len(b.dispatched) >= taken + 2, timeout_s=30)
+            # nobody polls: every slot B concluded had its shards missing, and its health for the NOC says so
+            health = b.health(0.0)
+            assert health["failed_in_a_row"] == len(b.concluded) >= 2
+            assert "shards did not report" in health["last_failure"]
         finally:
             b.stop()
             thread.join(timeout=30)
@@ -269,8 +273,9 @@ def test_redis_lost_stops_the_process_with_exit_1_after_the_bound(
 
 @pytest.fixture
 def pg_city(tmp_path: Path, database: str, redis_url: str) -> Iterator[PgCity]:
+    # 32 shards for the city's 40 sites: some shards have none (nothing to poll, never "missed")
     city = PgCity(tmp_path, database, redis_url, HOTSPOTCTL_SCHEDULE_INTERVAL_S="3",
-                  HOTSPOTCTL_CLUSTER_SHARDS="8", HOTSPOTCTL_CLUSTER_HEARTBEAT_S="0.5")
+                  HOTSPOTCTL_CLUSTER_SHARDS="32", HOTSPOTCTL_CLUSTER_HEARTBEAT_S="0.5")
     city.simulator.start()
     try:
         yield city
@@ -286,21 +291,28 @@ def test_one_worker_polls_a_simulated_city_through_celery(pg_city: PgCity, redis
 
     settings = pg_city.settings
     worker = _hotspotctl(pg_city.env, "worker", "--name", "w1", "--log-level", "info")
+    leader = Leader(settings, pg_city.store, name="lead", sink=own_sink(settings, "leader.lead"))
+    thread = threading.Thread(target=leader.run, daemon=True)
     try:
         assert eventually(lambda: redis_server.command("EXISTS", "hotspotctl:worker:w1") == 1
                           or worker.poll() is not None, timeout_s=60)
         assert worker.poll() is None, _finish(worker, None)[1]
-        leader = Leader(settings, pg_city.store, name="lead", sink=own_sink(settings, "leader.lead"), max_slots=3)
-        leader.run()
-        summaries = leader.concluded
-        # the first slot may be partly over when the leader starts; the last two are whole
-        assert len(summaries) == 3
+        # a second worker of the same name is refused while the first is alive (its queues, its spool)
+        twin = _hotspotctl(pg_city.env, "worker", "--name", "w1")
+        code, err = _finish(twin, None)
+        assert code == 3, err
+        assert "a worker named 'w1' is alive" in err and "another --name" in err
+        thread.start()
+        assert eventually(lambda: len(leader.concluded) >= 3, timeout_s=60), leader.concluded
+        summaries = leader.concluded[:3]
+        # the first slot may be partly over when the leader starts; the next ones are whole
         for summary in summaries[1:]:
             assert summary.shards_missing == [], summary
             assert summary.shards_reported == summary.shards_expected > 1
             assert (summary.aps, summary.ok, summary.failed) == (APS, APS, 0)
             assert summary.workers == 1
             assert sum(t["aps"] for t in summary.districts.values()) == APS
+        assert leader.failed_in_a_row == 0 and leader.last_failure is None
         for summary in summaries:
             with pg_city.store.read() as conn:
                 rows = shard_cycles_of_slot(conn, summary.slot)
@@ -309,28 +321,39 @@ def test_one_worker_polls_a_simulated_city_through_celery(pg_city: PgCity, redis
         last = summaries[-1].slot
         status = cluster_status(settings, pg_city.store, now=last + settings.schedule.interval_s + 0.5)
         assert list(status.workers) == ["w1"] and status.workers["w1"]["polled"] >= 2 * summaries[-1].shards_expected
-        assert status.leader is None  # released on the way out
-        assert status.last_dispatched == last and status.last_concluded == last
-        polled = [s for s in status.shards if s.slot is not None]
-        assert len(polled) == summaries[-1].shards_expected
-        assert all(s.worker == "w1" and s.state == "done" for s in polled)
-        # through the command line: the shards with no AP never report (they have nothing to poll)
+        assert status.leader == "lead"
+        assert status.last_dispatched >= last and status.last_concluded >= last
+        assert status.missed == []
+        with_aps = [s for s in status.shards if s.has_aps]
+        assert len(with_aps) == summaries[-1].shards_expected
+        assert all(s.worker == "w1" and s.state == "done" and s.lag_s == 0 for s in with_aps)
+        without = [s for s in status.shards if not s.has_aps]
+        assert without and all(s.slot is None and not s.missed for s in without)
+        # through the command line, while the cluster runs: every shard with APs finished the last slot
         for name, value in pg_city.env.items():
             if name.startswith("HOTSPOTCTL_"):
                 monkeypatch.setenv(name, value)
         shown = cli("cluster", "status", "--format", "json")
-        assert shown.code in (0, 4), shown.err
+        assert shown.code == 0, shown.err
         data = json.loads(shown.out)
-        assert list(data["workers"]) == ["w1"] and data["last_concluded"] == last
+        assert list(data["workers"]) == ["w1"] and data["leader"] == "lead" and data["missed"] == []
         table = cli("cluster", "status")
-        assert "w1" in table.out and "Shards" in table.out
+        assert table.code == 0, table.err
+        assert "w1" in table.out and "Shards" in table.out and "no APs" in table.out
+        assert f"{len(with_aps)} of the {len(with_aps)} shards with APs finished" in table.out
     finally:
+        leader.stop()
+        thread.join(timeout=30)
         code, err = _finish(worker)
     assert code == 0, err
     assert "claimed already" not in err
     assert redis_server.command("EXISTS", "hotspotctl:worker:w1") == 0  # gone at once on a clean stop
+    assert redis_server.command("EXISTS", "hotspotctl:leader") == 0  # released on the way out
     spooled = list((pg_city.data_dir / "spool" / "w1").glob("*.lp*"))
     assert spooled, "the worker spooled nothing of its own"
+    # and with the workers gone, the shards with APs miss the next slots: exit 4, naming them
+    later = cli("cluster", "status")
+    assert later.code == 4 or time.time() < last + 3 * settings.schedule.interval_s, later.err
 
 
 def test_the_worker_and_cluster_help_show_examples(cli) -> None:
