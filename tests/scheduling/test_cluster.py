@@ -362,3 +362,23 @@ def test_the_worker_and_cluster_help_show_examples(cli) -> None:
         assert shown.code == 0
         assert "Examples:" in shown.out
     assert "--distributed" in cli("run", "--help").out
+
+
+@pytest.mark.parametrize(("unit", "command"), [("hotspotctl-worker.service", ["worker", "--log-format", "json"]),
+                                               ("hotspotctl-leader.service",
+                                                ["run", "--distributed", "--log-format", "json"])])
+def test_the_cluster_units_run_their_command_restarted_on_failure(unit: str, command: list[str], cli) -> None:
+    import configparser
+    import shlex
+
+    from hotspotctl.settings import ScheduleSettings
+
+    parsed = configparser.ConfigParser(strict=False, interpolation=None)
+    parsed.read(REPO / "deploy" / unit)
+    service = parsed["Service"]
+    argv = shlex.split(service["ExecStart"])
+    assert Path(argv[0]).name == "hotspotctl" and argv[1:] == command
+    assert service["Restart"] == "on-failure"  # Redis lost: exit 1, started again
+    assert service["KillSignal"] == "SIGTERM" and int(service["TimeoutStopSec"]) > ScheduleSettings().grace_s
+    assert "EnvironmentFile" in service  # the store's and Redis's passwords from a file, not the unit
+    assert cli(*command[:-2], "--help").code == 0
