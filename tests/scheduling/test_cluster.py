@@ -356,6 +356,48 @@ def test_one_worker_polls_a_simulated_city_through_celery(pg_city: PgCity, redis
     assert later.code == 4 or time.time() < last + 3 * settings.schedule.interval_s, later.err
 
 
+def test_shards_of_a_dead_worker_missing_slot_after_slot_reach_the_noc_through_the_delivery_queue(
+        tmp_path: Path, database: str, redis_server: RedisServer, redis_url: str) -> None:
+    from hotspotctl.scheduling.cluster import Leader, own_sink
+    from tests.servers import ScriptedHttpServer
+
+    hook = ScriptedHttpServer()
+    city = PgCity(tmp_path, database, redis_url, HOTSPOTCTL_SCHEDULE_INTERVAL_S="3",
+                  HOTSPOTCTL_CLUSTER_SHARDS="32", HOTSPOTCTL_CLUSTER_HEARTBEAT_S="0.5",
+                  HOTSPOTCTL_NOC_WEBHOOK_URL=hook.url + "/api/v2/alerts")
+    city.simulator.start()
+    # "ghost" looks alive (its heartbeat is there) but takes no task: its shards miss every slot
+    _heartbeat(redis_server, "ghost")
+    worker = _hotspotctl(city.env, "worker", "--name", "w1")
+    leader = Leader(city.settings, city.store, name="lead", sink=own_sink(city.settings, "leader.lead"))
+    thread = threading.Thread(target=leader.run, daemon=True)
+    try:
+        assert eventually(lambda: redis_server.command("EXISTS", "hotspotctl:worker:w1") == 1
+                          or worker.poll() is not None, timeout_s=60)
+        assert worker.poll() is None, _finish(worker, None)[1]
+        thread.start()
+
+        def failing_notice() -> bool:
+            return any(b"did not report" in r["body"] for r in hook.requests)
+
+        assert eventually(failing_notice, timeout_s=60), [r["body"][:300] for r in hook.requests]
+        assert all(d.workers == ("ghost", "w1") for d in leader.dispatched)
+        partial = [s for s in leader.concluded if s.shards_reported]
+        assert partial and all(0 < s.shards_reported < s.shards_expected for s in partial)
+        beat = json.loads(redis_server.command("GET", "hotspotctl:worker:w1"))
+        assert beat["deliveries"] >= 1  # w1 took the send_noc task from the shared delivery queue
+    finally:
+        leader.stop()
+        thread.join(timeout=30)
+        code, err = _finish(worker)
+        city.simulator.stop()
+        city.store.close()
+        hook.stop()
+    assert code == 0, err
+    (notice,) = {r["path"] for r in hook.requests}
+    assert notice == "/api/v2/alerts"
+
+
 def test_the_worker_and_cluster_help_show_examples(cli) -> None:
     for args in (("worker", "--help"), ("cluster", "status", "--help"), ("run", "--help")):
         shown = cli(*args)
