@@ -658,6 +658,7 @@ class Leader:
         self.spool_points = 0
         self.influx_failing_since: float | None = None
         self.no_workers = 0  # slots not dispatched for want of a live worker
+        self.store_failures = 0  # turns in a row the store failed
         self.stop_event = threading.Event()
         self.crons = _Crons(settings)
 
@@ -696,6 +697,13 @@ class Leader:
             self._conclude_due(now)
             self._crons_due(now)
             self.watch.ok()
+            self.store_failures = 0
+        except HotspotError as exc:  # the store (PostgreSQL away, a lock timeout): said, and tried again next turn
+            self.store_failures += 1
+            if self.store_failures == 1 or self.store_failures % 60 == 0:
+                log.error("leader %s: %s (%d failed turns in a row); trying again", self.name, exc,
+                          self.store_failures)
+            return
         except REDIS_DOWN as exc:
             self.watch.failed(exc)
             if self.leading and time.monotonic() - self.renewed_at >= self.ttl_s:

@@ -424,3 +424,20 @@ def test_the_cluster_units_run_their_command_restarted_on_failure(unit: str, com
     assert service["KillSignal"] == "SIGTERM" and int(service["TimeoutStopSec"]) > ScheduleSettings().grace_s
     assert "EnvironmentFile" in service  # the store's and Redis's passwords from a file, not the unit
     assert cli(*command[:-2], "--help").code == 0
+
+
+def test_the_leaders_crons_fire_once_per_fire_time() -> None:
+    from hotspotctl.scheduling.cluster import _Crons
+
+    settings = load_settings(env={"HOTSPOTCTL_SCHEDULE_DISCOVERY_CRON": "* * * * *"}).settings
+    crons = _Crons(settings)
+    assert crons.jobs == {"discovery": "* * * * *"}  # crews only when crews.send_via names channels
+    minute = 60 * 29_000_000
+    assert crons.due(minute + 10) == []
+    assert crons.due(minute + 59.9) == []
+    assert crons.due(minute + 60) == ["discovery"]
+    assert crons.due(minute + 61) == []
+    assert crons.due(minute + 119) == []
+    assert crons.due(minute + 185) == ["discovery"]  # late: once, not once per fire time missed
+    assert crons.due(minute + 200) == []
+    assert crons.due(minute + 240) == ["discovery"]
