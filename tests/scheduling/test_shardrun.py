@@ -1,0 +1,267 @@
+"""Shards polled by two workers in turn (scheduling/shardrun.py), on PostgreSQL and the simulator.
+
+Two ShardPollers ("w1", "w2", each its own spool) in one process stand for two worker processes: w1 polls
+every shard for a few slots (an AP goes down, its outage opens), then w2 takes the shards over. w2 loads
+each shard's state from the store, so its first rates span w1's last samples (their own times, never the
+slots); a claim of a slot already polled does nothing; every point of a shard's cycle is stamped at the
+slot; w2 closes the outage w1 opened when the AP is back; the slot's conclusion sums the shards' district
+tallies to exactly the one-box rollup of the same outcomes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hotspotctl.collectors.poller import Poller
+from hotspotctl.collectors.profiles import load_profiles
+from hotspotctl.evaluate.rollup import rollup
+from hotspotctl.inventory.fleet import CrewZones, Fleet
+from hotspotctl.inventory.importer import import_inventory
+from hotspotctl.scheduling.service import encode_cycle
+from hotspotctl.scheduling.shardrun import ShardPoller, conclude_slot
+from hotspotctl.scheduling.shards import cycle_slot, split_fleet
+from hotspotctl.settings import Settings, load_settings
+from hotspotctl.simulate.scenario import load_scenario
+from hotspotctl.simulate.simulator import Simulator, assign_addresses, plan_simulation
+from hotspotctl.sinks.influx import InfluxSink
+from hotspotctl.sinks.lineproto import ApLines
+from hotspotctl.sinks.spool import Spool
+from hotspotctl.store import Store
+from hotspotctl.store.cluster import DONE, SKIPPED, shard_cycles_of_slot
+from hotspotctl.store.outages import list_outages
+from hotspotctl.store.polling import load_states
+from tests.servers import PostgresServer, free_udp_port
+
+APS = 24
+SHARDS = 4
+DEAD = "SHD-005"
+INTERVAL = 60.0
+
+
+def _inventory(path: Path) -> Path:
+    rows = ["id,lat,lon,district,program"]
+    for i in range(APS):  # one AP per site (100 m apart), two districts
+        rows.append(f"SHD-{i:03d},{19.30 + i * 0.001:.5f},{-99.10 - (i % 5) * 0.002:.5f},"
+                    f"{'Iztapalapa' if i % 2 else 'Tlalpan'},{'MiCalle' if i % 3 else 'Escuelas'}")
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def parse(text: str) -> tuple[str, dict[str, str], dict[str, Any], int]:
+    """A line of our own line protocol (no escaped characters in these tests' names)."""
+    head, fields, stamp = text.rsplit(" ", 2)
+    measurement, *tags = head.split(",")
+    values: dict[str, Any] = {}
+    for pair in fields.split(","):
+        key, value = pair.split("=", 1)
+        values[key] = int(value[:-1]) if value.endswith("i") else value.strip('"') if value.startswith('"') else (
+            float(value))
+    return measurement, dict(tag.split("=", 1) for tag in tags), values, int(stamp)
+
+
+def batches(spool_dir: Path) -> list[list[tuple[str, dict[str, str], dict[str, Any], int]]]:
+    """Every spool batch, oldest first, as parsed lines."""
+    out = []
+    for path in sorted(spool_dir.glob("*.lp*")):
+        data = path.read_bytes()
+        text = (gzip.decompress(data) if path.name.endswith(".gz") else data).decode()
+        out.append([parse(line) for line in text.splitlines() if line and not line.startswith("#")])
+    return out
+
+
+def check_rates(rates: dict[str, float], before: dict[str, Any], after: dict[str, Any]) -> None:
+    """Each rate is the counters' advance between the two stored samples over their own seconds apart."""
+    for ap_id, in_bps in rates.items():
+        old, new = before[ap_id].counters, after[ap_id].counters
+        assert old is not None and new is not None
+        elapsed = new.mono - old.mono if new.clock == old.clock and new.mono is not None else new.at - old.at
+        assert 0 < elapsed < INTERVAL / 2  # the samples' seconds apart, not the slots' minute
+        assert in_bps == pytest.approx((new.in_octets - old.in_octets) * 8 / elapsed, rel=1e-9)
+
+
+class Cluster:
+    def __init__(self, tmp_path: Path, postgres: PostgresServer) -> None:
+        url = postgres.create_database(f"shards_{time.time_ns()}")
+        settings: Settings = load_settings(flags={"data_dir": ("--data-dir", str(tmp_path / "var"))}).settings
+        self.settings = replace(
+            settings, database_url=url, ping=replace(settings.ping, enabled=False),
+            snmp=replace(settings.snmp, timeout_s=0.3, retries=1, deadline_s=1.0, down_backoff_max_s=0.2))
+        self.store = Store.open(url)
+        import_inventory(self.store, _inventory(tmp_path / "aps.csv"), self.settings.inventory)
+        self.zones = CrewZones.from_settings(self.settings.crew_zones)
+        self.fleet = Fleet.load(self.store, self.zones)
+        self.port = free_udp_port()
+        self.t0 = time.time()
+        (tmp_path / "scenario.yaml").write_text(f"name: one-down\nfaults:\n  - kind: down\n    select: {{ap: [{DEAD}]}}\n")
+        self.scenario = load_scenario(tmp_path / "scenario.yaml")
+        self.spools = {name: tmp_path / "var" / "spool" / name for name in ("w1", "w2", "leader")}
+        self.sinks = {name: InfluxSink(self.settings.influx, Spool(path)) for name, path in self.spools.items()}
+
+    def simulator(self, faulty: bool) -> Simulator:
+        aps = sorted(self.fleet.aps.values(), key=lambda ap: ap.id)
+        plan = plan_simulation(self.fleet, aps, seed=7, scenario=self.scenario if faulty else None,
+                               community=b"public", v3_fraction=0.0, port=self.port, now=self.t0)
+        assign_addresses(self.store, plan, v2c_auth="default", v3_auth="sim-v3")
+        return Simulator(plan.fleet, plan.clock, port=self.port, processes=1)
+
+    def worker(self, name: str, poller: Poller) -> ShardPoller:
+        return ShardPoller(self.store, self.settings, load_profiles([]), self.zones, self.sinks[name], poller,
+                           worker=name, shards=SHARDS)
+
+    def close(self) -> None:
+        for sink in self.sinks.values():
+            sink.close()
+        self.store.close()
+
+
+@pytest.fixture
+def cluster(tmp_path: Path, postgres: PostgresServer):
+    built = Cluster(tmp_path, postgres)
+    try:
+        yield built
+    finally:
+        built.close()
+
+
+def test_two_workers_take_turns_on_the_shards_with_rates_outages_and_the_rollup_right(cluster: Cluster) -> None:
+    shards = sorted(split_fleet(list(cluster.fleet.aps.values()), SHARDS))
+    assert shards == list(range(SHARDS))  # 24 one-AP sites: every shard has APs
+    slot = cycle_slot(time.time(), INTERVAL)
+    slots = [slot + k * INTERVAL for k in range(10)]
+
+    async def scenario() -> dict[str, Any]:
+        seen: dict[str, Any] = {}
+        with cluster.simulator(faulty=True), Poller(cluster.settings.snmp, load_profiles([])) as poller:
+            w1, w2 = cluster.worker("w1", poller), cluster.worker("w2", poller)
+            # w1 polls every shard for three slots: the dead AP misses down_after=2 cycles, its outage opens
+            for k in range(3):
+                rows = [await w1.poll_shard(shard, slots[k]) for shard in shards]
+                assert [r.state for r in rows] == [DONE] * SHARDS
+                assert [r.reloaded for r in rows] == [k == 0] * SHARDS  # loaded once, then its own memory
+                await asyncio.sleep(0.25)  # the dead AP's back-off (down_backoff_max_s) runs out
+            with cluster.store.read() as conn:
+                seen["opened"] = list_outages(conn, open_only=True)
+                seen["before"] = load_states(conn, sorted(cluster.fleet.aps))
+            w1_batches = len(batches(cluster.spools["w1"]))
+            # w2 takes over in slot 3: every shard's state comes from the store
+            seen["w2"] = [await w2.poll_shard(shard, slots[3]) for shard in shards]
+            with cluster.store.read() as conn:
+                seen["after"] = load_states(conn, sorted(cluster.fleet.aps))
+            seen["outcomes"] = [o for shard in shards for o in w2.runners[shard].last_report.outcomes]
+            seen["targets"] = {k: v for shard in shards for k, v in w2.runners[shard].targets.items()}
+            seen["healths"] = {k: v for shard in shards for k, v in w2.runners[shard].evaluator.healths.items()}
+            seen["zones"] = {k: v for shard in shards for k, v in w2.runners[shard].zones.items()}
+            # a second claim of slot 3 (w1 late, or w2's task delivered twice) does nothing and writes nothing
+            again = [await w1.poll_shard(shards[0], slots[3]), await w2.poll_shard(shards[1], slots[3])]
+            assert [r.state for r in again] == [SKIPPED, SKIPPED]
+            assert (w1.refused, w2.refused) == (1, 1)
+            assert len(batches(cluster.spools["w1"])) == w1_batches
+            assert len(batches(cluster.spools["w2"])) == SHARDS
+            # the leader concludes slot 3 (the outage still open)
+            seen["summary"] = conclude_slot(cluster.store, cluster.settings, cluster.sinks["leader"], slots[3],
+                                            leader="leader-1", workers=["w1", "w2"], expected=shards)
+        # the AP is back: w2 closes the outage w1 opened (up_after=2 good cycles)
+        with cluster.simulator(faulty=False), Poller(cluster.settings.snmp, load_profiles([])) as poller:
+            w2.poller = poller
+            for runner in w2.runners.values():
+                runner.poller = poller
+            for k in range(4, 8):
+                rows = [await w2.poll_shard(shard, slots[k]) for shard in shards]
+                assert [(r.state, r.reloaded) for r in rows] == [(DONE, False)] * SHARDS
+                with cluster.store.read() as conn:
+                    if not list_outages(conn, open_only=True):
+                        seen["closed_in"] = k
+                        break
+                await asyncio.sleep(0.25)
+            # and back to w1, whose memory of every shard is now stale: it loads the shards again
+            back = seen["closed_in"] + 1
+            w1.poller = poller
+            for runner in w1.runners.values():
+                runner.poller = poller
+            with cluster.store.read() as conn:
+                seen["before_back"] = load_states(conn, sorted(cluster.fleet.aps))
+            w1_batches = len(batches(cluster.spools["w1"]))
+            seen["back"] = [await w1.poll_shard(shard, slots[back]) for shard in shards]
+            seen["back_batches"] = batches(cluster.spools["w1"])[w1_batches:]
+            with cluster.store.read() as conn:
+                seen["after_back"] = load_states(conn, sorted(cluster.fleet.aps))
+            seen["again"] = [await w1.poll_shard(shard, slots[back] + INTERVAL) for shard in shards]
+        return seen
+
+    seen = asyncio.run(scenario())
+
+    # w1 opened the dead AP's outage
+    (outage,) = seen["opened"]
+    assert outage.aps == (DEAD,) or list(outage.aps) == [DEAD]
+
+    # w2 reloaded every shard, and its first rates span w1's last samples at their own times
+    assert [(r.worker, r.state, r.reloaded) for r in seen["w2"]] == [("w2", DONE, True)] * SHARDS
+    w2_all = batches(cluster.spools["w2"])
+    assert len(w2_all) == SHARDS * (seen["closed_in"] - 2)  # slot 3, then 4 .. closed_in
+    for n, batch in enumerate(w2_all[SHARDS:]):
+        assert {stamp for *_, stamp in batch} == {int(slots[4 + n // SHARDS])}
+    w2_batches = w2_all[:SHARDS]
+    rates = {}
+    for batch in w2_batches:
+        assert {stamp for *_, stamp in batch} == {int(slots[3])}  # every point at the slot
+        measurements = {m for m, *_ in batch}
+        assert "fleet_rollup" not in measurements and "outages" not in measurements  # the conclusion's
+        (cycle,) = [(tags, fields) for m, tags, fields, _ in batch if m == "poller_cycle"]
+        assert cycle[0]["host"] == "w2" and int(cycle[0]["shard"]) in shards
+        assert cycle[1]["points"] == len(batch)
+        rates.update({tags["ap"]: fields["in_bps"] for m, tags, fields, _ in batch
+                      if m == "ap_traffic" and "in_bps" in fields})
+    assert set(rates) == set(cluster.fleet.aps) - {DEAD}  # no first_sample: w1's counters were taken over
+    check_rates(rates, seen["before"], seen["after"])
+
+    # back on w1: its memory was stale (w2 polled since), so it loaded every shard again, and its rates span
+    # w2's last samples; the slot after, its memory is current again
+    assert [(r.worker, r.state, r.reloaded) for r in seen["back"]] == [("w1", DONE, True)] * SHARDS
+    assert [(r.state, r.reloaded) for r in seen["again"]] == [(DONE, False)] * SHARDS
+    back_rates = {tags["ap"]: fields["in_bps"] for batch in seen["back_batches"] for m, tags, fields, _ in batch
+                  if m == "ap_traffic" and "in_bps" in fields}
+    assert set(back_rates) == set(cluster.fleet.aps)
+    check_rates(back_rates, seen["before_back"], seen["after_back"])
+
+    # w2 closed the outage w1 opened
+    assert 5 <= seen["closed_in"] <= 7
+    with cluster.store.read() as conn:
+        (closed,) = [o for o in list_outages(conn) if o.id == outage.id]
+    assert closed.closed_at is not None and closed.closed_at > outage.opened_at
+
+    # the slot's conclusion: fleet_rollup summed over the shards' rows = the one-box rollup of the outcomes
+    summary = seen["summary"]
+    (lines,) = batches(cluster.spools["leader"])
+    assert {stamp for *_, stamp in lines} == {int(slots[3])}
+    concluded = {tags["district"]: fields for m, tags, fields, _ in lines if m == "fleet_rollup"}
+    onebox = [parse(line) for line in encode_cycle(ApLines(), seen["outcomes"], slots[3], rollup(
+        seen["outcomes"], targets=seen["targets"], healths=seen["healths"]), seen["zones"], seen["targets"],
+        seen["healths"]) if line.startswith("fleet_rollup")]
+    expected = {tags["district"]: fields for _, tags, fields, _ in onebox}
+    assert set(concluded) == set(expected) == {"Iztapalapa", "Tlalpan"}
+    for district, fields in expected.items():
+        assert concluded[district].keys() == fields.keys()
+        for name, value in fields.items():
+            assert concluded[district][name] == pytest.approx(value, rel=1e-12), (district, name)
+            assert type(concluded[district][name]) is type(value)
+    assert sum(f["aps"] for f in concluded.values()) == APS
+    assert sum(f["down"] for f in concluded.values()) == 1
+    (cluster_point,) = [(tags, fields) for m, tags, fields, _ in lines if m == "poller_cluster"]
+    assert cluster_point[0] == {"host": "leader-1"}
+    assert cluster_point[1] | {"lag_s": 0} == {
+        "shards": SHARDS, "shards_reported": SHARDS, "shards_missing": 0, "shards_failed": 0, "aps": APS,
+        "ok": APS - 1, "failed": summary.failed, "timed_out": summary.timed_out, "skipped": summary.skipped,
+        "workers": 2, "lag_s": 0, "outages_open": 1, "points": len(lines)}
+    assert summary.failed + summary.timed_out + summary.skipped == 1
+    (outage_point,) = [(tags, fields) for m, tags, fields, _ in lines if m == "outages"]
+    assert outage_point[0]["cause"] == outage.cause and outage_point[1] == {"open": 1}
+    with cluster.store.read() as conn:
+        rows = shard_cycles_of_slot(conn, slots[3])
+    assert [(r.shard, r.worker, r.state, r.reloaded) for r in rows] == [(s, "w2", DONE, True) for s in shards]
