@@ -66,9 +66,9 @@ from hotspotctl.store.cluster import (
     shard_cycles_of_slot,
 )
 from hotspotctl.store.inventory import inventory_version, load_access_points
-from hotspotctl.store.outages import close_outages_of_removed_sites, load_open_outages
+from hotspotctl.store.outages import close_outages_of_removed_sites, load_health, load_open_outages
 
-__all__ = ["ShardCycle", "ShardPoller", "ShardRunner", "SlotSummary", "conclude_slot", "shard_count"]
+__all__ = ["ShardCycle", "ShardPoller", "ShardRunner", "SlotSummary", "conclude_slot", "send_slot_noc", "shard_count"]
 
 log = logging.getLogger("hotspotctl.shards")
 TALLY_FIGURES = tuple(f.name for f in fields(Tally))
@@ -353,3 +353,20 @@ def conclude_slot(store: Store, settings: Settings, sink: InfluxSink, slot: floa
         "outages_open": summary.open_outages, "points": summary.points}, at_s))
     sink.submit(lines)
     return summary
+
+
+def send_slot_noc(store: Store, settings: Settings, now: float, *, poller: Any = None,
+                  stop: Any = None) -> Any:
+    """The NOC's notices after a slot (the delivery task the leader queues once it concluded the slot): the open
+    outages and the misconfigured APs of the whole fleet, fresh from the store (every shard's evaluation has
+    saved its own), and ``poller`` (a ``delivery.noc.PollerHealth``, the leader's view of the cluster, or None),
+    sent through noc's channels as ``CycleRunner.send_noc`` does one-box. The NocReport; None when no channel
+    is configured."""
+    from hotspotctl.delivery.noc import channels, evaluate_notices, load_view, send_notices
+
+    if not channels(settings):
+        return None
+    with store.read() as conn:
+        misconfigured = {ap_id: h for ap_id, h in load_health(conn).items() if h.state == MISCONFIGURED}
+    view = load_view(store, misconfigured=misconfigured, poller=poller)
+    return send_notices(store, settings, evaluate_notices(view, settings, now), now, stop=stop)

@@ -25,7 +25,7 @@ from hotspotctl.evaluate.rollup import rollup
 from hotspotctl.inventory.fleet import CrewZones, Fleet
 from hotspotctl.inventory.importer import import_inventory
 from hotspotctl.scheduling.service import encode_cycle
-from hotspotctl.scheduling.shardrun import ShardPoller, conclude_slot
+from hotspotctl.scheduling.shardrun import ShardPoller, conclude_slot, send_slot_noc
 from hotspotctl.scheduling.shards import cycle_slot, split_fleet
 from hotspotctl.settings import Settings, load_settings
 from hotspotctl.simulate.scenario import load_scenario
@@ -37,6 +37,7 @@ from hotspotctl.store import Store
 from hotspotctl.store.cluster import DONE, SKIPPED, shard_cycles_of_slot
 from hotspotctl.store.outages import list_outages
 from hotspotctl.store.polling import load_states
+from tests.delivery.test_noc import receiver  # noqa: F401 - the webhook receiver fixture
 from tests.servers import PostgresServer, free_udp_port
 
 APS = 24
@@ -265,3 +266,23 @@ def test_two_workers_take_turns_on_the_shards_with_rates_outages_and_the_rollup_
     with cluster.store.read() as conn:
         rows = shard_cycles_of_slot(conn, slots[3])
     assert [(r.shard, r.worker, r.state, r.reloaded) for r in rows] == [(s, "w2", DONE, True) for s in shards]
+
+
+def test_the_slots_noc_notices_come_from_the_store_not_one_shards_memory(sqlite_store: Store,
+                                                                         receiver: Any) -> None:  # noqa: F811
+    from tests.delivery.conftest import NOW
+    from tests.delivery.test_noc import add_site, close_outage, noc_settings, open_outage
+
+    hook = receiver()
+    settings = noc_settings(webhook_url=hook.url + "/api/v2/alerts")
+    assert send_slot_noc(sqlite_store, replace(settings, noc=replace(settings.noc, webhook_url="")), NOW) is None
+    add_site(sqlite_store, "PILARES_SL", "PILARES San Lorenzo")
+    outage = open_outage(sqlite_store, "PILARES_SL", "Iztapalapa", ("AP-1", "AP-2"))  # saved by some shard's cycle
+    fired = send_slot_noc(sqlite_store, settings, NOW)
+    assert [(s.channel, s.action, s.alertname, s.ok) for s in fired.sent] == [
+        ("webhook", "firing", "HotspotSiteOutage", True)]
+    assert send_slot_noc(sqlite_store, settings, NOW + 60).sent == ()  # the next slot: nothing new
+    close_outage(sqlite_store, outage, NOW + 120)
+    resolved = send_slot_noc(sqlite_store, settings, NOW + 180)
+    assert [(s.action, s.alertname) for s in resolved.sent] == [("resolved", "HotspotSiteOutage")]
+    assert len(hook.requests) == 2
