@@ -42,6 +42,7 @@ from typing import Any
 from hotspotctl.collectors.poller import Poller
 from hotspotctl.collectors.profiles import ProfileSet
 from hotspotctl.errors import HotspotError, StoreError
+from hotspotctl.evaluate.outages import controller_site
 from hotspotctl.evaluate.rollup import Rollup, Tally, rollup
 from hotspotctl.evaluate.status import MISCONFIGURED, UNMONITORED
 from hotspotctl.inventory.fleet import CrewZones, Fleet
@@ -327,13 +328,14 @@ def conclude_slot(store: Store, settings: Settings, sink: InfluxSink, slot: floa
     with store.read() as conn:
         rows = shard_cycles_of_slot(conn, slot)
         open_outages = [o for o in load_open_outages(conn).values() if o.open]
-        aps = list(load_access_points(conn).values())
+        # the districts of the outages' sites: from their APs (a controller's outage: the controller's own)
+        aps = list(load_access_points(conn, sorted({ap_id for o in open_outages for ap_id in o.aps})).values())
     done = [c for c in rows if c.state == DONE]
     districts = district_sums(done)
     at_s = int(slot)
     lines = rollup_lines(districts, at_s)
     counts = outage_counts if outage_counts is not None else OutageCounts()
-    site_of = {ap.id: ap.site_id for ap in aps}
+    site_of = {ap.id: controller_site(ap.id) if ap.is_controller else ap.site_id for ap in aps}
     lines += counts.lines(open_outages, counts.district_of_site(aps, site_of), at_s)
     reported = {c.shard for c in done}
     missing = sorted(expected - reported)

@@ -286,3 +286,86 @@ def test_the_slots_noc_notices_come_from_the_store_not_one_shards_memory(sqlite_
     resolved = send_slot_noc(sqlite_store, settings, NOW + 180)
     assert [(s.action, s.alertname) for s in resolved.sent] == [("resolved", "HotspotSiteOutage")]
     assert len(hook.requests) == 2
+
+
+def test_the_conclusion_counts_shards_missing_failed_and_dead_and_sums_only_what_reported(
+        store: Store, tmp_path: Path) -> None:
+    from hotspotctl.store.cluster import FAILED, ShardCycle, claim_shard, finish_shard
+
+    slot = 1_795_334_400.0
+    tlalpan = {"aps": 10, "up": 9, "down": 1, "unmonitored": 0, "misconfigured": 0, "unknown": 0,
+               "below_target": 2, "meeting_target": 5, "clients": 31, "in_bps": 1.5e6, "out_bps": 2.25e5}
+    with store.write() as conn:
+        for shard in (0, 1, 2, 5):
+            assert claim_shard(conn, shard, slot, "w1" if shard < 2 else "w2", slot + 1)
+        finish_shard(conn, ShardCycle(0, slot, "w1", DONE, slot + 1, duration_s=4.0, aps=10, ok=9, timed_out=1,
+                                      districts={"Tlalpan": tlalpan}, finished_at=slot + 5))
+        finish_shard(conn, ShardCycle(1, slot, "w1", FAILED, slot + 1, error="StoreError: gone", finished_at=slot + 2))
+        finish_shard(conn, ShardCycle(5, slot, "w2", DONE, slot + 1, duration_s=11.0, aps=4, ok=4,
+                                      districts={"Tlalpan": {**tlalpan, "aps": 4, "up": 4, "down": 0},
+                                                 "Coyoacán": {"aps": 0}}, finished_at=slot + 12))
+        # shard 2: claimed by w2, which died (running for ever); shard 3: never claimed
+    spool = tmp_path / "leader"
+    sink = InfluxSink(Settings().influx, Spool(spool))
+    summary = conclude_slot(store, Settings(), sink, slot, leader="L", workers=["w1", "w2", "w2"],
+                            expected=[0, 1, 2, 3, 5], now=slot + 30)
+    sink.close()
+    assert (summary.shards_expected, summary.shards_reported, summary.shards_failed, summary.shards_missing) == (
+        5, 2, 1, [1, 2, 3])
+    assert (summary.aps, summary.ok, summary.timed_out, summary.workers, summary.lag_s) == (14, 13, 1, 2, 12.0)
+    (lines,) = batches(spool)
+    rollups = {tags["district"]: fields for m, tags, fields, _ in lines if m == "fleet_rollup"}
+    assert rollups == {
+        "Tlalpan": {"aps": 14, "up": 13, "down": 1, "unmonitored": 0, "misconfigured": 0, "below_target": 4,
+                    "clients": 62, "in_bps": 3e6, "out_bps": 4.5e5},
+        "Coyoacán": {"aps": 0, "up": 0, "down": 0, "unmonitored": 0, "misconfigured": 0, "below_target": 0,
+                     "clients": 0, "in_bps": 0.0, "out_bps": 0.0}}
+    (point,) = [fields for m, _, fields, _ in lines if m == "poller_cluster"]
+    assert point == {"shards": 5, "shards_reported": 2, "shards_missing": 3, "shards_failed": 1, "aps": 14, "ok": 13,
+                     "failed": 0, "timed_out": 1, "skipped": 0, "workers": 2, "lag_s": 12.0, "outages_open": 0,
+                     "points": len(lines)}
+    assert {stamp for *_, stamp in lines} == {int(slot)}
+
+
+def test_the_shards_follow_the_inventory(cluster: Cluster, tmp_path: Path) -> None:
+    slot = cycle_slot(time.time(), INTERVAL)
+    before = split_fleet(list(cluster.fleet.aps.values()), SHARDS)
+    shard_of_ap = {ap.id: shard for shard, aps in before.items() for ap in aps}
+
+    async def scenario() -> dict[str, Any]:
+        seen: dict[str, Any] = {}
+        with cluster.simulator(faulty=True), Poller(cluster.settings.snmp, load_profiles([])) as poller:
+            w1 = cluster.worker("w1", poller)
+            for k in range(3):  # the dead AP's outage opens
+                assert [r.state for r in [await w1.poll_shard(s, slot + k * INTERVAL) for s in range(SHARDS)]] == [
+                    DONE] * SHARDS
+                await asyncio.sleep(0.25)
+            with cluster.store.read() as conn:
+                seen["opened"] = list_outages(conn, open_only=True)
+            # the dead AP leaves the inventory, a new one (no address yet) joins it
+            rows = ["id,lat,lon,district,program"] + [
+                f"{ap.id},{ap.lat},{ap.lon},{ap.district},{ap.program}" for ap in cluster.fleet.aps.values()
+                if ap.id != DEAD] + ["SHD-100,19.39000,-99.15000,Tlalpan,MiCalle"]
+            (tmp_path / "next.csv").write_text("\n".join(rows) + "\n")
+            report = import_inventory(cluster.store, tmp_path / "next.csv", cluster.settings.inventory, merge=True,
+                                      prune=True)
+            assert (report.added, report.removed) == (["SHD-100"], [DEAD])
+            seen["rows"] = {s: await w1.poll_shard(s, slot + 3 * INTERVAL) for s in range(SHARDS)}
+            seen["outcomes"] = {o.ap.id: (s, o) for s in range(SHARDS) for o in w1.runners[s].last_report.outcomes}
+            with cluster.store.read() as conn:
+                seen["open"] = list_outages(conn, open_only=True)
+        return seen
+
+    seen = asyncio.run(scenario())
+    (outage,) = seen["opened"]
+    assert DEAD in outage.aps
+    assert seen["open"] == []  # its site left the inventory: its outage closed
+    outcomes = seen["outcomes"]
+    assert set(outcomes) == set(cluster.fleet.aps) - {DEAD} | {"SHD-100"}
+    new_shard, new_outcome = outcomes["SHD-100"]
+    assert new_outcome.error is not None and new_outcome.error.kind == "no_address"
+    assert all(outcomes[ap_id][0] == shard_of_ap[ap_id] for ap_id in outcomes if ap_id != "SHD-100")
+    changed = {shard_of_ap[DEAD], new_shard}
+    assert {s: r.reloaded for s, r in seen["rows"].items()} == {s: s in changed for s in range(SHARDS)}
+    assert sum(r.aps for r in seen["rows"].values()) == APS
+    assert sum(r.ok for r in seen["rows"].values()) == APS - 1  # every AP but the new one (no address yet)
