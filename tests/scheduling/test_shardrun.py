@@ -369,3 +369,46 @@ def test_the_shards_follow_the_inventory(cluster: Cluster, tmp_path: Path) -> No
     assert {s: r.reloaded for s, r in seen["rows"].items()} == {s: s in changed for s in range(SHARDS)}
     assert sum(r.aps for r in seen["rows"].values()) == APS
     assert sum(r.ok for r in seen["rows"].values()) == APS - 1  # every AP but the new one (no address yet)
+
+
+def test_a_shard_cycle_whose_spool_refuses_its_points_fails_its_row_and_leaves_the_store_as_it_was(
+        cluster: Cluster) -> None:
+    slot = cycle_slot(time.time(), INTERVAL)
+    shard = 0
+    ids = sorted(ap.id for ap in split_fleet(list(cluster.fleet.aps.values()), SHARDS)[shard])
+
+    async def scenario() -> dict[str, Any]:
+        seen: dict[str, Any] = {}
+        with cluster.simulator(faulty=False), Poller(cluster.settings.snmp, load_profiles([])) as poller:
+            w1 = cluster.worker("w1", poller)
+            assert (await w1.poll_shard(shard, slot)).state == DONE
+            assert (await w1.poll_shard(shard, slot + INTERVAL)).state == DONE
+            with cluster.store.read() as conn:
+                seen["before"] = load_states(conn, ids)
+            spool = cluster.sinks["w1"].spool
+            limit, spool.max_bytes = spool.max_bytes, 1  # the spool is full
+            seen["failed"] = await w1.poll_shard(shard, slot + 2 * INTERVAL)
+            spool.max_bytes = limit
+            with cluster.store.read() as conn:
+                seen["between"] = load_states(conn, ids)
+            seen["next"] = await w1.poll_shard(shard, slot + 3 * INTERVAL)
+            seen["rates"] = {o.ap.id: o.rate for o in w1.runners[shard].last_report.outcomes}
+            with cluster.store.read() as conn:
+                seen["after"] = load_states(conn, ids)
+                seen["rows"] = [shard_cycles_of_slot(conn, slot + k * INTERVAL) for k in range(4)]
+            seen["failures"] = w1.failed
+        return seen
+
+    seen = asyncio.run(scenario())
+    failed = seen["failed"]
+    assert failed.state == "failed" and failed.error is not None and failed.error.startswith("SpoolFullError")
+    assert seen["failures"] == 1
+    assert seen["between"] == seen["before"]  # write ahead: no point durable, nothing committed
+    assert [[(r.state, r.reloaded) for r in rows] for rows in seen["rows"]] == [
+        [("done", True)], [("done", False)], [("failed", False)], [("done", True)]]
+    assert seen["rows"][2][0].error == failed.error
+    # loaded again from the store: the next rates span both intervals, from the counters stored before the failure
+    for ap_id, rate in seen["rates"].items():
+        old, new = seen["before"][ap_id].counters, seen["after"][ap_id].counters
+        assert rate is not None and rate.interval_s == pytest.approx(new.mono - old.mono, rel=1e-12)
+        assert rate.in_bps == pytest.approx((new.in_octets - old.in_octets) * 8 / (new.mono - old.mono), rel=1e-9)
