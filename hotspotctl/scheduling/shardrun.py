@@ -189,6 +189,8 @@ class ShardPoller:
         self.inventory_seen: int | None = None
         self.fleet: dict[int, list[AccessPoint]] = {}
         self.refused = 0  # claims refused: the shard was polled in that slot already
+        self.busy: dict[int, float] = {}  # shard -> the slot of its cycle running now
+        self.overlapped = 0  # slots skipped because the shard's previous cycle still ran here
         self.failed = 0  # cycles that failed (their row says why)
         self.polled = 0  # cycles done
 
@@ -217,33 +219,50 @@ class ShardPoller:
 
     def _runner(self, shard: int, slot: float | None) -> tuple[ShardRunner, bool]:
         """The shard's runner, and whether it was (re)loaded from the store: when new, after a failed cycle, or
-        when the shard's newest ``done`` row before ``slot`` is not this runner's last commit."""
+        when the shard's newest ``done`` row (before ``slot``) is not the cycle this runner last committed or
+        loaded (another worker polled the shard since)."""
         self._follow_inventory()
+        # the row first, then the state: a commit in between makes the next check reload again (never the
+        # other way round: state loaded before a commit, marked with that commit, would be stale unnoticed)
+        with self.store.read() as conn:
+            last = last_shard_cycles(conn, states=(DONE,), before=slot, shards=[shard]).get(shard)
+        mark = (last.worker, last.slot) if last is not None else None
         runner = self.runners.get(shard)
-        if runner is not None and slot is not None and not runner._stale:
-            with self.store.read() as conn:
-                last = last_shard_cycles(conn, states=(DONE,), before=slot, shards=[shard]).get(shard)
-            if last is not None and (last.worker, last.slot) != runner.committed:
+        if runner is not None and not runner._stale:
+            if runner.committed == mark:
+                return runner, False
+            if last is not None:
                 log.info("shard %d was polled by %s in slot %.0f since: loading its state from the store",
                          shard, last.worker, last.slot)
-                runner = None
-        if runner is not None and not runner._stale:
-            return runner, False
         runner = self.runners[shard] = ShardRunner(self.store, self.settings, self.profiles,
                                                    self.fleet.get(shard, []), self.zones, self.sink, self.poller,
                                                    shard=shard, worker=self.worker)
+        runner.committed = mark
         return runner, True
 
     async def poll_shard(self, shard: int, slot: float) -> ShardCycle:
         """Claim ``(shard, slot)`` and poll the shard once; its row (``skipped`` when the claim was refused,
         ``failed`` with the error when the cycle failed)."""
         now = time.time()
+        if shard in self.busy:  # its last slot's cycle still runs here: never two at once (one-box: a missed run)
+            self.overlapped += 1
+            log.warning("shard %d: its cycle of slot %.0f still runs; slot %.0f is skipped", shard, self.busy[shard],
+                        slot)
+            return ShardCycle(shard=shard, slot=slot, worker=self.worker, state=SKIPPED, started_at=now,
+                              error=f"still polling slot {self.busy[shard]:.0f}")
         with self.store.write() as conn:
             claimed = claim_shard(conn, shard, slot, self.worker, now)
         if not claimed:
             self.refused += 1
             log.info("shard %d in slot %.0f was claimed already: not polled again", shard, slot)
             return ShardCycle(shard=shard, slot=slot, worker=self.worker, state=SKIPPED, started_at=now)
+        self.busy[shard] = slot
+        try:
+            return await self._poll_claimed(shard, slot, now)
+        finally:
+            del self.busy[shard]
+
+    async def _poll_claimed(self, shard: int, slot: float, now: float) -> ShardCycle:
         try:
             runner, reloaded = self._runner(shard, slot)
             cycle = await runner.poll(slot, reloaded=reloaded)

@@ -412,3 +412,23 @@ def test_a_shard_cycle_whose_spool_refuses_its_points_fails_its_row_and_leaves_t
         old, new = seen["before"][ap_id].counters, seen["after"][ap_id].counters
         assert rate is not None and rate.interval_s == pytest.approx(new.mono - old.mono, rel=1e-12)
         assert rate.in_bps == pytest.approx((new.in_octets - old.in_octets) * 8 / (new.mono - old.mono), rel=1e-9)
+
+
+def test_a_shard_is_never_polled_twice_at_once_by_one_worker(cluster: Cluster) -> None:
+    slot = cycle_slot(time.time(), INTERVAL)
+
+    async def scenario() -> tuple[Any, ...]:
+        with cluster.simulator(faulty=False), Poller(cluster.settings.snmp, load_profiles([])) as poller:
+            w1 = cluster.worker("w1", poller)
+            found = await w1.discover_shard(1)  # loads the shard's runner; no layout is old (none yet): none walked
+            first, second = await asyncio.gather(w1.poll_shard(1, slot), w1.poll_shard(1, slot + INTERVAL))
+            third = await w1.poll_shard(1, slot + INTERVAL)  # once the first is done, the next slot is fine
+            return found, first, second, third, w1.overlapped, w1.busy
+
+    found, first, second, third, overlapped, busy = asyncio.run(scenario())
+    assert found == 0
+    assert (first.state, first.reloaded) == (DONE, False)  # loaded by the discovery just before
+    assert (second.state, second.error) == (SKIPPED, f"still polling slot {slot:.0f}")
+    assert (third.state, third.reloaded, overlapped, busy) == (DONE, False, 1, {})
+    with cluster.store.read() as conn:
+        assert [(r.slot, r.state) for r in shard_cycles_of_slot(conn, slot + INTERVAL)] == [(slot + INTERVAL, DONE)]
