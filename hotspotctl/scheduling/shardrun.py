@@ -64,6 +64,7 @@ from hotspotctl.store.cluster import (
     district_sums,
     finish_shard,
     last_shard_cycles,
+    prune_shard_cycles,
     shard_cycles_of_slot,
 )
 from hotspotctl.store.inventory import inventory_version, load_access_points
@@ -73,7 +74,8 @@ __all__ = ["ShardCycle", "ShardPoller", "ShardRunner", "SlotSummary", "conclude_
 
 log = logging.getLogger("hotspotctl.shards")
 TALLY_FIGURES = tuple(f.name for f in fields(Tally))
-_INT_FIGURES = frozenset(name for name in TALLY_FIGURES if name not in ("in_bps", "out_bps"))
+SHARD_CYCLES_KEPT_S = 86_400.0  # a day of shard_cycles rows (64 shards a minute: 92,160 rows)
+HOUR_S = 3600.0
 
 
 def shard_count(settings: Any) -> int:
@@ -308,6 +310,7 @@ class SlotSummary:
     open_outages: int
     points: int
     districts: dict[str, dict[str, float]] = field(default_factory=dict)
+    pruned: int = 0  # shard_cycles rows older than SHARD_CYCLES_KEPT_S deleted (in the first slot of each hour)
 
     def to_json(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__slots__}
@@ -334,12 +337,14 @@ def rollup_lines(districts: dict[str, dict[str, float]], at_s: int) -> list[str]
 
 def conclude_slot(store: Store, settings: Settings, sink: InfluxSink, slot: float, *, leader: str,
                   workers: Sequence[str], expected: Collection[int] | None = None,
-                  outage_counts: OutageCounts | None = None, now: float | None = None) -> SlotSummary:
+                  outage_counts: OutageCounts | None = None, now: float | None = None,
+                  keep_s: float = SHARD_CYCLES_KEPT_S) -> SlotSummary:
     """The slot's fleet-wide points, written once by the leader: ``fleet_rollup`` by district (the shards'
     rows summed), the ``outages`` measurement (the store's open outages), one ``poller_cluster`` point.
 
     ``expected``: the shards with APs (default: from the inventory now). ``outage_counts``: the leader's,
-    kept across slots so that a group whose last outage closed gets its zero.
+    kept across slots so that a group whose last outage closed gets its zero. In the first slot of each UTC
+    hour, the ``shard_cycles`` rows older than ``keep_s`` are deleted (each shard's newest ``done`` row stays).
     """
     now = time.time() if now is None else now
     shards = shard_count(settings)
@@ -349,6 +354,10 @@ def conclude_slot(store: Store, settings: Settings, sink: InfluxSink, slot: floa
         open_outages = [o for o in load_open_outages(conn).values() if o.open]
         # the districts of the outages' sites: from their APs (a controller's outage: the controller's own)
         aps = list(load_access_points(conn, sorted({ap_id for o in open_outages for ap_id in o.aps})).values())
+    pruned = 0
+    if slot % HOUR_S < settings.schedule.interval_s:
+        with store.write() as conn:
+            pruned = prune_shard_cycles(conn, slot - keep_s)
     done = [c for c in rows if c.state == DONE]
     districts = district_sums(done)
     at_s = int(slot)
@@ -365,7 +374,7 @@ def conclude_slot(store: Store, settings: Settings, sink: InfluxSink, slot: floa
         aps=sum(c.aps for c in done), ok=sum(c.ok for c in done), failed=sum(c.failed for c in done),
         timed_out=sum(c.timed_out for c in done), skipped=sum(c.skipped for c in done),
         workers=len(set(workers)), lag_s=round(max(finished, default=now) - slot, 3),
-        open_outages=len(open_outages), points=len(lines) + 1, districts=districts)
+        open_outages=len(open_outages), points=len(lines) + 1, districts=districts, pruned=pruned)
     lines.append(line("poller_cluster", {"host": leader}, {
         "shards": len(expected), "shards_reported": summary.shards_reported, "shards_missing": len(missing),
         "shards_failed": summary.shards_failed, "aps": summary.aps, "ok": summary.ok, "failed": summary.failed,

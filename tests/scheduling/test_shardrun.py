@@ -305,6 +305,9 @@ def test_the_conclusion_counts_shards_missing_failed_and_dead_and_sums_only_what
                                       districts={"Tlalpan": {**tlalpan, "aps": 4, "up": 4, "down": 0},
                                                  "Coyoacán": {"aps": 0}}, finished_at=slot + 12))
         # shard 2: claimed by w2, which died (running for ever); shard 3: never claimed
+        for days in (3, 2):  # rows older than a day go in the first slot of each hour, but each shard's newest
+            assert claim_shard(conn, 9, slot - days * 86_400, "w1", slot - days * 86_400)
+            finish_shard(conn, ShardCycle(9, slot - days * 86_400, "w1", DONE, slot - days * 86_400))
     spool = tmp_path / "leader"
     sink = InfluxSink(Settings().influx, Spool(spool))
     summary = conclude_slot(store, Settings(), sink, slot, leader="L", workers=["w1", "w2", "w2"],
@@ -313,6 +316,10 @@ def test_the_conclusion_counts_shards_missing_failed_and_dead_and_sums_only_what
     assert (summary.shards_expected, summary.shards_reported, summary.shards_failed, summary.shards_missing) == (
         5, 2, 1, [1, 2, 3])
     assert (summary.aps, summary.ok, summary.timed_out, summary.workers, summary.lag_s) == (14, 13, 1, 2, 12.0)
+    assert summary.pruned == 1 and slot % 3600 == 0
+    with store.read() as conn:
+        assert [(r.shard, r.slot) for r in shard_cycles_of_slot(conn, slot - 2 * 86_400)] == [(9, slot - 2 * 86_400)]
+        assert shard_cycles_of_slot(conn, slot - 3 * 86_400) == []
     (lines,) = batches(spool)
     rollups = {tags["district"]: fields for m, tags, fields, _ in lines if m == "fleet_rollup"}
     assert rollups == {
