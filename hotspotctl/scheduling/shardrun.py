@@ -33,6 +33,7 @@ the slot, the ``outages`` measurement from the store's open outages, and one ``p
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Collection, Sequence
@@ -113,12 +114,15 @@ class ShardRunner(CycleRunner):
         except BaseException:
             self._stale = True
             raise
-        return self._conclude_slot(report, slot, started, clock, cpu_started, reloaded)
+        return await self._conclude_slot(report, slot, started, clock, cpu_started, reloaded)
 
-    def _conclude_slot(self, report: CycleReport, slot: float, started: float, clock: float, cpu_started: float,
-                       reloaded: bool) -> ShardCycle:
+    async def _conclude_slot(self, report: CycleReport, slot: float, started: float, clock: float,
+                             cpu_started: float, reloaded: bool) -> ShardCycle:
         """Evaluation, line protocol stamped at the slot, spool; then states, evaluation and the row in one
-        transaction (``CycleRunner._conclude`` less the fleet's lines, plus the shard's row)."""
+        transaction (``CycleRunner._conclude`` less the fleet's lines, plus the shard's row).
+
+        The commit runs in a thread: on PostgreSQL it waits for the store's write lock, which other workers'
+        commits hold, and the worker's loop polls its other shards meanwhile."""
         stamp = int(slot)
         try:
             evaluation = self.evaluator.evaluate(report.outcomes, report.started_at, save=False)
@@ -149,7 +153,7 @@ class ShardRunner(CycleRunner):
             aps=len(report.outcomes), ok=report.ok, failed=report.failed, timed_out=report.timed_out,
             skipped=report.skipped, points=len(lines), reloaded=reloaded, districts=district_tallies(evaluated),
             finished_at=time.time())
-        try:
+        def commit() -> None:
             with self.store.write() as conn:
                 if inventory_version(conn) != report.inventory_seen:
                     evaluation.inventory_changed = True
@@ -157,6 +161,9 @@ class ShardRunner(CycleRunner):
                 report.writes.save(conn, report.inventory_seen)
                 self.evaluator.save(conn, evaluation)
                 finish_shard(conn, cycle)
+
+        try:
+            await asyncio.to_thread(commit)
         except BaseException as exc:
             self._stale = True
             if isinstance(exc, HotspotError):
@@ -252,17 +259,20 @@ class ShardPoller:
                         slot)
             return ShardCycle(shard=shard, slot=slot, worker=self.worker, state=SKIPPED, started_at=now,
                               error=f"still polling slot {self.busy[shard]:.0f}")
-        with self.store.write() as conn:
-            claimed = claim_shard(conn, shard, slot, self.worker, now)
-        if not claimed:
-            self.refused += 1
-            log.info("shard %d in slot %.0f was claimed already: not polled again", shard, slot)
-            return ShardCycle(shard=shard, slot=slot, worker=self.worker, state=SKIPPED, started_at=now)
         self.busy[shard] = slot
         try:
+            # in a thread, as the commits are: the store's write lock may be held by another worker's commit
+            if not await asyncio.to_thread(self._claim, shard, slot, now):
+                self.refused += 1
+                log.info("shard %d in slot %.0f was claimed already: not polled again", shard, slot)
+                return ShardCycle(shard=shard, slot=slot, worker=self.worker, state=SKIPPED, started_at=now)
             return await self._poll_claimed(shard, slot, now)
         finally:
             del self.busy[shard]
+
+    def _claim(self, shard: int, slot: float, now: float) -> bool:
+        with self.store.write() as conn:
+            return claim_shard(conn, shard, slot, self.worker, now)
 
     async def _poll_claimed(self, shard: int, slot: float, now: float) -> ShardCycle:
         try:
@@ -274,10 +284,13 @@ class ShardPoller:
             failed = ShardCycle(shard=shard, slot=slot, worker=self.worker, state=FAILED, started_at=now,
                                 duration_s=time.time() - now, error=f"{type(exc).__name__}: {exc}",
                                 finished_at=time.time())
-            try:
+            def record() -> None:
                 with self.store.write() as conn:
                     finish_shard(conn, failed)
-            except HotspotError as again:
+
+            try:
+                await asyncio.to_thread(record)
+            except (HotspotError, ValueError) as again:
                 log.error("shard %d in slot %.0f failed (%s), and so did recording it: %s", shard, slot, exc, again)
             log.error("shard %d in slot %.0f failed: %s", shard, slot, exc)
             return failed
