@@ -35,7 +35,7 @@ from hotspotctl.sinks.lineproto import ApLines
 from hotspotctl.sinks.spool import Spool
 from hotspotctl.store import Store
 from hotspotctl.store.cluster import DONE, SKIPPED, shard_cycles_of_slot
-from hotspotctl.store.outages import list_outages
+from hotspotctl.store.outages import list_outages, load_availability
 from hotspotctl.store.polling import load_states
 from tests.delivery.test_noc import receiver  # noqa: F401 - the webhook receiver fixture
 from tests.servers import PostgresServer, free_udp_port
@@ -75,6 +75,12 @@ def batches(spool_dir: Path) -> list[list[tuple[str, dict[str, str], dict[str, A
         text = (gzip.decompress(data) if path.name.endswith(".gz") else data).decode()
         out.append([parse(line) for line in text.splitlines() if line and not line.startswith("#")])
     return out
+
+
+def availability(conn: Any) -> tuple[int, int]:
+    """The AP-cycles in the hourly availability so far: (samples, up)."""
+    rows = load_availability(conn, 0.0)
+    return sum(r["samples"] for r in rows), sum(r["up"] for r in rows)
 
 
 def check_rates(rates: dict[str, float], before: dict[str, Any], after: dict[str, Any]) -> None:
@@ -150,11 +156,13 @@ def test_two_workers_take_turns_on_the_shards_with_rates_outages_and_the_rollup_
             with cluster.store.read() as conn:
                 seen["opened"] = list_outages(conn, open_only=True)
                 seen["before"] = load_states(conn, sorted(cluster.fleet.aps))
+                seen["availability_before"] = availability(conn)
             w1_batches = len(batches(cluster.spools["w1"]))
             # w2 takes over in slot 3: every shard's state comes from the store
             seen["w2"] = [await w2.poll_shard(shard, slots[3]) for shard in shards]
             with cluster.store.read() as conn:
                 seen["after"] = load_states(conn, sorted(cluster.fleet.aps))
+                seen["availability_after"] = availability(conn)
             seen["outcomes"] = [o for shard in shards for o in w2.runners[shard].last_report.outcomes]
             seen["targets"] = {k: v for shard in shards for k, v in w2.runners[shard].targets.items()}
             seen["healths"] = {k: v for shard in shards for k, v in w2.runners[shard].evaluator.healths.items()}
@@ -201,6 +209,11 @@ def test_two_workers_take_turns_on_the_shards_with_rates_outages_and_the_rollup_
     # w1 opened the dead AP's outage
     (outage,) = seen["opened"]
     assert outage.aps == (DEAD,) or list(outage.aps) == [DEAD]
+
+    # each shard's evaluation added its own APs to the hour's availability (read, added, written under the
+    # store's lock): the slot added every AP once, the dead one as a sample not up
+    before, after = seen["availability_before"], seen["availability_after"]
+    assert (after[0] - before[0], after[1] - before[1]) == (APS, APS - 1)
 
     # w2 reloaded every shard, and its first rates span w1's last samples at their own times
     assert [(r.worker, r.state, r.reloaded) for r in seen["w2"]] == [("w2", DONE, True)] * SHARDS
