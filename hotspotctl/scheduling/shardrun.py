@@ -26,9 +26,16 @@ and the leader calls ``conclude_slot`` once per slot. Nothing here imports Celer
    (``done``) in the same transaction as the states, so a ``done`` row means its state is in the store.
    A cycle that fails finishes its row ``failed`` (with why) and its runner is loaded again next time.
 
+   The claim and the commit run in a thread (on PostgreSQL they wait for the store's write lock, held by
+   other workers' commits), so the worker's loop polls its other shards meanwhile. A shard whose previous
+   slot's cycle still runs in this worker is not claimed again (``skipped``, counted in ``overlapped``),
+   as a one-box cycle that overruns makes the next run a missed one.
+
 ``conclude_slot`` (the leader, once per slot): ``fleet_rollup`` by district summed over the shards' rows of
 the slot, the ``outages`` measurement from the store's open outages, and one ``poller_cluster`` point
-(shards reported and missing, APs, ok, failed, workers, lag), all stamped at the slot.
+(shards reported and missing, APs, ok, failed, workers, lag), all stamped at the slot; in the first slot of
+each hour it prunes ``shard_cycles`` older than a day. ``send_slot_noc`` is the NOC's notices after a slot,
+from the store (the delivery task's body).
 """
 
 from __future__ import annotations
