@@ -66,8 +66,6 @@ CREWS_TASK = "hotspotctl.send_crews"
 DELIVERY_QUEUE = "delivery"
 
 # what a lost Redis raises: redis-py's own errors, kombu's (publishing), and the sockets' underneath
-PRUNE_AFTER_S = 7 * 86400  # shard_cycles rows kept (cluster status, the takeover check, the conclusions)
-
 REDIS_DOWN: tuple[type[BaseException], ...] = (RedisError, OperationalError, OSError)
 
 T = TypeVar("T")
@@ -411,6 +409,12 @@ class ClusterWorker:
                           stop=self.sink.stop_event if self.sink is not None else None)
         with self.lock:
             self.figures.deliveries += 1
+        if report is None:
+            return {}
+        if report.sent:
+            log.info("NOC notices: %d firing; %s", report.firing,
+                     ", ".join(f"{s.channel} {s.action} {s.alertname}{'' if s.ok else ' FAILED'}" for s in report.sent),
+                     extra={"noc": report.to_json()})
         return dict(report.to_json())
 
     def send_crews(self, zones: Sequence[str] | None, now: float) -> dict[str, Any]:
@@ -553,22 +557,17 @@ def run_worker(settings: Settings, name: str, *, threads: int | None = None, log
 
 def send_noc(settings: Settings, store: Store, poller: Mapping[str, Any] | None, now: float,
              stop: threading.Event | None = None) -> Any:
-    """The NOC's notices after a slot: open outages from the store, misconfigured APs from the health rows,
-    and the cluster's own health (``poller``: PollerHealth fields) when the leader gave it."""
-    from hotspotctl.delivery.noc import PollerHealth, evaluate_notices, load_view, send_notices
-    from hotspotctl.evaluate.status import MISCONFIGURED
-    from hotspotctl.store.outages import load_health
+    """The NOC's notices after a slot (``shardrun.send_slot_noc``), with the cluster's own health (``poller``:
+    PollerHealth's fields, as the leader tracks them) when the leader gave it; the NocReport, or None."""
+    from hotspotctl.delivery.noc import PollerHealth
+    from hotspotctl.scheduling.shardrun import send_slot_noc
 
-    with store.read() as conn:
-        healths = load_health(conn)
-    misconfigured = {ap_id: h for ap_id, h in healths.items() if h.state == MISCONFIGURED}
     health = None
     if poller:
         fields = dict(poller)
         fields["spool_batches"] = tuple(fields.get("spool_batches", ()))
         health = PollerHealth(**fields)
-    view = load_view(store, misconfigured=misconfigured, poller=health)
-    return send_notices(store, settings, evaluate_notices(view, settings, now), now, stop=stop)
+    return send_slot_noc(store, settings, now, poller=health, stop=stop)
 
 
 def send_crews(settings: Settings, store: Store, zones: Sequence[str] | None, now: float) -> Any:
@@ -648,7 +647,6 @@ class Leader:
         self.inventory_seen: int | None = None
         self.outage_counts = OutageCounts()  # the `outages` groups written last slot (their zeros come next)
         self.flusher = flusher
-        self.pruned_at = 0.0
         # the cluster's health for the NOC (PollerHealth's fields), slot after slot
         self.overruns = self.failed_in_a_row = 0
         self.overrun_since: float | None = None
@@ -825,7 +823,6 @@ class Leader:
                      summary.aps, summary.ok, summary.failed, summary.timed_out, summary.lag_s, summary.open_outages,
                      extra={"slot": summary.to_json()})
             self._notify(slot, now)
-            self._prune(now)
 
     def _track(self, summary: Any, now: float) -> None:
         """The cluster's own health after a slot, as the NOC's poller notices read it (PollerHealth's fields):
@@ -871,19 +868,6 @@ class Leader:
         last = self.concluded[-1].lag_s if self.concluded else 0.0
         self.app.send_task(NOC_TASK, args=(self.health(last), now), queue=DELIVERY_QUEUE,
                            expires=datetime.fromtimestamp(slot + 2 * self.interval_s, UTC))
-
-    def _prune(self, now: float) -> None:
-        """shard_cycles keeps PRUNE_AFTER_S of slots (each shard's newest row always), pruned once an hour."""
-        from hotspotctl.store.cluster import prune_shard_cycles
-
-        if now - self.pruned_at < 3600:
-            return
-        self.pruned_at = now
-        with self.store.write() as conn:
-            deleted = prune_shard_cycles(conn, now - PRUNE_AFTER_S)
-        if deleted:
-            log.info("leader %s: %d shard_cycles rows older than %g days deleted", self.name, deleted,
-                     PRUNE_AFTER_S / 86400)
 
     def _crons_due(self, now: float) -> None:
         from hotspotctl.scheduling.shards import assign_shards
