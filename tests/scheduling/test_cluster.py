@@ -164,6 +164,17 @@ def test_no_redis_url_is_refused_with_the_fix(cli, args: tuple[str, ...]) -> Non
     assert "cluster.redis_url is not set" in result.err and "HOTSPOTCTL_CLUSTER_REDIS_URL" in result.err
 
 
+def test_cluster_status_without_redis_is_exit_1_naming_it(cli, database: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.servers import free_port
+
+    monkeypatch.setenv("HOTSPOTCTL_DATABASE_URL", database)
+    monkeypatch.setenv("HOTSPOTCTL_CLUSTER_REDIS_URL", f"redis://:pw@127.0.0.1:{free_port()}/0")  # nobody listens
+    result = cli("cluster", "status")
+    assert result.code == 1, result.err
+    assert "error: Redis redis://:***@127.0.0.1:" in result.err and "is unreachable" in result.err
+    assert "pw@" not in result.err
+
+
 # --- the leader's lock ---------------------------------------------------------------------------------------------
 
 
