@@ -334,6 +334,7 @@ class ClusterWorker:
         self.heart: threading.Thread | None = None
         self.client = redis_client(settings)
         self.on_lost: Callable[[], None] = lambda: None
+        self.registered = False
 
     def start(self) -> None:
         from hotspotctl.collectors.poller import Poller
@@ -358,6 +359,7 @@ class ClusterWorker:
 
         self.shards = self.loop.call(make)
         self.wait_for_namesake()
+        self.registered = True  # the heartbeat key is this process's from now on (close deletes it)
         self.beat()  # live before the first task can come
         self.heart = threading.Thread(target=self._heartbeats, name=f"heartbeat-{self.name}", daemon=True)
         self.heart.start()
@@ -379,13 +381,19 @@ class ClusterWorker:
         with self.lock:
             if cycle.state == "skipped":
                 self.figures.skipped += 1
+            elif cycle.state == "failed":
+                self.figures.failed += 1
             else:
                 self.figures.polled += 1
                 if self.figures.last_slot != cycle.slot:
                     self.figures.last_slot, self.figures.last_shards = cycle.slot, []
                 self.figures.last_shards.append(cycle.shard)
         if cycle.state == "skipped":
-            log.info("shard %d, slot %s: claimed already by another task; nothing done", shard, _clock(slot))
+            log.info("shard %d, slot %s: claimed already (or its last slot's cycle still runs here); nothing done",
+                     shard, _clock(slot))
+        elif cycle.state == "failed":
+            log.error("shard %d, slot %s: the cycle failed: %s", shard, _clock(slot), cycle.error,
+                      extra={"shard_cycle": cycle.to_json()})
         else:
             log.info("shard %d, slot %s: %s, %d APs, %d ok, %d failed, %d timed out; %.2f s, CPU %.2f s; %d points%s",
                      cycle.shard, _clock(cycle.slot), cycle.state, cycle.aps, cycle.ok, cycle.failed,
@@ -484,8 +492,9 @@ class ClusterWorker:
         self.stop_event.set()
         if self.heart is not None:
             self.heart.join(timeout=10)
-        with contextlib.suppress(*REDIS_DOWN):
-            self.client.delete(WORKER_KEY + self.name)  # gone at once, not after the TTL
+        if self.registered:  # never a namesake's (a refused second worker of the same name)
+            with contextlib.suppress(*REDIS_DOWN):
+                self.client.delete(WORKER_KEY + self.name)  # gone at once, not after the TTL
         if self.loop is not None:
             if self.poller is not None:
                 with contextlib.suppress(Exception):

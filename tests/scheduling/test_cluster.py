@@ -313,6 +313,8 @@ def test_one_worker_polls_a_simulated_city_through_celery(pg_city: PgCity, redis
         code, err = _finish(twin, None)
         assert code == 3, err
         assert "a worker named 'w1' is alive" in err and "another --name" in err
+        alive = json.loads(redis_server.command("GET", "hotspotctl:worker:w1"))
+        assert alive["pid"] == worker.pid  # the refused twin left the live worker's heartbeat alone
         thread.start()
         assert eventually(lambda: len(leader.concluded) >= 3, timeout_s=60), leader.concluded
         summaries = leader.concluded[:3]
