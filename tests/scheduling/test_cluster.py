@@ -374,6 +374,43 @@ def test_one_worker_polls_a_simulated_city_through_celery(pg_city: PgCity, redis
     assert later.code == 4 or time.time() < last + 3 * settings.schedule.interval_s, later.err
 
 
+def test_two_workers_split_the_shards_by_rendezvous_and_keep_them(pg_city: PgCity, redis_server: RedisServer) -> None:
+    from hotspotctl.scheduling.cluster import Leader, own_sink
+    from hotspotctl.scheduling.shards import assign_shards
+    from hotspotctl.store.cluster import shard_cycles_of_slot
+
+    settings = pg_city.settings
+    workers = [_hotspotctl(pg_city.env, "worker", "--name", name) for name in ("w1", "w2")]
+    leader = Leader(settings, pg_city.store, name="lead", sink=own_sink(settings, "leader.lead"))
+    thread = threading.Thread(target=leader.run, daemon=True)
+    try:
+        assert eventually(lambda: redis_server.command("EXISTS", "hotspotctl:worker:w1", "hotspotctl:worker:w2") == 2
+                          or any(w.poll() is not None for w in workers), timeout_s=60)
+        thread.start()
+        assert eventually(lambda: len(leader.concluded) >= 4, timeout_s=90), leader.concluded
+        owners = assign_shards(settings.cluster.shards, ["w1", "w2"])
+        for summary in leader.concluded[1:4]:
+            assert summary.shards_missing == [] and (summary.aps, summary.ok) == (APS, APS), summary
+            assert summary.workers == 2
+            with pg_city.store.read() as conn:
+                rows = shard_cycles_of_slot(conn, summary.slot)
+            assert {r.shard: r.worker for r in rows} == {s: owners[s] for s in {r.shard for r in rows}}
+            assert {r.worker for r in rows} == {"w1", "w2"}  # both have shards of the city
+        # slot after slot, a worker keeps its shards and their memory: no reload after the first
+        with pg_city.store.read() as conn:
+            later = [r for summary in leader.concluded[2:4] for r in shard_cycles_of_slot(conn, summary.slot)]
+            first = [r for summary in leader.concluded[0:2] for r in shard_cycles_of_slot(conn, summary.slot)]
+        assert later and not any(r.reloaded for r in later)
+        assert any(r.reloaded for r in first)  # a worker's first cycle of a shard loads it from the store
+    finally:
+        leader.stop()
+        thread.join(timeout=30)
+        results = [_finish(w) for w in workers]
+    for code, err in results:
+        assert code == 0, err
+        assert "claimed already" not in err
+
+
 def test_shards_of_a_dead_worker_missing_slot_after_slot_reach_the_noc_through_the_delivery_queue(
         tmp_path: Path, database: str, redis_server: RedisServer, redis_url: str) -> None:
     from hotspotctl.scheduling.cluster import Leader, own_sink
