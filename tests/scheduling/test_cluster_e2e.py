@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import json
 import os
 import signal
 import subprocess
@@ -185,12 +186,20 @@ class Cluster:
         process.killed = True
 
     def replay(self, name: str) -> str:
-        """`hotspotctl spool flush` on process ``name``'s own spool: what it says it sent."""
+        """`hotspotctl spool flush` on process ``name``'s own spool (a worker's <spool>/<name>, a leader's
+        <spool>/leader.<name>): what it says it sent."""
+        own = f"leader.{name}" if name in SCHEDULERS else name
+        assert (self.data_dir / "spool" / own).is_dir(), sorted(p.name for p in (self.data_dir / "spool").iterdir())
         done = subprocess.run([sys.executable, "-m", "hotspotctl", "spool", "flush"], capture_output=True, text=True,
                               cwd=self.data_dir,
-                              env=self.env(name, HOTSPOTCTL_SPOOL_DIR=str(self.data_dir / "spool" / name)))
+                              env=self.env(name, HOTSPOTCTL_SPOOL_DIR=str(self.data_dir / "spool" / own)))
         assert done.returncode == 0, done.stdout + done.stderr
         return done.stderr.strip()
+
+    def status(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """`hotspotctl cluster status`, as an operator would run it on any of the cluster's machines."""
+        return subprocess.run([sys.executable, "-m", "hotspotctl", "cluster", "status", *args], capture_output=True,
+                              text=True, cwd=self.data_dir, env=self.env("operator"), timeout=60)
 
     def alive(self, name: str) -> bool:
         return self.processes[name].popen.poll() is None
@@ -398,6 +407,15 @@ def test_three_workers_survive_a_worker_and_a_scheduler_killed(e2e: tuple[E2eFle
         assert max(started) < taken_over + INTERVAL_S, (started, taken_over)
         assert cluster.alive(SCHEDULERS[1])
 
+        # what `cluster status` says now: the new leader, the two live workers, no shard with APs behind
+        shown = cluster.status("--format", "json")
+        found = json.loads(shown.stdout)
+        assert found["leader"] == SCHEDULERS[1], shown.stdout + shown.stderr
+        assert set(found["workers"]) == set(WORKERS) - {victim}
+        assert set(found["missed"]) & cluster.shards == set(), found["missed"]
+        assert shown.returncode == (4 if found["missed"] else 0), shown.stderr
+        table = cluster.status()
+
         # every slot up to the takeover's in InfluxDB (the live workers flush on their own)
         last = taken_over
         _wait(lambda: all(last in points for points in
@@ -410,7 +428,7 @@ def test_three_workers_survive_a_worker_and_a_scheduler_killed(e2e: tuple[E2eFle
         assert codes[SCHEDULERS[1]] == 0 and all(codes[w] == 0 for w in WORKERS if w != victim), codes
 
         # the dead processes' spools (durable, but nobody flushes them now), replayed as an operator would:
-        # `hotspotctl spool flush` on each one's directory (<spool>/<name>)
+        # `hotspotctl spool flush` on each one's own directory
         replayed = {name: cluster.replay(name) for name in (victim, SCHEDULERS[0])}
 
         # shard_cycles: every slot complete but the killed one, where only the victim's shards may be missing
@@ -487,4 +505,5 @@ def test_three_workers_survive_a_worker_and_a_scheduler_killed(e2e: tuple[E2eFle
               f"{int(killed_slot)}; {SCHEDULERS[0]} killed in slot {int(leader_slot)}, {SCHEDULERS[1]} dispatched "
               f"{int(taken_over)} (its last shard started {max(started) - taken_over:.2f} s in); {len(errors)} rates, "
               f"worst {max(errors):.1%} off the model; spools replayed: {replayed}")
+        print(f"cluster status (exit {table.returncode}):\n{table.stdout}{table.stderr}")
 
