@@ -45,14 +45,15 @@ def status(ctx: typer.Context, fmt: ReportFormatOption = ReportFormat.TABLE) -> 
     with rt.open_store(create=False) as store:
         found = cluster_status(rt.settings, store)
     missed = found.missed
+    with_aps = sum(1 for s in found.shards if s.has_aps)
     if fmt == ReportFormat.JSON:
         output.print_json(found.to_json())
     else:
         console = output.stdout()
         console.print(f"Redis {found.redis}; leader {found.leader or 'none'}; last slot dispatched "
                       f"{_at(found.last_dispatched)}, concluded {_at(found.last_concluded)}; "
-                      f"{len(found.workers)} live workers; {len(found.shards) - len(missed)} of "
-                      f"{len(found.shards)} shards finished the slot of {_at(found.last_ended)}",
+                      f"{len(found.workers)} live workers; {with_aps - len(missed)} of the {with_aps} shards "
+                      f"with APs finished the slot of {_at(found.last_ended)}",
                       markup=False, highlight=False, soft_wrap=True)
         console.print(output.table(
             ("worker", "host", "pid", "up", "last seen", "polled", "skipped", "failed", "last slot", "shards",
@@ -67,8 +68,8 @@ def status(ctx: typer.Context, fmt: ReportFormatOption = ReportFormat.TABLE) -> 
                                       "spool points")))
         console.print(output.table(
             ("shard", "last slot", "worker", "state", "duration s", "lag s", "missed"),
-            [(s.shard, _at(s.slot), s.worker or "-", s.state or "-", _num(s.duration_s), _num(s.lag_s, 0),
-              "yes" if s.missed else "")
+            [(s.shard, _at(s.slot), s.worker or "-", s.state or ("-" if s.has_aps else "no APs"), _num(s.duration_s),
+              _num(s.lag_s, 0), "yes" if s.missed else "")
              for s in found.shards],
             title="Shards", numeric=("shard", "duration s", "lag s")))
     if missed:

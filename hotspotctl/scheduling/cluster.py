@@ -30,9 +30,11 @@ import socket
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 import redis
@@ -41,6 +43,7 @@ from kombu.exceptions import OperationalError
 from redis.exceptions import LockError, RedisError
 
 from hotspotctl.errors import ConfigError, ExitCode, HotspotError
+from hotspotctl.scheduling.service import NOC_SPOOL_HISTORY
 from hotspotctl.settings import Settings, mask_url
 from hotspotctl.sinks.influx import InfluxSink
 from hotspotctl.sinks.outage_counts import OutageCounts
@@ -63,6 +66,8 @@ CREWS_TASK = "hotspotctl.send_crews"
 DELIVERY_QUEUE = "delivery"
 
 # what a lost Redis raises: redis-py's own errors, kombu's (publishing), and the sockets' underneath
+PRUNE_AFTER_S = 7 * 86400  # shard_cycles rows kept (cluster status, the takeover check, the conclusions)
+
 REDIS_DOWN: tuple[type[BaseException], ...] = (RedisError, OperationalError, OSError)
 
 T = TypeVar("T")
@@ -209,7 +214,12 @@ class LoopThread:
         self.loop.run_forever()
 
     def run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        try:
+            return future.result(timeout)
+        except TimeoutError:
+            future.cancel()
+            raise TimeoutError(f"still running after {timeout:g} s: stopped") from None
 
     def call(self, fn: Callable[[], T]) -> T:
         """``fn()`` on the loop's thread (objects that must be made there: the Poller)."""
@@ -337,8 +347,6 @@ class ClusterWorker:
         self.store = Store.open(settings.store_url)
         require_cluster(settings, self.store)
         extra = settings.snmp.profiles_dir
-        from pathlib import Path
-
         profiles = load_profiles([Path(extra)] if extra else [])
         zones = CrewZones.from_settings(settings.crew_zones)
         self.sink = own_sink(settings, self.name)
@@ -351,6 +359,7 @@ class ClusterWorker:
             return ShardPoller(store, settings, profiles, zones, sink, self.poller, worker=self.name)
 
         self.shards = self.loop.call(make)
+        self.wait_for_namesake()
         self.beat()  # live before the first task can come
         self.heart = threading.Thread(target=self._heartbeats, name=f"heartbeat-{self.name}", daemon=True)
         self.heart.start()
@@ -360,7 +369,9 @@ class ClusterWorker:
     def poll_shard(self, shard: int, slot: float) -> dict[str, Any]:
         assert self.loop is not None and self.shards is not None
         try:
-            cycle = self.loop.run(self.shards.poll_shard(int(shard), float(slot)))
+            # bounded: a poll still running a whole interval after its slot ended is stopped (its row stays running)
+            cycle = self.loop.run(self.shards.poll_shard(int(shard), float(slot)),
+                                  timeout=2 * self.settings.schedule.interval_s + self.settings.schedule.grace_s)
         except Exception as exc:
             with self.lock:
                 self.figures.failed += 1
@@ -430,6 +441,31 @@ class ClusterWorker:
             self.watch.failed(exc)
         else:
             self.watch.ok()
+
+    def wait_for_namesake(self) -> None:
+        """Another live worker with this name (its heartbeat fresh, not this host's dead process) would share
+        this one's queues and spool: wait for its heartbeat to lapse, and refuse (ConfigError) if it does not."""
+        deadline = time.monotonic() + self.settings.cluster.heartbeat_ttl_s + self.settings.cluster.heartbeat_s
+        while True:
+            try:
+                body = self.client.get(WORKER_KEY + self.name)
+            except REDIS_DOWN as exc:  # counted; the heartbeat thread's bound decides
+                self.watch.failed(exc)
+                return
+            if body is None:
+                return
+            try:
+                other = json.loads(str(body))
+            except ValueError:
+                return
+            host, pid = other.get("host"), other.get("pid")
+            if host == self.figures.host and (pid == self.figures.pid or not _alive(pid)):
+                return  # this host's, and its process is gone (killed): its heartbeat is a leftover
+            if time.monotonic() >= deadline:
+                raise ConfigError(f"a worker named {self.name!r} is alive on {host} (pid {pid}): two workers with one "
+                                  "name would share its queues and spool; give this one another --name (or "
+                                  "cluster.worker)")
+            time.sleep(min(0.5, self.settings.cluster.heartbeat_s))
 
     def _heartbeats(self) -> None:
         every = self.settings.cluster.heartbeat_s
@@ -585,7 +621,8 @@ class Leader:
 
     def __init__(self, settings: Settings, store: Store, *, name: str, sink: InfluxSink, app: Celery | None = None,
                  interval_s: float | None = None,
-                 client: redis.Redis | None = None, max_slots: int | None = None) -> None:
+                 client: redis.Redis | None = None, max_slots: int | None = None,
+                 flusher: FlushThread | None = None) -> None:
         self.settings = settings
         self.store = store
         self.name = name
@@ -610,6 +647,16 @@ class Leader:
         self.expected: frozenset[int] | None = None  # the shards with APs, as of inventory_seen
         self.inventory_seen: int | None = None
         self.outage_counts = OutageCounts()  # the `outages` groups written last slot (their zeros come next)
+        self.flusher = flusher
+        self.pruned_at = 0.0
+        # the cluster's health for the NOC (PollerHealth's fields), slot after slot
+        self.overruns = self.failed_in_a_row = 0
+        self.overrun_since: float | None = None
+        self.failing_since: float | None = None
+        self.last_failure: str | None = None
+        self.spool_batches: deque[int] = deque(maxlen=NOC_SPOOL_HISTORY)
+        self.spool_points = 0
+        self.influx_failing_since: float | None = None
         self.no_workers = 0  # slots not dispatched for want of a live worker
         self.stop_event = threading.Event()
         self.crons = _Crons(settings)
@@ -666,7 +713,10 @@ class Leader:
                     raise self.watch.error()
                 if self.max_slots is not None and len(self.concluded) >= self.max_slots:
                     break
-                self.stop_event.wait(self.tick_s)
+                # the next tick, or the next slot's start if sooner (a slot is dispatched on time, not a tick late)
+                now = time.time()
+                boundary = (now // self.interval_s + 1) * self.interval_s - now + 0.001
+                self.stop_event.wait(min(self.tick_s, boundary) if self.leading else self.tick_s)
         finally:
             self.release()
 
@@ -717,6 +767,9 @@ class Leader:
             self.pending[slot] = ((), expected)
             return
         names = tuple(sorted(workers))
+        later = cycle_slot(time.time(), self.interval_s)
+        if later > slot:  # the reads above took us into the next slot: dispatch that one, never an ended one
+            slot = later
         owners = {shard: owner for shard, owner in assign_shards(self.settings.cluster.shards, names).items()
                   if shard in expected}
         expires = datetime.fromtimestamp(slot + self.interval_s, UTC)
@@ -756,6 +809,7 @@ class Leader:
             summary = conclude_slot(self.store, self.settings, self.sink, slot, leader=self.name, workers=workers,
                                     expected=expected, outage_counts=self.outage_counts, now=now)
             self.concluded.append(summary)
+            self._track(summary, now)
             log.info("leader %s: slot %s concluded: %d of %d shards reported%s; %d APs, %d ok, %d failed, "
                      "%d timed out; lag %.2f s; %d open outages", self.name, _clock(slot), summary.shards_reported,
                      summary.shards_expected,
@@ -763,14 +817,65 @@ class Leader:
                      summary.aps, summary.ok, summary.failed, summary.timed_out, summary.lag_s, summary.open_outages,
                      extra={"slot": summary.to_json()})
             self._notify(slot, now)
+            self._prune(now)
+
+    def _track(self, summary: Any, now: float) -> None:
+        """The cluster's own health after a slot, as the NOC's poller notices read it (PollerHealth's fields):
+        a slot whose last shard finished after the slot's end overran; one with shards missing or failed failed."""
+        if summary.lag_s > self.interval_s:
+            self.overruns += 1
+            self.overrun_since = summary.slot if self.overrun_since is None else self.overrun_since
+        else:
+            self.overruns, self.overrun_since = 0, None
+        if summary.shards_missing or summary.shards_failed:
+            self.failed_in_a_row += 1
+            self.failing_since = summary.slot if self.failing_since is None else self.failing_since
+            self.last_failure = (f"slot {_clock(summary.slot)}: {len(summary.shards_missing)} of "
+                                 f"{summary.shards_expected} shards did not report, {summary.shards_failed} failed")
+        else:
+            self.failed_in_a_row, self.failing_since, self.last_failure = 0, None, None
+        workers = live_workers(self.client)
+        own = self.sink.spool.status()
+        self.spool_batches.append(own.batches + sum(int(w.get("spool_batches", 0)) for w in workers.values()))
+        self.spool_points = own.points + sum(int(w.get("spool_points", 0)) for w in workers.values())
+        if self.flusher is not None and self.flusher.last_error:
+            self.influx_failing_since = now if self.influx_failing_since is None else self.influx_failing_since
+        else:
+            self.influx_failing_since = None
+
+    def health(self, last_duration_s: float) -> dict[str, Any]:
+        """PollerHealth's fields for the cluster now (the send_noc task's argument)."""
+        configured = self.sink.configured
+        return {"interval_s": self.interval_s, "overruns": self.overruns, "overrun_since": self.overrun_since,
+                "last_duration_s": last_duration_s,
+                "spool_batches": list(self.spool_batches) if configured else [],
+                "spool_points": self.spool_points if configured else 0,
+                "influx_failing_since": self.influx_failing_since,
+                "influx_error": self.flusher.last_error if self.flusher is not None else None,
+                "failed_in_a_row": self.failed_in_a_row, "failing_since": self.failing_since,
+                "last_failure": self.last_failure}
 
     def _notify(self, slot: float, now: float) -> None:
         from hotspotctl.delivery.noc import channels
 
         if not channels(self.settings):
             return
-        self.app.send_task(NOC_TASK, args=(None, now), queue=DELIVERY_QUEUE,
+        last = self.concluded[-1].lag_s if self.concluded else 0.0
+        self.app.send_task(NOC_TASK, args=(self.health(last), now), queue=DELIVERY_QUEUE,
                            expires=datetime.fromtimestamp(slot + 2 * self.interval_s, UTC))
+
+    def _prune(self, now: float) -> None:
+        """shard_cycles keeps PRUNE_AFTER_S of slots (each shard's newest row always), pruned once an hour."""
+        from hotspotctl.store.cluster import prune_shard_cycles
+
+        if now - self.pruned_at < 3600:
+            return
+        self.pruned_at = now
+        with self.store.write() as conn:
+            deleted = prune_shard_cycles(conn, now - PRUNE_AFTER_S)
+        if deleted:
+            log.info("leader %s: %d shard_cycles rows older than %g days deleted", self.name, deleted,
+                     PRUNE_AFTER_S / 86400)
 
     def _crons_due(self, now: float) -> None:
         from hotspotctl.scheduling.shards import assign_shards
@@ -823,7 +928,8 @@ def run_leader(settings: Settings, *, name: str, interval_s: float | None = None
         require_cluster(settings, store)
         sink = own_sink(settings, f"leader.{name}")
         flusher = FlushThread(sink, f"flush-leader-{name}")
-        leader = Leader(settings, store, name=name, sink=sink, interval_s=interval_s, max_slots=max_slots)
+        leader = Leader(settings, store, name=name, sink=sink, interval_s=interval_s, max_slots=max_slots,
+                        flusher=flusher)
         previous = {sig: signal.signal(sig, lambda *_: leader.stop()) for sig in (signal.SIGTERM, signal.SIGINT)}
         try:
             leader.run()
@@ -846,7 +952,8 @@ class ShardState:
     state: str | None
     duration_s: float | None
     lag_s: float | None  # the last ended slot minus this shard's newest slot (0: it is up to date)
-    missed: bool  # it did not finish the last ended slot
+    missed: bool  # it has APs, and did not finish the last ended slot
+    has_aps: bool = True  # False: no site of the inventory hashes to it (nothing to poll, never missed)
 
     def to_json(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__slots__}
@@ -876,6 +983,7 @@ class ClusterStatus:
 def cluster_status(settings: Settings, store: Store, *, now: float | None = None) -> ClusterStatus:
     """The workers (their heartbeats), the leader, and each shard's last cycle and lag; a ClusterError when Redis
     cannot be reached."""
+    from hotspotctl.scheduling.shardrun import expected_shards
     from hotspotctl.scheduling.shards import cycle_slot
     from hotspotctl.store.cluster import last_shard_cycles
 
@@ -895,19 +1003,33 @@ def cluster_status(settings: Settings, store: Store, *, now: float | None = None
             client.close()
     with store.read() as conn:
         last = last_shard_cycles(conn)
+    expected = expected_shards(store, settings.cluster.shards)
     ended = cycle_slot(now, interval) - interval
     shards = []
     for shard in range(settings.cluster.shards):
         row = last.get(shard)
+        has_aps = shard in expected
         if row is None:
-            shards.append(ShardState(shard, None, None, None, None, None, True))
+            shards.append(ShardState(shard, None, None, None, None, None, has_aps, has_aps))
             continue
         up_to_date = row.slot > ended or (row.slot == ended and row.state == "done")
         shards.append(ShardState(shard, row.slot, row.worker, row.state, row.duration_s,
-                                 max(0.0, ended - row.slot), not up_to_date))
+                                 max(0.0, ended - row.slot), has_aps and not up_to_date, has_aps))
     return ClusterStatus(now, mask_url(settings.cluster.redis_url), str(holder).rsplit(":", 2)[0] if holder else None,
                          float(dispatched) if dispatched else None, float(concluded) if concluded else None, ended,
                          workers, shards)
+
+
+def _alive(pid: Any) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _clock(slot: float) -> str:

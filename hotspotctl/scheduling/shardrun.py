@@ -26,13 +26,21 @@ and the leader calls ``conclude_slot`` once per slot. Nothing here imports Celer
    (``done``) in the same transaction as the states, so a ``done`` row means its state is in the store.
    A cycle that fails finishes its row ``failed`` (with why) and its runner is loaded again next time.
 
+   The claim and the commit run in a thread (on PostgreSQL they wait for the store's write lock, held by
+   other workers' commits), so the worker's loop polls its other shards meanwhile. A shard whose previous
+   slot's cycle still runs in this worker is not claimed again (``skipped``, counted in ``overlapped``),
+   as a one-box cycle that overruns makes the next run a missed one.
+
 ``conclude_slot`` (the leader, once per slot): ``fleet_rollup`` by district summed over the shards' rows of
 the slot, the ``outages`` measurement from the store's open outages, and one ``poller_cluster`` point
-(shards reported and missing, APs, ok, failed, workers, lag), all stamped at the slot.
+(shards reported and missing, APs, ok, failed, workers, lag), all stamped at the slot; in the first slot of
+each hour it prunes ``shard_cycles`` older than a day. ``send_slot_noc`` is the NOC's notices after a slot,
+from the store (the delivery task's body).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Collection, Sequence
@@ -42,6 +50,7 @@ from typing import Any
 from hotspotctl.collectors.poller import Poller
 from hotspotctl.collectors.profiles import ProfileSet
 from hotspotctl.errors import HotspotError, StoreError
+from hotspotctl.evaluate.outages import controller_site
 from hotspotctl.evaluate.rollup import Rollup, Tally, rollup
 from hotspotctl.evaluate.status import MISCONFIGURED, UNMONITORED
 from hotspotctl.inventory.fleet import CrewZones, Fleet
@@ -63,16 +72,18 @@ from hotspotctl.store.cluster import (
     district_sums,
     finish_shard,
     last_shard_cycles,
+    prune_shard_cycles,
     shard_cycles_of_slot,
 )
 from hotspotctl.store.inventory import inventory_version, load_access_points
-from hotspotctl.store.outages import close_outages_of_removed_sites, load_open_outages
+from hotspotctl.store.outages import close_outages_of_removed_sites, load_health, load_open_outages
 
-__all__ = ["ShardCycle", "ShardPoller", "ShardRunner", "SlotSummary", "conclude_slot", "shard_count"]
+__all__ = ["ShardCycle", "ShardPoller", "ShardRunner", "SlotSummary", "conclude_slot", "send_slot_noc", "shard_count"]
 
 log = logging.getLogger("hotspotctl.shards")
 TALLY_FIGURES = tuple(f.name for f in fields(Tally))
-_INT_FIGURES = frozenset(name for name in TALLY_FIGURES if name not in ("in_bps", "out_bps"))
+SHARD_CYCLES_KEPT_S = 86_400.0  # a day of shard_cycles rows (64 shards a minute: 92,160 rows)
+HOUR_S = 3600.0
 
 
 def shard_count(settings: Any) -> int:
@@ -110,12 +121,15 @@ class ShardRunner(CycleRunner):
         except BaseException:
             self._stale = True
             raise
-        return self._conclude_slot(report, slot, started, clock, cpu_started, reloaded)
+        return await self._conclude_slot(report, slot, started, clock, cpu_started, reloaded)
 
-    def _conclude_slot(self, report: CycleReport, slot: float, started: float, clock: float, cpu_started: float,
-                       reloaded: bool) -> ShardCycle:
+    async def _conclude_slot(self, report: CycleReport, slot: float, started: float, clock: float,
+                             cpu_started: float, reloaded: bool) -> ShardCycle:
         """Evaluation, line protocol stamped at the slot, spool; then states, evaluation and the row in one
-        transaction (``CycleRunner._conclude`` less the fleet's lines, plus the shard's row)."""
+        transaction (``CycleRunner._conclude`` less the fleet's lines, plus the shard's row).
+
+        The commit runs in a thread: on PostgreSQL it waits for the store's write lock, which other workers'
+        commits hold, and the worker's loop polls its other shards meanwhile."""
         stamp = int(slot)
         try:
             evaluation = self.evaluator.evaluate(report.outcomes, report.started_at, save=False)
@@ -146,7 +160,7 @@ class ShardRunner(CycleRunner):
             aps=len(report.outcomes), ok=report.ok, failed=report.failed, timed_out=report.timed_out,
             skipped=report.skipped, points=len(lines), reloaded=reloaded, districts=district_tallies(evaluated),
             finished_at=time.time())
-        try:
+        def commit() -> None:
             with self.store.write() as conn:
                 if inventory_version(conn) != report.inventory_seen:
                     evaluation.inventory_changed = True
@@ -154,6 +168,9 @@ class ShardRunner(CycleRunner):
                 report.writes.save(conn, report.inventory_seen)
                 self.evaluator.save(conn, evaluation)
                 finish_shard(conn, cycle)
+
+        try:
+            await asyncio.to_thread(commit)
         except BaseException as exc:
             self._stale = True
             if isinstance(exc, HotspotError):
@@ -188,6 +205,8 @@ class ShardPoller:
         self.inventory_seen: int | None = None
         self.fleet: dict[int, list[AccessPoint]] = {}
         self.refused = 0  # claims refused: the shard was polled in that slot already
+        self.busy: dict[int, float] = {}  # shard -> the slot of its cycle running now
+        self.overlapped = 0  # slots skipped because the shard's previous cycle still ran here
         self.failed = 0  # cycles that failed (their row says why)
         self.polled = 0  # cycles done
 
@@ -216,33 +235,53 @@ class ShardPoller:
 
     def _runner(self, shard: int, slot: float | None) -> tuple[ShardRunner, bool]:
         """The shard's runner, and whether it was (re)loaded from the store: when new, after a failed cycle, or
-        when the shard's newest ``done`` row before ``slot`` is not this runner's last commit."""
+        when the shard's newest ``done`` row (before ``slot``) is not the cycle this runner last committed or
+        loaded (another worker polled the shard since)."""
         self._follow_inventory()
+        # the row first, then the state: a commit in between makes the next check reload again (never the
+        # other way round: state loaded before a commit, marked with that commit, would be stale unnoticed)
+        with self.store.read() as conn:
+            last = last_shard_cycles(conn, states=(DONE,), before=slot, shards=[shard]).get(shard)
+        mark = (last.worker, last.slot) if last is not None else None
         runner = self.runners.get(shard)
-        if runner is not None and slot is not None and not runner._stale:
-            with self.store.read() as conn:
-                last = last_shard_cycles(conn, states=(DONE,), before=slot, shards=[shard]).get(shard)
-            if last is not None and (last.worker, last.slot) != runner.committed:
+        if runner is not None and not runner._stale:
+            if runner.committed == mark:
+                return runner, False
+            if last is not None:
                 log.info("shard %d was polled by %s in slot %.0f since: loading its state from the store",
                          shard, last.worker, last.slot)
-                runner = None
-        if runner is not None and not runner._stale:
-            return runner, False
         runner = self.runners[shard] = ShardRunner(self.store, self.settings, self.profiles,
                                                    self.fleet.get(shard, []), self.zones, self.sink, self.poller,
                                                    shard=shard, worker=self.worker)
+        runner.committed = mark
         return runner, True
 
     async def poll_shard(self, shard: int, slot: float) -> ShardCycle:
         """Claim ``(shard, slot)`` and poll the shard once; its row (``skipped`` when the claim was refused,
         ``failed`` with the error when the cycle failed)."""
         now = time.time()
+        if shard in self.busy:  # its last slot's cycle still runs here: never two at once (one-box: a missed run)
+            self.overlapped += 1
+            log.warning("shard %d: its cycle of slot %.0f still runs; slot %.0f is skipped", shard, self.busy[shard],
+                        slot)
+            return ShardCycle(shard=shard, slot=slot, worker=self.worker, state=SKIPPED, started_at=now,
+                              error=f"still polling slot {self.busy[shard]:.0f}")
+        self.busy[shard] = slot
+        try:
+            # in a thread, as the commits are: the store's write lock may be held by another worker's commit
+            if not await asyncio.to_thread(self._claim, shard, slot, now):
+                self.refused += 1
+                log.info("shard %d in slot %.0f was claimed already: not polled again", shard, slot)
+                return ShardCycle(shard=shard, slot=slot, worker=self.worker, state=SKIPPED, started_at=now)
+            return await self._poll_claimed(shard, slot, now)
+        finally:
+            del self.busy[shard]
+
+    def _claim(self, shard: int, slot: float, now: float) -> bool:
         with self.store.write() as conn:
-            claimed = claim_shard(conn, shard, slot, self.worker, now)
-        if not claimed:
-            self.refused += 1
-            log.info("shard %d in slot %.0f was claimed already: not polled again", shard, slot)
-            return ShardCycle(shard=shard, slot=slot, worker=self.worker, state=SKIPPED, started_at=now)
+            return claim_shard(conn, shard, slot, self.worker, now)
+
+    async def _poll_claimed(self, shard: int, slot: float, now: float) -> ShardCycle:
         try:
             runner, reloaded = self._runner(shard, slot)
             cycle = await runner.poll(slot, reloaded=reloaded)
@@ -252,10 +291,13 @@ class ShardPoller:
             failed = ShardCycle(shard=shard, slot=slot, worker=self.worker, state=FAILED, started_at=now,
                                 duration_s=time.time() - now, error=f"{type(exc).__name__}: {exc}",
                                 finished_at=time.time())
-            try:
+            def record() -> None:
                 with self.store.write() as conn:
                     finish_shard(conn, failed)
-            except HotspotError as again:
+
+            try:
+                await asyncio.to_thread(record)
+            except (HotspotError, ValueError) as again:
                 log.error("shard %d in slot %.0f failed (%s), and so did recording it: %s", shard, slot, exc, again)
             log.error("shard %d in slot %.0f failed: %s", shard, slot, exc)
             return failed
@@ -288,6 +330,7 @@ class SlotSummary:
     open_outages: int
     points: int
     districts: dict[str, dict[str, float]] = field(default_factory=dict)
+    pruned: int = 0  # shard_cycles rows older than SHARD_CYCLES_KEPT_S deleted (in the first slot of each hour)
 
     def to_json(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__slots__}
@@ -314,12 +357,14 @@ def rollup_lines(districts: dict[str, dict[str, float]], at_s: int) -> list[str]
 
 def conclude_slot(store: Store, settings: Settings, sink: InfluxSink, slot: float, *, leader: str,
                   workers: Sequence[str], expected: Collection[int] | None = None,
-                  outage_counts: OutageCounts | None = None, now: float | None = None) -> SlotSummary:
+                  outage_counts: OutageCounts | None = None, now: float | None = None,
+                  keep_s: float = SHARD_CYCLES_KEPT_S) -> SlotSummary:
     """The slot's fleet-wide points, written once by the leader: ``fleet_rollup`` by district (the shards'
     rows summed), the ``outages`` measurement (the store's open outages), one ``poller_cluster`` point.
 
     ``expected``: the shards with APs (default: from the inventory now). ``outage_counts``: the leader's,
-    kept across slots so that a group whose last outage closed gets its zero.
+    kept across slots so that a group whose last outage closed gets its zero. In the first slot of each UTC
+    hour, the ``shard_cycles`` rows older than ``keep_s`` are deleted (each shard's newest ``done`` row stays).
     """
     now = time.time() if now is None else now
     shards = shard_count(settings)
@@ -327,13 +372,18 @@ def conclude_slot(store: Store, settings: Settings, sink: InfluxSink, slot: floa
     with store.read() as conn:
         rows = shard_cycles_of_slot(conn, slot)
         open_outages = [o for o in load_open_outages(conn).values() if o.open]
-        aps = list(load_access_points(conn).values())
+        # the districts of the outages' sites: from their APs (a controller's outage: the controller's own)
+        aps = list(load_access_points(conn, sorted({ap_id for o in open_outages for ap_id in o.aps})).values())
+    pruned = 0
+    if slot % HOUR_S < settings.schedule.interval_s:
+        with store.write() as conn:
+            pruned = prune_shard_cycles(conn, slot - keep_s)
     done = [c for c in rows if c.state == DONE]
     districts = district_sums(done)
     at_s = int(slot)
     lines = rollup_lines(districts, at_s)
     counts = outage_counts if outage_counts is not None else OutageCounts()
-    site_of = {ap.id: ap.site_id for ap in aps}
+    site_of = {ap.id: controller_site(ap.id) if ap.is_controller else ap.site_id for ap in aps}
     lines += counts.lines(open_outages, counts.district_of_site(aps, site_of), at_s)
     reported = {c.shard for c in done}
     missing = sorted(expected - reported)
@@ -344,7 +394,7 @@ def conclude_slot(store: Store, settings: Settings, sink: InfluxSink, slot: floa
         aps=sum(c.aps for c in done), ok=sum(c.ok for c in done), failed=sum(c.failed for c in done),
         timed_out=sum(c.timed_out for c in done), skipped=sum(c.skipped for c in done),
         workers=len(set(workers)), lag_s=round(max(finished, default=now) - slot, 3),
-        open_outages=len(open_outages), points=len(lines) + 1, districts=districts)
+        open_outages=len(open_outages), points=len(lines) + 1, districts=districts, pruned=pruned)
     lines.append(line("poller_cluster", {"host": leader}, {
         "shards": len(expected), "shards_reported": summary.shards_reported, "shards_missing": len(missing),
         "shards_failed": summary.shards_failed, "aps": summary.aps, "ok": summary.ok, "failed": summary.failed,
@@ -353,3 +403,20 @@ def conclude_slot(store: Store, settings: Settings, sink: InfluxSink, slot: floa
         "outages_open": summary.open_outages, "points": summary.points}, at_s))
     sink.submit(lines)
     return summary
+
+
+def send_slot_noc(store: Store, settings: Settings, now: float, *, poller: Any = None,
+                  stop: Any = None) -> Any:
+    """The NOC's notices after a slot (the delivery task the leader queues once it concluded the slot): the open
+    outages and the misconfigured APs of the whole fleet, fresh from the store (every shard's evaluation has
+    saved its own), and ``poller`` (a ``delivery.noc.PollerHealth``, the leader's view of the cluster, or None),
+    sent through noc's channels as ``CycleRunner.send_noc`` does one-box. The NocReport; None when no channel
+    is configured."""
+    from hotspotctl.delivery.noc import channels, evaluate_notices, load_view, send_notices
+
+    if not channels(settings):
+        return None
+    with store.read() as conn:
+        misconfigured = {ap_id: h for ap_id, h in load_health(conn).items() if h.state == MISCONFIGURED}
+    view = load_view(store, misconfigured=misconfigured, poller=poller)
+    return send_notices(store, settings, evaluate_notices(view, settings, now), now, stop=stop)
