@@ -399,6 +399,7 @@ def test_three_workers_survive_a_worker_and_a_scheduler_killed(e2e: tuple[E2eFle
         _wait(lambda: bool(cluster.rows("slot = %s", leader_slot)), f"slot {leader_slot:.0f} was never dispatched",
               cluster, PATIENCE_S + 2 * INTERVAL_S)
         cluster.kill(SCHEDULERS[0])
+        leader_killed_at = time.time()
         taken_over = leader_slot + INTERVAL_S
         _wait(lambda: cluster.complete(taken_over), f"the standby never dispatched slot {taken_over:.0f}",
               cluster, PATIENCE_S + 2 * INTERVAL_S)
@@ -505,5 +506,12 @@ def test_three_workers_survive_a_worker_and_a_scheduler_killed(e2e: tuple[E2eFle
               f"{int(killed_slot)}; {SCHEDULERS[0]} killed in slot {int(leader_slot)}, {SCHEDULERS[1]} dispatched "
               f"{int(taken_over)} (its last shard started {max(started) - taken_over:.2f} s in); {len(errors)} rates, "
               f"worst {max(errors):.1%} off the model; spools replayed: {replayed}")
+        took = [json.loads(line) for line in cluster.processes[SCHEDULERS[1]].log.read_text().splitlines()
+                if line.startswith("{") and "took the lock" in line]
+        if took:
+            from datetime import datetime
+
+            print(f"{SCHEDULERS[1]} took the lock {datetime.fromisoformat(took[0]['ts']).timestamp() - leader_killed_at:.2f} s "
+                  f"after {SCHEDULERS[0]} was killed (leader_ttl_s {INTERVAL_S / 2:g} s)")
         print(f"cluster status (exit {table.returncode}):\n{table.stdout}{table.stderr}")
 
