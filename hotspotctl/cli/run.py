@@ -82,8 +82,10 @@ def run(
     of whole sites, sends each slot's polls to the live workers (`hotspotctl worker`), concludes each slot
     (the rollup by district, the outages, a poller_cluster point), and sends rediscovery, the crew lists and
     the NOC's notices as tasks. A standby takes over within cluster.leader_ttl_s + 1 s of a leader's death.
-    It needs a PostgreSQL store (SQLite: exit 3); --cycles counts slots concluded; the selection options do
-    not apply (every AP of the store is polled). `hotspotctl cluster status` shows the cluster.
+    It needs a PostgreSQL store (SQLite: exit 3); --cycles counts slots concluded; --interval is the slot's
+    length (give the workers the same schedule.interval_s); the selection options do not apply (every AP of
+    the store is polled). Redis away for cluster.redis_lost_exit_s: exit 1. `hotspotctl cluster status`
+    shows the cluster.
     """
     rt = runtime(ctx)
     configure(log_format, log_level)

@@ -66,8 +66,6 @@ CREWS_TASK = "hotspotctl.send_crews"
 DELIVERY_QUEUE = "delivery"
 
 # what a lost Redis raises: redis-py's own errors, kombu's (publishing), and the sockets' underneath
-PRUNE_AFTER_S = 7 * 86400  # shard_cycles rows kept (cluster status, the takeover check, the conclusions)
-
 REDIS_DOWN: tuple[type[BaseException], ...] = (RedisError, OperationalError, OSError)
 
 T = TypeVar("T")
@@ -336,6 +334,7 @@ class ClusterWorker:
         self.heart: threading.Thread | None = None
         self.client = redis_client(settings)
         self.on_lost: Callable[[], None] = lambda: None
+        self.registered = False
 
     def start(self) -> None:
         from hotspotctl.collectors.poller import Poller
@@ -360,6 +359,7 @@ class ClusterWorker:
 
         self.shards = self.loop.call(make)
         self.wait_for_namesake()
+        self.registered = True  # the heartbeat key is this process's from now on (close deletes it)
         self.beat()  # live before the first task can come
         self.heart = threading.Thread(target=self._heartbeats, name=f"heartbeat-{self.name}", daemon=True)
         self.heart.start()
@@ -381,13 +381,19 @@ class ClusterWorker:
         with self.lock:
             if cycle.state == "skipped":
                 self.figures.skipped += 1
+            elif cycle.state == "failed":
+                self.figures.failed += 1
             else:
                 self.figures.polled += 1
                 if self.figures.last_slot != cycle.slot:
                     self.figures.last_slot, self.figures.last_shards = cycle.slot, []
                 self.figures.last_shards.append(cycle.shard)
         if cycle.state == "skipped":
-            log.info("shard %d, slot %s: claimed already by another task; nothing done", shard, _clock(slot))
+            log.info("shard %d, slot %s: claimed already (or its last slot's cycle still runs here); nothing done",
+                     shard, _clock(slot))
+        elif cycle.state == "failed":
+            log.error("shard %d, slot %s: the cycle failed: %s", shard, _clock(slot), cycle.error,
+                      extra={"shard_cycle": cycle.to_json()})
         else:
             log.info("shard %d, slot %s: %s, %d APs, %d ok, %d failed, %d timed out; %.2f s, CPU %.2f s; %d points%s",
                      cycle.shard, _clock(cycle.slot), cycle.state, cycle.aps, cycle.ok, cycle.failed,
@@ -411,6 +417,12 @@ class ClusterWorker:
                           stop=self.sink.stop_event if self.sink is not None else None)
         with self.lock:
             self.figures.deliveries += 1
+        if report is None:
+            return {}
+        if report.sent:
+            log.info("NOC notices: %d firing; %s", report.firing,
+                     ", ".join(f"{s.channel} {s.action} {s.alertname}{'' if s.ok else ' FAILED'}" for s in report.sent),
+                     extra={"noc": report.to_json()})
         return dict(report.to_json())
 
     def send_crews(self, zones: Sequence[str] | None, now: float) -> dict[str, Any]:
@@ -480,8 +492,9 @@ class ClusterWorker:
         self.stop_event.set()
         if self.heart is not None:
             self.heart.join(timeout=10)
-        with contextlib.suppress(*REDIS_DOWN):
-            self.client.delete(WORKER_KEY + self.name)  # gone at once, not after the TTL
+        if self.registered:  # never a namesake's (a refused second worker of the same name)
+            with contextlib.suppress(*REDIS_DOWN):
+                self.client.delete(WORKER_KEY + self.name)  # gone at once, not after the TTL
         if self.loop is not None:
             if self.poller is not None:
                 with contextlib.suppress(Exception):
@@ -553,22 +566,17 @@ def run_worker(settings: Settings, name: str, *, threads: int | None = None, log
 
 def send_noc(settings: Settings, store: Store, poller: Mapping[str, Any] | None, now: float,
              stop: threading.Event | None = None) -> Any:
-    """The NOC's notices after a slot: open outages from the store, misconfigured APs from the health rows,
-    and the cluster's own health (``poller``: PollerHealth fields) when the leader gave it."""
-    from hotspotctl.delivery.noc import PollerHealth, evaluate_notices, load_view, send_notices
-    from hotspotctl.evaluate.status import MISCONFIGURED
-    from hotspotctl.store.outages import load_health
+    """The NOC's notices after a slot (``shardrun.send_slot_noc``), with the cluster's own health (``poller``:
+    PollerHealth's fields, as the leader tracks them) when the leader gave it; the NocReport, or None."""
+    from hotspotctl.delivery.noc import PollerHealth
+    from hotspotctl.scheduling.shardrun import send_slot_noc
 
-    with store.read() as conn:
-        healths = load_health(conn)
-    misconfigured = {ap_id: h for ap_id, h in healths.items() if h.state == MISCONFIGURED}
     health = None
     if poller:
         fields = dict(poller)
         fields["spool_batches"] = tuple(fields.get("spool_batches", ()))
         health = PollerHealth(**fields)
-    view = load_view(store, misconfigured=misconfigured, poller=health)
-    return send_notices(store, settings, evaluate_notices(view, settings, now), now, stop=stop)
+    return send_slot_noc(store, settings, now, poller=health, stop=stop)
 
 
 def send_crews(settings: Settings, store: Store, zones: Sequence[str] | None, now: float) -> Any:
@@ -648,7 +656,6 @@ class Leader:
         self.inventory_seen: int | None = None
         self.outage_counts = OutageCounts()  # the `outages` groups written last slot (their zeros come next)
         self.flusher = flusher
-        self.pruned_at = 0.0
         # the cluster's health for the NOC (PollerHealth's fields), slot after slot
         self.overruns = self.failed_in_a_row = 0
         self.overrun_since: float | None = None
@@ -658,6 +665,7 @@ class Leader:
         self.spool_points = 0
         self.influx_failing_since: float | None = None
         self.no_workers = 0  # slots not dispatched for want of a live worker
+        self.store_failures = 0  # turns in a row the store failed
         self.stop_event = threading.Event()
         self.crons = _Crons(settings)
 
@@ -696,6 +704,13 @@ class Leader:
             self._conclude_due(now)
             self._crons_due(now)
             self.watch.ok()
+            self.store_failures = 0
+        except HotspotError as exc:  # the store (PostgreSQL away, a lock timeout): said, and tried again next turn
+            self.store_failures += 1
+            if self.store_failures == 1 or self.store_failures % 60 == 0:
+                log.error("leader %s: %s (%d failed turns in a row); trying again", self.name, exc,
+                          self.store_failures)
+            return
         except REDIS_DOWN as exc:
             self.watch.failed(exc)
             if self.leading and time.monotonic() - self.renewed_at >= self.ttl_s:
@@ -817,7 +832,6 @@ class Leader:
                      summary.aps, summary.ok, summary.failed, summary.timed_out, summary.lag_s, summary.open_outages,
                      extra={"slot": summary.to_json()})
             self._notify(slot, now)
-            self._prune(now)
 
     def _track(self, summary: Any, now: float) -> None:
         """The cluster's own health after a slot, as the NOC's poller notices read it (PollerHealth's fields):
@@ -863,19 +877,6 @@ class Leader:
         last = self.concluded[-1].lag_s if self.concluded else 0.0
         self.app.send_task(NOC_TASK, args=(self.health(last), now), queue=DELIVERY_QUEUE,
                            expires=datetime.fromtimestamp(slot + 2 * self.interval_s, UTC))
-
-    def _prune(self, now: float) -> None:
-        """shard_cycles keeps PRUNE_AFTER_S of slots (each shard's newest row always), pruned once an hour."""
-        from hotspotctl.store.cluster import prune_shard_cycles
-
-        if now - self.pruned_at < 3600:
-            return
-        self.pruned_at = now
-        with self.store.write() as conn:
-            deleted = prune_shard_cycles(conn, now - PRUNE_AFTER_S)
-        if deleted:
-            log.info("leader %s: %d shard_cycles rows older than %g days deleted", self.name, deleted,
-                     PRUNE_AFTER_S / 86400)
 
     def _crons_due(self, now: float) -> None:
         from hotspotctl.scheduling.shards import assign_shards

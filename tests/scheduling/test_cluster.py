@@ -164,6 +164,17 @@ def test_no_redis_url_is_refused_with_the_fix(cli, args: tuple[str, ...]) -> Non
     assert "cluster.redis_url is not set" in result.err and "HOTSPOTCTL_CLUSTER_REDIS_URL" in result.err
 
 
+def test_cluster_status_without_redis_is_exit_1_naming_it(cli, database: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.servers import free_port
+
+    monkeypatch.setenv("HOTSPOTCTL_DATABASE_URL", database)
+    monkeypatch.setenv("HOTSPOTCTL_CLUSTER_REDIS_URL", f"redis://:pw@127.0.0.1:{free_port()}/0")  # nobody listens
+    result = cli("cluster", "status")
+    assert result.code == 1, result.err
+    assert "error: Redis redis://:***@127.0.0.1:" in result.err and "is unreachable" in result.err
+    assert "pw@" not in result.err
+
+
 # --- the leader's lock ---------------------------------------------------------------------------------------------
 
 
@@ -302,6 +313,8 @@ def test_one_worker_polls_a_simulated_city_through_celery(pg_city: PgCity, redis
         code, err = _finish(twin, None)
         assert code == 3, err
         assert "a worker named 'w1' is alive" in err and "another --name" in err
+        alive = json.loads(redis_server.command("GET", "hotspotctl:worker:w1"))
+        assert alive["pid"] == worker.pid  # the refused twin left the live worker's heartbeat alone
         thread.start()
         assert eventually(lambda: len(leader.concluded) >= 3, timeout_s=60), leader.concluded
         summaries = leader.concluded[:3]
@@ -319,14 +332,19 @@ def test_one_worker_polls_a_simulated_city_through_celery(pg_city: PgCity, redis
             assert {r.worker for r in rows} <= {"w1"}
             assert len({r.shard for r in rows}) == len(rows)  # one claim per (shard, slot)
         last = summaries[-1].slot
+        # the heartbeat (every 0.5 s) catches up with the polls: two whole slots at least
+        assert eventually(lambda: json.loads(redis_server.command("GET", "hotspotctl:worker:w1"))["polled"]
+                          >= 2 * summaries[-1].shards_expected, timeout_s=30)
         status = cluster_status(settings, pg_city.store, now=last + settings.schedule.interval_s + 0.5)
-        assert list(status.workers) == ["w1"] and status.workers["w1"]["polled"] >= 2 * summaries[-1].shards_expected
+        assert list(status.workers) == ["w1"]
         assert status.leader == "lead"
         assert status.last_dispatched >= last and status.last_concluded >= last
         assert status.missed == []
         with_aps = [s for s in status.shards if s.has_aps]
         assert len(with_aps) == summaries[-1].shards_expected
-        assert all(s.worker == "w1" and s.state == "done" and s.lag_s == 0 for s in with_aps)
+        # each shard's newest row: the slot that ended (done), or the next one already (the leader goes on)
+        assert all(s.worker == "w1" and s.lag_s == 0 and s.slot is not None for s in with_aps)
+        assert all(s.state == "done" for s in with_aps if s.slot == last)
         without = [s for s in status.shards if not s.has_aps]
         assert without and all(s.slot is None and not s.missed for s in without)
         # through the command line, while the cluster runs: every shard with APs finished the last slot
@@ -354,6 +372,43 @@ def test_one_worker_polls_a_simulated_city_through_celery(pg_city: PgCity, redis
     # and with the workers gone, the shards with APs miss the next slots: exit 4, naming them
     later = cli("cluster", "status")
     assert later.code == 4 or time.time() < last + 3 * settings.schedule.interval_s, later.err
+
+
+def test_two_workers_split_the_shards_by_rendezvous_and_keep_them(pg_city: PgCity, redis_server: RedisServer) -> None:
+    from hotspotctl.scheduling.cluster import Leader, own_sink
+    from hotspotctl.scheduling.shards import assign_shards
+    from hotspotctl.store.cluster import shard_cycles_of_slot
+
+    settings = pg_city.settings
+    workers = [_hotspotctl(pg_city.env, "worker", "--name", name) for name in ("w1", "w2")]
+    leader = Leader(settings, pg_city.store, name="lead", sink=own_sink(settings, "leader.lead"))
+    thread = threading.Thread(target=leader.run, daemon=True)
+    try:
+        assert eventually(lambda: redis_server.command("EXISTS", "hotspotctl:worker:w1", "hotspotctl:worker:w2") == 2
+                          or any(w.poll() is not None for w in workers), timeout_s=60)
+        thread.start()
+        assert eventually(lambda: len(leader.concluded) >= 4, timeout_s=90), leader.concluded
+        owners = assign_shards(settings.cluster.shards, ["w1", "w2"])
+        for summary in leader.concluded[1:4]:
+            assert summary.shards_missing == [] and (summary.aps, summary.ok) == (APS, APS), summary
+            assert summary.workers == 2
+            with pg_city.store.read() as conn:
+                rows = shard_cycles_of_slot(conn, summary.slot)
+            assert {r.shard: r.worker for r in rows} == {s: owners[s] for s in {r.shard for r in rows}}
+            assert {r.worker for r in rows} == {"w1", "w2"}  # both have shards of the city
+        # slot after slot, a worker keeps its shards and their memory: no reload after the first
+        with pg_city.store.read() as conn:
+            later = [r for summary in leader.concluded[2:4] for r in shard_cycles_of_slot(conn, summary.slot)]
+            first = [r for summary in leader.concluded[0:2] for r in shard_cycles_of_slot(conn, summary.slot)]
+        assert later and not any(r.reloaded for r in later)
+        assert any(r.reloaded for r in first)  # a worker's first cycle of a shard loads it from the store
+    finally:
+        leader.stop()
+        thread.join(timeout=30)
+        results = [_finish(w) for w in workers]
+    for code, err in results:
+        assert code == 0, err
+        assert "claimed already" not in err
 
 
 def test_shards_of_a_dead_worker_missing_slot_after_slot_reach_the_noc_through_the_delivery_queue(
@@ -424,3 +479,20 @@ def test_the_cluster_units_run_their_command_restarted_on_failure(unit: str, com
     assert service["KillSignal"] == "SIGTERM" and int(service["TimeoutStopSec"]) > ScheduleSettings().grace_s
     assert "EnvironmentFile" in service  # the store's and Redis's passwords from a file, not the unit
     assert cli(*command[:-2], "--help").code == 0
+
+
+def test_the_leaders_crons_fire_once_per_fire_time() -> None:
+    from hotspotctl.scheduling.cluster import _Crons
+
+    settings = load_settings(env={"HOTSPOTCTL_SCHEDULE_DISCOVERY_CRON": "* * * * *"}).settings
+    crons = _Crons(settings)
+    assert crons.jobs == {"discovery": "* * * * *"}  # crews only when crews.send_via names channels
+    minute = 60 * 29_000_000
+    assert crons.due(minute + 10) == []
+    assert crons.due(minute + 59.9) == []
+    assert crons.due(minute + 60) == ["discovery"]
+    assert crons.due(minute + 61) == []
+    assert crons.due(minute + 119) == []
+    assert crons.due(minute + 185) == ["discovery"]  # late: once, not once per fire time missed
+    assert crons.due(minute + 200) == []
+    assert crons.due(minute + 240) == ["discovery"]
