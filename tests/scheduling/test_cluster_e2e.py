@@ -362,6 +362,7 @@ def test_three_workers_survive_a_worker_and_a_scheduler_killed(e2e: tuple[E2eFle
     cluster.shards = set(shard_by_ap.values())
     with cluster.explained():
         # three workers, live (their heartbeats in Redis) before anything is dispatched
+        phases = {"start": time.monotonic()}
         for name in WORKERS:
             cluster.start_worker(name)
         _wait(lambda: cluster.heartbeats() >= set(WORKERS), "the three workers never all wrote their heartbeat",
@@ -377,6 +378,7 @@ def test_three_workers_survive_a_worker_and_a_scheduler_killed(e2e: tuple[E2eFle
 
         _wait(lambda: bool(on_time()), "no slot was ever complete", cluster)
         first = on_time()[0]
+        phases["first slot"] = time.monotonic()
         cluster.start_scheduler(SCHEDULERS[1])
 
         # slot first + 1: rates (the first slot's samples had no predecessor)
@@ -435,12 +437,14 @@ def test_three_workers_survive_a_worker_and_a_scheduler_killed(e2e: tuple[E2eFle
               f"InfluxDB never had every AP's point of slot {last:.0f}", cluster)
         _wait(lambda: bool(cluster.series(f'SELECT "aps" FROM "poller_cluster" WHERE time = {int(last)}s')),
               f"the new leader never concluded slot {last:.0f} (no poller_cluster point)", cluster)
+        phases["takeover"] = time.monotonic()
         codes = cluster.stop()
         assert codes[SCHEDULERS[1]] == 0 and all(codes[w] == 0 for w in WORKERS if w != victim), codes
 
         # the dead processes' spools (durable, but nobody flushes them now), replayed as an operator would:
         # `hotspotctl spool flush` on each one's own directory
         replayed = {name: cluster.replay(name) for name in (victim, SCHEDULERS[0])}
+        phases["stopped"] = time.monotonic()
 
         # shard_cycles: every slot complete but the killed one, where only the victim's shards may be missing
         slots = [float(s) for s in range(int(first), int(last) + 1, INTERVAL_S)]
@@ -533,5 +537,6 @@ def test_three_workers_survive_a_worker_and_a_scheduler_killed(e2e: tuple[E2eFle
 
             print(f"{SCHEDULERS[1]} took the lock {datetime.fromisoformat(took[0]['ts']).timestamp() - leader_killed_at:.2f} s "
                   f"after {SCHEDULERS[0]} was killed (leader_ttl_s {INTERVAL_S / 2:g} s)")
+        print("phases (s): " + ", ".join(f"{name} {at - phases['start']:.1f}" for name, at in phases.items()))
         print(f"cluster status (exit {table.returncode}):\n{table.stdout}{table.stderr}")
 
