@@ -49,7 +49,7 @@ from hotspotctl.settings import Settings, load_settings
 from hotspotctl.simulate.scenario import load_scenario
 from hotspotctl.simulate.simulator import SimulationPlan, Simulator, assign_addresses, plan_simulation
 from hotspotctl.store import Store
-from tests.servers import InfluxServer, PostgresServer
+from tests.servers import InfluxServer, PostgresServer, RedisServer
 from tests.waiting import PATIENCE_S, eventually
 
 INTERVAL_S = 8  # an integer: slots are whole seconds
@@ -336,13 +336,14 @@ def _expected_in_bps(fleet: E2eFleet, index: int, since: float, until: float) ->
 
 @pytest.fixture
 def e2e(tmp_path: Path, postgres: PostgresServer, influxdb: InfluxServer, influx_database: str,
-        redis_server: Any) -> Iterator[tuple[E2eFleet, Cluster]]:
+        redis_server: RedisServer) -> Iterator[tuple[E2eFleet, Cluster]]:
     data_dir = tmp_path / "var"
     data_dir.mkdir()
     store_url = postgres.create_database(f"e2e_{os.getpid()}_{tmp_path.name[-20:]}".replace("-", "_"))
     fleet = _build_fleet(data_dir, store_url)
     fleet.simulator = Simulator(fleet.plan.fleet, fleet.plan.clock, port=fleet.port, processes=1).start()
     influxdb.query(f'CREATE DATABASE "{influx_database}"')
+    redis_server.flush()  # the session's Redis: no other test's last slot, leader or queued task
     cluster = Cluster(data_dir, _config(data_dir / "hotspotctl.toml", fleet, influxdb, influx_database), store_url,
                       redis_server.url, influxdb, influx_database)
     try:
@@ -350,6 +351,7 @@ def e2e(tmp_path: Path, postgres: PostgresServer, influxdb: InfluxServer, influx
     finally:
         cluster.stop()
         fleet.simulator.stop()
+        redis_server.flush()
 
 
 def test_three_workers_survive_a_worker_and_a_scheduler_killed(e2e: tuple[E2eFleet, Cluster]) -> None:
