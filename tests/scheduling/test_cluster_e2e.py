@@ -45,6 +45,7 @@ from hotspotctl.inventory.fleet import CrewZones, Fleet
 from hotspotctl.inventory.importer import import_inventory
 from hotspotctl.models.access_points import AccessPoint
 from hotspotctl.scheduling.cycle import discover_aps
+from hotspotctl.scheduling.shards import shard_keys, shard_of
 from hotspotctl.settings import Settings, load_settings
 from hotspotctl.simulate.scenario import load_scenario
 from hotspotctl.simulate.simulator import SimulationPlan, Simulator, assign_addresses, plan_simulation
@@ -312,7 +313,8 @@ shards = {SHARDS}
 heartbeat_s = 1
 heartbeat_ttl_s = 3
 threads = 4
-""")
+""")  # heartbeat_ttl_s well under the interval: a worker killed early in a slot is gone before the next one
+#      (leader_ttl_s is the default, half the interval: the takeover the operator gets)
     return path
 
 
@@ -357,8 +359,6 @@ def e2e(tmp_path: Path, postgres: PostgresServer, influxdb: InfluxServer, influx
 def test_three_workers_survive_a_worker_and_a_scheduler_killed(e2e: tuple[E2eFleet, Cluster]) -> None:
     fleet, cluster = e2e
     aps = {ap.id: i for i, ap in enumerate(fleet.aps)}
-    from hotspotctl.scheduling.shards import shard_keys, shard_of
-
     shard_by_ap = {ap_id: shard_of(site, SHARDS) for ap_id, site in shard_keys(fleet.aps).items()}
     assert set(shard_by_ap) == set(aps)
     cluster.shards = set(shard_by_ap.values())
