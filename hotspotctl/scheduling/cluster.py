@@ -665,6 +665,7 @@ class Leader:
         self.spool_points = 0
         self.influx_failing_since: float | None = None
         self.no_workers = 0  # slots not dispatched for want of a live worker
+        self.waiting_for: float | None = None  # a slot begun before this leader took the lock: left alone
         self.store_failures = 0  # turns in a row the store failed
         self.stop_event = threading.Event()
         self.crons = _Crons(settings)
@@ -767,6 +768,8 @@ class Leader:
         last = self.client.get(SLOT_KEY)
         if last is not None and float(last) >= slot:
             return
+        if now - slot > self.interval_s / 2 and self._late(slot, now):
+            return
         expected = self._expected()
         workers = live_workers(self.client)
         if not workers or not expected:
@@ -798,6 +801,24 @@ class Leader:
         self.dispatched.append(Dispatch(slot, names, len(owners), now))
         log.info("leader %s: slot %s dispatched: %d shards to %d workers (%s)", self.name, _clock(slot), len(owners),
                  len(names), ", ".join(names))
+
+    def _late(self, slot: float, now: float) -> bool:
+        """Whether ``slot``, undispatched with less than half of it left, is left alone: a shard still polling a
+        slot dispatched that late when the next one starts would skip the next one (one cycle of a shard at a
+        time), so a leader that took the lock in the slot waits for the next slot's start. A leader that held
+        the lock when the slot started and could not dispatch it (the store or Redis away) records it missed."""
+        if self.acquired and self.acquired[-1] > slot:
+            if self.waiting_for != slot:
+                self.waiting_for = slot
+                log.info("leader %s: slot %s is %.1f s of %g s gone and was not dispatched: waiting for the next "
+                         "slot (%s)", self.name, _clock(slot), now - slot, self.interval_s,
+                         _clock(slot + self.interval_s))
+            return True
+        log.warning("leader %s: slot %s could not be dispatched in its first half (%.1f s of %g s gone): it is "
+                    "missed", self.name, _clock(slot), now - slot, self.interval_s)
+        self.client.set(SLOT_KEY, repr(slot))
+        self.pending[slot] = ((), self._expected())
+        return True
 
     def _conclude_due(self, now: float) -> None:
         from hotspotctl.scheduling.shardrun import conclude_slot

@@ -496,3 +496,117 @@ def test_the_leaders_crons_fire_once_per_fire_time() -> None:
     assert crons.due(minute + 185) == ["discovery"]  # late: once, not once per fire time missed
     assert crons.due(minute + 200) == []
     assert crons.due(minute + 240) == ["discovery"]
+
+
+# --- the leader's fixes (issue 19's e2e findings) ----------------------------------------------------------------
+
+
+def _leader_env(tmp_path: Path, database: str, redis_url: str, interval: float, **extra: str) -> dict[str, str]:
+    env = _env(tmp_path, database, redis_url, HOTSPOTCTL_SCHEDULE_INTERVAL_S=str(interval),
+               HOTSPOTCTL_CLUSTER_SHARDS="8", HOTSPOTCTL_CLUSTER_LEADER_TTL_S="30", **extra)
+    with Store.open(database) as store:
+        import_inventory(store, _inventory(tmp_path / "aps.csv"), _settings(env).inventory)
+    return env
+
+
+def _into_slot(interval: float, low: float, high: float) -> float:
+    """Sleep until ``low`` to ``high`` of a slot has gone; that slot's start."""
+    while True:
+        now = time.time()
+        slot = now // interval * interval
+        if low * interval <= now - slot <= high * interval:
+            return slot
+        time.sleep(0.02)
+
+
+def test_a_leader_taking_the_lock_in_a_slots_second_half_waits_for_the_next_slot(
+        tmp_path: Path, database: str, redis_server: RedisServer, redis_url: str,
+        caplog: pytest.LogCaptureFixture) -> None:
+    from hotspotctl.scheduling.cluster import SLOT_KEY, Leader, own_sink
+
+    interval = 4.0
+    settings = _settings(_leader_env(tmp_path, database, redis_url, interval))
+    _heartbeat(redis_server, "w1")  # a live worker; its queue keeps the tasks the leader sends
+    caplog.set_level("INFO", logger="hotspotctl.cluster")
+    with Store.open(database) as store:
+        leader = Leader(settings, store, name="late", sink=own_sink(settings, "leader.late"))
+        try:
+            slot = _into_slot(interval, 0.6, 0.8)
+            leader.step()  # takes the lock 60-80 % into the slot: nothing dispatched
+            assert leader.leading and leader.acquired
+            assert leader.dispatched == [] and redis_server.command("GET", SLOT_KEY) is None
+            assert _poll_messages(redis_server, "poll.w1") == []
+            leader.step()  # said once
+            waiting = [r.getMessage() for r in caplog.records if "waiting for the next slot" in r.getMessage()]
+            assert len(waiting) == 1 and caplog.records[-1].levelname == "INFO"
+            time.sleep(max(0.0, slot + interval - time.time()) + 0.05)
+            leader.step()  # the next slot, at its start
+            assert [d.slot for d in leader.dispatched] == [slot + interval]
+            assert float(redis_server.command("GET", SLOT_KEY)) == slot + interval
+            messages = _poll_messages(redis_server, "poll.w1")
+            assert messages and {s for _, s in messages} == {slot + interval}
+            # the late slot was never dispatched, so there is nothing of it to conclude
+            time.sleep(max(0.0, slot + 2 * interval - time.time()) + 0.05)
+            leader.step()
+            assert [s.slot for s in leader.concluded] == [slot + interval]
+        finally:
+            leader.stop()
+            leader.release()
+
+
+def test_a_slot_the_previous_leader_dispatched_is_concluded_not_dispatched_again_by_a_late_successor(
+        tmp_path: Path, database: str, redis_server: RedisServer, redis_url: str) -> None:
+    from hotspotctl.scheduling.cluster import CONCLUDED_KEY, SLOT_KEY, Leader, own_sink
+
+    interval = 4.0
+    settings = _settings(_leader_env(tmp_path, database, redis_url, interval))
+    _heartbeat(redis_server, "w1")
+    with Store.open(database) as store:
+        leader = Leader(settings, store, name="heir", sink=own_sink(settings, "leader.heir"))
+        try:
+            slot = _into_slot(interval, 0.6, 0.8)
+            # the previous leader dispatched this slot at its start, and died before concluding it
+            redis_server.command("SET", SLOT_KEY, repr(slot))
+            redis_server.command("SET", CONCLUDED_KEY, repr(slot - interval))
+            leader.step()
+            assert leader.dispatched == [] and _poll_messages(redis_server, "poll.w1") == []
+            assert list(leader.pending) == [slot]
+            time.sleep(max(0.0, slot + interval - time.time()) + 0.05)
+            leader.step()  # the slot ended: concluded (its shards missing: nobody polled), the next dispatched
+            assert [s.slot for s in leader.concluded] == [slot]
+            assert leader.concluded[0].shards_missing and leader.concluded[0].shards_reported == 0
+            assert float(redis_server.command("GET", CONCLUDED_KEY)) == slot
+            assert [d.slot for d in leader.dispatched] == [slot + interval]
+        finally:
+            leader.stop()
+            leader.release()
+
+
+def test_a_leader_that_led_since_before_a_slot_and_could_not_dispatch_it_in_time_records_it_missed(
+        tmp_path: Path, database: str, redis_server: RedisServer, redis_url: str) -> None:
+    from hotspotctl.scheduling.cluster import SLOT_KEY, Leader, own_sink
+
+    interval = 4.0
+    settings = _settings(_leader_env(tmp_path, database, redis_url, interval))
+    _heartbeat(redis_server, "w1")
+    with Store.open(database) as store:
+        leader = Leader(settings, store, name="slow", sink=own_sink(settings, "leader.slow"))
+        try:
+            slot = _into_slot(interval, 0.0, 0.3)
+            leader.step()
+            assert [d.slot for d in leader.dispatched] == [slot]
+            # no turn in the next slot's first half (a store that hung): that slot is missed, not dispatched late
+            time.sleep(max(0.0, slot + interval * 1.6 - time.time()))
+            leader.step()
+            assert [d.slot for d in leader.dispatched] == [slot]
+            assert float(redis_server.command("GET", SLOT_KEY)) == slot + interval
+            assert {s for _, s in _poll_messages(redis_server, "poll.w1")} == {slot}
+            time.sleep(max(0.0, slot + 2 * interval - time.time()) + 0.05)
+            leader.step()
+            missed = [s for s in leader.concluded if s.slot == slot + interval]
+            assert len(missed) == 1 and missed[0].shards_reported == 0
+            assert len(missed[0].shards_missing) == missed[0].shards_expected > 0
+            assert "did not report" in (leader.last_failure or "")
+        finally:
+            leader.stop()
+            leader.release()
