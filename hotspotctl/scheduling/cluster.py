@@ -243,6 +243,7 @@ class FlushThread:
         self.wake = threading.Event()
         self.flushed_points = 0
         self.last_error: str | None = None
+        self.closed = False
         self.thread = threading.Thread(target=self._serve, name=name, daemon=True)
         if sink.configured:
             self.thread.start()
@@ -272,7 +273,10 @@ class FlushThread:
         self.wake.set()
 
     def close(self, budget_s: float) -> None:
-        """Stop the loop, and try one last flush within ``budget_s``."""
+        """Stop the loop, and try one last flush within ``budget_s`` (once: closing again does nothing)."""
+        if self.closed:
+            return
+        self.closed = True
         self.stop_event.set()
         self.wake.set()
         if self.thread.is_alive():
@@ -733,8 +737,39 @@ class Leader:
                 now = time.time()
                 boundary = (now // self.interval_s + 1) * self.interval_s - now + 0.001
                 self.stop_event.wait(min(self.tick_s, boundary) if self.leading else self.tick_s)
+            self.finish(self.settings.schedule.grace_s)
         finally:
             self.release()
+
+    def finish(self, grace_s: float) -> None:
+        """On the way out, still leading: wait (within ``grace_s``) for the dispatched slots' shards to report,
+        conclude those slots (at the grace period's end with whatever reported), and flush the spool once; the
+        lock is released after (``run``'s last step), so a successor never concludes them again."""
+        deadline = time.monotonic() + grace_s
+        waiting = sorted(self.pending)
+        if waiting and self.leading:
+            log.info("leader %s: stopping; concluding slot %s first (within %g s)", self.name,
+                     ", ".join(map(_clock, waiting)), grace_s)
+        while self.pending and self.leading:
+            force = time.monotonic() >= deadline
+            try:
+                if not self._hold():
+                    break
+                self._conclude_due(time.time(), force=force)
+                self.watch.ok()
+            except HotspotError as exc:
+                log.error("leader %s: %s; trying again until the grace period's end", self.name, exc)
+            except REDIS_DOWN as exc:
+                self.watch.failed(exc)
+            if force:
+                if self.pending:
+                    log.error("leader %s: slot %s not concluded within the %g s grace period (schedule.grace_s)",
+                              self.name, ", ".join(map(_clock, sorted(self.pending))), grace_s)
+                break
+            if self.pending:
+                time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
+        if self.flusher is not None:
+            self.flusher.close(max(1.0, deadline - time.monotonic()))
 
     def stop(self) -> None:
         self.stop_event.set()
@@ -820,7 +855,8 @@ class Leader:
         self.pending[slot] = ((), self._expected())
         return True
 
-    def _conclude_due(self, now: float) -> None:
+    def _conclude_due(self, now: float, *, force: bool = False) -> None:
+        """Conclude each pending slot whose shards all reported, or that ended (``force``: every pending slot)."""
         from hotspotctl.scheduling.shardrun import conclude_slot
         from hotspotctl.store.cluster import shard_cycles_of_slot
 
@@ -835,7 +871,7 @@ class Leader:
             with self.store.read() as conn:
                 rows = shard_cycles_of_slot(conn, slot)
             finished = {row.shard for row in rows if row.state != "running"}
-            if not expected <= finished and now < slot + self.interval_s:
+            if not expected <= finished and now < slot + self.interval_s and not force:
                 continue
             del self.pending[slot]
             done = self.client.get(CONCLUDED_KEY)

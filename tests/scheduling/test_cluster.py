@@ -610,3 +610,78 @@ def test_a_leader_that_led_since_before_a_slot_and_could_not_dispatch_it_in_time
         finally:
             leader.stop()
             leader.release()
+
+
+def test_a_stopped_leader_concludes_its_last_dispatched_slot_flushes_and_releases_the_lock(
+        tmp_path: Path, database: str, redis_server: RedisServer, redis_url: str, influxdb,
+        influx_database: str) -> None:
+    from hotspotctl.scheduling.cluster import LEADER_KEY, FlushThread, Leader, own_sink
+
+    influxdb.query(f'CREATE DATABASE "{influx_database}"')
+    city = PgCity(tmp_path, database, redis_url, HOTSPOTCTL_SCHEDULE_INTERVAL_S="4", HOTSPOTCTL_CLUSTER_SHARDS="32",
+                  HOTSPOTCTL_CLUSTER_HEARTBEAT_S="0.5", HOTSPOTCTL_INFLUX_URL=influxdb.url,
+                  HOTSPOTCTL_INFLUX_API="v1", HOTSPOTCTL_INFLUX_DATABASE=influx_database)
+    settings = city.settings
+    city.simulator.start()
+    worker = _hotspotctl(city.env, "worker", "--name", "w1")
+    sink = own_sink(settings, "leader.lead")
+    flusher = FlushThread(sink, "flush-leader-lead")
+    leader = Leader(settings, city.store, name="lead", sink=sink, flusher=flusher)
+    thread = threading.Thread(target=leader.run, daemon=True)
+    try:
+        assert eventually(lambda: redis_server.command("EXISTS", "hotspotctl:worker:w1") == 1
+                          or worker.poll() is not None, timeout_s=60)
+        assert worker.poll() is None, _finish(worker, None)[1]
+        thread.start()
+        # stopped (as SIGTERM does) the moment it has dispatched a slot: its shards are still being polled
+        assert eventually(lambda: bool(leader.dispatched), timeout_s=60, every_s=0.01)
+        leader.stop()
+        stopped = time.monotonic()
+        last = leader.dispatched[-1].slot
+        assert last not in {s.slot for s in leader.concluded}
+        thread.join(timeout=settings.schedule.grace_s + 10)
+        assert not thread.is_alive()
+        took = time.monotonic() - stopped
+    finally:
+        leader.stop()
+        thread.join(timeout=30)
+        code, err = _finish(worker)
+        city.simulator.stop()
+        city.store.close()
+        sink.close()
+    assert code == 0, err
+    assert took < settings.schedule.grace_s
+    # the slot concluded whole (every shard reported), before the lock was released
+    assert [s.slot for s in leader.concluded][-1:] == [last]
+    summary = leader.concluded[-1]
+    assert summary.shards_missing == [], summary
+    assert (summary.aps, summary.ok) == (APS, APS)
+    assert redis_server.command("EXISTS", LEADER_KEY) == 0
+    assert float(redis_server.command("GET", "hotspotctl:concluded")) == last
+    # and its points are in InfluxDB: the spool was flushed on the way out
+    found = influxdb.query(f'SELECT "shards_reported", "aps" FROM "poller_cluster" WHERE time = {int(last)}s '
+                           'GROUP BY "host"', influx_database)
+    assert [(s["tags"]["host"], s["values"][0][1:]) for s in found] == [("lead", [summary.shards_reported, APS])]
+    assert sink.spool.status().batches == 0
+
+
+def test_a_stopped_leader_whose_shards_do_not_report_concludes_at_the_grace_periods_end(
+        tmp_path: Path, database: str, redis_server: RedisServer, redis_url: str) -> None:
+    from hotspotctl.scheduling.cluster import LEADER_KEY, Leader, own_sink
+
+    settings = _settings(_leader_env(tmp_path, database, redis_url, 8.0, HOTSPOTCTL_SCHEDULE_GRACE_S="1"))
+    _heartbeat(redis_server, "ghost")  # alive, takes no task
+    with Store.open(database) as store:
+        leader = Leader(settings, store, name="lead", sink=own_sink(settings, "leader.lead"))
+        thread = threading.Thread(target=leader.run, daemon=True)
+        _into_slot(8.0, 0.0, 0.2)
+        thread.start()
+        assert eventually(lambda: bool(leader.dispatched), timeout_s=30, every_s=0.01)
+        leader.stop()
+        stopped = time.monotonic()
+        thread.join(timeout=30)
+        took = time.monotonic() - stopped
+    assert 1.0 <= took < 3.0  # the grace period, not the slot's end
+    assert [s.slot for s in leader.concluded] == [leader.dispatched[-1].slot]
+    assert leader.concluded[0].shards_reported == 0 and leader.concluded[0].shards_missing
+    assert redis_server.command("EXISTS", LEADER_KEY) == 0
