@@ -669,6 +669,7 @@ class Leader:
         self.spool_points = 0
         self.influx_failing_since: float | None = None
         self.no_workers = 0  # slots not dispatched for want of a live worker
+        self.failures_concluded = 0  # watch.failures as of the last conclusion (poller_cluster counts the rest)
         self.waiting_for: float | None = None  # a slot begun before this leader took the lock: left alone
         self.store_failures = 0  # turns in a row the store failed
         self.stop_event = threading.Event()
@@ -878,10 +879,15 @@ class Leader:
             if done is not None and float(done) >= slot:
                 continue
             self.client.set(CONCLUDED_KEY, repr(slot))
+            beats = live_workers(self.client)
+            failures = self.watch.failures
             summary = conclude_slot(self.store, self.settings, self.sink, slot, leader=self.name, workers=workers,
-                                    expected=expected, outage_counts=self.outage_counts, now=now)
+                                    expected=expected, outage_counts=self.outage_counts, now=now,
+                                    redis_failures=failures - self.failures_concluded,
+                                    workers_redis_failures=sum(_count(b.get("redis_failures")) for b in beats.values()))
+            self.failures_concluded = failures
             self.concluded.append(summary)
-            self._track(summary, now)
+            self._track(summary, now, beats)
             log.info("leader %s: slot %s concluded: %d of %d shards reported%s; %d APs, %d ok, %d failed, "
                      "%d timed out; lag %.2f s; %d open outages", self.name, _clock(slot), summary.shards_reported,
                      summary.shards_expected,
@@ -890,7 +896,7 @@ class Leader:
                      extra={"slot": summary.to_json()})
             self._notify(slot, now)
 
-    def _track(self, summary: Any, now: float) -> None:
+    def _track(self, summary: Any, now: float, workers: Mapping[str, Mapping[str, Any]]) -> None:
         """The cluster's own health after a slot, as the NOC's poller notices read it (PollerHealth's fields):
         a slot whose last shard finished after the slot's end overran; one with shards missing or failed failed."""
         if summary.lag_s > self.interval_s:
@@ -905,7 +911,6 @@ class Leader:
                                  f"{summary.shards_expected} shards did not report, {summary.shards_failed} failed")
         else:
             self.failed_in_a_row, self.failing_since, self.last_failure = 0, None, None
-        workers = live_workers(self.client)
         own = self.sink.spool.status()
         self.spool_batches.append(own.batches + sum(int(w.get("spool_batches", 0)) for w in workers.values()))
         self.spool_points = own.points + sum(int(w.get("spool_points", 0)) for w in workers.values())
@@ -1088,6 +1093,11 @@ def _alive(pid: Any) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def _count(value: Any) -> int:
+    """A heartbeat's count (anything else: 0)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
 
 def _clock(slot: float) -> str:

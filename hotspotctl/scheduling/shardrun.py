@@ -331,6 +331,8 @@ class SlotSummary:
     points: int
     districts: dict[str, dict[str, float]] = field(default_factory=dict)
     pruned: int = 0  # shard_cycles rows older than SHARD_CYCLES_KEPT_S deleted (in the first slot of each hour)
+    redis_failures: int = 0  # the leader's failed Redis calls since its previous conclusion
+    workers_redis_failures: int = 0  # the live workers' failed Redis calls (their heartbeats' counts, summed)
 
     def to_json(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__slots__}
@@ -358,13 +360,16 @@ def rollup_lines(districts: dict[str, dict[str, float]], at_s: int) -> list[str]
 def conclude_slot(store: Store, settings: Settings, sink: InfluxSink, slot: float, *, leader: str,
                   workers: Sequence[str], expected: Collection[int] | None = None,
                   outage_counts: OutageCounts | None = None, now: float | None = None,
-                  keep_s: float = SHARD_CYCLES_KEPT_S) -> SlotSummary:
+                  keep_s: float = SHARD_CYCLES_KEPT_S, redis_failures: int = 0,
+                  workers_redis_failures: int = 0) -> SlotSummary:
     """The slot's fleet-wide points, written once by the leader: ``fleet_rollup`` by district (the shards'
     rows summed), the ``outages`` measurement (the store's open outages), one ``poller_cluster`` point.
 
     ``expected``: the shards with APs (default: from the inventory now). ``outage_counts``: the leader's,
     kept across slots so that a group whose last outage closed gets its zero. In the first slot of each UTC
     hour, the ``shard_cycles`` rows older than ``keep_s`` are deleted (each shard's newest ``done`` row stays).
+    ``redis_failures`` (the leader's own since its previous conclusion) and ``workers_redis_failures`` (the
+    live workers' heartbeats' counts, summed) go into ``poller_cluster`` as they are given.
     """
     now = time.time() if now is None else now
     shards = shard_count(settings)
@@ -394,13 +399,15 @@ def conclude_slot(store: Store, settings: Settings, sink: InfluxSink, slot: floa
         aps=sum(c.aps for c in done), ok=sum(c.ok for c in done), failed=sum(c.failed for c in done),
         timed_out=sum(c.timed_out for c in done), skipped=sum(c.skipped for c in done),
         workers=len(set(workers)), lag_s=round(max(finished, default=now) - slot, 3),
-        open_outages=len(open_outages), points=len(lines) + 1, districts=districts, pruned=pruned)
+        open_outages=len(open_outages), points=len(lines) + 1, districts=districts, pruned=pruned,
+        redis_failures=redis_failures, workers_redis_failures=workers_redis_failures)
     lines.append(line("poller_cluster", {"host": leader}, {
         "shards": len(expected), "shards_reported": summary.shards_reported, "shards_missing": len(missing),
         "shards_failed": summary.shards_failed, "aps": summary.aps, "ok": summary.ok, "failed": summary.failed,
         "timed_out": summary.timed_out, "skipped": summary.skipped, "workers": summary.workers,
         "lag_s": summary.lag_s,
-        "outages_open": summary.open_outages, "points": summary.points}, at_s))
+        "outages_open": summary.open_outages, "points": summary.points, "redis_failures": redis_failures,
+        "workers_redis_failures": workers_redis_failures}, at_s))
     sink.submit(lines)
     return summary
 

@@ -685,3 +685,60 @@ def test_a_stopped_leader_whose_shards_do_not_report_concludes_at_the_grace_peri
     assert [s.slot for s in leader.concluded] == [leader.dispatched[-1].slot]
     assert leader.concluded[0].shards_reported == 0 and leader.concluded[0].shards_missing
     assert redis_server.command("EXISTS", LEADER_KEY) == 0
+
+
+def _poller_cluster_fields(spool_dir: Path) -> dict[int, dict[str, str]]:
+    """slot -> the poller_cluster point's fields (as line protocol writes them) in a spool."""
+    import gzip
+
+    out = {}
+    for path in sorted(spool_dir.glob("*.lp*")):
+        data = path.read_bytes()
+        for text in (gzip.decompress(data) if path.name.endswith(".gz") else data).decode().splitlines():
+            if text.startswith("poller_cluster,"):
+                _, fields, stamp = text.rsplit(" ", 2)
+                out[int(stamp)] = dict(f.split("=", 1) for f in fields.split(","))
+    return out
+
+
+def test_poller_cluster_counts_the_leaders_redis_failures_since_its_last_conclusion_and_the_workers(
+        tmp_path: Path, database: str) -> None:
+    from hotspotctl.scheduling.cluster import Leader, own_sink
+
+    interval = 4.0
+    own = RedisServer().start()
+    try:
+        settings = _settings(_leader_env(tmp_path, database, own.url, interval))
+        _heartbeat(own, "w1")
+        with Store.open(database) as store:
+            sink = own_sink(settings, "leader.lead")
+            leader = Leader(settings, store, name="lead", sink=sink)
+            try:
+                slot = _into_slot(interval, 0.0, 0.2)
+                leader.step()
+                assert [d.slot for d in leader.dispatched] == [slot]
+                own.halt()  # Redis lost for two turns: each one fails, counted
+                leader.step()
+                leader.step()
+                assert leader.watch.failures == 2
+                own.start()  # back (empty): the workers' heartbeats say what they counted meanwhile
+                for name, count in (("w1", 3), ("w2", 2), ("w3", 0)):
+                    own.command("SET", f"hotspotctl:worker:{name}",
+                                json.dumps({"host": "test", "pid": 1, "redis_failures": count}), "PX", "600000")
+                time.sleep(max(0.0, slot + interval - time.time()) + 0.05)
+                leader.step()
+                time.sleep(max(0.0, slot + 2 * interval - time.time()) + 0.05)
+                leader.step()
+            finally:
+                leader.stop()
+                leader.release()
+                sink.close()
+    finally:
+        own.stop()
+    by_slot = {s.slot: s for s in leader.concluded}
+    assert sorted(by_slot) == [slot, slot + interval]
+    assert (by_slot[slot].redis_failures, by_slot[slot].workers_redis_failures) == (2, 5)
+    assert (by_slot[slot + interval].redis_failures, by_slot[slot + interval].workers_redis_failures) == (0, 5)
+    points = _poller_cluster_fields(tmp_path / "spool" / "leader.lead")
+    assert [(points[int(s)]["redis_failures"], points[int(s)]["workers_redis_failures"])
+            for s in (slot, slot + interval)] == [("2i", "5i"), ("0i", "5i")]

@@ -272,7 +272,8 @@ def test_two_workers_take_turns_on_the_shards_with_rates_outages_and_the_rollup_
     assert cluster_point[1] | {"lag_s": 0} == {
         "shards": SHARDS, "shards_reported": SHARDS, "shards_missing": 0, "shards_failed": 0, "aps": APS,
         "ok": APS - 1, "failed": summary.failed, "timed_out": summary.timed_out, "skipped": summary.skipped,
-        "workers": 2, "lag_s": 0, "outages_open": 1, "points": len(lines)}
+        "workers": 2, "lag_s": 0, "outages_open": 1, "points": len(lines), "redis_failures": 0,
+        "workers_redis_failures": 0}
     assert summary.failed + summary.timed_out + summary.skipped == 1
     (outage_point,) = [(tags, fields) for m, tags, fields, _ in lines if m == "outages"]
     assert outage_point[0]["cause"] == outage.cause and outage_point[1] == {"open": 1}
@@ -324,7 +325,7 @@ def test_the_conclusion_counts_shards_missing_failed_and_dead_and_sums_only_what
     spool = tmp_path / "leader"
     sink = InfluxSink(Settings().influx, Spool(spool))
     summary = conclude_slot(store, Settings(), sink, slot, leader="L", workers=["w1", "w2", "w2"],
-                            expected=[0, 1, 2, 3, 5], now=slot + 30)
+                            expected=[0, 1, 2, 3, 5], now=slot + 30, redis_failures=3, workers_redis_failures=7)
     sink.close()
     assert (summary.shards_expected, summary.shards_reported, summary.shards_failed, summary.shards_missing) == (
         5, 2, 1, [1, 2, 3])
@@ -343,7 +344,8 @@ def test_the_conclusion_counts_shards_missing_failed_and_dead_and_sums_only_what
     (point,) = [fields for m, _, fields, _ in lines if m == "poller_cluster"]
     assert point == {"shards": 5, "shards_reported": 2, "shards_missing": 3, "shards_failed": 1, "aps": 14, "ok": 13,
                      "failed": 0, "timed_out": 1, "skipped": 0, "workers": 2, "lag_s": 12.0, "outages_open": 0,
-                     "points": len(lines)}
+                     "points": len(lines), "redis_failures": 3, "workers_redis_failures": 7}
+    assert (summary.redis_failures, summary.workers_redis_failures) == (3, 7)
     assert {stamp for *_, stamp in lines} == {int(slot)}
 
 
