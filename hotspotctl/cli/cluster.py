@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
@@ -25,9 +25,13 @@ def _num(value: Any, digits: int = 2) -> str:
 
 
 @app.command("status")
-def status(ctx: typer.Context, fmt: ReportFormatOption = ReportFormat.TABLE) -> ExitCode:
+def status(ctx: typer.Context, fmt: ReportFormatOption = ReportFormat.TABLE,
+           every_shard: Annotated[bool, typer.Option(
+               "--shards", help="list every shard's last cycle, not only those behind")] = False) -> ExitCode:
     """The cluster now: live workers (host, pid, last seen, shards polled, last slot, spool), the leader, and
-    each shard's last cycle (slot, worker, state, duration, lag behind the last ended slot).
+    the shards behind: those with APs whose newest cycle is not a finished cycle of the last ended slot
+    (missed, failed, still running), each with its slot, worker, state, duration and lag. `--shards` lists
+    every shard; `--format json` always has every shard.
 
     Exit 4 when shards missed the last ended slot (the output lists them); 3 without cluster.redis_url or
     with a SQLite store; 1 when Redis cannot be reached.
@@ -35,6 +39,8 @@ def status(ctx: typer.Context, fmt: ReportFormatOption = ReportFormat.TABLE) -> 
     Examples:
 
       hotspotctl cluster status
+
+      hotspotctl cluster status --shards
 
       hotspotctl cluster status --format json | jq '.missed'
     """
@@ -66,12 +72,17 @@ def status(ctx: typer.Context, fmt: ReportFormatOption = ReportFormat.TABLE) -> 
              for name, w in sorted(found.workers.items())],
             title="Workers", numeric=("pid", "polled", "skipped", "failed", "shards", "spool batches",
                                       "spool points")))
-        console.print(output.table(
-            ("shard", "last slot", "worker", "state", "duration s", "lag s", "missed"),
-            [(s.shard, _at(s.slot), s.worker or "-", s.state or ("-" if s.has_aps else "no APs"), _num(s.duration_s),
-              _num(s.lag_s, 0), "yes" if s.missed else "")
-             for s in found.shards],
-            title="Shards", numeric=("shard", "duration s", "lag s")))
+        shown = found.shards if every_shard else [s for s in found.shards if s.has_aps and (
+            s.missed or s.lag_s != 0 or (s.slot == found.last_ended and s.state != "done"))]
+        if shown:
+            console.print(output.table(
+                ("shard", "last slot", "worker", "state", "duration s", "lag s", "missed"),
+                [(s.shard, _at(s.slot), s.worker or "-", s.state or ("-" if s.has_aps else "no APs"),
+                  _num(s.duration_s), _num(s.lag_s, 0), "yes" if s.missed else "")
+                 for s in shown],
+                title="Shards" if every_shard else "Shards behind", numeric=("shard", "duration s", "lag s")))
+        if not every_shard and not rt.quiet:
+            output.message(f"{len(found.shards) - with_aps} shards without APs; --shards lists every shard")
     if missed:
         if not rt.quiet:
             output.message(f"{len(missed)} shards did not finish the slot of {_at(found.last_ended)}: "

@@ -357,8 +357,13 @@ def test_one_worker_polls_a_simulated_city_through_celery(pg_city: PgCity, redis
         assert list(data["workers"]) == ["w1"] and data["leader"] == "lead" and data["missed"] == []
         table = cli("cluster", "status")
         assert table.code == 0, table.err
-        assert "w1" in table.out and "Shards" in table.out and "no APs" in table.out
+        assert "w1" in table.out and "Shards behind" not in table.out and "no APs" not in table.out
         assert f"{len(with_aps)} of the {len(with_aps)} shards with APs finished" in table.out
+        assert f"{len(without)} shards without APs; --shards lists every shard" in table.err
+        every = cli("cluster", "status", "--shards")
+        assert every.code == 0, every.err
+        listed = [row for row in every.out.splitlines() if row.startswith("│")]
+        assert len(listed) == 1 + len(status.shards) and "no APs" in every.out  # the worker, then every shard
     finally:
         leader.stop()
         thread.join(timeout=30)
@@ -370,8 +375,13 @@ def test_one_worker_polls_a_simulated_city_through_celery(pg_city: PgCity, redis
     spooled = list((pg_city.data_dir / "spool" / "w1").glob("*.lp*"))
     assert spooled, "the worker spooled nothing of its own"
     # and with the workers gone, the shards with APs miss the next slots: exit 4, naming them
-    later = cli("cluster", "status")
-    assert later.code == 4 or time.time() < last + 3 * settings.schedule.interval_s, later.err
+    after = cluster_status(settings, pg_city.store, now=time.time() + 2 * settings.schedule.interval_s)
+    assert after.missed == [s.shard for s in with_aps] and not after.workers
+    # and the command says so, exit 4 naming them, once a slot has ended with nobody polling (<= 2 intervals)
+    shown = []
+    assert eventually(lambda: shown.append(cli("cluster", "status")) or shown[-1].code == 4,
+                      timeout_s=3 * settings.schedule.interval_s), shown[-1].err
+    assert "shards did not finish the slot of" in shown[-1].err and "Shards behind" in shown[-1].out
 
 
 def test_two_workers_split_the_shards_by_rendezvous_and_keep_them(pg_city: PgCity, redis_server: RedisServer) -> None:
