@@ -390,9 +390,10 @@ def scaled_city(inventory: Any, picked: Sequence[AccessPoint], *, scale: int, co
     """
     from hotspotctl.inventory.fleet import Fleet
     from hotspotctl.inventory.sites import derive_sites
-    from hotspotctl.simulate.scale import originals, scale_fleet
+    from hotspotctl.simulate.scale import copy_id, originals, scale_fleet, split_copy
 
     city = originals(list(inventory.aps.values()))
+    city_ids = frozenset(ap.id for ap in city)
     wanted = {ap.id for ap in picked}
     base = Fleet({ap.id: ap for ap in city}, {}, inventory.zones)
     chosen = spread([ap for ap in city if ap.id in wanted and not ap.is_controller], count)
@@ -401,8 +402,15 @@ def scaled_city(inventory: Any, picked: Sequence[AccessPoint], *, scale: int, co
     chosen = [regrouped.get(ap.id, ap) for ap in chosen]
     copies = scale_fleet([*chosen, *(row for row, _ in groups)], scale, bounds)
     aps = {ap.id: ap for ap in copies}
-    fleet = Fleet(aps, derive_sites(aps.values()), inventory.zones)
-    return fleet, [ap for ap in copies if not ap.is_controller]
+    # a copy's site is named as the city's, suffixed like its APs, so that a scenario naming a site picks the
+    # city's own (copy 1) and not ten of the same name
+    copy_of = {ap.site_id: split_copy(ap.id, city_ids)[1] for ap in copies if ap.site_id}
+    sites = derive_sites(aps.values())
+    for site_id, site in sites.items():
+        suffix = copy_id("", copy_of[site_id])  # "" for copy 1; an explicit site's name (its id) has it already
+        if suffix and not site.name.endswith(suffix):
+            sites[site_id] = replace(site, name=site.name + suffix)
+    return Fleet(aps, sites, inventory.zones), [ap for ap in copies if not ap.is_controller]
 
 
 def import_simulated(store: Any, plan: SimulationPlan, rules: Any, *, scale: int, v2c_auth: str,

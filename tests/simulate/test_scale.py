@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -112,3 +113,17 @@ def test_the_simulator_answers_for_the_last_copys_ap_at_its_address(udp: socket.
     assert (b2.lat, b2.lon) == (round(19.31 + copy_offset(4, CDMX_BOUNDS)[0], 5),
                                 round(-99.18 + copy_offset(4, CDMX_BOUNDS)[1], 5))
     assert ring_cell(4) == (1, 1) and b2.lat > 19.9 and b2.lon > -98.6  # type: ignore[operator]  # north-east
+
+
+def test_a_scenario_naming_a_site_takes_the_citys_own_not_its_copies(tmp_path: Path) -> None:
+    from hotspotctl.simulate.scenario import load_scenario
+
+    inventory = Fleet({ap.id: ap for ap in CITY}, derive_sites(CITY), CrewZones({}, {}))
+    fleet, chosen = scaled_city(inventory, CITY, scale=3, count=None, controllers=0, bounds=CDMX_BOUNDS)
+    names = sorted(site.name for site in fleet.sites.values() if site.name.startswith("PARQUE"))
+    assert names == ["PARQUE", "PARQUE.k2", "PARQUE.k3"]
+    path = tmp_path / "t.yaml"
+    path.write_text("name: t\nfaults:\n  - kind: down\n    select: {site: PARQUE}\n")
+    scenario = load_scenario(path)
+    plan = plan_simulation(fleet, chosen, seed=1, scenario=scenario, community=b"public", v3_fraction=0.0)
+    assert sorted(plan.faults) == ["B-1", "B-2"]
