@@ -704,6 +704,49 @@ class TrapSettings:
         help="traps one source may send per second before the rest are dropped and counted (0 = no limit)")
 
 
+def _check_redis_url(value: str) -> str | None:
+    if value and urlsplit(value).scheme not in ("redis", "rediss", "unix"):
+        return f"{value!r} is not a redis://, rediss:// or unix:// URL, e.g. redis://127.0.0.1:6379/0"
+    return None
+
+
+def _check_worker_name(value: str) -> str | None:
+    if value and (len(value) > NAME_MAX or not all(ch.isalnum() or ch in "-_." for ch in value)):
+        return f"{value!r}: a worker name is 1 to {NAME_MAX} letters, digits, '-', '_' or '.' (it names its queues)"
+    return None
+
+
+@dataclass(frozen=True)
+class ClusterSettings:
+    """Many pollers (`hotspotctl worker`, `run --distributed`): Celery on Redis, the state in PostgreSQL."""
+
+    redis_url: str = _setting("", check=_check_redis_url, secret="url",
+                              help="Redis: the broker of the poll tasks, the workers' heartbeats and the leader's "
+                                   "lock, e.g. redis://127.0.0.1:6379/0; required by `worker`, `run --distributed` and "
+                                   "`cluster status`; a password in it never shows")
+    shards: int = _setting(64, check=_between(1, 4096),
+                           help="the fleet is split into this many shards of whole sites (a controller with its APs); "
+                                "every worker and leader of a cluster must agree on it")
+    worker: str = _setting("", check=_check_worker_name,
+                           help="this worker's name (its queues poll.<name>, discovery.<name>, its spool "
+                                "<data_dir>/spool/<name>); empty = the host name")
+    heartbeat_s: float = _setting(2.0, check=_between(0.1, 3600, "s"),
+                                  help="a worker writes its heartbeat to Redis this often")
+    heartbeat_ttl_s: float = _setting(6.0, check=_between(0.3, 86_400, "s"),
+                                      help="a worker whose heartbeat is older than this is dead: its shards move to "
+                                           "the others at the next slot")
+    leader_ttl_s: float = _setting(0.0, check=_between(0, 86_400, "s"),
+                                   help="the leader's lock lapses this long after its holder stops renewing it; a "
+                                        "standby `run --distributed` takes over within it plus 1 s; 0 = half of "
+                                        "schedule.interval_s")
+    redis_lost_exit_s: float = _setting(0.0, check=_between(0, 86_400, "s"),
+                                        help="a worker or leader that cannot reach Redis for this long exits non-zero "
+                                             "(systemd restarts it, someone notices); 0 = 3 x schedule.interval_s")
+    threads: int = _setting(4, check=_between(2, 256),
+                            help="a worker's task threads: polls, discoveries and deliveries; at least 2, so that a "
+                                 "delivery never blocks a poll")
+
+
 def _check_timezone(value: str) -> str | None:
     import zoneinfo
 
@@ -738,6 +781,8 @@ class Settings:
     influx: InfluxSettings = _setting(factory=InfluxSettings, help="InfluxDB, where metrics go")
     noc: NocSettings = _setting(factory=NocSettings, help="notices to the NOC: outages, controllers, the poller")
     traps: TrapSettings = _setting(factory=TrapSettings, help="the SNMP trap listener")
+    cluster: ClusterSettings = _setting(factory=ClusterSettings,
+                                        help="many pollers: Celery workers on Redis sharing a PostgreSQL store")
 
     @property
     def tzinfo(self) -> Any:

@@ -14,7 +14,14 @@ from hotspotctl.cli import main
 from hotspotctl.settings import InventorySettings
 from hotspotctl.store import Store
 from tests.city import city  # noqa: F401 - the simulated-city fixture, for every test
-from tests.servers import InfluxServer, PostgresServer, SnmpdServer, SnmpsimServer, VictoriaMetricsServer
+from tests.servers import (
+    InfluxServer,
+    PostgresServer,
+    RedisServer,
+    SnmpdServer,
+    SnmpsimServer,
+    VictoriaMetricsServer,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 CDMX_XLSX = REPO / "inventory" / "wifi_cdmx_2025.xlsx"
@@ -182,6 +189,17 @@ def influxdb() -> Iterator[InfluxServer]:
 @pytest.fixture
 def influx_database() -> str:
     return f"hotspotctl_test_{next(_databases)}_{os.getpid()}"
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """Debian's redis-server, one for the session (the cluster's broker and lock); a test that needs it empty
+    calls ``flush()``, one that loses Redis starts its own ``RedisServer``."""
+    server = RedisServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="session")

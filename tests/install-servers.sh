@@ -16,6 +16,7 @@ declare -A needed=(
   [prometheus-alertmanager]="/usr/bin/prometheus-alertmanager"  # receives the NOC webhook (tests/delivery/test_noc_alertmanager.py)
   [chromium]="/usr/bin/chromium"  # prints the crew list to PDF, headless (tests/reports/test_print_pdf.py)
   [fonts-dejavu-core]="/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"  # the font it prints with: page counts
+  [redis-server]="/usr/bin/redis-server"  # the cluster's broker and leader lock (tests/scheduling/test_cluster*.py)
 )
 
 missing=()

@@ -81,6 +81,71 @@ class PostgresServer:
             shutil.rmtree(self.root, ignore_errors=True)
 
 
+class RedisServer:
+    """Debian's redis-server on a free loopback port, in its own temporary directory, no persistence (no RDB
+    snapshots, no AOF): the cluster's broker and lock. ``halt`` stops it (Redis lost), ``start`` again brings
+    it back on the same port, empty."""
+
+    def __init__(self) -> None:
+        found = shutil.which("redis-server") or ("/usr/bin/redis-server" if Path("/usr/bin/redis-server").exists() else None)
+        if found is None:
+            pytest.fail("redis-server not found: run tests/install-servers.sh (Debian's redis-server package)",
+                        pytrace=False)
+        self.binary = found
+        self.root = Path(tempfile.mkdtemp(prefix="hotspotctl-redis-"))
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> RedisServer:
+        log = self.root / "log"
+        command = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.root),
+                   "--save", "", "--appendonly", "no", "--protected-mode", "no", "--daemonize", "no",
+                   "--logfile", str(log), "--unixsocket", ""]
+        self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                text = log.read_text(errors="replace") if log.exists() else ""
+                raise RuntimeError(f"redis-server exited with {self.process.returncode}: {text[-2000:]}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
+                    sock.sendall(b"PING\r\n")
+                    if sock.recv(64).startswith(b"+PONG"):
+                        return self
+            except OSError:
+                pass
+            time.sleep(0.05)
+        self.halt()
+        raise RuntimeError(f"redis-server did not answer PING on port {self.port} within 30 s")
+
+    def command(self, *args: str) -> Any:
+        """One command through redis-py (the cluster extra), for tests that look at the keys."""
+        import redis
+
+        with redis.Redis.from_url(self.url, decode_responses=True) as client:
+            return client.execute_command(*args)
+
+    def flush(self) -> None:
+        self.command("FLUSHALL")
+
+    def halt(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=30)
+        self.process = None
+
+    def stop(self) -> None:
+        try:
+            self.halt()
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+
 def free_udp_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.bind(("127.0.0.1", 0))

@@ -184,7 +184,9 @@ def test_every_setting_is_described():
         "noc.webhook_max_retries", "noc.generator_url", "noc.repeat_interval_s", "noc.overrun_cycles",
         "noc.spool_max_batches", "noc.spool_growing_cycles", "noc.influx_away_s", "noc.failed_cycles",
         "traps.enabled", "traps.bind", "traps.port", "traps.credential_sets", "traps.dedupe_s",
-        "traps.max_per_source_per_s"]
+        "traps.max_per_source_per_s",
+        "cluster.redis_url", "cluster.shards", "cluster.worker", "cluster.heartbeat_s", "cluster.heartbeat_ttl_s",
+        "cluster.leader_ttl_s", "cluster.redis_lost_exit_s", "cluster.threads"]
     assert all(row["help"] for row in rows)
     by_key = {row["key"]: row["value"] for row in rows}
     assert by_key["snmp.auth.default.community"] == "***"  # the default community is a secret like any other

@@ -17,6 +17,7 @@ import typer
 from hotspotctl import __version__
 from hotspotctl.cli import ap as ap_cli
 from hotspotctl.cli import audit as audit_cli
+from hotspotctl.cli import cluster as cluster_cli
 from hotspotctl.cli import config as config_cli
 from hotspotctl.cli import crews as crews_cli
 from hotspotctl.cli import grafana as grafana_cli
@@ -32,6 +33,7 @@ from hotspotctl.cli import simulate as simulate_cli
 from hotspotctl.cli import spool as spool_cli
 from hotspotctl.cli import status as status_cli
 from hotspotctl.cli import traps as traps_cli
+from hotspotctl.cli import worker as worker_cli
 from hotspotctl.cli.demo import demo
 from hotspotctl.cli.output import message
 from hotspotctl.cli.runtime import Runtime
@@ -59,10 +61,12 @@ app.add_typer(maintenance_cli.app, name="maintenance")
 app.add_typer(noc_cli.app, name="noc")
 app.add_typer(report_cli.app, name="report")
 app.add_typer(traps_cli.app, name="traps")
+app.add_typer(cluster_cli.app, name="cluster")
 app.command("status")(status_cli.status)
 app.command("discover")(poll_cli.discover)
 app.command("poll")(poll_cli.poll)
 app.command("run")(run_cli.run)
+app.command("worker")(worker_cli.worker)
 app.command("simulate")(simulate_cli.simulate)
 app.command("demo")(demo)
 

@@ -20,7 +20,7 @@ from hotspotctl.cli.runtime import (
     selection,
 )
 from hotspotctl.collectors.poller import Poller
-from hotspotctl.errors import ExitCode, HotspotError
+from hotspotctl.errors import ExitCode, HotspotError, InputError
 from hotspotctl.scheduling.service import CycleRunner, Service
 from hotspotctl.store.lock import ServiceLock
 
@@ -43,6 +43,9 @@ def run(
         show_default=False)] = None,
     log_format: LogFormatOption = LogFormat.TEXT,
     log_level: LogLevelOption = "info",
+    distributed: Annotated[bool, typer.Option(
+        "--distributed", help="lead a cluster of `hotspotctl worker`s instead of polling here (Celery on Redis, "
+                              "a PostgreSQL store; see `hotspotctl worker --help`)")] = False,
 ) -> ExitCode:
     """Poll the fleet every interval, for as long as it runs: the job a service runs.
 
@@ -71,10 +74,30 @@ def run(
       hotspotctl run --interval 300 --log-format json
 
       hotspotctl run --district Iztapalapa --cycles 3
+
+      hotspotctl run --distributed
+
+    With --distributed it polls nothing itself: it contends with the other `run --distributed` processes for
+    the leader's lock in Redis (cluster.redis_url), and the holder splits the fleet into cluster.shards shards
+    of whole sites, sends each slot's polls to the live workers (`hotspotctl worker`), concludes each slot
+    (the rollup by district, the outages, a poller_cluster point), and sends rediscovery, the crew lists and
+    the NOC's notices as tasks. A standby takes over within cluster.leader_ttl_s + 1 s of a leader's death.
+    It needs a PostgreSQL store (SQLite: exit 3); --cycles counts slots concluded; --interval is the slot's
+    length (give the workers the same schedule.interval_s); the selection options do not apply (every AP of
+    the store is polled). Redis away for cluster.redis_lost_exit_s: exit 1. `hotspotctl cluster status`
+    shows the cluster.
     """
     rt = runtime(ctx)
     configure(log_format, log_level)
     settings = rt.settings
+    if distributed:
+        if any((ap, site, district, program, zone)):
+            raise InputError("--distributed polls the whole inventory of the store: --ap, --site, --district, "
+                             "--program and --zone do not apply (import only the APs the cluster should poll)")
+        from hotspotctl.scheduling.cluster import require_cluster, run_leader, worker_name
+
+        require_cluster(settings)
+        return ExitCode(run_leader(settings, name=worker_name(settings), interval_s=interval, max_slots=cycles))
     chosen = selection(ap, site, district, program, zone)
     aps = rt.poll_selection(chosen)
     profiles = rt.profiles()

@@ -309,24 +309,29 @@ class CycleRunner:
 
 def encode_cycle(lines: ApLines, outcomes: Sequence[Any], started_at: float, evaluated: Rollup,
                  zones: dict[str, str], targets: Mapping[str, float],
-                 healths: Mapping[str, Any] | None = None) -> list[str]:
+                 healths: Mapping[str, Any] | None = None, *, stamp: int | None = None,
+                 fleet_lines: bool = True) -> list[str]:
     """A cycle's line protocol: every AP's lines, and one fleet_rollup line per district.
 
     ``healths`` (the evaluator's, after this cycle): an AP it found unmonitored or misconfigured
     is written without ``up`` (see ``ApLines.encode``). An AP pinged gets an ap_ping line at the cycle's
-    time (``ApLines.ping``)."""
+    time (``ApLines.ping``). ``stamp`` (a shard's cycle: its slot) is every point's time instead of each
+    AP's sample time; without ``fleet_lines`` (a shard's cycle) no fleet_rollup line is written."""
     out: list[str] = []
     encode = lines.encode
     healths = healths or {}
     for o in outcomes:
-        at = int(o.rate.at if o.rate is not None else (o.error.at if o.error is not None else started_at))
+        at = stamp if stamp is not None else int(
+            o.rate.at if o.rate is not None else (o.error.at if o.error is not None else started_at))
         unusable = o.error is not None and (h := healths.get(o.ap.id)) is not None and h.state in UNUSABLE
         encode(out, o.ap, zones[o.ap.id], o.profile, o.rate, o.error.kind if o.error else None, o.rtt_ms, at,
                targets[o.ap.id], unusable)
         if o.radios:
             lines.radios(out, o.ap, zones[o.ap.id], o.profile, o.radios, at)
         if o.ping is not None:
-            lines.ping(out, o.ap, zones[o.ap.id], o.profile, o.ping, int(started_at))
+            lines.ping(out, o.ap, zones[o.ap.id], o.profile, o.ping, int(started_at) if stamp is None else stamp)
+    if not fleet_lines:
+        return out
     at_s = int(started_at)
     for district, tally in evaluated.districts.items():
         out.append(line("fleet_rollup", {"district": district}, {
@@ -737,6 +742,14 @@ class Service:
         walked = await self.runner.rediscover()
         log.info("rediscovery: %d APs with layouts older than %g h walked again", walked,
                  self.runner.settings.snmp.rediscover_hours)
+
+
+def next_fire(expression: str, after: float) -> float | None:
+    """When a crontab expression (local time, as the service reads it) next fires strictly after ``after``
+    (epoch seconds); None if never. The distributed leader's crons (``scheduling/cluster.py``)."""
+    trigger = CronTrigger.from_crontab(expression, timezone=_local_zone())
+    fire = trigger.get_next_fire_time(None, datetime.fromtimestamp(after + 1, UTC))
+    return None if fire is None else float(fire.timestamp())
 
 
 def _local_zone() -> Any:

@@ -285,6 +285,27 @@ def _v13_ping_health(conn: sa.Connection) -> None:
     conn.execute(sa.text("ALTER TABLE ap_health ADD COLUMN ping VARCHAR(200)"))
 
 
+def _v14_shard_cycles(conn: sa.Connection) -> None:
+    md = sa.MetaData()
+    sa.Table(
+        "shard_cycles", md,
+        sa.Column("shard", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("slot", sa.Float, primary_key=True),
+        sa.Column("worker", sa.String(200), nullable=False),
+        sa.Column("state", sa.String(20), nullable=False),
+        sa.Column("started_at", sa.Float, nullable=False),
+        sa.Column("finished_at", sa.Float),
+        sa.Column("duration_s", sa.Float, nullable=False),
+        sa.Column("cpu_s", sa.Float, nullable=False),
+        *(sa.Column(name, sa.Integer, nullable=False) for name in ("aps", "ok", "failed", "timed_out", "skipped",
+                                                                  "points")),
+        sa.Column("reloaded", sa.Boolean, nullable=False),
+        sa.Column("districts", sa.Text, nullable=False),
+        sa.Column("error", sa.String(500)),
+        sa.Index("ix_shard_cycles_slot", "slot"),
+    ).create(conn)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "inventory: access points, sites, import log", _v1_inventory),
     Migration(2, "polling: discovered layout and counter state per AP", _v2_polling),
@@ -305,6 +326,8 @@ MIGRATIONS: tuple[Migration, ...] = (
               _v12_noc_notices),
     Migration(13, "evaluation: each AP's ping readings and last loss and rtt (agent_silent, backhaul_degraded)",
               _v13_ping_health),
+    Migration(14, "cluster: one row per shard and slot polled (the claim, its cost, its district tallies)",
+              _v14_shard_cycles),
 )
 LATEST = MIGRATIONS[-1].version
 

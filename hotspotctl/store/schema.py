@@ -274,3 +274,21 @@ noc_notices = sa.Table(
     sa.Column("sends", sa.Integer, nullable=False),  # firing messages sent: the first and its repeats
     sa.Column("resolved_at", sa.Float),  # when its resolve went out; NULL while firing
 )
+
+shard_cycles = sa.Table(
+    "shard_cycles", metadata,
+    sa.Column("shard", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("slot", sa.Float, primary_key=True),  # epoch seconds: scheduling.shards.cycle_slot
+    sa.Column("worker", sa.String(200), nullable=False),  # who claimed it (cluster.worker)
+    sa.Column("state", sa.String(20), nullable=False),  # running | done | failed
+    sa.Column("started_at", sa.Float, nullable=False),
+    sa.Column("finished_at", sa.Float),  # NULL while running (or its worker died)
+    sa.Column("duration_s", sa.Float, nullable=False),
+    sa.Column("cpu_s", sa.Float, nullable=False),
+    *(sa.Column(name, sa.Integer, nullable=False) for name in ("aps", "ok", "failed", "timed_out", "skipped",
+                                                              "points")),
+    sa.Column("reloaded", sa.Boolean, nullable=False),  # the worker loaded the shard's state from the store first
+    sa.Column("districts", sa.Text, nullable=False),  # JSON {district: {aps, up, down, ...}}: the slot's rollup
+    sa.Column("error", sa.String(500)),  # why it failed
+    sa.Index("ix_shard_cycles_slot", "slot"),
+)

@@ -33,7 +33,7 @@ def test_migrating_an_empty_store_ends_exactly_at_the_declared_schema(store_url:
         migrated = _shape(store.engine)
         with store.read() as conn:
             assert migrations.current_version(conn) == migrations.LATEST
-            assert conn.execute(sa.select(schema_version.c.version)).scalars().all() == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]
+            assert conn.execute(sa.select(schema_version.c.version)).scalars().all() == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]
     declared_engine = sa.create_engine(f"sqlite:///{tmp_path / 'declared.db'}")
     metadata.create_all(declared_engine)
     declared = _shape(declared_engine)

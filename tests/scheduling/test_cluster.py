@@ -1,0 +1,459 @@
+"""The Celery/Redis layer (scheduling/cluster.py) against a real redis-server and PostgreSQL: the leader's lock and
+its takeover, Redis lost, one worker process polling a simulated city end to end, cluster status, and the
+one-box default that never imports celery."""
+
+from __future__ import annotations
+
+import ast
+import base64
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from hotspotctl.errors import ConfigError
+from hotspotctl.inventory.fleet import CrewZones, Fleet
+from hotspotctl.inventory.importer import import_inventory
+from hotspotctl.settings import Settings, load_settings
+from hotspotctl.simulate.simulator import Simulator, assign_addresses, plan_simulation
+from hotspotctl.store import Store
+from tests.city import APS, _free_udp_port, _inventory
+from tests.conftest import REPO
+from tests.servers import PostgresServer, RedisServer
+from tests.waiting import eventually
+
+_databases = iter(range(1, 1_000_000))
+
+
+def _env(data_dir: Path, database_url: str, redis_url: str, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOTSPOTCTL_")}
+    env.update({
+        "HOTSPOTCTL_DATA_DIR": str(data_dir), "HOTSPOTCTL_DATABASE_URL": database_url,
+        "HOTSPOTCTL_CLUSTER_REDIS_URL": redis_url, "HOTSPOTCTL_PING_ENABLED": "false",
+        "PYTHONPATH": str(REPO),
+    })
+    env.update(extra)
+    return env
+
+
+def _settings(env: dict[str, str]) -> Settings:
+    return load_settings(env={k: v for k, v in env.items() if k.startswith("HOTSPOTCTL_")}).settings
+
+
+class PgCity:
+    """APS APs in a PostgreSQL store, pointed at a simulator on a free port (tests/city.py's City, shared)."""
+
+    def __init__(self, data_dir: Path, database_url: str, redis_url: str, **extra: str) -> None:
+        self.data_dir = data_dir
+        self.env = _env(data_dir, database_url, redis_url, **extra)
+        self.settings = _settings(self.env)
+        self.store = Store.open(database_url)
+        import_inventory(self.store, _inventory(data_dir / "aps.csv"), self.settings.inventory)
+        fleet = Fleet.load(self.store, CrewZones.from_settings(self.settings.crew_zones))
+        self.port = _free_udp_port()
+        self.plan = plan_simulation(fleet, sorted(fleet.aps.values(), key=lambda ap: ap.id), seed=3,
+                                    community=b"public", v3_fraction=0.0, port=self.port)
+        assign_addresses(self.store, self.plan, v2c_auth="default", v3_auth="sim-v3")
+        self.simulator = Simulator(self.plan.fleet, self.plan.clock, port=self.port, processes=1)
+
+
+@pytest.fixture
+def database(postgres: PostgresServer) -> str:
+    return postgres.create_database(f"cluster_{os.getpid()}_{next(_databases)}")
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    redis_server.flush()
+    return redis_server.url
+
+
+def _hotspotctl(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "hotspotctl", *args], env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=env["HOTSPOTCTL_DATA_DIR"])
+
+
+def _finish(process: subprocess.Popen[str], sig: int | None = signal.SIGTERM, timeout: float = 60) -> tuple[int, str]:
+    if sig is not None and process.poll() is None:
+        process.send_signal(sig)
+    try:
+        _, err = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        _, err = process.communicate()
+        raise AssertionError(f"hotspotctl did not stop within {timeout} s; its log:\n{err}") from None
+    return process.returncode, err
+
+
+def _poll_messages(redis_server: RedisServer, queue: str) -> list[tuple[int, float]]:
+    """The (shard, slot) of every poll task waiting in a Celery queue (kombu's Redis list, protocol 2)."""
+    out = []
+    for raw in redis_server.command("LRANGE", queue, "0", "-1"):
+        message = json.loads(raw)
+        args, _kwargs, _embed = json.loads(base64.b64decode(message["body"]))
+        out.append((int(args[0]), float(args[1])))
+    return out
+
+
+def _heartbeat(redis_server: RedisServer, name: str, ttl_s: float = 600) -> None:
+    redis_server.command("SET", f"hotspotctl:worker:{name}", json.dumps({"host": "test", "pid": 1}),
+                         "PX", str(int(ttl_s * 1000)))
+
+
+# --- the one-box default ----------------------------------------------------------------------------------------
+
+
+def test_only_scheduling_cluster_imports_celery_redis_or_kombu() -> None:
+    importers = []
+    for path in sorted((REPO / "hotspotctl").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else [])
+            if any(name.split(".")[0] in ("celery", "redis", "kombu") for name in names):
+                importers.append(str(path.relative_to(REPO)))
+    assert sorted(set(importers)) == ["hotspotctl/scheduling/cluster.py"]
+
+
+def test_the_command_line_and_run_never_import_celery_or_redis() -> None:
+    code = ("import sys; from hotspotctl.cli import app; from hotspotctl.cli import run; "
+            "import hotspotctl.scheduling.service; print(sorted(m for m in ('celery', 'redis', 'kombu') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
+    assert out.stdout.strip() == "[]"
+
+
+# --- settings and refusals -----------------------------------------------------------------------------------------
+
+
+def test_cluster_settings_defaults_and_the_secret_url(cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = load_settings(env={"HOTSPOTCTL_CLUSTER_REDIS_URL": "redis://:s3cret@10.0.0.5:6379/0"}).settings
+    c = settings.cluster
+    assert (c.shards, c.worker, c.heartbeat_s, c.heartbeat_ttl_s, c.leader_ttl_s, c.redis_lost_exit_s, c.threads) == (
+        64, "", 2.0, 6.0, 0.0, 0.0, 4)
+    assert "s3cret" not in repr(settings)
+    from hotspotctl.scheduling.cluster import leader_ttl, redis_lost_after
+
+    assert leader_ttl(settings) == 30.0 and redis_lost_after(settings) == 180.0
+    with pytest.raises(ConfigError, match=r"cluster\.redis_url.*not a redis://"):
+        load_settings(env={"HOTSPOTCTL_CLUSTER_REDIS_URL": "http://10.0.0.5/"})
+    monkeypatch.setenv("HOTSPOTCTL_CLUSTER_REDIS_URL", "redis://:s3cret@127.0.0.1:1/0")
+    shown = cli("config", "show")
+    assert "redis://:***@127.0.0.1:1/0" in shown.out and "s3cret" not in shown.out
+
+
+@pytest.mark.parametrize("args", [("worker", "--name", "w1"), ("run", "--distributed"), ("cluster", "status")])
+def test_a_sqlite_store_is_refused_with_the_fix(cli, monkeypatch: pytest.MonkeyPatch, args: tuple[str, ...]) -> None:
+    monkeypatch.setenv("HOTSPOTCTL_CLUSTER_REDIS_URL", "redis://127.0.0.1:1/0")
+    result = cli(*args)
+    assert result.code == 3, result.err
+    assert "needs a PostgreSQL store" in result.err and "database_url = postgresql://" in result.err
+
+
+@pytest.mark.parametrize("args", [("worker",), ("run", "--distributed"), ("cluster", "status")])
+def test_no_redis_url_is_refused_with_the_fix(cli, args: tuple[str, ...]) -> None:
+    result = cli(*args)
+    assert result.code == 3, result.err
+    assert "cluster.redis_url is not set" in result.err and "HOTSPOTCTL_CLUSTER_REDIS_URL" in result.err
+
+
+def test_cluster_status_without_redis_is_exit_1_naming_it(cli, database: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.servers import free_port
+
+    monkeypatch.setenv("HOTSPOTCTL_DATABASE_URL", database)
+    monkeypatch.setenv("HOTSPOTCTL_CLUSTER_REDIS_URL", f"redis://:pw@127.0.0.1:{free_port()}/0")  # nobody listens
+    result = cli("cluster", "status")
+    assert result.code == 1, result.err
+    assert "error: Redis redis://:***@127.0.0.1:" in result.err and "is unreachable" in result.err
+    assert "pw@" not in result.err
+
+
+# --- the leader's lock ---------------------------------------------------------------------------------------------
+
+
+def test_one_leader_dispatches_and_a_standby_takes_over_within_ttl_plus_1s(
+        tmp_path: Path, database: str, redis_server: RedisServer, redis_url: str) -> None:
+    from hotspotctl.scheduling.cluster import LEADER_KEY, Leader, own_sink
+
+    ttl = 1.5
+    interval = 2.0
+    env = _env(tmp_path, database, redis_url, HOTSPOTCTL_CLUSTER_LEADER_TTL_S=str(ttl),
+               HOTSPOTCTL_SCHEDULE_INTERVAL_S=str(interval), HOTSPOTCTL_CLUSTER_SHARDS="8",
+               HOTSPOTCTL_CLUSTER_WORKER="leader-a")
+    settings = _settings(env)
+    with Store.open(database) as store:
+        import_inventory(store, _inventory(tmp_path / "aps.csv"), settings.inventory)
+    _heartbeat(redis_server, "w1")  # a live worker (no process consumes its queue: the tasks wait there)
+    a = _hotspotctl(env, "run", "--distributed", "--log-level", "debug")
+    b_settings = replace(settings, cluster=replace(settings.cluster, worker="leader-b"))
+    with Store.open(database) as store:
+        b = Leader(b_settings, store, name="leader-b", sink=own_sink(b_settings, "leader.leader-b"))
+        thread = threading.Thread(target=b.run, daemon=True)
+        try:
+            assert eventually(lambda: str(redis_server.command("GET", LEADER_KEY) or "").startswith("leader-a:"),
+                              timeout_s=30), "leader-a never took the lock"
+            thread.start()
+            # two slots with both contending: A dispatches them, B never takes the lock
+            assert eventually(lambda: redis_server.command("GET", "hotspotctl:slot") is not None, timeout_s=30)
+            first = float(redis_server.command("GET", "hotspotctl:slot"))
+            assert eventually(lambda: float(redis_server.command("GET", "hotspotctl:slot")) >= first + 2 * interval,
+                              timeout_s=30)
+            assert b.acquired == [] and b.dispatched == []
+            # A hangs (SIGSTOP: no renewal, no release): B takes over within the lock's ttl + 1 s
+            a.send_signal(signal.SIGSTOP)
+            stopped = time.time()
+            assert eventually(lambda: bool(b.acquired), timeout_s=30), "leader-b never took over"
+            assert b.acquired[0] - stopped <= ttl + 1.0
+            assert eventually(lambda: len(b.dispatched) >= 2, timeout_s=30)
+            # A wakes up: it finds the lock lost and stands by; it dispatches nothing B did
+            a.send_signal(signal.SIGCONT)
+            taken = len(b.dispatched)
+            assert eventually(lambda: len(b.dispatched) >= taken + 2, timeout_s=30)
+            # nobody polls: every slot B concluded had its shards missing, and its health for the NOC says so
+            health = b.health(0.0)
+            assert health["failed_in_a_row"] == len(b.concluded) >= 2
+            assert "shards did not report" in health["last_failure"]
+        finally:
+            b.stop()
+            thread.join(timeout=30)
+            a.send_signal(signal.SIGCONT)
+            code, err = _finish(a)
+    assert code == 0, err
+    assert "took the lock" in err and "was lost" in err and "standing by" in err
+    messages = _poll_messages(redis_server, "poll.w1")
+    assert len(messages) == len(set(messages)), "a (shard, slot) was dispatched twice"
+    slots = sorted({slot for _, slot in messages})
+    expected = {shard for shard, _ in messages}
+    assert all(sorted(s for s, slot_ in messages if slot_ == slot) == sorted(expected) for slot in slots)
+    assert {d.slot for d in b.dispatched} <= set(slots)
+    # a slot is concluded once: each leader's poller_cluster points, at distinct slots
+    concluded = [_poller_cluster_slots(tmp_path / "spool" / f"leader.{name}") for name in ("leader-a", "leader-b")]
+    assert concluded[0] and concluded[1]
+    both = concluded[0] + concluded[1]
+    assert len(both) == len(set(both))
+
+
+def _poller_cluster_slots(spool_dir: Path) -> list[int]:
+    import gzip
+
+    out = []
+    for path in sorted(spool_dir.glob("*.lp*")):
+        data = path.read_bytes()
+        text = (gzip.decompress(data) if path.name.endswith(".gz") else data).decode()
+        out += [int(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith("poller_cluster,")]
+    return out
+
+
+# --- Redis lost ------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", [("run", "--distributed"), ("worker", "--name", "w-lost")])
+def test_redis_lost_stops_the_process_with_exit_1_after_the_bound(
+        tmp_path: Path, database: str, command: tuple[str, ...]) -> None:
+    own = RedisServer().start()
+    try:
+        env = _env(tmp_path, database, own.url, HOTSPOTCTL_CLUSTER_REDIS_LOST_EXIT_S="3",
+                   HOTSPOTCTL_SCHEDULE_INTERVAL_S="2", HOTSPOTCTL_CLUSTER_HEARTBEAT_S="0.5")
+        with Store.open(database) as store:
+            import_inventory(store, _inventory(tmp_path / "aps.csv"), _settings(env).inventory)
+        process = _hotspotctl(env, *command)
+        key = "hotspotctl:leader" if command[0] == "run" else "hotspotctl:worker:w-lost"
+        assert eventually(lambda: own.command("EXISTS", key) == 1 or process.poll() is not None, timeout_s=60)
+        assert process.poll() is None, _finish(process, None)[1]
+        own.halt()
+        lost = time.monotonic()
+        code, err = _finish(process, None, timeout=60)
+        took = time.monotonic() - lost
+    finally:
+        own.stop()
+    assert code == 1, err
+    assert "is unreachable" in err  # said at once, as an error
+    assert "was unreachable for" in err and "cluster.redis_lost_exit_s 3 s" in err
+    assert 3 <= took <= 3 + 30  # the bound, then a warm stop within the grace period
+
+
+# --- one worker, end to end ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def pg_city(tmp_path: Path, database: str, redis_url: str) -> Iterator[PgCity]:
+    # 32 shards for the city's 40 sites: some shards have none (nothing to poll, never "missed")
+    city = PgCity(tmp_path, database, redis_url, HOTSPOTCTL_SCHEDULE_INTERVAL_S="3",
+                  HOTSPOTCTL_CLUSTER_SHARDS="32", HOTSPOTCTL_CLUSTER_HEARTBEAT_S="0.5")
+    city.simulator.start()
+    try:
+        yield city
+    finally:
+        city.simulator.stop()
+        city.store.close()
+
+
+def test_one_worker_polls_a_simulated_city_through_celery(pg_city: PgCity, redis_server: RedisServer,
+                                                         cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    from hotspotctl.scheduling.cluster import Leader, cluster_status, own_sink
+    from hotspotctl.store.cluster import shard_cycles_of_slot
+
+    settings = pg_city.settings
+    worker = _hotspotctl(pg_city.env, "worker", "--name", "w1", "--log-level", "info")
+    leader = Leader(settings, pg_city.store, name="lead", sink=own_sink(settings, "leader.lead"))
+    thread = threading.Thread(target=leader.run, daemon=True)
+    try:
+        assert eventually(lambda: redis_server.command("EXISTS", "hotspotctl:worker:w1") == 1
+                          or worker.poll() is not None, timeout_s=60)
+        assert worker.poll() is None, _finish(worker, None)[1]
+        # a second worker of the same name is refused while the first is alive (its queues, its spool)
+        twin = _hotspotctl(pg_city.env, "worker", "--name", "w1")
+        code, err = _finish(twin, None)
+        assert code == 3, err
+        assert "a worker named 'w1' is alive" in err and "another --name" in err
+        thread.start()
+        assert eventually(lambda: len(leader.concluded) >= 3, timeout_s=60), leader.concluded
+        summaries = leader.concluded[:3]
+        # the first slot may be partly over when the leader starts; the next ones are whole
+        for summary in summaries[1:]:
+            assert summary.shards_missing == [], summary
+            assert summary.shards_reported == summary.shards_expected > 1
+            assert (summary.aps, summary.ok, summary.failed) == (APS, APS, 0)
+            assert summary.workers == 1
+            assert sum(t["aps"] for t in summary.districts.values()) == APS
+        assert leader.failed_in_a_row == 0 and leader.last_failure is None
+        for summary in summaries:
+            with pg_city.store.read() as conn:
+                rows = shard_cycles_of_slot(conn, summary.slot)
+            assert {r.worker for r in rows} <= {"w1"}
+            assert len({r.shard for r in rows}) == len(rows)  # one claim per (shard, slot)
+        last = summaries[-1].slot
+        # the heartbeat (every 0.5 s) catches up with the polls: two whole slots at least
+        assert eventually(lambda: json.loads(redis_server.command("GET", "hotspotctl:worker:w1"))["polled"]
+                          >= 2 * summaries[-1].shards_expected, timeout_s=30)
+        status = cluster_status(settings, pg_city.store, now=last + settings.schedule.interval_s + 0.5)
+        assert list(status.workers) == ["w1"]
+        assert status.leader == "lead"
+        assert status.last_dispatched >= last and status.last_concluded >= last
+        assert status.missed == []
+        with_aps = [s for s in status.shards if s.has_aps]
+        assert len(with_aps) == summaries[-1].shards_expected
+        # each shard's newest row: the slot that ended (done), or the next one already (the leader goes on)
+        assert all(s.worker == "w1" and s.lag_s == 0 and s.slot is not None for s in with_aps)
+        assert all(s.state == "done" for s in with_aps if s.slot == last)
+        without = [s for s in status.shards if not s.has_aps]
+        assert without and all(s.slot is None and not s.missed for s in without)
+        # through the command line, while the cluster runs: every shard with APs finished the last slot
+        for name, value in pg_city.env.items():
+            if name.startswith("HOTSPOTCTL_"):
+                monkeypatch.setenv(name, value)
+        shown = cli("cluster", "status", "--format", "json")
+        assert shown.code == 0, shown.err
+        data = json.loads(shown.out)
+        assert list(data["workers"]) == ["w1"] and data["leader"] == "lead" and data["missed"] == []
+        table = cli("cluster", "status")
+        assert table.code == 0, table.err
+        assert "w1" in table.out and "Shards" in table.out and "no APs" in table.out
+        assert f"{len(with_aps)} of the {len(with_aps)} shards with APs finished" in table.out
+    finally:
+        leader.stop()
+        thread.join(timeout=30)
+        code, err = _finish(worker)
+    assert code == 0, err
+    assert "claimed already" not in err
+    assert redis_server.command("EXISTS", "hotspotctl:worker:w1") == 0  # gone at once on a clean stop
+    assert redis_server.command("EXISTS", "hotspotctl:leader") == 0  # released on the way out
+    spooled = list((pg_city.data_dir / "spool" / "w1").glob("*.lp*"))
+    assert spooled, "the worker spooled nothing of its own"
+    # and with the workers gone, the shards with APs miss the next slots: exit 4, naming them
+    later = cli("cluster", "status")
+    assert later.code == 4 or time.time() < last + 3 * settings.schedule.interval_s, later.err
+
+
+def test_shards_of_a_dead_worker_missing_slot_after_slot_reach_the_noc_through_the_delivery_queue(
+        tmp_path: Path, database: str, redis_server: RedisServer, redis_url: str) -> None:
+    from hotspotctl.scheduling.cluster import Leader, own_sink
+    from tests.servers import ScriptedHttpServer
+
+    hook = ScriptedHttpServer()
+    city = PgCity(tmp_path, database, redis_url, HOTSPOTCTL_SCHEDULE_INTERVAL_S="3",
+                  HOTSPOTCTL_CLUSTER_SHARDS="32", HOTSPOTCTL_CLUSTER_HEARTBEAT_S="0.5",
+                  HOTSPOTCTL_NOC_WEBHOOK_URL=hook.url + "/api/v2/alerts")
+    city.simulator.start()
+    # "ghost" looks alive (its heartbeat is there) but takes no task: its shards miss every slot
+    _heartbeat(redis_server, "ghost")
+    worker = _hotspotctl(city.env, "worker", "--name", "w1")
+    leader = Leader(city.settings, city.store, name="lead", sink=own_sink(city.settings, "leader.lead"))
+    thread = threading.Thread(target=leader.run, daemon=True)
+    try:
+        assert eventually(lambda: redis_server.command("EXISTS", "hotspotctl:worker:w1") == 1
+                          or worker.poll() is not None, timeout_s=60)
+        assert worker.poll() is None, _finish(worker, None)[1]
+        thread.start()
+
+        def failing_notice() -> bool:
+            return any(b"did not report" in r["body"] for r in hook.requests)
+
+        assert eventually(failing_notice, timeout_s=60), [r["body"][:300] for r in hook.requests]
+        assert all(d.workers == ("ghost", "w1") for d in leader.dispatched)
+        partial = [s for s in leader.concluded if s.shards_reported]
+        assert partial and all(0 < s.shards_reported < s.shards_expected for s in partial)
+        beat = json.loads(redis_server.command("GET", "hotspotctl:worker:w1"))
+        assert beat["deliveries"] >= 1  # w1 took the send_noc task from the shared delivery queue
+    finally:
+        leader.stop()
+        thread.join(timeout=30)
+        code, err = _finish(worker)
+        city.simulator.stop()
+        city.store.close()
+        hook.stop()
+    assert code == 0, err
+    (notice,) = {r["path"] for r in hook.requests}
+    assert notice == "/api/v2/alerts"
+
+
+def test_the_worker_and_cluster_help_show_examples(cli) -> None:
+    for args in (("worker", "--help"), ("cluster", "status", "--help"), ("run", "--help")):
+        shown = cli(*args)
+        assert shown.code == 0
+        assert "Examples:" in shown.out
+    assert "--distributed" in cli("run", "--help").out
+
+
+@pytest.mark.parametrize(("unit", "command"), [("hotspotctl-worker.service", ["worker", "--log-format", "json"]),
+                                               ("hotspotctl-leader.service",
+                                                ["run", "--distributed", "--log-format", "json"])])
+def test_the_cluster_units_run_their_command_restarted_on_failure(unit: str, command: list[str], cli) -> None:
+    import configparser
+    import shlex
+
+    from hotspotctl.settings import ScheduleSettings
+
+    parsed = configparser.ConfigParser(strict=False, interpolation=None)
+    parsed.read(REPO / "deploy" / unit)
+    service = parsed["Service"]
+    argv = shlex.split(service["ExecStart"])
+    assert Path(argv[0]).name == "hotspotctl" and argv[1:] == command
+    assert service["Restart"] == "on-failure"  # Redis lost: exit 1, started again
+    assert service["KillSignal"] == "SIGTERM" and int(service["TimeoutStopSec"]) > ScheduleSettings().grace_s
+    assert "EnvironmentFile" in service  # the store's and Redis's passwords from a file, not the unit
+    assert cli(*command[:-2], "--help").code == 0
+
+
+def test_the_leaders_crons_fire_once_per_fire_time() -> None:
+    from hotspotctl.scheduling.cluster import _Crons
+
+    settings = load_settings(env={"HOTSPOTCTL_SCHEDULE_DISCOVERY_CRON": "* * * * *"}).settings
+    crons = _Crons(settings)
+    assert crons.jobs == {"discovery": "* * * * *"}  # crews only when crews.send_via names channels
+    minute = 60 * 29_000_000
+    assert crons.due(minute + 10) == []
+    assert crons.due(minute + 59.9) == []
+    assert crons.due(minute + 60) == ["discovery"]
+    assert crons.due(minute + 61) == []
+    assert crons.due(minute + 119) == []
+    assert crons.due(minute + 185) == ["discovery"]  # late: once, not once per fire time missed
+    assert crons.due(minute + 200) == []
+    assert crons.due(minute + 240) == ["discovery"]
