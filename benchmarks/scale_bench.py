@@ -6,9 +6,9 @@ and each --workers W, one run of the whole path a deployment runs, every part in
 
   workers 0  the one-process path: ``hotspotctl run --cycles N`` (CycleRunner, as a service runs it)
              against ``hotspotctl simulate`` (its own process), SQLite store, points to the spool.
-  workers W  the Celery path: W ``hotspotctl worker`` processes and ``hotspotctl run --distributed``,
-             Redis and PostgreSQL started here as tests/servers.py does. Not wired yet: it needs
-             i19-celery's worker (``run_cluster`` is the place it plugs in).
+  workers W  the Celery path: W ``hotspotctl worker`` processes and ``hotspotctl run --distributed
+             --cycles N`` (the leader), a PostgreSQL store and Redis started by tests/servers.py's own
+             classes (needs the ``cluster`` extra and redis-server); figures from shard_cycles.
 
 Figures per run (one JSON object each, ``--format json`` prints the list):
 
@@ -159,11 +159,98 @@ def run_one_process(run: Run, data_dir: Path, env: dict[str, str]) -> dict[str, 
     return result
 
 
+def proc_cpu_s(pid: int) -> float:
+    """utime + stime of one process so far, from /proc (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def slots_of(url: str) -> list[dict[str, Any]]:
+    """Per slot, the shards' rows summed: shards done, APs, ok, the CPU they record and the slot's span."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(sa.text(
+                "SELECT slot, count(*) AS shards, sum(aps) AS aps, sum(ok) AS ok, sum(cpu_s) AS cpu_s, "
+                "min(started_at) AS first, max(finished_at) AS last, max(duration_s) AS longest "
+                "FROM shard_cycles WHERE state = 'done' GROUP BY slot ORDER BY slot")).mappings().all()
+    finally:
+        engine.dispose()
+    return [dict(row) for row in rows]
+
+
 def run_cluster(run: Run, data_dir: Path, env: dict[str, str]) -> dict[str, Any]:
-    """workers W >= 1: W ``hotspotctl worker`` processes and ``hotspotctl run --distributed`` (Redis and
-    PostgreSQL from tests/servers.py), the figures from the shard_cycles rows and the workers' rusage."""
-    raise SystemExit(f"--workers {run.workers}: the Celery path is not here yet (it needs `hotspotctl worker` "
-                     "from i19-celery); run with --workers 0")
+    """workers W >= 1: W ``hotspotctl worker`` processes and ``hotspotctl run --distributed --cycles N`` (the
+    leader), a PostgreSQL store and Redis started here by tests/servers.py's own classes. Per slot after the
+    first (which discovers, and starts mid-slot): the span from its first shard's start to its last shard's
+    end (cycle_s), the workers' CPU from /proc between the slot's start and the next's (poller_cpu_s; the
+    shards' own cpu_s is process time of threads running side by side, so it overlaps), the APs not polled ok
+    (missed_aps, the worst slot); each worker's peak RSS from wait4."""
+    from tests.servers import PostgresServer, RedisServer
+
+    postgres, redis = PostgresServer().start(), RedisServer().start()
+    workers: list[subprocess.Popen[str]] = []
+    try:
+        url = postgres.create_database("scale_bench")
+        env = {**env, "HOTSPOTCTL_DATABASE_URL": url, "HOTSPOTCTL_CLUSTER_REDIS_URL": redis.url}
+        import_city(data_dir, env, run.aps_per_copy)
+        with simulator(data_dir, env, run) as served:
+            logs = [data_dir / f"worker-{n}.log" for n in range(run.workers)]
+            for n, log in enumerate(logs):
+                with log.open("w") as fh:
+                    workers.append(subprocess.Popen(
+                        hotspotctl(data_dir, "worker", "--name", f"bench-{n}", "--log-level", "warning"),
+                        env=env, stdout=fh, stderr=subprocess.STDOUT, text=True))
+            leader = subprocess.Popen(hotspotctl(data_dir, "run", "--distributed", "--cycles", str(run.cycles),
+                                                 "--interval", str(run.interval_s), "--log-level", "warning"),
+                                      env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            started = time.perf_counter()
+            cpu_at: dict[float, float] = {}  # the workers' CPU when each slot began (sampled every 0.2 s)
+            while leader.poll() is None:
+                slot = (time.time() // run.interval_s) * run.interval_s
+                if slot not in cpu_at:
+                    cpu_at[slot] = sum(proc_cpu_s(w.pid) for w in workers)
+                time.sleep(0.2)
+            wall = time.perf_counter() - started
+            boundary = (time.time() // run.interval_s + 1) * run.interval_s  # the end of the last slot
+            time.sleep(max(0.0, boundary - time.time()) + 0.05)
+            cpu_at[boundary] = sum(proc_cpu_s(w.pid) for w in workers)
+            leader_log = leader.stderr.read() if leader.stderr is not None else ""
+            usages = []
+            for worker in workers:
+                worker.send_signal(signal.SIGTERM)
+                _, status, usage = os.wait4(worker.pid, 0)
+                worker.returncode = os.waitstatus_to_exitcode(status)
+                usages.append(usage)
+        if leader.returncode != 0:
+            raise RuntimeError(f"hotspotctl run --distributed exited {leader.returncode}: {leader_log[-2000:]}")
+        slots = slots_of(url)
+    finally:
+        for worker in workers:
+            if worker.poll() is None and worker.returncode is None:
+                worker.kill()
+        redis.stop()
+        postgres.stop()
+    aps = served["aps"]
+    slots = slots[:run.cycles]  # the leader's slots; the one it left running when it stopped is not one
+    measured = [s for s in slots[1:] if s["slot"] + run.interval_s in cpu_at] or slots  # the first discovers
+    for s in slots:
+        s["cpu"] = cpu_at.get(s["slot"] + run.interval_s, float("nan")) - cpu_at.get(s["slot"], float("nan"))
+    cpu = statistics.median(s["cpu"] for s in measured)
+    return {"aps": aps, "workers": run.workers,
+            "cycle_s": round(statistics.median(s["last"] - s["first"] for s in measured), 3),
+            "poller_cpu_s": round(cpu, 3), "cpu_us_per_ap": round(cpu / aps * 1e6, 1),
+            "rss_mb_per_worker": round(max(u.ru_maxrss for u in usages) / 1024, 1),
+            "missed_aps": max(aps - int(s["ok"]) for s in measured),
+            "slots": [{"slot": s["slot"], "shards": s["shards"], "aps": int(s["aps"]), "ok": int(s["ok"]),
+                       "span_s": round(s["last"] - s["first"], 3), "longest_shard_s": round(s["longest"], 3),
+                       "workers_cpu_s": round(s["cpu"], 3)} for s in slots],
+            "wall_s": round(wall, 1), "workers_cpu_s": [round(u.ru_utime + u.ru_stime, 1) for u in usages]}
 
 
 MODES: dict[str, Callable[[Run, Path, dict[str, str]], dict[str, Any]]] = {
