@@ -175,23 +175,22 @@ async def measure(args: argparse.Namespace, data_dir: Path, env: dict[str, str])
             gc.freeze()
             gc.set_threshold(20_000, 20, 20)
             healthy = [await timed(runner, sim) for _ in range(args.cycles)]
-            if args.healthy_only:
-                sim_stats = sim.stop()
-                results["healthy"] = summarize("healthy", healthy[1:], sim_stats)
-                results["rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-                return results
-            with_ping, without_ping = [], []
-            for _ in range(args.cycles):
-                runner.settings = replace(settings, ping=replace(settings.ping, enabled=False))
-                without_ping.append(await timed(runner, sim))
-                runner.settings = settings
-                with_ping.append(await timed(runner, sim))
-            results["ping"] = ping_figures(settings, with_ping, without_ping, healthy)
-            # the same GETs through pysnmp, for a ratio measured here and now
-            results["baseline"] = await baseline(runner, poller, args.baseline_aps)
+            if not args.healthy_only:
+                with_ping, without_ping = [], []
+                for _ in range(args.cycles):
+                    runner.settings = replace(settings, ping=replace(settings.ping, enabled=False))
+                    without_ping.append(await timed(runner, sim))
+                    runner.settings = settings
+                    with_ping.append(await timed(runner, sim))
+                results["ping"] = ping_figures(settings, with_ping, without_ping, healthy)
+                # the same GETs through pysnmp, for a ratio measured here and now
+                results["baseline"] = await baseline(runner, poller, args.baseline_aps)
         finally:
             sim_stats = sim.stop()
         results["healthy"] = summarize("healthy", healthy[1:], sim_stats)
+        if args.healthy_only:
+            results["rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+            return results
         sim = SimProcess(data_dir, env, "--scenario", str(degraded_file), *common)
         try:
             degraded = [await timed(runner, sim) for _ in range(args.cycles)]
