@@ -32,7 +32,11 @@ Poller CPU is time.process_time() of this process around each cycle; RSS is this
 peak (ru_maxrss); the simulator's CPU per answered GET is read from /proc for its processes.
 Prints figures; asserts nothing about time.
 
-    .venv/bin/python benchmarks/cycle_bench.py [--aps 35350] [--cycles 4] [--format json]
+--scale K polls K copies of the city (``hotspotctl simulate --scale K``: --aps per copy, so K=10 is
+353,500 APs); --healthy-only stops after the healthy cycles (no ping comparison, baseline or degraded
+scenario), which is what a K=10 run can afford.
+
+    .venv/bin/python benchmarks/cycle_bench.py [--aps 35350] [--cycles 4] [--scale 1] [--format json]
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ import json
 import os
 import resource
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -129,7 +134,6 @@ async def measure(args: argparse.Namespace, data_dir: Path, env: dict[str, str])
     from hotspotctl.scheduling.cycle import discover_aps
     from hotspotctl.scheduling.service import CycleRunner
     from hotspotctl.settings import load_settings
-    from hotspotctl.simulate.simulator import spread
     from hotspotctl.sinks.influx import InfluxSink
     from hotspotctl.sinks.spool import Spool
     from hotspotctl.store import Store
@@ -139,7 +143,12 @@ async def measure(args: argparse.Namespace, data_dir: Path, env: dict[str, str])
     # the issue's poller settings for the dead-AP bound, for both scenarios (one poller throughout,
     # as in production: APs die under a running poller, which does not start afresh)
     settings = replace(settings, snmp=replace(settings.snmp, timeout_s=1.0, retries=1))
-    common = ("--count", str(args.aps), "--seed", "1", "--processes", str(args.processes))
+    # a port of its own: on the default one (16161) SO_REUSEPORT would share any other simulator's datagrams
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    common = ("--count", str(args.aps), "--seed", "1", "--processes", str(args.processes), "--scale", str(args.scale),
+              "--port", str(port))
     results: dict[str, Any] = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}}
 
     profiles = load_profiles([])
@@ -151,7 +160,7 @@ async def measure(args: argparse.Namespace, data_dir: Path, env: dict[str, str])
         try:
             store = Store.open(settings.store_url)
             zones = CrewZones.from_settings(settings.crew_zones)
-            aps = spread(list(Fleet.load(store, zones).aps.values()), args.aps)
+            aps = simulated_aps(Fleet.load(store, zones), args.aps, args.scale)
             if sum(1 for ap in aps if ap.mgmt_address) != len(aps):
                 raise RuntimeError("the simulator did not assign addresses to every AP")
             started = time.perf_counter()
@@ -166,18 +175,22 @@ async def measure(args: argparse.Namespace, data_dir: Path, env: dict[str, str])
             gc.freeze()
             gc.set_threshold(20_000, 20, 20)
             healthy = [await timed(runner, sim) for _ in range(args.cycles)]
-            with_ping, without_ping = [], []
-            for _ in range(args.cycles):
-                runner.settings = replace(settings, ping=replace(settings.ping, enabled=False))
-                without_ping.append(await timed(runner, sim))
-                runner.settings = settings
-                with_ping.append(await timed(runner, sim))
-            results["ping"] = ping_figures(settings, with_ping, without_ping, healthy)
-            # the same GETs through pysnmp, for a ratio measured here and now
-            results["baseline"] = await baseline(runner, poller, args.baseline_aps)
+            if not args.healthy_only:
+                with_ping, without_ping = [], []
+                for _ in range(args.cycles):
+                    runner.settings = replace(settings, ping=replace(settings.ping, enabled=False))
+                    without_ping.append(await timed(runner, sim))
+                    runner.settings = settings
+                    with_ping.append(await timed(runner, sim))
+                results["ping"] = ping_figures(settings, with_ping, without_ping, healthy)
+                # the same GETs through pysnmp, for a ratio measured here and now
+                results["baseline"] = await baseline(runner, poller, args.baseline_aps)
         finally:
             sim_stats = sim.stop()
         results["healthy"] = summarize("healthy", healthy[1:], sim_stats)
+        if args.healthy_only:
+            results["rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+            return results
         sim = SimProcess(data_dir, env, "--scenario", str(degraded_file), *common)
         try:
             degraded = [await timed(runner, sim) for _ in range(args.cycles)]
@@ -187,6 +200,17 @@ async def measure(args: argparse.Namespace, data_dir: Path, env: dict[str, str])
     results["degraded"]["bound_s"] = settings.snmp.timeout_s * (settings.snmp.retries + 1) + 5
     results["rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     return results
+
+
+def simulated_aps(fleet: Any, count: int, scale: int) -> list[Any]:
+    """The APs ``simulate --count count --scale scale`` serves, from the store, in its order."""
+    from hotspotctl.simulate.scale import copy_id, originals
+    from hotspotctl.simulate.simulator import spread
+
+    if scale == 1:
+        return spread(list(fleet.aps.values()), count)
+    city = spread([ap for ap in originals(list(fleet.aps.values())) if not ap.is_controller], count)
+    return [fleet.aps[copy_id(ap.id, copy)] for copy in range(1, scale + 1) for ap in city]
 
 
 async def timed(runner: Any, sim: SimProcess) -> tuple[Any, float, int, int]:
@@ -283,6 +307,8 @@ def main() -> int:
     parser.add_argument("--cycles", type=int, default=4, help="cycles per scenario")
     parser.add_argument("--processes", type=int, default=max(1, (os.cpu_count() or 2) // 2),
                         help="simulator processes")
+    parser.add_argument("--scale", type=int, default=1, help="copies of the city (--aps APs each)")
+    parser.add_argument("--healthy-only", action="store_true", help="only the healthy cycles (for large --scale)")
     parser.add_argument("--baseline-aps", type=int, default=2000, help="APs in the pysnmp comparison")
     parser.add_argument("--format", choices=("text", "json"), default="text")
     args = parser.parse_args()
@@ -296,10 +322,18 @@ def main() -> int:
     if args.format == "json":
         healthy = results["healthy"]
         print(json.dumps({"aps": healthy["aps"], "aps_ok": healthy["aps_ok"], "cycle_s": healthy["cycle_s"],
-                          "poller_cpu_s": healthy["poller_cpu_s"], "rss_mb": results["rss_mb"],
-                          "scenario": "healthy", "scenarios": [results["healthy"], results["degraded"]],
-                          "discovery": results["discovery"], "baseline": results["baseline"], "ping": results["ping"],
-                          "machine": results["machine"]}, indent=2))
+                          "poller_cpu_s": healthy["poller_cpu_s"], "poller_us_per_ap": healthy["poller_us_per_ap"],
+                          "rss_mb": results["rss_mb"], "scale": args.scale, "scenario": "healthy",
+                          "scenarios": [s for s in (results["healthy"], results.get("degraded")) if s is not None],
+                          "discovery": results["discovery"], "baseline": results.get("baseline"),
+                          "ping": results.get("ping"), "machine": results["machine"]}, indent=2))
+        return 0
+    if args.healthy_only:
+        h = results["healthy"]
+        print(f"discovery (not timed in cycles): {results['discovery']}")
+        print(f"healthy, scale {args.scale}: {h['aps']} APs, {h['aps_ok']} ok: cycle {h['cycle_s']} s (cycles "
+              f"{h['cycles_s']}), poller CPU {h['poller_cpu_s']} s ({h['poller_us_per_ap']} µs/AP); "
+              f"poller peak RSS {results['rss_mb']} MB")
         return 0
     d, h, b = results["degraded"], results["healthy"], results["baseline"]
     print(f"discovery (not timed in cycles): {results['discovery']}")

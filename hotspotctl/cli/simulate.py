@@ -29,7 +29,9 @@ from hotspotctl.simulate.simulator import (
     Simulator,
     assign_addresses,
     default_processes,
+    import_simulated,
     plan_simulation,
+    scaled_city,
     served_rows,
     spread,
 )
@@ -68,6 +70,10 @@ def simulate(
         "--v3-fraction", min=0.0, max=1.0, help="share of APs that speak only SNMPv3 (user of --v3-auth)")] = 0.01,
     v3_auth: Annotated[str, typer.Option("--v3-auth", help="credential set whose v3 user the simulator serves")
                        ] = SIM_V3_AUTH,
+    scale: Annotated[int, typer.Option(
+        "--scale", min=1, help="serve K copies of the city: copy k (2..K) is every AP again, id '<id>.k<k>', moved "
+                               "to a cell around the city (--count N: N APs per copy; --assign stores every copy)")
+                     ] = 1,
     processes: Annotated[int, typer.Option("--processes", "-p", min=1, help="serving processes (SO_REUSEPORT)")
                          ] = default_processes(),
     duration: Annotated[float | None, typer.Option(
@@ -99,6 +105,15 @@ def simulate(
 
       hotspotctl poll --once --district Iztapalapa
 
+    --scale K serves K copies of the city, for measuring ten cities' worth of APs on one
+    box: copy 1 is the inventory, copy k is every AP again as '<id>.k<k>' (its explicit
+    site and controller suffixed alike), moved by whole city boxes to a ring around the
+    city, with the city's districts, programmes and zones; --count N takes N APs per copy
+    (K x N in all); --assign writes every copy into the inventory through `inventory
+    import`'s checks, in one transaction, and again changes nothing:
+
+      hotspotctl simulate --scale 10 --assign
+
     v3 passphrases come from HOTSPOTCTL_SIM_V3_AUTH_PASSWORD and HOTSPOTCTL_SIM_V3_PRIV_PASSWORD
     (the "sim-v3" set); give both, or --v3-fraction 0.
     """
@@ -107,7 +122,13 @@ def simulate(
     if not inventory.aps:
         raise InputError("the inventory is empty; import one first (`hotspotctl inventory import FILE`, "
                          "or `hotspotctl demo` for Mexico City's)")
-    chosen = spread(inventory.select(selection(ap, site, district, program, zone)), count)
+    picked = inventory.select(selection(ap, site, district, program, zone))
+    if scale > 1:
+        inventory, chosen = scaled_city(inventory, picked, scale=scale, count=count, controllers=controllers,
+                                        bounds=rt.settings.inventory.bounds)
+        controllers = 0  # made per copy by scaled_city: the copies' controller rows are the inventory's now
+    else:
+        chosen = spread(picked, count)
     if not chosen:
         raise InputError("the selection matches no AP; `hotspotctl inventory list` shows what is there")
     community = resolve(DEFAULT_AUTH, rt.settings.snmp.auth).community
@@ -115,7 +136,14 @@ def simulate(
     plan = plan_simulation(inventory, chosen, seed=seed, scenario=load_named_scenario(scenario),
                            community=community, v3_fraction=v3_fraction, port=port, speed=speed,
                            start_hour=start_hour, controllers=controllers)
-    if assign:
+    if assign and scale > 1:
+        with rt.open_store() as store:
+            report = import_simulated(store, plan, rt.settings.inventory, scale=scale, v2c_auth=DEFAULT_AUTH,
+                                      v3_auth=v3_auth)
+        output.message(f"wrote {scale} copies of the city ({len(plan.aps):,} APs, {len(plan.controller_rows)} "
+                       f"controllers) into the inventory: {len(report.added):,} added, {len(report.updated):,} "
+                       f"updated, {report.unchanged:,} unchanged; {report.sites:,} sites")
+    elif assign:
         with rt.open_store() as store:
             changed = assign_addresses(store, plan, v2c_auth=DEFAULT_AUTH, v3_auth=v3_auth)
         output.message(f"assigned simulated addresses to {changed} APs in the inventory")

@@ -376,3 +376,84 @@ def assign_addresses(store: Any, plan: SimulationPlan, *, v2c_auth: str, v3_auth
     by_id = {ap.id: ap for ap in changed}
     plan.aps = [by_id.get(ap.id, ap) for ap in plan.aps]
     return len(changed) + len(fresh) + len(moved)
+
+
+def scaled_city(inventory: Any, picked: Sequence[AccessPoint], *, scale: int, count: int | None,
+                controllers: int, bounds: Sequence[float]) -> tuple[Any, list[AccessPoint]]:
+    """``scale`` copies of the city (``simulate --scale``): a Fleet of them, and the APs to simulate.
+
+    Copy 1 is ``picked`` less the copies a previous ``--scale --assign`` stored (they are made again
+    from it); ``count`` APs of it are spread over the city (``count`` per copy), and ``controllers`` new
+    controllers each take a district of it, before copying: every copy has the same controllers (suffixed,
+    see simulate.scale), each over its own copy's APs. Copies come one after the other, so copy 1's APs
+    are at the addresses a run without --scale gives them.
+    """
+    from hotspotctl.inventory.fleet import Fleet
+    from hotspotctl.inventory.sites import derive_sites
+    from hotspotctl.simulate.scale import copy_id, originals, scale_fleet, split_copy
+
+    city = originals(list(inventory.aps.values()))
+    city_ids = frozenset(ap.id for ap in city)
+    wanted = {ap.id for ap in picked}
+    base = Fleet({ap.id: ap for ap in city}, {}, inventory.zones)
+    chosen = spread([ap for ap in city if ap.id in wanted and not ap.is_controller], count)
+    groups = plan_controllers(base, chosen, controllers)
+    regrouped = {ap.id: ap for _, members in groups for ap in members}
+    chosen = [regrouped.get(ap.id, ap) for ap in chosen]
+    copies = scale_fleet([*chosen, *(row for row, _ in groups)], scale, bounds)
+    aps = {ap.id: ap for ap in copies}
+    # a copy's site is named as the city's, suffixed like its APs, so that a scenario naming a site picks the
+    # city's own (copy 1) and not ten of the same name
+    copy_of = {ap.site_id: split_copy(ap.id, city_ids)[1] for ap in copies if ap.site_id}
+    sites = derive_sites(aps.values())
+    for site_id, site in sites.items():
+        suffix = copy_id("", copy_of[site_id])  # "" for copy 1; an explicit site's name (its id) has it already
+        if suffix and not site.name.endswith(suffix):
+            sites[site_id] = replace(site, name=site.name + suffix)
+    return Fleet(aps, sites, inventory.zones), [ap for ap in copies if not ap.is_controller]
+
+
+def import_simulated(store: Any, plan: SimulationPlan, rules: Any, *, scale: int, v2c_auth: str,
+                     v3_auth: str) -> Any:
+    """Write every simulated AP and controller of ``plan`` (all the copies of ``simulate --scale``) into the
+    inventory at its simulated address, through ``inventory import``'s own path: a CSV file of the rows,
+    imported in merge mode and strict (checked first, then one transaction; a rejected row writes nothing),
+    with ``inventory.bounds`` widened to the box holding every copy. Idempotent: a second run changes no
+    row. The ImportReport; an InputError naming the first rejected row."""
+    import csv
+    import tempfile
+    from pathlib import Path
+
+    from hotspotctl.csvsafe import neutralise
+    from hotspotctl.errors import InputError
+    from hotspotctl.inventory.importer import import_inventory
+    from hotspotctl.models.access_points import FIELDS
+    from hotspotctl.simulate.scale import scaled_bounds
+
+    aps = [replace(ap, mgmt_address=plan.address(index), snmp_auth=v3_auth if sim.v3 else v2c_auth)
+           for index, (ap, sim) in enumerate(zip(plan.aps, plan.fleet[:len(plan.aps)], strict=True))]
+    controllers = [replace(row, mgmt_address=plan.controller_address(j), snmp_auth=v2c_auth)
+                   for j, row in enumerate(plan.controller_rows)]
+
+    def cell(value: object) -> object:
+        if value is None:
+            return ""
+        return neutralise(value) if isinstance(value, str) else repr(value) if isinstance(value, float) else value
+
+    with tempfile.TemporaryDirectory(prefix="hotspotctl-simulate-") as tmp:
+        path = Path(tmp) / f"simulate-scale-{scale}.csv"
+        with path.open("w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(FIELDS)
+            for ap in (*controllers, *aps):  # (a file's controller rows may come in any order; these first)
+                values = ap.values()
+                writer.writerow([cell(values[name]) for name in FIELDS])
+        wide = replace(rules, bounds=scaled_bounds(rules.bounds, scale))
+        report = import_inventory(store, path, wide, merge=True, strict=True)
+    if report.rejected:
+        first = report.rejected[0]
+        raise InputError(f"the simulated copies were not written: {len(report.rejected)} rows rejected, the first "
+                         f"(row {first.row}, {first.column} {first.value!r}): {first.reason}")
+    plan.aps = aps
+    plan.controller_rows = controllers
+    return report

@@ -55,3 +55,47 @@ def test_simulate_puts_a_district_behind_a_controller_and_assigns_it(cli):
                 "--processes", "1", "--format", "json", "--assign")
     served_again, _ = json.JSONDecoder().raw_decode(again.out)  # the inventory's own controller row is served
     assert served_again["controllers"] == served["controllers"]
+
+
+def test_simulate_scale_assign_stores_every_copy_once_and_the_last_copy_answers_a_poll(cli):
+    """--scale 3 --count 2: two APs per copy (spread over the city), six in the store at their simulated
+    addresses, two sites more per copy; a second run changes nothing; a poll of copy 3's AP reaches its agent."""
+    import os
+    import subprocess
+    import sys
+
+    write(cli.workdir / "aps.csv", INVENTORY)
+    assert cli("inventory", "import", "aps.csv").code == 0
+    port = free_udp_port()
+    args = ("simulate", "--scale", "3", "--count", "2", "--scenario", "none", "--v3-fraction", "0",
+            "--port", str(port), "--processes", "1", "--format", "json", "--assign")
+    first = cli(*args, "--duration", "0.2")
+    assert first.code == 0, first.err
+    served, _ = json.JSONDecoder().raw_decode(first.out)
+    assert (served["aps"], served["addresses"]) == (6, "127.16.0.1 .. 127.16.0.6")
+    assert "wrote 3 copies of the city (6 APs, 0 controllers) into the inventory: 4 added, 2 updated, 0 unchanged; " \
+           "7 sites" in first.err
+    rows = {row["id"]: row for row in json.loads(cli("inventory", "list", "-f", "json").out)}
+    assert sorted(rows) == ["A-1", "A-1.k2", "A-1.k3", "A-2", "A-2.k2", "A-2.k3", "A-3"]  # A-3 not picked
+    assert [rows[i]["mgmt_address"] for i in ("A-1", "A-2", "A-1.k2", "A-2.k2", "A-1.k3", "A-2.k3")] == [
+        f"127.16.0.{n}:{port}" for n in range(1, 7)]
+    assert rows["A-3"]["mgmt_address"] is None
+    assert len({rows[i]["site_id"] for i in rows}) == 7  # the city's 3 sites and 2 more per copy
+    assert {rows[i]["district"] for i in ("A-1", "A-1.k2", "A-1.k3")} == {"Iztapalapa"}
+    again = cli(*args, "--duration", "0.2")
+    assert again.code == 0, again.err
+    assert "0 added, 0 updated, 6 unchanged; 7 sites" in again.err
+    assert json.loads(cli("inventory", "list", "-f", "json").out) == list(rows.values())
+    # the simulator in a process of its own, then a poll of copy 3's AP from this one
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    server = subprocess.Popen([sys.executable, "-m", "hotspotctl", *args, "--duration", "60"], cwd=cli.workdir,
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None and server.stdout.readline().startswith("{")  # serving from here on
+        result = cli("poll", "--once", "--ap", "A-2.k3", "--format", "json")
+    finally:
+        server.terminate()
+        server.communicate(timeout=30)
+    assert result.code == 0, result.err
+    (row,) = json.loads(result.out)
+    assert (row["ap"], row["ok"], row["error_kind"]) == ("A-2.k3", True, None)
