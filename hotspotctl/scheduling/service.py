@@ -193,9 +193,10 @@ class CycleRunner:
         started = time.time()  # wall clock: the cycle's points and record
         clock = time.monotonic()
         cpu_started = time.process_time()
-        # the previous cycle's report and rollup (every AP's outcome, sample and radios) are let go before
-        # this cycle builds its own: held through it, they made the cycle's peak two cycles' worth of them
-        self.last_report = self.last_rollup = None
+        # the previous cycle's report, rollup and evaluation (every AP's outcome, sample and radios; the health
+        # verdicts it wrote, which the evaluator has since replaced) are let go before this cycle builds its own:
+        # held through it, they made the cycle's peak two cycles' worth of them
+        self.last_report = self.last_rollup = self.last_evaluation = None
         try:
             self.refresh()
             report = await run_cycle(self.store, self.aps, self.settings.snmp, self.profiles, self.poller,
