@@ -180,21 +180,28 @@ def attach_token_filter(sock: socket.socket, family: int, token: bytes) -> bool:
 
 
 class _Target:
-    """One host being pinged: what was sent, what came back."""
+    """One host being pinged: what was sent, what came back.
 
-    __slots__ = ("address", "done", "error", "family", "host", "last_send", "rtts", "sent", "start", "waiting")
+    Memory (a cycle pings the whole city, 35,350 hosts): the lists of echoes waited for and of round trips are
+    made at the first echo and reply, and let go when the host is done (``final``, its result, is kept): only the
+    hosts in flight hold them, not every host of the call until its end (about 13 MB less at the city's peak).
+    """
+
+    __slots__ = ("address", "done", "error", "family", "final", "host", "last_send", "rtts", "sent", "start",
+                 "waiting")
 
     def __init__(self, host: str, address: Address) -> None:
         self.host = host
         self.address = address
         self.family = socket.AF_INET6 if len(address) == 4 else socket.AF_INET
         self.sent = 0
-        self.rtts: list[tuple[int, float]] = []  # (echo index, rtt in seconds), as they came
-        self.waiting: list[int] = []  # numbers of the echoes sent
+        self.rtts: list[tuple[int, float]] | tuple[()] = ()  # (echo index, rtt in seconds), as they came
+        self.waiting: list[int] | tuple[()] = ()  # numbers of the echoes sent and still waited for
         self.start = 0.0
         self.last_send = 0.0
         self.error: str | None = None
         self.done = False
+        self.final: PingResult | None = None  # the result, once done
 
     def result(self) -> PingResult:
         if not self.rtts:
@@ -335,7 +342,7 @@ class IcmpProber:
                     self._sockets_for(family)
                 await _Run(self, loop, targets, count, interval_s, timeout_s).wait()
                 for target in targets:
-                    results[target.host] = target.result()
+                    results[target.host] = target.final if target.final is not None else target.result()
         finally:
             self._busy = False
         self.kernel_drops()
@@ -468,7 +475,8 @@ class _Run:
         pending = self.pending
         for n in target.waiting:
             pending.pop(n, None)
-        target.waiting = []
+        target.final = target.result()
+        target.waiting = target.rtts = ()
         self.active -= 1
         self.left -= 1
 
@@ -497,7 +505,10 @@ class _Run:
             self.finish(target)
             return
         self.pending[n] = (target, target.sent, sent_at)
-        target.waiting.append(n)
+        if target.waiting:
+            target.waiting.append(n)  # a non-empty one is a list
+        else:
+            target.waiting = [n]
         target.sent += 1
         target.last_send = sent_at
         prober.stats.sent += 1
@@ -584,7 +595,10 @@ class _Run:
                 stats.dropped_late += 1
                 continue
             stats.matched += 1
-            target.rtts.append((index, rtt))
+            if target.rtts:
+                target.rtts.append((index, rtt))  # a non-empty one is a list
+            else:
+                target.rtts = [(index, rtt)]
             if target.sent == self.count and len(target.rtts) == self.count:
                 self.finish(target)
                 finished = True

@@ -51,7 +51,7 @@ from hotspotctl.collectors.tables import (
     walk_columns,
     walk_controller,
 )
-from hotspotctl.collectors.udp import Address, Resolver, UdpTransport, Unresolved
+from hotspotctl.collectors.udp import ADDRESSES_MAX, Address, Resolver, UdpTransport, Unresolved
 from hotspotctl.collectors.walker import V2cClient, V2cDevice, fewer_collections
 from hotspotctl.errors import CollectError, ConfigError, PollErrorKind
 from hotspotctl.models.radios import ControllerReading, Radio
@@ -327,7 +327,7 @@ class Poller:
                 parsed = split_address(text, self.settings.port)
             except ValueError as exc:
                 parsed = f"bad mgmt_address {exc}"
-            if len(self._parsed) >= 1 << 17:
+            if len(self._parsed) >= ADDRESSES_MAX:
                 self._parsed.clear()
             self._parsed[text] = parsed
         return parsed

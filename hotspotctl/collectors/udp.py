@@ -58,6 +58,11 @@ _LINUX_FORCE = (33, 32) if sys.platform.startswith("linux") else (None, None)
 _MEMINFO = struct.Struct("9I")  # rmem_alloc, rcvbuf, wmem_alloc, sndbuf, fwd_alloc, wmem_queued, optmem, backlog, drops
 DEFAULT_TRUESIZE = 1280  # what the kernel charges a datagram of up to ~500 bytes on loopback (measured)
 _CLOCK_GRANULARITY_S = 0.01  # RFC 6298's G: the loop's timer and our own latency
+# What is kept per agent address (RTT estimates, parsed literals, names looked up) is kept for this many addresses
+# before starting over: ten cities (353,500 APs) in one process fit (at 1 << 17 their estimates were dropped
+# several times a cycle, so every AP was back to the initial timeout); an inventory churning through more
+# addresses than this starts over rather than grows.
+ADDRESSES_MAX = 1 << 20
 
 
 @dataclass(slots=True)
@@ -126,7 +131,7 @@ class RttEstimator:
 
     __slots__ = ("_state", "ceiling", "floor", "initial", "max_entries")
 
-    def __init__(self, initial_s: float, floor_s: float, ceiling_s: float, max_entries: int = 1 << 17) -> None:
+    def __init__(self, initial_s: float, floor_s: float, ceiling_s: float, max_entries: int = ADDRESSES_MAX) -> None:
         self.initial = initial_s
         self.floor = min(floor_s, ceiling_s)
         self.ceiling = ceiling_s
@@ -569,7 +574,7 @@ class Resolver:
             return self._literals[key]
         except KeyError:
             pass
-        if len(self._literals) >= 1 << 17:
+        if len(self._literals) >= ADDRESSES_MAX:
             self._literals.clear()
         address = self._literals[key] = numeric_address(host, port)
         return address
@@ -611,7 +616,7 @@ class Resolver:
         address = _pick(infos)
         if address is None:
             return Unresolved(f"cannot resolve {host!r}: no IPv4 or IPv6 address")
-        if len(self._names) >= 1 << 17:
+        if len(self._names) >= ADDRESSES_MAX:
             self._names.clear()
         self._names[(host, port)] = (self.clock() + self.ttl_s, address)
         return address

@@ -193,9 +193,10 @@ class CycleRunner:
         started = time.time()  # wall clock: the cycle's points and record
         clock = time.monotonic()
         cpu_started = time.process_time()
-        # the previous cycle's report and rollup (every AP's outcome, sample and radios) are let go before
-        # this cycle builds its own: held through it, they made the cycle's peak two cycles' worth of them
-        self.last_report = self.last_rollup = None
+        # the previous cycle's report, rollup and evaluation (every AP's outcome, sample and radios; the health
+        # verdicts it wrote, which the evaluator has since replaced) are let go before this cycle builds its own:
+        # held through it, they made the cycle's peak two cycles' worth of them
+        self.last_report = self.last_rollup = self.last_evaluation = None
         try:
             self.refresh()
             report = await run_cycle(self.store, self.aps, self.settings.snmp, self.profiles, self.poller,
@@ -216,7 +217,11 @@ class CycleRunner:
             strip_restarted(report, self.restarts)  # coldStart/warmStart traps: no rate across the restart
             evaluation = self.evaluator.evaluate(report.outcomes, report.started_at, save=False)
             evaluated = rollup(report.outcomes, targets=self.targets, healths=self.evaluator.healths)
-            lines = self.encode(report, evaluated)
+            # the spool as this cycle found it, before its own batches (the NOC's spool_growing, poller_cycle)
+            waiting = self.last_spool = self.spool.status()
+            # the AP lines go to the spool in whole batches as they are made (SpoolStream): never all of them at once
+            stream = SpoolStream(self.sink)
+            lines = self.encode(report, evaluated, stream)
             lines += self.outage_counts.lines(open_after(self.evaluator.open, evaluation.ledger),
                                               self.outage_counts.district_of_site(self.aps, self.evaluator.site_of),
                                               int(report.started_at))
@@ -229,16 +234,15 @@ class CycleRunner:
                 sink="influx" if self.sink.configured else "spool")
             if self.traps is not None:  # the traps since the last cycle, and what they did
                 lines.append(line("poller_traps", {}, self.traps.figures(), int(started)))
-            # the cycle's own cost goes into the same batch: everything but the spool write itself
-            waiting = self.last_spool = self.spool.status()
-            duration = time.monotonic() - clock
-            cpu = time.process_time() - cpu_started
+            # the cycle's own cost goes into the same batch: everything but the spool writes themselves
+            duration = time.monotonic() - clock - stream.wall_s
+            cpu = time.process_time() - cpu_started - stream.cpu_s
             lines.append(line("poller_cycle", {}, {
                 "duration_s": round(duration, 3), "lag_s": round(record.lag_s, 3), "missed": missed,
                 "aps": record.aps, "ok": record.ok, "timed_out": record.timed_out, "failed": record.failed,
                 "unmonitored": evaluation.states.get(UNMONITORED, 0),
                 "misconfigured": evaluation.states.get(MISCONFIGURED, 0),
-                "skipped": record.skipped, "cpu_s": round(cpu, 3), "points": len(lines) + 1,
+                "skipped": record.skipped, "cpu_s": round(cpu, 3), "points": stream.points + len(lines) + 1,
                 "spool_batches": waiting.batches, "spool_points": waiting.points, "spool_bytes": waiting.bytes,
                 "spool_rejected": waiting.rejected, "spool_rejected_points": waiting.rejected_points,
                 "outages_open": evaluation.open_outages, "outages_opened": len(evaluation.ledger.opened),
@@ -250,7 +254,9 @@ class CycleRunner:
         except BaseException:
             self._stale = True  # the memory may have moved on: load it again from the store
             raise
-        record = replace(record, duration_s=time.monotonic() - clock, cpu_s=cpu, points=len(lines))
+        points = stream.points + len(lines)
+        del lines  # the last batch's, spooled
+        record = replace(record, duration_s=time.monotonic() - clock, cpu_s=cpu, points=points)
         try:
             with self.store.write() as conn:
                 if inventory_version(conn) != report.inventory_seen:
@@ -262,7 +268,7 @@ class CycleRunner:
         except BaseException as exc:
             self._stale = True
             if isinstance(exc, HotspotError):
-                raise StoreError(f"{exc}; the cycle's {len(lines):,} points are in the spool, but its counter "
+                raise StoreError(f"{exc}; the cycle's {points:,} points are in the spool, but its counter "
                                  "states and evaluation were not saved (the next cycle's rates span both "
                                  "intervals)") from exc
             raise
@@ -272,9 +278,11 @@ class CycleRunner:
         self.cycles += 1
         return record
 
-    def encode(self, report: CycleReport, evaluated: Rollup) -> list[str]:
+    def encode(self, report: CycleReport, evaluated: Rollup, stream: SpoolStream | None = None) -> list[str]:
+        """The cycle's lines; with ``stream``, whole batches of them are spooled as they are made and the lines
+        not spooled yet are returned."""
         return encode_cycle(self.lines, report.outcomes, report.started_at, evaluated, self.zones, self.targets,
-                            self.evaluator.healths)
+                            self.evaluator.healths, stream=stream)
 
     def send_crew_lists(self, zones: set[str] | None, *, now: float | None = None) -> Any:
         """Build the crew lists (of these zones, or every zone) and send them through crews.send_via."""
@@ -307,19 +315,52 @@ class CycleRunner:
         return len(stale)
 
 
+class SpoolStream:
+    """A cycle's lines into the spool in whole batches (``influx.batch_points``) while they are made.
+
+    ``spill(lines)`` submits the whole batches ``lines`` holds and leaves the rest in it; so a cycle holds
+    at most a batch of lines at a time rather than every line of the city (about 170,000, 55 MB). The
+    batches are the ones one ``submit`` of all the lines would make. ``points``: the lines spooled;
+    ``wall_s``, ``cpu_s``: what the spool writes took (the cycle's own cost leaves them out).
+    """
+
+    __slots__ = ("cpu_s", "points", "sink", "size", "wall_s")
+
+    def __init__(self, sink: InfluxSink) -> None:
+        self.sink = sink
+        self.size = sink.settings.batch_points
+        self.points = 0
+        self.wall_s = 0.0
+        self.cpu_s = 0.0
+
+    def spill(self, lines: list[str]) -> None:
+        whole = len(lines) - len(lines) % self.size
+        if not whole:
+            return
+        wall, cpu = time.monotonic(), time.process_time()
+        self.sink.submit(lines[:whole])
+        del lines[:whole]
+        self.points += whole
+        self.wall_s += time.monotonic() - wall
+        self.cpu_s += time.process_time() - cpu
+
+
 def encode_cycle(lines: ApLines, outcomes: Sequence[Any], started_at: float, evaluated: Rollup,
                  zones: dict[str, str], targets: Mapping[str, float],
                  healths: Mapping[str, Any] | None = None, *, stamp: int | None = None,
-                 fleet_lines: bool = True) -> list[str]:
+                 fleet_lines: bool = True, stream: SpoolStream | None = None) -> list[str]:
     """A cycle's line protocol: every AP's lines, and one fleet_rollup line per district.
 
     ``healths`` (the evaluator's, after this cycle): an AP it found unmonitored or misconfigured
     is written without ``up`` (see ``ApLines.encode``). An AP pinged gets an ap_ping line at the cycle's
     time (``ApLines.ping``). ``stamp`` (a shard's cycle: its slot) is every point's time instead of each
-    AP's sample time; without ``fleet_lines`` (a shard's cycle) no fleet_rollup line is written."""
+    AP's sample time; without ``fleet_lines`` (a shard's cycle) no fleet_rollup line is written. With
+    ``stream``, whole batches are spooled as they are made (``SpoolStream``): what is returned is the lines
+    not spooled yet."""
     out: list[str] = []
     encode = lines.encode
     healths = healths or {}
+    every = stream.size if stream is not None else 0
     for o in outcomes:
         at = stamp if stamp is not None else int(
             o.rate.at if o.rate is not None else (o.error.at if o.error is not None else started_at))
@@ -330,6 +371,8 @@ def encode_cycle(lines: ApLines, outcomes: Sequence[Any], started_at: float, eva
             lines.radios(out, o.ap, zones[o.ap.id], o.profile, o.radios, at)
         if o.ping is not None:
             lines.ping(out, o.ap, zones[o.ap.id], o.profile, o.ping, int(started_at) if stamp is None else stamp)
+        if stream is not None and len(out) >= every:
+            stream.spill(out)
     if not fleet_lines:
         return out
     at_s = int(started_at)

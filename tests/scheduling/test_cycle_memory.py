@@ -1,0 +1,107 @@
+"""What a cycle holds at once (issue 19, peak RSS of the city <= 300 MB): its lines go to the spool in whole
+batches while they are made, never all of them in one list; the batches are the ones one submit would make.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+from pathlib import Path
+
+import pytest
+
+from hotspotctl.collectors.poller import Poller
+from hotspotctl.collectors.profiles import load_profiles
+from hotspotctl.scheduling.service import CycleRunner
+from hotspotctl.sinks.influx import InfluxSink
+from hotspotctl.sinks.spool import Spool
+from hotspotctl.store.polling import recent_cycles
+from tests.city import APS, City
+
+BATCH = 7  # lines a batch: a cycle of the test city (40 APs, 2-4 lines each) makes many
+
+
+def _batches(spool_dir: Path) -> list[list[str]]:
+    out = []
+    for path in sorted(spool_dir.glob("*.lp*")):
+        data = path.read_bytes()
+        text = (gzip.decompress(data) if path.name.endswith(".gz") else data).decode()
+        out.append([line for line in text.splitlines() if line and not line.startswith("#")])
+    return out
+
+
+@pytest.mark.influx(batch_points=BATCH)
+def test_a_cycle_spools_its_lines_in_whole_batches_as_it_makes_them(city: City) -> None:
+    """Before: the cycle built every line of the fleet in one list (about 170,000 str, 55 MB for the city) and
+    then submitted it; the spool got the same batches, but the list was the cycle's peak. Now no submit is given
+    more than a batch and a few closing lines, and the batches are exactly those of one submit of them all."""
+    submitted: list[int] = []
+
+    async def scenario() -> CycleRunner:
+        sink = InfluxSink(city.settings.influx, Spool(city.settings.spool_dir))
+        submit = sink.submit
+
+        def watching(lines: list[str], **kwargs: object) -> int:
+            submitted.append(len(lines))
+            return submit(lines, **kwargs)  # type: ignore[arg-type]
+
+        sink.submit = watching  # type: ignore[method-assign]
+        with Poller(city.settings.snmp, load_profiles([])) as poller:
+            runner = city.runner(poller, sink)
+            await runner.cycle()
+            await runner.cycle()
+            return runner
+
+    runner = asyncio.run(scenario())
+    assert runner.last_report is not None and runner.last_report.ok == APS
+    batches = _batches(city.settings.spool_dir)
+    lines = [line for batch in batches for line in batch]
+    # the two cycles, each ending with its poller_cycle line
+    ends = [i for i, line in enumerate(lines) if line.startswith("poller_cycle ")]
+    assert len(ends) == 2 and ends[-1] == len(lines) - 1
+    with city.store.read() as conn:
+        recorded = [row["points"] for row in recent_cycles(conn, 10)]
+    first, second = lines[:ends[0] + 1], lines[ends[0] + 1:]
+    assert sorted(recorded) == sorted([len(first), len(second)])
+    for cycle in (first, second):
+        assert f"points={len(cycle)}i" in cycle[-1]  # the poller_cycle line counts every line of its cycle
+        assert sum(1 for line in cycle if line.startswith("ap_status,")) == APS
+        assert len(cycle) > 3 * BATCH
+    # each cycle's batches: whole batches, then its last one (the rest, the closing lines)
+    sizes = [len(b) for b in batches]
+    per_cycle = [len(first), len(second)]
+    expected = []
+    for count in per_cycle:
+        expected += [BATCH] * (count // BATCH) + ([count % BATCH] if count % BATCH else [])
+    assert sizes == expected
+    # and no cycle ever handed the spool more than a batch (plus its closing lines) at once
+    assert len(submitted) >= 2 * 3 and max(submitted) < 2 * BATCH
+    assert sum(submitted) == len(lines)
+
+
+def test_a_cycle_lets_the_previous_cycles_evaluation_go_before_building_its_own(city: City) -> None:
+    """Before: ``last_evaluation`` (with every health verdict the cycle wrote: in the first cycles, one per AP)
+    was held through the next cycle, beside the verdicts that replaced them. It goes with the report and the
+    rollup as a cycle starts; the finished cycle's is kept for the service's log and the demo."""
+    seen: list[tuple[object, object, object]] = []
+
+    async def scenario() -> CycleRunner:
+        with Poller(city.settings.snmp, load_profiles([])) as poller:
+            runner = city.runner(poller)
+            await runner.cycle()
+            first = runner.last_evaluation
+            assert first is not None and len(first.health) == APS
+            refresh = runner.refresh
+
+            def watching() -> bool:  # the first step of a cycle
+                seen.append((runner.last_report, runner.last_rollup, runner.last_evaluation))
+                return refresh()
+
+            runner.refresh = watching  # type: ignore[method-assign]
+            await runner.cycle()
+            assert runner.last_evaluation is not None and runner.last_evaluation is not first
+            return runner
+
+    runner = asyncio.run(scenario())
+    assert seen == [(None, None, None)]
+    assert runner.last_evaluation is not None and runner.last_evaluation.states["up"] == APS
