@@ -316,18 +316,19 @@ def encode_cycle(lines: ApLines, outcomes: Sequence[Any], started_at: float, eva
     is written without ``up`` (see ``ApLines.encode``). An AP pinged gets an ap_ping line at the cycle's
     time (``ApLines.ping``)."""
     out: list[str] = []
-    encode = lines.encode
+    encode, radios, ping = lines.encode, lines.radios, lines.ping
     healths = healths or {}
-    for o in outcomes:
-        at = int(o.rate.at if o.rate is not None else (o.error.at if o.error is not None else started_at))
-        unusable = o.error is not None and (h := healths.get(o.ap.id)) is not None and h.state in UNUSABLE
-        encode(out, o.ap, zones[o.ap.id], o.profile, o.rate, o.error.kind if o.error else None, o.rtt_ms, at,
-               targets[o.ap.id], unusable)
-        if o.radios:
-            lines.radios(out, o.ap, zones[o.ap.id], o.profile, o.radios, at)
-        if o.ping is not None:
-            lines.ping(out, o.ap, zones[o.ap.id], o.profile, o.ping, int(started_at))
     at_s = int(started_at)
+    for o in outcomes:  # locals: every AP, every cycle
+        ap, rate, error, profile = o.ap, o.rate, o.error, o.profile
+        zone = zones[ap.id]
+        at = int(rate.at if rate is not None else (error.at if error is not None else started_at))
+        unusable = error is not None and (h := healths.get(ap.id)) is not None and h.state in UNUSABLE
+        encode(out, ap, zone, profile, rate, error.kind if error else None, o.rtt_ms, at, targets[ap.id], unusable)
+        if o.radios:
+            radios(out, ap, zone, profile, o.radios, at)
+        if o.ping is not None:
+            ping(out, ap, zone, profile, o.ping, at_s)
     for district, tally in evaluated.districts.items():
         out.append(line("fleet_rollup", {"district": district}, {
             "aps": tally.aps, "up": tally.up, "down": tally.down, "unmonitored": tally.unmonitored,
