@@ -133,7 +133,7 @@ async def measure(args: argparse.Namespace, data_dir: Path, env: dict[str, str])
     from hotspotctl.collectors.profiles import load_profiles
     from hotspotctl.inventory.fleet import CrewZones, Fleet
     from hotspotctl.scheduling.cycle import discover_aps
-    from hotspotctl.scheduling.service import CycleRunner
+    from hotspotctl.scheduling.service import GC_THRESHOLDS, CycleRunner
     from hotspotctl.settings import load_settings
     from hotspotctl.simulate.simulator import spread
     from hotspotctl.sinks.influx import InfluxSink
@@ -170,7 +170,7 @@ async def measure(args: argparse.Namespace, data_dir: Path, env: dict[str, str])
             runner = CycleRunner(store, settings, profiles, aps, zones, InfluxSink(settings.influx, spool), poller)
             gc.collect()
             gc.freeze()
-            gc.set_threshold(20_000, 20, 20)
+            gc.set_threshold(*GC_THRESHOLDS)  # as Service.run
             healthy = [await timed(runner, sim) for _ in range(args.cycles)]
             with_ping, without_ping, bare = [], [], []
             for _ in range(args.cycles):

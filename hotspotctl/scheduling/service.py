@@ -339,6 +339,11 @@ def encode_cycle(lines: ApLines, outcomes: Sequence[Any], started_at: float, eva
 
 ENGINE_FIGURES = ("kernel_drops", "retries", "receive_buffer_bytes", "in_flight_limit")
 NOC_SPOOL_HISTORY = 1001  # spool figures kept for noc.spool_growing_cycles (at most 1000)
+# The cyclic collector's thresholds while the service runs. A cycle's objects (samples, rates, states, outcomes,
+# every AP's) hold no reference cycles and live about one cycle: at (20,000, 20, 20) the collector traversed
+# most of them once or twice before they died, 6-7 % of a cycle's CPU at 10,000 APs; at these, a third to a
+# half of that (issue 19: docs/performance.md).
+GC_THRESHOLDS = (100_000, 50, 100)
 KEPT = 500  # cycle records, flush results and crew-list sends a Service keeps in memory (the newest)
 
 
@@ -409,7 +414,7 @@ class Service:
         # cyclic collector's sight, and collect less often, or every cycle pays for rescanning them.
         gc.collect()
         gc.freeze()
-        gc.set_threshold(20_000, 20, 20)
+        gc.set_threshold(*GC_THRESHOLDS)
         sink = self.runner.sink
         crews = self.runner.settings.crews
         crews_cron = self.runner.settings.schedule.crews_cron if crews.send_via else ""
