@@ -295,8 +295,8 @@ def ratio_figures(with_ping: list[Cycle], without_ping: list[Cycle],
             "bare_snmp_v3_aps": bare[0]["v3_aps"],
             "bare_snmp_v2c_us_per_ap": round(statistics.median(b["v2c_cpu_s"] / max(b["v2c_aps"], 1)
                                                                for b in bare) * 1e6, 1),
-            "bare_snmp_v3_us_per_ap": round(statistics.median(b["v3_cpu_s"] / max(b["v3_aps"], 1)
-                                                              for b in bare) * 1e6, 1),
+            "bare_snmp_v3_us_per_ap": round(statistics.median(b["v3_cpu_s"] / b["v3_aps"] for b in bare) * 1e6, 1)
+            if all(b["v3_aps"] for b in bare) else None,
             "bare_ping_hosts": bare[0]["ping_hosts"], "bare_ping_answered": [b["ping_answered"] for b in bare],
             "cycles_cpu_s_with": [round(c[4], 3) for c in with_ping],
             "cycles_cpu_s_without": [round(c[4], 3) for c in without_ping],
