@@ -25,6 +25,12 @@ the kernel answers). The healthy scenario runs ``--cycles`` cycles with ping, th
 without and with it (the same runner, only ``ping.enabled`` toggled): the poller's CPU per AP with and
 without ping, and its ratio, come from those alternating cycles of the same run.
 
+Against the bare exchange (issue 19's target: a whole cycle <= 1.5x its CPU per AP): alternating with
+those cycles, the same APs polled alone (``poller.poll`` of every AP with a layout: SNMP only, no rates,
+evaluation, encoding or writes) and their hosts pinged alone (the cycle's pinger); ``ratio`` in the JSON
+compares this process's CPU over the whole ``runner.cycle()`` (spool write and commit included) with them,
+medians of the alternating runs.
+
 Baseline, in this process: the same GETs to --baseline-aps of the same simulated APs through
 pysnmp 7 (our PysnmpDevice, 64 at a time), poller CPU per AP, against ours for the same APs.
 
@@ -132,7 +138,7 @@ async def measure(args: argparse.Namespace, data_dir: Path, env: dict[str, str])
     from hotspotctl.collectors.profiles import load_profiles
     from hotspotctl.inventory.fleet import CrewZones, Fleet
     from hotspotctl.scheduling.cycle import discover_aps
-    from hotspotctl.scheduling.service import CycleRunner
+    from hotspotctl.scheduling.service import GC_THRESHOLDS, CycleRunner
     from hotspotctl.settings import load_settings
     from hotspotctl.sinks.influx import InfluxSink
     from hotspotctl.sinks.spool import Spool
@@ -173,31 +179,39 @@ async def measure(args: argparse.Namespace, data_dir: Path, env: dict[str, str])
             runner = CycleRunner(store, settings, profiles, aps, zones, InfluxSink(settings.influx, spool), poller)
             gc.collect()
             gc.freeze()
-            gc.set_threshold(20_000, 20, 20)
+            gc.set_threshold(*GC_THRESHOLDS)  # as Service.run
             healthy = [await timed(runner, sim) for _ in range(args.cycles)]
             if not args.healthy_only:
-                with_ping, without_ping = [], []
+                with_ping, without_ping, bare = [], [], []
                 for _ in range(args.cycles):
                     runner.settings = replace(settings, ping=replace(settings.ping, enabled=False))
                     without_ping.append(await timed(runner, sim))
                     runner.settings = settings
                     with_ping.append(await timed(runner, sim))
+                    bare.append(await bare_exchange(runner, poller, settings))  # alternating: the same machine speed
                 results["ping"] = ping_figures(settings, with_ping, without_ping, healthy)
+                results["ratio"] = ratio_figures(with_ping, without_ping, bare)
+                if args.profile:  # one more healthy cycle, with ping, under cProfile
+                    import cProfile
+
+                    profiler = cProfile.Profile()
+                    profiler.enable()
+                    await runner.cycle()
+                    profiler.disable()
+                    profiler.dump_stats(args.profile)
                 # the same GETs through pysnmp, for a ratio measured here and now
                 results["baseline"] = await baseline(runner, poller, args.baseline_aps)
         finally:
             sim_stats = sim.stop()
         results["healthy"] = summarize("healthy", healthy[1:], sim_stats)
-        if args.healthy_only:
-            results["rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-            return results
-        sim = SimProcess(data_dir, env, "--scenario", str(degraded_file), *common)
-        try:
-            degraded = [await timed(runner, sim) for _ in range(args.cycles)]
-        finally:
-            sim_stats = sim.stop()
-    results["degraded"] = summarize("degraded", degraded, sim_stats)
-    results["degraded"]["bound_s"] = settings.snmp.timeout_s * (settings.snmp.retries + 1) + 5
+        if args.degraded and not args.healthy_only:
+            sim = SimProcess(data_dir, env, "--scenario", str(degraded_file), *common)
+            try:
+                degraded = [await timed(runner, sim) for _ in range(args.cycles)]
+            finally:
+                sim_stats = sim.stop()
+            results["degraded"] = summarize("degraded", degraded, sim_stats)
+            results["degraded"]["bound_s"] = settings.snmp.timeout_s * (settings.snmp.retries + 1) + 5
     results["rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     return results
 
@@ -213,28 +227,35 @@ def simulated_aps(fleet: Any, count: int, scale: int) -> list[Any]:
     return [fleet.aps[copy_id(ap.id, copy)] for copy in range(1, scale + 1) for ap in city]
 
 
-async def timed(runner: Any, sim: SimProcess) -> tuple[Any, float, int, int]:
-    """One cycle, the simulator's CPU seconds over it, and the APs pinged and answering ping in it."""
+Cycle = tuple[Any, float, int, int, float]
+
+
+async def timed(runner: Any, sim: SimProcess) -> Cycle:
+    """One cycle, the simulator's CPU seconds over it, the APs pinged and answering ping in it, and this
+    process's CPU over the whole ``runner.cycle()`` (the record's ``cpu_s`` stops before the spool write
+    and the store's commit, which are the cycle's too: the ratio to the bare exchange counts them)."""
     before = sim.cpu()
+    cpu = time.process_time()
     record = await runner.cycle()
+    whole_cpu = time.process_time() - cpu
     spent = sim.cpu() - before
     outcomes = runner.last_report.outcomes if runner.last_report is not None else []
     pinged = sum(1 for o in outcomes if o.ping is not None and o.ping.sent)
     answered = sum(1 for o in outcomes if o.ping is not None and o.ping.answered)
-    return record, spent, pinged, answered
+    return record, spent, pinged, answered, whole_cpu
 
 
-def ping_figures(settings: Any, with_ping: list[tuple[Any, float, int, int]],
-                 without_ping: list[tuple[Any, float, int, int]],
-                 healthy: list[tuple[Any, float, int, int]]) -> dict[str, Any]:
+def ping_figures(settings: Any, with_ping: list[Cycle],
+                 without_ping: list[Cycle],
+                 healthy: list[Cycle]) -> dict[str, Any]:
     """The poller's CPU per AP with and without ping, from the alternating cycles, and what was pinged."""
-    def per_ap(cycles: list[tuple[Any, float, int, int]]) -> float:
+    def per_ap(cycles: list[Cycle]) -> float:
         return statistics.median(r.cpu_s / max(r.aps - r.skipped, 1) for r, *_ in cycles) * 1e6
 
     on, off = per_ap(with_ping), per_ap(without_ping)
     return {"count": settings.ping.count, "interval_ms": settings.ping.interval_ms,
             "max_in_flight": settings.ping.max_in_flight,
-            "pinged": [p for *_, p, _ in healthy + with_ping], "answered": [a for *_, a in healthy + with_ping],
+            "pinged": [c[2] for c in healthy + with_ping], "answered": [c[3] for c in healthy + with_ping],
             "cycles_s_with": [round(r.duration_s, 3) for r, *_ in with_ping],
             "cycles_s_without": [round(r.duration_s, 3) for r, *_ in without_ping],
             "cycles_cpu_s_with": [round(r.cpu_s, 3) for r, *_ in with_ping],
@@ -243,7 +264,68 @@ def ping_figures(settings: Any, with_ping: list[tuple[Any, float, int, int]],
             "ping_us_per_ap": round(on - off, 1), "cpu_ratio": round(on / off, 3) if off else None}
 
 
-def summarize(name: str, cycles: list[tuple[Any, float, int, int]], sim_stats: dict[str, Any]) -> dict[str, Any]:
+async def bare_exchange(runner: Any, poller: Any, settings: Any) -> dict[str, Any]:
+    """The bare exchange with the cycle's APs, CPU per AP: (a) ``poller.poll`` of every AP the cycle polls
+    with a stored layout (SNMP alone: no rates, evaluation, encoding or writes); (b) their hosts pinged
+    alone with the cycle's ping settings (``ping_hosts``, as the cycle's pinger)."""
+    from hotspotctl.scheduling.cycle import over_ssh, ping_targets, pinger_for
+
+    stored = runner.memory.discoveries
+    polled = [ap for ap in runner.aps if not ap.managed and not over_ssh(ap) and ap.id in stored]
+    # v2c (our engine) and the rest (SNMPv3 through pysnmp: the simulator's 1 %, about as much CPU as all
+    # the v2c APs) polled one after the other, so the JSON shows both
+    v2c = [(runner.memory.target(ap), stored[ap.id].discovery, False) for ap in polled
+           if ap.snmp_auth in (None, "default")]
+    v3 = [(runner.memory.target(ap), stored[ap.id].discovery, False) for ap in polled
+          if ap.snmp_auth not in (None, "default")]
+    ok, spent = 0, []
+    for work in (v2c, v3):
+        cpu = time.process_time()
+        results, _ = await poller.poll(work)
+        spent.append(time.process_time() - cpu)
+        ok += sum(1 for r in results if hasattr(r, "in_octets"))
+        del results
+    snmp_cpu = sum(spent)
+    hosts = list(ping_targets(runner.aps))
+    pinger = pinger_for(settings.ping)
+    assert pinger is not None, "ping.enabled is off: no bare ping to measure"
+    cpu = time.process_time()
+    pinged = await pinger(hosts)
+    ping_cpu = time.process_time() - cpu
+    answered = sum(1 for r in pinged.values() if r.answered)
+    return {"snmp_aps": len(polled), "snmp_ok": ok, "snmp_cpu_s": snmp_cpu, "v2c_aps": len(v2c),
+            "v2c_cpu_s": spent[0], "v3_aps": len(v3), "v3_cpu_s": spent[1],
+            "ping_hosts": len(hosts), "ping_answered": answered, "ping_cpu_s": ping_cpu}
+
+
+def ratio_figures(with_ping: list[Cycle], without_ping: list[Cycle],
+                  bare: list[dict[str, Any]]) -> dict[str, Any]:
+    """The whole cycle's poller CPU per AP against the bare exchange's, medians of the alternating runs."""
+    def per_ap(cycles: list[Cycle]) -> float:  # the whole cycle's CPU
+        return statistics.median(c[4] / max(c[0].aps - c[0].skipped, 1) for c in cycles) * 1e6
+
+    snmp = statistics.median(b["snmp_cpu_s"] / max(b["snmp_aps"], 1) for b in bare) * 1e6
+    ping = statistics.median(b["ping_cpu_s"] / max(b["ping_hosts"], 1) for b in bare) * 1e6
+    cycle, cycle_without = per_ap(with_ping), per_ap(without_ping)
+    return {"bare_snmp_us_per_ap": round(snmp, 1), "bare_ping_us_per_ap": round(ping, 1),
+            "bare_us_per_ap": round(snmp + ping, 1), "cycle_us_per_ap": round(cycle, 1),
+            "cycle_ratio": round(cycle / (snmp + ping), 3),
+            "cycle_us_per_ap_without_ping": round(cycle_without, 1),
+            "cycle_ratio_without_ping": round(cycle_without / snmp, 3), "target": 1.5,
+            "bare_snmp_aps": bare[0]["snmp_aps"], "bare_snmp_ok": [b["snmp_ok"] for b in bare],
+            "bare_snmp_v3_aps": bare[0]["v3_aps"],
+            "bare_snmp_v2c_us_per_ap": round(statistics.median(b["v2c_cpu_s"] / max(b["v2c_aps"], 1)
+                                                               for b in bare) * 1e6, 1),
+            "bare_snmp_v3_us_per_ap": round(statistics.median(b["v3_cpu_s"] / b["v3_aps"] for b in bare) * 1e6, 1)
+            if all(b["v3_aps"] for b in bare) else None,
+            "bare_ping_hosts": bare[0]["ping_hosts"], "bare_ping_answered": [b["ping_answered"] for b in bare],
+            "cycles_cpu_s_with": [round(c[4], 3) for c in with_ping],
+            "cycles_cpu_s_without": [round(c[4], 3) for c in without_ping],
+            "bare_snmp_cpu_s": [round(b["snmp_cpu_s"], 3) for b in bare],
+            "bare_ping_cpu_s": [round(b["ping_cpu_s"], 3) for b in bare]}
+
+
+def summarize(name: str, cycles: list[Cycle], sim_stats: dict[str, Any]) -> dict[str, Any]:
     first = cycles[0][0]
     answered = sum(r.ok for r, *_ in cycles)
     sim_cpu = sum(c for _, c, *_ in cycles)
@@ -311,6 +393,9 @@ def main() -> int:
     parser.add_argument("--healthy-only", action="store_true", help="only the healthy cycles (for large --scale)")
     parser.add_argument("--baseline-aps", type=int, default=2000, help="APs in the pysnmp comparison")
     parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument("--no-degraded", dest="degraded", action="store_false",
+                        help="the healthy scenario only (no degraded cycles)")
+    parser.add_argument("--profile", metavar="FILE", help="cProfile one more healthy cycle (with ping) into FILE")
     args = parser.parse_args()
     env = {**os.environ, "HOTSPOTCTL_SIM_V3_AUTH_PASSWORD": "bench-auth-" + os.urandom(6).hex(),
            "HOTSPOTCTL_SIM_V3_PRIV_PASSWORD": "bench-priv-" + os.urandom(6).hex()}
@@ -324,9 +409,10 @@ def main() -> int:
         print(json.dumps({"aps": healthy["aps"], "aps_ok": healthy["aps_ok"], "cycle_s": healthy["cycle_s"],
                           "poller_cpu_s": healthy["poller_cpu_s"], "poller_us_per_ap": healthy["poller_us_per_ap"],
                           "rss_mb": results["rss_mb"], "scale": args.scale, "scenario": "healthy",
-                          "scenarios": [s for s in (results["healthy"], results.get("degraded")) if s is not None],
+                          "scenarios": [results[s] for s in ("healthy", "degraded") if s in results],
                           "discovery": results["discovery"], "baseline": results.get("baseline"),
-                          "ping": results.get("ping"), "machine": results["machine"]}, indent=2))
+                          "ping": results.get("ping"), "ratio": results.get("ratio"),
+                          "machine": results["machine"]}, indent=2))
         return 0
     if args.healthy_only:
         h = results["healthy"]
@@ -335,18 +421,25 @@ def main() -> int:
               f"{h['cycles_s']}), poller CPU {h['poller_cpu_s']} s ({h['poller_us_per_ap']} µs/AP); "
               f"poller peak RSS {results['rss_mb']} MB")
         return 0
-    d, h, b = results["degraded"], results["healthy"], results["baseline"]
+    b = results["baseline"]
     print(f"discovery (not timed in cycles): {results['discovery']}")
-    for s in (h, d):
+    for s in (results[name] for name in ("healthy", "degraded") if name in results):
         print(f"{s['scenario']:<9} {s['aps']} APs, {s['aps_ok']} ok, {s['timed_out']} timed out: cycle "
               f"{s['cycle_s']} s (cycles {s['cycles_s']}), poller CPU {s['poller_cpu_s']} s "
               f"({s['poller_us_per_ap']} µs/AP), simulator {s['simulator_us_per_answer']} µs/answer")
-    print(f"degraded bound: timeout x (retries + 1) + 5 s = {d['bound_s']} s")
+    if "degraded" in results:
+        print(f"degraded bound: timeout x (retries + 1) + 5 s = {results['degraded']['bound_s']} s")
     p = results["ping"]
     print(f"ping ({p['count']} echoes, {p['interval_ms']:g} ms apart, {p['max_in_flight']} in flight): pinged "
           f"{p['pinged']}, answered {p['answered']}; poller CPU {p['poller_us_per_ap_with']} µs/AP with ping vs "
           f"{p['poller_us_per_ap_without']} without ({p['cpu_ratio']}x, {p['ping_us_per_ap']} µs/AP for the ping); "
           f"cycles with {p['cycles_s_with']} s, without {p['cycles_s_without']} s")
+    r = results["ratio"]
+    print(f"against the bare exchange ({r['bare_snmp_aps']} APs polled alone, {r['bare_ping_hosts']} hosts "
+          f"pinged alone): "
+          f"cycle {r['cycle_us_per_ap']} µs/AP vs bare {r['bare_us_per_ap']} (SNMP {r['bare_snmp_us_per_ap']} + ping "
+          f"{r['bare_ping_us_per_ap']}): {r['cycle_ratio']}x; without ping {r['cycle_us_per_ap_without_ping']} vs "
+          f"{r['bare_snmp_us_per_ap']}: {r['cycle_ratio_without_ping']}x (target {r['target']}x)")
     print(f"poller peak RSS {results['rss_mb']} MB")
     print(f"baseline, {b['aps']} APs ({b['pysnmp_ok']} answered pysnmp, {b['ours_ok']} ours): "
           f"pysnmp {b['pysnmp_us_per_ap']} µs/AP vs ours {b['ours_us_per_ap']} µs/AP ({b['cpu_ratio']}x)")

@@ -358,24 +358,26 @@ def encode_cycle(lines: ApLines, outcomes: Sequence[Any], started_at: float, eva
     ``stream``, whole batches are spooled as they are made (``SpoolStream``): what is returned is the lines
     not spooled yet."""
     out: list[str] = []
-    encode = lines.encode
+    encode, radios, ping = lines.encode, lines.radios, lines.ping
     healths = healths or {}
     every = stream.size if stream is not None else 0
-    for o in outcomes:
+    at_s = int(started_at)
+    ping_at = at_s if stamp is None else stamp
+    for o in outcomes:  # locals: every AP, every cycle
+        ap, rate, error, profile = o.ap, o.rate, o.error, o.profile
+        zone = zones[ap.id]
         at = stamp if stamp is not None else int(
-            o.rate.at if o.rate is not None else (o.error.at if o.error is not None else started_at))
-        unusable = o.error is not None and (h := healths.get(o.ap.id)) is not None and h.state in UNUSABLE
-        encode(out, o.ap, zones[o.ap.id], o.profile, o.rate, o.error.kind if o.error else None, o.rtt_ms, at,
-               targets[o.ap.id], unusable)
+            rate.at if rate is not None else (error.at if error is not None else started_at))
+        unusable = error is not None and (h := healths.get(ap.id)) is not None and h.state in UNUSABLE
+        encode(out, ap, zone, profile, rate, error.kind if error else None, o.rtt_ms, at, targets[ap.id], unusable)
         if o.radios:
-            lines.radios(out, o.ap, zones[o.ap.id], o.profile, o.radios, at)
+            radios(out, ap, zone, profile, o.radios, at)
         if o.ping is not None:
-            lines.ping(out, o.ap, zones[o.ap.id], o.profile, o.ping, int(started_at) if stamp is None else stamp)
+            ping(out, ap, zone, profile, o.ping, ping_at)
         if stream is not None and len(out) >= every:
             stream.spill(out)
     if not fleet_lines:
         return out
-    at_s = int(started_at)
     for district, tally in evaluated.districts.items():
         out.append(line("fleet_rollup", {"district": district}, {
             "aps": tally.aps, "up": tally.up, "down": tally.down, "unmonitored": tally.unmonitored,
@@ -386,6 +388,11 @@ def encode_cycle(lines: ApLines, outcomes: Sequence[Any], started_at: float, eva
 
 ENGINE_FIGURES = ("kernel_drops", "retries", "receive_buffer_bytes", "in_flight_limit")
 NOC_SPOOL_HISTORY = 1001  # spool figures kept for noc.spool_growing_cycles (at most 1000)
+# The cyclic collector's thresholds while the service runs. A cycle's objects (samples, rates, states, outcomes,
+# every AP's) hold no reference cycles and live about one cycle: at (20,000, 20, 20) the collector traversed
+# most of them once or twice before they died, 6-7 % of a cycle's CPU at 10,000 APs; at these, a third to a
+# half of that (issue 19: docs/performance.md).
+GC_THRESHOLDS = (100_000, 50, 100)
 KEPT = 500  # cycle records, flush results and crew-list sends a Service keeps in memory (the newest)
 
 
@@ -456,7 +463,7 @@ class Service:
         # cyclic collector's sight, and collect less often, or every cycle pays for rescanning them.
         gc.collect()
         gc.freeze()
-        gc.set_threshold(20_000, 20, 20)
+        gc.set_threshold(*GC_THRESHOLDS)
         sink = self.runner.sink
         crews = self.runner.settings.crews
         crews_cron = self.runner.settings.schedule.crews_cron if crews.send_via else ""

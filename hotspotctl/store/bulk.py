@@ -10,7 +10,7 @@ SQLAlchemy), and hands the driver plain rows.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -45,6 +45,47 @@ def executemany(conn: sa.Connection, statement: sa.Insert | sa.Update, rows: Ite
                 named = {name: row[name] for name in names}
                 for _, name, process in processors:
                     named[name] = process(named[name])
+                params.append(named)
+        conn.exec_driver_sql(sql, params)
+        batch = list(itertools.islice(batches, _BATCH))
+
+
+def executemany_rows(conn: sa.Connection, statement: sa.Insert | sa.Update, keys: Sequence[str],
+                     rows: Iterable[tuple[Any, ...]]) -> None:
+    """``executemany`` for rows given as tuples of ``keys``' values, in that order: no dict per row. With a
+    positional driver (sqlite3) the tuples go to it as they are when no column needs a bind processor and
+    the statement binds ``keys`` in their order; else the few processed values are replaced in a copy."""
+    batches = iter(rows)
+    first = list(itertools.islice(batches, _BATCH))
+    if not first:
+        return
+    compiled = statement.compile(dialect=conn.dialect, column_keys=list(keys))
+    names = list(compiled.positiontup or ()) if compiled.positional else list(compiled.binds)
+    where = {key: i for i, key in enumerate(keys)}
+    order = [where[name] for name in names]
+    processors = [(i, process) for i, name in enumerate(names)
+                  if (process := compiled.binds[name].type.bind_processor(conn.dialect)) is not None]
+    sql = str(compiled)
+    as_given = compiled.positional and order == list(range(len(keys)))
+    batch = first
+    while batch:
+        params: list[Any]
+        if compiled.positional:
+            if as_given and not processors:
+                params = batch
+            else:
+                params = []
+                for row in batch:
+                    values = [row[i] for i in order]
+                    for i, process in processors:
+                        values[i] = process(values[i])
+                    params.append(tuple(values))
+        else:
+            params = []
+            for row in batch:
+                named = {name: row[i] for name, i in zip(names, order, strict=True)}
+                for i, process in processors:
+                    named[names[i]] = process(named[names[i]])
                 params.append(named)
         conn.exec_driver_sql(sql, params)
         batch = list(itertools.islice(batches, _BATCH))

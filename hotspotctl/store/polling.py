@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from hotspotctl.models.polling import CounterState, Discovery, Interface
-from hotspotctl.store.bulk import executemany
+from hotspotctl.store.bulk import executemany_rows
 from hotspotctl.store.schema import ap_discovery, ap_state, poll_cycles
 
 _CHUNK = 500  # ids per IN (...) list: under SQLite's and PostgreSQL's parameter limits
@@ -108,26 +108,32 @@ def load_states(conn: sa.Connection, ap_ids: Sequence[str]) -> dict[str, ApState
     return found
 
 
+_STATE_KEYS = ("ap_id", "at", "sys_uptime", "hr_uptime", "engine_time", "in_octets", "out_octets", "counter_bits",
+               "uptime_wraps", "mono", "clock", "uplink", "failures", "last_attempt_at", "next_attempt_at",
+               "last_error", "needs_discovery")
+
+
 def save_states(conn: sa.Connection, states: dict[str, ApState]) -> None:
-    """Replace the stored state of these APs (one DELETE per chunk, then executemany a batch at a time)."""
+    """Replace the stored state of these APs (one DELETE per chunk, then executemany a batch at a time).
+
+    Every AP's state, every cycle: each row is a tuple in ``_STATE_KEYS`` order (``_state_row``), not a dict."""
     ids = list(states)
     for chunk in _chunks(ids):
         conn.execute(ap_state.delete().where(ap_state.c.ap_id.in_(chunk)))
-    executemany(conn, ap_state.insert(), (_state_row(ap_id, state) for ap_id, state in states.items()))
+    executemany_rows(conn, ap_state.insert(), _STATE_KEYS,
+                     (_state_row(ap_id, state) for ap_id, state in states.items()))
 
 
-def _state_row(ap_id: str, state: ApState) -> dict[str, Any]:
+def _state_row(ap_id: str, state: ApState) -> tuple[Any, ...]:
+    """One ap_state row, in ``_STATE_KEYS`` order."""
     c = state.counters
-    return {
-        "ap_id": ap_id, "at": c.at if c else None, "sys_uptime": c.sys_uptime if c else None,
-        "hr_uptime": c.hr_uptime if c else None, "engine_time": c.engine_time if c else None,
-        "in_octets": c.in_octets if c else None, "out_octets": c.out_octets if c else None,
-        "counter_bits": c.counter_bits if c else None, "uptime_wraps": c.uptime_wraps if c else 0,
-        "mono": c.mono if c else None, "clock": c.clock if c else None, "uplink": c.uplink if c else None,
-        "failures": state.failures, "last_attempt_at": state.last_attempt_at,
-        "next_attempt_at": state.next_attempt_at, "last_error": (state.last_error or "")[:500] or None,
-        "needs_discovery": state.needs_discovery,
-    }
+    error = (state.last_error or "")[:500] or None
+    if c is None:
+        return (ap_id, None, None, None, None, None, None, None, 0, None, None, None, state.failures,
+                state.last_attempt_at, state.next_attempt_at, error, state.needs_discovery)
+    return (ap_id, c.at, c.sys_uptime, c.hr_uptime, c.engine_time, c.in_octets, c.out_octets, c.counter_bits,
+            c.uptime_wraps, c.mono, c.clock, c.uplink, state.failures, state.last_attempt_at, state.next_attempt_at,
+            error, state.needs_discovery)
 
 
 def record_cycle(conn: sa.Connection, **values: Any) -> None:

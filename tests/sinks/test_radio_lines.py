@@ -8,7 +8,7 @@ from pathlib import Path
 
 from hotspotctl.models.radios import Radio
 from hotspotctl.settings import InfluxSettings
-from hotspotctl.sinks.lineproto import ApLines
+from hotspotctl.sinks.lineproto import RADIO_TEXTS, ApLines
 from tests.servers import InfluxServer
 from tests.sinks.test_lineproto import AP, CASES, RATE, T0, TAGS, _flush
 
@@ -48,6 +48,26 @@ def test_unknown_and_non_finite_figures_are_left_out() -> None:
     empty: list[str] = []
     ApLines().radios(empty, AP, "centro", None, (), 5)
     assert empty == []
+
+
+def test_radio_names_escaped_once_give_the_same_lines_every_cycle_and_past_the_cache() -> None:
+    """Radio bands and names are escaped once and kept (RADIO_TEXTS of them): the next cycle's lines, and
+    a name met once the cache is full, are what escape_tag makes of them."""
+    radios = (Radio("Radio 0,a=b\\", band="5 GHz", channel=36), Radio("wifi\u00e9 1", channel=1))
+    lines = ApLines()
+    first: list[str] = []
+    again: list[str] = []
+    lines.radios(first, AP, "centro", None, radios, 5)
+    lines.radios(again, AP, "centro", None, radios, 5)
+    assert first == again
+    assert ",band=5\\ GHz," in first[0] and ",radio=Radio\\ 0\\,a\\=b\uff3c," in first[0]
+    assert ",radio=wifi\u00e9\\ 1," in first[1]
+    full = ApLines()
+    for i in range(RADIO_TEXTS):
+        full.radios([], AP, "centro", None, (Radio(f"r {i}", channel=1),), 5)
+    past: list[str] = []
+    full.radios(past, AP, "centro", None, radios, 5)
+    assert past == first
 
 
 def test_hostile_radio_names_read_back_from_influxdb_1x(influxdb: InfluxServer, influx_database: str,

@@ -383,3 +383,27 @@ def test_a_failed_append_raises_an_os_error_and_leaves_no_half_batch(tmp_path: P
     assert sorted(n for n in os.listdir(tmp_path) if not n.startswith(".") or n.startswith(".tmp")) == [
         next(n for n in os.listdir(tmp_path) if n.startswith("000000000001_"))]
     assert [b.points for b in Spool(tmp_path).batches()] == [1]
+
+
+@pytest.mark.parametrize("lines", [
+    ["m v=1i 1", "m v=2i 2"],
+    ["m v=1i 1", "m v=2i 2\n"],  # the last line's own newline
+    ["m v=1i 1", ""],  # a blank line: not a point
+    ["", "m v=1i 1"],
+    ["# a comment", "m v=1i 1"],
+    ["m v=1i 1", "  m v=2i 2"],  # leading spaces: still a point, as the text scan says
+    ["m v=1i 1", "\tm v=2i 2"],
+    ["m v=1i 1\n\nm v=2i 2"],  # a blank line inside one string
+    ["m v=1i 1\n# c\nm v=2i 2"],
+    ["m v=1i 1\r", "m v=2i 2"],
+    ["m v=1i 1\nm v=2i 2", "m v=3i 3"],
+])
+def test_a_batch_given_as_lines_counts_its_points_as_its_text_would(tmp_path, lines):
+    """append() counts the points of a list of lines from the lines (a cycle's batches), and must find
+    what the scan of the joined text finds, whatever the lines hold."""
+    spool = Spool(tmp_path / "spool")
+    text = ("\n".join(lines) + ("" if "\n".join(lines).endswith("\n") else "\n")).encode()
+    expected = sum(1 for line in text.split(b"\n") if line.strip() and not line.lstrip().startswith(b"#"))
+    assert spool.append(lines).points == expected
+    assert spool.append(text).points == expected  # the same batch as bytes: the text scan
+    assert [b.points for b in spool.batches()] == [expected, expected]
