@@ -11,6 +11,8 @@ from pathlib import Path
 
 from hotspotctl.evaluate.rates import RateSample
 from hotspotctl.models.access_points import AccessPoint
+from hotspotctl.models.ping import PingResult
+from hotspotctl.models.radios import Radio
 from hotspotctl.settings import InfluxSettings
 from hotspotctl.sinks.influx import InfluxSink
 from hotspotctl.sinks.lineproto import ApLines, line
@@ -202,3 +204,93 @@ def test_hostile_strings_read_back_from_victoria_metrics(victoria_metrics: Victo
     ok = exported("ap_status_clients")
     assert sorted((case, labels["ap"], value) for case, labels, value in ok) == [
         (i, f"OK-{i:03d}", 25) for i in range(len(CASES))]
+
+
+def _golden_lines(lines: ApLines) -> list[str]:
+    """Every branch of ApLines' encoders: all figures known, some unknown or not finite, ints where floats go."""
+    out = []
+    nan, inf = float("nan"), float("inf")
+    odd = replace(AP, id="MC 7,=x", district=None, site_id="")
+    first = replace(RATE, interval_s=None, in_bps=None, out_bps=None, per_user_mbps=None, delivered_per_user_mbps=None,
+                    uptime_s=None, clients=None, link_mbps=100, capacity_mbps=100, rebooted=True)
+    ints = replace(RATE, in_bps=12_500_000, out_bps=0, link_mbps=1000, capacity_mbps=300, per_user_mbps=12,
+                   delivered_per_user_mbps=0, uptime_s=86_400, clients=0)
+    partial = replace(RATE, clients=3, per_user_mbps=0.1 + 0.2, delivered_per_user_mbps=None,
+                      in_bps=1e-7, out_bps=1.5e300, link_mbps=None, capacity_mbps=None)
+    radios = (Radio("wifi0", 1, "2.4GHz", 6, 2437, 13, 47.28381823, -95.123456789, 20.0, True),
+              Radio("Radio 1", 2, None, 36, 5180, 0, 0.0, -92.0, 23.5, False),
+              Radio("ng", None, "5GHz", True, 5180, 2, 50, -90, 17, None),
+              Radio("r3", 4, "6GHz", None, None, None, nan, inf, -inf, True),
+              Radio("r4", 5, "6GHz", None, None, None, None, None, None, True),
+              Radio("r5", 6, "5GHz", 149, None, 3, 12.5, None, inf, True),
+              Radio("r6", 7, "5GHz", 1, 2, 3, 4.25, -5.5, 6.125, True))
+    pings = (PingResult(host="10.0.0.1", sent=3, received=3, rtt_min_ms=0.051, rtt_avg_ms=0.30000000000000004,
+                        rtt_max_ms=1.25, jitter_ms=0.1),
+             PingResult(host="10.0.0.1", sent=3, received=0),
+             PingResult(host="10.0.0.1", sent=3, received=2, rtt_min_ms=1, rtt_avg_ms=nan,
+                        rtt_max_ms=inf, jitter_ms=None),
+             PingResult(host="10.0.0.1", sent=0, received=0))
+    for n, (ap, profile) in enumerate(((AP, "ubiquiti_unifi"), (odd, None))):
+        at = 1_700_000_030 + n
+        lines.encode(out, ap, "centro", profile, RATE, None, 3.14159265, at, 1.0)
+        lines.encode(out, ap, "centro", profile, first, None, None, at, 1.0)
+        lines.encode(out, ap, "centro", profile, ints, None, 2, at, 50.0)
+        lines.encode(out, ap, "centro", profile, partial, None, 0.1 + 0.2, at, 0.3)
+        lines.encode(out, ap, "centro", profile, None, "timeout", None, at, 1.0)
+        lines.encode(out, ap, "centro", profile, None, 'auth "bad"', None, at, 1.0, True)
+        lines.encode(out, ap, "centro", profile, None, None, None, at, 1.0)
+        lines.radios(out, ap, "centro", profile, radios, at)
+        for ping in pings:
+            lines.ping(out, ap, "centro", profile, ping, at)
+    return out
+
+
+GOLDEN = [  # what ApLines wrote before issue 19's second round of cuts (7a26e2a): every branch, byte for byte
+    'ap_status,ap=MC-0042,crew_zone=centro,district=Benito\\ Juarez,geohash=9g3w81t7j,profile=ubiquiti_unifi,program=Escuelas,site=s-19.43260\\,-99.13320 up=1i,rebooted=0i,uptime_s=86400i,rtt_ms=3.142,clients=25i,per_user_mbps=40.0,below_target=0i 1700000030',
+    'ap_traffic,ap=MC-0042,crew_zone=centro,district=Benito\\ Juarez,geohash=9g3w81t7j,profile=ubiquiti_unifi,program=Escuelas,site=s-19.43260\\,-99.13320 in_bps=12500000.0,out_bps=2500000.0,link_mbps=1000.0,capacity_mbps=1000.0,delivered_per_user_mbps=0.6 1700000030',
+    'ap_status,ap=MC-0042,crew_zone=centro,district=Benito\\ Juarez,geohash=9g3w81t7j,profile=ubiquiti_unifi,program=Escuelas,site=s-19.43260\\,-99.13320 up=1i,rebooted=1i 1700000030',
+    'ap_traffic,ap=MC-0042,crew_zone=centro,district=Benito\\ Juarez,geohash=9g3w81t7j,profile=ubiquiti_unifi,program=Escuelas,site=s-19.43260\\,-99.13320 link_mbps=100.0,capacity_mbps=100.0 1700000030',
+    'ap_status,ap=MC-0042,crew_zone=centro,district=Benito\\ Juarez,geohash=9g3w81t7j,profile=ubiquiti_unifi,program=Escuelas,site=s-19.43260\\,-99.13320 up=1i,rebooted=0i,uptime_s=86400i,rtt_ms=2,clients=0i,per_user_mbps=12.0,below_target=1i 1700000030',
+    'ap_traffic,ap=MC-0042,crew_zone=centro,district=Benito\\ Juarez,geohash=9g3w81t7j,profile=ubiquiti_unifi,program=Escuelas,site=s-19.43260\\,-99.13320 in_bps=12500000.0,out_bps=0.0,link_mbps=1000.0,capacity_mbps=300.0,delivered_per_user_mbps=0.0 1700000030',
+    'ap_status,ap=MC-0042,crew_zone=centro,district=Benito\\ Juarez,geohash=9g3w81t7j,profile=ubiquiti_unifi,program=Escuelas,site=s-19.43260\\,-99.13320 up=1i,rebooted=0i,uptime_s=86400i,rtt_ms=0.3,clients=3i,per_user_mbps=0.30000000000000004,below_target=0i 1700000030',
+    'ap_traffic,ap=MC-0042,crew_zone=centro,district=Benito\\ Juarez,geohash=9g3w81t7j,profile=ubiquiti_unifi,program=Escuelas,site=s-19.43260\\,-99.13320 in_bps=1e-07,out_bps=1.5e+300 1700000030',
+    'ap_status,ap=MC-0042,crew_zone=centro,district=Benito\\ Juarez,geohash=9g3w81t7j,profile=ubiquiti_unifi,program=Escuelas,site=s-19.43260\\,-99.13320 up=0i,error_kind="timeout" 1700000030',
+    'ap_status,ap=MC-0042,crew_zone=centro,district=Benito\\ Juarez,geohash=9g3w81t7j,profile=ubiquiti_unifi,program=Escuelas,site=s-19.43260\\,-99.13320 monitored=0i,error_kind="auth \\"bad\\"" 1700000030',
+    'ap_status,ap=MC-0042,crew_zone=centro,district=Benito\\ Juarez,geohash=9g3w81t7j,profile=ubiquiti_unifi,program=Escuelas,site=s-19.43260\\,-99.13320 up=0i,error_kind="unknown" 1700000030',
+    'ap_radio,ap=MC-0042,band=2.4GHz,crew_zone=centro,district=Benito\\ Juarez,geohash=9g3w81t7j,profile=ubiquiti_unifi,program=Escuelas,radio=wifi0,site=s-19.43260\\,-99.13320 channel=6i,frequency_mhz=2437i,clients=13i,utilization_pct=47.28381823,noise_floor_dbm=-95.123456789,tx_power_dbm=20.0,up=1i 1700000030',
+    'ap_radio,ap=MC-0042,crew_zone=centro,district=Benito\\ Juarez,geohash=9g3w81t7j,profile=ubiquiti_unifi,program=Escuelas,radio=Radio\\ 1,site=s-19.43260\\,-99.13320 channel=36i,frequency_mhz=5180i,clients=0i,utilization_pct=0.0,noise_floor_dbm=-92.0,tx_power_dbm=23.5,up=0i 1700000030',
+    'ap_radio,ap=MC-0042,band=5GHz,crew_zone=centro,district=Benito\\ Juarez,geohash=9g3w81t7j,profile=ubiquiti_unifi,program=Escuelas,radio=ng,site=s-19.43260\\,-99.13320 channel=1i,frequency_mhz=5180i,clients=2i,utilization_pct=50.0,noise_floor_dbm=-90.0,tx_power_dbm=17.0 1700000030',
+    'ap_radio,ap=MC-0042,band=5GHz,crew_zone=centro,district=Benito\\ Juarez,geohash=9g3w81t7j,profile=ubiquiti_unifi,program=Escuelas,radio=r5,site=s-19.43260\\,-99.13320 channel=149i,clients=3i,utilization_pct=12.5,up=1i 1700000030',
+    'ap_radio,ap=MC-0042,band=5GHz,crew_zone=centro,district=Benito\\ Juarez,geohash=9g3w81t7j,profile=ubiquiti_unifi,program=Escuelas,radio=r6,site=s-19.43260\\,-99.13320 channel=1i,frequency_mhz=2i,clients=3i,utilization_pct=4.25,noise_floor_dbm=-5.5,tx_power_dbm=6.125,up=1i 1700000030',
+    'ap_ping,ap=MC-0042,crew_zone=centro,district=Benito\\ Juarez,geohash=9g3w81t7j,profile=ubiquiti_unifi,program=Escuelas,site=s-19.43260\\,-99.13320 sent=3i,received=3i,loss_pct=0.0,rtt_min_ms=0.051,rtt_avg_ms=0.30000000000000004,rtt_max_ms=1.25,jitter_ms=0.1 1700000030',
+    'ap_ping,ap=MC-0042,crew_zone=centro,district=Benito\\ Juarez,geohash=9g3w81t7j,profile=ubiquiti_unifi,program=Escuelas,site=s-19.43260\\,-99.13320 sent=3i,received=0i,loss_pct=100.0 1700000030',
+    'ap_ping,ap=MC-0042,crew_zone=centro,district=Benito\\ Juarez,geohash=9g3w81t7j,profile=ubiquiti_unifi,program=Escuelas,site=s-19.43260\\,-99.13320 sent=3i,received=2i,loss_pct=33.3,rtt_min_ms=1.0 1700000030',
+    'ap_status,ap=MC\\ 7\\,\\=x,crew_zone=centro,geohash=9g3w81t7j,program=Escuelas up=1i,rebooted=0i,uptime_s=86400i,rtt_ms=3.142,clients=25i,per_user_mbps=40.0,below_target=0i 1700000031',
+    'ap_traffic,ap=MC\\ 7\\,\\=x,crew_zone=centro,geohash=9g3w81t7j,program=Escuelas in_bps=12500000.0,out_bps=2500000.0,link_mbps=1000.0,capacity_mbps=1000.0,delivered_per_user_mbps=0.6 1700000031',
+    'ap_status,ap=MC\\ 7\\,\\=x,crew_zone=centro,geohash=9g3w81t7j,program=Escuelas up=1i,rebooted=1i 1700000031',
+    'ap_traffic,ap=MC\\ 7\\,\\=x,crew_zone=centro,geohash=9g3w81t7j,program=Escuelas link_mbps=100.0,capacity_mbps=100.0 1700000031',
+    'ap_status,ap=MC\\ 7\\,\\=x,crew_zone=centro,geohash=9g3w81t7j,program=Escuelas up=1i,rebooted=0i,uptime_s=86400i,rtt_ms=2,clients=0i,per_user_mbps=12.0,below_target=1i 1700000031',
+    'ap_traffic,ap=MC\\ 7\\,\\=x,crew_zone=centro,geohash=9g3w81t7j,program=Escuelas in_bps=12500000.0,out_bps=0.0,link_mbps=1000.0,capacity_mbps=300.0,delivered_per_user_mbps=0.0 1700000031',
+    'ap_status,ap=MC\\ 7\\,\\=x,crew_zone=centro,geohash=9g3w81t7j,program=Escuelas up=1i,rebooted=0i,uptime_s=86400i,rtt_ms=0.3,clients=3i,per_user_mbps=0.30000000000000004,below_target=0i 1700000031',
+    'ap_traffic,ap=MC\\ 7\\,\\=x,crew_zone=centro,geohash=9g3w81t7j,program=Escuelas in_bps=1e-07,out_bps=1.5e+300 1700000031',
+    'ap_status,ap=MC\\ 7\\,\\=x,crew_zone=centro,geohash=9g3w81t7j,program=Escuelas up=0i,error_kind="timeout" 1700000031',
+    'ap_status,ap=MC\\ 7\\,\\=x,crew_zone=centro,geohash=9g3w81t7j,program=Escuelas monitored=0i,error_kind="auth \\"bad\\"" 1700000031',
+    'ap_status,ap=MC\\ 7\\,\\=x,crew_zone=centro,geohash=9g3w81t7j,program=Escuelas up=0i,error_kind="unknown" 1700000031',
+    'ap_radio,ap=MC\\ 7\\,\\=x,band=2.4GHz,crew_zone=centro,geohash=9g3w81t7j,program=Escuelas,radio=wifi0 channel=6i,frequency_mhz=2437i,clients=13i,utilization_pct=47.28381823,noise_floor_dbm=-95.123456789,tx_power_dbm=20.0,up=1i 1700000031',
+    'ap_radio,ap=MC\\ 7\\,\\=x,crew_zone=centro,geohash=9g3w81t7j,program=Escuelas,radio=Radio\\ 1 channel=36i,frequency_mhz=5180i,clients=0i,utilization_pct=0.0,noise_floor_dbm=-92.0,tx_power_dbm=23.5,up=0i 1700000031',
+    'ap_radio,ap=MC\\ 7\\,\\=x,band=5GHz,crew_zone=centro,geohash=9g3w81t7j,program=Escuelas,radio=ng channel=1i,frequency_mhz=5180i,clients=2i,utilization_pct=50.0,noise_floor_dbm=-90.0,tx_power_dbm=17.0 1700000031',
+    'ap_radio,ap=MC\\ 7\\,\\=x,band=5GHz,crew_zone=centro,geohash=9g3w81t7j,program=Escuelas,radio=r5 channel=149i,clients=3i,utilization_pct=12.5,up=1i 1700000031',
+    'ap_radio,ap=MC\\ 7\\,\\=x,band=5GHz,crew_zone=centro,geohash=9g3w81t7j,program=Escuelas,radio=r6 channel=1i,frequency_mhz=2i,clients=3i,utilization_pct=4.25,noise_floor_dbm=-5.5,tx_power_dbm=6.125,up=1i 1700000031',
+    'ap_ping,ap=MC\\ 7\\,\\=x,crew_zone=centro,geohash=9g3w81t7j,program=Escuelas sent=3i,received=3i,loss_pct=0.0,rtt_min_ms=0.051,rtt_avg_ms=0.30000000000000004,rtt_max_ms=1.25,jitter_ms=0.1 1700000031',
+    'ap_ping,ap=MC\\ 7\\,\\=x,crew_zone=centro,geohash=9g3w81t7j,program=Escuelas sent=3i,received=0i,loss_pct=100.0 1700000031',
+    'ap_ping,ap=MC\\ 7\\,\\=x,crew_zone=centro,geohash=9g3w81t7j,program=Escuelas sent=3i,received=2i,loss_pct=33.3,rtt_min_ms=1.0 1700000031',
+]
+
+
+def test_the_encoders_write_byte_for_byte_what_they_wrote() -> None:
+    """A golden of ApLines' lines (ap_status, ap_traffic, ap_radio, ap_ping) over every branch: figures known or
+    not, finite or not, ints where floats go, escaped tags, a tag left out. The fast paths (issue 19) change
+    nothing written; a second encoder, its caches warm, neither."""
+    lines = ApLines()
+    assert _golden_lines(lines) == GOLDEN
+    assert _golden_lines(lines) == GOLDEN
