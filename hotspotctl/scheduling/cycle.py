@@ -228,6 +228,9 @@ class CycleMemory:
     states: dict[str, ApState]
     layouts: dict[Discovery, Discovery] = field(default_factory=dict)  # equal layouts share one object
     targets: dict[str, tuple[AccessPoint, Target]] = field(default_factory=dict)
+    # the fleet ``ping_targets`` was last built for, and what it gave (``pinged``)
+    pinged_for: tuple[AccessPoint, ...] = ()
+    pinged: dict[str, list[str]] | None = None
 
     @classmethod
     def load(cls, store: Store, aps: Sequence[AccessPoint]) -> CycleMemory:
@@ -245,6 +248,14 @@ class CycleMemory:
         if cached is None or cached[0] is not ap:
             cached = self.targets[ap.id] = (ap, target_for(ap))
         return cached[1]
+
+    def ping_targets(self, aps: Sequence[AccessPoint]) -> dict[str, list[str]]:
+        """``ping_targets(aps)``, built again only when the fleet changed: the same APs (the same records, or
+        equal ones) in the same order come back every cycle. Read it, never change it."""
+        fleet = tuple(aps)
+        if self.pinged is None or fleet != self.pinged_for:  # identical records compare by identity: C speed
+            self.pinged, self.pinged_for = ping_targets(fleet), fleet
+        return self.pinged
 
 
 async def discover_aps(store: Store, aps: Sequence[AccessPoint], settings: SnmpSettings, profiles: ProfileSet,
@@ -526,14 +537,16 @@ def ping_targets(aps: Sequence[AccessPoint]) -> dict[str, list[str]]:
     return hosts
 
 
-async def ping_aps(pinger: Pinger, aps: Sequence[AccessPoint]) -> dict[str, PingResult]:
-    """Ping the APs' hosts once (``ping_targets``): each AP id -> its host's result.
+async def ping_aps(pinger: Pinger, aps: Sequence[AccessPoint],
+                   memory: CycleMemory | None = None) -> dict[str, PingResult]:
+    """Ping the APs' hosts once (``ping_targets``, kept in ``memory`` between cycles): each AP id -> its
+    host's result.
 
     A prober that fails as a whole (no ICMP socket may be opened: its message says how to allow one) is
     logged (as an error the first time), and the cycle goes on without pings: SNMP alone decides, as it
     did before pings.
     """
-    targets = ping_targets(aps)
+    targets = memory.ping_targets(aps) if memory is not None else ping_targets(aps)
     if not targets:
         return {}
     try:
@@ -643,7 +656,7 @@ async def run_cycle(store: Store, aps: Sequence[AccessPoint], settings: SnmpSett
         controllers = _outside_controllers(conn, aps, memory)
     cycle = plan_cycle(aps, memory, settings, started=started, now=datetime.now(UTC), use_backoff=use_backoff,
                        controllers=controllers)
-    pinging = asyncio.create_task(ping_aps(pinger, aps)) if pinger is not None else None
+    pinging = asyncio.create_task(ping_aps(pinger, aps, memory)) if pinger is not None else None
     try:
         gathered = await gather(cycle, poller, memory, progress=progress)
         pings = await pinging if pinging is not None else {}

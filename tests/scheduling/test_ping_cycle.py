@@ -365,3 +365,29 @@ def test_the_hosts_pinged_are_each_address_once_and_a_prober_that_cannot_open_le
     said = [r for r in caplog.records if r.name == "hotspotctl.cycle"]
     assert [r.levelname for r in said] == ["ERROR", "DEBUG"]
     assert said[0].getMessage().startswith("no ping in the cycles (SNMP alone decides) until this is fixed: ")
+
+
+def test_the_hosts_to_ping_are_kept_in_the_cycle_memory_until_the_fleet_changes():
+    """``CycleMemory.ping_targets`` gives what ``ping_targets`` gives, built once per fleet (issue 19): the same
+    APs again (the same records, or equal new ones) reuse it; an AP whose address changed, or another fleet,
+    builds it again; ``ping_aps`` with the memory pings the same hosts."""
+    from dataclasses import replace as changed
+
+    from hotspotctl.models.access_points import AccessPoint
+    from hotspotctl.scheduling.cycle import CycleMemory, ping_aps, ping_targets
+
+    aps = [AccessPoint("A", 19.4, -99.1, mgmt_address="127.0.0.1:16100"),
+           AccessPoint("B", 19.4, -99.1, mgmt_address="127.0.0.1"),
+           AccessPoint("M", 19.4, -99.1, controller="WLC-1")]
+    memory = CycleMemory({}, {})
+    first = memory.ping_targets(aps)
+    assert first == ping_targets(aps) == {"127.0.0.1": ["A", "B"]}
+    assert memory.ping_targets(aps) is first and memory.ping_targets(list(aps)) is first
+    assert memory.ping_targets([changed(ap) for ap in aps]) is first  # equal records: the same hosts
+    moved = [aps[0], changed(aps[1], mgmt_address="[::1]:161"), aps[2]]
+    assert memory.ping_targets(moved) == {"127.0.0.1": ["A"], "::1": ["B"]}
+    assert memory.ping_targets(aps[:1]) == {"127.0.0.1": ["A"]}
+    assert memory.ping_targets([]) == {}
+    pinged = asyncio.run(ping_aps(pinger_for(PING), moved, memory))
+    assert sorted(pinged) == ["A", "B"] and (pinged["A"].host, pinged["B"].host) == ("127.0.0.1", "::1")
+    assert memory.pinged == {"127.0.0.1": ["A"], "::1": ["B"]}
