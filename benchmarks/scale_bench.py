@@ -25,6 +25,10 @@ so compare cpu_us_per_ap across sizes, not cycle_s across machines. Prints figur
 
     .venv/bin/python benchmarks/scale_bench.py --scale 1,10 --format json
     .venv/bin/python benchmarks/scale_bench.py --scale 1,2 --aps 2000 --cycles 3   # a quick look
+
+Profile a worker: ``pip install yappi`` in the venv, then ``HOTSPOTCTL_BENCH_PROFILE=/tmp/w.pstat`` (each
+worker of the run writes it at exit, every thread, CPU clock; ``HOTSPOTCTL_BENCH_PROFILE_SKIP``, default 2,
+slots dropped first) with ``--workers 1``; read it with ``pstats.Stats("/tmp/w.pstat")``.
 """
 
 from __future__ import annotations

@@ -338,6 +338,7 @@ class ClusterWorker:
         self.heart: threading.Thread | None = None
         self.client = redis_client(settings)
         self.on_lost: Callable[[], None] = lambda: None
+        self.on_slot: Callable[[float], None] = lambda slot: None  # the first cycle of a new slot done here
         self.registered = False
 
     def start(self) -> None:
@@ -391,6 +392,7 @@ class ClusterWorker:
                 self.figures.polled += 1
                 if self.figures.last_slot != cycle.slot:
                     self.figures.last_slot, self.figures.last_shards = cycle.slot, []
+                    self.on_slot(cycle.slot)
                 self.figures.last_shards.append(cycle.shard)
         if cycle.state == "skipped":
             log.info("shard %d, slot %s: claimed already (or its last slot's cycle still runs here); nothing done",
@@ -522,6 +524,45 @@ def register_tasks(app: Celery, worker: ClusterWorker) -> None:
     app.task(name=CREWS_TASK, ignore_result=True)(worker.send_crews)
 
 
+class BenchProfile:
+    """For benchmarks/scale_bench.py only: the worker's CPU by function (yappi, every thread), when
+    HOTSPOTCTL_BENCH_PROFILE names the pstats file to write at exit. The figures of the first
+    HOTSPOTCTL_BENCH_PROFILE_SKIP slots (default 2: discovery, and the first full slot) are dropped."""
+
+    def __init__(self, path: str, skip: int) -> None:
+        self.path, self.skip, self.slots = path, skip, 0
+
+    @classmethod
+    def from_env(cls) -> BenchProfile | None:
+        path = os.environ.get("HOTSPOTCTL_BENCH_PROFILE")
+        return cls(path, int(os.environ.get("HOTSPOTCTL_BENCH_PROFILE_SKIP", "2"))) if path else None
+
+    def start(self) -> None:
+        yappi = self.yappi()
+        yappi.set_clock_type("cpu")
+        yappi.start(builtins=True, profile_threads=True)
+
+    @staticmethod
+    def yappi() -> Any:
+        import importlib
+
+        return importlib.import_module("yappi")  # a benchmark's tool (pip install yappi): not a dependency
+
+    def slot(self, slot: float) -> None:
+        yappi = self.yappi()
+        self.slots += 1
+        if self.slots == self.skip + 1:  # the first shard of the first measured slot is done already: close enough
+            yappi.clear_stats()
+            log.warning("bench profile: measuring from slot %s", _clock(slot))
+
+    def stop(self) -> None:
+        yappi = self.yappi()
+        yappi.stop()
+        yappi.get_func_stats().save(self.path, type="pstat")
+        with open(self.path + ".threads", "w", encoding="utf-8") as fh:
+            yappi.get_thread_stats().print_all(out=fh)
+
+
 def run_worker(settings: Settings, name: str, *, threads: int | None = None, loglevel: str = "WARNING") -> int:
     """Run a Celery worker until SIGTERM/SIGINT (exit 0), or until Redis has been away for
     cluster.redis_lost_exit_s (ClusterError, exit 1)."""
@@ -545,7 +586,11 @@ def run_worker(settings: Settings, name: str, *, threads: int | None = None, log
         threading.Thread(target=hard, name="hard-exit", daemon=True).start()
 
     worker.on_lost = lost
+    profile = BenchProfile.from_env()
     try:
+        if profile is not None:
+            profile.start()
+            worker.on_slot = profile.slot
         worker.start()
         register_tasks(app, worker)
         log.info("worker %s: consuming %s on %d threads; Redis %s, store %s, spool %s", name, ", ".join(queues),
@@ -560,6 +605,8 @@ def run_worker(settings: Settings, name: str, *, threads: int | None = None, log
     finally:
         done.set()
         worker.close()
+        if profile is not None:
+            profile.stop()
     if worker.lost:
         raise worker.watch.error()
     return int(code)

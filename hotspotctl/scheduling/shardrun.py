@@ -185,6 +185,16 @@ class ShardRunner(CycleRunner):
         return cycle
 
 
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A claim's answer: whether ``(shard, slot)`` is this worker's, and (when it is) the shard's newest ``done``
+    row before the slot and the inventory's version, read in the claim's transaction."""
+
+    claimed: bool
+    last: ShardCycle | None = None
+    inventory: int | None = None
+
+
 class ShardPoller:
     """The shards one worker process polls: a ``ShardRunner`` per shard it has polled, loaded on demand.
 
@@ -210,10 +220,12 @@ class ShardPoller:
         self.failed = 0  # cycles that failed (their row says why)
         self.polled = 0  # cycles done
 
-    def _follow_inventory(self) -> None:
-        """Split the fleet again when the inventory changed; runners whose APs changed are dropped."""
-        with self.store.read() as conn:
-            version = inventory_version(conn)
+    def _follow_inventory(self, version: int | None = None) -> None:
+        """Split the fleet again when the inventory changed (``version``: the store's, read by the caller; else
+        read here); runners whose APs changed are dropped."""
+        if version is None:
+            with self.store.read() as conn:
+                version = inventory_version(conn)
         if version == self.inventory_seen:
             return
         fleet = Fleet.load(self.store, self.zones)
@@ -233,15 +245,20 @@ class ShardPoller:
         self._follow_inventory()
         return list(self.fleet.get(shard, ()))
 
-    def _runner(self, shard: int, slot: float | None) -> tuple[ShardRunner, bool]:
+    def _runner(self, shard: int, slot: float | None, claim: Claim | None = None) -> tuple[ShardRunner, bool]:
         """The shard's runner, and whether it was (re)loaded from the store: when new, after a failed cycle, or
         when the shard's newest ``done`` row (before ``slot``) is not the cycle this runner last committed or
-        loaded (another worker polled the shard since)."""
-        self._follow_inventory()
-        # the row first, then the state: a commit in between makes the next check reload again (never the
-        # other way round: state loaded before a commit, marked with that commit, would be stale unnoticed)
-        with self.store.read() as conn:
-            last = last_shard_cycles(conn, states=(DONE,), before=slot, shards=[shard]).get(shard)
+        loaded (another worker polled the shard since). ``claim``: that row and the inventory's version as the
+        claim's transaction read them (else they are read here)."""
+        if claim is not None:
+            self._follow_inventory(claim.inventory)
+            last = claim.last
+        else:
+            self._follow_inventory()
+            # the row first, then the state: a commit in between makes the next check reload again (never the
+            # other way round: state loaded before a commit, marked with that commit, would be stale unnoticed)
+            with self.store.read() as conn:
+                last = last_shard_cycles(conn, states=(DONE,), before=slot, shards=[shard]).get(shard)
         mark = (last.worker, last.slot) if last is not None else None
         runner = self.runners.get(shard)
         if runner is not None and not runner._stale:
@@ -269,21 +286,29 @@ class ShardPoller:
         self.busy[shard] = slot
         try:
             # in a thread, as the commits are: the store's write lock may be held by another worker's commit
-            if not await asyncio.to_thread(self._claim, shard, slot, now):
+            claim = await asyncio.to_thread(self._claim, shard, slot, now)
+            if not claim.claimed:
                 self.refused += 1
                 log.info("shard %d in slot %.0f was claimed already: not polled again", shard, slot)
                 return ShardCycle(shard=shard, slot=slot, worker=self.worker, state=SKIPPED, started_at=now)
-            return await self._poll_claimed(shard, slot, now)
+            return await self._poll_claimed(shard, slot, now, claim)
         finally:
             del self.busy[shard]
 
-    def _claim(self, shard: int, slot: float, now: float) -> bool:
-        with self.store.write() as conn:
-            return claim_shard(conn, shard, slot, self.worker, now)
+    def _claim(self, shard: int, slot: float, now: float) -> Claim:
+        """The claim, with what the staleness check needs, in one transaction: the INSERT ... ON CONFLICT DO
+        NOTHING is atomic on its own (the primary key decides), so it does not wait for the store's write lock
+        (other workers' commits); the shard's newest ``done`` row before the slot and the inventory's version
+        are read after it, in the same transaction (the row before the state, as ``_runner`` needs)."""
+        with self.store.write(serialised=False) as conn:
+            if not claim_shard(conn, shard, slot, self.worker, now):
+                return Claim(False)
+            last = last_shard_cycles(conn, states=(DONE,), before=slot, shards=[shard]).get(shard)
+            return Claim(True, last, inventory_version(conn))
 
-    async def _poll_claimed(self, shard: int, slot: float, now: float) -> ShardCycle:
+    async def _poll_claimed(self, shard: int, slot: float, now: float, claim: Claim | None = None) -> ShardCycle:
         try:
-            runner, reloaded = self._runner(shard, slot)
+            runner, reloaded = self._runner(shard, slot, claim)
             cycle = await runner.poll(slot, reloaded=reloaded)
         except Exception as exc:  # the row says why; the task's caller logs it
             self.failed += 1

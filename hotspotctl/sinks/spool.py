@@ -270,6 +270,11 @@ class Spool:
         self.warn_fraction = warn_fraction
         self.compress = compress
         self.limit_name = limit_name  # how the user raises the limit, e.g. an env var name, for the advice
+        # path -> its Batch, as _scan found it: a batch file never changes once its name is there (written under a
+        # temp name, renamed into place; a requeue moves it back whole), so its name's fields and its size are
+        # read once, not on every status() and append() (a worker's 64 shards a slot each scanned the whole
+        # backlog twice: with InfluxDB away, the cost of a shard's cycle grew with the backlog)
+        self._known: dict[str, Batch] = {}
         self._open_directory()
 
     # -- writing ---------------------------------------------------------------------------------------
@@ -557,20 +562,31 @@ class Spool:
     def _scan(self, names: list[str], directory: Path | None = None) -> Iterator[Batch]:
         folder = self.directory if directory is None else directory
         matches = sorted((m for m in map(_NAME.match, names) if m), key=lambda m: int(m["seq"]))
-        for match in matches:
-            path = folder / match.string
-            try:
-                size = path.stat().st_size
-            except FileNotFoundError:
-                continue  # acked between the listing and now
-            yield Batch(
-                seq=int(match["seq"]),
-                path=path,
-                points=int(match["points"]),
-                bytes=size,
-                created_at=datetime.strptime(match["created"], _TIME_FORMAT).replace(tzinfo=UTC),
-                precision=match["precision"],
-            )
+        prefix = f"{folder}{os.sep}"
+        keys = [prefix + match.string for match in matches]
+        known = self._known
+        # what this listing no longer holds is forgotten (the other folder's entries stay); a new dict, never one
+        # changed while another thread (a heartbeat's status()) reads it
+        self._known = {key: batch for key, batch in known.items() if not key.startswith(prefix)}
+        self._known.update((key, known[key]) for key in keys if key in known)
+        for match, key in zip(matches, keys, strict=True):
+            batch = known.get(key)
+            if batch is None:
+                path = folder / match.string
+                try:
+                    size = path.stat().st_size
+                except FileNotFoundError:
+                    continue  # acked between the listing and now
+                batch = Batch(
+                    seq=int(match["seq"]),
+                    path=path,
+                    points=int(match["points"]),
+                    bytes=size,
+                    created_at=datetime.strptime(match["created"], _TIME_FORMAT).replace(tzinfo=UTC),
+                    precision=match["precision"],
+                )
+                self._known[key] = batch
+            yield batch
 
     def _last_seq(self) -> int:
         try:

@@ -171,7 +171,11 @@ class Store:
             raise self._error(exc) from None
 
     @contextmanager
-    def write(self) -> Iterator[sa.Connection]:
+    def write(self, *, serialised: bool = True) -> Iterator[sa.Connection]:
+        """A writing transaction. On PostgreSQL it takes the store's advisory lock (writers one at a time, as
+        on SQLite) unless ``serialised`` is False: for a write that is atomic on its own and reads nothing it
+        depends on (an INSERT ... ON CONFLICT DO NOTHING claim), so it never waits for other writers' commits.
+        SQLite serialises every writer whatever ``serialised`` says."""
         self.check_file()
         try:
             with self.engine.connect() as conn:
@@ -180,7 +184,8 @@ class Store:
                     if self.dialect == "postgresql":
                         # wait for the write lock as long as SQLite would, then fail rather than hang
                         conn.execute(sa.text(f"SET LOCAL lock_timeout = '{_lock_timeout_ms()}ms'"))
-                        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_PG_LOCK_KEY)))
+                        if serialised:
+                            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_PG_LOCK_KEY)))
                     yield conn
         except sa.exc.DatabaseError as exc:
             raise self._error(exc) from None

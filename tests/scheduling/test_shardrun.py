@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -34,7 +35,8 @@ from hotspotctl.sinks.influx import InfluxSink
 from hotspotctl.sinks.lineproto import ApLines
 from hotspotctl.sinks.spool import Spool
 from hotspotctl.store import Store
-from hotspotctl.store.cluster import DONE, SKIPPED, shard_cycles_of_slot
+from hotspotctl.store.cluster import DONE, SKIPPED, ShardCycle, finish_shard, shard_cycles_of_slot
+from hotspotctl.store.inventory import inventory_version
 from hotspotctl.store.outages import list_outages, load_availability
 from hotspotctl.store.polling import load_states
 from tests.delivery.test_noc import receiver  # noqa: F401 - the webhook receiver fixture
@@ -304,7 +306,7 @@ def test_the_slots_noc_notices_come_from_the_store_not_one_shards_memory(sqlite_
 
 def test_the_conclusion_counts_shards_missing_failed_and_dead_and_sums_only_what_reported(
         store: Store, tmp_path: Path) -> None:
-    from hotspotctl.store.cluster import FAILED, ShardCycle, claim_shard, finish_shard
+    from hotspotctl.store.cluster import FAILED, claim_shard
 
     slot = 1_795_334_400.0
     tlalpan = {"aps": 10, "up": 9, "down": 1, "unmonitored": 0, "misconfigured": 0, "unknown": 0,
@@ -454,3 +456,40 @@ def test_a_shard_is_never_polled_twice_at_once_by_one_worker(cluster: Cluster) -
     assert (third.state, third.reloaded, overlapped, busy) == (DONE, False, 1, {})
     with cluster.store.read() as conn:
         assert [(r.slot, r.state) for r in shard_cycles_of_slot(conn, slot + INTERVAL)] == [(slot + INTERVAL, DONE)]
+
+
+def test_a_claim_does_not_wait_for_the_stores_write_lock_and_reads_the_staleness_check_with_it(
+        cluster: Cluster) -> None:
+    """The claim is an INSERT ... ON CONFLICT DO NOTHING, atomic on its own: it is made (and refused) while
+    another worker's commit holds the store's write lock, and it brings the shard's newest done row and the
+    inventory's version for the staleness check in the same transaction."""
+    slot = cycle_slot(time.time(), INTERVAL)
+    w1, w2 = cluster.worker("w1", None), cluster.worker("w2", None)  # type: ignore[arg-type]  # no polling here
+    with cluster.store.read() as conn:
+        version = inventory_version(conn)
+    holding, release = threading.Event(), threading.Event()
+
+    def commit_elsewhere() -> None:
+        with cluster.store.write():
+            holding.set()
+            release.wait(30)
+
+    other = threading.Thread(target=commit_elsewhere)
+    other.start()
+    try:
+        assert holding.wait(10)
+        started = time.monotonic()
+        first = w1._claim(3, slot, time.time())
+        again = w2._claim(3, slot, time.time())
+        waited = time.monotonic() - started
+    finally:
+        release.set()
+        other.join()
+    assert waited < 5  # the lock waits up to the store's lock timeout: the claims did not wait for it
+    assert (first.claimed, first.last, first.inventory) == (True, None, version)
+    assert (again.claimed, again.last, again.inventory) == (False, None, None)
+    with cluster.store.write() as conn:
+        finish_shard(conn, ShardCycle(shard=3, slot=slot, worker="w1", state=DONE, started_at=slot, finished_at=slot))
+    later = w2._claim(3, slot + INTERVAL, time.time())
+    assert later.claimed and later.last is not None
+    assert (later.last.worker, later.last.slot, later.last.state) == ("w1", slot, DONE)

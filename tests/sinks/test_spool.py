@@ -407,3 +407,23 @@ def test_a_batch_given_as_lines_counts_its_points_as_its_text_would(tmp_path, li
     assert spool.append(lines).points == expected
     assert spool.append(text).points == expected  # the same batch as bytes: the text scan
     assert [b.points for b in spool.batches()] == [expected, expected]
+
+
+def test_status_follows_other_writers_and_readers_while_it_remembers_the_batches_it_has_seen(tmp_path: Path) -> None:
+    """A batch's name and size are read once (its file never changes); what another process appends, acks or
+    sets aside in the meantime still shows at once, and the size bound still counts every byte."""
+    mine, other = Spool(tmp_path / "spool"), Spool(tmp_path / "spool")  # two processes on one directory
+    for n in range(3):
+        mine.append([f"m v={n} {n}", f"m w={n} {n}"])
+    first = mine.status()
+    assert (first.batches, first.points) == (3, 6)
+    other.append(["m v=9 9"])
+    assert (mine.status().batches, mine.status().points, mine.status().bytes) == (4, 7, other.status().bytes)
+    delivered: list[bytes] = []
+    assert other.replay(lambda body, precision: delivered.append(body), limit=2).batches == 2
+    now = mine.status()
+    assert (now.batches, now.points, now.oldest) == (2, 3, next(b.created_at for b in other.batches()))
+    assert [b.seq for b in mine.batches()] == [3, 4]
+    assert now.bytes == sum(p.stat().st_size for p in (tmp_path / "spool").iterdir() if p.name.startswith("0"))
+    assert mine.append(["m v=10 10"]).seq == 5
+    assert (mine.status().batches, mine.status().points) == (3, 4)

@@ -86,3 +86,20 @@ def test_an_outage_closed_by_hand_is_not_reopened_by_a_cycle_that_loaded_it_open
         assert load_open_outages(conn) == {}
     assert stored is not None
     assert (stored.closed_at, stored.closed_by, stored.aps_now, stored.updated_at) == (T0 + 100, "ana", (), T0 + 100)
+
+
+def test_the_open_outages_of_some_sites_are_those_sites_open_ones_only(store: Store) -> None:
+    """A shard's evaluation reads its own sites' open outages, not the city's (in chunks of the IN list)."""
+    with store.write() as conn:
+        opened = save_ledger(conn, LedgerUpdate([_outage(f"SITE-{n:04d}", (f"AP-{n}",)) for n in range(1200)],
+                                                [], [])).opened
+        save_ledger(conn, LedgerUpdate([], [], [replace(opened[3], closed_at=T0 + 60, aps_now=())]))
+    with store.read() as conn:
+        everything = load_open_outages(conn)
+        some = load_open_outages(conn, [f"SITE-{n:04d}" for n in (1, 3, 7, 1199)] + ["SITE-NONE"])
+        many = load_open_outages(conn, [f"SITE-{n:04d}" for n in range(0, 1200, 2)])  # 600 sites: two chunks
+        none = load_open_outages(conn, [])
+    assert len(everything) == 1199 and "SITE-0003" not in everything
+    assert some == {site: everything[site] for site in ("SITE-0001", "SITE-0007", "SITE-1199")}
+    assert many == {site: o for site, o in everything.items() if int(site[5:]) % 2 == 0}
+    assert none == {}
