@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -45,16 +45,41 @@ def existing_ap_ids(conn: sa.Connection, ids: Iterable[str]) -> set[str]:
     return found
 
 
+# Columns whose values repeat across the fleet (a district, a programme, a profile, a site's APs): the
+# driver gives each row its own copy of the string, so a load keeps one of each value instead (35,350 APs
+# hold a few hundred distinct ones).
+_SHARED = tuple(i for i, name in enumerate(AP_COLUMNS)
+                if name in {"program", "district", "neighborhood", "site", "profile", "collector", "snmp_auth",
+                            "ssh_auth", "crew_zone", "role", "controller", "site_id"})
+
+
+def _ap_maker() -> Callable[[Sequence[object]], AccessPoint]:
+    """An AccessPoint from a row (columns in field order), its repeated strings shared within one load."""
+    seen: dict[object, object] = {}
+    shared = seen.setdefault
+
+    def make(row: Sequence[object]) -> AccessPoint:
+        values = list(row)
+        for i in _SHARED:
+            value = values[i]
+            if value is not None:
+                values[i] = shared(value, value)
+        return AccessPoint(*values)  # type: ignore[arg-type]
+
+    return make
+
+
 def load_access_points(conn: sa.Connection, ids: Sequence[str] | None = None) -> dict[str, AccessPoint]:
     """Every AP (controllers too), or those of ``ids`` that exist."""
+    make = _ap_maker()
     if ids is not None:
         found: dict[str, AccessPoint] = {}
         for chunk in _chunks(sorted(set(ids))):
             rows = conn.execute(sa.select(*_AP_COLUMNS).where(access_points.c.id.in_(chunk)))
-            found.update((row[0], AccessPoint(*row)) for row in rows)
+            found.update((row[0], make(row)) for row in rows)
         return found
     rows = conn.execute(sa.select(*_AP_COLUMNS).order_by(access_points.c.id))
-    return {row[0]: AccessPoint(*row) for row in rows}  # columns in field order
+    return {row[0]: make(row) for row in rows}
 
 
 def load_sites(conn: sa.Connection) -> dict[str, Site]:

@@ -127,3 +127,28 @@ def test_bulk_executemany_stores_what_sqlalchemy_would(store: Store):
     assert {**core, "id": 0, "source": ""} == {**bulk, "id": 0, "source": ""}
     assert bulk["at"] == moment and bulk["at"].tzinfo == UTC
     assert tuple(site) == ("s1", "B", 19.2, -99.2, "Tlalpan", False)
+
+
+def test_loaded_aps_share_their_repeated_strings_and_equal_what_was_written(store: Store):
+    from hotspotctl.models.access_points import AccessPoint, Site
+    from hotspotctl.store import inventory as queries
+
+    site = Site("s-1", "Site 1", 19.4, -99.1, "Iztapalapa", True)
+    written = [AccessPoint(f"ap-{i}", 19.4, -99.1, program="Mi Ciudad Conectada", district="Iztapalapa",
+                           neighborhood="Centro", site="Site 1", mgmt_address=f"10.0.0.{i}", profile="ruckus",
+                           snmp_auth="default", crew_zone="oriente", backhaul_mbps=100.0, site_id="s-1")
+               for i in range(1, 4)]
+    written.append(AccessPoint("ctl-1", None, None, district="Iztapalapa", role="controller"))
+    with store.write() as conn:
+        queries.save_sites(conn, {site.id: site}, {})
+        queries.insert_access_points(conn, written, datetime.now(UTC))
+    for ids in (None, ["ap-1", "ap-2", "ap-3", "ctl-1"]):
+        with store.read() as conn:
+            loaded = queries.load_access_points(conn, ids)
+        assert sorted(loaded.values(), key=lambda ap: ap.id) == sorted(written, key=lambda ap: ap.id)
+        first, second = loaded["ap-1"], loaded["ap-2"]
+        for name in ("program", "district", "neighborhood", "site", "profile", "snmp_auth", "crew_zone", "role",
+                     "site_id"):
+            assert getattr(first, name) is getattr(second, name), name
+        assert loaded["ctl-1"].district is first.district
+        assert first.mgmt_address != second.mgmt_address
