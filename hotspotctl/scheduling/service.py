@@ -237,19 +237,9 @@ class CycleRunner:
             # the cycle's own cost goes into the same batch: everything but the spool writes themselves
             duration = time.monotonic() - clock - stream.wall_s
             cpu = time.process_time() - cpu_started - stream.cpu_s
-            lines.append(line("poller_cycle", {}, {
-                "duration_s": round(duration, 3), "lag_s": round(record.lag_s, 3), "missed": missed,
-                "aps": record.aps, "ok": record.ok, "timed_out": record.timed_out, "failed": record.failed,
-                "unmonitored": evaluation.states.get(UNMONITORED, 0),
-                "misconfigured": evaluation.states.get(MISCONFIGURED, 0),
-                "skipped": record.skipped, "cpu_s": round(cpu, 3), "points": stream.points + len(lines) + 1,
-                "spool_batches": waiting.batches, "spool_points": waiting.points, "spool_bytes": waiting.bytes,
-                "spool_rejected": waiting.rejected, "spool_rejected_points": waiting.rejected_points,
-                "outages_open": evaluation.open_outages, "outages_opened": len(evaluation.ledger.opened),
-                "outages_closed": len(evaluation.ledger.closed),
-                # the transport's own: answers the kernel dropped (a full receive buffer), and what it holds
-                **{key: report.engine[key] for key in ENGINE_FIGURES if key in report.engine}},
-                int(started)))
+            lines.append(line("poller_cycle", {}, cycle_figures(
+                report, evaluation, waiting, duration_s=duration, cpu_s=cpu, lag_s=record.lag_s, missed=missed,
+                points=stream.points + len(lines) + 1), int(started)))
             self.sink.submit(lines)  # durable before anything that depends on it is committed
         except BaseException:
             self._stale = True  # the memory may have moved on: load it again from the store
@@ -387,6 +377,24 @@ def encode_cycle(lines: ApLines, outcomes: Sequence[Any], started_at: float, eva
 
 
 ENGINE_FIGURES = ("kernel_drops", "retries", "receive_buffer_bytes", "in_flight_limit")
+
+
+def cycle_figures(report: CycleReport, evaluation: CycleEvaluation, waiting: SpoolStatus, *, duration_s: float,
+                  cpu_s: float, lag_s: float, missed: int, points: int) -> dict[str, Any]:
+    """A cycle's ``poller_cycle`` fields (one box, or one shard's cycle in a cluster): its cost, its APs, the
+    spool as it found it, its outages, and the transport's own figures."""
+    return {
+        "duration_s": round(duration_s, 3), "lag_s": round(lag_s, 3), "missed": missed,
+        "aps": len(report.outcomes), "ok": report.ok, "timed_out": report.timed_out, "failed": report.failed,
+        "unmonitored": evaluation.states.get(UNMONITORED, 0),
+        "misconfigured": evaluation.states.get(MISCONFIGURED, 0),
+        "skipped": report.skipped, "cpu_s": round(cpu_s, 3), "points": points,
+        "spool_batches": waiting.batches, "spool_points": waiting.points, "spool_bytes": waiting.bytes,
+        "spool_rejected": waiting.rejected, "spool_rejected_points": waiting.rejected_points,
+        "outages_open": evaluation.open_outages, "outages_opened": len(evaluation.ledger.opened),
+        "outages_closed": len(evaluation.ledger.closed),
+        # the transport's own: answers the kernel dropped (a full receive buffer), and what it holds
+        **{key: report.engine[key] for key in ENGINE_FIGURES if key in report.engine}}
 NOC_SPOOL_HISTORY = 1001  # spool figures kept for noc.spool_growing_cycles (at most 1000)
 # The cyclic collector's thresholds while the service runs. A cycle's objects (samples, rates, states, outcomes,
 # every AP's) hold no reference cycles and live about one cycle: at (20,000, 20, 20) the collector traversed

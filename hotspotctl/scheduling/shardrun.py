@@ -52,11 +52,11 @@ from hotspotctl.collectors.profiles import ProfileSet
 from hotspotctl.errors import HotspotError, StoreError
 from hotspotctl.evaluate.outages import controller_site
 from hotspotctl.evaluate.rollup import Rollup, Tally, rollup
-from hotspotctl.evaluate.status import MISCONFIGURED, UNMONITORED
+from hotspotctl.evaluate.status import MISCONFIGURED
 from hotspotctl.inventory.fleet import CrewZones, Fleet
 from hotspotctl.models.access_points import AccessPoint
 from hotspotctl.scheduling.cycle import CycleReport, pinger_for, run_cycle
-from hotspotctl.scheduling.service import ENGINE_FIGURES, CycleRunner, encode_cycle
+from hotspotctl.scheduling.service import CycleRunner, cycle_figures, encode_cycle
 from hotspotctl.scheduling.shards import DEFAULT_SHARDS, split_fleet
 from hotspotctl.settings import Settings
 from hotspotctl.sinks.influx import InfluxSink
@@ -139,17 +139,9 @@ class ShardRunner(CycleRunner):
             waiting = self.last_spool = self.spool.status()
             duration = time.monotonic() - clock
             cpu = time.process_time() - cpu_started
-            lines.append(line("poller_cycle", {"host": self.worker, "shard": str(self.shard)}, {
-                "duration_s": round(duration, 3), "lag_s": round(max(0.0, started - slot), 3), "missed": 0,
-                "aps": len(report.outcomes), "ok": report.ok, "timed_out": report.timed_out,
-                "failed": report.failed, "unmonitored": evaluation.states.get(UNMONITORED, 0),
-                "misconfigured": evaluation.states.get(MISCONFIGURED, 0), "skipped": report.skipped,
-                "cpu_s": round(cpu, 3), "points": len(lines) + 1,
-                "spool_batches": waiting.batches, "spool_points": waiting.points, "spool_bytes": waiting.bytes,
-                "spool_rejected": waiting.rejected, "spool_rejected_points": waiting.rejected_points,
-                "outages_open": evaluation.open_outages, "outages_opened": len(evaluation.ledger.opened),
-                "outages_closed": len(evaluation.ledger.closed),
-                **{key: report.engine[key] for key in ENGINE_FIGURES if key in report.engine}}, stamp))
+            lines.append(line("poller_cycle", {"host": self.worker, "shard": str(self.shard)}, cycle_figures(
+                report, evaluation, waiting, duration_s=duration, cpu_s=cpu, lag_s=max(0.0, started - slot),
+                missed=0, points=len(lines) + 1), stamp))
             self.sink.submit(lines)  # durable before anything that depends on it is committed
         except BaseException:
             self._stale = True
