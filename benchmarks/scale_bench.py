@@ -1,29 +1,33 @@
 #!/usr/bin/env python3
 """Poller cost against fleet size and number of workers: the city, and K copies of it.
 
-For each --scale K (``hotspotctl simulate --scale K --count --aps``: K x --aps APs, K=10 is 353,500)
-and each --workers W, one run of the whole path a deployment runs, every part in its own process:
+For each --scale K (``hotspotctl simulate --scale K --count --aps``: K x --aps APs, K=10 is 353,500), one
+fleet: a PostgreSQL store (tests/servers.py's own class), the fleet imported, ``hotspotctl simulate`` in its
+own process, and ``hotspotctl discover`` once over every AP (timed: discover_s, discover_cpu_s,
+discover_rss_mb). Then, for each --workers W in turn, on that same store and simulator, the path a
+deployment runs, every part in its own process:
 
-  workers 0  the one-process path: ``hotspotctl run --cycles N`` (CycleRunner, as a service runs it)
-             against ``hotspotctl simulate`` (its own process), SQLite store, points to the spool.
+  workers 0  the one-process path: ``hotspotctl run --cycles N`` (CycleRunner, as a service runs it).
   workers W  the Celery path: W ``hotspotctl worker`` processes and ``hotspotctl run --distributed
-             --cycles N`` (the leader), a PostgreSQL store and Redis started by tests/servers.py's own
-             classes (needs the ``cluster`` extra and redis-server); figures from shard_cycles.
+             --cycles N`` (the leader), a Redis of its own (needs the ``cluster`` extra and redis-server);
+             figures from shard_cycles and the workers' /proc.
 
+Every run starts with every layout stored, so each measures polling alone; discovery is its own figure.
 Figures per run (one JSON object each, ``--format json`` prints the list):
 
   aps                the APs polled (K x --aps)
   workers            0 for the one-process path
-  cycle_s            median duration of the cycles after the first (the first discovers every AP)
-  poller_cpu_s       median CPU of those cycles, as the poller records it (poll_cycles.cpu_s)
+  cycle_s            median duration of the cycles after the first (the first loads the state)
+  poller_cpu_s       median CPU of those cycles: poll_cycles.cpu_s (workers 0), the workers' processes
+                     from /proc between a slot's start and the next's (workers W)
   cpu_us_per_ap      poller_cpu_s / aps, in microseconds
-  rss_mb_per_worker  peak RSS of the poller process (wait4's ru_maxrss: the whole run, discovery too)
-  missed_aps         APs not polled ok in the last cycle (every AP answers: scenario none)
+  rss_mb_per_worker  peak RSS of a poller process over its run (wait4's ru_maxrss)
+  missed_aps         APs not polled ok: the last cycle (workers 0), the worst measured slot (workers W)
 
 The simulator gets the rest of the machine; on a small box it competes with the poller for the CPU,
 so compare cpu_us_per_ap across sizes, not cycle_s across machines. Prints figures, asserts nothing.
 
-    .venv/bin/python benchmarks/scale_bench.py --scale 1,10 --format json
+    .venv/bin/python benchmarks/scale_bench.py --scale 1,10 --workers 0,1,2 --format json
     .venv/bin/python benchmarks/scale_bench.py --scale 1,2 --aps 2000 --cycles 3   # a quick look
 
 Profile a worker: ``pip install yappi`` in the venv, then ``HOTSPOTCTL_BENCH_PROFILE=/tmp/w.pstat`` (each
@@ -35,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import os
 import signal
@@ -43,7 +48,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -113,8 +118,8 @@ def simulator(data_dir: Path, env: dict[str, str], run: Run) -> Any:
             process.wait()
 
 
-def cycles_of(data_dir: Path, env: dict[str, str]) -> list[dict[str, Any]]:
-    """The poll_cycles rows of the run, oldest first (the store the run wrote)."""
+def cycles_of(data_dir: Path, env: dict[str, str], since: float) -> list[dict[str, Any]]:
+    """The poll_cycles rows started at or after ``since``, oldest first (the store the run wrote)."""
     os.environ.update(env)
     from hotspotctl.settings import load_settings
     from hotspotctl.store import Store
@@ -124,12 +129,13 @@ def cycles_of(data_dir: Path, env: dict[str, str]) -> list[dict[str, Any]]:
     store = Store.open(settings.store_url)
     try:
         with store.read() as conn:
-            return recent_cycles(conn, limit=10_000)
+            return [c for c in recent_cycles(conn, limit=10_000) if c["started_at"] >= since]
     finally:
         store.close()
 
 
-CYCLE_FIELDS = ("duration_s", "cpu_s", "aps", "ok", "timed_out", "failed", "skipped", "lag_s", "missed")
+CYCLE_FIELDS = ("duration_s", "cpu_s", "aps", "ok", "timed_out", "failed", "skipped", "discovered", "lag_s",
+                "missed")
 
 
 def figures(aps: int, workers: int, cycles: list[dict[str, Any]], rss_kb: float) -> dict[str, Any]:
@@ -142,24 +148,22 @@ def figures(aps: int, workers: int, cycles: list[dict[str, Any]], rss_kb: float)
             "cycles": [{k: round(c[k], 3) if isinstance(c[k], float) else c[k] for k in CYCLE_FIELDS} for c in cycles]}
 
 
-def run_one_process(run: Run, data_dir: Path, env: dict[str, str]) -> dict[str, Any]:
+def run_one_process(run: Run, data_dir: Path, env: dict[str, str], aps: int) -> dict[str, Any]:
     """workers 0: ``hotspotctl run --cycles N`` in its own process, as a service runs it."""
-    with simulator(data_dir, env, run) as served:
-        command = hotspotctl(data_dir, "run", "--cycles", str(run.cycles), "--interval", str(run.interval_s),
-                             "--log-level", "warning")
-        started = time.perf_counter()
-        poller = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        assert poller.stderr is not None
-        log = poller.stderr.read()  # (until it exits; warnings only)
-        _, status, usage = os.wait4(poller.pid, 0)
-        poller.returncode = os.waitstatus_to_exitcode(status)
-        wall = time.perf_counter() - started
+    command = hotspotctl(data_dir, "run", "--cycles", str(run.cycles), "--interval", str(run.interval_s),
+                         "--log-level", "warning")
+    since, started = time.time(), time.perf_counter()
+    poller = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    assert poller.stderr is not None
+    log = poller.stderr.read()  # (until it exits; warnings only)
+    _, status, usage = os.wait4(poller.pid, 0)
+    poller.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - started
     if poller.returncode != 0:
         raise RuntimeError(f"hotspotctl run exited {poller.returncode}: {log[-2000:]}")
-    cycles = cycles_of(data_dir, env)
-    result = figures(served["aps"], 0, cycles, usage.ru_maxrss)
+    result = figures(aps, 0, cycles_of(data_dir, env, since), usage.ru_maxrss)
     result["wall_s"] = round(wall, 1)
-    result["run_cpu_s"] = round(usage.ru_utime + usage.ru_stime, 1)  # the whole process: discovery, start-up
+    result["run_cpu_s"] = round(usage.ru_utime + usage.ru_stime, 1)  # the whole process, start-up too
     return result
 
 
@@ -172,8 +176,9 @@ def proc_cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def slots_of(url: str) -> list[dict[str, Any]]:
-    """Per slot, the shards' rows summed: shards done, APs, ok, the CPU they record and the slot's span."""
+def slots_of(url: str, since: float) -> list[dict[str, Any]]:
+    """Per slot from ``since`` on, the shards' rows summed: shards done, APs, ok, the CPU they record and the
+    slot's span."""
     import sqlalchemy as sa
 
     engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
@@ -182,67 +187,65 @@ def slots_of(url: str) -> list[dict[str, Any]]:
             rows = conn.execute(sa.text(
                 "SELECT slot, count(*) AS shards, sum(aps) AS aps, sum(ok) AS ok, sum(cpu_s) AS cpu_s, "
                 "min(started_at) AS first, max(finished_at) AS last, max(duration_s) AS longest "
-                "FROM shard_cycles WHERE state = 'done' GROUP BY slot ORDER BY slot")).mappings().all()
+                "FROM shard_cycles WHERE state = 'done' AND slot > :since GROUP BY slot ORDER BY slot"),
+                {"since": since}).mappings().all()
     finally:
         engine.dispose()
     return [dict(row) for row in rows]
 
 
-def run_cluster(run: Run, data_dir: Path, env: dict[str, str]) -> dict[str, Any]:
+def run_cluster(run: Run, data_dir: Path, env: dict[str, str], aps: int) -> dict[str, Any]:
     """workers W >= 1: W ``hotspotctl worker`` processes and ``hotspotctl run --distributed --cycles N`` (the
-    leader), a PostgreSQL store and Redis started here by tests/servers.py's own classes. Per slot after the
-    first (which discovers, and starts mid-slot): the span from its first shard's start to its last shard's
-    end (cycle_s), the workers' CPU from /proc between the slot's start and the next's (poller_cpu_s; the
-    shards' own cpu_s is process time of threads running side by side, so it overlaps), the APs not polled ok
-    (missed_aps, the worst slot); each worker's peak RSS from wait4."""
-    from tests.servers import PostgresServer, RedisServer
+    leader) on the fleet's PostgreSQL store, with a Redis started here by tests/servers.py's own class. Per
+    slot after the first (which loads the shards' state): the span from its first shard's start to its last
+    shard's end (cycle_s), the workers' CPU from /proc between the slot's start and the next's (poller_cpu_s;
+    the shards' own cpu_s is process time of threads running side by side, so it overlaps), the APs not
+    polled ok (missed_aps, the worst slot); each worker's peak RSS from wait4."""
+    from tests.servers import RedisServer
 
-    postgres, redis = PostgresServer().start(), RedisServer().start()
+    redis = RedisServer().start()
     workers: list[subprocess.Popen[str]] = []
+    url = env["HOTSPOTCTL_DATABASE_URL"]
+    since = time.time()
     try:
-        url = postgres.create_database("scale_bench")
-        env = {**env, "HOTSPOTCTL_DATABASE_URL": url, "HOTSPOTCTL_CLUSTER_REDIS_URL": redis.url}
-        import_city(data_dir, env, run.aps_per_copy)
-        with simulator(data_dir, env, run) as served:
-            logs = [data_dir / f"worker-{n}.log" for n in range(run.workers)]
-            for n, log in enumerate(logs):
-                with log.open("w") as fh:
-                    workers.append(subprocess.Popen(
-                        hotspotctl(data_dir, "worker", "--name", f"bench-{n}", "--log-level", "warning"),
-                        env=env, stdout=fh, stderr=subprocess.STDOUT, text=True))
-            leader = subprocess.Popen(hotspotctl(data_dir, "run", "--distributed", "--cycles", str(run.cycles),
-                                                 "--interval", str(run.interval_s), "--log-level", "warning"),
-                                      env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-            started = time.perf_counter()
-            cpu_at: dict[float, float] = {}  # the workers' CPU when each slot began (sampled every 0.2 s)
-            while leader.poll() is None:
-                slot = (time.time() // run.interval_s) * run.interval_s
-                if slot not in cpu_at:
-                    cpu_at[slot] = sum(proc_cpu_s(w.pid) for w in workers)
-                time.sleep(0.2)
-            wall = time.perf_counter() - started
-            boundary = (time.time() // run.interval_s + 1) * run.interval_s  # the end of the last slot
-            time.sleep(max(0.0, boundary - time.time()) + 0.05)
-            cpu_at[boundary] = sum(proc_cpu_s(w.pid) for w in workers)
-            leader_log = leader.stderr.read() if leader.stderr is not None else ""
-            usages = []
-            for worker in workers:
-                worker.send_signal(signal.SIGTERM)
-                _, status, usage = os.wait4(worker.pid, 0)
-                worker.returncode = os.waitstatus_to_exitcode(status)
-                usages.append(usage)
+        env = {**env, "HOTSPOTCTL_CLUSTER_REDIS_URL": redis.url}
+        logs = [data_dir / f"worker-{n}.log" for n in range(run.workers)]
+        for n, log in enumerate(logs):
+            with log.open("w") as fh:
+                workers.append(subprocess.Popen(
+                    hotspotctl(data_dir, "worker", "--name", f"bench-{n}", "--log-level", "warning"),
+                    env=env, stdout=fh, stderr=subprocess.STDOUT, text=True))
+        leader = subprocess.Popen(hotspotctl(data_dir, "run", "--distributed", "--cycles", str(run.cycles),
+                                             "--interval", str(run.interval_s), "--log-level", "warning"),
+                                  env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        started = time.perf_counter()
+        cpu_at: dict[float, float] = {}  # the workers' CPU when each slot began (sampled every 0.2 s)
+        while leader.poll() is None:
+            slot = (time.time() // run.interval_s) * run.interval_s
+            if slot not in cpu_at:
+                cpu_at[slot] = sum(proc_cpu_s(w.pid) for w in workers)
+            time.sleep(0.2)
+        wall = time.perf_counter() - started
+        boundary = (time.time() // run.interval_s + 1) * run.interval_s  # the end of the last slot
+        time.sleep(max(0.0, boundary - time.time()) + 0.05)
+        cpu_at[boundary] = sum(proc_cpu_s(w.pid) for w in workers)
+        leader_log = leader.stderr.read() if leader.stderr is not None else ""
+        usages = []
+        for worker in workers:
+            worker.send_signal(signal.SIGTERM)
+            _, status, usage = os.wait4(worker.pid, 0)
+            worker.returncode = os.waitstatus_to_exitcode(status)
+            usages.append(usage)
         if leader.returncode != 0:
             raise RuntimeError(f"hotspotctl run --distributed exited {leader.returncode}: {leader_log[-2000:]}")
-        slots = slots_of(url)
+        slots = slots_of(url, since - run.interval_s)  # a slot begun before the leader, none of the last run's
     finally:
         for worker in workers:
             if worker.poll() is None and worker.returncode is None:
                 worker.kill()
         redis.stop()
-        postgres.stop()
-    aps = served["aps"]
     slots = slots[:run.cycles]  # the leader's slots; the one it left running when it stopped is not one
-    measured = [s for s in slots[1:] if s["slot"] + run.interval_s in cpu_at] or slots  # the first discovers
+    measured = [s for s in slots[1:] if s["slot"] + run.interval_s in cpu_at] or slots  # the first loads state
     for s in slots:
         s["cpu"] = cpu_at.get(s["slot"] + run.interval_s, float("nan")) - cpu_at.get(s["slot"], float("nan"))
     cpu = statistics.median(s["cpu"] for s in measured)
@@ -255,10 +258,6 @@ def run_cluster(run: Run, data_dir: Path, env: dict[str, str]) -> dict[str, Any]
                        "span_s": round(s["last"] - s["first"], 3), "longest_shard_s": round(s["longest"], 3),
                        "workers_cpu_s": round(s["cpu"], 3)} for s in slots],
             "wall_s": round(wall, 1), "workers_cpu_s": [round(u.ru_utime + u.ru_stime, 1) for u in usages]}
-
-
-MODES: dict[str, Callable[[Run, Path, dict[str, str]], dict[str, Any]]] = {
-    "one_process": run_one_process, "cluster": run_cluster}
 
 
 def import_city(data_dir: Path, env: dict[str, str], aps: int) -> None:
@@ -293,13 +292,42 @@ def import_city(data_dir: Path, env: dict[str, str], aps: int) -> None:
     cli("inventory", "import", str(subset), "--prune", "--yes")
 
 
-def measure(run: Run) -> dict[str, Any]:
-    env = bench_env()
-    with tempfile.TemporaryDirectory(prefix="hotspotctl-scale-bench-") as tmp:
-        data_dir = Path(tmp)
-        import_city(data_dir, env, run.aps_per_copy)
-        mode = MODES["one_process" if run.workers == 0 else "cluster"]
-        return mode(run, data_dir, env)
+def discover_all(data_dir: Path, env: dict[str, str]) -> dict[str, float]:
+    """``hotspotctl discover`` over every AP, once per fleet, before the runs: its wall time, CPU and peak RSS."""
+    started = time.perf_counter()
+    walker = subprocess.Popen(hotspotctl(data_dir, "--quiet", "discover", "--format", "json"), env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    assert walker.stderr is not None
+    log = walker.stderr.read()
+    _, status, usage = os.wait4(walker.pid, 0)
+    code = os.waitstatus_to_exitcode(status)
+    if code not in (0, 4):  # 4: some APs did not answer; the runs report them as missed
+        raise RuntimeError(f"hotspotctl discover exited {code}: {log[-2000:]}")
+    return {"discover_s": round(time.perf_counter() - started, 1),
+            "discover_cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
+            "discover_rss_mb": round(usage.ru_maxrss / 1024, 1)}
+
+
+def measure(scale: int, workers: list[int], args: argparse.Namespace) -> Iterator[dict[str, Any]]:
+    """One fleet of ``scale`` copies on one PostgreSQL store and simulator, discovered once; then one run per
+    worker count, each polling the same stored layouts."""
+    from tests.servers import PostgresServer
+
+    postgres = PostgresServer().start()
+    try:
+        with tempfile.TemporaryDirectory(prefix="hotspotctl-scale-bench-") as tmp:
+            data_dir = Path(tmp)
+            env = {**bench_env(), "HOTSPOTCTL_DATABASE_URL": postgres.create_database("scale_bench")}
+            import_city(data_dir, env, args.aps)
+            fleet = Run(scale, args.aps, 0, args.cycles, args.interval, args.sim_processes)
+            with simulator(data_dir, env, fleet) as served:
+                discovered = discover_all(data_dir, env)
+                for count in workers:
+                    mode = run_one_process if count == 0 else run_cluster
+                    row = mode(dataclasses.replace(fleet, workers=count), data_dir, env, int(served["aps"]))
+                    yield {**row, **discovered}
+    finally:
+        postgres.stop()
 
 
 def main() -> int:
@@ -314,9 +342,9 @@ def main() -> int:
     parser.add_argument("--format", choices=("text", "json"), default="text")
     args = parser.parse_args()
     rows = []
+    workers = [int(w) for w in args.workers.split(",")]
     for scale in (int(k) for k in args.scale.split(",")):
-        for workers in (int(w) for w in args.workers.split(",")):
-            row = measure(Run(scale, args.aps, workers, args.cycles, args.interval, args.sim_processes))
+        for row in measure(scale, workers, args):
             rows.append(row)
             if args.format == "text":
                 print(f"{row['aps']:>8} APs, {row['workers']} workers: cycle {row['cycle_s']} s, poller CPU "
