@@ -3,6 +3,8 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# The 20 slowest tests after the summary: where a CI run's minutes go (it must stay under 20).
+PYTEST_ARGS ?= --durations=20
 
 .PHONY: demo test check docs servers bench clean
 
