@@ -48,6 +48,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import sqlalchemy as sa
 from apscheduler.events import EVENT_JOB_ERROR, JobEvent, JobExecutionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -249,11 +250,7 @@ class CycleRunner:
         record = replace(record, duration_s=time.monotonic() - clock, cpu_s=cpu, points=points)
         try:
             with self.store.write() as conn:
-                if inventory_version(conn) != report.inventory_seen:
-                    evaluation.inventory_changed = True
-                    self._stale = True
-                report.writes.save(conn, report.inventory_seen)
-                self.evaluator.save(conn, evaluation)
+                self._commit(conn, report, evaluation)
                 record_cycle(conn, **record.to_json())
         except BaseException as exc:
             self._stale = True
@@ -267,6 +264,17 @@ class CycleRunner:
         self.last_report, self.last_rollup, self.last_evaluation = report, evaluated, evaluation
         self.cycles += 1
         return record
+
+    def _commit(self, conn: sa.Connection, report: CycleReport, evaluation: CycleEvaluation) -> None:
+        """The cycle's counter states and evaluation, in the caller's write transaction (``conn``), after its lines
+        are spooled; the caller writes its own row (the cycle's, a shard's) after them in the same transaction.
+
+        An inventory changed since the cycle read it marks the evaluation and the runner stale."""
+        if inventory_version(conn) != report.inventory_seen:
+            evaluation.inventory_changed = True
+            self._stale = True
+        report.writes.save(conn, report.inventory_seen)
+        self.evaluator.save(conn, evaluation)
 
     def encode(self, report: CycleReport, evaluated: Rollup, stream: SpoolStream | None = None) -> list[str]:
         """The cycle's lines; with ``stream``, whole batches of them are spooled as they are made and the lines

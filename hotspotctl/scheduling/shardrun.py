@@ -154,11 +154,7 @@ class ShardRunner(CycleRunner):
             finished_at=time.time())
         def commit() -> None:
             with self.store.write() as conn:
-                if inventory_version(conn) != report.inventory_seen:
-                    evaluation.inventory_changed = True
-                    self._stale = True
-                report.writes.save(conn, report.inventory_seen)
-                self.evaluator.save(conn, evaluation)
+                self._commit(conn, report, evaluation)
                 finish_shard(conn, cycle)
 
         try:

@@ -246,18 +246,10 @@ class ApLines:
             return
         fields = f"sent={int(ping.sent)}i,received={int(ping.received)}i,loss_pct={float(ping.loss_pct)!r}"
         isfinite = math.isfinite
-        value = ping.rtt_min_ms
-        if value is not None and isfinite(value):
-            fields += f",rtt_min_ms={float(value)!r}"
-        value = ping.rtt_avg_ms
-        if value is not None and isfinite(value):
-            fields += f",rtt_avg_ms={float(value)!r}"
-        value = ping.rtt_max_ms
-        if value is not None and isfinite(value):
-            fields += f",rtt_max_ms={float(value)!r}"
-        value = ping.jitter_ms
-        if value is not None and isfinite(value):
-            fields += f",jitter_ms={float(value)!r}"
+        for name, value in (("rtt_min_ms", ping.rtt_min_ms), ("rtt_avg_ms", ping.rtt_avg_ms),
+                            ("rtt_max_ms", ping.rtt_max_ms), ("jitter_ms", ping.jitter_ms)):
+            if value is not None and isfinite(value):
+                fields += f",{name}={float(value)!r}"
         out.append(f"ap_ping{self.tags(ap, zone, profile)} {fields} {at_s}")
 
     def encode(self, out: list[str], ap: Any, zone: str, profile: str | None, rate: Any, error_kind: str | None,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import base64
+import contextlib
 import json
 import os
 import signal
@@ -13,9 +14,10 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -29,6 +31,9 @@ from tests.city import APS, _free_udp_port, _inventory
 from tests.conftest import REPO
 from tests.servers import PostgresServer, RedisServer
 from tests.waiting import eventually
+
+if TYPE_CHECKING:
+    from hotspotctl.scheduling.cluster import Leader
 
 _databases = iter(range(1, 1_000_000))
 
@@ -46,6 +51,14 @@ def _env(data_dir: Path, database_url: str, redis_url: str, **extra: str) -> dic
 
 def _settings(env: dict[str, str]) -> Settings:
     return load_settings(env={k: v for k, v in env.items() if k.startswith("HOTSPOTCTL_")}).settings
+
+
+def _imported_env(data_dir: Path, database_url: str, redis_url: str, **extra: str) -> dict[str, str]:
+    """``_env``, its store holding the city's APS APs (tests/city.py's inventory)."""
+    env = _env(data_dir, database_url, redis_url, **extra)
+    with Store.open(database_url) as store:
+        import_inventory(store, _inventory(data_dir / "aps.csv"), _settings(env).inventory)
+    return env
 
 
 class PgCity:
@@ -101,6 +114,13 @@ def _poll_messages(redis_server: RedisServer, queue: str) -> list[tuple[int, flo
         args, _kwargs, _embed = json.loads(base64.b64decode(message["body"]))
         out.append((int(args[0]), float(args[1])))
     return out
+
+
+def _alive(redis_server: RedisServer, process: subprocess.Popen[str], key: str) -> None:
+    """Wait until a started hotspotctl process has set ``key`` in Redis (its heartbeat, its lock): still running
+    (its log if it stopped)."""
+    assert eventually(lambda: redis_server.command("EXISTS", key) == 1 or process.poll() is not None, timeout_s=60)
+    assert process.poll() is None, _finish(process, None)[1]
 
 
 def _heartbeat(redis_server: RedisServer, name: str, ttl_s: float = 600) -> None:
@@ -184,12 +204,10 @@ def test_one_leader_dispatches_and_a_standby_takes_over_within_ttl_plus_1s(
 
     ttl = 1.5
     interval = 2.0
-    env = _env(tmp_path, database, redis_url, HOTSPOTCTL_CLUSTER_LEADER_TTL_S=str(ttl),
-               HOTSPOTCTL_SCHEDULE_INTERVAL_S=str(interval), HOTSPOTCTL_CLUSTER_SHARDS="8",
-               HOTSPOTCTL_CLUSTER_WORKER="leader-a")
+    env = _imported_env(tmp_path, database, redis_url, HOTSPOTCTL_CLUSTER_LEADER_TTL_S=str(ttl),
+                        HOTSPOTCTL_SCHEDULE_INTERVAL_S=str(interval), HOTSPOTCTL_CLUSTER_SHARDS="8",
+                        HOTSPOTCTL_CLUSTER_WORKER="leader-a")
     settings = _settings(env)
-    with Store.open(database) as store:
-        import_inventory(store, _inventory(tmp_path / "aps.csv"), settings.inventory)
     _heartbeat(redis_server, "w1")  # a live worker (no process consumes its queue: the tasks wait there)
     a = _hotspotctl(env, "run", "--distributed", "--log-level", "debug")
     b_settings = replace(settings, cluster=replace(settings.cluster, worker="leader-b"))
@@ -259,14 +277,11 @@ def test_redis_lost_stops_the_process_with_exit_1_after_the_bound(
         tmp_path: Path, database: str, command: tuple[str, ...]) -> None:
     own = RedisServer().start()
     try:
-        env = _env(tmp_path, database, own.url, HOTSPOTCTL_CLUSTER_REDIS_LOST_EXIT_S="3",
-                   HOTSPOTCTL_SCHEDULE_INTERVAL_S="2", HOTSPOTCTL_CLUSTER_HEARTBEAT_S="0.5")
-        with Store.open(database) as store:
-            import_inventory(store, _inventory(tmp_path / "aps.csv"), _settings(env).inventory)
+        env = _imported_env(tmp_path, database, own.url, HOTSPOTCTL_CLUSTER_REDIS_LOST_EXIT_S="3",
+                            HOTSPOTCTL_SCHEDULE_INTERVAL_S="2", HOTSPOTCTL_CLUSTER_HEARTBEAT_S="0.5")
         process = _hotspotctl(env, *command)
         key = "hotspotctl:leader" if command[0] == "run" else "hotspotctl:worker:w-lost"
-        assert eventually(lambda: own.command("EXISTS", key) == 1 or process.poll() is not None, timeout_s=60)
-        assert process.poll() is None, _finish(process, None)[1]
+        _alive(own, process, key)
         own.halt()
         lost = time.monotonic()
         code, err = _finish(process, None, timeout=60)
@@ -282,32 +297,59 @@ def test_redis_lost_stops_the_process_with_exit_1_after_the_bound(
 # --- one worker, end to end ----------------------------------------------------------------------------------------
 
 
+# 32 shards for the city's 40 sites: some shards have none (nothing to poll, never "missed")
+CITY = {"HOTSPOTCTL_SCHEDULE_INTERVAL_S": "3", "HOTSPOTCTL_CLUSTER_SHARDS": "32", "HOTSPOTCTL_CLUSTER_HEARTBEAT_S": "0.5"}
+
+
 @pytest.fixture
-def pg_city(tmp_path: Path, database: str, redis_url: str) -> Iterator[PgCity]:
-    # 32 shards for the city's 40 sites: some shards have none (nothing to poll, never "missed")
-    city = PgCity(tmp_path, database, redis_url, HOTSPOTCTL_SCHEDULE_INTERVAL_S="3",
-                  HOTSPOTCTL_CLUSTER_SHARDS="32", HOTSPOTCTL_CLUSTER_HEARTBEAT_S="0.5")
-    city.simulator.start()
+def pg_cities(tmp_path: Path, database: str, redis_url: str) -> Iterator[Callable[..., PgCity]]:
+    """``PgCity(tmp_path, database, redis_url, **extra)``, its simulator started; after the test, every one made
+    stopped and its store closed."""
+    cities: list[PgCity] = []
+
+    def start(**extra: str) -> PgCity:
+        city = PgCity(tmp_path, database, redis_url, **extra)
+        city.simulator.start()
+        cities.append(city)
+        return city
+
     try:
-        yield city
+        yield start
     finally:
-        city.simulator.stop()
-        city.store.close()
+        for city in cities:
+            city.simulator.stop()
+            city.store.close()
+
+
+def _leader_thread(city: PgCity, name: str = "lead", **kwargs: Any) -> tuple[Leader, threading.Thread]:
+    """A ``Leader`` of the city's store (its own sink unless ``sink`` is given) and the thread to run it in."""
+    from hotspotctl.scheduling.cluster import Leader, own_sink
+
+    sink = kwargs.pop("sink", None) or own_sink(city.settings, f"leader.{name}")
+    leader = Leader(city.settings, city.store, name=name, sink=sink, **kwargs)
+    return leader, threading.Thread(target=leader.run, daemon=True)
+
+
+def _stop_leader(leader: Leader, thread: threading.Thread) -> None:
+    leader.stop()
+    thread.join(timeout=30)
+
+
+@pytest.fixture
+def pg_city(pg_cities: Callable[..., PgCity]) -> PgCity:
+    return pg_cities(**CITY)
 
 
 def test_one_worker_polls_a_simulated_city_through_celery(pg_city: PgCity, redis_server: RedisServer,
                                                          cli, monkeypatch: pytest.MonkeyPatch) -> None:
-    from hotspotctl.scheduling.cluster import Leader, cluster_status, own_sink
+    from hotspotctl.scheduling.cluster import cluster_status
     from hotspotctl.store.cluster import shard_cycles_of_slot
 
     settings = pg_city.settings
     worker = _hotspotctl(pg_city.env, "worker", "--name", "w1", "--log-level", "info")
-    leader = Leader(settings, pg_city.store, name="lead", sink=own_sink(settings, "leader.lead"))
-    thread = threading.Thread(target=leader.run, daemon=True)
+    leader, thread = _leader_thread(pg_city)
     try:
-        assert eventually(lambda: redis_server.command("EXISTS", "hotspotctl:worker:w1") == 1
-                          or worker.poll() is not None, timeout_s=60)
-        assert worker.poll() is None, _finish(worker, None)[1]
+        _alive(redis_server, worker, "hotspotctl:worker:w1")
         # a second worker of the same name is refused while the first is alive (its queues, its spool)
         twin = _hotspotctl(pg_city.env, "worker", "--name", "w1")
         code, err = _finish(twin, None)
@@ -365,8 +407,7 @@ def test_one_worker_polls_a_simulated_city_through_celery(pg_city: PgCity, redis
         listed = [row for row in every.out.splitlines() if row.startswith("│")]
         assert len(listed) == 1 + len(status.shards) and "no APs" in every.out  # the worker, then every shard
     finally:
-        leader.stop()
-        thread.join(timeout=30)
+        _stop_leader(leader, thread)
         code, err = _finish(worker)
     assert code == 0, err
     assert "claimed already" not in err
@@ -385,14 +426,12 @@ def test_one_worker_polls_a_simulated_city_through_celery(pg_city: PgCity, redis
 
 
 def test_two_workers_split_the_shards_by_rendezvous_and_keep_them(pg_city: PgCity, redis_server: RedisServer) -> None:
-    from hotspotctl.scheduling.cluster import Leader, own_sink
     from hotspotctl.scheduling.shards import assign_shards
     from hotspotctl.store.cluster import shard_cycles_of_slot
 
     settings = pg_city.settings
     workers = [_hotspotctl(pg_city.env, "worker", "--name", name) for name in ("w1", "w2")]
-    leader = Leader(settings, pg_city.store, name="lead", sink=own_sink(settings, "leader.lead"))
-    thread = threading.Thread(target=leader.run, daemon=True)
+    leader, thread = _leader_thread(pg_city)
     try:
         assert eventually(lambda: redis_server.command("EXISTS", "hotspotctl:worker:w1", "hotspotctl:worker:w2") == 2
                           or any(w.poll() is not None for w in workers), timeout_s=60)
@@ -413,8 +452,7 @@ def test_two_workers_split_the_shards_by_rendezvous_and_keep_them(pg_city: PgCit
         assert later and not any(r.reloaded for r in later)
         assert any(r.reloaded for r in first)  # a worker's first cycle of a shard loads it from the store
     finally:
-        leader.stop()
-        thread.join(timeout=30)
+        _stop_leader(leader, thread)
         results = [_finish(w) for w in workers]
     for code, err in results:
         assert code == 0, err
@@ -422,24 +460,17 @@ def test_two_workers_split_the_shards_by_rendezvous_and_keep_them(pg_city: PgCit
 
 
 def test_shards_of_a_dead_worker_missing_slot_after_slot_reach_the_noc_through_the_delivery_queue(
-        tmp_path: Path, database: str, redis_server: RedisServer, redis_url: str) -> None:
-    from hotspotctl.scheduling.cluster import Leader, own_sink
+        pg_cities: Callable[..., PgCity], redis_server: RedisServer) -> None:
     from tests.servers import ScriptedHttpServer
 
     hook = ScriptedHttpServer()
-    city = PgCity(tmp_path, database, redis_url, HOTSPOTCTL_SCHEDULE_INTERVAL_S="3",
-                  HOTSPOTCTL_CLUSTER_SHARDS="32", HOTSPOTCTL_CLUSTER_HEARTBEAT_S="0.5",
-                  HOTSPOTCTL_NOC_WEBHOOK_URL=hook.url + "/api/v2/alerts")
-    city.simulator.start()
+    city = pg_cities(**CITY, HOTSPOTCTL_NOC_WEBHOOK_URL=hook.url + "/api/v2/alerts")
     # "ghost" looks alive (its heartbeat is there) but takes no task: its shards miss every slot
     _heartbeat(redis_server, "ghost")
     worker = _hotspotctl(city.env, "worker", "--name", "w1")
-    leader = Leader(city.settings, city.store, name="lead", sink=own_sink(city.settings, "leader.lead"))
-    thread = threading.Thread(target=leader.run, daemon=True)
+    leader, thread = _leader_thread(city)
     try:
-        assert eventually(lambda: redis_server.command("EXISTS", "hotspotctl:worker:w1") == 1
-                          or worker.poll() is not None, timeout_s=60)
-        assert worker.poll() is None, _finish(worker, None)[1]
+        _alive(redis_server, worker, "hotspotctl:worker:w1")
         thread.start()
 
         def failing_notice() -> bool:
@@ -452,11 +483,8 @@ def test_shards_of_a_dead_worker_missing_slot_after_slot_reach_the_noc_through_t
         beat = json.loads(redis_server.command("GET", "hotspotctl:worker:w1"))
         assert beat["deliveries"] >= 1  # w1 took the send_noc task from the shared delivery queue
     finally:
-        leader.stop()
-        thread.join(timeout=30)
+        _stop_leader(leader, thread)
         code, err = _finish(worker)
-        city.simulator.stop()
-        city.store.close()
         hook.stop()
     assert code == 0, err
     (notice,) = {r["path"] for r in hook.requests}
@@ -512,11 +540,29 @@ def test_the_leaders_crons_fire_once_per_fire_time() -> None:
 
 
 def _leader_env(tmp_path: Path, database: str, redis_url: str, interval: float, **extra: str) -> dict[str, str]:
-    env = _env(tmp_path, database, redis_url, HOTSPOTCTL_SCHEDULE_INTERVAL_S=str(interval),
-               HOTSPOTCTL_CLUSTER_SHARDS="8", HOTSPOTCTL_CLUSTER_LEADER_TTL_S="30", **extra)
+    return _imported_env(tmp_path, database, redis_url, HOTSPOTCTL_SCHEDULE_INTERVAL_S=str(interval),
+                         HOTSPOTCTL_CLUSTER_SHARDS="8", HOTSPOTCTL_CLUSTER_LEADER_TTL_S="30", **extra)
+
+
+@contextlib.contextmanager
+def _stepped_leader(tmp_path: Path, database: str, redis_server: RedisServer, name: str,
+                    interval: float, **extra: str) -> Iterator[Leader]:
+    """A ``Leader`` named ``name`` (its turns taken by the test: ``step``) of a store holding the city
+    (``_leader_env``), with ``w1`` alive by its heartbeat; stopped, its lock released and its sink closed on the way
+    out."""
+    from hotspotctl.scheduling.cluster import Leader, own_sink
+
+    settings = _settings(_leader_env(tmp_path, database, redis_server.url, interval, **extra))
+    _heartbeat(redis_server, "w1")  # a live worker; its queue keeps the tasks the leader sends
     with Store.open(database) as store:
-        import_inventory(store, _inventory(tmp_path / "aps.csv"), _settings(env).inventory)
-    return env
+        sink = own_sink(settings, f"leader.{name}")
+        leader = Leader(settings, store, name=name, sink=sink)
+        try:
+            yield leader
+        finally:
+            leader.stop()
+            leader.release()
+            sink.close()
 
 
 def _into_slot(interval: float, low: float, high: float) -> float:
@@ -532,116 +578,89 @@ def _into_slot(interval: float, low: float, high: float) -> float:
 def test_a_leader_taking_the_lock_in_a_slots_second_half_waits_for_the_next_slot(
         tmp_path: Path, database: str, redis_server: RedisServer, redis_url: str,
         caplog: pytest.LogCaptureFixture) -> None:
-    from hotspotctl.scheduling.cluster import SLOT_KEY, Leader, own_sink
+    from hotspotctl.scheduling.cluster import SLOT_KEY
 
     interval = 4.0
-    settings = _settings(_leader_env(tmp_path, database, redis_url, interval))
-    _heartbeat(redis_server, "w1")  # a live worker; its queue keeps the tasks the leader sends
     caplog.set_level("INFO", logger="hotspotctl.cluster")
-    with Store.open(database) as store:
-        leader = Leader(settings, store, name="late", sink=own_sink(settings, "leader.late"))
-        try:
-            slot = _into_slot(interval, 0.6, 0.8)
-            leader.step()  # takes the lock 60-80 % into the slot: nothing dispatched
-            assert leader.leading and leader.acquired
-            assert leader.dispatched == [] and redis_server.command("GET", SLOT_KEY) is None
-            assert _poll_messages(redis_server, "poll.w1") == []
-            leader.step()  # said once
-            waiting = [r.getMessage() for r in caplog.records if "waiting for the next slot" in r.getMessage()]
-            assert len(waiting) == 1 and caplog.records[-1].levelname == "INFO"
-            time.sleep(max(0.0, slot + interval - time.time()) + 0.05)
-            leader.step()  # the next slot, at its start
-            assert [d.slot for d in leader.dispatched] == [slot + interval]
-            assert float(redis_server.command("GET", SLOT_KEY)) == slot + interval
-            messages = _poll_messages(redis_server, "poll.w1")
-            assert messages and {s for _, s in messages} == {slot + interval}
-            # the late slot was never dispatched, so there is nothing of it to conclude
-            time.sleep(max(0.0, slot + 2 * interval - time.time()) + 0.05)
-            leader.step()
-            assert [s.slot for s in leader.concluded] == [slot + interval]
-        finally:
-            leader.stop()
-            leader.release()
+    with _stepped_leader(tmp_path, database, redis_server, "late", interval) as leader:
+        slot = _into_slot(interval, 0.6, 0.8)
+        leader.step()  # takes the lock 60-80 % into the slot: nothing dispatched
+        assert leader.leading and leader.acquired
+        assert leader.dispatched == [] and redis_server.command("GET", SLOT_KEY) is None
+        assert _poll_messages(redis_server, "poll.w1") == []
+        leader.step()  # said once
+        waiting = [r.getMessage() for r in caplog.records if "waiting for the next slot" in r.getMessage()]
+        assert len(waiting) == 1 and caplog.records[-1].levelname == "INFO"
+        time.sleep(max(0.0, slot + interval - time.time()) + 0.05)
+        leader.step()  # the next slot, at its start
+        assert [d.slot for d in leader.dispatched] == [slot + interval]
+        assert float(redis_server.command("GET", SLOT_KEY)) == slot + interval
+        messages = _poll_messages(redis_server, "poll.w1")
+        assert messages and {s for _, s in messages} == {slot + interval}
+        # the late slot was never dispatched, so there is nothing of it to conclude
+        time.sleep(max(0.0, slot + 2 * interval - time.time()) + 0.05)
+        leader.step()
+        assert [s.slot for s in leader.concluded] == [slot + interval]
 
 
 def test_a_slot_the_previous_leader_dispatched_is_concluded_not_dispatched_again_by_a_late_successor(
         tmp_path: Path, database: str, redis_server: RedisServer, redis_url: str) -> None:
-    from hotspotctl.scheduling.cluster import CONCLUDED_KEY, SLOT_KEY, Leader, own_sink
+    from hotspotctl.scheduling.cluster import CONCLUDED_KEY, SLOT_KEY
 
     interval = 4.0
-    settings = _settings(_leader_env(tmp_path, database, redis_url, interval))
-    _heartbeat(redis_server, "w1")
-    with Store.open(database) as store:
-        leader = Leader(settings, store, name="heir", sink=own_sink(settings, "leader.heir"))
-        try:
-            slot = _into_slot(interval, 0.6, 0.8)
-            # the previous leader dispatched this slot at its start, and died before concluding it
-            redis_server.command("SET", SLOT_KEY, repr(slot))
-            redis_server.command("SET", CONCLUDED_KEY, repr(slot - interval))
-            leader.step()
-            assert leader.dispatched == [] and _poll_messages(redis_server, "poll.w1") == []
-            assert list(leader.pending) == [slot]
-            time.sleep(max(0.0, slot + interval - time.time()) + 0.05)
-            leader.step()  # the slot ended: concluded (its shards missing: nobody polled), the next dispatched
-            assert [s.slot for s in leader.concluded] == [slot]
-            assert leader.concluded[0].shards_missing and leader.concluded[0].shards_reported == 0
-            assert float(redis_server.command("GET", CONCLUDED_KEY)) == slot
-            assert [d.slot for d in leader.dispatched] == [slot + interval]
-        finally:
-            leader.stop()
-            leader.release()
+    with _stepped_leader(tmp_path, database, redis_server, "heir", interval) as leader:
+        slot = _into_slot(interval, 0.6, 0.8)
+        # the previous leader dispatched this slot at its start, and died before concluding it
+        redis_server.command("SET", SLOT_KEY, repr(slot))
+        redis_server.command("SET", CONCLUDED_KEY, repr(slot - interval))
+        leader.step()
+        assert leader.dispatched == [] and _poll_messages(redis_server, "poll.w1") == []
+        assert list(leader.pending) == [slot]
+        time.sleep(max(0.0, slot + interval - time.time()) + 0.05)
+        leader.step()  # the slot ended: concluded (its shards missing: nobody polled), the next dispatched
+        assert [s.slot for s in leader.concluded] == [slot]
+        assert leader.concluded[0].shards_missing and leader.concluded[0].shards_reported == 0
+        assert float(redis_server.command("GET", CONCLUDED_KEY)) == slot
+        assert [d.slot for d in leader.dispatched] == [slot + interval]
 
 
 def test_a_leader_that_led_since_before_a_slot_and_could_not_dispatch_it_in_time_records_it_missed(
         tmp_path: Path, database: str, redis_server: RedisServer, redis_url: str) -> None:
-    from hotspotctl.scheduling.cluster import SLOT_KEY, Leader, own_sink
+    from hotspotctl.scheduling.cluster import SLOT_KEY
 
     interval = 4.0
-    settings = _settings(_leader_env(tmp_path, database, redis_url, interval))
-    _heartbeat(redis_server, "w1")
-    with Store.open(database) as store:
-        leader = Leader(settings, store, name="slow", sink=own_sink(settings, "leader.slow"))
-        try:
-            slot = _into_slot(interval, 0.0, 0.3)
-            leader.step()
-            assert [d.slot for d in leader.dispatched] == [slot]
-            # no turn in the next slot's first half (a store that hung): that slot is missed, not dispatched late
-            time.sleep(max(0.0, slot + interval * 1.6 - time.time()))
-            leader.step()
-            assert [d.slot for d in leader.dispatched] == [slot]
-            assert float(redis_server.command("GET", SLOT_KEY)) == slot + interval
-            assert {s for _, s in _poll_messages(redis_server, "poll.w1")} == {slot}
-            time.sleep(max(0.0, slot + 2 * interval - time.time()) + 0.05)
-            leader.step()
-            missed = [s for s in leader.concluded if s.slot == slot + interval]
-            assert len(missed) == 1 and missed[0].shards_reported == 0
-            assert len(missed[0].shards_missing) == missed[0].shards_expected > 0
-            assert "did not report" in (leader.last_failure or "")
-        finally:
-            leader.stop()
-            leader.release()
+    with _stepped_leader(tmp_path, database, redis_server, "slow", interval) as leader:
+        slot = _into_slot(interval, 0.0, 0.3)
+        leader.step()
+        assert [d.slot for d in leader.dispatched] == [slot]
+        # no turn in the next slot's first half (a store that hung): that slot is missed, not dispatched late
+        time.sleep(max(0.0, slot + interval * 1.6 - time.time()))
+        leader.step()
+        assert [d.slot for d in leader.dispatched] == [slot]
+        assert float(redis_server.command("GET", SLOT_KEY)) == slot + interval
+        assert {s for _, s in _poll_messages(redis_server, "poll.w1")} == {slot}
+        time.sleep(max(0.0, slot + 2 * interval - time.time()) + 0.05)
+        leader.step()
+        missed = [s for s in leader.concluded if s.slot == slot + interval]
+        assert len(missed) == 1 and missed[0].shards_reported == 0
+        assert len(missed[0].shards_missing) == missed[0].shards_expected > 0
+        assert "did not report" in (leader.last_failure or "")
 
 
 def test_a_stopped_leader_concludes_its_last_dispatched_slot_flushes_and_releases_the_lock(
-        tmp_path: Path, database: str, redis_server: RedisServer, redis_url: str, influxdb,
-        influx_database: str) -> None:
-    from hotspotctl.scheduling.cluster import LEADER_KEY, FlushThread, Leader, own_sink
+        pg_cities: Callable[..., PgCity], redis_server: RedisServer, influxdb, influx_database: str) -> None:
+    from hotspotctl.scheduling.cluster import LEADER_KEY, FlushThread, own_sink
 
     influxdb.query(f'CREATE DATABASE "{influx_database}"')
-    city = PgCity(tmp_path, database, redis_url, HOTSPOTCTL_SCHEDULE_INTERVAL_S="4", HOTSPOTCTL_CLUSTER_SHARDS="32",
-                  HOTSPOTCTL_CLUSTER_HEARTBEAT_S="0.5", HOTSPOTCTL_INFLUX_URL=influxdb.url,
-                  HOTSPOTCTL_INFLUX_API="v1", HOTSPOTCTL_INFLUX_DATABASE=influx_database)
+    city = pg_cities(**{**CITY, "HOTSPOTCTL_SCHEDULE_INTERVAL_S": "4"}, HOTSPOTCTL_INFLUX_URL=influxdb.url,
+                     HOTSPOTCTL_INFLUX_API="v1", HOTSPOTCTL_INFLUX_DATABASE=influx_database)
     settings = city.settings
-    city.simulator.start()
     worker = _hotspotctl(city.env, "worker", "--name", "w1")
     sink = own_sink(settings, "leader.lead")
     flusher = FlushThread(sink, "flush-leader-lead")
-    leader = Leader(settings, city.store, name="lead", sink=sink, flusher=flusher)
-    thread = threading.Thread(target=leader.run, daemon=True)
+    leader, thread = _leader_thread(city, sink=sink, flusher=flusher)
     try:
-        assert eventually(lambda: redis_server.command("EXISTS", "hotspotctl:worker:w1") == 1
-                          or worker.poll() is not None, timeout_s=60)
-        assert worker.poll() is None, _finish(worker, None)[1]
+        _alive(redis_server, worker, "hotspotctl:worker:w1")
         thread.start()
         # stopped (as SIGTERM does) the moment it has dispatched a slot: its shards are still being polled
         assert eventually(lambda: bool(leader.dispatched), timeout_s=60, every_s=0.01)
@@ -653,11 +672,8 @@ def test_a_stopped_leader_concludes_its_last_dispatched_slot_flushes_and_release
         assert not thread.is_alive()
         took = time.monotonic() - stopped
     finally:
-        leader.stop()
-        thread.join(timeout=30)
+        _stop_leader(leader, thread)
         code, err = _finish(worker)
-        city.simulator.stop()
-        city.store.close()
         sink.close()
     assert code == 0, err
     assert took < settings.schedule.grace_s
@@ -713,36 +729,25 @@ def _poller_cluster_fields(spool_dir: Path) -> dict[int, dict[str, str]]:
 
 def test_poller_cluster_counts_the_leaders_redis_failures_since_its_last_conclusion_and_the_workers(
         tmp_path: Path, database: str) -> None:
-    from hotspotctl.scheduling.cluster import Leader, own_sink
-
     interval = 4.0
     own = RedisServer().start()
     try:
-        settings = _settings(_leader_env(tmp_path, database, own.url, interval))
-        _heartbeat(own, "w1")
-        with Store.open(database) as store:
-            sink = own_sink(settings, "leader.lead")
-            leader = Leader(settings, store, name="lead", sink=sink)
-            try:
-                slot = _into_slot(interval, 0.0, 0.2)
-                leader.step()
-                assert [d.slot for d in leader.dispatched] == [slot]
-                own.halt()  # Redis lost for two turns: each one fails, counted
-                leader.step()
-                leader.step()
-                assert leader.watch.failures == 2
-                own.start()  # back (empty): the workers' heartbeats say what they counted meanwhile
-                for name, count in (("w1", 3), ("w2", 2), ("w3", 0)):
-                    own.command("SET", f"hotspotctl:worker:{name}",
-                                json.dumps({"host": "test", "pid": 1, "redis_failures": count}), "PX", "600000")
-                time.sleep(max(0.0, slot + interval - time.time()) + 0.05)
-                leader.step()
-                time.sleep(max(0.0, slot + 2 * interval - time.time()) + 0.05)
-                leader.step()
-            finally:
-                leader.stop()
-                leader.release()
-                sink.close()
+        with _stepped_leader(tmp_path, database, own, "lead", interval) as leader:
+            slot = _into_slot(interval, 0.0, 0.2)
+            leader.step()
+            assert [d.slot for d in leader.dispatched] == [slot]
+            own.halt()  # Redis lost for two turns: each one fails, counted
+            leader.step()
+            leader.step()
+            assert leader.watch.failures == 2
+            own.start()  # back (empty): the workers' heartbeats say what they counted meanwhile
+            for name, count in (("w1", 3), ("w2", 2), ("w3", 0)):
+                own.command("SET", f"hotspotctl:worker:{name}",
+                            json.dumps({"host": "test", "pid": 1, "redis_failures": count}), "PX", "600000")
+            time.sleep(max(0.0, slot + interval - time.time()) + 0.05)
+            leader.step()
+            time.sleep(max(0.0, slot + 2 * interval - time.time()) + 0.05)
+            leader.step()
     finally:
         own.stop()
     by_slot = {s.slot: s for s in leader.concluded}
