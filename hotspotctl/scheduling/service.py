@@ -249,10 +249,11 @@ class CycleRunner:
         record = replace(record, duration_s=time.monotonic() - clock, cpu_s=cpu, points=points)
         try:
             with self.store.write() as conn:
-                if inventory_version(conn) != report.inventory_seen:
+                version = inventory_version(conn)
+                if version != report.inventory_seen:
                     evaluation.inventory_changed = True
                     self._stale = True
-                report.writes.save(conn, report.inventory_seen)
+                report.writes.save(conn, report.inventory_seen, version=version)
                 self.evaluator.save(conn, evaluation)
                 record_cycle(conn, **record.to_json())
         except BaseException as exc:

@@ -154,10 +154,11 @@ class ShardRunner(CycleRunner):
             finished_at=time.time())
         def commit() -> None:
             with self.store.write() as conn:
-                if inventory_version(conn) != report.inventory_seen:
+                version = inventory_version(conn)
+                if version != report.inventory_seen:
                     evaluation.inventory_changed = True
                     self._stale = True
-                report.writes.save(conn, report.inventory_seen)
+                report.writes.save(conn, report.inventory_seen, version=version)
                 self.evaluator.save(conn, evaluation)
                 finish_shard(conn, cycle)
 

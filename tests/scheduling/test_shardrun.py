@@ -513,3 +513,30 @@ def test_a_worker_settles_its_heap_each_time_it_loads_a_shard_and_only_then(clus
     assert third is not first and reloaded and loaded == [1, 1]
     other_shard, reloaded = w1._runner(2, slot, Claim(True, None, version))
     assert reloaded and loaded == [1, 1, 1] and w1.runners == {1: third, 2: other_shard}
+
+
+def test_a_shard_cycle_reads_the_inventory_version_once_per_transaction(cluster: Cluster) -> None:
+    """The claim, the cycle's start and the commit each read it once: the commit's check and its counter states'
+    save share one read (CycleWrites.save(version=)), a statement less per shard, 64 a slot."""
+    import sqlalchemy as sa
+
+    slot = cycle_slot(time.time(), INTERVAL)
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    async def scenario() -> list[Any]:
+        with cluster.simulator(faulty=False), Poller(cluster.settings.snmp, load_profiles([])) as poller:
+            w1 = cluster.worker("w1", poller)
+            first = await w1.poll_shard(2, slot)  # loads the runner and discovers: not counted
+            sa.event.listen(cluster.store.engine, "before_cursor_execute", seen)
+            try:
+                second = await w1.poll_shard(2, slot + INTERVAL)
+            finally:
+                sa.event.remove(cluster.store.engine, "before_cursor_execute", seen)
+            return [first, second]
+
+    rows = asyncio.run(scenario())
+    assert [r.state for r in rows] == [DONE, DONE] and rows[1].ok == rows[1].aps > 0
+    assert sum("store_meta" in s and s.lstrip().upper().startswith("SELECT") for s in statements) == 3, statements
