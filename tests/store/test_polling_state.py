@@ -131,3 +131,29 @@ def test_many_discoveries_and_states_saved_in_chunks_round_trip(store, rules, tm
         assert load_states(conn, ids) == states
     assert loaded == rows
     assert loaded["A-1"].discovery is loaded["A-3997"].discovery  # equal layouts load as one object
+
+
+def test_states_go_to_postgresql_in_one_copy_and_roll_back_with_their_transaction(store, rules, tmp_path):
+    """On PostgreSQL the states are one COPY in the caller's transaction (bulk.insert_rows: no INSERT per row,
+    whose Python cost a worker paid for every AP in its 64 shard commits a slot); on SQLite an executemany. A
+    transaction that fails afterwards leaves neither the new states nor the DELETE of the old ones."""
+    ids = [f"A-{n}" for n in range(600)]
+    import_inventory(store, write(tmp_path / "a.csv", "id,lat,lon\n" + "".join(f"{i},19.43,-99.13\n" for i in ids)),
+                     rules)
+    first = {ap_id: ApState(None, 1, float(n), float(n + 1), "timeout\\t\t\n", False) for n, ap_id in enumerate(ids)}
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    with store.write() as conn:
+        sa.event.listen(conn, "before_cursor_execute", seen)
+        save_states(conn, first)
+    inserts = [s for s in statements if s.lstrip().upper().startswith("INSERT INTO AP_STATE")]
+    assert len(inserts) == (0 if store.dialect == "postgresql" else 1)
+    second = {ap_id: ApState(None, 2, 9.0, 10.0, None, True) for ap_id in ids}
+    with pytest.raises(RuntimeError), store.write() as conn:
+        save_states(conn, second)
+        raise RuntimeError("the commit fails after the states")
+    with store.read() as conn:
+        assert load_states(conn, ids) == first
