@@ -157,3 +157,34 @@ def test_states_go_to_postgresql_in_one_copy_and_roll_back_with_their_transactio
         raise RuntimeError("the commit fails after the states")
     with store.read() as conn:
         assert load_states(conn, ids) == first
+
+
+def test_healths_go_to_postgresql_in_one_copy_and_round_trip(store, rules, tmp_path):
+    """save_health as save_states: one COPY on PostgreSQL (an executemany on SQLite); every field back as saved,
+    the state and causes (StrEnums) by their values, texts with tabs, newlines and backslashes intact."""
+    from hotspotctl.errors import PollErrorKind
+    from hotspotctl.models.health import ApHealth, Cause, HealthState, RadioMemory
+    from hotspotctl.store.outages import load_health, save_health
+
+    ids = [f"A-{n}" for n in range(300)]
+    import_inventory(store, write(tmp_path / "a.csv", "id,lat,lon\n" + "".join(f"{i},19.43,-99.13\n" for i in ids)),
+                     rules)
+    healths = {ap_id: ApHealth(state=HealthState.DOWN if n % 2 else HealthState.UP, since=float(n), misses=n % 3,
+                               answered=bool(n % 2), causes=(Cause.BELOW_TARGET,) if n % 5 == 0 else (),
+                               reason_kind=PollErrorKind.CONFIG if n % 7 == 0 else None,
+                               reason="bad\tcommunity\n\\x" if n % 7 == 0 else None, changes=(1.5, 2.25),
+                               radios=(RadioMemory("wlan0 é", 3, True, 4.5),) if n % 4 == 0 else (),
+                               per_user_mbps=None if n % 3 else 2.5)
+                for n, ap_id in enumerate(ids)}
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    with store.write() as conn:
+        sa.event.listen(conn, "before_cursor_execute", seen)
+        save_health(conn, healths)
+    inserts = [s for s in statements if s.lstrip().upper().startswith("INSERT INTO AP_HEALTH")]
+    assert len(inserts) == (0 if store.dialect == "postgresql" else 1)
+    with store.read() as conn:
+        assert load_health(conn) == healths
