@@ -43,7 +43,7 @@ from kombu.exceptions import OperationalError
 from redis.exceptions import LockError, RedisError
 
 from hotspotctl.errors import ConfigError, ExitCode, HotspotError
-from hotspotctl.scheduling.service import NOC_SPOOL_HISTORY
+from hotspotctl.scheduling.service import NOC_SPOOL_HISTORY, settle_heap
 from hotspotctl.settings import Settings, mask_url
 from hotspotctl.sinks.influx import InfluxSink
 from hotspotctl.sinks.outage_counts import OutageCounts
@@ -320,8 +320,11 @@ class ClusterWorker:
     ``start`` makes them; the Celery worker then calls ``poll_shard`` and the others from its threads.
     """
 
-    def __init__(self, settings: Settings, name: str, *, threads: int | None = None) -> None:
+    def __init__(self, settings: Settings, name: str, *, threads: int | None = None, settle_heap: bool = False) -> None:
         self.settings = settings
+        # the process is the worker's (run_worker): its long-lived objects frozen out of the cyclic collector's
+        # sight once started and as each shard is loaded, and GC_THRESHOLDS (service.settle_heap), as `run` does
+        self.settle_heap = settle_heap
         self.name = name
         self.threads = threads or settings.cluster.threads
         self.figures = WorkerFigures(name=name, threads=self.threads)
@@ -358,11 +361,15 @@ class ClusterWorker:
         self.loop = LoopThread(f"loop-{self.name}")
         store, sink = self.store, self.sink
 
+        settle = settle_heap if self.settle_heap else None
+
         def make() -> Any:
             self.poller = Poller.from_settings(settings, profiles)
-            return ShardPoller(store, settings, profiles, zones, sink, self.poller, worker=self.name)
+            return ShardPoller(store, settings, profiles, zones, sink, self.poller, worker=self.name, on_loaded=settle)
 
         self.shards = self.loop.call(make)
+        if settle is not None:
+            settle()
         self.wait_for_namesake()
         self.registered = True  # the heartbeat key is this process's from now on (close deletes it)
         self.beat()  # live before the first task can come
@@ -568,7 +575,7 @@ def run_worker(settings: Settings, name: str, *, threads: int | None = None, log
     cluster.redis_lost_exit_s (ClusterError, exit 1)."""
     require_cluster(settings)
     app = celery_app(settings)
-    worker = ClusterWorker(settings, name, threads=threads)
+    worker = ClusterWorker(settings, name, threads=threads, settle_heap=True)
     queues = [poll_queue(name), discovery_queue(name), DELIVERY_QUEUE]
     done = threading.Event()
 

@@ -106,12 +106,13 @@ class CycleWrites:
         return CycleWrites({k: v for k, v in self.states.items() if k not in gone},
                            {k: v for k, v in self.discoveries.items() if k not in gone})
 
-    def save(self, conn: Any, inventory_seen: int) -> None:
+    def save(self, conn: Any, inventory_seen: int, *, version: int | None = None) -> None:
         """Write these changes in the caller's transaction. ``inventory_seen``: the inventory version the
         cycle started from; when it has changed since, APs removed meanwhile are left out (their state
-        would break the foreign key)."""
+        would break the foreign key). ``version``: the store's version as the caller read it in this
+        transaction (else read here: a statement per commit, 64 a slot for a worker's shards)."""
         writes = self
-        if inventory_version(conn) != inventory_seen:
+        if (inventory_version(conn) if version is None else version) != inventory_seen:
             ids = set(self.states) | set(self.discoveries)
             writes = self.without(ids - existing_ap_ids(conn, ids))
         if writes.discoveries:

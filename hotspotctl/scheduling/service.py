@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import time
 from collections import deque
@@ -56,6 +55,7 @@ from apscheduler.triggers.cron import CronTrigger
 from hotspotctl.collectors.auth import require_secrets
 from hotspotctl.collectors.poller import Poller
 from hotspotctl.collectors.profiles import ProfileSet
+from hotspotctl.collectors.walker import freeze_heap
 from hotspotctl.errors import HotspotError, StoreError
 from hotspotctl.evaluate.rollup import Rollup, rollup
 from hotspotctl.evaluate.status import MISCONFIGURED, UNMONITORED, UNUSABLE
@@ -270,10 +270,11 @@ class CycleRunner:
         are spooled; the caller writes its own row (the cycle's, a shard's) after them in the same transaction.
 
         An inventory changed since the cycle read it marks the evaluation and the runner stale."""
-        if inventory_version(conn) != report.inventory_seen:
+        version = inventory_version(conn)  # once: the writes' own check takes it (a shard's commit, 64 a slot)
+        if version != report.inventory_seen:
             evaluation.inventory_changed = True
             self._stale = True
-        report.writes.save(conn, report.inventory_seen)
+        report.writes.save(conn, report.inventory_seen, version=version)
         self.evaluator.save(conn, evaluation)
 
     def encode(self, report: CycleReport, evaluated: Rollup, stream: SpoolStream | None = None) -> list[str]:
@@ -409,6 +410,17 @@ NOC_SPOOL_HISTORY = 1001  # spool figures kept for noc.spool_growing_cycles (at 
 # most of them once or twice before they died, 6-7 % of a cycle's CPU at 10,000 APs; at these, a third to a
 # half of that (issue 19: docs/performance.md).
 GC_THRESHOLDS = (100_000, 50, 100)
+
+
+def settle_heap() -> None:
+    """Once a poller process's long-lived objects exist (the fleet, its layouts and counter states, the imported
+    modules): collect, freeze them out of the cyclic collector's sight (``gc.freeze``), and collect at
+    GC_THRESHOLDS from now on, or every cycle pays for rescanning them. Process-wide: for a process's entry point
+    (``run``'s service, a cluster worker), never a library caller's. Again later (a worker's shard loaded), it
+    freezes what was added since: a collection never traverses what is frozen, so each call scans only that."""
+    freeze_heap(GC_THRESHOLDS)
+
+
 KEPT = 500  # cycle records, flush results and crew-list sends a Service keeps in memory (the newest)
 
 
@@ -477,9 +489,7 @@ class Service:
         """Run the jobs until stop() (or max_cycles); True when the last cycle finished its writes."""
         # The fleet, its layouts and counter states live as long as the process: move them out of the
         # cyclic collector's sight, and collect less often, or every cycle pays for rescanning them.
-        gc.collect()
-        gc.freeze()
-        gc.set_threshold(*GC_THRESHOLDS)
+        settle_heap()
         sink = self.runner.sink
         crews = self.runner.settings.crews
         crews_cron = self.runner.settings.schedule.crews_cron if crews.send_via else ""

@@ -43,7 +43,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -190,7 +190,8 @@ class ShardPoller:
     """
 
     def __init__(self, store: Store, settings: Settings, profiles: ProfileSet, zones: CrewZones, sink: InfluxSink,
-                 poller: Poller, *, worker: str, shards: int | None = None) -> None:
+                 poller: Poller, *, worker: str, shards: int | None = None,
+                 on_loaded: Callable[[], None] | None = None) -> None:
         self.store = store
         self.settings = settings
         self.profiles = profiles
@@ -207,6 +208,9 @@ class ShardPoller:
         self.overlapped = 0  # slots skipped because the shard's previous cycle still ran here
         self.failed = 0  # cycles that failed (their row says why)
         self.polled = 0  # cycles done
+        # called once a shard's runner was (re)loaded from the store: a worker process freezes the state it loaded
+        # out of the cyclic collector's sight (service.settle_heap), as `run` does its fleet's at start
+        self.on_loaded = on_loaded
 
     def _follow_inventory(self, version: int | None = None) -> None:
         """Split the fleet again when the inventory changed (``version``: the store's, read by the caller; else
@@ -259,6 +263,8 @@ class ShardPoller:
                                                    self.fleet.get(shard, []), self.zones, self.sink, self.poller,
                                                    shard=shard, worker=self.worker)
         runner.committed = mark
+        if self.on_loaded is not None:
+            self.on_loaded()
         return runner, True
 
     async def poll_shard(self, shard: int, slot: float) -> ShardCycle:

@@ -89,3 +89,28 @@ def executemany_rows(conn: sa.Connection, statement: sa.Insert | sa.Update, keys
                 params.append(named)
         conn.exec_driver_sql(sql, params)
         batch = list(itertools.islice(batches, _BATCH))
+
+
+def insert_rows(conn: sa.Connection, table: sa.Table, keys: Sequence[str], rows: Iterable[tuple[Any, ...]]) -> None:
+    """INSERT ``rows`` (tuples of ``keys``' values, in that order) into ``table``, each column's bind processor
+    applied. On PostgreSQL one ``COPY ... FROM STDIN`` in the caller's transaction: the driver writes each row
+    in C, where its pipelined executemany spends ~20 us a row in Python (a cluster worker pays that for every
+    AP's state, in its 64 shards' commits a slot). Elsewhere ``executemany_rows``."""
+    if conn.dialect.name != "postgresql":
+        executemany_rows(conn, table.insert(), keys, rows)
+        return
+    columns = [table.c[key] for key in keys]
+    processors = [(i, process) for i, column in enumerate(columns)
+                  if (process := column.type.bind_processor(conn.dialect)) is not None]
+    quote = conn.dialect.identifier_preparer
+    sql = f"COPY {quote.format_table(table)} ({', '.join(quote.quote(c.name) for c in columns)}) FROM STDIN"
+    driver: Any = conn.connection.driver_connection
+    with driver.cursor() as cursor, cursor.copy(sql) as copy:
+        for row in rows:
+            if processors:
+                values = list(row)
+                for i, process in processors:
+                    values[i] = process(values[i])
+                copy.write_row(values)
+            else:
+                copy.write_row(row)

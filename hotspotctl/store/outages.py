@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from hotspotctl.errors import PollErrorKind
 from hotspotctl.models.health import ApHealth, Cause, HealthState, RadioMemory
 from hotspotctl.models.outages import LedgerUpdate, Outage
-from hotspotctl.store.bulk import executemany
+from hotspotctl.store.bulk import executemany, insert_rows
 from hotspotctl.store.engine import inserted_id
 from hotspotctl.store.schema import ap_health, availability_hourly, maintenance, outages
 from hotspotctl.store.schema import sites as site_table
@@ -100,12 +100,15 @@ def load_health(conn: sa.Connection, ap_ids: Sequence[str] | None = None) -> dic
     return found
 
 
+_HEALTH_KEYS = tuple(_health_row("", ApHealth()))  # the columns in _health_row's order
+
+
 def save_health(conn: sa.Connection, healths: Mapping[str, ApHealth]) -> None:
     """Replace the stored health of these APs."""
     ids = list(healths)
     for start in range(0, len(ids), _CHUNK):
         conn.execute(ap_health.delete().where(ap_health.c.ap_id.in_(ids[start:start + _CHUNK])))
-    executemany(conn, ap_health.insert(), (_health_row(ap_id, h) for ap_id, h in healths.items()))
+    insert_rows(conn, ap_health, _HEALTH_KEYS, (tuple(_health_row(ap_id, h).values()) for ap_id, h in healths.items()))
 
 
 # -- the outage ledger ------------------------------------------------------------------------------------------

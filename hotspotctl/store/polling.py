@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from hotspotctl.models.polling import CounterState, Discovery, Interface
-from hotspotctl.store.bulk import executemany_rows
+from hotspotctl.store.bulk import insert_rows
 from hotspotctl.store.schema import ap_discovery, ap_state, poll_cycles
 
 _CHUNK = 500  # ids per IN (...) list: under SQLite's and PostgreSQL's parameter limits
@@ -120,8 +120,7 @@ def save_states(conn: sa.Connection, states: dict[str, ApState]) -> None:
     ids = list(states)
     for chunk in _chunks(ids):
         conn.execute(ap_state.delete().where(ap_state.c.ap_id.in_(chunk)))
-    executemany_rows(conn, ap_state.insert(), _STATE_KEYS,
-                     (_state_row(ap_id, state) for ap_id, state in states.items()))
+    insert_rows(conn, ap_state, _STATE_KEYS, (_state_row(ap_id, state) for ap_id, state in states.items()))
 
 
 def _state_row(ap_id: str, state: ApState) -> tuple[Any, ...]:

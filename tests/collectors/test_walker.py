@@ -22,6 +22,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from hotspotctl.collectors import walker as walker_module
 from hotspotctl.collectors.auth import Credentials
 from hotspotctl.collectors.codec import (
     GET,
@@ -50,7 +51,7 @@ from hotspotctl.collectors.oids import (
 )
 from hotspotctl.collectors.poller import Poller, Target
 from hotspotctl.collectors.snmp import PysnmpDevice, SnmpClient
-from hotspotctl.collectors.walker import V2cClient, bulk_request_parts, fewer_collections
+from hotspotctl.collectors.walker import V2cClient, bulk_request_parts, fewer_collections, freeze_heap
 from hotspotctl.errors import CollectError
 from hotspotctl.settings import SnmpAuth, SnmpSettings
 from hotspotctl.simulate.snmprec import Recording
@@ -742,6 +743,30 @@ def test_fewer_collections_leaves_a_frozen_service_frozen() -> None:
         assert gc.get_freeze_count() >= frozen > 0
     finally:
         gc.unfreeze()
+
+
+def test_a_heap_frozen_for_good_is_neither_thawed_nor_counted_by_fewer_collections(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """freeze_heap (a process's entry point: `run`'s service, a cluster worker) collects, freezes and sets the
+    thresholds; fewer_collections inside it leaves the heap frozen and the thresholds as they were, and never
+    calls gc.get_freeze_count, which walks every frozen object (a worker's whole heap, per controller read)."""
+    before = gc.get_threshold()
+    monkeypatch.setattr(walker_module._Heap, "frozen_for_good", False)
+    try:
+        freeze_heap((100_000, 50, 100))
+        frozen = gc.get_freeze_count()
+        assert frozen > 0 and gc.get_threshold() == (100_000, 50, 100)
+        counted: list[int] = []
+        real_count = gc.get_freeze_count
+        monkeypatch.setattr(gc, "get_freeze_count", lambda: counted.append(1) or real_count())
+        with fewer_collections():
+            assert gc.get_threshold() == (100_000, 50, 100)  # already above the burst's young threshold
+        monkeypatch.setattr(gc, "get_freeze_count", real_count)
+        assert counted == []
+        assert gc.get_freeze_count() >= frozen and gc.get_threshold() == (100_000, 50, 100)
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
 
 
 _ARC = st.one_of(st.integers(0, 127), st.integers(128, 2**32 - 1))

@@ -757,3 +757,26 @@ def test_poller_cluster_counts_the_leaders_redis_failures_since_its_last_conclus
     points = _poller_cluster_fields(tmp_path / "spool" / "leader.lead")
     assert [(points[int(s)]["redis_failures"], points[int(s)]["workers_redis_failures"])
             for s in (slot, slot + interval)] == [("2i", "5i"), ("0i", "5i")]
+
+
+@pytest.mark.parametrize("settle", [True, False])
+def test_a_worker_process_settles_its_heap_once_started_and_as_it_loads_shards(
+        pg_city: PgCity, monkeypatch: pytest.MonkeyPatch, settle: bool) -> None:
+    """`hotspotctl worker` (run_worker: settle_heap=True) freezes its long-lived objects once started and after each
+    shard's state is loaded, as `run` freezes its fleet: an unsettled worker's collector rescanned them all. A
+    ClusterWorker made in a library caller's process (settle_heap=False, the default) never touches the collector."""
+    from hotspotctl.scheduling import cluster
+    from hotspotctl.scheduling.cluster import ClusterWorker
+
+    settled: list[str] = []
+    monkeypatch.setattr(cluster, "settle_heap", lambda: settled.append(threading.current_thread().name))
+    worker = ClusterWorker(pg_city.settings, f"gc-{settle}", settle_heap=settle)
+    try:
+        worker.start()
+        assert settled == (["MainThread"] if settle else [])
+        assert worker.shards.on_loaded is (cluster.settle_heap if settle else None)
+        assert worker.loop is not None
+        worker.loop.call(lambda: worker.shards._runner(1, None))  # the shard's state loaded (on the loop's thread)
+        assert settled == (["MainThread", "loop-gc-True"] if settle else [])
+    finally:
+        worker.close()

@@ -26,7 +26,7 @@ from hotspotctl.evaluate.rollup import rollup
 from hotspotctl.inventory.fleet import CrewZones, Fleet
 from hotspotctl.inventory.importer import import_inventory
 from hotspotctl.scheduling.service import encode_cycle
-from hotspotctl.scheduling.shardrun import ShardPoller, conclude_slot, send_slot_noc
+from hotspotctl.scheduling.shardrun import Claim, ShardPoller, conclude_slot, send_slot_noc
 from hotspotctl.scheduling.shards import cycle_slot, split_fleet
 from hotspotctl.settings import Settings, load_settings
 from hotspotctl.simulate.scenario import load_scenario
@@ -493,3 +493,50 @@ def test_a_claim_does_not_wait_for_the_stores_write_lock_and_reads_the_staleness
     later = w2._claim(3, slot + INTERVAL, time.time())
     assert later.claimed and later.last is not None
     assert (later.last.worker, later.last.slot, later.last.state) == ("w1", slot, DONE)
+
+
+def test_a_worker_settles_its_heap_each_time_it_loads_a_shard_and_only_then(cluster: Cluster) -> None:
+    """on_loaded (a worker process's service.settle_heap: freeze what the shard's state added) runs when a shard's
+    runner is loaded from the store (new, or another worker polled it since), never when the runner is reused."""
+    slot = cycle_slot(time.time(), INTERVAL)
+    loaded: list[int] = []
+    w1 = ShardPoller(cluster.store, cluster.settings, load_profiles([]), cluster.zones, cluster.sinks["w1"],
+                     None, worker="w1", shards=SHARDS, on_loaded=lambda: loaded.append(1))  # type: ignore[arg-type]
+    with cluster.store.read() as conn:
+        version = inventory_version(conn)
+    first, reloaded = w1._runner(1, slot, Claim(True, None, version))
+    assert reloaded and loaded == [1]
+    again, reloaded = w1._runner(1, slot + INTERVAL, Claim(True, None, version))
+    assert again is first and not reloaded and loaded == [1]
+    other = ShardCycle(shard=1, slot=slot + INTERVAL, worker="w2", state=DONE, started_at=slot, finished_at=slot)
+    third, reloaded = w1._runner(1, slot + 2 * INTERVAL, Claim(True, other, version))
+    assert third is not first and reloaded and loaded == [1, 1]
+    other_shard, reloaded = w1._runner(2, slot, Claim(True, None, version))
+    assert reloaded and loaded == [1, 1, 1] and w1.runners == {1: third, 2: other_shard}
+
+
+def test_a_shard_cycle_reads_the_inventory_version_once_per_transaction(cluster: Cluster) -> None:
+    """The claim, the cycle's start and the commit each read it once: the commit's check and its counter states'
+    save share one read (CycleWrites.save(version=)), a statement less per shard, 64 a slot."""
+    import sqlalchemy as sa
+
+    slot = cycle_slot(time.time(), INTERVAL)
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    async def scenario() -> list[Any]:
+        with cluster.simulator(faulty=False), Poller(cluster.settings.snmp, load_profiles([])) as poller:
+            w1 = cluster.worker("w1", poller)
+            first = await w1.poll_shard(2, slot)  # loads the runner and discovers: not counted
+            sa.event.listen(cluster.store.engine, "before_cursor_execute", seen)
+            try:
+                second = await w1.poll_shard(2, slot + INTERVAL)
+            finally:
+                sa.event.remove(cluster.store.engine, "before_cursor_execute", seen)
+            return [first, second]
+
+    rows = asyncio.run(scenario())
+    assert [r.state for r in rows] == [DONE, DONE] and rows[1].ok == rows[1].aps > 0
+    assert sum("store_meta" in s and s.lstrip().upper().startswith("SELECT") for s in statements) == 3, statements

@@ -131,3 +131,60 @@ def test_many_discoveries_and_states_saved_in_chunks_round_trip(store, rules, tm
         assert load_states(conn, ids) == states
     assert loaded == rows
     assert loaded["A-1"].discovery is loaded["A-3997"].discovery  # equal layouts load as one object
+
+
+def test_states_go_to_postgresql_in_one_copy_and_roll_back_with_their_transaction(store, rules, tmp_path):
+    """On PostgreSQL the states are one COPY in the caller's transaction (bulk.insert_rows: no INSERT per row,
+    whose Python cost a worker paid for every AP in its 64 shard commits a slot); on SQLite an executemany. A
+    transaction that fails afterwards leaves neither the new states nor the DELETE of the old ones."""
+    ids = [f"A-{n}" for n in range(600)]
+    import_inventory(store, write(tmp_path / "a.csv", "id,lat,lon\n" + "".join(f"{i},19.43,-99.13\n" for i in ids)),
+                     rules)
+    first = {ap_id: ApState(None, 1, float(n), float(n + 1), "timeout\\t\t\n", False) for n, ap_id in enumerate(ids)}
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    with store.write() as conn:
+        sa.event.listen(conn, "before_cursor_execute", seen)
+        save_states(conn, first)
+    inserts = [s for s in statements if s.lstrip().upper().startswith("INSERT INTO AP_STATE")]
+    assert len(inserts) == (0 if store.dialect == "postgresql" else 1)
+    second = {ap_id: ApState(None, 2, 9.0, 10.0, None, True) for ap_id in ids}
+    with pytest.raises(RuntimeError), store.write() as conn:
+        save_states(conn, second)
+        raise RuntimeError("the commit fails after the states")
+    with store.read() as conn:
+        assert load_states(conn, ids) == first
+
+
+def test_healths_go_to_postgresql_in_one_copy_and_round_trip(store, rules, tmp_path):
+    """save_health as save_states: one COPY on PostgreSQL (an executemany on SQLite); every field back as saved,
+    the state and causes (StrEnums) by their values, texts with tabs, newlines and backslashes intact."""
+    from hotspotctl.errors import PollErrorKind
+    from hotspotctl.models.health import ApHealth, Cause, HealthState, RadioMemory
+    from hotspotctl.store.outages import load_health, save_health
+
+    ids = [f"A-{n}" for n in range(300)]
+    import_inventory(store, write(tmp_path / "a.csv", "id,lat,lon\n" + "".join(f"{i},19.43,-99.13\n" for i in ids)),
+                     rules)
+    healths = {ap_id: ApHealth(state=HealthState.DOWN if n % 2 else HealthState.UP, since=float(n), misses=n % 3,
+                               answered=bool(n % 2), causes=(Cause.BELOW_TARGET,) if n % 5 == 0 else (),
+                               reason_kind=PollErrorKind.CONFIG if n % 7 == 0 else None,
+                               reason="bad\tcommunity\n\\x" if n % 7 == 0 else None, changes=(1.5, 2.25),
+                               radios=(RadioMemory("wlan0 é", 3, True, 4.5),) if n % 4 == 0 else (),
+                               per_user_mbps=None if n % 3 else 2.5)
+                for n, ap_id in enumerate(ids)}
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    with store.write() as conn:
+        sa.event.listen(conn, "before_cursor_execute", seen)
+        save_health(conn, healths)
+    inserts = [s for s in statements if s.lstrip().upper().startswith("INSERT INTO AP_HEALTH")]
+    assert len(inserts) == (0 if store.dialect == "postgresql" else 1)
+    with store.read() as conn:
+        assert load_health(conn) == healths
