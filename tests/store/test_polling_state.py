@@ -133,14 +133,16 @@ def test_many_discoveries_and_states_saved_in_chunks_round_trip(store, rules, tm
     assert loaded["A-1"].discovery is loaded["A-3997"].discovery  # equal layouts load as one object
 
 
-def test_states_go_to_postgresql_in_one_copy_and_roll_back_with_their_transaction(store, rules, tmp_path):
-    """On PostgreSQL the states are one COPY in the caller's transaction (bulk.insert_rows: no INSERT per row,
-    whose Python cost a worker paid for every AP in its 64 shard commits a slot); on SQLite an executemany. A
-    transaction that fails afterwards leaves neither the new states nor the DELETE of the old ones."""
-    ids = [f"A-{n}" for n in range(600)]
+def _imported(store, rules, tmp_path, count: int) -> list[str]:
+    """``count`` APs A-0, A-1, ... imported into ``store``; their ids."""
+    ids = [f"A-{n}" for n in range(count)]
     import_inventory(store, write(tmp_path / "a.csv", "id,lat,lon\n" + "".join(f"{i},19.43,-99.13\n" for i in ids)),
                      rules)
-    first = {ap_id: ApState(None, 1, float(n), float(n + 1), "timeout\\t\t\n", False) for n, ap_id in enumerate(ids)}
+    return ids
+
+
+def _inserts_into(store, table: str, save) -> int:
+    """The INSERT statements into ``table`` that ``save(conn)`` sends, in a write transaction that commits."""
     statements: list[str] = []
 
     def seen(conn, cursor, statement, *args):
@@ -148,9 +150,18 @@ def test_states_go_to_postgresql_in_one_copy_and_roll_back_with_their_transactio
 
     with store.write() as conn:
         sa.event.listen(conn, "before_cursor_execute", seen)
-        save_states(conn, first)
-    inserts = [s for s in statements if s.lstrip().upper().startswith("INSERT INTO AP_STATE")]
-    assert len(inserts) == (0 if store.dialect == "postgresql" else 1)
+        save(conn)
+    return sum(1 for s in statements if s.lstrip().upper().startswith(f"INSERT INTO {table.upper()}"))
+
+
+def test_states_go_to_postgresql_in_one_copy_and_roll_back_with_their_transaction(store, rules, tmp_path):
+    """On PostgreSQL the states are one COPY in the caller's transaction (bulk.insert_rows: no INSERT per row,
+    whose Python cost a worker paid for every AP in its 64 shard commits a slot); on SQLite an executemany. A
+    transaction that fails afterwards leaves neither the new states nor the DELETE of the old ones."""
+    ids = _imported(store, rules, tmp_path, 600)
+    first = {ap_id: ApState(None, 1, float(n), float(n + 1), "timeout\\t\t\n", False) for n, ap_id in enumerate(ids)}
+    assert _inserts_into(store, "ap_state", lambda conn: save_states(conn, first)) == (
+        0 if store.dialect == "postgresql" else 1)
     second = {ap_id: ApState(None, 2, 9.0, 10.0, None, True) for ap_id in ids}
     with pytest.raises(RuntimeError), store.write() as conn:
         save_states(conn, second)
@@ -166,9 +177,7 @@ def test_healths_go_to_postgresql_in_one_copy_and_round_trip(store, rules, tmp_p
     from hotspotctl.models.health import ApHealth, Cause, HealthState, RadioMemory
     from hotspotctl.store.outages import load_health, save_health
 
-    ids = [f"A-{n}" for n in range(300)]
-    import_inventory(store, write(tmp_path / "a.csv", "id,lat,lon\n" + "".join(f"{i},19.43,-99.13\n" for i in ids)),
-                     rules)
+    ids = _imported(store, rules, tmp_path, 300)
     healths = {ap_id: ApHealth(state=HealthState.DOWN if n % 2 else HealthState.UP, since=float(n), misses=n % 3,
                                answered=bool(n % 2), causes=(Cause.BELOW_TARGET,) if n % 5 == 0 else (),
                                reason_kind=PollErrorKind.CONFIG if n % 7 == 0 else None,
@@ -176,15 +185,7 @@ def test_healths_go_to_postgresql_in_one_copy_and_round_trip(store, rules, tmp_p
                                radios=(RadioMemory("wlan0 é", 3, True, 4.5),) if n % 4 == 0 else (),
                                per_user_mbps=None if n % 3 else 2.5)
                 for n, ap_id in enumerate(ids)}
-    statements: list[str] = []
-
-    def seen(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    with store.write() as conn:
-        sa.event.listen(conn, "before_cursor_execute", seen)
-        save_health(conn, healths)
-    inserts = [s for s in statements if s.lstrip().upper().startswith("INSERT INTO AP_HEALTH")]
-    assert len(inserts) == (0 if store.dialect == "postgresql" else 1)
+    assert _inserts_into(store, "ap_health", lambda conn: save_health(conn, healths)) == (
+        0 if store.dialect == "postgresql" else 1)
     with store.read() as conn:
         assert load_health(conn) == healths
