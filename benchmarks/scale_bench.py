@@ -335,7 +335,7 @@ def main() -> int:
     parser.add_argument("--scale", default="1,10", help="copies of the city, comma-separated (default 1,10)")
     parser.add_argument("--aps", type=int, default=35_350, help="APs per copy (spread over the city)")
     parser.add_argument("--workers", default="0", help="worker counts, comma-separated (0: one process)")
-    parser.add_argument("--cycles", type=int, default=4, help="cycles per run (the first discovers)")
+    parser.add_argument("--cycles", type=int, default=4, help="cycles per run (the first loads the state)")
     parser.add_argument("--interval", type=float, default=60.0, help="seconds between cycles")
     parser.add_argument("--sim-processes", type=int, default=max(1, (os.cpu_count() or 2) // 2),
                         help="simulator processes")
