@@ -77,31 +77,3 @@ def test_a_cycle_spools_its_lines_in_whole_batches_as_it_makes_them(city: City) 
     # and no cycle ever handed the spool more than a batch (plus its closing lines) at once
     assert len(submitted) >= 2 * 3 and max(submitted) < 2 * BATCH
     assert sum(submitted) == len(lines)
-
-
-def test_a_cycle_lets_the_previous_cycles_evaluation_go_before_building_its_own(city: City) -> None:
-    """Before: ``last_evaluation`` (with every health verdict the cycle wrote: in the first cycles, one per AP)
-    was held through the next cycle, beside the verdicts that replaced them. It goes with the report and the
-    rollup as a cycle starts; the finished cycle's is kept for the service's log and the demo."""
-    seen: list[tuple[object, object, object]] = []
-
-    async def scenario() -> CycleRunner:
-        with Poller(city.settings.snmp, load_profiles([])) as poller:
-            runner = city.runner(poller)
-            await runner.cycle()
-            first = runner.last_evaluation
-            assert first is not None and len(first.health) == APS
-            refresh = runner.refresh
-
-            def watching() -> bool:  # the first step of a cycle
-                seen.append((runner.last_report, runner.last_rollup, runner.last_evaluation))
-                return refresh()
-
-            runner.refresh = watching  # type: ignore[method-assign]
-            await runner.cycle()
-            assert runner.last_evaluation is not None and runner.last_evaluation is not first
-            return runner
-
-    runner = asyncio.run(scenario())
-    assert seen == [(None, None, None)]
-    assert runner.last_evaluation is not None and runner.last_evaluation.states["up"] == APS

@@ -198,8 +198,10 @@ def test_a_spool_that_refuses_the_points_leaves_counters_and_health_as_they_were
 def test_a_cycle_lets_the_previous_cycles_report_go_before_building_its_own(city: City) -> None:
     """Memory: the previous cycle's report (every AP's outcome, sample and radios) and rollup were held while the
     next cycle built its own, so a cycle's peak held two cycles' worth of them (docs/performance.md, peak RSS
-    410 -> 372 MB for the city). They are let go as a cycle starts, and the finished cycle's are kept."""
-    seen: list[tuple[object, object]] = []
+    410 -> 372 MB for the city). So was ``last_evaluation``, with every health verdict the cycle wrote (in the
+    first cycles, one per AP), beside the verdicts that replaced them. All three are let go as a cycle starts,
+    and the finished cycle's are kept (the service's log and the demo read them)."""
+    seen: list[tuple[object, object, object]] = []
 
     async def scenario() -> CycleRunner:
         with Poller(city.settings.snmp, load_profiles([])) as poller:
@@ -207,20 +209,24 @@ def test_a_cycle_lets_the_previous_cycles_report_go_before_building_its_own(city
             await runner.cycle()
             first = runner.last_report
             assert first is not None and first.ok == APS and runner.last_rollup is not None
+            evaluation = runner.last_evaluation
+            assert evaluation is not None and len(evaluation.health) == APS
             refresh = runner.refresh
 
-            def watching() -> bool:  # the first step of a cycle, after the previous one's report was let go
-                seen.append((runner.last_report, runner.last_rollup))
+            def watching() -> bool:  # the first step of a cycle, after the previous one's were let go
+                seen.append((runner.last_report, runner.last_rollup, runner.last_evaluation))
                 return refresh()
 
             runner.refresh = watching  # type: ignore[method-assign]
             await runner.cycle()
             assert runner.last_report is not None and runner.last_report is not first
+            assert runner.last_evaluation is not None and runner.last_evaluation is not evaluation
             return runner
 
     runner = asyncio.run(scenario())
-    assert seen == [(None, None)]
+    assert seen == [(None, None, None)]
     assert runner.last_report is not None and runner.last_report.ok == APS and runner.last_rollup is not None
+    assert runner.last_evaluation is not None and runner.last_evaluation.states["up"] == APS
 
 
 def test_a_store_locked_past_the_timeout_keeps_the_cycle_points_in_the_spool(
