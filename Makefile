@@ -3,6 +3,10 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# The tests run on PYTEST_WORKERS processes (pytest-xdist; 0: in this one), a test file at a time on each, so a
+# file's servers and module fixtures start once; each process starts its own servers on free loopback ports.
+# Two, as CI has two cores; `make test PYTEST_WORKERS=auto` takes one per core.
+PYTEST_WORKERS ?= 2
 # The 20 slowest tests after the summary: where a CI run's minutes go (it must stay under 20).
 PYTEST_ARGS ?= --durations=20
 
@@ -23,7 +27,7 @@ servers:
 test: servers $(BIN)/python
 	$(BIN)/python -m pip install --quiet --editable '.[test]'
 	$(MAKE) --no-print-directory check
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest --numprocesses $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # The quality gates, run by `make test` before the tests (and so by CI). The docs are built without
 # --quiet: it would also silence the warnings that --strict turns into a failure.

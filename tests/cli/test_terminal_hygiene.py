@@ -50,7 +50,10 @@ def _in_a_pty(args: list[str], cwd: Path) -> bytes:
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 200, 0, 0))
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOTSPOTCTL_")} | {"TERM": "xterm-256color"}
-    env.pop("NO_COLOR", None)
+    # The terminal's own size, not the environment's: pytest-xdist's workers run with COLUMNS=80 and LINES=24,
+    # and rich prefers those to the pty's 200 columns (the rows then wrapped, the names split across lines).
+    for name in ("NO_COLOR", "COLUMNS", "LINES"):
+        env.pop(name, None)
     proc = subprocess.Popen([sys.executable, "-m", "hotspotctl", *args], stdin=slave, stdout=slave, stderr=slave,
                             cwd=cwd, env=env, close_fds=True)
     os.close(slave)
