@@ -8,14 +8,13 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from hotspotctl.models.access_points import AP_COLUMNS, SITE_COLUMNS, AccessPoint, Site
-from hotspotctl.store.bulk import executemany
+from hotspotctl.store.bulk import YIELD_PER, executemany, where_in
 from hotspotctl.store.schema import access_points, inventory_imports, sites, store_meta
 
 # A controller's site_id is "" in AccessPoint and NULL in the store (it is in no site: no foreign key to follow).
 _AP_COLUMNS = [sa.func.coalesce(access_points.c.site_id, "").label("site_id") if name == "site_id"
                else access_points.c[name] for name in AP_COLUMNS]
 _SITE_COLUMNS = [sites.c[name] for name in SITE_COLUMNS]
-_CHUNK = 500
 
 
 INVENTORY_VERSION = "inventory_version"
@@ -39,9 +38,8 @@ def existing_ap_ids(conn: sa.Connection, ids: Iterable[str]) -> set[str]:
     """Which of these AP ids are still in the inventory."""
     found: set[str] = set()
     wanted = sorted(set(ids))
-    for start in range(0, len(wanted), _CHUNK):
-        chunk = wanted[start:start + _CHUNK]
-        found.update(conn.execute(sa.select(access_points.c.id).where(access_points.c.id.in_(chunk))).scalars())
+    for where in where_in(conn, access_points.c.id, wanted):
+        found.update(conn.execute(sa.select(access_points.c.id).where(where)).scalars())
     return found
 
 
@@ -74,8 +72,8 @@ def load_access_points(conn: sa.Connection, ids: Sequence[str] | None = None) ->
     make = _ap_maker()
     if ids is not None:
         found: dict[str, AccessPoint] = {}
-        for chunk in _chunks(sorted(set(ids))):
-            rows = conn.execute(sa.select(*_AP_COLUMNS).where(access_points.c.id.in_(chunk)))
+        for where in where_in(conn, access_points.c.id, sorted(set(ids))):
+            rows = conn.execute(sa.select(*_AP_COLUMNS).where(where), execution_options=YIELD_PER)
             found.update((row[0], make(row)) for row in rows)
         return found
     rows = conn.execute(sa.select(*_AP_COLUMNS).order_by(access_points.c.id))
@@ -103,11 +101,6 @@ def last_import(conn: sa.Connection) -> dict[str, object] | None:
     return {**row._mapping, "at": row.at.isoformat(timespec="seconds")}
 
 
-def _chunks(items: list, size: int = _CHUNK) -> Iterable[list]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
-
-
 def save_sites(conn: sa.Connection, wanted: dict[str, Site], current: dict[str, Site]) -> None:
     """Insert and update sites so the table holds ``wanted`` (deletions: ``delete_sites``)."""
     added = [site for key, site in wanted.items() if key not in current]
@@ -124,8 +117,8 @@ def save_sites(conn: sa.Connection, wanted: dict[str, Site], current: dict[str, 
 def delete_sites(conn: sa.Connection, ids: list[str]) -> None:
     if ids:
         _changed(conn)
-    for chunk in _chunks(sorted(ids)):
-        conn.execute(sites.delete().where(sites.c.id.in_(chunk)))
+    for where in where_in(conn, sites.c.id, sorted(ids)):
+        conn.execute(sites.delete().where(where))
 
 
 def _row(ap: AccessPoint) -> dict[str, object]:
@@ -150,8 +143,8 @@ def update_access_points(conn: sa.Connection, aps: list[AccessPoint], now: datet
 def delete_access_points(conn: sa.Connection, ids: list[str]) -> None:
     if ids:
         _changed(conn)
-    for chunk in _chunks(sorted(ids)):
-        conn.execute(access_points.delete().where(access_points.c.id.in_(chunk)))
+    for where in where_in(conn, access_points.c.id, sorted(ids)):
+        conn.execute(access_points.delete().where(where))
 
 
 def record_import(conn: sa.Connection, **values: object) -> None:

@@ -14,12 +14,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from hotspotctl.errors import PollErrorKind
 from hotspotctl.models.health import ApHealth, Cause, HealthState, RadioMemory
 from hotspotctl.models.outages import LedgerUpdate, Outage
-from hotspotctl.store.bulk import executemany, insert_rows
+from hotspotctl.store.bulk import YIELD_PER, executemany, insert_rows, where_in
 from hotspotctl.store.engine import inserted_id
 from hotspotctl.store.schema import ap_health, availability_hourly, maintenance, outages
 from hotspotctl.store.schema import sites as site_table
 
-_CHUNK = 500
 MAINTENANCE_SCOPES = ("ap", "site", "district")
 
 
@@ -93,9 +92,8 @@ def load_health(conn: sa.Connection, ap_ids: Sequence[str] | None = None) -> dic
     if ap_ids is None:
         return {row.ap_id: _health(row) for row in conn.execute(sa.select(ap_health))}
     found: dict[str, ApHealth] = {}
-    for start in range(0, len(ap_ids), _CHUNK):
-        chunk = ap_ids[start:start + _CHUNK]
-        for row in conn.execute(sa.select(ap_health).where(ap_health.c.ap_id.in_(chunk))):
+    for where in where_in(conn, ap_health.c.ap_id, ap_ids):
+        for row in conn.execute(sa.select(ap_health).where(where), execution_options=YIELD_PER):
             found[row.ap_id] = _health(row)
     return found
 
@@ -106,8 +104,8 @@ _HEALTH_KEYS = tuple(_health_row("", ApHealth()))  # the columns in _health_row'
 def save_health(conn: sa.Connection, healths: Mapping[str, ApHealth]) -> None:
     """Replace the stored health of these APs."""
     ids = list(healths)
-    for start in range(0, len(ids), _CHUNK):
-        conn.execute(ap_health.delete().where(ap_health.c.ap_id.in_(ids[start:start + _CHUNK])))
+    for where in where_in(conn, ap_health.c.ap_id, ids):
+        conn.execute(ap_health.delete().where(where))
     insert_rows(conn, ap_health, _HEALTH_KEYS, (tuple(_health_row(ap_id, h).values()) for ap_id, h in healths.items()))
 
 
@@ -146,9 +144,8 @@ def load_open_outages(conn: sa.Connection, sites: Collection[str] | None = None)
         return {o.site: o for o in map(_outage, conn.execute(query))}
     wanted = sorted(set(sites))
     found: dict[str, Outage] = {}
-    for start in range(0, len(wanted), _CHUNK):
-        found.update((o.site, o) for o in map(_outage, conn.execute(
-            query.where(outages.c.site_id.in_(wanted[start:start + _CHUNK])))))
+    for where in where_in(conn, outages.c.site_id, wanted):
+        found.update((o.site, o) for o in map(_outage, conn.execute(query.where(where))))
     return found
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -11,10 +11,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from hotspotctl.models.polling import CounterState, Discovery, Interface
-from hotspotctl.store.bulk import insert_rows
+from hotspotctl.store.bulk import YIELD_PER, insert_rows, where_in
 from hotspotctl.store.schema import ap_discovery, ap_state, poll_cycles
 
-_CHUNK = 500  # ids per IN (...) list: under SQLite's and PostgreSQL's parameter limits
+_CHUNK = 500  # rows per INSERT of layouts (their JSON made a chunk at a time)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,20 +53,14 @@ def discovery_from_json(data: dict[str, Any]) -> Discovery:
     return Discovery(**values)
 
 
-def _chunks(ids: Sequence[str]) -> Iterable[Sequence[str]]:
-    for start in range(0, len(ids), _CHUNK):
-        yield ids[start:start + _CHUNK]
-
-
 def load_discoveries(conn: sa.Connection, ap_ids: Sequence[str],
                      layouts: dict[Discovery, Discovery] | None = None) -> dict[str, StoredDiscovery]:
     """Stored layouts by AP. Equal layouts come back as one object (``layouts`` interns them): a
     city of 35,000 APs from a few models has a dozen distinct layouts, not 35,000."""
     layouts = {} if layouts is None else layouts
     found: dict[str, StoredDiscovery] = {}
-    for chunk in _chunks(ap_ids):
-        rows = conn.execute(sa.select(ap_discovery).where(ap_discovery.c.ap_id.in_(chunk)))
-        for row in rows:
+    for where in where_in(conn, ap_discovery.c.ap_id, ap_ids):
+        for row in conn.execute(sa.select(ap_discovery).where(where), execution_options=YIELD_PER):
             discovery = discovery_from_json(row.layout)
             discovery = layouts.setdefault(discovery, discovery)
             found[row.ap_id] = StoredDiscovery(row.address, discovery, row.discovered_at)
@@ -75,15 +69,15 @@ def load_discoveries(conn: sa.Connection, ap_ids: Sequence[str],
 
 def save_discoveries(conn: sa.Connection, rows: dict[str, StoredDiscovery]) -> None:
     ids = list(rows)
-    for chunk in _chunks(ids):
-        conn.execute(ap_discovery.delete().where(ap_discovery.c.ap_id.in_(chunk)))
+    for where in where_in(conn, ap_discovery.c.ap_id, ids):
+        conn.execute(ap_discovery.delete().where(where))
     # Through SQLAlchemy, not bulk.executemany: psycopg needs SQLAlchemy's JSON adaptation. A chunk at a time,
     # each distinct layout turned to JSON once: a city's 35,000 rows at once were 35,000 copies of a layout as
     # dicts and as JSON text alive together, the poller's peak memory.
-    for chunk in _chunks(ids):
+    for start in range(0, len(ids), _CHUNK):
         as_json: dict[int, dict[str, Any]] = {}
         params = []
-        for ap_id in chunk:
+        for ap_id in ids[start:start + _CHUNK]:
             stored = rows[ap_id]
             layout = as_json.get(id(stored.discovery))
             if layout is None:
@@ -95,8 +89,8 @@ def save_discoveries(conn: sa.Connection, rows: dict[str, StoredDiscovery]) -> N
 
 def load_states(conn: sa.Connection, ap_ids: Sequence[str]) -> dict[str, ApState]:
     found: dict[str, ApState] = {}
-    for chunk in _chunks(ap_ids):
-        for row in conn.execute(sa.select(ap_state).where(ap_state.c.ap_id.in_(chunk))):
+    for where in where_in(conn, ap_state.c.ap_id, ap_ids):
+        for row in conn.execute(sa.select(ap_state).where(where), execution_options=YIELD_PER):
             counters = None
             if row.at is not None:
                 counters = CounterState(
@@ -114,12 +108,13 @@ _STATE_KEYS = ("ap_id", "at", "sys_uptime", "hr_uptime", "engine_time", "in_octe
 
 
 def save_states(conn: sa.Connection, states: dict[str, ApState]) -> None:
-    """Replace the stored state of these APs (one DELETE per chunk, then executemany a batch at a time).
+    """Replace the stored state of these APs: one DELETE (``where_in``: a list per 500 ids on SQLite), then the
+    rows in one COPY (PostgreSQL) or an executemany a batch at a time.
 
     Every AP's state, every cycle: each row is a tuple in ``_STATE_KEYS`` order (``_state_row``), not a dict."""
     ids = list(states)
-    for chunk in _chunks(ids):
-        conn.execute(ap_state.delete().where(ap_state.c.ap_id.in_(chunk)))
+    for where in where_in(conn, ap_state.c.ap_id, ids):
+        conn.execute(ap_state.delete().where(where))
     insert_rows(conn, ap_state, _STATE_KEYS, (_state_row(ap_id, state) for ap_id, state in states.items()))
 
 

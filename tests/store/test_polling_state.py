@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import os
 from datetime import UTC, datetime
 
 import pytest
@@ -189,3 +191,82 @@ def test_healths_go_to_postgresql_in_one_copy_and_round_trip(store, rules, tmp_p
         0 if store.dialect == "postgresql" else 1)
     with store.read() as conn:
         assert load_health(conn) == healths
+
+
+
+# -- PostgreSQL: reading or replacing every AP's row passes over the table once, not once per 500 APs ------------
+
+_pg_databases = itertools.count()
+
+
+@pytest.fixture
+def pg_store(postgres):
+    with Store.open(postgres.create_database(f"passes_{os.getpid()}_{next(_pg_databases)}")) as opened:
+        yield opened
+
+
+def _rows_scanned(conn, table: str) -> int:
+    """The rows PostgreSQL has read from ``table`` by sequential scans in this transaction so far."""
+    return conn.execute(sa.text("SELECT seq_tup_read FROM pg_stat_xact_user_tables WHERE relname = :t"),
+                        {"t": table}).scalar() or 0
+
+
+def _layout() -> Discovery:
+    return Discovery(profile="generic", sys_descr="ap", sys_object_id="1.3.6.1.4.1.8072.3.2.10",
+                     uptime_sources=("sys_uptime",), uplink=None, radios=(), counter_bits=64, link_source=None,
+                     link_scale=1.0, clients_kind=None, clients_oids=())
+
+
+def _savers(ids: list[str]):
+    from hotspotctl.models.health import ApHealth, HealthState
+    from hotspotctl.store.outages import save_health
+
+    at = datetime(2026, 12, 5, 7, 0, tzinfo=UTC)
+    return {
+        "ap_state": lambda conn, n: save_states(conn, {i: ApState(None, n, float(n), float(n), None, False)
+                                                       for i in ids}),
+        "ap_health": lambda conn, n: save_health(conn, {i: ApHealth(state=HealthState.UP, since=float(n))
+                                                        for i in ids}),
+        "ap_discovery": lambda conn, n: save_discoveries(conn, {i: StoredDiscovery(f"10.0.{n}.1", _layout(), at)
+                                                                for i in ids}),
+    }
+
+
+@pytest.mark.parametrize("table", ["ap_state", "ap_health", "ap_discovery"])
+def test_replacing_every_aps_row_on_postgresql_passes_over_the_table_once_at_most(pg_store, rules, tmp_path, table):
+    """Failed on 1aebc51: every 500 ids were their own DELETE ... IN (...), and on a table of a few thousand
+    rows the planner scans it whole for each (39,000 rows read to replace 6,000 states; 71 passes at the city,
+    a 20 s commit in `hotspotctl run`'s second cycle on a fresh store, 707 at ten cities)."""
+    ids = _imported(pg_store, rules, tmp_path, 6000)
+    save = _savers(ids)[table]
+    for n in range(3):
+        with pg_store.write() as conn:
+            before = _rows_scanned(conn, table)
+            save(conn, n)
+            assert _rows_scanned(conn, table) - before <= len(ids), f"save {n}"
+    with pg_store.read() as conn:
+        assert conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar() == len(ids)
+
+
+def test_loading_every_aps_rows_on_postgresql_passes_over_each_table_once_at_most(pg_store, rules, tmp_path):
+    """Failed on 1aebc51: the loads read 500 ids a statement, each a pass over the whole table (72,000 rows read
+    to load 6,000 states), as a poller does for every AP as it starts and a worker for each shard it takes."""
+    from hotspotctl.store.inventory import existing_ap_ids, load_access_points
+    from hotspotctl.store.outages import load_health
+
+    ids = _imported(pg_store, rules, tmp_path, 6000)
+    for n in range(2):
+        with pg_store.write() as conn:
+            for save in _savers(ids).values():
+                save(conn, n)
+    loads = {"ap_state": lambda conn: load_states(conn, ids), "ap_health": lambda conn: load_health(conn, ids),
+             "ap_discovery": lambda conn: load_discoveries(conn, ids),
+             "access_points": lambda conn: load_access_points(conn, ids)}
+    with pg_store.read() as conn:
+        for table, load in loads.items():
+            before = _rows_scanned(conn, table)
+            assert len(load(conn)) == len(ids), table
+            assert _rows_scanned(conn, table) - before <= len(ids), table
+        before = _rows_scanned(conn, "access_points")
+        assert existing_ap_ids(conn, [*ids, "gone"]) == set(ids)
+        assert _rows_scanned(conn, "access_points") - before <= len(ids) + 1
