@@ -9,6 +9,7 @@ once a second, its log lines with the second they arrived, and every statement P
 stops before its commit; the gap to the next log line, and the statements here, show what a commit cost.
 
     .venv/bin/python benchmarks/run_timeline.py [--aps 35350] [--cycles 5] [--interval 30] [--slow-ms 200]
+        [--env NAME=VALUE]
 
 Prints figures; asserts nothing about time.
 """
@@ -51,6 +52,8 @@ def main() -> int:
     parser.add_argument("--interval", type=float, default=30, help="seconds between cycles")
     parser.add_argument("--sim-processes", type=int, default=2, help="simulator processes")
     parser.add_argument("--slow-ms", type=int, default=200, help="PostgreSQL logs statements slower than this")
+    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                        help="an environment variable for the run only (repeatable), e.g. MALLOC_ARENA_MAX=2")
     args = parser.parse_args()
     import psycopg
 
@@ -71,7 +74,9 @@ def main() -> int:
                 command = scale_bench.hotspotctl(data_dir, "run", "--cycles", str(args.cycles), "--interval",
                                                  str(args.interval), "--log-level", "info")
                 started = time.perf_counter()
-                run = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                extra = dict(item.split("=", 1) for item in args.env)
+                run = subprocess.Popen(command, env={**env, **extra}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                       text=True)
                 lines: list[tuple[float, str]] = []
 
                 def read_log() -> None:
@@ -91,7 +96,7 @@ def main() -> int:
                     time.sleep(0.05)
                 reader.join(5)
                 at = max(samples, key=lambda s: s[1])[0] if samples else 0.0
-                print(json.dumps({"exit": run.returncode, "peak_rss_mb": round(peak / 1024, 1),
+                print(json.dumps({"exit": run.returncode, "env": extra, "peak_rss_mb": round(peak / 1024, 1),
                                   "peak_at_s": round(at, 1)}))
                 second = -1
                 for t, rss in samples:
