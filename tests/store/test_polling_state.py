@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
-import os
 from datetime import UTC, datetime
 
 import pytest
@@ -193,16 +191,9 @@ def test_healths_go_to_postgresql_in_one_copy_and_round_trip(store, rules, tmp_p
         assert load_health(conn) == healths
 
 
-
 # -- PostgreSQL: reading or replacing every AP's row passes over the table once, not once per 500 APs ------------
 
-_pg_databases = itertools.count()
-
-
-@pytest.fixture
-def pg_store(postgres):
-    with Store.open(postgres.create_database(f"passes_{os.getpid()}_{next(_pg_databases)}")) as opened:
-        yield opened
+on_postgresql = pytest.mark.parametrize("store_url", ["postgresql"], indirect=True)  # conftest's store, PG only
 
 
 def _rows_scanned(conn, table: str) -> int:
@@ -232,37 +223,39 @@ def _savers(ids: list[str]):
     }
 
 
+@on_postgresql
 @pytest.mark.parametrize("table", ["ap_state", "ap_health", "ap_discovery"])
-def test_replacing_every_aps_row_on_postgresql_passes_over_the_table_once_at_most(pg_store, rules, tmp_path, table):
+def test_replacing_every_aps_row_on_postgresql_passes_over_the_table_once_at_most(store, rules, tmp_path, table):
     """Failed on 1aebc51: every 500 ids were their own DELETE ... IN (...), and on a table of a few thousand
     rows the planner scans it whole for each (39,000 rows read to replace 6,000 states; 71 passes at the city,
     a 20 s commit in `hotspotctl run`'s second cycle on a fresh store, 707 at ten cities)."""
-    ids = _imported(pg_store, rules, tmp_path, 6000)
+    ids = _imported(store, rules, tmp_path, 6000)
     save = _savers(ids)[table]
     for n in range(3):
-        with pg_store.write() as conn:
+        with store.write() as conn:
             before = _rows_scanned(conn, table)
             save(conn, n)
             assert _rows_scanned(conn, table) - before <= len(ids), f"save {n}"
-    with pg_store.read() as conn:
+    with store.read() as conn:
         assert conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar() == len(ids)
 
 
-def test_loading_every_aps_rows_on_postgresql_passes_over_each_table_once_at_most(pg_store, rules, tmp_path):
+@on_postgresql
+def test_loading_every_aps_rows_on_postgresql_passes_over_each_table_once_at_most(store, rules, tmp_path):
     """Failed on 1aebc51: the loads read 500 ids a statement, each a pass over the whole table (72,000 rows read
     to load 6,000 states), as a poller does for every AP as it starts and a worker for each shard it takes."""
     from hotspotctl.store.inventory import existing_ap_ids, load_access_points
     from hotspotctl.store.outages import load_health
 
-    ids = _imported(pg_store, rules, tmp_path, 6000)
+    ids = _imported(store, rules, tmp_path, 6000)
     for n in range(2):
-        with pg_store.write() as conn:
+        with store.write() as conn:
             for save in _savers(ids).values():
                 save(conn, n)
     loads = {"ap_state": lambda conn: load_states(conn, ids), "ap_health": lambda conn: load_health(conn, ids),
              "ap_discovery": lambda conn: load_discoveries(conn, ids),
              "access_points": lambda conn: load_access_points(conn, ids)}
-    with pg_store.read() as conn:
+    with store.read() as conn:
         for table, load in loads.items():
             before = _rows_scanned(conn, table)
             assert len(load(conn)) == len(ids), table
