@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """A whole poll cycle of the city: 35,350 APs against the simulator, on this machine.
 
-What one scheduled cycle of ``hotspotctl run`` does, timed: poll every AP (SNMPv2c on our engine,
-SNMPv3 through pysnmp for the simulator's 1 %), compute rates, evaluate (the rollup by district
+What one scheduled cycle of ``hotspotctl run`` does, timed: poll every AP (SNMPv2c, and SNMPv3 for the
+simulator's 1 %, on our engine), compute rates, evaluate (the rollup by district
 and site), encode every figure as line protocol, append it to the spool and write the counter
 states to the store. Discovery is done first and not timed.
 
@@ -272,8 +272,8 @@ async def bare_exchange(runner: Any, poller: Any, settings: Any) -> dict[str, An
 
     stored = runner.memory.discoveries
     polled = [ap for ap in runner.aps if not ap.managed and not over_ssh(ap) and ap.id in stored]
-    # v2c (our engine) and the rest (SNMPv3 through pysnmp: the simulator's 1 %, about as much CPU as all
-    # the v2c APs) polled one after the other, so the JSON shows both
+    # v2c and the rest (SNMPv3: the simulator's 1 %; through pysnmp until 2026-12, about as much CPU as all the
+    # v2c APs) polled one after the other on our engine, so the JSON shows both
     v2c = [(runner.memory.target(ap), stored[ap.id].discovery, False) for ap in polled
            if ap.snmp_auth in (None, "default")]
     v3 = [(runner.memory.target(ap), stored[ap.id].discovery, False) for ap in polled

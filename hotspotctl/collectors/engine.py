@@ -1,4 +1,5 @@
-"""The hot path: SNMPv2c GETs to thousands of APs at once from one asyncio loop.
+"""The hot path: SNMP GETs to thousands of APs at once from one asyncio loop (v2c, and SNMPv3 for a shape made
+with a v3 user: the transport wraps and opens those, ``usmmanager``).
 
 A state machine, not a task per AP (AKIPS's published design), on the process's one
 ``udp.UdpTransport`` (shared with the discovery walker): a global cap on requests in flight,
@@ -26,6 +27,7 @@ from hotspotctl.collectors.codec import TOO_BIG, GetTemplate, Response, error_st
 from hotspotctl.collectors.model import Value
 from hotspotctl.collectors.oids import Oid, format_oid
 from hotspotctl.collectors.udp import Address, Request, UdpTransport, format_address
+from hotspotctl.collectors.usmmanager import UsmUser
 from hotspotctl.errors import PollErrorKind
 
 _LAYOUTS_MAX = 1 << 16  # remembered splits (agent, shape); only agents that answered tooBig have one
@@ -34,10 +36,11 @@ _LAYOUTS_MAX = 1 << 16  # remembered splits (agent, shape); only agents that ans
 class GetShape:
     """One community and OID list, cut into GETs of at most ``max_oids`` and encoded once."""
 
-    __slots__ = ("_templates", "community", "oids", "parts")
+    __slots__ = ("_templates", "community", "oids", "parts", "usm")
 
-    def __init__(self, community: bytes, oids: Sequence[Oid], max_oids: int = 24) -> None:
+    def __init__(self, community: bytes, oids: Sequence[Oid], max_oids: int = 24, usm: UsmUser | None = None) -> None:
         self.community = community
+        self.usm = usm  # SNMPv3: the user the GETs go out as (``community`` is then empty)
         self.oids = tuple(oids)
         self._templates: dict[tuple[int, int], GetTemplate] = {}
         step = max(1, max_oids)
@@ -127,7 +130,10 @@ class _Part(Request):
         request = job.request
         self.owner = owner
         self.address = request.address
-        self.community = request.shape.community
+        shape = request.shape
+        self.community = shape.community
+        self.usm = shape.usm
+        self.resends = 0
         self.retries = owner.retries
         self.attempt = 0
         self.rids = []
@@ -285,6 +291,15 @@ class SnmpGetEngine:
         tries = part.attempt + 1
         self._fail(job, PollErrorKind.TIMEOUT, f"no answer from {format_address(job.request.address)} "
                                    f"({tries} {'try' if tries == 1 else 'tries'}, {now - job.started:.1f} s)")
+
+    # -- SNMPv3 Reports ----------------------------------------------------------------------
+
+    def resend(self, part: _Part) -> None:
+        self._queue.appendleft(part)  # it keeps its slot and attempt; sent by the pump after this read
+
+    def refused(self, part: _Part, kind: PollErrorKind, message: str) -> None:
+        self.transport.finish(part)
+        self._fail(part.job, kind, message)
 
     # -- receiving -------------------------------------------------------------------------
 

@@ -1,8 +1,8 @@
 """One poll of many APs: turn each AP's discovered layout into a GET, and each answer into a Sample.
 
-v2c APs go through our own engine and discovery walker, both on one ``udp.UdpTransport`` (its
-sockets, IPv4 and IPv6, request-ids, in-flight cap and per-agent timeouts); SNMPv3 APs and the few
-profiles whose client count is a row count go through pysnmp, a bounded number at a time. Every AP
+Every AP goes through our own engine and discovery walker, both on one ``udp.UdpTransport`` (its
+sockets, IPv4 and IPv6, request-ids, in-flight cap, per-agent timeouts, and SNMPv3's USM); the few
+profiles whose client count is a row count walk it with the walker after their GET. Every AP
 comes back as a Sample or a PollError whose kind says what failed (``model.failure_class``); one
 dead or slow AP never holds up the rest. Management addresses that are names are resolved off the
 event loop (``udp.Resolver``), within the AP's deadline, and looked up again after
@@ -39,7 +39,6 @@ from hotspotctl.collectors.oids import (
     parse_oid,
 )
 from hotspotctl.collectors.profiles import GENERIC, Profile, ProfileSet, RadioTable
-from hotspotctl.collectors.snmp import PysnmpDevice, SnmpClient
 from hotspotctl.collectors.ssh import CommandResult, SshCollector, SshTarget
 from hotspotctl.collectors.tables import (
     CellRadios,
@@ -52,13 +51,13 @@ from hotspotctl.collectors.tables import (
     walk_controller,
 )
 from hotspotctl.collectors.udp import ADDRESSES_MAX, Address, Resolver, UdpTransport, Unresolved
+from hotspotctl.collectors.usmmanager import UsmUser
 from hotspotctl.collectors.walker import V2cClient, V2cDevice, fewer_collections
 from hotspotctl.errors import CollectError, ConfigError, PollErrorKind
 from hotspotctl.models.radios import ControllerReading, Radio
 from hotspotctl.settings import Settings, SnmpSettings, SshSettings
 
 _UPTIME_FIELDS = {"sys_uptime": "sys_uptime", "hr_system_uptime": "hr_uptime", "snmp_engine_time": "engine_time"}
-_SLOW_PATH_CONCURRENCY = 64  # pysnmp requests at once (v3, walks), for polls and for discovery each
 # Figures of Poller.stats() that are levels, not counts: never differenced between two readings.
 _LEVELS = frozenset({"receive_buffer_bytes", "in_flight_limit", "in_flight", "max_in_flight"})
 _NO_NAMES: Mapping[int, str] = MappingProxyType({})
@@ -232,7 +231,7 @@ def build_sample(ap: str, plan: PollPlan, values: Sequence[Value], at: float, rt
 
 
 class Poller:
-    """Discovers and polls Targets with one engine and one pysnmp client; use as a context manager."""
+    """Discovers and polls Targets with one engine and one walker on one transport; use as a context manager."""
 
     def __init__(self, settings: SnmpSettings, profiles: ProfileSet, *, env: Mapping[str, str] | None = None,
                  ssh: SshSettings | None = None, known_hosts: Path | None = None) -> None:
@@ -244,7 +243,7 @@ class Poller:
         self._ssh: SshCollector | None = None
         self._credentials: dict[str, Credentials] = {}
         self._parsed: dict[str, tuple[str, int] | str] = {}  # mgmt_address -> (host, port), or what is wrong
-        self._shapes: dict[tuple[bytes, tuple[Oid, ...]], GetShape] = {}
+        self._shapes: dict[tuple[bytes, UsmUser | None, tuple[Oid, ...]], GetShape] = {}
         # One transport for the polls and discovery's walks: one receive buffer, one in-flight cap
         # (so together they never send more than the buffer holds), one timeout per agent.
         self.transport = UdpTransport(receive_buffer_bytes=settings.receive_buffer_bytes,
@@ -257,11 +256,6 @@ class Poller:
                                 deadline_s=settings.deadline_s, max_oids_per_get=settings.max_oids_per_get,
                                 transport=self.transport)
         self.resolver = Resolver(ttl_s=settings.name_ttl_s)
-        self.client = SnmpClient()
-        # pysnmp's share, one for polls and one for discovery: a cycle runs both at once, and dead APs
-        # being discovered (a whole timeout each) must not hold up the polls of the others.
-        self._slow_poll = asyncio.Semaphore(_SLOW_PATH_CONCURRENCY)
-        self._slow_discover = asyncio.Semaphore(_SLOW_PATH_CONCURRENCY)
 
     def __enter__(self) -> Poller:
         return self
@@ -293,7 +287,6 @@ class Poller:
         self.walker.close()
         self.transport.close()
         self.resolver.close()
-        self.client.close()
         if self._ssh is not None:
             self._ssh.close()
 
@@ -348,37 +341,39 @@ class Poller:
         found = await self.resolver.resolve(*parsed, self.settings.deadline_s if timeout_s is None else timeout_s)
         return found.reason if isinstance(found, Unresolved) else found
 
-    def device(self, target: Target, address: Address, *, retries: int | None = None,
-               budget_s: float | None = None) -> PysnmpDevice:
-        """pysnmp's device for ``target``; with ``budget_s``, its timeout and retries fit in that budget
-        (pysnmp keeps its own retry timer: cancelling its request does not stop it)."""
-        timeout, tries = self.settings.timeout_s, self.settings.retries if retries is None else retries
-        if budget_s is not None:
-            timeout = min(timeout, budget_s)
-            tries = min(tries, max(0, int(budget_s / timeout + 1e-9) - 1))
-        return self.client.device(address[0], address[1], self.credentials(target.auth or DEFAULT_AUTH),
-                                  timeout=timeout, retries=tries)
+    def usm(self, credentials: Credentials) -> UsmUser | None:
+        """The SNMPv3 user of a credential set on this poller's transport; None for v2c."""
+        return None if credentials.version == "2c" else self.transport.usm.user(credentials)
 
-    async def reach(self, target: Target) -> V2cDevice | PysnmpDevice | PollError:
+    def device(self, target: Target, address: Address, *, budget_s: float | None = None) -> V2cDevice:
+        """The walker's device for ``target`` at ``address``, v2c or SNMPv3 as its credential set says; with
+        ``budget_s``, as many retries as fit in that budget at the first timeout (raises ConfigError for a
+        credential set that is not configured)."""
+        credentials = self.credentials(target.auth or DEFAULT_AUTH)
+        retries = None
+        if budget_s is not None:
+            timeout = self.settings.timeout_s
+            retries = min(self.settings.retries, max(0, int(budget_s / timeout + 1e-9) - 1))
+        return self.walker.device_at(address, credentials.community, auth_name=credentials.name, retries=retries,
+                                     usm=self.usm(credentials))
+
+    async def reach(self, target: Target) -> V2cDevice | PollError:
         """The device to walk for ``target``: its address (looked up off the loop when it is a name that is not
-        fresh in the cache), then a v2c device on the walker or, for other credentials, a pysnmp device; or the
-        PollError (``no_address``) saying why there is no address. Discovery and the controllers' walks both
-        start here. Raises ConfigError for a credential set that is not configured (the caller's PollError)."""
+        fresh in the cache), then the walker's device; or the PollError (``no_address``) saying why there is no
+        address. Discovery and the controllers' walks both start here. Raises ConfigError for a credential set
+        that is not configured (the caller's PollError)."""
         address = self.address_now(target)
         if address is None:
             address = await self.address(target)
         if isinstance(address, str):
             return PollError(target.ap, time.time(), PollErrorKind.NO_ADDRESS, address)
-        credentials = self.credentials(target.auth or DEFAULT_AUTH)
-        if credentials.version == "2c":
-            return self.walker.device_at(address, credentials.community, auth_name=credentials.name)
         return self.device(target, address)
 
     # -- discovery -------------------------------------------------------------------------
 
     async def discover(self, targets: Sequence[Target], *, progress: Callable[[int], None] | None = None,
                        down: Container[str] = frozenset()) -> dict[str, Discovery | PollError]:
-        """v2c APs through the walker (cheap, many at once), v3 through pysnmp a few at a time.
+        """Every AP through the walker, many at once (v2c and SNMPv3 alike).
 
         The APs whose ids are in ``down`` (believed down) get the same retries and deadline as the
         others (a slow agent is answered by any of its tries), after them: while they wait out their
@@ -391,10 +386,7 @@ class Poller:
                 device = await self.reach(target)
                 if isinstance(device, PollError):
                     return device
-                if isinstance(device, V2cDevice):
-                    return await discover(device, self.profiles, pinned=target.profile)
-                async with self._slow_discover:  # pysnmp's walks, a few at a time
-                    return await discover(device, self.profiles, pinned=target.profile)
+                return await discover(device, self.profiles, pinned=target.profile)
             except CollectError as exc:
                 return PollError(target.ap, time.time(), exc.kind, str(exc))
             except ConfigError as exc:
@@ -403,12 +395,6 @@ class Poller:
                 if progress is not None:
                     progress(1)
 
-        def through_walker(target: Target) -> bool:
-            try:
-                return self.credentials(target.auth or DEFAULT_AUTH).version == "2c"
-            except ConfigError:
-                return False  # one() reports it
-
         results: list[Discovery | PollError | None] = [None] * len(targets)
 
         async def drain(work: Iterator[tuple[int, Target]]) -> None:
@@ -416,16 +402,13 @@ class Poller:
                 results[index] = await one(target)
 
         # Workers pulling from a shared iterator, not a task per AP: 35,000 coroutines alive at once
-        # cost the garbage collector more CPU than the walker itself. v2c: as many APs at once as the
-        # transport has requests in flight (a dead AP holds its worker for the whole timeout); pysnmp: its
-        # own few (the _slow_discover semaphore). APs believed down go last.
+        # cost the garbage collector more CPU than the walker itself. As many APs at once as the
+        # transport has requests in flight (a dead AP holds its worker for the whole timeout). APs
+        # believed down go last.
         ordered = sorted(enumerate(targets), key=lambda item: item[1].ap in down) if down else list(enumerate(targets))
-        fast = [(i, t) for i, t in ordered if through_walker(t)]
-        slow = [(i, t) for i, t in ordered if not through_walker(t)]
-        fast_work, slow_work = iter(fast), iter(slow)
+        work = iter(ordered)
         with fewer_collections():
-            await asyncio.gather(*(drain(fast_work) for _ in range(min(len(fast), self.settings.max_in_flight))),
-                                 *(drain(slow_work) for _ in range(min(len(slow), _SLOW_PATH_CONCURRENCY))))
+            await asyncio.gather(*(drain(work) for _ in range(min(len(ordered), self.settings.max_in_flight))))
         return {t.ap: r for t, r in zip(targets, results, strict=True)}  # type: ignore[misc]
 
     # -- polling ---------------------------------------------------------------------------
@@ -463,12 +446,13 @@ class Poller:
                 fail(i, target, PollErrorKind.CONFIG, str(exc))
                 return None
             plan = plan_poll(discovery)
-            if credentials.version == "2c" and plan.walk_clients is None and plan.oids:
-                key = (credentials.community, plan.oids)
+            if plan.walk_clients is None and plan.oids:
+                usm = self.usm(credentials)
+                key = (credentials.community, usm, plan.oids)
                 shape = self._shapes.get(key)
                 if shape is None:
                     shape = self._shapes[key] = GetShape(credentials.community, plan.oids,
-                                                         self.settings.max_oids_per_get)
+                                                         self.settings.max_oids_per_get, usm)
                 return i, plan, GetRequest(target.ap, address, shape, budget)
             slow.append((i, target, plan, address, down))
             return None
@@ -523,15 +507,14 @@ class Poller:
         async def run_slow(i: int, target: Target, plan: PollPlan, address: Address, down: bool) -> None:
             started = time.monotonic()
             try:
-                async with self._slow_poll:
-                    device = self.device(target, address, budget_s=budget_s)
-                    values: list[Value] = []
-                    if plan.oids:
-                        got = await device.get(plan.oids)
-                        values = [got.get(oid) for oid in plan.oids]
-                    walked = None
-                    if plan.walk_clients is not None:
-                        walked = client_count("count", [v for _, v in await device.walk(plan.walk_clients)])
+                device = self.device(target, address, budget_s=budget_s)
+                values: list[Value] = []
+                if plan.oids:
+                    got = await device.get(plan.oids)
+                    values = [got.get(oid) for oid in plan.oids]
+                walked = None
+                if plan.walk_clients is not None:
+                    walked = client_count("count", [v for _, v in await device.walk(plan.walk_clients)])
                 mono = time.monotonic()
                 rtt = (mono - started) * 1000.0
                 sample, gone = build_sample(target.ap, plan, values, time.time(), rtt, walked, mono=mono,
@@ -595,8 +578,8 @@ async def probe(host: str, port: int, credentials: Credentials, profiles: Profil
                 *, pinned: str | None = None) -> ProbeResult:
     """Look at one device now, with no inventory: discover it, then read its figures once.
 
-    v2c goes through the walker (our codec, IPv4 or IPv6), v3 through pysnmp; a name is resolved
-    off the loop first. CollectError (kind as in a poll) when the device cannot be read.
+    Through the walker (our codec, IPv4 or IPv6, v2c or SNMPv3); a name is resolved off the loop first.
+    CollectError (kind as in a poll) when the device cannot be read.
     """
     resolver = Resolver(ttl_s=0.0, threads=1)
     try:
@@ -605,22 +588,15 @@ async def probe(host: str, port: int, credentials: Credentials, profiles: Profil
         resolver.close()
     if isinstance(found, Unresolved):
         raise CollectError(found.reason, kind=PollErrorKind.NO_ADDRESS)
-    if credentials.version == "2c":
-        with V2cClient(timeout_s=settings.timeout_s, retries=settings.retries, deadline_s=settings.deadline_s,
-                       max_oids_per_get=settings.max_oids_per_get, min_timeout_s=settings.min_timeout_s,
-                       max_in_flight=64, receive_buffer_bytes=1 << 18) as walker:
-            device: V2cDevice | PysnmpDevice = walker.device_at(found, credentials.community,
-                                                               auth_name=credentials.name)
-            return await _probe(device, host, port, profiles, pinned)
-    client = SnmpClient()
-    try:
-        device = client.device(found[0], found[1], credentials, timeout=settings.timeout_s, retries=settings.retries)
+    with V2cClient(timeout_s=settings.timeout_s, retries=settings.retries, deadline_s=settings.deadline_s,
+                   max_oids_per_get=settings.max_oids_per_get, min_timeout_s=settings.min_timeout_s,
+                   max_in_flight=64, receive_buffer_bytes=1 << 18) as walker:
+        usm = None if credentials.version == "2c" else walker.transport.usm.user(credentials)
+        device = walker.device_at(found, credentials.community, auth_name=credentials.name, usm=usm)
         return await _probe(device, host, port, profiles, pinned)
-    finally:
-        client.close()
 
 
-async def _probe(device: V2cDevice | PysnmpDevice, host: str, port: int, profiles: ProfileSet,
+async def _probe(device: V2cDevice, host: str, port: int, profiles: ProfileSet,
                  pinned: str | None) -> ProbeResult:
     discovery = await discover(device, profiles, pinned=pinned)
     plan = plan_poll(discovery)
@@ -657,6 +633,8 @@ async def reboot_over_snmp(ap: str, address: str, credentials: Credentials, prof
     """
     assert profile.reboot is not None
     oid, value = profile.reboot
+    from hotspotctl.collectors.snmp import SnmpClient  # pysnmp, for this SET alone: a poller never imports it
+
     started = time.monotonic()
     client = SnmpClient()
     try:

@@ -18,7 +18,12 @@ A ``UdpTransport`` owns what the two have in common (scrapli's transport/driver 
   RFC 6298's smoothed round trip and its variance (first contact: ``timeout_s``), clamped between
   a floor and the deadline, doubling per retry; a request is never given up before its last
   attempt's wait, and never waited for past its deadline;
-- the readable/writable plumbing, and one table of error-status names.
+- the readable/writable plumbing, and one table of error-status names;
+- SNMPv3: a request made with a v3 credential set (``Request.usm``) is encoded by its owner as a v2c message
+  with an empty community and sent in a v3 message (``usmmanager.UsmUser.wrap``); a v3 answer is matched by its
+  msgID, checked and opened by the same user (``unwrap``). Agents' engines are discovered on first contact and
+  kept per address (``usm``, a ``usmmanager.UsmManager``); a Report that teaches the engine or its clock sends
+  the request again (``Owner.resend``), one that says the credentials are wrong fails it (``Owner.refused``).
 
 Owners (``engine.SnmpGetEngine``, ``walker.V2cClient``) keep their request semantics: they queue
 requests, take a slot, call ``transmit``, and get ``answered``/``expired`` callbacks; the transport
@@ -45,6 +50,9 @@ from dataclasses import dataclass, fields
 from typing import Any, Protocol, TypeVar
 
 from hotspotctl.collectors.codec import REQUEST_ID_MAX, REQUEST_ID_MIN, RESPONSE, CodecError, Response, decode_response
+from hotspotctl.collectors.usmcore import Malformed, parse_message
+from hotspotctl.collectors.usmmanager import RESENDS_MAX, Refusal, Resend, UsmManager, UsmUser
+from hotspotctl.errors import PollErrorKind
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +83,7 @@ class TransportStats:
     dropped_wrong_source: int = 0  # right request-id, wrong sender address or port
     dropped_wrong_community: int = 0
     dropped_not_response: int = 0  # a PDU other than Response
+    dropped_unauthentic: int = 0  # SNMPv3: not an authentic answer for the request's user (digest, engine, level)
     kernel_drops: int = 0  # datagrams the kernel dropped on a full receive buffer (SO_MEMINFO), since opened
     receive_buffer_bytes: int = 0  # the receive buffer the kernel gave (read back), per socket
     in_flight_limit: int = 0  # requests in flight allowed now: max_in_flight, or what the buffer holds
@@ -87,19 +96,22 @@ class TransportStats:
     @property
     def dropped(self) -> int:
         return (self.dropped_malformed + self.dropped_unknown_id + self.dropped_wrong_source
-                + self.dropped_wrong_community + self.dropped_not_response)
+                + self.dropped_wrong_community + self.dropped_not_response + self.dropped_unauthentic)
 
 
 class Request:
     """One request until it is answered or given up; owners subclass it (slots only)."""
 
-    __slots__ = ("address", "attempt", "community", "deadline", "done", "holds_slot", "owner", "retries", "rids",
-                 "sends")
+    __slots__ = ("address", "attempt", "community", "deadline", "done", "holds_slot", "owner", "resends", "retries",
+                 "rids", "sends", "usm")
 
-    def __init__(self, owner: Owner[Any], address: Address, community: bytes, retries: int) -> None:
+    def __init__(self, owner: Owner[Any], address: Address, community: bytes, retries: int,
+                 usm: UsmUser | None = None) -> None:
         self.owner = owner
         self.address = address
         self.community = community
+        self.usm = usm  # SNMPv3: the user the request goes out as (``community`` is then empty)
+        self.resends = 0  # SNMPv3: sent again after a Report (discovery, time window), at most RESENDS_MAX
         self.retries = retries
         self.attempt = 0
         self.rids: list[int] = []  # one per attempt sent; an answer to any of them completes the request
@@ -119,6 +131,13 @@ class Owner(Protocol[_R_contra]):
         """An answer passed the checks; the transport has finished the request (ids forgotten, slot freed)."""
 
     def expired(self, request: _R_contra, now: float) -> None: ...
+
+    def resend(self, request: _R_contra) -> None:
+        """SNMPv3: send the request again now (it keeps its slot and attempt): a Report taught its agent's engine."""
+
+    def refused(self, request: _R_contra, kind: PollErrorKind, message: str) -> None:
+        """SNMPv3: the agent's Report says the credentials are wrong: fail the request (finishing it, as ``expired``
+        does when it gives up)."""
 
     def pump(self) -> None: ...
 
@@ -184,6 +203,7 @@ class UdpTransport:
         self._srtt = self.rtt._state  # read on every send: a dict lookup rather than a call for a new agent
         self.stats = TransportStats()
         self.pending: dict[int, Request] = {}
+        self.usm = UsmManager()  # SNMPv3: the agents' engines and every v3 user's keys
         self.truesize = DEFAULT_TRUESIZE
         self.limit = max_in_flight
         self._bind6 = bind6
@@ -353,8 +373,11 @@ class UdpTransport:
         rid = self.next_rid()
         address = request.address
         sock = self.sock if len(address) == 2 else self.socket_for(address)
+        data = encode(rid)
+        if request.usm is not None:
+            data = request.usm.wrap(address, data, rid)
         try:
-            sock.sendto(encode(rid), address)
+            sock.sendto(data, address)
         except BlockingIOError:
             self._wait_writable(sock)
             return False
@@ -427,6 +450,7 @@ class UdpTransport:
         count = 0
         now = 0.0
         sample = self.rtt.sample
+        request: Request | None
         while True:
             try:
                 data, source = recv(65535)
@@ -438,19 +462,23 @@ class UdpTransport:
             try:
                 response = decode_response(data)
             except CodecError:
-                stats.dropped_malformed += 1
-                continue
-            request = pending.get(response.request_id)
-            if request is None:
-                stats.dropped_unknown_id += 1
-                continue
+                found = self._v3(data, source)
+                if found is None:
+                    continue
+                response, request = found
+            else:
+                request = pending.get(response.request_id)
+                if request is None:
+                    stats.dropped_unknown_id += 1
+                    continue
+                address = request.address
+                if source[0] != address[0] or source[1] != address[1]:
+                    stats.dropped_wrong_source += 1
+                    continue
+                if response.community != request.community or request.usm is not None:
+                    stats.dropped_wrong_community += 1
+                    continue
             address = request.address
-            if source[0] != address[0] or source[1] != address[1]:
-                stats.dropped_wrong_source += 1
-                continue
-            if response.community != request.community:
-                stats.dropped_wrong_community += 1
-                continue
             if response.pdu_type != RESPONSE:
                 stats.dropped_not_response += 1
                 continue
@@ -476,6 +504,47 @@ class UdpTransport:
                 self._set_limit()
         if count:
             self._wake()
+
+    def _v3(self, data: bytes, source: Address) -> tuple[Response, Request] | None:
+        """An SNMPv3 datagram: its Response and the request it answers, or None when it was dealt with here
+        (dropped and counted; or a Report: the request sent again, or refused)."""
+        stats = self.stats
+        try:
+            message = parse_message(data)
+        except (Malformed, IndexError):
+            message = None
+        if message is None:
+            stats.dropped_malformed += 1
+            return None
+        request = self.pending.get(message.msg_id)
+        if request is None:
+            stats.dropped_unknown_id += 1
+            return None
+        address = request.address
+        if source[0] != address[0] or source[1] != address[1]:
+            stats.dropped_wrong_source += 1
+            return None
+        usm = request.usm
+        if usm is None:  # a v2c request answered in v3
+            stats.dropped_wrong_community += 1
+            return None
+        outcome = usm.unwrap(address, data, message)
+        if outcome is None:
+            stats.dropped_unauthentic += 1
+            return None
+        if isinstance(outcome, Response):
+            return outcome, request
+        self.pending.pop(message.msg_id, None)  # that attempt is answered: a Report comes once
+        if isinstance(outcome, Resend):
+            if request.resends < RESENDS_MAX:
+                request.resends += 1
+                request.owner.resend(request)
+                return None
+            outcome = Refusal(PollErrorKind.PROTOCOL, f"the agent sent {request.resends + 1} Reports that asked for "
+                                                      f"the request again (engine discovery, time window); "
+                                                      f"{usm.label()}")
+        request.owner.refused(request, outcome.kind, f"{format_address(address)}: {outcome.message}")
+        return None
 
 
 def _meminfo(sock: socket.socket) -> tuple[int, ...] | None:

@@ -32,10 +32,6 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from cryptography.hazmat.decrepit.ciphers.modes import CFB
-from cryptography.hazmat.primitives.ciphers import Cipher
-from cryptography.hazmat.primitives.ciphers.modes import CBC
-
 from hotspotctl.collectors.codec import COUNTER32, REPORT, _int_contents, _tlv
 from hotspotctl.collectors.usmcore import AUTH_NO_PRIV as AUTH_NO_PRIV
 from hotspotctl.collectors.usmcore import AUTH_PRIV as AUTH_PRIV
@@ -50,7 +46,7 @@ from hotspotctl.collectors.usmcore import LocalKeys as _LocalKeys
 from hotspotctl.collectors.usmcore import Malformed as _Malformed
 from hotspotctl.collectors.usmcore import Message as _Message
 from hotspotctl.collectors.usmcore import cipher_keys as _cipher_keys
-from hotspotctl.collectors.usmcore import decrypt
+from hotspotctl.collectors.usmcore import decrypt, encrypt, frame
 from hotspotctl.collectors.usmcore import extend_blumenthal as _extend_blumenthal
 from hotspotctl.collectors.usmcore import extend_reeder as _extend_reeder
 from hotspotctl.collectors.usmcore import localize_key as localize_key
@@ -65,7 +61,6 @@ USM_STATS_OID = "1.3.6.1.6.3.15.1.1.{}.0"
 UNSUPPORTED_SEC_LEVELS, NOT_IN_TIME_WINDOWS, UNKNOWN_USER_NAMES = 1, 2, 3
 UNKNOWN_ENGINE_IDS, WRONG_DIGESTS, DECRYPTION_ERRORS = 4, 5, 6
 _STATS_OID = {n: bytes((0x2B, 6, 1, 6, 3, 15, 1, 1, n, 0)) for n in range(1, 7)}
-_MAX_SIZE = 65507  # our msgMaxSize: the largest UDP payload over IPv4
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,20 +206,12 @@ class UsmAgent:
 
     def _encrypt(self, keys: _LocalKeys, protocol: str, plaintext: bytes, boots: int,
                  engine_time: int) -> tuple[bytes, bytes]:
-        """(ciphertext, msgPrivacyParameters) with a fresh salt, RFC 3414 8.1.1.1 / RFC 3826 3.1.2.1."""
+        """(ciphertext, msgPrivacyParameters) with a fresh salt."""
         if protocol == "des":
             self._des_salt = (self._des_salt + 1) & 0xFFFFFFFF
-            salt = boots.to_bytes(4, "big") + self._des_salt.to_bytes(4, "big")
-            iv = (keys.pre_iv ^ int.from_bytes(salt, "big")).to_bytes(8, "big")
-            if len(plaintext) % 8:
-                plaintext += bytes(8 - len(plaintext) % 8)
-            encryptor = Cipher(keys.algorithm, CBC(iv)).encryptor()  # type: ignore[arg-type]
-        else:
-            self._aes_salt = (self._aes_salt + 1) & 0xFFFFFFFFFFFFFFFF
-            salt = self._aes_salt.to_bytes(8, "big")
-            iv = boots.to_bytes(4, "big") + engine_time.to_bytes(4, "big") + salt
-            encryptor = Cipher(keys.algorithm, CFB(iv)).encryptor()  # type: ignore[arg-type]
-        return encryptor.update(plaintext) + encryptor.finalize(), salt
+            return encrypt(keys, protocol, plaintext, boots, engine_time, self._des_salt)
+        self._aes_salt = (self._aes_salt + 1) & 0xFFFFFFFFFFFFFFFF
+        return encrypt(keys, protocol, plaintext, boots, engine_time, self._aes_salt)
 
     # messages
 
@@ -321,22 +308,9 @@ class UsmAgent:
             msg_data = _tlv(0x04, ciphertext)
         else:
             msg_data = scoped
-        mac_size = 0
-        if flags & 1:
-            hash_name, mac_size = AUTH_PROTOCOLS[user.auth_protocol]  # type: ignore[index,union-attr]
-        priv_tlv = _tlv(0x04, priv_params)
         name = user.name if user_name is None else user_name  # type: ignore[union-attr]
-        security = _tlv(0x30, _tlv(0x04, engine_id) + _tlv(0x02, _int_contents(boots))
-                        + _tlv(0x02, _int_contents(engine_time)) + _tlv(0x04, name)
-                        + _tlv(0x04, bytes(mac_size)) + priv_tlv)
-        header = b"\x02\x01\x03" + _tlv(0x30, _tlv(0x02, _int_contents(msg_id)) + _MAX_SIZE_TLV
-                                        + bytes((0x04, 0x01, flags)) + b"\x02\x01\x03")
-        message = _tlv(0x30, header + _tlv(0x04, security) + msg_data)
-        if not mac_size:
-            return message
-        mac = hmac.digest(keys.auth_key, message, hash_name)[:mac_size]  # type: ignore[union-attr]
-        at = len(message) - len(msg_data) - len(priv_tlv) - mac_size
-        return message[:at] + mac + message[at + mac_size:]
+        return frame(msg_id, flags, engine_id, boots, engine_time, name,
+                     user.auth_protocol if user is not None else None, keys, msg_data, priv_params)
 
     def _report(self, message: _Message, plain: tuple[bytes, bytes, bytes, int, int] | None, which: int,
                 engine_id: bytes, boots: int, engine_time: int, keys: _LocalKeys | None = None,
@@ -358,5 +332,3 @@ class UsmAgent:
         return self._message(message.msg_id, flags, user, keys, scoped, engine_id, boots, engine_time,
                              user_name=message.user_name)
 
-
-_MAX_SIZE_TLV = _tlv(0x02, _int_contents(_MAX_SIZE))

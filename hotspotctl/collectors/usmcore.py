@@ -10,6 +10,7 @@ explained in ``collectors.usmagent``.
 from __future__ import annotations
 
 import hashlib
+import hmac
 from dataclasses import dataclass
 
 from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
@@ -17,6 +18,8 @@ from cryptography.hazmat.decrepit.ciphers.modes import CFB
 from cryptography.hazmat.primitives.ciphers import Cipher
 from cryptography.hazmat.primitives.ciphers.algorithms import AES
 from cryptography.hazmat.primitives.ciphers.modes import CBC
+
+from hotspotctl.collectors.codec import _int_contents, _tlv
 
 # auth protocol -> (hashlib name, HMAC truncation in octets), RFC 3414 6/7 and RFC 7860 4.2.2
 AUTH_PROTOCOLS: dict[str, tuple[str, int]] = {
@@ -31,6 +34,8 @@ LEVELS = (NO_AUTH_NO_PRIV, AUTH_NO_PRIV, "invalid", AUTH_PRIV)  # indexed by msg
 RANK = {NO_AUTH_NO_PRIV: 0, AUTH_NO_PRIV: 1, AUTH_PRIV: 2}
 
 TIME_WINDOW_S = 150  # RFC 3414 3.2 step 7
+MAX_SIZE = 65507  # our msgMaxSize, either side: the largest UDP payload over IPv4
+_MAX_SIZE_TLV = _tlv(0x02, _int_contents(MAX_SIZE))
 INT31_MAX = 2147483647
 _ONE_MB = 1048576
 
@@ -257,3 +262,41 @@ def decrypt(keys: LocalKeys, protocol: str, boots: int, engine_time: int, salt: 
         iv = boots.to_bytes(4, "big") + engine_time.to_bytes(4, "big") + salt
         decryptor = Cipher(keys.algorithm, CFB(iv)).decryptor()  # type: ignore[arg-type]
     return decryptor.update(ciphertext) + decryptor.finalize()
+
+
+def encrypt(keys: LocalKeys, protocol: str, plaintext: bytes, boots: int, engine_time: int,
+            counter: int) -> tuple[bytes, bytes]:
+    """(ciphertext, msgPrivacyParameters), RFC 3414 8.1.1.1 DES-CBC / RFC 3826 3.1.2.1 AES-CFB; ``counter`` is
+    the sender's salt counter, never repeated under one key (its low 32 bits for DES, 64 for AES)."""
+    if protocol == "des":
+        salt = boots.to_bytes(4, "big") + (counter & 0xFFFFFFFF).to_bytes(4, "big")
+        iv = (keys.pre_iv ^ int.from_bytes(salt, "big")).to_bytes(8, "big")
+        if len(plaintext) % 8:
+            plaintext += bytes(8 - len(plaintext) % 8)
+        encryptor = Cipher(keys.algorithm, CBC(iv)).encryptor()  # type: ignore[arg-type]
+    else:
+        salt = (counter & 0xFFFFFFFFFFFFFFFF).to_bytes(8, "big")
+        iv = boots.to_bytes(4, "big") + engine_time.to_bytes(4, "big") + salt
+        encryptor = Cipher(keys.algorithm, CFB(iv)).encryptor()  # type: ignore[arg-type]
+    return encryptor.update(plaintext) + encryptor.finalize(), salt
+
+
+def frame(msg_id: int, flags: int, engine_id: bytes, boots: int, engine_time: int, user_name: bytes,
+          auth_protocol: str | None, keys: LocalKeys | None, msg_data: bytes, priv_params: bytes = b"") -> bytes:
+    """A whole v3 message (RFC 3412 6, RFC 3414 2.4): ``msg_data`` is the ScopedPDU TLV, or the OCTET STRING of
+    its ciphertext; authenticated (HMAC over the message with the digest zeroed, then put in) when flags & 1."""
+    mac_size = 0
+    if flags & 1:
+        hash_name, mac_size = AUTH_PROTOCOLS[auth_protocol]  # type: ignore[index]
+    priv_tlv = _tlv(0x04, priv_params)
+    security = _tlv(0x30, _tlv(0x04, engine_id) + _tlv(0x02, _int_contents(boots))
+                    + _tlv(0x02, _int_contents(engine_time)) + _tlv(0x04, user_name)
+                    + _tlv(0x04, bytes(mac_size)) + priv_tlv)
+    header = b"\x02\x01\x03" + _tlv(0x30, _tlv(0x02, _int_contents(msg_id)) + _MAX_SIZE_TLV
+                                    + bytes((0x04, 0x01, flags)) + b"\x02\x01\x03")
+    message = _tlv(0x30, header + _tlv(0x04, security) + msg_data)
+    if not mac_size:
+        return message
+    mac = hmac.digest(keys.auth_key, message, hash_name)[:mac_size]  # type: ignore[union-attr]
+    at = len(message) - len(msg_data) - len(priv_tlv) - mac_size
+    return message[:at] + mac + message[at + mac_size:]

@@ -1,8 +1,10 @@
-"""SNMPv2c GETs and GETBULK walks for discovery, on our own codec, on the poll engine's transport.
+"""SNMP GETs and GETBULK walks for discovery, on our own codec, on the poll engine's transport.
 
 Discovering an AP takes a dozen requests (the system GET, has_oid probes, ten IF-MIB column
 walks, a clients walk). Through pysnmp each costs ~2 ms of CPU, a quarter of an hour for the
-fleet; here a request costs the codec's few µs plus the loop's bookkeeping. SNMPv3 stays on pysnmp.
+fleet; here a request costs the codec's few µs plus the loop's bookkeeping. A device made with a
+v3 user (``usm``) is SNMPv3: the transport wraps its requests and opens its answers
+(``usmmanager``); everything else here is the same for both versions.
 
 Many coroutines share the process's ``udp.UdpTransport`` (its sockets, request-ids, in-flight cap,
 timers and per-agent timeouts, shared with the poll engine). An exchange is one request until it
@@ -37,6 +39,7 @@ from hotspotctl.collectors.codec import END_OF_MIB_VIEW_TAG, GET_BULK, TOO_BIG, 
 from hotspotctl.collectors.model import Value
 from hotspotctl.collectors.oids import Oid, decode_oid, encode_oid, format_oid
 from hotspotctl.collectors.udp import Address, Request, UdpTransport, format_address, numeric_address
+from hotspotctl.collectors.usmmanager import UsmUser
 from hotspotctl.errors import CollectError, PollErrorKind
 
 _TEMPLATE_CACHE_MAX = 4096  # distinct GETs kept encoded; discovery asks few shapes, over and over
@@ -73,7 +76,7 @@ class _Exchange(Request):
 
     def __init__(self, client: V2cClient, device: V2cDevice, encode: Callable[[int], bytes],
                  on_done: Callable[[Response | CollectError], None]) -> None:
-        Request.__init__(self, client, device.address, device.community, device.retries)
+        Request.__init__(self, client, device.address, device.community, device.retries, device.usm)
         self.device = device
         self.encode = encode  # request-id -> datagram
         self.on_done = on_done  # called once, from the loop's callbacks
@@ -138,11 +141,12 @@ class V2cClient:
         return self.device_at(address, community, auth_name=auth_name, retries=retries)
 
     def device_at(self, address: Address, community: bytes, *, auth_name: str = "",
-                  retries: int | None = None) -> V2cDevice:
-        """A Device for a socket address as ``udp.Resolver`` gives it."""
+                  retries: int | None = None, usm: UsmUser | None = None) -> V2cDevice:
+        """A Device for a socket address as ``udp.Resolver`` gives it; with ``usm`` (the transport's
+        ``usm.user(credentials)``), an SNMPv3 one (``community`` is then empty)."""
         if retries is None:
             retries = self.retries
-        return V2cDevice(self, address, bytes(community), auth_name, retries)
+        return V2cDevice(self, address, bytes(community), auth_name, retries, usm=usm)
 
     def close(self) -> None:
         if self._closed:
@@ -285,6 +289,12 @@ class V2cClient:
         self.stats.timeouts += 1
         self._complete(exchange, exchange.device.timeout_error(now - exchange.started, exchange.attempt + 1))
 
+    def resend(self, exchange: _Exchange) -> None:
+        self._send(exchange)  # it keeps its slot and attempt
+
+    def refused(self, exchange: _Exchange, kind: PollErrorKind, message: str) -> None:
+        self._complete(exchange, CollectError(message, kind=kind))
+
     def answered(self, exchange: _Exchange, response: Response, rtt: float) -> None:
         stats = self.stats
         stats.answered += 1
@@ -326,14 +336,16 @@ def _arcs(raw: bytes, start: int) -> tuple[int, ...]:
 class V2cDevice:
     """discovery.Device over a V2cClient: GETs, and GETBULK walks shared by the walks started together."""
 
-    __slots__ = ("_batch", "address", "auth_name", "client", "community", "max_repetitions", "max_rows", "retries")
+    __slots__ = ("_batch", "address", "auth_name", "client", "community", "max_repetitions", "max_rows", "retries",
+                 "usm")
 
     def __init__(self, client: V2cClient, address: Address, community: bytes, auth_name: str = "",
                  retries: int | None = None, *, max_repetitions: int | None = None,
-                 max_rows: int | None = None) -> None:
+                 max_rows: int | None = None, usm: UsmUser | None = None) -> None:
         self.client = client
         self.address = address
         self.community = community
+        self.usm = usm  # SNMPv3: the user every request goes out as (the transport wraps them)
         self.auth_name = auth_name
         self.retries = client.retries if retries is None else retries
         self.max_repetitions = client.max_repetitions if max_repetitions is None else max_repetitions
@@ -349,7 +361,7 @@ class V2cDevice:
         answer at its message size, RFC 3416 4.2.3, or says tooBig: the batch then asks for fewer)."""
         return V2cDevice(self.client, self.address, self.community, self.auth_name, self.retries,
                          max_repetitions=self.max_repetitions if max_repetitions is None else max_repetitions,
-                         max_rows=self.max_rows if max_rows is None else max_rows)
+                         max_rows=self.max_rows if max_rows is None else max_rows, usm=self.usm)
 
     @property
     def label(self) -> str:
@@ -362,11 +374,15 @@ class V2cDevice:
         client = self.client
         tries = self.retries + 1 if tries is None else tries
         auth = f"auth set '{self.auth_name}'" if self.auth_name else "the credential set"
+        if self.usm is None:
+            version, secret = "v2c", "the community"
+        else:
+            version, secret = self.usm.level, "the user and keys"
         return CollectError(
             f"{self.label}: no answer after {tries} {'try' if tries == 1 else 'tries'} in {waited:.1f} s "
             f"(timeout {client.transport.rtt.timeout(self.address):.2g} s, doubling per retry, deadline "
-            f"{client.deadline_s:g} s; v2c); check that the AP is up, that UDP port "
-            f"{self.address[1]} reaches it and that the community of {auth} is the AP's", kind=PollErrorKind.TIMEOUT)
+            f"{client.deadline_s:g} s; {version}); check that the AP is up, that UDP port "
+            f"{self.address[1]} reaches it and that {secret} of {auth} match the AP's", kind=PollErrorKind.TIMEOUT)
 
     def _agent_error(self, response: Response, what: str) -> CollectError:
         self.client.stats.agent_errors += 1

@@ -260,9 +260,9 @@ def test_a_controller_is_read_in_a_few_getbulks_not_a_get_per_ap(wlc, profiles: 
     assert engine["requests"] == 0
 
 
-def test_a_v3_controller_is_walked_through_pysnmp_and_reads_as_over_v2c(snmpd):
+def test_a_v3_controller_is_walked_over_v3_and_reads_as_over_v2c(snmpd):
     """snmpd read as a controller (its interfaces as APs: tests/fixtures/controllers/profiles-snmpd): the
-    authPriv set goes through pysnmp, the v2c set through our walker; both find the same APs."""
+    authPriv set and the v2c set both go through our walker; both find the same APs."""
     profiles = load_profiles([FIXTURES / "profiles-snmpd"])
     profile = profiles.get("snmpd_as_controller")
     settings = replace(SETTINGS, timeout_s=1.0, auth={
@@ -271,21 +271,23 @@ def test_a_v3_controller_is_walked_through_pysnmp_and_reads_as_over_v2c(snmpd):
                            auth_password=snmpd.V3_AUTH[1], priv_protocol=snmpd.V3_PRIV[0],
                            priv_password=snmpd.V3_PRIV[1])})
 
-    async def run() -> tuple[object, object, int, int]:
+    async def run() -> tuple[object, object, int, int, list[object]]:
         with Poller(settings, profiles) as poller:
             v3 = await read_controllers(poller, [(Target("V3", snmpd.address, "lab-v3"), profile)])
             after_v3 = poller.walker.stats.requests
             v2 = await read_controllers(poller, [(Target("V2", snmpd.address, "lab"), profile)])
-            return v2["V2"], v3["V3"], after_v3, poller.walker.stats.requests
+            return v2["V2"], v3["V3"], after_v3, poller.walker.stats.requests, list(poller.transport.usm.peers)
 
-    over_v2c, over_v3, walker_after_v3, walker_after_v2c = asyncio.run(run())
+    over_v2c, over_v3, walker_after_v3, walker_after_v2c, v3_engines = asyncio.run(run())
     assert isinstance(over_v2c, ControllerReading) and isinstance(over_v3, ControllerReading)
     names = [(ap.key, ap.name, ap.joined) for ap in over_v2c.aps]
     assert ("1", "lo", True) in names
     assert [(ap.key, ap.name, ap.joined) for ap in over_v3.aps] == names
     lo = next(ap for ap in over_v3.aps if ap.name == "lo")
     assert lo.counter_bits == 32 and isinstance(lo.in_octets, int) and lo.in_octets > 0
-    assert walker_after_v3 == 0 and walker_after_v2c > 0  # v3: pysnmp's walk; v2c: our walker
+    # the same walk over each: as many requests, and snmpd's engine discovered (v3) once
+    assert walker_after_v3 >= 1 and walker_after_v2c == 2 * walker_after_v3
+    assert v3_engines == [("127.0.0.1", snmpd.port)]
 
 
 def test_a_dead_controller_is_one_outage_and_none_of_its_aps_is_down(cli, wlc, silent):
