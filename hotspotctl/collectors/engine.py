@@ -104,6 +104,7 @@ class _Batch:
     remaining: int
     future: asyncio.Future[None]
     progress: Callable[[int], None] | None
+    on_reply: Callable[[int, GetReply | GetFailure], None] | None = None
 
 
 @dataclass(slots=True, eq=False)
@@ -182,13 +183,18 @@ class SnmpGetEngine:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    async def get_many(self, requests: Sequence[GetRequest], *,
-                       progress: Callable[[int], None] | None = None) -> list[GetReply | GetFailure]:
-        """Every request answered or failed; ``progress(n)`` is called as n more complete."""
+    async def get_many(self, requests: Sequence[GetRequest], *, progress: Callable[[int], None] | None = None,
+                       on_reply: Callable[[int, GetReply | GetFailure], None] | None = None,
+                       ) -> list[GetReply | GetFailure]:
+        """Every request answered or failed; ``progress(n)`` is called as n more complete.
+
+        ``on_reply(index, result)``: each result as it completes, from the loop's callbacks (it must not raise),
+        instead of in the list returned (its items are then None): a caller that turns each reply into its own
+        record at once never holds the whole fleet's replies (values, decoded counters) at the same time."""
         loop = self.transport.attach()
         if not requests:
             return []
-        batch = _Batch([None] * len(requests), len(requests), loop.create_future(), progress)
+        batch = _Batch([None] * len(requests), len(requests), loop.create_future(), progress, on_reply)
         queue, layouts, stats, deadline_s = self._queue, self._layouts, self.stats, self.deadline_s
         count = 0
         for index, request in enumerate(requests):
@@ -386,7 +392,10 @@ class SnmpGetEngine:
     def _complete(self, job: _Job, result: GetReply | GetFailure) -> None:
         job.done = True
         batch = job.batch
-        batch.results[job.index] = result
+        if batch.on_reply is None:
+            batch.results[job.index] = result
+        else:
+            batch.on_reply(job.index, result)
         batch.remaining -= 1
         if batch.progress is not None:
             batch.progress(1)

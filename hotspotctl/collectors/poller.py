@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import time
 from collections.abc import Callable, Container, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -50,13 +51,14 @@ from hotspotctl.collectors.tables import (
     walk_columns,
     walk_controller,
 )
-from hotspotctl.collectors.udp import ADDRESSES_MAX, Address, Resolver, UdpTransport, Unresolved
+from hotspotctl.collectors.udp import ADDRESSES_MAX, Address, Resolver, UdpTransport, Unresolved, numeric_address
 from hotspotctl.collectors.usmmanager import UsmUser
 from hotspotctl.collectors.walker import V2cClient, V2cDevice, fewer_collections
 from hotspotctl.errors import CollectError, ConfigError, PollErrorKind
 from hotspotctl.models.radios import ControllerReading, Radio
 from hotspotctl.settings import Settings, SnmpSettings, SshSettings
 
+log = logging.getLogger(__name__)
 _UPTIME_FIELDS = {"sys_uptime": "sys_uptime", "hr_system_uptime": "hr_uptime", "snmp_engine_time": "engine_time"}
 # Figures of Poller.stats() that are levels, not counts: never differenced between two readings.
 _LEVELS = frozenset({"receive_buffer_bytes", "in_flight_limit", "in_flight", "max_in_flight"})
@@ -242,7 +244,9 @@ class Poller:
         self._known_hosts = known_hosts or Settings().known_hosts
         self._ssh: SshCollector | None = None
         self._credentials: dict[str, Credentials] = {}
-        self._parsed: dict[str, tuple[str, int] | str] = {}  # mgmt_address -> (host, port), or what is wrong
+        # mgmt_address -> its socket address when it is an IP literal, or what is wrong with it: one entry (and the
+        # Address tuple every request and RTT estimate shares) per AP. Names go to the resolver, with its TTL.
+        self._literals: dict[str, Address | str] = {}
         self._shapes: dict[tuple[bytes, UsmUser | None, tuple[Oid, ...]], GetShape] = {}
         # One transport for the polls and discovery's walks: one receive buffer, one in-flight cap
         # (so together they never send more than the buffer holds), one timeout per agent.
@@ -314,24 +318,28 @@ class Poller:
         text = target.address
         if not text:
             return "no mgmt_address in the inventory"
-        parsed = self._parsed.get(text)
-        if parsed is None:
-            try:
-                parsed = split_address(text, self.settings.port)
-            except ValueError as exc:
-                parsed = f"bad mgmt_address {exc}"
-            if len(self._parsed) >= ADDRESSES_MAX:
-                self._parsed.clear()
-            self._parsed[text] = parsed
-        return parsed
+        try:
+            return split_address(text, self.settings.port)
+        except ValueError as exc:
+            return f"bad mgmt_address {exc}"
 
     def address_now(self, target: Target) -> Address | str | None:
         """The socket address if known without a lookup (an IP, a fresh name), the reason there is
         none, or None when the name must be looked up (``address``)."""
+        found = self._literals.get(target.address or "")
+        if found is not None:
+            return found
         parsed = self._parse(target)
         if isinstance(parsed, str):
-            return parsed
-        return self.resolver.cached(*parsed)
+            found = parsed
+        else:
+            found = numeric_address(*parsed)
+            if found is None:  # a name
+                return self.resolver.cached(*parsed)
+        if len(self._literals) >= ADDRESSES_MAX:
+            self._literals.clear()
+        self._literals[target.address or ""] = found
+        return found
 
     async def address(self, target: Target, timeout_s: float | None = None) -> Address | str:
         """The socket address, or the reason there is none; names are looked up off the loop."""
@@ -469,18 +477,23 @@ class Poller:
             if planned is not None:
                 (later if down else fast).append(planned)
 
-        def take(planned: Sequence[tuple[int, PollPlan, GetRequest]],
-                 replies: Sequence[GetReply | GetFailure]) -> None:
-            for (i, plan, _), reply in zip(planned, replies, strict=True):
-                ap = str(reply.key)
-                if isinstance(reply, GetFailure):
-                    results[i] = PollError(ap, reply.at, reply.kind, reply.message)
-                    continue
+        def take(planned: tuple[int, PollPlan, GetRequest], reply: GetReply | GetFailure) -> None:
+            """One reply into its Sample; called from the transport's read loop, so it never raises."""
+            i, plan, _ = planned
+            ap = str(reply.key)
+            if isinstance(reply, GetFailure):
+                results[i] = PollError(ap, reply.at, reply.kind, reply.message)
+                return
+            try:
                 sample, gone = build_sample(ap, plan, reply.values, reply.at, reply.rtt_ms, mono=reply.mono,
                                             radio_table=self.radio_table(plan.profile) if plan.radio_keys else None)
-                results[i] = sample
-                if gone:
-                    rediscover.add(ap)
+            except Exception as exc:  # a bug of ours on this AP's answer: the AP's error, not the loop's
+                log.exception("%s: could not read its answer", ap)
+                results[i] = PollError(ap, reply.at, PollErrorKind.PROTOCOL, f"could not read its answer: {exc!r}")
+                return
+            results[i] = sample
+            if gone:
+                rediscover.add(ap)
 
 
         async def run_named() -> None:
@@ -502,7 +515,9 @@ class Poller:
                                  *([fast_batch(planned)] if planned else []))
 
         async def fast_batch(planned: list[tuple[int, PollPlan, GetRequest]]) -> None:
-            take(planned, await self.engine.get_many([p[2] for p in planned], progress=progress))
+            # each reply becomes its Sample as it arrives: the replies and their values never pile up
+            await self.engine.get_many([p[2] for p in planned], progress=progress,
+                                       on_reply=lambda index, reply: take(planned[index], reply))
 
         async def run_slow(i: int, target: Target, plan: PollPlan, address: Address, down: bool) -> None:
             started = time.monotonic()

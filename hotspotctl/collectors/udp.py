@@ -596,7 +596,8 @@ def numeric_address(host: str, port: int) -> Address | None:
     except ValueError:
         return None
     if ip.version == 4:
-        return (str(ip), port)
+        text = str(ip)
+        return (name if text == name else text, port)  # the caller's string when it is the canonical form: one copy
     if ip.ipv4_mapped is not None:
         return (str(ip.ipv4_mapped), port)
     scope_id = 0

@@ -231,7 +231,7 @@ class CycleMemory:
     targets: dict[str, tuple[AccessPoint, Target]] = field(default_factory=dict)
     # the fleet ``ping_targets`` was last built for, and what it gave (``pinged``)
     pinged_for: tuple[AccessPoint, ...] = ()
-    pinged: dict[str, list[str]] | None = None
+    pinged: dict[str, tuple[str, ...]] | None = None
 
     @classmethod
     def load(cls, store: Store, aps: Sequence[AccessPoint]) -> CycleMemory:
@@ -250,7 +250,7 @@ class CycleMemory:
             cached = self.targets[ap.id] = (ap, target_for(ap))
         return cached[1]
 
-    def ping_targets(self, aps: Sequence[AccessPoint]) -> dict[str, list[str]]:
+    def ping_targets(self, aps: Sequence[AccessPoint]) -> dict[str, tuple[str, ...]]:
         """``ping_targets(aps)``, built again only when the fleet changed: the same APs (the same records, or
         equal ones) in the same order come back every cycle. Read it, never change it."""
         fleet = tuple(aps)
@@ -523,7 +523,7 @@ def pinger_for(ping: PingSettings) -> Pinger | None:
                              receive_buffer_bytes=ping.receive_buffer_bytes, max_rate_pps=ping.max_rate_pps)
 
 
-def ping_targets(aps: Sequence[AccessPoint]) -> dict[str, list[str]]:
+def ping_targets(aps: Sequence[AccessPoint]) -> dict[str, tuple[str, ...]]:
     """The hosts to ping, each with the ids of its APs: every AP with a management address of its own (a
     managed AP without one is known through its controller only); the host of ``host:port``. Pure."""
     hosts: dict[str, list[str]] = {}
@@ -535,7 +535,7 @@ def ping_targets(aps: Sequence[AccessPoint]) -> dict[str, list[str]]:
         except ValueError:
             continue  # unusable: the poll says so (no_address)
         hosts.setdefault(host, []).append(ap.id)
-    return hosts
+    return {host: tuple(ids) for host, ids in hosts.items()}  # kept between cycles: a tuple is half a list
 
 
 async def ping_aps(pinger: Pinger, aps: Sequence[AccessPoint],

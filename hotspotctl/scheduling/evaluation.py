@@ -126,7 +126,11 @@ class Evaluator:
         self.zone_of_site: dict[str, str] = {}
         for ap in aps:  # a controller's zone is the NOC's (CrewZones.zone_for)
             self.zone_of_site.setdefault(self.site_of[ap.id], zones.zone_for(ap))
-        self.group_of = {ap.id: (ap.district or "(none)", ap.program or "(none)") for ap in aps}
+        groups: dict[tuple[str, str], tuple[str, str]] = {}  # a few hundred (district, programme): one tuple each
+        self.group_of: dict[str, tuple[str, str]] = {}
+        for ap in aps:
+            group = (ap.district or "(none)", ap.program or "(none)")
+            self.group_of[ap.id] = groups.setdefault(group, group)
         self._aps = list(aps)
         with store.read() as conn:
             self.healths: dict[str, ApHealth] = load_health(conn, list(self.site_of))

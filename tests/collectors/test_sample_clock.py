@@ -79,7 +79,7 @@ def _poll_snmpd(snmpd, auth: str) -> tuple[Sample, float, float]:
     return asyncio.run(scenario())
 
 
-def test_an_snmp_sample_through_pysnmp_carries_its_monotonic_time_clock_and_uplink(snmpd) -> None:
+def test_an_snmpv3_sample_carries_its_monotonic_time_clock_and_uplink(snmpd) -> None:
     sample, before, after = _poll_snmpd(snmpd, "lab-v3")
     assert sample.uplink == f"ifIndex.{LO}"
     assert sample.mono is not None and before <= sample.mono <= after

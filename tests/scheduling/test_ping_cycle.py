@@ -347,7 +347,7 @@ def test_the_hosts_pinged_are_each_address_once_and_a_prober_that_cannot_open_le
            AccessPoint("C", 19.4, -99.1, mgmt_address="[::1]:161"),
            AccessPoint("M", 19.4, -99.1, controller="WLC-1"),  # managed, no address of its own: not pinged
            AccessPoint("BAD", 19.4, -99.1, mgmt_address="127.0.0.1:99999")]  # the poll says no_address
-    assert ping_targets(aps) == {"127.0.0.1": ["A", "B"], "::1": ["C"]}
+    assert ping_targets(aps) == {"127.0.0.1": ("A", "B"), "::1": ("C",)}
     pinged = asyncio.run(ping_aps(pinger_for(PING), aps))
     assert sorted(pinged) == ["A", "B", "C"] and pinged["A"] is pinged["B"]
     assert [(r.host, r.sent, r.received) for r in (pinged["A"], pinged["C"])] == [("127.0.0.1", 3, 3), ("::1", 3, 3)]
@@ -381,13 +381,13 @@ def test_the_hosts_to_ping_are_kept_in_the_cycle_memory_until_the_fleet_changes(
            AccessPoint("M", 19.4, -99.1, controller="WLC-1")]
     memory = CycleMemory({}, {})
     first = memory.ping_targets(aps)
-    assert first == ping_targets(aps) == {"127.0.0.1": ["A", "B"]}
+    assert first == ping_targets(aps) == {"127.0.0.1": ("A", "B")}
     assert memory.ping_targets(aps) is first and memory.ping_targets(list(aps)) is first
     assert memory.ping_targets([changed(ap) for ap in aps]) is first  # equal records: the same hosts
     moved = [aps[0], changed(aps[1], mgmt_address="[::1]:161"), aps[2]]
-    assert memory.ping_targets(moved) == {"127.0.0.1": ["A"], "::1": ["B"]}
-    assert memory.ping_targets(aps[:1]) == {"127.0.0.1": ["A"]}
+    assert memory.ping_targets(moved) == {"127.0.0.1": ("A",), "::1": ("B",)}
+    assert memory.ping_targets(aps[:1]) == {"127.0.0.1": ("A",)}
     assert memory.ping_targets([]) == {}
     pinged = asyncio.run(ping_aps(pinger_for(PING), moved, memory))
     assert sorted(pinged) == ["A", "B"] and (pinged["A"].host, pinged["B"].host) == ("127.0.0.1", "::1")
-    assert memory.pinged == {"127.0.0.1": ["A"], "::1": ["B"]}
+    assert memory.pinged == {"127.0.0.1": ("A",), "::1": ("B",)}
