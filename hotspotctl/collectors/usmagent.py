@@ -36,17 +36,28 @@ from hotspotctl.collectors.codec import COUNTER32, REPORT, _int_contents, _tlv
 from hotspotctl.collectors.usmcore import AUTH_NO_PRIV as AUTH_NO_PRIV
 from hotspotctl.collectors.usmcore import AUTH_PRIV as AUTH_PRIV
 from hotspotctl.collectors.usmcore import AUTH_PROTOCOLS as AUTH_PROTOCOLS
+from hotspotctl.collectors.usmcore import (
+    DECRYPTION_ERRORS,
+    NOT_IN_TIME_WINDOWS,
+    UNKNOWN_ENGINE_IDS,
+    UNKNOWN_USER_NAMES,
+    UNSUPPORTED_SEC_LEVELS,
+    WRONG_DIGESTS,
+    decrypt,
+    encrypt,
+    frame,
+)
 from hotspotctl.collectors.usmcore import INT31_MAX as _INT31_MAX
 from hotspotctl.collectors.usmcore import LEVELS as _LEVELS
 from hotspotctl.collectors.usmcore import NO_AUTH_NO_PRIV as NO_AUTH_NO_PRIV
 from hotspotctl.collectors.usmcore import PRIV_PROTOCOLS as PRIV_PROTOCOLS
 from hotspotctl.collectors.usmcore import RANK as _RANK
+from hotspotctl.collectors.usmcore import STATS_OID as _STATS_OID
 from hotspotctl.collectors.usmcore import TIME_WINDOW_S as TIME_WINDOW_S
 from hotspotctl.collectors.usmcore import LocalKeys as _LocalKeys
 from hotspotctl.collectors.usmcore import Malformed as _Malformed
 from hotspotctl.collectors.usmcore import Message as _Message
 from hotspotctl.collectors.usmcore import cipher_keys as _cipher_keys
-from hotspotctl.collectors.usmcore import decrypt, encrypt, frame
 from hotspotctl.collectors.usmcore import extend_blumenthal as _extend_blumenthal
 from hotspotctl.collectors.usmcore import extend_reeder as _extend_reeder
 from hotspotctl.collectors.usmcore import localize_key as localize_key
@@ -58,9 +69,6 @@ _FLAGS = {NO_AUTH_NO_PRIV: 0, AUTH_NO_PRIV: 1, AUTH_PRIV: 3}  # msgFlags of a re
 
 # usmStats objects, 1.3.6.1.6.3.15.1.1.N.0, as OID contents octets
 USM_STATS_OID = "1.3.6.1.6.3.15.1.1.{}.0"
-UNSUPPORTED_SEC_LEVELS, NOT_IN_TIME_WINDOWS, UNKNOWN_USER_NAMES = 1, 2, 3
-UNKNOWN_ENGINE_IDS, WRONG_DIGESTS, DECRYPTION_ERRORS = 4, 5, 6
-_STATS_OID = {n: bytes((0x2B, 6, 1, 6, 3, 15, 1, 1, n, 0)) for n in range(1, 7)}
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,6 +34,10 @@ LEVELS = (NO_AUTH_NO_PRIV, AUTH_NO_PRIV, "invalid", AUTH_PRIV)  # indexed by msg
 RANK = {NO_AUTH_NO_PRIV: 0, AUTH_NO_PRIV: 1, AUTH_PRIV: 2}
 
 TIME_WINDOW_S = 150  # RFC 3414 3.2 step 7
+# usmStats objects (RFC 3414 5), 1.3.6.1.6.3.15.1.1.N.0: what a Report counts, and its OID as contents octets
+UNSUPPORTED_SEC_LEVELS, NOT_IN_TIME_WINDOWS, UNKNOWN_USER_NAMES = 1, 2, 3
+UNKNOWN_ENGINE_IDS, WRONG_DIGESTS, DECRYPTION_ERRORS = 4, 5, 6
+STATS_OID = {n: bytes((0x2B, 6, 1, 6, 3, 15, 1, 1, n, 0)) for n in range(1, 7)}
 MAX_SIZE = 65507  # our msgMaxSize, either side: the largest UDP payload over IPv4
 _MAX_SIZE_TLV = _tlv(0x02, _int_contents(MAX_SIZE))
 INT31_MAX = 2147483647

@@ -33,7 +33,14 @@ from hotspotctl.collectors.auth import Credentials
 from hotspotctl.collectors.codec import REPORT, CodecError, Response, _tlv, decode_response
 from hotspotctl.collectors.usmcore import (
     AUTH_PROTOCOLS,
+    DECRYPTION_ERRORS,
     INT31_MAX,
+    NOT_IN_TIME_WINDOWS,
+    STATS_OID,
+    UNKNOWN_ENGINE_IDS,
+    UNKNOWN_USER_NAMES,
+    UNSUPPORTED_SEC_LEVELS,
+    WRONG_DIGESTS,
     LocalKeys,
     Malformed,
     Message,
@@ -47,10 +54,11 @@ from hotspotctl.collectors.usmcore import (
 from hotspotctl.collectors.usmcore import decrypt as _decrypt
 from hotspotctl.errors import PollErrorKind
 
-# usmStats objects (RFC 3414 5), 1.3.6.1.6.3.15.1.1.N.0, by the contents octets of their OID
-_STATS = {bytes((0x2B, 6, 1, 6, 3, 15, 1, 1, n, 0)): name for n, name in (
-    (1, "usmStatsUnsupportedSecLevels"), (2, "usmStatsNotInTimeWindows"), (3, "usmStatsUnknownUserNames"),
-    (4, "usmStatsUnknownEngineIDs"), (5, "usmStatsWrongDigests"), (6, "usmStatsDecryptionErrors"))}
+# a Report's usmStats object by the contents octets of its OID: its name as the MIB spells it
+_STATS = {STATS_OID[n]: name for n, name in (
+    (UNSUPPORTED_SEC_LEVELS, "usmStatsUnsupportedSecLevels"), (NOT_IN_TIME_WINDOWS, "usmStatsNotInTimeWindows"),
+    (UNKNOWN_USER_NAMES, "usmStatsUnknownUserNames"), (UNKNOWN_ENGINE_IDS, "usmStatsUnknownEngineIDs"),
+    (WRONG_DIGESTS, "usmStatsWrongDigests"), (DECRYPTION_ERRORS, "usmStatsDecryptionErrors"))}
 _WHY = {
     "usmStatsUnsupportedSecLevels": "the agent does not take this user at level {level}",
     "usmStatsUnknownUserNames": "the agent has no user {user!r}",
