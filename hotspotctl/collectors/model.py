@@ -10,6 +10,7 @@ from hotspotctl.errors import PollErrorKind as PollErrorKind  # defined beside C
 from hotspotctl.models.polling import Discovery as Discovery  # records the store keeps: models/, named here too
 from hotspotctl.models.polling import Interface as Interface
 from hotspotctl.models.radios import Radio
+from hotspotctl.models.records import fast_init
 
 
 class Absent:
@@ -41,6 +42,7 @@ END_OF_MIB_VIEW = Absent("endOfMibView", 0x82)
 Value = int | bytes | Oid | str | None | Absent
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Sample:
     """One AP's answer in one cycle; counters raw, as the device gave them."""
@@ -109,6 +111,7 @@ def failure_class(kind: str) -> FailureClass:
     return FailureClass.MISCONFIGURED
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class PollError:
     """An AP that did not give a usable answer this cycle: a value, not an exception."""

@@ -12,6 +12,7 @@ from operator import attrgetter
 from typing import NamedTuple
 
 from hotspotctl.errors import PollErrorKind
+from hotspotctl.models.records import fast_init
 
 
 class HealthState(StrEnum):
@@ -72,6 +73,7 @@ class RadioMemory(NamedTuple):
     up_since: float | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ApHealth:
     """What evaluation remembers about an AP between cycles, and what it concluded."""

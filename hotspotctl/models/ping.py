@@ -10,7 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from hotspotctl.models.records import fast_init
 
+
+@fast_init
 @dataclass(frozen=True, slots=True)
 class PingResult:
     """Echo requests sent to one host and the replies that came back within the deadline."""

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hotspotctl.models.records import fast_init
+
 
 @dataclass(frozen=True, slots=True)
 class Interface:
@@ -49,6 +51,7 @@ class Discovery:
         return len(self.radio_keys) if self.radio_keys else len(self.radios)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class CounterState:
     """What must be remembered about an AP between cycles (it is stored in the database)."""

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hotspotctl.models.records import fast_init
+
 # Bands as written in JSON, InfluxDB's ``band`` tag and the dashboards: a bounded set.
 BAND_2_4, BAND_5, BAND_6, BAND_60 = "2.4GHz", "5GHz", "6GHz", "60GHz"
 BANDS = (BAND_2_4, BAND_5, BAND_6, BAND_60)
@@ -48,6 +50,7 @@ def channel_to_mhz(channel: int | None, band: str | None = None) -> int | None:
     return None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Radio:
     """One radio as its AP or controller reports it in one poll."""

@@ -42,6 +42,7 @@ from hotspotctl.evaluate.rates import RateSample, compute_rates
 from hotspotctl.models.access_points import AccessPoint
 from hotspotctl.models.ping import PingResult
 from hotspotctl.models.radios import Radio
+from hotspotctl.models.records import fast_init
 from hotspotctl.settings import PingSettings, SnmpSettings
 from hotspotctl.store import Store
 from hotspotctl.store.inventory import existing_ap_ids, inventory_version, load_access_points
@@ -61,6 +62,7 @@ log = logging.getLogger("hotspotctl.cycle")
 _PING_FAILURES: set[str] = set()  # the prober failures logged (as errors) so far
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ApOutcome:
     ap: AccessPoint

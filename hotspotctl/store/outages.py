@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from hotspotctl.errors import PollErrorKind
 from hotspotctl.models.health import ApHealth, Cause, HealthState, RadioMemory
 from hotspotctl.models.outages import LedgerUpdate, Outage
-from hotspotctl.store.bulk import YIELD_PER, executemany, insert_rows, where_in
+from hotspotctl.store.bulk import YIELD_PER, executemany, replace_rows, where_in
 from hotspotctl.store.engine import inserted_id
 from hotspotctl.store.schema import ap_health, availability_hourly, maintenance, outages
 from hotspotctl.store.schema import sites as site_table
@@ -102,11 +102,9 @@ _HEALTH_KEYS = tuple(_health_row("", ApHealth()))  # the columns in _health_row'
 
 
 def save_health(conn: sa.Connection, healths: Mapping[str, ApHealth]) -> None:
-    """Replace the stored health of these APs."""
-    ids = list(healths)
-    for where in where_in(conn, ap_health.c.ap_id, ids):
-        conn.execute(ap_health.delete().where(where))
-    insert_rows(conn, ap_health, _HEALTH_KEYS, (tuple(_health_row(ap_id, h).values()) for ap_id, h in healths.items()))
+    """Replace the stored health of these APs (``bulk.replace_rows``)."""
+    replace_rows(conn, ap_health, _HEALTH_KEYS,
+                 (tuple(_health_row(ap_id, h).values()) for ap_id, h in healths.items()), list(healths))
 
 
 # -- the outage ledger ------------------------------------------------------------------------------------------

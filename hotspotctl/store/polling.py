@@ -11,7 +11,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from hotspotctl.models.polling import CounterState, Discovery, Interface
-from hotspotctl.store.bulk import YIELD_PER, insert_rows, where_in
+from hotspotctl.models.records import fast_init
+from hotspotctl.store.bulk import YIELD_PER, replace_rows, where_in
 from hotspotctl.store.schema import ap_discovery, ap_state, poll_cycles
 
 _CHUNK = 500  # rows per INSERT of layouts (their JSON made a chunk at a time)
@@ -24,6 +25,7 @@ class StoredDiscovery:
     discovered_at: datetime
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ApState:
     """Between cycles: the counters of the last good sample, and how the AP has been answering."""
@@ -108,14 +110,12 @@ _STATE_KEYS = ("ap_id", "at", "sys_uptime", "hr_uptime", "engine_time", "in_octe
 
 
 def save_states(conn: sa.Connection, states: dict[str, ApState]) -> None:
-    """Replace the stored state of these APs: one DELETE (``where_in``: a list per 500 ids on SQLite), then the
-    rows in one COPY (PostgreSQL) or an executemany a batch at a time.
+    """Replace the stored state of these APs (``bulk.replace_rows``: a DELETE and a COPY on PostgreSQL, an upsert
+    a row on SQLite).
 
     Every AP's state, every cycle: each row is a tuple in ``_STATE_KEYS`` order (``_state_row``), not a dict."""
-    ids = list(states)
-    for where in where_in(conn, ap_state.c.ap_id, ids):
-        conn.execute(ap_state.delete().where(where))
-    insert_rows(conn, ap_state, _STATE_KEYS, (_state_row(ap_id, state) for ap_id, state in states.items()))
+    replace_rows(conn, ap_state, _STATE_KEYS, (_state_row(ap_id, state) for ap_id, state in states.items()),
+                 list(states))
 
 
 def _state_row(ap_id: str, state: ApState) -> tuple[Any, ...]:

@@ -263,3 +263,49 @@ def test_loading_every_aps_rows_on_postgresql_passes_over_each_table_once_at_mos
         before = _rows_scanned(conn, "access_points")
         assert existing_ap_ids(conn, [*ids, "gone"]) == set(ids)
         assert _rows_scanned(conn, "access_points") - before <= len(ids) + 1
+
+
+def _statements(store, save) -> list[str]:
+    """The statements ``save(conn)`` sends, upper-cased, in a write transaction that commits."""
+    statements: list[str] = []
+
+    def seen(conn, cursor, statement, *args):
+        statements.append(statement.lstrip().upper())
+
+    with store.write() as conn:
+        sa.event.listen(conn, "before_cursor_execute", seen)
+        save(conn)
+    return statements
+
+
+def test_states_are_replaced_in_place_on_sqlite_and_by_delete_and_copy_on_postgresql(store, rules, tmp_path):
+    """bulk.replace_rows, as save_states uses it: the rows saved replace those APs' rows in full (a value set
+    back to None is NULL again), an AP with no row yet gets one, the other APs' rows stay. On SQLite one
+    upsert (INSERT ... ON CONFLICT DO UPDATE) and no DELETE (issue 19: about 30 % of the states' write); on
+    PostgreSQL a DELETE and a COPY, as before."""
+    ids = _imported(store, rules, tmp_path, 40)
+    counters = CounterState(at=100.0, sys_uptime=5, hr_uptime=None, engine_time=7, in_octets=(1 << 64) - 2,
+                            out_octets=3, counter_bits=64, uptime_wraps=1, mono=9.5, clock="boot-a", uplink="ifIndex.2")
+    first = {ap_id: ApState(counters, 0, 100.0, 0.0, None, False) for ap_id in ids[:30]}
+    with store.write() as conn:
+        save_states(conn, first)
+    second = {ap_id: ApState(None, 3, 200.0, 260.0, "timeout", True) for ap_id in ids[20:40]}  # 10 new, 10 replaced
+    statements = _statements(store, lambda conn: save_states(conn, second))
+    if store.dialect == "postgresql":
+        assert [s.split()[0] for s in statements] == ["DELETE"]  # then the COPY, on the driver's own cursor
+    else:
+        assert len(statements) == 1 and statements[0].startswith("INSERT INTO AP_STATE")
+        assert "ON CONFLICT (AP_ID) DO UPDATE" in statements[0]
+    with store.read() as conn:
+        stored = load_states(conn, ids)
+    assert len(stored) == 40
+    assert all(stored[ap_id] == first[ap_id] for ap_id in ids[:20])
+    assert all(stored[ap_id] == ApState(None, 3, 200.0, 260.0, "timeout", True) for ap_id in ids[20:40])
+
+
+def test_replace_rows_refuses_rows_that_do_not_start_with_the_key(store):
+    from hotspotctl.store.bulk import replace_rows
+    from hotspotctl.store.schema import ap_state
+
+    with pytest.raises(ValueError, match="must start with its key 'ap_id'"), store.write() as conn:
+        replace_rows(conn, ap_state, ("at", "ap_id"), [(1.0, "A-0")], ["A-0"])
