@@ -355,15 +355,17 @@ class Poller:
 
     def device(self, target: Target, address: Address, *, budget_s: float | None = None) -> V2cDevice:
         """The walker's device for ``target`` at ``address``, v2c or SNMPv3 as its credential set says; with
-        ``budget_s``, as many retries as fit in that budget at the first timeout (raises ConfigError for a
-        credential set that is not configured)."""
+        ``budget_s``, as many retries as fit in that budget at the first timeout, and none of its requests waited
+        for past ``budget_s`` from now, all of them together (raises ConfigError for a credential set that is not
+        configured)."""
         credentials = self.credentials(target.auth or DEFAULT_AUTH)
-        retries = None
+        retries = until = None
         if budget_s is not None:
             timeout = self.settings.timeout_s
             retries = min(self.settings.retries, max(0, int(budget_s / timeout + 1e-9) - 1))
+            until = time.monotonic() + budget_s
         return self.walker.device_at(address, credentials.community, auth_name=credentials.name, retries=retries,
-                                     usm=self.usm(credentials))
+                                     usm=self.usm(credentials), until=until)
 
     async def reach(self, target: Target) -> V2cDevice | PollError:
         """The device to walk for ``target``: its address (looked up off the loop when it is a name that is not

@@ -141,12 +141,13 @@ class V2cClient:
         return self.device_at(address, community, auth_name=auth_name, retries=retries)
 
     def device_at(self, address: Address, community: bytes, *, auth_name: str = "",
-                  retries: int | None = None, usm: UsmUser | None = None) -> V2cDevice:
+                  retries: int | None = None, usm: UsmUser | None = None, until: float | None = None) -> V2cDevice:
         """A Device for a socket address as ``udp.Resolver`` gives it; with ``usm`` (the transport's
-        ``usm.user(credentials)``), an SNMPv3 one (``community`` is then empty)."""
+        ``usm.user(credentials)``), an SNMPv3 one (``community`` is then empty); with ``until`` (monotonic), no
+        request of it is waited for past that time."""
         if retries is None:
             retries = self.retries
-        return V2cDevice(self, address, bytes(community), auth_name, retries, usm=usm)
+        return V2cDevice(self, address, bytes(community), auth_name, retries, usm=usm, until=until)
 
     def close(self) -> None:
         if self._closed:
@@ -248,7 +249,8 @@ class V2cClient:
         now = time.monotonic()
         if not exchange.started:
             exchange.started = now
-            exchange.deadline = now + self.deadline_s
+            deadline, until = now + self.deadline_s, exchange.device.until
+            exchange.deadline = deadline if until is None or until > deadline else until
         try:
             sent = self.transport.transmit(exchange, exchange.encode, now)
         except OSError as exc:
@@ -337,15 +339,18 @@ class V2cDevice:
     """discovery.Device over a V2cClient: GETs, and GETBULK walks shared by the walks started together."""
 
     __slots__ = ("_batch", "address", "auth_name", "client", "community", "max_repetitions", "max_rows", "retries",
-                 "usm")
+                 "until", "usm")
 
     def __init__(self, client: V2cClient, address: Address, community: bytes, auth_name: str = "",
                  retries: int | None = None, *, max_repetitions: int | None = None,
-                 max_rows: int | None = None, usm: UsmUser | None = None) -> None:
+                 max_rows: int | None = None, usm: UsmUser | None = None, until: float | None = None) -> None:
         self.client = client
         self.address = address
         self.community = community
         self.usm = usm  # SNMPv3: the user every request goes out as (the transport wraps them)
+        # a budget for all of this device's requests (time.monotonic()): none is waited for past it, whatever
+        # the client's deadline_s (a trap's confirmation poll, Poller.device(budget_s=))
+        self.until = until
         self.auth_name = auth_name
         self.retries = client.retries if retries is None else retries
         self.max_repetitions = client.max_repetitions if max_repetitions is None else max_repetitions
@@ -361,7 +366,7 @@ class V2cDevice:
         answer at its message size, RFC 3416 4.2.3, or says tooBig: the batch then asks for fewer)."""
         return V2cDevice(self.client, self.address, self.community, self.auth_name, self.retries,
                          max_repetitions=self.max_repetitions if max_repetitions is None else max_repetitions,
-                         max_rows=self.max_rows if max_rows is None else max_rows, usm=self.usm)
+                         max_rows=self.max_rows if max_rows is None else max_rows, usm=self.usm, until=self.until)
 
     @property
     def label(self) -> str:
@@ -378,10 +383,11 @@ class V2cDevice:
             version, secret = "v2c", "the community"
         else:
             version, secret = self.usm.level, "the user and keys"
+        limit = f"deadline {client.deadline_s:g} s" if self.until is None else "within the poll's budget"
         return CollectError(
             f"{self.label}: no answer after {tries} {'try' if tries == 1 else 'tries'} in {waited:.1f} s "
-            f"(timeout {client.transport.rtt.timeout(self.address):.2g} s, doubling per retry, deadline "
-            f"{client.deadline_s:g} s; {version}); check that the AP is up, that UDP port "
+            f"(timeout {client.transport.rtt.timeout(self.address):.2g} s, doubling per retry, {limit}; "
+            f"{version}); check that the AP is up, that UDP port "
             f"{self.address[1]} reaches it and that {secret} of {auth} match the AP's", kind=PollErrorKind.TIMEOUT)
 
     def _agent_error(self, response: Response, what: str) -> CollectError:

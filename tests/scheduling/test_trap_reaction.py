@@ -515,3 +515,37 @@ def test_a_confirmation_poll_keeps_its_budget_over_snmpv3_too(tmp_path: Path) ->
             took, result = asyncio.run(poll(auth_name))
             assert isinstance(result, PollError) and result.kind == "timeout", (auth_name, result)
             assert 0.9 <= took < 2.5, (auth_name, took)  # the 1 s budget, not the 3 s deadline
+
+
+def test_a_confirmation_poll_keeps_a_budget_shorter_than_its_timeout_on_the_walkers_path_too() -> None:
+    """A budget under snmp.timeout_s (3 s here, 0.5 s of budget) holds on both of the poll's paths: the engine's
+    GETs, and the walker's (an AP whose clients are counted by a walk: its GET and its walk). The walker's
+    device used to get only fewer retries, so its first try waited out the whole 3 s timeout; now no request of
+    the device is waited for past the budget, all of them together (Poller.device(budget_s=), V2cDevice.until)."""
+    from hotspotctl.collectors.model import Discovery, PollError
+    from hotspotctl.collectors.poller import Target
+    from hotspotctl.settings import SnmpAuth, SnmpSettings
+
+    def layout(clients_kind: str | None, clients_oids: tuple[str, ...]) -> Discovery:
+        return Discovery(profile="generic", sys_descr="", sys_object_id="", uptime_sources=("sys_uptime",),
+                         uplink=None, radios=(), counter_bits=None, link_source=None, link_scale=1.0,
+                         clients_kind=clients_kind, clients_oids=clients_oids)
+
+    settings = SnmpSettings(timeout_s=3.0, min_timeout_s=3.0, retries=2, deadline_s=6.0,
+                            auth={"default": SnmpAuth(community="public")})
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:  # bound, answering nobody
+        sock.bind(("127.0.0.1", 0))
+        address = f"127.0.0.1:{sock.getsockname()[1]}"
+
+        async def poll(discovery: Discovery) -> tuple[float, object]:
+            with Poller(settings, load_profiles([])) as poller:
+                started = time.monotonic()
+                [result], _ = await poller.poll([(Target("AP-1", address, "default"), discovery, False)],
+                                                budget_s=0.5)
+                return time.monotonic() - started, result
+
+        for path, discovery in (("engine", layout(None, ())), ("walker", layout("count", ("1.3.6.1.4.1.9.9.1",)))):
+            took, result = asyncio.run(poll(discovery))
+            assert isinstance(result, PollError) and result.kind == "timeout", (path, result)
+            assert "within the poll's budget" in result.message or path == "engine", result.message
+            assert 0.45 <= took < 2.0, (path, took)  # the 0.5 s budget, not the 3 s timeout
