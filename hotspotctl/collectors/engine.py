@@ -27,7 +27,7 @@ from hotspotctl.collectors.codec import TOO_BIG, GetTemplate, Response, error_st
 from hotspotctl.collectors.model import Value
 from hotspotctl.collectors.oids import Oid, format_oid
 from hotspotctl.collectors.udp import Address, Request, UdpTransport, format_address
-from hotspotctl.collectors.usmmanager import UsmUser
+from hotspotctl.collectors.usmmanager import ManagerUser
 from hotspotctl.errors import PollErrorKind
 
 _LAYOUTS_MAX = 1 << 16  # remembered splits (agent, shape); only agents that answered tooBig have one
@@ -38,7 +38,8 @@ class GetShape:
 
     __slots__ = ("_templates", "community", "oids", "parts", "usm")
 
-    def __init__(self, community: bytes, oids: Sequence[Oid], max_oids: int = 24, usm: UsmUser | None = None) -> None:
+    def __init__(self, community: bytes, oids: Sequence[Oid], max_oids: int = 24,
+                 usm: ManagerUser | None = None) -> None:
         self.community = community
         self.usm = usm  # SNMPv3: the user the GETs go out as (``community`` is then empty)
         self.oids = tuple(oids)

@@ -52,7 +52,7 @@ from hotspotctl.collectors.tables import (
     walk_controller,
 )
 from hotspotctl.collectors.udp import ADDRESSES_MAX, Address, Resolver, UdpTransport, Unresolved, numeric_address
-from hotspotctl.collectors.usmmanager import UsmUser
+from hotspotctl.collectors.usmmanager import ManagerUser
 from hotspotctl.collectors.walker import V2cClient, V2cDevice, fewer_collections
 from hotspotctl.errors import CollectError, ConfigError, PollErrorKind
 from hotspotctl.models.radios import ControllerReading, Radio
@@ -247,7 +247,7 @@ class Poller:
         # mgmt_address -> its socket address when it is an IP literal, or what is wrong with it: one entry (and the
         # Address tuple every request and RTT estimate shares) per AP. Names go to the resolver, with its TTL.
         self._literals: dict[str, Address | str] = {}
-        self._shapes: dict[tuple[bytes, UsmUser | None, tuple[Oid, ...]], GetShape] = {}
+        self._shapes: dict[tuple[bytes, ManagerUser | None, tuple[Oid, ...]], GetShape] = {}
         # One transport for the polls and discovery's walks: one receive buffer, one in-flight cap
         # (so together they never send more than the buffer holds), one timeout per agent.
         self.transport = UdpTransport(receive_buffer_bytes=settings.receive_buffer_bytes,
@@ -349,7 +349,7 @@ class Poller:
         found = await self.resolver.resolve(*parsed, self.settings.deadline_s if timeout_s is None else timeout_s)
         return found.reason if isinstance(found, Unresolved) else found
 
-    def usm(self, credentials: Credentials) -> UsmUser | None:
+    def usm(self, credentials: Credentials) -> ManagerUser | None:
         """The SNMPv3 user of a credential set on this poller's transport; None for v2c."""
         return None if credentials.version == "2c" else self.transport.usm.user(credentials)
 

@@ -20,7 +20,7 @@ A ``UdpTransport`` owns what the two have in common (scrapli's transport/driver 
   attempt's wait, and never waited for past its deadline;
 - the readable/writable plumbing, and one table of error-status names;
 - SNMPv3: a request made with a v3 credential set (``Request.usm``) is encoded by its owner as a v2c message
-  with an empty community and sent in a v3 message (``usmmanager.UsmUser.wrap``); a v3 answer is matched by its
+  with an empty community and sent in a v3 message (``usmmanager.ManagerUser.wrap``); a v3 answer is matched by its
   msgID, checked and opened by the same user (``unwrap``). Agents' engines are discovered on first contact and
   kept per address (``usm``, a ``usmmanager.UsmManager``); a Report that teaches the engine or its clock sends
   the request again (``Owner.resend``), one that says the credentials are wrong fails it (``Owner.refused``).
@@ -51,7 +51,7 @@ from typing import Any, Protocol, TypeVar
 
 from hotspotctl.collectors.codec import REQUEST_ID_MAX, REQUEST_ID_MIN, RESPONSE, CodecError, Response, decode_response
 from hotspotctl.collectors.usmcore import Malformed, parse_message
-from hotspotctl.collectors.usmmanager import RESENDS_MAX, Refusal, Resend, UsmManager, UsmUser
+from hotspotctl.collectors.usmmanager import RESENDS_MAX, ManagerUser, Refusal, Resend, UsmManager
 from hotspotctl.errors import PollErrorKind
 
 log = logging.getLogger(__name__)
@@ -106,7 +106,7 @@ class Request:
                  "rids", "sends", "usm")
 
     def __init__(self, owner: Owner[Any], address: Address, community: bytes, retries: int,
-                 usm: UsmUser | None = None) -> None:
+                 usm: ManagerUser | None = None) -> None:
         self.owner = owner
         self.address = address
         self.community = community

@@ -28,7 +28,6 @@ The pure primitives (protocol tables, keys, message framing) are ``collectors.us
 from __future__ import annotations
 
 import hmac
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -43,6 +42,8 @@ from hotspotctl.collectors.usmcore import (
     UNKNOWN_USER_NAMES,
     UNSUPPORTED_SEC_LEVELS,
     WRONG_DIGESTS,
+    MasterKeys,
+    Salts,
     decrypt,
     encrypt,
     frame,
@@ -169,19 +170,11 @@ class UsmAgent:
         self.stats = UsmStats()
         self.exact_level = exact_level
         self.max_keys = max_keys
-        self._masters: dict[tuple[bytes, str], bytes] = {}  # (password, hash) -> Ku
+        self._master = MasterKeys()
+        self._salts = Salts()
         self._local: dict[tuple[bytes, bytes], _LocalKeys] = {}  # (user name, engine id) -> keys
-        self._aes_salt = int.from_bytes(os.urandom(8), "big")
-        self._des_salt = int.from_bytes(os.urandom(4), "big")
 
     # keys
-
-    def _master(self, password: bytes, hash_name: str) -> bytes:
-        key = (password, hash_name)
-        master = self._masters.get(key)
-        if master is None:
-            master = self._masters[key] = password_to_key(password, hash_name)
-        return master
 
     def keys(self, user: UsmUser, engine_id: bytes) -> _LocalKeys:
         """The user's keys for ``engine_id``: cached; the oldest entry goes when ``max_keys`` is reached."""
@@ -215,11 +208,7 @@ class UsmAgent:
     def _encrypt(self, keys: _LocalKeys, protocol: str, plaintext: bytes, boots: int,
                  engine_time: int) -> tuple[bytes, bytes]:
         """(ciphertext, msgPrivacyParameters) with a fresh salt."""
-        if protocol == "des":
-            self._des_salt = (self._des_salt + 1) & 0xFFFFFFFF
-            return encrypt(keys, protocol, plaintext, boots, engine_time, self._des_salt)
-        self._aes_salt = (self._aes_salt + 1) & 0xFFFFFFFFFFFFFFFF
-        return encrypt(keys, protocol, plaintext, boots, engine_time, self._aes_salt)
+        return encrypt(keys, protocol, plaintext, boots, engine_time, self._salts.next(protocol))
 
     # messages
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 from dataclasses import dataclass
 
 from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
@@ -205,6 +206,44 @@ def password_to_key(password: bytes, hash_name: str) -> bytes:
         raise ValueError("empty password")
     ring = password * (_ONE_MB // len(password) + 1)
     return hashlib.new(hash_name, memoryview(ring)[:_ONE_MB]).digest()
+
+
+class MasterKeys:
+    """``password_to_key`` once per password and hash (a megabyte hashed each time otherwise): one per USM side
+    (the manager's ``UsmManager``, the agent's ``UsmAgent``). Called as ``keys(password, hash_name)``."""
+
+    __slots__ = ("_found",)
+
+    def __init__(self) -> None:
+        self._found: dict[tuple[bytes, str], bytes] = {}  # (password, hash) -> Ku
+
+    def __call__(self, password: bytes, hash_name: str) -> bytes:
+        key = (password, hash_name)
+        found = self._found.get(key)
+        if found is None:
+            found = self._found[key] = password_to_key(password, hash_name)
+        return found
+
+    def __len__(self) -> int:
+        return len(self._found)
+
+
+class Salts:
+    """The privacy parameters' salts of one USM side (RFC 3414 8.1.1.1, RFC 3826 3.1.2.1): a counter per cipher,
+    from a random start, so two engines' salts do not collide. ``next(protocol)``: the next one for it."""
+
+    __slots__ = ("_aes", "_des")
+
+    def __init__(self) -> None:
+        self._aes = int.from_bytes(os.urandom(8), "big")
+        self._des = int.from_bytes(os.urandom(4), "big")
+
+    def next(self, protocol: str) -> int:
+        if protocol == "des":
+            self._des = (self._des + 1) & 0xFFFFFFFF
+            return self._des
+        self._aes = (self._aes + 1) & 0xFFFFFFFFFFFFFFFF
+        return self._aes
 
 
 def localize_key(master: bytes, engine_id: bytes, hash_name: str) -> bytes:

@@ -1,9 +1,9 @@
 """The manager's side of SNMPv3's User-based Security Model, for the poll engine and the walker.
 
 The engine and the walker encode their requests as v2c messages with an empty community; for a request made
-with a v3 credential set, ``udp.UdpTransport`` hands the message to ``UsmUser.wrap``, which takes its PDU out
+with a v3 credential set, ``udp.UdpTransport`` hands the message to ``ManagerUser.wrap``, which takes its PDU out
 and sends it in a v3 message (RFC 3412 header, RFC 3414 USM: HMAC, DES-CBC, RFC 3826 AES-CFB, RFC 7860 SHA-2),
-and hands each v3 answer to ``UsmUser.unwrap``. So an SNMPv3 AP costs what a v2c one costs plus a few tens of
+and hands each v3 answer to ``ManagerUser.unwrap``. So an SNMPv3 AP costs what a v2c one costs plus a few tens of
 microseconds of crypto, on the same sockets, in-flight cap, timeouts and retries.
 
 Discovery (RFC 3414 4): the first request to an agent goes as a noAuthNoPriv, reportable GET with an empty
@@ -25,7 +25,6 @@ The message framing, keys and ciphers are ``collectors.usmcore``'s, shared with 
 from __future__ import annotations
 
 import hmac
-import os
 import time
 from dataclasses import dataclass
 
@@ -43,13 +42,14 @@ from hotspotctl.collectors.usmcore import (
     WRONG_DIGESTS,
     LocalKeys,
     Malformed,
+    MasterKeys,
     Message,
+    Salts,
     element,
     encrypt,
     frame,
     local_keys,
     parse_scoped,
-    password_to_key,
 )
 from hotspotctl.collectors.usmcore import decrypt as _decrypt
 from hotspotctl.errors import PollErrorKind
@@ -107,23 +107,15 @@ class UsmManager:
     def __init__(self, max_peers: int = PEERS_MAX) -> None:
         self.max_peers = max_peers
         self.peers: dict[object, _Peer] = {}
-        self._masters: dict[tuple[str, str], bytes] = {}  # (password, hash) -> Ku
-        self._users: dict[Credentials, UsmUser] = {}
-        self._aes_salt = int.from_bytes(os.urandom(8), "big")
-        self._des_salt = int.from_bytes(os.urandom(4), "big")
+        self.master = MasterKeys()
+        self.salts = Salts()
+        self._users: dict[Credentials, ManagerUser] = {}
 
-    def user(self, credentials: Credentials) -> UsmUser:
+    def user(self, credentials: Credentials) -> ManagerUser:
         """The USM user of a v3 credential set, made once."""
         found = self._users.get(credentials)
         if found is None:
-            found = self._users[credentials] = UsmUser(self, credentials)
-        return found
-
-    def master(self, password: str, hash_name: str) -> bytes:
-        key = (password, hash_name)
-        found = self._masters.get(key)
-        if found is None:
-            found = self._masters[key] = password_to_key(password.encode(), hash_name)
+            found = self._users[credentials] = ManagerUser(self, credentials)
         return found
 
     def learn(self, address: object, engine_id: bytes, boots: int, engine_time: int) -> None:
@@ -132,15 +124,8 @@ class UsmManager:
             del peers[next(iter(peers))]
         peers[address] = _Peer(engine_id, boots, engine_time, time.monotonic())
 
-    def salt(self, protocol: str) -> int:
-        if protocol == "des":
-            self._des_salt = (self._des_salt + 1) & 0xFFFFFFFF
-            return self._des_salt
-        self._aes_salt = (self._aes_salt + 1) & 0xFFFFFFFFFFFFFFFF
-        return self._aes_salt
 
-
-class UsmUser:
+class ManagerUser:
     """One v3 credential set as a manager uses it: its keys per agent engine, and the wrapping of its requests."""
 
     __slots__ = ("_keys", "auth_protocol", "credentials", "hash_name", "level", "manager", "name", "priv_protocol")
@@ -159,8 +144,8 @@ class UsmUser:
         found = self._keys.get(engine_id)
         if found is None:
             manager, credentials, hash_name = self.manager, self.credentials, self.hash_name
-            auth = manager.master(credentials.auth_password, hash_name) if self.auth_protocol else b""
-            priv = manager.master(credentials.priv_password, hash_name) if self.priv_protocol else b""
+            auth = manager.master(credentials.auth_password.encode(), hash_name) if self.auth_protocol else b""
+            priv = manager.master(credentials.priv_password.encode(), hash_name) if self.priv_protocol else b""
             found = local_keys(auth, priv, engine_id, hash_name, self.priv_protocol)
             if len(self._keys) >= manager.max_peers:
                 del self._keys[next(iter(self._keys))]
@@ -193,7 +178,7 @@ class UsmUser:
         priv_params = b""
         if self.priv_protocol:
             ciphertext, priv_params = encrypt(keys, self.priv_protocol, scoped, boots,  # type: ignore[arg-type]
-                                              engine_time, self.manager.salt(self.priv_protocol))
+                                              engine_time, self.manager.salts.next(self.priv_protocol))
             scoped = _tlv(0x04, ciphertext)
         return frame(rid, flags, engine_id, boots, engine_time, self.name, self.auth_protocol, keys, scoped,
                      priv_params)

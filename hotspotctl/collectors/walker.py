@@ -39,7 +39,7 @@ from hotspotctl.collectors.codec import END_OF_MIB_VIEW_TAG, GET_BULK, TOO_BIG, 
 from hotspotctl.collectors.model import Value
 from hotspotctl.collectors.oids import Oid, decode_oid, encode_oid, format_oid
 from hotspotctl.collectors.udp import Address, Request, UdpTransport, format_address, numeric_address
-from hotspotctl.collectors.usmmanager import UsmUser
+from hotspotctl.collectors.usmmanager import ManagerUser
 from hotspotctl.errors import CollectError, PollErrorKind
 
 _TEMPLATE_CACHE_MAX = 4096  # distinct GETs kept encoded; discovery asks few shapes, over and over
@@ -141,7 +141,7 @@ class V2cClient:
         return self.device_at(address, community, auth_name=auth_name, retries=retries)
 
     def device_at(self, address: Address, community: bytes, *, auth_name: str = "",
-                  retries: int | None = None, usm: UsmUser | None = None, until: float | None = None) -> V2cDevice:
+                  retries: int | None = None, usm: ManagerUser | None = None, until: float | None = None) -> V2cDevice:
         """A Device for a socket address as ``udp.Resolver`` gives it; with ``usm`` (the transport's
         ``usm.user(credentials)``), an SNMPv3 one (``community`` is then empty); with ``until`` (monotonic), no
         request of it is waited for past that time."""
@@ -343,7 +343,7 @@ class V2cDevice:
 
     def __init__(self, client: V2cClient, address: Address, community: bytes, auth_name: str = "",
                  retries: int | None = None, *, max_repetitions: int | None = None,
-                 max_rows: int | None = None, usm: UsmUser | None = None, until: float | None = None) -> None:
+                 max_rows: int | None = None, usm: ManagerUser | None = None, until: float | None = None) -> None:
         self.client = client
         self.address = address
         self.community = community

@@ -558,7 +558,7 @@ def test_the_key_cache_is_bounded():
     user = agent.users[b"sha256-aes"]
     for n in range(10):
         agent.keys(user, ENGINE_ID + bytes((n,)))
-    assert len(agent._local) == 3 and len(agent._masters) == 2
+    assert len(agent._local) == 3 and len(agent._master) == 2
 
 
 # --- property: nothing a datagram holds makes unwrap raise ------------------------------------
