@@ -7,7 +7,7 @@ in this one process, one after the other:
 
   controller  ``read_controller`` (collectors/tables.py) with the vendor's controller profile
               (tests/simulate/profiles/sim_<vendor>.yaml): every column walked together
-              (``V2cDevice.walk`` shares each GETBULK among the columns, on our codec) and the rows
+              (``WalkerDevice.walk`` shares each GETBULK among the columns, on our codec) and the rows
               turned into ``ManagedAp``/``Radio`` records; --walks times
   direct      one GET per AP at its own address through the poll engine (``SnmpGetEngine.get_many``):
               the eight-or-so OIDs of its family's poll (uptime, the uplink's octets, speed and status,
@@ -46,7 +46,7 @@ sys.path.insert(0, str(ROOT))
 from hotspotctl.collectors.engine import GetFailure, GetRequest, GetShape, SnmpGetEngine  # noqa: E402
 from hotspotctl.collectors.profiles import load_profile  # noqa: E402
 from hotspotctl.collectors.tables import read_controller  # noqa: E402
-from hotspotctl.collectors.walker import V2cClient  # noqa: E402
+from hotspotctl.collectors.walker import WalkerClient  # noqa: E402
 from hotspotctl.models.access_points import AccessPoint  # noqa: E402
 from hotspotctl.simulate import controllers as ctl  # noqa: E402
 from hotspotctl.simulate.agent import SimAp, address_of  # noqa: E402
@@ -79,7 +79,7 @@ def run_controller(address: str, port: int, vendor: str, aps: int, walks: int, r
     run = Run("controller")
 
     async def main() -> None:
-        with V2cClient(timeout_s=1.0, retries=2, deadline_s=10.0, max_rows=20 * aps,
+        with WalkerClient(timeout_s=1.0, retries=2, deadline_s=10.0, max_rows=20 * aps,
                        max_repetitions=repetitions) as client:
             device = client.device(address, port, COMMUNITY)
             await read_controller(device, profile)  # warm-up
@@ -186,7 +186,7 @@ def main() -> None:
     parser.add_argument("--vendor", choices=sorted(ctl.VENDORS), default="cisco_aireos")
     parser.add_argument("--walks", type=int, default=3, help="measured walks (and direct rounds); the best is shown")
     parser.add_argument("--repetitions", type=int, default=25,
-                        help="the client's max_repetitions (V2cClient's default): rows per GETBULK, all columns; "
+                        help="the client's max_repetitions (WalkerClient's default): rows per GETBULK, all columns; "
                              "read_controller asks for at least tables.CONTROLLER_REPETITIONS (the agent's answer "
                              "size stops it first)")
     parser.add_argument("--processes", type=int, default=1, help="simulator serving processes")

@@ -2,7 +2,7 @@
 each managed AP's Sample (or PollError) from what its controller said.
 
 ``read_controllers`` walks every controller at once: v2c controllers through the poller's walker (our own
-codec, GETBULK; the columns of one controller share their GETBULKs, see ``V2cDevice.walk``), v3 through
+codec, GETBULK; the columns of one controller share their GETBULKs, see ``WalkerDevice.walk``), v3 through
 pysnmp's device walk. ``results_for`` then gives each AP the inventory says the controller manages the same
 Sample a polled AP gets (so rates, statuses, outages and dashboards need no special case), or a PollError
 whose kind says what the controller's word means for it (``model.failure_class``):

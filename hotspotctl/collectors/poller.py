@@ -53,7 +53,7 @@ from hotspotctl.collectors.tables import (
 )
 from hotspotctl.collectors.udp import ADDRESSES_MAX, Address, Resolver, UdpTransport, Unresolved, numeric_address
 from hotspotctl.collectors.usmmanager import ManagerUser
-from hotspotctl.collectors.walker import V2cClient, V2cDevice, fewer_collections
+from hotspotctl.collectors.walker import WalkerClient, WalkerDevice, fewer_collections
 from hotspotctl.errors import CollectError, ConfigError, PollErrorKind
 from hotspotctl.models.radios import ControllerReading, Radio
 from hotspotctl.settings import Settings, SnmpSettings, SshSettings
@@ -256,7 +256,7 @@ class Poller:
                                       max_timeout_s=settings.deadline_s)
         self.engine = SnmpGetEngine(timeout_s=settings.timeout_s, retries=settings.retries,
                                     deadline_s=settings.deadline_s, transport=self.transport)
-        self.walker = V2cClient(timeout_s=settings.timeout_s, retries=settings.retries,
+        self.walker = WalkerClient(timeout_s=settings.timeout_s, retries=settings.retries,
                                 deadline_s=settings.deadline_s, max_oids_per_get=settings.max_oids_per_get,
                                 transport=self.transport)
         self.resolver = Resolver(ttl_s=settings.name_ttl_s)
@@ -353,7 +353,7 @@ class Poller:
         """The SNMPv3 user of a credential set on this poller's transport; None for v2c."""
         return None if credentials.version == "2c" else self.transport.usm.user(credentials)
 
-    def device(self, target: Target, address: Address, *, budget_s: float | None = None) -> V2cDevice:
+    def device(self, target: Target, address: Address, *, budget_s: float | None = None) -> WalkerDevice:
         """The walker's device for ``target`` at ``address``, v2c or SNMPv3 as its credential set says; with
         ``budget_s``, as many retries as fit in that budget at the first timeout, and none of its requests waited
         for past ``budget_s`` from now, all of them together (raises ConfigError for a credential set that is not
@@ -367,7 +367,7 @@ class Poller:
         return self.walker.device_at(address, credentials.community, auth_name=credentials.name, retries=retries,
                                      usm=self.usm(credentials), until=until)
 
-    async def reach(self, target: Target) -> V2cDevice | PollError:
+    async def reach(self, target: Target) -> WalkerDevice | PollError:
         """The device to walk for ``target``: its address (looked up off the loop when it is a name that is not
         fresh in the cache), then the walker's device; or the PollError (``no_address``) saying why there is no
         address. Discovery and the controllers' walks both start here. Raises ConfigError for a credential set
@@ -605,7 +605,7 @@ async def probe(host: str, port: int, credentials: Credentials, profiles: Profil
         resolver.close()
     if isinstance(found, Unresolved):
         raise CollectError(found.reason, kind=PollErrorKind.NO_ADDRESS)
-    with V2cClient(timeout_s=settings.timeout_s, retries=settings.retries, deadline_s=settings.deadline_s,
+    with WalkerClient(timeout_s=settings.timeout_s, retries=settings.retries, deadline_s=settings.deadline_s,
                    max_oids_per_get=settings.max_oids_per_get, min_timeout_s=settings.min_timeout_s,
                    max_in_flight=64, receive_buffer_bytes=1 << 18) as walker:
         usm = None if credentials.version == "2c" else walker.transport.usm.user(credentials)
@@ -613,7 +613,7 @@ async def probe(host: str, port: int, credentials: Credentials, profiles: Profil
         return await _probe(device, host, port, profiles, pinned)
 
 
-async def _probe(device: V2cDevice, host: str, port: int, profiles: ProfileSet,
+async def _probe(device: WalkerDevice, host: str, port: int, profiles: ProfileSet,
                  pinned: str | None) -> ProbeResult:
     discovery = await discover(device, profiles, pinned=pinned)
     plan = plan_poll(discovery)

@@ -4,7 +4,7 @@ The pure part turns columns (``{column OID: {row index: value}}``, from a walk o
 instances) into records (models/radios.py) by the FIELD grammar (collectors/README.md): a value at
 the row's KEY, or joined rows aggregated; ``from`` the key, its last sub-id, the IF-MIB name or the
 channel; a template; then parse, ignore, map, scale and offset. The async part walks every column
-a table needs at once (``asyncio.gather`` of ``device.walk``: V2cDevice shares GETBULKs among walks
+a table needs at once (``asyncio.gather`` of ``device.walk``: WalkerDevice shares GETBULKs among walks
 started together), so a controller costs one bulk walk per cycle.
 """
 
@@ -855,7 +855,7 @@ def ap_count_of(sources: Sequence[ClientSource], scalars: Mapping[Oid, Value],
 
 
 async def walk_columns(device: Device, columns: Sequence[Oid]) -> dict[Oid, dict[Oid, Value]]:
-    """Every column walked at once (started together, so a V2cDevice shares GETBULKs among them)."""
+    """Every column walked at once (started together, so a WalkerDevice shares GETBULKs among them)."""
     walks = await asyncio.gather(*(device.walk(column) for column in columns))
     return {column: index_rows(column, rows) for column, rows in zip(columns, walks, strict=True)}
 
@@ -972,7 +972,7 @@ CONTROLLER_MAX_ROWS = 500_000  # rows per column: a controller's radio table of 
 
 
 def _for_tables(device: Device) -> Device:
-    """A device that walks wide when it can (V2cDevice.with_limits; pysnmp's walks keep their own)."""
+    """A device that walks wide when it can (WalkerDevice.with_limits; pysnmp's walks keep their own)."""
     with_limits = getattr(device, "with_limits", None)
     if with_limits is None:
         return device
@@ -1002,7 +1002,7 @@ async def walk_controller(device: Device, profile: Profile) -> ControllerWalk:
     async def get() -> dict[Oid, Value]:
         return await device.get(scalars) if scalars else {}
 
-    walk_cells = getattr(device, "walk_cells", None)  # V2cDevice: each column as {index: value} already
+    walk_cells = getattr(device, "walk_cells", None)  # WalkerDevice: each column as {index: value} already
     with fewer_collections():  # a burst of ~15 objects per row, as discovery's: the collector mostly out of the way
         if walk_cells is not None:
             answered, walked = await asyncio.gather(get(), asyncio.gather(*(walk_cells(c) for c in walked_columns)))

@@ -25,7 +25,7 @@ A ``UdpTransport`` owns what the two have in common (scrapli's transport/driver 
   kept per address (``usm``, a ``usmmanager.UsmManager``); a Report that teaches the engine or its clock sends
   the request again (``Owner.resend``), one that says the credentials are wrong fails it (``Owner.refused``).
 
-Owners (``engine.SnmpGetEngine``, ``walker.V2cClient``) keep their request semantics: they queue
+Owners (``engine.SnmpGetEngine``, ``walker.WalkerClient``) keep their request semantics: they queue
 requests, take a slot, call ``transmit``, and get ``answered``/``expired`` callbacks; the transport
 calls each owner's ``pump`` when slots free up or the socket becomes writable again.
 

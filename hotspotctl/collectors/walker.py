@@ -14,7 +14,7 @@ beyond the cap wait in a FIFO queue, and their clocks only start once sent.
 A reply from the wrong address, with the wrong community, an unknown request-id, a PDU other
 than Response, or that does not decode is dropped and counted by the transport, never trusted.
 
-``V2cDevice`` is a ``discovery.Device``. ``get`` splits above ``max_oids_per_get`` and halves
+``WalkerDevice`` is a ``discovery.Device``. ``get`` splits above ``max_oids_per_get`` and halves
 again on tooBig. ``walk`` uses GETBULK (non-repeaters 0) from the last OID until it leaves the
 subtree or meets endOfMibView; walks of one device started together (discovery gathers its ten
 IF-MIB columns) share each GETBULK, one varbind per column and about ``max_repetitions`` rows in
@@ -74,7 +74,7 @@ class _Exchange(Request):
 
     __slots__ = ("device", "encode", "on_done", "started")
 
-    def __init__(self, client: V2cClient, device: V2cDevice, encode: Callable[[int], bytes],
+    def __init__(self, client: WalkerClient, device: WalkerDevice, encode: Callable[[int], bytes],
                  on_done: Callable[[Response | CollectError], None]) -> None:
         Request.__init__(self, client, device.address, device.community, device.retries, device.usm)
         self.device = device
@@ -83,8 +83,8 @@ class _Exchange(Request):
         self.started = 0.0  # monotonic time of the first send
 
 
-class V2cClient:
-    """Hands out ``V2cDevice``s that share one transport: sockets, request-ids, the in-flight cap.
+class WalkerClient:
+    """Hands out ``WalkerDevice``s that share one transport: sockets, request-ids, the in-flight cap.
 
     Use it from one event loop at a time (it re-attaches if a later ``asyncio.run`` uses it);
     close it, or use it as a context manager. With no ``transport`` it opens its own (and closes it).
@@ -116,14 +116,14 @@ class V2cClient:
     def sock(self) -> object:
         return self.transport.sock
 
-    def __enter__(self) -> V2cClient:
+    def __enter__(self) -> WalkerClient:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
     def device(self, host: str, port: int, community: bytes, *, auth_name: str = "",
-               retries: int | None = None) -> V2cDevice:
+               retries: int | None = None) -> WalkerDevice:
         """A Device for the agent at host:port, an IP literal (a name is resolved by the caller,
         ``udp.Resolver``, off the loop); ``auth_name`` (the credential set) only labels errors.
 
@@ -140,14 +140,14 @@ class V2cClient:
                                kind=PollErrorKind.NO_ADDRESS)
         return self.device_at(address, community, auth_name=auth_name, retries=retries)
 
-    def device_at(self, address: Address, community: bytes, *, auth_name: str = "",
-                  retries: int | None = None, usm: ManagerUser | None = None, until: float | None = None) -> V2cDevice:
+    def device_at(self, address: Address, community: bytes, *, auth_name: str = "", retries: int | None = None,
+                  usm: ManagerUser | None = None, until: float | None = None) -> WalkerDevice:
         """A Device for a socket address as ``udp.Resolver`` gives it; with ``usm`` (the transport's
         ``usm.user(credentials)``), an SNMPv3 one (``community`` is then empty); with ``until`` (monotonic), no
         request of it is waited for past that time."""
         if retries is None:
             retries = self.retries
-        return V2cDevice(self, address, bytes(community), auth_name, retries, usm=usm, until=until)
+        return WalkerDevice(self, address, bytes(community), auth_name, retries, usm=usm, until=until)
 
     def close(self) -> None:
         if self._closed:
@@ -180,12 +180,12 @@ class V2cClient:
 
     def _attach(self) -> asyncio.AbstractEventLoop:
         if self._closed:
-            raise RuntimeError("this V2cClient is closed")
+            raise RuntimeError("this WalkerClient is closed")
         return self.transport.attach()
 
     # -- one exchange ----------------------------------------------------------------------
 
-    async def exchange(self, device: V2cDevice, encode: Callable[[int], bytes]) -> Response:
+    async def exchange(self, device: WalkerDevice, encode: Callable[[int], bytes]) -> Response:
         """Send ``encode(request_id)`` to the device until a Response passes the checks; CollectError if none."""
         future = self._attach().create_future()
 
@@ -203,7 +203,7 @@ class V2cClient:
             if not exchange.done:  # cancelled: give up the request and its slot
                 self._release(exchange)
 
-    def submit(self, device: V2cDevice, encode: Callable[[int], bytes],
+    def submit(self, device: WalkerDevice, encode: Callable[[int], bytes],
                on_done: Callable[[Response | CollectError], None]) -> _Exchange:
         """Send as soon as there is a slot; ``on_done`` gets the Response or the CollectError, once.
 
@@ -335,13 +335,13 @@ def _arcs(raw: bytes, start: int) -> tuple[int, ...]:
     return tuple(arcs)
 
 
-class V2cDevice:
-    """discovery.Device over a V2cClient: GETs, and GETBULK walks shared by the walks started together."""
+class WalkerDevice:
+    """discovery.Device over a WalkerClient: GETs, and GETBULK walks shared by the walks started together."""
 
     __slots__ = ("_batch", "address", "auth_name", "client", "community", "max_repetitions", "max_rows", "retries",
                  "until", "usm")
 
-    def __init__(self, client: V2cClient, address: Address, community: bytes, auth_name: str = "",
+    def __init__(self, client: WalkerClient, address: Address, community: bytes, auth_name: str = "",
                  retries: int | None = None, *, max_repetitions: int | None = None,
                  max_rows: int | None = None, usm: ManagerUser | None = None, until: float | None = None) -> None:
         self.client = client
@@ -359,12 +359,12 @@ class V2cDevice:
             raise ValueError("max_repetitions and max_rows must be at least 1")
         self._batch: list[_Column] | None = None
 
-    def with_limits(self, *, max_repetitions: int | None = None, max_rows: int | None = None) -> V2cDevice:
+    def with_limits(self, *, max_repetitions: int | None = None, max_rows: int | None = None) -> WalkerDevice:
         """The same agent, its walks asking for ``max_repetitions`` rows per GETBULK in all and allowed
         ``max_rows`` rows per column (None: this device's). A controller's tables are read this way: tens of
         thousands of rows a cycle, as few GETBULKs as the agent's answers hold (an agent stops a GETBULK
         answer at its message size, RFC 3416 4.2.3, or says tooBig: the batch then asks for fewer)."""
-        return V2cDevice(self.client, self.address, self.community, self.auth_name, self.retries,
+        return WalkerDevice(self.client, self.address, self.community, self.auth_name, self.retries,
                          max_repetitions=self.max_repetitions if max_repetitions is None else max_repetitions,
                          max_rows=self.max_rows if max_rows is None else max_rows, usm=self.usm, until=self.until)
 
@@ -373,7 +373,7 @@ class V2cDevice:
         return format_address(self.address)
 
     def __repr__(self) -> str:
-        return f"V2cDevice({self.label})"  # never the community
+        return f"WalkerDevice({self.label})"  # never the community
 
     def timeout_error(self, waited: float, tries: int | None = None) -> CollectError:
         client = self.client
@@ -530,7 +530,7 @@ class _WalkBatch:
 
     __slots__ = ("budget", "chunk", "columns", "device", "repetitions", "width")
 
-    def __init__(self, device: V2cDevice, columns: list[_Column]) -> None:
+    def __init__(self, device: WalkerDevice, columns: list[_Column]) -> None:
         self.device = device
         self.columns = columns
         self.budget = device.max_repetitions  # lowered on tooBig, for the rest of the batch

@@ -54,7 +54,7 @@ from hotspotctl.collectors.tables import (
     table_columns,
     walk_columns,
 )
-from hotspotctl.collectors.walker import V2cClient, _Column
+from hotspotctl.collectors.walker import WalkerClient, _Column
 from hotspotctl.errors import CollectError
 from hotspotctl.models.radios import ManagedAp, Radio
 from tests.collectors.fakes import RecordedDevice
@@ -464,7 +464,7 @@ def test_walk_rows_are_the_decoded_oids_with_the_cache_cold_and_warm(prefix: Oid
     varbinds = [(encode_oid(prefix + index), *values[kinds[i]]) for i, index in enumerate(indexes)]
     beyond = encode_oid((*prefix[:-1], prefix[-1] + 1, 1))
     expected = [(decode_oid(raw), value) for raw, _tag, value in varbinds]
-    with V2cClient(max_rows=1000) as client:
+    with WalkerClient(max_rows=1000) as client:
         device = client.device("127.0.0.1", 161, b"public")
 
         async def walk_once(cells: bool) -> object:
@@ -483,7 +483,7 @@ def test_walk_rows_are_the_decoded_oids_with_the_cache_cold_and_warm(prefix: Oid
 def test_a_walk_ends_at_end_of_mib_view_and_refuses_decreasing_indexes_from_the_cache() -> None:
     prefix = (*T, 3)
     rows = [(encode_oid((*prefix, 0, 11, 134, 1, 2, n)), 2, n) for n in (200, 300)]
-    with V2cClient() as client:
+    with WalkerClient() as client:
         device = client.device("127.0.0.1", 161, b"public")
 
         async def run(varbinds: list) -> list:
@@ -510,7 +510,7 @@ def test_a_device_with_limits_asks_for_its_repetitions_and_caps_its_own_rows() -
         agent.sock.sendto(_answer(request, _table_rows(_asked(request)[0], request.error_index, rows=40)), source)
 
     async def run(port: int) -> tuple[list, dict]:
-        with V2cClient(timeout_s=0.3, retries=0, max_repetitions=4, max_rows=1000) as walker:
+        with WalkerClient(timeout_s=0.3, retries=0, max_repetitions=4, max_rows=1000) as walker:
             plain = walker.device("127.0.0.1", port, COMMUNITY)
             wide = plain.with_limits(max_repetitions=16)
             assert (wide.max_repetitions, wide.max_rows, plain.max_repetitions) == (16, 1000, 4)

@@ -31,7 +31,7 @@ from hotspotctl.collectors.oids import SYS_UPTIME
 from hotspotctl.collectors.poller import Poller, Target, plan_poll
 from hotspotctl.collectors.profiles import load_profiles
 from hotspotctl.collectors.snmp import SnmpClient
-from hotspotctl.collectors.walker import V2cClient
+from hotspotctl.collectors.walker import WalkerClient
 from hotspotctl.errors import CollectError
 from hotspotctl.scheduling.cycle import CycleMemory, run_cycle
 from hotspotctl.settings import SnmpAuth, SnmpSettings
@@ -167,7 +167,7 @@ def test_an_agent_error_is_kind_agent_naming_the_status_on_every_v2c_path(make_a
             (failure,) = await engine.get_many([GetRequest("AP", _address(agent), GetShape(COMMUNITY, [SYS_UPTIME]))])
         assert isinstance(failure, GetFailure)
         kinds = [(failure.kind, failure.message)]
-        with V2cClient(timeout_s=0.5, retries=0) as walker:
+        with WalkerClient(timeout_s=0.5, retries=0) as walker:
             try:
                 await walker.device(host, port, COMMUNITY).get([SYS_UPTIME])
             except CollectError as exc:
@@ -228,7 +228,7 @@ def test_snmpv3_wrong_password_unknown_user_and_v2c_agent_error_through_the_poll
 
 def _netsnmp_discovery(snmpd) -> object:
     async def go():
-        with V2cClient(timeout_s=1.0, retries=1) as walker:
+        with WalkerClient(timeout_s=1.0, retries=1) as walker:
             from hotspotctl.collectors.discovery import discover
             host, port = snmpd.address.split(":")
             return await discover(walker.device(host, int(port), snmpd.COMMUNITY.encode()),

@@ -19,7 +19,7 @@ from hotspotctl.collectors.engine import GetFailure, GetReply, GetRequest, GetSh
 from hotspotctl.collectors.oids import parse_oid
 from hotspotctl.collectors.usmagent import UsmAgent, UsmUser
 from hotspotctl.collectors.usmcore import AUTH_PROTOCOLS, PRIV_PROTOCOLS, frame, parse_message
-from hotspotctl.collectors.walker import V2cClient
+from hotspotctl.collectors.walker import WalkerClient
 from hotspotctl.errors import CollectError, PollErrorKind
 
 SYS_DESCR, SYS_OBJECT_ID = parse_oid("1.3.6.1.2.1.1.1.0"), parse_oid("1.3.6.1.2.1.1.2.0")
@@ -40,9 +40,9 @@ def _snmpd_user(snmpd, *, des: bool = False, auth_pw: str | None = None, priv_pw
                         snmpd.V3_PRIV[0], priv_pw or snmpd.V3_PRIV[1])
 
 
-async def _walker_read(port: int, credentials: Credentials, client: V2cClient | None = None):
+async def _walker_read(port: int, credentials: Credentials, client: WalkerClient | None = None):
     own = client is None
-    client = client or V2cClient(timeout_s=0.5, retries=1, deadline_s=3.0)
+    client = client or WalkerClient(timeout_s=0.5, retries=1, deadline_s=3.0)
     try:
         device = client.device_at(("127.0.0.1", port), b"", auth_name=credentials.name,
                                   usm=client.transport.usm.user(credentials))

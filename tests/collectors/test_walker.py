@@ -1,6 +1,6 @@
 """The v2c walker (discovery's own SNMP client) against real agents, and against a hostile one.
 
-snmpsim serves the 38 LibreNMS recordings: discovery and walks through a V2cDevice must equal
+snmpsim serves the 38 LibreNMS recordings: discovery and walks through a WalkerDevice must equal
 pysnmp's, field by field. net-snmp's snmpd checks GETs, walks, timeouts and the in-flight cap
 under load. A scripted UDP responder on loopback (a real socket peer, not a mock) sends garbage,
 forged and broken answers, which must be dropped and counted or refused as protocol errors.
@@ -51,7 +51,7 @@ from hotspotctl.collectors.oids import (
 )
 from hotspotctl.collectors.poller import Poller, Target
 from hotspotctl.collectors.snmp import PysnmpDevice, SnmpClient
-from hotspotctl.collectors.walker import V2cClient, bulk_request_parts, fewer_collections, freeze_heap
+from hotspotctl.collectors.walker import WalkerClient, bulk_request_parts, fewer_collections, freeze_heap
 from hotspotctl.errors import CollectError
 from hotspotctl.settings import SnmpAuth, SnmpSettings
 from hotspotctl.simulate.snmprec import Recording
@@ -79,8 +79,8 @@ def _pysnmp(client: SnmpClient, port: int, community: str) -> PysnmpDevice:
                          timeout=SIM_TIMEOUT, retries=SIM_RETRIES)
 
 
-def _sim_walker(**options: float) -> V2cClient:
-    return V2cClient(timeout_s=SIM_TIMEOUT, retries=SIM_RETRIES, **options)
+def _sim_walker(**options: float) -> WalkerClient:
+    return WalkerClient(timeout_s=SIM_TIMEOUT, retries=SIM_RETRIES, **options)
 
 
 # --- snmpsim: the 38 recordings, walker vs pysnmp ------------------------------------------------
@@ -88,7 +88,7 @@ def _sim_walker(**options: float) -> V2cClient:
 
 @pytest.mark.parametrize("case", DEVICE_CASES, ids=lambda path: path.name)
 def test_discovery_through_the_walker_equals_pysnmp(snmpsim, case: Path) -> None:
-    async def both() -> tuple[Discovery, Discovery, V2cClient]:
+    async def both() -> tuple[Discovery, Discovery, WalkerClient]:
         pysnmp = SnmpClient()
         try:
             with _sim_walker() as walker:
@@ -209,8 +209,8 @@ def test_print_cpu_for_discovering_every_recording(snmpsim, capsys) -> None:
 # --- snmpd: a live net-snmp agent ------------------------------------------------------------------
 
 
-def _snmpd_walker(**options: float) -> V2cClient:
-    return V2cClient(**{"timeout_s": 1.0, "retries": 1, **options})  # type: ignore[arg-type]
+def _snmpd_walker(**options: float) -> WalkerClient:
+    return WalkerClient(**{"timeout_s": 1.0, "retries": 1, **options})  # type: ignore[arg-type]
 
 
 def _without_uptime(rows: Sequence[tuple[Oid, object]]) -> list[tuple[Oid, object]]:
@@ -267,9 +267,9 @@ def test_walk_of_the_system_group_equals_pysnmp(snmpd) -> None:
     assert _without_uptime(ours) == _without_uptime(theirs)
 
 
-def _timed_failure(port: int, community: bytes, timeout_s: float, retries: int) -> tuple[CollectError, float, V2cClient]:
-    async def run() -> tuple[CollectError, float, V2cClient]:
-        with V2cClient(timeout_s=timeout_s, retries=retries) as walker:
+def _timed_failure(port: int, community: bytes, timeout_s: float, retries: int) -> tuple[CollectError, float, WalkerClient]:
+    async def run() -> tuple[CollectError, float, WalkerClient]:
+        with WalkerClient(timeout_s=timeout_s, retries=retries) as walker:
             started = time.monotonic()
             with pytest.raises(CollectError) as caught:
                 await walker.device("127.0.0.1", port, community, auth_name="lab").get([SYS_DESCR])
@@ -300,7 +300,7 @@ def test_many_concurrent_walks_respect_the_in_flight_cap(snmpd) -> None:
     """200 devices (as many APs would be) walked at once through a cap of 8 requests in flight."""
     cap = 8
 
-    async def run() -> tuple[list[list], V2cClient]:
+    async def run() -> tuple[list[list], WalkerClient]:
         with _snmpd_walker(timeout_s=5.0, max_in_flight=cap, max_repetitions=5) as walker:
             devices = [walker.device("127.0.0.1", snmpd.port, snmpd.COMMUNITY.encode()) for _ in range(200)]
             walks = await asyncio.gather(*(device.walk(SYSTEM) for device in devices))
@@ -438,9 +438,9 @@ def _table_rows(after: Oid, count: int, rows: int = 12) -> list:
     return varbinds
 
 
-def _run(agent: Agent, call: Callable, **options: float) -> tuple[object, V2cClient]:
-    async def run() -> tuple[object, V2cClient]:
-        with V2cClient(**{"timeout_s": 0.3, "retries": 0, **options}) as walker:  # type: ignore[arg-type]
+def _run(agent: Agent, call: Callable, **options: float) -> tuple[object, WalkerClient]:
+    async def run() -> tuple[object, WalkerClient]:
+        with WalkerClient(**{"timeout_s": 0.3, "retries": 0, **options}) as walker:  # type: ignore[arg-type]
             return await call(walker.device("127.0.0.1", agent.port, COMMUNITY)), walker
 
     return asyncio.run(run())
@@ -611,8 +611,8 @@ def test_queued_requests_start_their_timeout_when_sent_and_cancelling_frees_the_
         time.sleep(0.15)
         agent.sock.sendto(_answer(request, [(oid, INTEGER, 7) for oid in _asked(request)]), source)
 
-    async def run(port: int) -> tuple[list, V2cClient]:
-        with V2cClient(timeout_s=0.5, retries=0, max_in_flight=1) as walker:
+    async def run(port: int) -> tuple[list, WalkerClient]:
+        with WalkerClient(timeout_s=0.5, retries=0, max_in_flight=1) as walker:
             device = walker.device("127.0.0.1", port, COMMUNITY)
             stuck = asyncio.ensure_future(device.get([SYS_NAME]))
             await asyncio.sleep(0.05)
@@ -628,7 +628,7 @@ def test_queued_requests_start_their_timeout_when_sent_and_cancelling_frees_the_
 
 
 def test_a_closed_client_refuses_work_and_a_name_that_does_not_resolve_is_no_address() -> None:
-    walker = V2cClient()
+    walker = WalkerClient()
     with pytest.raises(CollectError) as caught:
         walker.device("no-such-host.invalid", 161, b"public")
     assert caught.value.kind == "no_address"
@@ -662,9 +662,9 @@ def _under(prefix: Oid) -> list:
     return [(oid, value) for oid, _, value in MIB if oid[:len(prefix)] == prefix and oid != prefix]
 
 
-def _gather_walks(port: int, prefixes: list[Oid], **options: int) -> tuple[list, V2cClient]:
-    async def run() -> tuple[list, V2cClient]:
-        with V2cClient(**{"timeout_s": 0.5, "retries": 0, **options}) as walker:  # type: ignore[arg-type]
+def _gather_walks(port: int, prefixes: list[Oid], **options: int) -> tuple[list, WalkerClient]:
+    async def run() -> tuple[list, WalkerClient]:
+        with WalkerClient(**{"timeout_s": 0.5, "retries": 0, **options}) as walker:  # type: ignore[arg-type]
             device = walker.device("127.0.0.1", port, COMMUNITY)
             return await asyncio.gather(*(device.walk(p) for p in prefixes), return_exceptions=True), walker
 
@@ -787,7 +787,7 @@ def test_send_errors_fail_each_request_without_recursing() -> None:
     """Broadcast without SO_BROADCAST is refused by the kernel: 1,500 such requests through one slot
     each fail as "send", one after the other (not a chain of calls 1,500 deep)."""
     async def run() -> list:
-        with V2cClient(max_in_flight=1) as walker:
+        with WalkerClient(max_in_flight=1) as walker:
             device = walker.device("255.255.255.255", 161, b"public")
             return await asyncio.gather(*(device.get([SYS_DESCR]) for _ in range(1500)), return_exceptions=True)
 

@@ -521,7 +521,7 @@ def test_a_confirmation_poll_keeps_a_budget_shorter_than_its_timeout_on_the_walk
     """A budget under snmp.timeout_s (3 s here, 0.5 s of budget) holds on both of the poll's paths: the engine's
     GETs, and the walker's (an AP whose clients are counted by a walk: its GET and its walk). The walker's
     device used to get only fewer retries, so its first try waited out the whole 3 s timeout; now no request of
-    the device is waited for past the budget, all of them together (Poller.device(budget_s=), V2cDevice.until)."""
+    the device is waited for past the budget, all of them together (Poller.device(budget_s=), WalkerDevice.until)."""
     from hotspotctl.collectors.model import Discovery, PollError
     from hotspotctl.collectors.poller import Target
     from hotspotctl.settings import SnmpAuth, SnmpSettings

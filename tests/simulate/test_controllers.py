@@ -28,7 +28,7 @@ from hotspotctl.collectors.oids import Oid, decode_oid
 from hotspotctl.collectors.poller import Poller, Target
 from hotspotctl.collectors.profiles import load_profile, load_profiles, shipped_dir
 from hotspotctl.collectors.tables import read_controller
-from hotspotctl.collectors.walker import V2cClient
+from hotspotctl.collectors.walker import WalkerClient
 from hotspotctl.errors import CollectError, PollErrorKind
 from hotspotctl.evaluate.rates import compute_rates
 from hotspotctl.models.access_points import AccessPoint
@@ -106,7 +106,7 @@ def walk(city: City, which: str, columns: Sequence[Oid], **client: Any) -> tuple
                                                                                    float, float]:
     """Every column walked together (GETBULKs shared, as read_controller walks), and the instants around it."""
     async def run() -> dict[Oid, list[tuple[Oid, Any]]]:
-        with V2cClient(timeout_s=0.5, retries=1, deadline_s=3.0, **client) as walker:
+        with WalkerClient(timeout_s=0.5, retries=1, deadline_s=3.0, **client) as walker:
             device = walker.device(city.address(which), city.port, COMMUNITY)
             rows = await asyncio.gather(*(device.walk(column) for column in columns))
             return dict(zip(columns, rows, strict=True))
@@ -375,7 +375,7 @@ def read(city: City, which: str, path: Path | None = None) -> tuple[ControllerRe
     profile = load_profile(path or SIM_PROFILES / f"sim_{which}.yaml")
 
     async def run() -> ControllerReading:
-        with V2cClient(timeout_s=0.5, retries=1, deadline_s=3.0) as walker:
+        with WalkerClient(timeout_s=0.5, retries=1, deadline_s=3.0) as walker:
             return await read_controller(walker.device(city.address(which), city.port, COMMUNITY), profile)
 
     before = time.time()

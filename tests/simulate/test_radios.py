@@ -28,7 +28,7 @@ from hotspotctl.collectors.oids import Oid, decode_oid, format_oid, parse_oid
 from hotspotctl.collectors.poller import Poller, Target
 from hotspotctl.collectors.profiles import ProfileSet, load_profiles
 from hotspotctl.collectors.tables import read_controller, read_device_radios
-from hotspotctl.collectors.walker import V2cClient
+from hotspotctl.collectors.walker import WalkerClient
 from hotspotctl.inventory.fleet import CrewZones, Fleet
 from hotspotctl.models.access_points import AccessPoint, Site
 from hotspotctl.models.radios import BAND_2_4, BAND_5, ControllerReading, Radio, format_mac
@@ -124,7 +124,7 @@ def city() -> Iterator[City]:
 def walk(city: City, ap_id: str, columns: Sequence[Oid]) -> tuple[dict[Oid, Any], float, float]:
     """Every column walked together with our walker (GETBULKs shared); OID -> value, and the instants around."""
     async def run() -> list[list[tuple[Oid, Any]]]:
-        with V2cClient(timeout_s=0.5, retries=1, deadline_s=3.0) as walker:
+        with WalkerClient(timeout_s=0.5, retries=1, deadline_s=3.0) as walker:
             device = walker.device(city.address(ap_id), city.port, COMMUNITY)
             return list(await asyncio.gather(*(device.walk(column) for column in columns)))
 
@@ -161,7 +161,7 @@ def read_radios(city: City, ap_id: str, profiles: ProfileSet = PROFILES
             results, _ = await poller.poll([(target, found, False)])
         sample = results[0]
         assert isinstance(sample, Sample), sample
-        with V2cClient(timeout_s=0.5, retries=1, deadline_s=3.0) as walker:
+        with WalkerClient(timeout_s=0.5, retries=1, deadline_s=3.0) as walker:
             device = walker.device(city.address(ap_id), city.port, COMMUNITY)
             names = {i.if_index: i.name for i in found.radios}
             radios = await read_device_radios(device, profiles.get(found.profile), names)
@@ -414,7 +414,7 @@ def test_an_instant_ap_is_a_one_ap_virtual_controller(city: City) -> None:
     ap_id = city.picks["aruba_instant"]["healthy"]
 
     async def run() -> ControllerReading:
-        with V2cClient(timeout_s=0.5, retries=1, deadline_s=3.0) as walker:
+        with WalkerClient(timeout_s=0.5, retries=1, deadline_s=3.0) as walker:
             device = walker.device(city.address(ap_id), city.port, COMMUNITY)
             return await read_controller(device, PROFILES.get("aruba_instant"))
 

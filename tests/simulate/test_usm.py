@@ -56,7 +56,7 @@ from hotspotctl.collectors.engine import GetFailure, GetRequest, GetShape, SnmpG
 from hotspotctl.collectors.model import END_OF_MIB_VIEW, NO_SUCH_INSTANCE
 from hotspotctl.collectors.oids import decode_oid, parse_oid
 from hotspotctl.collectors.snmp import SnmpClient
-from hotspotctl.collectors.walker import V2cClient
+from hotspotctl.collectors.walker import WalkerClient
 from hotspotctl.errors import CollectError
 from hotspotctl.simulate.usm import AUTH_PRIV, Incoming, UsmAgent, UsmUser, localize_key, password_to_key
 from tests.scripted_agent import COMMUNITY, ScriptedAgent
@@ -300,7 +300,7 @@ async def _v2c_failures(agent: ScriptedAgent, *, walker: bool) -> list[tuple[str
     assert isinstance(failure, GetFailure)
     found = [(failure.kind, failure.message)]
     if walker:
-        with V2cClient(timeout_s=0.5, retries=0) as client:
+        with WalkerClient(timeout_s=0.5, retries=0) as client:
             device = client.device(*agent.address, COMMUNITY)
             for ask in (lambda: device.get([SYS_UPTIME]), lambda: device.walk(IF_HC_IN_COLUMN)):
                 with pytest.raises(CollectError) as failed:
