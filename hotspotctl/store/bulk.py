@@ -142,8 +142,8 @@ def replace_rows(conn: sa.Connection, table: sa.Table, keys: Sequence[str], rows
 
     On PostgreSQL one DELETE (``where_in``) and one COPY (``insert_rows``). Elsewhere (SQLite) one
     ``INSERT ... ON CONFLICT (key) DO UPDATE`` per row (``executemany_rows``): SQLite then updates the row where it
-    is, with no DELETE beforehand and no foreign-key lookup of the unchanged key, about 30 % less than a DELETE
-    and an INSERT a row (docs/performance.md, issue 19)."""
+    is, with no DELETE beforehand: about 30 % less than a DELETE and an INSERT a row (docs/performance.md,
+    issue 19)."""
     (key,) = table.primary_key.columns
     if key.name != keys[0]:
         raise ValueError(f"replace_rows: {table.name}'s rows must start with its key {key.name!r}")
