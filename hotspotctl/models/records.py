@@ -44,7 +44,7 @@ def fast_init(cls: type[T]) -> type[T]:
               f"    def __init__(self, {signature}):\n{body}"
               f"    return __init__\n")
     namespace: dict[str, Any] = {}
-    exec(source, namespace)
+    exec(source, namespace)  # the text above, made here from the class's own field names: nothing from outside
     init = namespace["_make"](**closure)
     init.__qualname__ = f"{cls.__qualname__}.__init__"
     init.__module__ = cls.__module__
