@@ -25,6 +25,7 @@ from hotspotctl.collectors.auth import DEFAULT_AUTH, resolve
 from hotspotctl.collectors.model import Discovery
 from hotspotctl.collectors.poller import Poller
 from hotspotctl.errors import ExitCode, InputError
+from hotspotctl.evaluate.rollup import rollup
 from hotspotctl.inventory.fleet import Fleet
 from hotspotctl.inventory.importer import import_inventory
 from hotspotctl.reports.crews import crew_lists_from_store
@@ -209,7 +210,8 @@ def _report(service: Service, sink: InfluxSink, sim_stats: dict[str, float], rt:
                         "traffic Mb/s"], rows, title="The fleet by district (last cycle)")
     worst = [[site, sites[site].name if site in sites else "", sites[site].district if site in sites else "",
               t.aps, t.down, t.below_target]
-             for site, t in evaluated.worst_sites(10)]
+             for site, t in rollup(report.outcomes, targets=runner.targets,
+                                   healths=runner.evaluator.healths).worst_sites(10)]  # the cycle's own has no sites
     output.print_table(["site", "name", "district", "aps", "down", "below target"], worst,
                        title="Worst sites (most APs down, then below target)")
     records = service.records

@@ -241,6 +241,8 @@ def _mac_of_key(key: Oid) -> str | None:
     return None
 
 
+RADIO_NAMES = 4096  # radio names a compiled radio table keeps read, by raw value (``_CompiledRadios.names``)
+_UNREAD = object()
 _KEY_TEXT_MAX = 1 << 17  # a controller's AP KEYs come back every cycle: each is written out once (bounded)
 _key_texts: dict[tuple[str, Oid], str | None] = {}
 
@@ -1059,7 +1061,7 @@ class CellRadios:
     costs about one conversion per value. Same radios as ``radios_from_cells``
     (tests/collectors/test_tables_compiled.py holds them equal)."""
 
-    __slots__ = ("from_channel", "joins", "keys", "row_wise", "rows")
+    __slots__ = ("from_channel", "joins", "keys", "names", "row_wise", "rows")
 
     def __init__(self, keys: tuple[Oid, ...], rows: tuple[tuple[Oid, _Source, str, tuple[_Source, ...]], ...],
                  joins: tuple[tuple[tuple[tuple[int, int | None], ...], Convert], ...], from_channel: bool,
@@ -1070,6 +1072,9 @@ class CellRadios:
         self.joins = joins  # per joined FIELD: its rows' (value position, join value position), the conversion
         self.from_channel = from_channel
         self.row_wise = row_wise  # a FIELD depends on the name: _RadioReader.read's rules, not read_many's
+        # the names read, by raw value: a fleet's radios are named by a handful of values, and each cycle read
+        # them as new strings (56,000 a cycle of the city, kept in its outcomes and health); at most RADIO_NAMES
+        self.names: dict[object, str | None] = {}
 
     def __call__(self, values: Sequence[Value]) -> tuple[tuple[Radio, ...], bool]:
         gone = False
@@ -1078,14 +1083,19 @@ class CellRadios:
                 gone = True
                 break
         groups = [self._groups(pairs, conv, values) for pairs, conv in self.joins] if self.joins else []
-        row_wise = self.row_wise
+        row_wise, names = self.row_wise, self.names
         found: list[Radio] = []
         for key, (position, how), default_name, sources in self.rows:
             if position is None:
                 name = how
             else:
                 value = values[position]
-                name = None if value is None or isinstance(value, Absent) else how(value)
+                if value is None or isinstance(value, Absent):
+                    name = None
+                elif (name := names.get(value, _UNREAD)) is _UNREAD:
+                    name = how(value)
+                    if len(names) < RADIO_NAMES:
+                        names[value] = name
             if name is None:
                 name = default_name
             elif row_wise and not name:

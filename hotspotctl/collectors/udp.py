@@ -44,6 +44,7 @@ import socket
 import struct
 import sys
 import time
+from array import array
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
@@ -146,37 +147,53 @@ class Owner(Protocol[_R_contra]):
 
 class RttEstimator:
     """Per agent address, RFC 6298: SRTT and RTTVAR from unambiguous samples (each attempt has its own
-    request-id, so Karn's problem does not arise); RTO = SRTT + max(G, 4 RTTVAR), clamped."""
+    request-id, so Karn's problem does not arise); RTO = SRTT + max(G, 4 RTTVAR), clamped.
 
-    __slots__ = ("_state", "ceiling", "floor", "initial", "max_entries")
+    Kept in columns: ``slots`` gives an address its slot, ``srtt``, ``rttvar`` and ``rto`` hold the slot's
+    figures as C doubles. A list of three floats an address made three new float objects an AP every cycle,
+    each kept until the next: long-lived allocations among the cycle's short-lived ones, which left the
+    allocator's arenas fragmented (and 160 bytes an address against about 90 here)."""
+
+    __slots__ = ("ceiling", "floor", "initial", "max_entries", "rto", "rttvar", "slots", "srtt")
 
     def __init__(self, initial_s: float, floor_s: float, ceiling_s: float, max_entries: int = ADDRESSES_MAX) -> None:
         self.initial = initial_s
         self.floor = min(floor_s, ceiling_s)
         self.ceiling = ceiling_s
         self.max_entries = max_entries
-        self._state: dict[Address, list[float]] = {}  # [SRTT, RTTVAR, RTO]
+        self.slots: dict[Address, int] = {}
+        self.srtt = array("d")
+        self.rttvar = array("d")
+        self.rto = array("d")
 
     def timeout(self, address: Address) -> float:
-        state = self._state.get(address)
-        return self.initial if state is None else state[2]
+        slot = self.slots.get(address)
+        return self.initial if slot is None else self.rto[slot]
 
     def sample(self, address: Address, rtt: float) -> None:
-        state = self._state.get(address)
-        if state is None:
-            if len(self._state) >= self.max_entries:
-                self._state.clear()  # an inventory that churns through addresses: start over, not grow (in place:
-                # UdpTransport reads the same dict)
-            state = self._state[address] = [rtt, rtt / 2.0, 0.0]
+        slot = self.slots.get(address)
+        srtt, rttvar = self.srtt, self.rttvar
+        if slot is None:
+            if len(self.slots) >= self.max_entries:
+                self.forget()  # an inventory that churns through addresses: start over, not grow
+            slot = self.slots[address] = len(srtt)
+            srtt.append(rtt)
+            rttvar.append(rtt / 2.0)
+            self.rto.append(0.0)
         else:
-            state[1] = 0.75 * state[1] + 0.25 * abs(state[0] - rtt)
-            state[0] = 0.875 * state[0] + 0.125 * rtt
-        rto = state[0] + max(_CLOCK_GRANULARITY_S, 4.0 * state[1])
-        state[2] = self.floor if rto < self.floor else self.ceiling if rto > self.ceiling else rto
+            rttvar[slot] = 0.75 * rttvar[slot] + 0.25 * abs(srtt[slot] - rtt)
+            srtt[slot] = 0.875 * srtt[slot] + 0.125 * rtt
+        rto = srtt[slot] + max(_CLOCK_GRANULARITY_S, 4.0 * rttvar[slot])
+        self.rto[slot] = self.floor if rto < self.floor else self.ceiling if rto > self.ceiling else rto
 
     def smoothed(self, address: Address) -> float | None:
-        state = self._state.get(address)
-        return None if state is None else state[0]
+        slot = self.slots.get(address)
+        return None if slot is None else self.srtt[slot]
+
+    def forget(self) -> None:
+        """Every estimate, in place (``UdpTransport`` reads the same dict and array)."""
+        self.slots.clear()
+        del self.srtt[:], self.rttvar[:], self.rto[:]
 
 
 def rcvbuf_fix(requested: int) -> str:
@@ -200,7 +217,7 @@ class UdpTransport:
         self.max_in_flight = max_in_flight
         self.rtt = RttEstimator(timeout_s, min_timeout_s, max_timeout_s)
         self._initial = timeout_s
-        self._srtt = self.rtt._state  # read on every send: a dict lookup rather than a call for a new agent
+        self._rtt_slots, self._rto = self.rtt.slots, self.rtt.rto  # read on every send: no call for a new agent
         self.stats = TransportStats()
         self.pending: dict[int, Request] = {}
         self.usm = UsmManager()  # SNMPv3: the agents' engines and every v3 user's keys
@@ -384,8 +401,8 @@ class UdpTransport:
         self.pending[rid] = request
         request.rids.append(rid)
         request.sends.append(now)
-        state = self._srtt.get(address)
-        expiry = now + (self._initial if state is None else state[2]) * (1 << request.attempt)
+        slot = self._rtt_slots.get(address)
+        expiry = now + (self._initial if slot is None else self._rto[slot]) * (1 << request.attempt)
         if expiry > request.deadline:
             expiry = request.deadline
         heapq.heappush(self._heap, (expiry, rid))

@@ -411,11 +411,16 @@ def _radio_memory(memory: tuple[RadioMemory, ...], radios: tuple[Radio, ...],
             continue  # gone, with nothing against it
         down = _uplink_degraded(bits, radio.down, rules)
         up_since = None if read_down or not down else radio.up_since if radio.up_since is not None else at
-        kept.append(RadioMemory(radio.name, bits, down, up_since))
+        if bits == radio.down_bits and down == radio.down and up_since == radio.up_since:
+            kept.append(radio)  # as it was: the same memory, not a new one every AP every cycle
+        else:
+            kept.append(RadioMemory(radio.name, bits, down, up_since))
     for new in radios:
         if new.oper_up and new.name not in known:
             known.add(new.name)
             kept.append(RadioMemory(new.name, 0, False))
+    if len(kept) == len(memory) and all(now is then for now, then in zip(kept, memory, strict=True)):
+        return memory  # nothing moved: kept as it is (long-lived objects made each cycle fragment the heap)
     return tuple(kept)
 
 

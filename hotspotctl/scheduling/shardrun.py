@@ -133,7 +133,7 @@ class ShardRunner(CycleRunner):
         stamp = int(slot)
         try:
             evaluation = self.evaluator.evaluate(report.outcomes, report.started_at, save=False)
-            evaluated = rollup(report.outcomes, targets=self.targets, healths=self.evaluator.healths)
+            evaluated = rollup(report.outcomes, targets=self.targets, healths=self.evaluator.healths, sites=False)
             lines = encode_cycle(self.lines, report.outcomes, report.started_at, evaluated, self.zones, self.targets,
                                  self.evaluator.healths, stamp=stamp, fleet_lines=False)
             waiting = self.last_spool = self.spool.status()

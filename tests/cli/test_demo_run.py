@@ -45,6 +45,11 @@ def test_demo_runs_the_whole_job_and_a_second_run_reuses_the_store(tmp_path: Pat
     aps, up, down = map(int, total.groups())
     assert aps == 400 and up + down == 400 and up >= 360, total.groups()
     assert "The poller's own figures" in out and "Worst sites" in out
+    # the worst sites (tallied for the table: a scheduled cycle's rollup has no sites): the dead APs' sites first
+    worst = out[out.index("Worst sites"):out.index("The poller's own figures")]
+    downs = [int(d) for d in re.findall(r"│ \w{11}\s+│[^\n]*│ \d+\s+│ (\d+)\s+│ \d+\s+│", worst)]
+    assert 1 <= len(downs) <= 10 and downs[0] >= 1 and downs == sorted(downs, reverse=True), worst
+    assert sum(downs) <= down, worst
     assert "every point went to the spool" in out
     batches = sorted((tmp_path / "var" / "spool").glob("*.lp*"))
     assert len(batches) == 2  # one batch per cycle

@@ -19,6 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hotspotctl.collectors import tables
 from hotspotctl.collectors.codec import END_OF_MIB_VIEW_TAG, Response
 from hotspotctl.collectors.discovery import discover, read_interfaces
 from hotspotctl.collectors.model import NO_SUCH_INSTANCE, NO_SUCH_OBJECT, Value
@@ -404,6 +405,34 @@ def test_cell_radios_join_rows_as_the_generic_reader(aggregate: str, on: str) ->
     expected, gone = radios_from_cells(table, cells, found, [(2,), (1,)], {})
     assert reader(found) == (expected, gone)
     assert [r.clients for r in expected] == {"first": [3, 7], "sum": [18, 7], "max": [11, 7], "min": [3, 7]}[aggregate]
+
+
+def test_cell_radios_share_their_names_between_polls_and_keep_a_bounded_number(monkeypatch) -> None:
+    """Each poll's reply holds the names as new bytes; the radios of every poll share one string per name (a cycle
+    of the city read 56,000 new ones, kept in its outcomes and health until the next), as the generic reader
+    would name them, and the reader keeps at most RADIO_NAMES of them."""
+    table = RadioTable(rows=(*T, 1), name=FieldSpec(oid=(*T, 2)), clients=FieldSpec(oid=(*T, 9)))
+    cells = [((*T, n), (key,)) for key in (1, 2) for n in (2, 9)]
+
+    def poll(first: str, second: str) -> list[Value]:
+        return [bytes(first, "ascii"), 4, bytes(second, "ascii"), 9]  # new objects, as each reply decodes
+
+    reader = compile_cell_radios(table, cells, [(1,), (2,)], {})
+    assert reader is not None
+    once, _ = reader(poll("ng\x00", "na"))
+    again, _ = reader(poll("ng\x00", "na"))
+    assert [r.name for r in once] == [r.name for r in again] == ["ng", "na"]
+    assert [r.name for r in once] == [r.name for r in radios_from_cells(table, cells, poll("ng\x00", "na"),
+                                                                         [(1,), (2,)], {})[0]]
+    assert all(a.name is b.name for a, b in zip(once, again, strict=True))
+    assert [r.clients for r in again] == [4, 9]
+    monkeypatch.setattr(tables, "RADIO_NAMES", 3)
+    bounded = compile_cell_radios(table, cells, [(1,), (2,)], {})
+    assert bounded is not None
+    for n in range(5):
+        radios, _ = bounded(poll(f"r{n}a", f"r{n}b"))
+        assert [r.name for r in radios] == [f"r{n}a", f"r{n}b"]
+    assert len(bounded.names) == 3
 
 
 def test_cell_radios_leave_a_self_naming_name_and_a_repeated_instance_to_the_generic_reader() -> None:

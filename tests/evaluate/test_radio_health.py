@@ -64,6 +64,23 @@ def feed(cycles: list, *, start: ApHealth | None = None, rules: EvaluateSettings
 
 # -- radio_down -----------------------------------------------------------------------------------------------
 
+def test_the_radios_memory_is_kept_as_it_is_while_nothing_about_the_radios_moves():
+    """An AP under its target is evaluated afresh every cycle (not steady); its radios, read up every time, keep
+    the very memory they had (no new tuple or RadioMemory an AP a cycle: long-lived objects made every cycle
+    fragmented the poller's heap), and a radio read down gets a new one."""
+    both, one_down = radios(wifi0=True, wifi1=True), radios(wifi0=True, wifi1=False)
+    crowded = [rate(T0 + i * STEP, clients=10) for i in range(6)]  # 100 Mb/s a user: below the target
+    seen = feed([[crowded[0], both], [crowded[1], both], [crowded[2], both], [crowded[3], one_down],
+                 [crowded[4], one_down]])
+    assert [h.state for h in seen] == [UP, UP, DEGRADED, DEGRADED, DEGRADED]
+    assert [h.radios for h in seen[:3]] == [(RadioMemory("wifi0", 0, False), RadioMemory("wifi1", 0, False))] * 3
+    assert seen[1] is not seen[0] and seen[2] is not seen[1]  # new health: the per-user readings move
+    assert seen[1].radios is seen[0].radios and seen[2].radios is seen[0].radios
+    assert seen[3].radios == (RadioMemory("wifi0", 0, False), RadioMemory("wifi1", 1, False))
+    assert seen[3].radios[0] is seen[2].radios[0]  # wifi0 as it was
+    assert seen[4].radios == (RadioMemory("wifi0", 0, False), RadioMemory("wifi1", 3, True))
+
+
 def test_a_radio_seen_up_then_down_is_radio_down_after_down_after_readings_and_clears_after_up_after():
     both, five_down = radios(wifi0=True, wifi1=True), radios(wifi0=True, wifi1=False)
     seen = feed([both, both, both, five_down, five_down, five_down, both, both, both])

@@ -30,3 +30,16 @@ def test_aps_behind_an_unreadable_controller_are_unknown_and_the_controller_is_n
         "Iztapalapa": (2, 2, 0), "Coyoacán": (1, 0, 0)}
     assert result.worst_sites() == []  # nothing down, nothing below target
     assert set(result.sites) == {"s1", "s2"}  # the controller is in no site, and not counted in ""
+
+
+def test_a_rollup_without_sites_tallies_the_fleet_and_districts_alike():
+    """A scheduled cycle asks for no site tallies (it writes districts only); the rest is the same."""
+    down = AccessPoint("AP-3", 19.4, -99.1, district="Iztapalapa", site_id="s3")
+    outcomes = [ApOutcome(SOLO, "generic", _rate(SOLO), None), *(ApOutcome(ap, "generic", _rate(ap), None) for ap in APS),
+                ApOutcome(down, "generic", None, PollError(down.id, 0.0, "timeout", "no answer"))]
+    whole, lean = rollup(outcomes), rollup(outcomes, sites=False)
+    assert lean.sites == {} and lean.worst_sites() == []
+    assert {s: (t.aps, t.down) for s, t in whole.sites.items()} == {"s2": (1, 0), "s1": (2, 0), "s3": (1, 1)}
+    assert lean.fleet == whole.fleet and lean.districts == whole.districts
+    assert {d: (t.aps, t.up, t.down) for d, t in lean.districts.items()} == {"Coyoacán": (1, 1, 0),
+                                                                              "Iztapalapa": (3, 2, 1)}

@@ -229,6 +229,48 @@ def test_a_cycle_lets_the_previous_cycles_report_go_before_building_its_own(city
     assert runner.last_evaluation is not None and runner.last_evaluation.states["up"] == APS
 
 
+def test_a_cycle_lets_the_old_counter_states_go_before_it_evaluates(city: City) -> None:
+    """Memory: every AP's previous counter state was held through evaluation, encoding and the spool write, until
+    the commit, beside the new one (about 13 MB of the city's peak). The new states replace them in memory as
+    the cycle's conclusion starts; the store keeps the old ones until the commit (a failed cycle loads them
+    again: test_a_spool_that_refuses_the_points_leaves_counters_and_health_as_they_were)."""
+    held: list[tuple[int, int, int]] = []
+
+    async def scenario() -> CycleRunner:
+        with Poller(city.settings.snmp, load_profiles([])) as poller:
+            runner = _runner(city, poller)
+            await runner.cycle()
+            evaluate = runner.evaluator.evaluate
+
+            def watching(outcomes, at, **named):  # type: ignore[no-untyped-def]
+                report_states = captured["report"].writes.states
+                memory = runner.memory.states
+                with city.store.read() as conn:
+                    stored = load_states(conn, list(report_states))
+                held.append((sum(1 for ap_id, state in report_states.items() if memory[ap_id] is state),
+                             sum(1 for ap_id, state in report_states.items() if stored[ap_id] == state),
+                             len(report_states)))
+                return evaluate(outcomes, at, **named)
+
+            conclude = runner._conclude
+            captured: dict[str, object] = {}
+
+            def keep(report, *given):  # type: ignore[no-untyped-def]
+                captured["report"] = report
+                return conclude(report, *given)
+
+            runner._conclude = keep  # type: ignore[method-assign]
+            runner.evaluator.evaluate = watching  # type: ignore[method-assign]
+            await runner.cycle()
+            return runner
+
+    runner = asyncio.run(scenario())
+    assert held == [(APS, 0, APS)]  # in memory: the new states, each the very object; in the store: not yet
+    with city.store.read() as conn:
+        stored = load_states(conn, [ap.id for ap in city.aps])
+    assert all(stored[ap_id] == state for ap_id, state in runner.memory.states.items())
+
+
 def test_a_store_locked_past_the_timeout_keeps_the_cycle_points_in_the_spool(
         city: City, monkeypatch: pytest.MonkeyPatch) -> None:
     """Before: the counter states were written first, so a store held by another writer (or a full

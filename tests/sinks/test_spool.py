@@ -407,6 +407,22 @@ def test_a_batch_given_as_lines_counts_its_points_as_its_text_would(tmp_path, li
     assert spool.append(lines).points == expected
     assert spool.append(text).points == expected  # the same batch as bytes: the text scan
     assert [b.points for b in spool.batches()] == [expected, expected]
+    assert [b.read() for b in spool.batches()] == [text, text]
+
+
+@pytest.mark.parametrize("count", [1, 511, 512, 513, 10_000])
+def test_a_batch_of_lines_is_stored_as_gzip_of_their_text_without_the_text(tmp_path: Path, count: int) -> None:
+    """A cycle's batch (a list of regular lines) is compressed a chunk at a time (spool._gzip_lines) rather than
+    joined whole: the stored body must be the very bytes gzip.compress makes of the whole text, across the
+    chunks' edges."""
+    lines = [f"ap_status,ap=CDMX-{i:05d},district=Tlalpan up=1i,clients={i % 40}i 1796500000" for i in range(count)]
+    text = ("\n".join(lines) + "\n").encode()
+    spool = Spool(tmp_path / "spool")
+    info = spool.append(lines)
+    (batch,) = spool.batches()
+    assert info.points == batch.points == count
+    assert batch.read_raw() == gzip.compress(text, compresslevel=1, mtime=0)
+    assert batch.read() == text
 
 
 def test_status_follows_other_writers_and_readers_while_it_remembers_the_batches_it_has_seen(tmp_path: Path) -> None:
