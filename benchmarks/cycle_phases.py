@@ -9,7 +9,7 @@ heap settled as ``Service.run`` does), runs ``--warm`` cycles without ping, keep
 
   fold            rates and new states for every AP (``scheduling.cycle.fold``)
   evaluate        the health verdicts (``Evaluator.evaluate``, nothing saved)
-  rollup          the district and site tallies
+  rollup          the fleet and district tallies (a scheduled cycle tallies no sites)
   encode          every AP's line protocol (``CycleRunner.encode``)
   spool           those lines appended to the spool in the sink's batches (gzip, fsync)
   commit_states   every AP's counter state written to the store, in a committed transaction
@@ -116,7 +116,7 @@ async def measure(args: argparse.Namespace, data_dir: Path, env: dict[str, str])
     assert report is not None
     given, named = captured["fold"]
     evaluation = runner.evaluator.evaluate(report.outcomes, report.started_at, save=False)
-    evaluated = rollup(report.outcomes, targets=runner.targets, healths=runner.evaluator.healths)
+    evaluated = rollup(report.outcomes, targets=runner.targets, healths=runner.evaluator.healths, sites=False)
     lines = runner.encode(report, evaluated)
     size = runner.sink.settings.batch_points
 
@@ -135,7 +135,8 @@ async def measure(args: argparse.Namespace, data_dir: Path, env: dict[str, str])
     phases: dict[str, Callable[[], Any]] = {
         "fold": lambda: fold(*given, **named),
         "evaluate": lambda: runner.evaluator.evaluate(report.outcomes, report.started_at, save=False),
-        "rollup": lambda: rollup(report.outcomes, targets=runner.targets, healths=runner.evaluator.healths),
+        "rollup": lambda: rollup(report.outcomes, targets=runner.targets, healths=runner.evaluator.healths,
+                                 sites=False),
         "encode": lambda: runner.encode(report, evaluated),
         "spool": spool_lines, "commit_states": commit_states, "commit": commit}
     count = len(report.outcomes)
