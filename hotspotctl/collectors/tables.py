@@ -241,7 +241,7 @@ def _mac_of_key(key: Oid) -> str | None:
     return None
 
 
-RADIO_NAMES = 4096  # radio names a compiled radio table keeps read, by raw value (``_CompiledRadios.names``)
+RADIO_NAMES = 4096  # radio names a compiled radio table keeps, by the raw value read (``CellRadios.names``)
 _UNREAD = object()
 _KEY_TEXT_MAX = 1 << 17  # a controller's AP KEYs come back every cycle: each is written out once (bounded)
 _key_texts: dict[tuple[str, Oid], str | None] = {}

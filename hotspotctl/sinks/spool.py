@@ -640,8 +640,8 @@ def _gzip_lines(lines: Sequence[str]) -> bytes | None:
     for ``_to_bytes`` and ``_count_points`` to sort out.
 
     The same stream as ``gzip.compress`` of the whole text, without the text: a batch of 10,000 lines held
-    its str, its bytes and a copy with the last newline (about 8 MB at once, from the C allocator, which
-    then kept its heap at that size between cycles) for a body of about 0.4 MB."""
+    its str, its bytes and a copy with the last newline, about 8 MB at once at the cycle's peak, for a body
+    of about 0.4 MB."""
     if not lines:
         return None
     packer = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)  # wbits 31: a gzip member, mtime 0 (gzip.compress's)
