@@ -399,6 +399,7 @@ def _radio_memory(memory: tuple[RadioMemory, ...], radios: tuple[Radio, ...],
     by_name = {radio.name: radio for radio in radios}
     kept: list[RadioMemory] = []
     known = set()
+    moved = False  # a radio forgotten, changed or new: else the memory is kept as it is
     for radio in memory:
         known.add(radio.name)
         said = by_name.get(radio.name)
@@ -408,20 +409,22 @@ def _radio_memory(memory: tuple[RadioMemory, ...], radios: tuple[Radio, ...],
         read_down = said is not None and said.oper_up is False
         bits = _shift_in(radio.down_bits, read_down, keep)
         if said is None and not bits:
+            moved = True
             continue  # gone, with nothing against it
         down = _uplink_degraded(bits, radio.down, rules)
         up_since = None if read_down or not down else radio.up_since if radio.up_since is not None else at
         if bits == radio.down_bits and down == radio.down and up_since == radio.up_since:
             kept.append(radio)  # as it was: the same memory, not a new one every AP every cycle
         else:
+            moved = True
             kept.append(RadioMemory(radio.name, bits, down, up_since))
     for new in radios:
         if new.oper_up and new.name not in known:
             known.add(new.name)
+            moved = True
             kept.append(RadioMemory(new.name, 0, False))
-    if len(kept) == len(memory) and all(now is then for now, then in zip(kept, memory, strict=True)):
-        return memory  # nothing moved: kept as it is (long-lived objects made each cycle fragment the heap)
-    return tuple(kept)
+    # nothing moved: the same tuple (long-lived objects made every cycle fragmented the poller's heap)
+    return tuple(kept) if moved else memory
 
 
 def _shift_in(bits: int, bit: bool, keep: int) -> int:
