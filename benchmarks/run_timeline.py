@@ -9,7 +9,10 @@ once a second, its log lines with the second they arrived, and every statement P
 stops before its commit; the gap to the next log line, and the statements here, show what a commit cost.
 
     .venv/bin/python benchmarks/run_timeline.py [--aps 35350] [--cycles 5] [--interval 30] [--slow-ms 200]
-        [--env NAME=VALUE]
+        [--env NAME=VALUE] [--influx]
+
+``--influx`` starts Debian's InfluxDB 1.x (tests/servers.InfluxServer) and points the run at it, so its spool
+drains every cycle as a service's does; without it the run has no InfluxDB and its spool only grows.
 
 Prints figures; asserts nothing about time.
 """
@@ -54,16 +57,21 @@ def main() -> int:
     parser.add_argument("--slow-ms", type=int, default=200, help="PostgreSQL logs statements slower than this")
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                         help="an environment variable for the run only (repeatable), e.g. MALLOC_ARENA_MAX=2")
+    parser.add_argument("--influx", action="store_true",
+                        help="write to a real InfluxDB 1.x started for the run (default: none, the spool only grows)")
     args = parser.parse_args()
     import psycopg
 
-    from tests.servers import PostgresServer
+    from tests.servers import InfluxServer, PostgresServer
 
     postgres = PostgresServer().start()
+    influx = InfluxServer().start() if args.influx else None
     try:
         with tempfile.TemporaryDirectory(prefix="hotspotctl-run-timeline-") as tmp:
             data_dir = Path(tmp)
             env = {**scale_bench.bench_env(), "HOTSPOTCTL_DATABASE_URL": postgres.create_database("run_timeline")}
+            if influx is not None:
+                env.update(HOTSPOTCTL_INFLUX_URL=influx.url, HOTSPOTCTL_INFLUX_API="v1")
             with psycopg.connect(postgres.url(), autocommit=True) as conn:
                 conn.execute(f"ALTER DATABASE run_timeline SET log_min_duration_statement = {int(args.slow_ms)}")
             scale_bench.import_city(data_dir, env, args.aps)
@@ -96,8 +104,11 @@ def main() -> int:
                     time.sleep(0.05)
                 reader.join(5)
                 at = max(samples, key=lambda s: s[1])[0] if samples else 0.0
-                print(json.dumps({"exit": run.returncode, "env": extra, "peak_rss_mb": round(peak / 1024, 1),
-                                  "peak_at_s": round(at, 1)}))
+                spool = data_dir / "spool"
+                backlog = sorted(p.name for p in spool.iterdir()) if spool.is_dir() else []
+                print(json.dumps({"exit": run.returncode, "env": extra, "influx": influx is not None,
+                                  "peak_rss_mb": round(peak / 1024, 1), "peak_at_s": round(at, 1),
+                                  "spool_files_left": len(backlog)}))
                 second = -1
                 for t, rss in samples:
                     if int(t) != second:
@@ -112,6 +123,8 @@ def main() -> int:
                             print("postgresql:", line.rstrip()[:300])
             return 0 if run.returncode == 0 else 1
     finally:
+        if influx is not None:
+            influx.stop()
         postgres.stop()
 
 
