@@ -161,7 +161,11 @@ _BPF_LDX_B_MSH, _BPF_LD_W_IND, _BPF_LD_W_ABS, _BPF_JEQ_K, _BPF_RET_K = 0xB1, 0x4
 def attach_token_filter(sock: socket.socket, family: int, token: bytes) -> bool:
     """A classic BPF program on a raw socket: only echoes carrying ``token`` are queued, so other pingers' replies
     (a raw socket sees the host's every one) never fill our receive buffer nor cost us a read. False if the
-    kernel refused it (the same check is made on every reply read anyway)."""
+    kernel refused it (the same check is made on every reply read anyway).
+
+    The program filters from the moment it is attached; what the socket queued since it was opened (another
+    pinger's replies, on a host that pings a lot) is read away here, as libpcap does when it sets a filter.
+    None of it is ours: the socket has sent nothing yet."""
     first, second = int.from_bytes(token[:4], "big"), int.from_bytes(token[4:8], "big")
     if family == socket.AF_INET:  # the packet starts at the IP header: X = its length, the token at X + 8
         program = [(_BPF_LDX_B_MSH, 0, 0, 0), (_BPF_LD_W_IND, 0, 0, 8), (_BPF_JEQ_K, 0, 3, first),
@@ -176,7 +180,11 @@ def attach_token_filter(sock: socket.socket, family: int, token: bytes) -> bool:
         sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, fprog)
     except OSError:
         return False
-    return True
+    while True:
+        try:
+            sock.recv(65_535, socket.MSG_DONTWAIT)
+        except (BlockingIOError, InterruptedError):
+            return True
 
 
 class _Target:
