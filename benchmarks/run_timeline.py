@@ -62,6 +62,7 @@ def main() -> int:
     args = parser.parse_args()
     import psycopg
 
+    from hotspotctl.sinks.spool import Spool
     from tests.servers import InfluxServer, PostgresServer
 
     postgres = PostgresServer().start()
@@ -104,11 +105,10 @@ def main() -> int:
                     time.sleep(0.05)
                 reader.join(5)
                 at = max(samples, key=lambda s: s[1])[0] if samples else 0.0
-                spool = data_dir / "spool"
-                backlog = sorted(p.name for p in spool.iterdir()) if spool.is_dir() else []
+                left = Spool(data_dir / "spool").status()  # what no flush delivered (batches, not its lock files)
                 print(json.dumps({"exit": run.returncode, "env": extra, "influx": influx is not None,
                                   "peak_rss_mb": round(peak / 1024, 1), "peak_at_s": round(at, 1),
-                                  "spool_files_left": len(backlog)}))
+                                  "spool_batches_left": left.batches, "spool_points_left": left.points}))
                 second = -1
                 for t, rss in samples:
                     if int(t) != second:
