@@ -61,7 +61,15 @@ import urllib3
 
 from hotspotctl.errors import SinkError
 from hotspotctl.settings import InfluxSettings
-from hotspotctl.sinks.spool import GZIP_LEVEL, BatchRefused, Refusal, Spool, SpoolBusyError, SpoolStatus, is_gzip
+from hotspotctl.sinks.spool import (
+    BatchRefused,
+    Refusal,
+    Spool,
+    SpoolBusyError,
+    SpoolStatus,
+    gzip_compress,
+    is_gzip,
+)
 
 log = logging.getLogger("hotspotctl.influx")
 
@@ -473,7 +481,7 @@ class InfluxSink:
         for half in (lines[:middle], lines[middle:]):
             body = b"".join(half)
             try:
-                self.writer.write(gziplib.compress(body, compresslevel=GZIP_LEVEL, mtime=0) if gz else body,
+                self.writer.write(gzip_compress(body) if gz else body,
                                   precision)
             except BatchRefused as exc:
                 if exc.status == PAYLOAD_TOO_LARGE and len(half) > 1:
