@@ -437,3 +437,88 @@ def test_a_radio_held_down_keeps_its_return_through_the_store(store, tmp_path):
         save_health(conn, {"RF-1": health})
     with store.read() as conn:
         assert load_health(conn)["RF-1"] == health
+
+
+_LINK = st.sampled_from([1000.0, 1000.0, 1000.0, 100.0, None])  # mostly at speed; slow; not said
+_PING = st.sampled_from(["none", "good", "good", "slower", "lossy", "silent"])  # lossy: over the backhaul's rules
+_BACKHAUL = st.sampled_from([None, None, 100.0])  # 100: a capacity under the target whatever the link (below_target)
+_TROUBLED = st.tuples(_SAID, _SAID, st.sampled_from([2, 20, 20, 20, None]), st.sampled_from([None, 30.0, 90.0]),
+                      _LINK, st.sampled_from([False, False, False, False, True]), _PING, _BACKHAUL)
+
+
+def _troubled_run(cycles: list, *, shortcut: bool) -> tuple[list[ApHealth], int]:
+    """The healths after each cycle, and how many the troubled shortcut gave (0 with it off)."""
+    from unittest import mock
+
+    from hotspotctl.evaluate import status
+    from hotspotctl.models.ping import PingResult
+
+    pings = {"none": None, "good": PingResult("h", 3, 3, 1.0, 2.0, 3.0, 0.5),
+             "slower": PingResult("h", 3, 3, 2.0, 4.0, 6.0, 1.0),
+             "lossy": PingResult("h", 3, 1, 1.0, 2.0, 3.0, 0.5), "silent": PingResult("h", 3, 0)}
+    taken = 0
+
+    def counted(*args: object) -> ApHealth | None:
+        nonlocal taken
+        held = real(*args)
+        taken += held is not None
+        return held
+
+    real = status._still_troubled
+    health, seen = None, []
+    with mock.patch.object(status, "_still_troubled", counted if shortcut else lambda *a: None):
+        for i, cycle in enumerate(cycles):
+            at = T0 + i * STEP
+            if cycle is None:
+                health = evaluate_ap(health, False, None, at, LIMITS, RULES)
+            else:
+                a, b, clients, pct, link, rebooted, ping, backhaul = cycle
+                said = tuple(Radio(name, oper_up=up, utilization_pct=pct)
+                             for name, up in (("a", a), ("b", b)) if up != "absent")
+                capacity = backhaul if link is None else min(link, backhaul or link)
+                per_user = None if clients is None or capacity is None else capacity / clients
+                answer = RateSample("ap", at, STEP, 1000.0, 1e6, 2e5, clients, link, capacity, per_user, None,
+                                    rebooted, ("reboot",) if rebooted else ())
+                health = evaluate_ap(health, True, answer, at, LIMITS, RULES, said, ping=pings[ping])
+            seen.append(health)
+    return seen, taken
+
+
+_CONGESTED = [(True, True, 20, 30.0, 1000.0, False, "good", None)] * 8  # 50 Mb/s a user on a gigabit, air not busy
+_BELOW = [(True, True, 20, 30.0, 1000.0, False, "good", 100.0)] * 8  # a 100 Mb/s backhaul: below_target
+
+
+@settings(max_examples=400, deadline=None)
+@example(cycles=_CONGESTED + [(True, True, 25, 30.0, 1000.0, False, "good", None)] * 3 + [None] + _CONGESTED
+         + [(True, True, 20, 90.0, 1000.0, False, "lossy", None)] * 4
+         + [(True, True, 2, 30.0, 1000.0, False, "none", None)] * 5)
+@example(cycles=_CONGESTED + [(True, False, 20, 30.0, 1000.0, False, "good", None)] * 3
+         + [(True, True, 20, 30.0, 100.0, False, "good", None)] * 3
+         + [(True, "absent", None, None, None, False, "none", None)] * 2
+         + [(True, True, 20, 30.0, 1000.0, True, "good", None)] + _CONGESTED)
+@example(cycles=_CONGESTED + [(True, True, 20, 30.0, 1000.0, False, "slower", None)] * 2)  # the ping's figures move
+@example(cycles=_CONGESTED + [(True, True, 20, 90.0, 1000.0, False, "good", None)] * 5)  # busy fills under a full window
+@example(cycles=[*_CONGESTED, (True, True, 20, 30.0, 1000.0, True, "good", None), *_CONGESTED])  # a reboot, then on
+@example(cycles=[*_CONGESTED, (True, True, 20, 30.0, 100.0, False, "good", None), *_CONGESTED])  # one slow link reading
+@example(cycles=_CONGESTED + [(True, False, 20, 30.0, 1000.0, False, "good", None)] * 3 + _CONGESTED)  # a radio down
+@example(cycles=[*_BELOW, (True, True, 20, 30.0, 100.0, False, "slower", 100.0), *_BELOW])  # a slow link, same cause
+@given(cycles=st.lists(st.one_of(st.none(), _TROUBLED, _TROUBLED, _TROUBLED, _TROUBLED, _TROUBLED), max_size=30))
+def test_the_troubled_shortcut_gives_what_the_full_evaluation_would(cycles):
+    """A DEGRADED AP whose answer moves only its figures gets its new health from _still_troubled; the full rules,
+    run every time, give the same healths, figures included, whatever comes: misses, reboots, slow links, busy
+    air, radios down or gone, bad pings, readings back on target."""
+    assert _troubled_run(cycles, shortcut=True)[0] == _troubled_run(cycles, shortcut=False)[0]
+
+
+def test_a_congested_ap_held_cycle_after_cycle_takes_the_shortcut_with_its_figures_fresh():
+    """Congested for good (below 3 of 4 readings: degraded from the third): once its ``below`` window is full
+    (the fourth reading), each answer goes through _still_troubled, and the health it gives carries this answer's
+    clients and per-user figure, the verdict and its since unchanged."""
+    cycles = _CONGESTED + [(True, True, 25, 30.0, 1000.0, False, "good", None)] * 3
+    seen, taken = _troubled_run(cycles, shortcut=True)
+    assert [h.state for h in seen] == [UP, UP] + [DEGRADED] * 9
+    assert [h.below for h in seen[:5]] == [0b1, 0b11, 0b111, 0b1111, 0b1111]
+    assert taken == 7  # the fifth cycle on: the window full, nothing moves but the figures
+    last = seen[-1]
+    assert (last.causes, last.clients, last.per_user_mbps, last.since) == ((Cause.CONGESTED,), 25, 40.0, seen[2].since)
+    assert seen == _troubled_run(cycles, shortcut=False)[0]
