@@ -34,7 +34,7 @@ Format choices, and why:
   body as is (``Content-Encoding: gzip``); ``replay(..., gzip=True)`` hands it over without inflating.
 * The deflating is ISA-L's (python-isal's ``isal_zlib``), not zlib's: the same gzip format, read back by any
   gzip reader (zcat, Python's gzip, InfluxDB's Go), at 3.3x zlib's speed at level 1 on a cycle's lines and
-  about 5 % smaller (887 against 271 MB/s; docs/performance.md, issue 19).
+  about 5 % smaller (888 against 271 MB/s; docs/performance.md, issue 19).
 * Points are counted once, at append (blank lines and ``#`` comments are not points). A replay checks that
   a small body holds points before sending it: an empty or emptied file is set aside as damaged, never
   counted as delivered (InfluxDB answers 204 to an empty body).
