@@ -300,14 +300,15 @@ def _still_steady(previous: ApHealth, rate: RateSample, limits: ApLimits, rules:
 
 def _still_troubled(previous: ApHealth, rate: RateSample, limits: ApLimits, rules: EvaluateSettings,
                     radios: tuple[Radio, ...], ping: PingResult | None) -> ApHealth | None:
-    """A DEGRADED AP whose answer moves nothing but its figures: its new health, else None (evaluate in full).
+    """A DEGRADED AP that stays degraded with nothing moving but its figures, windows and causes: its new
+    health, else None (evaluate in full).
 
     The AP: answering for up_after cycles in a row, no flap or reboot on record, the uplink and the backhaul
     clear (no slow link or bad ping reading kept), its radios as remembered, its trouble dated. The answer: no
-    reboot, the link at speed, and its per-user reading (under the target or not) and the busiest radio leaving
-    the ``below`` and ``busy`` windows as they were, for the same causes. What the full rules would give then:
-    the previous verdict with this answer's figures, built at once. A chronically congested AP (a site whose
-    users outgrow it for weeks) is most of the troubled part of a fleet, every cycle: 8.8 us of CPU each in
+    reboot, the link at speed, and its per-user reading (shifted into the ``below`` and ``busy`` windows, as
+    the full rules do) still giving a cause. What the full rules would give then: the previous state, since and
+    trouble_since with this answer's figures, windows and causes, built at once. A chronically congested AP (a
+    site whose users outgrow it for weeks) is most of the troubled part of a fleet, every cycle: 8.8 us of CPU each in
     full, 5-6 this way (issue 19). A hypothesis test runs random sequences through both and compares every
     health, figures included (tests/evaluate/test_radio_health.py)."""
     if not (previous.misses == 0 and previous.goods == rules.up_after and previous.answered is True
@@ -318,20 +319,11 @@ def _still_troubled(previous: ApHealth, rate: RateSample, limits: ApLimits, rule
             and not rate.rebooted and (rate.link_mbps is None or rate.link_mbps >= limits.expected_link_mbps)
             and (not radios or _radios_steady(previous.radios, radios))):
         return None
-    per_user, below, busy = previous.per_user_mbps, previous.below, previous.busy
-    if rate.per_user_mbps is not None:
-        per_user = rate.per_user_mbps
-        under = per_user < limits.target_mbps
-        below = _shift_in(below, under, rules.below_window)
-        if under:
-            air = busiest_pct(radios)
-            under = air is not None and air >= rules.rf_busy_pct
-        if below != previous.below or _shift_in(busy, under, rules.below_window) != busy:
-            return None
+    per_user, below, busy = _per_user_reading(previous, rate, limits, rules, radios)  # the windows move on
     clients = rate.clients if rate.clients is not None else previous.clients
     readings = _Readings(clients, rate.link_mbps, rate.capacity_mbps, per_user, below, 0, False, busy)
     causes = _causes(UP, 0, 0, readings, limits, rules, any(radio.down for radio in previous.radios))
-    if causes != previous.causes:
+    if not causes:  # up again: its state and dates move (other causes keep both, as the full rules do)
         return None
     ping_loss, ping_rtt = previous.ping_loss_pct, previous.ping_rtt_ms
     if ping is not None and ping.answered:
@@ -411,21 +403,28 @@ def _readings(prev: ApHealth, rate: RateSample, limits: ApLimits, rules: Evaluat
     while the busiest radio's utilisation is at least rf_busy_pct (no radio stating one: not busy).
     """
     clients = rate.clients if rate.clients is not None else prev.clients
-    per_user, below, busy = prev.per_user_mbps, prev.below, prev.busy
-    if rate.per_user_mbps is not None:
-        per_user = rate.per_user_mbps
-        under = per_user < limits.target_mbps
-        below = _shift_in(below, under, rules.below_window)
-        if under:
-            air = busiest_pct(radios)
-            under = air is not None and air >= rules.rf_busy_pct
-        busy = _shift_in(busy, under, rules.below_window)
+    per_user, below, busy = _per_user_reading(prev, rate, limits, rules, radios)
     slow, degraded = prev.slow, prev.uplink_degraded
     if rate.link_mbps is not None:
         keep = max(rules.down_after, rules.up_after)
         slow = _shift_in(slow, rate.link_mbps < limits.expected_link_mbps, keep)
         degraded = _uplink_degraded(slow, degraded, rules)
     return _Readings(clients, rate.link_mbps, rate.capacity_mbps, per_user, below, slow, degraded, busy)
+
+
+def _per_user_reading(prev: ApHealth, rate: RateSample, limits: ApLimits, rules: EvaluateSettings,
+                      radios: tuple[Radio, ...]) -> tuple[float | None, int, int]:
+    """(per_user_mbps, below, busy) after an answer: its per-user reading shifts in a ``below`` bit and, beside
+    it, a ``busy`` bit; an answer without one keeps the last reading and both windows as they were."""
+    if rate.per_user_mbps is None:
+        return prev.per_user_mbps, prev.below, prev.busy
+    per_user = rate.per_user_mbps
+    under = per_user < limits.target_mbps
+    below = _shift_in(prev.below, under, rules.below_window)
+    if under:
+        air = busiest_pct(radios)
+        under = air is not None and air >= rules.rf_busy_pct
+    return per_user, below, _shift_in(prev.busy, under, rules.below_window)
 
 
 def _radio_memory(memory: tuple[RadioMemory, ...], radios: tuple[Radio, ...],

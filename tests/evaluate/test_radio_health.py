@@ -3,6 +3,7 @@ and an AP held UNKNOWN while its controller cannot be read."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 import sqlalchemy as sa
@@ -441,13 +442,16 @@ def test_a_radio_held_down_keeps_its_return_through_the_store(store, tmp_path):
 
 _LINK = st.sampled_from([1000.0, 1000.0, 1000.0, 100.0, None])  # mostly at speed; slow; not said
 _PING = st.sampled_from(["none", "good", "good", "slower", "lossy", "silent"])  # lossy: over the backhaul's rules
+# mostly a minute apart; now and then past flap_minutes (histories of flaps age out) or reboot_loop_hours
+_GAP = st.sampled_from([STEP] * 6 + [2 * 3600.0, 25 * 3600.0])
 _BACKHAUL = st.sampled_from([None, None, 100.0])  # 100: a capacity under the target whatever the link (below_target)
 _TROUBLED = st.tuples(_SAID, _SAID, st.sampled_from([2, 20, 20, 20, None]), st.sampled_from([None, 30.0, 90.0]),
                       _LINK, st.sampled_from([False, False, False, False, True]), _PING, _BACKHAUL)
 
 
-def _troubled_run(cycles: list, *, shortcut: bool) -> tuple[list[ApHealth], int]:
-    """The healths after each cycle, and how many the troubled shortcut gave (0 with it off)."""
+def _troubled_run(cycles: list, *, shortcut: bool, gaps: Sequence[float] = ()) -> tuple[list[ApHealth], int]:
+    """The healths after each cycle, and how many the troubled shortcut gave (0 with it off). Cycle i comes
+    ``gaps[i]`` seconds after the one before (STEP when ``gaps`` is shorter)."""
     from unittest import mock
 
     from hotspotctl.evaluate import status
@@ -465,10 +469,10 @@ def _troubled_run(cycles: list, *, shortcut: bool) -> tuple[list[ApHealth], int]
         return held
 
     real = status._still_troubled
-    health, seen = None, []
+    health, seen, at = None, [], T0
     with mock.patch.object(status, "_still_troubled", counted if shortcut else lambda *a: None):
         for i, cycle in enumerate(cycles):
-            at = T0 + i * STEP
+            at += gaps[i] if i < len(gaps) else STEP
             if cycle is None:
                 health = evaluate_ap(health, False, None, at, LIMITS, RULES)
             else:
@@ -489,36 +493,41 @@ _BELOW = [(True, True, 20, 30.0, 1000.0, False, "good", 100.0)] * 8  # a 100 Mb/
 
 
 @settings(max_examples=400, deadline=None)
-@example(cycles=_CONGESTED + [(True, True, 25, 30.0, 1000.0, False, "good", None)] * 3 + [None] + _CONGESTED
+@example(gaps=(), cycles=_CONGESTED + [(True, True, 25, 30.0, 1000.0, False, "good", None)] * 3 + [None] + _CONGESTED
          + [(True, True, 20, 90.0, 1000.0, False, "lossy", None)] * 4
          + [(True, True, 2, 30.0, 1000.0, False, "none", None)] * 5)
-@example(cycles=_CONGESTED + [(True, False, 20, 30.0, 1000.0, False, "good", None)] * 3
+@example(gaps=(), cycles=_CONGESTED + [(True, False, 20, 30.0, 1000.0, False, "good", None)] * 3
          + [(True, True, 20, 30.0, 100.0, False, "good", None)] * 3
          + [(True, "absent", None, None, None, False, "none", None)] * 2
          + [(True, True, 20, 30.0, 1000.0, True, "good", None)] + _CONGESTED)
-@example(cycles=_CONGESTED + [(True, True, 20, 30.0, 1000.0, False, "slower", None)] * 2)  # the ping's figures move
-@example(cycles=_CONGESTED + [(True, True, 20, 90.0, 1000.0, False, "good", None)] * 5)  # busy fills under a full window
-@example(cycles=[*_CONGESTED, (True, True, 20, 30.0, 1000.0, True, "good", None), *_CONGESTED])  # a reboot, then on
-@example(cycles=[*_CONGESTED, (True, True, 20, 30.0, 100.0, False, "good", None), *_CONGESTED])  # one slow link reading
-@example(cycles=_CONGESTED + [(True, False, 20, 30.0, 1000.0, False, "good", None)] * 3 + _CONGESTED)  # a radio down
-@example(cycles=[*_BELOW, (True, True, 20, 30.0, 100.0, False, "slower", 100.0), *_BELOW])  # a slow link, same cause
-@given(cycles=st.lists(st.one_of(st.none(), _TROUBLED, _TROUBLED, _TROUBLED, _TROUBLED, _TROUBLED), max_size=30))
-def test_the_troubled_shortcut_gives_what_the_full_evaluation_would(cycles):
-    """A DEGRADED AP whose answer moves only its figures gets its new health from _still_troubled; the full rules,
-    run every time, give the same healths, figures included, whatever comes: misses, reboots, slow links, busy
-    air, radios down or gone, bad pings, readings back on target."""
-    assert _troubled_run(cycles, shortcut=True)[0] == _troubled_run(cycles, shortcut=False)[0]
+@example(gaps=(), cycles=_CONGESTED + [(True, True, 20, 30.0, 1000.0, False, "slower", None)] * 2)  # the ping's figures move
+@example(gaps=(), cycles=_CONGESTED + [(True, True, 20, 90.0, 1000.0, False, "good", None)] * 5)  # busy fills under a full window
+@example(gaps=(), cycles=[*_CONGESTED, (True, True, 20, 30.0, 1000.0, True, "good", None), *_CONGESTED])  # a reboot, then on
+@example(gaps=(), cycles=[*_CONGESTED, (True, True, 20, 30.0, 1000.0, False, "lossy", None), *_CONGESTED])  # one bad ping
+@example(gaps=(), cycles=[*_CONGESTED, *[(True, True, 2, 30.0, 1000.0, False, "good", None)] * 3])  # back on target: up
+@example(gaps=(), cycles=[*_CONGESTED, *[(True, True, 20, 90.0, 1000.0, False, "good", None)] * 4, *_CONGESTED])  # cause moves
+@example(gaps=(), cycles=[*_CONGESTED, (True, True, 20, 30.0, 100.0, False, "good", None), *_CONGESTED])  # one slow link reading
+@example(gaps=(), cycles=_CONGESTED + [(True, False, 20, 30.0, 1000.0, False, "good", None)] * 3 + _CONGESTED)  # a radio down
+@example(gaps=(), cycles=[*_BELOW, (True, True, 20, 30.0, 100.0, False, "slower", 100.0), *_BELOW])  # a slow link, same cause
+@given(cycles=st.lists(st.one_of(st.none(), _TROUBLED, _TROUBLED, _TROUBLED, _TROUBLED, _TROUBLED), max_size=30),
+       gaps=st.lists(_GAP, max_size=30))
+def test_the_troubled_shortcut_gives_what_the_full_evaluation_would(cycles, gaps):
+    """A DEGRADED AP whose answer moves only its figures, windows and causes gets its new health from
+    _still_troubled; the full rules, run every time, give the same healths, figures included, whatever comes:
+    misses, reboots, slow links, busy air (congested <-> rf_limited), radios down or gone, bad pings, readings back
+    on target."""
+    assert _troubled_run(cycles, shortcut=True, gaps=gaps)[0] == _troubled_run(cycles, shortcut=False, gaps=gaps)[0]
 
 
 def test_a_congested_ap_held_cycle_after_cycle_takes_the_shortcut_with_its_figures_fresh():
-    """Congested for good (below 3 of 4 readings: degraded from the third): once its ``below`` window is full
-    (the fourth reading), each answer goes through _still_troubled, and the health it gives carries this answer's
-    clients and per-user figure, the verdict and its since unchanged."""
+    """Congested for good (below 3 of 4 readings: degraded from the third): from its next answer on, each answer
+    goes through _still_troubled (the fourth one still filling the ``below`` window), and the health it gives
+    carries this answer's clients, per-user figure and window, the verdict and its since unchanged."""
     cycles = _CONGESTED + [(True, True, 25, 30.0, 1000.0, False, "good", None)] * 3
     seen, taken = _troubled_run(cycles, shortcut=True)
     assert [h.state for h in seen] == [UP, UP] + [DEGRADED] * 9
     assert [h.below for h in seen[:5]] == [0b1, 0b11, 0b111, 0b1111, 0b1111]
-    assert taken == 7  # the fifth cycle on: the window full, nothing moves but the figures
+    assert taken == 8  # every degraded cycle after the first: nothing moves but the figures and the window
     last = seen[-1]
     assert (last.causes, last.clients, last.per_user_mbps, last.since) == ((Cause.CONGESTED,), 25, 40.0, seen[2].since)
     assert seen == _troubled_run(cycles, shortcut=False)[0]
