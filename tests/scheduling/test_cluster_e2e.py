@@ -401,10 +401,13 @@ def test_three_workers_survive_a_worker_and_a_scheduler_killed(e2e: tuple[E2eFle
         assert left[caught["shard"]] == "running", left  # killed mid-cycle: its row stays running
         assert victim not in cluster.heartbeats()
 
-        # the leading scheduler killed right after it dispatched a slot: the standby dispatches the next one
+        # the leading scheduler killed right after it dispatched a slot: the standby dispatches the next one. After
+        # the whole slot went out, every shard's row there: one row says only that its first message did, and a
+        # leader killed while it sends the others loses them for that slot (docs/cluster.md), which a loaded
+        # machine made this test do once (the slot's last three shards never sent)
         leader_slot = after + INTERVAL_S
-        _wait(lambda: bool(cluster.rows("slot = %s", leader_slot)), f"slot {leader_slot:.0f} was never dispatched",
-              cluster, PATIENCE_S + 2 * INTERVAL_S)
+        _wait(lambda: {int(r["shard"]) for r in cluster.rows("slot = %s", leader_slot)} >= cluster.shards,
+              f"slot {leader_slot:.0f} was never wholly dispatched", cluster, PATIENCE_S + 2 * INTERVAL_S)
         cluster.kill(SCHEDULERS[0])
         leader_killed_at = time.time()
         taken_over = leader_slot + INTERVAL_S
