@@ -481,8 +481,7 @@ class InfluxSink:
         for half in (lines[:middle], lines[middle:]):
             body = b"".join(half)
             try:
-                self.writer.write(gzip_compress(body) if gz else body,
-                                  precision)
+                self.writer.write(gzip_compress(body) if gz else body, precision)
             except BatchRefused as exc:
                 if exc.status == PAYLOAD_TOO_LARGE and len(half) > 1:
                     written += self._write_halves(half, precision, gz, refused)

@@ -649,7 +649,8 @@ def _gzip_lines(lines: Sequence[str]) -> bytes | None:
     None when a string is not one regular line (empty, a blank or comment start, a line break inside it),
     for ``_to_bytes`` and ``_count_points`` to sort out.
 
-    The same stream as ``gzip_compress`` of the whole text, without the text: a batch of 10,000 lines held
+    What ``gzip_compress`` of the whole text inflates to, as long, without the text (ISA-L's bytes for a line fed
+    in two pieces are not always its one-shot bytes, so the stream itself may differ): a batch of 10,000 lines held
     its str, its bytes and a copy with the last newline, about 8 MB at once at the cycle's peak, for a body
     of about 0.4 MB."""
     if not lines:
