@@ -12,8 +12,10 @@ The one module that imports celery and redis; nothing imports it unless ``hotspo
   redis-py Lock (``hotspotctl:leader``, timeout ``cluster.leader_ttl_s``, renewed every third of it); the
   holder dispatches each slot's poll tasks to the shards' owners (rendezvous hashing over the live
   workers, ``assign_shards``) with ``expires`` at the slot's end, records the slot in ``hotspotctl:slot`` so
-  that a new leader never dispatches one twice, concludes each slot (``conclude_slot``) once every shard
-  reported or the slot ended, and sends the NOC's notices, rediscovery and the crew lists as tasks.
+  that a new leader never dispatches one twice (and, while sending, the shards sent in ``hotspotctl:sent``, so
+  that a new leader sends the rest of a slot its predecessor died sending), concludes each slot
+  (``conclude_slot``) once every shard reported or the slot ended, and sends the NOC's notices, rediscovery
+  and the crew lists as tasks.
 - **Redis lost**: worker and leader log an error at once, count the failures, keep trying, and stop with a
   ClusterError (exit 1) once Redis has been away for ``cluster.redis_lost_exit_s``.
 """
@@ -57,6 +59,8 @@ PREFIX = "hotspotctl"
 LEADER_KEY = f"{PREFIX}:leader"  # the leader's lock; its value names the holder (name:pid:random)
 SLOT_KEY = f"{PREFIX}:slot"  # the last slot a leader dispatched
 CONCLUDED_KEY = f"{PREFIX}:concluded"  # the last slot a leader concluded
+SENDING_KEY = f"{PREFIX}:sending"  # the slot whose poll tasks are being sent; gone once the last one is
+SENT_KEY = f"{PREFIX}:sent"  # the shards of the SENDING_KEY slot sent so far (a set)
 WORKER_KEY = f"{PREFIX}:worker:"  # + name: a live worker's heartbeat (JSON), with a TTL
 
 POLL_TASK = "hotspotctl.poll_shard"
@@ -857,6 +861,8 @@ class Leader:
         slot = cycle_slot(now, self.interval_s)
         last = self.client.get(SLOT_KEY)
         if last is not None and float(last) >= slot:
+            if self.client.get(SENDING_KEY) == last:  # a leader stopped half-way through sending it
+                self._finish_sending(float(last), now)
             return
         if now - slot > self.interval_s / 2 and self._late(slot, now):
             return
@@ -880,17 +886,58 @@ class Leader:
             slot = later
         owners = {shard: owner for shard, owner in assign_shards(self.settings.cluster.shards, names).items()
                   if shard in expected}
-        expires = datetime.fromtimestamp(slot + self.interval_s, UTC)
-        # the slot first: a leader that dies half-way leaves the rest of the slot undispatched, never twice
-        self.client.set(SLOT_KEY, repr(slot))
-        with self.app.producer_or_acquire() as producer:
-            for shard, owner in sorted(owners.items()):
-                self.app.send_task(POLL_TASK, args=(shard, slot), queue=poll_queue(owner), expires=expires,
-                                   producer=producer)
+        # the slot first, with the record of what is sent: a leader that dies half-way leaves the rest of the slot
+        # to the next leader (_finish_sending), and no slot is dispatched twice
+        with self.client.pipeline() as pipe:
+            pipe.set(SLOT_KEY, repr(slot))
+            pipe.set(SENDING_KEY, repr(slot))
+            pipe.delete(SENT_KEY)
+            pipe.execute()
+        self._send(slot, owners)
         self.pending[slot] = (names, expected)
         self.dispatched.append(Dispatch(slot, names, len(owners), now))
         log.info("leader %s: slot %s dispatched: %d shards to %d workers (%s)", self.name, _clock(slot), len(owners),
                  len(names), ", ".join(names))
+
+    def _send(self, slot: float, owners: Mapping[int, str]) -> None:
+        """Send ``slot``'s poll tasks, each shard to its owner's queue, expiring at the slot's end; each shard is
+        recorded in SENT_KEY once sent (a leader that dies between the two has it sent again by the next: the
+        worker's claim on (shard, slot) makes the second one a no-op), and SENDING_KEY goes after the last."""
+        expires = datetime.fromtimestamp(slot + self.interval_s, UTC)
+        with self.app.producer_or_acquire() as producer:
+            for shard, owner in sorted(owners.items()):
+                self.app.send_task(POLL_TASK, args=(shard, slot), queue=poll_queue(owner), expires=expires,
+                                   producer=producer)
+                self.client.sadd(SENT_KEY, shard)
+        self.client.delete(SENDING_KEY, SENT_KEY)
+
+    def _finish_sending(self, slot: float, now: float) -> None:
+        """``slot`` (the current one) was dispatched in part: a leader died, or lost Redis, while sending it.
+        Its shards not sent yet are sent now, to their owners among the live workers, if half the slot is still
+        to come (the rule of ``_late``); otherwise they miss this slot, said once."""
+        from hotspotctl.scheduling.shards import assign_shards
+
+        expected = self._expected()
+        sent = {int(shard) for shard in self.client.smembers(SENT_KEY)}
+        missing = expected - sent
+        workers = tuple(sorted(live_workers(self.client)))
+        gone = now - slot
+        if missing and workers and gone <= self.interval_s / 2:
+            owners = {shard: owner for shard, owner in assign_shards(self.settings.cluster.shards, workers).items()
+                      if shard in missing}
+            self._send(slot, owners)
+            self.pending.setdefault(slot, (workers, expected))
+            self.dispatched.append(Dispatch(slot, workers, len(owners), now))
+            log.warning("leader %s: slot %s was left half-dispatched (%d of %d shards sent): the other %d sent now, "
+                        "%.1f s into the slot", self.name, _clock(slot), len(expected & sent), len(expected),
+                        len(owners), gone)
+            return
+        self.client.delete(SENDING_KEY, SENT_KEY)
+        if missing:
+            log.warning("leader %s: slot %s was left half-dispatched (%d of %d shards sent): the other %d miss this "
+                        "slot (%s)", self.name, _clock(slot), len(expected & sent), len(expected), len(missing),
+                        "no live worker" if not workers else
+                        f"{gone:.1f} s of {self.interval_s:g} s gone, past the half")
 
     def _late(self, slot: float, now: float) -> bool:
         """Whether ``slot``, undispatched with less than half of it left, is left alone: a shard still polling a

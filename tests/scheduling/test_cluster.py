@@ -624,6 +624,70 @@ def test_a_slot_the_previous_leader_dispatched_is_concluded_not_dispatched_again
         assert [d.slot for d in leader.dispatched] == [slot + interval]
 
 
+class _Died(BaseException):
+    """A leader's process ending between two sends (as kill -9 does), raised by ``_dying_after``."""
+
+
+def _dying_after(leader: Leader, sends: int) -> None:
+    """Make ``leader`` die (``_Died``) when it is about to send its poll task number ``sends + 1``."""
+    real, done = leader.app.send_task, []
+
+    def send_task(*args: Any, **kwargs: Any) -> Any:
+        if len(done) == sends:
+            raise _Died
+        done.append(args)
+        return real(*args, **kwargs)
+
+    leader.app.send_task = send_task  # type: ignore[method-assign]
+
+
+@pytest.mark.parametrize(("into", "finished"), [((0.0, 0.4), True), ((0.55, 0.7), False)],
+                         ids=["first-half", "second-half"])
+def test_a_slot_its_leader_died_sending_is_finished_by_the_next_leader_in_its_first_half(
+        tmp_path: Path, database: str, redis_server: RedisServer, redis_url: str,
+        caplog: pytest.LogCaptureFixture, into: tuple[float, float], finished: bool) -> None:
+    from hotspotctl.scheduling.cluster import LEADER_KEY, SENDING_KEY, SENT_KEY, SLOT_KEY, _clock
+
+    interval = 10.0
+    caplog.set_level("INFO", logger="hotspotctl.cluster")
+    with _stepped_leader(tmp_path, database, redis_server, "first", interval) as first:
+        expected = sorted(first._expected())
+        assert len(expected) == 8
+        _dying_after(first, 3)
+        slot = _into_slot(interval, 0.0, 0.1)
+        with pytest.raises(_Died):
+            first.step()
+        assert first.dispatched == []
+        assert sorted(s for s, _ in _poll_messages(redis_server, "poll.w1")) == expected[:3]
+        assert float(redis_server.command("GET", SENDING_KEY)) == slot
+        assert sorted(map(int, redis_server.command("SMEMBERS", SENT_KEY))) == expected[:3]
+        redis_server.command("DEL", LEADER_KEY)  # its lock lapses: it is dead
+    with _stepped_leader(tmp_path, database, redis_server, "next", interval) as leader:
+        _into_slot(interval, *into)
+        leader.step()
+        assert leader.leading
+        assert float(redis_server.command("GET", SLOT_KEY)) == slot
+        messages = _poll_messages(redis_server, "poll.w1")
+        said = [r.getMessage() for r in caplog.records if "half-dispatched" in r.getMessage()]
+        if finished:  # the other five sent, each once, for that slot
+            assert sorted(messages) == [(shard, slot) for shard in expected]
+            assert [(d.slot, d.tasks) for d in leader.dispatched] == [(slot, 5)]
+            assert said == [f"leader next: slot {_clock(slot)} was left half-dispatched (3 of 8 shards sent): the "
+                            f"other 5 sent now, {said[0].rsplit(', ', 1)[1]}"]
+        else:  # too late: they miss this slot, said once
+            assert sorted(messages) == [(shard, slot) for shard in expected[:3]] and leader.dispatched == []
+            assert len(said) == 1 and "the other 5 miss this slot" in said[0]
+        assert redis_server.command("EXISTS", SENDING_KEY) == 0 and redis_server.command("EXISTS", SENT_KEY) == 0
+        leader.step()
+        assert len(_poll_messages(redis_server, "poll.w1")) == len(messages)
+        assert len([r for r in caplog.records if "half-dispatched" in r.getMessage()]) == 1
+        # the slot is this leader's to conclude, with the shards sent: nobody polls them here, so at its end all miss
+        time.sleep(max(0.0, slot + interval - time.time()) + 0.05)
+        leader.step()
+        assert [s.slot for s in leader.concluded][:1] == [slot]
+        assert leader.concluded[0].shards_missing == expected
+
+
 def test_a_leader_that_led_since_before_a_slot_and_could_not_dispatch_it_in_time_records_it_missed(
         tmp_path: Path, database: str, redis_server: RedisServer, redis_url: str) -> None:
     from hotspotctl.scheduling.cluster import SLOT_KEY
