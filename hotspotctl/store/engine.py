@@ -29,6 +29,11 @@ from hotspotctl.store import migrations
 
 _PG_LOCK_KEY = 0x686F7473706F7463  # "hotspotc": one lock for every hotspotctl writer
 _SQLITE_BUSY_TIMEOUT_MS = 30_000
+# SQLite's page cache per connection, KiB (its default is 2,000): a cycle rewrites every AP's ap_state row, about
+# 7 MB with its key for the city, and with the default cache each cycle read those pages back from the OS.
+# 8 MiB holds them (16 MiB added 15 MB to the city's peak RSS, for no more speed); pages are held once read.
+# Raw upsert of 35,350 rows: 3.9 -> 3.45 us a row.
+SQLITE_CACHE_KIB = 8_192
 _SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
 PRIVATE_DIR_MODE = 0o700
 PRIVATE_FILE_MODE = 0o600
@@ -267,6 +272,7 @@ def _configure_sqlite(engine: sa.Engine) -> None:
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = FULL")  # a commit survives a power cut (WAL + NORMAL may not)
+        cursor.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
         cursor.close()
 
     @sa.event.listens_for(engine, "begin")

@@ -99,3 +99,15 @@ def test_a_bad_data_dir_is_exit_3_with_the_path_and_what_to_do(cli, tmp_path: Pa
         assert re.search(message.format(path=re.escape(str(path)), tmp=re.escape(str(tmp_path))), result.err), \
             result.err
     assert not (tmp_path / "missing").exists()
+
+
+def test_sqlite_connections_keep_a_page_cache_the_citys_states_fit_in(tmp_path: Path):
+    """A cycle rewrites every AP's ap_state row (about 5 MB for the city): with SQLite's default 2,000 KiB cache each
+    cycle read those pages back (issue 19, docs/performance.md)."""
+    from hotspotctl.store.engine import SQLITE_CACHE_KIB
+
+    assert SQLITE_CACHE_KIB == 8_192
+    with Store.open(f"sqlite:///{tmp_path / 'hotspotctl.db'}") as store:
+        for open_ in (store.read, store.write):
+            with open_() as conn:
+                assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -8_192
