@@ -922,11 +922,13 @@ class Leader:
         missing = expected - sent
         workers = tuple(sorted(live_workers(self.client)))
         gone = now - slot
+        # this leader concludes the slot, with whatever its shards report (a leader that lost Redis while sending
+        # it had not recorded it yet)
+        self.pending.setdefault(slot, (workers, expected))
         if missing and workers and gone <= self.interval_s / 2:
             owners = {shard: owner for shard, owner in assign_shards(self.settings.cluster.shards, workers).items()
                       if shard in missing}
             self._send(slot, owners)
-            self.pending.setdefault(slot, (workers, expected))
             self.dispatched.append(Dispatch(slot, workers, len(owners), now))
             log.warning("leader %s: slot %s was left half-dispatched (%d of %d shards sent): the other %d sent now, "
                         "%.1f s into the slot", self.name, _clock(slot), len(expected & sent), len(expected),

@@ -688,6 +688,46 @@ def test_a_slot_its_leader_died_sending_is_finished_by_the_next_leader_in_its_fi
         assert leader.concluded[0].shards_missing == expected
 
 
+def test_a_leader_that_lost_redis_sending_a_slot_finishes_it_or_concludes_it_missing_with_its_last_one_pending(
+        tmp_path: Path, database: str, redis_server: RedisServer, redis_url: str) -> None:
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from hotspotctl.scheduling.cluster import SENDING_KEY
+
+    interval = 6.0
+    with _stepped_leader(tmp_path, database, redis_server, "blip", interval) as leader:
+        expected = sorted(leader._expected())
+        first = _into_slot(interval, 0.0, 0.2)
+        leader.step()
+        assert [d.slot for d in leader.dispatched] == [first] and list(leader.pending) == [first]
+        # the next slot: Redis drops after three of its sends; the leader's turn says so and goes on
+        time.sleep(max(0.0, first + interval - time.time()) + 0.05)
+        real, sent = leader.app.send_task, []
+
+        def send_task(*args: Any, **kwargs: Any) -> Any:
+            if len(sent) == 3:
+                raise RedisConnectionError("connection refused")
+            sent.append(args)
+            return real(*args, **kwargs)
+
+        leader.app.send_task = send_task  # type: ignore[method-assign]
+        leader.step()
+        second = first + interval
+        assert leader.watch.failures == 1 and [d.slot for d in leader.dispatched] == [first]
+        assert float(redis_server.command("GET", SENDING_KEY)) == second
+        leader.app.send_task = real  # type: ignore[method-assign]
+        _into_slot(interval, 0.6, 0.8)  # back past the slot's half: the other five miss it
+        leader.step()
+        assert redis_server.command("EXISTS", SENDING_KEY) == 0
+        assert sorted(s for s, at in _poll_messages(redis_server, "poll.w1") if at == second) == expected[:3]
+        time.sleep(max(0.0, second + interval - time.time()) + 0.05)
+        leader.step()
+        # both slots concluded (the first with every shard missing: nobody polls w1's queue), the second too,
+        # though the first was still pending when the second's dispatch failed
+        assert [s.slot for s in leader.concluded][:2] == [first, second]
+        assert leader.concluded[1].shards_missing == expected
+
+
 def test_a_leader_that_led_since_before_a_slot_and_could_not_dispatch_it_in_time_records_it_missed(
         tmp_path: Path, database: str, redis_server: RedisServer, redis_url: str) -> None:
     from hotspotctl.scheduling.cluster import SLOT_KEY
