@@ -856,12 +856,12 @@ class Leader:
         return self.expected
 
     def _dispatch_due(self, now: float) -> None:
-        from hotspotctl.scheduling.shards import assign_shards, cycle_slot
+        from hotspotctl.scheduling.shards import cycle_slot
 
         slot = cycle_slot(now, self.interval_s)
-        last = self.client.get(SLOT_KEY)
+        last, sending = self.client.mget(SLOT_KEY, SENDING_KEY)  # one round trip a turn
         if last is not None and float(last) >= slot:
-            if self.client.get(SENDING_KEY) == last:  # a leader stopped half-way through sending it
+            if sending == last:  # a leader stopped half-way through sending it
                 self._finish_sending(float(last), now)
             return
         if now - slot > self.interval_s / 2 and self._late(slot, now):
@@ -884,8 +884,7 @@ class Leader:
         later = cycle_slot(time.time(), self.interval_s)
         if later > slot:  # the reads above took us into the next slot: dispatch that one, never an ended one
             slot = later
-        owners = {shard: owner for shard, owner in assign_shards(self.settings.cluster.shards, names).items()
-                  if shard in expected}
+        owners = self._owners(names, expected)
         # the slot first, with the record of what is sent: a leader that dies half-way leaves the rest of the slot
         # to the next leader (_finish_sending), and no slot is dispatched twice
         with self.client.pipeline() as pipe:
@@ -898,6 +897,13 @@ class Leader:
         self.dispatched.append(Dispatch(slot, names, len(owners), now))
         log.info("leader %s: slot %s dispatched: %d shards to %d workers (%s)", self.name, _clock(slot), len(owners),
                  len(names), ", ".join(names))
+
+    def _owners(self, workers: tuple[str, ...], shards: frozenset[int]) -> dict[int, str]:
+        """Each of ``shards`` to its owner among ``workers`` (``assign_shards``: rendezvous hashing)."""
+        from hotspotctl.scheduling.shards import assign_shards
+
+        return {shard: owner for shard, owner in assign_shards(self.settings.cluster.shards, workers).items()
+                if shard in shards}
 
     def _send(self, slot: float, owners: Mapping[int, str]) -> None:
         """Send ``slot``'s poll tasks, each shard to its owner's queue, expiring at the slot's end; each shard is
@@ -915,8 +921,6 @@ class Leader:
         """``slot`` (the current one) was dispatched in part: a leader died, or lost Redis, while sending it.
         Its shards not sent yet are sent now, to their owners among the live workers, if half the slot is still
         to come (the rule of ``_late``); otherwise they miss this slot, said once."""
-        from hotspotctl.scheduling.shards import assign_shards
-
         expected = self._expected()
         sent = {int(shard) for shard in self.client.smembers(SENT_KEY)}
         missing = expected - sent
@@ -926,8 +930,7 @@ class Leader:
         # it had not recorded it yet)
         self.pending.setdefault(slot, (workers, expected))
         if missing and workers and gone <= self.interval_s / 2:
-            owners = {shard: owner for shard, owner in assign_shards(self.settings.cluster.shards, workers).items()
-                      if shard in missing}
+            owners = self._owners(workers, missing)
             self._send(slot, owners)
             self.dispatched.append(Dispatch(slot, workers, len(owners), now))
             log.warning("leader %s: slot %s was left half-dispatched (%d of %d shards sent): the other %d sent now, "

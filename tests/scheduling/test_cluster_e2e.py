@@ -402,9 +402,9 @@ def test_three_workers_survive_a_worker_and_a_scheduler_killed(e2e: tuple[E2eFle
         assert victim not in cluster.heartbeats()
 
         # the leading scheduler killed right after it dispatched a slot: the standby dispatches the next one. After
-        # the whole slot went out, every shard's row there: one row says only that its first message did, and a
-        # leader killed while it sends the others loses them for that slot (docs/cluster.md), which a loaded
-        # machine made this test do once (the slot's last three shards never sent)
+        # the whole slot went out, every shard's row there: one row says only that its first message did, and the
+        # others of a leader killed while it sends them reach workers only if the standby takes over in the slot's
+        # first half (docs/cluster.md); on a loaded machine this test once lost the slot's last three shards so
         leader_slot = after + INTERVAL_S
         _wait(lambda: {int(r["shard"]) for r in cluster.rows("slot = %s", leader_slot)} >= cluster.shards,
               f"slot {leader_slot:.0f} was never wholly dispatched", cluster, PATIENCE_S + 2 * INTERVAL_S)
