@@ -107,9 +107,10 @@ def rules(interval_s: float = SHIPPED_INTERVAL_S) -> list[AlertRule]:
             "spool that is never empty is not being drained (InfluxDB slow, refusing or away).", panel=9),
         AlertRule(
             "hotspotctl-influxdb-away", "poller", "InfluxDB away: cycles waiting in the spool",
-            'SELECT max("spool_batches") AS "spool_batches" FROM "poller_cycle" WHERE $timeFilter', 900, "last",
-            "gt", 2.0, "0s",
-            "Up to {{ $values.B.Value }} cycles' batches waited in the spool at once: flushes to InfluxDB failed for "
+            # cycles' worth of points, not batches: a cycle of the city is a dozen batches, a small fleet's two
+            'SELECT max("cycles") AS "cycles" FROM (SELECT "spool_points" / "points" AS "cycles" FROM "poller_cycle" '
+            'WHERE $timeFilter)', 900, "last", "gt", 2.0, "0s",
+            "Up to {{ $values.B.Value }} cycles' points waited in the spool at once: flushes to InfluxDB failed for "
             "3 cycles or more",
             "hotspotctl could not write to InfluxDB for a while (it keeps everything in its spool and sends it "
             "when InfluxDB is back: these points arrived late). Check InfluxDB and `hotspotctl spool status`.",

@@ -240,33 +240,38 @@ class CycleRunner:
                 sink="influx" if self.sink.configured else "spool")
             if self.traps is not None:  # the traps since the last cycle, and what they did
                 lines.append(line("poller_traps", {}, self.traps.figures(), int(started)))
-            # the cycle's own cost goes into the same batch: everything but the spool writes themselves
-            duration = time.monotonic() - clock - stream.wall_s
-            cpu = time.process_time() - cpu_started - stream.cpu_s
-            lines.append(line("poller_cycle", {}, cycle_figures(
-                report, evaluation, waiting, duration_s=duration, cpu_s=cpu, lag_s=record.lag_s, missed=missed,
-                points=stream.points + len(lines) + 1), int(started)))
             self.sink.submit(lines)  # durable before anything that depends on it is committed
         except BaseException:
             self._stale = True  # the memory may have moved on: load it again from the store
             raise
-        points = stream.points + len(lines)
+        points = stream.points + len(lines) + 1  # and the cycle's own line, below
         del lines  # the last batch's, spooled
-        record = replace(record, duration_s=time.monotonic() - clock, cpu_s=cpu, points=points)
         try:
             with self.store.write() as conn:
                 self._commit(conn, report, evaluation)
-                record_cycle(conn, **record.to_json())
         except BaseException as exc:
             self._stale = True
             if isinstance(exc, HotspotError):
-                raise StoreError(f"{exc}; the cycle's {points:,} points are in the spool, but its counter "
+                raise StoreError(f"{exc}; the cycle's {points - 1:,} points are in the spool, but its counter "
                                  "states and evaluation were not saved (the next cycle's rates span both "
                                  "intervals)") from exc
             raise
         self.evaluator.apply(evaluation)
         self.last_report, self.last_rollup, self.last_evaluation = report, evaluated, evaluation
         self.cycles += 1
+        # The cycle's cost, from its start to its commit: the spool writes and the commit included, only the
+        # writing of these figures not. So they come after the commit, in a batch and a row of their own.
+        record = replace(record, duration_s=time.monotonic() - clock, cpu_s=time.process_time() - cpu_started,
+                         points=points)
+        try:
+            self.sink.submit([line("poller_cycle", {}, cycle_figures(
+                report, evaluation, waiting, duration_s=record.duration_s, cpu_s=record.cpu_s, lag_s=record.lag_s,
+                missed=missed, points=points), int(started))])
+            with self.store.write() as conn:
+                record_cycle(conn, **record.to_json())
+        except HotspotError as exc:  # the cycle itself is saved: only its own figures are missing
+            log.error("cycle at %s: its figures (poller_cycle, poll_cycles) were not written: %s",
+                      datetime.fromtimestamp(started).strftime("%H:%M:%S"), exc)
         return record
 
     def _commit(self, conn: sa.Connection, report: CycleReport, evaluation: CycleEvaluation) -> None:
@@ -323,29 +328,23 @@ class SpoolStream:
 
     ``spill(lines)`` submits the whole batches ``lines`` holds and leaves the rest in it; so a cycle holds
     at most a batch of lines at a time rather than every line of the city (about 170,000, 55 MB). The
-    batches are the ones one ``submit`` of all the lines would make. ``points``: the lines spooled;
-    ``wall_s``, ``cpu_s``: what the spool writes took (the cycle's own cost leaves them out).
+    batches are the ones one ``submit`` of all the lines would make. ``points``: the lines spooled.
     """
 
-    __slots__ = ("cpu_s", "points", "sink", "size", "wall_s")
+    __slots__ = ("points", "sink", "size")
 
     def __init__(self, sink: InfluxSink) -> None:
         self.sink = sink
         self.size = sink.settings.batch_points
         self.points = 0
-        self.wall_s = 0.0
-        self.cpu_s = 0.0
 
     def spill(self, lines: list[str]) -> None:
         whole = len(lines) - len(lines) % self.size
         if not whole:
             return
-        wall, cpu = time.monotonic(), time.process_time()
         self.sink.submit(lines[:whole])
         del lines[:whole]
         self.points += whole
-        self.wall_s += time.monotonic() - wall
-        self.cpu_s += time.process_time() - cpu
 
 
 def encode_cycle(lines: ApLines, outcomes: Sequence[Any], started_at: float, evaluated: Rollup,

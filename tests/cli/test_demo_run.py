@@ -52,7 +52,7 @@ def test_demo_runs_the_whole_job_and_a_second_run_reuses_the_store(tmp_path: Pat
     assert sum(downs) <= down, worst
     assert "every point went to the spool" in out
     batches = sorted((tmp_path / "var" / "spool").glob("*.lp*"))
-    assert len(batches) == 2  # one batch per cycle
+    assert len(batches) == 4  # two batches per cycle: its lines, then its poller_cycle line (after its commit)
     # two cycles are enough for the dead APs to be DOWN (down_after=2): they are crew stops
     assert "Open outages for crews" in out
     stops = re.search(r"crew lists: (\d+) stops in (\d+) zones", out)
@@ -76,7 +76,7 @@ def test_demo_runs_the_whole_job_and_a_second_run_reuses_the_store(tmp_path: Pat
     again = second.stdout + second.stderr
     assert "already in the store" in again
     assert "pointed" not in again and "discovered" not in again  # nothing to import, assign or discover
-    assert len(sorted((tmp_path / "var" / "spool").glob("*.lp*"))) == 4
+    assert len(sorted((tmp_path / "var" / "spool").glob("*.lp*"))) == 8
 
 
 def test_the_demo_behind_a_controller_counts_its_aps_as_read_through_it_not_as_down(tmp_path: Path) -> None:

@@ -160,7 +160,7 @@ def simulated_influx(influxdb: InfluxServer, tmp_path_factory: pytest.TempPathFa
             assert answer.status == 204, answer.read()
 
     loaded = spool.replay(deliver, gzip=True)
-    assert loaded.ok and loaded.batches == CYCLES, loaded
+    assert loaded.ok and loaded.batches == 2 * CYCLES, loaded  # a cycle's lines, then its poller_cycle line
     assert runner.last_report is not None
     outcomes = list(runner.last_report.outcomes)
     district, other, program, ap = _pick(outcomes)

@@ -148,11 +148,14 @@ def _write(influxdb: InfluxServer, database: str, lines: list[str]) -> None:
         assert answer.status == 204, answer.read()
 
 
-def _cycles(now: int, field: str, values: list[float | int], *, every: int = 60) -> list[str]:
-    """poller_cycle points, the last ``every`` s before now, oldest first; ints as line protocol ints."""
+def _cycles(now: int, field: str, values: list[float | int], *, every: int = 60, also: str = "") -> list[str]:
+    """poller_cycle points, the last ``every`` s before now, oldest first; ints as line protocol ints; ``also``:
+    more fields of every point (``points=500i``)."""
     first = now - every * len(values)
-    return [f"poller_cycle {field}={v}i,duration_s=1.5 {first + (i + 1) * every - 5}" if isinstance(v, int) else
-            f"poller_cycle {field}={v!r},duration_s=1.5 {first + (i + 1) * every - 5}" for i, v in enumerate(values)]
+    more = f"{also}," if also else ""
+    return [f"poller_cycle {field}={v}i,{more}duration_s=1.5 {first + (i + 1) * every - 5}" if isinstance(v, int) else
+            f"poller_cycle {field}={v!r},{more}duration_s=1.5 {first + (i + 1) * every - 5}"
+            for i, v in enumerate(values)]
 
 
 def _verdict(influxdb: InfluxServer, database: str, rule: AlertRule) -> tuple[str, tuple[float, ...]]:
@@ -183,9 +186,11 @@ def _cases(now: int) -> dict[str, tuple[tuple[list[str], tuple[float, ...]], tup
         "hotspotctl-spool-growing": (
             (_cycles(NOW, "spool_points", [0, 1200, 0, 0]), (0.0,)),
             (_cycles(NOW, "spool_points", [1200, 2400, 3600, 4800]), (1200.0,))),
+        # cycles' worth of points waiting (spool_points over a cycle's points), whatever the batches: two cycles of
+        # 500 points (a dozen batches of the city would be a cycle, two batches of a small fleet too) are quiet
         "hotspotctl-influxdb-away": (
-            (_cycles(NOW, "spool_batches", [0, 1, 0, 2]), (2.0,)),
-            (_cycles(NOW, "spool_batches", [1, 2, 3, 4, 0]), (4.0,))),
+            (_cycles(NOW, "spool_points", [0, 500, 0, 1000], also="points=500i,spool_batches=24i"), (2.0,)),
+            (_cycles(NOW, "spool_points", [500, 1000, 1500, 2000, 0], also="points=500i"), (4.0,))),
         # each district's last cycle: Tlalpan was at 50 % earlier (not its last) and Iztapalapa is at 95 %, so
         # 195 of 200 answer (97.5 %); then Iztapalapa at 80 %: 180 of 200 (90 %)
         "hotspotctl-fleet-availability": (

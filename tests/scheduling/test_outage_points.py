@@ -9,7 +9,6 @@ the next cycle writes no outages point at all.
 from __future__ import annotations
 
 import asyncio
-import gzip
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -32,6 +31,7 @@ from hotspotctl.sinks.spool import Spool
 from hotspotctl.store import Store
 from hotspotctl.store.outages import list_outages
 from tests.servers import free_udp_port
+from tests.spooled import cycle_batches
 
 DOWN = ["AP-00", "AP-02", "AP-04"]  # Tlalpan (even numbers)
 SCENARIO = {"name": "outage-points", "faults": [
@@ -50,13 +50,9 @@ def _inventory(path: Path) -> Path:
 
 
 def _outage_lines(spool_dir: Path) -> list[list[str]]:
-    """Per spool batch (one per cycle, oldest first): its ``outages`` lines, sorted."""
-    batches = []
-    for path in sorted(spool_dir.glob("*.lp*")):
-        data = path.read_bytes()
-        text = (gzip.decompress(data) if path.name.endswith(".gz") else data).decode()
-        batches.append(sorted(line.rsplit(" ", 1)[0] for line in text.splitlines() if line.startswith("outages,")))
-    return batches
+    """Per cycle (``cycle_batches``: one batch each here, oldest first): its ``outages`` lines, sorted."""
+    return [sorted(line.rsplit(" ", 1)[0] for line in batch if line.startswith("outages,"))
+            for batch in cycle_batches(spool_dir)]
 
 
 def test_each_cycle_writes_its_open_outages_by_cause_district_and_zone_then_zero_once(tmp_path: Path) -> None:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import gzip
 import itertools
 import logging
 import os
 import signal
 import subprocess
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,30 +19,28 @@ from hotspotctl.collectors.model import Discovery, PollError
 from hotspotctl.collectors.poller import Poller
 from hotspotctl.collectors.profiles import load_profiles
 from hotspotctl.scheduling.cycle import discover_aps
-from hotspotctl.scheduling.service import Service
+from hotspotctl.scheduling.service import CycleRecord, Service
 from hotspotctl.settings import SnmpSettings
 from hotspotctl.simulate.simulator import Simulator
 from hotspotctl.store import Store
 from hotspotctl.store.polling import recent_cycles
 from tests.city import APS, City
+from tests.spooled import cycle_batches, spooled_batches
 from tests.waiting import read_until
 
 
 def _spooled_cycles(spool_dir: Path) -> list[dict[str, int]]:
-    """Per spool batch: how many lines of each measurement it holds."""
-    batches = []
-    for path in sorted(spool_dir.glob("*.lp*")):
-        data = path.read_bytes()
-        text = (gzip.decompress(data) if path.name.endswith(".gz") else data).decode()
+    """Per cycle's batch (``cycle_batches``): how many lines of each measurement it holds."""
+    cycles = []
+    for batch in cycle_batches(spool_dir):
         counts: dict[str, int] = {}
-        for line in text.splitlines():
-            if line and not line.startswith("#"):
-                measurement = line.split(",", 1)[0].split(" ", 1)[0]
-                counts[measurement] = counts.get(measurement, 0) + 1
-                if measurement == "ap_traffic" and "in_bps=" in line:
-                    counts["rates"] = counts.get("rates", 0) + 1
-        batches.append(counts)
-    return batches
+        for line in batch:
+            measurement = line.split(",", 1)[0].split(" ", 1)[0]
+            counts[measurement] = counts.get(measurement, 0) + 1
+            if measurement == "ap_traffic" and "in_bps=" in line:
+                counts["rates"] = counts.get("rates", 0) + 1
+        cycles.append(counts)
+    return cycles
 
 
 def _discover_at_full_speed(city: City, snmp: SnmpSettings) -> None:
@@ -99,6 +97,56 @@ def test_cycles_run_on_time_and_record_their_cost(city: City) -> None:
     assert [b.get("rates", 0) for b in batches] == [0, APS, APS, APS]
     assert all(b["fleet_rollup"] == 2 and b["poller_cycle"] == 1 for b in batches)
     assert [sum(b.values()) - b.get("rates", 0) for b in batches] == [r.points for r in records]
+
+
+def test_a_cycles_recorded_cost_runs_to_the_end_of_its_commit(city: City) -> None:
+    """A cycle's cpu_s and duration_s (its record, its poll_cycles row, its poller_cycle line) run from its start to
+    the end of its commit: the counter states and the evaluation written are the cycle's cost too. Before, the
+    figures were taken before the commit and left it out (the city's commit on PostgreSQL: a COPY of 35,350 rows).
+
+    The commit here is the real one, then a known while of CPU (``BURN_S``) in it, so that a figure without the
+    commit cannot reach what the cycle spent up to the commit's end."""
+    burn_s = 0.2
+    ends: list[tuple[float, float]] = []  # (CPU, monotonic) at each commit's end
+
+    async def scenario() -> list[tuple[float, float, float, float, CycleRecord]]:
+        with Poller(city.settings.snmp, load_profiles([])) as poller:
+            runner = city.runner(poller)
+            commit = runner._commit
+
+            def commit_then_burn(conn: object, report: object, evaluation: object) -> None:
+                commit(conn, report, evaluation)  # type: ignore[arg-type]
+                started = time.process_time()
+                while time.process_time() - started < burn_s:
+                    pass
+                ends.append((time.process_time(), time.monotonic()))
+
+            runner._commit = commit_then_burn  # type: ignore[method-assign]
+            cycles = []
+            for _ in range(2):
+                cpu, clock = time.process_time(), time.monotonic()
+                record = await runner.cycle()
+                cycles.append((cpu, clock, time.process_time(), time.monotonic(), record))
+            return cycles
+
+    cycles = asyncio.run(scenario())
+    for (cpu, clock, cpu_after, clock_after, record), (commit_cpu, commit_clock) in zip(cycles, ends, strict=True):
+        # from (just after) the call's start to (just after) the commit's end, and within the call
+        assert commit_cpu - cpu - 0.005 <= record.cpu_s <= cpu_after - cpu
+        assert commit_clock - clock - 0.005 <= record.duration_s <= clock_after - clock
+    records = [c[-1] for c in cycles]
+    with city.store.read() as conn:
+        stored = recent_cycles(conn, 10)
+    assert [(row["cpu_s"], row["duration_s"], row["points"]) for row in stored] == [
+        (r.cpu_s, r.duration_s, r.points) for r in records]
+    figures = [batch for batch in spooled_batches(city.settings.spool_dir) if batch[0].startswith("poller_cycle ")]
+    assert [len(batch) for batch in figures] == [1, 1]  # each in a batch of its own, after its cycle's commit
+    figures = [batch[0] for batch in figures]
+    for text, record in zip(figures, records, strict=True):
+        fields = dict(pair.split("=", 1) for pair in text.split(" ")[1].split(","))
+        assert (fields["cpu_s"], fields["duration_s"]) == (repr(round(record.cpu_s, 3)),
+                                                           repr(round(record.duration_s, 3)))
+        assert fields["points"] == f"{record.points}i"
 
 
 @pytest.mark.scenario({"name": "slow", "faults": [{"kind": "latency", "ms": [1500, 1600]}]})

@@ -7,7 +7,6 @@ Each test here failed on the code before issue 15 (3854a6b); the note in the tes
 from __future__ import annotations
 
 import asyncio
-import gzip
 import os
 import signal
 import sqlite3
@@ -34,18 +33,15 @@ from hotspotctl.store.lock import ServiceLock, StoreBusyError
 from hotspotctl.store.outages import list_outages, load_health, save_ledger
 from hotspotctl.store.polling import load_states, recent_cycles
 from tests.city import APS, City
+from tests.spooled import cycle_batches
 from tests.waiting import eventually, read_until
 
 FAKETIME = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1")
 
 
 def _batches(spool_dir: Path) -> list[list[str]]:
-    out = []
-    for path in sorted(spool_dir.glob("*.lp*")):
-        data = path.read_bytes()
-        text = (gzip.decompress(data) if path.name.endswith(".gz") else data).decode()
-        out.append([line for line in text.splitlines() if line and not line.startswith("#")])
-    return out
+    """A batch per cycle (``cycle_batches``): a cycle whose commit failed has its lines and no poller_cycle."""
+    return cycle_batches(spool_dir)
 
 
 def _status_aps(batch: list[str]) -> set[str]:
