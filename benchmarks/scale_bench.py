@@ -18,8 +18,9 @@ Figures per run (one JSON object each, ``--format json`` prints the list):
   aps                the APs polled (K x --aps)
   workers            0 for the one-process path
   cycle_s            median duration of the cycles after the first (the first loads the state)
-  poller_cpu_s       median CPU of those cycles: poll_cycles.cpu_s (workers 0), the workers' processes
-                     from /proc between a slot's start and the next's (workers W)
+  poller_cpu_s       median CPU of those cycles, from /proc: the process's between a cycle's start and the
+                     next's (workers 0), the workers' processes between a slot's start and the next's
+                     (workers W); each includes the commit and the spool writes
   cpu_us_per_ap      poller_cpu_s / aps, in microseconds
   rss_mb_per_worker  peak RSS of a poller process over its run (wait4's ru_maxrss)
   missed_aps         APs not polled ok: the last cycle (workers 0), the worst measured slot (workers W)
@@ -40,6 +41,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import itertools
 import json
 import os
 import signal
@@ -138,32 +140,56 @@ CYCLE_FIELDS = ("duration_s", "cpu_s", "aps", "ok", "timed_out", "failed", "skip
                 "missed")
 
 
-def figures(aps: int, workers: int, cycles: list[dict[str, Any]], rss_kb: float) -> dict[str, Any]:
+def figures(aps: int, workers: int, cycles: list[dict[str, Any]], cpus: list[float], rss_kb: float) -> dict[str, Any]:
+    """The run's figures over the cycles after the first; ``cpus``: each cycle's CPU (the process's, /proc)."""
     measured = cycles[1:] or cycles  # the first cycle discovers every AP
-    cpu = statistics.median(c["cpu_s"] for c in measured)
+    cpu = statistics.median(cpus[1:] or cpus)
     return {"aps": aps, "workers": workers,
             "cycle_s": round(statistics.median(c["duration_s"] for c in measured), 3),
             "poller_cpu_s": round(cpu, 3), "cpu_us_per_ap": round(cpu / aps * 1e6, 1),
             "rss_mb_per_worker": round(rss_kb / 1024, 1), "missed_aps": aps - cycles[-1]["ok"],
-            "cycles": [{k: round(c[k], 3) if isinstance(c[k], float) else c[k] for k in CYCLE_FIELDS} for c in cycles]}
+            # what the cycles record of themselves (poll_cycles.cpu_s, to the end of each one's commit)
+            "recorded_cpu_s": round(statistics.median(c["cpu_s"] for c in measured), 3),
+            "cycles": [{**{k: round(c[k], 3) if isinstance(c[k], float) else c[k] for k in CYCLE_FIELDS},
+                        "process_cpu_s": round(spent, 3)} for c, spent in zip(cycles, cpus, strict=True)]}
 
 
 def run_one_process(run: Run, data_dir: Path, env: dict[str, str], aps: int) -> dict[str, Any]:
-    """workers 0: ``hotspotctl run --cycles N`` in its own process, as a service runs it."""
+    """workers 0: ``hotspotctl run --cycles N`` in its own process, as a service runs it. A cycle's CPU is the
+    process's from /proc between the cycle's start and the next one's (the last: to the process's exit), as the
+    workers' is between slots: everything the process did, the flushes between cycles too. ``recorded_cpu_s``
+    is what the cycles record of themselves (poll_cycles.cpu_s, to the end of each one's commit; before c4ab3e8
+    it stopped before the commit, and this benchmark reported it)."""
     command = hotspotctl(data_dir, "run", "--cycles", str(run.cycles), "--interval", str(run.interval_s),
                          "--log-level", "warning")
     since, started = time.time(), time.perf_counter()
-    poller = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    assert poller.stderr is not None
-    log = poller.stderr.read()  # (until it exits; warnings only)
-    _, status, usage = os.wait4(poller.pid, 0)
+    log_path = data_dir / "run.log"
+    with log_path.open("w") as log_file:
+        poller = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=log_file, text=True)
+    samples: list[tuple[float, float]] = []  # (wall clock, the process's CPU s), every 0.1 s while it runs
+    while True:
+        pid, status, usage = os.wait4(poller.pid, os.WNOHANG)
+        if pid:
+            break
+        samples.append((time.time(), proc_cpu_s(poller.pid)))
+        time.sleep(0.1)
+    ended = time.time()
+    total_cpu = usage.ru_utime + usage.ru_stime
     poller.returncode = os.waitstatus_to_exitcode(status)
     wall = time.perf_counter() - started
     if poller.returncode != 0:
-        raise RuntimeError(f"hotspotctl run exited {poller.returncode}: {log[-2000:]}")
-    result = figures(aps, 0, cycles_of(data_dir, env, since), usage.ru_maxrss)
+        raise RuntimeError(f"hotspotctl run exited {poller.returncode}: {log_path.read_text()[-2000:]}")
+    cycles = cycles_of(data_dir, env, since)
+    starts = [c["started_at"] for c in cycles] + [ended]
+
+    def cpu_at(when: float) -> float:  # the last sample at or before ``when`` (0.1 s at most before it)
+        before = [cpu for at, cpu in samples if at <= when]
+        return total_cpu if when >= ended else (before[-1] if before else 0.0)
+
+    cpus = [cpu_at(end) - cpu_at(start) for start, end in itertools.pairwise(starts)]
+    result = figures(aps, 0, cycles, cpus, usage.ru_maxrss)
     result["wall_s"] = round(wall, 1)
-    result["run_cpu_s"] = round(usage.ru_utime + usage.ru_stime, 1)  # the whole process, start-up too
+    result["run_cpu_s"] = round(total_cpu, 1)  # the whole process, start-up too
     return result
 
 
