@@ -156,7 +156,7 @@ def figures(aps: int, workers: int, cycles: list[dict[str, Any]], cpus: list[flo
 
 def run_one_process(run: Run, data_dir: Path, env: dict[str, str], aps: int) -> dict[str, Any]:
     """workers 0: ``hotspotctl run --cycles N`` in its own process, as a service runs it. A cycle's CPU is the
-    process's from /proc between the cycle's start and the next one's (the last: to the process's exit), as the
+    process's from /proc between the cycle's start and the next one's (the last: to its end), as the
     workers' is between slots: everything the process did, the flushes between cycles too. ``recorded_cpu_s``
     is what the cycles record of themselves (poll_cycles.cpu_s, to the end of each one's commit; before c4ab3e8
     it stopped before the commit, and this benchmark reported it)."""
@@ -173,20 +173,24 @@ def run_one_process(run: Run, data_dir: Path, env: dict[str, str], aps: int) -> 
             break
         samples.append((time.time(), proc_cpu_s(poller.pid)))
         time.sleep(0.1)
-    ended = time.time()
     total_cpu = usage.ru_utime + usage.ru_stime
     poller.returncode = os.waitstatus_to_exitcode(status)
     wall = time.perf_counter() - started
     if poller.returncode != 0:
         raise RuntimeError(f"hotspotctl run exited {poller.returncode}: {log_path.read_text()[-2000:]}")
     cycles = cycles_of(data_dir, env, since)
-    starts = [c["started_at"] for c in cycles] + [ended]
 
-    def cpu_at(when: float) -> float:  # the last sample at or before ``when`` (0.1 s at most before it)
+    def cpu_before(when: float) -> float:  # the last sample at or before ``when`` (0.1 s at most before it)
         before = [cpu for at, cpu in samples if at <= when]
-        return total_cpu if when >= ended else (before[-1] if before else 0.0)
+        return before[-1] if before else 0.0
 
-    cpus = [cpu_at(end) - cpu_at(start) for start, end in itertools.pairwise(starts)]
+    def cpu_after(when: float) -> float:  # the first sample at or after ``when``, else the process's total
+        return next((cpu for at, cpu in samples if at >= when), total_cpu)
+
+    starts = [c["started_at"] for c in cycles]
+    cpus = [cpu_before(end) - cpu_before(start) for start, end in itertools.pairwise(starts)]
+    last = cycles[-1]  # to its end (its record's duration runs to its commit's end), not the process's exit
+    cpus.append(cpu_after(last["started_at"] + last["duration_s"]) - cpu_before(last["started_at"]))
     result = figures(aps, 0, cycles, cpus, usage.ru_maxrss)
     result["wall_s"] = round(wall, 1)
     result["run_cpu_s"] = round(total_cpu, 1)  # the whole process, start-up too
