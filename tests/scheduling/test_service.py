@@ -104,8 +104,10 @@ def test_a_cycles_recorded_cost_runs_to_the_end_of_its_commit(city: City) -> Non
     the end of its commit: the counter states and the evaluation written are the cycle's cost too. Before, the
     figures were taken before the commit and left it out (the city's commit on PostgreSQL: a COPY of 35,350 rows).
 
-    The commit here is the real one, then a known while of CPU (``BURN_S``) in it, so that a figure without the
-    commit cannot reach what the cycle spent up to the commit's end."""
+    The commit here is the real one, then ``burn_s`` of CPU in it, so that a figure without the commit falls that
+    far short of what the cycle spent up to the commit's end. The margins below are a quarter and a half of it:
+    the call's start is read a little before the cycle's own (a loaded machine may stretch that while, on the
+    wall clock)."""
     burn_s = 0.2
     ends: list[tuple[float, float]] = []  # (CPU, monotonic) at each commit's end
 
@@ -132,8 +134,8 @@ def test_a_cycles_recorded_cost_runs_to_the_end_of_its_commit(city: City) -> Non
     cycles = asyncio.run(scenario())
     for (cpu, clock, cpu_after, clock_after, record), (commit_cpu, commit_clock) in zip(cycles, ends, strict=True):
         # from (just after) the call's start to (just after) the commit's end, and within the call
-        assert commit_cpu - cpu - 0.005 <= record.cpu_s <= cpu_after - cpu
-        assert commit_clock - clock - 0.005 <= record.duration_s <= clock_after - clock
+        assert commit_cpu - cpu - burn_s / 4 <= record.cpu_s <= cpu_after - cpu
+        assert commit_clock - clock - burn_s / 2 <= record.duration_s <= clock_after - clock
     records = [c[-1] for c in cycles]
     with city.store.read() as conn:
         stored = recent_cycles(conn, 10)
