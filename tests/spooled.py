@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import gzip
 from pathlib import Path
+
+from hotspotctl.sinks.spool import Spool
 
 
 def spooled_batches(spool_dir: Path) -> list[list[str]]:
-    """Every batch's lines (comments and blank lines left out), oldest batch first."""
-    out = []
-    for path in sorted(spool_dir.glob("*.lp*")):
-        data = path.read_bytes()
-        text = (gzip.decompress(data) if path.name.endswith(".gz") else data).decode()
-        out.append([line for line in text.splitlines() if line and not line.startswith("#")])
-    return out
+    """Every batch's lines (comments and blank lines left out), oldest batch first (``Spool.batches``)."""
+    return [[line for line in batch.read().decode().splitlines() if line and not line.startswith("#")]
+            for batch in Spool(spool_dir).batches()]
 
 
 def cycle_batches(spool_dir: Path) -> list[list[str]]:

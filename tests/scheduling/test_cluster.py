@@ -31,6 +31,7 @@ from hotspotctl.store import Store
 from tests.city import APS, _free_udp_port, _inventory
 from tests.conftest import REPO
 from tests.servers import PostgresServer, RedisServer
+from tests.spooled import spooled_batches
 from tests.waiting import eventually
 
 if TYPE_CHECKING:
@@ -260,14 +261,8 @@ def test_one_leader_dispatches_and_a_standby_takes_over_within_ttl_plus_1s(
 
 
 def _poller_cluster_slots(spool_dir: Path) -> list[int]:
-    import gzip
-
-    out = []
-    for path in sorted(spool_dir.glob("*.lp*")):
-        data = path.read_bytes()
-        text = (gzip.decompress(data) if path.name.endswith(".gz") else data).decode()
-        out += [int(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith("poller_cluster,")]
-    return out
+    return [int(line.rsplit(" ", 1)[1]) for batch in spooled_batches(spool_dir) for line in batch
+            if line.startswith("poller_cluster,")]
 
 
 # --- Redis lost ------------------------------------------------------------------------------------------------------
@@ -821,15 +816,11 @@ def test_a_stopped_leader_whose_shards_do_not_report_concludes_at_the_grace_peri
 
 def _poller_cluster_fields(spool_dir: Path) -> dict[int, dict[str, str]]:
     """slot -> the poller_cluster point's fields (as line protocol writes them) in a spool."""
-    import gzip
-
     out = {}
-    for path in sorted(spool_dir.glob("*.lp*")):
-        data = path.read_bytes()
-        for text in (gzip.decompress(data) if path.name.endswith(".gz") else data).decode().splitlines():
-            if text.startswith("poller_cluster,"):
-                _, fields, stamp = text.rsplit(" ", 2)
-                out[int(stamp)] = dict(f.split("=", 1) for f in fields.split(","))
+    for text in (line for batch in spooled_batches(spool_dir) for line in batch):
+        if text.startswith("poller_cluster,"):
+            _, fields, stamp = text.rsplit(" ", 2)
+            out[int(stamp)] = dict(f.split("=", 1) for f in fields.split(","))
     return out
 
 

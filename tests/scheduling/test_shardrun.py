@@ -11,7 +11,6 @@ tallies to exactly the one-box rollup of the same outcomes.
 from __future__ import annotations
 
 import asyncio
-import gzip
 import threading
 import time
 from dataclasses import replace
@@ -41,6 +40,7 @@ from hotspotctl.store.outages import list_outages, load_availability
 from hotspotctl.store.polling import load_states
 from tests.delivery.test_noc import receiver  # noqa: F401 - the webhook receiver fixture
 from tests.servers import PostgresServer, free_udp_port
+from tests.spooled import spooled_batches
 
 APS = 24
 SHARDS = 4
@@ -71,12 +71,7 @@ def parse(text: str) -> tuple[str, dict[str, str], dict[str, Any], int]:
 
 def batches(spool_dir: Path) -> list[list[tuple[str, dict[str, str], dict[str, Any], int]]]:
     """Every spool batch, oldest first, as parsed lines."""
-    out = []
-    for path in sorted(spool_dir.glob("*.lp*")):
-        data = path.read_bytes()
-        text = (gzip.decompress(data) if path.name.endswith(".gz") else data).decode()
-        out.append([parse(line) for line in text.splitlines() if line and not line.startswith("#")])
-    return out
+    return [[parse(line) for line in batch] for batch in spooled_batches(spool_dir)]
 
 
 def availability(conn: Any) -> tuple[int, int]:

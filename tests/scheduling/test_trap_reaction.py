@@ -10,7 +10,6 @@ moment the trap is handed on; the same trap for an AP that answers opens nothing
 from __future__ import annotations
 
 import asyncio
-import gzip
 import math
 import os
 import shutil
@@ -43,6 +42,7 @@ from tests.scheduling.test_controller_cycle import SETTINGS as CONTROLLER_SNMP
 from tests.scheduling.test_controller_cycle import city as controller_city
 from tests.scheduling.test_service import _spooled_cycles
 from tests.servers import SnmpsimServer, free_udp_port
+from tests.spooled import spooled_batches
 
 LINK_DOWN = "1.3.6.1.6.3.1.1.5.3"
 LINK_UP = "1.3.6.1.6.3.1.1.5.4"
@@ -321,12 +321,7 @@ def test_snmptrap_link_down_from_a_silent_ap_opens_its_outage_within_5_s(city: C
 
 
 def _spooled_lines(spool_dir: Path, measurement: str) -> list[str]:
-    found = []
-    for path in sorted(spool_dir.glob("*.lp*")):
-        data = path.read_bytes()
-        text = (gzip.decompress(data) if path.name.endswith(".gz") else data).decode()
-        found += [line for line in text.splitlines() if line.startswith(measurement + " ")]
-    return found
+    return [line for batch in spooled_batches(spool_dir) for line in batch if line.startswith(measurement + " ")]
 
 
 # -- a controller's AP leave/join: the controller's address, the AP by name or MAC -----------------------------
