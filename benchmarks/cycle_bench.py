@@ -50,7 +50,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import gc
 import json
 import os
 import resource
@@ -138,7 +137,7 @@ async def measure(args: argparse.Namespace, data_dir: Path, env: dict[str, str])
     from hotspotctl.collectors.profiles import load_profiles
     from hotspotctl.inventory.fleet import CrewZones, Fleet
     from hotspotctl.scheduling.cycle import discover_aps
-    from hotspotctl.scheduling.service import GC_THRESHOLDS, CycleRunner
+    from hotspotctl.scheduling.service import CycleRunner, one_collection_per_cycle, settle_heap
     from hotspotctl.settings import load_settings
     from hotspotctl.sinks.influx import InfluxSink
     from hotspotctl.sinks.spool import Spool
@@ -177,30 +176,30 @@ async def measure(args: argparse.Namespace, data_dir: Path, env: dict[str, str])
                 "wall_s": round(time.perf_counter() - started, 2), "cpu_s": round(time.process_time() - cpu, 2)}
             del found
             runner = CycleRunner(store, settings, profiles, aps, zones, InfluxSink(settings.influx, spool), poller)
-            gc.collect()
-            gc.freeze()
-            gc.set_threshold(*GC_THRESHOLDS)  # as Service.run
-            healthy = [await timed(runner, sim) for _ in range(args.cycles)]
-            if not args.healthy_only:
-                with_ping, without_ping, bare = [], [], []
-                for _ in range(args.cycles):
-                    runner.settings = replace(settings, ping=replace(settings.ping, enabled=False))
-                    without_ping.append(await timed(runner, sim))
-                    runner.settings = settings
-                    with_ping.append(await timed(runner, sim))
-                    bare.append(await bare_exchange(runner, poller, settings))  # alternating: the same machine speed
-                results["ping"] = ping_figures(settings, with_ping, without_ping, healthy)
-                results["ratio"] = ratio_figures(with_ping, without_ping, bare)
-                if args.profile:  # one more healthy cycle, with ping, under cProfile
-                    import cProfile
+            settle_heap()  # as Service.run: the fleet frozen, and the collector run once a cycle, at its start
+            with one_collection_per_cycle():
+                healthy = [await timed(runner, sim) for _ in range(args.cycles)]
+                if not args.healthy_only:
+                    with_ping, without_ping, bare = [], [], []
+                    for _ in range(args.cycles):
+                        runner.settings = replace(settings, ping=replace(settings.ping, enabled=False))
+                        without_ping.append(await timed(runner, sim))
+                        runner.settings = settings
+                        with_ping.append(await timed(runner, sim))
+                        # alternating: the same machine speed; the collector as in the cycles (off but at their starts)
+                        bare.append(await bare_exchange(runner, poller, settings))
+                    results["ping"] = ping_figures(settings, with_ping, without_ping, healthy)
+                    results["ratio"] = ratio_figures(with_ping, without_ping, bare)
+                    if args.profile:  # one more healthy cycle, with ping, under cProfile
+                        import cProfile
 
-                    profiler = cProfile.Profile()
-                    profiler.enable()
-                    await runner.cycle()
-                    profiler.disable()
-                    profiler.dump_stats(args.profile)
-                # the same GETs through pysnmp, for a ratio measured here and now
-                results["baseline"] = await baseline(runner, poller, args.baseline_aps)
+                        profiler = cProfile.Profile()
+                        profiler.enable()
+                        await runner.cycle()
+                        profiler.disable()
+                        profiler.dump_stats(args.profile)
+                    # the same GETs through pysnmp, for a ratio measured here and now
+                    results["baseline"] = await baseline(runner, poller, args.baseline_aps)
         finally:
             sim_stats = sim.stop()
         results["healthy"] = summarize("healthy", healthy[1:], sim_stats)

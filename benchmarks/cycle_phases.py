@@ -70,7 +70,7 @@ async def measure(args: argparse.Namespace, data_dir: Path, env: dict[str, str])
     from hotspotctl.evaluate.rollup import rollup
     from hotspotctl.inventory.fleet import CrewZones, Fleet
     from hotspotctl.scheduling import cycle
-    from hotspotctl.scheduling.service import GC_THRESHOLDS, CycleRunner
+    from hotspotctl.scheduling.service import CycleRunner, settle_heap
     from hotspotctl.settings import load_settings
     from hotspotctl.sinks.influx import InfluxSink
     from hotspotctl.sinks.spool import Spool
@@ -103,9 +103,7 @@ async def measure(args: argparse.Namespace, data_dir: Path, env: dict[str, str])
                 aps = cycle_bench.simulated_aps(Fleet.load(store, zones), args.aps, 1)
                 await cycle.discover_aps(store, aps, settings.snmp, profiles, poller)
                 runner = CycleRunner(store, settings, profiles, aps, zones, InfluxSink(settings.influx, spool), poller)
-                gc.collect()
-                gc.freeze()
-                gc.set_threshold(*GC_THRESHOLDS)  # as Service.run
+                settle_heap()  # as Service.run, but the collector runs on its own here: the phases' collections count
                 runner.settings = replace(settings, ping=replace(settings.ping, enabled=False))
                 whole = []
                 for _ in range(args.warm):

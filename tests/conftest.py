@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from hotspotctl.cli import main
+from hotspotctl.collectors.walker import _Heap
 from hotspotctl.settings import InventorySettings
 from hotspotctl.store import Store
 from tests.city import city  # noqa: F401 - the simulated-city fixture, for every test
@@ -42,12 +43,17 @@ def _own_garbage_collector() -> Iterator[None]:
     """Each test gets the collector as the suite had it. ``Service.run`` freezes the heap and raises the
     thresholds for the life of its process (``hotspotctl run``); in the test process that outlived the
     test, so whichever test came after one running a Service in-process saw a frozen heap (and the
-    frozen objects were never collected again)."""
-    threshold, frozen = gc.get_threshold(), gc.get_freeze_count()
+    frozen objects were never collected again). It also turns the collector back on should a test leave it off
+    (``Service.run`` runs it once a cycle only, and turns it back on when it returns)."""
+    threshold, frozen, enabled = gc.get_threshold(), gc.get_freeze_count(), gc.isenabled()
+    frozen_for_good = _Heap.frozen_for_good
     yield
+    _Heap.frozen_for_good = frozen_for_good  # else a later test's fewer_collections would never thaw what it froze
     if frozen == 0 and gc.get_freeze_count():
         gc.unfreeze()
     gc.set_threshold(*threshold)
+    if enabled and not gc.isenabled():
+        gc.enable()
 
 
 @pytest.fixture(scope="session")

@@ -39,10 +39,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import time
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -198,6 +199,7 @@ class CycleRunner:
         # verdicts it wrote, which the evaluator has since replaced) are let go before this cycle builds its own:
         # held through it, they made the cycle's peak two cycles' worth of them
         self.last_report = self.last_rollup = self.last_evaluation = None
+        collect_between_cycles()  # `run`'s service: the collector's one run a cycle, now that they are let go
         try:
             self.refresh()
             report = await run_cycle(self.store, self.aps, self.settings.snmp, self.profiles, self.poller,
@@ -408,10 +410,11 @@ def cycle_figures(report: CycleReport, evaluation: CycleEvaluation, waiting: Spo
         # the transport's own: answers the kernel dropped (a full receive buffer), and what it holds
         **{key: report.engine[key] for key in ENGINE_FIGURES if key in report.engine}}
 NOC_SPOOL_HISTORY = 1001  # spool figures kept for noc.spool_growing_cycles (at most 1000)
-# The cyclic collector's thresholds while the service runs. A cycle's objects (samples, rates, states, outcomes,
+# The cyclic collector's thresholds in a poller process. A cycle's objects (samples, rates, states, outcomes,
 # every AP's) hold no reference cycles and live about one cycle: at (20,000, 20, 20) the collector traversed
 # most of them once or twice before they died, 6-7 % of a cycle's CPU at 10,000 APs; at these, a third to a
-# half of that (issue 19: docs/performance.md).
+# half of that (issue 19: docs/performance.md). `run`'s service goes further (one_collection_per_cycle): its
+# young generation is collected once a cycle, the middle one every 50 cycles, the oldest every 100 of those.
 GC_THRESHOLDS = (100_000, 50, 100)
 
 
@@ -422,6 +425,45 @@ def settle_heap() -> None:
     (``run``'s service, a cluster worker), never a library caller's. Again later (a worker's shard loaded), it
     freezes what was added since: a collection never traverses what is frozen, so each call scans only that."""
     freeze_heap(GC_THRESHOLDS)
+
+
+class _Collector:
+    per_cycle = False  # one_collection_per_cycle is in force: CycleRunner.cycle collects at each cycle's start
+
+
+@contextlib.contextmanager
+def one_collection_per_cycle() -> Iterator[None]:
+    """While it lasts, the cyclic collector runs once a cycle, at the cycle's start (``collect_between_cycles``,
+    called by ``CycleRunner.cycle``), and never on its own.
+
+    The young collections CPython starts by itself (every GC_THRESHOLDS[0] objects) fell 3 or 4 times in a
+    city's cycle, each walking every sample, rate, state and outcome the cycle held at that moment, only for
+    nearly all of them to die by reference counting when the cycle ended. At a cycle's start, once the last
+    cycle's report is let go, the young generation is little more than the counter states the last cycle
+    kept. Measured (docs/performance.md, issue 19): the collector's CPU in a city's cycle 4.6 -> 0.7 µs per AP,
+    the whole cycle about 8 % less. A cycle leaves a few hundred objects of cyclic garbage (a first cycle's
+    discovery of the city, 1,400), held at most one interval. For ``run``'s service, whose work is one cycle after
+    another; process-wide while it lasts, and the collector is as it was afterwards."""
+    enabled = gc.isenabled()
+    gc.disable()
+    _Collector.per_cycle = True
+    try:
+        yield
+    finally:
+        _Collector.per_cycle = False
+        if enabled:
+            gc.enable()
+
+
+def collect_between_cycles() -> None:
+    """Under ``one_collection_per_cycle``, the collection CPython's own rule picks at this point (the oldest
+    generation whose count of collections of the one below has passed its threshold, GC_THRESHOLDS); else
+    nothing: the collector runs on its own."""
+    if not _Collector.per_cycle:
+        return
+    _, young_collections, middle_collections = gc.get_count()
+    _, middle_every, oldest_every = gc.get_threshold()
+    gc.collect(2 if middle_collections > oldest_every else 1 if young_collections > middle_every else 0)
 
 
 KEPT = 500  # cycle records, flush results and crew-list sends a Service keeps in memory (the newest)
@@ -491,8 +533,12 @@ class Service:
     async def run(self) -> bool:
         """Run the jobs until stop() (or max_cycles); True when the last cycle finished its writes."""
         # The fleet, its layouts and counter states live as long as the process: move them out of the
-        # cyclic collector's sight, and collect less often, or every cycle pays for rescanning them.
+        # cyclic collector's sight, and collect once a cycle, at its start, or every cycle pays for rescanning them.
         settle_heap()
+        with one_collection_per_cycle():
+            return await self._run()
+
+    async def _run(self) -> bool:
         sink = self.runner.sink
         crews = self.runner.settings.crews
         crews_cron = self.runner.settings.schedule.crews_cron if crews.send_via else ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import itertools
 import logging
 import os
@@ -10,16 +11,19 @@ import signal
 import subprocess
 import sys
 import time
+import weakref
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from hotspotctl.collectors.model import Discovery, PollError
 from hotspotctl.collectors.poller import Poller
 from hotspotctl.collectors.profiles import load_profiles
+from hotspotctl.scheduling import service as service_module
 from hotspotctl.scheduling.cycle import discover_aps
-from hotspotctl.scheduling.service import CycleRecord, Service
+from hotspotctl.scheduling.service import CycleRecord, Service, collect_between_cycles, one_collection_per_cycle
 from hotspotctl.settings import SnmpSettings
 from hotspotctl.simulate.simulator import Simulator
 from hotspotctl.store import Store
@@ -149,6 +153,87 @@ def test_a_cycles_recorded_cost_runs_to_the_end_of_its_commit(city: City) -> Non
         assert (fields["cpu_s"], fields["duration_s"]) == (repr(round(record.cpu_s, 3)),
                                                            repr(round(record.duration_s, 3)))
         assert fields["points"] == f"{record.points}i"
+
+
+def test_a_service_runs_the_collector_once_a_cycle_at_its_start(city: City, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`run`'s service collects only at each cycle's start (one_collection_per_cycle), once the last cycle's report is
+    let go: never during a cycle, when every AP's sample, rates and outcome are alive, nor between cycles. Garbage
+    with a reference cycle made during a cycle is still there when the cycle ends and gone when the next starts.
+    The collector is on again once ``run`` returns."""
+    events: list[tuple[str, int]] = []
+    garbage: list[weakref.ref[object]] = []
+    kept_to_its_end: list[bool] = []
+    collector_on: list[bool] = []  # in each cycle, after its poll
+
+    def watch(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            events.append(("collect", info["generation"]))
+
+    real_run_cycle = service_module.run_cycle
+
+    async def observed(*args: Any, **kwargs: Any) -> Any:
+        n = sum(1 for event, _ in events if event == "poll") + 1
+        events.append(("poll", n))
+        if n == 2:
+            kept_to_its_end.append(garbage[0]() is None)  # collected at this cycle's start
+        report = await real_run_cycle(*args, **kwargs)
+        if n == 1:
+            node: dict[str, object] = {}
+            node["self"] = node  # a reference cycle: only the collector frees it
+            holder = _Node(node)
+            garbage.append(weakref.ref(holder))
+            del node, holder
+        collector_on.append(gc.isenabled())
+        return report
+
+    async def scenario() -> None:
+        with Poller(city.settings.snmp, load_profiles([])) as poller:
+            service = Service(city.runner(poller), interval_s=0.3, max_cycles=3)
+            monkeypatch.setattr(service_module, "run_cycle", observed)
+            gc.callbacks.append(watch)
+            try:
+                await service.run()
+            finally:
+                gc.callbacks.remove(watch)
+
+    assert gc.isenabled()
+    asyncio.run(scenario())
+    assert gc.isenabled()
+    assert events == [("collect", 2),  # settle_heap's, before the cycles
+                      ("collect", 0), ("poll", 1), ("collect", 0), ("poll", 2), ("collect", 0), ("poll", 3)]
+    assert kept_to_its_end == [True] and collector_on == [False, False, False]
+
+
+class _Node:
+    def __init__(self, ring: dict[str, object]) -> None:
+        self.ring = ring
+        ring["holder"] = self
+
+
+def test_between_cycles_the_older_generations_are_collected_by_cpythons_rule() -> None:
+    """collect_between_cycles collects the young generation, the middle one once its count of young collections
+    passes its threshold, the oldest once the middle one's count passes its own (as CPython's own collector picks);
+    outside one_collection_per_cycle it does nothing. The thresholds here (the conftest puts the suite's back): past 2
+    young collections the next is a middle one, past 2 middle ones the next is the oldest."""
+    seen: list[int] = []
+
+    def watch(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            seen.append(info["generation"])
+
+    gc.set_threshold(100_000, 2, 2)
+    gc.collect()
+    gc.callbacks.append(watch)
+    try:
+        with one_collection_per_cycle():
+            assert not gc.isenabled()
+            for _ in range(16):
+                collect_between_cycles()
+        assert gc.isenabled()
+        collect_between_cycles()
+    finally:
+        gc.callbacks.remove(watch)
+    assert seen == [0, 0, 0, 1] * 3 + [2, 0, 0, 0]
 
 
 @pytest.mark.scenario({"name": "slow", "faults": [{"kind": "latency", "ms": [1500, 1600]}]})
