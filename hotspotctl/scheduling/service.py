@@ -414,7 +414,7 @@ NOC_SPOOL_HISTORY = 1001  # spool figures kept for noc.spool_growing_cycles (at 
 # every AP's) hold no reference cycles and live about one cycle: at (20,000, 20, 20) the collector traversed
 # most of them once or twice before they died, 6-7 % of a cycle's CPU at 10,000 APs; at these, a third to a
 # half of that (issue 19: docs/performance.md). `run`'s service goes further (one_collection_per_cycle): its
-# young generation is collected once a cycle, the middle one every 50 cycles, the oldest every 100 of those.
+# young generation is collected once a cycle, the middle one about every 50 cycles, the oldest every 100 of those.
 GC_THRESHOLDS = (100_000, 50, 100)
 
 
@@ -428,7 +428,7 @@ def settle_heap() -> None:
 
 
 class _Collector:
-    per_cycle = False  # one_collection_per_cycle is in force: CycleRunner.cycle collects at each cycle's start
+    per_cycle = 0  # how many one_collection_per_cycle are in force (two services in one process: tests)
 
 
 @contextlib.contextmanager
@@ -440,17 +440,17 @@ def one_collection_per_cycle() -> Iterator[None]:
     city's cycle, each walking every sample, rate, state and outcome the cycle held at that moment, only for
     nearly all of them to die by reference counting when the cycle ended. At a cycle's start, once the last
     cycle's report is let go, the young generation is little more than the counter states the last cycle
-    kept. Measured (docs/performance.md, issue 19): the collector's CPU in a city's cycle 4.6 -> 0.7 µs per AP,
-    the whole cycle about 8 % less. A cycle leaves a few hundred objects of cyclic garbage (a first cycle's
-    discovery of the city, 1,400), held at most one interval. For ``run``'s service, whose work is one cycle after
-    another; process-wide while it lasts, and the collector is as it was afterwards."""
+    kept. Measured (docs/performance.md, issue 19): the collector's CPU in a city's cycle 3.95 -> 0.61 µs per
+    AP. A cycle leaves a few hundred objects of cyclic garbage (a first cycle's discovery of the city, 1,400),
+    held at most one interval. For ``run``'s service, whose work is one cycle after another; process-wide while
+    it lasts, and the collector is as it was afterwards."""
     enabled = gc.isenabled()
     gc.disable()
-    _Collector.per_cycle = True
+    _Collector.per_cycle += 1
     try:
         yield
     finally:
-        _Collector.per_cycle = False
+        _Collector.per_cycle -= 1
         if enabled:
             gc.enable()
 
