@@ -162,12 +162,15 @@ def test_a_service_runs_the_collector_once_a_cycle_at_its_start(city: City, monk
     The collector is on again once ``run`` returns."""
     events: list[tuple[str, int]] = []
     garbage: list[weakref.ref[object]] = []
-    kept_to_its_end: list[bool] = []
+    alive_at_collections: list[bool] = []  # the garbage made in cycle 1, as each later collection starts
+    freed_by_cycle_2: list[bool] = []
     collector_on: list[bool] = []  # in each cycle, after its poll
 
     def watch(phase: str, info: dict[str, int]) -> None:
         if phase == "start":
             events.append(("collect", info["generation"]))
+            if garbage:
+                alive_at_collections.append(garbage[0]() is not None)
 
     real_run_cycle = service_module.run_cycle
 
@@ -175,7 +178,7 @@ def test_a_service_runs_the_collector_once_a_cycle_at_its_start(city: City, monk
         n = sum(1 for event, _ in events if event == "poll") + 1
         events.append(("poll", n))
         if n == 2:
-            kept_to_its_end.append(garbage[0]() is None)  # collected at this cycle's start
+            freed_by_cycle_2.append(garbage[0]() is None)  # collected at this cycle's start
         report = await real_run_cycle(*args, **kwargs)
         if n == 1:
             node: dict[str, object] = {}
@@ -201,7 +204,9 @@ def test_a_service_runs_the_collector_once_a_cycle_at_its_start(city: City, monk
     assert gc.isenabled()
     assert events == [("collect", 2),  # settle_heap's, before the cycles
                       ("collect", 0), ("poll", 1), ("collect", 0), ("poll", 2), ("collect", 0), ("poll", 3)]
-    assert kept_to_its_end == [True] and collector_on == [False, False, False]
+    # kept through the rest of cycle 1 and the wait after it, freed by the collection at cycle 2's start
+    assert alive_at_collections == [True, False] and freed_by_cycle_2 == [True]
+    assert collector_on == [False, False, False]
 
 
 class _Node:
