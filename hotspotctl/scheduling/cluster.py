@@ -1089,12 +1089,20 @@ class _Crons:
         return out
 
 
+TRAPS_NOT_IN_CLUSTER = (
+    "traps.enabled is set, but a cluster does not listen for traps: its leader and workers only poll, so an AP "
+    "that goes down is found at the next slot's poll, not at its trap. Set traps.enabled = false for the "
+    "cluster's processes to silence this; `hotspotctl traps listen` shows the traps as they arrive")
+
+
 def run_leader(settings: Settings, *, name: str, interval_s: float | None = None,
                max_slots: int | None = None) -> int:
     """``hotspotctl run --distributed``: a Leader until SIGTERM/SIGINT (0), or Redis lost (ClusterError)."""
     require_cluster(settings)
     with Store.open(settings.store_url) as store:
         require_cluster(settings, store)
+        if settings.traps.enabled:  # `hotspotctl run` listens for traps; a cluster does not: said, not ignored
+            log.warning(TRAPS_NOT_IN_CLUSTER)
         sink = own_sink(settings, f"leader.{name}")
         flusher = FlushThread(sink, f"flush-leader-{name}")
         leader = Leader(settings, store, name=name, sink=sink, interval_s=interval_s, max_slots=max_slots,

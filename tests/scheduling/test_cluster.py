@@ -208,7 +208,8 @@ def test_one_leader_dispatches_and_a_standby_takes_over_within_ttl_plus_1s(
     interval = 2.0
     env = _imported_env(tmp_path, database, redis_url, HOTSPOTCTL_CLUSTER_LEADER_TTL_S=str(ttl),
                         HOTSPOTCTL_SCHEDULE_INTERVAL_S=str(interval), HOTSPOTCTL_CLUSTER_SHARDS="8",
-                        HOTSPOTCTL_CLUSTER_WORKER="leader-a")
+                        HOTSPOTCTL_CLUSTER_WORKER="leader-a",
+                        HOTSPOTCTL_TRAPS_ENABLED="true")  # a setting for `run` alone: said once, not ignored
     settings = _settings(env)
     _heartbeat(redis_server, "w1")  # a live worker (no process consumes its queue: the tasks wait there)
     a = _hotspotctl(env, "run", "--distributed", "--log-level", "debug")
@@ -247,6 +248,7 @@ def test_one_leader_dispatches_and_a_standby_takes_over_within_ttl_plus_1s(
             code, err = _finish(a)
     assert code == 0, err
     assert "took the lock" in err and "was lost" in err and "standing by" in err
+    assert err.count("traps.enabled is set, but a cluster does not listen for traps") == 1
     messages = _poll_messages(redis_server, "poll.w1")
     assert len(messages) == len(set(messages)), "a (shard, slot) was dispatched twice"
     slots = sorted({slot for _, slot in messages})
