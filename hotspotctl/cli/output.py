@@ -99,6 +99,19 @@ def print_json(data: Any) -> None:
     sys.stdout.write("\n")
 
 
+def print_json_rows(rows: Iterable[Any]) -> None:
+    """A JSON array of ``rows`` written one row at a time: what ``print_json(list(rows))`` writes, byte for byte,
+    without the whole array (and its text) in memory. For a fleet's rows: ten cities' layouts as one string
+    were gigabytes."""
+    write = sys.stdout.write
+    first = True
+    for row in rows:
+        write("[\n  " if first else ",\n  ")
+        write(json_text(row, indent=2).replace("\n", "\n  "))
+        first = False
+    write("[]\n" if first else "\n]\n")
+
+
 def print_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     if sys.stdout.isatty():  # for a person: control characters shown, not obeyed; a file or a pipe gets the data
         rows = ([inert(v, multiline=True) if isinstance(v, str) else v for v in row] for row in rows)
@@ -134,9 +147,9 @@ def print_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], **kwargs:
 
 def emit(fmt: Format, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, json_rows: Any = None,
          **table_kwargs: Any) -> None:
-    """Print rows as the user asked: json (``json_rows`` if given), csv, or a table."""
-    if fmt == Format.JSON:
-        print_json(json_rows if json_rows is not None else [dict(zip(columns, row, strict=True)) for row in rows])
+    """Print rows as the user asked: a JSON array (of ``json_rows``, a list, if given), csv, or a table."""
+    if fmt == Format.JSON:  # a row at a time (print_json_rows): a fleet's rows as one text were its largest part
+        print_json_rows(json_rows if json_rows is not None else (dict(zip(columns, row, strict=True)) for row in rows))
     elif fmt == Format.CSV:
         print_csv(columns, rows)
     else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict
 from typing import Annotated, Any
 
@@ -23,6 +24,7 @@ from hotspotctl.cli.runtime import (
 from hotspotctl.collectors.model import Discovery, PollError
 from hotspotctl.collectors.poller import Poller
 from hotspotctl.errors import ExitCode
+from hotspotctl.models.access_points import AccessPoint
 from hotspotctl.scheduling.cycle import CycleReport, discover_aps, pinger_for, run_cycle
 from hotspotctl.scheduling.service import CycleRunner
 from hotspotctl.store.lock import ServiceLock, describe_holder
@@ -98,10 +100,10 @@ def poll(
             else:
                 with lock:
                     report = asyncio.run(cycle())
-    rows = [o.to_json() for o in report.outcomes]
-    if fmt == Format.JSON:
-        output.print_json(rows)
+    if fmt == Format.JSON:  # a row at a time, as discover's: not every outcome as a dict and as text at once
+        output.print_json_rows(o.to_json() for o in report.outcomes)
     else:
+        rows = [o.to_json() for o in report.outcomes]
         for row in rows:
             row["status"] = "ok" if row["ok"] else row["error_kind"]
         output.emit(fmt, POLL_COLUMNS, [[row[c] for c in POLL_COLUMNS] for row in rows],
@@ -180,29 +182,31 @@ def discover(
                 return await discover_aps(store, aps, rt.settings.snmp, profiles, poller, progress=progress)
 
         found = asyncio.run(run())
-    rows: list[dict[str, Any]] = []
+    if fmt == Format.JSON:  # a row at a time, each layout made a dict as it is written (ten cities: gigabytes)
+        output.print_json_rows({**row, "layout": asdict(row["layout"]) if row["layout"] else None}
+                               for row in _discover_rows(aps, found))
+    else:
+        output.emit(fmt, DISCOVER_COLUMNS, [[row[c] for c in DISCOVER_COLUMNS] for row in _discover_rows(aps, found)],
+                    numeric=("if_index", "link_mbps", "radios"))
+    failed = sum(1 for item in aps if not isinstance(found[item.id], Discovery))
+    if not rt.quiet:
+        output.message(f"discovered {len(aps) - failed:,} of {len(aps):,} APs"
+                       + (f"; {failed:,} failed" if failed else ""))
+    return ExitCode.PARTIAL if failed else ExitCode.OK
+
+
+def _discover_rows(aps: Sequence[AccessPoint], found: Mapping[str, Discovery | PollError]) -> Iterator[dict[str, Any]]:
+    """``discover``'s row for each AP, in the selection's order, as it is asked for."""
     for item in aps:
         result = found[item.id]
         if isinstance(result, Discovery):
             up = result.uplink
-            rows.append({"ap": item.id, "ok": True, "status": "ok", "profile": result.profile,
-                         "uplink": up.name if up else None,
-                         "if_index": up.if_index if up else None,
-                         "counters": f"{result.counter_bits}-bit" if result.counter_bits else None,
-                         "link_mbps": up.speed_mbps if up else None, "radios": result.radio_count,
-                         "clients": result.clients_kind, "error": None, "layout": result})
+            yield {"ap": item.id, "ok": True, "status": "ok", "profile": result.profile,
+                   "uplink": up.name if up else None, "if_index": up.if_index if up else None,
+                   "counters": f"{result.counter_bits}-bit" if result.counter_bits else None,
+                   "link_mbps": up.speed_mbps if up else None, "radios": result.radio_count,
+                   "clients": result.clients_kind, "error": None, "layout": result}
         else:
-            rows.append({"ap": item.id, "ok": False, "status": result.kind, "profile": None, "uplink": None,
-                         "if_index": None,
-                         "counters": None, "link_mbps": None, "radios": None, "clients": None,
-                         "error": result.message, "layout": None})
-    if fmt == Format.JSON:
-        output.print_json([{k: (asdict(v) if k == "layout" and v else v) for k, v in row.items()} for row in rows])
-    else:
-        output.emit(fmt, DISCOVER_COLUMNS, [[row[c] for c in DISCOVER_COLUMNS] for row in rows],
-                    numeric=("if_index", "link_mbps", "radios"))
-    failed = sum(1 for row in rows if not row["ok"])
-    if not rt.quiet:
-        output.message(f"discovered {len(rows) - failed:,} of {len(rows):,} APs"
-                       + (f"; {failed:,} failed" if failed else ""))
-    return ExitCode.PARTIAL if failed else ExitCode.OK
+            yield {"ap": item.id, "ok": False, "status": result.kind, "profile": None, "uplink": None,
+                   "if_index": None, "counters": None, "link_mbps": None, "radios": None, "clients": None,
+                   "error": result.message, "layout": None}
