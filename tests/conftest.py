@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import gc
 import itertools
+import logging
 import os
 import stat
 from collections.abc import Iterator
@@ -54,6 +55,21 @@ def _own_garbage_collector() -> Iterator[None]:
     gc.set_threshold(*threshold)
     if enabled and not gc.isenabled():
         gc.enable()
+
+
+@pytest.fixture(autouse=True)
+def _no_log_handler_left_behind() -> Iterator[None]:
+    """The root logger as the test found it. A test that runs hotspotctl in-process (``configure``) or a Celery
+    worker leaves a handler on the root logger writing to that test's captured stderr; once pytest had closed
+    it, a later record (aiosmtpd's server thread at the session's end) printed "--- Logging error ---" into the
+    run's output. pytest's own capture handlers are its to remove."""
+    root = logging.getLogger()
+    level, handlers = root.level, set(root.handlers)
+    yield
+    for handler in list(root.handlers):
+        if handler not in handlers and not type(handler).__module__.startswith("_pytest"):
+            root.removeHandler(handler)
+    root.setLevel(level)
 
 
 @pytest.fixture(scope="session")
