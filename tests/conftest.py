@@ -4,6 +4,7 @@ import gc
 import itertools
 import logging
 import os
+import signal
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,6 +30,15 @@ REPO = Path(__file__).resolve().parents[1]
 CDMX_XLSX = REPO / "inventory" / "wifi_cdmx_2025.xlsx"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 _databases = itertools.count(1)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Ctrl-C as the tests expect it, however the run was started. A shell script's background job (`make test &`,
+    `nohup ... &`) starts with SIGINT ignored, and every process it starts inherits that: the tests that interrupt a
+    command (`ap exec` in this process, `crews receive` in a child) then saw nothing happen. Each xdist worker
+    loads this file too."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(autouse=True)
