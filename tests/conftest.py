@@ -69,10 +69,10 @@ def _own_garbage_collector() -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def _no_log_handler_left_behind() -> Iterator[None]:
-    """The root logger as the test found it. A test that runs hotspotctl in-process (``configure``) or a Celery
-    worker leaves a handler on the root logger writing to that test's captured stderr; once pytest had closed
-    it, a later record (aiosmtpd's server thread at the session's end) printed "--- Logging error ---" into the
-    run's output. pytest's own capture handlers are its to remove."""
+    """The root logger as the test found it. A test that runs hotspotctl in-process (``configure``) leaves a
+    handler on the root logger writing to that test's captured stderr; once pytest had closed it, a later record
+    (aiosmtpd's server thread at the session's end) printed "--- Logging error ---" into the run's output.
+    pytest's own capture handlers are its to remove."""
     root = logging.getLogger()
     level, handlers = root.level, set(root.handlers)
     yield
