@@ -70,10 +70,13 @@ def executemany(conn: sa.Connection, statement: sa.Insert | sa.Update, rows: Ite
 
 
 def executemany_rows(conn: sa.Connection, statement: sa.Insert | sa.Update, keys: Sequence[str],
-                     rows: Iterable[tuple[Any, ...]]) -> None:
+                     rows: Iterable[tuple[Any, ...]], *, bound: bool = False) -> None:
     """``executemany`` for rows given as tuples of ``keys``' values, in that order: no dict per row. With a
-    positional driver (sqlite3) the tuples go to it as they are when no column needs a bind processor and
-    the statement binds ``keys`` in their order; else the few processed values are replaced in a copy."""
+    positional driver (sqlite3) the tuples go to it as they are when no column needs a bind processor (or the
+    rows are ``bound``) and the statement binds ``keys`` in their order; else the few processed values are
+    replaced in a copy.
+
+    ``bound``: each value is already what its column's bind processor makes of it (``replace_rows``)."""
     batches = iter(rows)
     first = list(itertools.islice(batches, _BATCH))
     if not first:
@@ -82,8 +85,9 @@ def executemany_rows(conn: sa.Connection, statement: sa.Insert | sa.Update, keys
     names = list(compiled.positiontup or ()) if compiled.positional else list(compiled.binds)
     where = {key: i for i, key in enumerate(keys)}
     order = [where[name] for name in names]
-    processors = [(i, process) for i, name in enumerate(names)
-                  if (process := compiled.binds[name].type.bind_processor(conn.dialect)) is not None]
+    processors = [] if bound else [
+        (i, process) for i, name in enumerate(names)
+        if (process := compiled.binds[name].type.bind_processor(conn.dialect)) is not None]
     sql = str(compiled)
     as_given = compiled.positional and order == list(range(len(keys)))
     batch = first
@@ -110,17 +114,19 @@ def executemany_rows(conn: sa.Connection, statement: sa.Insert | sa.Update, keys
         batch = list(itertools.islice(batches, _BATCH))
 
 
-def insert_rows(conn: sa.Connection, table: sa.Table, keys: Sequence[str], rows: Iterable[tuple[Any, ...]]) -> None:
+def insert_rows(conn: sa.Connection, table: sa.Table, keys: Sequence[str], rows: Iterable[tuple[Any, ...]], *,
+                bound: bool = False) -> None:
     """INSERT ``rows`` (tuples of ``keys``' values, in that order) into ``table``, each column's bind processor
-    applied. On PostgreSQL one ``COPY ... FROM STDIN`` in the caller's transaction: the driver writes each row
-    in C, where its pipelined executemany spends ~20 us a row in Python (a cluster worker pays that for every
-    AP's state, in its 64 shards' commits a slot). Elsewhere ``executemany_rows``."""
+    applied (none: the rows are ``bound``, as ``executemany_rows`` says). On PostgreSQL one ``COPY ... FROM
+    STDIN`` in the caller's transaction: the driver writes each row in C, where its pipelined executemany spends
+    ~20 us a row in Python (a cluster worker pays that for every AP's state, in its 64 shards' commits a slot).
+    Elsewhere ``executemany_rows``."""
     if conn.dialect.name != "postgresql":
-        executemany_rows(conn, table.insert(), keys, rows)
+        executemany_rows(conn, table.insert(), keys, rows, bound=bound)
         return
     columns = [table.c[key] for key in keys]
-    processors = [(i, process) for i, column in enumerate(columns)
-                  if (process := column.type.bind_processor(conn.dialect)) is not None]
+    processors = [] if bound else [(i, process) for i, column in enumerate(columns)
+                                   if (process := column.type.bind_processor(conn.dialect)) is not None]
     quote = conn.dialect.identifier_preparer
     sql = f"COPY {quote.format_table(table)} ({', '.join(quote.quote(c.name) for c in columns)}) FROM STDIN"
     driver: Any = conn.connection.driver_connection
@@ -136,23 +142,27 @@ def insert_rows(conn: sa.Connection, table: sa.Table, keys: Sequence[str], rows:
 
 
 def replace_rows(conn: sa.Connection, table: sa.Table, keys: Sequence[str], rows: Iterable[tuple[Any, ...]],
-                 ids: Sequence[Any]) -> None:
+                 ids: Sequence[Any], *, bound: bool = False) -> None:
     """Replace the rows of ``ids`` (the values of ``table``'s one-column primary key, which is ``keys[0]``) with
     ``rows`` (tuples of ``keys``' values, in that order; a row for every id, none for another).
 
     On PostgreSQL one DELETE (``where_in``) and one COPY (``insert_rows``). Elsewhere (SQLite) one
     ``INSERT ... ON CONFLICT (key) DO UPDATE`` per row (``executemany_rows``): SQLite then updates the row where it
     is, with no DELETE beforehand: about 30 % less than a DELETE and an INSERT a row (docs/performance.md,
-    issue 19)."""
+    issue 19).
+
+    ``bound``: each value is already what its column's bind processor makes of it, so none is applied: the
+    caller has applied the ones that change anything (``polling._state_row``: every AP's state, every cycle;
+    a test holds its rows to the processors' output)."""
     (key,) = table.primary_key.columns
     if key.name != keys[0]:
         raise ValueError(f"replace_rows: {table.name}'s rows must start with its key {key.name!r}")
     if conn.dialect.name == "postgresql":
         for where in where_in(conn, key, ids):
             conn.execute(table.delete().where(where))
-        insert_rows(conn, table, keys, rows)
+        insert_rows(conn, table, keys, rows, bound=bound)
         return
     statement = sqlite.insert(table)
     statement = statement.on_conflict_do_update(index_elements=[key],
                                                 set_={name: statement.excluded[name] for name in keys[1:]})
-    executemany_rows(conn, statement, keys, rows)
+    executemany_rows(conn, statement, keys, rows, bound=bound)

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from hotspotctl.models.polling import CounterState, Discovery, Interface
 from hotspotctl.models.records import fast_init
 from hotspotctl.store.bulk import YIELD_PER, replace_rows, where_in
-from hotspotctl.store.schema import ap_discovery, ap_state, poll_cycles
+from hotspotctl.store.schema import ap_discovery, ap_state, poll_cycles, signed64
 
 _CHUNK = 500  # rows per INSERT of layouts (their JSON made a chunk at a time)
 
@@ -113,21 +113,26 @@ def save_states(conn: sa.Connection, states: dict[str, ApState]) -> None:
     """Replace the stored state of these APs (``bulk.replace_rows``: a DELETE and a COPY on PostgreSQL, an upsert
     a row on SQLite).
 
-    Every AP's state, every cycle: each row is a tuple in ``_STATE_KEYS`` order (``_state_row``), not a dict."""
+    Every AP's state, every cycle: each row is a tuple in ``_STATE_KEYS`` order (``_state_row``), not a dict,
+    with its values as the columns' bind processors make them (``bound``: none applied a row)."""
     replace_rows(conn, ap_state, _STATE_KEYS, (_state_row(ap_id, state) for ap_id, state in states.items()),
-                 list(states))
+                 list(states), bound=True)
 
 
 def _state_row(ap_id: str, state: ApState) -> tuple[Any, ...]:
-    """One ap_state row, in ``_STATE_KEYS`` order."""
+    """One ap_state row, in ``_STATE_KEYS`` order, bound: what the columns' bind processors would make of the
+    state's values. Of those, only the octets' (``Unsigned64``: two's complement) changes a value a state holds;
+    the others give the database the same value (a float stays that float; SQLite's Boolean makes an int of the
+    bool, which sqlite3 binds as that int anyway). tests/store/test_polling_state.py holds these rows to the
+    processors' output."""
     c = state.counters
     error = (state.last_error or "")[:500] or None
     if c is None:
         return (ap_id, None, None, None, None, None, None, None, 0, None, None, None, state.failures,
                 state.last_attempt_at, state.next_attempt_at, error, state.needs_discovery)
-    return (ap_id, c.at, c.sys_uptime, c.hr_uptime, c.engine_time, c.in_octets, c.out_octets, c.counter_bits,
-            c.uptime_wraps, c.mono, c.clock, c.uplink, state.failures, state.last_attempt_at, state.next_attempt_at,
-            error, state.needs_discovery)
+    return (ap_id, c.at, c.sys_uptime, c.hr_uptime, c.engine_time, signed64(c.in_octets), signed64(c.out_octets),
+            c.counter_bits, c.uptime_wraps, c.mono, c.clock, c.uplink, state.failures, state.last_attempt_at,
+            state.next_attempt_at, error, state.needs_discovery)
 
 
 def record_cycle(conn: sa.Connection, **values: Any) -> None:

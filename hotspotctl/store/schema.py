@@ -32,6 +32,13 @@ class UtcDateTime(sa.types.TypeDecorator):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def signed64(value: int | None) -> int | None:
+    """An unsigned 64-bit value as the signed BIGINT that stores it (two's complement): ``Unsigned64``'s bind."""
+    if value is None:
+        return None
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
 class Unsigned64(sa.types.TypeDecorator):
     """An unsigned 64-bit counter (Counter64) in a signed BIGINT column, two's complement.
 
@@ -42,9 +49,7 @@ class Unsigned64(sa.types.TypeDecorator):
     cache_ok = True
 
     def process_bind_param(self, value: int | None, dialect: sa.Dialect) -> int | None:
-        if value is None:
-            return None
-        return value - (1 << 64) if value >= 1 << 63 else value
+        return signed64(value)
 
     def process_result_value(self, value: int | None, dialect: sa.Dialect) -> int | None:
         if value is None:

@@ -309,3 +309,38 @@ def test_replace_rows_refuses_rows_that_do_not_start_with_the_key(store):
 
     with pytest.raises(ValueError, match="must start with its key 'ap_id'"), store.write() as conn:
         replace_rows(conn, ap_state, ("at", "ap_id"), [(1.0, "A-0")], ["A-0"])
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+def test_a_state_row_is_what_the_columns_bind_processors_make_of_the_state(dialect):
+    # save_states hands its rows to the driver as they are (bound=True): each value must already be what the
+    # column's own bind processor would make of it, for every kind of state a cycle keeps
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    from hotspotctl.store.polling import _STATE_KEYS, _state_row
+    from hotspotctl.store.schema import ap_state
+
+    engine_dialect = (sqlite if dialect == "sqlite" else postgresql).dialect()
+    processors = [ap_state.c[key].type.bind_processor(engine_dialect) for key in _STATE_KEYS]
+    assert sum(p is not None for p in processors) == 7  # at, the octets, mono, the attempts, needs_discovery
+    cases = {
+        "top": ApState(CounterState(1795330000.25, 2**32 - 1, None, 5, 2**64 - 1, 2**63, 64, 2, 12.5, BOOT_ID,
+                                    "ifIndex.2"), 0, 1795330000.25, 0.0, None, False),
+        "edge": ApState(CounterState(1.0, None, 100, None, 2**63 - 1, 0, 64, 0, None, None, None), 0, 1.0, 1.0),
+        "c32": ApState(CounterState(2.0, 7, None, None, 2**32 - 1, None, 32, 0), 2, 3.0, 4.0, "x" * 600, True),
+        "none": ApState(None, 3, 1795330001.0, 1795330181.0, "no answer", True),
+    }
+    for ap_id, state in cases.items():
+        c = state.counters
+        given = {"ap_id": ap_id, "failures": state.failures, "last_attempt_at": state.last_attempt_at,
+                 "next_attempt_at": state.next_attempt_at, "last_error": (state.last_error or "")[:500] or None,
+                 "needs_discovery": state.needs_discovery, "uptime_wraps": c.uptime_wraps if c else 0,
+                 **{key: getattr(c, key) if c else None for key in _STATE_KEYS[1:12] if key != "uptime_wraps"}}
+        expected = tuple(given[key] if process is None else process(given[key])
+                         for key, process in zip(_STATE_KEYS, processors, strict=True))
+        row = _state_row(ap_id, state)
+        assert row == expected, ap_id
+        # the same types, but that SQLite's Boolean makes an int of the bool, which sqlite3 binds as that int
+        assert [int if dialect == "sqlite" and type(v) is bool else type(v) for v in row] == [
+            type(v) for v in expected], ap_id
+    assert _state_row("top", cases["top"])[5:7] == (-1, -(2**63))  # two's complement, as Unsigned64 binds it
