@@ -40,7 +40,9 @@ Prints figures; asserts nothing about time.
 
 --scale K polls K copies of the city (``hotspotctl simulate --scale K``: --aps per copy, so K=10 is
 353,500 APs); --healthy-only stops after the healthy cycles (no ping comparison, baseline or degraded
-scenario), which is what a K=10 run can afford.
+scenario), which is what a K=10 run can afford. With --linearity, the city (copy 1) and the K copies are
+polled by two runners in this one process, their cycles alternating: the K cities' CPU against the city's
+(issue 19's target: at most K times), a ratio from one run (``linearity``).
 
     .venv/bin/python benchmarks/cycle_bench.py [--aps 35350] [--cycles 4] [--scale 1] [--format json]
 """
@@ -175,6 +177,10 @@ async def measure(args: argparse.Namespace, data_dir: Path, env: dict[str, str])
                 "aps": len(aps), "discovered": sum(1 for r in found.values() if not hasattr(r, "kind")),
                 "wall_s": round(time.perf_counter() - started, 2), "cpu_s": round(time.process_time() - cpu, 2)}
             del found
+            if args.linearity:
+                results["linearity"] = await linearity(args, aps, store, settings, profiles, zones, spool, poller, sim)
+                results["rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # both fleets
+                return results
             runner = CycleRunner(store, settings, profiles, aps, zones, InfluxSink(settings.influx, spool), poller)
             settle_heap()  # as Service.run: the fleet frozen, and the collector run once a cycle, at its start
             with one_collection_per_cycle():
@@ -213,6 +219,85 @@ async def measure(args: argparse.Namespace, data_dir: Path, env: dict[str, str])
             results["degraded"]["bound_s"] = settings.snmp.timeout_s * (settings.snmp.retries + 1) + 5
     results["rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     return results
+
+
+async def linearity(args: argparse.Namespace, aps: list[Any], store: Any, settings: Any, profiles: Any, zones: Any,
+                    spool: Any, poller: Any, sim: SimProcess) -> dict[str, Any]:
+    """The city's cycles and the K cities' alternating in this one process (issue 19: the K cities' CPU at most K
+    times the city's): two runners on one simulator and one store, one for copy 1 (the city's own APs, the first
+    of ``aps``), one for all K copies, each with its own memory, caches and evaluator, as two services would
+    have. Alternating cancels what the machine's speed does between them; each runner first runs ``--warmup``
+    cycles, until its counters, health windows and caches are steady (a cycle then writes no health row but
+    the changes). Each pair of the default cycles (ping on) is followed by a pair without ping
+    (``cpu_ratio_no_ping``).
+
+    One thing two services would not share is the collector: a runner's cycle starts with a collection
+    (``collect_between_cycles``), which here would also walk what the other runner's last cycle left alive. So
+    after every cycle, untimed, a full collection moves what is alive out of the young generations: each timed
+    cycle's own collection then finds little, on both sides (at the start of a cycle the collector costs about
+    the same per AP at both sizes: docs/performance.md). Without it the ten cities' objects made the city's
+    cycles here 5.6 CPU s instead of 4.5, and the ratio 8.3x instead of 10.0x. ``gc_in_cycles_s``: the
+    collector's CPU inside the timed cycles (``gc.callbacks``), per fleet; ``gc_between_s``: the untimed
+    collections'."""
+    import gc
+
+    from hotspotctl.scheduling.service import CycleRunner, one_collection_per_cycle, settle_heap
+    from hotspotctl.sinks.influx import InfluxSink
+
+    city = aps[:len(aps) // args.scale]
+    runners = {"city": CycleRunner(store, settings, profiles, city, zones, InfluxSink(settings.influx, spool), poller),
+               "all": CycleRunner(store, settings, profiles, aps, zones, InfluxSink(settings.influx, spool), poller)}
+    settle_heap()
+    cpu: dict[str, list[float]] = {"city": [], "all": [], "city_no_ping": [], "all_no_ping": []}
+    ok: dict[str, list[int]] = {"city": [], "all": []}
+    collector = {"city": 0.0, "all": 0.0, "between": 0.0}
+    started: list[float] = []
+    counting = ["between"]
+
+    def count_collections(phase: str, info: dict[str, Any]) -> None:  # the collector's CPU, by whose it is
+        if phase == "start":
+            started.append(time.process_time())
+        elif started:
+            collector[counting[0]] += time.process_time() - started.pop()
+
+    def settle() -> None:  # untimed: what is alive leaves the young generations (see above)
+        counting[0] = "between"
+        gc.collect()
+
+    gc.callbacks.append(count_collections)
+    try:
+        with one_collection_per_cycle():
+            for name in ("city", "all"):
+                for _ in range(args.warmup):
+                    await timed(runners[name], sim)
+                    settle()
+            collector.update(city=0.0, all=0.0, between=0.0)
+            without_ping = replace(settings, ping=replace(settings.ping, enabled=False))
+            for _ in range(args.cycles):
+                for pinging in (True, False):  # the default cycle, then the same without ping
+                    for name in ("city", "all"):
+                        runners[name].settings = settings if pinging else without_ping
+                        counting[0] = name
+                        record, _, _, _, whole_cpu = await timed(runners[name], sim)
+                        settle()
+                        cpu[name if pinging else f"{name}_no_ping"].append(whole_cpu)
+                        ok[name].append(record.ok)
+    finally:
+        gc.callbacks.remove(count_collections)
+    pairs = [a / c for c, a in zip(cpu["city"], cpu["all"], strict=True)]
+    pairs_no_ping = [a / c for c, a in zip(cpu["city_no_ping"], cpu["all_no_ping"], strict=True)]
+    return {"city_aps": len(city), "all_aps": len(aps), "scale": args.scale, "warmup_cycles": args.warmup,
+            "city_cpu_s": [round(c, 3) for c in cpu["city"]], "all_cpu_s": [round(c, 3) for c in cpu["all"]],
+            "city_ok": ok["city"], "all_ok": ok["all"],
+            "gc_in_cycles_s": {"city": round(collector["city"], 3), "all": round(collector["all"], 3)},
+            "gc_between_s": round(collector["between"], 3),
+            "city_us_per_ap": round(statistics.median(cpu["city"]) / len(city) * 1e6, 1),
+            "all_us_per_ap": round(statistics.median(cpu["all"]) / len(aps) * 1e6, 1),
+            "cpu_ratio_by_pair": [round(r, 2) for r in pairs], "cpu_ratio": round(statistics.median(pairs), 2),
+            "city_no_ping_cpu_s": [round(c, 3) for c in cpu["city_no_ping"]],
+            "all_no_ping_cpu_s": [round(c, 3) for c in cpu["all_no_ping"]],
+            "cpu_ratio_no_ping_by_pair": [round(r, 2) for r in pairs_no_ping],
+            "cpu_ratio_no_ping": round(statistics.median(pairs_no_ping), 2), "target": args.scale}
 
 
 def simulated_aps(fleet: Any, count: int, scale: int) -> list[Any]:
@@ -395,7 +480,14 @@ def main() -> int:
     parser.add_argument("--no-degraded", dest="degraded", action="store_false",
                         help="the healthy scenario only (no degraded cycles)")
     parser.add_argument("--profile", metavar="FILE", help="cProfile one more healthy cycle (with ping) into FILE")
+    parser.add_argument("--linearity", action="store_true",
+                        help="with --scale K: the city's cycles (copy 1) and the K cities' alternating, one process; "
+                             "--cycles pairs with ping and as many without, after --warmup cycles of each: the CPU "
+                             "ratio (target <= K)")
+    parser.add_argument("--warmup", type=int, default=6, help="--linearity: unmeasured cycles of each fleet first")
     args = parser.parse_args()
+    if args.linearity and args.scale < 2:
+        parser.error("--linearity compares the city with --scale K copies of it: give --scale 2 or more")
     env = {**os.environ, "HOTSPOTCTL_SIM_V3_AUTH_PASSWORD": "bench-auth-" + os.urandom(6).hex(),
            "HOTSPOTCTL_SIM_V3_PRIV_PASSWORD": "bench-priv-" + os.urandom(6).hex()}
     with tempfile.TemporaryDirectory(prefix="hotspotctl-cycle-bench-") as tmp:
@@ -403,6 +495,21 @@ def main() -> int:
         subprocess.run(hotspotctl(data_dir, "--quiet", "inventory", "import", str(bundled_path(*CDMX_INVENTORY))),
                        check=True, env=env, stdout=subprocess.DEVNULL)
         results = asyncio.run(measure(args, data_dir, env))
+    if args.linearity:
+        lin = {**results["linearity"], "discovery": results["discovery"], "rss_mb": results["rss_mb"],
+               "machine": results["machine"]}
+        if args.format == "json":
+            print(json.dumps(lin, indent=2))
+        else:
+            print(f"discovery (not timed in cycles): {results['discovery']}")
+            print(f"the city ({lin['city_aps']} APs) and {args.scale} cities ({lin['all_aps']} APs), alternating, "
+                  f"{args.cycles} pairs after {args.warmup} cycles each: CPU s city {lin['city_cpu_s']}, "
+                  f"{args.scale} cities {lin['all_cpu_s']}; {lin['city_us_per_ap']} vs {lin['all_us_per_ap']} µs/AP; "
+                  f"ratio by pair {lin['cpu_ratio_by_pair']}, median {lin['cpu_ratio']}x (target <= {args.scale}x); "
+                  f"without ping: CPU s city {lin['city_no_ping_cpu_s']}, {args.scale} cities "
+                  f"{lin['all_no_ping_cpu_s']}, ratio by pair {lin['cpu_ratio_no_ping_by_pair']}, median "
+                  f"{lin['cpu_ratio_no_ping']}x")
+        return 0
     if args.format == "json":
         healthy = results["healthy"]
         print(json.dumps({"aps": healthy["aps"], "aps_ok": healthy["aps_ok"], "cycle_s": healthy["cycle_s"],

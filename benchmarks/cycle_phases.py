@@ -24,7 +24,10 @@ time: the evaluator's memory has moved on by one cycle after the first rep, as i
 ``--database-url`` runs the store phases on PostgreSQL instead of the data directory's SQLite (the server's
 own CPU is not counted). Prints figures; asserts nothing about time.
 
-    .venv/bin/python benchmarks/cycle_phases.py [--aps 35350] [--warm 6] [--reps 5] [--format json]
+``--scale K`` splits a cycle of K copies of the city (``hotspotctl simulate --scale K``): run it beside a run of
+the city to see which phase costs more per AP in the larger fleet (issue 19's linear cost).
+
+    .venv/bin/python benchmarks/cycle_phases.py [--aps 35350] [--scale 1] [--warm 6] [--reps 5] [--format json]
 """
 
 from __future__ import annotations
@@ -96,11 +99,12 @@ async def measure(args: argparse.Namespace, data_dir: Path, env: dict[str, str])
     try:
         with Poller.from_settings(settings, profiles) as poller:
             sim = cycle_bench.SimProcess(data_dir, env, "--scenario", "none", "--count", str(args.aps), "--seed", "1",
-                                         "--processes", str(args.processes), "--port", str(port))
+                                         "--processes", str(args.processes), "--scale", str(args.scale),
+                                         "--port", str(port))
             try:
                 store = Store.open(settings.store_url)
                 zones = CrewZones.from_settings(settings.crew_zones)
-                aps = cycle_bench.simulated_aps(Fleet.load(store, zones), args.aps, 1)
+                aps = cycle_bench.simulated_aps(Fleet.load(store, zones), args.aps, args.scale)
                 await cycle.discover_aps(store, aps, settings.snmp, profiles, poller)
                 runner = CycleRunner(store, settings, profiles, aps, zones, InfluxSink(settings.influx, spool), poller)
                 settle_heap()  # as Service.run, but the collector runs on its own here: the phases' collections count
@@ -148,8 +152,8 @@ async def measure(args: argparse.Namespace, data_dir: Path, env: dict[str, str])
         figures[name] = {"best_us_per_ap": round(min(spent) / count * 1e6, 2),
                          "median_us_per_ap": round(statistics.median(spent) / count * 1e6, 2)}
     own = ("fold", "evaluate", "rollup", "encode", "spool", "commit")
-    return {"aps": count, "lines": len(lines), "health_rows": len(evaluation.health), "store": store.dialect,
-            "phases": figures,
+    return {"aps": count, "scale": args.scale, "lines": len(lines), "health_rows": len(evaluation.health),
+            "store": store.dialect, "phases": figures,
             "phases_best_us_per_ap": round(sum(figures[name]["best_us_per_ap"] for name in own), 2),
             "warm_cycles_us_per_ap": [round(s / count * 1e6, 1) for s in whole],
             "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}}
@@ -162,6 +166,8 @@ def main() -> int:
                         help="cycles before the phases are timed (the last one's); 6: the verdicts have settled")
     parser.add_argument("--reps", type=int, default=5, help="times each phase runs")
     parser.add_argument("--processes", type=int, default=1, help="simulator processes")
+    parser.add_argument("--scale", type=int, default=1,
+                        help="copies of the city (--aps APs each): 10 splits a cycle of 353,500 APs")
     parser.add_argument("--database-url", help="the store on this PostgreSQL database instead of SQLite")
     parser.add_argument("--format", choices=("text", "json"), default="text")
     args = parser.parse_args()
