@@ -6,19 +6,23 @@ from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from hotspotctl.collectors.model import Discovery, Interface, Sample
 from hotspotctl.evaluate.rates import CounterState, compute_rates
 from hotspotctl.inventory.importer import import_inventory
 from hotspotctl.store import Store, migrations
 from hotspotctl.store.polling import (
+    _STATE_KEYS,
     ApState,
     StoredDiscovery,
+    _state_row,
     load_discoveries,
     load_states,
     save_discoveries,
     save_states,
 )
+from hotspotctl.store.schema import ap_state
 from tests.conftest import write
 
 BOOT_ID = "3b479c0c-e827-487e-9200-d04e1f29b71d/4026531834"  # as collectors.clock names a monotonic clock
@@ -315,11 +319,6 @@ def test_replace_rows_refuses_rows_that_do_not_start_with_the_key(store):
 def test_a_state_row_is_what_the_columns_bind_processors_make_of_the_state(dialect):
     # save_states hands its rows to the driver as they are (bound=True): each value must already be what the
     # column's own bind processor would make of it, for every kind of state a cycle keeps
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    from hotspotctl.store.polling import _STATE_KEYS, _state_row
-    from hotspotctl.store.schema import ap_state
-
     engine_dialect = (sqlite if dialect == "sqlite" else postgresql).dialect()
     processors = [ap_state.c[key].type.bind_processor(engine_dialect) for key in _STATE_KEYS]
     assert sum(p is not None for p in processors) == 7  # at, the octets, mono, the attempts, needs_discovery
