@@ -225,11 +225,11 @@ async def linearity(args: argparse.Namespace, aps: list[Any], store: Any, settin
                     spool: Any, poller: Any, sim: SimProcess) -> dict[str, Any]:
     """The city's cycles and the K cities' alternating in this one process (issue 19: the K cities' CPU at most K
     times the city's): two runners on one simulator and one store, one for copy 1 (the city's own APs, the first
-    of ``aps``), one for all K copies, each with its own memory, caches and evaluator, as two services would
-    have. Alternating cancels what the machine's speed does between them; each runner first runs ``--warmup``
-    cycles, until its counters, health windows and caches are steady (a cycle then writes no health row but
-    the changes). Each pair of the default cycles (ping on) is followed by a pair without ping
-    (``cpu_ratio_no_ping``).
+    of ``aps``), one for all K copies, each with its own poller (the engine's memory of each address), caches
+    and evaluator, as two services would have (the K cities' runner has discovery's poller). Alternating
+    cancels what the machine's speed does between them; each runner first runs ``--warmup`` cycles, until its
+    counters, health windows and caches are steady (a cycle then writes no health row but the changes). Each
+    pair of the default cycles (ping on) is followed by a pair without ping (``cpu_ratio_no_ping``).
 
     One thing two services would not share is the collector: a runner's cycle starts with a collection
     (``collect_between_cycles``), which here would also walk what the other runner's last cycle left alive. So
@@ -239,14 +239,25 @@ async def linearity(args: argparse.Namespace, aps: list[Any], store: Any, settin
     cycles here 5.6 CPU s instead of 4.5, and the ratio 8.3x instead of 10.0x. ``gc_in_cycles_s``: the
     collector's CPU inside the timed cycles (``gc.callbacks``), per fleet; ``gc_between_s``: the untimed
     collections'."""
-    import gc
-
-    from hotspotctl.scheduling.service import CycleRunner, one_collection_per_cycle, settle_heap
+    from hotspotctl.collectors.poller import Poller
+    from hotspotctl.scheduling.service import CycleRunner
     from hotspotctl.sinks.influx import InfluxSink
 
     city = aps[:len(aps) // args.scale]
-    runners = {"city": CycleRunner(store, settings, profiles, city, zones, InfluxSink(settings.influx, spool), poller),
-               "all": CycleRunner(store, settings, profiles, aps, zones, InfluxSink(settings.influx, spool), poller)}
+    with Poller.from_settings(settings, profiles) as city_poller:  # its own: one engine's memory per fleet
+        runners = {name: CycleRunner(store, settings, profiles, fleet, zones, InfluxSink(settings.influx, spool), by)
+                   for name, fleet, by in (("city", city, city_poller), ("all", aps, poller))}
+        return await alternate(args, runners, settings, sim)
+
+
+async def alternate(args: argparse.Namespace, runners: dict[str, Any], settings: Any,
+                    sim: SimProcess) -> dict[str, Any]:
+    """``linearity``'s cycles: the warm-up of each runner, then the pairs, alternating (see there)."""
+    import gc
+
+    from hotspotctl.scheduling.service import one_collection_per_cycle, settle_heap
+
+    city, aps = runners["city"].aps, runners["all"].aps
     settle_heap()
     cpu: dict[str, list[float]] = {"city": [], "all": [], "city_no_ping": [], "all_no_ping": []}
     ok: dict[str, list[int]] = {"city": [], "all": []}
