@@ -41,8 +41,10 @@ Format choices, and why:
 * One refused batch never stops the queue: ``deliver`` raises ``BatchRefused`` (with the refused lines
   only, when the rest was written) and the replay sets it aside in rejected/ and goes on.
 
-Cost: appending a 70,700-line cycle takes ~85 ms with gzip and ~60-80 ms without (mostly fsync, and gzip);
-``status()`` of a few hundred batches is under a millisecond.
+Cost: appending a 70,700-line cycle takes ~85 ms with gzip and ~60-80 ms without (mostly fsync, and gzip).
+A batch's name is parsed, and its size read, once (``Spool._look``): with 5,000 batches waiting (1 GiB of the
+city's) an append and a ``status()`` cost one listing of the directory more, a few ms, and a replay acks each
+batch without listing it again (``benchmarks/spool_bench.py``; docs/performance.md).
 """
 
 from __future__ import annotations
@@ -56,10 +58,12 @@ import os
 import re
 import secrets
 import stat
+import threading
 import zlib
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -255,6 +259,34 @@ class SpoolStatus:
         }
 
 
+_BY_SEQ = attrgetter("seq")
+
+
+@dataclass(slots=True)
+class _Listing:
+    """One folder's batches as ``Spool._look`` last listed them, by file name, with their totals."""
+
+    batches: dict[str, Batch] = field(default_factory=dict)
+    others: set[str] = field(default_factory=set)  # names in the folder that are no batch's
+    top: int = 0  # the highest seq seen in the folder, gone or not: the next append's is above it
+    points: int = 0
+    bytes: int = 0
+
+    def oldest_first(self) -> list[Batch]:
+        return sorted(self.batches.values(), key=_BY_SEQ)
+
+    def newest_seq(self) -> int:
+        """The highest seq still in the folder (0 when it holds none)."""
+        return max(map(_BY_SEQ, self.batches.values()), default=0)
+
+    def ends(self) -> tuple[Batch, Batch] | None:
+        """The oldest batch and the newest, or None when there is none."""
+        if not self.batches:
+            return None
+        values = self.batches.values()
+        return min(values, key=_BY_SEQ), max(values, key=_BY_SEQ)
+
+
 class Spool:
     """The spool in one directory. Safe to use from several processes (one appender is the rule)."""
 
@@ -276,11 +308,9 @@ class Spool:
         self.warn_fraction = warn_fraction
         self.compress = compress
         self.limit_name = limit_name  # how the user raises the limit, e.g. an env var name, for the advice
-        # path -> its Batch, as _scan found it: a batch file never changes once its name is there (written under a
-        # temp name, renamed into place; a requeue moves it back whole), so its name's fields and its size are
-        # read once, not on every status() and append() (a worker's 64 shards a slot each scanned the whole
-        # backlog twice: with InfluxDB away, the cost of a shard's cycle grew with the backlog)
-        self._known: dict[str, Batch] = {}
+        # each folder's batches as last listed (``_look``): the spool's own and rejected/'s
+        self._listings: dict[Path, _Listing] = {}
+        self._looking = threading.Lock()  # a heartbeat's status() may look while the cycle appends
         self._open_directory()
 
     # -- writing ---------------------------------------------------------------------------------------
@@ -300,10 +330,10 @@ class Spool:
             body = gzip_compress(text) if self.compress else text
         size = len(body)
         with self._lock(_APPEND_LOCK):
-            names = self._names()
-            rejected_names = self._rejected_names()
-            set_aside = self._rejected_bytes(rejected_names)
-            used = sum(b.bytes for b in self._scan(names)) + set_aside
+            queued = self._look(self.directory)
+            rejected = self._look(self.directory / REJECTED_DIR)
+            set_aside = self._rejected_bytes(list(rejected.batches))
+            used = queued.bytes + set_aside
             if used + size > self.max_bytes:
                 aside = (f" ({_human(set_aside)} of it refused by InfluxDB, in {self.directory / REJECTED_DIR}: "
                          "read the .reason files, then `hotspotctl spool flush --requeue` once the cause is fixed, "
@@ -312,7 +342,7 @@ class Spool:
                     f"spool {self.directory} is full: {_human(used)} of {_human(self.max_bytes)} used{aside}, no room "
                     f"for this batch of {points} points ({_human(size)}), which was NOT stored. {self._advice()}"
                 )
-            seq = self._next_seq(names, rejected_names)
+            seq = max(self._last_seq(), queued.top, rejected.top) + 1  # above every seq used (the high-water mark)
             created = datetime.now(UTC)
             name = _batch_name(seq, created, points, precision, gz=self.compress)
             self._write_durably(name, body)
@@ -332,7 +362,11 @@ class Spool:
     def ack(self, batch: Batch | BatchInfo) -> None:
         """The batch is in InfluxDB: delete it for good. Acking a batch that is already gone is a no-op."""
         name = batch.path.name if isinstance(batch, Batch) else batch.name
-        if any(_seq_of(n) > batch.seq for n in self._names()):
+        seen = self._listings.get(self.directory)
+        # A higher seq was used: it is still queued, or it left, and the last to leave of those above this one was
+        # the newest then and raised the high-water mark above this seq. So there is no need to list the
+        # directory for each batch a replay acks (oldest first: all but the last), only for the newest it has seen.
+        if (seen is not None and seen.top > batch.seq) or self._look(self.directory).newest_seq() > batch.seq:
             self._remove_durably(name)  # appends only add higher seqs, so the high-water mark is safe
             return
         with self._lock(_APPEND_LOCK):  # it may be the newest: remember its seq so seqs never restart
@@ -341,14 +375,14 @@ class Spool:
 
     def _raise_high_water(self, seq: int) -> None:
         """Before the newest batch leaves the directory, remember its seq (under the append lock)."""
-        if not any(_seq_of(n) > seq for n in self._names()) and seq > self._last_seq():
+        if not self._look(self.directory).newest_seq() > seq and seq > self._last_seq():
             self._write_durably(_LAST_SEQ, f"{seq}\n".encode())
 
     # -- reading ---------------------------------------------------------------------------------------
 
     def batches(self) -> Iterator[Batch]:
         """Oldest first, from one listing of the directory; a batch acked meanwhile is skipped on read."""
-        yield from self._scan(self._names())
+        yield from self._look(self.directory).oldest_first()
 
     def replay(
         self, deliver: Callable[[bytes, str], None], *, limit: int | None = None, gzip: bool = False
@@ -440,7 +474,7 @@ class Spool:
 
     def rejected(self) -> list[Batch]:
         """The batches InfluxDB refused, oldest first."""
-        return list(self._scan(self._rejected_names(), self.directory / REJECTED_DIR))
+        return self._look(self.directory / REJECTED_DIR).oldest_first()
 
     def requeue_rejected(self) -> int:
         """Put rejected batches back in the queue, in their original order; how many were moved.
@@ -452,7 +486,7 @@ class Spool:
         moved = 0
         folder = self.directory / REJECTED_DIR
         with self._lock(_APPEND_LOCK):
-            queued = {_seq_of(n) for n in self._names()}
+            queued = {b.seq for b in self._look(self.directory).batches.values()}
             for batch in self.rejected():
                 if batch.seq in queued:
                     log.error("spool %s: not requeueing %s: batch %d is already queued", self.directory,
@@ -467,22 +501,23 @@ class Spool:
         return moved
 
     def status(self) -> SpoolStatus:
-        found = list(self.batches())
-        used = sum(b.bytes for b in found)
-        rejected_names = self._rejected_names()
-        rejected = list(self._scan(rejected_names, self.directory / REJECTED_DIR))
-        rejected_bytes = self._rejected_bytes(rejected_names)
+        """What is waiting, from one listing of the directory (and of rejected/): a batch's name is parsed, and
+        its file's size read, once (``_look``), so this costs the listing, not a parse and a stat per batch."""
+        queued = self._look(self.directory)
+        rejected = self._look(self.directory / REJECTED_DIR)
+        rejected_bytes = self._rejected_bytes(list(rejected.batches))
+        ends = queued.ends()
         return SpoolStatus(
             directory=self.directory,
-            batches=len(found),
-            points=sum(b.points for b in found),
-            bytes=used,
-            oldest=found[0].created_at if found else None,
-            newest=found[-1].created_at if found else None,
+            batches=len(queued.batches),
+            points=queued.points,
+            bytes=queued.bytes,
+            oldest=ends[0].created_at if ends else None,
+            newest=ends[1].created_at if ends else None,
             max_bytes=self.max_bytes,
-            fraction=(used + rejected_bytes) / self.max_bytes,
-            rejected=len(rejected),
-            rejected_points=sum(b.points for b in rejected),
+            fraction=(queued.bytes + rejected_bytes) / self.max_bytes,
+            rejected=len(rejected.batches),
+            rejected_points=rejected.points,
             rejected_bytes=rejected_bytes,
         )
 
@@ -537,9 +572,6 @@ class Spool:
         finally:
             os.close(fd)  # closing releases the lock
 
-    def _names(self) -> list[str]:
-        return [n for n in os.listdir(self.directory) if _NAME.match(n)]
-
     def _rejected_directory(self) -> Path:
         """rejected/, created private on first use."""
         folder = self.directory / REJECTED_DIR
@@ -565,29 +597,42 @@ class Spool:
                     total += path.stat().st_size
         return total
 
-    def _next_seq(self, names: list[str], rejected_names: list[str]) -> int:
-        """One above every seq this spool has used: queued, set aside, or delivered (the high-water mark)."""
-        return max(self._last_seq(), *(_seq_of(n) for n in names), *(_seq_of(n) for n in rejected_names), 0) + 1
+    def _look(self, folder: Path) -> _Listing:
+        """``folder``'s batches now: listed again (what other processes appended, acked, set aside or requeued
+        shows at once), each name's fields and file size read the first time it is seen only.
 
-    def _scan(self, names: list[str], directory: Path | None = None) -> Iterator[Batch]:
-        folder = self.directory if directory is None else directory
-        matches = sorted((m for m in map(_NAME.match, names) if m), key=lambda m: int(m["seq"]))
-        prefix = f"{folder}{os.sep}"
-        keys = [prefix + match.string for match in matches]
-        known = self._known
-        # what this listing no longer holds is forgotten (the other folder's entries stay); a new dict, never one
-        # changed while another thread (a heartbeat's status()) reads it
-        self._known = {key: batch for key, batch in known.items() if not key.startswith(prefix)}
-        self._known.update((key, known[key]) for key in keys if key in known)
-        for match, key in zip(matches, keys, strict=True):
-            batch = known.get(key)
-            if batch is None:
-                path = folder / match.string
+        A batch file never changes once its name is there (written under a temp name, renamed into place; a
+        requeue moves it back whole), so a look costs the listing and two set differences, not a parse and a
+        stat per batch: with InfluxDB away the backlog grows to thousands of batches, and every append and
+        ``status()`` of every cycle looks (docs/performance.md: an append at 7,000 batches waiting cost 20x
+        one into an empty spool). The listing returned is never changed afterwards (a new one replaces it)."""
+        with self._looking:
+            try:
+                names = set(os.listdir(folder))
+            except FileNotFoundError:  # rejected/, before anything was set aside
+                names = set()
+            last = self._listings.get(folder) or _Listing()
+            gone = last.batches.keys() - names
+            new = names.difference(last.batches, last.others)
+            if not gone and not new:
+                return last
+            batches = dict(last.batches)
+            listing = _Listing(batches, last.others & names, last.top, last.points, last.bytes)
+            for name in gone:
+                batch = batches.pop(name)
+                listing.points -= batch.points
+                listing.bytes -= batch.bytes
+            for name in new:
+                match = _NAME.match(name)
+                if match is None:  # the locks, the high-water mark, a temp file, a .reason file
+                    listing.others.add(name)
+                    continue
+                path = folder / name
                 try:
                     size = path.stat().st_size
                 except FileNotFoundError:
                     continue  # acked between the listing and now
-                batch = Batch(
+                batch = batches[name] = Batch(
                     seq=int(match["seq"]),
                     path=path,
                     points=int(match["points"]),
@@ -595,8 +640,11 @@ class Spool:
                     created_at=datetime.strptime(match["created"], _TIME_FORMAT).replace(tzinfo=UTC),
                     precision=match["precision"],
                 )
-                self._known[key] = batch
-            yield batch
+                listing.points += batch.points
+                listing.bytes += size
+                listing.top = max(listing.top, batch.seq)
+            self._listings[folder] = listing
+            return listing
 
     def _last_seq(self) -> int:
         try:

@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import random
+import re
 import signal
 import stat
 import subprocess
@@ -19,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from hotspotctl.errors import SinkError
+from hotspotctl.sinks import spool as spool_module
 from hotspotctl.sinks.spool import Spool, SpoolBusyError, SpoolFullError, gzip_compress, is_gzip
 
 REPO = Path(__file__).resolve().parents[2]
@@ -451,3 +453,73 @@ def test_status_follows_other_writers_and_readers_while_it_remembers_the_batches
     assert now.bytes == sum(p.stat().st_size for p in (tmp_path / "spool").iterdir() if p.name.startswith("0"))
     assert mine.append(["m v=10 10"]).seq == 5
     assert (mine.status().batches, mine.status().points) == (3, 4)
+
+
+class _CountingPattern:
+    """The spool's batch-name pattern, counting the names it is asked to parse."""
+
+    def __init__(self, pattern: re.Pattern[str]) -> None:
+        self.pattern = pattern
+        self.parsed = 0
+
+    def match(self, name: str) -> re.Match[str] | None:
+        self.parsed += 1
+        return self.pattern.match(name)
+
+
+def test_a_backlog_is_parsed_once_not_on_every_append_and_status(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """With InfluxDB away the backlog grows to thousands of batches while every cycle appends and asks status():
+    each name is parsed the first time it is seen, so those cost the same at 300 batches waiting as at none."""
+    spool = Spool(tmp_path / "spool")
+    for n in range(300):
+        spool.append([f"m v={n} {n}"])
+    assert spool.status().batches == 300
+    counting = _CountingPattern(spool_module._NAME)
+    monkeypatch.setattr(spool_module, "_NAME", counting)
+    info = spool.append(cycle("new"))
+    status = spool.status()
+    assert (info.seq, status.batches, status.points) == (301, 301, 303)
+    assert counting.parsed <= 3  # the new batch's name (and the lock files' the first time): not 300 a look
+
+
+def test_a_replay_lists_the_directory_a_few_times_not_once_per_batch_it_acks(tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Acking a batch older than one already seen needs no listing (the high-water mark is safe: see ``ack``),
+    so a replay of a backlog is linear in it, not quadratic; and seqs still never repeat afterwards."""
+    spool = Spool(tmp_path / "spool")
+    for n in range(200):
+        spool.append([f"m v={n} {n}"])
+    listings = []
+    real_listdir = os.listdir
+    monkeypatch.setattr(spool_module.os, "listdir", lambda path: listings.append(path) or real_listdir(path))
+    delivered: list[bytes] = []
+    result = spool.replay(lambda body, precision: delivered.append(body))
+    assert (result.batches, result.points, len(delivered)) == (200, 200, 200)
+    assert len(listings) <= 4  # the replay's own listing, and the newest batch's ack: not 200
+    monkeypatch.undo()
+    assert spool.status().batches == 0
+    assert spool.append(cycle("after")).seq == 201
+    assert Spool(tmp_path / "spool").append(cycle("reopened")).seq == 202  # the newest's ack kept the mark
+
+
+def test_what_another_process_acks_requeues_or_appends_shows_in_the_next_append(tmp_path: Path) -> None:
+    """The listing is taken again on every look: the size bound and the seqs follow what another process did."""
+    ours, theirs = (Spool(tmp_path / "spool", max_bytes=9_000, compress=False) for _ in range(2))
+    assert ours.append(cycle("a", 40)).bytes == 2_430
+    theirs.append(cycle("b", 40))
+    assert ours.append(cycle("c", 40)).seq == 3  # 7,290 bytes used: another batch of 2,430 does not fit
+    with pytest.raises(SpoolFullError):
+        ours.append(cycle("d", 40))
+    batches = list(theirs.batches())
+    for batch in batches[:-1]:  # another process delivers all but the newest
+        theirs.ack(batch)
+    theirs.reject(batches[-1], "HTTP 400: field type conflict")
+    after = ours.status()
+    assert (after.batches, after.rejected, after.rejected_points) == (0, 1, 40)
+    assert after.used_bytes == sum(p.stat().st_size for p in (tmp_path / "spool" / "rejected").iterdir())
+    info = ours.append(cycle("e", 40))  # room again: the acks were seen
+    assert info.seq == 4  # above the rejected newest, whose seq is never lent
+    assert theirs.requeue_rejected() == 1
+    again = ours.status()
+    assert ([b.seq for b in ours.batches()], again.rejected, again.points) == ([batches[-1].seq, info.seq], 0, 80)
