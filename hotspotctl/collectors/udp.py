@@ -48,6 +48,7 @@ from array import array
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
+from socket import AF_INET, inet_pton
 from typing import Any, Protocol, TypeVar
 
 from hotspotctl.collectors.codec import REQUEST_ID_MAX, REQUEST_ID_MIN, RESPONSE, CodecError, Response, decode_response
@@ -606,6 +607,12 @@ def format_address(address: Address) -> str:
 
 def numeric_address(host: str, port: int) -> Address | None:
     """The socket address of an IP literal (v4, or v6 with or without brackets and a %scope), else None."""
+    try:  # a fleet's common case, in C: four decimal octets without leading zeros, which is an address's own text
+        inet_pton(AF_INET, host)  # (ipaddress takes 2.5 µs: a cycle's pinger parses every AP's address)
+    except (OSError, ValueError):  # not such an address (ValueError: a NUL or a character that is not ASCII)
+        pass
+    else:
+        return (host, port)
     text = host[1:-1] if host.startswith("[") and host.endswith("]") else host
     name, _, scope = text.partition("%")
     try:
