@@ -332,7 +332,7 @@ class Spool:
         with self._lock(_APPEND_LOCK):
             queued = self._look(self.directory)
             rejected = self._look(self.directory / REJECTED_DIR)
-            set_aside = self._rejected_bytes(list(rejected.batches))
+            set_aside = self._rejected_bytes(rejected)
             used = queued.bytes + set_aside
             if used + size > self.max_bytes:
                 aside = (f" ({_human(set_aside)} of it refused by InfluxDB, in {self.directory / REJECTED_DIR}: "
@@ -375,7 +375,7 @@ class Spool:
 
     def _raise_high_water(self, seq: int) -> None:
         """Before the newest batch leaves the directory, remember its seq (under the append lock)."""
-        if not self._look(self.directory).newest_seq() > seq and seq > self._last_seq():
+        if self._look(self.directory).newest_seq() <= seq and seq > self._last_seq():
             self._write_durably(_LAST_SEQ, f"{seq}\n".encode())
 
     # -- reading ---------------------------------------------------------------------------------------
@@ -447,8 +447,8 @@ class Spool:
         kept = "all of it" if lines is None else f"the {points} refused of its {batch.points} points"
         text = f"{stamp}: batch {batch.seq} ({batch.points} points, {batch.path.name}), {kept}: {reason.rstrip()}\n"
         with self._lock(_APPEND_LOCK):
-            for old in self._rejected_names():  # an earlier try of the same batch (a crash before it left)
-                if _seq_of(old) == batch.seq and old != name:
+            for old, earlier in self._look(folder).batches.items():  # an earlier try (a crash before it left)
+                if earlier.seq == batch.seq and old != name:
                     _unlink_quietly(folder / old)
                     _unlink_quietly(folder / (old + _REASON_SUFFIX))
             self._write_durably(name + _REASON_SUFFIX, text.encode("utf-8", "replace"), folder)
@@ -505,7 +505,7 @@ class Spool:
         its file's size read, once (``_look``), so this costs the listing, not a parse and a stat per batch."""
         queued = self._look(self.directory)
         rejected = self._look(self.directory / REJECTED_DIR)
-        rejected_bytes = self._rejected_bytes(list(rejected.batches))
+        rejected_bytes = self._rejected_bytes(rejected)
         ends = queued.ends()
         return SpoolStatus(
             directory=self.directory,
@@ -581,20 +581,14 @@ class Spool:
             _fsync_dir(self.directory)
         return folder
 
-    def _rejected_names(self) -> list[str]:
-        try:
-            return [n for n in os.listdir(self.directory / REJECTED_DIR) if _NAME.match(n)]
-        except FileNotFoundError:
-            return []
-
-    def _rejected_bytes(self, names: list[str]) -> int:
-        """rejected/ on disk: its batches and their .reason files."""
+    def _rejected_bytes(self, rejected: _Listing) -> int:
+        """rejected/ on disk: its batches (their sizes as listed) and their .reason files (read on each call:
+        a batch refused again after a crash gets its reason rewritten under the same name)."""
         folder = self.directory / REJECTED_DIR
-        total = 0
-        for name in names:
-            for path in (folder / name, folder / (name + _REASON_SUFFIX)):
-                with contextlib.suppress(FileNotFoundError):
-                    total += path.stat().st_size
+        total = rejected.bytes
+        for name in rejected.batches:
+            with contextlib.suppress(FileNotFoundError):
+                total += (folder / (name + _REASON_SUFFIX)).stat().st_size
         return total
 
     def _look(self, folder: Path) -> _Listing:
@@ -794,10 +788,6 @@ def _unlink_quietly(path: Path) -> None:
 def _batch_name(seq: int, created: datetime, points: int, precision: str, *, gz: bool) -> str:
     stamp = created.strftime("%Y%m%dT%H%M%S") + f".{created.microsecond // 1000:03d}"
     return f"{seq:0{SEQ_DIGITS}d}_{stamp}Z_{points}p_{precision}.lp" + (".gz" if gz else "")
-
-
-def _seq_of(name: str) -> int:
-    return int(name.split("_", 1)[0])
 
 
 def _ms(moment: datetime) -> datetime:
