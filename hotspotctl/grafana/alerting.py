@@ -12,6 +12,16 @@ series to one number (``reduce``, mode ``dropNN``: empty values are ignored); C,
 condition. ``evaluate(rule, series)`` applies B and C to a query's result the way Grafana does, so that the
 tests can run each rule's query against a real InfluxDB and say whether it fires.
 
+One-box and cluster alike: ``hotspotctl run`` writes one ``poller_cycle`` line per cycle, with no tags; in a cluster
+each shard's cycle writes one, tagged ``host`` (its worker) and ``shard``, all of a slot's stamped at the slot, and
+each with its worker's spool as that shard's cycle ended (docs/metrics.md). So a rule about a cycle's figures
+folds each second's lines first (``GROUP BY time(1s)``: a one-box cycle's one line, a slot's shards' lines), and a
+rule about a spool groups by ``host`` (one spool per worker; the one-box line's empty host is one group). Summing
+shards' lines as if each were a cycle made the spool rules wrong in a cluster: a worker's whole spool over one
+shard's points fired "InfluxDB away" on a healthy cluster (7 and 8 "cycles" in two runs of
+tests/scheduling/test_cluster_e2e.py), and the least spool over every worker's lines hid a worker whose spool
+never drained.
+
 ``check_rules(document)`` checks a provisioning document's structure (what Grafana would refuse, or
 accept and then never fire on): each rule's uid, title, condition naming one of its refIds, data queries
 with a datasource and a relative time range, ``for`` as a duration, noDataState and execErrState values.
@@ -101,15 +111,20 @@ def rules(interval_s: float = SHIPPED_INTERVAL_S) -> list[AlertRule]:
             severity="critical", no_data="Alerting", exec_error="Alerting", panel=6),
         AlertRule(
             "hotspotctl-spool-growing", "poller", "Spool not draining",
-            'SELECT min("spool_points") AS "spool_points" FROM "poller_cycle" WHERE $timeFilter', 600, "last", "gt",
+            # each spool's least (a cluster's workers each have one: their shards' lines carry it), the most of those
+            'SELECT max("spool_points") AS "spool_points" FROM (SELECT min("spool_points") AS "spool_points" FROM '
+            '"poller_cycle" WHERE $timeFilter GROUP BY "host")', 600, "last", "gt",
             0.0, "5m", "The spool held points at every cycle for 10 minutes (at least {{ $values.B.Value }})",
             "Each cycle's points go to the spool first and the flush sends them to InfluxDB within seconds; a "
-            "spool that is never empty is not being drained (InfluxDB slow, refusing or away).", panel=9),
+            "spool that is never empty is not being drained (InfluxDB slow, refusing or away). In a cluster, one "
+            "worker's spool (the poller_cycle lines' host).", panel=9),
         AlertRule(
             "hotspotctl-influxdb-away", "poller", "InfluxDB away: cycles waiting in the spool",
-            # cycles' worth of points, not batches: a cycle of the city is a dozen batches, a small fleet's two
-            'SELECT max("cycles") AS "cycles" FROM (SELECT "spool_points" / "points" AS "cycles" FROM "poller_cycle" '
-            'WHERE $timeFilter)', 900, "last", "gt", 2.0, "0s",
+            # cycles' worth of points, not batches: a cycle of the city is a dozen batches, a small fleet's two. Per
+            # second and host (a worker's spool: the module's docstring), the most that waited over the points written;
+            # "* 1.0": InfluxDB 1.x divides integer fields as integers (2.9 cycles read as 2)
+            'SELECT max("cycles") AS "cycles" FROM (SELECT max("spool_points") * 1.0 / sum("points") AS "cycles" '
+            'FROM "poller_cycle" WHERE $timeFilter GROUP BY time(1s), "host" fill(none))', 900, "last", "gt", 2.0, "0s",
             "Up to {{ $values.B.Value }} cycles' points waited in the spool at once: flushes to InfluxDB failed for "
             "3 cycles or more",
             "hotspotctl could not write to InfluxDB for a while (it keeps everything in its spool and sends it "

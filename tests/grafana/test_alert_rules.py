@@ -232,6 +232,54 @@ def test_the_rule_fires_on_what_it_is_about(influxdb: InfluxServer, database: st
     assert _verdict(influxdb, database, RULES[uid]) == ("Alerting", value)
 
 
+# --- a cluster's lines: one per shard's cycle, tagged host and shard, a slot's all at the slot -----------------
+
+
+def _shards(now: int, slots: list[dict[str, list[tuple[int, int]]]], *, every: int = 60) -> list[str]:
+    """A cluster's poller_cycle lines (``ShardRunner``'s): ``slots`` oldest first, each {worker: (points,
+    spool_points) of its shards' cycles, in the order they ended}, every line of a slot stamped at the slot. A
+    shard's spool_points is its worker's whole spool as its cycle ended, the other shards' batches not flushed yet
+    included."""
+    first = now - every * len(slots)
+    lines = []
+    for i, slot in enumerate(slots):
+        shard = itertools.count()
+        for host, cycles in slot.items():
+            lines += [f"poller_cycle,host={host},shard={next(shard)} points={points}i,spool_points={waiting}i,"
+                      f"duration_s=0.7,lag_s=0.1,missed=0i {first + (i + 1) * every - 5}" for points, waiting in cycles]
+    return lines
+
+
+# w1 polls a big shard and two small ones, w2 two; each shard's line sees the batches of its worker's shards that
+# ended before it, not flushed yet (420 and 270 points a slot)
+HEALTHY_SLOT = {"w1": [(300, 0), (60, 300), (60, 360)], "w2": [(130, 0), (140, 130)]}
+CLUSTER_CASES = {
+    # the most that waited in a worker's spool is 360 of its slot's 420 points: 0.86 cycles (one line's 360 over
+    # its own 60 points, 6, was "6 cycles" and fired); w1's flushes failing from the second slot, its third slot
+    # ends with 1,200 points waiting: 2.86 of its cycles
+    "hotspotctl-influxdb-away": (
+        (_shards, [HEALTHY_SLOT] * 3, (360 / 420,)),
+        (_shards, [HEALTHY_SLOT, {**HEALTHY_SLOT, "w1": [(300, 420), (60, 720), (60, 780)]},
+                   {**HEALTHY_SLOT, "w1": [(300, 840), (60, 1140), (60, 1200)]}], (1200 / 420,))),
+    # w1's spool never empties (500 points always waiting) while w2's does: the least over every worker's lines was
+    # w2's 0, and quiet
+    "hotspotctl-spool-growing": (
+        (_shards, [HEALTHY_SLOT] * 4, (0.0,)),
+        (_shards, [{**HEALTHY_SLOT, "w1": [(300, 500), (60, 800), (60, 860)]}] * 4, (500.0,))),
+}
+
+
+@pytest.mark.parametrize("uid", sorted(CLUSTER_CASES))
+def test_on_a_clusters_shard_lines_the_spool_rule_reads_each_workers_spool(influxdb: InfluxServer, database: str,
+                                                                        uid: str) -> None:
+    (make, quiet, quiet_value), (_, firing, firing_value) = CLUSTER_CASES[uid]
+    _write(influxdb, database, make(int(time.time()), quiet))
+    assert _verdict(influxdb, database, RULES[uid]) == ("Normal", quiet_value)
+    influxdb.query('DROP SERIES FROM "poller_cycle"', database)
+    _write(influxdb, database, make(int(time.time()), firing))
+    assert _verdict(influxdb, database, RULES[uid]) == ("Alerting", firing_value)
+
+
 def test_an_empty_database_fires_only_the_missing_cycles_rule(influxdb: InfluxServer, database: str) -> None:
     states = {uid: _verdict(influxdb, database, rule)[0] for uid, rule in RULES.items()}
     assert states == {uid: "Alerting" if uid == "hotspotctl-cycles-missing" else "Normal" for uid in RULES}

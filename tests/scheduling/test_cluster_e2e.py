@@ -31,6 +31,7 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,9 @@ from hotspotctl.collectors.auth import DEFAULT_AUTH, resolve
 from hotspotctl.collectors.model import Discovery, PollError
 from hotspotctl.collectors.poller import Poller
 from hotspotctl.collectors.profiles import load_profiles
+from hotspotctl.grafana.alerting import evaluate, rules
+from hotspotctl.grafana.dashboards import load_dashboards
+from hotspotctl.grafana.templating import TimeRange, expand
 from hotspotctl.inventory.fleet import CrewZones, Fleet
 from hotspotctl.inventory.importer import import_inventory
 from hotspotctl.models.access_points import AccessPoint
@@ -486,6 +490,24 @@ def test_three_workers_survive_a_worker_and_a_scheduler_killed(e2e: tuple[E2eFle
         twice = {key: hosts for key, hosts in per_shard.items() if len(hosts) > 1}
         assert twice == {}
         assert set(per_shard) == {(str(shard), int(slot)) for slot in slots for shard in cluster.done(slot)}
+
+        # what the NOC's Grafana makes of those lines. The spool rules read each worker's spool: on this healthy
+        # cluster neither fires (a worker's whole spool over one shard's points once read as 7 or 8 cycles waiting, and
+        # "InfluxDB away" fired). The poller dashboard's APs per cycle sums each slot's shards: every AP, in every
+        # slot but the killed one, where the shards the victim never finished are missing
+        noc = {rule.uid: rule for rule in rules(INTERVAL_S)}
+        for uid in ("hotspotctl-influxdb-away", "hotspotctl-spool-growing"):
+            rule = noc[uid]
+            verdict = evaluate(rule, cluster.series(expand(rule.query, time_range=TimeRange.last(f"{rule.window_s}s"))))
+            assert verdict.state == "Normal", (uid, verdict)
+        poller = next(d for d in load_dashboards() if d.uid == "hotspotctl-poller")
+        (aps_per_cycle,) = [q for q in poller.queries() if q.title == "APs per cycle"]
+        (shown,) = cluster.series(expand(aps_per_cycle.text, time_range=TimeRange.last("1h"),
+                                         interval=timedelta(seconds=1)))
+        per_slot = {int(row[0]): row[1:] for row in shown["values"] if first <= row[0] <= last}
+        polled = {int(slot): sum(1 for shard in shard_by_ap.values() if shard in cluster.done(slot)) for slot in slots}
+        assert per_slot == {slot: [polled[slot], 0, 0, 0] for slot in polled}, (per_slot, polled)
+        assert {slot for slot, count in polled.items() if count != len(aps)} <= {int(killed_slot)}
 
         # one poller_cluster per slot (the leader's conclusion), none twice across the takeover
         concluded: dict[int, list[tuple[str, dict[str, Any]]]] = {}
