@@ -204,6 +204,8 @@ OPTIONAL_MEASUREMENTS = {
                 "radio table, or IF-MIB radio interfaces)",
     "ap_ping": "hotspotctl writes it for the APs it pings (ping.enabled, an AP with a management address)",
     "outages": "hotspotctl run writes it once an outage has been open (open outages by cause, district and zone)",
+    "poller_cluster": "a cluster's leader (hotspotctl run --distributed) writes it, once per slot; hotspotctl run on "
+                      "one box never does",
 }
 _QUOTED = re.compile(r'"((?:[^"\\]|\\.)+)"')
 _MEASUREMENT = re.compile(r'\bFROM\s+"((?:[^"\\]|\\.)+)"', re.IGNORECASE)

@@ -313,6 +313,7 @@ class WorkerFigures:
     spool_batches: int = 0
     spool_points: int = 0
     flushed_points: int = 0
+    cpu_s: float = 0.0  # the process's CPU seconds so far (time.process_time()) at the beat: shardrun.workers_cpu_since
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -463,6 +464,7 @@ class ClusterWorker:
             if self.flusher is not None:
                 self.figures.flushed_points = self.flusher.flushed_points
             self.figures.redis_failures = self.watch.failures
+            self.figures.cpu_s = round(time.process_time(), 3)
             body = json.dumps({**self.figures.to_json(), "seen": time.time()})
         try:
             self.client.set(WORKER_KEY + self.name, body, px=int(self.settings.cluster.heartbeat_ttl_s * 1000))
@@ -728,6 +730,7 @@ class Leader:
         self.influx_failing_since: float | None = None
         self.no_workers = 0  # slots not dispatched for want of a live worker
         self.failures_concluded = 0  # watch.failures as of the last conclusion (poller_cluster counts the rest)
+        self.workers_cpu: dict[str, tuple[Any, Any, float]] = {}  # each worker's heartbeat CPU at the last conclusion
         self.waiting_for: float | None = None  # a slot begun before this leader took the lock: left alone
         self.store_failures = 0  # turns in a row the store failed
         self.stop_event = threading.Event()
@@ -964,7 +967,7 @@ class Leader:
 
     def _conclude_due(self, now: float, *, force: bool = False) -> None:
         """Conclude each pending slot whose shards all reported, or that ended (``force``: every pending slot)."""
-        from hotspotctl.scheduling.shardrun import conclude_slot
+        from hotspotctl.scheduling.shardrun import conclude_slot, workers_cpu_since
         from hotspotctl.store.cluster import shard_cycles_of_slot
 
         if not self.pending:
@@ -987,10 +990,12 @@ class Leader:
             self.client.set(CONCLUDED_KEY, repr(slot))
             beats = live_workers(self.client)
             failures = self.watch.failures
+            cpu, self.workers_cpu = workers_cpu_since(self.workers_cpu, beats)
             summary = conclude_slot(self.store, self.settings, self.sink, slot, leader=self.name, workers=workers,
                                     expected=expected, outage_counts=self.outage_counts, now=now,
                                     redis_failures=failures - self.failures_concluded,
-                                    workers_redis_failures=sum(_count(b.get("redis_failures")) for b in beats.values()))
+                                    workers_redis_failures=sum(_count(b.get("redis_failures")) for b in beats.values()),
+                                    workers_cpu_s=cpu)
             self.failures_concluded = failures
             self.concluded.append(summary)
             self._track(summary, now, beats)

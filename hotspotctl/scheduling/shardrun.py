@@ -43,7 +43,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -78,7 +78,8 @@ from hotspotctl.store.cluster import (
 from hotspotctl.store.inventory import inventory_version, load_access_points
 from hotspotctl.store.outages import close_outages_of_removed_sites, load_health, load_open_outages
 
-__all__ = ["ShardCycle", "ShardPoller", "ShardRunner", "SlotSummary", "conclude_slot", "send_slot_noc", "shard_count"]
+__all__ = ["ShardCycle", "ShardPoller", "ShardRunner", "SlotSummary", "conclude_slot", "send_slot_noc", "shard_count",
+           "workers_cpu_since"]
 
 log = logging.getLogger("hotspotctl.shards")
 TALLY_FIGURES = tuple(f.name for f in fields(Tally))
@@ -352,9 +353,27 @@ class SlotSummary:
     pruned: int = 0  # shard_cycles rows older than SHARD_CYCLES_KEPT_S deleted (in the first slot of each hour)
     redis_failures: int = 0  # the leader's failed Redis calls since its previous conclusion
     workers_redis_failures: int = 0  # the live workers' failed Redis calls (their heartbeats' counts, summed)
+    # the workers' CPU seconds since the previous conclusion (``workers_cpu_since``); None: no worker to measure
+    workers_cpu_s: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__slots__}
+
+
+def workers_cpu_since(before: Mapping[str, tuple[Any, Any, float]], beats: Mapping[str, Mapping[str, Any]]
+                      ) -> tuple[float | None, dict[str, tuple[Any, Any, float]]]:
+    """The workers' CPU seconds since the leader's previous conclusion, and what to keep for the next one.
+
+    A shard's ``cpu_s`` is its worker's process time while the shard ran, beside the worker's other shards and the
+    engine they share, so shards' figures overlap and cannot be summed. A worker's heartbeat says its process's
+    CPU seconds so far (``cpu_s``): each live worker that beat at both conclusions, as the same process (pid and
+    start), spent the difference. Summed over those workers; None when none did (the first conclusion, a
+    cluster of new workers). ``before``: what the previous call returned ({name: (pid, started, cpu_s)})."""
+    now = {name: (beat.get("pid"), beat.get("started"), float(beat["cpu_s"])) for name, beat in beats.items()
+           if isinstance(beat.get("cpu_s"), int | float) and not isinstance(beat.get("cpu_s"), bool)}
+    spent = [cpu - before[name][2] for name, (pid, started, cpu) in now.items()
+             if name in before and before[name][:2] == (pid, started)]
+    return (round(sum(spent), 3) if spent else None), now
 
 
 def expected_shards(store: Store, shards: int) -> set[int]:
@@ -380,7 +399,7 @@ def conclude_slot(store: Store, settings: Settings, sink: InfluxSink, slot: floa
                   workers: Sequence[str], expected: Collection[int] | None = None,
                   outage_counts: OutageCounts | None = None, now: float | None = None,
                   keep_s: float = SHARD_CYCLES_KEPT_S, redis_failures: int = 0,
-                  workers_redis_failures: int = 0) -> SlotSummary:
+                  workers_redis_failures: int = 0, workers_cpu_s: float | None = None) -> SlotSummary:
     """The slot's fleet-wide points, written once by the leader: ``fleet_rollup`` by district (the shards'
     rows summed), the ``outages`` measurement (the store's open outages), one ``poller_cluster`` point.
 
@@ -388,7 +407,8 @@ def conclude_slot(store: Store, settings: Settings, sink: InfluxSink, slot: floa
     kept across slots so that a group whose last outage closed gets its zero. In the first slot of each UTC
     hour, the ``shard_cycles`` rows older than ``keep_s`` are deleted (each shard's newest ``done`` row stays).
     ``redis_failures`` (the leader's own since its previous conclusion) and ``workers_redis_failures`` (the
-    live workers' heartbeats' counts, summed) go into ``poller_cluster`` as they are given.
+    live workers' heartbeats' counts, summed) go into ``poller_cluster`` as they are given, and so does
+    ``workers_cpu_s`` (``workers_cpu_since``) when it is not None.
     """
     now = time.time() if now is None else now
     shards = shard_count(settings)
@@ -419,14 +439,15 @@ def conclude_slot(store: Store, settings: Settings, sink: InfluxSink, slot: floa
         timed_out=sum(c.timed_out for c in done), skipped=sum(c.skipped for c in done),
         workers=len(set(workers)), lag_s=round(max(finished, default=now) - slot, 3),
         open_outages=len(open_outages), points=len(lines) + 1, districts=districts, pruned=pruned,
-        redis_failures=redis_failures, workers_redis_failures=workers_redis_failures)
+        redis_failures=redis_failures, workers_redis_failures=workers_redis_failures, workers_cpu_s=workers_cpu_s)
+    cpu = {} if workers_cpu_s is None else {"workers_cpu_s": float(workers_cpu_s)}
     lines.append(line("poller_cluster", {"host": leader}, {
         "shards": len(expected), "shards_reported": summary.shards_reported, "shards_missing": len(missing),
         "shards_failed": summary.shards_failed, "aps": summary.aps, "ok": summary.ok, "failed": summary.failed,
         "timed_out": summary.timed_out, "skipped": summary.skipped, "workers": summary.workers,
         "lag_s": summary.lag_s,
         "outages_open": summary.open_outages, "points": summary.points, "redis_failures": redis_failures,
-        "workers_redis_failures": workers_redis_failures}, at_s))
+        "workers_redis_failures": workers_redis_failures, **cpu}, at_s))
     sink.submit(lines)
     return summary
 

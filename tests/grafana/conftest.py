@@ -352,3 +352,28 @@ def ping_influx(influxdb: InfluxServer) -> Iterator[RadioInflux]:
     yield RadioInflux(influxdb, database, datetime.fromtimestamp(first_s - 30, UTC),
                       datetime.fromtimestamp(now_s + 30, UTC), lines)
     influxdb.query(f'DROP DATABASE "{database}"')
+
+
+CLUSTER_CPU_S = (3.25, 4.5, 4.0)  # the workers' CPU from one slot's conclusion to the next, the first three slots
+
+
+@pytest.fixture(scope="session")
+def cluster_influx(influxdb: InfluxServer) -> Iterator[RadioInflux]:
+    """A cluster leader's poller_cluster points with known figures in their own database, three slots a minute
+    apart (what a one-box run never writes: the queries that read them are run here)."""
+    database = f"hotspotctl_grafana_cluster_{os.getpid()}"
+    influxdb.query(f'CREATE DATABASE "{database}"')
+    now_s = int(time.time()) - 5
+    first_s = now_s - (RADIO_CYCLES - 1) * RADIO_STEP_S
+    lines = [f"poller_cluster,host=lead shards=5i,shards_reported=5i,shards_missing=0i,shards_failed=0i,aps=700i,"
+             f"ok=700i,failed=0i,timed_out=0i,skipped=0i,workers=2i,lag_s=1.5,outages_open=0i,points=2805i,"
+             f"redis_failures=0i,workers_redis_failures=0i,workers_cpu_s={cpu!r} {first_s + i * RADIO_STEP_S}"
+             for i, cpu in enumerate(CLUSTER_CPU_S)]
+    request = urllib.request.Request(f"{influxdb.url}/write?db={database}&precision=s",
+                                     data="\n".join(lines).encode(), method="POST")
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        assert answer.status == 204, answer.read()
+    assert influxdb.count("poller_cluster", "workers_cpu_s", database) == len(CLUSTER_CPU_S)
+    yield RadioInflux(influxdb, database, datetime.fromtimestamp(first_s - 30, UTC),
+                      datetime.fromtimestamp(now_s + 30, UTC), lines)
+    influxdb.query(f'DROP DATABASE "{database}"')

@@ -39,6 +39,7 @@ SLOTS = [
 ]
 # the same as one-box cycles, a line each: (duration_s, lag_s, ok, timed_out, spool_batches)
 CYCLES = [(4.1, 0.2, 688, 6, 3), (4.4, 0.1, 691, 2, 5), (3.9, 0.3, 686, 7, 4)]
+WORKERS_CPU_S = (3.25, 4.5, 4.0)  # the leader's poller_cluster: the workers' CPU from a conclusion to the next
 
 
 @pytest.fixture
@@ -71,11 +72,13 @@ def _times() -> list[int]:
 
 
 def _cluster_lines(at: list[int]) -> list[str]:
+    """The shards' lines of SLOTS, and the leader's poller_cluster of each slot (the workers' CPU: WORKERS_CPU_S)."""
     lines = []
-    for slot, when in zip(SLOTS, at, strict=True):
+    for slot, when, cpu in zip(SLOTS, at, WORKERS_CPU_S, strict=True):
         shard = itertools.count()
         lines += [_line(f",host={host},shard={next(shard)}", figures, when)
                   for host, cycles in slot.items() for figures in cycles]
+        lines.append(f"poller_cluster,host=lead shards=5i,aps=700i,points=2800i,workers_cpu_s={cpu!r} {when}")
     return lines
 
 
@@ -118,8 +121,10 @@ def test_a_clusters_slot_is_one_cycle_its_shards_taken_together(influxdb: Influx
     assert [row[1:] for row in shown["APs per cycle"]] == [[688, 6, 0, 0], [691, 2, 0, 0], [686, 7, 0, 0]]
     assert [row[0] for row in shown["APs per cycle"]] == at
     assert [row[1:] for row in shown["Spool depth"]] == [[6, 3000, 24576], [7, 3500, 28672], [5, 2500, 20480]]
-    # the points of each slot summed; no CPU (a shard's is its worker's process time beside its other shards)
-    assert [row[1:] for row in shown["Poller CPU and points"]] == [[None, 4 * 688], [None, 4 * 691], [None, 4 * 686]]
+    # the points of each slot summed, and the workers' CPU from poller_cluster (each shard's 0.25 s is its worker's
+    # process time beside its other shards: not summed, no series from the one-box target A)
+    assert [row[1:] for row in shown["Poller CPU and points"]] == [[None, 4 * 688, 3.25], [None, 4 * 691, 4.5],
+                                                                   [None, 4 * 686, 4.0]]
 
 
 def test_one_box_a_cycle_is_its_line(influxdb: InfluxServer, database: str) -> None:
@@ -134,4 +139,5 @@ def test_one_box_a_cycle_is_its_line(influxdb: InfluxServer, database: str) -> N
     assert [row[1:] for row in shown["Cycle time and lag"]] == [[4.1, 4.1, 0.2], [4.4, 4.4, 0.1], [3.9, 3.9, 0.3]]
     assert [row[1:] for row in shown["APs per cycle"]] == [[688, 6, 0, 0], [691, 2, 0, 0], [686, 7, 0, 0]]
     assert [row[1:] for row in shown["Spool depth"]] == [[3, 1500, 12288], [5, 2500, 20480], [4, 2000, 16384]]
-    assert [row[1:] for row in shown["Poller CPU and points"]] == [[1.5, 4 * 688], [2.0, 4 * 691], [1.25, 4 * 686]]
+    assert [row[1:] for row in shown["Poller CPU and points"]] == [[1.5, 4 * 688, None], [2.0, 4 * 691, None],
+                                                                   [1.25, 4 * 686, None]]

@@ -29,6 +29,7 @@ QUERIES = [(d, q) for d in DASHBOARDS for q in d.queries()]
 SPOOL_FIELDS = ("spool_batches", "spool_points", "spool_bytes")
 RADIOS = "ap_radio"
 ISSUE_18 = ("ap_ping", "outages")  # the run writes them once the reach helper's pings (ap_ping) and an outage are there
+CLUSTER = "poller_cluster"  # a cluster's leader writes it, never a one-box run: its queries run on cluster_influx
 
 
 def only_lossy(query: Query) -> bool:
@@ -111,6 +112,8 @@ def test_every_query_returns_the_columns_its_panel_shows(simulated_influx: Simul
     for measurement in ISSUE_18:  # until the simulated run writes them: on ping_influx's known points
         if f'FROM "{measurement}"' in query.text and measurement not in simulated_influx.measurements():
             run = request.getfixturevalue("ping_influx")
+    if f'FROM "{CLUSTER}"' in query.text:
+        run = request.getfixturevalue("cluster_influx")
     if run is simulated_influx and only_lossy(query) and not loss_written(simulated_influx):
         run = request.getfixturevalue("ping_influx")  # a run whose pings all came back has no row for these
     # A radio panel of one AP is checked on one AP of each profile that writes radios: a column must have a
@@ -270,7 +273,7 @@ def test_check_live_runs_every_query_against_the_configured_influxdb(simulated_i
     # every query has data; until the run writes ap_radio (radios_written), the radio queries have none, and
     # say why: no data, not a failure (test_radio_panels.py runs them on known radios); so for ap_ping and outages
     # until the run writes them (test_outage_ping_panels.py runs them on known points)
-    absent = {m for m in (RADIOS, *ISSUE_18) if m not in run.measurements()}
+    absent = {m for m in (RADIOS, *ISSUE_18, CLUSTER) if m not in run.measurements()}
 
     def optional_absent(query: Query) -> str | None:
         return next((m for m in sorted(absent) if f'FROM "{m}"' in query.text), None)

@@ -858,6 +858,42 @@ def test_poller_cluster_counts_the_leaders_redis_failures_since_its_last_conclus
             for s in (slot, slot + interval)] == [("2i", "5i"), ("0i", "5i")]
 
 
+def test_poller_cluster_has_the_workers_cpu_since_the_last_conclusion_from_their_heartbeats(
+        tmp_path: Path, database: str, redis_server: RedisServer) -> None:
+    """A shard's cpu_s is its worker's process time beside its other shards: the slot's CPU is the workers'
+    heartbeats' ``cpu_s`` (their process's CPU so far) less what they said at the previous conclusion, over the
+    workers that beat both times as the same process."""
+    interval = 4.0
+
+    def beat(name: str, pid: int, started: float, cpu_s: float) -> None:
+        redis_server.command("SET", f"hotspotctl:worker:{name}", json.dumps(
+            {"host": "test", "pid": pid, "started": started, "cpu_s": cpu_s}), "PX", "600000")
+
+    redis_server.flush()  # no other test's workers
+    with _stepped_leader(tmp_path, database, redis_server, "lead", interval) as leader:
+        slot = _into_slot(interval, 0.0, 0.2)
+        leader.step()
+        beat("w1", 11, 100.0, 10.0)
+        beat("w2", 12, 100.0, 5.0)
+        time.sleep(max(0.0, slot + interval - time.time()) + 0.05)
+        leader.step()  # concludes the slot: no worker had beaten at a conclusion before
+        beat("w1", 11, 100.0, 14.5)
+        beat("w2", 13, 200.0, 1.0)  # restarted (another pid and start): measured from this beat on
+        beat("w3", 14, 200.0, 2.0)  # new
+        time.sleep(max(0.0, slot + 2 * interval - time.time()) + 0.05)
+        leader.step()
+        beat("w1", 11, 100.0, 16.0)
+        beat("w2", 13, 200.0, 3.5)
+        beat("w3", 14, 200.0, 2.75)
+        redis_server.command("DEL", "hotspotctl:worker:w3")  # gone before the third conclusion: not counted
+        time.sleep(max(0.0, slot + 3 * interval - time.time()) + 0.05)
+        leader.step()
+    by_slot = {s.slot: s.workers_cpu_s for s in leader.concluded}
+    assert by_slot == {slot: None, slot + interval: 4.5, slot + 2 * interval: 1.5 + 2.5}
+    points = _poller_cluster_fields(tmp_path / "spool" / "leader.lead")
+    assert [points[int(s)].get("workers_cpu_s") for s in sorted(by_slot)] == [None, "4.5", "4.0"]
+
+
 @pytest.mark.parametrize("settle", [True, False])
 def test_a_worker_process_settles_its_heap_once_started_and_as_it_loads_shards(
         pg_city: PgCity, monkeypatch: pytest.MonkeyPatch, settle: bool) -> None:

@@ -520,6 +520,16 @@ def test_three_workers_survive_a_worker_and_a_scheduler_killed(e2e: tuple[E2eFle
         assert all(len(points) == 1 for points in concluded.values()), concluded
         assert concluded[int(first) + INTERVAL_S][0][0] == SCHEDULERS[0]
         assert concluded[int(taken_over)][0][0] == SCHEDULERS[1]
+        # the workers' CPU per slot (their heartbeats' process CPU since the leader's previous conclusion): none at a
+        # leader's first conclusion, then every slot's, more than nothing and less than this machine's cores can give
+        by_leader: dict[str, list[Any]] = {}
+        for stamp in sorted(concluded):
+            host, row = concluded[stamp][0]
+            by_leader.setdefault(host, []).append(row.get("workers_cpu_s"))
+        assert set(by_leader) == set(SCHEDULERS), by_leader
+        for spent in by_leader.values():
+            assert spent[0] is None and all(s is not None and 0 < s < (os.cpu_count() or 1) * 2 * INTERVAL_S
+                                            for s in spent[1:]), by_leader
         for slot in slots:
             _, row = concluded[int(slot)][0]
             lost_shards = own - set(cluster.done(killed_slot)) if slot == killed_slot else set()

@@ -25,7 +25,7 @@ from hotspotctl.evaluate.rollup import rollup
 from hotspotctl.inventory.fleet import CrewZones, Fleet
 from hotspotctl.inventory.importer import import_inventory
 from hotspotctl.scheduling.service import encode_cycle
-from hotspotctl.scheduling.shardrun import Claim, ShardPoller, conclude_slot, send_slot_noc
+from hotspotctl.scheduling.shardrun import Claim, ShardPoller, conclude_slot, send_slot_noc, workers_cpu_since
 from hotspotctl.scheduling.shards import cycle_slot, split_fleet
 from hotspotctl.settings import Settings, load_settings
 from hotspotctl.simulate.scenario import load_scenario
@@ -322,7 +322,8 @@ def test_the_conclusion_counts_shards_missing_failed_and_dead_and_sums_only_what
     spool = tmp_path / "leader"
     sink = InfluxSink(Settings().influx, Spool(spool))
     summary = conclude_slot(store, Settings(), sink, slot, leader="L", workers=["w1", "w2", "w2"],
-                            expected=[0, 1, 2, 3, 5], now=slot + 30, redis_failures=3, workers_redis_failures=7)
+                            expected=[0, 1, 2, 3, 5], now=slot + 30, redis_failures=3, workers_redis_failures=7,
+                            workers_cpu_s=12.75)
     sink.close()
     assert (summary.shards_expected, summary.shards_reported, summary.shards_failed, summary.shards_missing) == (
         5, 2, 1, [1, 2, 3])
@@ -341,9 +342,22 @@ def test_the_conclusion_counts_shards_missing_failed_and_dead_and_sums_only_what
     (point,) = [fields for m, _, fields, _ in lines if m == "poller_cluster"]
     assert point == {"shards": 5, "shards_reported": 2, "shards_missing": 3, "shards_failed": 1, "aps": 14, "ok": 13,
                      "failed": 0, "timed_out": 1, "skipped": 0, "workers": 2, "lag_s": 12.0, "outages_open": 0,
-                     "points": len(lines), "redis_failures": 3, "workers_redis_failures": 7}
-    assert (summary.redis_failures, summary.workers_redis_failures) == (3, 7)
+                     "points": len(lines), "redis_failures": 3, "workers_redis_failures": 7, "workers_cpu_s": 12.75}
+    assert (summary.redis_failures, summary.workers_redis_failures, summary.workers_cpu_s) == (3, 7, 12.75)
     assert {stamp for *_, stamp in lines} == {int(slot)}
+
+
+def test_the_workers_cpu_is_each_one_that_beat_at_both_conclusions_as_the_same_process() -> None:
+    spent, kept = workers_cpu_since({}, {"w1": {"pid": 1, "started": 5.0, "cpu_s": 2.0},
+                                         "old": {"pid": 2}})  # a worker whose heartbeat has no cpu_s: not measured
+    assert spent is None and kept == {"w1": (1, 5.0, 2.0)}
+    spent, kept = workers_cpu_since(kept, {"w1": {"pid": 1, "started": 5.0, "cpu_s": 2.625},
+                                           "w2": {"pid": 3, "started": 6.0, "cpu_s": 9.0},
+                                           "old": {"pid": 2, "cpu_s": True}})
+    assert spent == 0.625 and kept == {"w1": (1, 5.0, 2.625), "w2": (3, 6.0, 9.0)}
+    spent, kept = workers_cpu_since(kept, {"w1": {"pid": 7, "started": 8.0, "cpu_s": 0.5},  # restarted
+                                           "w2": {"pid": 3, "started": 6.0, "cpu_s": 9.25}})
+    assert spent == 0.25 and kept["w1"] == (7, 8.0, 0.5)
 
 
 def test_the_shards_follow_the_inventory(cluster: Cluster, tmp_path: Path) -> None:
