@@ -41,7 +41,8 @@ def export_(
     evaluate.target_by_program gets its own target line where a selection has that programme.
     DIRECTORY/provisioning/alerting/hotspotctl.yaml holds the NOC's alert rules (unified
     alerting): cycles late, missed or missing (3 intervals of schedule.interval_s), the spool
-    not draining, InfluxDB away, fleet availability below 95 %, more than 20 outages open.
+    not draining, InfluxDB away, a cluster's shards missing from a slot, fleet availability
+    below 95 %, more than 20 outages open.
     All files appear together or none do.
 
     Then point Grafana at DIRECTORY/provisioning ([paths] provisioning in grafana.ini, or

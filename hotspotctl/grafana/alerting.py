@@ -131,6 +131,17 @@ def rules(interval_s: float = SHIPPED_INTERVAL_S) -> list[AlertRule]:
             "when InfluxDB is back: these points arrived late). Check InfluxDB and `hotspotctl spool status`.",
             severity="critical", exec_error="Alerting", panel=4),
         AlertRule(
+            "hotspotctl-shards-missed", "poller", "Shards missed a slot",
+            # a cluster's: a shard's cycle missing from a slot is its APs unpolled for that slot, as a missed run is
+            # one-box; a one-box run never writes poller_cluster (no data: quiet)
+            'SELECT sum("shards_missing") AS "shards_missing" FROM "poller_cluster" WHERE $timeFilter', 900, "last",
+            "gt", 0.0, "0s",
+            "{{ $values.B.Value }} shards' cycles were missing from their slots in the last 15 minutes: their APs were "
+            "not polled then",
+            "In a cluster, a shard with APs that no worker finished in its slot (its worker died or lost Redis or the "
+            "store, its cycle failed, or the leader could not dispatch the slot) leaves its APs unpolled for that "
+            "slot. `hotspotctl cluster status` lists the shards behind and the live workers.", panel=7),
+        AlertRule(
             "hotspotctl-fleet-availability", "fleet", f"Fleet availability below {AVAILABILITY_PCT:g} %",
             'SELECT sum("up") / (sum("up") + sum("down")) * 100 AS "availability_pct" FROM (SELECT last("up") AS '
             '"up", last("down") AS "down" FROM "fleet_rollup" WHERE $timeFilter GROUP BY "district")', 600, "last",

@@ -50,7 +50,7 @@ def test_the_shipped_file_is_what_hotspotctl_writes_and_passes_the_checks() -> N
     assert [(g["name"], g["folder"], g["interval"], [r["uid"] for r in g["rules"]]) for g in document["groups"]] == [
         ("hotspotctl poller", "hotspotctl", "1m", ["hotspotctl-cycle-lag", "hotspotctl-cycles-missed",
                                                    "hotspotctl-cycles-missing", "hotspotctl-spool-growing",
-                                                   "hotspotctl-influxdb-away"]),
+                                                   "hotspotctl-influxdb-away", "hotspotctl-shards-missed"]),
         ("hotspotctl fleet", "hotspotctl", "1m", ["hotspotctl-fleet-availability", "hotspotctl-open-outages"])]
 
 
@@ -158,6 +158,14 @@ def _cycles(now: int, field: str, values: list[float | int], *, every: int = 60,
             for i, v in enumerate(values)]
 
 
+def _slots(now: int, missing: list[int], *, every: int = 60) -> list[str]:
+    """A cluster leader's poller_cluster points (5 shards with APs), the last ``every`` s before now, oldest first:
+    ``missing`` shards did not report each slot."""
+    first = now - every * len(missing)
+    return [f"poller_cluster,host=lead shards=5i,shards_reported={5 - n}i,shards_missing={n}i,points=200i "
+            f"{first + (i + 1) * every - 5}" for i, n in enumerate(missing)]
+
+
 def _verdict(influxdb: InfluxServer, database: str, rule: AlertRule) -> tuple[str, tuple[float, ...]]:
     text = expand(rule.query, {}, variables=[], time_range=TimeRange.last(f"{rule.window_s}s"))
     assert usages(text) == [], text
@@ -191,6 +199,11 @@ def _cases(now: int) -> dict[str, tuple[tuple[list[str], tuple[float, ...]], tup
         "hotspotctl-influxdb-away": (
             (_cycles(NOW, "spool_points", [0, 500, 0, 1000], also="points=500i,spool_batches=24i"), (2.0,)),
             (_cycles(NOW, "spool_points", [500, 1000, 1500, 2000, 0], also="points=500i"), (4.0,))),
+        # a cluster's slots (the leader's poller_cluster): every shard reported, then a dead worker's 3 shards and a
+        # slot the leader could not dispatch (its 5 shards) missing
+        "hotspotctl-shards-missed": (
+            (_slots(NOW, [0, 0, 0]), (0.0,)),
+            (_slots(NOW, [0, 3, 0, 5, 0]), (8.0,))),
         # each district's last cycle: Tlalpan was at 50 % earlier (not its last) and Iztapalapa is at 95 %, so
         # 195 of 200 answer (97.5 %); then Iztapalapa at 80 %: 180 of 200 (90 %)
         "hotspotctl-fleet-availability": (
@@ -301,8 +314,9 @@ def test_on_a_simulated_run_the_poller_rules_are_quiet_and_the_fleet_rules_say_w
                 for uid, rule in RULES.items()}
     # three cycles two seconds apart, on time, the spool replayed at once
     for uid in ("hotspotctl-cycle-lag", "hotspotctl-cycles-missed", "hotspotctl-cycles-missing",
-                "hotspotctl-spool-growing", "hotspotctl-influxdb-away"):
+                "hotspotctl-spool-growing", "hotspotctl-influxdb-away", "hotspotctl-shards-missed"):
         assert verdicts[uid].state == "Normal", (uid, verdicts[uid])
+    assert verdicts["hotspotctl-shards-missed"].values == ()  # one-box: no poller_cluster, nothing to say
     assert verdicts["hotspotctl-cycles-missing"].values == (3.0,)
     # the last cycle's APs: answering over answering or silent (the simulation's failures are all silent)
     answered = sum(1 for o in run.outcomes if o.error is None)

@@ -27,17 +27,18 @@ def test_check_the_shipped_dashboards(cli) -> None:
     result = cli("grafana", "check")
     assert (result.code, result.out) == (0, "")
     assert result.err.startswith("5 dashboards OK in ") and result.err.endswith(
-        "(shipped): 70 panels, 79 queries (hotspotctl-district, hotspotctl-fleet, hotspotctl-hotspot, "
-        "hotspotctl-poller, hotspotctl-rf)\n7 alert rules OK in "
+        "(shipped): 70 panels, 80 queries (hotspotctl-district, hotspotctl-fleet, hotspotctl-hotspot, "
+        "hotspotctl-poller, hotspotctl-rf)\n8 alert rules OK in "
         f"{shipped_dashboards_dir().parent / 'provisioning' / 'alerting' / 'hotspotctl.yaml'}\n")
     document = json.loads(cli("grafana", "check", "--format", "json").out)
     assert (document["ok"], document["problems"]) == (True, [])
     assert document["alert_rules"]["rules"] == [
         "hotspotctl-cycle-lag", "hotspotctl-cycles-missed", "hotspotctl-cycles-missing", "hotspotctl-spool-growing",
-        "hotspotctl-influxdb-away", "hotspotctl-fleet-availability", "hotspotctl-open-outages"]
+        "hotspotctl-influxdb-away", "hotspotctl-shards-missed", "hotspotctl-fleet-availability",
+        "hotspotctl-open-outages"]
     assert [(d["uid"], d["panels"], d["queries"], d["variables"]) for d in document["dashboards"]] == [
         ("hotspotctl-district", 10, 12, ["district", "program"]), ("hotspotctl-fleet", 18, 18, []),
-        ("hotspotctl-hotspot", 23, 26, ["district", "program", "ap"]), ("hotspotctl-poller", 9, 11, []),
+        ("hotspotctl-hotspot", 23, 26, ["district", "program", "ap"]), ("hotspotctl-poller", 9, 12, []),
         ("hotspotctl-rf", 10, 12, ["district", "program"])]
 
 

@@ -41,7 +41,7 @@ def test_the_shipped_dashboards_pass_every_check() -> None:
                       '"program" =~ /^$program$/')
     # hotspot: a row of 7 radio panels and a row of 4 ping panels; fleet: a row of 8 outage and ping panels
     assert [sum(1 for _ in d.panels()) for d in dashboards] == [10, 18, 23, 9, 10]
-    assert [len(d.queries()) for d in dashboards] == [12, 18, 26, 11, 12]
+    assert [len(d.queries()) for d in dashboards] == [12, 18, 26, 12, 12]
     for dashboard in dashboards:
         for _, panel in dashboard.panels():
             if panel["type"] == "row":  # a heading: no query, no datasource
@@ -279,7 +279,7 @@ def test_an_empty_folder_and_a_missing_one(tmp_path: Path) -> None:
 def test_check_takes_dashboards_from_anywhere_and_another_datasource_uid(copy: Path) -> None:
     dashboards = load_dashboards(copy)
     problems = check(dashboards, datasource_uid="noc-influx")
-    # every reference: 67 panels (the three rows aside), their 72 targets, 7 query variables
-    assert len(problems) == 67 + 72 + 7
+    # every reference: 67 panels (the three rows aside), their 73 targets, 7 query variables
+    assert len(problems) == 67 + 73 + 7
     assert {p.message.split(" does not resolve")[0] for p in problems} == {
         '{"type": "influxdb", "uid": "hotspotctl-influxdb"}'}

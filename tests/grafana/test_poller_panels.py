@@ -40,6 +40,7 @@ SLOTS = [
 # the same as one-box cycles, a line each: (duration_s, lag_s, ok, timed_out, spool_batches)
 CYCLES = [(4.1, 0.2, 688, 6, 3), (4.4, 0.1, 691, 2, 5), (3.9, 0.3, 686, 7, 4)]
 WORKERS_CPU_S = (3.25, 4.5, 4.0)  # the leader's poller_cluster: the workers' CPU from a conclusion to the next
+SHARDS_MISSING = (0, 2, 0)  # and the shards with APs that did not report (a worker died in the second slot)
 
 
 @pytest.fixture
@@ -74,11 +75,12 @@ def _times() -> list[int]:
 def _cluster_lines(at: list[int]) -> list[str]:
     """The shards' lines of SLOTS, and the leader's poller_cluster of each slot (the workers' CPU: WORKERS_CPU_S)."""
     lines = []
-    for slot, when, cpu in zip(SLOTS, at, WORKERS_CPU_S, strict=True):
+    for slot, when, cpu, missing in zip(SLOTS, at, WORKERS_CPU_S, SHARDS_MISSING, strict=True):
         shard = itertools.count()
         lines += [_line(f",host={host},shard={next(shard)}", figures, when)
                   for host, cycles in slot.items() for figures in cycles]
-        lines.append(f"poller_cluster,host=lead shards=5i,aps=700i,points=2800i,workers_cpu_s={cpu!r} {when}")
+        lines.append(f"poller_cluster,host=lead shards=5i,shards_missing={missing}i,aps=700i,points=2800i,"
+                     f"workers_cpu_s={cpu!r} {when}")
     return lines
 
 
@@ -104,7 +106,7 @@ def _panel(influxdb: InfluxServer, database: str, title: str) -> list[list[Any]]
 def _shown(influxdb: InfluxServer, database: str) -> dict[str, Any]:
     return {title: _panel(influxdb, database, title) for title in (
         "Last cycle took", "Lag", "Timed out, last cycle", "Spool depth now", "Cycle time and lag", "APs per cycle",
-        "Spool depth", "Poller CPU and points")}
+        "Spool depth", "Poller CPU and points", "Missed runs")}
 
 
 def test_a_clusters_slot_is_one_cycle_its_shards_taken_together(influxdb: InfluxServer, database: str) -> None:
@@ -125,6 +127,8 @@ def test_a_clusters_slot_is_one_cycle_its_shards_taken_together(influxdb: Influx
     # process time beside its other shards: not summed, no series from the one-box target A)
     assert [row[1:] for row in shown["Poller CPU and points"]] == [[None, 4 * 688, 3.25], [None, 4 * 691, 4.5],
                                                                    [None, 4 * 686, 4.0]]
+    # no run missed (the shards' lines say 0), and the shards missing from each slot
+    assert [row[1:] for row in shown["Missed runs"]] == [[0, 0], [0, 2], [0, 0]]
 
 
 def test_one_box_a_cycle_is_its_line(influxdb: InfluxServer, database: str) -> None:
@@ -141,3 +145,4 @@ def test_one_box_a_cycle_is_its_line(influxdb: InfluxServer, database: str) -> N
     assert [row[1:] for row in shown["Spool depth"]] == [[3, 1500, 12288], [5, 2500, 20480], [4, 2000, 16384]]
     assert [row[1:] for row in shown["Poller CPU and points"]] == [[1.5, 4 * 688, None], [2.0, 4 * 691, None],
                                                                    [1.25, 4 * 686, None]]
+    assert [row[1:] for row in shown["Missed runs"]] == [[0, None], [0, None], [0, None]]

@@ -267,7 +267,7 @@ def test_check_live_runs_every_query_against_the_configured_influxdb(simulated_i
     # and every alert rule's query, over its own window (test_alert_rules.py checks what each comes to)
     assert [(r["uid"], r["error"]) for r in live["alert_rules"]] == [
         (uid, None) for uid in ("hotspotctl-cycle-lag", "hotspotctl-cycles-missed", "hotspotctl-cycles-missing",
-                                "hotspotctl-spool-growing", "hotspotctl-influxdb-away",
+                                "hotspotctl-spool-growing", "hotspotctl-influxdb-away", "hotspotctl-shards-missed",
                                 "hotspotctl-fleet-availability", "hotspotctl-open-outages")]
     assert {r["state"] for r in live["alert_rules"]} <= {"Normal", "Alerting"}
     # every query has data; until the run writes ap_radio (radios_written), the radio queries have none, and

@@ -31,7 +31,7 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,7 @@ from hotspotctl.collectors.auth import DEFAULT_AUTH, resolve
 from hotspotctl.collectors.model import Discovery, PollError
 from hotspotctl.collectors.poller import Poller
 from hotspotctl.collectors.profiles import load_profiles
-from hotspotctl.grafana.alerting import evaluate, rules
+from hotspotctl.grafana.alerting import Verdict, evaluate, rules
 from hotspotctl.grafana.dashboards import load_dashboards
 from hotspotctl.grafana.templating import TimeRange, expand
 from hotspotctl.inventory.fleet import CrewZones, Fleet
@@ -500,6 +500,12 @@ def test_three_workers_survive_a_worker_and_a_scheduler_killed(e2e: tuple[E2eFle
             rule = noc[uid]
             verdict = evaluate(rule, cluster.series(expand(rule.query, time_range=TimeRange.last(f"{rule.window_s}s"))))
             assert verdict.state == "Normal", (uid, verdict)
+        # and "Shards missed a slot", over the slots checked: the victim's shards it never finished, that slot only
+        rule = noc["hotspotctl-shards-missed"]
+        checked = TimeRange(datetime.fromtimestamp(first, UTC), datetime.fromtimestamp(last, UTC))
+        verdict = evaluate(rule, cluster.series(expand(rule.query, time_range=checked)))
+        unfinished = len(own - set(cluster.done(killed_slot)))
+        assert unfinished >= 1 and verdict == Verdict("Alerting", (float(unfinished),)), (verdict, unfinished)
         poller = next(d for d in load_dashboards() if d.uid == "hotspotctl-poller")
         (aps_per_cycle,) = [q for q in poller.queries() if q.title == "APs per cycle"]
         (shown,) = cluster.series(expand(aps_per_cycle.text, time_range=TimeRange.last("1h"),
@@ -562,8 +568,6 @@ def test_three_workers_survive_a_worker_and_a_scheduler_killed(e2e: tuple[E2eFle
         took = [json.loads(line) for line in cluster.processes[SCHEDULERS[1]].log.read_text().splitlines()
                 if line.startswith("{") and "took the lock" in line]
         if took:
-            from datetime import datetime
-
             print(f"{SCHEDULERS[1]} took the lock {datetime.fromisoformat(took[0]['ts']).timestamp() - leader_killed_at:.2f} s "
                   f"after {SCHEDULERS[0]} was killed (leader_ttl_s {INTERVAL_S / 2:g} s)")
         print("phases (s): " + ", ".join(f"{name} {at - phases['start']:.1f}" for name, at in phases.items()))
