@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -10,7 +11,7 @@ from hotspotctl.cli import output
 from hotspotctl.cli.output import ReportFormat
 from hotspotctl.cli.runtime import ReportFormatOption, runtime
 from hotspotctl.errors import ConfigError, ExitCode
-from hotspotctl.sinks.spool import REJECTED_DIR, SpoolStatus
+from hotspotctl.sinks.spool import REJECTED_DIR, Spool, SpoolStatus, spools_within
 
 _SHOWN_REFUSALS = 10  # reasons printed by `spool flush`; all are in the .reason files and in --format json
 
@@ -33,9 +34,27 @@ def _show(status: SpoolStatus, destination: str) -> None:
     output.print_table(("", "value"), rows)
 
 
+def _show_others(directory: Path, others: list[SpoolStatus]) -> None:
+    """Other processes' spools in the spool's subfolders: what each holds, and how to send one whose process is gone."""
+    rows = [(s.directory.name, s.batches, s.points, f"{s.used_bytes / 1e6:.2f} MB", _when(s, "oldest"),
+             _when(s, "newest"), f"{s.rejected} ({s.rejected_points} points)" if s.rejected else "0") for s in others]
+    output.print_table(("spool", "batches", "points", "size", "oldest", "newest", "rejected"), rows,
+                       title=f"other processes' spools in {directory} (cluster workers' and leaders')",
+                       numeric=("batches", "points", "size"))
+    waiting = [s for s in others if s.batches]
+    if waiting:
+        output.message(f"a running worker or leader flushes its own spool; one whose process is gone for good is sent "
+                       f"with: HOTSPOTCTL_SPOOL_DIR={waiting[0].directory} hotspotctl spool flush")
+
+
 @app.command("status")
 def status(ctx: typer.Context, fmt: ReportFormatOption = ReportFormat.TABLE) -> ExitCode:
     """How much waits in the spool: batches, points, size, oldest and newest, rejected.
+
+    Other processes' spools kept in its subfolders (a cluster worker's <spool>/<name>, a leader's
+    <spool>/leader.<name>) are listed after it, with what each holds: a worker or leader retired
+    for good leaves its spool there, and `HOTSPOTCTL_SPOOL_DIR=<that folder> hotspotctl spool
+    flush` sends it.
 
     Rejected batches are ones InfluxDB refused for good (a partial write: points beyond the
     retention period or a field type conflict; bad data; a line too large alone); they are kept
@@ -52,10 +71,14 @@ def status(ctx: typer.Context, fmt: ReportFormatOption = ReportFormat.TABLE) -> 
     sink = rt.sink()
     try:
         current = sink.spool.status()
+        others = [Spool(path, max_bytes=sink.spool.max_bytes).status() for path in spools_within(sink.spool.directory)]
         if fmt == ReportFormat.JSON:
-            output.print_json({**current.to_json(), "influxdb": sink.settings.target if sink.configured else None})
+            output.print_json({**current.to_json(), "influxdb": sink.settings.target if sink.configured else None,
+                               "others": [{"name": s.directory.name, **s.to_json()} for s in others]})
         else:
             _show(current, sink.settings.target if sink.configured else "none (influx.url is empty): metrics stay here")
+            if others:
+                _show_others(sink.spool.directory, others)
     finally:
         sink.close()
     return ExitCode.OK

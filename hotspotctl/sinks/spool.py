@@ -177,6 +177,18 @@ class Refusal:
         return {"seq": self.seq, "points": self.points, "reason": self.reason, "path": str(self.path)}
 
 
+def spools_within(directory: Path) -> list[Path]:
+    """The spools in ``directory``'s subfolders, by name: other processes' own (a cluster worker's
+    ``<spool>/<name>``, a leader's ``<spool>/leader.<name>``), each a folder with the append lock a ``Spool``
+    makes when it opens. Its rejected/ folder is not one; nor is a symbolic link."""
+    try:
+        entries = sorted(os.scandir(directory), key=lambda entry: entry.name)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    return [Path(entry.path) for entry in entries if entry.name != REJECTED_DIR
+            and entry.is_dir(follow_symlinks=False) and os.path.isfile(os.path.join(entry.path, _APPEND_LOCK))]
+
+
 @dataclass(frozen=True, slots=True)
 class ReplayResult:
     """How far a replay got; ``error`` is the delivery failure it stopped at (that batch stays spooled).

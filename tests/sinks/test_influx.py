@@ -205,6 +205,35 @@ def test_run_with_influxdb_down_exits_5_and_spool_flush_sends_it_later(city: Cit
     assert json.loads(cli(*data, "spool", "status", "--format", "json").out)["points"] == 0
 
 
+def test_spool_status_lists_the_spools_of_other_processes_in_its_subfolders(cli: Any, tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cluster worker's spool is <spool>/<name>, a leader's <spool>/leader.<name>: one retired for good leaves its
+    points there, which `spool status` on that host now shows, with how to send them."""
+    spool_dir = tmp_path / "spool"
+    monkeypatch.setenv("HOTSPOTCTL_SPOOL_DIR", str(spool_dir))
+    worker = Spool(spool_dir / "poller-2")
+    worker.append(["m v=1i 1790000000", "m v=2i 1790000001"])
+    worker.append(["m v=3i 1790000002"])
+    Spool(spool_dir / "leader.noc-1")  # opened, nothing waiting
+    own = Spool(spool_dir)
+    own.append(["m v=9i 1790000009"])
+    own.reject(next(iter(own.batches())), "a test's refusal")  # its rejected/ folder: not another spool
+    (spool_dir / "notes").mkdir()  # a folder that is no spool
+    (spool_dir / "link").symlink_to(spool_dir / "poller-2")
+    result = cli("spool", "status", "--format", "json")
+    assert result.code == 0, result.err
+    status = json.loads(result.out)
+    assert (status["batches"], status["rejected"]) == (0, 1)
+    assert [(o["name"], o["directory"], o["batches"], o["points"]) for o in status["others"]] == [
+        ("leader.noc-1", str(spool_dir / "leader.noc-1"), 0, 0), ("poller-2", str(spool_dir / "poller-2"), 2, 3)]
+    table = cli("spool", "status", "--format", "table")
+    assert table.code == 0 and "other processes' spools in" in table.out and "poller-2" in table.out
+    assert f"HOTSPOTCTL_SPOOL_DIR={spool_dir / 'poller-2'} hotspotctl spool flush" in table.err
+    worker.replay(lambda body, precision: None)  # sent: nothing waits anywhere, and nothing is said about it
+    table = cli("spool", "status", "--format", "table")
+    assert "poller-2" in table.out and "HOTSPOTCTL_SPOOL_DIR" not in table.err
+
+
 def test_spool_flush_without_influxdb_configured_says_what_to_set(cli: Any) -> None:
     result = cli("spool", "flush")
     assert result.code == 3
