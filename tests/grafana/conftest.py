@@ -9,6 +9,7 @@ as they are stored (gzip bodies, ``precision=s``).
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import re
 import socket
@@ -377,3 +378,23 @@ def cluster_influx(influxdb: InfluxServer) -> Iterator[RadioInflux]:
     yield RadioInflux(influxdb, database, datetime.fromtimestamp(first_s - 30, UTC),
                       datetime.fromtimestamp(now_s + 30, UTC), lines)
     influxdb.query(f'DROP DATABASE "{database}"')
+
+
+_scratch = itertools.count()
+
+
+@pytest.fixture
+def database(influxdb: InfluxServer) -> Iterator[str]:
+    """A database of the test's own on the session's InfluxDB, dropped afterwards (``write_lines`` fills it)."""
+    name = f"hotspotctl_scratch_{os.getpid()}_{next(_scratch)}"
+    influxdb.query(f'CREATE DATABASE "{name}"')
+    yield name
+    influxdb.query(f'DROP DATABASE "{name}"')
+
+
+def write_lines(influxdb: InfluxServer, database: str, lines: list[str]) -> None:
+    """Line protocol (seconds) into ``database``, as hotspotctl's sink writes it."""
+    request = urllib.request.Request(f"{influxdb.url}/write?db={database}&precision=s",
+                                     data="\n".join(lines).encode(), method="POST")
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        assert answer.status == 204, answer.read()

@@ -10,10 +10,7 @@ and the state are asserted.
 from __future__ import annotations
 
 import itertools
-import os
 import time
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,11 +30,11 @@ from hotspotctl.grafana.alerting import (
 )
 from hotspotctl.grafana.dashboards import load_dashboards, shipped_dir
 from hotspotctl.grafana.templating import TimeRange, expand, usages
+from tests.grafana.conftest import write_lines
 from tests.servers import InfluxServer
 
 SHIPPED = shipped_dir() / "provisioning" / "alerting" / "hotspotctl.yaml"
 RULES = {rule.uid: rule for rule in rules()}
-_databases = itertools.count()
 
 
 def test_the_shipped_file_is_what_hotspotctl_writes_and_passes_the_checks() -> None:
@@ -133,21 +130,6 @@ def test_a_rule_model_without_a_panel_links_no_dashboard() -> None:
 # --- each rule's query on the real InfluxDB -------------------------------------------------------------------
 
 
-@pytest.fixture
-def database(influxdb: InfluxServer) -> Iterator[str]:
-    name = f"hotspotctl_alerts_{os.getpid()}_{next(_databases)}"
-    influxdb.query(f'CREATE DATABASE "{name}"')
-    yield name
-    influxdb.query(f'DROP DATABASE "{name}"')
-
-
-def _write(influxdb: InfluxServer, database: str, lines: list[str]) -> None:
-    request = urllib.request.Request(f"{influxdb.url}/write?db={database}&precision=s",
-                                     data="\n".join(lines).encode(), method="POST")
-    with urllib.request.urlopen(request, timeout=30) as answer:
-        assert answer.status == 204, answer.read()
-
-
 def _cycles(now: int, field: str, values: list[float | int], *, every: int = 60, also: str = "") -> list[str]:
     """poller_cycle points, the last ``every`` s before now, oldest first; ints as line protocol ints; ``also``:
     more fields of every point (``points=500i``)."""
@@ -234,14 +216,14 @@ def test_every_rule_has_a_case() -> None:
 @pytest.mark.parametrize("uid", sorted(CASES))
 def test_the_rule_stays_quiet_on_a_healthy_run(influxdb: InfluxServer, database: str, uid: str) -> None:
     (lines, value), _ = _cases(int(time.time()))[uid]
-    _write(influxdb, database, lines)
+    write_lines(influxdb, database, lines)
     assert _verdict(influxdb, database, RULES[uid]) == ("Normal", value)
 
 
 @pytest.mark.parametrize("uid", sorted(CASES))
 def test_the_rule_fires_on_what_it_is_about(influxdb: InfluxServer, database: str, uid: str) -> None:
     _, (lines, value) = _cases(int(time.time()))[uid]
-    _write(influxdb, database, lines)
+    write_lines(influxdb, database, lines)
     assert _verdict(influxdb, database, RULES[uid]) == ("Alerting", value)
 
 
@@ -286,10 +268,10 @@ CLUSTER_CASES = {
 def test_on_a_clusters_shard_lines_the_spool_rule_reads_each_workers_spool(influxdb: InfluxServer, database: str,
                                                                         uid: str) -> None:
     (make, quiet, quiet_value), (_, firing, firing_value) = CLUSTER_CASES[uid]
-    _write(influxdb, database, make(int(time.time()), quiet))
+    write_lines(influxdb, database, make(int(time.time()), quiet))
     assert _verdict(influxdb, database, RULES[uid]) == ("Normal", quiet_value)
     influxdb.query('DROP SERIES FROM "poller_cycle"', database)
-    _write(influxdb, database, make(int(time.time()), firing))
+    write_lines(influxdb, database, make(int(time.time()), firing))
     assert _verdict(influxdb, database, RULES[uid]) == ("Alerting", firing_value)
 
 
@@ -346,7 +328,7 @@ def test_run_rules_reports_a_refused_query_as_the_rules_error(influxdb: InfluxSe
     client = InfluxQL(InfluxSettings(url=influxdb.url, api="v1", database=database))
     broken = AlertRule(**{**RULES["hotspotctl-cycle-lag"].__dict__, "query": 'SELECT max("lag_s" FROM "poller_cycle" '
                                                                               "WHERE $timeFilter"})
-    _write(influxdb, database, _cycles(int(time.time()), "lag_s", [0.5, 90.0]))
+    write_lines(influxdb, database, _cycles(int(time.time()), "lag_s", [0.5, 90.0]))
     runs = run_rules(client, [RULES["hotspotctl-cycle-lag"], broken])
     assert [(r.state, r.verdict.values if r.verdict else None) for r in runs] == [("Alerting", (90.0,)),
                                                                                    ("Error", None)]

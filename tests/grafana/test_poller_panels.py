@@ -11,21 +11,16 @@ $__interval of 1m) and asserts what the panel would show.
 from __future__ import annotations
 
 import itertools
-import os
 import time
-import urllib.request
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
-import pytest
-
 from hotspotctl.grafana.dashboards import load_dashboards
 from hotspotctl.grafana.templating import TimeRange, expand, usages
+from tests.grafana.conftest import write_lines
 from tests.servers import InfluxServer
 
 POLLER = next(d for d in load_dashboards() if d.uid == "hotspotctl-poller")
-_databases = itertools.count()
 
 # three slots a minute apart; w1 polls shards 0-2, w2 shards 3-4: (duration_s, lag_s, ok, timed_out, spool_batches
 # as the shard's cycle ended)
@@ -41,21 +36,6 @@ SLOTS = [
 CYCLES = [(4.1, 0.2, 688, 6, 3), (4.4, 0.1, 691, 2, 5), (3.9, 0.3, 686, 7, 4)]
 WORKERS_CPU_S = (3.25, 4.5, 4.0)  # the leader's poller_cluster: the workers' CPU from a conclusion to the next
 SHARDS_MISSING = (0, 2, 0)  # and the shards with APs that did not report (a worker died in the second slot)
-
-
-@pytest.fixture
-def database(influxdb: InfluxServer) -> Iterator[str]:
-    name = f"hotspotctl_poller_{os.getpid()}_{next(_databases)}"
-    influxdb.query(f'CREATE DATABASE "{name}"')
-    yield name
-    influxdb.query(f'DROP DATABASE "{name}"')
-
-
-def _write(influxdb: InfluxServer, database: str, lines: list[str]) -> None:
-    request = urllib.request.Request(f"{influxdb.url}/write?db={database}&precision=s",
-                                     data="\n".join(lines).encode(), method="POST")
-    with urllib.request.urlopen(request, timeout=30) as answer:
-        assert answer.status == 204, answer.read()
 
 
 def _line(tags: str, figures: tuple[float, float, int, int, int], at: int, cpu_s: float = 0.25) -> str:
@@ -111,7 +91,7 @@ def _shown(influxdb: InfluxServer, database: str) -> dict[str, Any]:
 
 def test_a_clusters_slot_is_one_cycle_its_shards_taken_together(influxdb: InfluxServer, database: str) -> None:
     at = _times()
-    _write(influxdb, database, _cluster_lines(at))
+    write_lines(influxdb, database, _cluster_lines(at))
     shown = _shown(influxdb, database)
     # the last slot: its longest shard cycle, its latest start, its timeouts summed, each worker's spool at its most
     assert shown["Last cycle took"][0][1:] == [2.5]
@@ -133,7 +113,7 @@ def test_a_clusters_slot_is_one_cycle_its_shards_taken_together(influxdb: Influx
 
 def test_one_box_a_cycle_is_its_line(influxdb: InfluxServer, database: str) -> None:
     at = _times()
-    _write(influxdb, database, [_line("", figures, when + 1, cpu) for figures, when, cpu
+    write_lines(influxdb, database, [_line("", figures, when + 1, cpu) for figures, when, cpu
                                 in zip(CYCLES, at, (1.5, 2.0, 1.25), strict=True)])
     shown = _shown(influxdb, database)
     assert shown["Last cycle took"][0][1:] == [3.9]
