@@ -5,9 +5,9 @@ a point here; a line ~1.5 µs). An AP's tag set is escaped once and cached, sinc
 come back every cycle. Names follow GUIDE section 6: snake_case measurements, bounded tags,
 units in field names, one type per field forever (integers carry the ``i`` suffix).
 
-=============  ================================  ===============================================
+============== ================================  ===============================================
 measurement    tags                              fields
-=============  ================================  ===============================================
+============== ================================  ===============================================
 ap_status      ap, site, district, program,      up (0/1); when up: uptime_s, rtt_ms, clients,
                crew_zone, geohash, profile       per_user_mbps, below_target (0/1), rebooted (0/1);
                (once discovered)                 when down: error_kind (timeout, auth, ...)
@@ -19,10 +19,14 @@ ap_ping        (as ap_status)                    sent, received (integers); loss
                                                  rtt_avg_ms, rtt_max_ms, jitter_ms (None: left out)
 fleet_rollup   district                          aps, up, down, below_target, clients, in_bps,
                                                  out_bps
-poller_cycle   (none)                            duration_s, lag_s, missed, aps, ok, timed_out,
-                                                 failed, skipped, cpu_s, points, spool_batches,
-                                                 spool_points, spool_bytes
-=============  ================================  ===============================================
+poller_cycle   (none); in a cluster: host        duration_s, lag_s, missed, aps, ok, timed_out,
+               (the worker) and shard, one       failed, skipped, cpu_s, points, spool_batches,
+               line per shard's cycle            spool_points, spool_bytes
+poller_cluster host (the leader)                 shards, shards_reported, shards_missing, aps, ok,
+                                                 ..., workers_cpu_s: one line per slot
+============== ================================  ===============================================
+
+docs/metrics.md lists every measurement, tag and field; this table is a cycle's.
 
 Where an AP is travels as the ``geohash`` tag (9 characters, ~5 m; Grafana's geomap reads it),
 not as lat/lon fields: a tag is part of the series key, stored once per series, while two
