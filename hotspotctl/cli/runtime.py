@@ -18,7 +18,7 @@ from hotspotctl.inventory.fleet import CrewZones, Fleet, Selection
 from hotspotctl.models.access_points import AccessPoint
 from hotspotctl.settings import DATABASE_FILE, LoadedSettings, Settings, load_settings, mask_url
 from hotspotctl.sinks.influx import InfluxSink
-from hotspotctl.sinks.spool import Spool
+from hotspotctl.sinks.spool import Spool, spools_within
 from hotspotctl.spans import span_seconds
 from hotspotctl.store import Store
 from hotspotctl.store.engine import private_folder
@@ -73,15 +73,25 @@ class Runtime:
         extra = self.settings.snmp.profiles_dir
         return load_profiles([Path(extra)] if extra else [])
 
-    def spool(self) -> Spool:
+    def spool(self, name: str | None = None) -> Spool:
+        """The spool; with ``name``, another process's in its subfolder of that name (``spools_within``: a cluster
+        worker's <spool>/<name>, a leader's <spool>/leader.<name>), an InputError when there is none."""
         if not self.settings.spool.dir:
             self.data_dir()  # the spool's own folder is the spool's to make
-        return Spool(self.settings.spool_dir, max_bytes=int(self.settings.spool.max_mb * 1e6),
+        directory = self.settings.spool_dir
+        if name is not None:
+            found = {path.name: path for path in spools_within(directory)}
+            if name not in found:
+                raise InputError(f"no spool {name!r} in {directory} (the spools there: "
+                                 f"{', '.join(sorted(found)) or 'none'}); `hotspotctl spool status` lists them")
+            directory = found[name]
+        return Spool(directory, max_bytes=int(self.settings.spool.max_mb * 1e6),
                      limit_name="spool.max_mb (HOTSPOTCTL_SPOOL_MAX_MB)")
 
-    def sink(self) -> InfluxSink:
-        """The spool in front of InfluxDB (or the spool alone when influx.url is empty)."""
-        return InfluxSink(self.settings.influx, self.spool())
+    def sink(self, spool: str | None = None) -> InfluxSink:
+        """The spool in front of InfluxDB (or the spool alone when influx.url is empty); ``spool``: another
+        process's, by name (``spool``)."""
+        return InfluxSink(self.settings.influx, self.spool(spool))
 
     def load_fleet(self) -> Fleet:
         with self.open_store() as store:

@@ -44,7 +44,7 @@ def _show_others(directory: Path, others: list[SpoolStatus]) -> None:
     waiting = [s for s in others if s.batches]
     if waiting:
         output.message(f"a running worker or leader flushes its own spool; one whose process is gone for good is sent "
-                       f"with: HOTSPOTCTL_SPOOL_DIR={waiting[0].directory} hotspotctl spool flush")
+                       f"with: hotspotctl spool flush --spool {waiting[0].directory.name}")
 
 
 @app.command("status")
@@ -53,8 +53,7 @@ def status(ctx: typer.Context, fmt: ReportFormatOption = ReportFormat.TABLE) -> 
 
     Other processes' spools kept in its subfolders (a cluster worker's <spool>/<name>, a leader's
     <spool>/leader.<name>) are listed after it, with what each holds: a worker or leader retired
-    for good leaves its spool there, and `HOTSPOTCTL_SPOOL_DIR=<that folder> hotspotctl spool
-    flush` sends it.
+    for good leaves its spool there, and `hotspotctl spool flush --spool <name>` sends it.
 
     Rejected batches are ones InfluxDB refused for good (a partial write: points beyond the
     retention period or a field type conflict; bad data; a line too large alone); they are kept
@@ -90,14 +89,19 @@ def flush(
     limit: Annotated[int | None, typer.Option("--limit", min=1, show_default=False,
                                               help="send at most this many batches (default: all)")] = None,
     requeue: Annotated[bool, typer.Option("--requeue", help="first put rejected batches back in the queue")] = False,
+    spool: Annotated[str | None, typer.Option(
+        "--spool", metavar="NAME", show_default=False,
+        help="send another process's spool instead, one `spool status` lists after its own (a cluster worker's "
+             "<spool>/<name>, a leader's <spool>/leader.<name>)")] = None,
     fmt: ReportFormatOption = ReportFormat.TABLE,
 ) -> ExitCode:
     """Send what waits in the spool to InfluxDB now, oldest first; each batch is deleted once written.
 
     Needs InfluxDB configured (HOTSPOTCTL_INFLUX_URL and the v2 or v1 settings). A running
     `hotspotctl run` flushes by itself every influx.flush_interval_s; this is for a spool left
-    behind (InfluxDB was away, or none was configured when the metrics were collected).
-    Exit 5 when InfluxDB is unreachable or refuses: the spool keeps everything. Exit 4 when
+    behind (InfluxDB was away, or none was configured when the metrics were collected), or
+    for the spool a cluster worker or leader retired for good left in the spool's folder
+    (--spool NAME). Exit 5 when InfluxDB is unreachable or refuses: the spool keeps everything. Exit 4 when
     InfluxDB refused batches for good: they were set aside in the spool's rejected/ folder
     (with the reasons) and the rest went through.
 
@@ -106,9 +110,11 @@ def flush(
       HOTSPOTCTL_INFLUX_URL=http://127.0.0.1:8086 HOTSPOTCTL_INFLUX_API=v1 hotspotctl spool flush
 
       hotspotctl spool flush --limit 10 --format json
+
+      hotspotctl spool flush --spool poller-2
     """
     rt = runtime(ctx)
-    sink = rt.sink()
+    sink = rt.sink(spool)
     try:
         if not sink.configured:
             raise ConfigError("no InfluxDB configured, so there is nowhere to flush to: set influx.url "

@@ -228,10 +228,38 @@ def test_spool_status_lists_the_spools_of_other_processes_in_its_subfolders(cli:
         ("leader.noc-1", str(spool_dir / "leader.noc-1"), 0, 0), ("poller-2", str(spool_dir / "poller-2"), 2, 3)]
     table = cli("spool", "status", "--format", "table")
     assert table.code == 0 and "other processes' spools in" in table.out and "poller-2" in table.out
-    assert f"HOTSPOTCTL_SPOOL_DIR={spool_dir / 'poller-2'} hotspotctl spool flush" in table.err
+    assert "is sent with: hotspotctl spool flush --spool poller-2" in table.err
     worker.replay(lambda body, precision: None)  # sent: nothing waits anywhere, and nothing is said about it
     table = cli("spool", "status", "--format", "table")
-    assert "poller-2" in table.out and "HOTSPOTCTL_SPOOL_DIR" not in table.err
+    assert "poller-2" in table.out and "spool flush --spool" not in table.err
+
+
+def test_spool_flush_sends_another_process_spool_by_name_and_only_that(cli: Any, tmp_path: Path, influxdb: InfluxServer,
+                                                                      influx_database: str,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    spool_dir = tmp_path / "spool"
+    monkeypatch.setenv("HOTSPOTCTL_SPOOL_DIR", str(spool_dir))
+    monkeypatch.setenv("HOTSPOTCTL_INFLUX_URL", influxdb.url)
+    monkeypatch.setenv("HOTSPOTCTL_INFLUX_API", "v1")
+    monkeypatch.setenv("HOTSPOTCTL_INFLUX_DATABASE", influx_database)
+    influxdb.query(f'CREATE DATABASE "{influx_database}"')
+    worker = Spool(spool_dir / "poller-2")
+    worker.append(["m,of=worker v=1i 1790000000", "m,of=worker v=2i 1790000001"])
+    worker.append(["m,of=worker v=3i 1790000002"])
+    Spool(spool_dir).append(["m,of=own v=9i 1790000009"])
+    (spool_dir / "notes").mkdir()
+    result = cli("spool", "flush", "--spool", "poller-2", "--format", "json")
+    assert result.code == 0, result.err
+    flushed = json.loads(result.out)
+    assert (flushed["batches"], flushed["points"], flushed["waiting"]["directory"]) == (2, 3, str(spool_dir / "poller-2"))
+    assert worker.status().batches == 0 and Spool(spool_dir).status().points == 1  # its own spool untouched
+    assert influxdb.count("m", "v", influx_database) == 3
+    for name in ("poller-9", "notes", "rejected", "..", "../spool"):  # no such spool: nothing sent, nothing made
+        refused = cli("spool", "flush", "--spool", name)
+        assert refused.code == 3, (name, refused.err)
+        assert refused.err.startswith(f"error: no spool {name!r} in {spool_dir} (the spools there: poller-2); "
+                                      "`hotspotctl spool status` lists them"), refused.err
+    assert not (spool_dir / "poller-9").exists() and Spool(spool_dir).status().points == 1
 
 
 def test_spool_flush_without_influxdb_configured_says_what_to_set(cli: Any) -> None:
