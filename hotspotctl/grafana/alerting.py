@@ -16,7 +16,10 @@ One-box and cluster alike: ``hotspotctl run`` writes one ``poller_cycle`` line p
 each shard's cycle writes one, tagged ``host`` (its worker) and ``shard``, all of a slot's stamped at the slot, and
 each with its worker's spool as that shard's cycle ended (docs/metrics.md). So a rule about a cycle's figures
 folds each second's lines first (``GROUP BY time(1s)``: a one-box cycle's one line, a slot's shards' lines), and a
-rule about a spool groups by ``host`` (one spool per worker; the one-box line's empty host is one group). Summing
+rule about a spool groups by ``host`` (one spool per worker; the one-box line's empty host is one group). A one-box
+line's spool is the spool as the cycle found it, before its own batches; a shard's line also counts the batches
+of its worker's other shards of the slot not flushed yet, so a worker's least in a slot (its first shard's view)
+is what the slot found waiting. Summing
 shards' lines as if each were a cycle made the spool rules wrong in a cluster: a worker's whole spool over one
 shard's points fired "InfluxDB away" on a healthy cluster (7 and 8 "cycles" in two runs of
 tests/scheduling/test_cluster_e2e.py), and the least spool over every worker's lines hid a worker whose spool
@@ -121,9 +124,9 @@ def rules(interval_s: float = SHIPPED_INTERVAL_S) -> list[AlertRule]:
         AlertRule(
             "hotspotctl-influxdb-away", "poller", "InfluxDB away: cycles waiting in the spool",
             # cycles' worth of points, not batches: a cycle of the city is a dozen batches, a small fleet's two. Per
-            # second and host (a worker's spool: the module's docstring), the most that waited over the points written;
-            # "* 1.0": InfluxDB 1.x divides integer fields as integers (2.9 cycles read as 2)
-            'SELECT max("cycles") AS "cycles" FROM (SELECT max("spool_points") * 1.0 / sum("points") AS "cycles" '
+            # second and host (a worker's spool: the module's docstring), what the cycle found waiting over the points
+            # it wrote; "* 1.0": InfluxDB 1.x divides integer fields as integers (2.9 cycles read as 2)
+            'SELECT max("cycles") AS "cycles" FROM (SELECT min("spool_points") * 1.0 / sum("points") AS "cycles" '
             'FROM "poller_cycle" WHERE $timeFilter GROUP BY time(1s), "host" fill(none))', 900, "last", "gt", 2.0, "0s",
             "Up to {{ $values.B.Value }} cycles' points waited in the spool at once: flushes to InfluxDB failed for "
             "3 cycles or more",

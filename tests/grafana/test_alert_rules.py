@@ -249,13 +249,14 @@ def _shards(now: int, slots: list[dict[str, list[tuple[int, int]]]], *, every: i
 # ended before it, not flushed yet (420 and 270 points a slot)
 HEALTHY_SLOT = {"w1": [(300, 0), (60, 300), (60, 360)], "w2": [(130, 0), (140, 130)]}
 CLUSTER_CASES = {
-    # the most that waited in a worker's spool is 360 of its slot's 420 points: 0.86 cycles (one line's 360 over
-    # its own 60 points, 6, was "6 cycles" and fired); w1's flushes failing from the second slot, its third slot
-    # ends with 1,200 points waiting: 2.86 of its cycles
+    # each slot finds nothing waiting: 0 cycles (one line's 360 points, w1's other shards' batches of the slot, over
+    # its own 60 points was "6 cycles" and fired); w1's flushes failing from the second slot, its fourth slot finds
+    # the three before it waiting, 1,260 points: 3 of its cycles (its third, 840: 2, not more than 2)
     "hotspotctl-influxdb-away": (
-        (_shards, [HEALTHY_SLOT] * 3, (360 / 420,)),
+        (_shards, [HEALTHY_SLOT] * 3, (0.0,)),
         (_shards, [HEALTHY_SLOT, {**HEALTHY_SLOT, "w1": [(300, 420), (60, 720), (60, 780)]},
-                   {**HEALTHY_SLOT, "w1": [(300, 840), (60, 1140), (60, 1200)]}], (1200 / 420,))),
+                   {**HEALTHY_SLOT, "w1": [(300, 840), (60, 1140), (60, 1200)]},
+                   {**HEALTHY_SLOT, "w1": [(300, 1260), (60, 1560), (60, 1620)]}], (3.0,))),
     # w1's spool never empties (500 points always waiting) while w2's does: the least over every worker's lines was
     # w2's 0, and quiet
     "hotspotctl-spool-growing": (
