@@ -388,6 +388,15 @@ class InfluxServer(_HttpServer):
             raise RuntimeError(f"InfluxQL {q!r}: {result['error']}")
         return result.get("series", [])
 
+    def write(self, database: str, lines: list[str]) -> None:
+        """Line protocol (seconds) into ``database`` over /write, as hotspotctl's v1 sink writes it."""
+        import urllib.request
+
+        request = urllib.request.Request(f"{self.url}/write?db={database}&precision=s",
+                                         data="\n".join(lines).encode(), method="POST")
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            assert answer.status == 204, answer.read()
+
     def count(self, measurement: str, field: str, database: str) -> int:
         series = self.query(f'SELECT count("{field}") FROM "{measurement}"', database)
         return int(series[0]["values"][0][1]) if series else 0

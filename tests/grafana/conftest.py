@@ -278,10 +278,7 @@ def radio_influx(influxdb: InfluxServer) -> Iterator[RadioInflux]:
     first_s = now_s - (RADIO_CYCLES - 1) * RADIO_STEP_S
     lines = [radio_line(ap, radio, band, radio_fields(ap, radio, cycle), first_s + cycle * RADIO_STEP_S)
              for cycle in range(RADIO_CYCLES) for ap, radio, band in radios()]
-    request = urllib.request.Request(f"{influxdb.url}/write?db={database}&precision=s",
-                                     data="\n".join(lines).encode(), method="POST")
-    with urllib.request.urlopen(request, timeout=30) as answer:
-        assert answer.status == 204, answer.read()
+    influxdb.write(database, lines)
     assert influxdb.count("ap_radio", "up", database) == RADIO_CYCLES * len(_BASE)
     yield RadioInflux(influxdb, database, datetime.fromtimestamp(first_s - 30, UTC),
                       datetime.fromtimestamp(now_s + 30, UTC), lines)
@@ -345,10 +342,7 @@ def ping_influx(influxdb: InfluxServer) -> Iterator[RadioInflux]:
              for cycle in range(RADIO_CYCLES) for ap, rounds in PING_ROUNDS.items()]
     lines += [outage_line(*key, value, first_s + cycle * RADIO_STEP_S)
               for cycle, points in enumerate(OUTAGE_POINTS) for key, value in points.items()]
-    request = urllib.request.Request(f"{influxdb.url}/write?db={database}&precision=s",
-                                     data="\n".join(lines).encode(), method="POST")
-    with urllib.request.urlopen(request, timeout=30) as answer:
-        assert answer.status == 204, answer.read()
+    influxdb.write(database, lines)
     assert influxdb.count("ap_ping", "sent", database) == RADIO_CYCLES * len(PING_ROUNDS)
     yield RadioInflux(influxdb, database, datetime.fromtimestamp(first_s - 30, UTC),
                       datetime.fromtimestamp(now_s + 30, UTC), lines)
@@ -370,10 +364,7 @@ def cluster_influx(influxdb: InfluxServer) -> Iterator[RadioInflux]:
              f"ok=700i,failed=0i,timed_out=0i,skipped=0i,workers=2i,lag_s=1.5,outages_open=0i,points=2805i,"
              f"redis_failures=0i,workers_redis_failures=0i,workers_cpu_s={cpu!r} {first_s + i * RADIO_STEP_S}"
              for i, cpu in enumerate(CLUSTER_CPU_S)]
-    request = urllib.request.Request(f"{influxdb.url}/write?db={database}&precision=s",
-                                     data="\n".join(lines).encode(), method="POST")
-    with urllib.request.urlopen(request, timeout=30) as answer:
-        assert answer.status == 204, answer.read()
+    influxdb.write(database, lines)
     assert influxdb.count("poller_cluster", "workers_cpu_s", database) == len(CLUSTER_CPU_S)
     yield RadioInflux(influxdb, database, datetime.fromtimestamp(first_s - 30, UTC),
                       datetime.fromtimestamp(now_s + 30, UTC), lines)
@@ -385,16 +376,8 @@ _scratch = itertools.count()
 
 @pytest.fixture
 def database(influxdb: InfluxServer) -> Iterator[str]:
-    """A database of the test's own on the session's InfluxDB, dropped afterwards (``write_lines`` fills it)."""
+    """A database of the test's own on the session's InfluxDB, dropped afterwards (``InfluxServer.write`` fills it)."""
     name = f"hotspotctl_scratch_{os.getpid()}_{next(_scratch)}"
     influxdb.query(f'CREATE DATABASE "{name}"')
     yield name
     influxdb.query(f'DROP DATABASE "{name}"')
-
-
-def write_lines(influxdb: InfluxServer, database: str, lines: list[str]) -> None:
-    """Line protocol (seconds) into ``database``, as hotspotctl's sink writes it."""
-    request = urllib.request.Request(f"{influxdb.url}/write?db={database}&precision=s",
-                                     data="\n".join(lines).encode(), method="POST")
-    with urllib.request.urlopen(request, timeout=30) as answer:
-        assert answer.status == 204, answer.read()

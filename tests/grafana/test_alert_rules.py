@@ -30,7 +30,6 @@ from hotspotctl.grafana.alerting import (
 )
 from hotspotctl.grafana.dashboards import load_dashboards, shipped_dir
 from hotspotctl.grafana.templating import TimeRange, expand, usages
-from tests.grafana.conftest import write_lines
 from tests.servers import InfluxServer
 
 SHIPPED = shipped_dir() / "provisioning" / "alerting" / "hotspotctl.yaml"
@@ -216,14 +215,14 @@ def test_every_rule_has_a_case() -> None:
 @pytest.mark.parametrize("uid", sorted(CASES))
 def test_the_rule_stays_quiet_on_a_healthy_run(influxdb: InfluxServer, database: str, uid: str) -> None:
     (lines, value), _ = _cases(int(time.time()))[uid]
-    write_lines(influxdb, database, lines)
+    influxdb.write(database, lines)
     assert _verdict(influxdb, database, RULES[uid]) == ("Normal", value)
 
 
 @pytest.mark.parametrize("uid", sorted(CASES))
 def test_the_rule_fires_on_what_it_is_about(influxdb: InfluxServer, database: str, uid: str) -> None:
     _, (lines, value) = _cases(int(time.time()))[uid]
-    write_lines(influxdb, database, lines)
+    influxdb.write(database, lines)
     assert _verdict(influxdb, database, RULES[uid]) == ("Alerting", value)
 
 
@@ -269,10 +268,10 @@ CLUSTER_CASES = {
 def test_on_a_clusters_shard_lines_the_spool_rule_reads_each_workers_spool(influxdb: InfluxServer, database: str,
                                                                         uid: str) -> None:
     (make, quiet, quiet_value), (_, firing, firing_value) = CLUSTER_CASES[uid]
-    write_lines(influxdb, database, make(int(time.time()), quiet))
+    influxdb.write(database, make(int(time.time()), quiet))
     assert _verdict(influxdb, database, RULES[uid]) == ("Normal", quiet_value)
     influxdb.query('DROP SERIES FROM "poller_cycle"', database)
-    write_lines(influxdb, database, make(int(time.time()), firing))
+    influxdb.write(database, make(int(time.time()), firing))
     assert _verdict(influxdb, database, RULES[uid]) == ("Alerting", firing_value)
 
 
@@ -329,7 +328,7 @@ def test_run_rules_reports_a_refused_query_as_the_rules_error(influxdb: InfluxSe
     client = InfluxQL(InfluxSettings(url=influxdb.url, api="v1", database=database))
     broken = AlertRule(**{**RULES["hotspotctl-cycle-lag"].__dict__, "query": 'SELECT max("lag_s" FROM "poller_cycle" '
                                                                               "WHERE $timeFilter"})
-    write_lines(influxdb, database, _cycles(int(time.time()), "lag_s", [0.5, 90.0]))
+    influxdb.write(database, _cycles(int(time.time()), "lag_s", [0.5, 90.0]))
     runs = run_rules(client, [RULES["hotspotctl-cycle-lag"], broken])
     assert [(r.state, r.verdict.values if r.verdict else None) for r in runs] == [("Alerting", (90.0,)),
                                                                                    ("Error", None)]

@@ -17,7 +17,6 @@ from typing import Any
 
 from hotspotctl.grafana.dashboards import load_dashboards
 from hotspotctl.grafana.templating import TimeRange, expand, usages
-from tests.grafana.conftest import write_lines
 from tests.servers import InfluxServer
 
 POLLER = next(d for d in load_dashboards() if d.uid == "hotspotctl-poller")
@@ -91,7 +90,7 @@ def _shown(influxdb: InfluxServer, database: str) -> dict[str, Any]:
 
 def test_a_clusters_slot_is_one_cycle_its_shards_taken_together(influxdb: InfluxServer, database: str) -> None:
     at = _times()
-    write_lines(influxdb, database, _cluster_lines(at))
+    influxdb.write(database, _cluster_lines(at))
     shown = _shown(influxdb, database)
     # the last slot: its longest shard cycle, its latest start, its timeouts summed, and what each worker's spool
     # held as it began (the least its shards' cycles saw: each also saw the slot's other shards' batches), summed
@@ -114,7 +113,7 @@ def test_a_clusters_slot_is_one_cycle_its_shards_taken_together(influxdb: Influx
 
 def test_one_box_a_cycle_is_its_line(influxdb: InfluxServer, database: str) -> None:
     at = _times()
-    write_lines(influxdb, database, [_line("", figures, when + 1, cpu) for figures, when, cpu
+    influxdb.write(database, [_line("", figures, when + 1, cpu) for figures, when, cpu
                                 in zip(CYCLES, at, (1.5, 2.0, 1.25), strict=True)])
     shown = _shown(influxdb, database)
     assert shown["Last cycle took"][0][1:] == [3.9]

@@ -528,12 +528,9 @@ def test_run_exits_4_when_influxdb_refuses_points_for_good(city: City, influxdb,
     """A field type conflict on the real InfluxDB 1.x: its points are set aside (rejected/) and the
     one-shot run says so with exit 4, rather than 0 (or 5: nothing waits)."""
     import json
-    import urllib.request
 
     influxdb.query(f'CREATE DATABASE "{influx_database}"')
-    body = f'ap_status,ap=SCH-000 up="yes" {int(time.time()) - 60}\n'.encode()
-    urllib.request.urlopen(urllib.request.Request(f"{influxdb.url}/write?db={influx_database}&precision=s",
-                                                  data=body, method="POST"), timeout=10)
+    influxdb.write(influx_database, [f'ap_status,ap=SCH-000 up="yes" {int(time.time()) - 60}'])
     env = {"HOTSPOTCTL_INFLUX_API": "v1", "HOTSPOTCTL_INFLUX_DATABASE": influx_database,
            "HOTSPOTCTL_INFLUX_URL": influxdb.url}
     result = _run_cli(city, "run", "--cycles", "1", "--interval", "1", env=env)
