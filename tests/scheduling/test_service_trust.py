@@ -530,7 +530,13 @@ def test_run_exits_4_when_influxdb_refuses_points_for_good(city: City, influxdb,
     import json
 
     influxdb.query(f'CREATE DATABASE "{influx_database}"')
-    influxdb.write(influx_database, [f'ap_status,ap=SCH-000 up="yes" {int(time.time()) - 60}'])
+    # up as a string before the run writes it as an integer. InfluxDB 1.x keeps a field's type per shard, and a
+    # database's shard groups are 7 days from Monday 00:00 UTC: a point only before the run's lands in another shard
+    # when the run starts past that boundary (this test passed the run's points at Monday 00:00:48). One an hour
+    # ahead too: whichever shard the run's points go to has up as a string.
+    now = int(time.time())
+    influxdb.write(influx_database, [f'ap_status,ap=SCH-000 up="yes" {now - 60}',
+                                     f'ap_status,ap=SCH-000 up="yes" {now + 3600}'])
     env = {"HOTSPOTCTL_INFLUX_API": "v1", "HOTSPOTCTL_INFLUX_DATABASE": influx_database,
            "HOTSPOTCTL_INFLUX_URL": influxdb.url}
     result = _run_cli(city, "run", "--cycles", "1", "--interval", "1", env=env)
