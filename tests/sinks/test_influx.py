@@ -482,7 +482,9 @@ def test_influxdb_1x_partial_writes_are_set_aside_counted_and_the_rest_is_writte
     spool = Spool(tmp_path / "spool")
     sink = InfluxSink(InfluxSettings(url=influxdb.url, api="v1", database=db, retention_policy="hour"), spool)
     sink.submit([f"m,ap=A v=1i {now - 60}", f"m,ap=B v=2i {now - 7200}"])  # B: beyond the hour
-    sink.submit([f'm,ap=C v="text" {now - 50}', f"m,ap=D v=4i {now - 50}"])  # C: v is an integer field
+    # C: v is an integer field. At A's second: a field's type is kept per shard (this policy's: an hour each), so C
+    # a few seconds after an hour's turn would land in a shard with no v yet
+    sink.submit([f'm,ap=C v="text" {now - 60}', f"m,ap=D v=4i {now - 60}"])
     sink.submit([f"m,ap=E v=5i {now - 40}", f"m,ap=F v=6i {now - 40}"])
     try:
         result = sink.flush()
