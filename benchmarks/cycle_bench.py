@@ -21,9 +21,13 @@ healthy and from the cycle right after the faults start (and after it) for degra
 
 Ping (issue 18): every cycle pings every AP's address alongside the poll (``ping`` settings, their
 defaults: 3 echoes 500 ms apart, 4,000 APs in flight; the simulator's addresses are loopback's, so
-the kernel answers). The healthy scenario runs ``--cycles`` cycles with ping, then as many alternating
-without and with it (the same runner, only ``ping.enabled`` toggled): the poller's CPU per AP with and
-without ping, and its ratio, come from those alternating cycles of the same run.
+the kernel answers). The healthy scenario runs ``--cycles`` cycles with ping, more until ``--settle``
+cycles (6) have run, then ``--cycles`` pairs alternating without and with it (the same runner, only
+``ping.enabled`` toggled): the poller's CPU per AP with and without ping, and its ratio, come from those
+alternating cycles of the same run. They start in a service's steady state, as cycle_phases.py's phases do:
+cycles 1-5 write 16,000-35,000 health verdicts as the simulated city's settle (when the pairs started after 4
+cycles, the first without ping wrote 19,175 of them); ``health_rows_with`` and ``health_rows_without`` in the
+JSON say what each alternating cycle wrote.
 
 Against the bare exchange (issue 19's target: a whole cycle <= 1.5x its CPU per AP): alternating with
 those cycles, the same APs polled alone (``poller.poll`` of every AP with a layout: SNMP only, no rates,
@@ -186,6 +190,8 @@ async def measure(args: argparse.Namespace, data_dir: Path, env: dict[str, str])
             with one_collection_per_cycle():
                 healthy = [await timed(runner, sim) for _ in range(args.cycles)]
                 if not args.healthy_only:
+                    for _ in range(args.settle - args.cycles):  # a steady state first (``--settle``)
+                        await runner.cycle()
                     with_ping, without_ping, bare = [], [], []
                     for _ in range(args.cycles):
                         runner.settings = replace(settings, ping=replace(settings.ping, enabled=False))
@@ -322,7 +328,7 @@ def simulated_aps(fleet: Any, count: int, scale: int) -> list[Any]:
     return [fleet.aps[copy_id(ap.id, copy)] for copy in range(1, scale + 1) for ap in city]
 
 
-Cycle = tuple[Any, float, int, int, float]
+Cycle = tuple[Any, float, int, int, float, int]
 
 
 async def timed(runner: Any, sim: SimProcess) -> Cycle:
@@ -337,7 +343,8 @@ async def timed(runner: Any, sim: SimProcess) -> Cycle:
     outcomes = runner.last_report.outcomes if runner.last_report is not None else []
     pinged = sum(1 for o in outcomes if o.ping is not None and o.ping.sent)
     answered = sum(1 for o in outcomes if o.ping is not None and o.ping.answered)
-    return record, spent, pinged, answered, whole_cpu
+    evaluation = runner.last_evaluation
+    return record, spent, pinged, answered, whole_cpu, evaluation.health_written if evaluation is not None else 0
 
 
 def ping_figures(settings: Any, with_ping: list[Cycle],
@@ -416,6 +423,8 @@ def ratio_figures(with_ping: list[Cycle], without_ping: list[Cycle],
             "bare_ping_hosts": bare[0]["ping_hosts"], "bare_ping_answered": [b["ping_answered"] for b in bare],
             "cycles_cpu_s_with": [round(c[4], 3) for c in with_ping],
             "cycles_cpu_s_without": [round(c[4], 3) for c in without_ping],
+            # health verdicts each of those cycles wrote: a few dozen in a service's steady state
+            "health_rows_with": [c[5] for c in with_ping], "health_rows_without": [c[5] for c in without_ping],
             "bare_snmp_cpu_s": [round(b["snmp_cpu_s"], 3) for b in bare],
             "bare_ping_cpu_s": [round(b["ping_cpu_s"], 3) for b in bare]}
 
@@ -482,6 +491,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--aps", type=int, default=35_350, help="APs to simulate and poll (spread over the city)")
     parser.add_argument("--cycles", type=int, default=4, help="cycles per scenario")
+    parser.add_argument("--settle", type=int, default=6,
+                        help="cycles run (with ping) before the alternating ones, --cycles included: the health "
+                             "verdicts' steady state")
     parser.add_argument("--processes", type=int, default=max(1, (os.cpu_count() or 2) // 2),
                         help="simulator processes")
     parser.add_argument("--scale", type=int, default=1, help="copies of the city (--aps APs each)")
