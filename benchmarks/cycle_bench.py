@@ -48,7 +48,10 @@ scenario), which is what a K=10 run can afford. With --linearity, the city (copy
 polled by two runners in this one process, their cycles alternating: the K cities' CPU against the city's
 (issue 19's target: at most K times), a ratio from one run (``linearity``).
 
-    .venv/bin/python benchmarks/cycle_bench.py [--aps 35350] [--cycles 4] [--scale 1] [--format json]
+The simulator's day starts at 19:00 local time whenever the benchmark runs (``--start-hour``, SIM_START_HOUR below):
+the city's load follows the hour, and the cycle's own work with it.
+
+    .venv/bin/python benchmarks/cycle_bench.py [--aps 35350] [--cycles 4] [--scale 1] [--start-hour 19] [--format json]
 """
 
 from __future__ import annotations
@@ -107,11 +110,20 @@ def proc_cpu(root_pid: int) -> float:
     return total
 
 
-class SimProcess:
-    """``hotspotctl simulate`` in the background; its JSON summary read from stdout."""
+# The simulated day's hour every run starts at (``hotspotctl simulate --start-hour``; by default it is the hour the
+# run starts). The city's clients follow the hour, and with them how many APs are under their per-user target: the
+# cycle's own work with them (a degraded AP's verdict costs more than a steady one's). Pinned, runs made at any time
+# of day compare. 19:00: the evening peak of most programmes' curves (simulate/traffic.py).
+SIM_START_HOUR = 19.0
 
-    def __init__(self, data_dir: Path, env: dict[str, str], *args: str) -> None:
-        command = hotspotctl(data_dir, "simulate", "--assign", "--format", "json", *args)
+
+class SimProcess:
+    """``hotspotctl simulate`` in the background, its day starting at ``start_hour``; its JSON summary read from
+    stdout."""
+
+    def __init__(self, data_dir: Path, env: dict[str, str], *args: str, start_hour: float = SIM_START_HOUR) -> None:
+        command = hotspotctl(data_dir, "simulate", "--assign", "--format", "json", "--start-hour", str(start_hour),
+                             *args)
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
         self.summary = self._read_json()
 
@@ -167,7 +179,8 @@ async def measure(args: argparse.Namespace, data_dir: Path, env: dict[str, str])
     degraded_file = data_dir / "bench-degraded.yaml"
     degraded_file.write_text(DEGRADED)
     with Poller.from_settings(settings, profiles) as poller:
-        sim = SimProcess(data_dir, env, "--scenario", "none", *common)  # --assign: addresses in the store
+        # --assign: addresses in the store
+        sim = SimProcess(data_dir, env, "--scenario", "none", *common, start_hour=args.start_hour)
         try:
             store = Store.open(settings.store_url)
             zones = CrewZones.from_settings(settings.crew_zones)
@@ -216,7 +229,7 @@ async def measure(args: argparse.Namespace, data_dir: Path, env: dict[str, str])
             sim_stats = sim.stop()
         results["healthy"] = summarize("healthy", healthy[1:], sim_stats)
         if args.degraded and not args.healthy_only:
-            sim = SimProcess(data_dir, env, "--scenario", str(degraded_file), *common)
+            sim = SimProcess(data_dir, env, "--scenario", str(degraded_file), *common, start_hour=args.start_hour)
             try:
                 degraded = [await timed(runner, sim) for _ in range(args.cycles)]
             finally:
@@ -295,7 +308,7 @@ async def alternate(args: argparse.Namespace, runners: dict[str, Any], settings:
                     for name in ("city", "all"):
                         runners[name].settings = settings if pinging else without_ping
                         counting[0] = name
-                        record, _, _, _, whole_cpu = await timed(runners[name], sim)
+                        record, _, _, _, whole_cpu, _ = await timed(runners[name], sim)
                         settle()
                         cpu[name if pinging else f"{name}_no_ping"].append(whole_cpu)
                         ok[name].append(record.ok)
@@ -491,6 +504,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--aps", type=int, default=35_350, help="APs to simulate and poll (spread over the city)")
     parser.add_argument("--cycles", type=int, default=4, help="cycles per scenario")
+    parser.add_argument("--start-hour", type=float, default=SIM_START_HOUR,
+                        help="the simulated day's local hour the simulator starts at (the city's load follows it)")
     parser.add_argument("--settle", type=int, default=6,
                         help="cycles run (with ping) before the alternating ones, --cycles included: the health "
                              "verdicts' steady state")

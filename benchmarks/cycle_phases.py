@@ -27,7 +27,11 @@ own CPU is not counted). Prints figures; asserts nothing about time.
 ``--scale K`` splits a cycle of K copies of the city (``hotspotctl simulate --scale K``): run it beside a run of
 the city to see which phase costs more per AP in the larger fleet (issue 19's linear cost).
 
-    .venv/bin/python benchmarks/cycle_phases.py [--aps 35350] [--scale 1] [--warm 6] [--reps 5] [--format json]
+The simulated day starts at 19:00 (``--start-hour``, as cycle_bench.py); the JSON gives the verdicts of the last
+warm cycle by state (``verdicts``): a degraded AP's verdict costs more than a steady one's.
+
+    .venv/bin/python benchmarks/cycle_phases.py [--aps 35350] [--scale 1] [--warm 6] [--reps 5] [--start-hour 19]
+                                                [--format json]
 """
 
 from __future__ import annotations
@@ -100,7 +104,7 @@ async def measure(args: argparse.Namespace, data_dir: Path, env: dict[str, str])
         with Poller.from_settings(settings, profiles) as poller:
             sim = cycle_bench.SimProcess(data_dir, env, "--scenario", "none", "--count", str(args.aps), "--seed", "1",
                                          "--processes", str(args.processes), "--scale", str(args.scale),
-                                         "--port", str(port))
+                                         "--port", str(port), start_hour=args.start_hour)
             try:
                 store = Store.open(settings.store_url)
                 zones = CrewZones.from_settings(settings.crew_zones)
@@ -152,7 +156,11 @@ async def measure(args: argparse.Namespace, data_dir: Path, env: dict[str, str])
         figures[name] = {"best_us_per_ap": round(min(spent) / count * 1e6, 2),
                          "median_us_per_ap": round(statistics.median(spent) / count * 1e6, 2)}
     own = ("fold", "evaluate", "rollup", "encode", "spool", "commit")
+    verdicts: dict[str, int] = {}
+    for health in runner.evaluator.healths.values():
+        verdicts[health.state] = verdicts.get(health.state, 0) + 1
     return {"aps": count, "scale": args.scale, "lines": len(lines), "health_rows": len(evaluation.health),
+            "sim_start_hour": args.start_hour, "verdicts": dict(sorted(verdicts.items())),
             "store": store.dialect, "phases": figures,
             "phases_best_us_per_ap": round(sum(figures[name]["best_us_per_ap"] for name in own), 2),
             "warm_cycles_us_per_ap": [round(s / count * 1e6, 1) for s in whole],
@@ -165,6 +173,8 @@ def main() -> int:
     parser.add_argument("--warm", type=int, default=6,
                         help="cycles before the phases are timed (the last one's); 6: the verdicts have settled")
     parser.add_argument("--reps", type=int, default=5, help="times each phase runs")
+    parser.add_argument("--start-hour", type=float, default=cycle_bench.SIM_START_HOUR,
+                        help="the simulated day's local hour the simulator starts at (the city's load follows it)")
     parser.add_argument("--processes", type=int, default=1, help="simulator processes")
     parser.add_argument("--scale", type=int, default=1,
                         help="copies of the city (--aps APs each): 10 splits a cycle of 353,500 APs")

@@ -26,7 +26,9 @@ Figures per run (one JSON object each, ``--format json`` prints the list):
   missed_aps         APs not polled ok: the last cycle (workers 0), the worst measured slot (workers W)
 
 The simulator gets the rest of the machine; on a small box it competes with the poller for the CPU,
-so compare cpu_us_per_ap across sizes, not cycle_s across machines. Prints figures, asserts nothing.
+so compare cpu_us_per_ap across sizes, not cycle_s across machines. The simulated day starts at 19:00 local time
+whenever it runs (SIM_START_HOUR: the city's load, and the cycle's work, follow the hour). Prints figures, asserts
+nothing.
 
     .venv/bin/python benchmarks/scale_bench.py --scale 1,10 --workers 0,1,2 --format json
     .venv/bin/python benchmarks/scale_bench.py --scale 1,2 --aps 2000 --cycles 3   # a quick look
@@ -91,11 +93,16 @@ def bench_env() -> dict[str, str]:
             "HOTSPOTCTL_SIM_V3_PRIV_PASSWORD": "bench-priv-" + os.urandom(6).hex()}
 
 
+# The simulated day's hour every run starts at: the load, and so the cycle's work, follow the hour (cycle_bench.py)
+SIM_START_HOUR = 19.0
+
+
 @contextlib.contextmanager
 def simulator(data_dir: Path, env: dict[str, str], run: Run) -> Any:
     """``hotspotctl simulate --scale K --assign`` in the background, serving once its summary is printed."""
     command = hotspotctl(data_dir, "simulate", "--assign", "--format", "json", "--scenario", "none",
-                         "--seed", "1", "--count", str(run.aps_per_copy), "--scale", str(run.scale),
+                         "--start-hour", str(SIM_START_HOUR), "--seed", "1", "--count", str(run.aps_per_copy),
+                         "--scale", str(run.scale),
                          "--processes", str(run.sim_processes), "--port", str(free_udp_port()))
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
     try:
