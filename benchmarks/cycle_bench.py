@@ -25,9 +25,9 @@ the kernel answers). The healthy scenario runs ``--cycles`` cycles with ping, mo
 cycles (6) have run, then ``--cycles`` pairs alternating without and with it (the same runner, only
 ``ping.enabled`` toggled): the poller's CPU per AP with and without ping, and its ratio, come from those
 alternating cycles of the same run. They start in a service's steady state, as cycle_phases.py's phases do:
-cycles 1-5 write 16,000-35,000 health verdicts as the simulated city's settle (when the pairs started after 4
-cycles, the first without ping wrote 19,175 of them); ``health_rows_with`` and ``health_rows_without`` in the
-JSON say what each alternating cycle wrote.
+while the simulated city's verdicts settle, cycles 1-5 write 16,000-35,000 of them (when the pairs started after
+4 cycles, the first without ping wrote 19,175); ``health_rows_with`` and ``health_rows_without`` in the JSON say
+what each alternating cycle wrote.
 
 Against the bare exchange (issue 19's target: a whole cycle <= 1.5x its CPU per AP): alternating with
 those cycles, the same APs polled alone (``poller.poll`` of every AP with a layout: SNMP only, no rates,
