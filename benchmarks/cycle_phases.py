@@ -47,6 +47,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -156,9 +157,7 @@ async def measure(args: argparse.Namespace, data_dir: Path, env: dict[str, str])
         figures[name] = {"best_us_per_ap": round(min(spent) / count * 1e6, 2),
                          "median_us_per_ap": round(statistics.median(spent) / count * 1e6, 2)}
     own = ("fold", "evaluate", "rollup", "encode", "spool", "commit")
-    verdicts: dict[str, int] = {}
-    for health in runner.evaluator.healths.values():
-        verdicts[health.state] = verdicts.get(health.state, 0) + 1
+    verdicts = Counter(health.state for health in runner.evaluator.healths.values())
     return {"aps": count, "scale": args.scale, "lines": len(lines), "health_rows": len(evaluation.health),
             "sim_start_hour": args.start_hour, "verdicts": dict(sorted(verdicts.items())),
             "store": store.dialect, "phases": figures,

@@ -59,6 +59,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from cycle_bench import SIM_START_HOUR  # noqa: E402  (the simulated day's start: one hour for every benchmark)
 
 from hotspotctl.bundled import CDMX_INVENTORY, bundled_path  # noqa: E402
 
@@ -91,10 +94,6 @@ def bench_env() -> dict[str, str]:
     """The simulator's SNMPv3 user, made up for this run (the poller reads the same variables)."""
     return {**os.environ, "HOTSPOTCTL_SIM_V3_AUTH_PASSWORD": "bench-auth-" + os.urandom(6).hex(),
             "HOTSPOTCTL_SIM_V3_PRIV_PASSWORD": "bench-priv-" + os.urandom(6).hex()}
-
-
-# The simulated day's hour every run starts at: the load, and so the cycle's work, follow the hour (cycle_bench.py)
-SIM_START_HOUR = 19.0
 
 
 @contextlib.contextmanager
