@@ -208,7 +208,8 @@ async def measure(args: argparse.Namespace, data_dir: Path, env: dict[str, str])
                 return results
             runner = CycleRunner(store, settings, profiles, aps, zones, InfluxSink(settings.influx, spool), poller)
             settle_heap()  # as Service.run: the fleet frozen, and the collector run once a cycle, at its start
-            with one_collection_per_cycle():
+            # and its counter states checkpointed (schedule.checkpoint_cycles), as Service.run does
+            with one_collection_per_cycle(), runner.checkpointing(settings.schedule.checkpoint_cycles):
                 healthy = [await timed(runner, sim) for _ in range(args.cycles)]
                 if not args.healthy_only:
                     for _ in range(args.settle - args.cycles):  # a steady state first (``--settle``)
@@ -307,7 +308,9 @@ async def alternate(args: argparse.Namespace, runners: dict[str, Any], settings:
 
     gc.callbacks.append(count_collections)
     try:
-        with one_collection_per_cycle():
+        with one_collection_per_cycle(), contextlib.ExitStack() as checkpoints:
+            for runner in runners.values():  # as Service.run
+                checkpoints.enter_context(runner.checkpointing(settings.schedule.checkpoint_cycles))
             for name in ("city", "all"):
                 for _ in range(args.warmup):
                     await timed(runners[name], sim)

@@ -400,6 +400,12 @@ class ScheduleSettings:
         "0 7 * * *", check=_check_cron,
         help="crontab time (local) at which `hotspotctl run` sends every zone's crew list through crews.send_via; "
              "empty = never on a clock")
+    checkpoint_cycles: int = _setting(
+        5, check=_between(1, 60),
+        help="`hotspotctl run` writes an answering AP's counter state to the store once every this many cycles (a "
+             "share of the fleet each cycle) and at once when its reachability changes; every AP's on a clean stop. "
+             "After a crash an AP's first rate spans up to this many intervals more (still its average rate); "
+             "1 = every AP every cycle. A cluster's workers always write every cycle")
 
 
 def _share(value: float) -> str | None:

@@ -161,7 +161,7 @@ def test_every_setting_is_described():
         "ssh.pool_size", "ssh.deadline_s", "ssh.connect_timeout_s", "ssh.known_hosts", "ssh.accept_new_host_keys",
         "ssh.auth",
         "schedule.interval_s", "schedule.discovery_cron", "schedule.grace_s", "schedule.max_failed_cycles",
-        "schedule.crews_cron",
+        "schedule.crews_cron", "schedule.checkpoint_cycles",
         "evaluate.target_mbps", "evaluate.target_by_program", "evaluate.down_after", "evaluate.up_after",
         "evaluate.below_cycles", "evaluate.below_window", "evaluate.rf_busy_pct", "evaluate.expected_link_mbps",
         "evaluate.expected_link_by_program", "evaluate.site_offline_share", "evaluate.site_offline_min_aps",

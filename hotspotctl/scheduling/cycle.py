@@ -18,7 +18,7 @@ import asyncio
 import functools
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -96,31 +96,45 @@ class ApOutcome:
 
 @dataclass
 class CycleWrites:
-    """What a cycle changes in the store: committed together, and applied to memory only once committed."""
+    """What a cycle changes in the store: committed together, and applied to memory only once committed.
+
+    ``routine``: the APs of ``states`` that answered as they did last cycle, so that their new state moved only
+    its counters and attempt time (no failure, back-off, error or discovery flag changed, counters before and
+    after). A service that checkpoints (``CycleRunner.checkpointing``) writes those only on their turn."""
 
     states: dict[str, ApState] = field(default_factory=dict)
     discoveries: dict[str, StoredDiscovery] = field(default_factory=dict)
+    routine: set[str] = field(default_factory=set)
 
     def without(self, gone: set[str]) -> CycleWrites:
         """These writes less the APs no longer in the inventory (removed while the cycle ran)."""
         if not gone:
             return self
         return CycleWrites({k: v for k, v in self.states.items() if k not in gone},
-                           {k: v for k, v in self.discoveries.items() if k not in gone})
+                           {k: v for k, v in self.discoveries.items() if k not in gone}, self.routine - gone)
 
-    def save(self, conn: Any, inventory_seen: int, *, version: int | None = None) -> None:
-        """Write these changes in the caller's transaction. ``inventory_seen``: the inventory version the
-        cycle started from; when it has changed since, APs removed meanwhile are left out (their state
-        would break the foreign key). ``version``: the store's version as the caller read it in this
-        transaction (else read here: a statement per commit, 64 a slot for a worker's shards)."""
+    def save(self, conn: Any, inventory_seen: int, *, version: int | None = None,
+             due: Collection[str] | None = None) -> int:
+        """Write these changes in the caller's transaction; the number of states written. ``inventory_seen``: the
+        inventory version the cycle started from; when it has changed since, APs removed meanwhile are left out
+        (their state would break the foreign key). ``version``: the store's version as the caller read it in this
+        transaction (else read here: a statement per commit, 64 a slot for a worker's shards). ``due``: the APs
+        whose turn it is (a checkpoint's, ``CycleRunner``): a ``routine`` state of another AP is not written
+        (None: every state is)."""
         writes = self
         if (inventory_version(conn) if version is None else version) != inventory_seen:
             ids = set(self.states) | set(self.discoveries)
             writes = self.without(ids - existing_ap_ids(conn, ids))
         if writes.discoveries:
             save_discoveries(conn, writes.discoveries)
-        if writes.states:
-            save_states(conn, writes.states)
+        states = writes.states
+        if due is not None and writes.routine:
+            later = writes.routine.difference(due)
+            if later:
+                states = {ap_id: state for ap_id, state in states.items() if ap_id not in later}
+        if states:
+            save_states(conn, states)
+        return len(states)
 
     def apply(self, memory: CycleMemory) -> None:
         memory.discoveries.update(self.discoveries)
@@ -223,8 +237,9 @@ def backoff_s(failures: int, interval_s: float, cap_s: float) -> float:
 class CycleMemory:
     """What a long-running scheduler keeps between cycles instead of reading it back from the store.
 
-    The store stays the truth (every cycle still writes its states); this only saves reading
-    35,000 layouts and counter states back at the start of each cycle.
+    The store stays what a restart loads (every cycle writes the states that changed; a checkpointing service,
+    ``CycleRunner.checkpointing``, the routine ones on their turn); this saves reading 35,000 layouts and counter
+    states back at the start of each cycle.
     """
 
     discoveries: dict[str, StoredDiscovery]
@@ -572,9 +587,10 @@ async def ping_aps(pinger: Pinger, aps: Sequence[AccessPoint],
 
 
 def fold(cycle: PollCycle, gathered: Gathered, memory: CycleMemory, *, interval_s: float,
-         cap_s: float, pings: Mapping[str, PingResult] | None = None) -> tuple[list[ApOutcome], dict[str, ApState]]:
-    """Each AP's outcome (rates from its sample and last counters, and its ping from ``pings``, by AP id)
-    and its new state; pure.
+         cap_s: float, pings: Mapping[str, PingResult] | None = None
+         ) -> tuple[list[ApOutcome], dict[str, ApState], set[str]]:
+    """Each AP's outcome (rates from its sample and last counters, and its ping from ``pings``, by AP id),
+    its new state, and the APs whose new state moved only its counters (``CycleWrites.routine``); pure.
 
     A failed AP's next try waits out its back-off (``backoff_s``), except one that was never
     tried (no address, no configuration: nothing sent), tried again next cycle.
@@ -583,6 +599,7 @@ def fold(cycle: PollCycle, gathered: Gathered, memory: CycleMemory, *, interval_
     pings = pings or {}
     outcomes: list[ApOutcome] = []
     new_states: dict[str, ApState] = {}
+    routine: set[str] = set()
     for ap in cycle.aps:
         profile = ap.profile if over_ssh(ap) else stored[ap.id].discovery.profile if ap.id in stored else None
         if ap.managed and ap.controller in stored:  # read with its controller's profile
@@ -595,7 +612,11 @@ def fold(cycle: PollCycle, gathered: Gathered, memory: CycleMemory, *, interval_
         result = gathered.results[ap.id]
         if isinstance(result, Sample):
             rate, counters = compute_rates(result, state.counters, backhaul_mbps=ap.backhaul_mbps)
-            new_states[ap.id] = ApState(counters, 0, result.at, 0.0, None, ap.id in gathered.rediscover)
+            rediscover = ap.id in gathered.rediscover
+            new_states[ap.id] = ApState(counters, 0, result.at, 0.0, None, rediscover)
+            if (state.counters is not None and not state.failures and state.last_error is None
+                    and not state.next_attempt_at and state.needs_discovery == rediscover):
+                routine.add(ap.id)  # answered again, as last time: only its counters (and attempt time) moved
             outcomes.append(ApOutcome(ap, profile, rate, None, result.rtt_ms, result.radios, pings.get(ap.id)))
         else:
             failures = state.failures + 1
@@ -606,7 +627,7 @@ def fold(cycle: PollCycle, gathered: Gathered, memory: CycleMemory, *, interval_
             new_states[ap.id] = ApState(state.counters, failures, result.at, result.at + wait, result.message,
                                         needs_discovery)
             outcomes.append(ApOutcome(ap, profile, None, result, ping=pings.get(ap.id)))
-    return outcomes, new_states
+    return outcomes, new_states, routine
 
 
 def _outside_controllers(conn: Any, aps: Sequence[AccessPoint], memory: CycleMemory) -> dict[str, AccessPoint]:
@@ -667,9 +688,9 @@ async def run_cycle(store: Store, aps: Sequence[AccessPoint], settings: SnmpSett
         if pinging is not None and not pinging.done():  # the poll failed: the pings go with it
             pinging.cancel()
             await asyncio.wait([pinging])
-    outcomes, states = fold(cycle, gathered, memory, interval_s=interval_s, cap_s=settings.down_backoff_max_s,
-                            pings=pings)
-    writes = CycleWrites(states, gathered.discoveries)
+    outcomes, states, routine = fold(cycle, gathered, memory, interval_s=interval_s,
+                                     cap_s=settings.down_backoff_max_s, pings=pings)
+    writes = CycleWrites(states, gathered.discoveries, routine)
     if save:
         with store.write() as conn:
             writes.save(conn, inventory_seen)

@@ -42,6 +42,7 @@ import contextlib
 import gc
 import logging
 import time
+import zlib
 from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -62,7 +63,7 @@ from hotspotctl.evaluate.rollup import Rollup, rollup
 from hotspotctl.evaluate.status import MISCONFIGURED, UNMONITORED, UNUSABLE
 from hotspotctl.inventory.fleet import CrewZones, Fleet, Selection
 from hotspotctl.models.access_points import AccessPoint
-from hotspotctl.scheduling.cycle import CycleMemory, CycleReport, discover_aps, pinger_for, run_cycle
+from hotspotctl.scheduling.cycle import CycleMemory, CycleReport, CycleWrites, discover_aps, pinger_for, run_cycle
 from hotspotctl.scheduling.evaluation import CycleEvaluation, Evaluator
 from hotspotctl.scheduling.traps import TrapReactor, listen_for_traps, strip_restarted
 from hotspotctl.settings import Settings
@@ -115,6 +116,14 @@ class CycleRunner:
     the store as it was (the next cycle's rates span both intervals); a commit that fails leaves
     the points in the spool. Either way the memory kept between cycles is dropped and loaded again
     from the store, which stays the truth.
+
+    Checkpoints (``checkpointing``, `run`'s service): an AP that answers as it did last cycle has only its
+    counters moved (``CycleWrites.routine``); its state is then written on its turn, once every
+    ``schedule.checkpoint_cycles`` cycles (a stable share of the fleet each cycle), and every state on a clean
+    stop and before the fleet is loaded again for a new inventory (by a commit that finds the inventory changed,
+    or by ``refresh``). Any other change (a miss, a recovery, a
+    back-off, a discovery flag) is written in its own cycle. A state in the store is always one the AP had:
+    after a crash its next rate spans from that sample, the average over the longer interval.
     """
 
     def __init__(self, store: Store, settings: Settings, profiles: ProfileSet, aps: Sequence[AccessPoint],
@@ -141,6 +150,10 @@ class CycleRunner:
         self.traps: TrapReactor | None = None
         self.restarts: dict[str, float] = {}
         self.evaluating = asyncio.Lock()
+        self.checkpoint_cycles = 1  # every AP's state every cycle, until ``checkpointing`` says otherwise
+        self._turns: list[frozenset[str]] = []  # the APs whose turn each checkpoint is (``_due``)
+        self._turn = 0
+        self._deferred = False  # a commit left routine states for their turn: memory is ahead of the store
         with store.read() as conn:
             self.inventory_seen = inventory_version(conn)
         self._load(aps)
@@ -155,7 +168,46 @@ class CycleRunner:
         self.evaluator = Evaluator(self.store, self.settings.evaluate, self.aps, self.crew_zones)
         self.targets = {ap_id: limits.target_mbps for ap_id, limits in self.evaluator.limits.items()}
         self.lines = ApLines()  # its tag sets follow the inventory: a re-zoned AP gets new ones
-        self._stale = False
+        self._turns = checkpoint_turns(self.aps, self.checkpoint_cycles)
+        self._stale = self._deferred = False
+
+    @contextlib.contextmanager
+    def checkpointing(self, cycles: int) -> Iterator[None]:
+        """While it lasts, an AP's routine state is written once every ``cycles`` cycles (see the class); on the
+        way out every AP's state in memory is written (``save_memory``), unless the memory is stale."""
+        self.checkpoint_cycles = cycles
+        self._turns = checkpoint_turns(self.aps, cycles)
+        try:
+            yield
+        finally:
+            self.checkpoint_cycles, self._turns = 1, []
+            self.save_memory("the service stops")
+
+    def save_memory(self, why: str) -> int:
+        """Write every AP's counter state in memory, once a commit has left routine ones for their turn; how many.
+        Not when the memory is stale (a cycle failed): the store is the truth then. A failure is logged, not
+        raised: the store keeps the last checkpoint's states, and the next rates span from them."""
+        if self._stale or not self._deferred:
+            return 0
+        states = {ap.id: state for ap in self.aps if (state := self.memory.states.get(ap.id)) is not None}
+        try:
+            with self.store.write() as conn:
+                written = CycleWrites(states).save(conn, self.inventory_seen)
+        except HotspotError as exc:
+            log.error("%s: the counter states since the last checkpoint were not written (the next rates span "
+                      "from it): %s", why, exc)
+            return 0
+        self._deferred = False
+        log.info("%s: %d counter states written", why, written)
+        return written
+
+    def _due(self) -> frozenset[str] | None:
+        """The APs whose routine state this commit writes (None: every AP's); the turn moves on each call."""
+        if not self._turns:
+            return None
+        due = self._turns[self._turn % len(self._turns)]
+        self._turn += 1
+        return due
 
     def mark_stale(self) -> None:
         """Memory and store may differ (a write failed): the next cycle loads the fleet's state again."""
@@ -179,6 +231,8 @@ class CycleRunner:
             added = sum(1 for ap in aps if ap.id not in before)
             changed = sum(1 for ap in aps if ap.id in before and before[ap.id] != ap)
             removed = len(before) - (len(aps) - added)
+            # the fleet is loaded again from the store below: the states not written yet first
+            self.save_memory("the inventory changed")
             with self.store.write() as conn:
                 closed = close_outages_of_removed_sites(conn, time.time())
             log.info("the inventory changed: %d APs added, %d changed, %d removed; polling %d APs%s", added, changed,
@@ -282,10 +336,14 @@ class CycleRunner:
 
         An inventory changed since the cycle read it marks the evaluation and the runner stale."""
         version = inventory_version(conn)  # once: the writes' own check takes it (a shard's commit, 64 a slot)
+        due = self._due()
         if version != report.inventory_seen:
             evaluation.inventory_changed = True
             self._stale = True
-        report.writes.save(conn, report.inventory_seen, version=version)
+            due = None  # the next cycle loads the fleet's states from the store: every one of them now
+        report.writes.save(conn, report.inventory_seen, version=version, due=due)
+        if due is not None:
+            self._deferred = True  # routine states of the other turns wait in memory
         self.evaluator.save(conn, evaluation)
 
     def encode(self, report: CycleReport, evaluated: Rollup, stream: SpoolStream | None = None) -> list[str]:
@@ -323,6 +381,17 @@ class CycleRunner:
             return 0
         await discover_aps(self.store, stale, self.settings.snmp, self.profiles, self.poller, memory=self.memory)
         return len(stale)
+
+
+def checkpoint_turns(aps: Sequence[AccessPoint], cycles: int) -> list[frozenset[str]]:
+    """The fleet split into ``cycles`` turns by a stable hash of each AP's id (the same AP, the same turn, whatever
+    the fleet around it); [] for 1 (every AP every cycle)."""
+    if cycles <= 1:
+        return []
+    turns: list[set[str]] = [set() for _ in range(cycles)]
+    for ap in aps:
+        turns[zlib.crc32(ap.id.encode("utf-8", "surrogatepass")) % cycles].add(ap.id)
+    return [frozenset(turn) for turn in turns]
 
 
 class SpoolStream:
@@ -535,7 +604,7 @@ class Service:
         # The fleet, its layouts and counter states live as long as the process: move them out of the
         # cyclic collector's sight, and collect once a cycle, at its start, or every cycle pays for rescanning them.
         settle_heap()
-        with one_collection_per_cycle():
+        with one_collection_per_cycle(), self.runner.checkpointing(self.runner.settings.schedule.checkpoint_cycles):
             return await self._run()
 
     async def _run(self) -> bool:

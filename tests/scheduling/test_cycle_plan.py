@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from hotspotctl.collectors.model import Discovery, PollError, PollErrorKind, Sample
 from hotspotctl.models.access_points import AccessPoint
+from hotspotctl.models.polling import CounterState
 from hotspotctl.scheduling.cycle import CycleMemory, Gathered, PollCycle, backoff_s, fold, plan_cycle
 from hotspotctl.settings import SnmpSettings
 from hotspotctl.store.polling import ApState, StoredDiscovery
@@ -57,7 +58,8 @@ def test_fold_turns_answers_into_states_and_failures_into_back_off():
                          "GONE": PollError("GONE", NOW, PollErrorKind.TIMEOUT, "no answer"),
                          "NOADDR": PollError("NOADDR", NOW, PollErrorKind.NO_ADDRESS, "no address")},
                         {"OK"}, {}, 0, {})
-    outcomes, states = fold(cycle, gathered, mem, interval_s=60.0, cap_s=600.0)
+    outcomes, states, routine = fold(cycle, gathered, mem, interval_s=60.0, cap_s=600.0)
+    assert routine == set()  # a first answer, failures, a skip: none moved only its counters
     assert [(o.ap.id, o.ok, o.error.kind if o.error else None) for o in outcomes] == [
         ("OK", True, None), ("GONE", False, "timeout"), ("NOADDR", False, "no_address"), ("WAITING", False, "backoff")]
     assert outcomes[0].profile == "generic" and outcomes[0].rtt_ms == 1.5
@@ -65,6 +67,29 @@ def test_fold_turns_answers_into_states_and_failures_into_back_off():
     assert (states["OK"].failures, states["OK"].needs_discovery) == (0, True)  # its layout has gone
     assert states["GONE"] == ApState(None, 3, NOW, NOW + backoff_s(3, 60.0, 600.0), "no answer", True)
     assert states["NOADDR"].next_attempt_at == NOW  # nothing was sent: tried again next cycle
+
+
+def test_fold_names_the_states_that_moved_only_their_counters():
+    """``routine`` (what a checkpointing service may write on the AP's turn only): an AP that answered last cycle
+    and answers again. Not one answering after misses (its failures, back-off and error clear), nor one whose
+    discovery flag flips, nor a first answer (no counters before), nor a miss: those states are written at once."""
+    before = CounterState(NOW - 60, 1000, None, None, 10, 20, 64, 0, 5.0, "boot", "ifIndex.1")
+    ids = ("STEADY", "BACK", "RETRIED", "FLAG", "FIRST", "MISS")
+    aps = [ap(ap_id) for ap_id in ids]
+    mem = memory(dict.fromkeys(ids, NOW_DT), {
+        "STEADY": ApState(before, 0, NOW - 60), "BACK": ApState(before, 2, NOW - 60, NOW - 1, "no answer"),
+        "RETRIED": ApState(before, 0, NOW - 60, NOW - 1), "FLAG": ApState(before, 0, NOW - 60),
+        "FIRST": ApState(None, 0, NOW - 60), "MISS": ApState(before, 0, NOW - 60)})
+    cycle = PollCycle(aps, NOW, NOW_DT, {}, [], aps, [], frozenset())
+    answer = {ap_id: Sample(ap_id, NOW, 1.0, sys_uptime=7000, in_octets=100, out_octets=200, counter_bits=64,
+                            mono=65.0, clock="boot", uplink="ifIndex.1") for ap_id in ids[:-1]}
+    gathered = Gathered({**answer, "MISS": PollError("MISS", NOW, PollErrorKind.TIMEOUT, "no answer")},
+                        {"FLAG"}, {}, 0, {})
+    outcomes, states, routine = fold(cycle, gathered, mem, interval_s=60.0, cap_s=600.0)
+    assert routine == {"STEADY"}
+    assert states["STEADY"] == ApState(states["STEADY"].counters, 0, NOW, 0.0, None, False)
+    assert states["STEADY"].counters.in_octets == 100 and outcomes[0].rate.in_bps == (100 - 10) * 8 / 60.0
+    assert states["FLAG"].needs_discovery and states["BACK"].failures == 0 and states["MISS"].failures == 1
 
 
 def test_managed_aps_are_read_through_their_controller_never_polled_nor_backed_off():
@@ -91,7 +116,7 @@ def test_managed_aps_are_read_through_their_controller_never_polled_nor_backed_o
                          "M-3": PollError("M-3", NOW, PollErrorKind.CONTROLLER, "controller WLC-2 ...")},
                         set(), {}, 0, {})
     mem.states["DIRECT"] = ApState(None, 2)
-    outcomes, states = fold(cycle, gathered, mem, interval_s=60.0, cap_s=600.0)
+    outcomes, states, _ = fold(cycle, gathered, mem, interval_s=60.0, cap_s=600.0)
     assert [o.ap.id for o in outcomes] == ["WLC", "M-1", "M-2", "M-3", "M-4", "DIRECT"]
     assert states["M-1"].failures == 4 and states["M-1"].next_attempt_at == NOW  # no back-off
     assert states["DIRECT"].next_attempt_at == NOW + 180.0  # a polled AP still backs off
