@@ -596,37 +596,48 @@ def fold(cycle: PollCycle, gathered: Gathered, memory: CycleMemory, *, interval_
     tried (no address, no configuration: nothing sent), tried again next cycle.
     """
     states, stored = memory.states, memory.discoveries
-    pings = pings or {}
+    pinged = (pings or {}).get
     outcomes: list[ApOutcome] = []
     new_states: dict[str, ApState] = {}
     routine: set[str] = set()
+    # locals, the lookups bound once: every AP, every cycle (over_ssh and AccessPoint.managed, inlined)
+    skipped_of, state_of, stored_of = cycle.skipped.get, states.get, stored.get
+    results, rediscovered = gathered.results, gathered.rediscover
     for ap in cycle.aps:
-        profile = ap.profile if over_ssh(ap) else stored[ap.id].discovery.profile if ap.id in stored else None
-        if ap.managed and ap.controller in stored:  # read with its controller's profile
-            profile = stored[ap.controller].discovery.profile
-        skipped = cycle.skipped.get(ap.id)
+        ap_id = ap.id
+        if ap.collector == "ssh":
+            profile = ap.profile
+        else:
+            found = stored_of(ap_id)
+            profile = found.discovery.profile if found is not None else None
+        controller = ap.controller
+        managed = controller is not None and not ap.is_controller
+        if managed and controller in stored:  # read with its controller's profile
+            profile = stored[controller].discovery.profile
+        skipped = skipped_of(ap_id)
         if skipped is not None:
-            outcomes.append(ApOutcome(ap, profile, None, skipped, ping=pings.get(ap.id)))
+            outcomes.append(ApOutcome(ap, profile, None, skipped, ping=pinged(ap_id)))
             continue
-        state = states.get(ap.id) or ApState(None)
-        result = gathered.results[ap.id]
+        state = state_of(ap_id) or ApState(None)
+        result = results[ap_id]
         if isinstance(result, Sample):
-            rate, counters = compute_rates(result, state.counters, backhaul_mbps=ap.backhaul_mbps)
-            rediscover = ap.id in gathered.rediscover
-            new_states[ap.id] = ApState(counters, 0, result.at, 0.0, None, rediscover)
-            if (state.counters is not None and not state.failures and state.last_error is None
+            previous = state.counters
+            rate, counters = compute_rates(result, previous, backhaul_mbps=ap.backhaul_mbps)
+            rediscover = ap_id in rediscovered
+            new_states[ap_id] = ApState(counters, 0, result.at, 0.0, None, rediscover)
+            if (previous is not None and not state.failures and state.last_error is None
                     and not state.next_attempt_at and state.needs_discovery == rediscover):
-                routine.add(ap.id)  # answered again, as last time: only its counters (and attempt time) moved
-            outcomes.append(ApOutcome(ap, profile, rate, None, result.rtt_ms, result.radios, pings.get(ap.id)))
+                routine.add(ap_id)  # answered again, as last time: only its counters (and attempt time) moved
+            outcomes.append(ApOutcome(ap, profile, rate, None, result.rtt_ms, result.radios, pinged(ap_id)))
         else:
             failures = state.failures + 1
             unmonitored = failure_class(result.kind) == FailureClass.UNMONITORED
             # a managed AP is never waited for: it is read with its controller every cycle, at no cost of its own
-            wait = 0.0 if unmonitored or ap.managed else backoff_s(failures, interval_s, cap_s)
-            needs_discovery = state.needs_discovery and ap.id not in gathered.discoveries and not ap.managed
-            new_states[ap.id] = ApState(state.counters, failures, result.at, result.at + wait, result.message,
+            wait = 0.0 if unmonitored or managed else backoff_s(failures, interval_s, cap_s)
+            needs_discovery = state.needs_discovery and ap_id not in gathered.discoveries and not managed
+            new_states[ap_id] = ApState(state.counters, failures, result.at, result.at + wait, result.message,
                                         needs_discovery)
-            outcomes.append(ApOutcome(ap, profile, None, result, ping=pings.get(ap.id)))
+            outcomes.append(ApOutcome(ap, profile, None, result, ping=pinged(ap_id)))
     return outcomes, new_states, routine
 
 
