@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -11,7 +12,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from hotspotctl.collectors.model import Discovery, Interface, Sample
 from hotspotctl.evaluate.rates import CounterState, compute_rates
 from hotspotctl.inventory.importer import import_inventory
+from hotspotctl.scheduling.cycle import CycleWrites
 from hotspotctl.store import Store, migrations
+from hotspotctl.store.inventory import inventory_version
 from hotspotctl.store.polling import (
     _STATE_KEYS,
     ApState,
@@ -343,3 +346,30 @@ def test_a_state_row_is_what_the_columns_bind_processors_make_of_the_state(diale
         assert [int if dialect == "sqlite" and type(v) is bool else type(v) for v in row] == [
             type(v) for v in expected], ap_id
     assert _state_row("top", cases["top"])[5:7] == (-1, -(2**63))  # two's complement, as Unsigned64 binds it
+
+
+def test_a_checkpointed_commit_writes_the_turn_and_the_changes_on_both_backends(store, rules, tmp_path):
+    """``CycleWrites.save`` with ``due`` (a checkpointing service's turn): a routine state (only its counters moved)
+    of an AP whose turn it is not keeps its stored row; the turn's routine states and every other state are
+    written. The same rows on SQLite's upsert and PostgreSQL's DELETE and COPY."""
+    ids = _imported(store, rules, tmp_path, 12)
+    old = CounterState(at=100.0, sys_uptime=5, hr_uptime=None, engine_time=None, in_octets=10, out_octets=20,
+                       counter_bits=64, uptime_wraps=0, mono=9.5, clock="boot-a", uplink="ifIndex.2")
+    new = replace(old, at=160.0, sys_uptime=6005, in_octets=1_000_010, out_octets=2_000_020, mono=69.5)
+    first = {ap_id: ApState(old, 0, 100.0) for ap_id in ids}
+    with store.write() as conn:
+        save_states(conn, first)
+    states = {ap_id: ApState(new, 0, 160.0) for ap_id in ids[:8]}
+    states.update({ap_id: ApState(old, 1, 160.0, 160.0, "timeout") for ap_id in ids[8:]})  # missed: changed
+    writes = CycleWrites(states, {}, routine=set(ids[:8]))
+    with store.write() as conn:
+        written = writes.save(conn, inventory_version(conn), due=frozenset(ids[:3]) | {ids[9]})
+    assert written == 3 + 4
+    with store.read() as conn:
+        stored = load_states(conn, ids)
+    assert {ap_id for ap_id in ids if stored[ap_id] == states[ap_id]} == set(ids[:3]) | set(ids[8:])
+    assert all(stored[ap_id] == first[ap_id] for ap_id in ids[3:8])  # their turn is another cycle's
+    with store.write() as conn:  # no turn given (poll --once, a cluster's worker): every state
+        assert writes.save(conn, inventory_version(conn)) == 12
+    with store.read() as conn:
+        assert load_states(conn, ids) == states
