@@ -98,20 +98,23 @@ class ApOutcome:
 class CycleWrites:
     """What a cycle changes in the store: committed together, and applied to memory only once committed.
 
-    ``routine``: the APs of ``states`` that answered as they did last cycle, so that their new state moved only
-    its counters and attempt time (no failure, back-off, error or discovery flag changed, counters before and
-    after). A service that checkpoints (``CycleRunner.checkpointing``) writes those only on their turn."""
+    ``changed``: the APs of ``states`` whose state moved more than its counters and attempt time (a miss, a
+    recovery, a back-off, an error, a discovery flag, a first answer); the others answered as they did last cycle,
+    a routine state, which a service that checkpoints (``CycleRunner.checkpointing``) writes only on the AP's turn.
+    None: not known, every state is a change. A set of the few, not of the many: in a steady city it is nearly
+    empty, where the routine APs would be 35,000 ids held from ``fold`` to the commit."""
 
     states: dict[str, ApState] = field(default_factory=dict)
     discoveries: dict[str, StoredDiscovery] = field(default_factory=dict)
-    routine: set[str] = field(default_factory=set)
+    changed: set[str] | None = None
 
     def without(self, gone: set[str]) -> CycleWrites:
         """These writes less the APs no longer in the inventory (removed while the cycle ran)."""
         if not gone:
             return self
         return CycleWrites({k: v for k, v in self.states.items() if k not in gone},
-                           {k: v for k, v in self.discoveries.items() if k not in gone}, self.routine - gone)
+                           {k: v for k, v in self.discoveries.items() if k not in gone},
+                           None if self.changed is None else self.changed - gone)
 
     def save(self, conn: Any, inventory_seen: int, *, version: int | None = None,
              due: Collection[str] | None = None) -> int:
@@ -119,8 +122,8 @@ class CycleWrites:
         inventory version the cycle started from; when it has changed since, APs removed meanwhile are left out
         (their state would break the foreign key). ``version``: the store's version as the caller read it in this
         transaction (else read here: a statement per commit, 64 a slot for a worker's shards). ``due``: the APs
-        whose turn it is (a checkpoint's, ``CycleRunner``): a ``routine`` state of another AP is not written
-        (None: every state is)."""
+        whose turn it is (a checkpoint's, ``CycleRunner``): a routine state of another AP (not in ``changed``) is
+        not written (None: every state is)."""
         writes = self
         if (inventory_version(conn) if version is None else version) != inventory_seen:
             ids = set(self.states) | set(self.discoveries)
@@ -128,10 +131,10 @@ class CycleWrites:
         if writes.discoveries:
             save_discoveries(conn, writes.discoveries)
         states = writes.states
-        if due is not None and writes.routine:
-            later = writes.routine.difference(due)
-            if later:
-                states = {ap_id: state for ap_id, state in states.items() if ap_id not in later}
+        if due is not None and writes.changed is not None:
+            every = states
+            states = {ap_id: every[ap_id] for ap_id in writes.changed}  # the turn's and the changes: few of either
+            states.update((ap_id, every[ap_id]) for ap_id in due if ap_id in every)
         if states:
             save_states(conn, states)
         return len(states)
@@ -590,7 +593,7 @@ def fold(cycle: PollCycle, gathered: Gathered, memory: CycleMemory, *, interval_
          cap_s: float, pings: Mapping[str, PingResult] | None = None
          ) -> tuple[list[ApOutcome], dict[str, ApState], set[str]]:
     """Each AP's outcome (rates from its sample and last counters, and its ping from ``pings``, by AP id),
-    its new state, and the APs whose new state moved only its counters (``CycleWrites.routine``); pure.
+    its new state, and the APs whose new state moved more than its counters (``CycleWrites.changed``); pure.
 
     A failed AP's next try waits out its back-off (``backoff_s``), except one that was never
     tried (no address, no configuration: nothing sent), tried again next cycle.
@@ -599,7 +602,7 @@ def fold(cycle: PollCycle, gathered: Gathered, memory: CycleMemory, *, interval_
     pinged = (pings or {}).get
     outcomes: list[ApOutcome] = []
     new_states: dict[str, ApState] = {}
-    routine: set[str] = set()
+    changed: set[str] = set()
     # locals, the lookups bound once: every AP, every cycle (over_ssh and AccessPoint.managed, inlined)
     skipped_of, state_of, stored_of = cycle.skipped.get, states.get, stored.get
     results, rediscovered = gathered.results, gathered.rediscover
@@ -625,9 +628,9 @@ def fold(cycle: PollCycle, gathered: Gathered, memory: CycleMemory, *, interval_
             rate, counters = compute_rates(result, previous, backhaul_mbps=ap.backhaul_mbps)
             rediscover = ap_id in rediscovered
             new_states[ap_id] = ApState(counters, 0, result.at, 0.0, None, rediscover)
-            if (previous is not None and not state.failures and state.last_error is None
-                    and not state.next_attempt_at and state.needs_discovery == rediscover):
-                routine.add(ap_id)  # answered again, as last time: only its counters (and attempt time) moved
+            if (previous is None or state.failures or state.last_error is not None
+                    or state.next_attempt_at or state.needs_discovery != rediscover):
+                changed.add(ap_id)  # else it answered again, as last time: only its counters (and attempt time) moved
             outcomes.append(ApOutcome(ap, profile, rate, None, result.rtt_ms, result.radios, pinged(ap_id)))
         else:
             failures = state.failures + 1
@@ -637,8 +640,9 @@ def fold(cycle: PollCycle, gathered: Gathered, memory: CycleMemory, *, interval_
             needs_discovery = state.needs_discovery and ap_id not in gathered.discoveries and not managed
             new_states[ap_id] = ApState(state.counters, failures, result.at, result.at + wait, result.message,
                                         needs_discovery)
+            changed.add(ap_id)
             outcomes.append(ApOutcome(ap, profile, None, result, ping=pinged(ap_id)))
-    return outcomes, new_states, routine
+    return outcomes, new_states, changed
 
 
 def _outside_controllers(conn: Any, aps: Sequence[AccessPoint], memory: CycleMemory) -> dict[str, AccessPoint]:
@@ -699,9 +703,9 @@ async def run_cycle(store: Store, aps: Sequence[AccessPoint], settings: SnmpSett
         if pinging is not None and not pinging.done():  # the poll failed: the pings go with it
             pinging.cancel()
             await asyncio.wait([pinging])
-    outcomes, states, routine = fold(cycle, gathered, memory, interval_s=interval_s,
+    outcomes, states, changed = fold(cycle, gathered, memory, interval_s=interval_s,
                                      cap_s=settings.down_backoff_max_s, pings=pings)
-    writes = CycleWrites(states, gathered.discoveries, routine)
+    writes = CycleWrites(states, gathered.discoveries, changed)
     if save:
         with store.write() as conn:
             writes.save(conn, inventory_seen)

@@ -118,7 +118,7 @@ class CycleRunner:
     from the store, which stays the truth.
 
     Checkpoints (``checkpointing``, `run`'s service): an AP that answers as it did last cycle has only its
-    counters moved (``CycleWrites.routine``); its state is then written on its turn, once every
+    counters moved (not in ``CycleWrites.changed``); its state is then written on its turn, once every
     ``schedule.checkpoint_cycles`` cycles (a stable share of the fleet each cycle), and every state on a clean
     stop and before the fleet is loaded again for a new inventory (by a commit that finds the inventory changed,
     or by ``refresh``). Any other change (a miss, a recovery, a

@@ -58,8 +58,8 @@ def test_fold_turns_answers_into_states_and_failures_into_back_off():
                          "GONE": PollError("GONE", NOW, PollErrorKind.TIMEOUT, "no answer"),
                          "NOADDR": PollError("NOADDR", NOW, PollErrorKind.NO_ADDRESS, "no address")},
                         {"OK"}, {}, 0, {})
-    outcomes, states, routine = fold(cycle, gathered, mem, interval_s=60.0, cap_s=600.0)
-    assert routine == set()  # a first answer, failures, a skip: none moved only its counters
+    outcomes, states, changed = fold(cycle, gathered, mem, interval_s=60.0, cap_s=600.0)
+    assert changed == {"OK", "GONE", "NOADDR"}  # a first answer, failures: more than counters (a skip: no state)
     assert [(o.ap.id, o.ok, o.error.kind if o.error else None) for o in outcomes] == [
         ("OK", True, None), ("GONE", False, "timeout"), ("NOADDR", False, "no_address"), ("WAITING", False, "backoff")]
     assert outcomes[0].profile == "generic" and outcomes[0].rtt_ms == 1.5
@@ -69,10 +69,10 @@ def test_fold_turns_answers_into_states_and_failures_into_back_off():
     assert states["NOADDR"].next_attempt_at == NOW  # nothing was sent: tried again next cycle
 
 
-def test_fold_names_the_states_that_moved_only_their_counters():
-    """``routine`` (what a checkpointing service may write on the AP's turn only): an AP that answered last cycle
-    and answers again. Not one answering after misses (its failures, back-off and error clear), nor one whose
-    discovery flag flips, nor a first answer (no counters before), nor a miss: those states are written at once."""
+def test_fold_names_the_states_that_moved_more_than_their_counters():
+    """Not ``changed`` (what a checkpointing service may write on the AP's turn only): an AP that answered last
+    cycle and answers again. Changed: one answering after misses (its failures, back-off and error clear), one whose
+    discovery flag flips, a first answer (no counters before), a miss: those states are written at once."""
     before = CounterState(NOW - 60, 1000, None, None, 10, 20, 64, 0, 5.0, "boot", "ifIndex.1")
     ids = ("STEADY", "BACK", "RETRIED", "FLAG", "FIRST", "MISS")
     aps = [ap(ap_id) for ap_id in ids]
@@ -85,8 +85,8 @@ def test_fold_names_the_states_that_moved_only_their_counters():
                             mono=65.0, clock="boot", uplink="ifIndex.1") for ap_id in ids[:-1]}
     gathered = Gathered({**answer, "MISS": PollError("MISS", NOW, PollErrorKind.TIMEOUT, "no answer")},
                         {"FLAG"}, {}, 0, {})
-    outcomes, states, routine = fold(cycle, gathered, mem, interval_s=60.0, cap_s=600.0)
-    assert routine == {"STEADY"}
+    outcomes, states, changed = fold(cycle, gathered, mem, interval_s=60.0, cap_s=600.0)
+    assert changed == {"BACK", "RETRIED", "FLAG", "FIRST", "MISS"}
     assert states["STEADY"] == ApState(states["STEADY"].counters, 0, NOW, 0.0, None, False)
     assert states["STEADY"].counters.in_octets == 100 and outcomes[0].rate.in_bps == (100 - 10) * 8 / 60.0
     assert states["FLAG"].needs_discovery and states["BACK"].failures == 0 and states["MISS"].failures == 1

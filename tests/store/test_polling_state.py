@@ -361,7 +361,7 @@ def test_a_checkpointed_commit_writes_the_turn_and_the_changes_on_both_backends(
         save_states(conn, first)
     states = {ap_id: ApState(new, 0, 160.0) for ap_id in ids[:8]}
     states.update({ap_id: ApState(old, 1, 160.0, 160.0, "timeout") for ap_id in ids[8:]})  # missed: changed
-    writes = CycleWrites(states, {}, routine=set(ids[:8]))
+    writes = CycleWrites(states, {}, changed=set(ids[8:]))
     with store.write() as conn:
         written = writes.save(conn, inventory_version(conn), due=frozenset(ids[:3]) | {ids[9]})
     assert written == 3 + 4
@@ -371,5 +371,7 @@ def test_a_checkpointed_commit_writes_the_turn_and_the_changes_on_both_backends(
     assert all(stored[ap_id] == first[ap_id] for ap_id in ids[3:8])  # their turn is another cycle's
     with store.write() as conn:  # no turn given (poll --once, a cluster's worker): every state
         assert writes.save(conn, inventory_version(conn)) == 12
+    with store.write() as conn:  # the changes not known (no ``changed``): every state, whatever the turn
+        assert CycleWrites(states).save(conn, inventory_version(conn), due=frozenset()) == 12
     with store.read() as conn:
         assert load_states(conn, ids) == states
