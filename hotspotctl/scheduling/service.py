@@ -119,11 +119,11 @@ class CycleRunner:
 
     Checkpoints (``checkpointing``, `run`'s service): an AP that answers as it did last cycle has only its
     counters moved (not in ``CycleWrites.changed``); its state is then written on its turn, once every
-    ``schedule.checkpoint_cycles`` cycles (a stable share of the fleet each cycle), and every state on a clean
-    stop and before the fleet is loaded again for a new inventory (by a commit that finds the inventory changed,
-    or by ``refresh``). Any other change (a miss, a recovery, a
-    back-off, a discovery flag) is written in its own cycle. A state in the store is always one the AP had:
-    after a crash its next rate spans from that sample, the average over the longer interval.
+    ``schedule.checkpoint_cycles`` cycles (a stable share of the fleet each cycle). Any other change (a miss, a
+    recovery, a back-off, a discovery flag) is written in its own cycle, and every state on a clean stop and
+    before the fleet is loaded again for a new inventory (by a commit that finds the inventory changed, or by
+    ``refresh``). A state in the store is always one the AP had: after a crash its next rate spans from that
+    sample, the average over the longer interval.
     """
 
     def __init__(self, store: Store, settings: Settings, profiles: ProfileSet, aps: Sequence[AccessPoint],

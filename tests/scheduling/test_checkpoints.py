@@ -119,6 +119,9 @@ def test_a_restart_from_a_checkpoint_computes_each_rate_over_the_longer_interval
                 old, last = before[ap_id].counters, runner.memory.states[ap_id].counters
                 assert old is not None and last is not None and old.mono is not None and last.mono is not None
                 assert old.mono < last.mono and old.in_octets <= last.in_octets
+            runner.mark_stale()  # the killed process writes nothing more: its checkpointing ends unwritten
+            killed.gen.close()
+            assert stored(city) == restarted.memory.states
 
     asyncio.run(scenario())
 
