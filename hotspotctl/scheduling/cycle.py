@@ -603,20 +603,19 @@ def fold(cycle: PollCycle, gathered: Gathered, memory: CycleMemory, *, interval_
     outcomes: list[ApOutcome] = []
     new_states: dict[str, ApState] = {}
     changed: set[str] = set()
-    # locals, the lookups bound once: every AP, every cycle (over_ssh and AccessPoint.managed, inlined)
+    # locals, the lookups bound once: every AP, every cycle
     skipped_of, state_of, stored_of = cycle.skipped.get, states.get, stored.get
     results, rediscovered = gathered.results, gathered.rediscover
     for ap in cycle.aps:
         ap_id = ap.id
-        if ap.collector == "ssh":
+        if over_ssh(ap):
             profile = ap.profile
         else:
             found = stored_of(ap_id)
             profile = found.discovery.profile if found is not None else None
-        controller = ap.controller
-        managed = controller is not None and not ap.is_controller
-        if managed and controller in stored:  # read with its controller's profile
-            profile = stored[controller].discovery.profile
+        managed = ap.managed
+        if managed and ap.controller in stored:  # read with its controller's profile
+            profile = stored[ap.controller].discovery.profile
         skipped = skipped_of(ap_id)
         if skipped is not None:
             outcomes.append(ApOutcome(ap, profile, None, skipped, ping=pinged(ap_id)))

@@ -12,6 +12,7 @@ import pytest
 
 from hotspotctl.collectors.poller import Poller
 from hotspotctl.collectors.profiles import load_profiles
+from hotspotctl.models.access_points import AccessPoint
 from hotspotctl.scheduling.service import CycleRunner, Service, checkpoint_turns
 from hotspotctl.simulate.simulator import Simulator
 from hotspotctl.store.inventory import delete_access_points
@@ -34,18 +35,14 @@ def quick(city: City) -> City:
 
 
 def test_turns_split_the_fleet_by_a_stable_hash_of_each_ap() -> None:
-    class Ap:
-        def __init__(self, ap_id: str) -> None:
-            self.id = ap_id
-
-    fleet = [Ap(f"SCH-{i:03d}") for i in range(APS)]
-    turns = checkpoint_turns(fleet, TURNS)  # type: ignore[arg-type]
+    fleet = [AccessPoint(f"SCH-{i:03d}", None, None) for i in range(APS)]
+    turns = checkpoint_turns(fleet, TURNS)
     assert len(turns) == TURNS and sum(len(t) for t in turns) == APS and all(turns)
     assert frozenset().union(*turns) == {ap.id for ap in fleet}
     # the same AP, the same turn, in another fleet (every other AP gone, a new one added)
-    again = checkpoint_turns([*fleet[::2], Ap("NEW")], TURNS)  # type: ignore[list-item]
+    again = checkpoint_turns([*fleet[::2], AccessPoint("NEW", None, None)], TURNS)
     assert [t - {"NEW"} for t in again] == [t & {ap.id for ap in fleet[::2]} for t in turns]
-    assert checkpoint_turns(fleet, 1) == []  # type: ignore[arg-type]
+    assert checkpoint_turns(fleet, 1) == []
 
 
 def test_routine_states_are_written_on_their_turn_changes_at_once_and_all_on_the_way_out(city: City) -> None:
@@ -112,12 +109,16 @@ def test_a_restart_from_a_checkpoint_computes_each_rate_over_the_longer_interval
                 old, new = before[outcome.ap.id].counters, restarted.memory.states[outcome.ap.id].counters
                 rate = outcome.rate
                 assert old is not None and new is not None and rate is not None and old.mono and new.mono
+                assert old.in_octets is not None and new.in_octets is not None
+                assert old.out_octets is not None and new.out_octets is not None
                 assert rate.interval_s == pytest.approx(new.mono - old.mono)
-                assert rate.in_bps == pytest.approx((new.in_octets - old.in_octets) * 8 / (new.mono - old.mono))
-                assert rate.out_bps == pytest.approx((new.out_octets - old.out_octets) * 8 / (new.mono - old.mono))
+                span = new.mono - old.mono
+                assert rate.in_bps == pytest.approx((new.in_octets - old.in_octets) * 8 / span)
+                assert rate.out_bps == pytest.approx((new.out_octets - old.out_octets) * 8 / span)
             for ap_id in ahead:  # their rates span from a sample older than the last one the killed runner took
                 old, last = before[ap_id].counters, runner.memory.states[ap_id].counters
                 assert old is not None and last is not None and old.mono is not None and last.mono is not None
+                assert old.in_octets is not None and last.in_octets is not None
                 assert old.mono < last.mono and old.in_octets <= last.in_octets
             runner.mark_stale()  # the killed process writes nothing more: its checkpointing ends unwritten
             killed.gen.close()
