@@ -84,17 +84,21 @@ def test_cycles_written_to_influxdb_1x_read_back_exactly(v1_city: City, influxdb
     assert influxdb.count("ap_status", "up", db) == APS * CYCLES
     rows = influxdb.query("SELECT aps, ok, points, spool_batches FROM poller_cycle", db)[0]["values"]
     assert [(r[1], r[2], r[3]) for r in rows] == [(r.aps, r.ok, r.points) for r in service.records]
-    # the last cycle's per-AP figures, as computed, down to the last bit of each float
+    # the last cycle's per-AP figures, as computed, each exactly at its resolution (whole seconds of uptime,
+    # per-user Mbps to six decimals, bits per second whole: docs/decisions/figures-at-their-resolution.md)
     for field in ("clients", "per_user_mbps", "uptime_s"):
         series = influxdb.query(f'SELECT last("{field}") FROM ap_status GROUP BY ap', db)
         stored = {s["tags"]["ap"]: s["values"][0][1] for s in series}
         expected = _last_values(service, field)
         if field == "uptime_s":
             expected = {ap: int(v) for ap, v in expected.items()}
+        if field == "per_user_mbps":
+            expected = {ap: float(f"{v:.6f}") for ap, v in expected.items()}
         assert stored == expected, field
         assert len(stored) == APS
     series = influxdb.query('SELECT last("in_bps") FROM ap_traffic GROUP BY ap', db)
-    assert {s["tags"]["ap"]: s["values"][0][1] for s in series} == _last_values(service, "in_bps")
+    assert {s["tags"]["ap"]: s["values"][0][1] for s in series} == {
+        ap: float(f"{v:.0f}") for ap, v in _last_values(service, "in_bps").items()}
     # the tags the dashboards filter on, and the rollup adding up to the fleet
     tags = influxdb.query('SHOW TAG VALUES FROM ap_status WITH KEY = "district"', db)[0]["values"]
     assert sorted(v[1] for v in tags) == ["Iztapalapa", "Tlalpan"]
@@ -124,9 +128,10 @@ def test_cycles_written_through_influxdb_client_to_victoria_metrics(city: City,
     cycles = victoria_metrics.export('{__name__="poller_cycle_aps"}')
     assert cycles[0]["values"] == [APS] * CYCLES
     per_user = victoria_metrics.export('{__name__="ap_status_per_user_mbps"}')
-    # VictoriaMetrics keeps 12 significant digits (a decimal mantissa), InfluxDB the float64 itself
+    # VictoriaMetrics keeps 12 significant digits (a decimal mantissa), InfluxDB the float64 itself; both get the
+    # figure to six decimals (docs/decisions/figures-at-their-resolution.md)
     assert {m["metric"]["ap"]: m["values"][-1] for m in per_user} == pytest.approx(
-        _last_values(service, "per_user_mbps"), rel=1e-11)
+        {ap: float(f"{v:.6f}") for ap, v in _last_values(service, "per_user_mbps").items()}, rel=1e-11)
 
 
 def test_influxdb_away_for_several_cycles_loses_nothing(city: City, influx_database: str,

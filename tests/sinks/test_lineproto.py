@@ -32,9 +32,9 @@ def test_an_up_ap_writes_status_and_traffic_with_units_in_the_names() -> None:
     ApLines().encode(out, AP, "centro", "ubiquiti_unifi", RATE, None, 3.14159, 1_700_000_030, 200.0)
     assert out == [
         f"ap_status,{TAGS},site=s-19.43260\\,-99.13320 up=1i,"
-        "rebooted=0i,uptime_s=86400i,rtt_ms=3.142,clients=25i,per_user_mbps=40.0,below_target=1i 1700000030",
-        f"ap_traffic,{TAGS},site=s-19.43260\\,-99.13320 in_bps=12500000.0,out_bps=2500000.0,link_mbps=1000.0,"
-        "capacity_mbps=1000.0,delivered_per_user_mbps=0.6 1700000030",
+        "rebooted=0i,uptime_s=86400i,rtt_ms=3.142,clients=25i,per_user_mbps=40.000000,below_target=1i 1700000030",
+        f"ap_traffic,{TAGS},site=s-19.43260\\,-99.13320 in_bps=12500000,out_bps=2500000,link_mbps=1000.0,"
+        "capacity_mbps=1000.0,delivered_per_user_mbps=0.600000 1700000030",
     ]
 
 
@@ -58,7 +58,35 @@ def test_unknown_values_are_left_out_not_written_as_zero() -> None:
 def test_meeting_the_target_is_below_target_0() -> None:
     out: list[str] = []
     ApLines().encode(out, AP, "centro", "p", replace(RATE, per_user_mbps=200.0), None, None, 5, 200.0)
-    assert "per_user_mbps=200.0,below_target=0i" in out[0]
+    assert "per_user_mbps=200.000000,below_target=0i" in out[0]
+
+
+# the figures of a real answer (the simulated city's AP 05-161-02, one cycle): what repr wrote, and what is written
+REAL = replace(RATE, in_bps=19504587.80148877, out_bps=4876147.331732356, clients=11, per_user_mbps=1000.0 / 11,
+               delivered_per_user_mbps=2.2164304666564654)
+
+
+def test_computed_figures_are_written_at_their_resolution() -> None:
+    """Rates to the bit per second, per-user Mbps to six decimals (a bit per second), the SNMP round trip to the
+    microsecond: fixed point, not repr's 17 significant digits (docs/decisions/figures-at-their-resolution.md)."""
+    out: list[str] = []
+    ApLines().encode(out, AP, "centro", "p", REAL, None, 16.979305000859313, 5, 200.0)
+    status, traffic = (dict(pair.split("=") for pair in text.split(" ")[-2].split(",")) for text in out)
+    assert (status["rtt_ms"], status["per_user_mbps"], status["below_target"]) == ("16.979", "90.909091", "1i")
+    assert (traffic["in_bps"], traffic["out_bps"], traffic["delivered_per_user_mbps"]) == (
+        "19504588", "4876147", "2.216430")
+    assert (traffic["link_mbps"], traffic["capacity_mbps"]) == ("1000.0", "1000.0")  # short already: repr
+    # no value moves by more than half its resolution
+    assert abs(float(traffic["in_bps"]) - REAL.in_bps) <= 0.5
+    assert abs(float(status["per_user_mbps"]) - 1000.0 / 11) <= 0.5e-6
+
+
+def test_the_judgement_is_the_full_figure_s_not_the_written_one() -> None:
+    """below_target compares the double itself with the target: within half a bit per second under it, the
+    written figure reads as the target and the point still says below (no whole-Mbps capacity gives this)."""
+    out: list[str] = []
+    ApLines().encode(out, AP, "centro", "p", replace(RATE, per_user_mbps=200.0 - 1e-7), None, None, 5, 200.0)
+    assert "per_user_mbps=200.000000,below_target=1i" in out[0]
 
 
 # -- escaping, proved by a round trip through the real servers ------------------------------------------
@@ -176,6 +204,26 @@ def test_hostile_strings_read_back_from_influxdb_1x(influxdb: InfluxServer, infl
     assert ok == [[T0 + i, 25, 40.0] for i in range(len(CASES))]
 
 
+def test_fixed_point_figures_join_series_written_with_repr_as_floats(influxdb: InfluxServer, influx_database: str,
+                                                                     tmp_path: Path) -> None:
+    """A database written before (repr: ``in_bps=19504587.80148877``) takes the fixed-point points in the same
+    series: a number without ``i`` is a float in line protocol, so no field changes type and none is refused."""
+    before = [f"ap_traffic,ap=MC-0042 in_bps={REAL.in_bps!r},delivered_per_user_mbps="
+              f"{REAL.delivered_per_user_mbps!r} {T0}",
+              f"ap_status,ap=MC-0042 up=1i,rtt_ms=2.5,per_user_mbps={REAL.per_user_mbps!r} {T0}"]
+    now: list[str] = []
+    ApLines().encode(now, replace(AP, program=None, district=None, site_id=None, lat=None), "z", None, REAL, None,
+                     16.979305000859313, T0 + 60, 200.0)
+    _flush(InfluxSettings(url=influxdb.url, api="v1", database=influx_database), tmp_path / "spool", before + now)
+    db = influx_database
+    (traffic,) = influxdb.query("SELECT in_bps, delivered_per_user_mbps FROM ap_traffic WHERE ap = 'MC-0042'", db)
+    assert traffic["values"] == [[T0, REAL.in_bps, REAL.delivered_per_user_mbps], [T0 + 60, 19504588.0, 2.21643]]
+    (status,) = influxdb.query("SELECT rtt_ms, per_user_mbps FROM ap_status WHERE ap = 'MC-0042'", db)
+    assert status["values"] == [[T0, 2.5, REAL.per_user_mbps], [T0 + 60, 16.979, 90.909091]]
+    (keys,) = influxdb.query("SHOW FIELD KEYS FROM ap_traffic", db)
+    assert dict(map(tuple, keys["values"]))["in_bps"] == "float"
+
+
 def test_hostile_strings_read_back_from_victoria_metrics(victoria_metrics: VictoriaMetricsServer,
                                                          tmp_path: Path) -> None:
     lines = _batch()
@@ -245,15 +293,18 @@ def _golden_lines(lines: ApLines) -> list[str]:
     return out
 
 
-GOLDEN = [  # what ApLines wrote before issue 19's second round of cuts (7a26e2a): every branch, byte for byte
-    'ap_status,ap=MC-0042,crew_zone=centro,district=Benito\\ Juarez,geohash=9g3w81t7j,profile=ubiquiti_unifi,program=Escuelas,site=s-19.43260\\,-99.13320 up=1i,rebooted=0i,uptime_s=86400i,rtt_ms=3.142,clients=25i,per_user_mbps=40.0,below_target=0i 1700000030',
-    'ap_traffic,ap=MC-0042,crew_zone=centro,district=Benito\\ Juarez,geohash=9g3w81t7j,profile=ubiquiti_unifi,program=Escuelas,site=s-19.43260\\,-99.13320 in_bps=12500000.0,out_bps=2500000.0,link_mbps=1000.0,capacity_mbps=1000.0,delivered_per_user_mbps=0.6 1700000030',
+# What ApLines wrote before issue 19's second round of cuts (7a26e2a): every branch, byte for byte. Since issue 19's
+# eighteenth part the figures computed are written at their resolution (in_bps, out_bps, per_user_mbps,
+# delivered_per_user_mbps, rtt_ms: docs/decisions/figures-at-their-resolution.md); nothing else moved.
+GOLDEN = [
+    'ap_status,ap=MC-0042,crew_zone=centro,district=Benito\\ Juarez,geohash=9g3w81t7j,profile=ubiquiti_unifi,program=Escuelas,site=s-19.43260\\,-99.13320 up=1i,rebooted=0i,uptime_s=86400i,rtt_ms=3.142,clients=25i,per_user_mbps=40.000000,below_target=0i 1700000030',
+    'ap_traffic,ap=MC-0042,crew_zone=centro,district=Benito\\ Juarez,geohash=9g3w81t7j,profile=ubiquiti_unifi,program=Escuelas,site=s-19.43260\\,-99.13320 in_bps=12500000,out_bps=2500000,link_mbps=1000.0,capacity_mbps=1000.0,delivered_per_user_mbps=0.600000 1700000030',
     'ap_status,ap=MC-0042,crew_zone=centro,district=Benito\\ Juarez,geohash=9g3w81t7j,profile=ubiquiti_unifi,program=Escuelas,site=s-19.43260\\,-99.13320 up=1i,rebooted=1i 1700000030',
     'ap_traffic,ap=MC-0042,crew_zone=centro,district=Benito\\ Juarez,geohash=9g3w81t7j,profile=ubiquiti_unifi,program=Escuelas,site=s-19.43260\\,-99.13320 link_mbps=100.0,capacity_mbps=100.0 1700000030',
-    'ap_status,ap=MC-0042,crew_zone=centro,district=Benito\\ Juarez,geohash=9g3w81t7j,profile=ubiquiti_unifi,program=Escuelas,site=s-19.43260\\,-99.13320 up=1i,rebooted=0i,uptime_s=86400i,rtt_ms=2,clients=0i,per_user_mbps=12.0,below_target=1i 1700000030',
-    'ap_traffic,ap=MC-0042,crew_zone=centro,district=Benito\\ Juarez,geohash=9g3w81t7j,profile=ubiquiti_unifi,program=Escuelas,site=s-19.43260\\,-99.13320 in_bps=12500000.0,out_bps=0.0,link_mbps=1000.0,capacity_mbps=300.0,delivered_per_user_mbps=0.0 1700000030',
-    'ap_status,ap=MC-0042,crew_zone=centro,district=Benito\\ Juarez,geohash=9g3w81t7j,profile=ubiquiti_unifi,program=Escuelas,site=s-19.43260\\,-99.13320 up=1i,rebooted=0i,uptime_s=86400i,rtt_ms=0.3,clients=3i,per_user_mbps=0.30000000000000004,below_target=0i 1700000030',
-    'ap_traffic,ap=MC-0042,crew_zone=centro,district=Benito\\ Juarez,geohash=9g3w81t7j,profile=ubiquiti_unifi,program=Escuelas,site=s-19.43260\\,-99.13320 in_bps=1e-07,out_bps=1.5e+300 1700000030',
+    'ap_status,ap=MC-0042,crew_zone=centro,district=Benito\\ Juarez,geohash=9g3w81t7j,profile=ubiquiti_unifi,program=Escuelas,site=s-19.43260\\,-99.13320 up=1i,rebooted=0i,uptime_s=86400i,rtt_ms=2.000,clients=0i,per_user_mbps=12.000000,below_target=1i 1700000030',
+    'ap_traffic,ap=MC-0042,crew_zone=centro,district=Benito\\ Juarez,geohash=9g3w81t7j,profile=ubiquiti_unifi,program=Escuelas,site=s-19.43260\\,-99.13320 in_bps=12500000,out_bps=0,link_mbps=1000.0,capacity_mbps=300.0,delivered_per_user_mbps=0.000000 1700000030',
+    'ap_status,ap=MC-0042,crew_zone=centro,district=Benito\\ Juarez,geohash=9g3w81t7j,profile=ubiquiti_unifi,program=Escuelas,site=s-19.43260\\,-99.13320 up=1i,rebooted=0i,uptime_s=86400i,rtt_ms=0.300,clients=3i,per_user_mbps=0.300000,below_target=0i 1700000030',
+    'ap_traffic,ap=MC-0042,crew_zone=centro,district=Benito\\ Juarez,geohash=9g3w81t7j,profile=ubiquiti_unifi,program=Escuelas,site=s-19.43260\\,-99.13320 in_bps=0,out_bps=1500000000000000078757140382806630373056702871662238732373781173267703686983362293679557062620671796065556665749325817265413784853040645863467188277180060474272580801389863705606745350692182135089053429852456199917621678558451461320111979114170213741868888183230085264257173504208294580298189100810240 1700000030',
     'ap_status,ap=MC-0042,crew_zone=centro,district=Benito\\ Juarez,geohash=9g3w81t7j,profile=ubiquiti_unifi,program=Escuelas,site=s-19.43260\\,-99.13320 up=0i,error_kind="timeout" 1700000030',
     'ap_status,ap=MC-0042,crew_zone=centro,district=Benito\\ Juarez,geohash=9g3w81t7j,profile=ubiquiti_unifi,program=Escuelas,site=s-19.43260\\,-99.13320 monitored=0i,error_kind="auth \\"bad\\"" 1700000030',
     'ap_status,ap=MC-0042,crew_zone=centro,district=Benito\\ Juarez,geohash=9g3w81t7j,profile=ubiquiti_unifi,program=Escuelas,site=s-19.43260\\,-99.13320 up=0i,error_kind="unknown" 1700000030',
@@ -265,14 +316,14 @@ GOLDEN = [  # what ApLines wrote before issue 19's second round of cuts (7a26e2a
     'ap_ping,ap=MC-0042,crew_zone=centro,district=Benito\\ Juarez,geohash=9g3w81t7j,profile=ubiquiti_unifi,program=Escuelas,site=s-19.43260\\,-99.13320 sent=3i,received=3i,loss_pct=0.0,rtt_min_ms=0.051,rtt_avg_ms=0.30000000000000004,rtt_max_ms=1.25,jitter_ms=0.1 1700000030',
     'ap_ping,ap=MC-0042,crew_zone=centro,district=Benito\\ Juarez,geohash=9g3w81t7j,profile=ubiquiti_unifi,program=Escuelas,site=s-19.43260\\,-99.13320 sent=3i,received=0i,loss_pct=100.0 1700000030',
     'ap_ping,ap=MC-0042,crew_zone=centro,district=Benito\\ Juarez,geohash=9g3w81t7j,profile=ubiquiti_unifi,program=Escuelas,site=s-19.43260\\,-99.13320 sent=3i,received=2i,loss_pct=33.3,rtt_min_ms=1.0 1700000030',
-    'ap_status,ap=MC\\ 7\\,\\=x,crew_zone=centro,geohash=9g3w81t7j,program=Escuelas up=1i,rebooted=0i,uptime_s=86400i,rtt_ms=3.142,clients=25i,per_user_mbps=40.0,below_target=0i 1700000031',
-    'ap_traffic,ap=MC\\ 7\\,\\=x,crew_zone=centro,geohash=9g3w81t7j,program=Escuelas in_bps=12500000.0,out_bps=2500000.0,link_mbps=1000.0,capacity_mbps=1000.0,delivered_per_user_mbps=0.6 1700000031',
+    'ap_status,ap=MC\\ 7\\,\\=x,crew_zone=centro,geohash=9g3w81t7j,program=Escuelas up=1i,rebooted=0i,uptime_s=86400i,rtt_ms=3.142,clients=25i,per_user_mbps=40.000000,below_target=0i 1700000031',
+    'ap_traffic,ap=MC\\ 7\\,\\=x,crew_zone=centro,geohash=9g3w81t7j,program=Escuelas in_bps=12500000,out_bps=2500000,link_mbps=1000.0,capacity_mbps=1000.0,delivered_per_user_mbps=0.600000 1700000031',
     'ap_status,ap=MC\\ 7\\,\\=x,crew_zone=centro,geohash=9g3w81t7j,program=Escuelas up=1i,rebooted=1i 1700000031',
     'ap_traffic,ap=MC\\ 7\\,\\=x,crew_zone=centro,geohash=9g3w81t7j,program=Escuelas link_mbps=100.0,capacity_mbps=100.0 1700000031',
-    'ap_status,ap=MC\\ 7\\,\\=x,crew_zone=centro,geohash=9g3w81t7j,program=Escuelas up=1i,rebooted=0i,uptime_s=86400i,rtt_ms=2,clients=0i,per_user_mbps=12.0,below_target=1i 1700000031',
-    'ap_traffic,ap=MC\\ 7\\,\\=x,crew_zone=centro,geohash=9g3w81t7j,program=Escuelas in_bps=12500000.0,out_bps=0.0,link_mbps=1000.0,capacity_mbps=300.0,delivered_per_user_mbps=0.0 1700000031',
-    'ap_status,ap=MC\\ 7\\,\\=x,crew_zone=centro,geohash=9g3w81t7j,program=Escuelas up=1i,rebooted=0i,uptime_s=86400i,rtt_ms=0.3,clients=3i,per_user_mbps=0.30000000000000004,below_target=0i 1700000031',
-    'ap_traffic,ap=MC\\ 7\\,\\=x,crew_zone=centro,geohash=9g3w81t7j,program=Escuelas in_bps=1e-07,out_bps=1.5e+300 1700000031',
+    'ap_status,ap=MC\\ 7\\,\\=x,crew_zone=centro,geohash=9g3w81t7j,program=Escuelas up=1i,rebooted=0i,uptime_s=86400i,rtt_ms=2.000,clients=0i,per_user_mbps=12.000000,below_target=1i 1700000031',
+    'ap_traffic,ap=MC\\ 7\\,\\=x,crew_zone=centro,geohash=9g3w81t7j,program=Escuelas in_bps=12500000,out_bps=0,link_mbps=1000.0,capacity_mbps=300.0,delivered_per_user_mbps=0.000000 1700000031',
+    'ap_status,ap=MC\\ 7\\,\\=x,crew_zone=centro,geohash=9g3w81t7j,program=Escuelas up=1i,rebooted=0i,uptime_s=86400i,rtt_ms=0.300,clients=3i,per_user_mbps=0.300000,below_target=0i 1700000031',
+    'ap_traffic,ap=MC\\ 7\\,\\=x,crew_zone=centro,geohash=9g3w81t7j,program=Escuelas in_bps=0,out_bps=1500000000000000078757140382806630373056702871662238732373781173267703686983362293679557062620671796065556665749325817265413784853040645863467188277180060474272580801389863705606745350692182135089053429852456199917621678558451461320111979114170213741868888183230085264257173504208294580298189100810240 1700000031',
     'ap_status,ap=MC\\ 7\\,\\=x,crew_zone=centro,geohash=9g3w81t7j,program=Escuelas up=0i,error_kind="timeout" 1700000031',
     'ap_status,ap=MC\\ 7\\,\\=x,crew_zone=centro,geohash=9g3w81t7j,program=Escuelas monitored=0i,error_kind="auth \\"bad\\"" 1700000031',
     'ap_status,ap=MC\\ 7\\,\\=x,crew_zone=centro,geohash=9g3w81t7j,program=Escuelas up=0i,error_kind="unknown" 1700000031',
