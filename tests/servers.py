@@ -15,7 +15,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import pytest
 
@@ -249,9 +249,10 @@ class SnmpsimServer(_AgentProcess):
 
     def __init__(self, cases: list[Path]) -> None:
         binary = Path(sys.executable).parent / "snmpsim-command-responder"
-        self.binary = str(binary) if binary.exists() else shutil.which("snmpsim-command-responder")
-        if not self.binary:
+        found = str(binary) if binary.exists() else shutil.which("snmpsim-command-responder")
+        if not found:
             pytest.fail("snmpsim-command-responder not found: pip install -e '.[test]'", pytrace=False)
+        self.binary: str = found
         self.root = Path(tempfile.mkdtemp(prefix="hotspotctl-snmpsim-"))
         self.data = self.root / "data"
         self.data.mkdir()
@@ -312,7 +313,7 @@ class _HttpServer:
     def _ready_url(self) -> str:
         raise NotImplementedError
 
-    def start(self):  # type: ignore[no-untyped-def]
+    def start(self) -> Self:
         log = self.root / "log"
         with log.open("ab") as out:
             self.process = subprocess.Popen(self._command(), stdout=out, stderr=subprocess.STDOUT)

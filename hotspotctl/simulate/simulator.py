@@ -19,7 +19,7 @@ import signal
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
-from typing import Any, cast
+from typing import Any, Protocol, TypeVar, cast
 
 from hotspotctl.models.access_points import AccessPoint
 from hotspotctl.simulate.agent import (
@@ -207,8 +207,17 @@ def default_processes() -> int:
 # -- planning a simulation from the inventory -------------------------------------------------------
 
 
-def spread(aps: Sequence[AccessPoint], count: int | None) -> list[AccessPoint]:
-    """``count`` APs spread evenly over the id-sorted fleet (every district, every programme), or all."""
+class _HasId(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+_Identified = TypeVar("_Identified", bound=_HasId)
+
+
+def spread(aps: Sequence[_Identified], count: int | None) -> list[_Identified]:
+    """``count`` APs spread evenly over the id-sorted fleet (every district, every programme), or all: APs, or
+    anything with their ``id`` (an inventory file's rows, benchmarks/scale_bench.py)."""
     ordered = sorted(aps, key=lambda ap: ap.id)
     if count is None or count >= len(ordered):
         return ordered
