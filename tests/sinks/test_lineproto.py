@@ -220,8 +220,12 @@ def test_fixed_point_figures_join_series_written_with_repr_as_floats(influxdb: I
     assert traffic["values"] == [[T0, REAL.in_bps, REAL.delivered_per_user_mbps], [T0 + 60, 19504588.0, 2.21643]]
     (status,) = influxdb.query("SELECT rtt_ms, per_user_mbps FROM ap_status WHERE ap = 'MC-0042'", db)
     assert status["values"] == [[T0, 2.5, REAL.per_user_mbps], [T0 + 60, 16.979, 90.909091]]
-    (keys,) = influxdb.query("SHOW FIELD KEYS FROM ap_traffic", db)
-    assert dict(map(tuple, keys["values"]))["in_bps"] == "float"
+    # every field the change formats is still a float, in both measurements
+    (traffic_keys,) = influxdb.query("SHOW FIELD KEYS FROM ap_traffic", db)
+    (status_keys,) = influxdb.query("SHOW FIELD KEYS FROM ap_status", db)
+    types = dict(map(tuple, traffic_keys["values"] + status_keys["values"]))
+    formatted = ("in_bps", "out_bps", "delivered_per_user_mbps", "rtt_ms", "per_user_mbps")
+    assert {name: types[name] for name in formatted} == dict.fromkeys(formatted, "float")
 
 
 def test_hostile_strings_read_back_from_victoria_metrics(victoria_metrics: VictoriaMetricsServer,
